@@ -1,0 +1,8 @@
+"""The check-in surface: site posters on phones and the tablet kiosk at reception.
+
+It calls models/, never the dashboard.
+"""
+from flask import Blueprint
+
+bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/kiosk/static")

@@ -1,0 +1,13 @@
+"""Hourbook's domain: tables and the rules that act on them. No Flask imports here."""
+from .audit import AuditEntry
+from .base import Base
+from .insurance import CoverKind, InsuranceCover
+from .people import Gender, Role, User, Volunteer, VolunteerStatus
+from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
+from .unit import Category, LegalType, Rounding, Unit
+
+__all__ = [
+    "AuditEntry", "Base", "Category", "CoverKind", "Flag", "Gender", "InsuranceCover",
+    "LegalType", "Role", "Rounding", "ServiceItem", "ServiceSession", "SessionSource",
+    "SessionStatus", "Site", "Unit", "User", "Volunteer", "VolunteerStatus",
+]

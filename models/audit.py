@@ -1,0 +1,77 @@
+"""The append-only audit log: who did what, when, with the row before and after."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .base import Base, UTCDateTime, utcnow
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    actor_label: Mapped[str] = mapped_column(String(120), default="")
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[int | None] = mapped_column(index=True)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+    def before_data(self) -> dict | None:
+        return json.loads(self.before) if self.before else None
+
+    def after_data(self) -> dict | None:
+        return json.loads(self.after) if self.after else None
+
+
+def _dump(data: dict[str, Any] | None) -> str | None:
+    if data is None:
+        return None
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    actor=None,
+    actor_label: str | None = None,
+    unit_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    now: dt.datetime | None = None,
+) -> AuditEntry:
+    """Add one audit entry to the session (committed with the change it describes)."""
+    entry = AuditEntry(
+        at=now or utcnow(),
+        unit_id=unit_id if unit_id is not None else getattr(actor, "unit_id", None),
+        actor_user_id=getattr(actor, "id", None),
+        actor_label=actor_label or getattr(actor, "email", "") or "system",
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=_dump(before),
+        after=_dump(after),
+    )
+    session.add(entry)
+    return entry
+
+
+@event.listens_for(AuditEntry, "before_update")
+def _no_updates(_mapper, _conn, _target):  # append-only
+    raise RuntimeError("audit entries are append-only")
+
+
+@event.listens_for(AuditEntry, "before_delete")
+def _no_deletes(_mapper, _conn, _target):
+    raise RuntimeError("audit entries are append-only")

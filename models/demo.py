@@ -1,0 +1,157 @@
+"""A realistic demo unit: a Taipei social-welfare foundation with a few weeks of service."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .base import TAIPEI, begin_write, utcnow
+from .idnumbers import with_check_digit
+from .insurance import CoverKind, InsuranceCover
+from .people import Gender, Role, User, Volunteer
+from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
+from .unit import Category, LegalType, Unit
+
+DEMO_UNIT = "財團法人臺北市暖陽社會福利基金會"
+DEMO_PASSWORD = "hourbook-demo"
+ADMIN_EMAIL = "admin@demo.hourbook.tw"
+SUPERVISOR_EMAILS = ("supervisor1@demo.hourbook.tw", "supervisor2@demo.hourbook.tw")
+
+_SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝洪郭邱曾廖賴徐周葉蘇莊呂江何蕭羅高"
+_GIVEN = [
+    "淑芬", "美玲", "志明", "俊傑", "雅婷", "家豪", "怡君", "建宏", "秀英", "文雄",
+    "麗華", "宗翰", "佩君", "冠宇", "玉蘭", "明德", "惠美", "承恩", "欣怡", "國強",
+    "靜宜", "信宏", "月娥", "柏翰", "素珍", "子晴", "金龍", "筱涵", "正雄", "宜蓁",
+]
+_ROMAN = {"陳": "Chen", "林": "Lin", "黃": "Huang", "張": "Chang", "李": "Lee", "王": "Wang",
+          "吳": "Wu", "劉": "Liu", "蔡": "Tsai", "楊": "Yang"}
+
+
+def demo_exists(session: Session) -> bool:
+    return session.scalar(select(Unit.id).where(Unit.name == DEMO_UNIT)) is not None
+
+
+def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int = 30,
+              seed: int = 2026) -> dict:
+    """Create the demo unit and return the sign-in accounts. Caller commits."""
+    begin_write(session)
+    now = now or utcnow()
+    rng = random.Random(seed)
+    unit = Unit(name=DEMO_UNIT, name_en="Warm Sun Social Welfare Foundation, Taipei",
+                legal_type=LegalType.juridical_person, category=Category.social_welfare,
+                registration_no="北市社字第 1120012345 號", address="臺北市大安區和平東路二段 100 號",
+                phone="02-2700-0000")
+    session.add(unit)
+    session.flush()
+
+    admin = User(unit_id=unit.id, email=ADMIN_EMAIL, display_name="王承辦", role=Role.admin)
+    admin.set_password(DEMO_PASSWORD)
+    supervisors = []
+    for email, name in zip(SUPERVISOR_EMAILS, ("林督導", "張督導")):
+        sup = User(unit_id=unit.id, email=email, display_name=name, role=Role.supervisor)
+        sup.set_password(DEMO_PASSWORD)
+        supervisors.append(sup)
+    session.add_all([admin, *supervisors])
+
+    sites = [
+        Site(unit_id=unit.id, name_zh="大安長照服務中心", name_en="Da'an Long-term Care Centre",
+             address="臺北市大安區和平東路二段 100 號", latitude=25.0263, longitude=121.5436,
+             radius_m=300),
+        Site(unit_id=unit.id, name_zh="萬華社區關懷據點", name_en="Wanhua Community Care Point",
+             address="臺北市萬華區西園路一段 200 號"),
+    ]
+    items = [
+        ServiceItem(unit_id=unit.id, code="SW01", name_zh="長者陪伴關懷", name_en="Companionship for elders",
+                    category=Category.social_welfare),
+        ServiceItem(unit_id=unit.id, code="SW02", name_zh="共餐與送餐服務", name_en="Shared and delivered meals",
+                    category=Category.social_welfare),
+        ServiceItem(unit_id=unit.id, code="SW03", name_zh="活動帶領協助", name_en="Activity assistance",
+                    category=Category.social_welfare),
+        ServiceItem(unit_id=unit.id, code="GN01", name_zh="櫃台諮詢服務", name_en="Reception desk",
+                    category=Category.comprehensive),
+    ]
+    session.add_all(sites + items)
+    session.flush()
+
+    vols: list[Volunteer] = []
+    accounts = [("admin", ADMIN_EMAIL), *(("supervisor", e) for e in SUPERVISOR_EMAILS)]
+    today = now.astimezone(TAIPEI).date()
+    for i in range(volunteers):
+        surname = _SURNAMES[i % len(_SURNAMES)]
+        given = _GIVEN[(i * 7) % len(_GIVEN)]
+        female = i % 3 != 0
+        letter = "A" if i % 2 else "F"
+        id_number = with_check_digit(f"{letter}{2 if female else 1}{rng.randrange(10**7):07d}")
+        email = f"volunteer{i + 1:02d}@demo.hourbook.tw"
+        user = User(unit_id=unit.id, email=email, role=Role.volunteer)
+        user.set_password(DEMO_PASSWORD)
+        birth = dt.date(1950 + rng.randrange(55), rng.randrange(1, 13), rng.randrange(1, 29))
+        vol = Volunteer(unit_id=unit.id, user=user, volunteer_no=f"{1001 + i}",
+                        name_zh=surname + given,
+                        name_en=f"{given} {_ROMAN.get(surname, '')}".strip() if i % 4 == 0 else "",
+                        gender=Gender.female if female else Gender.male, birth_date=birth,
+                        phone=f"09{rng.randrange(10**8):08d}", email=email, id_number=id_number,
+                        joined_on=today - dt.timedelta(days=rng.randrange(60, 2000)),
+                        record_book_no=f"北市志字第{110000 + i}號" if i % 5 else "")
+        vol.set_pin(f"{(i * 37) % 10000:04d}")
+        session.add(vol)
+        vols.append(vol)
+        if i < 3:
+            accounts.append(("volunteer", email))
+    session.flush()
+
+    for i, vol in enumerate(vols):
+        if i == len(vols) - 1:
+            continue  # one volunteer without insurance: the gate refuses them
+        kind = CoverKind.group if vol.record_book_no else CoverKind.commercial
+        session.add(InsuranceCover(
+            volunteer_id=vol.id, kind=kind,
+            insurer="臺灣產物保險" if kind == CoverKind.group else "國泰產險",
+            policy_no=f"{'GP' if kind == CoverKind.group else 'CM'}-2026-{1000 + i}",
+            starts_on=dt.date(today.year, 1, 1),
+            ends_on=today + dt.timedelta(days=20 if i % 9 == 0 else 200)))
+
+    # A few weeks of past service: most verified, some awaiting verification, a forgotten check-out.
+    for days_ago in range(1, 29):
+        day = today - dt.timedelta(days=days_ago)
+        if day.weekday() == 6:
+            continue
+        for vol in rng.sample(vols[:-1], 6):
+            site = rng.choice(sites)
+            item = rng.choice(items[:3] if site is sites[0] else items)
+            start_local = dt.datetime.combine(day, dt.time(rng.choice([8, 9, 13, 14]), rng.choice([0, 10, 25, 40])),
+                                              tzinfo=TAIPEI)
+            minutes = rng.choice([95, 120, 150, 180, 210, 240])
+            check_in = start_local.astimezone(dt.timezone.utc)
+            s = ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id,
+                               service_item_id=item.id, checked_in_at=check_in,
+                               checked_out_at=check_in + dt.timedelta(minutes=minutes),
+                               source=rng.choice([SessionSource.poster, SessionSource.kiosk_card,
+                                                  SessionSource.kiosk_keypad]),
+                               persons_served=rng.randrange(1, 15))
+            if days_ago > 5:
+                s.status = SessionStatus.verified
+                s.credited_minutes = minutes
+                s.verified_by_id = None
+                s.verified_at = s.checked_out_at + dt.timedelta(days=1)
+            elif rng.random() < 0.08:
+                s.status = SessionStatus.needs_review
+                s.checked_out_at = check_in + dt.timedelta(hours=12)
+                s.add_flag(Flag.auto_closed)
+            else:
+                s.status = SessionStatus.closed
+            session.add(s)
+    session.flush()
+    for s in session.scalars(select(ServiceSession).where(ServiceSession.verified_at.is_not(None))):
+        s.verified_by_id = supervisors[s.id % 2].id
+
+    # Today: a few volunteers on site now.
+    for vol in vols[:4]:
+        session.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=sites[vols.index(vol) % 2].id,
+                                   service_item_id=items[0].id,
+                                   checked_in_at=now - dt.timedelta(minutes=25 + 20 * vols.index(vol)),
+                                   source=SessionSource.kiosk_card))
+    session.flush()
+    return {"unit": unit.name, "password": DEMO_PASSWORD, "accounts": accounts}

@@ -1,0 +1,73 @@
+"""Verified service time: the only minutes that count anywhere."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from .base import TAIPEI, taipei_day_bounds
+from .service import ServiceSession, SessionStatus
+
+
+def verified_minutes(
+    session: Session,
+    volunteer_id: int,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> int:
+    """Sum of credited minutes of verified sessions that started in [since, until)."""
+    query = select(func.coalesce(func.sum(ServiceSession.credited_minutes), 0)).where(
+        ServiceSession.volunteer_id == volunteer_id,
+        ServiceSession.status == SessionStatus.verified,
+    )
+    if since is not None:
+        query = query.where(ServiceSession.checked_in_at >= since)
+    if until is not None:
+        query = query.where(ServiceSession.checked_in_at < until)
+    return int(session.scalar(query) or 0)
+
+
+def verified_totals(session: Session, volunteer_id: int, now: dt.datetime) -> dict[str, int]:
+    """This month, this year (Taipei calendar) and all time."""
+    local = now.astimezone(TAIPEI)
+    month_start = dt.datetime(local.year, local.month, 1, tzinfo=TAIPEI)
+    year_start = dt.datetime(local.year, 1, 1, tzinfo=TAIPEI)
+    return {
+        "month": verified_minutes(session, volunteer_id, since=month_start),
+        "year": verified_minutes(session, volunteer_id, since=year_start),
+        "all": verified_minutes(session, volunteer_id),
+    }
+
+
+def sessions_on_day(session: Session, unit_id: int, day: dt.date) -> list[ServiceSession]:
+    """Every session that started on a Taipei calendar day, earliest first."""
+    start, end = taipei_day_bounds(day)
+    return list(
+        session.scalars(
+            select(ServiceSession)
+            .options(
+                joinedload(ServiceSession.volunteer),
+                joinedload(ServiceSession.site),
+                joinedload(ServiceSession.service_item),
+            )
+            .where(
+                ServiceSession.unit_id == unit_id,
+                ServiceSession.checked_in_at >= start,
+                ServiceSession.checked_in_at < end,
+            )
+            .order_by(ServiceSession.checked_in_at)
+        )
+    )
+
+
+def recent_sessions(session: Session, volunteer_id: int, limit: int = 10) -> list[ServiceSession]:
+    return list(
+        session.scalars(
+            select(ServiceSession)
+            .options(joinedload(ServiceSession.site), joinedload(ServiceSession.service_item))
+            .where(ServiceSession.volunteer_id == volunteer_id)
+            .order_by(ServiceSession.checked_in_at.desc())
+            .limit(limit)
+        )
+    )

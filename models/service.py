@@ -1,0 +1,157 @@
+"""Where and what volunteers serve: sites, service items and service sessions."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime, utcnow
+from .people import User, Volunteer
+from .unit import Category
+
+DEFAULT_MAX_SESSION_MINUTES = 12 * 60
+
+
+def new_site_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Site(Base):
+    """A service site (服務地點). Its QR poster carries the opaque `token`."""
+
+    __tablename__ = "site"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    token: Mapped[str] = mapped_column(String(40), unique=True, default=new_site_token)
+    latitude: Mapped[float | None] = mapped_column()
+    longitude: Mapped[float | None] = mapped_column()
+    radius_m: Mapped[int | None] = mapped_column()  # presence check when set
+    max_session_minutes: Mapped[int] = mapped_column(default=DEFAULT_MAX_SESSION_MINUTES)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ServiceItem(Base):
+    """A service item (服務項目) of the service plan: what check-ins are booked against.
+
+    Training and meetings are never service items: they live in the training tables.
+    """
+
+    __tablename__ = "service_item"
+    __table_args__ = (UniqueConstraint("unit_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+    category: Mapped[Category] = mapped_column(Enum(Category, native_enum=False, length=30))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class SessionStatus(str, enum.Enum):
+    open = "open"  # checked in, not yet out
+    closed = "closed"  # checked out, awaiting verification
+    needs_review = "needs_review"  # auto-closed (forgotten check-out): 0 min until fixed
+    verified = "verified"  # counts toward hours
+    rejected = "rejected"
+
+
+class SessionSource(str, enum.Enum):
+    poster = "poster"  # volunteer's phone scanned the site poster
+    kiosk_qr = "kiosk_qr"  # volunteer's phone scanned the kiosk's rotating QR
+    kiosk_card = "kiosk_card"  # kiosk camera read the volunteer's card
+    kiosk_keypad = "kiosk_keypad"  # volunteer number + PIN on the kiosk
+    offline = "offline"  # queued on a kiosk while offline, synced later
+    manual = "manual"  # entered by a supervisor from a paper sheet
+
+
+class Flag(str, enum.Enum):
+    offline = "offline"
+    auto_closed = "auto_closed"
+    long = "long"
+    short = "short"
+    position_unavailable = "position_unavailable"
+    edited = "edited"
+    manual_checkout = "manual_checkout"
+
+
+class ServiceSession(Base):
+    """One stretch of actual service: check-in to check-out at a site, for a service item."""
+
+    __tablename__ = "service_session"
+    __table_args__ = (
+        # At most one open session per volunteer, enforced by the database itself.
+        Index(
+            "uq_service_session_one_open",
+            "volunteer_id",
+            unique=True,
+            sqlite_where=text("checked_out_at IS NULL"),
+            postgresql_where=text("checked_out_at IS NULL"),
+        ),
+        Index("ix_service_session_unit_status", "unit_id", "status", "checked_in_at"),
+        Index("ix_service_session_volunteer_in", "volunteer_id", "checked_in_at"),
+        Index("ix_service_session_site_in", "site_id", "checked_in_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    service_item_id: Mapped[int] = mapped_column(ForeignKey("service_item.id"), index=True)
+    checked_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    checked_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[SessionStatus] = mapped_column(
+        Enum(SessionStatus, native_enum=False, length=20), default=SessionStatus.open
+    )
+    credited_minutes: Mapped[int] = mapped_column(default=0)  # only meaningful when verified
+    source: Mapped[SessionSource] = mapped_column(Enum(SessionSource, native_enum=False, length=20))
+    checkout_source: Mapped[SessionSource | None] = mapped_column(
+        Enum(SessionSource, native_enum=False, length=20)
+    )
+    flags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated Flag values
+    persons_served: Mapped[int | None] = mapped_column()  # 受服務人次, optional
+    note: Mapped[str] = mapped_column(String(500), default="")
+    client_key: Mapped[str | None] = mapped_column(String(80), unique=True)  # idempotency key
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    volunteer: Mapped[Volunteer] = relationship()
+    site: Mapped[Site] = relationship()
+    service_item: Mapped[ServiceItem] = relationship()
+    verified_by: Mapped[User | None] = relationship()
+
+    @property
+    def flag_set(self) -> set[str]:
+        return {f for f in (self.flags or "").split(",") if f}
+
+    def add_flag(self, flag: Flag) -> None:
+        self.flags = ",".join(sorted(self.flag_set | {flag.value}))
+
+    def elapsed_minutes(self, now: dt.datetime) -> int:
+        end = self.checked_out_at or now
+        return max(0, int((end - self.checked_in_at).total_seconds() // 60))
+
+    def snapshot(self) -> dict:
+        """The row as the audit log records it."""
+        return {
+            "volunteer_id": self.volunteer_id,
+            "site_id": self.site_id,
+            "service_item_id": self.service_item_id,
+            "checked_in_at": self.checked_in_at.isoformat() if self.checked_in_at else None,
+            "checked_out_at": self.checked_out_at.isoformat() if self.checked_out_at else None,
+            "status": self.status.value if self.status else None,
+            "credited_minutes": self.credited_minutes,
+            "source": self.source.value if self.source else None,
+            "flags": self.flags,
+        }

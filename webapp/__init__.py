@@ -1,0 +1,157 @@
+"""The Hourbook web application: create_app() is the factory, a flat list of steps."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Flask, g, request, url_for
+from flask_babel import format_datetime, get_locale, gettext
+from flask_login import current_user
+
+from . import access, errors, i18n
+from .config import from_environment
+from .extensions import babel, csrf, db, limiter, login_manager
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(from_environment(Path(app.instance_path)))
+    if overrides:
+        app.config.update(overrides)
+
+    db.init_app(app)
+    configure_login(app)
+    csrf.init_app(app)
+    i18n.compile_catalogs()
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(i18n.TRANSLATIONS),
+    )
+    limiter.init_app(app)
+    access.init_app(app)
+    errors.init_app(app)
+    register_blueprints(app)
+    configure_templates(app)
+    configure_requests(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def configure_login(app: Flask) -> None:
+    from models.people import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        ident, _, token = user_id.partition(":")
+        if not ident.isdigit():
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or user.session_token != token or not user.active:
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect
+
+        target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            # htmx would swap a redirect's sign-in page into a fragment: send the whole page there.
+            return "", 401, {"HX-Redirect": target}
+        return redirect(target)
+
+
+def register_blueprints(app: Flask) -> None:
+    from kiosk import bp as kiosk_bp
+
+    from .routes import auth, home, pwa
+
+    app.register_blueprint(pwa.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(kiosk_bp)
+
+
+_asset_versions: dict[str, str] = {}
+
+
+def asset(filename: str) -> str:
+    """URL of a static file with its content hash: the service worker caches only these."""
+    version = _asset_versions.get(filename)
+    if version is None:
+        path = Path(__file__).parent / "static" / filename
+        version = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        _asset_versions[filename] = version
+    return url_for("static", filename=filename, v=version)
+
+
+def configure_templates(app: Flask) -> None:
+    from models.base import TAIPEI
+
+    def taipei(moment, fmt: str = "yyyy-MM-dd HH:mm"):
+        if moment is None:
+            return ""
+        return format_datetime(moment.astimezone(TAIPEI), fmt)
+
+    def minutes_as_hours(minutes: int | None) -> str:
+        minutes = minutes or 0
+        return gettext("%(h)d h %(m)02d min", h=minutes // 60, m=minutes % 60)
+
+    def local(thing) -> str:
+        """A site's, item's or unit's name in the reader's language (Chinese when no English)."""
+        if str(get_locale()) == "en" and getattr(thing, "name_en", ""):
+            return thing.name_en
+        return getattr(thing, "name_zh", None) or thing.name
+
+    app.jinja_env.filters["taipei"] = taipei
+    app.jinja_env.filters["local"] = local
+    app.jinja_env.filters["hours"] = minutes_as_hours
+    app.jinja_env.globals["asset"] = asset
+
+    @app.context_processor
+    def layout_context():
+        locale = str(get_locale() or i18n.DEFAULT)
+        return {
+            "languages": i18n.LANGUAGES,
+            "current_locale": locale,
+            "html_lang": i18n.html_lang(locale),
+        }
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; media-src 'self' blob:; worker-src 'self'; manifest-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+
+def configure_requests(app: Flask) -> None:
+    from models.base import begin_write
+
+    @app.before_request
+    def start_write_transaction():
+        # State-changing requests take the SQLite write lock up front (see models.base.WRITE).
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint != "static":
+            begin_write(db.session)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static" and (
+            current_user.is_authenticated or g.get("no_store")
+        ):
+            response.headers["Cache-Control"] = "no-store"
+            response.vary.add("Cookie")
+        return response

@@ -1,0 +1,44 @@
+"""Configuration from environment variables, with safe defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _secret_key(instance_path: Path) -> str:
+    """HOURBOOK_SECRET_KEY, or one generated once and kept in the instance folder."""
+    key = os.environ.get("HOURBOOK_SECRET_KEY")
+    if key:
+        return key
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: Path) -> dict:
+    env = os.environ.get
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "HOURBOOK_DATABASE_URL": env(
+            "HOURBOOK_DATABASE_URL", f"sqlite:///{instance_path / 'hourbook.db'}"
+        ),
+        "HOURBOOK_TIMEZONE": "Asia/Taipei",
+        "RATELIMIT_STORAGE_URI": env("HOURBOOK_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "HOURBOOK_LOGIN_LIMIT": env("HOURBOOK_LOGIN_LIMIT", "5 per minute;20 per hour"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env("HOURBOOK_SECURE_COOKIES", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": env("HOURBOOK_SECURE_COOKIES", "0") == "1",
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
+        "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session (kiosks stay open for hours)
+        "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Taipei",
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    }

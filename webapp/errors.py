@@ -1,0 +1,43 @@
+"""Translated error pages (and small fragments for htmx requests)."""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+
+def _page(status: int, title: str, message: str):
+    template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+    return render_template(template, status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(404)
+    def not_found(_e):
+        return _page(404, _("Page not found"), _("There is no page at this address."))
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return _page(403, _("Not allowed"), _("Your role does not allow this page or action."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(_e):
+        return _page(405, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        return _page(
+            400,
+            _("Form expired"),
+            _("This form has expired or did not come from Hourbook. Reload the page and try again."),
+        )
+
+    @app.errorhandler(429)
+    def too_many(_e):
+        return _page(
+            429, _("Too many attempts"), _("Too many attempts. Please wait a minute and try again.")
+        )
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        return _page(413, _("File too large"), _("The file is too large."))

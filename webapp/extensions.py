@@ -1,0 +1,45 @@
+"""Extensions, created once here and init_app'ed in the factory."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session
+
+from models.base import make_engine, make_sessionmaker
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class Database:
+    """One engine per app; one SQLAlchemy Session per app context (request, CLI command)."""
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["HOURBOOK_DATABASE_URL"])
+        app.extensions["hourbook_db"] = {"engine": engine, "sessionmaker": make_sessionmaker(engine)}
+        app.teardown_appcontext(self._close)
+
+    @property
+    def engine(self):
+        return current_app.extensions["hourbook_db"]["engine"]
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = current_app.extensions["hourbook_db"]["sessionmaker"]()
+        return g.db_session
+
+    @staticmethod
+    def _close(_exc) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

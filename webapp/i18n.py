@@ -1,0 +1,49 @@
+"""Language: Traditional Chinese (zh_Hant_TW) by default, English on request."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import request, session
+from flask_login import current_user
+
+LANGUAGES = {"zh_Hant_TW": "繁體中文", "en": "English"}
+DEFAULT = "zh_Hant_TW"
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+# Accept-Language tags and what they mean here.
+_ACCEPT = {
+    "zh-TW": "zh_Hant_TW", "zh-Hant": "zh_Hant_TW", "zh-Hant-TW": "zh_Hant_TW", "zh-HK": "zh_Hant_TW",
+    "zh-MO": "zh_Hant_TW", "zh": "zh_Hant_TW", "en": "en", "en-US": "en", "en-GB": "en",
+}
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(list(_ACCEPT)) if request else None
+    return _ACCEPT.get(best, DEFAULT) if best else DEFAULT
+
+
+def html_lang(locale: str) -> str:
+    return "zh-Hant-TW" if locale == "zh_Hant_TW" else locale
+
+
+def compile_catalogs() -> None:
+    """Compile .po to .mo when the .mo is missing or older (cheap; skipped on read-only installs)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        try:
+            with po.open("rb") as f:
+                catalog = read_po(f, locale=po.parent.parent.name)
+            with mo.open("wb") as f:
+                write_mo(f, catalog)
+        except OSError:
+            pass

@@ -1,0 +1,104 @@
+"""Sign in, sign out, password change, language choice."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from models import audit
+from models.base import utcnow
+from models.people import User
+
+from ..access import public, signed_in
+from ..extensions import db, limiter
+from ..forms import PasswordChangeForm, SignInForm
+from ..i18n import LANGUAGES
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def _login_limit() -> str:
+    return current_app.config["HOURBOOK_LOGIN_LIMIT"]
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 302)
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = SignInForm()
+    status = 200
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if user is not None and user.active and user.check_password(form.password.data):
+            user.last_sign_in_at = utcnow()
+            audit.record(db.session, action="sign_in", entity="user", entity_id=user.id, actor=user)
+            db.session.commit()
+            session.clear()  # a fresh session at sign-in
+            login_user(user, remember=bool(form.remember.data))
+            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+        flash(_("Email or password is not correct."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/sign_in.html", form=form), status
+
+
+@bp.route("/sign-out", methods=["POST"])
+@signed_in
+def sign_out():
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You have signed out."), "info")
+    response = redirect(url_for("auth.sign_in"))
+    # Tell the browser (and our service worker) to drop anything cached for this origin.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = db.session.get(User, current_user.id)
+        if not user.check_password(form.current.data):
+            form.current.errors.append(_("The current password is not correct."))
+        else:
+            user.set_password(form.new.data)  # also signs out other devices
+            audit.record(db.session, action="password_change", entity="user", entity_id=user.id,
+                         actor=user)
+            db.session.commit()
+            login_user(user)
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("home.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form), status
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang not in LANGUAGES:
+        flash(_("Unknown language."), "error")
+    else:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            user = db.session.get(User, current_user.id)
+            user.locale = lang
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("home.index")))

@@ -1,0 +1,69 @@
+"""The role-aware home page, "my QR card", and the health check."""
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, abort, render_template
+from flask_login import current_user
+from sqlalchemy import text
+
+from models import hours
+from models.base import taipei_date, utcnow
+from models.people import Role
+
+from ..access import public, roles, signed_in
+from ..extensions import db
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@signed_in
+def index():
+    now = utcnow()
+    if current_user.role == Role.volunteer:
+        volunteer = current_user.volunteer
+        if volunteer is None:
+            abort(403)
+        return render_template(
+            "home/volunteer.html",
+            volunteer=volunteer,
+            totals=hours.verified_totals(db.session, volunteer.id, now),
+            recent=hours.recent_sessions(db.session, volunteer.id),
+            now=now,
+        )
+    today = taipei_date(now)
+    return render_template(
+        "home/staff.html",
+        today=today,
+        sessions=hours.sessions_on_day(db.session, current_user.unit_id, today),
+        now=now,
+    )
+
+
+@bp.route("/me/card")
+@roles(Role.volunteer)
+def my_card():
+    return render_template("home/card.html", volunteer=current_user.volunteer)
+
+
+def qr_svg(payload: str) -> Response:
+    image = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return Response(buffer.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.route("/me/card.svg")
+@roles(Role.volunteer)
+def my_card_qr():
+    return qr_svg(current_user.volunteer.card_token)
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "reachable"}

@@ -1,0 +1,16 @@
+// Hourbook: small progressive enhancements. No inline scripts anywhere (CSP).
+(function () {
+  "use strict";
+  if ("serviceWorker" in navigator) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    });
+  }
+  // Signing out: drop every cache the service worker keeps.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form && form.action && form.action.indexOf("/sign-out") !== -1 && window.caches) {
+      caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
+    }
+  });
+})();
