@@ -1,0 +1,80 @@
+"""Factories returning committed domain objects: make.unit(), make.user(unit, role=...), ..."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from models.idnumbers import with_check_digit
+from models.insurance import CoverKind, InsuranceCover
+from models.people import Gender, Role, User, Volunteer
+from models.service import ServiceItem, Site
+from models.unit import Category, LegalType, Unit
+
+_seq = itertools.count(1)
+
+
+class Factories:
+    PASSWORD = "correct horse 2026"
+
+    def __init__(self, session):
+        self.session = session
+
+    def _save(self, obj):
+        self.session.add(obj)
+        self.session.commit()
+        return obj
+
+    def unit(self, **kw):
+        n = next(_seq)
+        kw.setdefault("name", f"臺北市測試協會{n}")
+        kw.setdefault("legal_type", LegalType.juridical_person)
+        kw.setdefault("category", Category.social_welfare)
+        return self._save(Unit(**kw))
+
+    def user(self, unit, role="admin", email=None, **kw):
+        n = next(_seq)
+        role = Role(role)
+        user = User(unit_id=unit.id, email=email or f"{role.value}{n}@example.tw", role=role,
+                    display_name=kw.pop("display_name", f"{role.value} {n}"), **kw)
+        user.set_password(self.PASSWORD)
+        self.session.add(user)
+        if role == Role.volunteer:
+            self.session.flush()
+            self.volunteer(unit, user=user, commit=False)
+        return self._save(user)
+
+    def volunteer(self, unit, user=None, commit=True, insured=False, **kw):
+        n = next(_seq)
+        kw.setdefault("name_zh", f"志工{n:03d}")
+        kw.setdefault("gender", Gender.female)
+        kw.setdefault("birth_date", dt.date(1970, 5, 17))
+        kw.setdefault("id_number", with_check_digit(f"A2{n:07d}"))
+        kw.setdefault("volunteer_no", f"{5000 + n}")
+        vol = Volunteer(unit_id=unit.id, user=user, **kw)
+        self.session.add(vol)
+        if commit:
+            self.session.commit()
+        if insured:
+            self.cover(vol)
+        return vol
+
+    def site(self, unit, **kw):
+        n = next(_seq)
+        kw.setdefault("name_zh", f"服務據點{n}")
+        kw.setdefault("name_en", f"Site {n}")
+        return self._save(Site(unit_id=unit.id, **kw))
+
+    def item(self, unit, **kw):
+        n = next(_seq)
+        kw.setdefault("code", f"T{n:03d}")
+        kw.setdefault("name_zh", f"服務項目{n}")
+        kw.setdefault("category", unit.category)
+        return self._save(ServiceItem(unit_id=unit.id, **kw))
+
+    def cover(self, volunteer, starts_on=None, ends_on=None, kind=CoverKind.commercial, **kw):
+        today = dt.date.today()
+        return self._save(InsuranceCover(
+            volunteer_id=volunteer.id, kind=kind, insurer=kw.pop("insurer", "國泰產險"),
+            policy_no=kw.pop("policy_no", f"P-{next(_seq)}"),
+            starts_on=starts_on or today - dt.timedelta(days=30),
+            ends_on=ends_on or today + dt.timedelta(days=300), **kw))
