@@ -16,6 +16,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
     app.cli.add_command(users_group)
+    app.cli.add_command(translate_group)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
@@ -95,3 +96,48 @@ def main() -> None:
     from . import create_app
 
     FlaskGroup(create_app=create_app, help="Hourbook 志工時數簿").main()
+
+
+@click.group("translate", help="Translations (pybabel): extract, update, fill from pending files.")
+def translate_group():
+    pass
+
+
+@translate_group.command("update", help="Extract messages, update the zh-TW catalogue, "
+                         "fill it from webapp/translations/pending/*.json, list what is missing.")
+def translate_update():
+    import fcntl
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po, write_po
+
+    root = Path(__file__).parent.parent
+    tdir = root / "webapp" / "translations"
+    pot = tdir / "messages.pot"
+    po = tdir / "zh_Hant_TW" / "LC_MESSAGES" / "messages.po"
+    with open("/tmp/hourbook-translate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pybabel = [sys.executable, "-m", "babel.messages.frontend"]
+        subprocess.run([*pybabel, "extract", "-F", str(root / "babel.cfg"), "-k", "_l",
+                        "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(pot),
+                        "."], cwd=root, check=True, capture_output=True)
+        subprocess.run([*pybabel, "update", "-i", str(pot), "-d", str(tdir), "-l", "zh_Hant_TW",
+                        "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100"],
+                       check=True, capture_output=True)
+        pending: dict[str, str] = {}
+        for path in sorted((tdir / "pending").glob("*.json")):
+            pending.update(json.loads(path.read_text(encoding="utf-8")))
+        with po.open("rb") as f:
+            catalog = read_po(f, locale="zh_Hant_TW")
+        for message in catalog:
+            if message.id and not message.string and message.id in pending:
+                message.string = pending[message.id]
+        with po.open("wb") as f:
+            write_po(f, catalog, width=100, omit_header=False, ignore_obsolete=True)
+    missing = [m.id for m in catalog if m.id and not m.string]
+    for m in missing:
+        click.echo(f"untranslated: {m!r}")
+    click.echo(f"{len(missing)} untranslated message(s)")
