@@ -79,6 +79,13 @@ def begin_write(session: Session) -> None:
     """
     if not session.in_transaction():
         session.connection(execution_options=WRITE)
+        return
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.get_execution_options().get("hourbook_write"):
+        raise RuntimeError(
+            "a SQLite write must begin its transaction with begin_write() before any read; "
+            "commit or roll back the reading transaction first"
+        )
 
 
 def _configure_sqlite(engine: Engine) -> None:

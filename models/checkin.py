@@ -1,0 +1,373 @@
+"""Check-in and check-out: the rules of actual service time, in one place.
+
+Every function takes the SQLAlchemy Session and `now` (aware UTC) so tests control the clock.
+Times are always the server's clock, except offline kiosk events (see `offline_event_time`).
+Callers commit; these functions only add and flush.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy import Enum, ForeignKey, Index, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from . import audit
+from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .insurance import cover_on
+from .people import Volunteer
+from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the UI translates it when it shows it."""
+    return message
+
+
+SHORT_SESSION_MINUTES = 1  # shorter than this is flagged "short"
+OFFLINE_MAX_AGE = dt.timedelta(hours=24)  # offline events older than this are not trusted
+OFFLINE_MAX_AHEAD = dt.timedelta(minutes=2)
+
+
+class Action(str, enum.Enum):
+    check_in = "check_in"
+    check_out = "check_out"
+
+
+class Outcome(str, enum.Enum):
+    ok = "ok"
+    refused = "refused"
+    repeated = "repeated"  # same request again (double tap, retry): nothing changed
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a check-in or check-out cannot happen, and what to do. `message` is an English msgid."""
+
+    code: str
+    message: str
+    params: dict = field(default_factory=dict)
+
+
+REFUSALS = {
+    "inactive": N_("Your volunteer status is inactive. Please contact the unit admin."),
+    "no_insurance": N_("No valid accident insurance today. Please contact the unit admin."),
+    "site_inactive": N_("This site is not in use. Please contact your supervisor."),
+    "not_service_item": N_("Only service items of this unit can be checked into. "
+                           "Training and meetings are not service time."),
+    "open_elsewhere": N_("You are still checked in at %(site)s. Check out there first."),
+    "outside_radius": N_("You seem to be %(distance)d m away from %(site)s. "
+                         "Please check in on site."),
+    "not_checked_in": N_("You are not checked in."),
+    "other_unit": N_("This volunteer does not belong to this unit."),
+}
+
+
+def refusal(code: str, **params) -> Refusal:
+    return Refusal(code, REFUSALS[code], params)
+
+
+class CheckinRefused(Exception):
+    def __init__(self, refusal: Refusal, session: ServiceSession | None = None):
+        super().__init__(refusal.code)
+        self.refusal = refusal
+        self.session = session  # the open session elsewhere, for "check out there first"
+
+
+class CheckinEvent(Base):
+    """Every check-in/out attempt, accepted or refused: the refusal log supervisors see,
+    and the idempotency record (a repeated key returns the first outcome)."""
+
+    __tablename__ = "checkin_event"
+    __table_args__ = (Index("ix_checkin_event_unit_at", "unit_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # server time received
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
+    action: Mapped[Action] = mapped_column(Enum(Action, native_enum=False, length=20))
+    source: Mapped[SessionSource] = mapped_column(Enum(SessionSource, native_enum=False, length=20))
+    outcome: Mapped[Outcome] = mapped_column(Enum(Outcome, native_enum=False, length=20))
+    refusal_code: Mapped[str | None] = mapped_column(String(40))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("service_session.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"))
+    device_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    volunteer: Mapped[Volunteer | None] = relationship()
+    site: Mapped[Site | None] = relationship()
+    service_session: Mapped[ServiceSession | None] = relationship()
+
+    @property
+    def refusal(self) -> Refusal | None:
+        if not self.refusal_code:
+            return None
+        return Refusal(self.refusal_code, REFUSALS.get(self.refusal_code, self.refusal_code))
+
+
+@dataclass
+class Result:
+    action: Action
+    outcome: Outcome
+    session: ServiceSession | None
+    refusal: Refusal | None = None
+    other_session: ServiceSession | None = None  # open elsewhere
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.ok, Outcome.repeated)
+
+
+# --- lookups ---------------------------------------------------------------------------
+
+def open_session(session: Session, volunteer_id: int) -> ServiceSession | None:
+    return session.scalar(
+        select(ServiceSession).where(
+            ServiceSession.volunteer_id == volunteer_id, ServiceSession.checked_out_at.is_(None)
+        )
+    )
+
+
+def last_session(session: Session, volunteer_id: int) -> ServiceSession | None:
+    return session.scalar(
+        select(ServiceSession)
+        .where(ServiceSession.volunteer_id == volunteer_id)
+        .order_by(ServiceSession.checked_in_at.desc())
+        .limit(1)
+    )
+
+
+def service_items_for(session: Session, unit_id: int) -> list[ServiceItem]:
+    return list(session.scalars(
+        select(ServiceItem).where(ServiceItem.unit_id == unit_id, ServiceItem.active.is_(True))
+        .order_by(ServiceItem.code)
+    ))
+
+
+def default_item(session: Session, volunteer_id: int, site_id: int, items: list[ServiceItem]) -> ServiceItem | None:
+    """The item last used at this site (then anywhere), else the first item."""
+    ids = {i.id for i in items}
+    for where in ((ServiceSession.site_id == site_id), (ServiceSession.id.is_not(None))):
+        last = session.scalar(
+            select(ServiceSession.service_item_id)
+            .where(ServiceSession.volunteer_id == volunteer_id, where)
+            .order_by(ServiceSession.checked_in_at.desc()).limit(1)
+        )
+        if last in ids:
+            return next(i for i in items if i.id == last)
+    return items[0] if items else None
+
+
+def event_by_key(session: Session, key: str | None) -> CheckinEvent | None:
+    if not key:
+        return None
+    return session.scalar(select(CheckinEvent).where(CheckinEvent.idempotency_key == key))
+
+
+# --- rules -----------------------------------------------------------------------------
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    r = 6_371_000
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def gate_refusals(session: Session, volunteer: Volunteer, site: Site, item: ServiceItem | None,
+                  when: dt.datetime) -> list[Refusal]:
+    """Everything that stops this volunteer serving this item at this site at this moment.
+
+    One function, extended as the workflow grows (training completion joins it later).
+    """
+    problems: list[Refusal] = []
+    if volunteer.unit_id != site.unit_id:
+        problems.append(refusal("other_unit"))
+    if not volunteer.is_active:
+        problems.append(refusal("inactive"))
+    if not site.active:
+        problems.append(refusal("site_inactive"))
+    if item is None or item.unit_id != site.unit_id or not item.active:
+        problems.append(refusal("not_service_item"))
+    if cover_on(session, volunteer.id, taipei_date(when)) is None:
+        problems.append(refusal("no_insurance"))
+    return problems
+
+
+def _log(session: Session, *, volunteer: Volunteer | None, site: Site | None, unit_id: int,
+         action: Action, source: SessionSource, now: dt.datetime, outcome: Outcome,
+         refusal_: Refusal | None = None, service_session: ServiceSession | None = None,
+         key: str | None = None, device_id: int | None = None,
+         device_time: dt.datetime | None = None) -> CheckinEvent:
+    event = CheckinEvent(
+        unit_id=unit_id, at=now, volunteer_id=volunteer.id if volunteer else None,
+        site_id=site.id if site else None, action=action, source=source, outcome=outcome,
+        refusal_code=refusal_.code if refusal_ else None, service_session=service_session,
+        idempotency_key=key, device_id=device_id, device_time=device_time,
+    )
+    session.add(event)
+    return event
+
+
+def _repeat(session: Session, key: str | None) -> Result | None:
+    earlier = event_by_key(session, key)
+    if earlier is None:
+        return None
+    return Result(earlier.action, Outcome.repeated if earlier.outcome == Outcome.ok else earlier.outcome,
+                  earlier.service_session, earlier.refusal)
+
+
+def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: ServiceItem | None,
+             now: dt.datetime, source: SessionSource, key: str | None = None,
+             position: tuple[float, float, float] | None = None, device_id: int | None = None,
+             device_time: dt.datetime | None = None, extra_flags: tuple[Flag, ...] = (),
+             actor=None) -> Result:
+    """Open a service session. Double taps and retries return the session already open here.
+
+    `position` is (latitude, longitude, accuracy in metres) from the browser, or None.
+    """
+    begin_write(session)
+    if (repeated := _repeat(session, key)) is not None:
+        return repeated
+    when = device_time or now
+
+    def refuse(r: Refusal, other: ServiceSession | None = None) -> Result:
+        _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=Action.check_in,
+             source=source, now=now, outcome=Outcome.refused, refusal_=r, key=key,
+             device_id=device_id, device_time=device_time)
+        audit.record(session, action="checkin_refused", entity="volunteer", entity_id=volunteer.id,
+                     actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
+                     unit_id=site.unit_id, after={"site_id": site.id, "reason": r.code}, now=now)
+        return Result(Action.check_in, Outcome.refused, None, r, other)
+
+    current = open_session(session, volunteer.id)
+    if current is not None:
+        if current.site_id == site.id:
+            return Result(Action.check_in, Outcome.repeated, current)
+        return refuse(refusal("open_elsewhere", site=current.site.name_zh), current)
+
+    problems = gate_refusals(session, volunteer, site, item, when)
+    if problems:
+        return refuse(problems[0])
+
+    flags = set(extra_flags)
+    if site.radius_m and site.latitude is not None and site.longitude is not None:
+        if position is None:
+            flags.add(Flag.position_unavailable)
+        else:
+            lat, lon, accuracy = position
+            distance = distance_m(lat, lon, site.latitude, site.longitude)
+            if distance - min(accuracy or 0, 500) > site.radius_m:
+                return refuse(refusal("outside_radius", distance=int(distance), site=site.name_zh))
+
+    new = ServiceSession(unit_id=site.unit_id, volunteer_id=volunteer.id, site_id=site.id,
+                         service_item_id=item.id, checked_in_at=when, source=source,
+                         status=SessionStatus.open, flags=",".join(sorted(f.value for f in flags)))
+    try:
+        with session.begin_nested():
+            session.add(new)
+    except IntegrityError:
+        # Another request opened a session for this volunteer a moment ago (the unique index).
+        current = open_session(session, volunteer.id)
+        if current is not None and current.site_id == site.id:
+            return Result(Action.check_in, Outcome.repeated, current)
+        return refuse(refusal("open_elsewhere", site=current.site.name_zh if current else ""), current)
+    _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=Action.check_in,
+         source=source, now=now, outcome=Outcome.ok, service_session=new, key=key,
+         device_id=device_id, device_time=device_time)
+    audit.record(session, action="check_in", entity="service_session", entity_id=new.id,
+                 actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
+                 unit_id=site.unit_id, after=new.snapshot(), now=now)
+    return Result(Action.check_in, Outcome.ok, new)
+
+
+def check_out(session: Session, *, volunteer: Volunteer, now: dt.datetime, source: SessionSource,
+              key: str | None = None, persons_served: int | None = None,
+              device_id: int | None = None, device_time: dt.datetime | None = None,
+              extra_flags: tuple[Flag, ...] = (), actor=None, site: Site | None = None) -> Result:
+    """Close the volunteer's open session. A repeated check-out changes nothing."""
+    begin_write(session)
+    if (repeated := _repeat(session, key)) is not None:
+        return repeated
+    when = device_time or now
+    current = open_session(session, volunteer.id)
+    if current is None or when < current.checked_in_at:
+        last = last_session(session, volunteer.id)
+        if current is None and last is not None and last.checked_out_at is not None and \
+                now - last.checked_out_at < dt.timedelta(minutes=5):
+            return Result(Action.check_out, Outcome.repeated, last)  # a double tap
+        r = refusal("not_checked_in")
+        _log(session, volunteer=volunteer, site=site, unit_id=volunteer.unit_id,
+             action=Action.check_out, source=source, now=now, outcome=Outcome.refused,
+             refusal_=r, key=key, device_id=device_id, device_time=device_time)
+        return Result(Action.check_out, Outcome.refused, None, r)
+    before = current.snapshot()
+    current.checked_out_at = when
+    current.checkout_source = source
+    current.status = SessionStatus.closed
+    if persons_served is not None:
+        current.persons_served = persons_served
+    for flag in extra_flags:
+        current.add_flag(flag)
+    minutes = current.elapsed_minutes(when)
+    if minutes < SHORT_SESSION_MINUTES:
+        current.add_flag(Flag.short)
+    if minutes > current.site.max_session_minutes:
+        current.add_flag(Flag.long)
+    session.flush()
+    _log(session, volunteer=volunteer, site=current.site, unit_id=current.unit_id,
+         action=Action.check_out, source=source, now=now, outcome=Outcome.ok,
+         service_session=current, key=key, device_id=device_id, device_time=device_time)
+    audit.record(session, action="check_out", entity="service_session", entity_id=current.id,
+                 actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
+                 unit_id=current.unit_id, before=before, after=current.snapshot(), now=now)
+    return Result(Action.check_out, Outcome.ok, current)
+
+
+def next_taipei_midnight(moment: dt.datetime) -> dt.datetime:
+    local = moment.astimezone(TAIPEI)
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=TAIPEI)
+    return midnight.astimezone(dt.timezone.utc)
+
+
+def close_stale(session: Session, now: dt.datetime) -> list[ServiceSession]:
+    """Forgotten check-outs: sessions open past their site's limit or past midnight in Taipei
+    become "needs review" with 0 credited minutes until a supervisor sets the real time."""
+    begin_write(session)
+    closed = []
+    for s in session.scalars(select(ServiceSession).where(ServiceSession.checked_out_at.is_(None))):
+        limit = s.checked_in_at + dt.timedelta(minutes=s.site.max_session_minutes)
+        cutoff = min(limit, next_taipei_midnight(s.checked_in_at))
+        if now < cutoff:
+            continue
+        before = s.snapshot()
+        s.checked_out_at = cutoff
+        s.status = SessionStatus.needs_review
+        s.credited_minutes = 0
+        s.add_flag(Flag.auto_closed)
+        audit.record(session, action="auto_close", entity="service_session", entity_id=s.id,
+                     actor_label="system", unit_id=s.unit_id, before=before, after=s.snapshot(),
+                     now=now)
+        closed.append(s)
+    session.flush()
+    return closed
+
+
+def offline_event_time(device_time: dt.datetime, device_sent_at: dt.datetime,
+                       now: dt.datetime) -> tuple[dt.datetime, bool]:
+    """When an offline kiosk event really happened, and whether the device's time was trusted.
+
+    The kiosk's clock may be wrong: its skew is measured when it syncs (server now minus the
+    device's "sent at"), and the event time corrected by it. A corrected time in the future or
+    older than OFFLINE_MAX_AGE is not trusted: the server's receive time is used instead.
+    """
+    skew = now - device_sent_at
+    corrected = device_time + skew
+    if corrected > now + OFFLINE_MAX_AHEAD or corrected < now - OFFLINE_MAX_AGE:
+        return now, False
+    return min(corrected, now), True

@@ -1,0 +1,202 @@
+"""Kiosk tablets and the signed, short-lived tokens of the check-in surface.
+
+A kiosk is enrolled by an admin with a one-time code; the tablet then holds a revocable
+device secret (only its hash is stored). Tokens are signed with the app's secret key and
+checked against a `now` the caller passes, so tests control the clock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from . import audit
+from .base import Base, UTCDateTime, begin_write
+from .people import Volunteer
+from .service import Site
+
+ENROL_CODE_LIFETIME = dt.timedelta(minutes=30)
+PRESENCE_ROTATE_SECONDS = 30  # the kiosk shows a new QR every 30 s ...
+PRESENCE_VALID_SECONDS = 90  # ... and each stays valid for 90 s
+TICKET_VALID_SECONDS = 120  # after identifying at the kiosk, this long to press the button
+PIN_MAX_FAILURES = 5
+PIN_LOCK = dt.timedelta(minutes=15)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KioskDevice(Base):
+    __tablename__ = "kiosk_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    site: Mapped[Site] = relationship()
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.enrolled_at:
+            return "enrolled"
+        return "waiting"
+
+
+def create_device(session: Session, *, site: Site, name: str, actor, now: dt.datetime
+                  ) -> tuple[KioskDevice, str]:
+    """A new kiosk for a site, and its one-time enrolment code (shown once, as a link/QR)."""
+    begin_write(session)
+    code = secrets.token_urlsafe(24)
+    device = KioskDevice(unit_id=site.unit_id, site_id=site.id, name=name.strip(),
+                         enrol_code_hash=_hash(code), enrol_expires_at=now + ENROL_CODE_LIFETIME,
+                         created_at=now)
+    session.add(device)
+    session.flush()
+    audit.record(session, action="kiosk_create", entity="kiosk_device", entity_id=device.id,
+                 actor=actor, after={"site_id": site.id, "name": device.name}, now=now)
+    return device, code
+
+
+def new_enrol_code(session: Session, device: KioskDevice, actor, now: dt.datetime) -> str:
+    """Re-enrol (a replaced tablet): a fresh one-time code; the old device secret stops working."""
+    begin_write(session)
+    code = secrets.token_urlsafe(24)
+    device.enrol_code_hash = _hash(code)
+    device.enrol_expires_at = now + ENROL_CODE_LIFETIME
+    device.secret_hash = None
+    device.enrolled_at = None
+    device.revoked_at = None
+    audit.record(session, action="kiosk_reenrol", entity="kiosk_device", entity_id=device.id,
+                 actor=actor, now=now)
+    return code
+
+
+def enrol(session: Session, code: str, now: dt.datetime) -> tuple[KioskDevice, str] | None:
+    """Spend a one-time enrolment code; returns the device and its new secret, or None."""
+    begin_write(session)
+    device = session.scalar(select(KioskDevice).where(KioskDevice.enrol_code_hash == _hash(code)))
+    if device is None or device.revoked_at or device.enrol_expires_at is None \
+            or now > device.enrol_expires_at:
+        return None
+    secret = secrets.token_urlsafe(32)
+    device.secret_hash = _hash(secret)
+    device.enrol_code_hash = None
+    device.enrol_expires_at = None
+    device.enrolled_at = now
+    device.last_seen_at = now
+    audit.record(session, action="kiosk_enrol", entity="kiosk_device", entity_id=device.id,
+                 actor_label=f"kiosk:{device.id}", unit_id=device.unit_id, now=now)
+    return device, secret
+
+
+def device_by_secret(session: Session, secret: str | None) -> KioskDevice | None:
+    if not secret:
+        return None
+    device = session.scalar(select(KioskDevice).where(KioskDevice.secret_hash == _hash(secret)))
+    if device is None or device.revoked_at is not None:
+        return None
+    return device
+
+
+def revoke(session: Session, device: KioskDevice, actor, now: dt.datetime) -> None:
+    begin_write(session)
+    device.revoked_at = now
+    device.secret_hash = None
+    device.enrol_code_hash = None
+    audit.record(session, action="kiosk_revoke", entity="kiosk_device", entity_id=device.id,
+                 actor=actor, now=now)
+
+
+# --- signed tokens ----------------------------------------------------------------------
+
+def _serializer(key: str, purpose: str) -> URLSafeSerializer:
+    return URLSafeSerializer(key, salt=f"hourbook.{purpose}")
+
+
+def presence_token(device: KioskDevice, key: str, now: dt.datetime) -> str:
+    """The kiosk's rotating QR: proves the scanning phone is in front of this kiosk now."""
+    slot = int(now.timestamp()) // PRESENCE_ROTATE_SECONDS * PRESENCE_ROTATE_SECONDS
+    return _serializer(key, "presence").dumps({"d": device.id, "t": slot})
+
+
+def check_presence_token(token: str, key: str, now: dt.datetime) -> int | None:
+    """The kiosk device id if the token is genuine and fresh, else None."""
+    try:
+        data = _serializer(key, "presence").loads(token)
+    except BadSignature:
+        return None
+    age = now.timestamp() - data.get("t", 0)
+    if not isinstance(data.get("d"), int) or age < -5 or age > PRESENCE_VALID_SECONDS:
+        return None
+    return data["d"]
+
+
+def identity_ticket(device: KioskDevice, volunteer: Volunteer, key: str, now: dt.datetime) -> str:
+    """After the kiosk identifies a volunteer (card or keypad): a short-lived ticket for the button."""
+    return _serializer(key, "ticket").dumps({"d": device.id, "v": volunteer.id,
+                                             "t": int(now.timestamp())})
+
+
+def check_identity_ticket(token: str, device: KioskDevice, key: str, now: dt.datetime) -> int | None:
+    try:
+        data = _serializer(key, "ticket").loads(token)
+    except BadSignature:
+        return None
+    age = now.timestamp() - data.get("t", 0)
+    if data.get("d") != device.id or age < -5 or age > TICKET_VALID_SECONDS:
+        return None
+    return data.get("v")
+
+
+# --- identifying volunteers at the kiosk -------------------------------------------------
+
+def volunteer_by_card(session: Session, unit_id: int, card_token: str) -> Volunteer | None:
+    if not card_token:
+        return None
+    return session.scalar(select(Volunteer).where(
+        Volunteer.unit_id == unit_id, Volunteer.card_token == card_token.strip()))
+
+
+class PinLocked(Exception):
+    def __init__(self, until: dt.datetime):
+        super().__init__("locked")
+        self.until = until
+
+
+def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
+                     now: dt.datetime) -> Volunteer | None:
+    """Volunteer number + PIN. Repeated wrong PINs lock the number for a while (PinLocked)."""
+    begin_write(session)
+    volunteer = session.scalar(select(Volunteer).where(
+        Volunteer.unit_id == unit_id, Volunteer.volunteer_no == (number or "").strip()))
+    if volunteer is None:
+        return None
+    if volunteer.pin_locked_until and now < volunteer.pin_locked_until:
+        raise PinLocked(volunteer.pin_locked_until)
+    if volunteer.check_pin(pin or ""):
+        volunteer.pin_failures = 0
+        volunteer.pin_locked_until = None
+        return volunteer
+    volunteer.pin_failures += 1
+    if volunteer.pin_failures >= PIN_MAX_FAILURES:
+        volunteer.pin_failures = 0
+        volunteer.pin_locked_until = now + PIN_LOCK
+        audit.record(session, action="pin_locked", entity="volunteer", entity_id=volunteer.id,
+                     actor_label="kiosk", unit_id=unit_id, now=now)
+    return None
+

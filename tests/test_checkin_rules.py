@@ -1,0 +1,226 @@
+"""The check-in rules, called directly with a controlled clock (no HTTP)."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from models.audit import AuditEntry
+from models.base import TAIPEI
+from models.checkin import (CheckinEvent, Outcome, check_in, check_out, close_stale,
+                            offline_event_time, open_session)
+from models.people import VolunteerStatus
+from models.service import Flag, ServiceSession, SessionSource, SessionStatus
+
+NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Taipei
+POSTER = SessionSource.poster
+
+
+@pytest.fixture
+def world(make, unit):
+    site = make.site(unit)
+    item = make.item(unit)
+    vol = make.volunteer(unit)
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    return site, item, vol
+
+
+def _in(db, vol, site, item, now=NOW, **kw):
+    result = check_in(db, volunteer=vol, site=site, item=item, now=now, source=POSTER, **kw)
+    db.commit()
+    return result
+
+
+def _out(db, vol, now, **kw):
+    result = check_out(db, volunteer=vol, now=now, source=POSTER, **kw)
+    db.commit()
+    return result
+
+
+def test_check_in_then_out_records_server_times(db, world):
+    site, item, vol = world
+    result = _in(db, vol, site, item)
+    assert result.outcome == Outcome.ok and result.session.status == SessionStatus.open
+    assert result.session.checked_in_at == NOW
+    out = _out(db, vol, NOW + dt.timedelta(minutes=95))
+    assert out.outcome == Outcome.ok
+    s = out.session
+    assert s.status == SessionStatus.closed and s.elapsed_minutes(NOW) == 95
+    assert s.credited_minutes == 0  # nothing counts until a supervisor verifies it
+    actions = db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["check_in", "check_out"]
+
+
+def test_double_tap_check_in_is_idempotent(db, world):
+    site, item, vol = world
+    first = _in(db, vol, site, item)
+    second = _in(db, vol, site, item, now=NOW + dt.timedelta(seconds=1))
+    assert second.outcome == Outcome.repeated and second.session.id == first.session.id
+    assert db.scalar(select(func.count(ServiceSession.id))) == 1
+
+
+def test_same_idempotency_key_returns_first_outcome(db, world):
+    site, item, vol = world
+    first = _in(db, vol, site, item, key="k-1")
+    _out(db, vol, NOW + dt.timedelta(minutes=30))
+    retry = _in(db, vol, site, item, key="k-1", now=NOW + dt.timedelta(minutes=31))
+    assert retry.outcome == Outcome.repeated and retry.session.id == first.session.id
+    assert db.scalar(select(func.count(ServiceSession.id))) == 1
+
+
+def test_double_tap_check_out_changes_nothing(db, world):
+    site, item, vol = world
+    _in(db, vol, site, item)
+    first = _out(db, vol, NOW + dt.timedelta(minutes=60))
+    second = _out(db, vol, NOW + dt.timedelta(minutes=61))
+    assert second.outcome == Outcome.repeated
+    assert second.session.checked_out_at == first.session.checked_out_at
+
+
+def test_check_out_without_session_is_refused(db, world):
+    site, item, vol = world
+    result = _out(db, vol, NOW)
+    assert result.outcome == Outcome.refused and result.refusal.code == "not_checked_in"
+
+
+def test_open_elsewhere_is_refused_with_the_other_session(db, make, unit, world):
+    site, item, vol = world
+    other_site = make.site(unit, name_zh="萬華據點")
+    first = _in(db, vol, site, item)
+    result = _in(db, vol, other_site, item, now=NOW + dt.timedelta(minutes=5))
+    assert result.outcome == Outcome.refused and result.refusal.code == "open_elsewhere"
+    assert result.other_session.id == first.session.id
+    assert result.refusal.params["site"] == site.name_zh
+
+
+@pytest.mark.parametrize("change,code", [
+    ("inactive", "inactive"),
+    ("no_cover", "no_insurance"),
+    ("expired_cover", "no_insurance"),
+    ("site_inactive", "site_inactive"),
+    ("item_inactive", "not_service_item"),
+    ("no_item", "not_service_item"),
+    ("other_unit_item", "not_service_item"),
+])
+def test_gates_refuse_and_are_logged(db, make, unit, change, code):
+    site, item = make.site(unit), make.item(unit)
+    vol = make.volunteer(unit)
+    if change != "no_cover":
+        ends = dt.date(2026, 11, 26) if change == "expired_cover" else dt.date(2026, 12, 31)
+        make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=ends)
+    if change == "inactive":
+        vol.status = VolunteerStatus.inactive
+    if change == "site_inactive":
+        site.active = False
+    if change == "item_inactive":
+        item.active = False
+    if change == "no_item":
+        item = None
+    if change == "other_unit_item":
+        item = make.item(make.unit())
+    db.commit()
+    result = _in(db, vol, site, item)
+    assert result.outcome == Outcome.refused and result.refusal.code == code
+    assert open_session(db, vol.id) is None
+    event = db.scalar(select(CheckinEvent))
+    assert event.outcome == Outcome.refused and event.refusal_code == code
+    assert db.scalar(select(AuditEntry.action)) == "checkin_refused"
+
+
+def test_insurance_is_judged_by_the_taipei_calendar_day(db, make, unit):
+    site, item, vol = make.site(unit), make.item(unit), make.volunteer(unit)
+    make.cover(vol, starts_on=dt.date(2026, 11, 28), ends_on=dt.date(2026, 12, 31))
+    # 2026-11-27 16:30 UTC is already 11-28 00:30 in Taipei
+    assert _in(db, vol, site, item, now=dt.datetime(2026, 11, 27, 16, 30, tzinfo=dt.timezone.utc)).ok
+    vol2 = make.volunteer(unit)
+    make.cover(vol2, starts_on=dt.date(2026, 11, 28), ends_on=dt.date(2026, 12, 31))
+    late = _in(db, vol2, site, item, now=dt.datetime(2026, 11, 27, 15, 30, tzinfo=dt.timezone.utc))
+    assert late.refusal.code == "no_insurance"
+
+
+def test_presence_check(db, make, unit):
+    site = make.site(unit, latitude=25.0263, longitude=121.5436, radius_m=200)
+    item = make.item(unit)
+    vols = [make.volunteer(unit) for _ in range(3)]
+    for v in vols:
+        make.cover(v, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    near = _in(db, vols[0], site, item, position=(25.0270, 121.5440, 20))
+    assert near.outcome == Outcome.ok and near.session.flags == ""
+    far = _in(db, vols[1], site, item, position=(25.0478, 121.5170, 15))  # Taipei Main Station
+    assert far.refusal.code == "outside_radius" and far.refusal.params["distance"] > 3000
+    unknown = _in(db, vols[2], site, item, position=None)
+    assert unknown.outcome == Outcome.ok and Flag.position_unavailable.value in unknown.session.flag_set
+
+
+def test_short_and_long_sessions_are_flagged(db, make, unit, world):
+    site, item, vol = world
+    _in(db, vol, site, item)
+    assert Flag.short.value in _out(db, vol, NOW + dt.timedelta(seconds=40)).session.flag_set
+    _in(db, vol, site, item, now=NOW + dt.timedelta(minutes=10))
+    site.max_session_minutes = 60
+    db.commit()
+    assert Flag.long.value in _out(db, vol, NOW + dt.timedelta(minutes=75)).session.flag_set
+
+
+def test_close_stale_at_site_limit_and_at_taipei_midnight(db, make, unit):
+    item = make.item(unit)
+    short_site = make.site(unit, max_session_minutes=120)
+    long_site = make.site(unit)  # 12 h default
+    a, b, c = (make.volunteer(unit) for _ in range(3))
+    for v in (a, b, c):
+        make.cover(v, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    morning = dt.datetime(2026, 11, 27, 9, 0, tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+    evening = dt.datetime(2026, 11, 27, 20, 0, tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+    _in(db, a, short_site, item, now=morning)
+    _in(db, b, long_site, item, now=evening)
+    _in(db, c, long_site, item, now=morning)
+    at = dt.datetime(2026, 11, 27, 11, 30, tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+    closed = close_stale(db, at)
+    db.commit()
+    assert [s.volunteer_id for s in closed] == [a.id]
+    s = closed[0]
+    assert s.status == SessionStatus.needs_review and s.credited_minutes == 0
+    assert s.checked_out_at == morning + dt.timedelta(minutes=120)
+    assert Flag.auto_closed.value in s.flag_set
+    after_midnight = dt.datetime(2026, 11, 28, 0, 5, tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+    closed = {s.volunteer_id: s for s in close_stale(db, after_midnight)}
+    db.commit()
+    assert set(closed) == {b.id, c.id}
+    midnight = dt.datetime(2026, 11, 28, 0, 0, tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+    assert closed[b.id].checked_out_at == midnight  # 20:00 + 12 h would be 08:00 next day
+    assert closed[c.id].checked_out_at == morning + dt.timedelta(hours=12)
+    assert close_stale(db, after_midnight + dt.timedelta(hours=1)) == []
+
+
+def test_offline_time_is_corrected_by_device_skew_within_tolerance():
+    now = NOW
+    # device clock 10 minutes slow: event "09:40" on its clock, sent at "09:50" on its clock
+    device_sent = now - dt.timedelta(minutes=10)
+    when, trusted = offline_event_time(now - dt.timedelta(minutes=20), device_sent, now)
+    assert trusted and when == now - dt.timedelta(minutes=10)
+    # an event claiming two days ago is not trusted: the server's time is used
+    when, trusted = offline_event_time(now - dt.timedelta(days=2), now, now)
+    assert not trusted and when == now
+    # an event in the future (after correction) is not trusted
+    when, trusted = offline_event_time(now + dt.timedelta(minutes=30), now, now)
+    assert not trusted and when == now
+
+
+def test_database_allows_only_one_open_session_per_volunteer(db, world):
+    site, item, vol = world
+    _in(db, vol, site, item)
+    db.add(ServiceSession(unit_id=site.unit_id, volunteer_id=vol.id, site_id=site.id,
+                          service_item_id=item.id, checked_in_at=NOW, source=POSTER))
+    with pytest.raises(IntegrityError):
+        db.commit()
+    db.rollback()
+
+
+def test_audit_log_is_append_only(db, world):
+    site, item, vol = world
+    _in(db, vol, site, item)
+    entry = db.scalar(select(AuditEntry))
+    entry.action = "tampered"
+    with pytest.raises(RuntimeError):
+        db.commit()
+    db.rollback()
