@@ -20,6 +20,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config.update(overrides)
 
     db.init_app(app)
+    configure_requests(app)  # first: POSTs must take the write lock before anything reads
     configure_login(app)
     csrf.init_app(app)
     i18n.compile_catalogs()
@@ -33,7 +34,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     register_blueprints(app)
     configure_templates(app)
-    configure_requests(app)
 
     from .cli import register_commands
 
