@@ -6,3 +6,5 @@ from flask import Blueprint
 
 bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                static_url_path="/kiosk/static")
+
+from . import phone  # noqa: E402,F401  (registers the phone check-in routes)

@@ -17,6 +17,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(users_group)
     app.cli.add_command(translate_group)
+    app.cli.add_command(sessions_group)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
@@ -96,6 +97,24 @@ def main() -> None:
     from . import create_app
 
     FlaskGroup(create_app=create_app, help="Hourbook 志工時數簿").main()
+
+
+@click.group("sessions", help="Service sessions.")
+def sessions_group():
+    pass
+
+
+@sessions_group.command("close-stale", help="Close forgotten check-outs (run from cron every "
+                        "15 minutes): sessions open past their site's limit or past midnight "
+                        "Asia/Taipei become 'needs review' with 0 credited minutes.")
+@with_appcontext
+def sessions_close_stale():
+    from models.base import utcnow
+    from models.checkin import close_stale
+
+    closed = close_stale(db.session, utcnow())
+    db.session.commit()
+    click.echo(f"closed {len(closed)} stale session(s)")
 
 
 @click.group("translate", help="Translations (pybabel): extract, update, fill from pending files.")

@@ -1,0 +1,103 @@
+"""Phone check-in: a volunteer's own signed-in phone, after scanning a site poster (/s/<token>)
+or the kiosk's rotating QR at reception (/k/<token>)."""
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from models import checkin
+from models.base import utcnow
+from models.kiosk import KioskDevice, check_presence_token
+from models.people import Role
+from models.service import ServiceItem, SessionSource, Site
+from models.sites import site_by_token
+from webapp.access import roles
+from webapp.extensions import db
+
+from . import bp
+
+
+def _volunteer():
+    volunteer = current_user.volunteer
+    if volunteer is None:
+        abort(403)
+    return volunteer
+
+
+def _parse_position(form) -> tuple[float, float, float] | None:
+    """(lat, lon, accuracy) from the page's geolocation fields, or None when unavailable."""
+    try:
+        lat, lon = float(form["lat"]), float(form["lon"])
+        accuracy = float(form.get("acc") or 0)
+    except (KeyError, ValueError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or accuracy < 0:
+        return None
+    return lat, lon, accuracy
+
+
+def _render(site: Site, source: SessionSource, post_url: str, result=None, status=200,
+            message: str | None = None):
+    volunteer = _volunteer()
+    now = utcnow()
+    items = checkin.service_items_for(db.session, site.unit_id)
+    current = checkin.open_session(db.session, volunteer.id)
+    chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
+    return render_template(
+        "kiosk/phone.html", site=site, volunteer=volunteer, items=items, chosen=chosen,
+        current=current, now=now, result=result, post_url=post_url, message=message,
+        needs_position=bool(site.radius_m and site.latitude is not None),
+        key=uuid.uuid4().hex,
+    ), status
+
+
+def _act(site: Site, source: SessionSource, post_url: str):
+    volunteer = _volunteer()
+    now = utcnow()
+    action = request.form.get("action")
+    key = (request.form.get("key") or "")[:80] or None
+    if action == "check_in":
+        item = None
+        item_id = request.form.get("item_id", "")
+        if item_id.isdigit():
+            item = db.session.get(ServiceItem, int(item_id))
+        position = _parse_position(request.form)
+        result = checkin.check_in(db.session, volunteer=volunteer, site=site, item=item, now=now,
+                                  source=source, key=key, position=position)
+    elif action == "check_out":
+        persons = request.form.get("persons_served", "").strip()
+        persons_served = int(persons) if persons.isdigit() and int(persons) < 10000 else None
+        result = checkin.check_out(db.session, volunteer=volunteer, now=now, source=source,
+                                   key=key, persons_served=persons_served, site=site)
+    else:
+        return _render(site, source, post_url, status=400, message=_("Choose check in or check out."))
+    db.session.commit()
+    return _render(site, source, post_url, result=result, status=200 if result.ok else 409)
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@roles(Role.volunteer)
+def site_checkin(token: str):
+    site = site_by_token(db.session, token)
+    if site is None or site.unit_id != current_user.unit_id:
+        return render_template("kiosk/phone_invalid.html"), 404
+    url = request.path
+    if request.method == "POST":
+        return _act(site, SessionSource.poster, url)
+    return _render(site, SessionSource.poster, url)
+
+
+@bp.route("/k/<token>", methods=["GET", "POST"])
+@roles(Role.volunteer)
+def kiosk_presence_checkin(token: str):
+    device_id = check_presence_token(token, current_app.secret_key, utcnow())
+    device = db.session.get(KioskDevice, device_id) if device_id else None
+    if device is None or device.revoked_at or device.unit_id != current_user.unit_id:
+        return render_template("kiosk/phone_invalid.html", expired=device_id is None), 404
+    url = request.path
+    if request.method == "POST":
+        return _act(device.site, SessionSource.kiosk_qr, url)
+    return _render(device.site, SessionSource.kiosk_qr, url)

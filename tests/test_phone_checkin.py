@@ -1,0 +1,194 @@
+"""Phone check-in over HTTP: the site poster (/s/<token>) and the kiosk's rotating QR (/k/<token>)."""
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from models.base import utcnow
+from models.checkin import CheckinEvent
+from models.kiosk import create_device, enrol, presence_token
+from models.service import Flag, ServiceSession, SessionSource, SessionStatus
+from models.sites import regenerate_site_token
+
+KEY = re.compile(r'name="key" value="([0-9a-f]+)"')
+
+
+@pytest.fixture
+def site(make, unit):
+    return make.site(unit, name_zh="大安長照服務中心", name_en="Da'an Care Centre")
+
+
+@pytest.fixture
+def item(make, unit):
+    return make.item(unit, name_zh="長者陪伴關懷")
+
+
+@pytest.fixture
+def insured(volunteer, make):
+    make.cover(volunteer.user.volunteer)
+    return volunteer
+
+
+def _key(page):
+    return KEY.search(page).group(1)
+
+
+def _sessions(db):
+    db.rollback()  # end the test's read transaction: SQLite would keep showing its old snapshot
+    db.expire_all()
+    return db.scalars(select(ServiceSession)).all()
+
+
+def test_scan_poster_while_signed_out_signs_in_then_lands_back(app, make, unit, site, anon):
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    first = anon.get(f"/s/{site.token}")
+    assert first.status_code == 302 and first.headers["Location"] == f"/sign-in?next=/s/{site.token}"
+    response = anon.sign_in(user.email, make.PASSWORD, next_url=f"/s/{site.token}")
+    assert response.headers["Location"] == f"/s/{site.token}"
+    page = anon.get(f"/s/{site.token}").get_data(as_text=True)
+    assert "大安長照服務中心" in page and "簽到 Check in" in page and user.volunteer.name_zh in page
+
+
+def test_check_in_and_out_with_one_tap_each(db, site, item, insured):
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    assert "長者陪伴關懷" in page
+    response = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "已簽到" in page and "簽退 Check out" in page
+    [s] = _sessions(db)
+    assert s.status == SessionStatus.open and s.source == SessionSource.poster
+    assert abs((s.checked_in_at - utcnow()).total_seconds()) < 5  # the server's clock
+    response = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page), "persons_served": "6"})
+    page = response.get_data(as_text=True)
+    assert "已簽退" in page and "督導審核" in page
+    [s] = _sessions(db)
+    assert s.status == SessionStatus.closed and s.persons_served == 6
+
+
+def test_double_tap_creates_one_session(db, site, item, insured):
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    data = {"action": "check_in", "item_id": item.id, "key": _key(page)}
+    assert insured.post(f"/s/{site.token}", data).status_code == 200
+    assert insured.post(f"/s/{site.token}", data).status_code == 200
+    assert len(_sessions(db)) == 1
+
+
+def test_item_defaults_to_the_last_one_used_here(db, make, unit, site, item, insured):
+    other = make.item(unit, name_zh="共餐服務", code="Z99")
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    page = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": other.id, "key": _key(page)}).get_data(as_text=True)
+    insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)})
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    assert re.search(rf'<option value="{other.id}" selected>', page)
+
+
+def test_no_insurance_is_refused_with_reason(db, site, item, volunteer):
+    page = volunteer.get(f"/s/{site.token}").get_data(as_text=True)
+    response = volunteer.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
+    assert response.status_code == 409
+    assert "沒有有效的意外保險，請洽承辦人" in response.get_data(as_text=True)
+    assert _sessions(db) == []
+    assert db.scalar(select(CheckinEvent.refusal_code)) == "no_insurance"
+
+
+def test_open_at_another_site_offers_check_out_there(db, make, unit, site, item, insured):
+    other = make.site(unit, name_zh="萬華社區關懷據點")
+    page = insured.get(f"/s/{other.token}").get_data(as_text=True)
+    insured.post(f"/s/{other.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    assert "萬華社區關懷據點" in page and "先在萬華社區關懷據點簽退" in page
+    page = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)}).get_data(as_text=True)
+    assert "簽到 Check in" in page
+    assert [s.status for s in _sessions(db)] == [SessionStatus.closed]
+
+
+def test_unknown_and_regenerated_poster_tokens(db, make, unit, site, insured):
+    assert insured.get("/s/not-a-real-token").status_code == 404
+    old = site.token
+    regenerate_site_token(db, db.get(type(site), site.id), make.user(unit, role="admin"))
+    db.commit()
+    response = insured.get(f"/s/{old}")
+    assert response.status_code == 404 and "不再使用" in response.get_data(as_text=True)
+
+
+def test_other_units_poster_is_not_usable(make, insured):
+    foreign = make.site(make.unit())
+    assert insured.get(f"/s/{foreign.token}").status_code == 404
+
+
+def test_presence_check_refuses_far_away_and_flags_unknown_position(db, make, unit, item, insured):
+    site = make.site(unit, latitude=25.0263, longitude=121.5436, radius_m=200)
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    assert "data-needs-position" in page
+    far = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page),
+                                            "lat": "25.0478", "lon": "121.5170", "acc": "10"})
+    assert far.status_code == 409 and "請在服務地點簽到" in far.get_data(as_text=True)
+    unknown = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page) + "x"})
+    assert unknown.status_code == 200
+    [s] = _sessions(db)
+    assert Flag.position_unavailable.value in s.flag_set
+
+
+def test_bad_input_changes_nothing(db, site, item, insured):
+    assert insured.post(f"/s/{site.token}", {"action": "explode"}).status_code == 400
+    response = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": "abc"})
+    assert response.status_code == 409 and "只有本單位的服務項目" in response.get_data(as_text=True)
+    assert insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "lat": "999", "lon": "x"}).status_code == 200
+    assert len(_sessions(db)) == 1
+
+
+def test_staff_cannot_use_the_phone_check_in(admin, site):
+    assert admin.get(f"/s/{site.token}").status_code == 403
+
+
+def test_check_in_needs_csrf(db, site, item, insured):
+    response = insured.client.post(f"/s/{site.token}", data={"action": "check_in", "item_id": item.id})
+    assert response.status_code == 400
+    assert _sessions(db) == []
+
+
+def test_kiosk_rotating_qr(app, db, site, item, insured):
+    now = utcnow()
+    device, code = create_device(db, site=db.get(type(site), site.id), name="櫃台平板", actor=None, now=now)
+    enrol(db, code, now)
+    db.commit()
+    token = presence_token(device, app.secret_key, now)
+    page = insured.get(f"/k/{token}").get_data(as_text=True)
+    assert "大安長照服務中心" in page
+    response = insured.post(f"/k/{token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
+    assert response.status_code == 200
+    [s] = _sessions(db)
+    assert s.source == SessionSource.kiosk_qr
+
+
+def test_kiosk_qr_forged_expired_or_revoked(app, db, site, insured):
+    now = utcnow()
+    device, code = create_device(db, site=db.get(type(site), site.id), name="櫃台平板", actor=None, now=now)
+    enrol(db, code, now)
+    db.commit()
+    assert insured.get("/k/forged.token").status_code == 404
+    stale = presence_token(device, app.secret_key, now - dt.timedelta(minutes=3))
+    response = insured.get(f"/k/{stale}")
+    assert response.status_code == 404 and "已過期" in response.get_data(as_text=True)
+    other_key = presence_token(device, "another secret", now)
+    assert insured.get(f"/k/{other_key}").status_code == 404
+    from models.kiosk import revoke
+
+    revoke(db, db.get(type(device), device.id), None, now)
+    db.commit()
+    assert insured.get(f"/k/{presence_token(device, app.secret_key, now)}").status_code == 404
+
+
+def test_close_stale_command(app, db, site, item, insured):
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
+    [s] = _sessions(db)
+    s.checked_in_at = utcnow() - dt.timedelta(hours=13)
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["sessions", "close-stale"])
+    assert "closed 1 stale session(s)" in result.output
+    [s] = _sessions(db)
+    assert s.status == SessionStatus.needs_review and s.credited_minutes == 0
