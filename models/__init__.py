@@ -3,13 +3,17 @@ from .audit import AuditEntry
 from .base import Base
 from .checkin import CheckinEvent
 from .insurance import CoverKind, InsuranceCover
+from .attendance import AttendanceMark, Shift
 from .kiosk import KioskDevice
+from .slips import HourSlip, HourSlipEntry, SerialCounter
+from .verification import SupervisorSite
 from .people import Gender, Role, User, Volunteer, VolunteerStatus
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 from .unit import Category, LegalType, Rounding, Unit
 
 __all__ = [
-    "AuditEntry", "Base", "Category", "CheckinEvent", "KioskDevice", "CoverKind", "Flag", "Gender", "InsuranceCover",
+    "AttendanceMark", "AuditEntry", "Base", "HourSlip", "HourSlipEntry", "SerialCounter", "Shift",
+    "SupervisorSite", "Category", "CheckinEvent", "KioskDevice", "CoverKind", "Flag", "Gender", "InsuranceCover",
     "LegalType", "Role", "Rounding", "ServiceItem", "ServiceSession", "SessionSource",
     "SessionStatus", "Site", "Unit", "User", "Volunteer", "VolunteerStatus",
 ]

@@ -121,6 +121,8 @@ class ServiceSession(Base):
     client_key: Mapped[str | None] = mapped_column(String(80), unique=True)  # idempotency key
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The hour slip this session is printed on now (None when not slipped, or its slip voided).
+    hour_slip_id: Mapped[int | None] = mapped_column(ForeignKey("hour_slip.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 

@@ -1,0 +1,378 @@
+"""Supervisors verify service sessions: approve, adjust, reject, reopen, enter paper sheets.
+
+Only verified sessions count anywhere. Credited minutes follow the unit's rounding rule,
+applied at verification. Every change is audited with before and after; a change made
+against an out-of-date row is refused with who changed it ("already changed by X").
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ForeignKey, func, or_, select
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column
+
+from . import audit
+from .audit import AuditEntry
+from .base import Base, begin_write, taipei_day_bounds
+from .checkin import N_, gate_refusals
+from .people import Role, User, Volunteer
+from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
+from .unit import Rounding, Unit
+
+
+class SupervisorSite(Base):
+    """A supervisor assigned to a site sees and acts on that site's sessions only."""
+
+    __tablename__ = "supervisor_site"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+
+
+class VerificationError(Exception):
+    """A refused verification action; `message` is an English msgid with %(params)s."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+class StaleRow(VerificationError):
+    def __init__(self, changed_by: str):
+        super().__init__(N_("This session was already changed by %(who)s. Here is the current row."),
+                         who=changed_by)
+
+
+FLAGGED = "flagged"  # filter value: any flag
+
+
+# --- who may act where --------------------------------------------------------------------
+
+def supervised_site_ids(session: Session, user: User) -> set[int] | None:
+    """Site ids a supervisor may act on; None means every site of the unit (admins)."""
+    if user.role == Role.admin:
+        return None
+    return set(session.scalars(select(SupervisorSite.site_id).where(SupervisorSite.user_id == user.id)))
+
+
+def may_act_on(session: Session, user: User, site_id: int, unit_id: int) -> bool:
+    if user.role not in (Role.admin, Role.supervisor) or user.unit_id != unit_id:
+        return False
+    allowed = supervised_site_ids(session, user)
+    return allowed is None or site_id in allowed
+
+
+def assign_sites(session: Session, supervisor: User, site_ids: set[int], actor: User,
+                 now: dt.datetime) -> None:
+    begin_write(session)
+    before = sorted(supervised_site_ids(session, supervisor) or [])
+    valid = set(session.scalars(select(Site.id).where(Site.unit_id == actor.unit_id,
+                                                      Site.id.in_(site_ids))))
+    for row in session.scalars(select(SupervisorSite).where(SupervisorSite.user_id == supervisor.id)):
+        if row.site_id not in valid:
+            session.delete(row)
+    for site_id in valid - set(before):
+        session.add(SupervisorSite(user_id=supervisor.id, site_id=site_id))
+    audit.record(session, action="supervisor_sites", entity="user", entity_id=supervisor.id,
+                 actor=actor, before={"sites": before}, after={"sites": sorted(valid)}, now=now)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+@dataclass
+class QueueFilter:
+    site_id: int | None = None
+    date_from: dt.date | None = None  # Taipei calendar dates, inclusive
+    date_to: dt.date | None = None
+    volunteer_id: int | None = None
+    flag: str | None = None  # a Flag value, FLAGGED (any), "unflagged", or None
+
+
+def _with_names(query):
+    return query.options(joinedload(ServiceSession.volunteer), joinedload(ServiceSession.site),
+                         joinedload(ServiceSession.service_item))
+
+
+def _scope(query, session: Session, user: User):
+    query = query.where(ServiceSession.unit_id == user.unit_id)
+    allowed = supervised_site_ids(session, user)
+    if allowed is not None:
+        query = query.where(ServiceSession.site_id.in_(allowed or {-1}))
+    return query
+
+
+def queue_query(session: Session, user: User, f: QueueFilter):
+    """Closed, unverified sessions (awaiting verification or needing review) in the user's sites."""
+    query = select(ServiceSession).where(
+        ServiceSession.status.in_((SessionStatus.closed, SessionStatus.needs_review)))
+    query = _scope(query, session, user)
+    if f.site_id:
+        query = query.where(ServiceSession.site_id == f.site_id)
+    if f.volunteer_id:
+        query = query.where(ServiceSession.volunteer_id == f.volunteer_id)
+    if f.date_from:
+        query = query.where(ServiceSession.checked_in_at >= taipei_day_bounds(f.date_from)[0])
+    if f.date_to:
+        query = query.where(ServiceSession.checked_in_at < taipei_day_bounds(f.date_to)[1])
+    if f.flag == FLAGGED:
+        query = query.where(or_(ServiceSession.flags != "",
+                                ServiceSession.status == SessionStatus.needs_review))
+    elif f.flag == "unflagged":
+        query = query.where(ServiceSession.flags == "", ServiceSession.status == SessionStatus.closed)
+    elif f.flag:
+        query = query.where(or_(ServiceSession.flags == f.flag,
+                                ServiceSession.flags.like(f"{f.flag},%"),
+                                ServiceSession.flags.like(f"%,{f.flag}"),
+                                ServiceSession.flags.like(f"%,{f.flag},%")))
+    return query
+
+
+def verification_queue(session: Session, user: User, f: QueueFilter, limit: int = 50,
+                       offset: int = 0) -> list[ServiceSession]:
+    query = _with_names(queue_query(session, user, f))
+    return list(session.scalars(
+        query.order_by(ServiceSession.checked_in_at.desc(), ServiceSession.id.desc())
+        .limit(limit).offset(offset)))
+
+
+def on_site_now(session: Session, user: User) -> list[ServiceSession]:
+    query = _scope(select(ServiceSession).where(ServiceSession.checked_out_at.is_(None)), session, user)
+    return list(session.scalars(_with_names(query).order_by(ServiceSession.site_id,
+                                                            ServiceSession.checked_in_at)))
+
+
+def history(session: Session, service_session: ServiceSession) -> list[AuditEntry]:
+    return list(session.scalars(
+        select(AuditEntry).where(AuditEntry.entity == "service_session",
+                                 AuditEntry.entity_id == service_session.id)
+        .order_by(AuditEntry.at, AuditEntry.id)))
+
+
+def last_changed_by(session: Session, service_session: ServiceSession) -> str:
+    entry = session.scalar(
+        select(AuditEntry).where(AuditEntry.entity == "service_session",
+                                 AuditEntry.entity_id == service_session.id)
+        .order_by(AuditEntry.id.desc()).limit(1))
+    if entry is None:
+        return "?"
+    if entry.actor_user_id:
+        user = session.get(User, entry.actor_user_id)
+        if user is not None:
+            return user.name
+    return entry.actor_label
+
+
+# --- rules --------------------------------------------------------------------------------
+
+def credited(minutes: int, rounding: Rounding) -> int:
+    """Credited minutes under the unit's rounding rule (none / down to 15 / down to 30)."""
+    minutes = max(0, minutes)
+    if rounding == Rounding.down_15:
+        return minutes // 15 * 15
+    if rounding == Rounding.down_30:
+        return minutes // 30 * 30
+    return minutes
+
+
+def _load(session: Session, session_id: int, actor: User, expected_version: int | None
+          ) -> ServiceSession:
+    s = session.get(ServiceSession, session_id, populate_existing=True)
+    if s is None or not may_act_on(session, actor, s.site_id, s.unit_id):
+        raise PermissionError("not your site")
+    if expected_version is not None and s.version != expected_version:
+        raise StaleRow(last_changed_by(session, s))
+    return s
+
+
+def _locked(s: ServiceSession) -> None:
+    if s.status == SessionStatus.verified:
+        raise VerificationError(N_("This session is approved and locked. An admin can reopen it."))
+    if s.status == SessionStatus.rejected:
+        raise VerificationError(N_("This session was rejected. An admin can reopen it."))
+
+
+def _check_times(session: Session, s_id: int | None, volunteer_id: int, site: Site,
+                 start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    if end <= start:
+        raise VerificationError(N_("The check-out time must be after the check-in time."))
+    if end > now + dt.timedelta(minutes=1):
+        raise VerificationError(N_("Times cannot be in the future."))
+    minutes = int((end - start).total_seconds() // 60)
+    if minutes > site.max_session_minutes:
+        raise VerificationError(N_("That is longer than this site's limit of %(hours)s hours."),
+                                hours=f"{site.max_session_minutes / 60:g}")
+    overlap = session.scalar(
+        select(ServiceSession).where(
+            ServiceSession.volunteer_id == volunteer_id,
+            ServiceSession.id != (s_id or -1),
+            ServiceSession.status != SessionStatus.rejected,
+            ServiceSession.checked_in_at < end,
+            or_(ServiceSession.checked_out_at.is_(None), ServiceSession.checked_out_at > start),
+        ).limit(1))
+    if overlap is not None:
+        raise VerificationError(N_("This overlaps another session of the same volunteer (%(when)s)."),
+                                when=overlap.checked_in_at.isoformat(timespec="minutes"))
+
+
+def _require_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise VerificationError(N_("A reason is required."))
+    return reason[:500]
+
+
+def approve(session: Session, session_id: int, actor: User, now: dt.datetime,
+            expected_version: int | None = None) -> ServiceSession:
+    begin_write(session)
+    s = _load(session, session_id, actor, expected_version)
+    _locked(s)
+    if s.status == SessionStatus.needs_review:
+        raise VerificationError(N_("Set the real times first: this session was closed automatically."))
+    if s.status != SessionStatus.closed:
+        raise VerificationError(N_("Only closed sessions can be approved."))
+    before = s.snapshot()
+    rounding = session.get(Unit, s.unit_id).rounding
+    s.credited_minutes = credited(s.elapsed_minutes(now), rounding)
+    s.status = SessionStatus.verified
+    s.verified_by_id = actor.id
+    s.verified_at = now
+    session.flush()
+    audit.record(session, action="approve", entity="service_session", entity_id=s.id, actor=actor,
+                 before=before, after=s.snapshot(), now=now)
+    return s
+
+
+def adjust(session: Session, session_id: int, actor: User, now: dt.datetime, *,
+           checked_in_at: dt.datetime, checked_out_at: dt.datetime, reason: str,
+           expected_version: int | None = None) -> ServiceSession:
+    """Correct the times (also of an open or auto-closed session); it then awaits approval."""
+    begin_write(session)
+    reason = _require_reason(reason)
+    s = _load(session, session_id, actor, expected_version)
+    _locked(s)
+    _check_times(session, s.id, s.volunteer_id, s.site, checked_in_at, checked_out_at, now)
+    before = s.snapshot()
+    s.checked_in_at = checked_in_at
+    s.checked_out_at = checked_out_at
+    s.status = SessionStatus.closed
+    s.credited_minutes = 0
+    s.add_flag(Flag.edited)
+    session.flush()
+    audit.record(session, action="adjust", entity="service_session", entity_id=s.id, actor=actor,
+                 before=before, after={**s.snapshot(), "reason": reason}, now=now)
+    return s
+
+
+def check_out_by_hand(session: Session, session_id: int, actor: User, now: dt.datetime, *,
+                      at: dt.datetime, reason: str, expected_version: int | None = None
+                      ) -> ServiceSession:
+    begin_write(session)
+    reason = _require_reason(reason)
+    s = _load(session, session_id, actor, expected_version)
+    if s.checked_out_at is not None:
+        raise VerificationError(N_("This volunteer has already checked out."))
+    _check_times(session, s.id, s.volunteer_id, s.site, s.checked_in_at, at, now)
+    before = s.snapshot()
+    s.checked_out_at = at
+    s.checkout_source = SessionSource.manual
+    s.status = SessionStatus.closed
+    s.add_flag(Flag.manual_checkout)
+    session.flush()
+    audit.record(session, action="manual_check_out", entity="service_session", entity_id=s.id,
+                 actor=actor, before=before, after={**s.snapshot(), "reason": reason}, now=now)
+    return s
+
+
+def reject(session: Session, session_id: int, actor: User, now: dt.datetime, *, reason: str,
+           expected_version: int | None = None) -> ServiceSession:
+    begin_write(session)
+    reason = _require_reason(reason)
+    s = _load(session, session_id, actor, expected_version)
+    _locked(s)
+    if s.checked_out_at is None:
+        raise VerificationError(N_("The volunteer is still on site: check them out first."))
+    before = s.snapshot()
+    s.status = SessionStatus.rejected
+    s.credited_minutes = 0
+    s.verified_by_id = actor.id
+    s.verified_at = now
+    session.flush()
+    audit.record(session, action="reject", entity="service_session", entity_id=s.id, actor=actor,
+                 before=before, after={**s.snapshot(), "reason": reason}, now=now)
+    return s
+
+
+def reopen(session: Session, session_id: int, actor: User, now: dt.datetime, *, reason: str,
+           expected_version: int | None = None) -> ServiceSession:
+    """Admins only: an approved or rejected session goes back to awaiting verification."""
+    begin_write(session)
+    if actor.role != Role.admin:
+        raise PermissionError("admins only")
+    reason = _require_reason(reason)
+    s = _load(session, session_id, actor, expected_version)
+    if s.status not in (SessionStatus.verified, SessionStatus.rejected):
+        raise VerificationError(N_("Only approved or rejected sessions can be reopened."))
+    if s.hour_slip_id is not None:
+        raise VerificationError(N_("This session is on an hour slip. Void the slip first."))
+    before = s.snapshot()
+    s.status = SessionStatus.closed
+    s.credited_minutes = 0
+    s.verified_by_id = None
+    s.verified_at = None
+    session.flush()
+    audit.record(session, action="reopen", entity="service_session", entity_id=s.id, actor=actor,
+                 before=before, after={**s.snapshot(), "reason": reason}, now=now)
+    return s
+
+
+def bulk_approve(session: Session, actor: User, f: QueueFilter, now: dt.datetime,
+                 expected_count: int | None = None) -> int:
+    """Approve every unflagged closed session in the filter. With `expected_count` (what the
+    supervisor confirmed), nothing happens if the queue changed meanwhile."""
+    begin_write(session)
+    unflagged = QueueFilter(f.site_id, f.date_from, f.date_to, f.volunteer_id, "unflagged")
+    ids = list(session.scalars(queue_query(session, actor, unflagged).with_only_columns(ServiceSession.id)))
+    if expected_count is not None and len(ids) != expected_count:
+        raise VerificationError(N_("The queue changed: %(now)d sessions match now, not %(then)d. "
+                                   "Check and confirm again."), now=len(ids), then=expected_count)
+    for session_id in ids:
+        approve(session, session_id, actor, now)
+    return len(ids)
+
+
+def manual_entry(session: Session, actor: User, now: dt.datetime, *, volunteer: Volunteer,
+                 site: Site, item: ServiceItem | None, checked_in_at: dt.datetime,
+                 checked_out_at: dt.datetime, reason: str) -> ServiceSession:
+    """A session from a paper sign-in sheet. The same gates as a check-in apply."""
+    begin_write(session)
+    reason = _require_reason(reason)
+    if not may_act_on(session, actor, site.id, site.unit_id) or volunteer.unit_id != actor.unit_id:
+        raise PermissionError("not your site")
+    problems = gate_refusals(session, volunteer, site, item, checked_in_at)
+    if problems:
+        raise VerificationError(problems[0].message, **problems[0].params)
+    _check_times(session, None, volunteer.id, site, checked_in_at, checked_out_at, now)
+    s = ServiceSession(unit_id=site.unit_id, volunteer_id=volunteer.id, site_id=site.id,
+                       service_item_id=item.id, checked_in_at=checked_in_at,
+                       checked_out_at=checked_out_at, status=SessionStatus.closed,
+                       source=SessionSource.manual, checkout_source=SessionSource.manual,
+                       note=reason)
+    session.add(s)
+    session.flush()
+    audit.record(session, action="manual_entry", entity="service_session", entity_id=s.id,
+                 actor=actor, after={**s.snapshot(), "reason": reason}, now=now)
+    return s
+
+
+def unflagged_count(session: Session, user: User, f: QueueFilter) -> int:
+    unflagged = QueueFilter(f.site_id, f.date_from, f.date_to, f.volunteer_id, "unflagged")
+    return session.scalar(queue_query(session, user, unflagged)
+                          .with_only_columns(func.count(ServiceSession.id))) or 0
+
+
+__all__ = ["SupervisorSite", "VerificationError", "StaleRow", "QueueFilter", "approve", "adjust",
+           "reject", "reopen", "bulk_approve", "manual_entry", "check_out_by_hand", "credited",
+           "verification_queue", "on_site_now", "history", "may_act_on", "assign_sites",
+           "supervised_site_ids", "unflagged_count"]
