@@ -1,0 +1,1 @@
+"""Real-browser tests: the app on a real port, Debian's Chromium driven by Playwright."""

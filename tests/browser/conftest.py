@@ -1,0 +1,170 @@
+"""Browser fixtures: a live server per test, one Chromium per session, a fresh context per page.
+
+Chromium is Debian's (/usr/bin/chromium): `playwright install` cannot download browsers here.
+When it is missing the tests fail (they are part of the CI test command), they never skip.
+
+    live_server        the test's app (tests/conftest.py `app`) served on 127.0.0.1:<free port>
+    phone / tablet     a page at 360x740 (mobile, touch) / 1024x768, locale zh-TW
+    open_page(size)    another page in a new context (a second person, another device)
+    sign_in(page, email, password)   through the real sign-in form
+    screenshot(page, name)           tests/browser/screenshots/<name>.png (git-ignored)
+
+Every page records uncaught script errors and console errors (a CSP violation is one); a test
+fails when there are any it did not expect. `page.allow_console_error(text)` allows those
+containing `text`.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.factories import Factories
+
+CHROMIUM = os.environ.get("HOURBOOK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+TIMEOUT_MS = 10_000
+
+SIZES = {
+    "phone": {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2,
+              "is_mobile": True, "has_touch": True},
+    "tablet": {"viewport": {"width": 1024, "height": 768}, "device_scale_factor": 1,
+               "is_mobile": False, "has_touch": True},
+}
+
+
+class LiveServer:
+    """A werkzeug server in a background thread; `url` is its http://127.0.0.1:<port>."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name=f"live-server-{self.server.server_port}", daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app):
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium "
+                    "(./dev setup does) — the browser tests are part of the test suite", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageProblems:
+    """Uncaught errors and console errors of one page, minus the ones a test said to expect."""
+
+    def __init__(self, page: Page):
+        self.seen: list[str] = []
+        self.expected: list[str] = []
+        page.on("pageerror", lambda error: self.seen.append(f"uncaught: {error}"))
+        page.on("console", lambda msg: msg.type == "error" and self.seen.append(f"console: {msg.text}"))
+
+    def unexpected(self) -> list[str]:
+        return [p for p in self.seen if not any(e in p for e in self.expected)]
+
+
+@pytest.fixture
+def open_page(request, browser, live_server):
+    """open_page("phone" | "tablet", locale="zh-TW") -> a Page in a context of its own."""
+    opened: list[tuple] = []
+
+    def open_(size: str = "phone", locale: str = "zh-TW") -> Page:
+        context = browser.new_context(base_url=live_server.url, locale=locale,
+                                      timezone_id="Asia/Taipei", **SIZES[size])
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        problems = PageProblems(page)
+        page.allow_console_error = problems.expected.append
+        opened.append((context, page, problems))
+        return page
+
+    yield open_
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    problems = []
+    for n, (context, page, found) in enumerate(opened):
+        if failed and not page.is_closed():
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / f"FAILED-{request.node.name}-{n}.png", full_page=True)
+        problems += found.unexpected()
+        context.close()
+    if problems and not failed:
+        pytest.fail("browser errors:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def phone(open_page) -> Page:
+    return open_page("phone")
+
+
+@pytest.fixture
+def tablet(open_page) -> Page:
+    return open_page("tablet")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.rep_call = report  # open_page keeps a screenshot of pages of failed tests
+    return report
+
+
+def sign_in(page: Page, email: str, password: str = Factories.PASSWORD, *, expect: str | None = "/") -> Page:
+    """Sign in through the real form and wait for the answer; check the browser landed on the
+    path `expect` (None: don't check, e.g. for a wrong password)."""
+    page.goto("/sign-in")
+    form = page.locator("main form")
+    form.locator("input[name=email]").fill(email)
+    form.locator("input[name=password]").fill(password)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    if expect is not None:
+        assert path_of(page) == expect, f"after signing in the browser is at {page.url}"
+    return page
+
+
+def path_of(page: Page) -> str:
+    return urlsplit(page.url).path
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Whole-page screenshot kept for a person to look at (tests/browser/screenshots/)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+def assert_fits_phone(page: Page, width: int = 360) -> None:
+    """Nothing sticks out sideways: no horizontal scrolling at phone width."""
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"page is {scroll}px wide at a {width}px viewport"

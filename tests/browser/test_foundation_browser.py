@@ -1,0 +1,243 @@
+"""The foundation in a real browser: sign-in per role, language switch, sign-out, htmx after the
+session is gone, the QR card, the installable shell — at phone size first, tablet size too."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from models.base import taipei_date, taipei_day_bounds, utcnow
+from models.service import ServiceSession, SessionSource, SessionStatus
+
+from .conftest import assert_fits_phone, path_of, screenshot, sign_in
+
+STAFF_HEADING = "今日服務紀錄"
+
+
+# --- data like the demo's -------------------------------------------------------------------
+
+def places(make, unit):
+    sites = [make.site(unit, name_zh="大安長照服務中心", name_en="Da'an Long-term Care Centre"),
+             make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Community Care Point")]
+    items = [make.item(unit, name_zh="長者陪伴關懷", name_en="Companionship for elders"),
+             make.item(unit, name_zh="共餐與送餐服務", name_en="Shared and delivered meals")]
+    return sites, items
+
+
+def todays_sessions(db, make, unit):
+    """Five volunteers served today: on site, awaiting verification, one forgotten check-out."""
+    sites, items = places(make, unit)
+    now = utcnow()
+    start, _ = taipei_day_bounds(taipei_date(now))
+    elapsed = now - start  # every time stays within today and before now
+    names = ["陳淑芬", "林志明", "黃雅婷", "張家豪", "李秀英"]
+    statuses = [SessionStatus.closed, SessionStatus.needs_review, SessionStatus.closed,
+                SessionStatus.open, SessionStatus.open]
+    for n, (name, status) in enumerate(zip(names, statuses)):
+        volunteer = make.volunteer(unit, name_zh=name)
+        checked_in = start + elapsed * (n + 1) / 7
+        db.add(ServiceSession(
+            unit_id=unit.id, volunteer_id=volunteer.id, site_id=sites[n % 2].id,
+            service_item_id=items[n % 2].id, checked_in_at=checked_in,
+            checked_out_at=None if status == SessionStatus.open else checked_in + (now - checked_in) / 2,
+            status=status, source=SessionSource.kiosk_card))
+    db.commit()
+    return names
+
+
+def volunteer_with_history(db, make, unit):
+    """A volunteer account with two verified sessions (4 h 30 min) and one awaiting verification."""
+    user = make.user(unit, role="volunteer")
+    volunteer = user.volunteer
+    volunteer.name_zh = "陳淑芬"
+    sites, items = places(make, unit)
+    now = utcnow()
+    for days_ago, minutes, status in [(1, 120, SessionStatus.closed), (8, 150, SessionStatus.verified),
+                                      (15, 120, SessionStatus.verified)]:
+        checked_in = now - dt.timedelta(days=days_ago, hours=1)
+        db.add(ServiceSession(
+            unit_id=unit.id, volunteer_id=volunteer.id, site_id=sites[0].id,
+            service_item_id=items[days_ago % 2].id, checked_in_at=checked_in,
+            checked_out_at=checked_in + dt.timedelta(minutes=minutes), status=status,
+            credited_minutes=minutes if status == SessionStatus.verified else 0,
+            source=SessionSource.poster))
+    db.commit()
+    return user
+
+
+# --- signing in, per role ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", ["phone", "tablet"])
+@pytest.mark.parametrize("role, name, role_label", [("admin", "王承辦", "承辦人"),
+                                                    ("supervisor", "林督導", "督導")],
+                         ids=["admin", "supervisor"])
+def test_staff_sign_in_and_see_todays_sessions(open_page, make, unit, size, role, name, role_label):
+    user = make.user(unit, role=role, display_name=name)
+    page = sign_in(open_page(size), user.email)
+    expect(page.get_by_role("heading", name=STAFF_HEADING)).to_be_visible()
+    expect(page.locator(".hello")).to_contain_text(f"{name}，您好")
+    expect(page.locator(".hello")).to_contain_text(role_label)
+    expect(page.locator(".topbar")).to_contain_text(unit.name)
+    expect(page.get_by_text("今天還沒有人簽到。")).to_be_visible()
+    expect(page.get_by_role("link", name="我的 QR 卡")).to_have_count(0)
+    if size == "phone":
+        assert_fits_phone(page)
+
+
+@pytest.mark.parametrize("size", ["phone", "tablet"])
+def test_volunteer_sees_own_hours_and_qr_card(open_page, db, make, unit, size):
+    user = volunteer_with_history(db, make, unit)
+    page = sign_in(open_page(size), user.email)
+    expect(page.get_by_role("heading", name="已審核的服務時數")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("陳淑芬")
+    expect(page.locator("dd[data-total=all]")).to_have_text("4 小時 30 分")
+    expect(page.locator(".sessions li")).to_have_count(3)
+    expect(page.get_by_role("heading", name=STAFF_HEADING)).to_have_count(0)
+    card_link = page.get_by_role("navigation").get_by_role("link", name="我的 QR 卡")
+    expect(card_link).to_be_visible()
+    if size == "phone":
+        assert_fits_phone(page)
+        screenshot(page, "volunteer-home-phone")
+
+    card_link.click()
+    page.wait_for_url("**/me/card")
+    qr = page.locator("img.qr")
+    expect(qr).to_be_visible()
+    qr.evaluate("img => img.decode()")
+    assert qr.evaluate("img => img.complete && img.naturalWidth") > 0, "the QR image did not load"
+    box = qr.bounding_box()
+    assert box["width"] >= 200 and abs(box["width"] - box["height"]) < 2, box
+    expect(page.locator(".qr-card")).to_contain_text(user.volunteer.volunteer_no)
+    if size == "phone":
+        assert_fits_phone(page)
+        screenshot(page, "qr-card-phone")
+
+
+def test_wrong_password_says_so_and_stays_signed_out(phone, make, unit):
+    user = make.user(unit, role="volunteer")
+    sign_in(phone, user.email, "not the password", expect="/sign-in")
+    expect(phone.get_by_role("status")).to_have_text("電子郵件或密碼不正確。")
+    expect(phone.locator("input[name=email]")).to_have_value(user.email)
+    expect(phone.locator("input[name=password]")).to_have_value("")
+    phone.allow_console_error("401")  # the page itself came with 401
+    assert_fits_phone(phone)
+    phone.goto("/")
+    assert path_of(phone) == "/sign-in"
+
+
+# --- language -------------------------------------------------------------------------------------
+
+def test_sign_in_page_in_both_languages(phone):
+    phone.goto("/sign-in")
+    expect(phone.locator("html")).to_have_attribute("lang", "zh-Hant-TW")
+    expect(phone.get_by_role("heading", name="登入")).to_be_visible()
+    expect(phone.get_by_label("電子郵件")).to_be_visible()
+    assert_fits_phone(phone)
+    screenshot(phone, "sign-in-phone-zh")
+
+    phone.locator(".lang").get_by_role("button", name="English").click()
+    expect(phone.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    expect(phone.get_by_label("Keep me signed in on this device")).to_be_visible()
+    assert_fits_phone(phone)
+    screenshot(phone, "sign-in-phone-en")
+
+    phone.locator(".lang").get_by_role("button", name="繁體中文").click()
+    expect(phone.get_by_role("heading", name="登入")).to_be_visible()
+    expect(phone.locator("html")).to_have_attribute("lang", "zh-Hant-TW")
+
+
+@pytest.mark.parametrize("role, zh, en", [
+    ("volunteer", "已審核的服務時數", "Verified service hours"),
+    ("supervisor", STAFF_HEADING, "Today's sessions"),
+], ids=["volunteer", "supervisor"])
+def test_signed_in_language_switch_sticks_and_switches_back(phone, make, unit, role, zh, en):
+    user = make.user(unit, role=role)
+    sign_in(phone, user.email)
+    expect(phone.get_by_role("heading", name=zh)).to_be_visible()
+
+    phone.get_by_role("button", name="English").click()
+    expect(phone.get_by_role("heading", name=en)).to_be_visible()
+    expect(phone.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(phone.get_by_role("button", name="English")).to_have_attribute("aria-current", "true")
+    assert_fits_phone(phone)
+    phone.reload()  # the choice is remembered
+    expect(phone.get_by_role("heading", name=en)).to_be_visible()
+
+    phone.get_by_role("button", name="繁體中文").click()
+    expect(phone.get_by_role("heading", name=zh)).to_be_visible()
+    expect(phone.get_by_role("button", name="登出")).to_be_visible()
+
+
+# --- signing out, and an htmx request without a session ------------------------------------------
+
+def test_sign_out_lands_on_sign_in(phone, make, unit):
+    user = make.user(unit, role="supervisor")
+    sign_in(phone, user.email)
+    phone.get_by_role("button", name="登出").click()
+    phone.wait_for_url(re.compile(r"/sign-in$"))
+    expect(phone.get_by_role("status")).to_have_text("您已登出。")
+    expect(phone.get_by_role("heading", name="登入")).to_be_visible()
+    expect(phone.get_by_role("navigation")).to_have_count(0)
+    phone.goto("/")
+    assert path_of(phone) == "/sign-in"
+
+
+@pytest.mark.parametrize("role", ["volunteer", "admin"])
+def test_htmx_request_without_session_sends_whole_page_to_sign_in(phone, make, unit, role):
+    user = make.user(unit, role=role)
+    sign_in(phone, user.email)
+    phone.wait_for_function("typeof window.htmx === 'object'")
+    phone.context.clear_cookies()
+    phone.allow_console_error("401")
+    phone.evaluate("() => { htmx.ajax('GET', '/', {target: 'body'}); }")
+    phone.wait_for_url(re.compile(r"/sign-in\?next=/$"))
+    expect(phone.get_by_role("heading", name="登入")).to_be_visible()
+    expect(phone.locator("main form input[name=email]")).to_be_visible()
+    # the sign-in page is a whole page, not swapped into the old one
+    assert phone.locator("header.topbar").count() == 1
+
+
+# --- staff home with today's sessions --------------------------------------------------------------
+
+@pytest.mark.parametrize("size", ["tablet", "phone"])
+def test_staff_home_lists_todays_sessions(open_page, db, make, unit, size):
+    names = todays_sessions(db, make, unit)
+    user = make.user(unit, role="admin", display_name="王承辦")
+    page = sign_in(open_page(size), user.email)
+    rows = page.locator("#today-sessions tbody tr")
+    expect(rows).to_have_count(len(names))
+    for name in names:
+        expect(page.locator("#today-sessions")).to_contain_text(name)
+    expect(page.locator("#today-sessions .status-open")).to_have_count(2)
+    expect(page.locator("#today-sessions .status-needs_review")).to_have_text("需複查")
+    expect(page.locator("#today-sessions")).to_contain_text("大安長照服務中心")
+    if size == "tablet":
+        table = page.locator("#today-sessions").bounding_box()
+        assert table["width"] <= 1024
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+        screenshot(page, "staff-home-tablet")
+    else:
+        assert_fits_phone(page)
+        screenshot(page, "staff-home-phone")
+
+
+# --- the installable shell -----------------------------------------------------------------------
+
+def test_manifest_linked_and_service_worker_registers(phone, live_server):
+    phone.goto("/sign-in")
+    assert phone.locator("link[rel=manifest]").get_attribute("href") == "/manifest.webmanifest"
+    manifest = phone.evaluate(
+        "fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert "志工時數簿" in manifest["name"] and manifest["display"] == "standalone"
+
+    scope = phone.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == live_server.url + "/"
+    phone.reload()
+    assert phone.evaluate("navigator.serviceWorker.controller !== null")
+    cached = phone.evaluate("""caches.open('hourbook-static-v1')
+        .then(c => c.keys()).then(keys => keys.map(r => new URL(r.url).pathname + new URL(r.url).search))""")
+    assert any(re.fullmatch(r"/static/css/app\.css\?v=[0-9a-f]+", url) for url in cached), cached
+    assert not any(url.startswith("/sign-in") for url in cached), cached
