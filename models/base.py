@@ -82,10 +82,13 @@ def begin_write(session: Session) -> None:
         return
     conn = session.connection()
     if conn.dialect.name == "sqlite" and not conn.get_execution_options().get("hourbook_write"):
-        raise RuntimeError(
-            "a SQLite write must begin its transaction with begin_write() before any read; "
-            "commit or roll back the reading transaction first"
-        )
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError(
+                "a SQLite write must begin its transaction with begin_write() before any change"
+            )
+        # Only reads so far: end that read transaction and start again as a writer.
+        session.commit()
+        session.connection(execution_options=WRITE)
 
 
 def _configure_sqlite(engine: Engine) -> None:

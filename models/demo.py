@@ -74,6 +74,10 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
     ]
     session.add_all(sites + items)
     session.flush()
+    from .verification import SupervisorSite
+
+    for sup, site in zip(supervisors, sites):  # each supervisor looks after one site
+        session.add(SupervisorSite(user_id=sup.id, site_id=site.id))
 
     vols: list[Volunteer] = []
     accounts = [("admin", ADMIN_EMAIL), *(("supervisor", e) for e in SUPERVISOR_EMAILS)]

@@ -73,12 +73,18 @@ def configure_login(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from kiosk import bp as kiosk_bp
 
-    from .routes import auth, home, pwa
+    from .routes import auth, home, insurance, pwa, sites
 
     app.register_blueprint(pwa.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(insurance.bp)
+    app.register_blueprint(sites.bp)
     app.register_blueprint(kiosk_bp)
+
+    from .routes import dashboard
+
+    app.register_blueprint(dashboard.bp)
 
 
 _asset_versions: dict[str, str] = {}

@@ -13,4 +13,11 @@
       caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
     }
   });
+  // "Cancel" on a small confirmation panel: just remove the panel.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-dismiss]");
+    if (!button) return;
+    var panel = button.closest(".panel");
+    if (panel) panel.remove();
+  });
 })();

@@ -1,0 +1,239 @@
+"""The supervisor dashboard over HTTP: in-place htmx actions, roles, sites, refusals."""
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import event, select
+
+from models.audit import AuditEntry
+from models.base import TAIPEI, utcnow
+from models.service import ServiceSession, SessionSource, SessionStatus
+from models.verification import SupervisorSite
+
+
+@pytest.fixture
+def world(make, unit, db, supervisor):
+    site = make.site(unit, name_zh="大安長照服務中心")
+    elsewhere = make.site(unit, name_zh="萬華社區關懷據點")
+    item = make.item(unit, name_zh="長者陪伴關懷")
+    vol = make.volunteer(unit, name_zh="陳淑芬")
+    make.cover(vol)
+    db.add(SupervisorSite(user_id=supervisor.user.id, site_id=site.id))
+    db.commit()
+    return site, elsewhere, item, vol
+
+
+def add_session(db, site, item, vol, hours_ago=5, minutes=90, **kw):
+    start = utcnow().replace(microsecond=0) - dt.timedelta(hours=hours_ago)
+    s = ServiceSession(unit_id=site.unit_id, volunteer_id=vol.id, site_id=site.id, service_item_id=item.id,
+                       checked_in_at=start,
+                       checked_out_at=None if kw.pop("open", False) else start + dt.timedelta(minutes=minutes),
+                       status=kw.pop("status", SessionStatus.closed), source=kw.pop("source", SessionSource.kiosk_card), **kw)
+    db.add(s)
+    db.commit()
+    return s
+
+
+def fresh(db, s):
+    db.rollback()
+    db.expire_all()
+    return db.get(ServiceSession, s.id)
+
+
+def test_dashboard_shows_on_site_and_queue_for_my_sites(db, world, supervisor, make, unit):
+    site, elsewhere, item, vol = world
+    add_session(db, site, item, vol, hours_ago=1, open=True)
+    other_vol = make.volunteer(unit, name_zh="林志明")
+    add_session(db, elsewhere, item, other_vol)
+    queued = add_session(db, site, item, vol, hours_ago=30)
+    page = supervisor.get("/dashboard/").get_data(as_text=True)
+    assert "陳淑芬" in page and "大安長照服務中心" in page
+    assert f'id="session-{queued.id}"' in page
+    assert "林志明" not in page  # not my site
+
+
+def test_on_site_fragment_refreshes_itself(db, world, supervisor):
+    site, _e, item, vol = world
+    page = supervisor.get("/dashboard/").get_data(as_text=True)
+    assert 'hx-trigger="every 10s' in page
+    add_session(db, site, item, vol, hours_ago=1, open=True)
+    fragment = supervisor.get("/dashboard/on-site", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "陳淑芬" in fragment and "<html" not in fragment
+
+
+def test_approve_in_place_returns_the_locked_row(db, world, supervisor):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol, minutes=95)
+    response = supervisor.post(f"/dashboard/sessions/{s.id}/approve", {"version": s.version}, hx=True)
+    assert response.status_code == 200
+    row = response.get_data(as_text=True)
+    assert row.lstrip().startswith(f'<tr id="session-{s.id}"') and "已審核" in row and "核准" not in row
+    s = fresh(db, s)
+    assert s.status == SessionStatus.verified and s.credited_minutes == 95
+    assert db.scalar(select(AuditEntry.action).where(AuditEntry.entity == "service_session", AuditEntry.entity_id == s.id)) == "approve"
+
+
+def test_adjust_needs_a_reason_and_sane_times(db, world, supervisor):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol, hours_ago=5, minutes=90)
+    local_in = s.checked_in_at.astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
+    earlier = (s.checked_in_at - dt.timedelta(minutes=30)).astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
+    later = (s.checked_in_at + dt.timedelta(minutes=60)).astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
+    bad = supervisor.post(f"/dashboard/sessions/{s.id}/adjust",
+                          {"version": s.version, "checked_in_at": local_in, "checked_out_at": earlier, "reason": "更正"}, hx=True)
+    assert bad.status_code == 400 and "簽退時間必須晚於簽到時間" in bad.get_data(as_text=True)
+    no_reason = supervisor.post(f"/dashboard/sessions/{s.id}/adjust",
+                                {"version": s.version, "checked_in_at": local_in, "checked_out_at": later, "reason": ""}, hx=True)
+    assert no_reason.status_code == 400 and "請填寫原因" in no_reason.get_data(as_text=True)
+    garbage = supervisor.post(f"/dashboard/sessions/{s.id}/adjust",
+                              {"version": s.version, "checked_in_at": "yesterday", "checked_out_at": later, "reason": "x"}, hx=True)
+    assert garbage.status_code == 400
+    assert fresh(db, s).checked_out_at == s.checked_in_at + dt.timedelta(minutes=90)
+    ok = supervisor.post(f"/dashboard/sessions/{s.id}/adjust",
+                         {"version": s.version, "checked_in_at": local_in, "checked_out_at": later, "reason": "志工提早離開"}, hx=True)
+    assert ok.status_code == 200 and "已修改" in ok.get_data(as_text=True)
+    assert fresh(db, s).elapsed_minutes(utcnow()) == 60
+
+
+def test_reject_with_reason(db, world, supervisor):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol)
+    assert supervisor.post(f"/dashboard/sessions/{s.id}/reject", {"version": s.version, "reason": ""}, hx=True).status_code == 400
+    response = supervisor.post(f"/dashboard/sessions/{s.id}/reject", {"version": s.version, "reason": "非服務時間"}, hx=True)
+    assert response.status_code == 200 and "已退回" in response.get_data(as_text=True)
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "reject"))
+    assert entry.after_data()["reason"] == "非服務時間"
+
+
+def test_second_supervisor_gets_already_changed_by(db, world, supervisor, admin):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol)
+    seen = s.version
+    assert admin.post(f"/dashboard/sessions/{s.id}/approve", {"version": seen}, hx=True).status_code == 200
+    late = supervisor.post(f"/dashboard/sessions/{s.id}/reject", {"version": seen, "reason": "重複"}, hx=True)
+    assert late.status_code == 409
+    text = late.get_data(as_text=True)
+    assert f"已被{admin.user.name}修改" in text and "已審核" in text  # and the current row
+    assert fresh(db, s).status == SessionStatus.verified
+
+
+def test_supervisor_outside_their_site_gets_403(db, world, supervisor):
+    _s, elsewhere, item, vol = world
+    s = add_session(db, elsewhere, item, vol)
+    assert supervisor.post(f"/dashboard/sessions/{s.id}/approve", {"version": s.version}, hx=True).status_code == 403
+    assert supervisor.get(f"/dashboard/sessions/{s.id}/history").status_code == 403
+    assert fresh(db, s).status == SessionStatus.closed
+
+
+def test_volunteer_cannot_approve(db, world, volunteer):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol)
+    assert volunteer.post(f"/dashboard/sessions/{s.id}/approve", {"version": s.version}, hx=True).status_code == 403
+    assert volunteer.get("/dashboard/").status_code == 403
+    assert fresh(db, s).status == SessionStatus.closed
+
+
+def test_approve_needs_csrf(db, world, supervisor):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol)
+    response = supervisor.client.post(f"/dashboard/sessions/{s.id}/approve", data={"version": s.version},
+                                      headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert fresh(db, s).status == SessionStatus.closed
+
+
+def test_admin_reopens_with_reason_and_history_shows_it(db, world, admin):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol)
+    admin.post(f"/dashboard/sessions/{s.id}/approve", {"version": s.version}, hx=True)
+    s = fresh(db, s)
+    response = admin.post(f"/dashboard/sessions/{s.id}/reopen", {"version": s.version, "reason": "時數登錄錯誤"}, hx=True)
+    assert response.status_code == 200 and "待審核" in response.get_data(as_text=True)
+    history = admin.get(f"/dashboard/sessions/{s.id}/history").get_data(as_text=True)
+    assert "approve" in history and "reopen" in history and "時數登錄錯誤" in history
+
+
+def test_bulk_approve_with_count_confirmation(db, world, supervisor):
+    site, _e, item, vol = world
+    a = add_session(db, site, item, vol, hours_ago=30)
+    b = add_session(db, site, item, vol, hours_ago=20)
+    flagged = add_session(db, site, item, vol, hours_ago=10, flags="offline")
+    confirm = supervisor.get("/dashboard/bulk-approve", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'name="expected" value="2"' in confirm
+    stale = supervisor.post("/dashboard/bulk-approve", {"expected": "5"}, hx=True)
+    assert stale.status_code == 409
+    response = supervisor.post("/dashboard/bulk-approve", {"expected": "2"}, hx=True)
+    assert response.status_code == 200 and "已核准 2 筆" in response.get_data(as_text=True)
+    assert response.headers["HX-Trigger"] == "queue-changed"
+    assert [fresh(db, x).status for x in (a, b, flagged)] == [SessionStatus.verified, SessionStatus.verified, SessionStatus.closed]
+
+
+def test_check_out_by_hand_from_on_site(db, world, supervisor):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol, hours_ago=2, open=True)
+    at = (utcnow() - dt.timedelta(minutes=15)).astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
+    assert supervisor.post(f"/dashboard/sessions/{s.id}/check-out", {"version": s.version, "at": at, "reason": ""}, hx=True).status_code == 400
+    response = supervisor.post(f"/dashboard/sessions/{s.id}/check-out", {"version": s.version, "at": at, "reason": "忘記簽退"}, hx=True)
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "on-site-changed"
+    assert fresh(db, s).status == SessionStatus.closed
+
+
+def test_manual_entry_from_a_paper_sheet(db, world, supervisor):
+    site, _e, item, vol = world
+    day = (utcnow() - dt.timedelta(days=2)).astimezone(TAIPEI).date().isoformat()
+    data = {"volunteer": vol.volunteer_no, "site": site.id, "item": item.id,
+            "checked_in_at": f"{day}T09:00", "checked_out_at": f"{day}T11:30", "reason": "紙本簽到表"}
+    assert supervisor.post("/dashboard/manual", {**data, "volunteer": "0000"}).status_code == 400
+    assert supervisor.post("/dashboard/manual", {**data, "checked_out_at": f"{day}T08:00"}).status_code == 400
+    response = supervisor.post("/dashboard/manual", data)
+    assert response.status_code == 201
+    [s] = db.scalars(select(ServiceSession)).all()
+    assert s.source == SessionSource.manual and s.elapsed_minutes(utcnow()) == 150
+    assert s.checked_in_at.astimezone(TAIPEI).hour == 9  # typed in Taipei time, stored in UTC
+
+
+def test_queue_filters(db, world, supervisor, make, unit):
+    site, _e, item, vol = world
+    other = make.volunteer(unit, name_zh="王小明")
+    make.cover(other)
+    a = add_session(db, site, item, vol, hours_ago=60)
+    b = add_session(db, site, item, other, hours_ago=5, flags="short")
+    by_vol = supervisor.get(f"/dashboard/queue?volunteer={other.volunteer_no}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"session-{b.id}" in by_vol and f"session-{a.id}" not in by_vol
+    flagged = supervisor.get("/dashboard/queue?flag=short", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"session-{b.id}" in flagged and f"session-{a.id}" not in flagged
+    today = utcnow().astimezone(TAIPEI).date()
+    recent = supervisor.get(f"/dashboard/queue?from={(today - dt.timedelta(days=1)).isoformat()}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"session-{a.id}" not in recent
+    bad = supervisor.get("/dashboard/queue?from=not-a-date&volunteer=99999", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "請輸入像 2026-01-31 這樣的日期" in bad and "沒有志工編號是 99999" in bad
+
+
+def test_statement_count_does_not_grow_with_rows(app, db, world, supervisor, make, unit):
+    site, _e, item, vol = world
+    engine = app.extensions["hourbook_db"]["engine"]
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def measure():
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert supervisor.get("/dashboard/", headers={"HX-Request": "false"}).status_code == 200
+            assert supervisor.get("/dashboard/on-site", headers={"HX-Request": "true"}).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements)
+
+    vols = [make.volunteer(unit) for _ in range(12)]
+    for v in vols[:2]:
+        add_session(db, site, item, v, hours_ago=30)
+        add_session(db, site, item, v, hours_ago=1, open=True)
+    few = measure()
+    for v in vols[2:]:
+        add_session(db, site, item, v, hours_ago=30)
+        add_session(db, site, item, v, hours_ago=1, open=True)
+    many = measure()
+    assert few == many, (few, many)

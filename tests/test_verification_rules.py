@@ -1,0 +1,173 @@
+"""Verification rules without HTTP: rounding, locks, overlaps, limits, stale rows, scope."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from models.audit import AuditEntry
+from models.base import begin_write
+from models.service import Flag, ServiceSession, SessionSource, SessionStatus
+from models.unit import Rounding
+from models import verification as v
+
+NOW = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def setup(make, unit, db):
+    site, item = make.site(unit), make.item(unit)
+    vol = make.volunteer(unit)
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    admin = make.user(unit, role="admin")
+    sup = make.user(unit, role="supervisor")
+    db.add(v.SupervisorSite(user_id=sup.id, site_id=site.id))
+    db.commit()
+    return site, item, vol, admin, sup
+
+
+def closed(db, site, item, vol, start, minutes, **kw):
+    s = ServiceSession(unit_id=site.unit_id, volunteer_id=vol.id, site_id=site.id,
+                       service_item_id=item.id, checked_in_at=start,
+                       checked_out_at=start + dt.timedelta(minutes=minutes),
+                       status=kw.pop("status", SessionStatus.closed), source=SessionSource.poster, **kw)
+    db.add(s)
+    db.commit()
+    return s
+
+
+@pytest.mark.parametrize("rounding,minutes,expected", [
+    (Rounding.none, 97, 97), (Rounding.down_15, 97, 90), (Rounding.down_30, 97, 90),
+    (Rounding.down_15, 14, 0), (Rounding.down_30, 59, 30), (Rounding.none, 0, 0),
+])
+def test_rounding(rounding, minutes, expected):
+    assert v.credited(minutes, rounding) == expected
+
+
+def test_approve_applies_the_units_rounding_and_locks(db, unit, setup):
+    site, item, vol, admin, sup = setup
+    unit.rounding = Rounding.down_15
+    db.merge(unit)
+    db.commit()
+    s = closed(db, site, item, vol, NOW - dt.timedelta(hours=5), 97)
+    v.approve(db, s.id, sup, NOW)
+    db.commit()
+    assert s.status == SessionStatus.verified and s.credited_minutes == 90 and s.verified_by_id == sup.id
+    with pytest.raises(v.VerificationError, match="locked"):
+        v.adjust(db, s.id, sup, NOW, checked_in_at=s.checked_in_at, checked_out_at=s.checked_out_at, reason="x")
+    db.rollback()
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "approve"))
+    assert entry.before_data()["status"] == "closed" and entry.after_data()["status"] == "verified"
+
+
+def test_adjust_requires_reason_and_valid_times(db, make, unit, setup):
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(hours=5), 60)
+    other = closed(db, site, item, vol, NOW - dt.timedelta(hours=3), 60)
+    start = s.checked_in_at
+    cases = [
+        (dict(checked_in_at=start, checked_out_at=start + dt.timedelta(minutes=30), reason=" "), "reason"),
+        (dict(checked_in_at=start, checked_out_at=start - dt.timedelta(minutes=1), reason="x"), "after the check-in"),
+        (dict(checked_in_at=start - dt.timedelta(hours=10), checked_out_at=start + dt.timedelta(hours=3), reason="x"), "limit"),
+        (dict(checked_in_at=start, checked_out_at=other.checked_in_at + dt.timedelta(minutes=5), reason="x"), "overlaps"),
+        (dict(checked_in_at=NOW, checked_out_at=NOW + dt.timedelta(hours=1), reason="x"), "future"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(v.VerificationError, match=message):
+            v.adjust(db, s.id, sup, NOW, **kwargs)
+        db.rollback()
+    db.expire_all()
+    assert db.get(ServiceSession, s.id).checked_out_at == start + dt.timedelta(minutes=60)
+    v.adjust(db, s.id, sup, NOW, checked_in_at=start, checked_out_at=start + dt.timedelta(minutes=45), reason="紙本更正")
+    db.commit()
+    assert Flag.edited.value in s.flag_set and s.status == SessionStatus.closed
+
+
+def test_needs_review_must_be_adjusted_before_approval(db, setup):
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(hours=14), 720, status=SessionStatus.needs_review,
+               flags="auto_closed")
+    with pytest.raises(v.VerificationError, match="real times"):
+        v.approve(db, s.id, sup, NOW)
+    db.rollback()
+    v.adjust(db, s.id, sup, NOW, checked_in_at=s.checked_in_at,
+             checked_out_at=s.checked_in_at + dt.timedelta(hours=3), reason="志工說 3 小時")
+    v.approve(db, s.id, sup, NOW)
+    db.commit()
+    assert s.credited_minutes == 180
+
+
+def test_stale_version_names_who_changed_it(db, setup):
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(hours=5), 60)
+    seen = s.version
+    v.approve(db, s.id, admin, NOW, expected_version=seen)
+    db.commit()
+    with pytest.raises(v.StaleRow) as exc:
+        v.reject(db, s.id, sup, NOW, reason="late", expected_version=seen)
+    assert exc.value.params["who"] == admin.name
+
+
+def test_supervisor_acts_on_own_sites_only(db, make, unit, setup):
+    site, item, vol, admin, sup = setup
+    elsewhere = make.site(unit)
+    s = closed(db, elsewhere, item, vol, NOW - dt.timedelta(hours=5), 60)
+    with pytest.raises(PermissionError):
+        v.approve(db, s.id, sup, NOW)
+    db.rollback()
+    assert v.verification_queue(db, sup, v.QueueFilter()) == []
+    assert [r.id for r in v.verification_queue(db, admin, v.QueueFilter())] == [s.id]
+
+
+def test_reopen_is_for_admins_and_not_for_slipped_sessions(db, setup):
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(hours=5), 60)
+    v.approve(db, s.id, sup, NOW)
+    db.commit()
+    with pytest.raises(PermissionError):
+        v.reopen(db, s.id, sup, NOW, reason="x")
+    db.rollback()
+    v.reopen(db, s.id, admin, NOW, reason="核錯")
+    db.commit()
+    assert s.status == SessionStatus.closed and s.credited_minutes == 0
+
+
+def test_bulk_approve_only_unflagged_and_checks_the_confirmed_count(db, setup):
+    site, item, vol, admin, sup = setup
+    a = closed(db, site, item, vol, NOW - dt.timedelta(hours=9), 60)
+    b = closed(db, site, item, vol, NOW - dt.timedelta(hours=7), 60)
+    c = closed(db, site, item, vol, NOW - dt.timedelta(hours=5), 60, flags="offline")
+    with pytest.raises(v.VerificationError, match="changed"):
+        v.bulk_approve(db, sup, v.QueueFilter(), NOW, expected_count=3)
+    db.rollback()
+    assert v.bulk_approve(db, sup, v.QueueFilter(), NOW, expected_count=2) == 2
+    db.commit()
+    db.expire_all()
+    assert [db.get(ServiceSession, x.id).status for x in (a, b, c)] == [
+        SessionStatus.verified, SessionStatus.verified, SessionStatus.closed]
+
+
+def test_manual_entry_applies_gates(db, make, unit, setup):
+    site, item, vol, admin, sup = setup
+    uninsured = make.volunteer(unit)
+    with pytest.raises(v.VerificationError, match="insurance"):
+        v.manual_entry(db, sup, NOW, volunteer=uninsured, site=site, item=item,
+                       checked_in_at=NOW - dt.timedelta(hours=3), checked_out_at=NOW - dt.timedelta(hours=1),
+                       reason="紙本簽到表")
+    db.rollback()
+    s = v.manual_entry(db, sup, NOW, volunteer=vol, site=site, item=item,
+                       checked_in_at=NOW - dt.timedelta(hours=3), checked_out_at=NOW - dt.timedelta(hours=1),
+                       reason="紙本簽到表")
+    db.commit()
+    assert s.source == SessionSource.manual and s.status == SessionStatus.closed
+
+
+def test_check_out_by_hand(db, setup):
+    site, item, vol, admin, sup = setup
+    s = ServiceSession(unit_id=site.unit_id, volunteer_id=vol.id, site_id=site.id, service_item_id=item.id,
+                       checked_in_at=NOW - dt.timedelta(hours=2), source=SessionSource.kiosk_card)
+    db.add(s)
+    db.commit()
+    v.check_out_by_hand(db, s.id, sup, NOW, at=NOW - dt.timedelta(minutes=10), reason="忘記簽退")
+    db.commit()
+    assert s.status == SessionStatus.closed and Flag.manual_checkout.value in s.flag_set
+    assert s.checkout_source == SessionSource.manual

@@ -1,0 +1,309 @@
+"""The supervisor dashboard: who is on site now, the verification queue, paper sheets.
+
+htmx: every action answers with the row (or fragment) it changed; the full page includes
+the same partials. Errors come back as the row with the message (400/409), which htmx swaps
+(see responseHandling in base.html).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from models import verification as v
+from models.base import TAIPEI, taipei_date, utcnow
+from models.checkin import service_items_for
+from models.people import Role, User, Volunteer
+from models.service import Flag, ServiceItem, ServiceSession, Site
+
+from ..access import STAFF, roles
+from ..extensions import db
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+staff = roles(*STAFF)
+
+def _is_htmx() -> bool:
+    return bool(request.headers.get("HX-Request"))
+
+
+def _me() -> User:
+    return db.session.get(User, current_user.id)
+
+
+def _sites_for(user: User) -> list[Site]:
+    allowed = v.supervised_site_ids(db.session, user)
+    query = select(Site).where(Site.unit_id == user.unit_id).order_by(Site.name_zh)
+    if allowed is not None:
+        query = query.where(Site.id.in_(allowed or {-1}))
+    return list(db.session.scalars(query))
+
+
+def _date_arg(name: str) -> dt.date | None:
+    raw = request.values.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _filter_from_request() -> tuple[v.QueueFilter, list[str]]:
+    errors = []
+    f = v.QueueFilter()
+    site = request.values.get("site", "")
+    f.site_id = int(site) if site.isdigit() else None
+    f.date_from, f.date_to = _date_arg("from"), _date_arg("to")
+    for name in ("from", "to"):
+        if request.values.get(name) and _date_arg(name) is None:
+            errors.append(_("Enter dates like 2026-01-31."))
+    number = request.values.get("volunteer", "").strip()
+    if number:
+        vid = db.session.scalar(select(Volunteer.id).where(
+            Volunteer.unit_id == current_user.unit_id, Volunteer.volunteer_no == number))
+        if vid is None:
+            errors.append(_("No volunteer has the number %(no)s.", no=number))
+            vid = -1
+        f.volunteer_id = vid
+    flag = request.values.get("flag", "")
+    if flag in {fl.value for fl in Flag} | {v.FLAGGED, "unflagged"}:
+        f.flag = flag
+    return f, errors
+
+
+def _local_input(value: str) -> dt.datetime | None:
+    """A <input type=datetime-local> value in Taipei time, as aware UTC."""
+    try:
+        local = dt.datetime.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        return None
+    if local.tzinfo is not None:
+        return None
+    return local.replace(tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+
+
+def _row(s: ServiceSession, mode: str = "view", error: str | None = None, status: int = 200):
+    return render_template("dashboard/_queue_row.html", s=s, mode=mode, error=error,
+                           now=utcnow()), status
+
+
+def _session_or_404(session_id: int) -> ServiceSession:
+    s = db.session.get(ServiceSession, session_id)
+    if s is None or s.unit_id != current_user.unit_id:
+        abort(404)
+    if not v.may_act_on(db.session, _me(), s.site_id, s.unit_id):
+        abort(403)
+    return s
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _act(session_id: int, action, error_mode: str = "view", **kwargs):
+    """Run a verification action; answer with the changed row, or the row and the refusal."""
+    s = _session_or_404(session_id)
+    try:
+        action(db.session, session_id, _me(), utcnow(), expected_version=_version(), **kwargs)
+    except v.StaleRow as exc:
+        db.session.rollback()
+        return _row(db.session.get(ServiceSession, session_id, populate_existing=True),
+                    error=_(exc.message, **exc.params), status=409)
+    except v.VerificationError as exc:
+        db.session.rollback()
+        return _row(db.session.get(ServiceSession, session_id, populate_existing=True),
+                    mode=error_mode, error=_(exc.message, **exc.params), status=400)
+    except PermissionError:
+        abort(403)
+    db.session.commit()
+    return _row(s)
+
+
+# --- pages and fragments ---------------------------------------------------------------------
+
+@bp.route("/")
+@staff
+def index():
+    me = _me()
+    f, errors = _filter_from_request()
+    return render_template(
+        "dashboard/index.html", sites=_sites_for(me), f=f, errors=errors,
+        on_site=v.on_site_now(db.session, me), rows=v.verification_queue(db.session, me, f),
+        unflagged=v.unflagged_count(db.session, me, f), now=utcnow(), flags=list(Flag),
+        args=request.args,
+    )
+
+
+@bp.route("/on-site")
+@staff
+def on_site():
+    return render_template("dashboard/_on_site.html", on_site=v.on_site_now(db.session, _me()),
+                           now=utcnow())
+
+
+@bp.route("/queue")
+@staff
+def queue():
+    me = _me()
+    f, errors = _filter_from_request()
+    offset = request.args.get("offset", "0")
+    offset = int(offset) if offset.isdigit() else 0
+    rows = v.verification_queue(db.session, me, f, offset=offset)
+    template = "dashboard/_queue.html" if _is_htmx() else "dashboard/index.html"
+    return render_template(template, sites=_sites_for(me), f=f, errors=errors, rows=rows,
+                           unflagged=v.unflagged_count(db.session, me, f), now=utcnow(),
+                           flags=list(Flag), offset=offset, args=request.args,
+                           on_site=v.on_site_now(db.session, me) if not _is_htmx() else [])
+
+
+@bp.route("/sessions/<int:session_id>/row")
+@staff
+def row(session_id: int):
+    mode = request.args.get("mode", "view")
+    if mode not in ("view", "adjust", "reject", "reopen"):
+        mode = "view"
+    return _row(_session_or_404(session_id), mode=mode)
+
+
+@bp.route("/sessions/<int:session_id>/approve", methods=["POST"])
+@staff
+def approve(session_id: int):
+    return _act(session_id, v.approve)
+
+
+@bp.route("/sessions/<int:session_id>/reject", methods=["POST"])
+@staff
+def reject(session_id: int):
+    return _act(session_id, v.reject, error_mode="reject", reason=request.form.get("reason", ""))
+
+
+@bp.route("/sessions/<int:session_id>/adjust", methods=["POST"])
+@staff
+def adjust(session_id: int):
+    start = _local_input(request.form.get("checked_in_at", ""))
+    end = _local_input(request.form.get("checked_out_at", ""))
+    if start is None or end is None:
+        return _row(_session_or_404(session_id), mode="adjust",
+                    error=_("Enter both times, like 2026-01-31 09:30."), status=400)
+    return _act(session_id, v.adjust, error_mode="adjust", checked_in_at=start,
+                checked_out_at=end, reason=request.form.get("reason", ""))
+
+
+@bp.route("/sessions/<int:session_id>/check-out", methods=["GET", "POST"])
+@staff
+def check_out(session_id: int):
+    """Check someone out by hand (from "on site now"), with a reason."""
+    s = _session_or_404(session_id)
+    if request.method == "GET":
+        return render_template("dashboard/_checkout_panel.html", s=s, now=utcnow())
+    at = _local_input(request.form.get("at", ""))
+    error = None
+    if at is None:
+        error = _("Enter the time, like 2026-01-31 17:00.")
+    else:
+        try:
+            v.check_out_by_hand(db.session, session_id, _me(), utcnow(), at=at,
+                                reason=request.form.get("reason", ""), expected_version=_version())
+        except v.VerificationError as exc:
+            db.session.rollback()
+            error = _(exc.message, **exc.params)
+        except PermissionError:
+            abort(403)
+    if error:
+        s = db.session.get(ServiceSession, session_id, populate_existing=True)
+        return render_template("dashboard/_checkout_panel.html", s=s, now=utcnow(), error=error), 400
+    db.session.commit()
+    return (render_template("dashboard/_checkout_panel.html", s=s, now=utcnow(), done=True), 200,
+            {"HX-Trigger": "on-site-changed"})
+
+
+@bp.route("/sessions/<int:session_id>/reopen", methods=["POST"])
+@roles(Role.admin)
+def reopen(session_id: int):
+    return _act(session_id, v.reopen, error_mode="reopen", reason=request.form.get("reason", ""))
+
+
+@bp.route("/sessions/<int:session_id>/history")
+@staff
+def session_history(session_id: int):
+    s = _session_or_404(session_id)
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.unit_id == s.unit_id))}
+    template = "dashboard/_history.html" if _is_htmx() else "dashboard/history.html"
+    return render_template(template, s=s, entries=v.history(db.session, s), users=users)
+
+
+@bp.route("/bulk-approve", methods=["GET", "POST"])
+@staff
+def bulk_approve():
+    me = _me()
+    f, errors = _filter_from_request()
+    if request.method == "GET":
+        return render_template("dashboard/_bulk_confirm.html", f=f,
+                               count=v.unflagged_count(db.session, me, f), args=request.args)
+    expected = request.form.get("expected", "")
+    try:
+        done = v.bulk_approve(db.session, me, f, utcnow(),
+                              expected_count=int(expected) if expected.isdigit() else -1)
+    except v.VerificationError as exc:
+        db.session.rollback()
+        return render_template("dashboard/_bulk_result.html", error=_(exc.message, **exc.params),
+                               count=v.unflagged_count(db.session, me, f), f=f, args=request.form), 409
+    db.session.commit()
+    response = render_template("dashboard/_bulk_result.html", done=done, f=f, args=request.form)
+    return response, 200, {"HX-Trigger": "queue-changed"}
+
+
+@bp.route("/manual", methods=["GET", "POST"])
+@staff
+def manual():
+    me = _me()
+    sites = _sites_for(me)
+    items = service_items_for(db.session, me.unit_id)
+    error = None
+    status = 200
+    form = request.form
+    if request.method == "POST":
+        number = form.get("volunteer", "").strip()
+        volunteer = db.session.scalar(select(Volunteer).where(
+            Volunteer.unit_id == me.unit_id, Volunteer.volunteer_no == number)) if number else None
+        site_id, item_id = form.get("site", ""), form.get("item", "")
+        site = db.session.get(Site, int(site_id)) if site_id.isdigit() else None
+        item = db.session.get(ServiceItem, int(item_id)) if item_id.isdigit() else None
+        start, end = _local_input(form.get("checked_in_at", "")), _local_input(form.get("checked_out_at", ""))
+        if volunteer is None:
+            error = _("No volunteer has the number %(no)s.", no=number or "—")
+        elif site is None or site not in sites:
+            error = _("Choose one of your sites.")
+        elif start is None or end is None:
+            error = _("Enter both times, like 2026-01-31 09:30.")
+        else:
+            try:
+                s = v.manual_entry(db.session, me, utcnow(), volunteer=volunteer, site=site,
+                                   item=item, checked_in_at=start, checked_out_at=end,
+                                   reason=form.get("reason", ""))
+            except v.VerificationError as exc:
+                db.session.rollback()
+                error = _(exc.message, **exc.params)
+            except PermissionError:
+                abort(403)
+            else:
+                db.session.commit()
+                return render_template("dashboard/manual.html", sites=sites, items=items,
+                                       saved=s, form={}), 201
+        status = 400
+    return render_template("dashboard/manual.html", sites=sites, items=items, error=error,
+                           form=form), status
+
+
+@bp.app_template_filter("local_input")
+def local_input_value(moment: dt.datetime | None) -> str:
+    return moment.astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+@bp.app_template_global("taipei_today")
+def taipei_today() -> dt.date:
+    return taipei_date(utcnow())
