@@ -1,0 +1,91 @@
+"""The supervisor dashboard in a real browser at tablet size: actions change rows in place."""
+import datetime as dt
+
+from sqlalchemy import select
+
+from models.base import TAIPEI, utcnow
+from models.service import ServiceSession, SessionSource, SessionStatus
+from models.verification import SupervisorSite
+from tests.browser.conftest import screenshot, sign_in
+
+
+def _session(db, site, item, vol, hours_ago, minutes=120, flags="", open_=False):
+    start = utcnow().replace(microsecond=0) - dt.timedelta(hours=hours_ago)
+    s = ServiceSession(unit_id=site.unit_id, volunteer_id=vol.id, site_id=site.id, service_item_id=item.id,
+                       checked_in_at=start, checked_out_at=None if open_ else start + dt.timedelta(minutes=minutes),
+                       status=SessionStatus.open if open_ else SessionStatus.closed,
+                       source=SessionSource.kiosk_card, flags=flags)
+    db.add(s)
+    db.commit()
+    return s
+
+
+def _status(db, s):
+    db.rollback()
+    db.expire_all()
+    return db.get(ServiceSession, s.id)
+
+
+def test_supervisor_verifies_in_place(db, make, unit, tablet, open_page):
+    site = make.site(unit, name_zh="大安長照服務中心", name_en="Da'an Care Centre")
+    item = make.item(unit, name_zh="長者陪伴關懷")
+    sup = make.user(unit, role="supervisor", display_name="林督導")
+    db.add(SupervisorSite(user_id=sup.id, site_id=site.id))
+    db.commit()
+    names = ["陳淑芬", "林志明", "黃雅婷", "張家豪", "李怡君"]
+    vols = [make.volunteer(unit, name_zh=n) for n in names]
+    for v in vols:
+        make.cover(v)
+    approve_me = _session(db, site, item, vols[0], 30)
+    adjust_me = _session(db, site, item, vols[1], 28)
+    others = [_session(db, site, item, v, 26 - i) for i, v in enumerate(vols[2:4])]
+    flagged = _session(db, site, item, vols[4], 20, flags="offline")
+    _session(db, site, item, vols[0], 1, open_=True)
+
+    page = sign_in(tablet, sup.email)
+    page.goto("/dashboard/")
+    assert page.locator("#on-site").inner_text().count("陳淑芬") == 1
+    screenshot(page, "dashboard-tablet")
+
+    # approve: the row changes in place, no page load
+    page.evaluate("window.__marker = 'same page'")
+    row = page.locator(f"#session-{approve_me.id}")
+    row.get_by_role("button", name="核准").click()
+    page.locator(f"#session-{approve_me.id} .status-verified").wait_for()
+    assert page.evaluate("window.__marker") == "same page"
+    assert _status(db, approve_me).status == SessionStatus.verified
+
+    # adjust with a reason, using the keyboard only
+    page.locator(f"#session-{adjust_me.id}").get_by_role("button", name="修改時間").click()
+    form = page.locator(f"#session-{adjust_me.id} form")
+    start = adjust_me.checked_in_at.astimezone(TAIPEI)
+    form.locator("input[name=checked_out_at]").fill((start + dt.timedelta(minutes=75)).strftime("%Y-%m-%dT%H:%M"))
+    form.locator("input[name=reason]").fill("志工提早離開")
+    form.locator("input[name=reason]").press("Enter")
+    page.locator(f"#session-{adjust_me.id} .badge-warn", has_text="已修改").wait_for()
+    assert _status(db, adjust_me).elapsed_minutes(utcnow()) == 75
+    assert page.evaluate("window.__marker") == "same page"
+
+    # refused: reject without a reason keeps the form with the message (an expected 400)
+    page.allow_console_error("status of 400")
+    page.locator(f"#session-{others[0].id}").get_by_role("button", name="退回").click()
+    page.locator(f"#session-{others[0].id} form input[name=reason]").wait_for()
+    page.evaluate(f"document.querySelector('#session-{others[0].id} form input[name=reason]').removeAttribute('required')")
+    page.locator(f"#session-{others[0].id} form").get_by_role("button", name="退回").click()
+    page.locator(f"#session-{others[0].id} .error", has_text="請填寫原因").wait_for()
+    page.locator(f"#session-{others[0].id} form").get_by_role("button", name="取消").click()
+
+    # bulk approve the unflagged rest, with the count confirmed (edited and offline rows are flagged:
+    # they need a look of their own)
+    page.get_by_role("button", name="核准所有無標記紀錄…").click()
+    confirm = page.get_by_role("button", name="確定核准 2 筆")
+    confirm.wait_for()
+    screenshot(page, "dashboard-bulk-confirm")
+    confirm.click()
+    page.get_by_text("已核准 2 筆紀錄。").wait_for()
+    for s in others:
+        assert _status(db, s).status == SessionStatus.verified
+    assert _status(db, flagged).status == SessionStatus.closed
+    assert _status(db, adjust_me).status == SessionStatus.closed
+    page.locator(f"#session-{others[0].id}").wait_for(state="detached")  # the queue reloaded itself
+    screenshot(page, "dashboard-after")
