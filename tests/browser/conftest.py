@@ -168,3 +168,24 @@ def assert_fits_phone(page: Page, width: int = 360) -> None:
     """Nothing sticks out sideways: no horizontal scrolling at phone width."""
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"page is {scroll}px wide at a {width}px viewport"
+
+
+def assert_touch_targets(page: Page, minimum: int = 48) -> None:
+    """Every visible link, button and field is at least `minimum` px tall (a checkbox counts
+    by its label)."""
+    small = page.evaluate("""(minimum) => {
+        const found = [];
+        const targets = document.querySelectorAll(
+            'a, button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea, label.check');
+        for (const el of targets) {
+            if (el.matches('.skip')) continue;
+            const box = el.getBoundingClientRect();
+            if (box.width === 0 || box.height === 0) continue;
+            if (box.height < minimum - 0.5) {
+                const name = el.tagName.toLowerCase() + (el.className ? '.' + el.className : '');
+                found.push(`${name} "${el.textContent.trim().slice(0, 30)}" is ${box.height}px tall`);
+            }
+        }
+        return found;
+    }""", minimum)
+    assert not small, "touch targets too small:\n" + "\n".join(small)

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from models.base import taipei_date, taipei_day_bounds, utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
 
-from .conftest import assert_fits_phone, path_of, screenshot, sign_in
+from .conftest import assert_fits_phone, assert_touch_targets, path_of, screenshot, sign_in
 
 STAFF_HEADING = "今日服務紀錄"
 
@@ -82,8 +82,12 @@ def test_staff_sign_in_and_see_todays_sessions(open_page, make, unit, size, role
     expect(page.locator(".topbar")).to_contain_text(unit.name)
     expect(page.get_by_text("今天還沒有人簽到。")).to_be_visible()
     expect(page.get_by_role("link", name="我的 QR 卡")).to_have_count(0)
+    # however many links the staff menu has, signing out stays on screen
+    sign_out = page.get_by_role("button", name="登出").bounding_box()
+    assert sign_out["x"] >= 0 and sign_out["x"] + sign_out["width"] <= page.viewport_size["width"]
     if size == "phone":
         assert_fits_phone(page)
+        assert_touch_targets(page)
 
 
 @pytest.mark.parametrize("size", ["phone", "tablet"])
@@ -99,6 +103,7 @@ def test_volunteer_sees_own_hours_and_qr_card(open_page, db, make, unit, size):
     expect(card_link).to_be_visible()
     if size == "phone":
         assert_fits_phone(page)
+        assert_touch_targets(page)
         screenshot(page, "volunteer-home-phone")
 
     card_link.click()
@@ -121,6 +126,7 @@ def test_wrong_password_says_so_and_stays_signed_out(phone, make, unit):
     expect(phone.get_by_role("status")).to_have_text("電子郵件或密碼不正確。")
     expect(phone.locator("input[name=email]")).to_have_value(user.email)
     expect(phone.locator("input[name=password]")).to_have_value("")
+    expect(phone.locator("input[name=password]")).to_be_focused()  # ready to type it again
     phone.allow_console_error("401")  # the page itself came with 401
     assert_fits_phone(phone)
     phone.goto("/")
@@ -134,7 +140,9 @@ def test_sign_in_page_in_both_languages(phone):
     expect(phone.locator("html")).to_have_attribute("lang", "zh-Hant-TW")
     expect(phone.get_by_role("heading", name="登入")).to_be_visible()
     expect(phone.get_by_label("電子郵件")).to_be_visible()
+    expect(phone.get_by_label("電子郵件")).to_be_focused()
     assert_fits_phone(phone)
+    assert_touch_targets(phone)
     screenshot(phone, "sign-in-phone-zh")
 
     phone.locator(".lang").get_by_role("button", name="English").click()
@@ -142,6 +150,7 @@ def test_sign_in_page_in_both_languages(phone):
     expect(phone.locator("html")).to_have_attribute("lang", "en")
     expect(phone.get_by_label("Keep me signed in on this device")).to_be_visible()
     assert_fits_phone(phone)
+    assert_touch_targets(phone)
     screenshot(phone, "sign-in-phone-en")
 
     phone.locator(".lang").get_by_role("button", name="繁體中文").click()
@@ -162,7 +171,9 @@ def test_signed_in_language_switch_sticks_and_switches_back(phone, make, unit, r
     expect(phone.get_by_role("heading", name=en)).to_be_visible()
     expect(phone.get_by_role("button", name="Sign out")).to_be_visible()
     expect(phone.get_by_role("button", name="English")).to_have_attribute("aria-current", "true")
+    expect(phone.get_by_role("button", name="Sign out")).to_be_in_viewport()
     assert_fits_phone(phone)
+    assert_touch_targets(phone)
     phone.reload()  # the choice is remembered
     expect(phone.get_by_role("heading", name=en)).to_be_visible()
 
@@ -220,6 +231,12 @@ def test_staff_home_lists_todays_sessions(open_page, db, make, unit, size):
         assert page.evaluate("document.documentElement.scrollWidth") <= 1024
         screenshot(page, "staff-home-tablet")
     else:
+        # on a phone each row is a small card: name, status, times all on screen, no sideways scrolling
+        first = page.locator("#today-sessions tbody tr").first
+        for cell in ("c-name", "c-status", "c-in", "c-out"):
+            box = first.locator(f".{cell}").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 360, (cell, box)
+        expect(first.locator(".c-in")).to_have_css("display", "block")
         assert_fits_phone(page)
         screenshot(page, "staff-home-phone")
 
