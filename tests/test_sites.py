@@ -260,6 +260,23 @@ def test_new_poster_code_asks_first_then_replaces_the_token(admin, make, unit, d
     assert entry.before_data()["token_hint"] != entry.after_data()["token_hint"]
 
 
+def test_old_poster_address_stops_working_for_volunteers(app, admin, make, unit, db):
+    """End to end: the phone check-in page (kiosk blueprint) looks sites up by token."""
+    from tests.conftest import HttpUser
+
+    site = make.site(unit)
+    old = site.token
+    phone = HttpUser(app.test_client())
+    person = make.user(unit, role="volunteer")
+    assert phone.sign_in(person.email, make.PASSWORD).status_code == 302
+    assert phone.get(f"/s/{old}").status_code == 200
+    admin.post(f"/admin/sites/{site.id}/token")
+    fresh(db)
+    new = db.get(Site, site.id).token
+    assert phone.get(f"/s/{old}").status_code == 404
+    assert phone.get(f"/s/{new}").status_code == 200
+
+
 def test_qr_preview_is_an_svg_of_the_checkin_address(admin, make, unit):
     site = make.site(unit)
     response = admin.get(f"/admin/sites/{site.id}/qr.svg")
