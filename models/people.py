@@ -33,6 +33,9 @@ class VolunteerStatus(str, enum.Enum):
 
 LOCALES = ("zh_Hant_TW", "en")
 
+# werkzeug's default (scrypt). The test suite swaps in a cheap method: hashing is not what it tests.
+PASSWORD_HASH_METHOD = "scrypt"
+
 
 class User(Base):
     """A sign-in account. Volunteers also have a Volunteer profile."""
@@ -56,7 +59,7 @@ class User(Base):
     volunteer: Mapped["Volunteer | None"] = relationship(back_populates="user", uselist=False)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
         self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:
@@ -133,7 +136,7 @@ class Volunteer(Base):
         return self.status == VolunteerStatus.active
 
     def set_pin(self, pin: str) -> None:
-        self.pin_hash = generate_password_hash(pin)
+        self.pin_hash = generate_password_hash(pin, method=PASSWORD_HASH_METHOD)
         self.pin_failures = 0
         self.pin_locked_until = None
 

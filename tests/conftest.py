@@ -14,11 +14,14 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from models import Base, migrate
+from models import Base, migrate, people
 from tests.factories import Factories
 
 BACKEND = os.environ.get("HOURBOOK_TEST_DB", "sqlite")
 PG_URL = os.environ.get("HOURBOOK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+people.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes: the suite tests behaviour, not scrypt
 
 
 def pytest_report_header(config):
