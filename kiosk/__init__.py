@@ -8,3 +8,4 @@ bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="st
                static_url_path="/kiosk/static")
 
 from . import phone  # noqa: E402,F401  (registers the phone check-in routes)
+from . import devices, tablet  # noqa: E402,F401  (the tablet kiosk and its admin pages)

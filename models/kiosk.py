@@ -200,3 +200,67 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
                      actor_label="kiosk", unit_id=unit_id, now=now)
     return None
 
+
+
+# --- the kiosk's own cookie and its admin list -------------------------------------------
+
+SEEN_EVERY = dt.timedelta(minutes=1)  # last_seen_at is refreshed at most this often
+
+
+def device_cookie_value(device: KioskDevice, secret: str) -> str:
+    """What the tablet keeps in its cookie: the device id (to tell "revoked" from "unknown")
+    and its secret (the credential; only its hash is stored)."""
+    return f"{device.id}.{secret}"
+
+
+def device_from_cookie(session: Session, value: str | None) -> tuple[KioskDevice | None, str]:
+    """The kiosk a cookie belongs to, and why not: ("ok" | "revoked" | "unknown").
+
+    A revoked device's secret hash is gone, so the id part says which kiosk it was; a cookie
+    whose device was re-enrolled, or that was never genuine, is "unknown".
+    """
+    ident, _, secret = (value or "").partition(".")
+    device = device_by_secret(session, secret)
+    if device is not None and str(device.id) == ident:
+        return device, "ok"
+    if ident.isdigit():
+        old = session.get(KioskDevice, int(ident))
+        if old is not None and old.revoked_at is not None:
+            return None, "revoked"
+    return None, "unknown"
+
+
+def pending_enrolment(session: Session, code: str, now: dt.datetime) -> KioskDevice | None:
+    """The device a one-time enrolment code would enrol (the code is not spent)."""
+    if not code:
+        return None
+    device = session.scalar(select(KioskDevice).where(KioskDevice.enrol_code_hash == _hash(code)))
+    if device is None or device.revoked_at or device.enrol_expires_at is None \
+            or now > device.enrol_expires_at:
+        return None
+    return device
+
+
+def devices_for_unit(session: Session, unit_id: int) -> list[KioskDevice]:
+    """The unit's kiosks, by site then name (the admin list)."""
+    return list(session.scalars(
+        select(KioskDevice).join(KioskDevice.site).where(KioskDevice.unit_id == unit_id)
+        .order_by(Site.name_zh, KioskDevice.name, KioskDevice.id)))
+
+
+def mark_seen(device: KioskDevice, now: dt.datetime) -> bool:
+    """Note that the kiosk is alive (shown to admins). Telemetry, not audited; at most once
+    a minute so a busy kiosk does not write on every request. True when it changed."""
+    if device.last_seen_at is None or now - device.last_seen_at >= SEEN_EVERY:
+        device.last_seen_at = now
+        return True
+    return False
+
+
+def pin_locked_until(session: Session, unit_id: int, number: str, now: dt.datetime
+                     ) -> dt.datetime | None:
+    """Until when wrong PINs have locked this volunteer number (None: not locked), so the
+    kiosk can say so right after the attempt that locked it."""
+    until = session.scalar(select(Volunteer.pin_locked_until).where(
+        Volunteer.unit_id == unit_id, Volunteer.volunteer_no == (number or "").strip()))
+    return until if until is not None and now < until else None

@@ -1,0 +1,372 @@
+"""The tablet kiosk at reception: enrolment, the idle screen (rotating QR, card scanner, keypad),
+the one big button, and the offline queue's sync endpoint.
+
+Every kiosk endpoint is marked `device`: the app's central access check lets it through and
+`device_only` below checks the kiosk's own cookie (a revocable device secret). No staff session
+lives on a kiosk: enrolment clears it. The Flask session is made permanent so the CSRF token in
+it (WTF_CSRF_TIME_LIMIT=None) lives as long as the kiosk stays open.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import io
+import secrets
+from pathlib import Path
+
+import qrcode
+import qrcode.image.svg
+from flask import (current_app, g, jsonify, make_response, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from flask_login import logout_user
+
+from models import audit, checkin
+from models import kiosk as kiosks
+from models.base import TAIPEI, utcnow
+from models.checkin import Action, Outcome
+from models.people import Volunteer
+from models.service import Flag, SessionSource
+from webapp.access import public
+from webapp.extensions import db, limiter
+from webapp.i18n import LANGUAGES
+
+from . import bp
+
+COOKIE = "hourbook_kiosk"
+COOKIE_PATH = "/kiosk"
+COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie; revocation ends it sooner
+RETURN_TO_IDLE_SECONDS = 6  # after a confirmation or a refusal
+PERSON_SCREEN_SECONDS = 60  # an identified volunteer who walks away
+SOURCES = {"card": SessionSource.kiosk_card, "keypad": SessionSource.kiosk_keypad}
+
+
+def clock() -> dt.datetime:
+    """The kiosk's notion of now (tests replace it to simulate a kiosk left open for hours)."""
+    return utcnow()
+
+
+def device(view):
+    """Mark a view as a kiosk endpoint and hand it the enrolled device, or refuse the request.
+
+    Refused: a full "not a kiosk" / "revoked" screen for page loads; for the kiosk's own
+    scripts (htmx and fetch) a 401/403 whose HX-Redirect reloads that screen; JSON for sync.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.no_store = True  # nothing a kiosk shows may be cached
+        found, state = kiosks.device_from_cookie(db.session, request.cookies.get(COOKIE))
+        if found is None:
+            return _refused(state)
+        g.kiosk_device = found
+        return view(found, *args, **kwargs)
+
+    wrapper.hourbook_access = "device"
+    return wrapper
+
+
+def _refused(state: str):
+    status = 403 if state == "revoked" else 401
+    if request.endpoint == "kiosk.tablet_sync":
+        return jsonify(answered=False, error=state), status
+    if request.headers.get("HX-Request"):
+        return "", status, {"HX-Redirect": url_for("kiosk.tablet")}
+    # The cookie stays: the tablet keeps saying "revoked" (not "unknown") until re-enrolled.
+    return render_template("kiosk/tablet_refused.html", state=state), status
+
+
+def _fragment(template: str, status: int = 200, **context):
+    """A piece of the kiosk screen, swapped in by kiosk.js (which recognises it by the header)."""
+    response = make_response(render_template(template, **context), status)
+    response.headers["X-Kiosk-Fragment"] = "1"
+    return response
+
+
+def _message(text: str, status: int, tone: str = "error"):
+    return _fragment("kiosk/_tablet_message.html", status, text=text, tone=tone,
+                     return_after=RETURN_TO_IDLE_SECONDS)
+
+
+def _kiosk_position(site) -> tuple[float, float, float] | None:
+    """A kiosk is enrolled for a site and stands there: its position is the site's own
+    (so kiosk check-ins are not flagged "position unavailable")."""
+    if site.latitude is None or site.longitude is None:
+        return None
+    return site.latitude, site.longitude, 0.0
+
+
+def _svg_data_uri(payload: str) -> str:
+    image = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@bp.record_once
+def _static_files_are_public(state) -> None:
+    """The blueprint's static files (kiosk.js, kiosk.css, jsQR, phone.js) are public like the
+    app's own: the central check only knows the app's "static" endpoint by name."""
+    app = state.app
+    if getattr(app.view_functions.get("kiosk.static"), "hourbook_access", None) is None:
+        def kiosk_static(filename: str):
+            return bp.send_static_file(filename)
+
+        app.view_functions["kiosk.static"] = public(kiosk_static)
+
+
+_asset_versions: dict[str, str] = {}
+
+
+@bp.app_template_global()
+def tablet_asset(filename: str) -> str:
+    """URL of a kiosk static file with its content hash (the service worker caches only these)."""
+    version = _asset_versions.get(filename)
+    if version is None:
+        path = Path(__file__).parent / "static" / filename
+        version = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        _asset_versions[filename] = version
+    return url_for("kiosk.static", filename=filename, v=version)
+
+
+def _hhmm(moment: dt.datetime) -> str:
+    return moment.astimezone(TAIPEI).strftime("%H:%M")
+
+
+# --- enrolment ----------------------------------------------------------------------------
+
+@bp.route("/kiosk/enrol/<code>", methods=["GET", "POST"])
+@public  # the one-time code is the credential
+@limiter.limit("20 per minute", methods=["POST"])
+def tablet_enrol(code: str):
+    g.no_store = True
+    now = clock()
+    if request.method == "GET":
+        pending = kiosks.pending_enrolment(db.session, code, now)
+        status = 200 if pending else 404
+        return render_template("kiosk/tablet_enrol.html", device=pending, code=code), status
+    enrolled = kiosks.enrol(db.session, code, now)
+    if enrolled is None:
+        db.session.rollback()
+        return render_template("kiosk/tablet_enrol.html", device=None, code=code), 404
+    new_device, secret = enrolled
+    db.session.commit()
+    # No staff session may stay on a kiosk: sign out, forget "remember me", start afresh.
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    session.permanent = True  # the CSRF token lives in it: it must outlast a long day
+    response = redirect(url_for("kiosk.tablet"))
+    config = current_app.config
+    response.delete_cookie(config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+                           path=config.get("REMEMBER_COOKIE_PATH", "/"),
+                           domain=config.get("REMEMBER_COOKIE_DOMAIN"))
+    response.set_cookie(COOKIE, kiosks.device_cookie_value(new_device, secret),
+                        max_age=COOKIE_MAX_AGE, path=COOKIE_PATH, httponly=True, samesite="Lax",
+                        secure=config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
+# --- the kiosk screen ---------------------------------------------------------------------
+
+@bp.route("/kiosk")
+@device
+def tablet(kiosk):
+    session.permanent = True
+    now = clock()
+    return render_template("kiosk/tablet.html", device=kiosk, site=kiosk.site,
+                           presence=_presence(kiosk, now), now=now,
+                           return_after=RETURN_TO_IDLE_SECONDS)
+
+
+def _presence(kiosk, now: dt.datetime) -> dict:
+    token = kiosks.presence_token(kiosk, current_app.secret_key, now)
+    url = request.url_root.rstrip("/") + "/k/" + token
+    return {"token": token, "url": url, "image": _svg_data_uri(url)}
+
+
+@bp.route("/kiosk/presence")
+@device
+def tablet_presence(kiosk):
+    """The rotating QR (new every 30 s, valid 90 s), polled by the idle screen."""
+    return _fragment("kiosk/_tablet_presence.html", presence=_presence(kiosk, clock()))
+
+
+@bp.route("/kiosk/ping", methods=["POST"])
+@device
+def tablet_ping(kiosk):
+    """The kiosk's heartbeat: proves the network, the cookie and the CSRF token still work."""
+    now = clock()
+    kiosks.mark_seen(kiosk, now)
+    db.session.commit()
+    return jsonify(ok=True, now=now.isoformat())
+
+
+@bp.route("/kiosk/language", methods=["POST"])
+@device
+def tablet_language(kiosk):
+    lang = request.form.get("lang", "")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(url_for("kiosk.tablet"))
+
+
+def _identify(kiosk, form, now: dt.datetime) -> Volunteer | None:
+    """The volunteer a card token or a number + PIN names (PinLocked propagates)."""
+    method = form.get("method")
+    if method == "card":
+        return kiosks.volunteer_by_card(db.session, kiosk.unit_id, (form.get("card") or "")[:200])
+    if method == "keypad":
+        return kiosks.volunteer_by_pin(db.session, kiosk.unit_id, (form.get("number") or "")[:20],
+                                       (form.get("pin") or "")[:20], now)
+    return None
+
+
+@bp.route("/kiosk/identify", methods=["POST"])
+@device
+@limiter.limit("60 per minute", key_func=lambda: request.cookies.get(COOKIE, "")[:12] or "anon")
+def tablet_identify(kiosk):
+    now = clock()
+    method = request.form.get("method")
+    if method not in SOURCES:
+        return _message(_("Scan your card or type your volunteer number and PIN."), 400)
+    try:
+        volunteer = _identify(kiosk, request.form, now)
+    except kiosks.PinLocked as locked:
+        db.session.commit()
+        return _locked(request.form.get("number", ""), locked.until)
+    kiosks.mark_seen(kiosk, now)
+    db.session.commit()  # the PIN failure counter, whatever the outcome
+    if volunteer is None:
+        until = kiosks.pin_locked_until(db.session, kiosk.unit_id, request.form.get("number", ""),
+                                        now) if method == "keypad" else None
+        if until is not None:
+            return _locked(request.form.get("number", ""), until)
+        if method == "card":
+            return _message(_("This card is not recognised here. Please use the keypad or ask "
+                              "the staff."), 422)
+        return _message(_("The volunteer number or PIN is not correct. Please try again."), 422)
+    return _person(kiosk, volunteer, method, now)
+
+
+def _locked(number: str, until: dt.datetime):
+    return _message(_("Too many wrong PINs. Number %(number)s is locked until %(time)s. "
+                      "Please ask the staff for help.",
+                      number=(number or "").strip()[:20], time=_hhmm(until)), 423)
+
+
+def _person(kiosk, volunteer: Volunteer, via: str, now: dt.datetime):
+    site = kiosk.site
+    current = checkin.open_session(db.session, volunteer.id)
+    items = checkin.service_items_for(db.session, kiosk.unit_id)
+    chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
+    action = Action.check_out if current is not None and current.site_id == site.id \
+        else Action.check_in
+    return _fragment(
+        "kiosk/_tablet_person.html", volunteer=volunteer, current=current, site=site,
+        items=items, chosen=chosen, action=action.value, via=via,
+        ticket=kiosks.identity_ticket(kiosk, volunteer, current_app.secret_key, now),
+        key=secrets.token_urlsafe(18), return_after=PERSON_SCREEN_SECONDS,
+    )
+
+
+@bp.route("/kiosk/act", methods=["POST"])
+@device
+def tablet_act(kiosk):
+    """The one big button: check in or out the volunteer the ticket names."""
+    now = clock()
+    form = request.form
+    volunteer_id = kiosks.check_identity_ticket(form.get("ticket", ""), kiosk,
+                                                current_app.secret_key, now)
+    volunteer = db.session.get(Volunteer, volunteer_id) if isinstance(volunteer_id, int) else None
+    if volunteer is None or volunteer.unit_id != kiosk.unit_id:
+        return _message(_("This screen has timed out. Please scan your card or type your number "
+                          "again."), 410)
+    source = SOURCES.get(form.get("via", ""), SessionSource.kiosk_keypad)
+    key = (form.get("key") or "")[:80] or None
+    site = kiosk.site
+    action = form.get("action")
+    if action == Action.check_in.value:
+        items = checkin.service_items_for(db.session, kiosk.unit_id)
+        item = next((i for i in items if str(i.id) == form.get("item", "")), None)
+        result = checkin.check_in(db.session, volunteer=volunteer, site=site, item=item, now=now,
+                                  source=source, key=key, device_id=kiosk.id,
+                                  position=_kiosk_position(site))
+    elif action == Action.check_out.value:
+        result = checkin.check_out(db.session, volunteer=volunteer, now=now, source=source,
+                                   key=key, device_id=kiosk.id, site=site)
+    else:
+        return _message(_("Choose check in or check out."), 400)
+    kiosks.mark_seen(kiosk, now)
+    db.session.commit()
+    return _fragment("kiosk/_tablet_result.html", 200 if result.ok else 409, result=result,
+                     volunteer=volunteer, site=site, now=now, return_after=RETURN_TO_IDLE_SECONDS)
+
+
+# --- offline events, synced later ---------------------------------------------------------
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return moment.astimezone(dt.timezone.utc) if moment.tzinfo else None
+
+
+@bp.route("/kiosk/sync", methods=["POST"])
+@device
+def tablet_sync(kiosk):
+    """One event the kiosk stored while offline. Each idempotency key is accepted once;
+    a repeated key returns the first outcome. `answered` tells the kiosk it may forget it."""
+    now = clock()
+    form = request.form
+    key = (form.get("key") or "").strip()
+    if not key or len(key) > 80:
+        return jsonify(answered=True, outcome="invalid"), 400
+    earlier = checkin.event_by_key(db.session, key)
+    if earlier is not None:
+        outcome = Outcome.repeated if earlier.outcome == Outcome.ok else earlier.outcome
+        return jsonify(answered=True, outcome=outcome.value, refusal=earlier.refusal_code)
+    action = form.get("action")
+    device_time, sent_at = _parse_time(form.get("device_time")), _parse_time(form.get("device_sent_at"))
+    if action not in (Action.check_in.value, Action.check_out.value) or device_time is None \
+            or sent_at is None or form.get("method") not in SOURCES:
+        return jsonify(answered=True, outcome="invalid"), 400
+    try:
+        volunteer = _identify(kiosk, form, now)
+    except kiosks.PinLocked:
+        volunteer, locked = None, True
+    else:
+        locked = False
+    kiosks.mark_seen(kiosk, now)
+    if volunteer is None:
+        db.session.commit()  # PIN failures count offline too
+        return jsonify(answered=True, outcome="refused",
+                       refusal="pin_locked" if locked else "unknown_volunteer")
+    when, trusted = checkin.offline_event_time(device_time, sent_at, now)
+    if not trusted:
+        audit.record(db.session, action="offline_time_untrusted", entity="kiosk_device",
+                     entity_id=kiosk.id, actor_label=f"kiosk:{kiosk.id}", unit_id=kiosk.unit_id,
+                     after={"key": key, "device_time": device_time.isoformat(),
+                            "device_sent_at": sent_at.isoformat(), "used": now.isoformat()},
+                     now=now)
+    site = kiosk.site
+    if action == Action.check_in.value:
+        items = checkin.service_items_for(db.session, kiosk.unit_id)
+        item = checkin.default_item(db.session, volunteer.id, site.id, items)
+        result = checkin.check_in(db.session, volunteer=volunteer, site=site, item=item, now=now,
+                                  source=SessionSource.offline, key=key, device_id=kiosk.id,
+                                  device_time=when, extra_flags=(Flag.offline,),
+                                  position=_kiosk_position(site))
+    else:
+        result = checkin.check_out(db.session, volunteer=volunteer, now=now,
+                                   source=SessionSource.offline, key=key, device_id=kiosk.id,
+                                   device_time=when, extra_flags=(Flag.offline,), site=site)
+    db.session.commit()
+    return jsonify(answered=True, outcome=result.outcome.value, trusted=trusted,
+                   refusal=result.refusal.code if result.refusal else None,
+                   session=result.session.id if result.session else None)

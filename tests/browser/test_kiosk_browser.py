@@ -1,0 +1,285 @@
+"""The tablet kiosk in a real Chromium, landscape (1024x768) and portrait (768x1024): enrolment by
+an admin, keypad check-in and check-out, the camera reading a real QR card (Chromium's fake
+camera playing a Y4M video), the offline queue, and the revoked screen."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from models import kiosk as kiosks
+from models.base import utcnow
+from models.service import ServiceSession, SessionSource, SessionStatus
+
+from .conftest import (CHROMIUM, CHROMIUM_ARGS, SIZES, TIMEOUT_MS, PageProblems,
+                       assert_touch_targets, path_of, screenshot, sign_in)
+from .fake_camera import chromium_args, qr_camera_file
+
+PIN = "2468"
+PORTRAIT = {"viewport": {"width": 768, "height": 1024}, "device_scale_factor": 1,
+            "is_mobile": False, "has_touch": True}
+
+
+@pytest.fixture(autouse=True)
+def portrait_size(monkeypatch):
+    monkeypatch.setitem(SIZES, "portrait", PORTRAIT)
+
+
+@pytest.fixture
+def place(db, make, unit):
+    site = make.site(unit, name_zh="大安長照服務中心", name_en="Da'an Long-term Care Centre")
+    items = [make.item(unit, code="A01", name_zh="長者陪伴關懷"),
+             make.item(unit, code="A02", name_zh="共餐與送餐服務")]
+    admin = make.user(unit, role="admin", display_name="王承辦")
+    volunteer = make.volunteer(unit, name_zh="陳淑芬", insured=True)
+    volunteer.set_pin(PIN)
+    db.commit()
+    return {"site": site, "items": items, "admin": admin, "volunteer": volunteer}
+
+
+def enrol(page: Page, db, place, name="服務台平板") -> Page:
+    device, code = kiosks.create_device(db, site=place["site"], name=name, actor=place["admin"], now=utcnow())
+    db.commit()
+    page.goto(f"/kiosk/enrol/{code}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="啟用這台平板").click()
+    assert path_of(page) == "/kiosk"
+    expect(page.locator("#k-idle")).to_be_visible()
+    return page
+
+
+def keypad(page: Page, number: str, pin: str = PIN) -> None:
+    """Type on the on-screen keypad: number, OK (moves to the PIN), PIN, OK."""
+    keys = page.locator(".k-keypad")
+    for digit in number:
+        keys.locator(f'[data-key="{digit}"]').click()
+    keys.get_by_role("button", name="確定").click()
+    expect(page.locator("#k-pin")).to_have_class(re.compile("is-active"))
+    for digit in pin:
+        keys.locator(f'[data-key="{digit}"]').click()
+    keys.get_by_role("button", name="確定").click()
+
+
+def assert_fits_screen(page: Page) -> None:
+    """Full screen, no scrolling: everything of the idle screen is on the glass."""
+    size = page.viewport_size
+    box = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    assert box[0] <= size["width"] and box[1] <= size["height"], f"kiosk page is {box} at {size}"
+    assert page.locator("a").count() == 0, "no links out of the kiosk"
+
+
+def fresh_sessions(db):
+    db.rollback()
+    return db.scalars(select(ServiceSession).order_by(ServiceSession.id)).all()
+
+
+def wait_for(condition, timeout=TIMEOUT_MS / 1000):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    return condition()
+
+
+# --- enrolment by an admin, and revocation ------------------------------------------------------
+
+def test_admin_enrols_a_tablet_then_revokes_it(open_page, db, place):
+    admin = sign_in(open_page("tablet"), place["admin"].email)
+    admin.get_by_role("link", name="簽到站").click()
+    expect(admin.get_by_role("heading", name="簽到站", exact=True)).to_be_visible()
+    admin.get_by_label("服務地點").select_option(label="大安長照服務中心")
+    admin.get_by_label("簽到站名稱").fill("服務台平板")
+    admin.get_by_role("button", name="建立並顯示啟用連結").click()
+    link = admin.locator("#enrol-link").inner_text()
+    expect(admin.locator("img.qr")).to_be_visible()
+    screenshot(admin, "kiosk-admin-enrol")
+
+    kiosk = open_page("tablet")
+    kiosk.goto(link)
+    expect(kiosk.get_by_text("大安長照服務中心")).to_be_visible()
+    screenshot(kiosk, "kiosk-enrol-confirm")
+    with kiosk.expect_navigation():
+        kiosk.get_by_role("button", name="啟用這台平板").click()
+    expect(kiosk.locator(".k-site strong")).to_have_text("大安長照服務中心")
+    expect(kiosk.locator("img.k-qr")).to_be_visible()
+    assert_fits_screen(kiosk)
+    assert_touch_targets(kiosk, 56)
+    screenshot(kiosk, "kiosk-idle-landscape")
+
+    admin.goto("/admin/kiosks")
+    expect(admin.locator(".kiosk-devices")).to_contain_text("使用中")
+    screenshot(admin, "kiosk-admin-list")
+    admin.get_by_text("停用", exact=True).click()
+    admin.get_by_role("button", name="停用這台簽到站").click()
+    expect(admin.locator(".kiosk-devices")).to_contain_text("已停用")
+
+    # The kiosk's next request shows the revoked screen.
+    kiosk.allow_console_error("403")
+    keypad(kiosk, place["volunteer"].volunteer_no)
+    expect(kiosk.get_by_role("heading", name="這台簽到站已被停用")).to_be_visible()
+    expect(kiosk.locator("#k-idle")).to_have_count(0)
+    screenshot(kiosk, "kiosk-revoked")
+
+
+def test_a_tablet_that_was_never_enrolled_sees_no_kiosk(open_page):
+    page = open_page("tablet")
+    page.allow_console_error("401")
+    page.goto("/kiosk")
+    expect(page.get_by_role("heading", name="這台平板尚未啟用為簽到站")).to_be_visible()
+    assert page.locator("#k-idle").count() == 0
+    screenshot(page, "kiosk-not-enrolled")
+
+
+# --- keypad: check in, back to idle, check out ----------------------------------------------------
+
+@pytest.mark.parametrize("size", ["tablet", "portrait"])
+def test_keypad_check_in_then_check_out(open_page, db, place, size):
+    page = enrol(open_page(size), db, place)
+    name = "landscape" if size == "tablet" else "portrait"
+    assert_fits_screen(page)
+    assert_touch_targets(page, 56)
+    if size == "portrait":
+        screenshot(page, "kiosk-idle-portrait")
+    volunteer = place["volunteer"]
+
+    keypad(page, volunteer.volunteer_no)
+    person = page.locator(".k-person")
+    expect(person.locator(".k-name")).to_have_text("陳淑芬")
+    expect(person.locator(".k-state")).to_have_text("尚未簽到")
+    expect(person.get_by_label("服務項目")).to_have_value(str(place["items"][0].id))
+    person.get_by_label("服務項目").select_option(label="共餐與送餐服務")
+    screenshot(page, f"kiosk-person-{name}")
+    person.get_by_role("button", name="簽到").click()
+    done = page.locator(".k-result.is-ok")
+    expect(done.locator(".k-title")).to_have_text("已簽到")
+    expect(done.locator(".k-time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    screenshot(page, f"kiosk-checked-in-{name}")
+    # Back to the idle screen by itself after a few seconds.
+    expect(page.locator("#k-idle")).to_be_visible(timeout=12_000)
+    expect(page.locator("#k-number")).to_have_value("")
+
+    [session] = fresh_sessions(db)
+    assert session.source == SessionSource.kiosk_keypad and session.status == SessionStatus.open
+    assert session.service_item_id == place["items"][1].id
+
+    keypad(page, volunteer.volunteer_no)
+    expect(person.locator(".k-state")).to_contain_text("起在本站簽到中")
+    expect(person.locator("select")).to_have_count(0)
+    screenshot(page, f"kiosk-person-checked-in-{name}")
+    person.get_by_role("button", name="簽退").click()
+    expect(page.locator(".k-result.is-ok .k-title")).to_have_text("已簽退")
+    screenshot(page, f"kiosk-checked-out-{name}")
+    page.get_by_role("button", name="完成").click()
+    expect(page.locator("#k-idle")).to_be_visible()
+
+    [session] = fresh_sessions(db)
+    assert session.status == SessionStatus.closed and session.checkout_source == SessionSource.kiosk_keypad
+
+
+def test_wrong_pin_then_refusal_in_big_clear_text(open_page, db, make, unit, place):
+    page = enrol(open_page("tablet"), db, place)
+    page.allow_console_error("status of 422")  # Chromium logs every 4xx answer to fetch()
+    page.allow_console_error("status of 409")
+    keypad(page, place["volunteer"].volunteer_no, pin="1111")
+    expect(page.locator(".k-message-text")).to_have_text("志工編號或 PIN 碼不正確，請再試一次。")
+    screenshot(page, "kiosk-wrong-pin")
+    page.get_by_role("button", name="返回").click()
+    uninsured = make.volunteer(unit, name_zh="張家豪")
+    uninsured.set_pin(PIN)
+    db.commit()
+    keypad(page, uninsured.volunteer_no)
+    page.get_by_role("button", name="簽到").click()
+    refused = page.locator(".k-result.is-refused")
+    expect(refused.locator(".k-message-text")).to_have_text("沒有有效的意外保險，請洽承辦人。")
+    screenshot(page, "kiosk-refused-no-insurance")
+    assert fresh_sessions(db) == []
+
+
+# --- the camera reads a real QR card ----------------------------------------------------------------
+
+@pytest.fixture
+def camera_browser(browser, tmp_path, db, place):
+    """A Chromium of its own whose webcam shows the volunteer's QR card."""
+    video = qr_camera_file(place["volunteer"].card_token, tmp_path)
+    own = browser.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *chromium_args(video)])
+    yield own
+    own.close()
+
+
+def test_camera_scans_a_volunteers_qr_card(camera_browser, live_server, db, place):
+    context = camera_browser.new_context(base_url=live_server.url, locale="zh-TW", timezone_id="Asia/Taipei",
+                                         **SIZES["tablet"])
+    context.set_default_timeout(TIMEOUT_MS)
+    context.grant_permissions(["camera"], origin=live_server.url)
+    page = context.new_page()
+    problems = PageProblems(page)
+    try:
+        enrol(page, db, place)
+        native = page.evaluate("'BarcodeDetector' in window")
+        if not native:  # hold the decoder back a moment to see the camera screen
+            page.evaluate("() => { window.heldJsQR = window.jsQR; window.jsQR = null; }")
+        page.get_by_role("button", name="掃描我的 QR 卡").click()
+        expect(page.locator(".k-camera, .k-person").first).to_be_visible()
+        if not native:
+            assert wait_for(lambda: page.evaluate("(document.querySelector('.k-video') || {}).videoWidth > 0"))
+            page.wait_for_timeout(300)
+            screenshot(page, "kiosk-camera")
+            page.evaluate("() => { window.jsQR = window.heldJsQR; }")
+        person = page.locator(".k-person")
+        expect(person.locator(".k-name")).to_have_text("陳淑芬", timeout=15_000)
+        # Debian's Chromium has no BarcodeDetector: the vendored jsQR read the card.
+        expect(page.locator("#kiosk")).to_have_attribute("data-decoder", "native" if native else "jsqr")
+        screenshot(page, "kiosk-card-scanned")
+        person.get_by_role("button", name="簽到").click()
+        expect(page.locator(".k-result.is-ok .k-title")).to_have_text("已簽到")
+        # The camera is off again once the card is read.
+        assert page.evaluate("document.querySelectorAll('video').length") == 0
+    finally:
+        context.close()
+    assert problems.unexpected() == []
+    [session] = fresh_sessions(db)
+    assert session.source == SessionSource.kiosk_card
+
+
+# --- offline: saved on the kiosk, synced when the network is back -----------------------------------------
+
+@pytest.mark.parametrize("size", ["tablet", "portrait"])
+def test_offline_keypad_check_in_syncs_once(open_page, db, place, size):
+    page = enrol(open_page(size), db, place)
+    for expected in ("ERR_INTERNET_DISCONNECTED", "htmx:sendError", "Failed to fetch"):
+        page.allow_console_error(expected)
+    name = "landscape" if size == "tablet" else "portrait"
+    page.context.set_offline(True)
+    expect(page.locator("#k-net")).to_have_text("離線中：仍可用 QR 卡或數字鍵盤簽到")
+    expect(page.locator("img.k-qr")).to_be_hidden()
+    screenshot(page, f"kiosk-idle-offline-{name}")
+
+    keypad(page, place["volunteer"].volunteer_no)
+    expect(page.locator(".k-offline .k-title")).to_have_text("目前沒有網路連線")
+    screenshot(page, f"kiosk-offline-choose-{name}")
+    page.locator(".k-offline").get_by_role("button", name="簽到").click()
+    saved = page.locator(".k-result.is-saved")
+    expect(saved.locator(".k-title")).to_have_text("已儲存，連線後會自動同步")
+    expect(page.locator("#k-pending")).to_have_text("1 筆待同步")
+    screenshot(page, f"kiosk-offline-saved-{name}")
+    assert fresh_sessions(db) == []
+
+    page.context.set_offline(False)
+    expect(page.locator("#k-pending")).to_be_hidden(timeout=15_000)
+    expect(page.locator("#k-net")).to_have_text("連線中")
+    sessions = wait_for(lambda: fresh_sessions(db))
+    assert len(sessions) == 1
+    [session] = sessions
+    assert session.source == SessionSource.offline and "offline" in session.flag_set
+    assert abs(session.checked_in_at - utcnow()) < dt.timedelta(minutes=1)
+    assert page.evaluate("document.getElementById('k-refused').hidden") is True
+    # Nothing is sent twice: the queue is empty and a later sync round finds nothing.
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_timeout(1000)
+    assert len(fresh_sessions(db)) == 1

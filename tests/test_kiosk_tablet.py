@@ -1,0 +1,544 @@
+"""The tablet kiosk over HTTP (Flask's test client): enrolment, the device cookie, identifying
+by card and keypad, the one big button, refusals, the offline sync, the rotating QR, a long day."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from http.cookies import SimpleCookie
+
+import pytest
+from sqlalchemy import func, select
+
+from models import kiosk as kiosks
+from models.audit import AuditEntry
+from models.base import utcnow
+from models.checkin import CheckinEvent, Outcome
+from models.kiosk import KioskDevice, check_presence_token, identity_ticket
+from models.people import VolunteerStatus
+from models.service import ServiceSession, SessionSource, SessionStatus
+from tests.conftest import HttpUser
+
+PIN = "2468"
+EN = {"Accept-Language": "en"}
+HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+class Kiosk(HttpUser):
+    """A tablet: its device cookie, its own (permanent) session and CSRF token."""
+
+    def open(self, **kw):
+        response = self.get("/kiosk", **kw)
+        return response
+
+    def identify_keypad(self, volunteer, pin=PIN, **kw):
+        return self.post("/kiosk/identify", {"method": "keypad", "number": volunteer.volunteer_no,
+                                             "pin": pin}, hx=True, **kw)
+
+    def identify_card(self, token, **kw):
+        return self.post("/kiosk/identify", {"method": "card", "card": token}, hx=True, **kw)
+
+    def press(self, person_screen, headers=None, **changes):
+        """Press the one big button of a person screen (its hidden fields, plus changes)."""
+        fields = dict(HIDDEN.findall(person_screen.get_data(as_text=True)))
+        fields.pop("csrf_token", None)
+        item = re.search(r'<option value="(\d+)" selected', person_screen.get_data(as_text=True))
+        if item and fields.get("action") == "check_in":
+            fields["item"] = item.group(1)
+        fields.update(changes)
+        return self.post("/kiosk/act", fields, hx=True, headers=headers or {})
+
+    def sync(self, **event):
+        return self.post("/kiosk/sync", event, hx=True)
+
+
+def enrol(app, code) -> Kiosk:
+    tablet = Kiosk(app.test_client())
+    tablet.refresh_token(f"/kiosk/enrol/{code}")
+    response = tablet.post(f"/kiosk/enrol/{code}")
+    assert response.status_code == 302 and response.headers["Location"] == "/kiosk"
+    tablet.refresh_token("/kiosk")
+    return tablet
+
+
+def set_cookies(response) -> dict[str, SimpleCookie]:
+    found = {}
+    for header in response.headers.getlist("Set-Cookie"):
+        cookie = SimpleCookie()
+        cookie.load(header)
+        for name, morsel in cookie.items():
+            found[name] = morsel
+    return found
+
+
+@pytest.fixture
+def world(db, make, unit):
+    """A site with two service items, an admin, an insured volunteer with a PIN."""
+    site = make.site(unit, name_zh="大安服務台", name_en="Da'an front desk")
+    items = [make.item(unit, code="A01", name_zh="櫃台服務"), make.item(unit, code="A02", name_zh="導覽服務")]
+    admin = make.user(unit, role="admin")
+    vol = make.volunteer(unit, name_zh="林美玲", insured=True)
+    vol.set_pin(PIN)
+    db.commit()
+    return {"site": site, "items": items, "admin": admin, "vol": vol}
+
+
+@pytest.fixture
+def device_and_code(db, world):
+    device, code = kiosks.create_device(db, site=world["site"], name="服務台平板", actor=world["admin"],
+                                        now=utcnow())
+    db.commit()
+    return device, code
+
+
+@pytest.fixture
+def tablet(app, device_and_code) -> Kiosk:
+    return enrol(app, device_and_code[1])
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Move the kiosk's clock: clock.shift(hours=13)."""
+    import kiosk.tablet
+
+    class Clock:
+        offset = dt.timedelta(0)
+
+        def shift(self, **delta):
+            self.offset += dt.timedelta(**delta)
+
+        def now(self):
+            return utcnow() + self.offset
+
+    c = Clock()
+    monkeypatch.setattr(kiosk.tablet, "clock", c.now)
+    return c
+
+
+def sessions(db):
+    db.rollback()  # a new transaction: see what the app's requests committed
+    return db.scalars(select(ServiceSession).order_by(ServiceSession.id)).all()
+
+
+# --- enrolment ------------------------------------------------------------------------------
+
+def test_admin_creates_a_kiosk_and_the_link_works_once(app, db, make, unit, world):
+    admin = HttpUser(app.test_client())
+    assert admin.sign_in(world["admin"].email, make.PASSWORD, remember=True).status_code == 302
+    page = admin.post("/admin/kiosks", {"site": world["site"].id, "name": "服務台平板"})
+    assert page.status_code == 201
+    html = page.get_data(as_text=True)
+    link = re.search(r'<code id="enrol-link">([^<]+)</code>', html).group(1)
+    assert link.startswith("http://localhost/kiosk/enrol/")
+    assert 'src="data:image/svg+xml;base64,' in html  # the link's QR, drawn in the page
+    assert page.headers["Cache-Control"] == "no-store"
+    code = link.rsplit("/", 1)[1]
+
+    # The admin opens the link on the tablet they are signed in on: the staff session must go.
+    confirm = admin.get(f"/kiosk/enrol/{code}")
+    assert confirm.status_code == 200 and "大安服務台" in confirm.get_data(as_text=True)
+    admin.refresh_token(f"/kiosk/enrol/{code}")
+    done = admin.post(f"/kiosk/enrol/{code}")
+    assert done.status_code == 302 and done.headers["Location"] == "/kiosk"
+    cookies = set_cookies(done)
+    device_cookie = cookies["hourbook_kiosk"]
+    assert device_cookie["httponly"] and device_cookie["path"] == "/kiosk"
+    assert int(device_cookie["max-age"]) >= 365 * 24 * 3600
+    assert cookies["remember_token"].value == ""  # "remember me" is forgotten too
+    assert admin.get("/").status_code == 302  # signed out: back to the sign-in page
+    assert admin.get("/admin/kiosks").status_code == 302
+    screen = admin.get("/kiosk")
+    assert screen.status_code == 200 and 'id="k-keypad-form"' in screen.get_data(as_text=True)
+
+    # The code is spent: nobody else can use it.
+    other = Kiosk(app.test_client())
+    assert other.get(f"/kiosk/enrol/{code}").status_code == 404
+    other.refresh_token(f"/kiosk/enrol/{code}")
+    again = other.post(f"/kiosk/enrol/{code}")
+    assert again.status_code == 404 and "hourbook_kiosk" not in set_cookies(again)
+    actions = db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert "kiosk_create" in actions and "kiosk_enrol" in actions
+
+
+def test_expired_enrolment_code_is_refused(app, db, world):
+    device, code = kiosks.create_device(db, site=world["site"], name="舊平板", actor=world["admin"],
+                                        now=utcnow() - dt.timedelta(minutes=31))
+    db.commit()
+    tablet = Kiosk(app.test_client())
+    page = tablet.get(f"/kiosk/enrol/{code}", headers=EN)
+    assert page.status_code == 404 and "does not work" in page.get_data(as_text=True)
+    tablet.refresh_token(f"/kiosk/enrol/{code}")
+    assert tablet.post(f"/kiosk/enrol/{code}").status_code == 404
+    db.rollback()
+    assert db.get(KioskDevice, device.id).state == "waiting"
+
+
+def test_enrolment_makes_the_kiosk_session_permanent(app, device_and_code):
+    tablet = Kiosk(app.test_client())
+    tablet.refresh_token(f"/kiosk/enrol/{device_and_code[1]}")
+    response = tablet.post(f"/kiosk/enrol/{device_and_code[1]}")
+    session_cookie = set_cookies(response)["session"]
+    expires = dt.datetime.strptime(session_cookie["expires"], "%a, %d %b %Y %H:%M:%S GMT")
+    assert expires - dt.datetime.utcnow() > dt.timedelta(days=30)
+
+
+# --- the device cookie guards every kiosk route ----------------------------------------------
+
+def device_routes(app):
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if getattr(view, "hourbook_access", None) == "device":
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule.endpoint, method, rule.rule
+
+
+def test_the_device_routes_are_the_kiosk_ones(app):
+    assert {endpoint for endpoint, _m, _u in device_routes(app)} == {
+        "kiosk.tablet", "kiosk.tablet_presence", "kiosk.tablet_ping", "kiosk.tablet_language",
+        "kiosk.tablet_identify", "kiosk.tablet_act", "kiosk.tablet_sync"}
+
+
+@pytest.mark.parametrize("who", ["anonymous", "forged", "revoked", "reenrolled", "staff"])
+def test_every_kiosk_route_refuses_without_a_valid_device_cookie(app, db, make, unit, world,
+                                                                    device_and_code, who):
+    device, code = device_and_code
+    person = Kiosk(app.test_client())
+    if who == "staff":
+        person.sign_in(world["admin"].email, make.PASSWORD)
+    elif who == "forged":
+        person.client.set_cookie("hourbook_kiosk", f"{device.id}.not-the-secret", path="/kiosk")
+    elif who in ("revoked", "reenrolled"):
+        person = enrol(app, code)
+        if who == "revoked":
+            kiosks.revoke(db, db.get(KioskDevice, device.id), world["admin"], utcnow())
+        else:
+            kiosks.new_enrol_code(db, db.get(KioskDevice, device.id), world["admin"], utcnow())
+        db.commit()
+    person.refresh_token("/" if who == "staff" else "/sign-in")
+    expected = 403 if who == "revoked" else 401
+    for endpoint, method, url in device_routes(app):
+        if method == "GET":
+            response = person.get(url, headers=EN)
+        else:
+            response = person.client.open(url, method=method, headers={"X-CSRFToken": person.token, **EN},
+                                          data={"method": "card", "card": world["vol"].card_token})
+        body = response.get_data(as_text=True)
+        assert response.status_code == expected, (endpoint, method, response.status_code)
+        assert "k-keypad" not in body and world["vol"].name_zh not in body, endpoint
+        assert response.headers["Cache-Control"] == "no-store"
+    page = person.get("/kiosk", headers=EN).get_data(as_text=True)
+    if who == "revoked":
+        assert "This kiosk has been revoked" in page and "ask the unit admin" in page
+    else:
+        assert "not an enrolled kiosk" in page
+    htmx = person.get("/kiosk/presence", headers={"HX-Request": "true"})
+    assert htmx.headers["HX-Redirect"] == "/kiosk"  # the polling screen reloads into the refusal
+    assert db.scalar(select(func.count(ServiceSession.id))) == 0
+
+
+# --- identifying ------------------------------------------------------------------------------
+
+def test_identify_by_card_shows_name_state_item_and_one_button(db, world, tablet):
+    vol = world["vol"]
+    screen = tablet.identify_card(vol.card_token, headers=EN)
+    html = screen.get_data(as_text=True)
+    assert screen.status_code == 200 and screen.headers["X-Kiosk-Fragment"] == "1"
+    assert "林美玲" in html and "Not checked in" in html
+    assert 'name="via" value="card"' in html and 'name="action" value="check_in"' in html
+    assert html.count('type="submit"') == 1 and "Check in" in html
+    assert f'<option value="{world["items"][0].id}" selected' in html  # default_item: the first
+    assert vol.pin_hash not in html and vol.card_token not in html
+
+
+def test_identify_by_keypad(world, tablet):
+    screen = tablet.identify_keypad(world["vol"])
+    assert screen.status_code == 200 and "林美玲" in screen.get_data(as_text=True)
+    assert 'name="via" value="keypad"' in screen.get_data(as_text=True)
+
+
+def test_unknown_card_and_other_units_card_are_not_recognised(make, world, tablet):
+    stranger = make.volunteer(make.unit(), insured=True)
+    for token in ("nonsense", stranger.card_token, ""):
+        screen = tablet.identify_card(token, headers=EN)
+        assert screen.status_code == 422 and "not recognised" in screen.get_data(as_text=True)
+        assert stranger.name_zh not in screen.get_data(as_text=True)
+
+
+def test_identifying_is_rate_limited_per_kiosk(world, tablet):
+    answers = [tablet.identify_card("guess").status_code for _ in range(61)]
+    assert answers[:60] == [422] * 60 and answers[60] == 429
+
+
+def test_wrong_pins_lock_the_number_with_a_clear_message(db, world, tablet, clock):
+    vol = world["vol"]
+    for _ in range(kiosks.PIN_MAX_FAILURES - 1):
+        wrong = tablet.identify_keypad(vol, pin="0000", headers=EN)
+        assert wrong.status_code == 422 and "number or PIN is not correct" in wrong.get_data(as_text=True)
+    locking = tablet.identify_keypad(vol, pin="0000", headers=EN)
+    assert locking.status_code == 423
+    text = locking.get_data(as_text=True)
+    assert "Too many wrong PINs" in text and vol.volunteer_no in text
+    right = tablet.identify_keypad(vol, headers=EN)  # even the right PIN waits now
+    assert right.status_code == 423 and "林美玲" not in right.get_data(as_text=True)
+    assert db.scalar(select(AuditEntry.action).where(AuditEntry.action == "pin_locked")) == "pin_locked"
+    clock.shift(minutes=16)
+    assert tablet.identify_keypad(vol).status_code == 200
+
+
+def test_forged_expired_and_foreign_tickets_are_refused(app, db, world, device_and_code, tablet, clock):
+    device = db.get(KioskDevice, device_and_code[0].id)
+    screen = tablet.identify_keypad(world["vol"])
+    other, other_code = kiosks.create_device(db, site=world["site"], name="另一台", actor=world["admin"],
+                                             now=utcnow())
+    db.commit()
+    enrol(app, other_code)
+    foreign = identity_ticket(other, world["vol"], app.secret_key, utcnow())
+    wrong_key = identity_ticket(device, world["vol"], "not-the-app-key", utcnow())
+    for ticket in ("forged", foreign, wrong_key, ""):
+        refused = tablet.press(screen, ticket=ticket)
+        assert refused.status_code == 410, ticket
+    clock.shift(seconds=kiosks.TICKET_VALID_SECONDS + 1)
+    expired = tablet.press(screen)
+    assert expired.status_code == 410
+    assert sessions(db) == []
+
+
+# --- the one big button -------------------------------------------------------------------------
+
+def test_check_in_then_out_through_the_kiosk(db, world, device_and_code, tablet):
+    vol, site = world["vol"], world["site"]
+    screen = tablet.identify_keypad(vol)
+    done = tablet.press(screen, item=str(world["items"][1].id))
+    assert done.status_code == 200 and "已簽到" in done.get_data(as_text=True)
+    again = tablet.press(screen, item=str(world["items"][1].id))  # a double tap: same key
+    assert again.status_code == 200
+    [s] = sessions(db)
+    assert s.site_id == site.id and s.service_item_id == world["items"][1].id
+    assert s.source == SessionSource.kiosk_keypad and s.status == SessionStatus.open
+    assert abs((s.checked_in_at - utcnow()).total_seconds()) < 30
+    event = db.scalar(select(CheckinEvent).where(CheckinEvent.outcome == Outcome.ok))
+    assert event.device_id == device_and_code[0].id
+
+    screen = tablet.identify_card(vol.card_token, headers=EN)
+    html = screen.get_data(as_text=True)
+    assert "Checked in here since" in html and 'name="action" value="check_out"' in html
+    assert "Check out" in html and "<select" not in html
+    out = tablet.press(screen)
+    assert out.status_code == 200 and "已簽退" in out.get_data(as_text=True)
+    [s] = sessions(db)
+    assert s.status == SessionStatus.closed and s.checkout_source == SessionSource.kiosk_card
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "service_session")).all()
+    assert actions == ["check_in", "check_out"]
+    # The next identification offers check-in again, with the item last used here.
+    screen = tablet.identify_keypad(vol)
+    assert f'<option value="{world["items"][1].id}" selected' in screen.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("no_insurance", "No valid accident insurance today"),
+    ("inactive", "Your volunteer status is inactive"),
+])
+def test_refusals_are_shown_in_big_clear_text(db, make, unit, world, tablet, problem, message):
+    vol = make.volunteer(unit, name_zh="陳志強", insured=problem != "no_insurance")
+    vol.set_pin(PIN)
+    if problem == "inactive":
+        vol.status = VolunteerStatus.inactive
+    db.commit()
+    screen = tablet.identify_keypad(vol)
+    refused = tablet.press(screen, headers=EN)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "k-message-text" in html and message in html and "is-refused" in html
+    zh = tablet.press(tablet.identify_keypad(vol))
+    assert ("沒有有效的意外保險" if problem == "no_insurance" else "志工身分已停用") in zh.get_data(as_text=True)
+    assert sessions(db) == []
+    codes = db.scalars(select(CheckinEvent.refusal_code)).all()
+    assert codes and set(codes) == {problem}
+
+
+def test_check_in_elsewhere_is_refused_with_where(db, make, unit, world, tablet):
+    from models.checkin import check_in
+
+    other_site = make.site(unit, name_zh="萬華據點", name_en="Wanhua point")
+    check_in(db, volunteer=world["vol"], site=other_site, item=world["items"][0], now=utcnow(),
+             source=SessionSource.poster)
+    db.commit()
+    screen = tablet.identify_keypad(world["vol"], headers=EN)
+    assert "Checked in at Wanhua point since" in screen.get_data(as_text=True)
+    refused = tablet.press(screen, headers=EN)
+    assert refused.status_code == 409 and "萬華據點" in refused.get_data(as_text=True)
+
+
+# --- offline events -----------------------------------------------------------------------------
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def offline_event(vol, key, action="check_in", device_time=None, sent_at=None, card=True):
+    now = utcnow()
+    event = {"key": key, "action": action,
+             "device_time": iso(device_time or now - dt.timedelta(minutes=10)),
+             "device_sent_at": iso(sent_at or now)}
+    if card:
+        event.update(method="card", card=vol.card_token)
+    else:
+        event.update(method="keypad", number=vol.volunteer_no, pin=PIN)
+    return event
+
+
+def test_offline_event_posted_twice_creates_one_session(db, world, tablet):
+    vol = world["vol"]
+    event = offline_event(vol, "8f14e45f-ceea-467f-a0e6-1d7c3f4b9c11", card=False)
+    first = tablet.sync(**event)
+    assert first.status_code == 200 and first.json["answered"] and first.json["outcome"] == "ok"
+    second = tablet.sync(**{**event, "device_sent_at": iso(utcnow())})
+    assert second.json == {"answered": True, "outcome": "repeated", "refusal": None}
+    [s] = sessions(db)
+    assert s.source == SessionSource.offline and "offline" in s.flag_set
+    assert db.scalar(select(func.count(CheckinEvent.id))) == 1
+
+
+def test_offline_device_time_within_tolerance_is_used(db, world, tablet):
+    vol = world["vol"]
+    now = utcnow()
+    # The tablet's clock runs an hour slow: the server corrects the time by the measured skew.
+    slow = dt.timedelta(hours=1)
+    answer = tablet.sync(**offline_event(vol, "k-in", device_time=now - slow - dt.timedelta(minutes=40),
+                                         sent_at=now - slow))
+    assert answer.json["outcome"] == "ok" and answer.json["trusted"] is True
+    [s] = sessions(db)
+    assert abs((s.checked_in_at - (now - dt.timedelta(minutes=40))).total_seconds()) < 30
+    out = tablet.sync(**offline_event(vol, "k-out", action="check_out",
+                                      device_time=now - dt.timedelta(minutes=5), sent_at=now))
+    assert out.json["outcome"] == "ok"
+    [s] = sessions(db)
+    assert s.status == SessionStatus.closed and s.checkout_source == SessionSource.offline
+    assert 34 <= s.elapsed_minutes(now) <= 36 and "offline" in s.flag_set
+
+
+def test_offline_device_time_outside_tolerance_uses_server_time(db, world, tablet):
+    now = utcnow()
+    answer = tablet.sync(**offline_event(world["vol"], "k-old", device_time=now - dt.timedelta(hours=30),
+                                         sent_at=now))
+    assert answer.json["outcome"] == "ok" and answer.json["trusted"] is False
+    [s] = sessions(db)
+    assert abs((s.checked_in_at - now).total_seconds()) < 30
+    assert "offline" in s.flag_set
+    untrusted = db.scalar(select(AuditEntry).where(AuditEntry.action == "offline_time_untrusted"))
+    assert untrusted.after_data()["key"] == "k-old"
+
+
+def test_offline_refusals_and_bad_events_are_answered(db, make, unit, world, tablet):
+    stranger = make.volunteer(make.unit(), insured=True)
+    unknown = tablet.sync(**offline_event(stranger, "k-stranger"))
+    assert unknown.json == {"answered": True, "outcome": "refused", "refusal": "unknown_volunteer"}
+    wrong_pin = tablet.sync(**{**offline_event(world["vol"], "k-pin", card=False), "pin": "9999"})
+    assert wrong_pin.json["outcome"] == "refused"
+    uninsured = make.volunteer(unit)
+    refused = tablet.sync(**offline_event(uninsured, "k-uninsured"))
+    assert refused.json["outcome"] == "refused" and refused.json["refusal"] == "no_insurance"
+    assert tablet.sync(**offline_event(uninsured, "k-uninsured")).json["outcome"] == "refused"
+    bad = tablet.sync(**{**offline_event(world["vol"], "k-bad"), "device_time": "yesterday"})
+    assert bad.status_code == 400 and bad.json["answered"] is True
+    assert sessions(db) == []
+    # Without the CSRF token the event is not answered: the kiosk keeps it and tries again.
+    raw = tablet.client.post("/kiosk/sync", data=offline_event(world["vol"], "k-csrf"))
+    assert raw.status_code == 400 and not raw.is_json
+
+
+# --- the rotating QR, and a long day ---------------------------------------------------------------
+
+def test_rotating_presence_token_verifies_for_this_kiosk(app, device_and_code, tablet, clock):
+    device = device_and_code[0]
+
+    def shown():
+        fragment = tablet.get("/kiosk/presence", headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert '<img class="k-qr" src="data:image/svg+xml;base64,' in fragment
+        url = re.search(r'data-url="([^"]+)"', fragment).group(1)
+        assert url.startswith("http://localhost/k/")
+        return url.rsplit("/", 1)[1]
+
+    first = shown()
+    assert check_presence_token(first, app.secret_key, utcnow()) == device.id
+    assert first in tablet.open().get_data(as_text=True)  # the idle screen starts with one
+    clock.shift(seconds=31)
+    second = shown()
+    assert second != first
+    assert check_presence_token(second, app.secret_key, clock.now()) == device.id
+    later = clock.now() + dt.timedelta(seconds=kiosks.PRESENCE_VALID_SECONDS + 31)
+    assert check_presence_token(first, app.secret_key, later) is None
+
+
+def test_kiosk_still_posts_after_13_hours_with_the_same_token_and_cookie(db, world, tablet, clock):
+    token = tablet.token
+    cookie = tablet.client.get_cookie("hourbook_kiosk", path="/kiosk")
+    assert tablet.post("/kiosk/ping", hx=True).status_code == 200
+    clock.shift(hours=13)
+    assert tablet.post("/kiosk/ping", hx=True).json["ok"] is True
+    screen = tablet.identify_keypad(world["vol"])
+    assert screen.status_code == 200
+    assert tablet.press(screen).status_code == 200
+    assert tablet.token == token and tablet.client.get_cookie("hourbook_kiosk", path="/kiosk").value == cookie.value
+    assert len(sessions(db)) == 1
+    db.rollback()
+    device = db.scalar(select(KioskDevice))
+    assert device.last_seen_at > utcnow() + dt.timedelta(hours=12)
+
+
+# --- what a kiosk page may contain ---------------------------------------------------------------
+
+def test_kiosk_pages_stay_in_the_kiosk_and_obey_the_csp(db, world, device_and_code, tablet):
+    pages = [tablet.open(), tablet.identify_keypad(world["vol"])]
+    pages.append(tablet.press(pages[1]))
+    pages.append(tablet.identify_card("nonsense"))
+    for response in pages:
+        html = response.get_data(as_text=True)
+        assert "<a " not in html, "no links out of the kiosk"
+        assert 'class="mainnav"' not in html
+        assert " style=" not in html
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "no inline scripts"
+    idle = pages[0].get_data(as_text=True)
+    assert 'hx-trigger="every 30s' in idle and 'hx-headers=\'{"X-CSRFToken":' in idle
+    assert "jsQR-1.4.0.js" in idle and "kiosk.js" in idle
+
+
+# --- admin pages -------------------------------------------------------------------------------------
+
+def test_admin_lists_reenrols_and_revokes(app, db, make, unit, world, device_and_code, tablet, admin, supervisor):
+    device = device_and_code[0]
+    waiting, _code = kiosks.create_device(db, site=world["site"], name="備用平板", actor=world["admin"],
+                                          now=utcnow())
+    db.commit()
+    page = admin.get("/admin/kiosks").get_data(as_text=True)
+    assert "大安服務台" in page and "服務台平板" in page and "備用平板" in page
+    assert "使用中" in page and "等待啟用" in page
+    assert supervisor.get("/admin/kiosks").status_code == 403
+    # Re-enrol: a new one-time link, and the old tablet's cookie stops working.
+    fresh = admin.post(f"/admin/kiosks/{device.id}/reenrol")
+    assert fresh.status_code == 200 and "/kiosk/enrol/" in fresh.get_data(as_text=True)
+    assert tablet.open().status_code == 401
+    code = re.search(r'/kiosk/enrol/([^<"]+)</code>', fresh.get_data(as_text=True)).group(1)
+    tablet = enrol(app, code)
+    assert tablet.open().status_code == 200
+    # Revoke: the kiosk's next request shows the revoked screen.
+    gone = admin.post(f"/admin/kiosks/{device.id}/revoke")
+    assert gone.status_code == 302
+    revoked = tablet.open(headers=EN)
+    assert revoked.status_code == 403 and "This kiosk has been revoked" in revoked.get_data(as_text=True)
+    assert "已停用" in admin.get("/admin/kiosks").get_data(as_text=True)
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "kiosk_device")).all()
+    assert {"kiosk_create", "kiosk_reenrol", "kiosk_enrol", "kiosk_revoke"} <= set(actions)
+    # Another unit's admin cannot touch this unit's kiosks.
+    outsider = HttpUser(app.test_client())
+    stranger = make.user(make.unit(), role="admin")
+    outsider.sign_in(stranger.email, make.PASSWORD)
+    assert outsider.post(f"/admin/kiosks/{waiting.id}/revoke").status_code == 404
+    assert outsider.post(f"/admin/kiosks/{waiting.id}/reenrol").status_code == 404
+    assert "備用平板" not in outsider.get("/admin/kiosks").get_data(as_text=True)
+
+
+def test_admin_create_form_checks_its_fields(admin, world):
+    assert admin.post("/admin/kiosks", {"site": world["site"].id, "name": ""}).status_code == 400
+    assert admin.post("/admin/kiosks", {"site": "999999", "name": "x"}).status_code == 400
