@@ -5,15 +5,20 @@ deleted (a shift is cancelled, a mark superseded), so attendance sheets stay rep
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import enum
+from collections import Counter
+from dataclasses import dataclass, field
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, Time, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, Time, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
-from .base import Base, UTCDateTime, utcnow
-from .people import Volunteer
-from .service import ServiceItem, Site
+from . import audit
+from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, taipei_day_bounds, utcnow
+from .people import User, Volunteer, VolunteerStatus
+from .service import ServiceItem, ServiceSession, SessionStatus, Site
+from .verification import may_act_on
 
 
 class Repeat(str, enum.Enum):
@@ -56,7 +61,8 @@ class Shift(Base):
 
 
 class MarkStatus(str, enum.Enum):
-    excused = "excused"  # 請假: set by the supervisor
+    excused = "excused"  # 請假: set by the supervisor, with a reason
+    withdrawn = "withdrawn"  # the excuse was taken back (the row stays: marks are never deleted)
 
 
 class AttendanceMark(Base):
@@ -75,3 +81,523 @@ class AttendanceMark(Base):
     marked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     shift: Mapped[Shift] = relationship()
+
+
+# ==========================================================================================
+# The rules. Plain functions: they take the Session, dates and `now` (aware UTC); callers
+# commit. Writers validate everything first and change nothing when anything is wrong.
+# ==========================================================================================
+
+# --- thresholds (data, not code paths) ------------------------------------------------------
+
+LATE_AFTER = dt.timedelta(minutes=10)
+"""Late: the first check-in is MORE than this after the shift's start (09:10:00 is on time)."""
+
+EARLY_BEFORE = dt.timedelta(minutes=10)
+"""Left early: the last check-out is MORE than this before the shift's end."""
+
+REASON_MAX = 300  # AttendanceMark.reason
+
+
+class Status(str, enum.Enum):
+    """What a roster row says. The order here is the order of the summary columns."""
+
+    present = "present"  # 出席: checked in by start + LATE_AFTER, out no earlier than end - EARLY_BEFORE
+    late = "late"  # 遲到
+    left_early = "left_early"  # 早退
+    late_left_early = "late_left_early"  # 遲到且早退
+    absent = "absent"  # 缺席: no counted check-in, and start + LATE_AFTER has passed
+    excused = "excused"  # 請假: the supervisor's mark (with a reason) wins over everything else
+    upcoming = "upcoming"  # 尚未開始: no check-in yet, and start + LATE_AFTER has not passed
+    unscheduled = "unscheduled"  # 未排班: a check-in here that matches no shift of that volunteer
+
+
+SCHEDULED = tuple(s for s in Status if s != Status.unscheduled)
+
+
+# --- reading: the roster -------------------------------------------------------------------
+
+def shift_window(shift: Shift, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The shift's Taipei wall-clock times on `day`, as aware UTC moments."""
+    start = dt.datetime.combine(day, shift.start_time, tzinfo=TAIPEI)
+    end = dt.datetime.combine(day, shift.end_time, tzinfo=TAIPEI)
+    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
+
+
+def session_end_for_matching(s: ServiceSession) -> dt.datetime:
+    """A closed session ends at its check-out. An open one counts as still going, but never
+    longer than the site's session limit (the stale-closer ends forgotten ones there)."""
+    if s.checked_out_at is not None:
+        return s.checked_out_at
+    return s.checked_in_at + dt.timedelta(minutes=s.site.max_session_minutes)
+
+
+def _overlaps(s: ServiceSession, start: dt.datetime, end: dt.datetime) -> bool:
+    return s.checked_in_at < end and session_end_for_matching(s) > start
+
+
+@dataclass
+class RosterRow:
+    """One line of a day's attendance: a shift occurrence (or an unscheduled check-in), its
+    status, and the evidence behind it."""
+
+    day: dt.date
+    status: Status
+    volunteer: Volunteer
+    shift: Shift | None = None  # None: unscheduled
+    starts_at: dt.datetime | None = None  # the shift's window that day (aware UTC)
+    ends_at: dt.datetime | None = None
+    sessions: list[ServiceSession] = field(default_factory=list)  # matched, counted
+    not_counted: list[ServiceSession] = field(default_factory=list)  # matched but rejected
+    mark: AttendanceMark | None = None  # the excused mark, when there is one
+    late_minutes: int = 0
+    early_minutes: int = 0
+
+    @property
+    def first_in(self) -> dt.datetime | None:
+        return min((s.checked_in_at for s in self.sessions), default=None)
+
+    @property
+    def last_out(self) -> dt.datetime | None:
+        """The last check-out; None while any matched session is still open."""
+        if not self.sessions or any(s.checked_out_at is None for s in self.sessions):
+            return None
+        return max(s.checked_out_at for s in self.sessions)
+
+    @property
+    def still_open(self) -> bool:
+        return any(s.checked_out_at is None for s in self.sessions)
+
+    @property
+    def service_item(self):
+        if self.shift is not None:
+            return self.shift.service_item
+        return self.sessions[0].service_item if self.sessions else None
+
+    @property
+    def key(self) -> str:
+        """A stable id for the row on a page (htmx targets)."""
+        if self.shift is not None:
+            return f"shift-{self.shift.id}-{self.day.isoformat()}"
+        return f"session-{self.sessions[0].id}"
+
+
+def judge(shift: Shift, day: dt.date, sessions: list[ServiceSession],
+          mark: AttendanceMark | None, now: dt.datetime) -> RosterRow:
+    """The status of one occurrence of a shift, from the sessions that overlap its window.
+
+    Rules, in order:
+      1. an excused mark (set by a supervisor, with a reason) -> excused, whatever else;
+      2. no counted session (rejected ones never count):
+         upcoming while now <= start + LATE_AFTER, else absent;
+      3. otherwise late if the first check-in is more than LATE_AFTER after the start, and
+         left early if the last check-out is more than EARLY_BEFORE before the end (a session
+         still open has not left); both -> late_left_early; neither -> present.
+    """
+    start, end = shift_window(shift, day)
+    counted = sorted((s for s in sessions if s.status != SessionStatus.rejected),
+                     key=lambda s: s.checked_in_at)
+    row = RosterRow(day=day, status=Status.present, volunteer=shift.volunteer, shift=shift,
+                    starts_at=start, ends_at=end, sessions=counted,
+                    not_counted=[s for s in sessions if s.status == SessionStatus.rejected],
+                    mark=mark if mark is not None and mark.status == MarkStatus.excused else None)
+    if counted:
+        late_by = row.first_in - start
+        if late_by > LATE_AFTER:
+            row.late_minutes = int(late_by.total_seconds() // 60)
+        last_out = row.last_out
+        if last_out is not None and end - last_out > EARLY_BEFORE:
+            row.early_minutes = int((end - last_out).total_seconds() // 60)
+    if row.mark is not None:
+        row.status = Status.excused
+    elif not counted:
+        row.status = Status.upcoming if now <= start + LATE_AFTER else Status.absent
+    elif row.late_minutes and row.early_minutes:
+        row.status = Status.late_left_early
+    elif row.late_minutes:
+        row.status = Status.late
+    elif row.early_minutes:
+        row.status = Status.left_early
+    return row
+
+
+def _days(first: dt.date, last: dt.date):
+    day = first
+    while day <= last:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def roster_range(session: Session, site_id: int, first: dt.date, last: dt.date,
+                 now: dt.datetime) -> dict[dt.date, list[RosterRow]]:
+    """Every Taipei day from `first` to `last` (inclusive) at a site -> its roster rows:
+    scheduled occurrences by start time and volunteer number, then unscheduled check-ins.
+
+    A session matches a shift occurrence when it is the same volunteer at the same site and
+    its time overlaps the shift's Taipei-local window that day. An unscheduled row is a
+    counted session checked in on that Taipei day that matches no occurrence at all.
+    """
+    site = session.get(Site, site_id)
+    if site is None:
+        raise LookupError("no such site")
+    # One day either side: a session checked in late on one day may match a shift next day.
+    lo, hi = first - dt.timedelta(days=1), last + dt.timedelta(days=1)
+    shifts = list(session.scalars(
+        select(Shift).options(joinedload(Shift.volunteer), joinedload(Shift.service_item))
+        .where(Shift.site_id == site_id, Shift.cancelled_at.is_(None), Shift.starts_on <= hi,
+               or_(Shift.ends_on.is_(None), Shift.ends_on >= lo),
+               or_(Shift.repeat == Repeat.weekly, Shift.starts_on >= lo))))
+    longest = dt.timedelta(minutes=max(site.max_session_minutes, 24 * 60))
+    sessions = list(session.scalars(
+        select(ServiceSession)
+        .options(joinedload(ServiceSession.volunteer), joinedload(ServiceSession.service_item),
+                 joinedload(ServiceSession.site))
+        .where(ServiceSession.site_id == site_id,
+               ServiceSession.checked_in_at >= taipei_day_bounds(lo)[0] - longest,
+               ServiceSession.checked_in_at < taipei_day_bounds(hi)[1])
+        .order_by(ServiceSession.checked_in_at, ServiceSession.id)))
+    marks = {}
+    if shifts:
+        for mark in session.scalars(select(AttendanceMark).where(
+                AttendanceMark.shift_id.in_([s.id for s in shifts]),
+                AttendanceMark.day >= first, AttendanceMark.day <= last)):
+            marks[(mark.shift_id, mark.day)] = mark
+    by_volunteer: dict[int, list[ServiceSession]] = {}
+    for s in sessions:
+        by_volunteer.setdefault(s.volunteer_id, []).append(s)
+
+    matched: set[int] = set()
+    result: dict[dt.date, list[RosterRow]] = {}
+    for day in _days(lo, hi):
+        rows = []
+        for shift in shifts:
+            if not shift.occurs_on(day):
+                continue
+            start, end = shift_window(shift, day)
+            hits = [s for s in by_volunteer.get(shift.volunteer_id, []) if _overlaps(s, start, end)]
+            matched.update(s.id for s in hits if s.status != SessionStatus.rejected)
+            if first <= day <= last:
+                rows.append(judge(shift, day, hits, marks.get((shift.id, day)), now))
+        if first <= day <= last:
+            rows.sort(key=lambda r: (r.starts_at, r.volunteer.volunteer_no, r.shift.id))
+            result[day] = rows
+    for s in sessions:
+        day = taipei_date(s.checked_in_at)
+        if (first <= day <= last and s.id not in matched and s.status != SessionStatus.rejected):
+            result[day].append(RosterRow(day=day, status=Status.unscheduled, volunteer=s.volunteer,
+                                         sessions=[s]))
+    return result
+
+
+def roster(session: Session, site_id: int, day: dt.date, now: dt.datetime) -> list[RosterRow]:
+    """A Taipei day's attendance at a site (see `roster_range` and `judge` for the rules)."""
+    return roster_range(session, site_id, day, day, now)[day]
+
+
+def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def counts(rows: list[RosterRow]) -> dict[Status, int]:
+    """How many rows of each status (every status present, zero or not)."""
+    found = Counter(r.status for r in rows)
+    return {status: found.get(status, 0) for status in Status}
+
+
+@dataclass
+class VolunteerTally:
+    volunteer: Volunteer
+    counts: dict[Status, int]
+
+    @property
+    def scheduled(self) -> int:
+        return sum(n for status, n in self.counts.items() if status != Status.unscheduled)
+
+
+def tally_by_volunteer(days: dict[dt.date, list[RosterRow]]) -> list[VolunteerTally]:
+    """Per volunteer, how many occurrences of each status over the days (a month sheet)."""
+    tallies: dict[int, VolunteerTally] = {}
+    for rows in days.values():
+        for row in rows:
+            tally = tallies.get(row.volunteer.id)
+            if tally is None:
+                tally = tallies[row.volunteer.id] = VolunteerTally(
+                    row.volunteer, {status: 0 for status in Status})
+            tally.counts[row.status] += 1
+    return sorted(tallies.values(), key=lambda t: (t.volunteer.volunteer_no, t.volunteer.id))
+
+
+def row_for(session: Session, shift_id: int, day: dt.date, now: dt.datetime) -> RosterRow | None:
+    """The roster row of one shift occurrence (None when the shift does not occur that day)."""
+    shift = session.get(Shift, shift_id)
+    if shift is None or not shift.occurs_on(day):
+        return None
+    for row in roster(session, shift.site_id, day, now):
+        if row.shift is not None and row.shift.id == shift_id:
+            return row
+    return None
+
+
+def shifts_of_site(session: Session, site_id: int) -> list[Shift]:
+    """Every shift ever scheduled at a site (cancelled and ended ones too), newest first."""
+    return list(session.scalars(
+        select(Shift).options(joinedload(Shift.volunteer), joinedload(Shift.service_item))
+        .where(Shift.site_id == site_id)
+        .order_by(Shift.cancelled_at.is_not(None), Shift.starts_on.desc(), Shift.start_time,
+                  Shift.id.desc())))
+
+
+def is_current(shift: Shift, today: dt.date) -> bool:
+    """Not cancelled and not over: it still has occurrences today or later."""
+    if shift.cancelled_at is not None:
+        return False
+    last = shift.starts_on if shift.repeat == Repeat.once else shift.ends_on
+    return last is None or last >= today
+
+
+# --- writing: shifts and marks ---------------------------------------------------------------
+
+class InvalidShift(ValueError):
+    """What is wrong with a shift, field by field, as reason codes.
+
+    Codes: required, unknown_site, inactive_site, unknown_item, unknown_volunteer,
+    inactive_volunteer, unknown_repeat, end_before_start, last_before_first, overlap
+    (`conflict` is the volunteer's shift it collides with).
+    """
+
+    def __init__(self, errors: dict[str, str], conflict: Shift | None = None):
+        super().__init__("; ".join(f"{name}: {code}" for name, code in errors.items()))
+        self.errors = dict(errors)
+        self.conflict = conflict
+
+
+class AttendanceRefused(ValueError):
+    """A refused change to a shift or a mark. Codes: not_scheduled, reason_required,
+    reason_too_long, not_excused, already_cancelled, started, over."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def shift_snapshot(shift: Shift) -> dict:
+    """A shift as the audit log records it."""
+    return {
+        "site_id": shift.site_id,
+        "service_item_id": shift.service_item_id,
+        "volunteer_id": shift.volunteer_id,
+        "repeat": shift.repeat.value if shift.repeat else None,
+        "starts_on": shift.starts_on.isoformat() if shift.starts_on else None,
+        "ends_on": shift.ends_on.isoformat() if shift.ends_on else None,
+        "start_time": shift.start_time.strftime("%H:%M") if shift.start_time else None,
+        "end_time": shift.end_time.strftime("%H:%M") if shift.end_time else None,
+        "cancelled_at": shift.cancelled_at.isoformat() if shift.cancelled_at else None,
+    }
+
+
+def mark_snapshot(mark: AttendanceMark, shift: Shift) -> dict:
+    return {
+        "shift_id": mark.shift_id,
+        "volunteer_id": shift.volunteer_id,
+        "site_id": shift.site_id,
+        "day": mark.day.isoformat(),
+        "status": mark.status.value,
+        "reason": mark.reason,
+    }
+
+
+def share_a_day(a: Shift, b: Shift) -> bool:
+    """Do two shifts (not cancelled) ever occur on the same day?"""
+    if a.repeat == Repeat.once:
+        return b.occurs_on(a.starts_on)
+    if b.repeat == Repeat.once:
+        return a.occurs_on(b.starts_on)
+    if a.starts_on.weekday() != b.starts_on.weekday():
+        return False
+    first = max(a.starts_on, b.starts_on)  # an occurrence of both: same weekday as each start
+    return all(s.ends_on is None or first <= s.ends_on for s in (a, b))
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _mine(session: Session, model, ident, unit_id: int):
+    ident = _int_or_none(ident)
+    row = session.get(model, ident) if ident is not None else None
+    return row if row is not None and row.unit_id == unit_id else None
+
+
+def create_shift(session: Session, actor: User, now: dt.datetime, *, site_id, service_item_id,
+                 volunteer_id, repeat, starts_on, ends_on, start_time, end_time) -> Shift:
+    """Schedule a volunteer at a site for a service item, once or weekly (Taipei wall clock).
+
+    A shift lies within one Taipei day (end after start; 23:00-23:59 is fine, overnight is
+    not). A weekly shift runs from `starts_on` (its weekday) to `ends_on`, or open-ended;
+    a one-off shift ignores `ends_on`. A volunteer cannot hold two shifts that overlap in
+    time on a common day (at any site). Raises PermissionError for a site the actor may not
+    act on, InvalidShift for bad input; nothing is added then.
+    """
+    begin_write(session)
+    errors: dict[str, str] = {}
+    site = _mine(session, Site, site_id, actor.unit_id)
+    if site is None:
+        errors["site_id"] = "unknown_site" if site_id not in (None, "") else "required"
+    elif not may_act_on(session, actor, site.id, site.unit_id):
+        raise PermissionError("not your site")
+    elif not site.active:
+        errors["site_id"] = "inactive_site"
+    item = _mine(session, ServiceItem, service_item_id, actor.unit_id)
+    if item is None or not item.active:
+        errors["service_item_id"] = "unknown_item" if service_item_id not in (None, "") else "required"
+    volunteer = _mine(session, Volunteer, volunteer_id, actor.unit_id)
+    if volunteer is None:
+        errors["volunteer_id"] = "unknown_volunteer" if volunteer_id not in (None, "") else "required"
+    elif volunteer.status != VolunteerStatus.active:
+        errors["volunteer_id"] = "inactive_volunteer"
+    try:
+        repeat = Repeat(repeat)
+    except ValueError:
+        errors["repeat"] = "unknown_repeat" if repeat else "required"
+        repeat = None
+    if not isinstance(starts_on, dt.date):
+        errors["starts_on"] = "required"
+    for name, value in (("start_time", start_time), ("end_time", end_time)):
+        if not isinstance(value, dt.time):
+            errors[name] = "required"
+    if "start_time" not in errors and "end_time" not in errors and end_time <= start_time:
+        errors["end_time"] = "end_before_start"
+    if repeat != Repeat.weekly:
+        ends_on = None
+    elif ends_on is not None and not isinstance(ends_on, dt.date):
+        errors["ends_on"] = "required"
+    elif ends_on is not None and isinstance(starts_on, dt.date) and ends_on < starts_on:
+        errors["ends_on"] = "last_before_first"
+    if errors:
+        raise InvalidShift(errors)
+
+    shift = Shift(unit_id=actor.unit_id, site_id=site.id, service_item_id=item.id,
+                  volunteer_id=volunteer.id, repeat=repeat, starts_on=starts_on, ends_on=ends_on,
+                  start_time=start_time.replace(second=0, microsecond=0, tzinfo=None),
+                  end_time=end_time.replace(second=0, microsecond=0, tzinfo=None),
+                  created_by_id=actor.id, created_at=now)
+    for other in session.scalars(select(Shift).where(Shift.volunteer_id == volunteer.id,
+                                                     Shift.cancelled_at.is_(None))):
+        if (other.start_time < shift.end_time and shift.start_time < other.end_time
+                and share_a_day(shift, other)):
+            raise InvalidShift({"start_time": "overlap"}, conflict=other)
+    session.add(shift)
+    session.flush()
+    audit.record(session, action="shift_create", entity="shift", entity_id=shift.id, actor=actor,
+                 after=shift_snapshot(shift), now=now)
+    return shift
+
+
+def _load_shift(session: Session, shift_id: int, actor: User) -> Shift:
+    shift = session.get(Shift, shift_id, populate_existing=True)
+    if shift is None or shift.unit_id != actor.unit_id:
+        raise LookupError("no such shift")
+    if not may_act_on(session, actor, shift.site_id, shift.unit_id):
+        raise PermissionError("not your site")
+    return shift
+
+
+def cancel_shift(session: Session, shift_id: int, actor: User, now: dt.datetime) -> Shift:
+    """Cancel what has not started yet; what has happened stays on the record.
+
+    A one-off shift that has not started gets `cancelled_at`. A weekly shift none of whose
+    occurrences has started is cancelled the same way; one that has run already is ended
+    instead: its last day becomes the day before its first occurrence not yet started, so
+    the attendance sheets of the past keep it. Nothing is ever deleted.
+    """
+    begin_write(session)
+    shift = _load_shift(session, shift_id, actor)
+    if shift.cancelled_at is not None:
+        raise AttendanceRefused("already_cancelled")
+    before = shift_snapshot(shift)
+    if shift.repeat == Repeat.once:
+        if shift_window(shift, shift.starts_on)[0] <= now:
+            raise AttendanceRefused("started")
+        shift.cancelled_at = now
+        action = "shift_cancel"
+    else:
+        day = max(shift.starts_on, taipei_date(now))
+        while not (shift.occurs_on(day) and shift_window(shift, day)[0] > now):
+            day += dt.timedelta(days=1)
+            if shift.ends_on is not None and day > shift.ends_on:
+                raise AttendanceRefused("over")
+        if day == shift.starts_on:
+            shift.cancelled_at = now
+            action = "shift_cancel"
+        else:
+            shift.ends_on = day - dt.timedelta(days=1)
+            action = "shift_end"
+    session.flush()
+    audit.record(session, action=action, entity="shift", entity_id=shift.id, actor=actor,
+                 before=before, after=shift_snapshot(shift), now=now)
+    return shift
+
+
+def _clean_reason(reason: str | None) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise AttendanceRefused("reason_required")
+    if len(reason) > REASON_MAX:
+        raise AttendanceRefused("reason_too_long")
+    return reason
+
+
+def _mark_of(session: Session, shift_id: int, day: dt.date) -> AttendanceMark | None:
+    return session.scalar(select(AttendanceMark).where(AttendanceMark.shift_id == shift_id,
+                                                       AttendanceMark.day == day))
+
+
+def mark_excused(session: Session, shift_id: int, day: dt.date, reason: str, actor: User,
+                 now: dt.datetime) -> AttendanceMark:
+    """Excuse one occurrence of a shift (請假), with a reason; past, today or ahead.
+
+    Marking again changes the reason (or re-excuses a withdrawn mark): the same row is
+    updated, the audit log keeps every version.
+    """
+    begin_write(session)
+    shift = _load_shift(session, shift_id, actor)
+    if not shift.occurs_on(day):
+        raise AttendanceRefused("not_scheduled")
+    reason = _clean_reason(reason)
+    mark = _mark_of(session, shift.id, day)
+    before = mark_snapshot(mark, shift) if mark is not None else None
+    if mark is None:
+        mark = AttendanceMark(unit_id=shift.unit_id, shift_id=shift.id, day=day)
+        session.add(mark)
+    elif mark.status == MarkStatus.excused and mark.reason == reason:
+        return mark  # nothing to change
+    mark.status = MarkStatus.excused
+    mark.reason = reason
+    mark.marked_by_id = actor.id
+    mark.marked_at = now
+    session.flush()
+    audit.record(session, action="attendance_excuse", entity="attendance_mark", entity_id=mark.id,
+                 actor=actor, before=before, after=mark_snapshot(mark, shift), now=now)
+    return mark
+
+
+def withdraw_excuse(session: Session, shift_id: int, day: dt.date, actor: User,
+                    now: dt.datetime) -> AttendanceMark:
+    """Take an excuse back: the occurrence is judged from the check-ins again."""
+    begin_write(session)
+    shift = _load_shift(session, shift_id, actor)
+    mark = _mark_of(session, shift.id, day)
+    if mark is None or mark.status != MarkStatus.excused:
+        raise AttendanceRefused("not_excused")
+    before = mark_snapshot(mark, shift)
+    mark.status = MarkStatus.withdrawn
+    mark.marked_by_id = actor.id
+    mark.marked_at = now
+    session.flush()
+    audit.record(session, action="attendance_withdraw", entity="attendance_mark",
+                 entity_id=mark.id, actor=actor, before=before, after=mark_snapshot(mark, shift),
+                 now=now)
+    return mark

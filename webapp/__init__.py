@@ -81,6 +81,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(insurance.bp)
     app.register_blueprint(sites.bp)
     app.register_blueprint(kiosk_bp)
+    from .routes import attendance
+    app.register_blueprint(attendance.bp)
 
     from .routes import dashboard
 
