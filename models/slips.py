@@ -1,15 +1,27 @@
-"""Hour slips (時數條) and gap-free serial numbers."""
+"""Hour slips (時數條) and gap-free serial numbers.
+
+A slip holds one volunteer's verified sessions that are on no slip yet, over a month or a date
+range (Taipei calendar days). Issuing numbers it (see "Serial numbers" below) and locks its
+sessions (ServiceSession.hour_slip_id, set by an UPDATE ... WHERE hour_slip_id IS NULL whose
+row count must match, so two concurrent issuers can never put one session on two slips).
+Voiding keeps the slip, its number and its entries as history and frees the sessions; a
+reissue voids and issues a replacement (replaces_id). Supervisors slip sessions of their own
+sites only; admins all of the unit's. Callers commit; every change is audited.
+"""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, insert, update
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
 
-from .base import Base, UTCDateTime, utcnow
-from .people import User, Volunteer
-from .service import ServiceSession
+from . import audit
+from .base import Base, UTCDateTime, begin_write, taipei_date, taipei_day_bounds, utcnow
+from .people import Role, User, Volunteer
+from .service import ServiceSession, SessionStatus
+from .verification import supervised_site_ids
 
 
 class SerialCounter(Base):
@@ -83,3 +95,355 @@ class HourSlipEntry(Base):
 
     slip: Mapped[HourSlip] = relationship(back_populates="entries")
     service_session: Mapped[ServiceSession] = relationship()
+
+
+# === Issuing, voiding and reading slips ===================================================
+#
+# Serial numbers: "UUU-YYYY-NNNNN" — the unit's id (at least 3 digits), the Gregorian year
+# (Asia/Taipei) the slip was issued in, and the slip's sequence number within that unit and
+# year, from 00001 up, taken with `next_serial(kind="hour_slip")` inside the issuing write
+# transaction: numbers never repeat and never skip (a rolled-back issue gives its number back;
+# a voided slip keeps its number and its reissue takes the next one).
+
+SLIP_KIND = "hour_slip"
+MAX_PERIOD_DAYS = 366
+REASON_MAX = 300
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the UI translates it when it shows it."""
+    return message
+
+
+def format_serial(unit_id: int, year: int, seq: int) -> str:
+    return f"{unit_id:03d}-{year}-{seq:05d}"
+
+
+class SlipError(Exception):
+    """A refused slip action; `message` is an English msgid with %(params)s."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+class SlipConflict(SlipError):
+    """Another issuer put some of these sessions on a slip first: nothing was issued."""
+
+    def __init__(self):
+        super().__init__(N_("Some of these sessions were put on another slip a moment ago. "
+                            "Nothing was issued: look at the list again."))
+
+
+def month_period(year: int, month: int) -> tuple[dt.date, dt.date]:
+    """First and last day of a calendar month."""
+    first = dt.date(year, month, 1)
+    following = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return first, following - dt.timedelta(days=1)
+
+
+def check_period(date_from: dt.date | None, date_to: dt.date | None) -> None:
+    if date_from is None or date_to is None:
+        raise SlipError(N_("Choose the period: a month, or a first and a last day."))
+    if date_to < date_from:
+        raise SlipError(N_("The last day cannot be before the first day."))
+    if (date_to - date_from).days >= MAX_PERIOD_DAYS:
+        raise SlipError(N_("Choose a period of at most %(days)d days."), days=MAX_PERIOD_DAYS)
+
+
+def _require_staff(user: User) -> None:
+    if user.role not in (Role.admin, Role.supervisor):
+        raise PermissionError("staff only")
+
+
+def _require_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise SlipError(N_("A reason is required."))
+    if len(reason) > REASON_MAX:
+        raise SlipError(N_("Use at most %(max)d characters."), max=REASON_MAX)
+    return reason
+
+
+@dataclass
+class PendingSlip:
+    """What a slip for one volunteer would hold: verified sessions on no slip yet."""
+
+    volunteer: Volunteer
+    sessions: list[ServiceSession]
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(s.credited_minutes for s in self.sessions)
+
+
+def _unslipped_query(session: Session, actor: User, date_from: dt.date, date_to: dt.date,
+                     volunteer_id: int | None = None):
+    query = select(ServiceSession).where(
+        ServiceSession.unit_id == actor.unit_id,
+        ServiceSession.status == SessionStatus.verified,
+        ServiceSession.hour_slip_id.is_(None),
+        ServiceSession.checked_in_at >= taipei_day_bounds(date_from)[0],
+        ServiceSession.checked_in_at < taipei_day_bounds(date_to)[1],
+    )
+    allowed = supervised_site_ids(session, actor)
+    if allowed is not None:  # a supervisor: sessions of their own sites only
+        query = query.where(ServiceSession.site_id.in_(allowed or {-1}))
+    if volunteer_id is not None:
+        query = query.where(ServiceSession.volunteer_id == volunteer_id)
+    return query
+
+
+def pending_slips(session: Session, actor: User, *, date_from: dt.date, date_to: dt.date,
+                  volunteer_id: int | None = None) -> list[PendingSlip]:
+    """Per volunteer (by volunteer number), the sessions a slip issued now would hold."""
+    _require_staff(actor)
+    check_period(date_from, date_to)
+    query = _unslipped_query(session, actor, date_from, date_to, volunteer_id).options(
+        joinedload(ServiceSession.volunteer), joinedload(ServiceSession.site),
+        joinedload(ServiceSession.service_item))
+    grouped: dict[int, PendingSlip] = {}
+    for s in session.scalars(query.order_by(ServiceSession.checked_in_at, ServiceSession.id)):
+        grouped.setdefault(s.volunteer_id, PendingSlip(s.volunteer, [])).sessions.append(s)
+    return sorted(grouped.values(), key=lambda p: (p.volunteer.volunteer_no, p.volunteer.id))
+
+
+def slip_snapshot(slip: HourSlip, session_ids: list[int] | None = None) -> dict:
+    """The slip as the audit log records it."""
+    data = {
+        "serial": slip.serial,
+        "volunteer_id": slip.volunteer_id,
+        "period_start": slip.period_start.isoformat(),
+        "period_end": slip.period_end.isoformat(),
+        "total_minutes": slip.total_minutes,
+        "issued_by_id": slip.issued_by_id,
+        "voided_at": slip.voided_at.isoformat() if slip.voided_at else None,
+        "void_reason": slip.void_reason or "",
+        "replaces_id": slip.replaces_id,
+    }
+    if session_ids is not None:
+        data["session_ids"] = session_ids
+    return data
+
+
+def _issue_one(session: Session, actor: User, now: dt.datetime, pending: PendingSlip,
+               date_from: dt.date, date_to: dt.date, replaces: HourSlip | None = None) -> HourSlip:
+    year = taipei_date(now).year
+    seq = next_serial(session, actor.unit_id, SLIP_KIND, year)
+    slip = HourSlip(unit_id=actor.unit_id, volunteer_id=pending.volunteer.id, year=year, seq=seq,
+                    serial=format_serial(actor.unit_id, year, seq), period_start=date_from,
+                    period_end=date_to, total_minutes=pending.total_minutes,
+                    issued_by_id=actor.id, issued_at=now,
+                    replaces_id=replaces.id if replaces is not None else None)
+    session.add(slip)
+    session.flush()
+    ids = [s.id for s in pending.sessions]
+    # The lock: only sessions still on no slip are taken. A concurrent issuer that got there
+    # first leaves fewer rows to update, and then nothing of this issue may stand.
+    taken = session.execute(
+        update(ServiceSession)
+        .where(ServiceSession.id.in_(ids), ServiceSession.hour_slip_id.is_(None),
+               ServiceSession.status == SessionStatus.verified)
+        .values(hour_slip_id=slip.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != len(ids):
+        raise SlipConflict()
+    for s in pending.sessions:
+        session.expire(s, ["hour_slip_id"])
+        session.add(HourSlipEntry(slip_id=slip.id, session_id=s.id, minutes=s.credited_minutes))
+    session.flush()
+    audit.record(session, action="issue_slip", entity="hour_slip", entity_id=slip.id, actor=actor,
+                 after=slip_snapshot(slip, ids), now=now)
+    return slip
+
+
+def issue_slips(session: Session, actor: User, now: dt.datetime, *, date_from: dt.date,
+                date_to: dt.date, volunteer_id: int | None = None) -> list[HourSlip]:
+    """Issue one slip per volunteer (or for one volunteer) over the period's verified sessions
+    that are on no slip yet — a supervisor's of their own sites only. Returns the new slips
+    (none when there is nothing to put on a slip). Raises SlipConflict when a concurrent issuer
+    took some of the sessions first: the caller rolls back, nothing was issued."""
+    begin_write(session)
+    _require_staff(actor)
+    check_period(date_from, date_to)
+    if volunteer_id is not None:
+        volunteer = session.get(Volunteer, volunteer_id)
+        if volunteer is None or volunteer.unit_id != actor.unit_id:
+            raise SlipError(N_("Choose a volunteer of your own unit."))
+    pending = pending_slips(session, actor, date_from=date_from, date_to=date_to,
+                            volunteer_id=volunteer_id)
+    return [_issue_one(session, actor, now, p, date_from, date_to) for p in pending]
+
+
+def slip_site_ids(session: Session, slip: HourSlip) -> set[int]:
+    return set(session.scalars(
+        select(ServiceSession.site_id).join(HourSlipEntry, HourSlipEntry.session_id == ServiceSession.id)
+        .where(HourSlipEntry.slip_id == slip.id).distinct()))
+
+
+def may_handle_slip(session: Session, user: User, slip: HourSlip) -> bool:
+    """Staff may see, print, void and reissue a slip: admins of the unit any, supervisors
+    those whose every session is at one of their sites."""
+    if user.role not in (Role.admin, Role.supervisor) or user.unit_id != slip.unit_id:
+        return False
+    allowed = supervised_site_ids(session, user)
+    return allowed is None or slip_site_ids(session, slip) <= allowed
+
+
+def may_see_slip(session: Session, user: User, slip: HourSlip) -> bool:
+    """Staff as in `may_handle_slip`; a volunteer only their own slips."""
+    if user.role == Role.volunteer:
+        return slip.volunteer.user_id == user.id
+    return may_handle_slip(session, user, slip)
+
+
+def _load_for_change(session: Session, slip_id: int, actor: User) -> HourSlip:
+    slip = session.get(HourSlip, slip_id, populate_existing=True, with_for_update=True)
+    if slip is None or slip.unit_id != actor.unit_id:
+        raise LookupError("no such slip")
+    if not may_handle_slip(session, actor, slip):
+        raise PermissionError("not your sites")
+    return slip
+
+
+def replacement_of(session: Session, slip: HourSlip) -> HourSlip | None:
+    return session.scalar(select(HourSlip).where(HourSlip.replaces_id == slip.id))
+
+
+def _void(session: Session, slip: HourSlip, actor: User, now: dt.datetime, reason: str) -> None:
+    before = slip_snapshot(slip)
+    slip.voided_at = now
+    slip.voided_by_id = actor.id
+    slip.void_reason = reason
+    released = list(session.scalars(
+        select(ServiceSession.id).where(ServiceSession.hour_slip_id == slip.id)))
+    session.execute(update(ServiceSession).where(ServiceSession.hour_slip_id == slip.id)
+                    .values(hour_slip_id=None).execution_options(synchronize_session=False))
+    session.flush()
+    for s in session.identity_map.values():
+        if isinstance(s, ServiceSession) and s.id in released:
+            session.expire(s, ["hour_slip_id"])
+    audit.record(session, action="void_slip", entity="hour_slip", entity_id=slip.id, actor=actor,
+                 before=before, after={**slip_snapshot(slip), "released_session_ids": released},
+                 now=now)
+
+
+def void_slip(session: Session, slip_id: int, actor: User, now: dt.datetime, *,
+              reason: str) -> HourSlip:
+    """Void a slip with a reason: its sessions may go on a slip again; the slip, its number
+    and its entries stay as history."""
+    begin_write(session)
+    _require_staff(actor)
+    reason = _require_reason(reason)
+    slip = _load_for_change(session, slip_id, actor)
+    if slip.voided_at is not None:
+        raise SlipError(N_("Slip %(serial)s is already void."), serial=slip.serial)
+    _void(session, slip, actor, now, reason)
+    return slip
+
+
+def reissue_slip(session: Session, slip_id: int, actor: User, now: dt.datetime, *,
+                 reason: str) -> HourSlip:
+    """Void the slip (unless it already is) and issue its replacement: a new number over the
+    same volunteer and period, with the verified sessions on no slip now (replaces_id links
+    the two). Refused when the slip was already replaced or nothing is left to put on it."""
+    begin_write(session)
+    _require_staff(actor)
+    reason = _require_reason(reason)
+    old = _load_for_change(session, slip_id, actor)
+    newer = replacement_of(session, old)
+    if newer is not None:
+        raise SlipError(N_("Slip %(serial)s was already reissued as %(new)s."),
+                        serial=old.serial, new=newer.serial)
+    if old.voided_at is None:
+        _void(session, old, actor, now, reason)
+    [pending] = pending_slips(session, actor, date_from=old.period_start, date_to=old.period_end,
+                              volunteer_id=old.volunteer_id) or [None]
+    if pending is None:
+        raise SlipError(N_("No verified sessions of this volunteer in %(start)s – %(end)s are "
+                           "free to go on a new slip."),
+                        start=old.period_start.isoformat(), end=old.period_end.isoformat())
+    return _issue_one(session, actor, now, pending, old.period_start, old.period_end, replaces=old)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def _with_details(query):
+    return query.options(
+        joinedload(HourSlip.volunteer), joinedload(HourSlip.issued_by),
+        selectinload(HourSlip.entries).joinedload(HourSlipEntry.service_session)
+        .options(joinedload(ServiceSession.site), joinedload(ServiceSession.service_item)))
+
+
+def slip_with_details(session: Session, slip_id: int) -> HourSlip | None:
+    return session.scalar(_with_details(select(HourSlip).where(HourSlip.id == slip_id)))
+
+
+def slips_with_details(session: Session, slip_ids: list[int]) -> list[HourSlip]:
+    """The slips in the order asked for (a printed batch keeps the issuing order)."""
+    found = {s.id: s for s in session.scalars(
+        _with_details(select(HourSlip).where(HourSlip.id.in_(slip_ids))))}
+    return [found[i] for i in slip_ids if i in found]
+
+
+def staff_slips(session: Session, user: User, *, volunteer_id: int | None = None,
+                limit: int = 100) -> list[HourSlip]:
+    """The newest slips a staff member may handle (a supervisor: all sessions at their sites)."""
+    _require_staff(user)
+    query = select(HourSlip).where(HourSlip.unit_id == user.unit_id)
+    allowed = supervised_site_ids(session, user)
+    if allowed is not None:
+        elsewhere = (select(HourSlipEntry.id)
+                     .join(ServiceSession, ServiceSession.id == HourSlipEntry.session_id)
+                     .where(HourSlipEntry.slip_id == HourSlip.id,
+                            ServiceSession.site_id.not_in(allowed or {-1})))
+        query = query.where(~elsewhere.exists())
+    if volunteer_id is not None:
+        query = query.where(HourSlip.volunteer_id == volunteer_id)
+    query = query.options(joinedload(HourSlip.volunteer), joinedload(HourSlip.issued_by))
+    return list(session.scalars(query.order_by(HourSlip.issued_at.desc(), HourSlip.id.desc())
+                                .limit(limit)))
+
+
+def volunteer_slips(session: Session, volunteer_id: int) -> list[HourSlip]:
+    return list(session.scalars(
+        select(HourSlip).where(HourSlip.volunteer_id == volunteer_id)
+        .options(joinedload(HourSlip.issued_by))
+        .order_by(HourSlip.issued_at.desc(), HourSlip.id.desc())))
+
+
+def slip_volunteers(session: Session, user: User) -> list[Volunteer]:
+    """Volunteers a staff member may issue slips for: of the unit (admins), or who served at
+    one of the supervisor's sites."""
+    _require_staff(user)
+    query = select(Volunteer).where(Volunteer.unit_id == user.unit_id)
+    allowed = supervised_site_ids(session, user)
+    if allowed is not None:
+        served = select(ServiceSession.volunteer_id).where(
+            ServiceSession.site_id.in_(allowed or {-1}))
+        query = query.where(Volunteer.id.in_(served))
+    return list(session.scalars(query.order_by(Volunteer.volunteer_no, Volunteer.id)))
+
+
+def volunteer_sessions(session: Session, volunteer_id: int, *, limit: int = 30,
+                       offset: int = 0) -> list[ServiceSession]:
+    """A volunteer's sessions, newest first, a page at a time."""
+    return list(session.scalars(
+        select(ServiceSession)
+        .options(joinedload(ServiceSession.site), joinedload(ServiceSession.service_item))
+        .where(ServiceSession.volunteer_id == volunteer_id)
+        .order_by(ServiceSession.checked_in_at.desc(), ServiceSession.id.desc())
+        .limit(limit).offset(offset)))
+
+
+def slip_serials(session: Session, session_ids: list[int]) -> dict[int, str]:
+    """The serial of the slip each of these sessions is on now."""
+    if not session_ids:
+        return {}
+    rows = session.execute(
+        select(ServiceSession.id, HourSlip.serial)
+        .join(HourSlip, HourSlip.id == ServiceSession.hour_slip_id)
+        .where(ServiceSession.id.in_(session_ids)))
+    return {sid: serial for sid, serial in rows}

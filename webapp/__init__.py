@@ -81,6 +81,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(insurance.bp)
     app.register_blueprint(sites.bp)
     app.register_blueprint(kiosk_bp)
+    from .routes import my_hours, slips
+    app.register_blueprint(slips.bp)
+    app.register_blueprint(slips.export_bp)
+    app.register_blueprint(my_hours.bp)
     from .routes import attendance
     app.register_blueprint(attendance.bp)
 

@@ -1,0 +1,89 @@
+"""Hour slips in a real browser: a supervisor on a tablet previews, issues and downloads a slip;
+the volunteer downloads the same slip from "my hours" on a phone. The PDFs' text is checked."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+
+from playwright.sync_api import expect
+
+from models.base import TAIPEI, taipei_date, utcnow
+from models.service import ServiceSession, SessionSource, SessionStatus
+from models.verification import SupervisorSite
+
+from .conftest import assert_fits_phone, screenshot, sign_in
+
+
+def _text(path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def _last_month_sessions(db, make, unit):
+    """陳淑芬 served twice last month (the form's default period): 2 h 30 min + 2 h."""
+    site = make.site(unit, name_zh="大安長照服務中心", name_en="Da'an Care Centre")
+    item = make.item(unit, name_zh="長者陪伴關懷", name_en="Companionship for elders")
+    boss = make.user(unit, role="supervisor", display_name="林督導")
+    db.add(SupervisorSite(user_id=boss.id, site_id=site.id))
+    user = make.user(unit, role="volunteer")
+    user.volunteer.name_zh = "陳淑芬"
+    user.volunteer.record_book_no = "北市115-0042"
+    first = (taipei_date(utcnow()).replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    for day, minutes in [(2, 150), (9, 120)]:
+        start = dt.datetime.combine(first.replace(day=day), dt.time(9), tzinfo=TAIPEI)
+        db.add(ServiceSession(
+            unit_id=unit.id, volunteer_id=user.volunteer.id, site_id=site.id,
+            service_item_id=item.id, checked_in_at=start,
+            checked_out_at=start + dt.timedelta(minutes=minutes), status=SessionStatus.verified,
+            credited_minutes=minutes, source=SessionSource.poster, verified_by_id=boss.id,
+            verified_at=start + dt.timedelta(hours=5)))
+    db.commit()
+    return boss, user
+
+
+def test_issue_a_slip_on_a_tablet_and_download_it(open_page, db, make, unit, tmp_path):
+    boss, volunteer = _last_month_sessions(db, make, unit)
+    page = sign_in(open_page("tablet"), boss.email)
+    page.get_by_role("navigation").get_by_role("link", name="時數條", exact=True).click()
+    expect(page.get_by_role("heading", name="時數條", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="預覽時數條內容").click()  # htmx swaps the preview in
+    table = page.locator("#pending-table")
+    expect(table).to_contain_text("陳淑芬")
+    expect(table).to_contain_text("北市115-0042")
+    expect(table).to_contain_text("4 小時 30 分")
+    expect(page).to_have_url(re.compile(r"/slips/\?period=month&month=\d{4}-\d{2}"))
+    screenshot(page, "slips-preview-tablet")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="開立 1 張時數條").click()
+    expect(page.get_by_role("heading", name="已開立時數條")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("已開立 1 張時數條")
+    serial = page.locator("#slip-table tbody tr td").first.inner_text().strip()
+    assert re.fullmatch(rf"{unit.id:03d}-\d{{4}}-00001", serial), serial
+    screenshot(page, "slips-issued-tablet")
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下載時數條（PDF）").click()
+    path = tmp_path / "batch.pdf"
+    info.value.save_as(path)
+    text = _text(path)
+    assert "陳淑芬" in text and "北市115-0042" in text and serial in text
+    assert re.search(r"合計.*4\s*小時\s*30\s*分", text), text
+
+    # the volunteer finds it under "my hours" on their phone
+    phone = sign_in(open_page("phone"), volunteer.email)
+    phone.get_by_role("navigation").get_by_role("link", name="我的時數與時數條").click()
+    expect(phone.locator("#my-slips")).to_contain_text(serial)
+    expect(phone.locator("dd[data-total=all]")).to_have_text("4 小時 30 分")
+    expect(phone.locator("#my-sessions li")).to_have_count(2)
+    expect(phone.locator("#my-sessions")).to_contain_text(f"已列入時數條 {serial}")
+    assert_fits_phone(phone)
+    screenshot(phone, "my-hours-phone")
+    with phone.expect_download() as info:
+        phone.locator("#my-slips").get_by_role("link", name="下載 PDF").click()
+    own = tmp_path / "mine.pdf"
+    info.value.save_as(own)
+    text = _text(own)
+    assert "陳淑芬" in text and re.search(r"4\s*小時\s*30\s*分", text)

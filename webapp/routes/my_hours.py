@@ -1,0 +1,54 @@
+"""A volunteer's own hours: sessions with their status, verified totals, and their hour slips
+to download. Only ever the signed-in volunteer's own: another's slip is a 404."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+
+from models import hours, slips
+from models.base import utcnow
+from models.people import Role
+from models.slips import HourSlip
+
+from ..access import roles
+from ..extensions import db
+from .slips import pdf_response
+
+bp = Blueprint("my_hours", __name__, url_prefix="/me")
+PAGE_SIZE = 30
+
+
+def _me():
+    volunteer = current_user.volunteer
+    if volunteer is None:
+        abort(403)
+    return volunteer
+
+
+@bp.get("/hours")
+@roles(Role.volunteer)
+def index():
+    volunteer = _me()
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows = slips.volunteer_sessions(db.session, volunteer.id, limit=PAGE_SIZE + 1,
+                                    offset=(page - 1) * PAGE_SIZE)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return render_template(
+        "my_hours/index.html", volunteer=volunteer, page=page, more=more, sessions=rows,
+        totals=hours.verified_totals(db.session, volunteer.id, utcnow()),
+        slips=slips.volunteer_slips(db.session, volunteer.id),
+        on_slip=slips.slip_serials(db.session, [s.id for s in rows]))
+
+
+@bp.get("/slips/<int:slip_id>.pdf")
+@roles(Role.volunteer)
+def slip_pdf(slip_id: int):
+    volunteer = _me()
+    slip: HourSlip | None = slips.slip_with_details(db.session, slip_id)
+    if slip is None or slip.volunteer_id != volunteer.id:
+        abort(404)  # never say whether someone else's slip exists
+    return pdf_response([slip], f"hour-slip-{slip.serial}.pdf")

@@ -1,0 +1,409 @@
+"""Hour slips (時數條) for staff — issue for one volunteer or everyone over a month or a date
+range, print them (A4, three to a page), void and reissue with a reason — and the admin's
+export of verified hours for upload to the MOHW / city system."""
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.dates import format_skeleton
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+from models import export as mohw
+from models import slips
+from models.base import taipei_date, utcnow
+from models.people import Role
+from models.slips import HourSlip, SlipConflict, SlipError
+
+from ..access import roles
+from ..extensions import db
+from ..printing.slips import slip_doc, slips_pdf
+
+bp = Blueprint("slips", __name__, url_prefix="/slips")
+export_bp = Blueprint("export", __name__, url_prefix="/admin/export")
+staff = roles(Role.admin, Role.supervisor)
+
+BAD_DATE = _l("Enter a date like 2026-01-31.")
+MAX_BATCH = 500
+
+
+# --- forms -------------------------------------------------------------------------------
+
+class ChoiceField(RadioField):
+    """A radio choice refused in our own words (WTForms' own zh text is Simplified)."""
+
+    def pre_validate(self, form):
+        if self.data not in {c.value for c in self.choices}:
+            raise ValidationError(_l("Choose one of the options."))
+
+
+MONTHS_BACK = 36
+
+
+def _previous_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+EARLIEST_MONTH = dt.date(2001, 1, 1)  # the Volunteer Service Act's year
+
+
+class MonthChoiceField(SelectField):
+    """A calendar month as "YYYY-MM": the list offers this month and the 36 before it; an
+    older month typed into the address is taken too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        this_month = taipei_date(utcnow()).replace(day=1)
+        months = [this_month]
+        for _n in range(MONTHS_BACK):
+            months.append(_previous_month(months[-1]))
+        locale = get_locale() or "zh_Hant_TW"
+        self.choices = [SelectChoice(m.strftime("%Y-%m"), format_skeleton("yMMMM", m, locale=locale))
+                        for m in months]
+
+    def process_data(self, value):
+        self.data = value.strftime("%Y-%m") if isinstance(value, dt.date) else value
+
+    def pre_validate(self, form):
+        first = self.first_day()
+        if first is None or self.data != first.strftime("%Y-%m") or not (
+                EARLIEST_MONTH <= first <= taipei_date(utcnow()) + dt.timedelta(days=366)):
+            raise ValidationError(_l("Choose a month from the list."))
+        if self.data not in {c.value for c in self.choices}:  # older than the list: show it
+            self.choices.append(SelectChoice(self.data, format_skeleton(
+                "yMMMM", first, locale=get_locale() or "zh_Hant_TW")))
+
+    def first_day(self) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(f"{self.data}-01")
+        except (TypeError, ValueError):
+            return None
+
+
+class PeriodForm(FlaskForm):
+    """A calendar month, or a first and a last day (Taipei dates, inclusive)."""
+
+    class Meta:
+        csrf = False  # the GET preview changes nothing; subclasses that POST turn it on
+
+    period = ChoiceField(_l("Period"), choices=[SelectChoice("month", _l("A month")),
+                                                SelectChoice("range", _l("From a day to a day"))],
+                         default="month")
+    month = MonthChoiceField(_l("Month"))
+    date_from = DateField(_l("First day"), invalid_value_message=BAD_DATE)
+    date_to = DateField(_l("Last day"), invalid_value_message=BAD_DATE)
+
+    def validate(self, extra_validators=None) -> bool:
+        super().validate(extra_validators)
+        # only the chosen kind of period counts: the other one's fields are ignored
+        unused = (self.date_from, self.date_to) if self.period.data == "month" else (self.month,)
+        for field in unused:
+            field.errors = []
+        if self.period.data == "range":
+            for field in (self.date_from, self.date_to):
+                if not field.errors and field.data is None:
+                    field.errors = [_l("Enter the day.")]
+        ok = not any(field.errors for field in self)
+        if ok and self.period.data == "range":
+            try:
+                slips.check_period(self.date_from.data, self.date_to.data)
+            except SlipError as error:
+                self.date_to.errors = [*self.date_to.errors, _(error.message, **error.params)]
+                ok = False
+        return ok
+
+    def dates(self) -> tuple[dt.date, dt.date]:
+        if self.period.data == "month":
+            first = self.month.first_day()
+            return slips.month_period(first.year, first.month)
+        return self.date_from.data, self.date_to.data
+
+    def query_args(self) -> dict:
+        return {"period": self.period.data,
+                "month": self.month.data or "",
+                "date_from": self.date_from.data.isoformat() if self.date_from.data else "",
+                "date_to": self.date_to.data.isoformat() if self.date_to.data else ""}
+
+
+class VolunteerField(SelectField):
+    """Everyone ("") or one volunteer of the list (the list is the domain's call)."""
+
+    def pre_validate(self, form):
+        if self.data and self.data not in {c.value for c in self.choices}:
+            raise ValidationError(_l("Choose a volunteer from the list."))
+
+
+class PreviewForm(PeriodForm):
+    volunteer = VolunteerField(_l("Volunteer"), default="")
+
+    def volunteer_id(self) -> int | None:
+        return int(self.volunteer.data) if self.volunteer.data else None
+
+
+class IssueForm(PreviewForm):
+    class Meta:
+        csrf = True
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"))
+
+    def validate_reason(self, field):
+        text = (field.data or "").strip()
+        if not text:
+            raise ValidationError(_l("A reason is required."))
+        if len(text) > slips.REASON_MAX:
+            raise ValidationError(_l("Use at most %(max)d characters.", max=slips.REASON_MAX))
+
+
+class ExportForm(PeriodForm):
+    class Meta:
+        csrf = True
+
+    format = ChoiceField(_l("File"), choices=[SelectChoice("xlsx", "Excel (XLSX)"),
+                                              SelectChoice("csv", "CSV")], default="xlsx")
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _fill_defaults(form: PeriodForm) -> None:
+    """No period asked for yet: last month (slips usually follow the month's end)."""
+    last_month = _previous_month(taipei_date(utcnow()))
+    form.period.data = "month"
+    form.month.data = last_month.strftime("%Y-%m")
+    form.date_from.data, form.date_to.data = slips.month_period(last_month.year, last_month.month)
+
+
+def _volunteer_choices(form: PreviewForm) -> None:
+    form.volunteer.choices = [SelectChoice("", _("Everyone"))] + [
+        SelectChoice(str(v.id), f"{v.volunteer_no} {v.name_zh}")
+        for v in slips.slip_volunteers(db.session, current_user)]
+
+
+def _slip_or_404(slip_id: int) -> HourSlip:
+    slip = slips.slip_with_details(db.session, slip_id)
+    if slip is None or slip.unit_id != current_user.unit_id:
+        abort(404)
+    if not slips.may_handle_slip(db.session, current_user, slip):
+        abort(403)
+    return slip
+
+
+class BadSlipList(Exception):
+    pass
+
+
+def _ids_arg() -> list[int]:
+    """?ids=3,4,5 — the slips of one batch, in issuing order."""
+    raw = request.args.get("ids", "")
+    try:
+        ids = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError as exc:
+        raise BadSlipList from exc
+    if not ids or len(ids) > MAX_BATCH:
+        raise BadSlipList
+    return list(dict.fromkeys(ids))
+
+
+@bp.errorhandler(BadSlipList)
+def bad_slip_list(_error):
+    return render_template("errors/error.html", status=400, title=_("Hour slips"),
+                           message=_("This list of slips is not valid. Open the slips from the "
+                                     "list of issued slips.")), 400
+
+
+def _slips_by_ids(ids: list[int]) -> list[HourSlip]:
+    found = slips.slips_with_details(db.session, ids)
+    if len(found) != len(ids) or any(s.unit_id != current_user.unit_id for s in found):
+        abort(404)
+    if not all(slips.may_handle_slip(db.session, current_user, s) for s in found):
+        abort(403)
+    return found
+
+
+def pdf_response(found: list[HourSlip], filename: str) -> Response:
+    replaced = {s.replaces_id for s in found if s.replaces_id}
+    serials = {}
+    if replaced:
+        serials = {s.id: s.serial for s in slips.slips_with_details(db.session, list(replaced))}
+    unit_name = current_user.unit.name
+    docs = [slip_doc(s, unit_name, serials.get(s.replaces_id, "")) for s in found]
+    data = slips_pdf(docs, author=unit_name)
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _message(error: SlipError) -> str:
+    return _(error.message, **error.params)
+
+
+# --- pages: issuing ----------------------------------------------------------------------
+
+@bp.get("/")
+@staff
+def index():
+    form = PreviewForm(request.args)
+    _volunteer_choices(form)
+    pending, status = None, 200
+    if "period" in request.args:
+        if form.validate():
+            date_from, date_to = form.dates()
+            pending = slips.pending_slips(db.session, current_user, date_from=date_from,
+                                          date_to=date_to, volunteer_id=form.volunteer_id())
+        else:
+            status = 400
+    else:
+        _fill_defaults(form)
+    context = {"form": form, "pending": pending}
+    if request.headers.get("HX-Request"):
+        # htmx swaps only 2xx answers: the partial shows the form's errors itself
+        return render_template("slips/_issue.html", **context)
+    recent = slips.staff_slips(db.session, current_user, limit=50)
+    return render_template("slips/index.html", recent=recent, **context), status
+
+
+@bp.post("/issue")
+@staff
+def issue():
+    form = IssueForm()
+    _volunteer_choices(form)
+    if not form.validate():
+        db.session.rollback()
+        return render_template("slips/index.html", form=form, pending=None,
+                               recent=slips.staff_slips(db.session, current_user, limit=50)), 400
+    date_from, date_to = form.dates()
+    try:
+        issued = slips.issue_slips(db.session, current_user, utcnow(), date_from=date_from,
+                                   date_to=date_to, volunteer_id=form.volunteer_id())
+    except SlipError as error:
+        db.session.rollback()
+        flash(_message(error), "error")
+        status = 409 if isinstance(error, SlipConflict) else 400
+        return render_template("slips/index.html", form=form, pending=None,
+                               recent=slips.staff_slips(db.session, current_user, limit=50)), status
+    if not issued:
+        db.session.rollback()
+        flash(_("Nothing to issue: no verified sessions in this period are waiting for a slip."),
+              "info")
+        return redirect(url_for(".index", **form.query_args(),
+                                volunteer=form.volunteer.data or ""), 303)
+    db.session.commit()
+    flash(_("%(count)d slips issued.", count=len(issued)) if len(issued) != 1
+          else _("1 slip issued."), "success")
+    return redirect(url_for(".batch", ids=",".join(str(s.id) for s in issued)), 303)
+
+
+@bp.get("/batch")
+@staff
+def batch():
+    found = _slips_by_ids(_ids_arg())
+    return render_template("slips/batch.html", slips=found,
+                           ids=",".join(str(s.id) for s in found))
+
+
+@bp.get("/print.pdf")
+@staff
+def print_batch():
+    found = _slips_by_ids(_ids_arg())
+    stamp = taipei_date(utcnow()).strftime("%Y%m%d")
+    return pdf_response(found, f"hour-slips-{stamp}-{len(found)}.pdf")
+
+
+# --- pages: one slip ---------------------------------------------------------------------
+
+def _detail(slip: HourSlip, reason_form: ReasonForm, status: int = 200):
+    replaced = db.session.get(HourSlip, slip.replaces_id) if slip.replaces_id else None
+    return render_template("slips/detail.html", slip=slip, form=reason_form,
+                           replacement=slips.replacement_of(db.session, slip),
+                           replaced=replaced), status
+
+
+@bp.get("/<int:slip_id>")
+@staff
+def detail(slip_id: int):
+    return _detail(_slip_or_404(slip_id), ReasonForm())
+
+
+@bp.get("/<int:slip_id>.pdf")
+@staff
+def pdf(slip_id: int):
+    slip = _slip_or_404(slip_id)
+    return pdf_response([slip], f"hour-slip-{slip.serial}.pdf")
+
+
+def _change(slip_id: int, action):
+    slip = _slip_or_404(slip_id)
+    form = ReasonForm()
+    if not form.validate():
+        db.session.rollback()
+        return _detail(_slip_or_404(slip_id), form, 400)
+    try:
+        result = action(db.session, slip.id, current_user, utcnow(), reason=form.reason.data)
+    except SlipError as error:
+        db.session.rollback()
+        form.reason.errors = [*form.reason.errors, _message(error)]
+        return _detail(_slip_or_404(slip_id), form, 400)
+    except PermissionError:
+        db.session.rollback()
+        abort(403)
+    except LookupError:
+        db.session.rollback()
+        abort(404)
+    db.session.commit()
+    return result
+
+
+@bp.post("/<int:slip_id>/void")
+@staff
+def void(slip_id: int):
+    result = _change(slip_id, slips.void_slip)
+    if not isinstance(result, HourSlip):
+        return result
+    flash(_("Slip %(serial)s is void. Its sessions can go on a new slip.", serial=result.serial),
+          "success")
+    return redirect(url_for(".detail", slip_id=result.id), 303)
+
+
+@bp.post("/<int:slip_id>/reissue")
+@staff
+def reissue(slip_id: int):
+    result = _change(slip_id, slips.reissue_slip)
+    if not isinstance(result, HourSlip):
+        return result
+    flash(_("Slip %(serial)s issued to replace the void one.", serial=result.serial), "success")
+    return redirect(url_for(".detail", slip_id=result.id), 303)
+
+
+# --- the export for the MOHW / city system (admins) ----------------------------------------
+
+@export_bp.get("/mohw")
+@roles(Role.admin)
+def mohw_page():
+    form = ExportForm(formdata=None)
+    _fill_defaults(form)
+    return render_template("slips/export.html", form=form)
+
+
+@export_bp.post("/mohw")
+@roles(Role.admin)
+def mohw_download():
+    form = ExportForm()
+    if not form.validate():
+        db.session.rollback()
+        return render_template("slips/export.html", form=form), 400
+    date_from, date_to = form.dates()
+    result = mohw.export_mohw(db.session, current_user, utcnow(), date_from=date_from,
+                              date_to=date_to, fmt=form.format.data)
+    db.session.commit()
+    response = Response(result.data, mimetype=result.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    return response
