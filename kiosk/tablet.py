@@ -11,10 +11,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import hashlib
 import io
 import secrets
-from pathlib import Path
 
 import qrcode
 import qrcode.image.svg
@@ -103,32 +101,6 @@ def _svg_data_uri(payload: str) -> str:
     buffer = io.BytesIO()
     image.save(buffer)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-@bp.record_once
-def _static_files_are_public(state) -> None:
-    """The blueprint's static files (kiosk.js, kiosk.css, jsQR, phone.js) are public like the
-    app's own: the central check only knows the app's "static" endpoint by name."""
-    app = state.app
-    if getattr(app.view_functions.get("kiosk.static"), "hourbook_access", None) is None:
-        def kiosk_static(filename: str):
-            return bp.send_static_file(filename)
-
-        app.view_functions["kiosk.static"] = public(kiosk_static)
-
-
-_asset_versions: dict[str, str] = {}
-
-
-@bp.app_template_global()
-def tablet_asset(filename: str) -> str:
-    """URL of a kiosk static file with its content hash (the service worker caches only these)."""
-    version = _asset_versions.get(filename)
-    if version is None:
-        path = Path(__file__).parent / "static" / filename
-        version = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-        _asset_versions[filename] = version
-    return url_for("kiosk.static", filename=filename, v=version)
 
 
 def _hhmm(moment: dt.datetime) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date
 from .insurance import cover_on
 from .people import Volunteer
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site

@@ -72,7 +72,7 @@ def test_unknown_route_gets_translated_404(anon):
 
 
 def test_volunteer_cannot_see_staff_home_data(app, make, unit, volunteer):
-    other = make.volunteer(unit, name_zh="別人的名字")
+    make.volunteer(unit, name_zh="別人的名字")
     page = volunteer.get("/").get_data(as_text=True)
     assert "別人的名字" not in page
     assert volunteer.user.volunteer.name_zh in page

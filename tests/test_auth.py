@@ -20,7 +20,7 @@ def test_admin_signs_in_and_sees_staff_home(app, make, unit, anon):
 
 
 def test_email_is_case_insensitive(app, make, unit, anon):
-    user = make.user(unit, role="supervisor", email="Lin.Supervisor@Example.tw")
+    make.user(unit, role="supervisor", email="Lin.Supervisor@Example.tw")
     assert anon.sign_in("lin.supervisor@example.tw", make.PASSWORD).status_code == 302
 
 

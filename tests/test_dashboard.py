@@ -1,6 +1,5 @@
 """The supervisor dashboard over HTTP: in-place htmx actions, roles, sites, refusals."""
 import datetime as dt
-import re
 
 import pytest
 from sqlalchemy import event, select

@@ -3,7 +3,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models.base import utcnow
 from models.checkin import CheckinEvent

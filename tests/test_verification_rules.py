@@ -5,7 +5,6 @@ import pytest
 from sqlalchemy import select
 
 from models.audit import AuditEntry
-from models.base import begin_write
 from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 from models.unit import Rounding
 from models import verification as v

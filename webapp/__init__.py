@@ -93,17 +93,24 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
 
 
-_asset_versions: dict[str, str] = {}
+_asset_versions: dict[tuple[str, str], str] = {}
 
 
-def asset(filename: str) -> str:
-    """URL of a static file with its content hash: the service worker caches only these."""
-    version = _asset_versions.get(filename)
+def asset(filename: str, endpoint: str = "static") -> str:
+    """URL of a static file with its content hash: the service worker caches only these.
+
+    `endpoint` is "static" (webapp/static) or a blueprint's, e.g. "kiosk.static".
+    """
+    from flask import current_app
+
+    key = (endpoint, filename)
+    version = _asset_versions.get(key)
     if version is None:
-        path = Path(__file__).parent / "static" / filename
-        version = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-        _asset_versions[filename] = version
-    return url_for("static", filename=filename, v=version)
+        blueprint = endpoint.rpartition(".")[0]
+        folder = current_app.blueprints[blueprint].static_folder if blueprint else current_app.static_folder
+        version = hashlib.sha256((Path(folder) / filename).read_bytes()).hexdigest()[:10]
+        _asset_versions[key] = version
+    return url_for(endpoint, filename=filename, v=version)
 
 
 def configure_templates(app: Flask) -> None:

@@ -35,8 +35,8 @@ def signed_in(view):
 def access_of(endpoint: str | None):
     if endpoint is None:
         return "public"  # 404s and the like: let Flask answer
-    if endpoint == "static":
-        return "public"
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return "public"  # the app's and blueprints' static files
     view = current_app.view_functions.get(endpoint)
     return getattr(view, "hourbook_access", None)
 

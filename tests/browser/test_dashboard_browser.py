@@ -1,7 +1,6 @@
 """The supervisor dashboard in a real browser at tablet size: actions change rows in place."""
 import datetime as dt
 
-from sqlalchemy import select
 
 from models.base import TAIPEI, utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
