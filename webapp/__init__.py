@@ -88,9 +88,10 @@ def register_blueprints(app: Flask) -> None:
     from .routes import attendance
     app.register_blueprint(attendance.bp)
 
-    from .routes import dashboard
+    from .routes import dashboard, team
 
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(team.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}
