@@ -7,7 +7,10 @@ When it is missing the tests fail (they are part of the CI test command), they n
     phone / tablet     a page at 360x740 (mobile, touch) / 1024x768, locale zh-TW
     open_page(size)    another page in a new context (a second person, another device)
     sign_in(page, email, password)   through the real sign-in form
-    screenshot(page, name)           tests/browser/screenshots/<name>.png (git-ignored)
+    screenshot(page, name)           tests/browser/screenshots/<name>.png (git-ignored); a failed
+                                     test leaves FAILED-<test>-<n>.png of each of its pages there
+    assert_fits_phone(page)          no sideways scrolling at 360 px
+    assert_touch_targets(page)       every visible link, button and field at least 48 px tall
 
 Every page records uncaught script errors and console errors (a CSP violation is one); a test
 fails when there are any it did not expect. `page.allow_console_error(text)` allows those
@@ -111,9 +114,12 @@ def open_page(request, browser, live_server):
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     problems = []
     for n, (context, page, found) in enumerate(opened):
+        failure_shot = SCREENSHOTS / f"FAILED-{request.node.name}-{n}.png"
         if failed and not page.is_closed():
             SCREENSHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=SCREENSHOTS / f"FAILED-{request.node.name}-{n}.png", full_page=True)
+            page.screenshot(path=failure_shot, full_page=True)
+        elif not failed:
+            failure_shot.unlink(missing_ok=True)  # an old failure's picture would only mislead
         problems += found.unexpected()
         context.close()
     if problems and not failed:
