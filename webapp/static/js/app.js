@@ -9,7 +9,8 @@
   // Signing out: drop every cache the service worker keeps.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form && form.action && form.action.indexOf("/sign-out") !== -1 && window.caches) {
+    var target = form && form.getAttribute && form.getAttribute("action");  // not form.action: a field may be named "action"
+    if (target && target.indexOf("/sign-out") !== -1 && window.caches) {
       caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
     }
   });
