@@ -4,6 +4,11 @@ from .base import Base
 from .checkin import CheckinEvent
 from .insurance import CoverKind, InsuranceCover
 from .attendance import AttendanceMark, Shift
+from .files import StoredFile
+from .privacy import DataRequest
+from .record_book import PriorHours
+from .recruitment import Application, Opening, SetPasswordLink
+from .training import TrainingCourse, TrainingEvent, TrainingRecord
 from .kiosk import KioskDevice
 from .slips import HourSlip, HourSlipEntry, SerialCounter
 from .verification import SupervisorSite
@@ -12,6 +17,8 @@ from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionSt
 from .unit import Category, LegalType, Rounding, Unit
 
 __all__ = [
+    "Application", "DataRequest", "Opening", "PriorHours", "SetPasswordLink", "StoredFile",
+    "TrainingCourse", "TrainingEvent", "TrainingRecord",
     "AttendanceMark", "AuditEntry", "Base", "HourSlip", "HourSlipEntry", "SerialCounter", "Shift",
     "SupervisorSite", "Category", "CheckinEvent", "KioskDevice", "CoverKind", "Flag", "Gender", "InsuranceCover",
     "LegalType", "Role", "Rounding", "ServiceItem", "ServiceSession", "SessionSource",

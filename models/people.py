@@ -123,6 +123,13 @@ class Volunteer(Base):
     exit_reason: Mapped[str] = mapped_column(String(300), default="")
     record_book_no: Mapped[str] = mapped_column(String(40), default="")
     record_book_issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    record_book_applied_on: Mapped[dt.date | None] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    emergency_contact: Mapped[str] = mapped_column(String(120), default="")
+    emergency_phone: Mapped[str] = mapped_column(String(40), default="")
+    guardian_name: Mapped[str] = mapped_column(String(60), default="")  # minors: consent recorded
+    photo_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # PDPA deletion
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User | None] = relationship(back_populates="volunteer")
