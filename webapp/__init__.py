@@ -92,6 +92,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(team.bp)
+    from .routes import files as files_routes
+    app.register_blueprint(files_routes.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}

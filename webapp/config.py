@@ -41,4 +41,6 @@ def from_environment(instance_path: Path) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Taipei",
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # Uploaded certificates and photos: outside the static folder, served by webapp/routes/files.py.
+        "HOURBOOK_UPLOAD_DIR": env("HOURBOOK_UPLOAD_DIR", str(instance_path / "uploads")),
     }

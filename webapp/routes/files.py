@@ -1,0 +1,73 @@
+"""Uploaded files (certificates, photos), served only to those allowed to read them.
+
+The bytes live under HOURBOOK_UPLOAD_DIR (default: instance/uploads), never in static/.
+Other blueprints store uploads with `save_upload()` and link to `files.show`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.http import dump_options_header
+
+from models import files
+from models.files import StoredFile, UploadRefused
+from models.people import Role
+
+from ..access import roles
+from ..extensions import db
+
+bp = Blueprint("files", __name__, url_prefix="/files")
+
+UPLOAD_MESSAGES = {
+    "empty": _l("Choose a file to upload."),
+    "too_large": _l("The file is too large (at most %(mb)d MB)."),
+    "wrong_type": _l("Upload a PDF, JPEG or PNG file."),
+}
+
+
+def upload_root() -> Path:
+    return Path(current_app.config["HOURBOOK_UPLOAD_DIR"])
+
+
+def refusal_message(error: UploadRefused, max_bytes: int = files.DEFAULT_MAX_BYTES) -> str:
+    message = UPLOAD_MESSAGES.get(error.code, UPLOAD_MESSAGES["wrong_type"])
+    return str(message) % {"mb": max_bytes // (1024 * 1024)}
+
+
+def save_upload(storage, unit_id: int, kind: str, *, allowed=files.DEFAULT_ALLOWED,
+                max_bytes: int = files.DEFAULT_MAX_BYTES) -> StoredFile:
+    """Store a werkzeug FileStorage for the signed-in user; raises UploadRefused.
+
+    Reads at most max_bytes + 1 bytes, so an oversize file is refused without reading it all."""
+    data = storage.stream.read(max_bytes + 1)
+    return files.store_upload(db.session, unit_id, kind, data, storage.filename or "",
+                              current_user.id, root=upload_root(), allowed=allowed,
+                              max_bytes=max_bytes, actor=current_user)
+
+
+@bp.get("/<int:file_id>")
+@roles(Role.admin, Role.supervisor, Role.volunteer)
+def show(file_id: int):
+    stored = db.session.get(StoredFile, file_id)
+    if stored is None or stored.unit_id != current_user.unit_id:
+        abort(404)
+    if not files.may_read(db.session, current_user, stored):
+        abort(403)
+    try:
+        data = files.read_stored(upload_root(), stored)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    # Images and PDFs open in the browser; anything else would be a download (never HTML).
+    disposition = "inline" if stored.content_type in files.EXTENSIONS else "attachment"
+    response = Response(data, mimetype=stored.content_type)
+    name = files.download_name(stored)
+    ascii_name = name.encode("ascii", "ignore").decode() or f"file-{stored.id}"
+    response.headers["Content-Disposition"] = dump_options_header(
+        disposition, {"filename": ascii_name}) + f"; filename*=UTF-8''{quote(name)}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
