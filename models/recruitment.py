@@ -114,3 +114,520 @@ class SetPasswordLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+# =============================================================================================
+# Domain rules. No Flask: callers pass the Session and `now`; callers commit. Every change is
+# audited. Refusals raise RecruitmentError (an English msgid with %(params)s, translated by the
+# UI) or InvalidApplication (field -> code, for the public form).
+# =============================================================================================
+
+import hashlib  # noqa: E402
+import re  # noqa: E402
+import secrets  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from . import audit  # noqa: E402
+from .base import begin_write, taipei_date  # noqa: E402
+from .idnumbers import ID_KINDS, id_problem, normalise  # noqa: E402
+from .people import Role, VolunteerStatus  # noqa: E402
+from .slips import next_serial  # noqa: E402
+
+
+def N_(message: str) -> str:
+    return message
+
+
+APPLICATION_KIND = "application"  # next_serial kind: gap-free reference numbers per unit and year
+LINK_DAYS = 14  # a set-password link works for 14 days, once
+ADULT_AGE = 18  # under 18 on the day of applying: guardian name and consent required
+FIRST_VOLUNTEER_NO = 1001
+PLACEHOLDER_DOMAIN = "no-email.invalid"  # accounts of applicants who gave no email
+PASSWORD_MIN = 8
+PIN_RE = re.compile(r"^\d{4,6}$")
+
+OPEN_STATES = {ApplicationStatus.applied, ApplicationStatus.interview_scheduled,
+               ApplicationStatus.waitlisted}
+TRANSITIONS: dict[ApplicationStatus, set[ApplicationStatus]] = {
+    ApplicationStatus.applied: {ApplicationStatus.interview_scheduled, ApplicationStatus.accepted,
+                                ApplicationStatus.declined, ApplicationStatus.waitlisted},
+    ApplicationStatus.interview_scheduled: {ApplicationStatus.interview_scheduled,
+                                            ApplicationStatus.accepted, ApplicationStatus.declined,
+                                            ApplicationStatus.waitlisted},
+    ApplicationStatus.waitlisted: {ApplicationStatus.interview_scheduled,
+                                   ApplicationStatus.accepted, ApplicationStatus.declined},
+    ApplicationStatus.accepted: set(),
+    ApplicationStatus.declined: set(),
+}
+DECISIONS = (ApplicationStatus.accepted, ApplicationStatus.declined, ApplicationStatus.waitlisted)
+
+
+class RecruitmentError(Exception):
+    """A refused pipeline action; `message` is an English msgid with %(params)s."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+class StaleApplication(RecruitmentError):
+    def __init__(self, changed_by: str):
+        super().__init__(N_("This application was already changed by %(who)s. Here is the current row."),
+                         who=changed_by)
+
+
+class InvalidApplication(Exception):
+    """The public form's refusals: {field name: code}."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class LinkError(Exception):
+    """A set-password link that cannot be used: code is unknown, used or expired."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# --- openings --------------------------------------------------------------------------------
+
+def opening_snapshot(o: Opening) -> dict:
+    return {"title": o.title, "description": o.description, "schedule": o.schedule,
+            "requirements": o.requirements, "wanted": o.wanted,
+            "closes_on": o.closes_on.isoformat() if o.closes_on else None,
+            "status": o.status.value,
+            "service_item_ids": sorted(i.id for i in o.service_items),
+            "site_ids": sorted(s.id for s in o.sites)}
+
+
+def _own(session: Session, model, ids, unit_id: int) -> list:
+    ids = list(ids or [])
+    if not ids:
+        return []
+    rows = list(session.scalars(select(model).where(model.id.in_(ids), model.unit_id == unit_id)))
+    if len(rows) != len(set(ids)):
+        raise RecruitmentError(N_("Choose items and sites of your own unit only."))
+    return rows
+
+
+def _require_admin(actor: User) -> None:
+    if actor.role != Role.admin:
+        raise PermissionError("admins only")
+
+
+def save_opening(session: Session, actor: User, now: dt.datetime, opening: Opening | None = None, *,
+                 title: str, description: str = "", schedule: str = "", requirements: str = "",
+                 wanted: int | None = None, closes_on: dt.date | None = None,
+                 status: OpeningStatus | str = OpeningStatus.draft,
+                 service_item_ids=(), site_ids=()) -> Opening:
+    """Create (opening=None) or update an opening of the actor's unit."""
+    _require_admin(actor)
+    begin_write(session)
+    title = (title or "").strip()
+    if not title:
+        raise RecruitmentError(N_("Enter a title."))
+    if wanted is not None and wanted < 1:
+        raise RecruitmentError(N_("How many are wanted must be at least 1."))
+    before = opening_snapshot(opening) if opening is not None else None
+    if opening is None:
+        opening = Opening(unit_id=actor.unit_id, public_id=secrets.token_urlsafe(9), created_at=now)
+        session.add(opening)
+    elif opening.unit_id != actor.unit_id:
+        raise PermissionError("another unit's opening")
+    opening.title = title
+    opening.description = (description or "").strip()
+    opening.schedule = (schedule or "").strip()
+    opening.requirements = (requirements or "").strip()
+    opening.wanted = wanted
+    opening.closes_on = closes_on
+    opening.status = OpeningStatus(status)
+    opening.service_items = _own(session, ServiceItem, service_item_ids, actor.unit_id)
+    opening.sites = _own(session, Site, site_ids, actor.unit_id)
+    session.flush()
+    audit.record(session, action="create_opening" if before is None else "update_opening",
+                 entity="opening", entity_id=opening.id, actor=actor, before=before,
+                 after=opening_snapshot(opening), now=now)
+    return opening
+
+
+def accepts_applications(opening: Opening | None, today: dt.date) -> bool:
+    """Published and not past its closing date (the closing day itself still counts)."""
+    if opening is None:
+        return False
+    if opening.status != OpeningStatus.published:
+        return False
+    return opening.closes_on is None or today <= opening.closes_on
+
+
+def published_openings(session: Session, today: dt.date, unit_id: int | None = None) -> list[Opening]:
+    query = select(Opening).where(Opening.status == OpeningStatus.published)
+    if unit_id is not None:
+        query = query.where(Opening.unit_id == unit_id)
+    rows = session.scalars(query.order_by(Opening.closes_on.is_(None), Opening.closes_on,
+                                          Opening.id.desc()))
+    return [o for o in rows if accepts_applications(o, today)]
+
+
+def unit_openings(session: Session, unit_id: int) -> list[Opening]:
+    return list(session.scalars(select(Opening).where(Opening.unit_id == unit_id)
+                                .order_by(Opening.id.desc())))
+
+
+def announcement_text(opening: Opening, link: str, labels: dict[str, str],
+                      local=lambda thing: thing.name_zh) -> str:
+    """Plain text to paste into the city platform. `labels` are the headings in the reader's
+    language (title, items, sites, work, schedule, wanted, requirements, closes, apply)."""
+    lines = [opening.title, ""]
+
+    def add(key: str, value: str) -> None:
+        if value:
+            lines.extend([f"{labels[key]}:", value.strip(), ""])
+
+    add("items", "、".join(local(i) for i in opening.service_items))
+    add("sites", "、".join(local(s) for s in opening.sites))
+    add("work", opening.description)
+    add("schedule", opening.schedule)
+    add("wanted", str(opening.wanted) if opening.wanted else "")
+    add("requirements", opening.requirements)
+    add("closes", opening.closes_on.isoformat() if opening.closes_on else "")
+    add("apply", link)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --- applications ------------------------------------------------------------------------------
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def is_minor(birth_date: dt.date, day: dt.date) -> bool:
+    return age_on(birth_date, day) < ADULT_AGE
+
+
+def format_reference(unit_id: int, year: int, seq: int) -> str:
+    """A2026-00017 for the first unit; other units carry their number (A2026-00017-2): the column
+    is unique across units."""
+    base = f"A{year}-{seq:05d}"
+    return base if unit_id == 1 else f"{base}-{unit_id}"
+
+
+APPLICATION_FIELDS = ("name_zh", "name_en", "gender", "birth_date", "phone", "email", "id_kind",
+                      "id_number", "address", "availability", "experience", "emergency_contact",
+                      "emergency_phone", "guardian_name", "guardian_consent")
+
+
+def application_problems(data: dict, today: dt.date) -> dict[str, str]:
+    """The rules beyond field formats: {field: code}. Codes: id:<English message>, future,
+    too_old, guardian_name, guardian_consent, privacy_consent, id_kind."""
+    errors: dict[str, str] = {}
+    kind = data.get("id_kind") or "national_id"
+    if kind not in ID_KINDS:
+        errors["id_kind"] = "id_kind"
+    else:
+        problem = id_problem(kind, data.get("id_number", ""))
+        if problem:
+            errors["id_number"] = "id:" + problem
+    birth = data.get("birth_date")
+    if birth is not None:
+        if birth > today:
+            errors["birth_date"] = "future"
+        elif age_on(birth, today) > 120:
+            errors["birth_date"] = "too_old"
+        elif is_minor(birth, today):
+            if not (data.get("guardian_name") or "").strip():
+                errors["guardian_name"] = "guardian_name"
+            if not data.get("guardian_consent"):
+                errors["guardian_consent"] = "guardian_consent"
+    if not data.get("privacy_consent"):
+        errors["privacy_consent"] = "privacy_consent"
+    return errors
+
+
+def application_snapshot(a: Application) -> dict:
+    """For the audit log: the ID number masked (the log is read by more eyes than the row)."""
+    from .idnumbers import mask
+
+    return {"reference_no": a.reference_no, "status": a.status.value, "name_zh": a.name_zh,
+            "id_number": mask(a.id_number), "opening_id": a.opening_id,
+            "interview_at": a.interview_at.isoformat() if a.interview_at else None,
+            "interview_place": a.interview_place, "interviewer_id": a.interviewer_id,
+            "notes": a.notes, "volunteer_id": a.volunteer_id}
+
+
+def submit_application(session: Session, unit_id: int, opening: Opening | None, data: dict,
+                       now: dt.datetime) -> Application:
+    """A public application. `data` holds APPLICATION_FIELDS plus privacy_consent (bool).
+    Closed or draft openings refuse (InvalidApplication {"opening": "closed"})."""
+    begin_write(session)
+    today = taipei_date(now)
+    if opening is not None and (opening.unit_id != unit_id or not accepts_applications(opening, today)):
+        raise InvalidApplication({"opening": "closed"})
+    errors = application_problems(data, today)
+    if errors:
+        raise InvalidApplication(errors)
+    values = {k: data.get(k) for k in APPLICATION_FIELDS}
+    for key, value in values.items():
+        if isinstance(value, str):
+            values[key] = value.strip()
+    values["id_number"] = normalise(values["id_number"])
+    values["id_kind"] = values["id_kind"] or "national_id"
+    values["email"] = (values["email"] or "").lower()
+    values["guardian_consent"] = bool(values["guardian_consent"]) and is_minor(values["birth_date"], today)
+    if not is_minor(values["birth_date"], today):
+        values["guardian_name"] = ""
+    year = today.year
+    seq = next_serial(session, unit_id, APPLICATION_KIND, year)
+    application = Application(unit_id=unit_id, opening_id=opening.id if opening else None,
+                              reference_no=format_reference(unit_id, year, seq),
+                              privacy_consent_at=now, created_at=now,
+                              status=ApplicationStatus.applied,
+                              **{k: (v if v is not None else "") for k, v in values.items()})
+    session.add(application)
+    session.flush()
+    audit.record(session, action="apply", entity="application", entity_id=application.id,
+                 actor_label="public form", unit_id=unit_id,
+                 after=application_snapshot(application), now=now)
+    return application
+
+
+def pipeline(session: Session, unit_id: int, status: str | None = None) -> list[Application]:
+    query = select(Application).where(Application.unit_id == unit_id)
+    if status:
+        query = query.where(Application.status == ApplicationStatus(status))
+    return list(session.scalars(query.order_by(Application.created_at.desc(), Application.id.desc())))
+
+
+def duplicates_of(session: Session, application: Application) -> list[Volunteer]:
+    """Volunteers of the unit with the same ID or passport number (shown before accepting)."""
+    return list(session.scalars(select(Volunteer).where(
+        Volunteer.unit_id == application.unit_id,
+        Volunteer.id_number == normalise(application.id_number),
+        Volunteer.id != (application.volunteer_id or -1))))
+
+
+def _last_changed_by(session: Session, application_id: int) -> str:
+    label = session.scalar(select(audit.AuditEntry.actor_label).where(
+        audit.AuditEntry.entity == "application", audit.AuditEntry.entity_id == application_id)
+        .order_by(audit.AuditEntry.id.desc()).limit(1))
+    return label or "someone"
+
+
+def _load_for_change(session: Session, application_id: int, actor: User,
+                     expected_version: int | None) -> Application:
+    _require_admin(actor)
+    begin_write(session)
+    application = session.get(Application, application_id, populate_existing=True)
+    if application is None or application.unit_id != actor.unit_id:
+        raise LookupError("no such application")
+    if expected_version is not None and application.version != expected_version:
+        raise StaleApplication(_last_changed_by(session, application.id))
+    return application
+
+
+def _move(application: Application, to: ApplicationStatus) -> None:
+    if to not in TRANSITIONS[application.status]:
+        if application.status == ApplicationStatus.accepted and to == ApplicationStatus.accepted:
+            raise RecruitmentError(N_("This application was already accepted."))
+        raise RecruitmentError(N_("An application that is %(state)s cannot become %(to)s."),
+                               state=application.status.value, to=to.value)
+    application.status = to
+
+
+def _add_note(application: Application, note: str | None, actor: User, now: dt.datetime) -> None:
+    note = (note or "").strip()
+    if note:
+        stamp = taipei_date(now).isoformat()
+        entry = f"[{stamp} {actor.name}] {note}"
+        application.notes = f"{application.notes}\n{entry}".strip()
+
+
+def schedule_interview(session: Session, application_id: int, actor: User, now: dt.datetime, *,
+                       when: dt.datetime | None, place: str, interviewer_id: int | None,
+                       note: str = "", expected_version: int | None = None) -> Application:
+    application = _load_for_change(session, application_id, actor, expected_version)
+    before = application_snapshot(application)
+    if when is None:
+        raise RecruitmentError(N_("Enter when the interview is."))
+    if not (place or "").strip():
+        raise RecruitmentError(N_("Enter where the interview is."))
+    if interviewer_id is not None:
+        interviewer = session.get(User, interviewer_id)
+        if interviewer is None or interviewer.unit_id != actor.unit_id or \
+                interviewer.role == Role.volunteer or not interviewer.active:
+            raise RecruitmentError(N_("Choose an interviewer from the list."))
+    _move(application, ApplicationStatus.interview_scheduled)
+    application.interview_at = when
+    application.interview_place = place.strip()
+    application.interviewer_id = interviewer_id
+    _add_note(application, note, actor, now)
+    session.flush()
+    audit.record(session, action="schedule_interview", entity="application",
+                 entity_id=application.id, actor=actor, before=before,
+                 after=application_snapshot(application), now=now)
+    return application
+
+
+@dataclass
+class Decision:
+    application: Application
+    volunteer: Volunteer | None = None
+    user: User | None = None
+    token: str | None = None  # the set-password link's token: shown once, stored only hashed
+    extra: dict = field(default_factory=dict)
+
+
+def next_volunteer_no(session: Session, unit_id: int) -> str:
+    numbers = session.scalars(select(Volunteer.volunteer_no).where(Volunteer.unit_id == unit_id))
+    highest = max((int(n) for n in numbers if n and n.isdigit()), default=FIRST_VOLUNTEER_NO - 1)
+    return str(highest + 1)
+
+
+def _account_email(session: Session, application: Application, volunteer_no: str) -> str:
+    email = (application.email or "").strip().lower()
+    if email:
+        taken = session.scalar(select(func.count()).select_from(User)
+                               .where(func.lower(User.email) == email))
+        if not taken:
+            return email
+    return f"v{application.unit_id}-{volunteer_no}-{secrets.token_hex(3)}@{PLACEHOLDER_DOMAIN}"
+
+
+def decide(session: Session, application_id: int, actor: User, now: dt.datetime, *,
+           outcome: ApplicationStatus | str, note: str = "",
+           expected_version: int | None = None) -> Decision:
+    """accepted / declined / waitlisted. Accepting creates the Volunteer (next free number,
+    active, joined today), its User (role volunteer, random password) and a set-password link.
+    An existing volunteer with the same ID number blocks accepting."""
+    outcome = ApplicationStatus(outcome)
+    if outcome not in DECISIONS:
+        raise RecruitmentError(N_("Choose accept, decline or waitlist."))
+    application = _load_for_change(session, application_id, actor, expected_version)
+    before = application_snapshot(application)
+    _move(application, outcome)
+    _add_note(application, note, actor, now)
+    application.decided_at = now
+    result = Decision(application)
+    if outcome == ApplicationStatus.accepted:
+        dupes = duplicates_of(session, application)
+        if dupes:
+            raise RecruitmentError(
+                N_("A volunteer with this ID number already exists: %(names)s."),
+                names="、".join(f"{v.name_zh} ({v.volunteer_no})" for v in dupes))
+        number = next_volunteer_no(session, application.unit_id)
+        user = User(unit_id=application.unit_id, email=_account_email(session, application, number),
+                    display_name=application.name_zh, role=Role.volunteer, created_at=now)
+        user.set_password(secrets.token_urlsafe(32))  # nobody knows it: the link sets a real one
+        session.add(user)
+        session.flush()
+        volunteer = Volunteer(
+            unit_id=application.unit_id, user_id=user.id, volunteer_no=number,
+            name_zh=application.name_zh, name_en=application.name_en, gender=application.gender,
+            birth_date=application.birth_date, phone=application.phone, email=application.email,
+            id_kind=application.id_kind, id_number=normalise(application.id_number),
+            status=VolunteerStatus.active, joined_on=taipei_date(now), address=application.address,
+            emergency_contact=application.emergency_contact,
+            emergency_phone=application.emergency_phone, guardian_name=application.guardian_name,
+            created_at=now)
+        session.add(volunteer)
+        session.flush()
+        application.volunteer_id = volunteer.id
+        token = create_set_password_link(session, user, actor, now)
+        audit.record(session, action="create_volunteer", entity="volunteer", entity_id=volunteer.id,
+                     actor=actor, after={"volunteer_no": number, "name_zh": volunteer.name_zh,
+                                         "user_id": user.id, "email": user.email,
+                                         "from_application": application.reference_no}, now=now)
+        result.volunteer, result.user, result.token = volunteer, user, token
+    session.flush()
+    audit.record(session, action=outcome.value, entity="application", entity_id=application.id,
+                 actor=actor, before=before, after=application_snapshot(application), now=now)
+    return result
+
+
+def add_note(session: Session, application_id: int, actor: User, now: dt.datetime, note: str,
+             expected_version: int | None = None) -> Application:
+    application = _load_for_change(session, application_id, actor, expected_version)
+    if not (note or "").strip():
+        raise RecruitmentError(N_("Write a note first."))
+    before = application_snapshot(application)
+    _add_note(application, note, actor, now)
+    session.flush()
+    audit.record(session, action="note", entity="application", entity_id=application.id,
+                 actor=actor, before=before, after=application_snapshot(application), now=now)
+    return application
+
+
+# --- one-time set-password links -------------------------------------------------------------
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_set_password_link(session: Session, user: User, actor: User | None,
+                             now: dt.datetime) -> str:
+    """A new link for `user` (older unused links stop working). Returns the token; only its
+    sha256 is stored."""
+    begin_write(session)
+    for old in session.scalars(select(SetPasswordLink).where(
+            SetPasswordLink.user_id == user.id, SetPasswordLink.used_at.is_(None))):
+        old.expires_at = min(old.expires_at, now)
+    token = secrets.token_urlsafe(32)
+    link = SetPasswordLink(user_id=user.id, token_hash=token_hash(token),
+                           expires_at=now + dt.timedelta(days=LINK_DAYS), created_at=now)
+    session.add(link)
+    session.flush()
+    audit.record(session, action="create_set_password_link", entity="set_password_link",
+                 entity_id=link.id, actor=actor, unit_id=user.unit_id,
+                 actor_label=None if actor else "system",
+                 after={"user_id": user.id, "expires_at": link.expires_at.isoformat()}, now=now)
+    return token
+
+
+def new_link_for_application(session: Session, application_id: int, actor: User,
+                             now: dt.datetime) -> str:
+    """Replace a lost or expired welcome link of an accepted applicant whose account is not set up."""
+    application = _load_for_change(session, application_id, actor, None)
+    volunteer = application.volunteer
+    if application.status != ApplicationStatus.accepted or volunteer is None or volunteer.user is None:
+        raise RecruitmentError(N_("Only accepted applications have a welcome link."))
+    return create_set_password_link(session, volunteer.user, actor, now)
+
+
+def usable_link(session: Session, token: str, now: dt.datetime) -> SetPasswordLink:
+    link = session.scalar(select(SetPasswordLink).where(
+        SetPasswordLink.token_hash == token_hash(token or "")))
+    if link is None:
+        raise LinkError("unknown")
+    if link.used_at is not None:
+        raise LinkError("used")
+    if link.expires_at <= now:
+        raise LinkError("expired")
+    if not link.user.active:
+        raise LinkError("unknown")
+    return link
+
+
+def complete_account_setup(session: Session, token: str, now: dt.datetime, *, password: str,
+                           pin: str) -> User:
+    """Use the link once: set the password (min 8) and the kiosk PIN (4–6 digits)."""
+    begin_write(session)
+    link = usable_link(session, token, now)
+    if len(password or "") < PASSWORD_MIN:
+        raise RecruitmentError(N_("Use at least %(min)d characters."), min=PASSWORD_MIN)
+    if not PIN_RE.match(pin or ""):
+        raise RecruitmentError(N_("A PIN is 4 to 6 digits."))
+    user = link.user
+    user.set_password(password)
+    if user.volunteer is not None:
+        user.volunteer.set_pin(pin)
+    link.used_at = now
+    session.flush()
+    audit.record(session, action="account_setup", entity="user", entity_id=user.id, actor=user,
+                 after={"link_id": link.id, "pin_set": user.volunteer is not None}, now=now)
+    return user

@@ -92,6 +92,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(team.bp)
+    from .routes import account_setup, openings, recruitment
+    app.register_blueprint(openings.bp)
+    app.register_blueprint(recruitment.bp)
+    app.register_blueprint(account_setup.bp)
     from .routes import files as files_routes
     app.register_blueprint(files_routes.bp)
 

@@ -1,0 +1,214 @@
+"""Public recruitment over HTTP: openings pages, QR, the application form and its refusals,
+minors, honeypot, rate limit."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from models.audit import AuditEntry
+from models.base import taipei_date, utcnow
+from models.idnumbers import with_check_digit
+from models.recruitment import Application, Opening, OpeningStatus
+
+
+@pytest.fixture
+def opening(db, make, unit):
+    item = make.item(unit, name_zh="長者陪伴關懷")
+    site = make.site(unit, name_zh="大安長照服務中心")
+    o = Opening(unit_id=unit.id, public_id="pub-abc123", title="長者陪伴志工招募",
+                description="陪伴長者聊天、散步", schedule="每週二上午 9:00–12:00",
+                requirements="年滿16歲", wanted=5,
+                closes_on=taipei_date(utcnow()) + dt.timedelta(days=30),
+                status=OpeningStatus.published, service_items=[item], sites=[site])
+    db.add(o)
+    db.commit()
+    return o
+
+
+def good(**over):
+    data = {"name_zh": "王小明", "gender": "male", "birth_date": "1990-04-01",
+            "phone": "0912-345-678", "email": "ming@example.tw", "id_kind": "national_id",
+            "id_number": with_check_digit("A12345678"), "address": "臺北市大安區信義路三段1號",
+            "availability": "週二上午", "experience": "", "emergency_contact": "王媽媽",
+            "emergency_phone": "02-2700-1234", "privacy_consent": "y"}
+    data.update(over)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def count(db):
+    db.rollback()
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(Application))
+
+
+def test_public_pages_open_without_sign_in(anon, opening):
+    page = anon.get("/openings").get_data(as_text=True)
+    assert "長者陪伴志工招募" in page
+    detail = anon.get(f"/openings/{opening.public_id}")
+    assert detail.status_code == 200
+    text = detail.get_data(as_text=True)
+    assert "每週二上午" in text and "大安長照服務中心" in text and "長者陪伴關懷" in text
+    assert f"/openings/{opening.public_id}/apply" in text
+    assert 'style="' not in text and "<script>" not in text
+    qr = anon.get(f"/openings/{opening.public_id}/qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+    assert anon.get(f"/openings/{opening.public_id}/apply").status_code == 200
+
+
+def test_draft_opening_is_not_public(anon, db, opening):
+    opening.status = OpeningStatus.draft
+    db.commit()
+    assert anon.get(f"/openings/{opening.public_id}").status_code == 404
+    assert anon.post(f"/openings/{opening.public_id}/apply", good()).status_code == 404
+    assert "長者陪伴志工招募" not in anon.get("/openings").get_data(as_text=True)
+    assert count(db) == 0
+
+
+@pytest.mark.parametrize("how", ["closed", "past"])
+def test_closed_opening_refuses_applications(anon, db, opening, how):
+    if how == "closed":
+        opening.status = OpeningStatus.closed
+    else:
+        opening.closes_on = taipei_date(utcnow()) - dt.timedelta(days=1)
+    db.commit()
+    assert "不再受理" in anon.get(f"/openings/{opening.public_id}").get_data(as_text=True)
+    response = anon.post(f"/openings/{opening.public_id}/apply", good())
+    assert response.status_code == 409
+    assert count(db) == 0
+
+
+def test_apply_gives_a_gap_free_reference_number(anon, db, opening):
+    year = taipei_date(utcnow()).year
+    numbers = []
+    for n, id_prefix in enumerate(["A12345678", "B12345678"]):
+        response = anon.post(f"/openings/{opening.public_id}/apply",
+                             good(id_number=with_check_digit(id_prefix), email=f"p{n}@example.tw"))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        db.rollback()
+        db.expire_all()
+        numbers.append(db.scalars(select(Application.reference_no).order_by(Application.id)).all()[-1])
+        assert numbers[-1] in response.get_data(as_text=True)
+    assert numbers[0].startswith(f"A{year}-00001") and numbers[1].startswith(f"A{year}-00002")
+    a = db.scalars(select(Application)).first()
+    assert a.opening_id == opening.id and a.privacy_consent_at is not None
+    assert a.id_number == with_check_digit("A12345678")
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.entity == "application",
+                                               AuditEntry.entity_id == a.id))
+    assert entry.action == "apply" and entry.after_data()["id_number"].count("*") >= 4
+
+
+def test_general_apply_page_for_a_single_unit(anon, db, unit):
+    assert anon.get("/apply").status_code == 200
+    assert anon.post("/apply", good()).status_code == 200
+    assert count(db) == 1
+
+
+MISSING = [
+    ("name_zh", "請輸入姓名"), ("birth_date", "請輸入出生日期"), ("phone", "請輸入電話號碼"),
+    ("id_number", "請輸入身分證明文件號碼"), ("address", "請輸入地址"),
+    ("availability", "請告訴我們您可以服務的時間"), ("emergency_contact", "請輸入緊急聯絡人"),
+    ("emergency_phone", "請輸入電話號碼"), ("gender", "請從選項中選擇"),
+    ("privacy_consent", "請閱讀個人資料告知事項並同意"),
+]
+
+
+@pytest.mark.parametrize("field,message", MISSING)
+def test_each_missing_field_is_refused_with_its_message(anon, db, opening, field, message):
+    response = anon.post(f"/openings/{opening.public_id}/apply", good(**{field: None}))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert f'{field}-error' in page or field in ("gender",)
+    assert count(db) == 0
+
+
+BAD = [
+    ("id_number", "A123456788", "檢查碼"),
+    ("id_number", "12345", "身分證"),
+    ("id_kind", "driver", "請從選項中選擇"),
+    ("birth_date", "1990-13-01", "請輸入像 2026-01-31 這樣的日期"),
+    ("birth_date", (dt.date.today() + dt.timedelta(days=3)).isoformat(), "出生日期不能在未來"),
+    ("phone", "call me", "0912-345-678"),
+    ("email", "not-an-email", "name@example.tw"),
+    ("gender", "robot", "請從選項中選擇"),
+    ("name_zh", "王" * 61, "最多"),
+]
+
+
+@pytest.mark.parametrize("field,value,message", BAD)
+def test_each_bad_value_is_refused_with_its_translated_message(anon, db, opening, field, value, message):
+    response = anon.post(f"/openings/{opening.public_id}/apply", good(**{field: value}))
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert count(db) == 0
+
+
+def test_passport_and_resident_numbers(anon, db, opening):
+    assert anon.post(f"/openings/{opening.public_id}/apply",
+                     good(id_kind="passport", id_number="X1234567")).status_code == 200
+    response = anon.post(f"/openings/{opening.public_id}/apply",
+                         good(id_kind="passport", id_number="X1"))
+    assert response.status_code == 400 and "護照" in response.get_data(as_text=True)
+    assert count(db) == 1
+
+
+def test_english_messages_on_request(anon, opening):
+    response = anon.post(f"/openings/{opening.public_id}/apply", good(name_zh=None),
+                         headers={"Accept-Language": "en"})
+    assert "Enter your name." in response.get_data(as_text=True)
+
+
+def test_minors_need_guardian_name_and_consent(anon, db, opening):
+    today = taipei_date(utcnow())
+    minor = dt.date(today.year - 16, today.month, min(today.day, 28)).isoformat()
+    response = anon.post(f"/openings/{opening.public_id}/apply", good(birth_date=minor))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "未滿 18 歲" in page and "法定代理人的姓名" in page and "法定代理人同意" in page
+    response = anon.post(f"/openings/{opening.public_id}/apply",
+                         good(birth_date=minor, guardian_name="王大明"))
+    assert response.status_code == 400 and "法定代理人同意" in response.get_data(as_text=True)
+    assert count(db) == 0
+    response = anon.post(f"/openings/{opening.public_id}/apply",
+                         good(birth_date=minor, guardian_name="王大明", guardian_consent="y"))
+    assert response.status_code == 200
+    db.rollback()
+    a = db.scalars(select(Application)).one()
+    assert a.guardian_name == "王大明" and a.guardian_consent is True
+
+
+def test_eighteen_today_is_an_adult(anon, db, opening):
+    today = taipei_date(utcnow())
+    try:
+        birthday = today.replace(year=today.year - 18)
+    except ValueError:  # 29 February
+        birthday = today.replace(year=today.year - 18, day=28)
+    assert anon.post(f"/openings/{opening.public_id}/apply",
+                     good(birth_date=birthday.isoformat())).status_code == 200
+
+
+def test_honeypot_silently_drops_bots(anon, db, opening):
+    response = anon.post(f"/openings/{opening.public_id}/apply", good(website="http://spam.example"))
+    assert response.status_code == 200
+    assert "感謝" in response.get_data(as_text=True)
+    assert count(db) == 0
+    form = anon.get(f"/openings/{opening.public_id}/apply").get_data(as_text=True)
+    assert '<div hidden aria-hidden="true">' in form and 'name="website"' in form
+
+
+def test_rate_limit_on_posts(anon, db, opening):
+    codes = [anon.post(f"/openings/{opening.public_id}/apply", good(name_zh=None)).status_code
+             for _ in range(6)]
+    assert codes[:5] == [400] * 5 and codes[5] == 429
+    assert anon.get(f"/openings/{opening.public_id}/apply").status_code == 200  # reading stays open
+
+
+def test_personal_data_notice_on_the_form(anon, opening):
+    page = anon.get(f"/openings/{opening.public_id}/apply").get_data(as_text=True)
+    assert "個人資料告知事項" in page and "保存期間" in page and "蒐集目的" in page
+
+
+def test_csrf_is_required(app, opening):
+    client = app.test_client()
+    response = client.post(f"/openings/{opening.public_id}/apply", data=good())
+    assert response.status_code == 400

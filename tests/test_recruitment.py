@@ -1,0 +1,315 @@
+"""The admin pipeline over HTTP and the domain: openings, interview, decisions, acceptance
+(volunteer + account + one-time link), stale rows, refusals, roles, audit, /welcome."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from models import recruitment as r
+from models.audit import AuditEntry
+from models.base import TAIPEI, utcnow
+from models.idnumbers import with_check_digit
+from models.people import Gender, Role, User, Volunteer, VolunteerStatus
+from models.recruitment import Application, ApplicationStatus, Opening, OpeningStatus, SetPasswordLink
+
+
+def fresh(db, obj):
+    db.rollback()
+    db.expire_all()
+    return db.get(type(obj), obj.id)
+
+
+@pytest.fixture
+def application(db, unit):
+    a = Application(unit_id=unit.id, reference_no=f"A2026-{unit.id:05d}", name_zh="林美玲",
+                    gender=Gender.female, birth_date=dt.date(1985, 3, 2), phone="0912-000-111",
+                    email="meiling@example.tw", id_number=with_check_digit("F22334455"),
+                    address="臺北市", availability="週末", emergency_contact="林先生",
+                    emergency_phone="0922-000-111", privacy_consent_at=utcnow())
+    db.add(a)
+    db.commit()
+    return a
+
+
+def local(moment):
+    return moment.astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_pipeline_is_admin_only(anon, supervisor, volunteer, admin, application):
+    assert anon.get("/admin/recruitment/").status_code == 302
+    assert supervisor.get("/admin/recruitment/").status_code == 403
+    assert volunteer.get("/admin/recruitment/").status_code == 403
+    assert supervisor.post(f"/admin/recruitment/applications/{application.id}/decide",
+                           {"outcome": "accepted"}, hx=True).status_code == 403
+    page = admin.get("/admin/recruitment/").get_data(as_text=True)
+    assert "林美玲" in page and f'id="application-{application.id}"' in page
+    assert with_check_digit("F22334455") not in page  # not on the list
+
+
+def test_other_units_application_is_404(admin, make, db):
+    other = make.unit()
+    a = Application(unit_id=other.id, reference_no="A2026-99999", name_zh="別人", gender=Gender.male,
+                    birth_date=dt.date(1980, 1, 1), phone="0900", id_number="A123456789",
+                    privacy_consent_at=utcnow())
+    db.add(a)
+    db.commit()
+    assert admin.get(f"/admin/recruitment/applications/{a.id}").status_code == 404
+    assert admin.post(f"/admin/recruitment/applications/{a.id}/decide",
+                      {"outcome": "declined"}, hx=True).status_code == 404
+
+
+def test_schedule_interview_then_accept_creates_volunteer_account_and_link(admin, db, application, make, unit):
+    make.volunteer(unit, volunteer_no="1041")
+    when = utcnow().replace(second=0, microsecond=0) + dt.timedelta(days=2)
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/interview",
+                          {"version": application.version, "interview_at": local(when),
+                           "interview_place": "二樓會議室", "interviewer_id": admin.user.id,
+                           "note": "有照顧經驗"}, hx=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    row = response.get_data(as_text=True)
+    assert row.lstrip().startswith(f'<tr id="application-{application.id}"') and "二樓會議室" in row
+    a = fresh(db, application)
+    assert a.status == ApplicationStatus.interview_scheduled and a.interview_at == when
+    assert a.interviewer_id == admin.user.id and "有照顧經驗" in a.notes
+
+    response = admin.post(f"/admin/recruitment/applications/{a.id}/decide",
+                          {"version": a.version, "outcome": "accepted", "note": "錄取"}, hx=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    row = response.get_data(as_text=True)
+    assert "/welcome/" in row and "data:image/svg+xml;base64," in row
+    a = fresh(db, a)
+    assert a.status == ApplicationStatus.accepted and a.decided_at is not None
+    vol = a.volunteer
+    assert vol.volunteer_no == "1042" and vol.status == VolunteerStatus.active
+    assert vol.joined_on is not None and vol.id_number == a.id_number and vol.name_zh == "林美玲"
+    user = vol.user
+    assert user.role == Role.volunteer and user.email == "meiling@example.tw"
+    link = db.scalars(select(SetPasswordLink).where(SetPasswordLink.user_id == user.id)).one()
+    token = row.split("/welcome/")[1].split('"')[0]
+    assert link.token_hash == r.token_hash(token) and token not in link.token_hash
+    assert dt.timedelta(days=13, hours=23) < link.expires_at - link.created_at <= dt.timedelta(days=14)
+    actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.unit_id == a.unit_id)))
+    assert {"schedule_interview", "accepted", "create_volunteer", "create_set_password_link"} <= actions
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "accepted"))
+    assert entry.before_data()["status"] == "interview_scheduled"
+    assert entry.after_data()["status"] == "accepted" and entry.actor_user_id == admin.user.id
+
+
+def test_accepting_twice_is_refused(admin, db, application):
+    admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+               {"outcome": "accepted"}, hx=True)
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+                          {"outcome": "accepted"}, hx=True)
+    assert response.status_code == 400
+    assert "已經錄取" in response.get_data(as_text=True)
+    db.rollback()
+    assert len(db.scalars(select(Volunteer)).all()) == 1 + 0  # only the accepted one (admin is no volunteer)
+
+
+def test_impossible_transition_is_refused(admin, db, application):
+    admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+               {"outcome": "declined"}, hx=True)
+    a = fresh(db, application)
+    assert a.status == ApplicationStatus.declined
+    response = admin.post(f"/admin/recruitment/applications/{a.id}/interview",
+                          {"interview_at": local(utcnow()), "interview_place": "A"}, hx=True)
+    assert response.status_code == 400
+    assert "不能改為" in response.get_data(as_text=True)
+    assert fresh(db, a).status == ApplicationStatus.declined
+    bad = admin.post(f"/admin/recruitment/applications/{a.id}/decide", {"outcome": "applied"}, hx=True)
+    assert bad.status_code == 400
+
+
+def test_waitlist_then_accept(admin, db, application):
+    admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+               {"outcome": "waitlisted", "note": "名額已滿"}, hx=True)
+    a = fresh(db, application)
+    assert a.status == ApplicationStatus.waitlisted and "名額已滿" in a.notes
+    response = admin.post(f"/admin/recruitment/applications/{a.id}/decide",
+                          {"outcome": "accepted", "version": a.version}, hx=True)
+    assert response.status_code == 200
+
+
+def test_interview_needs_when_and_where(admin, db, application):
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/interview",
+                          {"interview_at": "", "interview_place": "A"}, hx=True)
+    assert response.status_code == 400 and "請輸入面談時間" in response.get_data(as_text=True)
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/interview",
+                          {"interview_at": local(utcnow()), "interview_place": ""}, hx=True)
+    assert response.status_code == 400 and "請輸入面談地點" in response.get_data(as_text=True)
+    assert fresh(db, application).status == ApplicationStatus.applied
+
+
+def test_stale_version_says_who_changed_it(admin, app, make, unit, db, application):
+    from tests.conftest import HttpUser
+
+    other = make.user(unit, role="admin", email="other-admin@example.tw")
+    second = HttpUser(app.test_client())
+    assert second.sign_in(other.email, make.PASSWORD).status_code == 302
+    old_version = application.version
+    assert second.post(f"/admin/recruitment/applications/{application.id}/decide",
+                       {"outcome": "waitlisted", "version": old_version}, hx=True).status_code == 200
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+                          {"outcome": "declined", "version": old_version}, hx=True)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "other-admin@example.tw" in page and "已經被" in page
+    assert fresh(db, application).status == ApplicationStatus.waitlisted
+
+
+def test_duplicate_id_number_is_shown_and_blocks_accepting(admin, db, make, unit, application):
+    make.volunteer(unit, name_zh="林美玲舊", id_number=application.id_number, volunteer_no="2001")
+    page = admin.get("/admin/recruitment/").get_data(as_text=True)
+    assert "林美玲舊" in page
+    decide_form = admin.get(f"/admin/recruitment/applications/{application.id}/row?mode=decide")
+    assert "林美玲舊 (2001)" in decide_form.get_data(as_text=True)
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+                          {"outcome": "accepted"}, hx=True)
+    assert response.status_code == 400 and "林美玲舊 (2001)" in response.get_data(as_text=True)
+    assert fresh(db, application).status == ApplicationStatus.applied
+    assert db.scalar(select(User).where(User.email == "meiling@example.tw")) is None
+
+
+def test_email_taken_or_missing_gets_a_placeholder_and_smtp_sends_when_configured(
+        admin, app, db, make, unit, application, monkeypatch):
+    make.user(unit, role="supervisor", email="meiling@example.tw")
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout=None):
+            sent.append(("connect", host, port))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def starttls(self):
+            sent.append(("starttls",))
+
+        def login(self, user, password):
+            sent.append(("login", user))
+
+        def send_message(self, message):
+            sent.append(("send", message["To"], message.get_content()))
+
+    monkeypatch.setattr("smtplib.SMTP", FakeSMTP)
+    app.config["HOURBOOK_SMTP_HOST"] = "mail.example.tw"
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+                          {"outcome": "accepted"}, hx=True)
+    assert response.status_code == 200
+    user = fresh(db, application).volunteer.user
+    assert user.email.endswith("@" + r.PLACEHOLDER_DOMAIN)
+    assert not sent  # a placeholder address is never mailed
+
+    b = Application(unit_id=unit.id, reference_no="A2026-77777", name_zh="張三", gender=Gender.male,
+                    birth_date=dt.date(1990, 1, 1), phone="0900", email="zhang@example.tw",
+                    id_number=with_check_digit("B22334455"), privacy_consent_at=utcnow())
+    db.add(b)
+    db.commit()
+    response = admin.post(f"/admin/recruitment/applications/{b.id}/decide", {"outcome": "accepted"}, hx=True)
+    assert response.status_code == 200
+    assert sent[0] == ("connect", "mail.example.tw", 587)
+    assert sent[-1][0] == "send" and sent[-1][1] == "zhang@example.tw" and "/welcome/" in sent[-1][2]
+
+
+def _accept(admin, db, application):
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+                          {"outcome": "accepted"}, hx=True)
+    token = response.get_data(as_text=True).split("/welcome/")[1].split('"')[0]
+    return token, fresh(db, application).volunteer
+
+
+def test_welcome_link_sets_password_and_pin_once(app, admin, anon, db, application):
+    token, vol = _accept(admin, db, application)
+    assert anon.get(f"/welcome/{token}").status_code == 200
+    bad = anon.post(f"/welcome/{token}", {"password": "short", "confirm": "short", "pin": "12"})
+    assert bad.status_code == 400
+    page = bad.get_data(as_text=True)
+    assert "8 到 200 個字元" in page and "PIN 碼為 4 到 6 位數字" in page
+    mismatch = anon.post(f"/welcome/{token}", {"password": "long enough 1", "confirm": "other one 1", "pin": "1234"})
+    assert mismatch.status_code == 400 and "兩次輸入的密碼不一致" in mismatch.get_data(as_text=True)
+    ok = anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1", "pin": "4321"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/"
+    home = anon.get("/")
+    assert home.status_code == 200 and "林美玲" in home.get_data(as_text=True)
+    vol = fresh(db, vol)
+    assert vol.user.check_password("my new pass 1") and vol.check_pin("4321")
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "account_setup")) is not None
+    again = app.test_client().get(f"/welcome/{token}")
+    assert again.status_code == 410 and "已經使用過" in again.get_data(as_text=True)
+
+
+def test_expired_and_unknown_links_are_refused(admin, anon, db, application):
+    token, vol = _accept(admin, db, application)
+    link = db.scalars(select(SetPasswordLink)).one()
+    link.expires_at = utcnow() - dt.timedelta(minutes=1)
+    db.commit()
+    response = anon.get(f"/welcome/{token}")
+    assert response.status_code == 410 and "已過期" in response.get_data(as_text=True)
+    assert anon.post(f"/welcome/{token}", {"password": "x" * 10, "confirm": "x" * 10,
+                                           "pin": "1234"}).status_code == 410
+    assert anon.get("/welcome/nonsense").status_code == 404
+
+
+def test_new_welcome_sheet_replaces_the_old_link(admin, anon, db, application):
+    token, vol = _accept(admin, db, application)
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/welcome-link")
+    assert response.status_code == 200
+    new_token = response.get_data(as_text=True).split("/welcome/")[1].split('"')[0]
+    assert new_token != token
+    assert anon.get(f"/welcome/{token}").status_code == 410
+    assert anon.get(f"/welcome/{new_token}").status_code == 200
+
+
+def test_application_detail_shows_full_id_to_admin(admin, application):
+    page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
+    assert application.id_number in page
+
+
+def test_admin_creates_and_publishes_an_opening(admin, anon, db, make, unit):
+    item = make.item(unit, name_zh="送餐服務")
+    site = make.site(unit, name_zh="萬華據點")
+    bad = admin.post("/admin/recruitment/openings/new", {"title": "", "wanted": "abc",
+                                                          "closes_on": "soon", "status": "published"})
+    assert bad.status_code == 400
+    page = bad.get_data(as_text=True)
+    assert "請輸入標題" in page and "請輸入 1 到 10000 之間的數字" in page and "請輸入像 2026-01-31 這樣的日期" in page
+    zero = admin.post("/admin/recruitment/openings/new", {"title": "X", "wanted": "0", "status": "draft"})
+    assert zero.status_code == 400
+    other_site = make.site(make.unit())
+    foreign = admin.post("/admin/recruitment/openings/new", {"title": "X", "status": "draft",
+                                                             "sites": [str(other_site.id)]})
+    assert foreign.status_code == 400
+    assert db.scalar(select(Opening)) is None
+    response = admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "service_items": [str(item.id)], "sites": [str(site.id)],
+        "description": "協助送餐", "schedule": "週一至週五 11:00", "wanted": "3",
+        "requirements": "會騎機車", "closes_on": "2099-12-31", "status": "published"})
+    assert response.status_code == 302
+    db.rollback()
+    o = db.scalars(select(Opening)).one()
+    assert o.status == OpeningStatus.published and [s.id for s in o.sites] == [site.id]
+    detail = admin.get(f"/admin/recruitment/openings/{o.id}").get_data(as_text=True)
+    assert f"/openings/{o.public_id}" in detail and "qr.svg" in detail
+    text = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt")
+    assert text.mimetype == "text/plain"
+    body = text.get_data(as_text=True)
+    assert "送餐志工" in body and "萬華據點" in body and "2099-12-31" in body and f"/openings/{o.public_id}" in body
+    assert anon.get(f"/openings/{o.public_id}").status_code == 200
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "create_opening"))
+    assert entry.after_data()["title"] == "送餐志工"
+    edit = admin.post(f"/admin/recruitment/openings/{o.id}/edit", {"title": "送餐志工", "status": "closed"})
+    assert edit.status_code == 302
+    db.rollback()
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "update_opening")).before_data()["status"] == "published"
+
+
+def test_domain_next_volunteer_no_and_minor_rule(db, make, unit):
+    assert r.next_volunteer_no(db, unit.id) == "1001"
+    make.volunteer(unit, volunteer_no="1500")
+    make.volunteer(unit, volunteer_no="X12")
+    assert r.next_volunteer_no(db, unit.id) == "1501"
+    assert r.is_minor(dt.date(2010, 6, 2), dt.date(2028, 6, 1))
+    assert not r.is_minor(dt.date(2010, 6, 1), dt.date(2028, 6, 1))

@@ -1,0 +1,69 @@
+"""/welcome/<token>: a newly accepted volunteer sets a password and a kiosk PIN with the
+one-time link (printed as a QR, or emailed), is signed in and lands on home."""
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+from models import recruitment as r
+from models.base import utcnow
+
+from ..access import public
+from ..extensions import db, limiter
+
+bp = Blueprint("account_setup", __name__)
+
+LINK_MESSAGES = {
+    "unknown": _l("This link is not valid. Ask the unit for a new one."),
+    "used": _l("This link has already been used. Sign in with your password, or ask the unit for a new link."),
+    "expired": _l("This link has expired. Ask the unit for a new one."),
+}
+
+
+class SetupForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Enter a password.")),
+        Length(min=r.PASSWORD_MIN, max=200, message=_l("Use %(min)d to %(max)d characters."))])
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(_l("Enter the password again.")),
+        EqualTo("password", message=_l("The two passwords are not the same."))])
+    pin = PasswordField(_l("Kiosk PIN (4 to 6 digits)"), validators=[
+        DataRequired(_l("Enter a PIN.")),
+        Regexp(r"^\d{4,6}$", message=_l("A PIN is 4 to 6 digits."))])
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per minute", methods=["POST"])
+def welcome(token: str):
+    g.no_store = True
+    try:
+        link = r.usable_link(db.session, token, utcnow())
+    except r.LinkError as exc:
+        return render_template("account_setup/link_refused.html",
+                               message=LINK_MESSAGES[exc.code]), 410 if exc.code != "unknown" else 404
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            user = r.complete_account_setup(db.session, token, utcnow(),
+                                            password=form.password.data, pin=form.pin.data)
+        except r.LinkError as exc:
+            db.session.rollback()
+            return render_template("account_setup/link_refused.html",
+                                   message=LINK_MESSAGES[exc.code]), 410
+        except r.RecruitmentError as exc:
+            db.session.rollback()
+            form.password.errors = [*form.password.errors, _(exc.message, **exc.params)]
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            login_user(user)
+            return redirect(url_for("home.index"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("account_setup/welcome.html", form=form, user=link.user), status

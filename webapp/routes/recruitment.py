@@ -1,0 +1,385 @@
+"""Recruitment for admins: openings (publish, share, announcement text) and the application
+pipeline (applied → interview scheduled → accepted / declined / waitlisted), htmx row actions
+answering with the changed row; refusals come back as the row with the message (400/409).
+
+Accepting creates the volunteer, the account and a one-time set-password link, shown once as
+a printable QR and URL (the unit may have no mail server). When SMTP is configured the link is
+also emailed to the applicant:
+
+    HOURBOOK_SMTP_HOST       mail server host (unset: no email is sent)
+    HOURBOOK_SMTP_PORT       default 587
+    HOURBOOK_SMTP_USER / HOURBOOK_SMTP_PASSWORD   login, if the server needs one
+    HOURBOOK_SMTP_STARTTLS   "1" (default) to use STARTTLS, "0" not to
+    HOURBOOK_SMTP_FROM       the From address (default: HOURBOOK_SMTP_USER)
+
+Each is read from the app config first, then from the environment.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import os
+import smtplib
+from email.message import EmailMessage
+
+import qrcode
+import qrcode.image.svg
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
+                   request, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from models import recruitment as r
+from models.base import TAIPEI, utcnow
+from models.people import Role, User
+from models.recruitment import Application, Opening
+from models.service import ServiceItem, Site
+
+from ..access import roles
+from ..extensions import db
+
+bp = Blueprint("recruitment", __name__, url_prefix="/admin/recruitment")
+admin_only = roles(Role.admin)
+
+TOO_LONG = _l("Use at most %(max)d characters.")
+OPENING_STATUS = {"draft": _l("Draft"), "published": _l("Published"), "closed": _l("Closed")}
+APPLICATION_STATUS = {"applied": _l("Applied"), "interview_scheduled": _l("Interview scheduled"),
+                      "accepted": _l("Accepted"), "declined": _l("Declined"),
+                      "waitlisted": _l("Waitlisted")}
+
+
+class IdsField(SelectMultipleField):
+    def pre_validate(self, form):
+        pass  # which ids are allowed is the domain's call
+
+    def process_formdata(self, valuelist):
+        try:
+            self.data = [int(v) for v in valuelist]
+        except ValueError as exc:
+            self.data = []
+            raise ValueError(_l("Choose from the list.")) from exc
+
+
+class OpeningForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")),
+                                                 Length(max=200, message=TOO_LONG)])
+    service_items = IdsField(_l("Service items"), coerce=int)
+    sites = IdsField(_l("Sites"), coerce=int)
+    description = TextAreaField(_l("What the work is"), validators=[
+        Optional(), Length(max=5000, message=TOO_LONG)])
+    schedule = StringField(_l("Schedule"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
+    wanted = IntegerField(_l("How many are wanted"), validators=[
+        Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number from 1 to 10000."))])
+    requirements = TextAreaField(_l("Requirements"), validators=[
+        Optional(), Length(max=5000, message=TOO_LONG)])
+    closes_on = DateField(_l("Closing date"), invalid_value_message=_l("Enter a date like 2026-01-31."),
+                          validators=[Optional()])
+    status = SelectField(_l("Status"), choices=[SelectChoice(v, label) for v, label in OPENING_STATUS.items()],
+                         invalid_choice_message=_l("Choose one of the options."))
+
+
+def _wanted_message_fix(form: OpeningForm) -> None:
+    """IntegerField reports bad input with WTForms' own (Simplified Chinese) message: replace it."""
+    if form.wanted.errors and form.wanted.raw_data and form.wanted.data is None:
+        form.wanted.errors = [str(_l("Enter a number from 1 to 10000."))]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _me() -> User:
+    return db.session.get(User, current_user.id)
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _local_input(value: str) -> dt.datetime | None:
+    try:
+        local = dt.datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    if local.tzinfo is not None:
+        return None
+    return local.replace(tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+
+
+def _opening_or_404(opening_id: int) -> Opening:
+    opening = db.session.get(Opening, opening_id)
+    if opening is None or opening.unit_id != current_user.unit_id:
+        abort(404)
+    return opening
+
+
+def _application_or_404(application_id: int) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None or application.unit_id != current_user.unit_id:
+        abort(404)
+    return application
+
+
+def _interviewers() -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.unit_id == current_user.unit_id, User.role.in_([Role.admin, Role.supervisor]),
+        User.active.is_(True)).order_by(User.display_name, User.id)))
+
+
+def _qr_data_uri(payload: str) -> str:
+    image = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _setting(name: str, default: str | None = None) -> str | None:
+    return current_app.config.get(name) or os.environ.get(name) or default
+
+
+def send_link_email(to: str, name: str, link: str) -> bool:
+    """Email the welcome link when SMTP is configured; False when it is not (or it fails)."""
+    host = _setting("HOURBOOK_SMTP_HOST")
+    if not host or not to or to.endswith("@" + r.PLACEHOLDER_DOMAIN):
+        return False
+    message = EmailMessage()
+    message["Subject"] = _("Welcome: set your Hourbook password")
+    message["From"] = _setting("HOURBOOK_SMTP_FROM") or _setting("HOURBOOK_SMTP_USER") or f"hourbook@{host}"
+    message["To"] = to
+    message.set_content(_("Hello %(name)s,\n\nYou have been accepted as a volunteer. Open this link "
+                          "within %(days)d days to set your password and kiosk PIN (it works once):"
+                          "\n\n%(link)s\n", name=name, days=r.LINK_DAYS, link=link))
+    try:
+        with smtplib.SMTP(host, int(_setting("HOURBOOK_SMTP_PORT", "587")), timeout=15) as smtp:
+            if _setting("HOURBOOK_SMTP_STARTTLS", "1") == "1":
+                smtp.starttls()
+            user = _setting("HOURBOOK_SMTP_USER")
+            if user:
+                smtp.login(user, _setting("HOURBOOK_SMTP_PASSWORD", ""))
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        current_app.logger.warning("welcome email to %s failed: %s", to, exc)
+        return False
+    return True
+
+
+def _row(a: Application, mode: str = "view", error: str | None = None, status: int = 200,
+         welcome: dict | None = None):
+    return render_template("recruitment/_application_row.html", a=a, mode=mode, error=error,
+                           welcome=welcome, dupes=r.duplicates_of(db.session, a),
+                           interviewers=_interviewers() if mode == "interview" else [],
+                           statuses=APPLICATION_STATUS), status
+
+
+def _welcome(token: str, user: User) -> dict:
+    link = url_for("account_setup.welcome", token=token, _external=True)
+    return {"link": link, "qr": _qr_data_uri(link), "email": user.email,
+            "emailed": send_link_email(user.email, user.name, link), "days": r.LINK_DAYS}
+
+
+def _act(application_id: int, action, error_mode: str = "view"):
+    """Run a pipeline action; answer with the changed row, or the row with the refusal."""
+    _application_or_404(application_id)
+    try:
+        result = action()
+    except r.StaleApplication as exc:
+        db.session.rollback()
+        return _row(db.session.get(Application, application_id, populate_existing=True),
+                    error=_(exc.message, **exc.params), status=409)
+    except r.RecruitmentError as exc:
+        db.session.rollback()
+        params = dict(exc.params)
+        for key in ("state", "to"):
+            if key in params:
+                params[key] = str(APPLICATION_STATUS.get(params[key], params[key]))
+        return _row(db.session.get(Application, application_id, populate_existing=True),
+                    mode=error_mode, error=_(exc.message, **params), status=400)
+    db.session.commit()
+    welcome = None
+    if isinstance(result, r.Decision) and result.token:
+        welcome = _welcome(result.token, result.user)
+    application = db.session.get(Application, application_id)
+    return _row(application, welcome=welcome)
+
+
+# --- pipeline ----------------------------------------------------------------------------------
+
+@bp.route("/")
+@admin_only
+def index():
+    status = request.args.get("status", "")
+    if status not in APPLICATION_STATUS:
+        status = ""
+    g.no_store = True
+    apps = r.pipeline(db.session, current_user.unit_id, status or None)
+    return render_template("recruitment/index.html", applications=apps, status=status,
+                           statuses=APPLICATION_STATUS, openings=r.unit_openings(db.session, current_user.unit_id),
+                           opening_status=OPENING_STATUS,
+                           dupes={a.id: r.duplicates_of(db.session, a) for a in apps})
+
+
+@bp.route("/applications/<int:application_id>/row")
+@admin_only
+def row(application_id: int):
+    mode = request.args.get("mode", "view")
+    if mode not in ("view", "interview", "decide", "note"):
+        mode = "view"
+    return _row(_application_or_404(application_id), mode=mode)
+
+
+@bp.route("/applications/<int:application_id>")
+@admin_only
+def application(application_id: int):
+    g.no_store = True
+    a = _application_or_404(application_id)
+    return render_template("recruitment/application.html", a=a, statuses=APPLICATION_STATUS,
+                           dupes=r.duplicates_of(db.session, a))
+
+
+@bp.route("/applications/<int:application_id>/interview", methods=["POST"])
+@admin_only
+def interview(application_id: int):
+    raw_interviewer = request.form.get("interviewer_id", "")
+    when = _local_input(request.form.get("interview_at", ""))
+    return _act(application_id, lambda: r.schedule_interview(
+        db.session, application_id, _me(), utcnow(), when=when,
+        place=request.form.get("interview_place", "")[:200],
+        interviewer_id=int(raw_interviewer) if raw_interviewer.isdigit() else None,
+        note=request.form.get("note", "")[:2000], expected_version=_version()),
+        error_mode="interview")
+
+
+@bp.route("/applications/<int:application_id>/decide", methods=["POST"])
+@admin_only
+def decide(application_id: int):
+    outcome = request.form.get("outcome", "")
+    if outcome not in ("accepted", "declined", "waitlisted"):
+        _application_or_404(application_id)
+        return _row(_application_or_404(application_id), mode="decide",
+                    error=_("Choose accept, decline or waitlist."), status=400)
+    return _act(application_id, lambda: r.decide(
+        db.session, application_id, _me(), utcnow(), outcome=outcome,
+        note=request.form.get("note", "")[:2000], expected_version=_version()),
+        error_mode="decide")
+
+
+@bp.route("/applications/<int:application_id>/note", methods=["POST"])
+@admin_only
+def note(application_id: int):
+    return _act(application_id, lambda: r.add_note(
+        db.session, application_id, _me(), utcnow(), request.form.get("note", "")[:2000],
+        expected_version=_version()), error_mode="note")
+
+
+@bp.route("/applications/<int:application_id>/welcome-link", methods=["POST"])
+@admin_only
+def new_link(application_id: int):
+    """A fresh printable welcome sheet (the old link stops working)."""
+    a = _application_or_404(application_id)
+    try:
+        token = r.new_link_for_application(db.session, a.id, _me(), utcnow())
+    except r.RecruitmentError as exc:
+        db.session.rollback()
+        flash(_(exc.message, **exc.params), "error")
+        return redirect(url_for(".application", application_id=a.id))
+    db.session.commit()
+    g.no_store = True
+    return render_template("recruitment/welcome_sheet.html", a=a,
+                           welcome=_welcome(token, a.volunteer.user))
+
+
+# --- openings ----------------------------------------------------------------------------------
+
+def _opening_choices(form: OpeningForm) -> None:
+    unit_id = current_user.unit_id
+    form.service_items.choices = [SelectChoice(i.id, i.name_zh) for i in db.session.scalars(
+        select(ServiceItem).where(ServiceItem.unit_id == unit_id).order_by(ServiceItem.code))]
+    form.sites.choices = [SelectChoice(s.id, s.name_zh) for s in db.session.scalars(
+        select(Site).where(Site.unit_id == unit_id).order_by(Site.name_zh))]
+
+
+def _edit_opening(opening: Opening | None):
+    form = OpeningForm(obj=opening) if request.method == "GET" and opening else OpeningForm()
+    _opening_choices(form)
+    if request.method == "GET":
+        if opening is not None:
+            form.status.data = opening.status.value
+            form.service_items.data = [i.id for i in opening.service_items]
+            form.sites.data = [s.id for s in opening.sites]
+        else:
+            form.service_items.data, form.sites.data = [], []
+    elif form.validate_on_submit():
+        try:
+            saved = r.save_opening(
+                db.session, _me(), utcnow(), opening, title=form.title.data,
+                description=form.description.data, schedule=form.schedule.data,
+                requirements=form.requirements.data, wanted=form.wanted.data,
+                closes_on=form.closes_on.data, status=form.status.data,
+                service_item_ids=form.service_items.data, site_ids=form.sites.data)
+        except r.RecruitmentError as exc:
+            db.session.rollback()
+            form.title.errors = [*form.title.errors, _(exc.message, **exc.params)]
+        else:
+            db.session.commit()
+            flash(_("Opening saved."), "success")
+            return redirect(url_for(".opening", opening_id=saved.id))
+    else:
+        _wanted_message_fix(form)
+    status = 400 if request.method == "POST" else 200
+    return render_template("recruitment/opening_form.html", form=form, opening=opening), status
+
+
+@bp.route("/openings/new", methods=["GET", "POST"])
+@admin_only
+def new_opening():
+    return _edit_opening(None)
+
+
+@bp.route("/openings/<int:opening_id>/edit", methods=["GET", "POST"])
+@admin_only
+def edit_opening(opening_id: int):
+    return _edit_opening(_opening_or_404(opening_id))
+
+
+def _announcement(opening: Opening) -> str:
+    from flask_babel import get_locale
+
+    def local(thing):
+        if str(get_locale()) == "en" and getattr(thing, "name_en", ""):
+            return thing.name_en
+        return thing.name_zh
+
+    labels = {"items": _("Service items"), "sites": _("Sites"), "work": _("What the work is"),
+              "schedule": _("Schedule"), "wanted": _("How many are wanted"),
+              "requirements": _("Requirements"), "closes": _("Closing date"),
+              "apply": _("Apply online")}
+    link = url_for("openings.show", public_id=opening.public_id, _external=True)
+    return r.announcement_text(opening, link, labels, local)
+
+
+@bp.route("/openings/<int:opening_id>")
+@admin_only
+def opening(opening_id: int):
+    o = _opening_or_404(opening_id)
+    return render_template("recruitment/opening.html", opening=o, opening_status=OPENING_STATUS,
+                           text=_announcement(o),
+                           link=url_for("openings.show", public_id=o.public_id, _external=True))
+
+
+@bp.route("/openings/<int:opening_id>/announcement.txt")
+@admin_only
+def announcement(opening_id: int):
+    return Response(_announcement(_opening_or_404(opening_id)), mimetype="text/plain")
+
+
+@bp.app_template_filter("application_status")
+def application_status_label(status) -> str:
+    value = getattr(status, "value", status)
+    return str(APPLICATION_STATUS.get(value, value))
+
