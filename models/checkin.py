@@ -19,6 +19,7 @@ from . import audit
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date
 from .insurance import cover_on
 from .people import Volunteer
+from .training import training_status
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 
 
@@ -63,6 +64,8 @@ REFUSALS = {
                          "Please check in on site."),
     "not_checked_in": N_("You are not checked in."),
     "other_unit": N_("This volunteer does not belong to this unit."),
+    "basic_training_missing": N_("Basic training not yet completed: %(courses)s"),
+    "special_training_missing": N_("Special training not yet completed: %(courses)s"),
 }
 
 
@@ -196,6 +199,16 @@ def gate_refusals(session: Session, volunteer: Volunteer, site: Site, item: Serv
         problems.append(refusal("not_service_item"))
     if cover_on(session, volunteer.id, taipei_date(when)) is None:
         problems.append(refusal("no_insurance"))
+    if item is not None and item.category is not None:
+        # Service in a category counts only once basic and that category's special training are
+        # complete, on the day of service (from the certificate's date).
+        status = training_status(session, volunteer, item.category, as_of=taipei_date(when))
+        if not status.basic_done:
+            problems.append(refusal("basic_training_missing",
+                                    courses="、".join(c.name for c in status.missing_basic)))
+        if not status.special_done:
+            problems.append(refusal("special_training_missing",
+                                    courses="、".join(c.name for c in status.missing_special)))
     return problems
 
 

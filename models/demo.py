@@ -106,6 +106,8 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
             accounts.append(("volunteer", email))
     session.flush()
 
+    _seed_training(session, unit, vols, today, rng)
+
     for i, vol in enumerate(vols):
         if i == len(vols) - 1:
             continue  # one volunteer without insurance: the gate refuses them
@@ -159,3 +161,40 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
                                    source=SessionSource.kiosk_card))
     session.flush()
     return {"unit": unit.name, "password": DEMO_PASSWORD, "accounts": accounts}
+
+
+def _seed_training(session: Session, unit: Unit, vols: list, today: dt.date, rng) -> None:
+    """The course catalogue, and basic + special training (both categories) for every demo
+    volunteer but the second-to-last, who still lacks the unit briefing (the gate names it).
+    Older volunteers hold the former 12 h basic certificate; the briefing came from a unit event."""
+    from .training import TrainingEvent, TrainingMode, TrainingRecord, seed_catalogue
+
+    courses = {c.code: c for c in seed_catalogue(session, unit)}
+    briefing_on = today - dt.timedelta(days=400)
+    event = TrainingEvent(unit_id=unit.id, course_id=courses["SW04"].id, held_on=briefing_on,
+                          place="本會三樓會議室", mode=TrainingMode.in_person)
+    session.add(event)
+    session.flush()
+    for i, vol in enumerate(vols):
+        basic_on = today - dt.timedelta(days=500 + rng.randrange(1500))
+        if i % 6 == 0:
+            basics = [(courses["B12"], TrainingMode.in_person, "臺北市志願服務推廣中心")]
+        else:
+            mode = TrainingMode.online if i % 2 else TrainingMode.group_viewing
+            basics = [(courses[c], mode, "臺北E大" if i % 2 else DEMO_UNIT)
+                      for c in ("B01", "B02", "B03")]
+        for course, mode, provider in basics:
+            session.add(TrainingRecord(volunteer_id=vol.id, course_id=course.id,
+                                       completed_on=basic_on, minutes=course.minutes, mode=mode,
+                                       provider=provider, certificate_no=f"T{vol.volunteer_no}"))
+        special_on = basic_on + dt.timedelta(days=30)
+        for code in ("SW01", "SW02", "SW03", "CO01", "CO02", "SW04"):
+            if code == "SW04" and i == len(vols) - 2:
+                continue  # lacks the unit briefing: refused with the course named
+            course = courses[code]
+            from_event = code == "SW04" and i % 3 == 0
+            session.add(TrainingRecord(
+                volunteer_id=vol.id, course_id=course.id,
+                completed_on=briefing_on if from_event else min(special_on, today),
+                minutes=course.minutes, mode=TrainingMode.in_person, provider=DEMO_UNIT,
+                event_id=event.id if from_event else None))

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from dataclasses import dataclass
 
-from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, UTCDateTime, utcnow
+from . import audit
+from .base import Base, UTCDateTime, begin_write, utcnow
 from .files import StoredFile
 from .people import Volunteer
 from .unit import Category
@@ -80,3 +82,509 @@ class TrainingRecord(Base):
     volunteer: Mapped[Volunteer] = relationship()
     course: Mapped[TrainingCourse] = relationship()
     certificate_file: Mapped[StoredFile | None] = relationship()
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CourseSpec:
+    code: str
+    name: str
+    name_en: str
+    kind: TrainingKind
+    category: Category | None
+    minutes: int
+    run_by_unit: bool = False
+    legacy: bool = False
+
+
+# From shared/spec/rules.md (Training): the numbers are binding. The unit may edit names, hours
+# and retire a course; seeding never overwrites what the unit changed.
+CATALOGUE: tuple[CourseSpec, ...] = (
+    CourseSpec("B01", "志願服務內涵及倫理", "Volunteer service: meaning and ethics",
+               TrainingKind.basic, None, 120),
+    CourseSpec("B02", "志願服務法規之認識", "Volunteer service law", TrainingKind.basic, None, 120),
+    CourseSpec("B03", "志願服務經驗分享", "Volunteer service: sharing experience",
+               TrainingKind.basic, None, 120),
+    CourseSpec("B12", "基礎訓練（舊制 12 小時 6 門課程）", "Basic training (former 12 h set)",
+               TrainingKind.basic, None, 720, legacy=True),
+    CourseSpec("SW01", "社會福利概述", "Overview of social welfare", TrainingKind.special,
+               Category.social_welfare, 120),
+    CourseSpec("SW02", "社會資源與志願服務", "Social resources and volunteer service",
+               TrainingKind.special, Category.social_welfare, 60),
+    CourseSpec("SW03", "綜合討論", "General discussion", TrainingKind.special,
+               Category.social_welfare, 60),
+    CourseSpec("SW04", "運用單位業務簡介及工作內容說明(含實習)",
+               "The unit's work and the volunteer's tasks (with practice)",
+               TrainingKind.special, Category.social_welfare, 120, run_by_unit=True),
+    CourseSpec("CO01", "綜合討論", "General discussion", TrainingKind.special,
+               Category.comprehensive, 60),
+    CourseSpec("CO02", "運用單位業務簡介及工作內容說明(含實習)",
+               "The unit's work and the volunteer's tasks (with practice)",
+               TrainingKind.special, Category.comprehensive, 120, run_by_unit=True),
+)
+
+
+def seed_catalogue(session: Session, unit, actor=None, audited: bool = True) -> list[TrainingCourse]:
+    """Add the courses of rules.md the unit does not have yet (by code). Idempotent: courses
+    already there, edited or not, are left alone. Returns the courses added. Caller commits.
+    `audited=False` only for test fixtures that set up a unit's data."""
+    have = set(session.scalars(select(TrainingCourse.code)
+                               .where(TrainingCourse.unit_id == unit.id)))
+    added = []
+    for spec in CATALOGUE:
+        if spec.code in have:
+            continue
+        course = TrainingCourse(unit_id=unit.id, code=spec.code, name=spec.name,
+                                name_en=spec.name_en, kind=spec.kind, category=spec.category,
+                                minutes=spec.minutes, run_by_unit=spec.run_by_unit,
+                                legacy=spec.legacy, active=True)
+        session.add(course)
+        added.append(course)
+    if added:
+        session.flush()
+    if added and audited:
+        audit.record(session, action="training_catalogue_seeded", entity="unit",
+                     entity_id=unit.id, actor=actor, unit_id=unit.id,
+                     after={"codes": [c.code for c in added]})
+    return added
+
+
+def courses_of(session: Session, unit_id: int, include_inactive: bool = True) -> list[TrainingCourse]:
+    query = select(TrainingCourse).where(TrainingCourse.unit_id == unit_id)
+    if not include_inactive:
+        query = query.where(TrainingCourse.active.is_(True))
+    return list(session.scalars(query.order_by(TrainingCourse.kind, TrainingCourse.code)))
+
+
+class InvalidTraining(ValueError):
+    """Field name -> error code (required, too_long, not_positive, too_many, unknown, other_unit,
+    future, duplicate)."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+NAME_MAX, PROVIDER_MAX, CERT_NO_MAX, PLACE_MAX = 120, 120, 60, 200
+MAX_MINUTES = 24 * 60
+
+
+def _course_data(course: TrainingCourse) -> dict:
+    return {"code": course.code, "name": course.name, "name_en": course.name_en,
+            "minutes": course.minutes, "active": course.active}
+
+
+def update_course(session: Session, course: TrainingCourse, actor, *, name: str, name_en: str,
+                  minutes: int, active: bool) -> TrainingCourse:
+    begin_write(session)
+    errors = {}
+    name, name_en = (name or "").strip(), (name_en or "").strip()
+    if not name:
+        errors["name"] = "required"
+    elif len(name) > NAME_MAX:
+        errors["name"] = "too_long"
+    if len(name_en) > 160:
+        errors["name_en"] = "too_long"
+    if minutes is None or minutes <= 0:
+        errors["minutes"] = "not_positive"
+    elif minutes > 100 * 60:
+        errors["minutes"] = "too_many"
+    if errors:
+        raise InvalidTraining(errors)
+    before = _course_data(course)
+    course.name, course.name_en, course.minutes, course.active = name, name_en, minutes, active
+    session.flush()
+    audit.record(session, action="training_course_updated", entity="training_course",
+                 entity_id=course.id, actor=actor, unit_id=course.unit_id, before=before,
+                 after=_course_data(course))
+    return course
+
+
+# --- records -------------------------------------------------------------------------------
+
+def _record_data(record: TrainingRecord) -> dict:
+    return {"volunteer_id": record.volunteer_id, "course_id": record.course_id,
+            "completed_on": record.completed_on.isoformat(), "minutes": record.minutes,
+            "mode": record.mode.value, "provider": record.provider,
+            "certificate_no": record.certificate_no,
+            "certificate_file_id": record.certificate_file_id, "event_id": record.event_id}
+
+
+def _check_record(session: Session, volunteer: Volunteer, course: TrainingCourse | None,
+                  completed_on, minutes, mode, provider: str, certificate_no: str,
+                  today: dt.date | None, record_id: int | None = None) -> dict:
+    errors = {}
+    if course is None:
+        errors["course_id"] = "required"
+    elif course.unit_id != volunteer.unit_id:
+        errors["course_id"] = "other_unit"
+    if completed_on is None:
+        errors["completed_on"] = "required"
+    elif today is not None and completed_on > today:
+        errors["completed_on"] = "future"
+    if minutes is None or minutes <= 0:
+        errors["minutes"] = "not_positive"
+    elif minutes > MAX_MINUTES:
+        errors["minutes"] = "too_many"
+    try:
+        TrainingMode(getattr(mode, "value", mode))
+    except ValueError:
+        errors["mode"] = "unknown"
+    if len(provider or "") > PROVIDER_MAX:
+        errors["provider"] = "too_long"
+    if len(certificate_no or "") > CERT_NO_MAX:
+        errors["certificate_no"] = "too_long"
+    if not errors:
+        same = session.scalar(select(TrainingRecord.id).where(
+            TrainingRecord.volunteer_id == volunteer.id, TrainingRecord.course_id == course.id,
+            TrainingRecord.completed_on == completed_on))
+        if same is not None and same != record_id:
+            errors["completed_on"] = "duplicate"
+    return errors
+
+
+def add_record(session: Session, volunteer: Volunteer, *, course: TrainingCourse | None,
+               completed_on: dt.date | None, minutes: int | None, mode, provider: str = "",
+               certificate_no: str = "", certificate_file=None, event_id: int | None = None,
+               actor=None, today: dt.date | None = None) -> TrainingRecord:
+    """Record one course the volunteer completed. Raises InvalidTraining (nothing added)."""
+    begin_write(session)
+    provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
+    errors = _check_record(session, volunteer, course, completed_on, minutes, mode, provider,
+                           certificate_no, today)
+    if errors:
+        raise InvalidTraining(errors)
+    record = TrainingRecord(volunteer_id=volunteer.id, course_id=course.id,
+                            completed_on=completed_on, minutes=minutes,
+                            mode=TrainingMode(getattr(mode, "value", mode)), provider=provider,
+                            certificate_no=certificate_no,
+                            certificate_file_id=getattr(certificate_file, "id", None),
+                            event_id=event_id)
+    session.add(record)
+    session.flush()
+    audit.record(session, action="training_record_added", entity="training_record",
+                 entity_id=record.id, actor=actor, unit_id=volunteer.unit_id,
+                 after=_record_data(record))
+    return record
+
+
+def update_record(session: Session, record: TrainingRecord, *, course: TrainingCourse | None,
+                  completed_on, minutes, mode, provider: str = "", certificate_no: str = "",
+                  certificate_file=None, actor=None, today: dt.date | None = None) -> TrainingRecord:
+    """Correct a record; a new certificate file replaces the old link (None keeps it)."""
+    begin_write(session)
+    provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
+    errors = _check_record(session, record.volunteer, course, completed_on, minutes, mode,
+                           provider, certificate_no, today, record_id=record.id)
+    if errors:
+        raise InvalidTraining(errors)
+    before = _record_data(record)
+    record.course_id, record.course = course.id, course
+    record.completed_on, record.minutes = completed_on, minutes
+    record.mode = TrainingMode(getattr(mode, "value", mode))
+    record.provider, record.certificate_no = provider, certificate_no
+    if certificate_file is not None:
+        record.certificate_file_id = certificate_file.id
+    session.flush()
+    audit.record(session, action="training_record_updated", entity="training_record",
+                 entity_id=record.id, actor=actor, unit_id=record.volunteer.unit_id,
+                 before=before, after=_record_data(record))
+    return record
+
+
+def delete_record(session: Session, record: TrainingRecord, actor=None) -> None:
+    begin_write(session)
+    before = _record_data(record)
+    unit_id, record_id = record.volunteer.unit_id, record.id
+    session.delete(record)
+    session.flush()
+    audit.record(session, action="training_record_deleted", entity="training_record",
+                 entity_id=record_id, actor=actor, unit_id=unit_id, before=before)
+
+
+def records_of(session: Session, volunteer_id: int) -> list[TrainingRecord]:
+    return list(session.scalars(
+        select(TrainingRecord).where(TrainingRecord.volunteer_id == volunteer_id)
+        .order_by(TrainingRecord.completed_on, TrainingRecord.id)))
+
+
+# --- progress and seniority ------------------------------------------------------------------
+
+@dataclass
+class TrainingStatus:
+    """Where a volunteer stands for one category, as of a day.
+
+    `missing` names the courses still to do: the current basic set when basic training is not
+    done (neither the 3-course set nor the former 12 h certificate), then the category's special
+    courses not yet done. Service years (年資) start at `seniority_start`: the later of the two
+    completion dates."""
+
+    category: Category
+    basic_done_on: dt.date | None
+    special_done_on: dt.date | None
+    missing_basic: list[TrainingCourse]
+    missing_special: list[TrainingCourse]
+
+    @property
+    def basic_done(self) -> bool:
+        return self.basic_done_on is not None
+
+    @property
+    def special_done(self) -> bool:
+        return self.special_done_on is not None
+
+    @property
+    def complete(self) -> bool:
+        return self.basic_done and self.special_done
+
+    @property
+    def seniority_start(self) -> dt.date | None:
+        if self.basic_done_on is None or self.special_done_on is None:
+            return None
+        return max(self.basic_done_on, self.special_done_on)
+
+    @property
+    def missing(self) -> list[TrainingCourse]:
+        return [*self.missing_basic, *self.missing_special]
+
+
+def _done_by(records: list[TrainingRecord], courses: list[TrainingCourse]) -> tuple[dt.date | None, list]:
+    """The day the last of `courses` was first completed, or None and the courses missing."""
+    first: dict[int, dt.date] = {}
+    for r in records:
+        if r.course_id not in first or r.completed_on < first[r.course_id]:
+            first[r.course_id] = r.completed_on
+    missing = [c for c in courses if c.id not in first]
+    if missing or not courses:
+        return None, missing
+    return max(first[c.id] for c in courses), []
+
+
+def training_status(session: Session, volunteer: Volunteer, category: Category,
+                    as_of: dt.date | None = None) -> TrainingStatus:
+    """Basic and special training of `volunteer` for `category`, counting only records
+    completed on or before `as_of` (hours count from the certificate's date)."""
+    category = Category(getattr(category, "value", category))
+    courses = courses_of(session, volunteer.unit_id, include_inactive=False)
+    query = select(TrainingRecord).where(TrainingRecord.volunteer_id == volunteer.id)
+    if as_of is not None:
+        query = query.where(TrainingRecord.completed_on <= as_of)
+    records = list(session.scalars(query))
+    # Any record of a course counts, even of a course since retired.
+    current_basic = [c for c in courses if c.kind == TrainingKind.basic and not c.legacy]
+    basic_on, missing_basic = _done_by(records, current_basic)
+    legacy_ids = set(session.scalars(select(TrainingCourse.id).where(
+        TrainingCourse.unit_id == volunteer.unit_id, TrainingCourse.kind == TrainingKind.basic,
+        TrainingCourse.legacy.is_(True))))
+    legacy_dates = [r.completed_on for r in records if r.course_id in legacy_ids]
+    if legacy_dates and (basic_on is None or min(legacy_dates) < basic_on):
+        basic_on, missing_basic = min(legacy_dates), []
+    special = [c for c in courses if c.kind == TrainingKind.special and c.category == category]
+    special_on, missing_special = _done_by(records, special)
+    if not current_basic and basic_on is None:
+        missing_basic = []  # nothing in the catalogue to name; basic_done_on stays None
+    return TrainingStatus(category, basic_on, special_on, missing_basic, missing_special)
+
+
+# --- events the unit runs ---------------------------------------------------------------------
+
+def create_event(session: Session, unit_id: int, *, course: TrainingCourse | None,
+                 held_on: dt.date | None, place: str = "", mode=TrainingMode.in_person,
+                 actor=None) -> TrainingEvent:
+    begin_write(session)
+    errors = {}
+    if course is None:
+        errors["course_id"] = "required"
+    elif course.unit_id != unit_id:
+        errors["course_id"] = "other_unit"
+    if held_on is None:
+        errors["held_on"] = "required"
+    place = (place or "").strip()
+    if len(place) > PLACE_MAX:
+        errors["place"] = "too_long"
+    try:
+        mode = TrainingMode(getattr(mode, "value", mode))
+    except ValueError:
+        errors["mode"] = "unknown"
+    if errors:
+        raise InvalidTraining(errors)
+    event = TrainingEvent(unit_id=unit_id, course_id=course.id, held_on=held_on, place=place,
+                          mode=mode)
+    session.add(event)
+    session.flush()
+    audit.record(session, action="training_event_created", entity="training_event",
+                 entity_id=event.id, actor=actor, unit_id=unit_id,
+                 after={"course_id": course.id, "held_on": held_on.isoformat(), "place": place,
+                        "mode": mode.value})
+    return event
+
+
+def events_of(session: Session, unit_id: int) -> list[TrainingEvent]:
+    return list(session.scalars(select(TrainingEvent).where(TrainingEvent.unit_id == unit_id)
+                                .order_by(TrainingEvent.held_on.desc(), TrainingEvent.id.desc())))
+
+
+def attendees(session: Session, event: TrainingEvent) -> dict[int, TrainingRecord]:
+    return {r.volunteer_id: r for r in session.scalars(
+        select(TrainingRecord).where(TrainingRecord.event_id == event.id))}
+
+
+def mark_attendance(session: Session, event: TrainingEvent, volunteer_ids, actor=None,
+                    provider: str = "") -> list[TrainingRecord]:
+    """Attendance marked in bulk: each volunteer ticked gets a training record of the event's
+    course (date, hours, mode of the event); volunteers unticked lose the record this event gave
+    them. Never creates service sessions. All or nothing: a volunteer of another unit refuses
+    the lot. Returns the records added."""
+    begin_write(session)
+    wanted = {int(v) for v in volunteer_ids}
+    volunteers = {v.id: v for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(wanted)))} \
+        if wanted else {}
+    if len(volunteers) != len(wanted) or any(v.unit_id != event.unit_id for v in volunteers.values()):
+        raise InvalidTraining({"volunteers": "other_unit"})
+    existing = attendees(session, event)
+    added = []
+    for vid in sorted(wanted - set(existing)):
+        already = session.scalar(select(TrainingRecord).where(
+            TrainingRecord.volunteer_id == vid, TrainingRecord.course_id == event.course_id,
+            TrainingRecord.completed_on == event.held_on))
+        if already is not None:
+            continue  # recorded by hand for that day already
+        added.append(add_record(session, volunteers[vid], course=event.course,
+                                completed_on=event.held_on, minutes=event.course.minutes,
+                                mode=event.mode, provider=provider, event_id=event.id,
+                                actor=actor))
+    for vid in sorted(set(existing) - wanted):
+        delete_record(session, existing[vid], actor=actor)
+    return added
+
+
+# --- completion certificate (結業證明書) -------------------------------------------------------
+#
+# The template text is one short text per unit, kept as a JSON file in a folder the caller
+# passes (the app uses <instance>/completion_templates/<unit id>.json). Why a file and not a
+# table: it is a single, rarely edited text with no queries over it, and a file needs no schema
+# migration while other work adds migrations to the same chain; every change is still audited
+# (before/after) in the database. A unit without a file gets DEFAULT_COMPLETION_TEXT.
+
+COMPLETION_KIND = "completion"
+TEMPLATE_MAX = 1000
+DEFAULT_COMPLETION_TEXT = (
+    "茲證明 $name 君（志工編號 $volunteer_no）參加本單位辦理之志願服務特殊訓練課程，"
+    "計 $hours 小時，業已結業，特發此證。"
+)
+TEMPLATE_FIELDS = ("name", "volunteer_no", "hours", "unit", "first_day", "last_day")
+
+
+def _template_path(folder, unit_id: int):
+    from pathlib import Path
+
+    return Path(folder) / f"{int(unit_id)}.json"
+
+
+def completion_template(folder, unit_id: int) -> str:
+    import json
+
+    path = _template_path(folder, unit_id)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["text"]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return DEFAULT_COMPLETION_TEXT
+
+
+def save_completion_template(session: Session, folder, unit_id: int, text: str, actor=None) -> str:
+    """Validate and keep the unit's template text (placeholders: $name, $volunteer_no, $hours,
+    $unit, $first_day, $last_day). Raises InvalidTraining({"text": code})."""
+    import json
+    import os
+    from string import Template
+
+    begin_write(session)
+    text = (text or "").strip().replace("\r\n", "\n")
+    if not text:
+        raise InvalidTraining({"text": "required"})
+    if len(text) > TEMPLATE_MAX:
+        raise InvalidTraining({"text": "too_long"})
+    try:
+        names = {m.group("named") or m.group("braced")
+                 for m in Template.pattern.finditer(text) if not m.group("escaped")}
+        if any(m.group("invalid") is not None for m in Template.pattern.finditer(text)):
+            raise ValueError
+    except ValueError:
+        raise InvalidTraining({"text": "bad_placeholder"}) from None
+    if names - set(TEMPLATE_FIELDS) - {None}:
+        raise InvalidTraining({"text": "bad_placeholder"})
+    before = completion_template(folder, unit_id)
+    path = _template_path(folder, unit_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"text": text}, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    audit.record(session, action="completion_template_updated", entity="unit", entity_id=unit_id,
+                 actor=actor, unit_id=unit_id, before={"text": before}, after={"text": text})
+    return text
+
+
+def unit_course_records(session: Session, volunteer: Volunteer) -> list[TrainingRecord]:
+    """The volunteer's records of courses the unit itself ran: its own course (the unit
+    briefing) or any course given at one of its training events."""
+    return [r for r in records_of(session, volunteer.id)
+            if r.course.run_by_unit or r.event_id is not None]
+
+
+@dataclass
+class CompletionCertificate:
+    serial: str
+    unit_name: str
+    volunteer_name: str
+    volunteer_no: str
+    lines: list[tuple[str, dt.date, int]]  # course name, day, minutes
+    total_minutes: int
+    text: str
+    issued_on: dt.date
+
+
+def format_completion_serial(unit_id: int, year: int, seq: int) -> str:
+    return f"C{unit_id:03d}-{year}-{seq:05d}"
+
+
+def _hours_text(minutes: int) -> str:
+    hours = minutes / 60
+    return f"{hours:g}"
+
+
+def issue_completion(session: Session, volunteer: Volunteer, *, template_text: str, actor,
+                     now: dt.datetime) -> CompletionCertificate:
+    """Number and describe a completion certificate for the unit's own courses the volunteer
+    attended. The number comes from next_serial(kind="completion") in this write transaction
+    (gap-free per unit and year); the issue is audited with everything printed. Raises
+    InvalidTraining({"volunteer": "nothing_to_certify"})."""
+    from string import Template
+
+    from .base import taipei_date
+    from .slips import next_serial
+    from .unit import Unit
+
+    begin_write(session)
+    records = unit_course_records(session, volunteer)
+    if not records:
+        raise InvalidTraining({"volunteer": "nothing_to_certify"})
+    today = taipei_date(now)
+    seq = next_serial(session, volunteer.unit_id, COMPLETION_KIND, today.year)
+    serial = format_completion_serial(volunteer.unit_id, today.year, seq)
+    unit = session.get(Unit, volunteer.unit_id)
+    total = sum(r.minutes for r in records)
+    text = Template(template_text).safe_substitute(
+        name=volunteer.name_zh, volunteer_no=volunteer.volunteer_no, hours=_hours_text(total),
+        unit=unit.name, first_day=min(r.completed_on for r in records).isoformat(),
+        last_day=max(r.completed_on for r in records).isoformat())
+    cert = CompletionCertificate(
+        serial=serial, unit_name=unit.name, volunteer_name=volunteer.name_zh,
+        volunteer_no=volunteer.volunteer_no,
+        lines=[(r.course.name, r.completed_on, r.minutes) for r in records],
+        total_minutes=total, text=text, issued_on=today)
+    audit.record(session, action="completion_certificate_issued", entity="volunteer",
+                 entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id, now=now,
+                 after={"serial": serial, "record_ids": [r.id for r in records],
+                        "total_minutes": total, "text": text})
+    return cert

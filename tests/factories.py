@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from sqlalchemy import select
+
 from models.idnumbers import with_check_digit
 from models.insurance import CoverKind, InsuranceCover
 from models.people import Gender, Role, User, Volunteer
@@ -43,7 +45,10 @@ class Factories:
             self.volunteer(unit, user=user, commit=False)
         return self._save(user)
 
-    def volunteer(self, unit, user=None, commit=True, insured=False, **kw):
+    def volunteer(self, unit, user=None, commit=True, insured=False, trained=True, **kw):
+        """trained=True (the default): the unit's catalogue is seeded and the volunteer holds
+        basic and every category's special training, completed long ago, so the check-in gate
+        lets them serve. trained=False: no training records at all."""
         n = next(_seq)
         kw.setdefault("name_zh", f"志工{n:03d}")
         kw.setdefault("gender", Gender.female)
@@ -52,11 +57,29 @@ class Factories:
         kw.setdefault("volunteer_no", f"{5000 + n}")
         vol = Volunteer(unit_id=unit.id, user=user, **kw)
         self.session.add(vol)
+        if trained:
+            self.train(vol, unit)
         if commit:
             self.session.commit()
         if insured:
             self.cover(vol)
         return vol
+
+    def train(self, vol, unit, on=dt.date(2000, 1, 1), codes=None):
+        """Give the volunteer records of the unit's current basic and all special courses
+        (or only `codes`), dated `on`. Adds and flushes; the caller commits."""
+        from models.training import TrainingCourse, TrainingMode, TrainingRecord, seed_catalogue
+
+        seed_catalogue(self.session, unit, audited=False)
+        self.session.flush()
+        courses = self.session.scalars(select(TrainingCourse).where(
+            TrainingCourse.unit_id == unit.id, TrainingCourse.legacy.is_(False)))
+        for course in courses:
+            if codes is None or course.code in codes:
+                self.session.add(TrainingRecord(
+                    volunteer=vol, course=course, completed_on=on, minutes=course.minutes,
+                    mode=TrainingMode.in_person, provider="測試"))
+        self.session.flush()
 
     def site(self, unit, **kw):
         n = next(_seq)

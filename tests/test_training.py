@@ -1,0 +1,294 @@
+"""Training: the catalogue, records, events, progress and seniority, the completion certificate,
+the check-in gate, and the admin pages."""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+
+import pytest
+from sqlalchemy import func, select
+
+from models import training
+from models.audit import AuditEntry
+from models.base import TAIPEI
+from models.checkin import Outcome, check_in, gate_refusals
+from models.service import ServiceSession, SessionSource
+from models.training import (TrainingCourse, TrainingEvent, TrainingKind, TrainingMode,
+                             TrainingRecord, InvalidTraining)
+from models.unit import Category
+
+NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Taipei
+TODAY = dt.date(2026, 11, 27)
+
+
+def course(db, unit, code):
+    return db.scalar(select(TrainingCourse).where(TrainingCourse.unit_id == unit.id,
+                                                  TrainingCourse.code == code))
+
+
+def actions(db):
+    return db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+
+
+@pytest.fixture
+def seeded(db, unit):
+    training.seed_catalogue(db, unit)
+    db.commit()
+    return unit
+
+
+def give(db, unit, vol, codes, on):
+    for code in codes:
+        c = course(db, unit, code)
+        training.add_record(db, vol, course=c, completed_on=on, minutes=c.minutes,
+                            mode=TrainingMode.in_person)
+    db.commit()
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+def test_catalogue_follows_the_rules_and_seeding_is_idempotent(db, unit):
+    added = training.seed_catalogue(db, unit)
+    db.commit()
+    assert len(added) == 10
+    courses = {c.code: c for c in training.courses_of(db, unit.id)}
+    basic = [c for c in courses.values() if c.kind == TrainingKind.basic and not c.legacy]
+    assert sorted(c.name for c in basic) == sorted(["志願服務內涵及倫理", "志願服務法規之認識",
+                                                    "志願服務經驗分享"])
+    assert sum(c.minutes for c in basic) == 6 * 60
+    assert courses["B12"].legacy and courses["B12"].minutes == 12 * 60
+    sw = {c.name: c.minutes for c in courses.values() if c.category == Category.social_welfare}
+    assert sw == {"社會福利概述": 120, "社會資源與志願服務": 60, "綜合討論": 60,
+                  "運用單位業務簡介及工作內容說明(含實習)": 120}
+    co = {c.name: c.minutes for c in courses.values() if c.category == Category.comprehensive}
+    assert co == {"綜合討論": 60, "運用單位業務簡介及工作內容說明(含實習)": 120}
+    assert courses["SW04"].run_by_unit and courses["CO02"].run_by_unit
+    assert actions(db) == ["training_catalogue_seeded"]
+    # edited courses are left alone; nothing is added twice
+    training.update_course(db, courses["SW01"], None, name="社會福利概論", name_en="",
+                           minutes=180, active=True)
+    db.commit()
+    assert training.seed_catalogue(db, unit) == []
+    db.commit()
+    db.expire_all()
+    assert db.scalar(select(func.count(TrainingCourse.id))) == 10
+    assert course(db, unit, "SW01").name == "社會福利概論"
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "training_course_updated"))
+    assert entry.before_data()["minutes"] == 120 and entry.after_data()["minutes"] == 180
+
+
+def test_course_edit_validation(db, seeded):
+    c = course(db, seeded, "B01")
+    with pytest.raises(InvalidTraining) as bad:
+        training.update_course(db, c, None, name=" ", name_en="x" * 161, minutes=0, active=True)
+    assert bad.value.errors == {"name": "required", "name_en": "too_long", "minutes": "not_positive"}
+
+
+# --- records -------------------------------------------------------------------------------
+
+def test_record_crud_with_validation_and_audit(db, make, seeded):
+    vol = make.volunteer(seeded, trained=False)
+    c = course(db, seeded, "B01")
+    with pytest.raises(InvalidTraining) as bad:
+        training.add_record(db, vol, course=None, completed_on=TODAY + dt.timedelta(days=1),
+                            minutes=-5, mode="telepathy", provider="x" * 200, today=TODAY)
+    assert bad.value.errors == {"course_id": "required", "completed_on": "future",
+                                "minutes": "not_positive", "mode": "unknown",
+                                "provider": "too_long"}
+    db.rollback()
+    other = make.unit()
+    training.seed_catalogue(db, other)
+    db.commit()
+    with pytest.raises(InvalidTraining) as bad:
+        training.add_record(db, vol, course=course(db, other, "B01"), completed_on=TODAY,
+                            minutes=120, mode=TrainingMode.online)
+    assert bad.value.errors == {"course_id": "other_unit"}
+    db.rollback()
+    record = training.add_record(db, vol, course=c, completed_on=dt.date(2025, 5, 1), minutes=120,
+                                 mode=TrainingMode.online, provider=" 臺北E大 ",
+                                 certificate_no="E-123", today=TODAY)
+    db.commit()
+    assert record.provider == "臺北E大"
+    with pytest.raises(InvalidTraining) as bad:
+        training.add_record(db, vol, course=c, completed_on=dt.date(2025, 5, 1), minutes=120,
+                            mode=TrainingMode.online)
+    assert bad.value.errors == {"completed_on": "duplicate"}
+    db.rollback()
+    training.update_record(db, record, course=c, completed_on=dt.date(2025, 5, 2), minutes=90,
+                           mode=TrainingMode.group_viewing, provider="本會", certificate_no="G-1")
+    db.commit()
+    db.expire_all()
+    assert record.minutes == 90 and record.mode == TrainingMode.group_viewing
+    training.delete_record(db, record)
+    db.commit()
+    assert db.scalar(select(func.count(TrainingRecord.id))) == 0
+    trail = db.scalars(select(AuditEntry).where(AuditEntry.entity == "training_record")
+                       .order_by(AuditEntry.id)).all()
+    assert [e.action for e in trail] == ["training_record_added", "training_record_updated",
+                                         "training_record_deleted"]
+    assert trail[1].before_data()["minutes"] == 120 and trail[1].after_data()["minutes"] == 90
+    assert trail[2].before_data()["completed_on"] == "2025-05-02"
+
+
+# --- progress and seniority -------------------------------------------------------------------
+
+def test_progress_and_seniority(db, make, seeded):
+    vol = make.volunteer(seeded, trained=False)
+    status = training.training_status(db, vol, Category.social_welfare)
+    assert not status.basic_done and not status.special_done and status.seniority_start is None
+    assert [c.code for c in status.missing] == ["B01", "B02", "B03", "SW01", "SW02", "SW03", "SW04"]
+    give(db, seeded, vol, ["B01", "B02"], dt.date(2024, 3, 1))
+    give(db, seeded, vol, ["B03"], dt.date(2024, 3, 8))
+    give(db, seeded, vol, ["SW01", "SW02", "SW03"], dt.date(2024, 2, 1))
+    status = training.training_status(db, vol, Category.social_welfare)
+    assert status.basic_done_on == dt.date(2024, 3, 8)  # the last of the three courses
+    assert status.special_done_on is None and [c.code for c in status.missing] == ["SW04"]
+    give(db, seeded, vol, ["SW04"], dt.date(2024, 3, 5))
+    status = training.training_status(db, vol, Category.social_welfare)
+    assert status.special_done_on == dt.date(2024, 3, 5)
+    assert status.seniority_start == dt.date(2024, 3, 8)  # the later of the two
+    # the comprehensive category needs only its own two courses
+    co = training.training_status(db, vol, Category.comprehensive)
+    assert [c.code for c in co.missing_special] == ["CO01", "CO02"] and co.seniority_start is None
+    # as of a day: records after it do not count yet; the certificate's own day counts
+    assert training.training_status(db, vol, Category.social_welfare,
+                                     as_of=dt.date(2024, 3, 7)).basic_done_on is None
+    assert training.training_status(db, vol, Category.social_welfare,
+                                     as_of=dt.date(2024, 3, 8)).seniority_start == dt.date(2024, 3, 8)
+
+
+def test_former_twelve_hour_certificate_counts_as_basic(db, make, seeded):
+    vol = make.volunteer(seeded, trained=False)
+    give(db, seeded, vol, ["B12"], dt.date(2015, 6, 1))
+    give(db, seeded, vol, ["CO01", "CO02"], dt.date(2016, 1, 10))
+    status = training.training_status(db, vol, Category.comprehensive)
+    assert status.basic_done_on == dt.date(2015, 6, 1) and status.missing == []
+    assert status.seniority_start == dt.date(2016, 1, 10)
+
+
+# --- events ----------------------------------------------------------------------------------
+
+def test_bulk_attendance_makes_records_never_sessions(db, make, seeded, admin):
+    vols = [make.volunteer(seeded, trained=False) for _ in range(3)]
+    event = training.create_event(db, seeded.id, course=course(db, seeded, "SW04"),
+                                  held_on=dt.date(2026, 11, 20), place="本會三樓",
+                                  mode=TrainingMode.in_person, actor=admin.user)
+    db.commit()
+    added = training.mark_attendance(db, event, [vols[0].id, vols[1].id], actor=admin.user)
+    db.commit()
+    assert len(added) == 2 and all(r.minutes == 120 and r.event_id == event.id for r in added)
+    # untick one, tick another: records follow the roster
+    training.mark_attendance(db, event, [vols[1].id, vols[2].id], actor=admin.user)
+    db.commit()
+    db.expire_all()
+    assert set(training.attendees(db, event)) == {vols[1].id, vols[2].id}
+    assert db.scalar(select(func.count(ServiceSession.id))) == 0
+    other = make.volunteer(make.unit())
+    with pytest.raises(InvalidTraining):
+        training.mark_attendance(db, event, [vols[0].id, other.id])
+    db.rollback()
+    assert set(training.attendees(db, event)) == {vols[1].id, vols[2].id}
+    assert actions(db).count("training_record_added") == 3
+    assert "training_event_created" in actions(db) and "training_record_deleted" in actions(db)
+
+
+# --- the check-in gate -----------------------------------------------------------------------
+
+@pytest.fixture
+def post(make, seeded):
+    site = make.site(seeded)
+    item = make.item(seeded, category=Category.social_welfare)
+    return site, item
+
+
+def test_gate_names_the_missing_courses(db, make, seeded, post):
+    site, item = post
+    vol = make.volunteer(seeded, trained=False)
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    codes = {r.code: r for r in gate_refusals(db, vol, site, item, NOW)}
+    assert set(codes) == {"basic_training_missing", "special_training_missing"}
+    assert codes["basic_training_missing"].params["courses"] == \
+        "志願服務內涵及倫理、志願服務法規之認識、志願服務經驗分享"
+    give(db, seeded, vol, ["B01", "B02", "B03", "SW01", "SW02", "SW03"], dt.date(2026, 1, 5))
+    codes = {r.code: r for r in gate_refusals(db, vol, site, item, NOW)}
+    assert set(codes) == {"special_training_missing"}
+    assert codes["special_training_missing"].params["courses"] == "運用單位業務簡介及工作內容說明(含實習)"
+    result = check_in(db, volunteer=vol, site=site, item=item, now=NOW, source=SessionSource.poster)
+    db.commit()
+    assert result.outcome == Outcome.refused and result.refusal.code == "special_training_missing"
+
+
+def test_gate_counts_training_from_the_certificate_day(db, make, seeded, post):
+    site, item = post
+    vol = make.volunteer(seeded, trained=False)
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    give(db, seeded, vol, ["B01", "B02", "B03", "SW01", "SW02", "SW03"], dt.date(2026, 1, 5))
+    give(db, seeded, vol, ["SW04"], TODAY + dt.timedelta(days=1))  # certificate dated tomorrow
+    assert [r.code for r in gate_refusals(db, vol, site, item, NOW)] == ["special_training_missing"]
+    tomorrow = NOW + dt.timedelta(days=1)
+    assert gate_refusals(db, vol, site, item, tomorrow) == []
+    # the Taipei date decides: 16:30 UTC on the 27th is already the 28th in Taipei
+    late = dt.datetime(2026, 11, 27, 16, 30, tzinfo=dt.timezone.utc)
+    assert late.astimezone(TAIPEI).date() == TODAY + dt.timedelta(days=1)
+    assert gate_refusals(db, vol, site, item, late) == []
+
+
+def test_gate_checks_the_item_category(db, make, seeded, post):
+    site, _ = post
+    general = make.item(seeded, category=Category.comprehensive)
+    vol = make.volunteer(seeded, trained=False)
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    give(db, seeded, vol, ["B01", "B02", "B03", "SW01", "SW02", "SW03", "SW04"], dt.date(2026, 1, 5))
+    refusals = gate_refusals(db, vol, site, general, NOW)
+    assert [r.code for r in refusals] == ["special_training_missing"]
+    assert refusals[0].params["courses"] == "綜合討論、運用單位業務簡介及工作內容說明(含實習)"
+
+
+def test_refusal_is_shown_in_chinese(app, make, seeded):
+    from flask_babel import gettext
+
+    from models.checkin import refusal
+
+    r = refusal("special_training_missing", courses="社會福利概述")
+    with app.test_request_context(headers={"Accept-Language": "zh-TW"}):
+        assert gettext(r.message, **r.params) == "尚未完成特殊訓練：社會福利概述"
+
+
+def test_default_factory_volunteers_are_trained(db, make, unit):
+    vol = make.volunteer(unit)
+    assert training.training_status(db, vol, Category.social_welfare).seniority_start == dt.date(2000, 1, 1)
+    assert training.training_status(db, vol, Category.comprehensive).seniority_start == dt.date(2000, 1, 1)
+
+
+# --- completion certificate ------------------------------------------------------------------
+
+def test_completion_numbers_and_template(db, make, seeded, admin, tmp_path):
+    vol = make.volunteer(seeded, trained=False)
+    with pytest.raises(InvalidTraining):
+        training.issue_completion(db, vol, template_text="x", actor=admin.user, now=NOW)
+    db.rollback()
+    give(db, seeded, vol, ["SW04"], dt.date(2026, 11, 20))
+    folder = tmp_path / "templates"
+    assert training.completion_template(folder, seeded.id) == training.DEFAULT_COMPLETION_TEXT
+    for bad, code in (("", "required"), ("x" * 1001, "too_long"), ("$nope", "bad_placeholder"),
+                      ("費用 $5", "bad_placeholder")):
+        with pytest.raises(InvalidTraining) as refused:
+            training.save_completion_template(db, folder, seeded.id, bad, actor=admin.user)
+        assert refused.value.errors == {"text": code}
+        db.rollback()
+    training.save_completion_template(db, folder, seeded.id, "$name 完成 $hours 小時（$unit）",
+                                      actor=admin.user)
+    db.commit()
+    text = training.completion_template(folder, seeded.id)
+    first = training.issue_completion(db, vol, template_text=text, actor=admin.user, now=NOW)
+    db.commit()
+    second = training.issue_completion(db, vol, template_text=text, actor=admin.user, now=NOW)
+    db.commit()
+    assert first.serial == f"C{seeded.id:03d}-2026-00001"
+    assert second.serial == f"C{seeded.id:03d}-2026-00002"
+    assert first.text == f"{vol.name_zh} 完成 2 小時（{seeded.name}）"
+    assert first.lines == [("運用單位業務簡介及工作內容說明(含實習)", dt.date(2026, 11, 20), 120)]
+    issued = db.scalars(select(AuditEntry).where(
+        AuditEntry.action == "completion_certificate_issued")).all()
+    assert [e.after_data()["serial"] for e in issued] == [first.serial, second.serial]
+    assert "completion_template_updated" in actions(db)
