@@ -2,14 +2,22 @@
 handle them. Deletion anonymises the person and keeps the unit's statutory totals."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import enum
+import io
+import json
+import re
+import secrets
+import zipfile
 
-from sqlalchemy import Enum, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Enum, ForeignKey, Text, and_, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, UTCDateTime, utcnow
-from .people import Volunteer
+from . import audit
+from .base import Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .idnumbers import mask
+from .people import Volunteer, VolunteerStatus, new_card_token
 
 
 class RequestKind(str, enum.Enum):
@@ -39,3 +47,277 @@ class DataRequest(Base):
     handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     volunteer: Mapped[Volunteer] = relationship()
+
+
+# --- functions ------------------------------------------------------------------------------
+
+CONTACT_FIELDS = ("phone", "email", "address", "emergency_contact", "emergency_phone")
+CONTACT_MAX = {"phone": 40, "email": 254, "address": 300, "emergency_contact": 120,
+               "emergency_phone": 40}
+DETAILS_MAX = 2000
+ANONYMOUS_NAME = "已刪除志工 #%d"
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the UI translates it when it shows it."""
+    return message
+
+
+class PrivacyError(ValueError):
+    """A refused change; `message` is an English msgid (translated by the UI)."""
+
+    def __init__(self, message: str, field: str | None = None, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.field = field
+        self.params = params
+
+
+def _contact(volunteer: Volunteer) -> dict:
+    return {name: getattr(volunteer, name) for name in CONTACT_FIELDS}
+
+
+def update_contact(session: Session, volunteer: Volunteer, actor, now: dt.datetime | None = None,
+                   **values: str) -> None:
+    """The volunteer's own contact details (phone, email, address, emergency contact)."""
+    begin_write(session)
+    if volunteer.anonymised_at is not None:
+        raise PrivacyError(N_("This volunteer's data was deleted."))
+    clean = {}
+    for name in CONTACT_FIELDS:
+        value = (values.get(name) or "").strip()
+        if len(value) > CONTACT_MAX[name]:
+            raise PrivacyError(N_("Use at most %(max)d characters."), name, max=CONTACT_MAX[name])
+        clean[name] = value
+    if clean["email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", clean["email"]):
+        raise PrivacyError(N_("Enter an email address like name@example.tw."), "email")
+    before = _contact(volunteer)
+    for name, value in clean.items():
+        setattr(volunteer, name, value)
+    session.flush()
+    audit.record(session, action="volunteer_contact_update", entity="volunteer",
+                 entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,
+                 before=before, after=_contact(volunteer), now=now)
+
+
+# --- requests ------------------------------------------------------------------------------
+
+def request_snapshot(req: DataRequest) -> dict:
+    return {"volunteer_id": req.volunteer_id, "kind": req.kind.value, "details": req.details,
+            "status": req.status.value, "response": req.response}
+
+
+def make_request(session: Session, volunteer: Volunteer, actor, kind: str, details: str,
+                 now: dt.datetime | None = None) -> DataRequest:
+    """A volunteer asks for a correction or for deletion of their data."""
+    begin_write(session)
+    try:
+        kind = RequestKind(kind)
+    except ValueError as exc:
+        raise PrivacyError(N_("Choose one of the options."), "kind") from exc
+    details = (details or "").strip()
+    if kind == RequestKind.correction and not details:
+        raise PrivacyError(N_("Say what should be corrected."), "details")
+    if len(details) > DETAILS_MAX:
+        raise PrivacyError(N_("Use at most %(max)d characters."), "details", max=DETAILS_MAX)
+    req = DataRequest(unit_id=volunteer.unit_id, volunteer_id=volunteer.id, kind=kind,
+                      details=details, status=RequestStatus.open)
+    if now is not None:
+        req.created_at = now
+    session.add(req)
+    session.flush()
+    audit.record(session, action="data_request_create", entity="data_request", entity_id=req.id,
+                 actor=actor, unit_id=volunteer.unit_id, after=request_snapshot(req), now=now)
+    return req
+
+
+def requests_of(session: Session, volunteer_id: int) -> list[DataRequest]:
+    return list(session.scalars(select(DataRequest).where(DataRequest.volunteer_id == volunteer_id)
+                                .order_by(DataRequest.id.desc())))
+
+
+def unit_requests(session: Session, unit_id: int, open_only: bool = False) -> list[DataRequest]:
+    query = select(DataRequest).where(DataRequest.unit_id == unit_id)
+    if open_only:
+        query = query.where(DataRequest.status == RequestStatus.open)
+    return list(session.scalars(query.order_by(DataRequest.status != RequestStatus.open,
+                                               DataRequest.id.desc())))
+
+
+def handle_request(session: Session, req: DataRequest, actor, *, outcome: str, response: str,
+                   now: dt.datetime | None = None) -> None:
+    """An admin closes a request: done or refused, with a response. A deletion request that is
+    done anonymises the volunteer."""
+    begin_write(session)
+    now = now or utcnow()
+    if req.unit_id != actor.unit_id:
+        raise PrivacyError(N_("This request is not of your unit."))
+    if req.status != RequestStatus.open:
+        raise PrivacyError(N_("This request was already handled."))
+    try:
+        outcome = RequestStatus(outcome)
+    except ValueError as exc:
+        raise PrivacyError(N_("Choose one of the options."), "outcome") from exc
+    if outcome == RequestStatus.open:
+        raise PrivacyError(N_("Choose one of the options."), "outcome")
+    response = (response or "").strip()
+    if not response:
+        raise PrivacyError(N_("Write a response to the volunteer."), "response")
+    if len(response) > DETAILS_MAX:
+        raise PrivacyError(N_("Use at most %(max)d characters."), "response", max=DETAILS_MAX)
+    before = request_snapshot(req)
+    req.status = outcome
+    req.response = response
+    req.handled_by_id = actor.id
+    req.handled_at = now
+    session.flush()
+    audit.record(session, action="data_request_handle", entity="data_request", entity_id=req.id,
+                 actor=actor, unit_id=req.unit_id, before=before, after=request_snapshot(req),
+                 now=now)
+    if outcome == RequestStatus.done and req.kind == RequestKind.deletion:
+        anonymise(session, req.volunteer, actor, now)
+
+
+def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | None = None
+              ) -> None:
+    """PDPA deletion: personal data cleared, account deactivated; sessions, minutes and slips
+    stay, linked to this anonymised row, so the unit's statutory totals do not change."""
+    begin_write(session)
+    now = now or utcnow()
+    if volunteer.anonymised_at is not None:
+        return
+    before = {"name_zh": volunteer.name_zh, "id_number": mask(volunteer.id_number),
+              **_contact(volunteer), "photo_file_id": volunteer.photo_file_id}
+    volunteer.name_zh = ANONYMOUS_NAME % volunteer.id
+    volunteer.name_en = ""
+    volunteer.id_number = ""
+    for name in CONTACT_FIELDS:
+        setattr(volunteer, name, "")
+    volunteer.guardian_name = ""
+    volunteer.photo_file_id = None
+    volunteer.card_token = new_card_token()
+    volunteer.pin_hash = None
+    volunteer.pin_failures = 0
+    volunteer.pin_locked_until = None
+    volunteer.status = VolunteerStatus.inactive
+    volunteer.left_on = volunteer.left_on or taipei_date(now)
+    volunteer.anonymised_at = now
+    if volunteer.user is not None:
+        user = volunteer.user
+        user.active = False
+        user.email = f"deleted-{user.id}@invalid"
+        user.display_name = ""
+        user.session_token = secrets.token_hex(16)
+        user.password_hash = "!"
+    session.flush()
+    audit.record(session, action="volunteer_anonymise", entity="volunteer",
+                 entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,
+                 before=before, after={"name_zh": volunteer.name_zh,
+                                       "anonymised_at": now.isoformat()}, now=now)
+
+
+# --- "download my data" ----------------------------------------------------------------------
+
+def _row(obj, skip: tuple[str, ...] = ()) -> dict:
+    out = {}
+    for column in obj.__table__.columns:
+        if column.key in skip:
+            continue
+        value = getattr(obj, column.key)
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        out[column.key] = value
+    return out
+
+
+def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
+    """Everything the unit keeps about one volunteer, section by section, nothing of anyone else."""
+    from .audit import AuditEntry
+    from .insurance import InsuranceCover
+    from .record_book import PriorHours
+    from .service import ServiceSession
+    from .slips import HourSlip
+    from .training import TrainingRecord
+
+    secret = ("pin_hash", "pin_failures", "pin_locked_until", "card_token")
+    profile = _row(volunteer, skip=secret)
+    if volunteer.user is not None:
+        profile["account_email"] = volunteer.user.email
+        profile["account_locale"] = volunteer.user.locale
+    sessions = session.scalars(select(ServiceSession).where(
+        ServiceSession.volunteer_id == volunteer.id).order_by(ServiceSession.checked_in_at)).all()
+    slips = session.scalars(select(HourSlip).where(HourSlip.volunteer_id == volunteer.id)
+                            .order_by(HourSlip.id)).all()
+    records = session.scalars(select(TrainingRecord).where(
+        TrainingRecord.volunteer_id == volunteer.id).order_by(TrainingRecord.completed_on)).all()
+    covers = session.scalars(select(InsuranceCover).where(
+        InsuranceCover.volunteer_id == volunteer.id).order_by(InsuranceCover.starts_on)).all()
+    prior = session.scalars(select(PriorHours).where(PriorHours.volunteer_id == volunteer.id)
+                            .order_by(PriorHours.id)).all()
+    requests = requests_of(session, volunteer.id)
+    owned = [("volunteer", volunteer.id)]
+    owned += [("service_session", s.id) for s in sessions]
+    owned += [("hour_slip", s.id) for s in slips]
+    owned += [("training_record", r.id) for r in records]
+    owned += [("insurance_cover", c.id) for c in covers]
+    owned += [("prior_hours", p.id) for p in prior]
+    owned += [("data_request", r.id) for r in requests]
+    conditions = [and_(AuditEntry.entity == e, AuditEntry.entity_id == i) for e, i in owned]
+    if volunteer.user_id is not None:
+        conditions.append(and_(AuditEntry.actor_user_id == volunteer.user_id,
+                               AuditEntry.entity_id.is_not(None)))
+    entries = session.scalars(select(AuditEntry).where(or_(*conditions))
+                              .order_by(AuditEntry.id)).all()
+    training_rows = []
+    for r in records:
+        row = _row(r)
+        row["course_code"] = r.course.code
+        row["course_name"] = r.course.name
+        training_rows.append(row)
+    audit_rows = []
+    for e in entries:
+        row = _row(e, skip=("actor_user_id",))
+        if e.actor_user_id != volunteer.user_id:
+            row["actor_label"] = "staff"  # other people's names are theirs, not the volunteer's
+        audit_rows.append(row)
+    return {
+        "profile": [profile],
+        "sessions": [_row(s) for s in sessions],
+        "hour_slips": [_row(s) for s in slips],
+        "training": training_rows,
+        "insurance_covers": [_row(c) for c in covers],
+        "prior_hours": [_row(p, skip=("created_by_id",)) for p in prior],
+        "data_requests": [_row(r, skip=("handled_by_id",)) for r in requests],
+        "audit_entries": audit_rows,
+    }
+
+
+def _csv(rows: list[dict]) -> bytes:
+    from .export import neutralise
+
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    headers: list[str] = []
+    for row in rows:
+        headers += [k for k in row if k not in headers]
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([neutralise("" if row.get(h) is None else row.get(h)) for h in headers])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def my_data_zip(session: Session, volunteer: Volunteer, actor,
+                now: dt.datetime | None = None) -> bytes:
+    """my-data.zip: data.json (every section) and one CSV per section; audited."""
+    data = my_data(session, volunteer)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        for name, rows in data.items():
+            archive.writestr(f"{name}.csv", _csv(rows))
+    audit.record(session, action="id_number_export", entity="volunteer", entity_id=volunteer.id,
+                 actor=actor, unit_id=volunteer.unit_id, now=now,
+                 after={"purpose": "my_data_download"})
+    return buffer.getvalue()

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass
 
-from sqlalchemy import Date, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Date, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, UTCDateTime, utcnow
-from .people import Volunteer
+from . import audit
+from .base import Base, UTCDateTime, begin_write, utcnow
+from .people import Gender, Volunteer
 
 
 class PriorHours(Base):
@@ -27,3 +31,327 @@ class PriorHours(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     volunteer: Mapped[Volunteer] = relationship()
+
+
+# --- functions ------------------------------------------------------------------------------
+
+# 1-inch half-body photo (一吋半身): 2.8 x 3.5 cm = 4:5; at 300 dpi 331 x 413 px.
+# (413 x 531 px would be 3.5 x 4.5 cm, the 2-inch size, and not 4:5.)
+PHOTO_SIZE = (331, 413)
+PHOTO_TYPES = ("image/jpeg", "image/png")
+PHOTO_MAX_PIXELS = 40_000_000
+BOOK_NO_MAX = 40
+SOURCE_UNIT_MAX = 200
+NOTE_MAX = 300
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the UI translates it when it shows it."""
+    return message
+
+
+class RecordBookError(ValueError):
+    """A refused change; `message` is an English msgid (translated by the UI)."""
+
+    def __init__(self, message: str, field: str | None = None, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.field = field
+        self.params = params
+
+
+def crop_photo(data: bytes) -> bytes:
+    """A head-shot as a 331x413 JPEG (4:5, 2.8 x 3.5 cm at 300 dpi): centre crop, then resize.
+
+    Raises RecordBookError for anything that is not a JPEG or PNG image (judged by its
+    content) or is larger than files.DEFAULT_MAX_BYTES."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from .files import DEFAULT_MAX_BYTES, sniff_type
+
+    if not data:
+        raise RecordBookError(N_("Choose a photo to upload."), "photo")
+    if len(data) > DEFAULT_MAX_BYTES:
+        raise RecordBookError(N_("The photo is larger than %(mb)d MB."), "photo",
+                              mb=DEFAULT_MAX_BYTES // (1024 * 1024))
+    if sniff_type(data) not in PHOTO_TYPES:
+        raise RecordBookError(N_("Upload a JPEG or PNG photo."), "photo")
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > PHOTO_MAX_PIXELS:
+            raise RecordBookError(N_("The photo is larger than %(mb)d MB."), "photo",
+                                  mb=DEFAULT_MAX_BYTES // (1024 * 1024))
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise RecordBookError(N_("Upload a JPEG or PNG photo."), "photo") from exc
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    fitted = ImageOps.fit(image, PHOTO_SIZE, method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    out = io.BytesIO()
+    fitted.save(out, "JPEG", quality=90, dpi=(300, 300))
+    return out.getvalue()
+
+
+def set_photo(session: Session, volunteer: Volunteer, data: bytes, filename: str, actor, *,
+              root, now: dt.datetime | None = None):
+    """Crop the volunteer's head-shot, keep it via files.store_upload (JPEG) and link it."""
+    from .files import store_upload
+
+    begin_write(session)
+    if volunteer.anonymised_at is not None:
+        raise RecordBookError(N_("This volunteer's data was deleted."), "photo")
+    jpeg = crop_photo(data)
+    stored = store_upload(session, volunteer.unit_id, "photo", jpeg, filename or "photo.jpg",
+                          getattr(actor, "id", None), root=root, allowed=("image/jpeg",),
+                          actor=actor)
+    before = {"photo_file_id": volunteer.photo_file_id}
+    volunteer.photo_file_id = stored.id
+    session.flush()
+    audit.record(session, action="volunteer_photo_set", entity="volunteer",
+                 entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,
+                 before=before, after={"photo_file_id": stored.id}, now=now)
+    return stored
+
+
+# --- the book itself ------------------------------------------------------------------------
+
+def book_snapshot(volunteer: Volunteer) -> dict:
+    return {
+        "record_book_no": volunteer.record_book_no,
+        "record_book_applied_on": volunteer.record_book_applied_on.isoformat()
+        if volunteer.record_book_applied_on else None,
+        "record_book_issued_on": volunteer.record_book_issued_on.isoformat()
+        if volunteer.record_book_issued_on else None,
+    }
+
+
+def update_book(session: Session, volunteer: Volunteer, actor, *, applied_on: dt.date | None,
+                issued_on: dt.date | None, book_no: str, now: dt.datetime | None = None) -> None:
+    """Record the application date, the issue date and the book number (audited)."""
+    begin_write(session)
+    book_no = (book_no or "").strip()
+    if len(book_no) > BOOK_NO_MAX:
+        raise RecordBookError(N_("Use at most %(max)d characters."), "book_no", max=BOOK_NO_MAX)
+    if issued_on and not book_no:
+        raise RecordBookError(N_("Enter the book number with the issue date."), "book_no")
+    if book_no and not issued_on:
+        raise RecordBookError(N_("Enter the issue date with the book number."), "issued_on")
+    if applied_on and issued_on and issued_on < applied_on:
+        raise RecordBookError(N_("The issue date cannot be before the application date."),
+                              "issued_on")
+    before = book_snapshot(volunteer)
+    volunteer.record_book_applied_on = applied_on
+    volunteer.record_book_issued_on = issued_on
+    volunteer.record_book_no = book_no
+    session.flush()
+    audit.record(session, action="record_book_update", entity="volunteer",
+                 entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,
+                 before=before, after=book_snapshot(volunteer), now=now)
+
+
+def mark_applied(session: Session, volunteers: list[Volunteer], actor, day: dt.date,
+                 now: dt.datetime | None = None) -> None:
+    """Set the application date of every volunteer of a packet that was filed."""
+    begin_write(session)
+    for v in volunteers:
+        before = book_snapshot(v)
+        v.record_book_applied_on = day
+        audit.record(session, action="record_book_update", entity="volunteer", entity_id=v.id,
+                     actor=actor, unit_id=v.unit_id, before=before, after=book_snapshot(v),
+                     now=now)
+    session.flush()
+
+
+# --- readiness -------------------------------------------------------------------------------
+
+@dataclass
+class Readiness:
+    volunteer: Volunteer
+    photo: bool
+    basic: bool
+    special: bool
+    basic_files: list  # StoredFile rows of basic-training certificates
+    special_files: list
+
+    @property
+    def ready(self) -> bool:
+        return self.photo and self.basic and self.special
+
+
+def _training_done(session: Session, volunteer: Volunteer, category
+                   ) -> tuple[bool, bool, list, list]:
+    """(basic done, special done, basic certificate files, special certificate files), by
+    training.training_status for the unit's category."""
+    from .training import TrainingKind, TrainingRecord, training_status
+
+    status = training_status(session, volunteer, category)
+    records = session.scalars(select(TrainingRecord).where(
+        TrainingRecord.volunteer_id == volunteer.id).order_by(TrainingRecord.completed_on,
+                                                              TrainingRecord.id)).all()
+    basic_files = [r.certificate_file for r in records
+                   if r.course.kind == TrainingKind.basic and r.certificate_file is not None]
+    special_files = [r.certificate_file for r in records
+                     if r.course.kind == TrainingKind.special and r.course.category == category
+                     and r.certificate_file is not None]
+    return status.basic_done, status.special_done, basic_files, special_files
+
+
+def readiness(session: Session, unit_id: int, *, include_with_book: bool = False
+              ) -> list[Readiness]:
+    """Active volunteers without a record book (yet), with what they still lack."""
+    from .unit import Unit
+
+    category = session.get(Unit, unit_id).category
+    query = select(Volunteer).where(Volunteer.unit_id == unit_id,
+                                    Volunteer.anonymised_at.is_(None))
+    rows = []
+    for v in session.scalars(query.order_by(Volunteer.volunteer_no)):
+        if not v.is_active or (v.record_book_no and not include_with_book):
+            continue
+        basic, special, bfiles, sfiles = _training_done(session, v, category)
+        rows.append(Readiness(v, v.photo_file_id is not None, basic, special, bfiles, sfiles))
+    return rows
+
+
+def ready_volunteers(session: Session, unit_id: int) -> list[Readiness]:
+    return [r for r in readiness(session, unit_id) if r.ready]
+
+
+# --- the application packet ------------------------------------------------------------------
+
+GENDER_ZH = {Gender.female: "女", Gender.male: "男", Gender.other: "其他"}
+PACKET_HEADERS = ["序號", "姓名", "性別", "出生年月日", "國民身分證統一編號或護照號碼", "照片", "基礎訓練證明",
+                  "特殊訓練證明"]
+
+
+def _safe_name(name: str) -> str:
+    return "".join(ch for ch in name if ch not in '\\/:*?"<>|\0').strip() or "volunteer"
+
+
+def _extension(stored) -> str:
+    types = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf",
+             "image/webp": "webp"}
+    return types.get(stored.content_type, "bin")
+
+
+def application_packet(session: Session, actor, volunteer_ids: list[int], *, root,
+                       now: dt.datetime | None = None) -> tuple[bytes, list[str]]:
+    """The ZIP for the city platform: 名冊.xlsx (full ID numbers) plus each volunteer's photo and
+    certificates named NNN_姓名_photo.jpg, NNN_姓名_basic[_k].pdf, NNN_姓名_special[_k].pdf.
+
+    Only the actor's unit's volunteers; audited as an id_number_export. Returns (zip, names)."""
+    from openpyxl import Workbook
+
+    from .export import neutralise
+    from .files import StoredFile, read_stored
+
+    def read(stored):
+        return read_stored(root, stored)
+
+    by_id = {r.volunteer.id: r for r in readiness(session, actor.unit_id,
+                                                  include_with_book=True)}
+    chosen = [by_id[i] for i in dict.fromkeys(volunteer_ids) if i in by_id]
+    if not chosen:
+        raise RecordBookError(N_("Choose at least one volunteer."), "volunteers")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "名冊"
+    sheet.append(PACKET_HEADERS)
+    buffer = io.BytesIO()
+    names: list[str] = []
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for seq, row in enumerate(chosen, start=1):
+            v = row.volunteer
+            stem = f"{seq:03d}_{_safe_name(v.name_zh)}"
+            photo_name = ""
+            if v.photo_file_id:
+                photo = session.get(StoredFile, v.photo_file_id)
+                photo_name = f"{stem}_photo.{_extension(photo)}"
+                archive.writestr(photo_name, read(photo))
+                names.append(photo_name)
+            cert_names = {}
+            for label, files_ in (("basic", row.basic_files), ("special", row.special_files)):
+                cert_names[label] = []
+                for k, stored in enumerate(files_, start=1):
+                    suffix = "" if len(files_) == 1 else f"_{k}"
+                    name = f"{stem}_{label}{suffix}.{_extension(stored)}"
+                    archive.writestr(name, read(stored))
+                    names.append(name)
+                    cert_names[label].append(name)
+            values = [seq, v.name_zh, GENDER_ZH.get(v.gender, ""), v.birth_date.isoformat(),
+                      v.id_number, photo_name, "、".join(cert_names["basic"]),
+                      "、".join(cert_names["special"])]
+            sheet.append([values[0]] + [neutralise(x) for x in values[1:]])
+        for r in sheet.iter_rows(min_row=2):
+            for cell in r[1:]:
+                cell.data_type = "s"
+        xlsx = io.BytesIO()
+        book.save(xlsx)
+        archive.writestr("名冊.xlsx", xlsx.getvalue())
+        names.insert(0, "名冊.xlsx")
+    audit.record(session, action="id_number_export", entity="volunteer", actor=actor,
+                 unit_id=actor.unit_id, now=now,
+                 after={"purpose": "record_book_application",
+                        "volunteer_ids": [r.volunteer.id for r in chosen]})
+    session.flush()
+    return buffer.getvalue(), names
+
+
+# --- prior hours -----------------------------------------------------------------------------
+
+def prior_snapshot(row: PriorHours) -> dict:
+    return {"volunteer_id": row.volunteer_id, "source_unit": row.source_unit,
+            "period_start": row.period_start.isoformat(), "period_end": row.period_end.isoformat(),
+            "minutes": row.minutes, "note": row.note}
+
+
+def add_prior_hours(session: Session, volunteer: Volunteer, actor, *, source_unit: str,
+                    period_start: dt.date, period_end: dt.date, minutes: int, note: str = "",
+                    now: dt.datetime | None = None) -> PriorHours:
+    """Hours from an earlier unit's record book: for awards, never this unit's service."""
+    begin_write(session)
+    source_unit = (source_unit or "").strip()
+    note = (note or "").strip()
+    if not source_unit:
+        raise RecordBookError(N_("Enter the unit the hours were served at."), "source_unit")
+    if len(source_unit) > SOURCE_UNIT_MAX:
+        raise RecordBookError(N_("Use at most %(max)d characters."), "source_unit",
+                              max=SOURCE_UNIT_MAX)
+    if len(note) > NOTE_MAX:
+        raise RecordBookError(N_("Use at most %(max)d characters."), "note", max=NOTE_MAX)
+    if not isinstance(period_start, dt.date) or not isinstance(period_end, dt.date):
+        raise RecordBookError(N_("Enter the first and the last day of the period."), "period_start")
+    if period_end < period_start:
+        raise RecordBookError(N_("The last day cannot be before the first day."), "period_end")
+    if not isinstance(minutes, int) or minutes <= 0:
+        raise RecordBookError(N_("Enter the hours as a number above 0."), "hours")
+    if actor is not None and volunteer.unit_id != actor.unit_id:
+        raise RecordBookError(N_("Choose volunteers of your own unit only."), "volunteer")
+    row = PriorHours(volunteer_id=volunteer.id, source_unit=source_unit,
+                     period_start=period_start, period_end=period_end, minutes=minutes,
+                     note=note, created_by_id=getattr(actor, "id", None))
+    session.add(row)
+    session.flush()
+    audit.record(session, action="prior_hours_add", entity="prior_hours", entity_id=row.id,
+                 actor=actor, unit_id=volunteer.unit_id, after=prior_snapshot(row), now=now)
+    return row
+
+
+def prior_hours_of(session: Session, volunteer_id: int) -> list[PriorHours]:
+    return list(session.scalars(select(PriorHours).where(PriorHours.volunteer_id == volunteer_id)
+                                .order_by(PriorHours.period_start, PriorHours.id)))
+
+
+def prior_minutes(session: Session, volunteer_id: int) -> int:
+    """Total minutes from earlier units (for award eligibility only)."""
+    return sum(r.minutes for r in prior_hours_of(session, volunteer_id))
+
+
+def delete_prior_hours(session: Session, row: PriorHours, actor,
+                       now: dt.datetime | None = None) -> None:
+    begin_write(session)
+    before = prior_snapshot(row)
+    unit_id = row.volunteer.unit_id
+    session.delete(row)
+    session.flush()
+    audit.record(session, action="prior_hours_delete", entity="prior_hours", entity_id=row.id,
+                 actor=actor, unit_id=unit_id, before=before, now=now)

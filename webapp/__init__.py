@@ -92,6 +92,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(team.bp)
+    from .routes import privacy, record_book, roster_import
+    app.register_blueprint(record_book.bp)
+    app.register_blueprint(privacy.bp)
+    app.register_blueprint(privacy.admin_bp)
+    app.register_blueprint(roster_import.bp)
     from .routes import account_setup, openings, recruitment
     app.register_blueprint(openings.bp)
     app.register_blueprint(recruitment.bp)

@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(translate_group)
     app.cli.add_command(sessions_group)
+    app.cli.add_command(import_roster)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
@@ -115,6 +116,49 @@ def sessions_close_stale():
     closed = close_stale(db.session, utcnow())
     db.session.commit()
     click.echo(f"closed {len(closed)} stale session(s)")
+
+
+@click.command("import", help="Import a roster (CSV/XLSX, docs/roster-template.md): all rows "
+               "or none. --dry-run lists every row's problems and saves nothing.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file only.")
+@click.option("--admin", "admin_email", default=None,
+              help="The admin the import is recorded as (default: the only admin).")
+@with_appcontext
+def import_roster(file, dry_run, admin_email):
+    from pathlib import Path
+
+    from models import roster_import
+    from models.base import utcnow
+
+    session = db.session
+    query = select(User).where(User.role == Role.admin, User.active.is_(True))
+    if admin_email:
+        query = query.where(func.lower(User.email) == admin_email.strip().lower())
+    admins = session.scalars(query).all()
+    if len(admins) != 1:
+        raise click.ClickException("name the admin with --admin EMAIL" if admins
+                                   else "no such active admin")
+    actor = admins[0]
+    data = Path(file).read_bytes()
+    if dry_run:
+        result = roster_import.check(session, actor.unit_id, data, Path(file).name)
+        session.rollback()
+    else:
+        try:
+            result = roster_import.run(session, actor, data, Path(file).name, now=utcnow())
+        except roster_import.ImportRefused as error:
+            session.rollback()
+            result = roster_import.Result(error.problems, {})
+        else:
+            session.commit()
+    for p in result.problems:
+        where = f"{p.sheet} row {p.row}" if p.row else (p.sheet or "file")
+        click.echo(f"{where}, {p.column or '-'}: {p.text()}")
+    if result.problems:
+        raise click.ClickException(f"{len(result.problems)} problem(s); nothing was saved")
+    counts = ", ".join(f"{k}: {v}" for k, v in result.counts.items())
+    click.echo(("would import " if dry_run else "imported ") + counts)
 
 
 @click.group("translate", help="Translations (pybabel): extract, update, fill from pending files.")

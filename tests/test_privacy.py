@@ -1,0 +1,247 @@
+"""The volunteer's own data (PDPA §3): contact edits, the data download (everything about the
+volunteer, nothing of anyone else), correction/deletion requests, and anonymisation that keeps
+the unit's totals."""
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from models import hours, privacy, record_book
+from models.audit import AuditEntry
+from models.base import TAIPEI
+from models.insurance import InsuranceCover
+from models.people import User, Volunteer, VolunteerStatus
+from models.privacy import DataRequest, PrivacyError, RequestStatus
+from models.service import ServiceSession, SessionSource, SessionStatus
+
+
+def fresh(db):
+    db.rollback()
+    db.expire_all()
+    return db
+
+
+def audits(db, action):
+    fresh(db)
+    return db.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                      .order_by(AuditEntry.id)).all()
+
+
+def served(db, volunteer, site, item, day, minutes=120):
+    start = dt.datetime.combine(day, dt.time(9), tzinfo=TAIPEI)
+    s = ServiceSession(unit_id=volunteer.unit_id, volunteer_id=volunteer.id, site_id=site.id,
+                       service_item_id=item.id, checked_in_at=start,
+                       checked_out_at=start + dt.timedelta(minutes=minutes),
+                       status=SessionStatus.verified, credited_minutes=minutes,
+                       source=SessionSource.poster)
+    db.add(s)
+    db.commit()
+    return s
+
+
+def me(db, http_user) -> Volunteer:
+    return fresh(db).get(User, http_user.user.id).volunteer
+
+
+def unit_total(db, unit_id) -> tuple[int, int]:
+    fresh(db)
+    return (db.scalar(select(func.count()).select_from(ServiceSession)
+                      .where(ServiceSession.unit_id == unit_id)),
+            db.scalar(select(func.sum(ServiceSession.credited_minutes))
+                      .where(ServiceSession.unit_id == unit_id,
+                             ServiceSession.status == SessionStatus.verified)))
+
+
+# --- domain ----------------------------------------------------------------------------------
+
+def test_contact_update_is_checked_and_audited(db, make, unit):
+    v = make.volunteer(unit)
+    with pytest.raises(PrivacyError):
+        privacy.update_contact(db, v, None, phone="1" * 41)
+    db.rollback()
+    with pytest.raises(PrivacyError):
+        privacy.update_contact(db, v, None, email="not-an-email")
+    db.rollback()
+    privacy.update_contact(db, v, None, phone="0912000111", email="me@example.tw",
+                           address="臺北市大安區", emergency_contact="媽媽",
+                           emergency_phone="0922000333")
+    db.commit()
+    v = fresh(db).get(Volunteer, v.id)
+    assert (v.phone, v.address, v.emergency_contact) == ("0912000111", "臺北市大安區", "媽媽")
+    (entry,) = audits(db, "volunteer_contact_update")
+    assert entry.before_data()["phone"] == "" and entry.after_data()["phone"] == "0912000111"
+
+
+def test_anonymisation_keeps_totals(db, make, unit):
+    admin = make.user(unit, role="admin")
+    user = make.user(unit, role="volunteer")
+    v = user.volunteer
+    v.phone, v.address, v.pin_hash = "0912", "臺北市", "x"
+    db.commit()
+    site, item = make.site(unit), make.item(unit)
+    served(db, v, site, item, dt.date(2026, 3, 2), 120)
+    served(db, v, site, item, dt.date(2026, 3, 3), 60)
+    other = make.volunteer(unit)
+    served(db, other, site, item, dt.date(2026, 3, 3), 30)
+    before_total = unit_total(db, unit.id)
+    old_token, old_number = v.card_token, v.id_number
+    req = privacy.make_request(db, v, user, "deletion", "請刪除")
+    db.commit()
+    privacy.handle_request(db, req, admin, outcome="done", response="已刪除")
+    db.commit()
+    v = fresh(db).get(Volunteer, v.id)
+    assert v.name_zh == f"已刪除志工 #{v.id}"
+    assert (v.id_number, v.phone, v.email, v.address, v.photo_file_id) == ("", "", "", "", None)
+    assert v.anonymised_at is not None and v.status == VolunteerStatus.inactive
+    assert v.card_token != old_token and v.pin_hash is None
+    assert not db.get(User, user.id).active
+    assert unit_total(db, unit.id) == before_total == (3, 210)
+    assert hours.verified_minutes(db, v.id) == 180
+    (entry,) = audits(db, "volunteer_anonymise")
+    assert old_number not in (entry.before or "")  # the log keeps no full ID number
+    assert fresh(db).get(DataRequest, req.id).status == RequestStatus.done
+
+
+def test_requests_are_checked(db, make, unit):
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit)
+    with pytest.raises(PrivacyError):
+        privacy.make_request(db, v, None, "correction", "")
+    db.rollback()
+    with pytest.raises(PrivacyError):
+        privacy.make_request(db, v, None, "nonsense", "x")
+    db.rollback()
+    req = privacy.make_request(db, v, None, "correction", "生日錯了")
+    db.commit()
+    with pytest.raises(PrivacyError):
+        privacy.handle_request(db, req, admin, outcome="done", response="")
+    db.rollback()
+    other_admin = make.user(make.unit(), role="admin")
+    with pytest.raises(PrivacyError):
+        privacy.handle_request(db, fresh(db).get(DataRequest, req.id), other_admin,
+                               outcome="done", response="ok")
+    db.rollback()
+    privacy.handle_request(db, fresh(db).get(DataRequest, req.id), admin, outcome="refused",
+                           response="請帶證件來")
+    db.commit()
+    req = fresh(db).get(DataRequest, req.id)
+    assert req.status == RequestStatus.refused and req.response == "請帶證件來"
+    assert fresh(db).get(Volunteer, v.id).anonymised_at is None
+    with pytest.raises(PrivacyError):
+        privacy.handle_request(db, req, admin, outcome="done", response="again")
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+def test_my_data_pages_roles(admin, supervisor, volunteer, anon):
+    assert volunteer.get("/me/data/").status_code == 200
+    for person in (admin, supervisor):
+        assert person.get("/me/data/").status_code == 403
+        assert person.get("/me/data/download").status_code == 403
+    assert anon.get("/me/data/").status_code == 302
+    assert admin.get("/admin/data-requests/").status_code == 200
+    for person in (supervisor, volunteer):
+        assert person.get("/admin/data-requests/").status_code == 403
+
+
+def test_download_has_everything_about_me_and_nothing_of_anyone_else(
+        db, make, unit, volunteer, admin):
+    v = me(db, volunteer)
+    v.phone = "0912345678"
+    db.commit()
+    other = make.volunteer(unit, name_zh="別人王", phone="0999888777")
+    site, item = make.site(unit), make.item(unit)
+    mine = served(db, v, site, item, dt.date(2026, 3, 2))
+    theirs = served(db, other, site, item, dt.date(2026, 3, 2))
+    make.cover(v, policy_no="MINE-1")
+    make.cover(other, policy_no="THEIRS-1")
+    admin_user = fresh(db).get(User, admin.user.id)
+    record_book.add_prior_hours(db, fresh(db).get(Volunteer, v.id), admin_user,
+                                source_unit="甲協會", period_start=dt.date(2020, 1, 1),
+                                period_end=dt.date(2020, 12, 31), minutes=600)
+    db.commit()
+    record_book.add_prior_hours(db, fresh(db).get(Volunteer, other.id), admin_user,
+                                source_unit="乙協會", period_start=dt.date(2020, 1, 1),
+                                period_end=dt.date(2020, 12, 31), minutes=900)
+    db.commit()
+    assert volunteer.post("/me/data/requests", {"kind": "correction",
+                                                "details": "電話改了"}).status_code == 302
+
+    response = volunteer.get("/me/data/download")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = set(archive.namelist())
+    assert {"data.json", "profile.csv", "sessions.csv", "hour_slips.csv", "training.csv",
+            "insurance_covers.csv", "prior_hours.csv", "audit_entries.csv",
+            "data_requests.csv"} <= names
+    data = json.loads(archive.read("data.json"))
+    v = fresh(db).get(Volunteer, v.id)
+    assert data["profile"][0]["id_number"] == v.id_number
+    assert data["profile"][0]["phone"] == "0912345678"
+    assert "pin_hash" not in data["profile"][0] and "card_token" not in data["profile"][0]
+    assert [s["id"] for s in data["sessions"]] == [mine.id]
+    assert [c["policy_no"] for c in data["insurance_covers"]] == ["MINE-1"]
+    assert [p["minutes"] for p in data["prior_hours"]] == [600]
+    assert data["training"]  # the factory's training records
+    assert [r["details"] for r in data["data_requests"]] == ["電話改了"]
+    actions = {e["action"] for e in data["audit_entries"]}
+    assert {"prior_hours_add", "data_request_create"} <= actions
+    everything = b"".join(archive.read(n) for n in names).decode("utf-8-sig", "replace")
+    for foreign in ("別人王", "0999888777", "THEIRS-1", "乙協會", other.id_number):
+        assert foreign not in everything
+    assert all(e.get("entity_id") != theirs.id or e["entity"] != "service_session"
+               for e in data["audit_entries"])
+    rows = list(csv.reader(io.StringIO(archive.read("profile.csv").decode("utf-8-sig"))))
+    assert rows[0][0] == "id" and archive.read("profile.csv").startswith(b"\xef\xbb\xbf")
+    (entry,) = audits(db, "id_number_export")
+    assert entry.entity_id == v.id and entry.after_data() == {"purpose": "my_data_download"}
+
+
+def test_contact_edit_and_bad_input_over_http(db, volunteer):
+    bad = volunteer.post("/me/data/contact", {"phone": "1" * 41, "email": ""})
+    assert bad.status_code == 400
+    assert "40" in bad.get_data(as_text=True)
+    assert me(db, volunteer).phone == ""
+    bad = volunteer.post("/me/data/contact", {"email": "nope"})
+    assert bad.status_code == 400 and me(db, volunteer).email == ""
+    ok = volunteer.post("/me/data/contact", {"phone": "0912000111", "email": "a@b.tw",
+                                             "address": "臺北市", "emergency_contact": "爸爸",
+                                             "emergency_phone": "0922"})
+    assert ok.status_code == 302
+    v = me(db, volunteer)
+    assert (v.phone, v.email, v.emergency_contact) == ("0912000111", "a@b.tw", "爸爸")
+    assert volunteer.post("/me/data/contact", {"phone": "1"},
+                          headers={}, follow_redirects=False).status_code == 302
+    assert volunteer.client.post("/me/data/contact", data={"phone": "x"}).status_code == 400  # no CSRF
+
+
+def test_request_and_admin_handles_deletion_over_http(app, db, make, unit, volunteer, admin):
+    v = me(db, volunteer)
+    site, item = make.site(unit), make.item(unit)
+    served(db, v, site, item, dt.date(2026, 3, 2), 90)
+    before = unit_total(db, unit.id)
+    assert volunteer.post("/me/data/requests", {"kind": "deletion"}).status_code == 302
+    assert volunteer.post("/me/data/requests", {"kind": "bogus"}).status_code == 400
+    (req,) = fresh(db).scalars(select(DataRequest)).all()
+    page = admin.get("/admin/data-requests/").get_data(as_text=True)
+    assert f'id="request-{req.id}"' in page
+    other_admin_unit = make.unit()
+    outsider = make.user(other_admin_unit, role="admin")
+    from tests.conftest import HttpUser
+    stranger = HttpUser(app.test_client())
+    stranger.sign_in(outsider.email, make.PASSWORD)
+    assert stranger.get(f"/admin/data-requests/{req.id}").status_code == 404
+    assert admin.post(f"/admin/data-requests/{req.id}", {"outcome": "done",
+                                                         "response": ""}).status_code == 400
+    assert fresh(db).get(Volunteer, v.id).anonymised_at is None
+    assert admin.post(f"/admin/data-requests/{req.id}", {"outcome": "done",
+                                                         "response": "已依法刪除"}).status_code == 302
+    v = fresh(db).get(Volunteer, v.id)
+    assert v.anonymised_at is not None and v.name_zh.startswith("已刪除志工")
+    assert unit_total(db, unit.id) == before
+    assert volunteer.get("/me/data/").status_code == 302  # signed out: the account is closed
+    assert len(audits(db, "data_request_handle")) == 1

@@ -1,0 +1,310 @@
+"""Record book: photo crop, readiness, the application packet, book details, prior hours
+(never this unit's verified hours), over the domain and over HTTP."""
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from sqlalchemy import select
+
+from models import files, hours, record_book
+from models.audit import AuditEntry
+from models.base import TAIPEI
+from models.people import Volunteer
+from models.record_book import PriorHours, RecordBookError
+from models.service import ServiceSession, SessionSource, SessionStatus
+from models.training import TrainingCourse, TrainingKind, TrainingMode, TrainingRecord
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def fresh(db):
+    db.rollback()
+    db.expire_all()
+    return db
+
+
+def image_bytes(size=(1200, 800), fmt="PNG", color=(200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt)
+    return out.getvalue()
+
+
+def audits(db, action):
+    fresh(db)
+    return db.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                      .order_by(AuditEntry.id)).all()
+
+
+@pytest.fixture
+def root(app, tmp_path):
+    app.config["HOURBOOK_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    return tmp_path / "uploads"
+
+
+@pytest.fixture
+def courses(db, unit):
+    basic = TrainingCourse(unit_id=unit.id, code="BASIC", name="基礎訓練", kind=TrainingKind.basic,
+                           minutes=360)
+    special = TrainingCourse(unit_id=unit.id, code="SW", name="特殊訓練", kind=TrainingKind.special,
+                             category=unit.category, minutes=360)
+    db.add_all([basic, special])
+    db.commit()
+    return basic, special
+
+
+def trained(db, unit, volunteer, courses, root, *, basic=True, special=True):
+    """Replace the volunteer's training records: every current basic course (when `basic`) and
+    every special course of the unit's category (when `special`); one certificate file each
+    for basic and special."""
+    for record in db.scalars(select(TrainingRecord).where(
+            TrainingRecord.volunteer_id == volunteer.id)):
+        db.delete(record)
+    db.flush()
+    current = db.scalars(select(TrainingCourse).where(
+        TrainingCourse.unit_id == unit.id, TrainingCourse.legacy.is_(False),
+        TrainingCourse.active.is_(True)).order_by(TrainingCourse.id)).all()
+    wanted = {TrainingKind.basic: basic, TrainingKind.special: special}
+    certified = set()
+    for course in current:
+        if not wanted[course.kind]:
+            continue
+        if course.kind == TrainingKind.special and course.category != unit.category:
+            continue
+        cert_id = None
+        if course.kind not in certified:
+            certified.add(course.kind)
+            cert_id = files.store_upload(db, unit.id, "certificate", PDF, "cert.pdf", None,
+                                         root=root).id
+        db.add(TrainingRecord(volunteer_id=volunteer.id, course_id=course.id,
+                              completed_on=dt.date(2026, 1, 10), minutes=course.minutes,
+                              mode=TrainingMode.online, certificate_file_id=cert_id))
+    db.commit()
+
+
+def with_photo(db, volunteer, root, actor=None):
+    record_book.set_photo(db, volunteer, image_bytes(), "me.png", actor, root=root)
+    db.commit()
+
+
+# --- photo -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(1200, 800), (600, 1600), (331, 413), (100, 100)])
+def test_photo_is_cropped_to_one_inch_proportions(size):
+    jpeg = record_book.crop_photo(image_bytes(size))
+    image = Image.open(io.BytesIO(jpeg))
+    assert image.format == "JPEG"
+    assert image.size == (331, 413)
+    assert abs(image.width / image.height - 2.8 / 3.5) < 0.01
+
+
+def test_photo_centre_crop_keeps_the_middle():
+    wide = Image.new("RGB", (1000, 500), (0, 0, 255))
+    wide.paste((255, 0, 0), (400, 0, 600, 500))  # a red band in the middle
+    out = io.BytesIO()
+    wide.save(out, "PNG")
+    image = Image.open(io.BytesIO(record_book.crop_photo(out.getvalue()))).convert("RGB")
+    r, g, b = image.getpixel((165, 206))
+    assert r > 200 and b < 60
+
+
+@pytest.mark.parametrize("data", [b"", b"GIF89a" + b"\0" * 100, PDF, b"<html>hi</html>",
+                                  b"\xff\xd8\xff" + b"broken"])
+def test_wrong_photo_types_are_refused(data):
+    with pytest.raises(RecordBookError):
+        record_book.crop_photo(data)
+
+
+def test_oversize_photo_is_refused():
+    with pytest.raises(RecordBookError) as error:
+        record_book.crop_photo(b"\x89PNG\r\n\x1a\n" + b"\0" * (files.DEFAULT_MAX_BYTES + 1))
+    assert "larger" in error.value.message
+
+
+def test_set_photo_stores_a_jpeg_and_audits(db, make, unit, root):
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit)
+    stored = record_book.set_photo(db, v, image_bytes(), "me.png", admin, root=root)
+    db.commit()
+    assert stored.content_type == "image/jpeg" and stored.kind == "photo"
+    assert Image.open(io.BytesIO(files.read_stored(root, stored))).size == (331, 413)
+    assert fresh(db).get(Volunteer, v.id).photo_file_id == stored.id
+    assert [e.entity_id for e in audits(db, "volunteer_photo_set")] == [v.id]
+
+
+# --- readiness and packet --------------------------------------------------------------------
+
+def test_readiness_list(db, make, unit, courses, root):
+    ready = make.volunteer(unit, name_zh="王小明")
+    no_photo = make.volunteer(unit)
+    no_special = make.volunteer(unit)
+    has_book = make.volunteer(unit, record_book_no="北市志字第1號",
+                              record_book_issued_on=dt.date(2025, 1, 1))
+    other_unit = make.volunteer(make.unit())
+    for v in (ready, no_photo, has_book):
+        trained(db, unit, v, courses, root)
+    trained(db, unit, no_special, courses, root, special=False)
+    for v in (ready, no_special, has_book, other_unit):
+        with_photo(db, v, root)
+    rows = {r.volunteer.id: r for r in record_book.readiness(db, unit.id)}
+    assert set(rows) == {ready.id, no_photo.id, no_special.id}
+    assert rows[ready.id].ready
+    assert not rows[no_photo.id].ready and not rows[no_photo.id].photo
+    assert rows[no_special.id].basic and not rows[no_special.id].special
+    assert [r.volunteer.id for r in record_book.ready_volunteers(db, unit.id)] == [ready.id]
+
+
+def test_packet_contents_and_audit(db, make, unit, courses, root):
+    admin = make.user(unit, role="admin")
+    a = make.volunteer(unit, name_zh="王小明", id_number="A123456789")
+    b = make.volunteer(unit, name_zh="=李大華")
+    for v in (a, b):
+        trained(db, unit, v, courses, root)
+        with_photo(db, v, root)
+    outsider = make.volunteer(make.unit())
+    data, names = record_book.application_packet(db, admin, [a.id, b.id, outsider.id], root=root)
+    db.commit()
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert sorted(archive.namelist()) == sorted([
+        "名冊.xlsx", "001_王小明_photo.jpg", "001_王小明_basic.pdf", "001_王小明_special.pdf",
+        "002_=李大華_photo.jpg", "002_=李大華_basic.pdf", "002_=李大華_special.pdf"])
+    assert archive.read("001_王小明_basic.pdf") == PDF
+    assert Image.open(io.BytesIO(archive.read("001_王小明_photo.jpg"))).size == (331, 413)
+    sheet = load_workbook(io.BytesIO(archive.read("名冊.xlsx"))).active
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0][:5] == ["序號", "姓名", "性別", "出生年月日", "國民身分證統一編號或護照號碼"]
+    assert rows[1][:5] == [1, "王小明", "女", "1970-05-17", "A123456789"]
+    assert rows[2][1] == "'=李大華"  # never a formula
+    assert len(rows) == 3  # the other unit's volunteer is not in it
+    entries = audits(db, "id_number_export")
+    assert len(entries) == 1
+    assert entries[0].after_data() == {"purpose": "record_book_application",
+                                       "volunteer_ids": [a.id, b.id]}
+    assert entries[0].actor_user_id == admin.id
+
+
+def test_packet_needs_volunteers(db, make, unit, root):
+    admin = make.user(unit, role="admin")
+    with pytest.raises(RecordBookError):
+        record_book.application_packet(db, admin, [], root=root)
+
+
+# --- book details and prior hours ------------------------------------------------------------
+
+def test_book_details_are_checked_and_audited(db, make, unit):
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit)
+    with pytest.raises(RecordBookError):
+        record_book.update_book(db, v, admin, applied_on=None, issued_on=dt.date(2026, 1, 5),
+                                book_no="")
+    db.rollback()
+    with pytest.raises(RecordBookError):
+        record_book.update_book(db, v, admin, applied_on=dt.date(2026, 2, 1),
+                                issued_on=dt.date(2026, 1, 5), book_no="N1")
+    db.rollback()
+    record_book.update_book(db, v, admin, applied_on=dt.date(2026, 1, 2),
+                            issued_on=dt.date(2026, 1, 5), book_no="北市志字第99號")
+    db.commit()
+    v = fresh(db).get(Volunteer, v.id)
+    assert v.record_book_no == "北市志字第99號" and v.record_book_issued_on == dt.date(2026, 1, 5)
+    (entry,) = audits(db, "record_book_update")
+    assert entry.before_data()["record_book_no"] == "" and entry.after_data()["record_book_no"]
+
+
+def test_prior_hours_never_count_as_this_units_verified_hours(db, make, unit):
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit)
+    site, item = make.site(unit), make.item(unit)
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=TAIPEI)
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=v.id, site_id=site.id,
+                          service_item_id=item.id, checked_in_at=start,
+                          checked_out_at=start + dt.timedelta(minutes=90),
+                          status=SessionStatus.verified, credited_minutes=90,
+                          source=SessionSource.poster))
+    db.commit()
+    before = hours.verified_minutes(db, v.id)
+    row = record_book.add_prior_hours(db, v, admin, source_unit="臺北市某協會",
+                                      period_start=dt.date(2020, 1, 1),
+                                      period_end=dt.date(2023, 12, 31), minutes=6000, note="影本")
+    db.commit()
+    assert hours.verified_minutes(fresh(db), v.id) == before == 90
+    assert record_book.prior_minutes(db, v.id) == 6000
+    assert [p.id for p in record_book.prior_hours_of(db, v.id)] == [row.id]
+    record_book.delete_prior_hours(db, fresh(db).get(PriorHours, row.id), admin)
+    db.commit()
+    assert record_book.prior_hours_of(fresh(db), v.id) == []
+    assert len(audits(db, "prior_hours_add")) == 1
+    (deleted,) = audits(db, "prior_hours_delete")
+    assert deleted.before_data()["minutes"] == 6000
+
+
+@pytest.mark.parametrize("kw", [
+    {"source_unit": ""},
+    {"minutes": 0},
+    {"period_end": dt.date(2019, 1, 1)},
+])
+def test_bad_prior_hours_are_refused(db, make, unit, kw):
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit)
+    values = {"source_unit": "甲協會", "period_start": dt.date(2020, 1, 1),
+              "period_end": dt.date(2020, 12, 31), "minutes": 60, **kw}
+    with pytest.raises(RecordBookError):
+        record_book.add_prior_hours(db, v, admin, **values)
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+def test_pages_are_admin_only(make, unit, admin, supervisor, volunteer, anon):
+    v = make.volunteer(unit)
+    for url in ("/admin/record-book/", f"/admin/record-book/volunteers/{v.id}"):
+        assert admin.get(url).status_code == 200
+        assert supervisor.get(url).status_code == 403
+        assert volunteer.get(url).status_code == 403
+        assert anon.get(url).status_code == 302
+    assert volunteer.post("/admin/record-book/packet", {"volunteers": str(v.id)}).status_code == 403
+    other = make.volunteer(make.unit())
+    assert admin.get(f"/admin/record-book/volunteers/{other.id}").status_code == 404
+
+
+def test_http_photo_book_prior_hours_and_packet(app, db, make, unit, courses, root, admin):
+    v = make.volunteer(unit, name_zh="王小明")
+    trained(db, unit, v, courses, root)
+    base = f"/admin/record-book/volunteers/{v.id}"
+    bad = admin.post(base + "/photo", {"photo": (io.BytesIO(b"GIF89a..."), "x.gif")},
+                     content_type="multipart/form-data")
+    assert bad.status_code == 400 and "JPEG" in bad.get_data(as_text=True)
+    assert fresh(db).get(Volunteer, v.id).photo_file_id is None
+    ok = admin.post(base + "/photo", {"photo": (io.BytesIO(image_bytes()), "me.png")},
+                    content_type="multipart/form-data")
+    assert ok.status_code == 302
+    assert fresh(db).get(Volunteer, v.id).photo_file_id is not None
+
+    assert admin.post(base + "/prior-hours", {"source_unit": "甲協會", "period_start": "2020-01-01",
+                                              "period_end": "2019-01-01",
+                                              "hours": "abc"}).status_code == 400
+    assert record_book.prior_hours_of(fresh(db), v.id) == []
+    assert admin.post(base + "/prior-hours", {"source_unit": "甲協會", "period_start": "2020-01-01",
+                                              "period_end": "2020-12-31",
+                                              "hours": "12.5"}).status_code == 302
+    (row,) = record_book.prior_hours_of(fresh(db), v.id)
+    assert row.minutes == 750
+    assert "12.5" in admin.get(base).get_data(as_text=True)
+
+    page = admin.get("/admin/record-book/").get_data(as_text=True)
+    assert f'id="ready-{v.id}"' in page
+    response = admin.post("/admin/record-book/packet", {"volunteers": str(v.id),
+                                                        "mark_applied": "1"})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
+    assert "001_王小明_photo.jpg" in names and "001_王小明_special.pdf" in names
+    assert len(audits(db, "id_number_export")) == 1
+    assert fresh(db).get(Volunteer, v.id).record_book_applied_on is not None
+
+    assert admin.post(base + "/book", {"applied_on": "2026-01-02", "issued_on": "2026-01-10",
+                                       "book_no": ""}).status_code == 400
+    assert admin.post(base + "/book", {"applied_on": "2026-01-02", "issued_on": "2026-01-10",
+                                       "book_no": "北市志字第7號"}).status_code == 302
+    assert fresh(db).get(Volunteer, v.id).record_book_no == "北市志字第7號"
+    assert f'id="ready-{v.id}"' not in admin.get("/admin/record-book/").get_data(as_text=True)

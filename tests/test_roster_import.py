@@ -1,0 +1,203 @@
+"""Roster import: the template, the dry run listing every row's problems, all-or-nothing
+import, duplicate ID numbers, the CLI and the admin page."""
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from models import roster_import
+from models.audit import AuditEntry
+from models.idnumbers import with_check_digit
+from models.insurance import InsuranceCover
+from models.people import Volunteer
+from models.record_book import PriorHours
+from models.roster_import import ImportRefused
+from models.training import TrainingCourse, TrainingKind, TrainingRecord
+
+ID1 = with_check_digit("F22000001")
+ID2 = with_check_digit("F12000002")
+
+
+def fresh(db):
+    db.rollback()
+    db.expire_all()
+    return db
+
+
+def count(db, model) -> int:
+    fresh(db)
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def xlsx(sheets: dict[str, list[list]]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+VOL_HEAD = [h for h, _ in roster_import.COLUMNS["volunteers"]]
+
+
+def vol(no, name, number, gender="女", birth="1980-05-17", **extra):
+    row = dict.fromkeys(VOL_HEAD, "")
+    row.update({"志工編號": no, "姓名": name, "性別": gender, "出生日期": birth, "證件號碼": number,
+                **extra})
+    return [row[h] for h in VOL_HEAD]
+
+
+@pytest.fixture
+def course(db, unit):
+    c = TrainingCourse(unit_id=unit.id, code="IMPORT-B", name="基礎", kind=TrainingKind.basic,
+                       minutes=180, legacy=True)
+    db.add(c)
+    db.commit()
+    return c
+
+
+def good_file(course_code="IMPORT-B") -> bytes:
+    return xlsx({
+        "志工": [VOL_HEAD, vol("V001", "王小明", ID1), vol("V002", "李大華", ID2, gender="男",
+                                                     birth="069/01/02")],
+        "先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數", "備註"],
+                 [ID1, "甲協會", "2020-01-01", "2020-12-31", "12.5", ""]],
+        "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數", "方式", "辦理單位", "證書字號"],
+                 [ID2, course_code, "2024-03-01", "", "線上", "臺北E大", "E-1"]],
+        "保險": [["證件號碼", "保險種類", "保險公司", "保單號碼", "起日", "迄日"],
+               [ID1, "商業", "富邦產險", "P-1", "2026-01-01", "2026-12-31"]],
+    })
+
+
+def test_template_has_every_kind_with_its_headers():
+    book = load_workbook(io.BytesIO(roster_import.template_xlsx()))
+    assert book.sheetnames == ["志工", "先前時數", "訓練紀錄", "保險"]
+    assert [c.value for c in book["志工"][1]] == VOL_HEAD
+
+
+def test_good_file_imports_everything(db, make, unit, course):
+    admin = make.user(unit, role="admin")
+    check = roster_import.check(db, unit.id, good_file(), "roster.xlsx")
+    assert check.problems == []
+    assert check.counts == {"volunteers": 2, "prior_hours": 1, "training": 1, "insurance": 1}
+    assert count(db, PriorHours) == 0  # the dry run saved nothing
+    before_vols = count(db, Volunteer)
+    result = roster_import.run(db, admin, good_file(), "roster.xlsx")
+    db.commit()
+    assert result.counts["volunteers"] == 2
+    assert count(db, Volunteer) == before_vols + 2
+    lee = db.scalars(select(Volunteer).where(Volunteer.id_number == ID2)).one()
+    assert lee.birth_date.isoformat() == "1980-01-02" and lee.gender.value == "male"
+    (prior,) = db.scalars(select(PriorHours)).all()
+    assert prior.minutes == 750
+    record = db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == lee.id)).one()
+    assert record.minutes == 180 and record.mode.value == "online"
+    assert db.scalars(select(InsuranceCover).where(InsuranceCover.policy_no == "P-1")).one()
+    assert db.scalars(select(AuditEntry).where(AuditEntry.action == "roster_import")).one()
+    assert len(db.scalars(select(AuditEntry).where(AuditEntry.action == "volunteer_import")).all()) == 2
+
+
+def test_dry_run_lists_every_rows_problems(db, make, unit, course):
+    data = xlsx({
+        "志工": [VOL_HEAD, vol("V001", "", "A123456780"), vol("V002", "乙", ID2, gender="?",
+                                                          birth="1980-13-40"),
+               vol("V003", "丙", ID2)],
+        "先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數", "備註"],
+                 ["Z999999999", "甲", "2020-01-01", "2019-01-01", "-3", ""]],
+        "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數", "方式", "辦理單位", "證書字號"],
+                 [ID2, "NOPE", "2024-03-01", "", "", "", ""]],
+    })
+    result = roster_import.check(db, unit.id, data, "bad.xlsx")
+    found = {(p.sheet, p.row, p.column) for p in result.problems}
+    assert ("志工", 2, "姓名") in found
+    assert ("志工", 2, "證件號碼") in found  # bad check digit
+    assert ("志工", 3, "性別") in found and ("志工", 3, "出生日期") in found
+    assert ("志工", 4, "證件號碼") in found  # same ID number as row 3
+    assert ("先前時數", 2, "證件號碼") in found and ("先前時數", 2, "期間迄") in found
+    assert ("先前時數", 2, "時數") in found
+    assert ("訓練紀錄", 2, "課程代碼") in found
+    dup = next(p for p in result.problems if (p.sheet, p.row, p.column) == ("志工", 4, "證件號碼"))
+    assert dup.text() == "Same ID number as row 3 of this file."
+
+
+def test_one_bad_row_saves_nothing(db, make, unit, course):
+    admin = make.user(unit, role="admin")
+    before = (count(db, Volunteer), count(db, PriorHours), count(db, InsuranceCover))
+    with pytest.raises(ImportRefused) as error:
+        roster_import.run(db, admin, good_file(course_code="MISSING"), "roster.xlsx")
+    db.rollback()
+    assert [(p.sheet, p.row) for p in error.value.problems] == [("訓練紀錄", 2)]
+    assert (count(db, Volunteer), count(db, PriorHours), count(db, InsuranceCover)) == before
+
+
+def test_duplicates_against_existing_volunteers(db, make, unit, course):
+    make.volunteer(unit, name_zh="老志工", id_number=ID1, volunteer_no="OLD1")
+    result = roster_import.check(db, unit.id, good_file(), "roster.xlsx")
+    (problem,) = [p for p in result.problems if p.column == "證件號碼"]
+    assert (problem.sheet, problem.row) == ("志工", 2)
+    assert "老志工" in problem.text()
+    # another unit's volunteer with the same number is no duplicate here
+    other = make.unit()
+    assert roster_import.check(db, other.id, good_file(), "roster.xlsx").problems != []  # no course
+    assert not [p for p in roster_import.check(db, other.id, good_file(), "r.xlsx").problems
+                if p.column == "證件號碼"]
+
+
+def test_csv_with_a_type_column(db, make, unit):
+    admin = make.user(unit, role="admin")
+    head = ["類型", *VOL_HEAD, "原運用單位", "期間起", "期間迄", "時數", "備註"]
+    lines = [head, ["志工", *vol("C1", "=HYPERLINK(1)", ID1), "", "", "", "", ""],
+             ["先前時數"] + [""] * len(VOL_HEAD) + ["乙協會", "2019/1/1", "2019/6/30", "3", ""],
+             ["會議", *[""] * (len(head) - 1)]]
+    lines[2][head.index("證件號碼")] = ID1
+    import csv as csvmod
+    out = io.StringIO()
+    csvmod.writer(out).writerows(lines)
+    data = out.getvalue().encode("utf-8-sig")
+    result = roster_import.check(db, unit.id, data, "roster.csv")
+    assert [(p.row, p.column) for p in result.problems] == [(4, "類型")]
+    data = "\r\n".join(out.getvalue().splitlines()[:3]).encode("utf-8-sig")
+    result = roster_import.run(db, admin, data, "roster.csv")
+    db.commit()
+    assert result.counts == {"volunteers": 1, "prior_hours": 1, "training": 0, "insurance": 0}
+
+
+def test_cli_dry_run_and_import(app, db, make, unit, course, tmp_path):
+    make.user(unit, role="admin")
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(good_file(course_code="MISSING"))
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["import", str(path), "--dry-run"])
+    assert out.exit_code != 0 and "訓練紀錄 row 2, 課程代碼" in out.output
+    before = count(db, Volunteer)
+    path.write_bytes(good_file())
+    out = runner.invoke(args=["import", str(path), "--dry-run"])
+    assert out.exit_code == 0 and "would import volunteers: 2" in out.output
+    assert count(db, Volunteer) == before
+    out = runner.invoke(args=["import", str(path)])
+    assert out.exit_code == 0, out.output
+    assert count(db, Volunteer) == before + 2
+
+
+def test_admin_page(db, make, unit, course, admin, supervisor, volunteer):
+    assert admin.get("/admin/import/").status_code == 200
+    assert supervisor.get("/admin/import/").status_code == 403
+    assert volunteer.get("/admin/import/").status_code == 403
+    template = admin.get("/admin/import/roster-template.xlsx")
+    assert template.status_code == 200 and template.data[:2] == b"PK"
+    before = count(db, Volunteer)
+    bad = admin.post("/admin/import/", {"file": (io.BytesIO(good_file("MISSING")), "r.xlsx"),
+                                        "action": "import"}, content_type="multipart/form-data")
+    assert bad.status_code == 400 and "課程代碼" in bad.get_data(as_text=True)
+    assert count(db, Volunteer) == before
+    dry = admin.post("/admin/import/", {"file": (io.BytesIO(good_file()), "r.xlsx"),
+                                        "action": "check"}, content_type="multipart/form-data")
+    assert dry.status_code == 200 and count(db, Volunteer) == before
+    done = admin.post("/admin/import/", {"file": (io.BytesIO(good_file()), "r.xlsx"),
+                                         "action": "import"}, content_type="multipart/form-data")
+    assert done.status_code == 302 and count(db, Volunteer) == before + 2

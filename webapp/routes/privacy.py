@@ -1,0 +1,211 @@
+"""The volunteer's own data (PDPA §3): contact details and photo, training and record-book
+status, a download of everything kept about them, and requests for correction or deletion;
+admins handle those requests (deletion anonymises the person, totals stay)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from models import privacy, record_book
+from models.base import utcnow
+from models.people import Role
+from models.privacy import DataRequest, PrivacyError, RequestKind, RequestStatus
+
+from ..access import roles
+from ..extensions import db
+from .record_book import PhotoForm, save_photo
+
+bp = Blueprint("privacy", __name__, url_prefix="/me/data")
+admin_bp = Blueprint("data_requests", __name__, url_prefix="/admin/data-requests")
+volunteer_only = roles(Role.volunteer)
+admin_only = roles(Role.admin)
+TOO_LONG = _l("Use at most %(max)d characters.")
+
+KIND_LABELS = {
+    RequestKind.correction.value: _l("Correct my data"),
+    RequestKind.deletion.value: _l("Delete my data"),
+}
+STATUS_LABELS = {
+    RequestStatus.open.value: _l("Open"),
+    RequestStatus.done.value: _l("Done"),
+    RequestStatus.refused.value: _l("Refused"),
+}
+
+
+class ContactForm(FlaskForm):
+    phone = StringField(_l("Phone"), validators=[Length(max=40, message=TOO_LONG)])
+    email = StringField(_l("Email"), validators=[Length(max=254, message=TOO_LONG)])
+    address = StringField(_l("Address"), validators=[Length(max=300, message=TOO_LONG)])
+    emergency_contact = StringField(_l("Emergency contact"),
+                                    validators=[Length(max=120, message=TOO_LONG)])
+    emergency_phone = StringField(_l("Emergency contact's phone"),
+                                  validators=[Length(max=40, message=TOO_LONG)])
+
+
+class RequestForm(FlaskForm):
+    kind = RadioField(_l("What do you ask for?"),
+                      choices=[SelectChoice(v, label) for v, label in KIND_LABELS.items()],
+                      invalid_choice_message=_l("Choose one of the options."),
+                      validators=[InputRequired(_l("Choose one of the options."))])
+    details = TextAreaField(_l("Details"), validators=[
+        Length(max=privacy.DETAILS_MAX, message=TOO_LONG)])
+
+
+class HandleForm(FlaskForm):
+    outcome = RadioField(_l("Outcome"), choices=[
+        SelectChoice(RequestStatus.done.value, _l("Done")),
+        SelectChoice(RequestStatus.refused.value, _l("Refused"))],
+        invalid_choice_message=_l("Choose one of the options."),
+        validators=[InputRequired(_l("Choose one of the options."))])
+    response = TextAreaField(_l("Response to the volunteer"), validators=[
+        InputRequired(_l("Write a response to the volunteer.")),
+        Length(max=privacy.DETAILS_MAX, message=TOO_LONG)])
+
+
+def _me():
+    person = current_user.volunteer
+    if person is None:
+        abort(404)
+    return person
+
+
+def _training_rows(person):
+    from sqlalchemy import select
+
+    from models.training import TrainingRecord
+
+    return db.session.scalars(select(TrainingRecord).where(
+        TrainingRecord.volunteer_id == person.id).order_by(TrainingRecord.completed_on)).all()
+
+
+def _page(contact_form=None, request_form=None, photo_form=None, status=200):
+    person = _me()
+    if contact_form is None:
+        contact_form = ContactForm(formdata=None, data={
+            name: getattr(person, name) for name in privacy.CONTACT_FIELDS})
+    rows = {r.volunteer.id: r for r in record_book.readiness(db.session, person.unit_id,
+                                                             include_with_book=True)}
+    return render_template(
+        "privacy/me.html", volunteer=person, contact_form=contact_form,
+        request_form=request_form or RequestForm(formdata=None),
+        photo_form=photo_form or PhotoForm(formdata=None), ready=rows.get(person.id),
+        training=_training_rows(person), requests=privacy.requests_of(db.session, person.id),
+        prior=record_book.prior_hours_of(db.session, person.id),
+        kind_labels=KIND_LABELS, status_labels=STATUS_LABELS), status
+
+
+@bp.get("/")
+@volunteer_only
+def index():
+    return _page()
+
+
+@bp.post("/contact")
+@volunteer_only
+def contact():
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            privacy.update_contact(db.session, _me(), current_user,
+                                   **{name: getattr(form, name).data
+                                      for name in privacy.CONTACT_FIELDS})
+        except PrivacyError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "phone", form.phone)
+            field.errors = [*field.errors, _(error.message, **error.params)]
+        else:
+            db.session.commit()
+            flash(_("Your contact details are saved."), "success")
+            return redirect(url_for(".index"))
+    return _page(contact_form=form, status=400)
+
+
+@bp.post("/photo")
+@volunteer_only
+def photo():
+    form = PhotoForm()
+    if form.validate_on_submit():
+        problem = save_photo(_me(), form.photo.data)
+        if problem is None:
+            flash(_("Photo saved."), "success")
+            return redirect(url_for(".index"))
+        form.photo.errors = [*form.photo.errors, problem]
+    return _page(photo_form=form, status=400)
+
+
+@bp.get("/download")
+@volunteer_only
+def download():
+    person = _me()
+    data = privacy.my_data_zip(db.session, person, current_user, now=utcnow())
+    db.session.commit()
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": 'attachment; filename="my-data.zip"', "Cache-Control": "no-store"})
+
+
+@bp.post("/requests")
+@volunteer_only
+def make_request():
+    form = RequestForm()
+    if form.validate_on_submit():
+        try:
+            privacy.make_request(db.session, _me(), current_user, form.kind.data,
+                                 form.details.data or "")
+        except PrivacyError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "details", form.details)
+            field.errors = [*field.errors, _(error.message, **error.params)]
+        else:
+            db.session.commit()
+            flash(_("Your request is sent to the unit admin."), "success")
+            return redirect(url_for(".index"))
+    return _page(request_form=form, status=400)
+
+
+# --- admins ----------------------------------------------------------------------------------
+
+def _request_or_404(request_id: int) -> DataRequest:
+    req = db.session.get(DataRequest, request_id)
+    if req is None or req.unit_id != current_user.unit_id:
+        abort(404)
+    return req
+
+
+@admin_bp.get("/")
+@admin_only
+def requests_list():
+    rows = privacy.unit_requests(db.session, current_user.unit_id)
+    return render_template("privacy/requests.html", rows=rows, kind_labels=KIND_LABELS,
+                           status_labels=STATUS_LABELS)
+
+
+@admin_bp.route("/<int:request_id>", methods=["GET", "POST"])
+@admin_only
+def handle(request_id: int):
+    req = _request_or_404(request_id)
+    form = HandleForm()
+    status = 200
+    if form.is_submitted():
+        status = 400
+        if req.status != RequestStatus.open:
+            flash(_("This request was already handled."), "error")
+        elif form.validate():
+            try:
+                privacy.handle_request(db.session, req, current_user, outcome=form.outcome.data,
+                                       response=form.response.data)
+            except PrivacyError as error:
+                db.session.rollback()
+                field = getattr(form, error.field or "response", form.response)
+                field.errors = [*field.errors, _(error.message, **error.params)]
+            else:
+                db.session.commit()
+                flash(_("Request handled."), "success")
+                return redirect(url_for(".requests_list"))
+    return render_template("privacy/handle.html", req=req, form=form, kind_labels=KIND_LABELS,
+                           status_labels=STATUS_LABELS), status

@@ -1,0 +1,256 @@
+"""Record book (志願服務紀錄冊): who is ready to apply, the application packet for the city
+platform, the book's dates and number, head-shot photos, and hours from earlier units."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, StringField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from models import record_book
+from models.base import taipei_date, utcnow
+from models.files import UploadRefused
+from models.people import Role, Volunteer
+from models.record_book import PriorHours, RecordBookError
+
+from ..access import roles
+from ..extensions import db
+
+bp = Blueprint("record_book", __name__, url_prefix="/admin/record-book")
+admin_only = roles(Role.admin)
+BAD_DATE = _l("Enter a date like 2026-01-31.")
+
+
+class BookForm(FlaskForm):
+    applied_on = DateField(_l("Applied on"), invalid_value_message=BAD_DATE,
+                           validators=[Optional()])
+    issued_on = DateField(_l("Issued on"), invalid_value_message=BAD_DATE,
+                          validators=[Optional()])
+    book_no = StringField(_l("Record book number"), validators=[
+        Length(max=record_book.BOOK_NO_MAX, message=_l("Use at most %(max)d characters."))])
+
+
+def hours_number(form, field):
+    try:
+        value = float((field.data or "").strip())
+    except ValueError:
+        value = 0
+    if not 0 < value < 100000:
+        raise ValidationError(_l("Enter the hours as a number above 0."))
+
+
+class PriorForm(FlaskForm):
+    source_unit = StringField(_l("Earlier unit"), validators=[
+        InputRequired(_l("Enter the unit the hours were served at.")),
+        Length(max=record_book.SOURCE_UNIT_MAX, message=_l("Use at most %(max)d characters."))])
+    period_start = DateField(_l("From"), invalid_value_message=BAD_DATE,
+                             validators=[InputRequired(_l("Enter the first day of the period."))])
+    period_end = DateField(_l("To"), invalid_value_message=BAD_DATE,
+                           validators=[InputRequired(_l("Enter the last day of the period."))])
+    hours = StringField(_l("Hours"), validators=[
+        InputRequired(_l("Enter the hours as a number above 0.")), hours_number])
+    note = StringField(_l("Note"), validators=[
+        Length(max=record_book.NOTE_MAX, message=_l("Use at most %(max)d characters."))])
+
+
+class PhotoForm(FlaskForm):
+    photo = FileField(_l("Head-shot photo (JPEG or PNG)"))
+
+
+UPLOAD_MESSAGES = {
+    "empty": _l("Choose a photo to upload."),
+    "too_large": _l("The photo is larger than %(mb)d MB."),
+    "wrong_type": _l("Upload a JPEG or PNG photo."),
+}
+
+
+def upload_root() -> Path:
+    return Path(current_app.config["HOURBOOK_UPLOAD_DIR"])
+
+
+def error_text(error: RecordBookError) -> str:
+    return _(error.message, **error.params)
+
+
+def save_photo(person: Volunteer, storage) -> str | None:
+    """Crop and store an uploaded photo for `person`; the refusal's text, or None when saved."""
+    from models.files import DEFAULT_MAX_BYTES
+
+    data = storage.stream.read(DEFAULT_MAX_BYTES + 1) if storage else b""
+    try:
+        record_book.set_photo(db.session, person, data, getattr(storage, "filename", "") or "",
+                              current_user, root=upload_root())
+    except RecordBookError as error:
+        db.session.rollback()
+        return error_text(error)
+    except UploadRefused as error:
+        db.session.rollback()
+        return str(UPLOAD_MESSAGES.get(error.code, UPLOAD_MESSAGES["wrong_type"])) % {
+            "mb": DEFAULT_MAX_BYTES // (1024 * 1024)}
+    db.session.commit()
+    return None
+
+
+def _volunteer_or_404(volunteer_id: int) -> Volunteer:
+    person = db.session.get(Volunteer, volunteer_id)
+    if person is None or person.unit_id != current_user.unit_id:
+        abort(404)
+    return person
+
+
+@bp.get("/")
+@admin_only
+def index():
+    rows = record_book.readiness(db.session, current_user.unit_id)
+    holders = [v for v in db.session.query(Volunteer).filter(
+        Volunteer.unit_id == current_user.unit_id, Volunteer.record_book_no != "")
+        .order_by(Volunteer.volunteer_no)]
+    return render_template("record_book/index.html", rows=rows, holders=holders)
+
+
+@bp.post("/packet")
+@admin_only
+def packet():
+    try:
+        ids = [int(v) for v in request.form.getlist("volunteers")]
+    except ValueError:
+        ids = []
+    try:
+        data, _names = record_book.application_packet(db.session, current_user, ids,
+                                                      root=upload_root(), now=utcnow())
+    except RecordBookError as error:
+        db.session.rollback()
+        flash(error_text(error), "error")
+        rows = record_book.readiness(db.session, current_user.unit_id)
+        return render_template("record_book/index.html", rows=rows, holders=[]), 400
+    except FileNotFoundError:
+        db.session.rollback()
+        flash(_("A stored file is missing: upload it again."), "error")
+        return redirect(url_for(".index"))
+    if request.form.get("mark_applied"):
+        chosen = [db.session.get(Volunteer, i) for i in ids]
+        record_book.mark_applied(db.session, [v for v in chosen if v is not None
+                                              and v.unit_id == current_user.unit_id],
+                                 current_user, taipei_date(utcnow()))
+    db.session.commit()
+    day = taipei_date(utcnow()).isoformat()
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="record-book-application-{day}.zip"',
+        "Cache-Control": "no-store"})
+
+
+def _volunteer_page(person: Volunteer, book_form=None, prior_form=None, photo_form=None,
+                    status=200):
+    book_form = book_form or BookForm(obj=None, data={
+        "applied_on": person.record_book_applied_on, "issued_on": person.record_book_issued_on,
+        "book_no": person.record_book_no})
+    prior_form = prior_form or PriorForm(formdata=None)
+    photo_form = photo_form or PhotoForm(formdata=None)
+    rows = {r.volunteer.id: r for r in record_book.readiness(db.session, person.unit_id,
+                                                             include_with_book=True)}
+    prior = record_book.prior_hours_of(db.session, person.id)
+    return render_template("record_book/volunteer.html", volunteer=person, book_form=book_form,
+                           prior_form=prior_form, photo_form=photo_form, prior=prior,
+                           ready=rows.get(person.id),
+                           prior_total=sum(p.minutes for p in prior)), status
+
+
+@bp.get("/volunteers/<int:volunteer_id>")
+@admin_only
+def volunteer(volunteer_id: int):
+    return _volunteer_page(_volunteer_or_404(volunteer_id))
+
+
+@bp.post("/volunteers/<int:volunteer_id>/book")
+@admin_only
+def update_book(volunteer_id: int):
+    person = _volunteer_or_404(volunteer_id)
+    form = BookForm()
+    if form.validate_on_submit():
+        try:
+            record_book.update_book(db.session, person, current_user,
+                                    applied_on=form.applied_on.data, issued_on=form.issued_on.data,
+                                    book_no=form.book_no.data)
+        except RecordBookError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "book_no", form.book_no)
+            field.errors = [*field.errors, error_text(error)]
+        else:
+            db.session.commit()
+            flash(_("Record book details saved."), "success")
+            return redirect(url_for(".volunteer", volunteer_id=person.id))
+    return _volunteer_page(person, book_form=form, status=400)
+
+
+@bp.post("/volunteers/<int:volunteer_id>/photo")
+@admin_only
+def upload_photo(volunteer_id: int):
+    person = _volunteer_or_404(volunteer_id)
+    form = PhotoForm()
+    if form.validate_on_submit():
+        problem = save_photo(person, form.photo.data)
+        if problem is None:
+            flash(_("Photo saved."), "success")
+            return redirect(url_for(".volunteer", volunteer_id=person.id))
+        form.photo.errors = [*form.photo.errors, problem]
+    return _volunteer_page(person, photo_form=form, status=400)
+
+
+@bp.post("/volunteers/<int:volunteer_id>/prior-hours")
+@admin_only
+def add_prior(volunteer_id: int):
+    person = _volunteer_or_404(volunteer_id)
+    form = PriorForm()
+    if form.validate_on_submit():
+        try:
+            record_book.add_prior_hours(
+                db.session, person, current_user, source_unit=form.source_unit.data,
+                period_start=form.period_start.data, period_end=form.period_end.data,
+                minutes=round(float(form.hours.data) * 60), note=form.note.data or "")
+        except RecordBookError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "source_unit", form.source_unit)
+            field.errors = [*field.errors, error_text(error)]
+        else:
+            db.session.commit()
+            flash(_("Prior hours recorded."), "success")
+            return redirect(url_for(".volunteer", volunteer_id=person.id))
+    return _volunteer_page(person, prior_form=form, status=400)
+
+
+@bp.route("/prior-hours/<int:row_id>/delete", methods=["GET", "POST"])
+@admin_only
+def delete_prior(row_id: int):
+    row = db.session.get(PriorHours, row_id)
+    if row is None or row.volunteer.unit_id != current_user.unit_id:
+        abort(404)
+    if request.method == "POST":
+        volunteer_id = row.volunteer_id
+        record_book.delete_prior_hours(db.session, row, current_user)
+        db.session.commit()
+        flash(_("Prior hours deleted."), "success")
+        return redirect(url_for(".volunteer", volunteer_id=volunteer_id))
+    return render_template("record_book/confirm_delete.html", row=row)
+
+
+def hours_text(minutes: int) -> str:
+    return f"{minutes / 60:g}"
+
+
+bp.add_app_template_filter(hours_text, "decimal_hours")
