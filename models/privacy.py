@@ -145,7 +145,7 @@ def unit_requests(session: Session, unit_id: int, open_only: bool = False) -> li
 
 
 def handle_request(session: Session, req: DataRequest, actor, *, outcome: str, response: str,
-                   now: dt.datetime | None = None) -> None:
+                   now: dt.datetime | None = None, root=None) -> None:
     """An admin closes a request: done or refused, with a response. A deletion request that is
     done anonymises the volunteer."""
     begin_write(session)
@@ -175,13 +175,15 @@ def handle_request(session: Session, req: DataRequest, actor, *, outcome: str, r
                  actor=actor, unit_id=req.unit_id, before=before, after=request_snapshot(req),
                  now=now)
     if outcome == RequestStatus.done and req.kind == RequestKind.deletion:
-        anonymise(session, req.volunteer, actor, now)
+        anonymise(session, req.volunteer, actor, now, root=root)
 
 
-def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | None = None
-              ) -> None:
+def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | None = None,
+              root=None) -> None:
     """PDPA deletion: personal data cleared, account deactivated; sessions, minutes and slips
-    stay, linked to this anonymised row, so the unit's statutory totals do not change."""
+    stay, linked to this anonymised row, so the unit's statutory totals do not change.
+
+    With the upload `root`, the head-shot photo's row and bytes are deleted too."""
     begin_write(session)
     now = now or utcnow()
     if volunteer.anonymised_at is not None:
@@ -202,6 +204,9 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
     volunteer.status = VolunteerStatus.inactive
     volunteer.left_on = volunteer.left_on or taipei_date(now)
     volunteer.anonymised_at = now
+    photo_id = before["photo_file_id"]
+    if photo_id is not None and root is not None:
+        _delete_photo(session, photo_id, root, actor, now)
     if volunteer.user is not None:
         user = volunteer.user
         user.active = False
@@ -214,6 +219,25 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
                  entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,
                  before=before, after={"name_zh": volunteer.name_zh,
                                        "anonymised_at": now.isoformat()}, now=now)
+
+
+def _delete_photo(session: Session, file_id: int, root, actor, now) -> None:
+    from .files import StoredFile, stored_path
+    from .people import Volunteer as _Volunteer
+
+    session.flush()  # the volunteer no longer points to it
+    stored = session.get(StoredFile, file_id)
+    if stored is None or session.scalar(select(_Volunteer.id).where(
+            _Volunteer.photo_file_id == file_id)) is not None:
+        return
+    try:
+        stored_path(root, stored).unlink(missing_ok=True)
+    except ValueError:
+        pass
+    audit.record(session, action="file_deleted", entity="stored_file", entity_id=stored.id,
+                 actor=actor, unit_id=stored.unit_id, now=now,
+                 before={"kind": stored.kind, "sha256": stored.sha256})
+    session.delete(stored)
 
 
 # --- "download my data" ----------------------------------------------------------------------

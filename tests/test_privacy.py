@@ -245,3 +245,45 @@ def test_request_and_admin_handles_deletion_over_http(app, db, make, unit, volun
     assert unit_total(db, unit.id) == before
     assert volunteer.get("/me/data/").status_code == 302  # signed out: the account is closed
     assert len(audits(db, "data_request_handle")) == 1
+
+
+def test_volunteer_uploads_own_photo_and_deletion_removes_it(app, db, make, unit, volunteer,
+                                                             admin, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from models import files
+
+    root = tmp_path / "uploads"
+    app.config["HOURBOOK_UPLOAD_DIR"] = str(root)
+    png = io.BytesIO()
+    Image.new("RGB", (900, 900), (10, 200, 10)).save(png, "PNG")
+    # A smaller limit: the test client spools bodies over 500 kB to a file it never closes.
+    monkeypatch.setattr(files, "DEFAULT_MAX_BYTES", 200_000)
+    too_big = b"\xff\xd8\xff" + b"\0" * 200_010
+    response = volunteer.post("/me/data/photo", {"photo": (io.BytesIO(too_big), "big.jpg")},
+                              content_type="multipart/form-data")
+    assert response.status_code == 400 and "0 MB" in response.get_data(as_text=True)
+    response = volunteer.post("/me/data/photo", {"photo": (io.BytesIO(b"%PDF-1.4 x"), "a.jpg")},
+                              content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert me(db, volunteer).photo_file_id is None
+    response = volunteer.post("/me/data/photo", {"photo": (io.BytesIO(png.getvalue()), "me.png")},
+                              content_type="multipart/form-data")
+    assert response.status_code == 302
+    photo_id = me(db, volunteer).photo_file_id
+    assert photo_id is not None
+    page = volunteer.get("/me/data/").get_data(as_text=True)
+    assert f"/files/{photo_id}" in page
+    shown = volunteer.get(f"/files/{photo_id}")
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(shown.data)).size == (331, 413)
+    stored = fresh(db).get(files.StoredFile, photo_id)
+    path = files.stored_path(root, stored)
+    assert path.exists()
+
+    assert volunteer.post("/me/data/requests", {"kind": "deletion"}).status_code == 302
+    (req,) = fresh(db).scalars(select(DataRequest)).all()
+    assert admin.post(f"/admin/data-requests/{req.id}", {"outcome": "done",
+                                                         "response": "已刪除"}).status_code == 302
+    assert fresh(db).get(files.StoredFile, photo_id) is None
+    assert not path.exists()

@@ -19,7 +19,7 @@ from models.privacy import DataRequest, PrivacyError, RequestKind, RequestStatus
 
 from ..access import roles
 from ..extensions import db
-from .record_book import PhotoForm, save_photo
+from .record_book import PhotoForm, save_photo, upload_root
 
 bp = Blueprint("privacy", __name__, url_prefix="/me/data")
 admin_bp = Blueprint("data_requests", __name__, url_prefix="/admin/data-requests")
@@ -198,7 +198,7 @@ def handle(request_id: int):
         elif form.validate():
             try:
                 privacy.handle_request(db.session, req, current_user, outcome=form.outcome.data,
-                                       response=form.response.data)
+                                       response=form.response.data, root=upload_root())
             except PrivacyError as error:
                 db.session.rollback()
                 field = getattr(form, error.field or "response", form.response)

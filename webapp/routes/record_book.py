@@ -92,7 +92,12 @@ def save_photo(person: Volunteer, storage) -> str | None:
     """Crop and store an uploaded photo for `person`; the refusal's text, or None when saved."""
     from models.files import DEFAULT_MAX_BYTES
 
-    data = storage.stream.read(DEFAULT_MAX_BYTES + 1) if storage else b""
+    data = b""
+    if storage:
+        try:
+            data = storage.stream.read(DEFAULT_MAX_BYTES + 1)
+        finally:
+            storage.close()
     try:
         record_book.set_photo(db.session, person, data, getattr(storage, "filename", "") or "",
                               current_user, root=upload_root())

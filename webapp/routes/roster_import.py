@@ -60,7 +60,12 @@ def upload():
     status = 400
     if form.validate_on_submit():
         storage = form.file.data
-        data = storage.stream.read(MAX_BYTES + 1) if storage else b""
+        data = b""
+        if storage:
+            try:
+                data = storage.stream.read(MAX_BYTES + 1)
+            finally:
+                storage.close()
         name = getattr(storage, "filename", "") or ""
         if not data:
             form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
