@@ -1,0 +1,111 @@
+"""Recruitment end to end in a real browser: an anonymous person applies on a phone from the
+shared opening link, an admin accepts on a tablet, the new volunteer sets a password and a PIN
+through the welcome link and lands on the volunteer home."""
+import datetime as dt
+
+from sqlalchemy import select
+
+from models.base import taipei_date, utcnow
+from models.idnumbers import with_check_digit
+from models.people import Volunteer
+from models.recruitment import Application, ApplicationStatus, Opening, OpeningStatus
+from tests.browser.conftest import assert_fits_phone, path_of, screenshot, sign_in
+
+
+def test_apply_accept_welcome(db, make, unit, phone, open_page):
+    item = make.item(unit, name_zh="長者陪伴關懷")
+    site = make.site(unit, name_zh="大安長照服務中心")
+    opening = Opening(unit_id=unit.id, public_id="share-me-01", title="長者陪伴志工招募",
+                      description="陪伴長者聊天、散步、讀報。\n協助據點活動。",
+                      schedule="每週二上午 9:00–12:00", requirements="年滿 16 歲，有耐心。",
+                      wanted=5, closes_on=taipei_date(utcnow()) + dt.timedelta(days=20),
+                      status=OpeningStatus.published, service_items=[item], sites=[site])
+    db.add(opening)
+    db.commit()
+    admin_user = make.user(unit, role="admin", display_name="王承辦")
+
+    # --- an anonymous person, phone, opens the shared link
+    phone.goto("/openings/share-me-01")
+    assert "長者陪伴志工招募" in phone.locator("main h1").inner_text()
+    phone.locator("img.qr").wait_for()
+    assert_fits_phone(phone)
+    screenshot(phone, "recruitment-opening-phone")
+    with phone.expect_navigation():
+        phone.get_by_role("link", name="立即報名").click()
+    assert path_of(phone) == "/openings/share-me-01/apply"
+
+    # sends with mistakes first: the form comes back with the fields' errors (HTTP 400)
+    phone.allow_console_error("status of 400")
+    phone.fill("#name_zh", "陳怡君")
+    phone.fill("#id_number", "A123456788")  # wrong check digit
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="送出報名").click()
+    assert "檢查碼不正確" in phone.locator("#id_number-error").inner_text()
+    assert "請輸入出生日期" in phone.locator("#birth_date-error").inner_text()
+    assert "請閱讀個人資料告知事項並同意" in phone.locator("main").inner_text()
+    assert phone.locator("#name_zh").input_value() == "陳怡君"  # kept
+    assert_fits_phone(phone)
+    screenshot(phone, "recruitment-form-errors-phone")
+
+    phone.get_by_label("女").check()
+    phone.fill("#birth_date", "1992-08-15")
+    phone.fill("#phone", "0912-345-678")
+    phone.fill("#email", "yijun@example.tw")
+    phone.fill("#id_number", with_check_digit("A22446688"))
+    phone.fill("#address", "臺北市大安區復興南路一段 100 號")
+    phone.fill("#availability", "週二上午、週六全天")
+    phone.fill("#emergency_contact", "陳先生（父）")
+    phone.fill("#emergency_phone", "0922-111-222")
+    phone.get_by_label("我已閱讀個人資料告知事項並同意。").check()
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="送出報名").click()
+    reference = phone.locator("#reference-no").inner_text()
+    assert reference.startswith(f"A{taipei_date(utcnow()).year}-00001")
+    screenshot(phone, "recruitment-thanks-phone")
+    db.rollback()
+    application = db.scalar(select(Application).where(Application.reference_no == reference))
+    assert application.name_zh == "陳怡君"
+
+    # --- the admin, tablet, accepts in the pipeline
+    tablet = sign_in(open_page("tablet"), admin_user.email)
+    tablet.goto("/admin/recruitment/")
+    row = tablet.locator(f"#application-{application.id}")
+    assert "陳怡君" in row.inner_text()
+    screenshot(tablet, "recruitment-pipeline-tablet")
+    tablet.evaluate("window.__marker = 'same page'")
+    row.get_by_role("button", name="決定").click()
+    tablet.locator(f"#application-{application.id} textarea[name=note]").fill("面談表現良好")
+    screenshot(tablet, "recruitment-decide-tablet")
+    tablet.locator(f"#application-{application.id}").get_by_role("button", name="錄取", exact=True).click()
+    tablet.locator("#welcome-sheet img.qr").wait_for()
+    assert tablet.evaluate("window.__marker") == "same page"
+    assert "已錄取" in tablet.locator(f"#application-{application.id}").inner_text()
+    screenshot(tablet, "recruitment-accepted-tablet")
+    welcome = tablet.locator("#welcome-link").get_attribute("href")
+    db.rollback()
+    db.expire_all()
+    application = db.get(Application, application.id)
+    assert application.status == ApplicationStatus.accepted
+
+    # --- the new volunteer opens the welcome link (scanned from the sheet) on a phone
+    person = open_page("phone")
+    person.goto(welcome)
+    assert "陳怡君" in person.locator("main h1").inner_text()
+    person.fill("#password", "my own pass 2026")
+    person.fill("#confirm", "my own pass 2026")
+    person.fill("#pin", "2468")
+    assert_fits_phone(person)
+    screenshot(person, "recruitment-welcome-phone")
+    with person.expect_navigation():
+        person.get_by_role("button", name="儲存並登入").click()
+    assert path_of(person) == "/"
+    assert "陳怡君" in person.locator("main").inner_text()
+    assert_fits_phone(person)
+    db.rollback()
+    db.expire_all()
+    vol = db.get(Volunteer, application.volunteer_id)
+    assert vol.check_pin("2468") and vol.user.check_password("my own pass 2026")
+    # the link worked once
+    person.allow_console_error("status of 410")
+    person.goto(welcome)
+    assert "已經使用過" in person.locator("main").inner_text()
