@@ -109,3 +109,34 @@ def test_apply_accept_welcome(db, make, unit, phone, open_page):
     person.allow_console_error("status of 410")
     person.goto(welcome)
     assert "已經使用過" in person.locator("main").inner_text()
+
+
+def test_admin_publishes_an_opening_on_a_phone(db, make, unit, phone):
+    make.item(unit, name_zh="送餐服務")
+    make.site(unit, name_zh="萬華社區關懷據點")
+    admin_user = make.user(unit, role="admin")
+    page = sign_in(phone, admin_user.email)
+    page.goto("/admin/recruitment/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="新增招募公告").click()
+    page.allow_console_error("status of 400")
+    with page.expect_navigation():
+        page.get_by_role("button", name="儲存").click()
+    assert "請輸入標題" in page.locator("#title-error").inner_text()
+    page.fill("#title", "送餐志工招募")
+    page.get_by_label("送餐服務").check()
+    page.get_by_label("萬華社區關懷據點").check()
+    page.fill("#description", "中午協助送餐到長者家中。")
+    page.fill("#schedule", "週一至週五 11:00–13:00")
+    page.fill("#wanted", "4")
+    page.fill("#closes_on", "2099-12-31")
+    page.select_option("#status", "published")
+    assert_fits_phone(page)
+    with page.expect_navigation():
+        page.get_by_role("button", name="儲存").click()
+    assert "送餐志工招募" in page.locator("main h1").inner_text()
+    page.locator("img.qr").wait_for()
+    text = page.locator("#announcement").input_value()
+    assert "萬華社區關懷據點" in text and "2099-12-31" in text and "/openings/" in text
+    assert_fits_phone(page)
+    screenshot(page, "recruitment-opening-admin-phone")
