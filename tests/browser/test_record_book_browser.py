@@ -1,0 +1,61 @@
+"""Record book, my data and roster import at phone size: pages fit 360 px, the volunteer edits
+contact details and uploads a photo, the admin sees readiness and checks a roster file."""
+from __future__ import annotations
+
+
+from PIL import Image
+from playwright.sync_api import expect
+
+from .conftest import assert_fits_phone, screenshot, sign_in
+
+
+def test_my_data_on_a_phone(app, phone, db, make, unit, tmp_path):
+    app.config["HOURBOOK_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    user = make.user(unit, role="volunteer")
+    page = sign_in(phone, user.email)
+    page.goto("/me/data/")
+    expect(page.get_by_role("heading", name="我的資料", exact=True)).to_be_visible()
+    page.locator("input[name=phone]").fill("0912000111")
+    page.locator("input[name=emergency_contact]").fill("王媽媽")
+    with page.expect_navigation():
+        page.get_by_role("button", name="儲存").first.click()
+    expect(page.locator("input[name=phone]")).to_have_value("0912000111")
+    photo = tmp_path / "me.png"
+    Image.new("RGB", (800, 1200), (120, 160, 200)).save(photo)
+    page.locator("input[name=photo]").set_input_files(str(photo))
+    with page.expect_navigation():
+        page.get_by_role("button", name="上傳照片").click()
+    expect(page.locator("img.headshot")).to_be_visible()
+    assert_fits_phone(page)
+    screenshot(page, "my-data-phone")
+
+
+def test_record_book_and_import_on_a_phone(phone, db, make, unit):
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit, name_zh="王小明")
+    page = sign_in(phone, admin.email)
+    page.goto("/admin/record-book/")
+    expect(page.locator(f"#ready-{v.id}")).to_contain_text("王小明")
+    assert_fits_phone(page)
+    screenshot(page, "record-book-phone")
+    page.goto(f"/admin/record-book/volunteers/{v.id}")
+    page.locator("input[name=source_unit]").fill("臺北市甲協會")
+    page.locator("input[name=period_start]").fill("2020-01-01")
+    page.locator("input[name=period_end]").fill("2020-12-31")
+    page.locator("input[name=hours]").fill("12.5")
+    with page.expect_navigation():
+        page.get_by_role("button", name="新增", exact=True).click()
+    expect(page.locator("#prior-hours")).to_contain_text("12.5")
+    assert_fits_phone(page)
+    screenshot(page, "record-book-volunteer-phone")
+    page.goto("/admin/import/")
+    page.locator("input[name=file]").set_input_files(files=[{
+        "name": "roster.csv", "mimeType": "text/csv",
+        "buffer": "類型,志工編號,姓名,性別,出生日期,證件號碼\n志工,V1,,男,1980-13-01,A123456780\n".encode(
+            "utf-8-sig")}])
+    page.allow_console_error("status of 400")  # a file with problems is answered 400
+    with page.expect_navigation():
+        page.get_by_role("button", name="檢查檔案（不儲存）").click()
+    expect(page.locator("#problems")).to_contain_text("第 2 列")
+    assert_fits_phone(page)
+    screenshot(page, "roster-import-phone")
