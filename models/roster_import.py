@@ -237,6 +237,7 @@ class _Checker:
         self.courses = {c.code: c for c in session.scalars(
             select(TrainingCourse).where(TrainingCourse.unit_id == unit_id))}
         self.new_ids: dict[str, int] = {}  # ID number -> row number of the file's volunteer row
+        self.trainings: dict[tuple, int] = {}  # (ID number, course id, date) -> row number
         self.new_nos: dict[str, int] = {}
 
     def bad(self, row: Row, column: str, message: str, **params) -> None:
@@ -372,6 +373,19 @@ class _Checker:
                 self.bad(row, "時數", N_("Enter the hours as a number above 0."))
         else:
             values["minutes"] = course.minutes if course else None
+        if number and course and values["completed_on"]:
+            key = (number, course.id, values["completed_on"])
+            existing = self.existing.get(number)
+            if key in self.trainings:
+                self.bad(row, "課程代碼", N_("Same training record as row %(line)d of this file."),
+                         line=self.trainings[key])
+            elif existing is not None and self.session.scalar(select(TrainingRecord.id).where(
+                    TrainingRecord.volunteer_id == existing.id,
+                    TrainingRecord.course_id == course.id,
+                    TrainingRecord.completed_on == values["completed_on"])) is not None:
+                self.bad(row, "課程代碼", N_("This training record is already there."))
+            else:
+                self.trainings[key] = row.number
         return values if len(self.problems) == start else None
 
     def insurance(self, row: Row) -> dict | None:

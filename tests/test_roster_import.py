@@ -201,3 +201,16 @@ def test_admin_page(db, make, unit, course, admin, supervisor, volunteer):
     done = admin.post("/admin/import/", {"file": (io.BytesIO(good_file()), "r.xlsx"),
                                          "action": "import"}, content_type="multipart/form-data")
     assert done.status_code == 302 and count(db, Volunteer) == before + 2
+
+
+def test_duplicate_training_records_are_problems_not_crashes(db, make, unit, course):
+    admin = make.user(unit, role="admin")
+    roster_import.run(db, admin, good_file(), "roster.xlsx")
+    db.commit()
+    head = ["證件號碼", "課程代碼", "完成日期", "時數", "方式", "辦理單位", "證書字號"]
+    row = [ID2, "IMPORT-B", "2024-03-01", "", "", "", ""]
+    again = [ID2, "IMPORT-B", "2025-03-01", "", "", "", ""]
+    result = roster_import.check(db, unit.id, xlsx({"訓練紀錄": [head, row, again, again]}), "t.xlsx")
+    assert [(p.row, p.text()) for p in result.problems] == [
+        (2, "This training record is already there."),
+        (4, "Same training record as row 3 of this file.")]
