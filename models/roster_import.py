@@ -238,6 +238,7 @@ class _Checker:
             select(TrainingCourse).where(TrainingCourse.unit_id == unit_id))}
         self.new_ids: dict[str, int] = {}  # ID number -> row number of the file's volunteer row
         self.trainings: dict[tuple, int] = {}  # (ID number, course id, date) -> row number
+        self.covers: list[tuple] = []  # (ID number, policy no, start, end, row number)
         self.new_nos: dict[str, int] = {}
 
     def bad(self, row: Row, column: str, message: str, **params) -> None:
@@ -398,7 +399,29 @@ class _Checker:
                   "ends_on": self.date(row, "迄日", True)}
         if values["starts_on"] and values["ends_on"] and values["ends_on"] < values["starts_on"]:
             self.bad(row, "迄日", N_("The last day cannot be before the first day."))
+        elif values["id_number"] and values["policy_no"] and values["starts_on"] \
+                and values["ends_on"]:
+            self._cover_duplicates(row, values)
         return values if len(self.problems) == start else None
+
+    def _cover_duplicates(self, row: Row, values: dict) -> None:
+        """The same policy for overlapping days: earlier in the file, or already recorded."""
+        number, policy = values["id_number"], values["policy_no"]
+        first, last = values["starts_on"], values["ends_on"]
+        for other_number, other_policy, other_first, other_last, line in self.covers:
+            if (other_number, other_policy) == (number, policy) and other_first <= last \
+                    and other_last >= first:
+                self.bad(row, "保單號碼", N_("Same policy for overlapping days as row %(line)d "
+                                         "of this file."), line=line)
+                return
+        existing = self.existing.get(number)
+        if existing is not None and self.session.scalar(select(InsuranceCover.id).where(
+                InsuranceCover.volunteer_id == existing.id, InsuranceCover.policy_no == policy,
+                InsuranceCover.starts_on <= last, InsuranceCover.ends_on >= first)) is not None:
+            self.bad(row, "保單號碼", N_("This volunteer already has this policy number for "
+                                     "overlapping days."))
+            return
+        self.covers.append((number, policy, first, last, row.number))
 
 
 def _check(session: Session, unit_id: int, rows: list[Row], problems: list[Problem]

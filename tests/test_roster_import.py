@@ -214,3 +214,16 @@ def test_duplicate_training_records_are_problems_not_crashes(db, make, unit, cou
     assert [(p.row, p.text()) for p in result.problems] == [
         (2, "This training record is already there."),
         (4, "Same training record as row 3 of this file.")]
+
+
+def test_duplicate_covers_are_problems(db, make, unit, course):
+    admin = make.user(unit, role="admin")
+    roster_import.run(db, admin, good_file(), "roster.xlsx")
+    db.commit()
+    head = ["證件號碼", "保險種類", "保險公司", "保單號碼", "起日", "迄日"]
+    rows = [[ID1, "商業", "富邦產險", "P-1", "2026-06-01", "2027-05-31"],
+            [ID2, "團體", "國泰產險", "G-9", "2026-01-01", "2026-12-31"],
+            [ID2, "團體", "國泰產險", "G-9", "2026-12-01", "2027-11-30"],
+            [ID2, "團體", "國泰產險", "G-9", "2027-12-01", "2028-11-30"]]
+    result = roster_import.check(db, unit.id, xlsx({"保險": [head, *rows]}), "c.xlsx")
+    assert [(p.row, p.column) for p in result.problems] == [(2, "保單號碼"), (4, "保單號碼")]
