@@ -412,7 +412,7 @@ def duplicates_of(session: Session, application: Application) -> list[Volunteer]
         Volunteer.id != (application.volunteer_id or -1))))
 
 
-def _last_changed_by(session: Session, application_id: int) -> str:
+def last_changed_by(session: Session, application_id: int) -> str:
     label = session.scalar(select(audit.AuditEntry.actor_label).where(
         audit.AuditEntry.entity == "application", audit.AuditEntry.entity_id == application_id)
         .order_by(audit.AuditEntry.id.desc()).limit(1))
@@ -427,7 +427,7 @@ def _load_for_change(session: Session, application_id: int, actor: User,
     if application is None or application.unit_id != actor.unit_id:
         raise LookupError("no such application")
     if expected_version is not None and application.version != expected_version:
-        raise StaleApplication(_last_changed_by(session, application.id))
+        raise StaleApplication(last_changed_by(session, application.id))
     return application
 
 
@@ -520,6 +520,11 @@ def decide(session: Session, application_id: int, actor: User, now: dt.datetime,
             raise RecruitmentError(
                 N_("A volunteer with this ID number already exists: %(names)s."),
                 names="、".join(f"{v.name_zh} ({v.volunteer_no})" for v in dupes))
+        # One acceptance at a time per unit (PostgreSQL row lock; SQLite holds the write lock):
+        # two admins accepting at once must not take the same volunteer number.
+        from .unit import Unit
+
+        session.execute(select(Unit.id).where(Unit.id == application.unit_id).with_for_update())
         number = next_volunteer_no(session, application.unit_id)
         user = User(unit_id=application.unit_id, email=_account_email(session, application, number),
                     display_name=application.name_zh, role=Role.volunteer, created_at=now)

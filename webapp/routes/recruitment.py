@@ -32,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -192,6 +193,11 @@ def _act(application_id: int, action, error_mode: str = "view"):
         db.session.rollback()
         return _row(db.session.get(Application, application_id, populate_existing=True),
                     error=_(exc.message, **exc.params), status=409)
+    except StaleDataError:  # changed by a concurrent request between our read and our write
+        db.session.rollback()
+        stale = r.StaleApplication(r.last_changed_by(db.session, application_id))
+        return _row(db.session.get(Application, application_id, populate_existing=True),
+                    error=_(stale.message, **stale.params), status=409)
     except r.RecruitmentError as exc:
         db.session.rollback()
         params = dict(exc.params)
