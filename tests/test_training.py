@@ -292,3 +292,173 @@ def test_completion_numbers_and_template(db, make, seeded, admin, tmp_path):
         AuditEntry.action == "completion_certificate_issued")).all()
     assert [e.after_data()["serial"] for e in issued] == [first.serial, second.serial]
     assert "completion_template_updated" in actions(db)
+
+
+# --- over HTTP -------------------------------------------------------------------------------
+
+import io  # noqa: E402
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def uploads(app, tmp_path):
+    app.config["HOURBOOK_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    return tmp_path / "uploads"
+
+
+def _record_form(db, unit, **over):
+    data = {"course_id": str(course(db, unit, "B01").id), "completed_on": "2025-04-01",
+            "hours": "2", "mode": "online", "provider": "臺北E大", "certificate_no": "E-1"}
+    data.update(over)
+    return data
+
+
+def test_pages_and_roles(app, db, make, unit, admin, supervisor, volunteer, anon):
+    training.seed_catalogue(db, unit)
+    vol = make.volunteer(unit)
+    db.commit()
+    event = training.create_event(db, unit.id, course=course(db, unit, "SW04"),
+                                  held_on=dt.date(2026, 11, 1))
+    c = course(db, unit, "B01")
+    record = db.scalar(select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id))
+    db.commit()
+    view = ["/admin/training/", f"/admin/training/volunteers/{vol.id}", "/admin/training/courses",
+            "/admin/training/events", f"/admin/training/events/{event.id}"]
+    edit = [f"/admin/training/volunteers/{vol.id}/records/new",
+            f"/admin/training/records/{record.id}/edit", f"/admin/training/records/{record.id}/delete",
+            f"/admin/training/courses/{c.id}/edit", "/admin/training/events/new",
+            "/admin/training/certificate-template"]
+    for url in view + edit:
+        assert admin.get(url).status_code == 200, url
+        assert volunteer.get(url).status_code == 403, url
+        assert anon.get(url).status_code == 302, url
+    for url in view:
+        assert supervisor.get(url).status_code == 200, url
+    for url in edit:
+        assert supervisor.get(url).status_code == 403, url
+    for url in ("/admin/training/courses/seed", f"/admin/training/events/{event.id}/attendance",
+                f"/admin/training/volunteers/{vol.id}/completion"):
+        assert supervisor.post(url).status_code == 403
+        assert volunteer.post(url).status_code == 403
+    page = admin.get("/admin/training/").get_data(as_text=True)
+    assert vol.name_zh in page and "2000-01-01" in page
+    # another unit's rows are not found
+    other = make.unit()
+    other_vol = make.volunteer(other)
+    assert admin.get(f"/admin/training/volunteers/{other_vol.id}").status_code == 404
+
+
+def test_add_record_with_certificate_over_http(app, db, make, unit, admin, uploads):
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vol = make.volunteer(unit, trained=False)
+    url = f"/admin/training/volunteers/{vol.id}/records/new"
+    # bad input: the form back with translated errors, nothing saved
+    response = admin.post(url, _record_form(db, unit, hours="0", completed_on="2025-13-01",
+                                            mode="teleport"))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "請輸入 0.1 到 24 之間的時數" in page and "請輸入像 2026-01-31 這樣的日期" in page
+    assert "請從選項中選擇" in page
+    db.rollback()
+    assert db.scalar(select(func.count(TrainingRecord.id))) == 0
+    # an .exe named .pdf is refused
+    response = admin.post(url, {**_record_form(db, unit),
+                                "certificate": (io.BytesIO(b"MZ\x90\x00rest"), "cert.pdf")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "請上傳 PDF、JPEG 或 PNG 檔案" in response.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(func.count(TrainingRecord.id))) == 0
+    # oversize
+    big = PDF + b"0" * (5 * 1024 * 1024)
+    # encoded here in memory: the test client would spool a body this big to an unclosed temp file
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    boundary, body = encode_multipart({**_record_form(db, unit), "csrf_token": admin.token,
+                                       "certificate": FileStorage(io.BytesIO(big), "a.pdf")})
+    response = admin.client.post(url, data=body,
+                                 content_type=f"multipart/form-data; boundary={boundary}")
+    response.close()
+    assert response.status_code == 400 and "檔案太大" in response.get_data(as_text=True)
+    db.rollback()
+    # a PNG named .pdf is kept as a PNG
+    response = admin.post(url, {**_record_form(db, unit), "certificate": (io.BytesIO(PNG), "cert.pdf")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.rollback()
+    record = db.scalar(select(TrainingRecord))
+    assert record.minutes == 120 and record.mode == TrainingMode.online
+    assert record.certificate_file.content_type == "image/png"
+    served = admin.get(f"/files/{record.certificate_file_id}")
+    assert served.status_code == 200 and served.data == PNG
+    assert "training_record_added" in actions(db) and "file_uploaded" in actions(db)
+    # edit keeps the file; delete after confirming
+    response = admin.post(f"/admin/training/records/{record.id}/edit",
+                          _record_form(db, unit, hours="1.5"))
+    assert response.status_code == 302
+    db.rollback()
+    db.expire_all()
+    assert record.minutes == 90 and record.certificate_file_id is not None
+    assert admin.post(f"/admin/training/records/{record.id}/delete").status_code == 302
+    db.rollback()
+    assert db.scalar(select(func.count(TrainingRecord.id))) == 0
+
+
+def test_roster_over_htmx_makes_records_not_sessions(app, db, make, unit, admin):
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vols = [make.volunteer(unit, trained=False) for _ in range(2)]
+    response = admin.post("/admin/training/events/new", {
+        "course_id": str(course(db, unit, "SW04").id), "held_on": "2026-11-20",
+        "place": "本會", "mode": "in_person"})
+    assert response.status_code == 302
+    db.rollback()
+    event = db.scalar(select(TrainingEvent))
+    response = admin.post(f"/admin/training/events/{event.id}/attendance",
+                          {"volunteers": [str(v.id) for v in vols]}, hx=True)
+    assert response.status_code == 200
+    fragment = response.get_data(as_text=True)
+    assert fragment.startswith('<div id="roster">') and "<html" not in fragment
+    assert "已儲存出席：2 人出席" in fragment
+    db.rollback()
+    assert set(training.attendees(db, event)) == {v.id for v in vols}
+    assert db.scalar(select(func.count(ServiceSession.id))) == 0
+    other = make.volunteer(make.unit())
+    response = admin.post(f"/admin/training/events/{event.id}/attendance",
+                          {"volunteers": [str(other.id)]}, hx=True)
+    assert response.status_code == 400
+    db.rollback()
+    assert set(training.attendees(db, event)) == {v.id for v in vols}
+
+
+def test_completion_certificate_pdf(app, db, make, unit, admin, tmp_path):
+    app.instance_path = str(tmp_path)
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vol = make.volunteer(unit, trained=False)
+    url = f"/admin/training/volunteers/{vol.id}/completion"
+    assert admin.post(url).status_code == 302  # nothing to certify yet
+    give(db, unit, vol, ["SW04"], dt.date(2026, 11, 20))
+    response = admin.post("/admin/training/certificate-template", {"text": "$name 完成 $hours 小時"})
+    assert response.status_code == 302
+    bad = admin.post("/admin/training/certificate-template", {"text": "$oops"})
+    assert bad.status_code == 400
+    response = admin.post(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pdf = tmp_path / "c.pdf"
+    pdf.write_bytes(response.data)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "結業證明書" in text
+    assert f"C{unit.id:03d}-" in text and "-00001" in text
+    assert f"{vol.name_zh} 完成 2 小時" in text
+    assert "運用單位業務簡介及工作內容說明(含實習)" in text and "2026-11-20" in text
+    assert "中華民國" in text
+    again = admin.post(url)
+    assert b"%PDF" in again.data[:8]
+    db.rollback()
+    assert actions(db).count("completion_certificate_issued") == 2

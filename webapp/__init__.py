@@ -103,6 +103,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_setup.bp)
     from .routes import files as files_routes
     app.register_blueprint(files_routes.bp)
+    from .routes import training as training_routes
+    app.register_blueprint(training_routes.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}

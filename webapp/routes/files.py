@@ -43,7 +43,10 @@ def save_upload(storage, unit_id: int, kind: str, *, allowed=files.DEFAULT_ALLOW
     """Store a werkzeug FileStorage for the signed-in user; raises UploadRefused.
 
     Reads at most max_bytes + 1 bytes, so an oversize file is refused without reading it all."""
-    data = storage.stream.read(max_bytes + 1)
+    try:
+        data = storage.stream.read(max_bytes + 1)
+    finally:
+        storage.close()  # large uploads are spooled to a temporary file: release it now
     return files.store_upload(db.session, unit_id, kind, data, storage.filename or "",
                               current_user.id, root=upload_root(), allowed=allowed,
                               max_bytes=max_bytes, actor=current_user)

@@ -1,0 +1,457 @@
+"""Training (教育訓練): the course catalogue, each volunteer's records and progress, the unit's
+own training events with a roster, and completion certificates. Admins edit; supervisors look."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import select
+from wtforms import (BooleanField, DateField, DecimalField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from models import training
+from models.base import taipei_date, utcnow
+from models.files import UploadRefused
+from models.people import Role, Volunteer, VolunteerStatus
+from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, TrainingMode,
+                             TrainingRecord)
+from models.unit import Category
+
+from ..access import roles
+from ..extensions import db
+from ..printing.completion import completion_pdf
+from .files import refusal_message, save_upload
+
+bp = Blueprint("training", __name__, url_prefix="/admin/training")
+view_roles = roles(Role.admin, Role.supervisor)
+edit_roles = roles(Role.admin)
+
+MODE_LABELS = {
+    TrainingMode.in_person.value: _l("In person"),
+    TrainingMode.online.value: _l("Online (Taipei E-University)"),
+    TrainingMode.group_viewing.value: _l("Group viewing run by the unit"),
+}
+CATEGORY_LABELS = {
+    Category.social_welfare.value: _l("Social welfare"),
+    Category.comprehensive.value: _l("Comprehensive"),
+}
+BAD_DATE = _l("Enter a date like 2026-01-31.")
+DOMAIN_MESSAGES = {
+    "required": _l("This is required."),
+    "too_long": _l("This is too long."),
+    "not_positive": _l("Enter more than 0 hours."),
+    "too_many": _l("That is too many hours."),
+    "unknown": _l("Choose one of the options."),
+    "other_unit": _l("Choose from your own unit only."),
+    "future": _l("The date cannot be in the future."),
+    "duplicate": _l("This course is already recorded for this volunteer on this day."),
+    "bad_placeholder": _l("Use only the placeholders listed below, and write $$ for a dollar sign."),
+    "nothing_to_certify": _l("This volunteer has no course run by the unit yet."),
+}
+CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
+
+
+# --- forms -------------------------------------------------------------------------------
+
+def _hours_field(label):
+    return DecimalField(label, places=2,
+                        invalid_value_message=_l("Enter hours as a number, e.g. 1.5."),
+                        validators=[InputRequired(_l("Enter the hours.")),
+                                    NumberRange(min=Decimal("0.1"), max=Decimal("24"),
+                                                message=_l("Enter between 0.1 and 24 hours."))])
+
+
+def _minutes(hours: Decimal | None) -> int | None:
+    return None if hours is None else int((hours * 60).to_integral_value())
+
+
+class RecordForm(FlaskForm):
+    course_id = SelectField(_l("Course"), coerce=int,
+                            invalid_choice_message=_l("Choose one of the options."),
+                            validators=[InputRequired(_l("Choose the course."))])
+    completed_on = DateField(_l("Date on the certificate"), invalid_value_message=BAD_DATE,
+                             validators=[InputRequired(_l("Enter the date."))])
+    hours = _hours_field(_l("Hours"))
+    mode = RadioField(_l("How it was taken"),
+                      choices=[SelectChoice(v, label) for v, label in MODE_LABELS.items()],
+                      invalid_choice_message=_l("Choose one of the options."),
+                      validators=[InputRequired(_l("Choose how it was taken."))])
+    provider = StringField(_l("Provider"), validators=[
+        Length(max=training.PROVIDER_MAX, message=_l("Use at most %(max)d characters."))])
+    certificate_no = StringField(_l("Certificate number"), validators=[
+        Length(max=training.CERT_NO_MAX, message=_l("Use at most %(max)d characters."))])
+    certificate = FileField(_l("Certificate file (PDF, JPEG or PNG, at most 5 MB)"))
+
+
+class CourseForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[
+        DataRequired(_l("Enter the name.")),
+        Length(max=training.NAME_MAX, message=_l("Use at most %(max)d characters."))])
+    name_en = StringField(_l("Name in English"), validators=[
+        Length(max=160, message=_l("Use at most %(max)d characters."))])
+    hours = _hours_field(_l("Hours"))
+    active = BooleanField(_l("In use"))
+
+
+class EventForm(FlaskForm):
+    course_id = SelectField(_l("Course"), coerce=int,
+                            invalid_choice_message=_l("Choose one of the options."),
+                            validators=[InputRequired(_l("Choose the course."))])
+    held_on = DateField(_l("Date"), invalid_value_message=BAD_DATE,
+                        validators=[InputRequired(_l("Enter the date."))])
+    place = StringField(_l("Place"), validators=[
+        Length(max=training.PLACE_MAX, message=_l("Use at most %(max)d characters."))])
+    mode = RadioField(_l("How it is run"),
+                      choices=[SelectChoice(v, label) for v, label in MODE_LABELS.items()],
+                      invalid_choice_message=_l("Choose one of the options."),
+                      validators=[InputRequired(_l("Choose how it is run."))])
+
+
+class TemplateForm(FlaskForm):
+    text = TextAreaField(_l("Certificate text"), validators=[
+        DataRequired(_l("Enter the text.")),
+        Length(max=training.TEMPLATE_MAX, message=_l("Use at most %(max)d characters."))])
+
+
+class AttendanceForm(FlaskForm):
+    pass  # the ticked volunteers come as request.form.getlist("volunteers")
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _today() -> dt.date:
+    return taipei_date(utcnow())
+
+
+def _templates_folder() -> Path:
+    return Path(current_app.instance_path) / "completion_templates"
+
+
+def _volunteer_or_404(volunteer_id: int) -> Volunteer:
+    volunteer = db.session.get(Volunteer, volunteer_id)
+    if volunteer is None or volunteer.unit_id != current_user.unit_id:
+        abort(404)
+    return volunteer
+
+
+def _owned_or_404(model, row_id: int):
+    row = db.session.get(model, row_id)
+    unit_id = None
+    if isinstance(row, TrainingRecord):
+        unit_id = row.volunteer.unit_id
+    elif row is not None:
+        unit_id = row.unit_id
+    if row is None or unit_id != current_user.unit_id:
+        abort(404)
+    return row
+
+
+def _course_choices(include_inactive=False):
+    return [(c.id, f"{c.name}（{c.minutes / 60:g} h）")
+            for c in training.courses_of(db.session, current_user.unit_id, include_inactive)]
+
+
+def _show_domain_errors(form, error: InvalidTraining) -> None:
+    for name, code in error.errors.items():
+        field = getattr(form, {"minutes": "hours"}.get(name, name), None)
+        if field is None:
+            flash(str(DOMAIN_MESSAGES.get(code, code)), "error")
+            continue
+        field.errors = [*field.errors, str(DOMAIN_MESSAGES.get(code, code))]
+
+
+def _active_volunteers():
+    return list(db.session.scalars(select(Volunteer).where(
+        Volunteer.unit_id == current_user.unit_id, Volunteer.status == VolunteerStatus.active)
+        .order_by(Volunteer.volunteer_no)))
+
+
+def _status_row(volunteer):
+    category = current_user.unit.category
+    return {"volunteer": volunteer,
+            "status": training.training_status(db.session, volunteer, category)}
+
+
+# --- progress ----------------------------------------------------------------------------
+
+@bp.get("/")
+@view_roles
+def index():
+    rows = [_status_row(v) for v in _active_volunteers()]
+    return render_template("training/index.html", rows=rows,
+                           category=current_user.unit.category)
+
+
+@bp.get("/volunteers/<int:volunteer_id>")
+@view_roles
+def volunteer(volunteer_id: int):
+    person = _volunteer_or_404(volunteer_id)
+    statuses = [training.training_status(db.session, person, c) for c in Category]
+    return render_template("training/volunteer.html", volunteer=person, statuses=statuses,
+                           records=training.records_of(db.session, person.id),
+                           unit_records=training.unit_course_records(db.session, person),
+                           form=AttendanceForm())
+
+
+# --- records -----------------------------------------------------------------------------
+
+def _save_record(form, person, record=None):
+    """Validate, store the file, save; returns the record or None (errors on the form)."""
+    course = db.session.get(TrainingCourse, form.course_id.data)
+    stored = None
+    upload = form.certificate.data
+    if upload and getattr(upload, "filename", ""):
+        try:
+            stored = save_upload(upload, current_user.unit_id, "certificate",
+                                 max_bytes=CERTIFICATE_MAX_BYTES)
+        except UploadRefused as refused:
+            db.session.rollback()
+            form.certificate.errors = [refusal_message(refused, CERTIFICATE_MAX_BYTES)]
+            return None
+    values = dict(course=course, completed_on=form.completed_on.data,
+                  minutes=_minutes(form.hours.data), mode=form.mode.data,
+                  provider=form.provider.data, certificate_no=form.certificate_no.data,
+                  certificate_file=stored, actor=current_user, today=_today())
+    try:
+        if record is None:
+            record = training.add_record(db.session, person, **values)
+        else:
+            record = training.update_record(db.session, record, **values)
+    except InvalidTraining as error:
+        db.session.rollback()
+        _show_domain_errors(form, error)
+        return None
+    db.session.commit()
+    return record
+
+
+@bp.route("/volunteers/<int:volunteer_id>/records/new", methods=["GET", "POST"])
+@edit_roles
+def add_record(volunteer_id: int):
+    person = _volunteer_or_404(volunteer_id)
+    form = RecordForm()
+    form.course_id.choices = _course_choices()
+    if request.method == "GET":
+        form.completed_on.data = _today()
+        form.mode.data = TrainingMode.in_person.value
+    elif form.validate_on_submit() and _save_record(form, person):
+        flash(_("Training recorded for %(name)s.", name=person.name_zh), "success")
+        return redirect(url_for(".volunteer", volunteer_id=person.id))
+    return render_template("training/record_form.html", form=form, volunteer=person,
+                           record=None), 400 if request.method == "POST" else 200
+
+
+@bp.route("/records/<int:record_id>/edit", methods=["GET", "POST"])
+@edit_roles
+def edit_record(record_id: int):
+    record = _owned_or_404(TrainingRecord, record_id)
+    form = RecordForm(obj=record) if request.method == "GET" else RecordForm()
+    form.course_id.choices = _course_choices(include_inactive=True)
+    if request.method == "GET":
+        form.mode.data = record.mode.value
+        form.hours.data = Decimal(record.minutes) / 60
+    elif form.validate_on_submit() and _save_record(form, record.volunteer, record):
+        flash(_("Training record updated."), "success")
+        return redirect(url_for(".volunteer", volunteer_id=record.volunteer_id))
+    return render_template("training/record_form.html", form=form, volunteer=record.volunteer,
+                           record=record), 400 if request.method == "POST" else 200
+
+
+@bp.route("/records/<int:record_id>/delete", methods=["GET", "POST"])
+@edit_roles
+def delete_record(record_id: int):
+    record = _owned_or_404(TrainingRecord, record_id)
+    form = AttendanceForm()
+    if request.method == "POST" and form.validate_on_submit():
+        volunteer_id = record.volunteer_id
+        training.delete_record(db.session, record, actor=current_user)
+        db.session.commit()
+        flash(_("Training record deleted."), "success")
+        return redirect(url_for(".volunteer", volunteer_id=volunteer_id))
+    return render_template("training/confirm_delete.html", record=record, form=form)
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+@bp.get("/courses")
+@view_roles
+def courses():
+    return render_template("training/courses.html", form=AttendanceForm(),
+                           courses=training.courses_of(db.session, current_user.unit_id))
+
+
+@bp.post("/courses/seed")
+@edit_roles
+def seed_courses():
+    form = AttendanceForm()
+    if form.validate_on_submit():
+        added = training.seed_catalogue(db.session, current_user.unit, actor=current_user)
+        db.session.commit()
+        flash(_("%(n)d courses added.", n=len(added)), "success")
+    return redirect(url_for(".courses"))
+
+
+@bp.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@edit_roles
+def edit_course(course_id: int):
+    course = _owned_or_404(TrainingCourse, course_id)
+    form = CourseForm(obj=course) if request.method == "GET" else CourseForm()
+    if request.method == "GET":
+        form.hours.data = Decimal(course.minutes) / 60
+    elif form.validate_on_submit():
+        try:
+            training.update_course(db.session, course, current_user, name=form.name.data,
+                                   name_en=form.name_en.data, minutes=_minutes(form.hours.data),
+                                   active=form.active.data)
+        except InvalidTraining as error:
+            db.session.rollback()
+            _show_domain_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Course updated."), "success")
+            return redirect(url_for(".courses"))
+    return render_template("training/course_form.html", form=form, course=course), \
+        400 if request.method == "POST" else 200
+
+
+# --- events ------------------------------------------------------------------------------
+
+@bp.get("/events")
+@view_roles
+def events():
+    return render_template("training/events.html",
+                           events=training.events_of(db.session, current_user.unit_id))
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+@edit_roles
+def new_event():
+    form = EventForm()
+    form.course_id.choices = _course_choices()
+    if request.method == "GET":
+        form.held_on.data = _today()
+        form.mode.data = TrainingMode.in_person.value
+    elif form.validate_on_submit():
+        try:
+            event = training.create_event(
+                db.session, current_user.unit_id,
+                course=db.session.get(TrainingCourse, form.course_id.data),
+                held_on=form.held_on.data, place=form.place.data, mode=form.mode.data,
+                actor=current_user)
+        except InvalidTraining as error:
+            db.session.rollback()
+            _show_domain_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Training event added. Tick who attended."), "success")
+            return redirect(url_for(".event", event_id=event.id))
+    return render_template("training/event_form.html", form=form), \
+        400 if request.method == "POST" else 200
+
+
+def _roster_context(event, saved=False, error=None):
+    present = training.attendees(db.session, event)
+    return {"event": event, "volunteers": _active_volunteers(), "present": present,
+            "form": AttendanceForm(), "saved": saved, "error": error}
+
+
+@bp.get("/events/<int:event_id>")
+@view_roles
+def event(event_id: int):
+    ev = _owned_or_404(TrainingEvent, event_id)
+    return render_template("training/event.html", **_roster_context(ev))
+
+
+@bp.post("/events/<int:event_id>/attendance")
+@edit_roles
+def attendance(event_id: int):
+    ev = _owned_or_404(TrainingEvent, event_id)
+    form = AttendanceForm()
+    error, status = None, 200
+    if not form.validate_on_submit():
+        error, status = _("The form has expired. Reload the page and try again."), 400
+    else:
+        try:
+            ids = [int(v) for v in request.form.getlist("volunteers")]
+            training.mark_attendance(db.session, ev, ids, actor=current_user)
+        except (ValueError, InvalidTraining):
+            db.session.rollback()
+            error, status = _("Choose volunteers of your own unit only."), 400
+        else:
+            db.session.commit()
+    context = _roster_context(ev, saved=error is None, error=error)
+    if request.headers.get("HX-Request"):
+        return render_template("training/_roster.html", **context), status
+    if error is None:
+        flash(_("Attendance saved: %(n)d present.", n=len(context["present"])), "success")
+        return redirect(url_for(".event", event_id=ev.id))
+    return render_template("training/event.html", **context), status
+
+
+# --- completion certificate --------------------------------------------------------------
+
+@bp.route("/certificate-template", methods=["GET", "POST"])
+@edit_roles
+def certificate_template():
+    form = TemplateForm()
+    if request.method == "GET":
+        form.text.data = training.completion_template(_templates_folder(), current_user.unit_id)
+    elif form.validate_on_submit():
+        try:
+            training.save_completion_template(db.session, _templates_folder(),
+                                              current_user.unit_id, form.text.data,
+                                              actor=current_user)
+        except InvalidTraining as error:
+            db.session.rollback()
+            _show_domain_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Certificate text saved."), "success")
+            return redirect(url_for(".certificate_template"))
+    return render_template("training/template_form.html", form=form,
+                           fields=training.TEMPLATE_FIELDS), \
+        400 if request.method == "POST" else 200
+
+
+@bp.post("/volunteers/<int:volunteer_id>/completion")
+@edit_roles
+def issue_completion(volunteer_id: int):
+    person = _volunteer_or_404(volunteer_id)
+    form = AttendanceForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        cert = training.issue_completion(
+            db.session, person, actor=current_user, now=utcnow(),
+            template_text=training.completion_template(_templates_folder(), person.unit_id))
+    except InvalidTraining:
+        db.session.rollback()
+        flash(str(DOMAIN_MESSAGES["nothing_to_certify"]), "error")
+        return redirect(url_for(".volunteer", volunteer_id=person.id))
+    pdf = completion_pdf(cert)  # before commit: a failure gives the number back
+    db.session.commit()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="completion-{cert.serial}.pdf"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.app_template_filter("training_mode")
+def training_mode_label(mode) -> str:
+    value = getattr(mode, "value", mode)
+    return str(MODE_LABELS.get(value, value))
+
+
+@bp.app_template_filter("category_label")
+def category_label(category) -> str:
+    value = getattr(category, "value", category)
+    return str(CATEGORY_LABELS.get(value, value or ""))
