@@ -308,3 +308,14 @@ def test_http_photo_book_prior_hours_and_packet(app, db, make, unit, courses, ro
                                        "book_no": "北市志字第7號"}).status_code == 302
     assert fresh(db).get(Volunteer, v.id).record_book_no == "北市志字第7號"
     assert f'id="ready-{v.id}"' not in admin.get("/admin/record-book/").get_data(as_text=True)
+
+
+def test_pages_in_english_and_chinese(admin, volunteer):
+    en = {"Accept-Language": "en"}
+    assert "Without a record book" in admin.get("/admin/record-book/", headers=en).get_data(as_text=True)
+    assert "尚未領有紀錄冊" in admin.get("/admin/record-book/").get_data(as_text=True)
+    assert "Import a roster" in admin.get("/admin/import/", headers=en).get_data(as_text=True)
+    assert "匯入名冊" in admin.get("/admin/import/").get_data(as_text=True)
+    assert "Data requests" in admin.get("/admin/data-requests/", headers=en).get_data(as_text=True)
+    assert "Download all my data" in volunteer.get("/me/data/", headers=en).get_data(as_text=True)
+    assert "下載我的全部資料" in volunteer.get("/me/data/").get_data(as_text=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PIL import Image
 from playwright.sync_api import expect
 
-from .conftest import assert_fits_phone, screenshot, sign_in
+from .conftest import assert_fits_phone, assert_touch_targets, screenshot, sign_in
 
 
 def test_my_data_on_a_phone(app, phone, db, make, unit, tmp_path):
@@ -37,7 +37,16 @@ def test_record_book_and_import_on_a_phone(phone, db, make, unit):
     page.goto("/admin/record-book/")
     expect(page.locator(f"#ready-{v.id}")).to_contain_text("王小明")
     assert_fits_phone(page)
+    assert_touch_targets(page)
     screenshot(page, "record-book-phone")
+    from models import privacy
+    privacy.make_request(db, v, None, "correction", "出生日期應為 1980-05-18")
+    db.commit()
+    page.goto("/admin/data-requests/")
+    expect(page.locator("#requests")).to_contain_text("王小明")
+    assert_fits_phone(page)
+    assert_touch_targets(page)
+    screenshot(page, "data-requests-phone")
     page.goto(f"/admin/record-book/volunteers/{v.id}")
     page.locator("input[name=source_unit]").fill("臺北市甲協會")
     page.locator("input[name=period_start]").fill("2020-01-01")
