@@ -212,6 +212,16 @@ def readiness(session: Session, unit_id: int, *, include_with_book: bool = False
     return rows
 
 
+def readiness_of(session: Session, volunteer: Volunteer) -> Readiness:
+    """One volunteer's readiness (whether or not they hold a book already)."""
+    from .unit import Unit
+
+    category = session.get(Unit, volunteer.unit_id).category
+    basic, special, bfiles, sfiles = _training_done(session, volunteer, category)
+    return Readiness(volunteer, volunteer.photo_file_id is not None, basic, special, bfiles,
+                     sfiles)
+
+
 def ready_volunteers(session: Session, unit_id: int) -> list[Readiness]:
     return [r for r in readiness(session, unit_id) if r.ready]
 

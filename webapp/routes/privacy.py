@@ -89,12 +89,10 @@ def _page(contact_form=None, request_form=None, photo_form=None, status=200):
     if contact_form is None:
         contact_form = ContactForm(formdata=None, data={
             name: getattr(person, name) for name in privacy.CONTACT_FIELDS})
-    rows = {r.volunteer.id: r for r in record_book.readiness(db.session, person.unit_id,
-                                                             include_with_book=True)}
     return render_template(
         "privacy/me.html", volunteer=person, contact_form=contact_form,
         request_form=request_form or RequestForm(formdata=None),
-        photo_form=photo_form or PhotoForm(formdata=None), ready=rows.get(person.id),
+        photo_form=photo_form or PhotoForm(formdata=None), ready=record_book.readiness_of(db.session, person),
         training=_training_rows(person), requests=privacy.requests_of(db.session, person.id),
         prior=record_book.prior_hours_of(db.session, person.id),
         kind_labels=KIND_LABELS, status_labels=STATUS_LABELS), status

@@ -167,12 +167,10 @@ def _volunteer_page(person: Volunteer, book_form=None, prior_form=None, photo_fo
         "book_no": person.record_book_no})
     prior_form = prior_form or PriorForm(formdata=None)
     photo_form = photo_form or PhotoForm(formdata=None)
-    rows = {r.volunteer.id: r for r in record_book.readiness(db.session, person.unit_id,
-                                                             include_with_book=True)}
     prior = record_book.prior_hours_of(db.session, person.id)
     return render_template("record_book/volunteer.html", volunteer=person, book_form=book_form,
                            prior_form=prior_form, photo_form=photo_form, prior=prior,
-                           ready=rows.get(person.id),
+                           ready=record_book.readiness_of(db.session, person),
                            prior_total=sum(p.minutes for p in prior)), status
 
 
