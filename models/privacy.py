@@ -333,14 +333,24 @@ def _csv(rows: list[dict]) -> bytes:
 
 
 def my_data_zip(session: Session, volunteer: Volunteer, actor,
-                now: dt.datetime | None = None) -> bytes:
-    """my-data.zip: data.json (every section) and one CSV per section; audited."""
+                now: dt.datetime | None = None, root=None) -> bytes:
+    """my-data.zip: data.json (every section), one CSV per section and, with the upload
+    `root`, the head-shot photo (photo.jpg); audited."""
+    from .files import StoredFile, read_stored
+
     data = my_data(session, volunteer)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2, default=str))
         for name, rows in data.items():
             archive.writestr(f"{name}.csv", _csv(rows))
+        photo = session.get(StoredFile, volunteer.photo_file_id) \
+            if volunteer.photo_file_id and root is not None else None
+        if photo is not None:
+            try:
+                archive.writestr("photo.jpg", read_stored(root, photo))
+            except (FileNotFoundError, ValueError):
+                pass
     audit.record(session, action="id_number_export", entity="volunteer", entity_id=volunteer.id,
                  actor=actor, unit_id=volunteer.unit_id, now=now,
                  after={"purpose": "my_data_download"})

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from models import hours, privacy, record_book
 from models.audit import AuditEntry
 from models.base import TAIPEI
-from models.insurance import InsuranceCover
 from models.people import User, Volunteer, VolunteerStatus
 from models.privacy import DataRequest, PrivacyError, RequestStatus
 from models.service import ServiceSession, SessionSource, SessionStatus
@@ -277,6 +276,8 @@ def test_volunteer_uploads_own_photo_and_deletion_removes_it(app, db, make, unit
     shown = volunteer.get(f"/files/{photo_id}")
     assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
     assert Image.open(io.BytesIO(shown.data)).size == (331, 413)
+    archive = zipfile.ZipFile(io.BytesIO(volunteer.get("/me/data/download").data))
+    assert archive.read("photo.jpg") == shown.data
     stored = fresh(db).get(files.StoredFile, photo_id)
     path = files.stored_path(root, stored)
     assert path.exists()

@@ -106,7 +106,7 @@ def test_photo_centre_crop_keeps_the_middle():
     out = io.BytesIO()
     wide.save(out, "PNG")
     image = Image.open(io.BytesIO(record_book.crop_photo(out.getvalue()))).convert("RGB")
-    r, g, b = image.getpixel((165, 206))
+    r, _g, b = image.getpixel((165, 206))
     assert r > 200 and b < 60
 
 
@@ -167,7 +167,8 @@ def test_packet_contents_and_audit(db, make, unit, courses, root):
     data, names = record_book.application_packet(db, admin, [a.id, b.id, outsider.id], root=root)
     db.commit()
     archive = zipfile.ZipFile(io.BytesIO(data))
-    assert sorted(archive.namelist()) == sorted([
+    assert sorted(archive.namelist()) == sorted(names)
+    assert sorted(names) == sorted([
         "名冊.xlsx", "001_王小明_photo.jpg", "001_王小明_basic.pdf", "001_王小明_special.pdf",
         "002_=李大華_photo.jpg", "002_=李大華_basic.pdf", "002_=李大華_special.pdf"])
     assert archive.read("001_王小明_basic.pdf") == PDF

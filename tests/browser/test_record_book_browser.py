@@ -2,7 +2,6 @@
 contact details and uploads a photo, the admin sees readiness and checks a roster file."""
 from __future__ import annotations
 
-
 from PIL import Image
 from playwright.sync_api import expect
 

@@ -141,7 +141,8 @@ def photo():
 @volunteer_only
 def download():
     person = _me()
-    data = privacy.my_data_zip(db.session, person, current_user, now=utcnow())
+    data = privacy.my_data_zip(db.session, person, current_user, now=utcnow(),
+                              root=upload_root())
     db.session.commit()
     return Response(data, mimetype="application/zip", headers={
         "Content-Disposition": 'attachment; filename="my-data.zip"', "Cache-Control": "no-store"})
