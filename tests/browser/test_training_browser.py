@@ -1,0 +1,41 @@
+"""Training in a real browser on a phone: the admin ticks who attended a unit-run course and saves
+in place (htmx swaps the roster; the page does not reload); the volunteer's progress then shows
+the course done and service years from the later completion day."""
+from __future__ import annotations
+
+import datetime as dt
+
+from playwright.sync_api import expect
+
+from models import training
+
+from .conftest import assert_fits_phone, assert_touch_targets, screenshot, sign_in
+
+
+def test_roster_marks_attendance_in_place(db, make, unit, phone, live_server):
+    admin = make.user(unit, role="admin")
+    training.seed_catalogue(db, unit)
+    db.commit()
+    people = [make.volunteer(unit, name_zh=name, trained=False) for name in ("陳淑芬", "林志明")]
+    course = next(c for c in training.courses_of(db, unit.id) if c.code == "SW04")
+    event = training.create_event(db, unit.id, course=course, held_on=dt.date(2026, 11, 20),
+                                  place="本會三樓")
+    db.commit()
+    sign_in(phone, admin.email)
+    phone.goto(f"{live_server.url}/admin/training/events/{event.id}")
+    phone.evaluate("window.__notReloaded = true")
+    for person in people:
+        phone.get_by_label(person.name_zh).check()
+    phone.get_by_role("button", name="儲存出席").click()
+    expect(phone.get_by_text("已儲存出席：2 人出席。")).to_be_visible()
+    assert phone.evaluate("window.__notReloaded === true")
+    assert_fits_phone(phone)
+    assert_touch_targets(phone)
+    screenshot(phone, "training-roster")
+    phone.goto(f"{live_server.url}/admin/training/volunteers/{people[0].id}")
+    expect(phone.locator("#status-social_welfare")).to_contain_text("尚缺：志願服務內涵及倫理")
+    assert_fits_phone(phone)
+    screenshot(phone, "training-volunteer")
+    phone.goto(f"{live_server.url}/admin/training/")
+    assert_fits_phone(phone)
+    screenshot(phone, "training-progress")
