@@ -66,6 +66,8 @@ REFUSALS = {
     "other_unit": N_("This volunteer does not belong to this unit."),
     "basic_training_missing": N_("Basic training not yet completed: %(courses)s"),
     "special_training_missing": N_("Special training not yet completed: %(courses)s"),
+    "no_catalogue": N_("The unit's training courses are not set up yet. Please ask the unit admin "
+                       "to add the standard courses."),
 }
 
 
@@ -203,12 +205,16 @@ def gate_refusals(session: Session, volunteer: Volunteer, site: Site, item: Serv
         # Service in a category counts only once basic and that category's special training are
         # complete, on the day of service (from the certificate's date).
         status = training_status(session, volunteer, item.category, as_of=taipei_date(when))
-        if not status.basic_done:
-            problems.append(refusal("basic_training_missing",
-                                    courses="、".join(c.name for c in status.missing_basic)))
-        if not status.special_done:
-            problems.append(refusal("special_training_missing",
-                                    courses="、".join(c.name for c in status.missing_special)))
+        if (not status.basic_done and not status.missing_basic) or \
+                (not status.special_done and not status.missing_special):
+            problems.append(refusal("no_catalogue"))  # nothing to name: the catalogue is empty
+        else:
+            if not status.basic_done:
+                problems.append(refusal("basic_training_missing",
+                                        courses="、".join(c.name for c in status.missing_basic)))
+            if not status.special_done:
+                problems.append(refusal("special_training_missing",
+                                        courses="、".join(c.name for c in status.missing_special)))
     return problems
 
 
@@ -250,8 +256,10 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
     when = device_time or now
 
     def refuse(r: Refusal, other: ServiceSession | None = None) -> Result:
+        # A refusal changes nothing, so it does not spend the idempotency key: a retry is judged
+        # afresh (the admin may have fixed the insurance meanwhile).
         _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=Action.check_in,
-             source=source, now=now, outcome=Outcome.refused, refusal_=r, key=key,
+             source=source, now=now, outcome=Outcome.refused, refusal_=r,
              device_id=device_id, device_time=device_time)
         audit.record(session, action="checkin_refused", entity="volunteer", entity_id=volunteer.id,
                      actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
@@ -317,7 +325,7 @@ def check_out(session: Session, *, volunteer: Volunteer, now: dt.datetime, sourc
         r = refusal("not_checked_in")
         _log(session, volunteer=volunteer, site=site, unit_id=volunteer.unit_id,
              action=Action.check_out, source=source, now=now, outcome=Outcome.refused,
-             refusal_=r, key=key, device_id=device_id, device_time=device_time)
+             refusal_=r, device_id=device_id, device_time=device_time)
         return Result(Action.check_out, Outcome.refused, None, r)
     before = current.snapshot()
     current.checked_out_at = when

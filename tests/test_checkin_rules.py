@@ -224,3 +224,23 @@ def test_audit_log_is_append_only(db, world):
     with pytest.raises(RuntimeError):
         db.commit()
     db.rollback()
+
+
+def test_refusal_does_not_spend_the_idempotency_key(db, make, unit):
+    site, item, vol = make.site(unit), make.item(unit), make.volunteer(unit)
+    refused = _in(db, vol, site, item, key="retry-me")
+    assert refused.refusal.code == "no_insurance"
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))  # the admin fixes it
+    retried = _in(db, vol, site, item, key="retry-me", now=NOW + dt.timedelta(minutes=2))
+    assert retried.outcome == Outcome.ok
+
+
+def test_empty_training_catalogue_is_named_as_such(db, make):
+    from models.unit import Category
+
+    bare = make.unit(category=Category.social_welfare)
+    site, item = make.site(bare), make.item(bare)
+    vol = make.volunteer(bare, trained=False)
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    result = _in(db, vol, site, item)
+    assert result.refusal.code == "no_catalogue"
