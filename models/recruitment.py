@@ -636,3 +636,26 @@ def complete_account_setup(session: Session, token: str, now: dt.datetime, *, pa
     audit.record(session, action="account_setup", entity="user", entity_id=user.id, actor=user,
                  after={"link_id": link.id, "pin_set": user.volunteer is not None}, now=now)
     return user
+
+
+APPLICATION_RETENTION = dt.timedelta(days=365)  # promised in the PDPA notice on the form
+
+
+def purge_unaccepted_applications(session: Session, now: dt.datetime,
+                                  keep_for: dt.timedelta = APPLICATION_RETENTION) -> int:
+    """Delete applications that did not lead to a volunteer, one year after the last decision
+    (or after applying, when never decided) — the PDPA notice on the form promises it.
+    Accepted applications stay with the volunteer they created. The audit entry holds only ids."""
+    from sqlalchemy import delete
+
+    begin_write(session)
+    cutoff = now - keep_for
+    stale = list(session.scalars(select(Application.id).where(
+        Application.status != ApplicationStatus.accepted,
+        func.coalesce(Application.decided_at, Application.created_at) < cutoff)))
+    if not stale:
+        return 0
+    session.execute(delete(Application).where(Application.id.in_(stale)))
+    audit.record(session, action="applications_purged", entity="application", actor_label="system",
+                 after={"ids": stale, "older_than": cutoff.isoformat()}, now=now)
+    return len(stale)

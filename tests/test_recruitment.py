@@ -313,3 +313,31 @@ def test_domain_next_volunteer_no_and_minor_rule(db, make, unit):
     assert r.next_volunteer_no(db, unit.id) == "1501"
     assert r.is_minor(dt.date(2010, 6, 2), dt.date(2028, 6, 1))
     assert not r.is_minor(dt.date(2010, 6, 1), dt.date(2028, 6, 1))
+
+
+def test_unaccepted_applications_are_deleted_after_a_year(app, db, unit):
+    now = utcnow()
+
+    def add(ref, status, created_days_ago, decided_days_ago=None):
+        a = Application(unit_id=unit.id, reference_no=ref, name_zh="申請人", gender=Gender.male,
+                        birth_date=dt.date(1990, 1, 1), phone="0912", id_number=with_check_digit("A12345678"),
+                        privacy_consent_at=now, status=status,
+                        created_at=now - dt.timedelta(days=created_days_ago),
+                        decided_at=None if decided_days_ago is None else now - dt.timedelta(days=decided_days_ago))
+        db.add(a)
+        return a
+
+    old_declined = add("P-1", ApplicationStatus.declined, 500, 400)
+    recent_declined = add("P-2", ApplicationStatus.declined, 500, 100)
+    old_undecided = add("P-3", ApplicationStatus.applied, 400)
+    old_accepted = add("P-4", ApplicationStatus.accepted, 800, 700)
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["applications", "purge"])
+    assert "deleted 2 application(s)" in result.output
+    db.rollback()
+    left = set(db.scalars(select(Application.reference_no)))
+    assert left == {"P-2", "P-4"}
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "applications_purged"))
+    assert sorted(entry.after_data()["ids"]) == sorted([old_declined.id, old_undecided.id])
+    assert "申請人" not in (entry.after or "")
+    _ = (recent_declined, old_accepted)

@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(translate_group)
     app.cli.add_command(sessions_group)
+    app.cli.add_command(applications_group)
     app.cli.add_command(import_roster)
 
 
@@ -159,6 +160,23 @@ def import_roster(file, dry_run, admin_email):
         raise click.ClickException(f"{len(result.problems)} problem(s); nothing was saved")
     counts = ", ".join(f"{k}: {v}" for k, v in result.counts.items())
     click.echo(("would import " if dry_run else "imported ") + counts)
+
+
+@click.group("applications", help="Volunteer applications.")
+def applications_group():
+    pass
+
+
+@applications_group.command("purge", help="Delete applications not accepted, one year after the "
+                            "decision (PDPA notice on the form). Run daily from cron.")
+@with_appcontext
+def applications_purge():
+    from models.base import utcnow
+    from models.recruitment import purge_unaccepted_applications
+
+    count = purge_unaccepted_applications(db.session, utcnow())
+    db.session.commit()
+    click.echo(f"deleted {count} application(s) older than the retention period")
 
 
 @click.group("translate", help="Translations (pybabel): extract, update, fill from pending files.")
