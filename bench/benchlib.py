@@ -138,6 +138,7 @@ def seed_unit(conn, *, sites: int, name: str = "財團法人臺北市基準測�
     item_rows = [dict(unit_id=unit_id, code=code, name_zh=zh, name_en=en, category=cat.value,
                       active=True) for code, zh, en, cat in ITEMS]
     conn.execute(insert(ServiceItem), item_rows)
+    seed_training_catalogue(conn, unit_id)
     sites_back = conn.execute(select(Site.id, Site.token).where(Site.unit_id == unit_id)
                               .order_by(Site.id)).all()
     item_ids = list(conn.scalars(select(ServiceItem.id).where(ServiceItem.unit_id == unit_id)
@@ -198,8 +199,40 @@ def seed_volunteers(conn, seeded: Seeded, count: int, *, email_pattern: str,
             starts_on=cover_start or dt.date(today.year, 1, 1),
             ends_on=today + dt.timedelta(days=200), created_at=now))
     conn.execute(insert(InsuranceCover), covers)
+    seed_training_records(conn, seeded.unit_id, vol_ids, [r["joined_on"] for r in rows])
     seeded.volunteer_ids.extend(vol_ids)
     seeded.emails.extend(emails)
+
+
+def seed_training_catalogue(conn, unit_id: int) -> None:
+    """The unit's training courses (models.training.CATALOGUE), when the app has them."""
+    try:
+        from models.training import CATALOGUE, TrainingCourse
+    except ImportError:  # an app version before training
+        return
+    conn.execute(insert(TrainingCourse), [dict(
+        unit_id=unit_id, code=c.code, name=c.name, name_en=c.name_en, kind=c.kind.value,
+        category=c.category.value if c.category else None, minutes=c.minutes,
+        run_by_unit=c.run_by_unit, legacy=c.legacy, active=True) for c in CATALOGUE])
+
+
+def seed_training_records(conn, unit_id: int, volunteer_ids: list[int],
+                          joined: list[dt.date]) -> None:
+    """Every volunteer completed basic training and the special training of every category a
+    month before joining: the check-in gate lets them serve any of the unit's items."""
+    try:
+        from models.training import TrainingCourse, TrainingRecord
+    except ImportError:
+        return
+    courses = conn.execute(select(TrainingCourse.id, TrainingCourse.minutes).where(
+        TrainingCourse.unit_id == unit_id, TrainingCourse.legacy.is_(False))).all()
+    now = utcnow()
+    rows = [dict(volunteer_id=vid, course_id=c.id, completed_on=day - dt.timedelta(days=30),
+                 minutes=c.minutes, mode="in_person", provider="臺北市政府社會局",
+                 certificate_no="", created_at=now)
+            for vid, day in zip(volunteer_ids, joined) for c in courses]
+    for i in range(0, len(rows), 10_000):
+        conn.execute(insert(TrainingRecord), rows[i:i + 10_000])
 
 
 # --- CPU accounting (Linux /proc) -------------------------------------------------------------

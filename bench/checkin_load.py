@@ -649,7 +649,8 @@ def main(argv=None) -> int:
     print(f"\n(server logs in {log_dir})")
     if os.environ.get("HOURBOOK_BENCH_SNAPSHOT"):
         shutil.rmtree(code_root(), ignore_errors=True)
-    return 0 if all(r["check"]["ok"] for r in results) else 1
+    # exit 1 when sessions were lost or doubled, or when no check-in got through at all
+    return 0 if all(r["check"]["ok"] and r["check"]["ok_in"] > 0 for r in results) else 1
 
 
 if __name__ == "__main__":

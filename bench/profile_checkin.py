@@ -98,6 +98,7 @@ ORDER = [
     ("after_request + session cookie", 2),
     ("teardown (close DB session)", 1),
     ("database driver (cursor.execute, all statements)", 1),
+    ("inside the write transaction (on SQLite: the write lock is held)", 1),
 ]
 
 
@@ -132,6 +133,23 @@ def main(argv=None) -> int:
         app_engine = app.extensions["hourbook_db"]["engine"]
         driver_time = [0.0]
 
+        in_write = [0.0]
+
+        @event.listens_for(app_engine, "begin")
+        def _begin(conn):
+            if conn.get_execution_options().get("hourbook_write"):
+                conn.info["write_t"] = time.process_time()
+
+        @event.listens_for(app_engine, "commit")
+        def _commit(conn):
+            if "write_t" in conn.info:
+                in_write[0] += time.process_time() - conn.info.pop("write_t")
+
+        @event.listens_for(app_engine, "rollback")
+        def _rollback(conn):
+            if "write_t" in conn.info:
+                in_write[0] += time.process_time() - conn.info.pop("write_t")
+
         @event.listens_for(app_engine, "before_cursor_execute")
         def _before(conn, *_):
             conn.info["t"] = time.process_time()
@@ -163,6 +181,7 @@ def main(argv=None) -> int:
         spent.clear()
         statuses.clear()
         driver_time[0] = 0.0
+        in_write[0] = 0.0
         t_wall, t_cpu = time.perf_counter(), time.process_time()
         for _ in range(args.requests):
             page = step(page)
@@ -170,11 +189,13 @@ def main(argv=None) -> int:
         wall = time.perf_counter() - t_wall
         spent["whole request (test client)"] = cpu
         spent["database driver (cursor.execute, all statements)"] = driver_time[0]
+        spent["inside the write transaction (on SQLite: the write lock is held)"] = in_write[0]
 
         minimal = minimal_app.create_app().test_client()
         for _ in range(args.warmup):
             minimal.post(f"/m/{seeded.site_tokens[0]}", data={"key": uuid.uuid4().hex})
         t_cpu = time.process_time()
+        in_write[0] = 0.0
         for _ in range(args.requests):
             minimal.post(f"/m/{seeded.site_tokens[0]}", data={"key": uuid.uuid4().hex})
         minimal_cpu = time.process_time() - t_cpu
