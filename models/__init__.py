@@ -1,5 +1,6 @@
 """Hourbook's domain: tables and the rules that act on them. No Flask imports here."""
 from .audit import AuditEntry
+from .awards import AwardGrant, AwardRule
 from .base import Base
 from .checkin import CheckinEvent
 from .insurance import CoverKind, InsuranceCover

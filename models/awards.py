@@ -1,0 +1,526 @@
+"""Certificates and awards for service hours (rules.md "Certificates and awards").
+
+The awards are DATA: `award_rule` rows (seeded with the defaults below by migration 0005 and by
+`seed_rules`) say the levels and their hour thresholds, the years of service required, the day
+hours are counted to, extra conditions and the filing deadline. `award_grant` records what a
+volunteer applied for and was granted (for the honour card also its validity and the hours and
+months of service it used, which the next card cannot reuse).
+
+`eligibility(session, volunteer, as_of)` explains, award by award, whether the volunteer can
+apply now, for which level, with which hours and service years, and what is still missing.
+Messages are English msgids with params (the UI translates them).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from . import audit
+from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
+from .hours import verified_minutes
+from .people import Volunteer
+from .record_book import PriorHours
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the UI translates it when it shows it."""
+    return message
+
+
+class CountingWindow(str, enum.Enum):
+    as_of = "as_of"  # hours up to the day of the question
+    previous_dec31 = "previous_dec31"  # MOHW: to 31 December of the previous year
+    may31 = "may31"  # national award: to 31 May of the year (or as_of, if earlier)
+
+
+class GrantStatus(str, enum.Enum):
+    applied = "applied"
+    granted = "granted"
+    not_granted = "not_granted"
+
+
+class AwardRule(Base):
+    """One award or certificate, as data. `levels` is a list of
+    {"level": 1, "name_zh": ..., "name_en": ..., "minutes": 90000}, lowest first."""
+
+    __tablename__ = "award_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(160), default="")
+    levels: Mapped[list] = mapped_column(JSON)
+    months_required: Mapped[int] = mapped_column(Integer, default=0)
+    window: Mapped[CountingWindow] = mapped_column(
+        Enum(CountingWindow, native_enum=False, length=20), default=CountingWindow.as_of)
+    # each level once (MOHW, national, ...); False: may be issued again (certificate, card)
+    once_per_level: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the hours and months a grant used are not counted again (honour card)
+    consumes: Mapped[bool] = mapped_column(Boolean, default=False)
+    validity_years: Mapped[int | None] = mapped_column(Integer)
+    needs_performance_certificate: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_criminal_record_declaration: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False: the conditions are not about one volunteer's hours (team, family): not computed
+    computed: Mapped[bool] = mapped_column(Boolean, default=True)
+    filing_month: Mapped[int | None] = mapped_column(Integer)
+    filing_day: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AwardGrant(Base):
+    __tablename__ = "award_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), index=True)
+    award_key: Mapped[str] = mapped_column(String(40), index=True)
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[GrantStatus] = mapped_column(Enum(GrantStatus, native_enum=False, length=20))
+    applied_on: Mapped[dt.date | None] = mapped_column(Date)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)  # honour card
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)  # honour card, inclusive
+    minutes_counted: Mapped[int] = mapped_column(Integer, default=0)  # snapshot at the decision
+    minutes_used: Mapped[int] = mapped_column(Integer, default=0)  # not reusable (honour card)
+    months_used: Mapped[int] = mapped_column(Integer, default=0)  # not reusable (honour card)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    volunteer: Mapped[Volunteer] = relationship()
+
+
+# --- default rules (rules.md; the numbers are binding) ----------------------------------------
+
+H = 60  # minutes per hour
+
+PERFORMANCE_CERTIFICATE = "performance_certificate"
+HONOUR_CARD = "honour_card"
+MOHW = "mohw"
+NATIONAL = "national"
+TAIPEI_CONTRIBUTION = "taipei_contribution"
+GOLDEN_DIAMOND = "golden_diamond"
+GOLDEN_DIAMOND_TEAM = "golden_diamond_team"
+GOLDEN_DIAMOND_FAMILY = "golden_diamond_family"
+
+
+def _level(n, zh, en, hours):
+    return {"level": n, "name_zh": zh, "name_en": en, "minutes": hours * H}
+
+
+DEFAULT_RULES: list[dict] = [
+    dict(key=PERFORMANCE_CERTIFICATE, name_zh="志願服務績效證明書",
+         name_en="Volunteer service performance certificate",
+         levels=[_level(1, "績效證明書", "Certificate", 150)], months_required=12,
+         window=CountingWindow.as_of, once_per_level=False,
+         note=N_("The unit issues it within 7 days of the request; suggest it when a volunteer "
+                 "leaves.")),
+    dict(key=HONOUR_CARD, name_zh="志願服務榮譽卡", name_en="Volunteer honour card",
+         levels=[_level(1, "榮譽卡", "Honour card", 300)], months_required=36,
+         window=CountingWindow.as_of, once_per_level=False, consumes=True, validity_years=3,
+         note=N_("Valid 3 years from the later of approval and the previous card's expiry; "
+                 "hours and years used for one card are not reused.")),
+    dict(key=MOHW, name_zh="衛生福利志願服務獎勵", name_en="MOHW volunteer service award",
+         levels=[_level(1, "銅質徽章", "Bronze badge", 1500),
+                 _level(2, "銀質徽章", "Silver badge", 2000),
+                 _level(3, "金質徽章", "Gold badge", 2500)],
+         months_required=0, window=CountingWindow.previous_dec31, filing_month=3, filing_day=31,
+         note=N_("One level per application; hours counted to the previous 31 December.")),
+    dict(key=NATIONAL, name_zh="志願服務獎勵", name_en="National volunteer service award",
+         levels=[_level(1, "銅牌", "Bronze", 3000), _level(2, "銀牌", "Silver", 5000),
+                 _level(3, "金牌", "Gold", 8000)],
+         months_required=0, window=CountingWindow.may31, needs_performance_certificate=True,
+         filing_month=7, filing_day=31,
+         note=N_("Needs a performance certificate; hours counted to 31 May of the year.")),
+    dict(key=TAIPEI_CONTRIBUTION, name_zh="臺北市志願服務貢獻獎",
+         name_en="Taipei volunteer contribution award",
+         levels=[_level(1, "貢獻獎", "Contribution award", 600)], months_required=0,
+         window=CountingWindow.as_of, filing_month=5, filing_day=31,
+         note=N_("Higher tiers unknown: add levels to the rule when known.")),
+    dict(key=GOLDEN_DIAMOND, name_zh="金鑽獎 優良志工", name_en="Golden Diamond volunteer",
+         levels=[_level(1, "優良志工", "Volunteer", 600)], months_required=36,
+         window=CountingWindow.as_of, needs_criminal_record_declaration=True,
+         filing_month=7, filing_day=15,
+         note=N_("The volunteer declares no criminal conviction when applying; only the "
+                 "declaration is kept.")),
+    dict(key=GOLDEN_DIAMOND_TEAM, name_zh="金鑽獎 團隊", name_en="Golden Diamond team",
+         levels=[_level(1, "團隊", "Team", 0)], computed=False, filing_month=7, filing_day=15,
+         note=N_("Not computed here: team at least 3 years old, at least 15 members, all insured, "
+                 "at least 80% hold a record book.")),
+    dict(key=GOLDEN_DIAMOND_FAMILY, name_zh="金鑽獎 家庭", name_en="Golden Diamond family",
+         levels=[_level(1, "家庭", "Family", 0)], computed=False, filing_month=7, filing_day=15,
+         note=N_("Not computed here: at least 2 related volunteers, each at least 3 years and "
+                 "600 hours.")),
+]
+for _i, _r in enumerate(DEFAULT_RULES):
+    _r.setdefault("sort_order", _i)
+
+
+def default_rule_rows() -> list[dict]:
+    """Every column of every default rule (for the migration's bulk insert)."""
+    defaults = dict(name_en="", months_required=0, window=CountingWindow.as_of,
+                    once_per_level=True, consumes=False, validity_years=None,
+                    needs_performance_certificate=False, needs_criminal_record_declaration=False,
+                    computed=True, filing_month=None, filing_day=None, note="", active=True)
+    rows = []
+    for r in DEFAULT_RULES:
+        row = {**defaults, **r}
+        row["window"] = row["window"].value
+        rows.append(row)
+    return rows
+
+
+def seed_rules(session: Session) -> list[AwardRule]:
+    """Add the default rules missing (by key); rules already there are left alone. Caller commits."""
+    begin_write(session)
+    have = set(session.scalars(select(AwardRule.key)))
+    added = []
+    for r in DEFAULT_RULES:
+        if r["key"] not in have:
+            rule = AwardRule(**r)
+            session.add(rule)
+            added.append(rule)
+    session.flush()
+    return added
+
+
+def rules(session: Session) -> list[AwardRule]:
+    """The active rules; the defaults (unsaved) when the table is empty."""
+    rows = list(session.scalars(select(AwardRule).order_by(AwardRule.sort_order, AwardRule.id)))
+    if not rows:
+        rows = [AwardRule(**{**dict(once_per_level=True, consumes=False, computed=True,
+                                     months_required=0, needs_performance_certificate=False,
+                                     needs_criminal_record_declaration=False, active=True,
+                                     validity_years=None, filing_month=None, filing_day=None),
+                             **r}) for r in DEFAULT_RULES]
+    return [r for r in rows if r.active]
+
+
+def rule_of(session: Session, key: str) -> AwardRule | None:
+    return next((r for r in rules(session) if r.key == key), None)
+
+
+# --- dates ------------------------------------------------------------------------------------
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`day` moved by whole months; a day the target month lacks becomes its last day
+    (29 Feb + 12 months = 28 Feb)."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, d))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def full_months(start: dt.date, end: dt.date) -> int:
+    """Whole months of service from `start` to `end` (0 if end is before start)."""
+    if end < start:
+        return 0
+    n = (end.year - start.year) * 12 + end.month - start.month
+    while n > 0 and add_months(start, n) > end:
+        n -= 1
+    return n
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    return add_months(day, 12 * years)
+
+
+def window_end(rule: AwardRule, as_of: dt.date) -> dt.date:
+    if rule.window == CountingWindow.previous_dec31:
+        return dt.date(as_of.year - 1, 12, 31)
+    if rule.window == CountingWindow.may31:
+        return min(dt.date(as_of.year, 5, 31), as_of)
+    return as_of
+
+
+def filing_deadline(rule: AwardRule, as_of: dt.date) -> dt.date | None:
+    if not rule.filing_month or not rule.filing_day:
+        return None
+    return dt.date(as_of.year, rule.filing_month, rule.filing_day)
+
+
+# --- hours and seniority ----------------------------------------------------------------------
+
+def counted_minutes(session: Session, volunteer_id: int, until: dt.date) -> tuple[int, int]:
+    """(verified service minutes, prior-hours minutes) counted up to and including `until`
+    (a Taipei calendar day). Prior hours count when their period ended by `until`."""
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0), tzinfo=TAIPEI)
+    service = verified_minutes(session, volunteer_id, until=end.astimezone(dt.timezone.utc))
+    prior = sum(session.scalars(select(PriorHours.minutes).where(
+        PriorHours.volunteer_id == volunteer_id, PriorHours.period_end <= until)))
+    return service, int(prior)
+
+
+def seniority(session: Session, volunteer: Volunteer, as_of: dt.date) -> tuple[dt.date | None, str | None]:
+    """(start of service years, source): 'training' (later of basic and special completion,
+    rules.md "Seniority"), else 'joined_on' (Volunteer.joined_on), else (None, None)."""
+    from .training import training_status
+    from .unit import Unit
+
+    unit = session.get(Unit, volunteer.unit_id)
+    start = training_status(session, volunteer, unit.category, as_of=as_of).seniority_start
+    if start is not None:
+        return start, "training"
+    if volunteer.joined_on is not None and volunteer.joined_on <= as_of:
+        return volunteer.joined_on, "joined_on"
+    return None, None
+
+
+# --- the explanation --------------------------------------------------------------------------
+
+@dataclass
+class AwardEligibility:
+    award_key: str
+    name_zh: str
+    name_en: str
+    computed: bool
+    eligible: bool
+    level: int | None  # the level proposed (eligible) or the next one to reach
+    level_name_zh: str = ""
+    level_name_en: str = ""
+    counted_to: dt.date | None = None
+    service_minutes: int = 0  # verified service in the window
+    prior_minutes: int = 0  # earlier units' record-book hours in the window
+    used_minutes: int = 0  # already used by earlier grants (honour card)
+    counted_minutes: int = 0  # service + prior - used
+    seniority_start: dt.date | None = None
+    seniority_source: str | None = None  # training | joined_on | None (unknown)
+    service_months: int | None = None  # after months used by earlier grants
+    months_required: int = 0
+    required_minutes: int | None = None
+    missing_minutes: int | None = None  # None when there is no level left to reach
+    missing_months: int = 0
+    missing_conditions: list[str] = field(default_factory=list)
+    granted_levels: list[int] = field(default_factory=list)
+    message: str = ""
+    params: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    filing_deadline: dt.date | None = None
+
+    @property
+    def missing_hours(self) -> float | None:
+        return None if self.missing_minutes is None else self.missing_minutes / 60
+
+
+def hours_text(minutes: int) -> str:
+    """23.5, 150, 0.02: hours for a message, without trailing zeros."""
+    text = f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def evaluate(rule: AwardRule, *, minutes: int, months: int | None, taken_levels: set[int],
+             has_performance_certificate: bool = True, pending: bool = False) -> dict:
+    """The pure decision for one rule: which level to propose and what is missing.
+
+    `minutes`, `months`: what counts (after anything used by earlier grants); months None when
+    the start of service is unknown. `taken_levels`: levels granted or applied for (each once
+    when the rule says so). Proposes the lowest level reached and not taken: one level per
+    application."""
+    levels = sorted(rule.levels, key=lambda lv: lv["minutes"])
+    open_levels = [lv for lv in levels
+                   if not (rule.once_per_level and lv["level"] in taken_levels)]
+    out = dict(eligible=False, level=None, missing_minutes=None, missing_months=0,
+               missing_conditions=[], required_minutes=None)
+    months_req = rule.months_required or 0
+    if months_req:
+        if months is None:
+            out["missing_conditions"].append("seniority_unknown")
+            out["missing_months"] = months_req
+        else:
+            out["missing_months"] = max(0, months_req - months)
+    if rule.needs_performance_certificate and not has_performance_certificate:
+        out["missing_conditions"].append("performance_certificate")
+    if pending:
+        out["missing_conditions"].append("pending_application")
+    if not open_levels:
+        out["missing_conditions"].append("all_levels_granted")
+        return out
+    reached = [lv for lv in open_levels if lv["minutes"] <= minutes]
+    target = reached[0] if reached else open_levels[0]
+    out["level"] = target["level"]
+    out["required_minutes"] = target["minutes"]
+    out["missing_minutes"] = max(0, target["minutes"] - minutes)
+    out["eligible"] = (out["missing_minutes"] == 0 and out["missing_months"] == 0
+                       and not out["missing_conditions"])
+    return out
+
+
+def _grants(session: Session, volunteer_id: int) -> list[AwardGrant]:
+    return list(session.scalars(select(AwardGrant).where(
+        AwardGrant.volunteer_id == volunteer_id).order_by(AwardGrant.id)))
+
+
+def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date) -> list[AwardEligibility]:
+    """For every active award: eligible or not on `as_of`, the level proposed and why."""
+    grants = _grants(session, volunteer.id)
+    has_certificate = any(g.award_key == PERFORMANCE_CERTIFICATE
+                          and g.status == GrantStatus.granted
+                          and (g.decided_on is None or g.decided_on <= as_of) for g in grants)
+    start, source = seniority(session, volunteer, as_of)
+    cache: dict[dt.date, tuple[int, int]] = {}
+    result = []
+    for rule in rules(session):
+        level_names = {lv["level"]: lv for lv in rule.levels}
+        item = AwardEligibility(award_key=rule.key, name_zh=rule.name_zh, name_en=rule.name_en,
+                                computed=rule.computed, eligible=False, level=None,
+                                months_required=rule.months_required or 0,
+                                filing_deadline=filing_deadline(rule, as_of))
+        if rule.note:
+            item.notes.append(rule.note)
+        if not rule.computed:
+            item.message = N_("Not computed here")
+            result.append(item)
+            continue
+        end = window_end(rule, as_of)
+        item.counted_to = end
+        if end not in cache:
+            cache[end] = counted_minutes(session, volunteer.id, end)
+        item.service_minutes, item.prior_minutes = cache[end]
+        mine = [g for g in grants if g.award_key == rule.key]
+        taken = {g.level for g in mine if g.status in (GrantStatus.granted, GrantStatus.applied)}
+        item.granted_levels = sorted(g.level for g in mine if g.status == GrantStatus.granted)
+        pending = any(g.status == GrantStatus.applied for g in mine)
+        used_min = used_months = 0
+        if rule.consumes:
+            used = [g for g in mine if g.status == GrantStatus.granted]
+            used_min = sum(g.minutes_used for g in used)
+            used_months = sum(g.months_used for g in used)
+        item.used_minutes = used_min
+        item.counted_minutes = max(0, item.service_minutes + item.prior_minutes - used_min)
+        item.seniority_start, item.seniority_source = start, source
+        months = None
+        if start is not None:
+            months = max(0, full_months(start, end) - used_months)
+        item.service_months = months
+        if rule.months_required and source == "joined_on":
+            item.notes.append(N_("Service years counted from the day the volunteer joined: "
+                                 "training completion dates are not recorded."))
+        if rule.months_required and source is None:
+            item.notes.append(N_("Service years unknown: no training completion dates and no "
+                                 "joining date."))
+        if rule.needs_criminal_record_declaration:
+            item.notes.append(N_("Needs the volunteer's declaration of no criminal conviction "
+                                 "at application."))
+        decision = evaluate(rule, minutes=item.counted_minutes, months=months,
+                            taken_levels=taken, has_performance_certificate=has_certificate,
+                            pending=pending)
+        item.eligible = decision["eligible"]
+        item.level = decision["level"]
+        item.required_minutes = decision["required_minutes"]
+        item.missing_minutes = decision["missing_minutes"]
+        item.missing_months = decision["missing_months"]
+        item.missing_conditions = decision["missing_conditions"]
+        if item.level is not None:
+            item.level_name_zh = level_names[item.level]["name_zh"]
+            item.level_name_en = level_names[item.level]["name_en"]
+        item.params = {"level": item.level_name_zh,
+                       "hours": hours_text(item.counted_minutes),
+                       "missing_hours": hours_text(item.missing_minutes or 0),
+                       "missing_months": item.missing_months,
+                       "counted_to": end.isoformat()}
+        if item.eligible:
+            item.message = N_("Eligible for %(level)s with %(hours)s hours counted to "
+                              "%(counted_to)s")
+        elif "all_levels_granted" in item.missing_conditions:
+            item.message = N_("Every level already granted")
+        elif "pending_application" in item.missing_conditions:
+            item.message = N_("An application is pending")
+        elif item.missing_minutes and item.missing_months:
+            item.message = N_("%(missing_hours)s more hours and %(missing_months)s more months "
+                              "of service needed")
+        elif item.missing_minutes:
+            item.message = N_("%(missing_hours)s more hours needed")
+        elif item.missing_months:
+            item.message = N_("%(missing_months)s more months of service needed")
+        elif "performance_certificate" in item.missing_conditions:
+            item.message = N_("Needs a performance certificate granted first")
+        else:
+            item.message = N_("Not eligible")
+        result.append(item)
+    return result
+
+
+# --- grants -----------------------------------------------------------------------------------
+
+class AwardError(ValueError):
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+def _snapshot(g: AwardGrant) -> dict:
+    return {"volunteer_id": g.volunteer_id, "award_key": g.award_key, "level": g.level,
+            "status": g.status.value, "applied_on": g.applied_on, "decided_on": g.decided_on,
+            "valid_from": g.valid_from, "valid_to": g.valid_to,
+            "minutes_counted": g.minutes_counted, "minutes_used": g.minutes_used,
+            "months_used": g.months_used}
+
+
+def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: int,
+                 status, on: dt.date, actor=None, now: dt.datetime | None = None, *,
+                 minutes_used: int | None = None, months_used: int | None = None) -> AwardGrant:
+    """Record an application (status applied, `on` = applied on) or a decision (granted /
+    not_granted, `on` = decided on). A decision completes the pending application of the
+    same award and level when there is one. A granted honour card gets its validity (from the
+    later of `on` and the day after the previous card's expiry, for `validity_years`) and uses
+    the hours and months the rule requires (unless given), so the next card cannot reuse them.
+    Audited. Caller commits."""
+    begin_write(session)
+    status = GrantStatus(getattr(status, "value", status))
+    rule = rule_of(session, award_key)
+    if rule is None:
+        raise AwardError(N_("Unknown award %(key)s"), key=award_key)
+    levels = {lv["level"]: lv for lv in rule.levels}
+    if level not in levels:
+        raise AwardError(N_("Unknown level %(level)s"), level=level)
+    mine = [g for g in _grants(session, volunteer.id) if g.award_key == award_key]
+    if rule.once_per_level and status in (GrantStatus.applied, GrantStatus.granted) and any(
+            g.level == level and g.status == GrantStatus.granted for g in mine):
+        raise AwardError(N_("Level already granted"))
+    pending = next((g for g in mine if g.level == level and g.status == GrantStatus.applied), None)
+    if status == GrantStatus.applied and pending is not None:
+        raise AwardError(N_("An application is pending"))
+    before = None
+    if status != GrantStatus.applied and pending is not None:
+        grant = pending
+        before = _snapshot(grant)
+    else:
+        grant = AwardGrant(unit_id=volunteer.unit_id, volunteer_id=volunteer.id,
+                           award_key=award_key, level=level, status=status,
+                           created_by_id=getattr(actor, "id", None),
+                           created_at=now or utcnow())
+        session.add(grant)
+    grant.status = status
+    if status == GrantStatus.applied:
+        grant.applied_on = on
+    else:
+        grant.decided_on = on
+    end = window_end(rule, on)
+    service, prior = counted_minutes(session, volunteer.id, end)
+    grant.minutes_counted = service + prior
+    if status == GrantStatus.granted and rule.consumes:
+        grant.minutes_used = levels[level]["minutes"] if minutes_used is None else minutes_used
+        grant.months_used = (rule.months_required or 0) if months_used is None else months_used
+    if status == GrantStatus.granted and rule.validity_years:
+        previous = [g.valid_to for g in mine
+                    if g is not grant and g.status == GrantStatus.granted and g.valid_to]
+        start = on
+        if previous and max(previous) + dt.timedelta(days=1) > start:
+            start = max(previous) + dt.timedelta(days=1)
+        grant.valid_from = start
+        grant.valid_to = add_years(start, rule.validity_years) - dt.timedelta(days=1)
+    session.flush()
+    audit.record(session, action="award_" + status.value, entity="award_grant",
+                 entity_id=grant.id, actor=actor, unit_id=volunteer.unit_id, before=before,
+                 after=_snapshot(grant), now=now)
+    return grant

@@ -1,0 +1,94 @@
+"""`hourbook awards`: who can apply for which certificate or award, as CSV or XLSX."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from models import awards as aw
+from models.export import neutralise
+from models.people import Volunteer, VolunteerStatus
+
+from .extensions import db
+
+HEADERS = ["volunteer_no", "name_zh", "award", "award_name", "computed", "eligible", "level",
+           "counted_to", "counted_hours", "service_hours", "prior_hours", "used_hours",
+           "seniority_start", "seniority_source", "service_months", "missing_hours",
+           "missing_months", "missing_conditions", "filing_deadline", "message"]
+
+
+def _rows(session, as_of: dt.date, award: str | None, unit_id: int | None) -> list[list]:
+    query = select(Volunteer).where(Volunteer.status == VolunteerStatus.active)
+    if unit_id is not None:
+        query = query.where(Volunteer.unit_id == unit_id)
+    rows = []
+    for vol in session.scalars(query.order_by(Volunteer.unit_id, Volunteer.volunteer_no)):
+        for e in aw.eligibility(session, vol, as_of):
+            if award and e.award_key != award:
+                continue
+            rows.append([
+                vol.volunteer_no, vol.name_zh, e.award_key, e.name_zh,
+                "yes" if e.computed else "no", "yes" if e.eligible else "no",
+                e.level_name_zh, e.counted_to or "", aw.hours_text(e.counted_minutes),
+                aw.hours_text(e.service_minutes), aw.hours_text(e.prior_minutes),
+                aw.hours_text(e.used_minutes), e.seniority_start or "", e.seniority_source or "",
+                "" if e.service_months is None else e.service_months,
+                "" if e.missing_minutes is None else aw.hours_text(e.missing_minutes),
+                e.missing_months, " ".join(e.missing_conditions), e.filing_deadline or "",
+                (e.message % e.params) if e.params and e.computed else e.message,
+            ])
+    return rows
+
+
+def to_csv(rows: list[list]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for line in [HEADERS, *rows]:
+        writer.writerow([neutralise(v) for v in line])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "awards"
+    for r, line in enumerate([HEADERS, *rows], start=1):
+        for c, value in enumerate(line, start=1):
+            if value == "":
+                continue
+            cell = sheet.cell(row=r, column=c)
+            cell.value = str(value)
+            cell.data_type = "s"  # text, even when it looks like a formula
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@click.command("awards", help="Award eligibility of every active volunteer on a day "
+               "(rules.md: certificates and awards).")
+@click.option("--as-of", "as_of", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--award", "award", default=None, help="Only this award key.")
+@click.option("--unit-id", type=int, default=None)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: standard output).")
+@with_appcontext
+def awards_command(as_of, award, unit_id, fmt, output):
+    session = db.session
+    keys = [r.key for r in aw.rules(session)]
+    if award and award not in keys:
+        raise click.BadParameter(f"unknown award; one of {', '.join(keys)}", param_hint="--award")
+    rows = _rows(session, as_of.date(), award, unit_id)
+    data = to_csv(rows) if fmt == "csv" else to_xlsx(rows)
+    if output:
+        with open(output, "wb") as fh:
+            fh.write(data)
+        click.echo(f"{len(rows)} row(s) written to {output}", err=True)
+    else:
+        click.echo(data, nl=False)
