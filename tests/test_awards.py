@@ -357,3 +357,19 @@ def test_cli_awards_csv_and_xlsx(app, db, make, unit, place, tmp_path):
     assert sheet.max_row == 1 + len(COMPUTED) + 2
     out = runner.invoke(args=["awards", "--as-of", "2026-06-15", "--award", "nobel"])
     assert out.exit_code != 0
+
+
+def test_migration_seeds_the_default_rules(tmp_path):
+    """Migration 0005 froze the defaults; they still match models.awards.DEFAULT_RULES."""
+    from sqlalchemy import create_engine
+
+    from models import migrate
+
+    url = f"sqlite:///{tmp_path / 'rules.db'}"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(aw.AwardRule.__table__)).mappings().all()
+    engine.dispose()
+    stored = {r["key"]: {k: v for k, v in r.items() if k != "id"} for r in rows}
+    assert stored == {r["key"]: r for r in aw.default_rule_rows()}
