@@ -329,6 +329,7 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
             rows.append(r)
             print(f"    p50 {r['p50']:.1f}  p95 {r['p95']:.1f}  max {r['max']:.1f} ms", flush=True)
         result["rows"] = rows
+        phases = {"pages": {pid: memory_kib(pid)["VmHWM"] for pid in server.workers()}}
 
         # the slips batch, as the admin
         print(f"[{backend}] issuing slips for {period_desc} ...", flush=True)
@@ -340,6 +341,7 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
             raise RuntimeError(f"issue answered {status}: {body[:500]!r}")
         ids = [int(x) for x in re.search(r"ids=([0-9%C,]+)", headers["location"]).group(1)
                .replace("%2C", ",").replace("%2c", ",").split(",")]
+        phases["issue"] = {pid: memory_kib(pid)["VmHWM"] for pid in server.workers()}
         batch = ids[:args.slips]
         status, headers, pdf, pdf_s = adm.request("GET", "/slips/print.pdf?" + urlencode(
             {"ids": ",".join(map(str, batch))}))
@@ -351,6 +353,7 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
         print(f"    issued {len(ids)} slips in {issue_s:.1f} s; PDF of {len(batch)} slips "
               f"({pages} pages, {len(pdf) / 2**20:.1f} MiB) in {pdf_s:.1f} s", flush=True)
         result["memory"] = {pid: memory_kib(pid) for pid in server.workers()}
+        result["memory_phases"] = phases
         result["memory_master"] = memory_kib(server.proc.pid)
         result["load_after"] = loadavg()
     return result
@@ -387,7 +390,10 @@ def report(results: list[dict], args) -> str:
                      f"≤ 30000 | {ok} |")
         for pid, mem in r["memory"].items():
             ok = "yes" if mem["VmHWM"] < 300 * 1024 else "**no**"
-            lines.append(f"| worker {pid} peak RSS (VmHWM), MiB | — | — | "
+            ph = r["memory_phases"]
+            lines.append(f"| worker {pid} peak RSS (VmHWM), MiB: after the pages "
+                         f"{ph['pages'].get(pid, 0) / 1024:.0f}, after issuing "
+                         f"{ph['issue'].get(pid, 0) / 1024:.0f}, after the PDF | — | — | "
                          f"{mem['VmHWM'] / 1024:.0f} | < 300 | {ok} |")
         lines.append("")
     return "\n".join(lines)
