@@ -96,6 +96,14 @@ class ServiceSession(Base):
             postgresql_where=text("checked_out_at IS NULL"),
         ),
         Index("ix_service_session_unit_status", "unit_id", "status", "checked_in_at"),
+        # Who is on site now: a handful of open rows out of millions.
+        Index("ix_service_session_open", "unit_id", "site_id", "checked_in_at",
+              sqlite_where=text("checked_out_at IS NULL"),
+              postgresql_where=text("checked_out_at IS NULL")),
+        # The verification queue, newest first, read straight from the index.
+        Index("ix_service_session_queue", "unit_id", "checked_in_at", "id",  # scanned backwards
+              sqlite_where=text("status IN ('closed', 'needs_review')"),
+              postgresql_where=text("status IN ('closed', 'needs_review')")),
         Index("ix_service_session_volunteer_in", "volunteer_id", "checked_in_at"),
         Index("ix_service_session_site_in", "site_id", "checked_in_at"),
     )

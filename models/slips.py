@@ -47,6 +47,8 @@ def next_serial(session: Session, unit_id: int, kind: str, year: int) -> int:
         value = session.execute(
             update(SerialCounter).where(*key).values(last=SerialCounter.last + 1)
             .returning(SerialCounter.last)
+            # no identity-map walk: with thousands of slips in the session it made issuing O(n²)
+            .execution_options(synchronize_session=False)
         ).scalar()
         if value is not None:
             return value
