@@ -19,8 +19,8 @@ the last three weeks mostly closed awaiting verification, some auto-closed needs
 --open sessions open right now (one per volunteer: the partial unique index holds). Activity
 is skewed like real units: a few volunteers serve almost daily, most now and then.
 
-The session table's secondary indexes (the partial unique one too) are dropped while the rows
-are written and built afterwards (--no-defer-indexes keeps them). Accounts printed at the end: an admin, a supervisor (assigned to a quarter of the sites) and the
+The session table's secondary indexes (the partial unique one too), as the migrations made them,
+are dropped while the rows are written and built afterwards (--no-defer-indexes keeps them). Accounts printed at the end: an admin, a supervisor (assigned to a quarter of the sites) and the
 busiest volunteer. Sessions are written with COPY on PostgreSQL and executemany in chunks on
 SQLite, in check-in order; then the planner statistics are refreshed (ANALYZE).
 """
@@ -167,6 +167,23 @@ def build_sessions(rng, *, unit_id, volunteers, joined, site_ids, item_ids, tota
     return rows, counts
 
 
+def session_indexes(conn) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the session table's indexes as the database has them
+    (the migrations made them), leaving out those behind primary key and unique constraints."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'service_session' AND sql IS NOT NULL ORDER BY name").all()
+    else:
+        rows = conn.execute(text(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "WHERE i.schemaname = current_schema() AND i.tablename = 'service_session' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_namespace n "
+            "ON n.oid = c.connamespace WHERE n.nspname = current_schema() "
+            "AND c.conname = i.indexname) ORDER BY i.indexname")).all()
+    return [(name, ddl) for name, ddl in rows]
+
+
 def sqlite_value(value):
     """What SQLAlchemy itself stores on SQLite: naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     if isinstance(value, dt.datetime):
@@ -279,11 +296,12 @@ def main(argv=None) -> int:
         now=now, admin_id=admin_id, supervisor_id=supervisor_id, supervised=supervised)
     timings["build session rows (Python)"] = time.perf_counter() - t
 
-    indexes = sorted(ServiceSession.__table__.indexes, key=lambda i: i.name)
+    indexes: list[tuple[str, str]] = []
     if args.defer_indexes:  # build them once at the end: much faster than row by row
         with engine.begin() as conn:
-            for index in indexes:
-                index.drop(conn)
+            indexes = session_indexes(conn)
+            for name, _ddl in indexes:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
     t = time.perf_counter()
     write_sessions(engine, rows, args.chunk)
     timings["write sessions (" + ("COPY" if engine.dialect.name == "postgresql"
@@ -292,8 +310,8 @@ def main(argv=None) -> int:
     if args.defer_indexes:
         t = time.perf_counter()
         with engine.begin() as conn:  # the partial unique index checks "one open" again here
-            for index in indexes:
-                index.create(conn)
+            for _name, ddl in indexes:
+                conn.exec_driver_sql(ddl)
         timings[f"create the {len(indexes)} session indexes"] = time.perf_counter() - t
 
     t = time.perf_counter()
