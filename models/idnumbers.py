@@ -21,6 +21,11 @@ _RESIDENT_RE = re.compile(r"^[A-Z][89]\d{8}$")  # new-style 新式統一證號 (
 _PASSPORT_RE = re.compile(r"^[A-Z0-9]{6,20}$")
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation (the UI translates it when it shows it)."""
+    return message
+
+
 def normalise(number: str) -> str:
     return (number or "").strip().upper().replace(" ", "").replace("-", "")
 
@@ -37,21 +42,21 @@ def id_problem(kind: str, number: str) -> str | None:
     number = normalise(number)
     if kind == NATIONAL_ID:
         if not _NATIONAL_RE.match(number):
-            return "A national ID is one letter, then 1 or 2, then 8 digits (e.g. A123456789)."
+            return N_("A national ID is one letter, then 1 or 2, then 8 digits (e.g. A123456789).")
         if not _checksum_ok(number):
-            return "This national ID number's check digit is wrong."
+            return N_("This national ID number's check digit is wrong.")
         return None
     if kind == RESIDENT_CERT:
         if not _RESIDENT_RE.match(number):
-            return "A resident certificate number is one letter, then 8 or 9, then 8 digits."
+            return N_("A resident certificate number is one letter, then 8 or 9, then 8 digits.")
         if not _checksum_ok(number):
-            return "This resident certificate number's check digit is wrong."
+            return N_("This resident certificate number's check digit is wrong.")
         return None
     if kind == PASSPORT:
         if not _PASSPORT_RE.match(number):
-            return "A passport number is 6 to 20 letters or digits."
+            return N_("A passport number is 6 to 20 letters or digits.")
         return None
-    return "Unknown kind of identity document."
+    return N_("Unknown kind of identity document.")
 
 
 def is_valid(kind: str, number: str) -> bool:

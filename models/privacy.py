@@ -100,6 +100,57 @@ def update_contact(session: Session, volunteer: Volunteer, actor, now: dt.dateti
                  before=before, after=_contact(volunteer), now=now)
 
 
+IDENTITY_MAX = {"name_zh": 60, "name_en": 120}
+
+
+def _identity(volunteer: Volunteer) -> dict:
+    """The identity fields as the audit log keeps them: the ID number masked (PDPA §27)."""
+    return {"name_zh": volunteer.name_zh, "name_en": volunteer.name_en,
+            "gender": volunteer.gender.value, "birth_date": volunteer.birth_date.isoformat(),
+            "id_kind": volunteer.id_kind, "id_number": mask(volunteer.id_number)}
+
+
+def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.datetime | None = None, *,
+                     name_zh: str, name_en: str, gender: str, birth_date: dt.date | None,
+                     id_kind: str, id_number: str) -> None:
+    """An admin corrects a volunteer's identity data (a PDPA §3 correction request). The new ID
+    number is validated and must not belong to another volunteer of the unit."""
+    from .idnumbers import ID_KINDS, id_problem, normalise
+    from .people import Gender
+
+    begin_write(session)
+    if volunteer.anonymised_at is not None:
+        raise PrivacyError(N_("This volunteer's data was deleted."))
+    name_zh, name_en = (name_zh or "").strip(), (name_en or "").strip()
+    if not name_zh:
+        raise PrivacyError(N_("Enter the name."), "name_zh")
+    for field, value in (("name_zh", name_zh), ("name_en", name_en)):
+        if len(value) > IDENTITY_MAX[field]:
+            raise PrivacyError(N_("Use at most %(max)d characters."), field, max=IDENTITY_MAX[field])
+    if gender not in {g.value for g in Gender}:
+        raise PrivacyError(N_("Choose one of the options."), "gender")
+    if birth_date is None or birth_date > (now or utcnow()).date():
+        raise PrivacyError(N_("Enter a birth date in the past."), "birth_date")
+    if id_kind not in ID_KINDS:
+        raise PrivacyError(N_("Choose one of the options."), "id_kind")
+    number = normalise(id_number)
+    problem = id_problem(id_kind, number)
+    if problem:
+        raise PrivacyError(problem, "id_number")
+    taken = session.scalar(select(Volunteer.id).where(
+        Volunteer.unit_id == volunteer.unit_id, Volunteer.id_number == number, Volunteer.id != volunteer.id))
+    if taken is not None:
+        raise PrivacyError(N_("Another volunteer of the unit has this ID number."), "id_number")
+    before = _identity(volunteer)
+    volunteer.name_zh, volunteer.name_en = name_zh, name_en
+    volunteer.gender, volunteer.birth_date = Gender(gender), birth_date
+    volunteer.id_kind, volunteer.id_number = id_kind, number
+    session.flush()
+    audit.record(session, action="volunteer_identity_correct", entity="volunteer",
+                 entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,
+                 before=before, after=_identity(volunteer), now=now)
+
+
 # --- requests ------------------------------------------------------------------------------
 
 def request_snapshot(req: DataRequest) -> dict:

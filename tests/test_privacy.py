@@ -288,3 +288,37 @@ def test_volunteer_uploads_own_photo_and_deletion_removes_it(app, db, make, unit
                                                          "response": "已刪除"}).status_code == 302
     assert fresh(db).get(files.StoredFile, photo_id) is None
     assert not path.exists()
+
+
+def test_admin_makes_a_requested_correction(app, db, make, unit, admin, supervisor):
+    from sqlalchemy import select
+
+    from models.audit import AuditEntry
+    from models.idnumbers import with_check_digit
+    from models.people import Volunteer
+
+    vol = make.volunteer(unit, name_zh="王小眀")
+    other = make.volunteer(unit)
+    url = f"/admin/data-requests/volunteers/{vol.id}/profile"
+    assert supervisor.get(url).status_code == 403
+    page = admin.get(url).get_data(as_text=True)
+    assert "王小眀" in page
+    new_id = with_check_digit("A11112222")
+    base = {"name_zh": "王小明", "name_en": "", "gender": "male", "birth_date": "1980-02-03",
+            "id_kind": "national_id", "id_number": new_id, "phone": "0912-345-678", "email": "",
+            "address": "", "emergency_contact": "", "emergency_phone": ""}
+    bad = admin.post(url, {**base, "id_number": "A123456788"})
+    assert bad.status_code == 400 and "檢查碼" in bad.get_data(as_text=True)
+    taken = admin.post(url, {**base, "id_number": other.id_number})
+    assert taken.status_code == 400
+    db.rollback()
+    db.expire_all()
+    assert db.get(Volunteer, vol.id).name_zh == "王小眀"  # nothing changed
+    assert admin.post(url, base).status_code == 302
+    db.rollback()
+    db.expire_all()
+    fixed = db.get(Volunteer, vol.id)
+    assert (fixed.name_zh, fixed.id_number, fixed.phone) == ("王小明", new_id, "0912-345-678")
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "volunteer_identity_correct"))
+    assert entry.before_data()["name_zh"] == "王小眀" and entry.after_data()["id_number"] == new_id[:3] + "****" + new_id[-3:]
+    assert new_id not in (entry.after or "")

@@ -3,7 +3,7 @@ status, a download of everything kept about them, and requests for correction or
 admins handle those requests (deletion anonymises the person, totals stay)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -208,3 +208,42 @@ def handle(request_id: int):
                 return redirect(url_for(".requests_list"))
     return render_template("privacy/handle.html", req=req, form=form, kind_labels=KIND_LABELS,
                            status_labels=STATUS_LABELS), status
+
+
+@admin_bp.route("/volunteers/<int:volunteer_id>/profile", methods=["GET", "POST"])
+@admin_only
+def correct_profile(volunteer_id: int):
+    """Make a requested correction: identity and contact details of one volunteer."""
+    import datetime as dt
+
+    from models.idnumbers import ID_KINDS
+    from models.people import Gender, Volunteer
+
+    volunteer = db.session.get(Volunteer, volunteer_id)
+    if volunteer is None or volunteer.unit_id != current_user.unit_id:
+        abort(404)
+    error, field, status = None, None, 200
+    values = request.form if request.method == "POST" else None
+    if request.method == "POST":
+        try:
+            birth = dt.date.fromisoformat(request.form.get("birth_date", ""))
+        except ValueError:
+            birth = None
+        try:
+            privacy.correct_identity(
+                db.session, volunteer, current_user, name_zh=request.form.get("name_zh", ""),
+                name_en=request.form.get("name_en", ""), gender=request.form.get("gender", ""),
+                birth_date=birth, id_kind=request.form.get("id_kind", ""),
+                id_number=request.form.get("id_number", ""))
+            privacy.update_contact(db.session, volunteer, current_user,
+                                   **{name: request.form.get(name, "") for name in privacy.CONTACT_FIELDS})
+        except PrivacyError as exc:
+            db.session.rollback()
+            error, field, status = _(exc.message, **exc.params), exc.field, 400
+            volunteer = db.session.get(Volunteer, volunteer_id, populate_existing=True)
+        else:
+            db.session.commit()
+            flash(_("Corrections saved."), "success")
+            return redirect(url_for(".correct_profile", volunteer_id=volunteer_id))
+    return render_template("privacy/correct.html", volunteer=volunteer, values=values, error=error,
+                           field=field, genders=[g.value for g in Gender], id_kinds=ID_KINDS), status
