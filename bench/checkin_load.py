@@ -78,13 +78,14 @@ class Connection:
         self.reader = self.writer = None
 
     async def request(self, method: str, path: str, body: bytes = b"",
-                      cookies: dict | None = None) -> tuple[int, dict, bytes]:
+                      cookies: dict | None = None, extra: tuple[str, ...] = ()) -> tuple[int, dict, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
                  "User-Agent: hourbook-bench/1", "Accept-Language: zh-TW,zh;q=0.9"]
         if cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+        lines += extra
         if method == "POST":
             lines += ["Content-Type: application/x-www-form-urlencoded",
                       f"Content-Length: {len(body)}"]
@@ -163,11 +164,14 @@ class Vol:
 
 
 def parse_page(vol: Vol, body: bytes) -> bool:
-    """Take the CSRF token, idempotency key and state from a check-in page; False if not one."""
+    """Take the CSRF token, idempotency key and state from a check-in page or from the panel htmx
+    swaps in after a POST (the panel has no CSRF meta: the page's token stays); False if neither."""
     csrf, key = CSRF_META.search(body), KEY.search(body)
-    if not csrf or not key:
+    if not key or not (csrf or vol.csrf):
         return False
-    vol.csrf, vol.key = csrf.group(1).decode(), key.group(1).decode()
+    if csrf:
+        vol.csrf = csrf.group(1).decode()
+    vol.key = key.group(1).decode()
     vol.checked_in = CHECKED_IN in body
     return True
 
@@ -196,12 +200,12 @@ class Driver:
                 self.phase.cpu[k] = self.phase.cpu.get(k, 0.0) + after[k] - before[k]
 
     async def timed(self, conn: Connection, action: str, path: str, body: bytes,
-                    cookies: dict | None = None) -> tuple[int, dict, bytes] | None:
+                    cookies: dict | None = None, extra: tuple[str, ...] = ()) -> tuple[int, dict, bytes] | None:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         try:
             status, headers, data = await asyncio.wait_for(
-                conn.request("POST", path, body, cookies), self.args.timeout)
+                conn.request("POST", path, body, cookies, extra), self.args.timeout)
         except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             conn.close()
             t1 = loop.time()
@@ -280,7 +284,9 @@ class Driver:
             form = {"csrf_token": vol.csrf, "action": action, "key": vol.key}
             if action == "check_in":
                 form["item_id"] = str(items[(i + n) % len(items)])
-            result = await self.timed(conn, action, path, urlencode(form).encode(), vol.jar)
+            # as the page's htmx sends it: the panel comes back, not the whole page
+            result = await self.timed(conn, action, path, urlencode(form).encode(), vol.jar,
+                                      ("HX-Request: true", f"X-CSRFToken: {vol.csrf}"))
             ok = False
             if result is not None:
                 status, headers, body, t0, t1 = result

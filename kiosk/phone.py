@@ -15,7 +15,7 @@ from models.people import Role
 from models.service import ServiceItem, SessionSource, Site
 from models.sites import site_by_token
 from webapp.access import roles
-from webapp.extensions import db
+from webapp.extensions import db, writes_late
 
 from . import bp
 
@@ -41,13 +41,25 @@ def _parse_position(form) -> tuple[float, float, float] | None:
 
 def _render(site: Site, source: SessionSource, post_url: str, result=None, status=200,
             message: str | None = None):
+    """The check-in page, or only its panel when htmx asks (the answer to the panel's POSTs)."""
     volunteer = _volunteer()
     now = utcnow()
-    items = checkin.service_items_for(db.session, site.unit_id)
-    current = checkin.open_session(db.session, volunteer.id)
-    chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
+    if result is not None and result.outcome != checkin.Outcome.refused and result.session:
+        # The result says where the volunteer stands now: no need to ask the database again.
+        done = result.session
+        current = done if done.checked_out_at is None else None
+    else:
+        done, current = None, checkin.open_session(db.session, volunteer.id)
+    items = chosen = None
+    if current is None:  # the check-in form: items, and the one used last here
+        items = checkin.service_items_for(db.session, site.unit_id)
+        if done is not None and done.site_id == site.id and done.service_item in items:
+            chosen = done.service_item
+        else:
+            chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
+    template = "kiosk/_phone_panel.html" if request.headers.get("HX-Request") else "kiosk/phone.html"
     return render_template(
-        "kiosk/phone.html", site=site, volunteer=volunteer, items=items, chosen=chosen,
+        template, site=site, volunteer=volunteer, items=items, chosen=chosen,
         current=current, now=now, result=result, post_url=post_url, message=message,
         needs_position=bool(site.radius_m and site.latitude is not None),
         key=uuid.uuid4().hex,
@@ -80,6 +92,7 @@ def _act(site: Site, source: SessionSource, post_url: str):
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @roles(Role.volunteer)
+@writes_late  # checkin.check_in/check_out take the write lock after the user and site are read
 def site_checkin(token: str):
     site = site_by_token(db.session, token)
     if site is None or site.unit_id != current_user.unit_id:
@@ -92,6 +105,7 @@ def site_checkin(token: str):
 
 @bp.route("/k/<token>", methods=["GET", "POST"])
 @roles(Role.volunteer)
+@writes_late
 def kiosk_presence_checkin(token: str):
     device_id = check_presence_token(token, current_app.secret_key, utcnow())
     device = db.session.get(KioskDevice, device_id) if device_id else None

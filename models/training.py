@@ -366,7 +366,8 @@ def training_status(session: Session, volunteer: Volunteer, category: Category,
     """Basic and special training of `volunteer` for `category`, counting only records
     completed on or before `as_of` (hours count from the certificate's date)."""
     category = Category(getattr(category, "value", category))
-    courses = courses_of(session, volunteer.unit_id, include_inactive=False)
+    catalogue = courses_of(session, volunteer.unit_id)  # one query: active and retired
+    courses = [c for c in catalogue if c.active]
     query = select(TrainingRecord).where(TrainingRecord.volunteer_id == volunteer.id)
     if as_of is not None:
         query = query.where(TrainingRecord.completed_on <= as_of)
@@ -374,9 +375,7 @@ def training_status(session: Session, volunteer: Volunteer, category: Category,
     # Any record of a course counts, even of a course since retired.
     current_basic = [c for c in courses if c.kind == TrainingKind.basic and not c.legacy]
     basic_on, missing_basic = _done_by(records, current_basic)
-    legacy_ids = set(session.scalars(select(TrainingCourse.id).where(
-        TrainingCourse.unit_id == volunteer.unit_id, TrainingCourse.kind == TrainingKind.basic,
-        TrainingCourse.legacy.is_(True))))
+    legacy_ids = {c.id for c in catalogue if c.kind == TrainingKind.basic and c.legacy}
     legacy_dates = [r.completed_on for r in records if r.course_id in legacy_ids]
     if legacy_dates and (basic_on is None or min(legacy_dates) < basic_on):
         basic_on, missing_basic = min(legacy_dates), []

@@ -192,3 +192,32 @@ def test_close_stale_command(app, db, site, item, insured):
     assert "closed 1 stale session(s)" in result.output
     [s] = _sessions(db)
     assert s.status == SessionStatus.needs_review and s.credited_minutes == 0
+
+
+def test_htmx_posts_get_only_the_panel_back_with_the_next_action(db, make, unit, site, item, insured):
+    other = make.item(unit, name_zh="餐食協助")
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    assert 'hx-post="/s/' in page  # the page's forms post through htmx
+    response = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": other.id,
+                                                 "key": _key(page)}, hx=True)
+    panel = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in panel and panel.lstrip().startswith(("{#", "<section"))
+    assert 'id="checkin-panel"' in panel and "已簽到" in panel and "簽退 Check out" in panel
+    response = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(panel)}, hx=True)
+    panel = response.get_data(as_text=True)
+    assert "已簽退" in panel and "簽到 Check in" in panel
+    # the check-in form offers the item just used here first
+    assert re.search(rf'<option value="{other.id}" selected>', panel)
+    [s] = _sessions(db)
+    assert s.status == SessionStatus.closed
+
+
+def test_htmx_refusal_answers_409_with_the_reason_in_the_panel(db, make, unit, site, item, volunteer):
+    page = volunteer.get(f"/s/{site.token}").get_data(as_text=True)  # no insurance cover
+    response = volunteer.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id,
+                                                   "key": _key(page)}, hx=True)
+    panel = response.get_data(as_text=True)
+    assert response.status_code == 409 and "<html" not in panel
+    assert "沒有有效的意外保險" in panel and "簽到 Check in" in panel
+    assert _sessions(db) == []

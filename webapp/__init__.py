@@ -42,6 +42,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def configure_login(app: Flask) -> None:
+    from sqlalchemy.orm import joinedload
+
     from models.people import User
 
     login_manager.init_app(app)
@@ -54,7 +56,8 @@ def configure_login(app: Flask) -> None:
         ident, _, token = user_id.partition(":")
         if not ident.isdigit():
             return None
-        user = db.session.get(User, int(ident))
+        # The volunteer comes with the user: nearly every page a volunteer opens needs it.
+        user = db.session.get(User, int(ident), options=[joinedload(User.volunteer)])
         if user is None or user.session_token != token or not user.active:
             return None
         return user
@@ -173,7 +176,10 @@ def configure_requests(app: Flask) -> None:
     @app.before_request
     def start_write_transaction():
         # State-changing requests take the SQLite write lock up front (see models.base.WRITE).
-        if request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint != "static":
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint == "static":
+            return
+        view = app.view_functions.get(request.endpoint)
+        if not getattr(view, "hourbook_writes_late", False):  # see extensions.writes_late
             begin_write(db.session)
 
     @app.after_request

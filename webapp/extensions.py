@@ -43,3 +43,12 @@ class Database:
 
 
 db = Database()
+
+
+def writes_late(view):
+    """Mark a view whose domain functions take the write lock themselves (models.base.begin_write)
+    after the request's reads: the user, the site and the CSRF check then run outside SQLite's
+    write lock, which is held only for the domain's own reads and writes. Only for views whose
+    every write goes through such a function (begin_write refuses changes made before it)."""
+    view.hourbook_writes_late = True
+    return view

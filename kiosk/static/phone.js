@@ -1,4 +1,5 @@
 // Phone check-in: when the site checks presence, fill in the position before sending.
+// The form then sends itself through htmx (hx-trigger="hb:positioned"), like the others.
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -13,7 +14,8 @@
         hidden.type = "hidden"; hidden.name = submitter.name; hidden.value = submitter.value;
         form.appendChild(hidden);
       }
-      form.submit();
+      // htmx answers with the panel only; without htmx, an ordinary form post.
+      if (window.htmx) { window.htmx.trigger(form, "hb:positioned"); } else { form.submit(); }
     }
     if (!navigator.geolocation) { send(); return; }
     navigator.geolocation.getCurrentPosition(function (pos) {
