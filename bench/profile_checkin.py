@@ -108,6 +108,8 @@ def main(argv=None) -> int:
     p.add_argument("--requests", type=int, default=400)
     p.add_argument("--warmup", type=int, default=60)
     p.add_argument("--pyinstrument", metavar="FILE", help="also write a pyinstrument report")
+    p.add_argument("--statements", action="store_true",
+                   help="list the SQL statements of one check-in and one check-out")
     p.add_argument("--pg-url", default=os.environ.get("HOURBOOK_BENCH_PG_URL",
                                                       benchlib.DEFAULT_PG_URL))
     args = p.parse_args(argv)
@@ -154,9 +156,12 @@ def main(argv=None) -> int:
         def _before(conn, *_):
             conn.info["t"] = time.process_time()
 
+        statements: list[str] = []
+
         @event.listens_for(app_engine, "after_cursor_execute")
-        def _after(conn, *_):
+        def _after(conn, _cursor, statement, *_):
             driver_time[0] += time.process_time() - conn.info.pop("t", time.process_time())
+            statements.append(" ".join(statement.split())[:110])
 
         client = app.test_client()
         page = client.get("/sign-in").get_data(as_text=True)
@@ -180,6 +185,15 @@ def main(argv=None) -> int:
 
         for _ in range(args.warmup):
             page = step(page)
+        for _ in range(2):  # one check-in and one check-out: what each sends to the database
+            statements.clear()
+            action = "check_out" if 'value="check_out"' in page else "check_in"
+            page = step(page)
+            if args.statements:
+                print(f"{action}: {len(statements)} statements")
+                print("\n".join(f"  {st}" for st in statements))
+            counts = locals().setdefault("counts", {})
+            counts[action] = len(statements)
         spent.clear()
         statuses.clear()
         driver_time[0] = 0.0
@@ -205,7 +219,8 @@ def main(argv=None) -> int:
         n = args.requests
         print(f"{args.db}: {n} check-in/check-out POSTs in-process, statuses "
               f"{dict(statuses)}; wall {wall / n * 1000:.2f} ms, CPU {cpu / n * 1000:.2f} ms "
-              f"per request")
+              f"per request; SQL statements: check in {counts['check_in']}, "
+              f"check out {counts['check_out']}")
         print()
         print("| part of the request (nested) | CPU ms per request | share |")
         print("|---|---:|---:|")

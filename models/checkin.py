@@ -290,8 +290,14 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
                          service_item_id=item.id, checked_in_at=when, source=source,
                          status=SessionStatus.open, flags=",".join(sorted(f.value for f in flags)))
     try:
-        with session.begin_nested():
+        if session.get_bind().dialect.name == "sqlite":
+            # The write lock (BEGIN IMMEDIATE) is held since begin_write: no other writer can
+            # have opened a session since open_session() looked, so no savepoint is needed.
             session.add(new)
+            session.flush()
+        else:
+            with session.begin_nested():
+                session.add(new)
     except IntegrityError:
         # Another request opened a session for this volunteer a moment ago (the unique index).
         current = open_session(session, volunteer.id)
