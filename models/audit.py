@@ -5,7 +5,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, event
+from sqlalchemy import ForeignKey, String, Text, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
@@ -65,6 +65,22 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_many(session: Session, entries: list[dict[str, Any]], *, actor=None,
+                now: dt.datetime | None = None) -> None:
+    """Add many audit entries in one bulk INSERT (for batch operations such as issuing slips
+    for a whole unit): each dict holds record()'s action, entity, entity_id, before, after."""
+    if not entries:
+        return
+    at = now or utcnow()
+    session.execute(insert(AuditEntry), [{
+        "at": at, "unit_id": getattr(actor, "unit_id", None),
+        "actor_user_id": getattr(actor, "id", None),
+        "actor_label": getattr(actor, "email", "") or "system",
+        "action": e["action"], "entity": e["entity"], "entity_id": e.get("entity_id"),
+        "before": _dump(e.get("before")), "after": _dump(e.get("after")),
+    } for e in entries])
 
 
 @event.listens_for(AuditEntry, "before_update")

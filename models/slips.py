@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, insert, select, update
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
 
@@ -35,29 +35,34 @@ class SerialCounter(Base):
     last: Mapped[int] = mapped_column(default=0)
 
 
-def next_serial(session: Session, unit_id: int, kind: str, year: int) -> int:
-    """Take the next number inside the caller's write transaction.
+def take_serials(session: Session, unit_id: int, kind: str, year: int, count: int = 1) -> int:
+    """Take `count` consecutive numbers inside the caller's write transaction; the first one.
 
     The UPDATE takes a row lock (PostgreSQL) or runs under the write lock (SQLite), so two
-    supervisors issuing at once get consecutive numbers; if the caller rolls back, the number
-    is given back with it — no gaps.
+    supervisors issuing at once get consecutive numbers; if the caller rolls back, the numbers
+    are given back with it — no gaps.
     """
     key = (SerialCounter.unit_id == unit_id, SerialCounter.kind == kind, SerialCounter.year == year)
     for _attempt in range(2):
         value = session.execute(
-            update(SerialCounter).where(*key).values(last=SerialCounter.last + 1)
+            update(SerialCounter).where(*key).values(last=SerialCounter.last + count)
             .returning(SerialCounter.last)
             # no identity-map walk: with thousands of slips in the session it made issuing O(n²)
             .execution_options(synchronize_session=False)
         ).scalar()
         if value is not None:
-            return value
+            return value - count + 1
         try:
             with session.begin_nested():
                 session.execute(insert(SerialCounter).values(unit_id=unit_id, kind=kind, year=year, last=0))
         except IntegrityError:
             pass  # someone else created the row first: update it
     raise RuntimeError("could not take a serial number")
+
+
+def next_serial(session: Session, unit_id: int, kind: str, year: int) -> int:
+    """Take the next number (see take_serials)."""
+    return take_serials(session, unit_id, kind, year)
 
 
 class HourSlip(Base):
@@ -261,12 +266,20 @@ def _issue_one(session: Session, actor: User, now: dt.datetime, pending: Pending
     return slip
 
 
+ISSUE_CHUNK = 500  # slips per round of bulk statements when issuing for a whole unit
+
+
 def issue_slips(session: Session, actor: User, now: dt.datetime, *, date_from: dt.date,
                 date_to: dt.date, volunteer_id: int | None = None) -> list[HourSlip]:
     """Issue one slip per volunteer (or for one volunteer) over the period's verified sessions
     that are on no slip yet — a supervisor's of their own sites only. Returns the new slips
-    (none when there is nothing to put on a slip). Raises SlipConflict when a concurrent issuer
-    took some of the sessions first: the caller rolls back, nothing was issued."""
+    in serial order (none when there is nothing to put on a slip). Raises SlipConflict when a
+    concurrent issuer took some of the sessions first: the caller rolls back, nothing was issued.
+
+    Built for a whole unit at once (thousands of slips): the sessions are read as plain rows,
+    the serial numbers taken with one UPDATE, and slips, session locks, entries and audit
+    entries written in bulk statements, chunk by chunk — no ORM object per session.
+    """
     begin_write(session)
     _require_staff(actor)
     check_period(date_from, date_to)
@@ -274,9 +287,69 @@ def issue_slips(session: Session, actor: User, now: dt.datetime, *, date_from: d
         volunteer = session.get(Volunteer, volunteer_id)
         if volunteer is None or volunteer.unit_id != actor.unit_id:
             raise SlipError(N_("Choose a volunteer of your own unit."))
-    pending = pending_slips(session, actor, date_from=date_from, date_to=date_to,
-                            volunteer_id=volunteer_id)
-    return [_issue_one(session, actor, now, p, date_from, date_to) for p in pending]
+    rows = session.execute(
+        _unslipped_query(session, actor, date_from, date_to, volunteer_id)
+        .with_only_columns(ServiceSession.volunteer_id, ServiceSession.id, ServiceSession.credited_minutes)
+        .join(Volunteer, Volunteer.id == ServiceSession.volunteer_id)
+        .order_by(Volunteer.volunteer_no, Volunteer.id, ServiceSession.checked_in_at, ServiceSession.id))
+    grouped: dict[int, list[tuple[int, int]]] = {}
+    for vid, sid, minutes in rows:
+        grouped.setdefault(vid, []).append((sid, minutes or 0))
+    if not grouped:
+        return []
+    year = taipei_date(now).year
+    first = take_serials(session, actor.unit_id, SLIP_KIND, year, len(grouped))
+    pending = list(grouped.items())
+    for start in range(0, len(pending), ISSUE_CHUNK):
+        _issue_chunk(session, actor, now, pending[start:start + ISSUE_CHUNK], first + start, year,
+                     date_from, date_to)
+    return slips_in_range(session, actor.unit_id, year, first, first + len(pending) - 1)
+
+
+def _issue_chunk(session: Session, actor: User, now: dt.datetime,
+                 pending: list[tuple[int, list[tuple[int, int]]]], first_seq: int, year: int,
+                 date_from: dt.date, date_to: dt.date) -> None:
+    slip_rows = [dict(unit_id=actor.unit_id, volunteer_id=vid, year=year, seq=first_seq + n,
+                      serial=format_serial(actor.unit_id, year, first_seq + n),
+                      period_start=date_from, period_end=date_to,
+                      total_minutes=sum(m for _sid, m in sessions), issued_by_id=actor.id,
+                      issued_at=now, void_reason="", replaces_id=None)
+                 for n, (vid, sessions) in enumerate(pending)]
+    slip_ids = session.execute(
+        insert(HourSlip).returning(HourSlip.id, sort_by_parameter_order=True), slip_rows).scalars().all()
+    locks = [{"slip": slip_id, "sid": sid}
+             for slip_id, (_vid, sessions) in zip(slip_ids, pending) for sid, _m in sessions]
+    # The lock: only sessions still on no slip are taken. A concurrent issuer that got there
+    # first leaves fewer rows to update, and then nothing of this issue may stand.
+    sessions_table = ServiceSession.__table__
+    taken = session.execute(
+        update(sessions_table)
+        .where(sessions_table.c.id == bindparam("sid"), sessions_table.c.hour_slip_id.is_(None),
+               sessions_table.c.status == SessionStatus.verified.value)
+        .values(hour_slip_id=bindparam("slip")), locks).rowcount  # executemany: the sum
+    if taken != len(locks):
+        raise SlipConflict()
+    session.execute(insert(HourSlipEntry), [
+        {"slip_id": slip_id, "session_id": sid, "minutes": minutes}
+        for slip_id, (_vid, sessions) in zip(slip_ids, pending) for sid, minutes in sessions])
+    audit.record_many(session, [
+        {"action": "issue_slip", "entity": "hour_slip", "entity_id": slip_id,
+         # a transient HourSlip (never added to the session) gives the audit its usual shape
+         "after": slip_snapshot(HourSlip(**row), [sid for sid, _m in sessions])}
+        for slip_id, row, (_vid, sessions) in zip(slip_ids, slip_rows, pending)], actor=actor, now=now)
+
+
+def count_in_range(session: Session, unit_id: int, year: int, first: int, last: int) -> int:
+    return session.scalar(select(func.count()).select_from(HourSlip).where(
+        HourSlip.unit_id == unit_id, HourSlip.year == year, HourSlip.seq >= first, HourSlip.seq <= last))
+
+
+def slips_in_range(session: Session, unit_id: int, year: int, first: int, last: int,
+                   details: bool = False) -> list[HourSlip]:
+    """A unit's slips numbered first..last in a year (one issuing batch), in serial order."""
+    query = select(HourSlip).where(HourSlip.unit_id == unit_id, HourSlip.year == year,
+                                   HourSlip.seq >= first, HourSlip.seq <= last).order_by(HourSlip.seq)
+    return list(session.scalars(_with_details(query) if details else query))
 
 
 def slip_site_ids(session: Session, slip: HourSlip) -> set[int]:

@@ -411,7 +411,7 @@ def test_issue_print_void_and_reissue_over_http(app, db, make, unit, place, tmp_
     batch_url = response.headers["Location"]
     [slip] = fresh(db).scalars(select(HourSlip)).all()
     assert slip.volunteer_id == chen.id and slip.issued_by_id == boss.id
-    assert batch_url == f"/slips/batch?ids={slip.id}"
+    assert batch_url == f"/slips/batch?year=2026&first={slip.seq}&last={slip.seq}"
     assert slip.serial in person.get(batch_url).get_data(as_text=True)
 
     pdf = person.get(f"/slips/print.pdf?ids={slip.id}")
@@ -535,3 +535,35 @@ def test_an_issue_over_sessions_slipped_meanwhile_is_refused_whole(app, db, make
     fresh(db)
     assert db.scalar(select(func.count(HourSlip.id))) == 1
     assert {s.hour_slip_id for s in db.scalars(select(ServiceSession))} == {first.id}
+
+
+def test_issuing_for_a_whole_unit_prints_in_parts_with_short_addresses(db, make, unit, place, admin, monkeypatch):
+    """More slips than one PDF may hold (MAX_BATCH): the batch page offers parts, each with a
+    short address (serial range), and each part's PDF holds exactly its slips."""
+    import webapp.routes.slips as slip_routes
+
+    monkeypatch.setattr(slip_routes, "MAX_BATCH", 2)
+    site, _other, item = place
+    people = [make.volunteer(unit, name_zh=f"志工{n}", volunteer_no=f"{n:04d}") for n in range(1, 6)]
+    for person in people:
+        served(db, person, site, item, dt.date(2026, 3, 2), minutes=60)
+    response = admin.post("/slips/issue", {"period": "month", "month": "2026-03", "volunteer": ""})
+    assert response.status_code == 303
+    issued = fresh(db).scalars(select(HourSlip).order_by(HourSlip.seq)).all()
+    assert [s.volunteer_id for s in issued] == [p.id for p in people]  # by volunteer number
+    assert [s.seq for s in issued] == [1, 2, 3, 4, 5]
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已開立 5 張時數條" in page
+    parts = re.findall(r'href="(/slips/print\.pdf\?[^"]+)"', page)
+    assert len(parts) == 3 and all(len(url) < 80 for url in parts)
+    holders = []
+    for url in parts:
+        pdf = admin.get(url.replace("&amp;", "&"))
+        assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+        holders.append(pdf)
+    # a part larger than MAX_BATCH is refused; a range with a slip of another unit is not found
+    assert admin.get("/slips/print.pdf?year=2026&first=1&last=3").status_code == 400
+    assert admin.get("/slips/print.pdf?year=2026&first=5&last=6").status_code == 404
+    entries = audit_actions(db, "issue_slip")
+    assert len(entries) == 5 and entries[0].after_data()["serial"] == issued[0].serial
+    assert entries[0].after_data()["session_ids"] == [e.session_id for e in issued[0].entries]

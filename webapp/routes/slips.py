@@ -220,6 +220,37 @@ def bad_slip_list(_error):
                                      "list of issued slips.")), 400
 
 
+def _range_arg() -> tuple[int, int, int] | None:
+    """?year=2026&first=12&last=4614 — one issuing batch by its serial numbers (consecutive:
+    they are taken together), so a batch of thousands still has a short address."""
+    if "first" not in request.args:
+        return None
+    try:
+        year, first, last = (int(request.args[k]) for k in ("year", "first", "last"))
+    except (KeyError, ValueError) as exc:
+        raise BadSlipList from exc
+    if not (1 <= first <= last and 2000 <= year <= 2200):
+        raise BadSlipList
+    return year, first, last
+
+
+def _batch_slips() -> tuple[list[HourSlip], dict]:
+    """The slips a batch page or PDF is about (at most MAX_BATCH), and the arguments naming them."""
+    found_range = _range_arg()
+    if found_range is None:
+        ids = _ids_arg()
+        return _slips_by_ids(ids), {"ids": ",".join(map(str, ids))}
+    year, first, last = found_range
+    if last - first + 1 > MAX_BATCH:
+        raise BadSlipList
+    found = slips.slips_in_range(db.session, current_user.unit_id, year, first, last, details=True)
+    if len(found) != last - first + 1:
+        abort(404)
+    if not all(slips.may_handle_slip(db.session, current_user, s) for s in found):
+        abort(403)
+    return found, {"year": year, "first": first, "last": last}
+
+
 def _slips_by_ids(ids: list[int]) -> list[HourSlip]:
     found = slips.slips_with_details(db.session, ids)
     if len(found) != len(ids) or any(s.unit_id != current_user.unit_id for s in found):
@@ -299,21 +330,36 @@ def issue():
     db.session.commit()
     flash(_("%(count)d slips issued.", count=len(issued)) if len(issued) != 1
           else _("1 slip issued."), "success")
-    return redirect(url_for(".batch", ids=",".join(str(s.id) for s in issued)), 303)
+    return redirect(url_for(".batch", year=issued[0].year, first=issued[0].seq,
+                            last=issued[-1].seq), 303)
 
 
 @bp.get("/batch")
 @staff
 def batch():
-    found = _slips_by_ids(_ids_arg())
-    return render_template("slips/batch.html", slips=found,
-                           ids=",".join(str(s.id) for s in found))
+    found_range = _range_arg()
+    if found_range is not None and found_range[2] - found_range[1] + 1 > MAX_BATCH:
+        # thousands of slips (issued for a whole unit): printed in parts of MAX_BATCH
+        year, first, last = found_range
+        if slips.count_in_range(db.session, current_user.unit_id, year, first, last) != last - first + 1:
+            abort(404)
+        parts = []
+        for a in range(first, last + 1, MAX_BATCH):
+            b = min(a + MAX_BATCH - 1, last)
+            parts.append({"year": year, "first": a, "last": b, "from_no": a - first + 1,
+                          "to_no": b - first + 1,
+                          "first_serial": slips.format_serial(current_user.unit_id, year, a),
+                          "last_serial": slips.format_serial(current_user.unit_id, year, b)})
+        return render_template("slips/batch.html", slips=None, parts=parts, total=last - first + 1,
+                               max_batch=MAX_BATCH)
+    found, batch_args = _batch_slips()
+    return render_template("slips/batch.html", slips=found, batch_args=batch_args, parts=None)
 
 
 @bp.get("/print.pdf")
 @staff
 def print_batch():
-    found = _slips_by_ids(_ids_arg())
+    found, _args = _batch_slips()
     stamp = taipei_date(utcnow()).strftime("%Y%m%d")
     return pdf_response(found, f"hour-slips-{stamp}-{len(found)}.pdf")
 
