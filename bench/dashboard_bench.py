@@ -339,12 +339,18 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
         status, headers, body, issue_s = adm.request("POST", "/slips/issue", urlencode(form))
         if status != 303:
             raise RuntimeError(f"issue answered {status}: {body[:500]!r}")
-        ids = [int(x) for x in re.search(r"ids=([0-9%C,]+)", headers["location"]).group(1)
-               .replace("%2C", ",").replace("%2c", ",").split(",")]
+        # the batch comes back as its serial range: /slips/batch?year=Y&first=A&last=B
+        where = dict(re.findall(r"(year|first|last)=(\d+)", headers["location"]))
+        year, first, last = int(where["year"]), int(where["first"]), int(where["last"])
+        ids = list(range(first, last + 1))  # serial numbers: consecutive within the batch
         phases["issue"] = {pid: memory_kib(pid)["VmHWM"] for pid in server.workers()}
         batch = ids[:args.slips]
+        # the batch page itself (for thousands of slips: the list of parts)
+        status, _h, _page, _s = adm.request("GET", headers["location"])
+        if status != 200:
+            raise RuntimeError(f"batch page answered {status}")
         status, headers, pdf, pdf_s = adm.request("GET", "/slips/print.pdf?" + urlencode(
-            {"ids": ",".join(map(str, batch))}))
+            {"year": year, "first": batch[0], "last": batch[-1]}))
         if status != 200 or not pdf.startswith(b"%PDF"):
             raise RuntimeError(f"print.pdf answered {status}: {pdf[:300]!r}")
         pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))

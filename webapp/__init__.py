@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         locale_selector=i18n.select_locale,
         default_translation_directories=str(i18n.TRANSLATIONS),
     )
+    i18n.install_fast_template_gettext(app)
     limiter.init_app(app)
     access.init_app(app)
     errors.init_app(app)
