@@ -154,8 +154,15 @@ def table(rows: list[ExportRow]) -> list[list[str | int]]:
 
 def neutralise(value: str | int) -> str:
     """A CSV cell as text; one a spreadsheet would run as a formula starts with an apostrophe."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return neutralise_cell(str(value))
+
+
+def neutralise_cell(value):
+    """A spreadsheet cell: text a spreadsheet would run as a formula gets an apostrophe in
+    front; numbers, dates and None stay what they are (XLSX keeps their types)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def to_csv(rows: list[ExportRow]) -> bytes:

@@ -28,17 +28,10 @@ from fpdf.fonts import FontFace
 
 from models.attendance import EARLY_BEFORE, LATE_AFTER, RosterRow, Status, tally_by_volunteer
 from models.base import TAIPEI
+from models.export import neutralise_cell as neutralise  # one rule for every export
 
 from . import FAMILY, cjk_pdf
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value):
-    """A CSV cell that Excel or LibreOffice will not evaluate as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 @dataclass
