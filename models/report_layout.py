@@ -167,11 +167,15 @@ def hours_value(minutes: int) -> float:
     return round(minutes / 60, 2)
 
 
+def format_value(unit: str, value: int) -> str:
+    """A value as text: minutes as hours with up to two decimals, anything else as it is."""
+    if unit == "minutes":
+        return _csv_cell(hours_value(value))
+    return str(value)
+
+
 def display(line: Line) -> str:
-    """The value as text: hours with up to two decimals, everything else a whole number."""
-    if line.unit == "minutes":
-        return _csv_cell(hours_value(line.value))
-    return str(line.value)
+    return format_value(line.unit, line.value)
 
 
 TABLE_HEADER = ["代碼 Key", "項目", "Item", "數值 Value", "單位 Unit"]

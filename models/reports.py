@@ -58,7 +58,7 @@ def N_(message: str) -> str:
 
 # --- periods ---------------------------------------------------------------------------------
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})(?:[Hh]([12]))?$")
+PERIOD_PATTERN = re.compile(r"^([0-9]{4})(?:[Hh]([12]))?$")
 FIRST_YEAR, LAST_YEAR = 2001, 2100  # the Volunteer Service Act dates from 2001
 
 
@@ -103,6 +103,11 @@ class Period:
         if self.half == 2:
             return f"July–December {self.year}"
         return f"Year {self.year}"
+
+    @property
+    def files_from(self) -> dt.date:
+        """The first day the report can be filed: the day after the period."""
+        return self.last_day + dt.timedelta(days=1)
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         """UTC start (inclusive) and end (exclusive) of the period's Taipei days."""
@@ -532,7 +537,7 @@ def submit(session: Session, actor: User, period: Period, now: dt.datetime, *,
     if period.is_draft(today):
         raise ReportError(N_("%(period)s has not ended yet: it can be filed from %(day)s."),
                           period=period.code,
-                          day=(period.last_day + dt.timedelta(days=1)).isoformat())
+                          day=period.files_from.isoformat())
     reason = (reason or "").strip()
     latest = latest_snapshot(session, actor.unit_id, period)
     if latest is not None and not amend:
