@@ -8,6 +8,7 @@ from .attendance import AttendanceMark, Shift
 from .files import StoredFile
 from .privacy import DataRequest
 from .record_book import PriorHours
+from .reports import ReportSnapshot
 from .recruitment import Application, Opening, SetPasswordLink
 from .training import TrainingCourse, TrainingEvent, TrainingRecord
 from .kiosk import KioskDevice
@@ -18,7 +19,7 @@ from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionSt
 from .unit import Category, LegalType, Rounding, Unit
 
 __all__ = [
-    "Application", "DataRequest", "Opening", "PriorHours", "SetPasswordLink", "StoredFile",
+    "Application", "DataRequest", "ReportSnapshot", "Opening", "PriorHours", "SetPasswordLink", "StoredFile",
     "TrainingCourse", "TrainingEvent", "TrainingRecord",
     "AttendanceMark", "AuditEntry", "Base", "HourSlip", "HourSlipEntry", "SerialCounter", "Shift",
     "SupervisorSite", "Category", "CheckinEvent", "KioskDevice", "CoverKind", "Flag", "Gender", "InsuranceCover",

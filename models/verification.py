@@ -249,24 +249,36 @@ def approve(session: Session, session_id: int, actor: User, now: dt.datetime,
     return s
 
 
+KEEP = object()  # adjust(persons_served=KEEP): leave the recorded number as it is
+PERSONS_SERVED_MAX = 9999
+
+
 def adjust(session: Session, session_id: int, actor: User, now: dt.datetime, *,
            checked_in_at: dt.datetime, checked_out_at: dt.datetime, reason: str,
-           expected_version: int | None = None) -> ServiceSession:
-    """Correct the times (also of an open or auto-closed session); it then awaits approval."""
+           expected_version: int | None = None, persons_served=KEEP) -> ServiceSession:
+    """Correct the times (also of an open or auto-closed session); it then awaits approval.
+    `persons_served` (受服務人次, optional): a whole number 0–9999, or None to clear it."""
     begin_write(session)
     reason = _require_reason(reason)
+    if persons_served is not KEEP and persons_served is not None and not (
+            isinstance(persons_served, int) and 0 <= persons_served <= PERSONS_SERVED_MAX):
+        raise VerificationError(N_("Persons served is a whole number from 0 to %(max)s, or "
+                                   "empty."), max=PERSONS_SERVED_MAX)
     s = _load(session, session_id, actor, expected_version)
     _locked(s)
     _check_times(session, s.id, s.volunteer_id, s.site, checked_in_at, checked_out_at, now)
-    before = s.snapshot()
+    before = {**s.snapshot(), "persons_served": s.persons_served}
     s.checked_in_at = checked_in_at
     s.checked_out_at = checked_out_at
+    if persons_served is not KEEP:
+        s.persons_served = persons_served
     s.status = SessionStatus.closed
     s.credited_minutes = 0
     s.add_flag(Flag.edited)
     session.flush()
     audit.record(session, action="adjust", entity="service_session", entity_id=s.id, actor=actor,
-                 before=before, after={**s.snapshot(), "reason": reason}, now=now)
+                 before=before, after={**s.snapshot(), "persons_served": s.persons_served,
+                                       "reason": reason}, now=now)
     return s
 
 

@@ -109,6 +109,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(files_routes.bp)
     from .routes import training as training_routes
     app.register_blueprint(training_routes.bp)
+    from .routes import reports as reports_routes
+    app.register_blueprint(reports_routes.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}

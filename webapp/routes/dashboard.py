@@ -189,8 +189,15 @@ def adjust(session_id: int):
     if start is None or end is None:
         return _row(_session_or_404(session_id), mode="adjust",
                     error=_("Enter both times, like 2026-01-31 09:30."), status=400)
+    persons = request.form.get("persons_served", "").strip()
+    if persons and not (persons.isdigit() and int(persons) <= v.PERSONS_SERVED_MAX):
+        return _row(_session_or_404(session_id), mode="adjust", status=400, error=_(
+            "Persons served is a whole number from 0 to %(max)s, or empty.",
+            max=v.PERSONS_SERVED_MAX))
+    extra = {} if "persons_served" not in request.form else {
+        "persons_served": int(persons) if persons else None}
     return _act(session_id, v.adjust, error_mode="adjust", checked_in_at=start,
-                checked_out_at=end, reason=request.form.get("reason", ""))
+                checked_out_at=end, reason=request.form.get("reason", ""), **extra)
 
 
 @bp.route("/sessions/<int:session_id>/check-out", methods=["GET", "POST"])
