@@ -64,12 +64,12 @@ class Section:
 
 
 SECTIONS = (
-    Section("recruitment", "召募", N_("Recruitment"), "一"),
-    Section("training", "訓練", N_("Training"), "二"),
-    Section("management", "管理", N_("Management"), "三"),
-    Section("deployment", "運用", N_("Deployment"), "四"),
-    Section("guidance", "輔導", N_("Guidance"), "五"),
-    Section("evaluation", "考核", N_("Evaluation"), "六"),
+    Section("recruitment", "召募", N_("Recruitment of volunteers"), "一"),
+    Section("training", "訓練", N_("Training of volunteers"), "二"),
+    Section("management", "管理", N_("Management of volunteers"), "三"),
+    Section("deployment", "運用", N_("Deployment of volunteers"), "四"),
+    Section("guidance", "輔導", N_("Guidance of volunteers"), "五"),
+    Section("evaluation", "考核", N_("Evaluation of volunteers"), "六"),
     Section("service_items", "服務項目", N_("Service items"), "七"),
 )
 SECTION_BY_KEY = {s.key: s for s in SECTIONS}
