@@ -317,8 +317,8 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
                        hx=True)
     body = saved.get_data(as_text=True)
     assert saved.status_code == 200 and TEXTS["recruitment"] in body
-    assert 'hx-swap-oob="true"' in body and "召募" not in body.split('id="filing"')[1].split(
-        "</section>")[0]  # recruitment is no longer listed as empty
+    empties = body.split('id="plan-empties" hx-swap-oob="true"')[1].split("</div>")[0]
+    assert "訓練" in empties and "召募" not in empties  # recruitment is no longer listed as empty
     # Submitting with empty sections is refused and names them
     refused = admin.post("/admin/plans/2027/filing/submit", {"day": "2026-11-30"})
     assert refused.status_code == 400

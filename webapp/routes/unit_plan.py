@@ -364,9 +364,7 @@ def save_section(year: int, key: str):
         return redirect(target + f"#section-{key}")
     plan = _plan_or_404(year)
     return render_template("unit_plan/_section_saved.html", plan=plan, version=plan.current,
-                           section=section, editable=True, empty=plans.empty_sections(plan.current),
-                           filing_form=FilingForm(formdata=None,
-                                                  data={"day": taipei_date(utcnow())}))
+                           section=section, editable=True, empty=plans.empty_sections(plan.current))
 
 
 @bp.post("/plans/<int:year>/filing/<action>")
