@@ -224,7 +224,8 @@ def test_only_admins_reach_unit_and_plan_pages(db, make, unit, items, admin, sup
     year = plan.year
     gets = ["/admin/unit", "/admin/plans", f"/admin/plans/{year}",
             f"/admin/plans/{year}/versions/1", f"/admin/plans/{year}/sections/training",
-            f"/admin/plans/{year}.pdf", f"/admin/plans/{year}/versions/1.pdf"]
+            f"/admin/plans/{year}.pdf", f"/admin/plans/{year}/versions/1.pdf",
+            f"/admin/plans/{year}.docx", f"/admin/plans/{year}/versions/1.docx"]
     posts = [("/admin/unit", {"name": "改名", "legal_type": "school", "category": "comprehensive"}),
              ("/admin/unit/logo", {}), ("/admin/unit/logo/remove", {}),
              ("/admin/plans", {"year": "2030"}),
@@ -371,6 +372,19 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
     assert "修正後的訓練" in text and "長者關懷訪視" in text and "每週到宅關懷" in text
     old = pdf_text(admin.get("/admin/plans/2027/versions/1.pdf").get_data(), tmp_path, "v1.pdf")
     assert "第 1 版" in old and TEXTS["training"] in old and "已送件" in old
+    # The same as a Word file
+    from docx import Document
+
+    word = admin.get("/admin/plans/2027.docx")
+    assert word.status_code == 200 and word.mimetype.endswith("wordprocessingml.document")
+    document = Document(io.BytesIO(word.get_data()))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert [p for p in paragraphs if p in headings] == headings
+    assert "中華民國 116 年度志願服務計畫" in paragraphs and "修正後的訓練" in paragraphs
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert "王董事長" in cells and "長者關懷訪視" in cells and "每週到宅關懷" in cells
+    old_word = Document(io.BytesIO(admin.get("/admin/plans/2027/versions/1.docx").get_data()))
+    assert TEXTS["training"] in [p.text for p in old_word.paragraphs]
 
 
 def test_logo_is_printed_on_the_plan_and_the_hour_slips(db, make, unit, items, admin, uploads,
@@ -385,6 +399,10 @@ def test_logo_is_printed_on_the_plan_and_the_hour_slips(db, make, unit, items, a
     with_logo = admin.get("/admin/plans/2027.pdf").get_data()
     assert pdf_image_count(with_logo, tmp_path, "b.pdf") == 1
     assert "一、召募" in pdf_text(with_logo, tmp_path)
+    from docx import Document
+
+    word = Document(io.BytesIO(admin.get("/admin/plans/2027.docx").get_data()))
+    assert len(word.inline_shapes) == 1  # the seal/logo at the top of the Word file too
     slip = SlipDoc(serial="115-0001", unit_name=unit.name, volunteer_name="林志工",
                    volunteer_no="5001", record_book_no="", period_start=dt.date(2026, 3, 1),
                    period_end=dt.date(2026, 3, 31),

@@ -297,10 +297,7 @@ def plan(year: int):
 @admin_only
 def version(year: int, number: int):
     plan = _plan_or_404(year)
-    found = next((v for v in plan.versions if v.number == number), None)
-    if found is None:
-        abort(404)
-    return _plan_page(plan, version=found)
+    return _plan_page(plan, version=_version_or_404(plan, number))
 
 
 def _section_form(plan, section, form=None, error: str = "", picks=None, status=200):
@@ -430,31 +427,57 @@ def add_document(year: int):
     return _plan_page(_plan_or_404(year), doc_form=form, status=400)
 
 
-def _pdf(plan: ServicePlan, version) -> Response:
+def _document(plan: ServicePlan, version, kind: str) -> Response:
+    """The plan version as a PDF (kind "pdf") or a Word file ("docx"), ready to file."""
     unit = _unit()
     profile = unit_profile.profile_of(db.session, unit.id)
     names = [u.name for u, _sites in unit_profile.supervisors(db.session, unit.id) if u.active]
     logo = unit_profile.logo_bytes(db.session, unit.id, upload_root())
-    data = plan_pdf(plan_doc(unit, profile, names, plan, version, logo,
-                             printed_on=taipei_date(utcnow())))
-    response = Response(data, mimetype="application/pdf")
+    doc = plan_doc(unit, profile, names, plan, version, logo, printed_on=taipei_date(utcnow()))
+    if kind == "docx":
+        from ..printing.plan_docx import plan_docx
+
+        response = Response(plan_docx(doc), mimetype=DOCX)
+    else:
+        response = Response(plan_pdf(doc), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="service-plan-{plan.year}-v{version.number}.pdf"')
+        f'attachment; filename="service-plan-{plan.year}-v{version.number}.{kind}"')
     return response
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @bp.get("/plans/<int:year>.pdf")
 @admin_only
 def plan_pdf_current(year: int):
     plan = _plan_or_404(year)
-    return _pdf(plan, plan.current)
+    return _document(plan, plan.current, "pdf")
+
+
+@bp.get("/plans/<int:year>.docx")
+@admin_only
+def plan_docx_current(year: int):
+    plan = _plan_or_404(year)
+    return _document(plan, plan.current, "docx")
+
+
+def _version_or_404(plan: ServicePlan, number: int):
+    found = next((v for v in plan.versions if v.number == number), None)
+    if found is None:
+        abort(404)
+    return found
 
 
 @bp.get("/plans/<int:year>/versions/<int:number>.pdf")
 @admin_only
 def plan_pdf_version(year: int, number: int):
     plan = _plan_or_404(year)
-    found = next((v for v in plan.versions if v.number == number), None)
-    if found is None:
-        abort(404)
-    return _pdf(plan, found)
+    return _document(plan, _version_or_404(plan, number), "pdf")
+
+
+@bp.get("/plans/<int:year>/versions/<int:number>.docx")
+@admin_only
+def plan_docx_version(year: int, number: int):
+    plan = _plan_or_404(year)
+    return _document(plan, _version_or_404(plan, number), "docx")
