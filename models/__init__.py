@@ -17,6 +17,8 @@ from .verification import SupervisorSite
 from .people import Gender, Role, User, Volunteer, VolunteerStatus
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 from .unit import Category, LegalType, Rounding, Unit
+from .unit_profile import UnitProfile
+from .plan import PlanDocument, PlanItem, PlanStatus, PlanVersion, ServicePlan
 
 __all__ = [
     "Application", "DataRequest", "ReportSnapshot", "Opening", "PriorHours", "SetPasswordLink", "StoredFile",
@@ -25,4 +27,5 @@ __all__ = [
     "SupervisorSite", "Category", "CheckinEvent", "KioskDevice", "CoverKind", "Flag", "Gender", "InsuranceCover",
     "LegalType", "Role", "Rounding", "ServiceItem", "ServiceSession", "SessionSource",
     "SessionStatus", "Site", "Unit", "User", "Volunteer", "VolunteerStatus",
+    "UnitProfile", "PlanDocument", "PlanItem", "PlanStatus", "PlanVersion", "ServicePlan",
 ]

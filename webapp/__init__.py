@@ -111,6 +111,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_routes.bp)
     from .routes import reports as reports_routes
     app.register_blueprint(reports_routes.bp)
+    from .routes import unit_plan
+    app.register_blueprint(unit_plan.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}

@@ -69,3 +69,32 @@ def centred_text(pdf: FPDF, text: str, y: float, size: float, style: str = "",
     pdf.multi_cell(width, line_height, text, align="C")
     pdf.set_text_color(0, 0, 0)
     return pdf.get_y()
+
+
+def place_logo(pdf: FPDF, data: bytes | None, x: float, y: float, max_w: float, max_h: float,
+               align: str = "L") -> float:
+    """Draw the unit's seal/logo (PNG or JPEG bytes) inside the box at (x, y) of max_w x max_h
+    mm, keeping its proportions; `align` "L", "C" or "R" within the box. Returns the width
+    drawn (0 when there is no logo or it cannot be read: documents print without it)."""
+    import io
+
+    from PIL import Image
+
+    if not data:
+        return 0.0
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            px_w, px_h = image.size
+    except Exception:  # a logo that cannot be read never stops a document from printing
+        return 0.0
+    if not px_w or not px_h:
+        return 0.0
+    scale = min(max_w / px_w, max_h / px_h)
+    w, h = px_w * scale, px_h * scale
+    left = x + {"L": 0.0, "C": (max_w - w) / 2, "R": max_w - w}.get(align, 0.0)
+    top = y + (max_h - h) / 2
+    try:
+        pdf.image(io.BytesIO(data), x=left, y=top, w=w, h=h)
+    except Exception:
+        return 0.0
+    return w

@@ -13,7 +13,7 @@ from fpdf import FPDF
 
 from models.base import taipei_date
 
-from . import FAMILY, cjk_pdf
+from . import FAMILY, cjk_pdf, place_logo
 
 PAGE_W, PAGE_H = 210.0, 297.0
 SLOTS = 3  # slips per A4 page
@@ -61,6 +61,7 @@ class SlipDoc:
     voided: bool = False
     void_reason: str = ""
     replaces_serial: str = ""
+    logo: bytes | None = None  # the unit's seal/logo (PNG or JPEG), printed in the header
 
 
 def slip_doc(slip, unit_name: str, replaces_serial: str = "") -> SlipDoc:
@@ -161,8 +162,10 @@ def _draw_slip(pdf: FPDF, doc: SlipDoc, lines: list[SlipLine], top: float, heigh
     pdf.set_line_width(0.25)
 
     # Header: unit, title, serial number
-    _cell(pdf, x0, y, width * 0.34, HEADER_H, doc.unit_name, size=10.5, min_size=7, style="B",
-          border=False)
+    logo_w = place_logo(pdf, doc.logo, x0, y + 0.5, 16, HEADER_H - 2)
+    shift = logo_w + 1.5 if logo_w else 0.0
+    _cell(pdf, x0 + shift, y, width * 0.34 - shift, HEADER_H, doc.unit_name, size=10.5,
+          min_size=7, style="B", border=False)
     pdf.set_font(FAMILY, "B", 16)
     pdf.set_char_spacing(2.5)
     pdf.set_xy(x0 + width * 0.3, y)

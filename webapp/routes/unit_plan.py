@@ -1,0 +1,483 @@
+"""The unit profile (seed step 1) and the yearly service plan with its filing (steps 2–3):
+admins only. Thin: parse, authorise, call models.unit_profile / models.plan, render."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+
+from models import plan as plans
+from models import unit_profile
+from models.base import taipei_date, utcnow
+from models.files import DEFAULT_MAX_BYTES, UploadRefused
+from models.people import Role
+from models.plan import PlanError, ServicePlan
+from models.service import ServiceItem
+from models.unit import Category, LegalType, Unit
+from models.unit_profile import ProfileError
+
+from ..access import roles
+from ..extensions import db
+from ..printing.plan import plan_doc, plan_pdf
+from .files import refusal_message
+
+bp = Blueprint("unit_plan", __name__, url_prefix="/admin")
+admin_only = roles(Role.admin)
+BAD_DATE = _l("Enter a date like 2026-01-31.")
+TOO_LONG = _l("Use at most %(max)d characters.")
+
+
+# --- forms -------------------------------------------------------------------------------
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Unit name"), validators=[
+        InputRequired(_l("Enter the unit's name.")),
+        Length(max=unit_profile.NAME_MAX, message=TOO_LONG)])
+    legal_type = SelectField(_l("Legal type"), choices=[
+        SelectChoice(t.value, _l(label)) for t, (label, _zh) in unit_profile.LEGAL_TYPES.items()],
+        validate_choice=False)
+    category = SelectField(_l("Category"), choices=[
+        SelectChoice(c.value, _l(label)) for c, (label, _zh) in unit_profile.CATEGORIES.items()],
+        validate_choice=False)
+    registration_no = StringField(_l("Registration number"), validators=[
+        Length(max=unit_profile.REG_MAX, message=TOO_LONG)])
+    address = StringField(_l("Address"), validators=[
+        Length(max=unit_profile.ADDRESS_MAX, message=TOO_LONG)])
+    phone = StringField(_l("Phone"), validators=[
+        Length(max=unit_profile.PHONE_MAX, message=TOO_LONG)])
+    responsible_person = StringField(_l("Responsible person"), validators=[
+        Length(max=unit_profile.PERSON_MAX, message=TOO_LONG)])
+    contact_name = StringField(_l("Contact person"), validators=[
+        Length(max=unit_profile.PERSON_MAX, message=TOO_LONG)])
+    contact_phone = StringField(_l("Contact phone"), validators=[
+        Length(max=unit_profile.PHONE_MAX, message=TOO_LONG)])
+    contact_email = StringField(_l("Contact email"), validators=[
+        Optional(), Email(message=_l("Enter an email address like name@example.tw.")),
+        Length(max=unit_profile.EMAIL_MAX, message=TOO_LONG)])
+
+
+FIELDS = ("name", "legal_type", "category", "registration_no", "address", "phone",
+          "responsible_person", "contact_name", "contact_phone", "contact_email")
+
+
+class LogoForm(FlaskForm):
+    logo = FileField(_l("Seal or logo (PNG or JPEG, at most 1 MB)"))
+
+
+LOGO_MESSAGES = {
+    "empty": _l("Choose an image to upload."),
+    "too_large": _l("The image is too large (at most 1 MB and 25 million pixels)."),
+    "wrong_type": _l("Upload a PNG or JPEG image."),
+}
+
+
+class NewPlanForm(FlaskForm):
+    year = IntegerField(_l("Year"), validators=[
+        InputRequired(_l("Enter the year, like 2027.")),
+        NumberRange(min=plans.YEAR_MIN, max=plans.YEAR_MAX,
+                    message=_l("Enter a year from %(min)s to %(max)s."))])
+
+
+class SectionForm(FlaskForm):
+    text = TextAreaField(_l("Text"), validators=[
+        Length(max=plans.SECTION_MAX, message=TOO_LONG)])
+
+
+class ItemsForm(FlaskForm):
+    """CSRF only: the picked items are read from request.form (item, text-<id>)."""
+
+
+class FilingForm(FlaskForm):
+    day = DateField(_l("Date"), invalid_value_message=BAD_DATE, validators=[Optional()])
+    reference_no = StringField(_l("Filing reference number"), validators=[
+        Length(max=plans.REFERENCE_MAX, message=TOO_LONG)])
+    reason = TextAreaField(_l("Why it was returned"), validators=[
+        Length(max=plans.REASON_MAX, message=TOO_LONG)])
+
+
+class DocumentForm(FlaskForm):
+    document = FileField(_l("Document (PDF, JPEG or PNG)"))
+    label = StringField(_l("What it is"), validators=[
+        Length(max=plans.LABEL_MAX, message=TOO_LONG)])
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def upload_root() -> Path:
+    return Path(current_app.config["HOURBOOK_UPLOAD_DIR"])
+
+
+def error_text(error) -> str:
+    """A domain refusal in the reader's language (labels translated before formatting)."""
+    params = dict(error.params)
+    for key, value in getattr(error, "labels", {}).items():
+        if isinstance(value, (list, tuple)):
+            params[key] = _(", ").join(_(v) for v in value)
+        else:
+            params[key] = _(value)
+    return _(error.message, **params)
+
+
+def status_label(status) -> str:
+    return _(plans.STATUS_LABELS[plans.PlanStatus(status)][0])
+
+
+def section_label(key: str) -> str:
+    return _(plans.SECTION_BY_KEY[key].label)
+
+
+bp.add_app_template_filter(status_label, "plan_status")
+bp.add_app_template_filter(section_label, "plan_section")
+
+
+def _unit() -> Unit:
+    return db.session.get(Unit, current_user.unit_id)
+
+
+def _plan_or_404(year: int) -> ServicePlan:
+    plan = plans.plan_for_year(db.session, current_user.unit_id, year)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+def _section_or_404(key: str) -> plans.Section:
+    section = plans.SECTION_BY_KEY.get(key)
+    if section is None:
+        abort(404)
+    return section
+
+
+def _unit_items(version) -> list[ServiceItem]:
+    """The unit's active service items, plus any inactive one the version already picked."""
+    picked = {i.service_item_id for i in version.items}
+    items = db.session.query(ServiceItem).filter(ServiceItem.unit_id == current_user.unit_id)
+    return [i for i in items.order_by(ServiceItem.code) if i.active or i.id in picked]
+
+
+# --- unit profile ------------------------------------------------------------------------
+
+def _profile_page(form=None, logo_form=None, status=200):
+    unit = _unit()
+    profile = unit_profile.profile_of(db.session, unit.id)
+    if form is None:
+        form = ProfileForm(formdata=None, data={
+            "name": unit.name, "legal_type": unit.legal_type.value,
+            "category": unit.category.value, "registration_no": unit.registration_no,
+            "address": unit.address, "phone": unit.phone,
+            **{f: getattr(profile, f) or "" for f in unit_profile.PROFILE_FIELDS}})
+    return render_template(
+        "unit_plan/profile.html", form=form, logo_form=logo_form or LogoForm(formdata=None),
+        profile=profile, supervisors=unit_profile.supervisors(db.session, unit.id)), status
+
+
+@bp.get("/unit")
+@admin_only
+def profile():
+    return _profile_page()
+
+
+@bp.post("/unit")
+@admin_only
+def save_profile():
+    form = ProfileForm()
+    valid = form.validate_on_submit()  # (validation resets the errors: check the choices after)
+    if form.legal_type.data not in {t.value for t in LegalType}:
+        form.legal_type.errors = [_("Choose one of the five kinds of body that may be a unit.")]
+    if form.category.data not in {c.value for c in Category}:
+        form.category.errors = [_("Choose social welfare or comprehensive.")]
+    if valid and not form.legal_type.errors and not form.category.errors:
+        try:
+            unit_profile.update_profile(db.session, _unit(), current_user,
+                                        **{f: getattr(form, f).data for f in FIELDS})
+        except ProfileError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "name")
+            field.errors = [*field.errors, error_text(error)]
+        else:
+            db.session.commit()
+            flash(_("Unit profile saved."), "success")
+            return redirect(url_for(".profile"))
+    return _profile_page(form=form, status=400)
+
+
+@bp.post("/unit/logo")
+@admin_only
+def upload_logo():
+    form = LogoForm()
+    if form.validate_on_submit():
+        storage = form.logo.data
+        data = b""
+        if storage:
+            try:
+                data = storage.stream.read(unit_profile.LOGO_MAX_BYTES + 1)
+            finally:
+                storage.close()
+        try:
+            unit_profile.set_logo(db.session, _unit(), data,
+                                  getattr(storage, "filename", "") or "", current_user,
+                                  root=upload_root())
+        except UploadRefused as error:
+            db.session.rollback()
+            form.logo.errors = [*form.logo.errors,
+                                str(LOGO_MESSAGES.get(error.code, LOGO_MESSAGES["wrong_type"]))]
+        else:
+            db.session.commit()
+            flash(_("Seal/logo saved: it is printed on the plan and on hour slips."), "success")
+            return redirect(url_for(".profile"))
+    return _profile_page(logo_form=form, status=400)
+
+
+@bp.post("/unit/logo/remove")
+@admin_only
+def remove_logo():
+    form = ItemsForm()  # CSRF only
+    if not form.validate_on_submit():
+        abort(400)
+    if unit_profile.remove_logo(db.session, _unit(), current_user):
+        db.session.commit()
+        flash(_("Seal/logo removed from printed documents."), "success")
+    return redirect(url_for(".profile"))
+
+
+# --- plans -------------------------------------------------------------------------------
+
+@bp.route("/plans", methods=["GET", "POST"])
+@admin_only
+def plan_list():
+    form = NewPlanForm() if request.method == "POST" else NewPlanForm(
+        formdata=None, data={"year": taipei_date(utcnow()).year + 1})
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                plan = plans.create_plan(db.session, current_user.unit_id, form.year.data,
+                                         current_user)
+            except PlanError as error:
+                db.session.rollback()
+                form.year.errors = [*form.year.errors, error_text(error)]
+            else:
+                db.session.commit()
+                flash(_("Plan for %(year)d started as a draft.", year=plan.year), "success")
+                return redirect(url_for(".plan", year=plan.year))
+        status = 400
+    return render_template("unit_plan/plans.html", form=form,
+                           plans=plans.plans_of(db.session, current_user.unit_id)), status
+
+
+def _plan_page(plan: ServicePlan, version=None, filing_form=None, doc_form=None,
+               filing_action: str = "", status=200):
+    version = version or plan.current
+    today = taipei_date(utcnow())
+    if filing_form is None:
+        filing_form = FilingForm(formdata=None, data={"day": today})
+    return render_template(
+        "unit_plan/plan.html", plan=plan, version=version,
+        editable=version.id == plan.current.id, sections=plans.SECTIONS,
+        empty=plans.empty_sections(version), filing_form=filing_form,
+        filing_action=filing_action, doc_form=doc_form or DocumentForm(formdata=None)), status
+
+
+@bp.get("/plans/<int:year>")
+@admin_only
+def plan(year: int):
+    return _plan_page(_plan_or_404(year))
+
+
+@bp.get("/plans/<int:year>/versions/<int:number>")
+@admin_only
+def version(year: int, number: int):
+    plan = _plan_or_404(year)
+    return _plan_page(plan, version=_version_or_404(plan, number))
+
+
+def _section_form(plan, section, form=None, error: str = "", picks=None, status=200):
+    version = plan.current
+    if form is None:
+        form = ItemsForm(formdata=None) if section.key == "service_items" else SectionForm(
+            formdata=None, data={"text": version.text_of(section.key)})
+    if picks is None:
+        picks = {i.service_item_id: i.description for i in version.items}
+    context = dict(plan=plan, version=version, section=section, form=form, error=error,
+                   picks=picks, items=_unit_items(version))
+    template = ("unit_plan/_section_form.html" if request.headers.get("HX-Request")
+                else "unit_plan/section_edit.html")
+    return render_template(template, **context), status
+
+
+@bp.get("/plans/<int:year>/sections/<key>")
+@admin_only
+def edit_section(year: int, key: str):
+    return _section_form(_plan_or_404(year), _section_or_404(key))
+
+
+@bp.post("/plans/<int:year>/sections/<key>")
+@admin_only
+def save_section(year: int, key: str):
+    plan = _plan_or_404(year)
+    section = _section_or_404(key)
+    if section.key == "service_items":
+        form = ItemsForm()
+        picks = {}
+        for raw in request.form.getlist("item"):
+            if raw.isdigit():
+                picks[int(raw)] = request.form.get(f"text-{raw}", "")
+        if not form.validate_on_submit():
+            return _section_form(plan, section, form, picks=picks, status=400)
+        call = lambda: plans.update_items(db.session, plan, picks, current_user)  # noqa: E731
+    else:
+        form = SectionForm()
+        picks = None
+        if not form.validate_on_submit():
+            return _section_form(plan, section, form, status=400)
+        call = lambda: plans.update_section(db.session, plan, key,  # noqa: E731
+                                            form.text.data or "", current_user)
+    try:
+        version, created = call()
+    except PlanError as error:
+        db.session.rollback()
+        return _section_form(_plan_or_404(year), section, form, error=error_text(error),
+                             picks=picks, status=400)
+    db.session.commit()
+    target = url_for(".plan", year=plan.year)
+    htmx = bool(request.headers.get("HX-Request"))
+    if created or not htmx:
+        if created:
+            flash(_("Version %(number)d started: the earlier version keeps its filing record.",
+                    number=version.number), "success")
+        else:
+            flash(_("Section saved."), "success")
+        if htmx:
+            return "", 204, {"HX-Redirect": target}
+        return redirect(target + f"#section-{key}")
+    plan = _plan_or_404(year)
+    return render_template("unit_plan/_section_saved.html", plan=plan, version=plan.current,
+                           section=section, editable=True, empty=plans.empty_sections(plan.current))
+
+
+@bp.post("/plans/<int:year>/filing/<action>")
+@admin_only
+def filing(year: int, action: str):
+    plan = _plan_or_404(year)
+    if action not in ("submit", "approve", "return"):
+        abort(404)
+    form = FilingForm()
+    if form.validate_on_submit():
+        today = taipei_date(utcnow())
+        try:
+            if action == "submit":
+                plans.submit(db.session, plan, current_user, submitted_on=form.day.data,
+                             reference_no=form.reference_no.data, today=today)
+            elif action == "approve":
+                plans.approve(db.session, plan, current_user, decided_on=form.day.data,
+                              reference_no=form.reference_no.data, today=today)
+            else:
+                plans.return_plan(db.session, plan, current_user, decided_on=form.day.data,
+                                  reason=form.reason.data, today=today)
+        except PlanError as error:
+            db.session.rollback()
+            plan = _plan_or_404(year)
+            field = {"submitted_on": "day", "decided_on": "day"}.get(error.field, error.field)
+            if field in ("day", "reference_no", "reason"):
+                getattr(form, field).errors = [error_text(error)]
+            else:
+                flash(error_text(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Filing status: %(status)s.", status=status_label(plan.current.status)),
+                  "success")
+            return redirect(url_for(".plan", year=plan.year))
+    return _plan_page(plan, filing_form=form, filing_action=action, status=400)
+
+
+@bp.post("/plans/<int:year>/documents")
+@admin_only
+def add_document(year: int):
+    plan = _plan_or_404(year)
+    form = DocumentForm()
+    if form.validate_on_submit():
+        storage = form.document.data
+        try:
+            if not storage:
+                raise UploadRefused("empty")
+            data = storage.stream.read(DEFAULT_MAX_BYTES + 1)
+            storage.close()
+            plans.add_document(db.session, plan, data, storage.filename or "",
+                               form.label.data or "", current_user, root=upload_root())
+        except UploadRefused as error:
+            db.session.rollback()
+            form.document.errors = [refusal_message(error)]
+        except PlanError as error:
+            db.session.rollback()
+            form.label.errors = [error_text(error)]
+        else:
+            db.session.commit()
+            flash(_("Document added to version %(number)d.", number=plan.current.number),
+                  "success")
+            return redirect(url_for(".plan", year=plan.year) + "#documents")
+    return _plan_page(_plan_or_404(year), doc_form=form, status=400)
+
+
+def _document(plan: ServicePlan, version, kind: str) -> Response:
+    """The plan version as a PDF (kind "pdf") or a Word file ("docx"), ready to file."""
+    unit = _unit()
+    profile = unit_profile.profile_of(db.session, unit.id)
+    names = [u.name for u, _sites in unit_profile.supervisors(db.session, unit.id) if u.active]
+    logo = unit_profile.logo_bytes(db.session, unit.id, upload_root())
+    doc = plan_doc(unit, profile, names, plan, version, logo, printed_on=taipei_date(utcnow()))
+    if kind == "docx":
+        from ..printing.plan_docx import plan_docx
+
+        response = Response(plan_docx(doc), mimetype=DOCX)
+    else:
+        response = Response(plan_pdf(doc), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="service-plan-{plan.year}-v{version.number}.{kind}"')
+    return response
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@bp.get("/plans/<int:year>.pdf")
+@admin_only
+def plan_pdf_current(year: int):
+    plan = _plan_or_404(year)
+    return _document(plan, plan.current, "pdf")
+
+
+@bp.get("/plans/<int:year>.docx")
+@admin_only
+def plan_docx_current(year: int):
+    plan = _plan_or_404(year)
+    return _document(plan, plan.current, "docx")
+
+
+def _version_or_404(plan: ServicePlan, number: int):
+    found = next((v for v in plan.versions if v.number == number), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/plans/<int:year>/versions/<int:number>.pdf")
+@admin_only
+def plan_pdf_version(year: int, number: int):
+    plan = _plan_or_404(year)
+    return _document(plan, _version_or_404(plan, number), "pdf")
+
+
+@bp.get("/plans/<int:year>/versions/<int:number>.docx")
+@admin_only
+def plan_docx_version(year: int, number: int):
+    plan = _plan_or_404(year)
+    return _document(plan, _version_or_404(plan, number), "docx")
