@@ -105,6 +105,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(files_routes.bp)
     from .routes import training as training_routes
     app.register_blueprint(training_routes.bp)
+    from .routes import evaluation
+    app.register_blueprint(evaluation.bp)
+    app.register_blueprint(evaluation.overview_bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}
