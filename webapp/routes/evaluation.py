@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from models import evaluation as ev
@@ -75,7 +76,7 @@ class CriterionForm(FlaskForm):
 
 
 class EvaluationForm(FlaskForm):
-    outcome = RadioField(_l("Outcome"), choices=[(o.value, label) for o, label in OUTCOME_LABELS.items()],
+    outcome = RadioField(_l("Outcome"), choices=[SelectChoice(o.value, label) for o, label in OUTCOME_LABELS.items()],
                          validate_choice=False)
     comments = TextAreaField(_l("Comments"), validators=[
         Optional(), Length(max=ev.TEXT_MAX, message=_l("This is too long."))])
