@@ -74,3 +74,26 @@ def test_supervisor_evaluates_a_volunteer_on_a_tablet(db, make, unit, tablet, op
     expect(phone.locator(f"#site-{site.id}")).to_contain_text("4 小時 15 分")
     assert_fits_phone(phone)
     screenshot(phone, "evaluation-team-view-phone")
+
+
+def test_admin_finalises_an_exit_and_is_offered_the_certificate(db, make, unit, tablet, live_server):
+    year = taipei_date(utcnow()).year
+    boss = make.user(unit, role="admin")
+    vol = make.volunteer(unit, name_zh="張志強")
+    ev.save_criterion(db, unit.id, year, boss, utcnow(), name_zh="服務態度", weight=1,
+                      scale_min=1, scale_max=5)
+    db.commit()
+    sign_in(tablet, boss.email)
+    tablet.goto(f"{live_server.url}/evaluation/{year}/volunteers/{vol.id}")
+    tablet.locator("fieldset", has_text="服務態度").get_by_label("1").check()
+    tablet.get_by_label("退場", exact=True).check()
+    tablet.get_by_label("退場原因").fill("長期未出勤，聯絡未回")
+    tablet.get_by_role("button", name="儲存並定案").click()
+    expect(tablet.get_by_text("考核已定案。張志強 已退場，無法再簽到。")).to_be_visible()
+    link = tablet.locator("#certificate-link")
+    expect(link).to_have_attribute("href", f"/admin/certificates/new?volunteer_id={vol.id}")
+    expect(tablet.locator("#result")).to_contain_text("長期未出勤，聯絡未回")
+    screenshot(tablet, "evaluation-exit-finalised")
+    tablet.get_by_role("link", name="狀態與歷程").click()
+    expect(tablet.locator("#history")).to_contain_text("長期未出勤，聯絡未回")
+    screenshot(tablet, "evaluation-exit-status")
