@@ -128,6 +128,12 @@ def test_admin_sets_criteria_with_validation(db, world, admin, supervisor):
     assert [c.name_zh for c in ev.criteria_for(db, world["mine"].unit_id, year)] == ["服務態度", "團隊合作"]
     # supervisors may not touch criteria
     assert supervisor.get("/evaluation/criteria").status_code == 403
+    some = world["criteria"][0]
+    assert supervisor.get(f"/evaluation/criteria/{some.id}").status_code == 403
+    assert supervisor.post(f"/evaluation/criteria/{some.id}", {"name_zh": "x", "weight": "1",
+                                                               "scale_min": "1", "scale_max": "5"}).status_code == 403
+    assert supervisor.post(f"/evaluation/criteria/{some.id}/delete").status_code == 403
+    assert supervisor.post(f"/evaluation/criteria/copy?year={year + 1}").status_code == 403
     assert supervisor.post(f"/evaluation/criteria?year={year}", {"name_zh": "x", "weight": "1",
                                                                  "scale_min": "1", "scale_max": "5"}).status_code == 403
 
@@ -272,3 +278,16 @@ def test_team_view_per_site_scoped_by_role(db, world, admin, supervisor):
     assert f'id="site-{world["mine"].id}"' in page and f'id="site-{world["other"].id}"' not in page
     assert "萬華據點" not in page
     assert admin.get("/sites/overview?year=1999").status_code == 400
+
+
+def test_another_units_admin_finds_nothing(app, make, world):
+    stranger = HttpUser(app.test_client())
+    boss = make.user(make.unit(), role="admin")
+    assert stranger.sign_in(boss.email, make.PASSWORD).status_code == 302
+    vol = world["ours"]
+    assert stranger.get(evaluate_url(world, vol)).status_code == 404
+    assert stranger.post(evaluate_url(world, vol), form(world)).status_code == 404
+    assert stranger.get(f"/evaluation/volunteers/{vol.id}/status").status_code == 404
+    assert stranger.post(f"/evaluation/volunteers/{vol.id}/exit", {"reason": "x"}).status_code == 404
+    page = stranger.get("/sites/overview").get_data(as_text=True)
+    assert "大安據點" not in page and "王小明" not in stranger.get("/evaluation/").get_data(as_text=True)
