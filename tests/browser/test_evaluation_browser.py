@@ -74,6 +74,11 @@ def test_supervisor_evaluates_a_volunteer_on_a_tablet(db, make, unit, tablet, op
     expect(phone.locator(f"#site-{site.id}")).to_contain_text("4 小時 15 分")
     assert_fits_phone(phone)
     screenshot(phone, "evaluation-team-view-phone")
+    phone.goto(f"{live_server.url}/evaluation/{year}/volunteers/{other.id}")
+    expect(phone.locator("#fact-hours")).to_contain_text("1 小時 00 分")
+    assert_fits_phone(phone)
+    assert_touch_targets(phone)
+    screenshot(phone, "evaluation-form-phone")
 
 
 def test_admin_finalises_an_exit_and_is_offered_the_certificate(db, make, unit, tablet, live_server):
@@ -84,6 +89,10 @@ def test_admin_finalises_an_exit_and_is_offered_the_certificate(db, make, unit, 
                       scale_min=1, scale_max=5)
     db.commit()
     sign_in(tablet, boss.email)
+    tablet.goto(f"{live_server.url}/evaluation/criteria")
+    expect(tablet.locator("#criteria")).to_contain_text("服務態度")
+    assert_touch_targets(tablet)
+    screenshot(tablet, "evaluation-criteria")
     tablet.goto(f"{live_server.url}/evaluation/{year}/volunteers/{vol.id}")
     tablet.locator("fieldset", has_text="服務態度").get_by_label("1").check()
     tablet.get_by_label("退場", exact=True).check()
