@@ -3,6 +3,7 @@ from .audit import AuditEntry
 from .awards import AwardGrant, AwardRule
 from .base import Base
 from .checkin import CheckinEvent
+from .evaluation import Evaluation, EvaluationCriterion, EvaluationScore, VolunteerStatusChange
 from .insurance import CoverKind, InsuranceCover
 from .attendance import AttendanceMark, Shift
 from .files import StoredFile
@@ -28,4 +29,5 @@ __all__ = [
     "LegalType", "Role", "Rounding", "ServiceItem", "ServiceSession", "SessionSource",
     "SessionStatus", "Site", "Unit", "User", "Volunteer", "VolunteerStatus",
     "UnitProfile", "PlanDocument", "PlanItem", "PlanStatus", "PlanVersion", "ServicePlan",
+    "Evaluation", "EvaluationCriterion", "EvaluationScore", "VolunteerStatusChange",
 ]

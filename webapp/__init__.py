@@ -113,6 +113,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_routes.bp)
     from .routes import unit_plan
     app.register_blueprint(unit_plan.bp)
+    from .routes import evaluation
+    app.register_blueprint(evaluation.bp)
+    app.register_blueprint(evaluation.overview_bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}
