@@ -247,7 +247,7 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
         due = dues[rule.key]
         out.append(Deadline(kind="award", key=rule.key, name_zh=rule.name_zh,
                             name_en=rule.name_en or rule.name_zh, due=due,
-                            qualifying=qualifying.get(rule.key) if rule.computed else None,
+                            qualifying=qualifying.get(rule.key, 0) if rule.computed else None,
                             pending=pending.get(rule.key, 0), days_left=(due - today).days,
                             today=today))
     for key, month, first, last, zh, en in REPORT_WINDOWS:
@@ -268,6 +268,7 @@ class AwardRow:
     volunteer: Volunteer
     eligibility: aw.AwardEligibility
     pending: aw.AwardGrant | None  # an application waiting for a decision
+    last: aw.AwardGrant | None = None  # the latest record (after an action)
 
 
 def award_list(session: Session, unit_id: int, award_key: str, as_of: dt.date) -> list[AwardRow]:
@@ -288,10 +289,13 @@ def award_list(session: Session, unit_id: int, award_key: str, as_of: dt.date) -
 
 def award_row(session: Session, volunteer: Volunteer, award_key: str, as_of: dt.date) -> AwardRow:
     e = next(x for x in aw.eligibility(session, volunteer, as_of) if x.award_key == award_key)
-    pending = session.scalar(select(aw.AwardGrant).where(
-        aw.AwardGrant.volunteer_id == volunteer.id, aw.AwardGrant.award_key == award_key,
-        aw.AwardGrant.status == aw.GrantStatus.applied))
-    return AwardRow(volunteer, e, pending)
+    mine = list(session.scalars(select(aw.AwardGrant).where(
+        aw.AwardGrant.volunteer_id == volunteer.id, aw.AwardGrant.award_key == award_key)
+        .order_by(aw.AwardGrant.id)))
+    pending = next((g for g in mine if g.status == aw.GrantStatus.applied), None)
+    last = max(mine, key=lambda g: (g.decided_on or g.applied_on or dt.date.min, g.id),
+               default=None)
+    return AwardRow(volunteer, e, pending, last)
 
 
 def award_history(session: Session, unit_id: int, award_key: str, limit: int = 200
@@ -447,6 +451,11 @@ def certificate_eligibility(session: Session, volunteer: Volunteer, as_of: dt.da
                 if e.award_key == aw.PERFORMANCE_CERTIFICATE)
 
 
+def volunteer_by_number(session: Session, unit_id: int, number: str) -> Volunteer | None:
+    return session.scalar(select(Volunteer).where(Volunteer.unit_id == unit_id,
+                                                  Volunteer.volunteer_no == number))
+
+
 def open_request(session: Session, volunteer_id: int) -> PerformanceCertificate | None:
     return session.scalar(select(PerformanceCertificate).where(
         PerformanceCertificate.volunteer_id == volunteer_id,
@@ -562,6 +571,15 @@ def certificates_for_admin(session: Session, unit_id: int) -> tuple[list, list]:
         PerformanceCertificate.status == CertificateStatus.issued)
         .order_by(PerformanceCertificate.id.desc()).limit(200)))
     return open_, issued
+
+
+def certificate_counts(session: Session, unit_id: int, today: dt.date) -> tuple[int, int]:
+    """(open requests, overdue ones) of the unit."""
+    base = select(func.count()).select_from(PerformanceCertificate).where(
+        PerformanceCertificate.unit_id == unit_id,
+        PerformanceCertificate.status == CertificateStatus.requested)
+    return (int(session.scalar(base) or 0),
+            int(session.scalar(base.where(PerformanceCertificate.due_on < today)) or 0))
 
 
 def certificates_of(session: Session, volunteer_id: int) -> list[PerformanceCertificate]:

@@ -105,6 +105,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(files_routes.bp)
     from .routes import training as training_routes
     app.register_blueprint(training_routes.bp)
+    from .routes import recognition
+
+    app.register_blueprint(recognition.awards_bp)
+    app.register_blueprint(recognition.certificates_bp)
+    app.register_blueprint(recognition.milestones_bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}
