@@ -158,9 +158,7 @@ def _evaluate_all(session, unit_id, volunteers, rules, as_of, grants, counts, ca
                        for r in rules if r.computed):
                 continue
         chosen.append(vol)
-    needs_years = any(r.months_required for r in rules if r.computed)
-    seniority = (_seniority_bulk(session, unit_id, chosen, as_of) if needs_years and chosen
-                 else {})
+    seniority = _seniority_bulk(session, unit_id, chosen, as_of) if chosen else {}
     out = []
     for vol in chosen:
         inputs = aw.Inputs(rules=rules, grants=grants.get(vol.id, []),

@@ -94,3 +94,25 @@ def test_volunteer_reads_milestones_and_asks_for_the_certificate_on_a_phone(phon
     assert_fits_phone(page)
     assert_touch_targets(page)
     screenshot(page, "recognition-milestones-requested-phone")
+
+
+def test_admin_records_an_application_and_the_grant_on_a_tablet(open_page, db, make, unit):
+    admin = make.user(unit, role="admin")
+    vol = make.volunteer(unit, name_zh="林志明")
+    _served(db, make, unit, vol, 650, 30)
+    page = sign_in(open_page("tablet"), admin.email)
+    page.goto("/admin/awards/taipei_contribution")
+    row = page.locator(f"#award-row-{vol.id}")
+    expect(row).to_contain_text("林志明")
+    expect(row).to_contain_text("650 小時 00 分")
+    screenshot(page, "recognition-award-list-tablet")
+    row.get_by_role("button", name="已申請").click()  # htmx: the clicked button's value is sent
+    expect(row).to_contain_text("申請日")
+    expect(row.get_by_role("button", name="已申請")).to_have_count(0)
+    row.get_by_role("button", name="已核定").click()
+    expect(row).to_contain_text("所有等級均已獲頒")
+    expect(row.get_by_role("button")).to_have_count(0)
+    screenshot(page, "recognition-award-granted-tablet")
+    page.reload()
+    expect(page.locator(f"#award-row-{vol.id}")).to_have_count(0)  # never proposed again
+    expect(page.get_by_text("已核定").first).to_be_visible()
