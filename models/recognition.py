@@ -18,7 +18,6 @@ import datetime as dt
 import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from sqlalchemy import (JSON, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint,
                         case, func, select, text)
@@ -54,12 +53,18 @@ def _seniority_bulk(session: Session, unit_id: int, volunteers: list[Volunteer],
         TrainingCourse.unit_id == unit_id, TrainingCourse.kind == TrainingKind.basic,
         TrainingCourse.legacy.is_(True))))
     records: dict[int, list] = defaultdict(list)
-    rows = session.execute(
-        select(TrainingRecord.volunteer_id, TrainingRecord.course_id, TrainingRecord.completed_on)
-        .join(Volunteer, Volunteer.id == TrainingRecord.volunteer_id)
-        .where(Volunteer.unit_id == unit_id, TrainingRecord.completed_on <= as_of))
-    for vid, course_id, completed_on in rows:
-        records[vid].append(SimpleNamespace(course_id=course_id, completed_on=completed_on))
+    query = select(TrainingRecord.volunteer_id, TrainingRecord.course_id,
+                   TrainingRecord.completed_on).where(TrainingRecord.completed_on <= as_of)
+    ids = [v.id for v in volunteers]
+    if len(ids) <= 500:  # a few candidates: only theirs
+        query = query.where(TrainingRecord.volunteer_id.in_(ids))
+    else:
+        query = query.join(Volunteer, Volunteer.id == TrainingRecord.volunteer_id).where(
+            Volunteer.unit_id == unit_id)
+    wanted = set(ids)
+    for row in session.execute(query):  # rows have .course_id and .completed_on, as _done_by needs
+        if row.volunteer_id in wanted:
+            records[row.volunteer_id].append(row)
     out = {}
     for vol in volunteers:
         mine = records.get(vol.id, [])
@@ -147,7 +152,10 @@ def _grants_bulk(session: Session, unit_id: int) -> dict[int, list[aw.AwardGrant
     return grants
 
 
-def _evaluate_all(session, unit_id, volunteers, rules, as_of, grants, counts, candidates_only):
+def _evaluate_all(session, unit_id, volunteers, rules, as_of, grants, counts, candidates_only,
+                  with_seniority: bool = True):
+    """Eligibility from preloaded grants and counts. `with_seniority` False: service years
+    are not looked up unless a rule requires them (the calendar only counts who qualifies)."""
     ends = {aw.window_end(r, as_of) for r in rules if r.computed}
     lowest = {r.key: min((lv["minutes"] for lv in r.levels), default=0) for r in rules}
     chosen = []
@@ -158,7 +166,9 @@ def _evaluate_all(session, unit_id, volunteers, rules, as_of, grants, counts, ca
                        for r in rules if r.computed):
                 continue
         chosen.append(vol)
-    seniority = _seniority_bulk(session, unit_id, chosen, as_of) if chosen else {}
+    needs_years = with_seniority or any(r.months_required for r in rules if r.computed)
+    seniority = (_seniority_bulk(session, unit_id, chosen, as_of) if chosen and needs_years
+                 else {})
     out = []
     for vol in chosen:
         inputs = aw.Inputs(rules=rules, grants=grants.get(vol.id, []),
@@ -230,7 +240,8 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
                                                  in by_as_of.items() for r in group])
         for as_of, group in by_as_of.items():
             for _vol, items in _evaluate_all(session, unit_id, volunteers, group, as_of, grants,
-                                             counts, candidates_only=True):
+                                             counts, candidates_only=True,
+                                             with_seniority=False):
                 for e in items:
                     qualifying[e.award_key] = qualifying.get(e.award_key, 0) + int(e.eligible)
     for key, n in session.execute(

@@ -526,3 +526,76 @@ def test_posts_are_role_checked_and_csrf_protected(admin, supervisor, volunteer,
     assert other_admin.sign_in(outsider.email, make.PASSWORD).status_code == 302
     assert other_admin.get(f"/admin/certificates/{cert.id}.pdf").status_code == 404
     assert other_admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 404
+
+
+# --- concurrency and exits ------------------------------------------------------------------------
+
+def _issue_in_threads(app, actor_id, jobs):
+    """issue_certificate in one thread per job (certificate id), all at once, as requests do."""
+    import threading
+
+    from models.base import begin_write
+    from models.people import User
+
+    Session = app.extensions["hourbook_db"]["sessionmaker"]
+    barrier = threading.Barrier(len(jobs))
+    results, errors = [], []
+
+    def work(cert_id):
+        session = Session()
+        try:
+            barrier.wait()
+            begin_write(session)
+            actor = session.get(User, actor_id)
+            results.append(rec.issue_certificate(session, cert_id, actor, NOW).serial)
+            session.commit()
+        except rec.CertificateError:
+            session.rollback()
+            results.append("refused")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            session.rollback()
+            errors.append(repr(exc))
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def test_concurrent_issuers_get_consecutive_numbers_and_issue_once(app, db, make, unit, place):
+    staff = make.user(unit, role="admin")
+    vols = [make.volunteer(unit) for _ in range(5)]
+    for v in vols:
+        qualify(db, unit, place, v)
+    certs = [rec.request_certificate(db, v, staff, NOW).id for v in vols]
+    db.commit()
+    # five requests, and the first one asked for twice at the same moment
+    results, errors = _issue_in_threads(app, staff.id, [*certs, certs[0]])
+    assert errors == []
+    assert results.count("refused") == 1
+    serials = sorted(r for r in results if r != "refused")
+    assert serials == [f"P{unit.id:03d}-2026-{n:05d}" for n in range(1, 6)]
+    db.rollback()
+    db.expire_all()
+    assert sorted(db.scalars(select(rec.PerformanceCertificate.seq))) == [1, 2, 3, 4, 5]
+    assert len(db.scalars(select(aw.AwardGrant)).all()) == 5  # one grant per certificate
+
+
+def test_a_volunteer_who_left_can_be_given_a_certificate(admin, db, make, unit, place):
+    """The exit page links to the start form: it works for inactive volunteers too."""
+    from models.people import VolunteerStatus
+
+    vol = make.volunteer(unit, name_zh="離隊志工")
+    qualify(db, unit, place, vol)
+    vol.status, vol.left_on = VolunteerStatus.inactive, dt.date(2026, 3, 1)
+    db.commit()
+    html = page(admin.get(f"/admin/certificates/new?volunteer_id={vol.id}"))
+    assert "離隊志工" in html and "已離隊" in html and 'action="/admin/certificates/new"' in html
+    assert admin.post("/admin/certificates/new", {"volunteer_id": vol.id}).status_code == 302
+    db.rollback()
+    cert = db.scalar(select(rec.PerformanceCertificate))
+    assert admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 200
