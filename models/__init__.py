@@ -7,7 +7,7 @@ from .insurance import CoverKind, InsuranceCover
 from .attendance import AttendanceMark, Shift
 from .files import StoredFile
 from .privacy import DataRequest
-from .recognition import PerformanceCertificate
+from .recognition import AwardFamily, AwardFamilyMember, PerformanceCertificate
 from .record_book import PriorHours
 from .recruitment import Application, Opening, SetPasswordLink
 from .training import TrainingCourse, TrainingEvent, TrainingRecord
@@ -19,7 +19,8 @@ from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionSt
 from .unit import Category, LegalType, Rounding, Unit
 
 __all__ = [
-    "Application", "DataRequest", "Opening", "PerformanceCertificate", "PriorHours", "SetPasswordLink", "StoredFile",
+    "Application", "AwardFamily", "AwardFamilyMember", "DataRequest", "Opening",
+    "PerformanceCertificate", "PriorHours", "SetPasswordLink", "StoredFile",
     "TrainingCourse", "TrainingEvent", "TrainingRecord",
     "AttendanceMark", "AuditEntry", "Base", "HourSlip", "HourSlipEntry", "SerialCounter", "Shift",
     "SupervisorSite", "Category", "CheckinEvent", "KioskDevice", "CoverKind", "Flag", "Gender", "InsuranceCover",

@@ -595,3 +595,100 @@ def test_a_volunteer_who_left_can_be_given_a_certificate(admin, db, make, unit, 
     db.rollback()
     cert = db.scalar(select(rec.PerformanceCertificate))
     assert admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 200
+
+
+# --- Golden Diamond family -------------------------------------------------------------------------
+
+def _years(db, vol, since):
+    from sqlalchemy import update
+
+    from models.training import TrainingRecord
+
+    db.execute(update(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id)
+               .values(completed_on=since))
+    db.commit()
+
+
+def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, make, unit, place):
+    mother = make.volunteer(unit, name_zh="林母")
+    son = make.volunteer(unit, name_zh="林子")
+    daughter = make.volunteer(unit, name_zh="林女")
+    serve(db, unit, place, mother, 700)
+    serve(db, unit, place, son, 600)
+    serve(db, unit, place, daughter, 650)
+    _years(db, daughter, dt.date(2024, 1, 1))  # 2 years only
+    r = admin.post("/admin/awards/families", {
+        "name": "林家", "numbers": f"{mother.volunteer_no}，{daughter.volunteer_no}"})
+    assert r.status_code == 302
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert "林家" in html and 'data-qualifies="no"' in html  # the daughter is short of 3 years
+    assert "26 個月" in html
+    db.rollback()
+    family = db.scalar(select(rec.AwardFamily))
+    assert [e.action for e in audits(db, "award_family_created")] == ["award_family_created"]
+    # the son joins in a new family with the mother? she is already in one
+    r = admin.post("/admin/awards/families", {"name": "另一家",
+                                             "numbers": f"{son.volunteer_no} {mother.volunteer_no}"})
+    assert r.status_code == 400 and "林母 已在另一個家庭中" in page(r)
+    # remove and regroup: mother and son both meet 3 years and 600 hours
+    assert admin.post(f"/admin/awards/families/{family.id}/delete", {}).status_code == 302
+    assert audits(db, "award_family_deleted")[-1].actor_user_id == admin.user.id
+    r = admin.post("/admin/awards/families", {
+        "name": "林家", "numbers": f"{mother.volunteer_no},{son.volunteer_no},{daughter.volunteer_no}"})
+    assert r.status_code == 302
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert 'data-qualifies="yes"' in html
+    calendar = page(admin.get("/admin/awards/deadlines"))
+    assert "金鑽獎 家庭</strong>：1 個家庭符合，7 月 15 日截止" in calendar
+    db.rollback()
+    facts = rec.family_list(db, unit.id, TODAY)[0]
+    assert [m.meets for m in facts.members] == [True, True, False] and facts.qualifies
+    # 599.9 h is not 600 h
+    db.rollback()
+    other = make.unit()
+    o_place = (make.site(other), make.item(other))
+    a, b = make.volunteer(other), make.volunteer(other)
+    serve(db, other, o_place, a, 600)
+    serve(db, other, o_place, b, 599.9)
+    rec.create_family(db, other.id, "王家", [a.volunteer_no, b.volunteer_no], None)
+    db.commit()
+    [f] = rec.family_list(db, other.id, TODAY)
+    assert [m.meets for m in f.members] == [True, False] and not f.qualifies
+
+
+def test_family_input_is_checked(admin, db, make, unit):
+    vol = make.volunteer(unit)
+    stranger = make.volunteer(make.unit())
+    for data, message in [({"name": "", "numbers": f"{vol.volunteer_no} 1"}, "請填寫家庭名稱"),
+                          ({"name": "家", "numbers": vol.volunteer_no}, "至少要有 2 位志工"),
+                          ({"name": "家", "numbers": f"{vol.volunteer_no} {vol.volunteer_no}"},
+                           "至少要有 2 位志工"),
+                          ({"name": "家", "numbers": f"{vol.volunteer_no} {stranger.volunteer_no}"},
+                           f"沒有編號 {stranger.volunteer_no} 的志工"),
+                          ({"name": "家" * 61, "numbers": f"{vol.volunteer_no} 1"}, "最多 60 個字元")]:
+        r = admin.post("/admin/awards/families", data)
+        assert r.status_code == 400 and message in page(r), data
+    db.rollback()
+    assert db.scalars(select(rec.AwardFamily)).all() == []
+    assert admin.post("/admin/awards/families/999999/delete", {}).status_code == 404
+
+
+def test_family_pages_for_admins_only(admin, supervisor, volunteer, anon, db, make, unit):
+    a, b = make.volunteer(unit), make.volunteer(unit)
+    family = rec.create_family(db, unit.id, "陳家", [a.volunteer_no, b.volunteer_no], None)
+    db.commit()
+    assert admin.get("/admin/awards/families").status_code == 200
+    for who in (supervisor, volunteer):
+        assert who.get("/admin/awards/families").status_code == 403
+        assert who.post("/admin/awards/families", {"name": "x", "numbers": "1 2"}).status_code == 403
+        assert who.post(f"/admin/awards/families/{family.id}/delete", {}).status_code == 403
+    assert anon.get("/admin/awards/families").status_code == 302
+    # another unit's admin cannot remove it
+    db.rollback()
+    outsider = make.user(make.unit(), role="admin")
+    from tests.conftest import HttpUser
+
+    other_admin = HttpUser(admin.client.application.test_client())
+    assert other_admin.sign_in(outsider.email, make.PASSWORD).status_code == 302
+    assert other_admin.post(f"/admin/awards/families/{family.id}/delete", {}).status_code == 404
+    assert "陳家" not in page(other_admin.get("/admin/awards/families"))

@@ -116,3 +116,24 @@ def test_admin_records_an_application_and_the_grant_on_a_tablet(open_page, db, m
     page.reload()
     expect(page.locator(f"#award-row-{vol.id}")).to_have_count(0)  # never proposed again
     expect(page.get_by_text("已核定").first).to_be_visible()
+
+
+def test_admin_groups_a_family_on_a_tablet(open_page, db, make, unit):
+    admin = make.user(unit, role="admin")
+    mother = make.volunteer(unit, name_zh="林母")
+    son = make.volunteer(unit, name_zh="林子")
+    _served(db, make, unit, mother, 700, 40)
+    _served(db, make, unit, son, 610, 50)
+    page = sign_in(open_page("tablet"), admin.email)
+    page.goto("/admin/awards/")
+    page.get_by_role("link", name="金鑽獎 家庭", exact=True).click()
+    page.get_by_label("家庭名稱").fill("林家")
+    page.get_by_label("志工編號（至少 2 位，以空格或逗號分隔）").fill(
+        f"{mother.volunteer_no}, {son.volunteer_no}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="儲存家庭").click()
+    family = page.locator("article.family")
+    expect(family).to_contain_text("林家")
+    expect(family).to_contain_text("符合")
+    expect(family.locator("tbody tr")).to_have_count(2)
+    screenshot(page, "recognition-family-tablet")

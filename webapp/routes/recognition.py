@@ -170,6 +170,65 @@ def _list_page(rule, as_of, error=None, status=200):
                            **_common()), status
 
 
+class FamilyForm(FlaskForm):
+    name = StringField(_l("Family name"), validators=[
+        InputRequired(_l("Give the family a name.")),
+        Length(max=rec.FAMILY_NAME_MAX, message=_l("Use at most %(max)d characters."))])
+    numbers = StringField(_l("Volunteer numbers (at least 2, separated by spaces or commas)"),
+                          validators=[InputRequired(_l("A family needs at least 2 volunteers."))])
+
+
+def _families_page(form=None, status=200):
+    as_of, error = _as_of_arg(request.args.get("as_of"))
+    return render_template("awards/families.html", as_of=as_of, error=error,
+                           families=rec.family_list(db.session, current_user.unit_id, as_of),
+                           rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_FAMILY),
+                           form=form or FamilyForm(formdata=None), delete_form=IssueForm(formdata=None),
+                           **_common()), 400 if error else status
+
+
+@awards_bp.get("/families")
+@admin_only
+def families():
+    return _families_page()
+
+
+@awards_bp.post("/families")
+@admin_only
+def family_create():
+    form = FamilyForm()
+    if form.validate_on_submit():
+        numbers = form.numbers.data.replace("，", ",").replace("、", ",").replace(",", " ").split()
+        try:
+            rec.create_family(db.session, current_user.unit_id, form.name.data, numbers,
+                              current_user, utcnow())
+        except rec.FamilyError as problem:
+            db.session.rollback()
+            form.numbers.errors = [*form.numbers.errors, _(problem.message, **problem.params)]
+        else:
+            db.session.commit()
+            forget_deadlines(current_user.unit_id)
+            flash(_("Family %(name)s saved.", name=form.name.data.strip()), "success")
+            return redirect(url_for(".families"))
+    return _families_page(form, status=400)
+
+
+@awards_bp.post("/families/<int:family_id>/delete")
+@admin_only
+def family_delete(family_id):
+    form = IssueForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        rec.delete_family(db.session, current_user.unit_id, family_id, current_user, utcnow())
+    except LookupError:
+        abort(404)
+    db.session.commit()
+    forget_deadlines(current_user.unit_id)
+    flash(_("Family removed."), "success")
+    return redirect(url_for(".families"))
+
+
 @awards_bp.get("/<key>")
 @admin_only
 def award_list(key):

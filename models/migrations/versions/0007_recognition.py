@@ -54,9 +54,38 @@ def upgrade() -> None:
                               ["volunteer_id"], unique=False)
         batch_op.create_index("uq_performance_certificate_open", ["volunteer_id"], unique=True,
                               sqlite_where=OPEN, postgresql_where=OPEN)
+    op.create_table(
+        "award_family",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["created_by_id"], ["user_account.id"],
+                                name=op.f("fk_award_family_created_by_id_user_account")),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_award_family_unit_id_unit")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_award_family")),
+    )
+    with op.batch_alter_table("award_family", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_award_family_unit_id"), ["unit_id"], unique=False)
+    op.create_table(
+        "award_family_member",
+        sa.Column("family_id", sa.Integer(), nullable=False),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["family_id"], ["award_family.id"],
+                                name=op.f("fk_award_family_member_family_id_award_family")),
+        sa.ForeignKeyConstraint(["volunteer_id"], ["volunteer.id"],
+                                name=op.f("fk_award_family_member_volunteer_id_volunteer")),
+        sa.PrimaryKeyConstraint("family_id", "volunteer_id", name=op.f("pk_award_family_member")),
+        sa.UniqueConstraint("volunteer_id", name=op.f("uq_award_family_member_volunteer_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("award_family_member")
+    with op.batch_alter_table("award_family", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_award_family_unit_id"))
+    op.drop_table("award_family")
     with op.batch_alter_table("performance_certificate", schema=None) as batch_op:
         batch_op.drop_index("uq_performance_certificate_open", sqlite_where=OPEN,
                             postgresql_where=OPEN)
