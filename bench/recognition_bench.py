@@ -5,7 +5,7 @@
         --volunteers 5000 --sites 20 --sessions 300000
     .venv/bin/python bench/recognition_bench.py --db-url sqlite:////tmp/hourbook-scale.db
 
-Adds training records (as bench/benchlib.py seeds them) when the database has none, then times
+Migrates to the newest schema, adds training records (as bench/benchlib.py seeds them) when the database has none, then times
 models.awards.eligibility one volunteer at a time (on a sample, extrapolated), the bulk
 models.recognition.unit_eligibility, the deadline calendar and one award list, and checks the
 bulk answers equal the one-by-one answers on a sample.
@@ -26,6 +26,7 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from models import awards as aw  # noqa: E402
+from models import migrate  # noqa: E402
 from models import recognition as rec  # noqa: E402
 from models.base import make_engine  # noqa: E402
 from models.people import Volunteer  # noqa: E402
@@ -42,6 +43,7 @@ def main(argv=None) -> int:
     p.add_argument("--sample", type=int, default=200)
     args = p.parse_args(argv)
     today = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
+    migrate.upgrade(args.db_url)  # the newest schema (the data may predate it)
     engine = make_engine(args.db_url)
     with engine.begin() as conn:
         if conn.execute(select(func.count()).select_from(TrainingRecord)).scalar() == 0:
