@@ -8,6 +8,7 @@ from .insurance import CoverKind, InsuranceCover
 from .attendance import AttendanceMark, Shift
 from .files import StoredFile
 from .privacy import DataRequest
+from .recognition import AwardFamily, AwardFamilyMember, PerformanceCertificate
 from .record_book import PriorHours
 from .reports import ReportSnapshot
 from .recruitment import Application, Opening, SetPasswordLink
@@ -22,7 +23,8 @@ from .unit_profile import UnitProfile
 from .plan import PlanDocument, PlanItem, PlanStatus, PlanVersion, ServicePlan
 
 __all__ = [
-    "Application", "DataRequest", "ReportSnapshot", "Opening", "PriorHours", "SetPasswordLink", "StoredFile",
+    "Application", "AwardFamily", "AwardFamilyMember", "DataRequest", "ReportSnapshot", "Opening",
+    "PerformanceCertificate", "PriorHours", "SetPasswordLink", "StoredFile",
     "TrainingCourse", "TrainingEvent", "TrainingRecord",
     "AttendanceMark", "AuditEntry", "Base", "HourSlip", "HourSlipEntry", "SerialCounter", "Shift",
     "SupervisorSite", "Category", "CheckinEvent", "KioskDevice", "CoverKind", "Flag", "Gender", "InsuranceCover",

@@ -359,16 +359,32 @@ def _grants(session: Session, volunteer_id: int) -> list[AwardGrant]:
         AwardGrant.volunteer_id == volunteer_id).order_by(AwardGrant.id)))
 
 
-def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date) -> list[AwardEligibility]:
-    """For every active award: eligible or not on `as_of`, the level proposed and why."""
-    grants = _grants(session, volunteer.id)
+@dataclass
+class Inputs:
+    """What `eligibility` reads from the database, preloaded (models.recognition computes
+    these in bulk for a whole unit): the rules, the volunteer's grants, the start of service
+    years and its source, and (service, prior) minutes per window end."""
+    rules: list[AwardRule]
+    grants: list[AwardGrant]
+    seniority: tuple[dt.date | None, str | None]
+    counts: dict[dt.date, tuple[int, int]]
+
+
+def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
+                inputs: Inputs | None = None) -> list[AwardEligibility]:
+    """For every active award: eligible or not on `as_of`, the level proposed and why.
+    `inputs`: the same data preloaded (then nothing is read from the database)."""
+    if inputs is None:
+        inputs = Inputs(rules=rules(session), grants=_grants(session, volunteer.id),
+                        seniority=seniority(session, volunteer, as_of), counts={})
+    grants = inputs.grants
     has_certificate = any(g.award_key == PERFORMANCE_CERTIFICATE
                           and g.status == GrantStatus.granted
                           and (g.decided_on is None or g.decided_on <= as_of) for g in grants)
-    start, source = seniority(session, volunteer, as_of)
-    cache: dict[dt.date, tuple[int, int]] = {}
+    start, source = inputs.seniority
+    cache = inputs.counts
     result = []
-    for rule in rules(session):
+    for rule in inputs.rules:
         level_names = {lv["level"]: lv for lv in rule.levels}
         item = AwardEligibility(award_key=rule.key, name_zh=rule.name_zh, name_en=rule.name_en,
                                 computed=rule.computed, eligible=False, level=None,

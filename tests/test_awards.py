@@ -152,6 +152,15 @@ HISTORIES = [
     case("39-training-after-as-of-falls-back-to-joined", start=dt.date(2026, 7, 1),
          joined=dt.date(2020, 1, 1), sessions=[(at(2025, 8, 1), h(150), V)], expect="pc=Y1",
          source="joined_on"),
+    case("40-leap-start-honour-card-three-years-on-28-feb", start=dt.date(2024, 2, 29),
+         as_of=dt.date(2027, 2, 28), sessions=[(at(2024, 6, 1), h(300), V)],
+         expect="pc=Y1 hc=Y1", missing={"tpe": (h(300), 0)}),
+    case("41-leap-start-honour-card-one-day-short", start=dt.date(2024, 2, 29),
+         as_of=dt.date(2027, 2, 27), sessions=[(at(2024, 6, 1), h(300), V)],
+         expect="pc=Y1", missing={"hc": (0, 1)}),
+    case("42-149.9h-verified-plus-rejected-and-unverified", sessions=[
+        (at(2025, 3, 1), 8994, V), (at(2025, 3, 2), 60, R), (at(2025, 3, 3), 60, C)],
+         missing={"pc": (6, 0)}),
 ]
 
 
@@ -373,3 +382,31 @@ def test_migration_seeds_the_default_rules(tmp_path):
     engine.dispose()
     stored = {r["key"]: {k: v for k, v in r.items() if k != "id"} for r in rows}
     assert stored == {r["key"]: r for r in aw.default_rule_rows()}
+
+
+@settings(max_examples=400, deadline=None)
+@given(rule=st.sampled_from([aw.AwardRule(**{**dict(once_per_level=True, consumes=False,
+                                                    months_required=0,
+                                                    needs_performance_certificate=False), **r})
+                             for r in aw.DEFAULT_RULES if r.get("computed", True)]),
+       minutes=st.integers(0, 600_000), months=st.one_of(st.none(), st.integers(0, 600)),
+       taken=st.sets(st.integers(1, 3)), certificate=st.booleans(), pending=st.booleans())
+def test_nothing_missing_exactly_when_eligible(rule, minutes, months, taken, certificate, pending):
+    """Every default rule, years and extra conditions included: the explanation lists nothing
+    missing (no hours, no months, no condition) exactly when the volunteer is eligible."""
+    out = aw.evaluate(rule, minutes=minutes, months=months, taken_levels=taken,
+                      has_performance_certificate=certificate, pending=pending)
+    nothing_missing = (out["missing_minutes"] == 0 and out["missing_months"] == 0
+                       and not out["missing_conditions"])
+    assert out["eligible"] == nothing_missing
+    if out["missing_minutes"] is not None:
+        assert out["missing_minutes"] == max(0, out["required_minutes"] - minutes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rule=st.sampled_from(HOUR_RULES), minutes=st.integers(0, 600_000),
+       months=st.integers(0, 600), more=st.integers(0, 120), taken=st.sets(st.integers(1, 3)))
+def test_more_service_months_never_lose_eligibility(rule, minutes, months, more, taken):
+    before = aw.evaluate(rule, minutes=minutes, months=months, taken_levels=taken)
+    after = aw.evaluate(rule, minutes=minutes, months=months + more, taken_levels=taken)
+    assert before["eligible"] <= after["eligible"]

@@ -116,6 +116,11 @@ def register_blueprints(app: Flask) -> None:
     from .routes import evaluation
     app.register_blueprint(evaluation.bp)
     app.register_blueprint(evaluation.overview_bp)
+    from .routes import recognition
+
+    app.register_blueprint(recognition.awards_bp)
+    app.register_blueprint(recognition.certificates_bp)
+    app.register_blueprint(recognition.milestones_bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from models import awards as aw
 from models.export import neutralise
-from models.people import Volunteer, VolunteerStatus
 
 from .extensions import db
 
@@ -22,25 +21,34 @@ HEADERS = ["volunteer_no", "name_zh", "award", "award_name", "computed", "eligib
 
 
 def _rows(session, as_of: dt.date, award: str | None, unit_id: int | None) -> list[list]:
-    query = select(Volunteer).where(Volunteer.status == VolunteerStatus.active)
-    if unit_id is not None:
-        query = query.where(Volunteer.unit_id == unit_id)
+    from models.recognition import unit_eligibility
+    from models.unit import Unit
+
+    units = [unit_id] if unit_id is not None else list(session.scalars(
+        select(Unit.id).order_by(Unit.id)))
     rows = []
-    for vol in session.scalars(query.order_by(Volunteer.unit_id, Volunteer.volunteer_no)):
-        for e in aw.eligibility(session, vol, as_of):
-            if award and e.award_key != award:
-                continue
-            rows.append([
-                vol.volunteer_no, vol.name_zh, e.award_key, e.name_zh,
-                "yes" if e.computed else "no", "yes" if e.eligible else "no",
-                e.level_name_zh, e.counted_to or "", aw.hours_text(e.counted_minutes),
-                aw.hours_text(e.service_minutes), aw.hours_text(e.prior_minutes),
-                aw.hours_text(e.used_minutes), e.seniority_start or "", e.seniority_source or "",
-                "" if e.service_months is None else e.service_months,
-                "" if e.missing_minutes is None else aw.hours_text(e.missing_minutes),
-                e.missing_months, " ".join(e.missing_conditions), e.filing_deadline or "",
-                (e.message % e.params) if e.params and e.computed else e.message,
-            ])
+    for uid in units:  # in bulk per unit (models.recognition): the same answers, far quicker
+        for vol, items in unit_eligibility(session, uid, as_of, [award] if award else None):
+            rows.extend(_lines(vol, items, award))
+    return rows
+
+
+def _lines(vol, items, award) -> list[list]:
+    rows = []
+    for e in items:
+        if award and e.award_key != award:
+            continue
+        rows.append([
+            vol.volunteer_no, vol.name_zh, e.award_key, e.name_zh,
+            "yes" if e.computed else "no", "yes" if e.eligible else "no",
+            e.level_name_zh, e.counted_to or "", aw.hours_text(e.counted_minutes),
+            aw.hours_text(e.service_minutes), aw.hours_text(e.prior_minutes),
+            aw.hours_text(e.used_minutes), e.seniority_start or "", e.seniority_source or "",
+            "" if e.service_months is None else e.service_months,
+            "" if e.missing_minutes is None else aw.hours_text(e.missing_minutes),
+            e.missing_months, " ".join(e.missing_conditions), e.filing_deadline or "",
+            (e.message % e.params) if e.params and e.computed else e.message,
+        ])
     return rows
 
 

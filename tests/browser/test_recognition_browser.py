@@ -1,0 +1,139 @@
+"""Recognition in a real browser: an admin on a tablet sees the deadline calendar load on the
+home page and issues a performance certificate; a volunteer on a phone reads their milestones
+and asks for the certificate."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+
+from playwright.sync_api import expect
+
+from models import recognition as rec
+from models.base import TAIPEI, taipei_date, utcnow
+from models.service import ServiceSession, SessionSource, SessionStatus
+
+from .conftest import assert_fits_phone, assert_touch_targets, screenshot, sign_in
+
+
+def _served(db, make, unit, vol, hours, days_ago):
+    site = make.site(unit, name_zh="大安長照服務中心")
+    item = make.item(unit, name_zh="長者陪伴關懷")
+    start = dt.datetime.combine(taipei_date(utcnow()) - dt.timedelta(days=days_ago), dt.time(9),
+                                tzinfo=TAIPEI)
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id,
+                          service_item_id=item.id, checked_in_at=start,
+                          checked_out_at=start + dt.timedelta(hours=3),
+                          status=SessionStatus.verified, credited_minutes=round(hours * 60),
+                          source=SessionSource.poster))
+    db.commit()
+
+
+def test_admin_issues_a_certificate_on_a_tablet(open_page, db, make, unit, tmp_path):
+    admin = make.user(unit, role="admin", display_name="王管理")
+    person = make.user(unit, role="volunteer")
+    vol = person.volunteer
+    vol.name_zh = "陳淑芬"
+    vol.record_book_no = "北市115-0042"
+    db.commit()
+    _served(db, make, unit, vol, 180, 200)
+    rec.request_certificate(db, vol, person, utcnow() - dt.timedelta(days=9))  # overdue
+    db.commit()
+
+    page = sign_in(open_page("tablet"), admin.email)
+    calendar = page.locator("#deadlines")
+    expect(calendar).to_contain_text("申請截止日")
+    expect(calendar).to_contain_text("位符合")  # loaded by htmx after the page
+    expect(calendar).to_contain_text("1 件績效證明書申請待處理")
+    expect(calendar).to_contain_text("1 件逾期")
+    screenshot(page, "recognition-admin-home-tablet")
+
+    calendar.get_by_role("link", name="1 件績效證明書申請待處理").click()
+    expect(page.get_by_role("heading", name="志願服務績效證明書", exact=True)).to_be_visible()
+    row = page.locator("#requests tbody tr").first
+    expect(row).to_contain_text("陳淑芬")
+    expect(row).to_contain_text("逾期")
+    screenshot(page, "recognition-certificates-before-tablet")
+
+    row.get_by_role("button", name="開立證明書").click()  # htmx swaps the row
+    serial = f"P{unit.id:03d}-{taipei_date(utcnow()).year}-00001"
+    expect(row).to_contain_text(serial)
+    expect(row).to_contain_text("開立")
+    screenshot(page, "recognition-certificates-issued-tablet")
+
+    with page.expect_download() as download:
+        row.get_by_role("link", name="PDF").click()
+    path = tmp_path / "certificate.pdf"
+    download.value.save_as(path)
+    text = subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    for expected in ("志願服務績效證明書", "陳淑芬", "北市115-0042", "累計 180 小時", "長者陪伴關懷",
+                     serial, unit.name):
+        assert expected in text, expected
+
+
+def test_volunteer_reads_milestones_and_asks_for_the_certificate_on_a_phone(phone, db, make,
+                                                                             unit):
+    person = make.user(unit, role="volunteer")
+    vol = person.volunteer
+    _served(db, make, unit, vol, 276.5, 120)
+    page = sign_in(phone, person.email)
+    page.get_by_role("link", name="我的里程碑").first.click()
+    expect(page.get_by_role("heading", name="我的里程碑")).to_be_visible()
+    honour = page.locator('[data-award="honour_card"]')
+    expect(honour).to_contain_text("還差 23.5 小時")
+    mohw = page.locator('[data-award="mohw"]')
+    expect(mohw).to_contain_text("小時")
+    assert_fits_phone(page)
+    screenshot(page, "recognition-milestones-phone")
+
+    page.get_by_role("button", name="向單位申請績效證明書").click()
+    expect(page.locator(".flash")).to_contain_text("申請已送出")
+    due = (taipei_date(utcnow()) + dt.timedelta(days=7)).isoformat()
+    expect(page.locator("#certificate")).to_contain_text(re.compile(rf"將於 {due} 前開立"))
+    assert_fits_phone(page)
+    assert_touch_targets(page)
+    screenshot(page, "recognition-milestones-requested-phone")
+
+
+def test_admin_records_an_application_and_the_grant_on_a_tablet(open_page, db, make, unit):
+    admin = make.user(unit, role="admin")
+    vol = make.volunteer(unit, name_zh="林志明")
+    _served(db, make, unit, vol, 650, 30)
+    page = sign_in(open_page("tablet"), admin.email)
+    page.goto("/admin/awards/taipei_contribution")
+    row = page.locator(f"#award-row-{vol.id}")
+    expect(row).to_contain_text("林志明")
+    expect(row).to_contain_text("650 小時 00 分")
+    screenshot(page, "recognition-award-list-tablet")
+    row.get_by_role("button", name="已申請").click()  # htmx: the clicked button's value is sent
+    expect(row).to_contain_text("申請日")
+    expect(row.get_by_role("button", name="已申請")).to_have_count(0)
+    row.get_by_role("button", name="已核定").click()
+    expect(row).to_contain_text("所有等級均已獲頒")
+    expect(row.get_by_role("button")).to_have_count(0)
+    screenshot(page, "recognition-award-granted-tablet")
+    page.reload()
+    expect(page.locator(f"#award-row-{vol.id}")).to_have_count(0)  # never proposed again
+    expect(page.get_by_text("已核定").first).to_be_visible()
+
+
+def test_admin_groups_a_family_on_a_tablet(open_page, db, make, unit):
+    admin = make.user(unit, role="admin")
+    mother = make.volunteer(unit, name_zh="林母")
+    son = make.volunteer(unit, name_zh="林子")
+    _served(db, make, unit, mother, 700, 40)
+    _served(db, make, unit, son, 610, 50)
+    page = sign_in(open_page("tablet"), admin.email)
+    page.goto("/admin/awards/")
+    page.get_by_role("link", name="金鑽獎 家庭", exact=True).click()
+    page.get_by_label("家庭名稱").fill("林家")
+    page.get_by_label("志工編號（至少 2 位，以空格或逗號分隔）").fill(
+        f"{mother.volunteer_no}, {son.volunteer_no}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="儲存家庭").click()
+    family = page.locator("article.family")
+    expect(family).to_contain_text("林家")
+    expect(family).to_contain_text("符合")
+    expect(family.locator("tbody tr")).to_have_count(2)
+    screenshot(page, "recognition-family-tablet")

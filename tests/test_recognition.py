@@ -1,0 +1,694 @@
+"""Recognition pages (issue #6): the bulk eligibility equals the per-volunteer engine, the
+deadline calendar, award lists with applied/granted tracking and the XLSX for filing,
+performance certificates (requests, 7-day due date, issuing, numbers, PDF), milestones; every
+route for every role."""
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import select
+
+import webapp.routes.recognition as routes
+from models import awards as aw
+from models import recognition as rec
+from models.audit import AuditEntry
+from models.base import TAIPEI
+from models.record_book import PriorHours
+from models.service import ServiceSession, SessionSource, SessionStatus
+from tests.test_awards import HISTORIES, build
+
+NOW = dt.datetime(2026, 3, 5, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Taipei
+TODAY = dt.date(2026, 3, 5)
+V = SessionStatus.verified
+
+needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None,
+                                   reason="pdftotext missing: ./dev setup installs poppler-utils")
+
+
+@pytest.fixture(autouse=True)
+def frozen(monkeypatch):
+    monkeypatch.setattr(routes, "utcnow", lambda: NOW)
+
+
+@pytest.fixture
+def place(make, unit):
+    return make.site(unit), make.item(unit, name_zh="圖書整理")
+
+
+def serve(db, unit, place, vol, hours, when=dt.datetime(2025, 6, 1, 10, tzinfo=TAIPEI),
+          status=V):
+    site, item = place
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id,
+                          service_item_id=item.id, checked_in_at=when,
+                          checked_out_at=when + dt.timedelta(hours=1), status=status,
+                          credited_minutes=round(hours * 60) if status == V else 0,
+                          source=SessionSource.manual))
+    db.commit()
+
+
+def audits(db, action):
+    db.rollback()
+    db.expire_all()
+    return db.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                      .order_by(AuditEntry.id)).all()
+
+
+def page(response):
+    return response.get_data(as_text=True)
+
+
+# --- bulk equals one by one -----------------------------------------------------------------------
+
+def test_unit_eligibility_gives_the_engines_answers(db, make, unit, place):
+    """Every history of tests/test_awards.py in one unit: the bulk answer (a fixed number of
+    queries) is the per-volunteer answer, field by field, on several days."""
+    vols = [build(db, make, unit, place, p.values[0]) for p in HISTORIES]
+    fields = ("award_key", "eligible", "level", "counted_to", "service_minutes", "prior_minutes",
+              "used_minutes", "counted_minutes", "seniority_start", "seniority_source",
+              "service_months", "missing_minutes", "missing_months", "missing_conditions",
+              "message", "params")
+    for as_of in (dt.date(2026, 6, 15), dt.date(2025, 2, 28), dt.date(2024, 2, 29)):
+        bulk = dict(rec.unit_eligibility(db, unit.id, as_of))
+        assert {v.id for v in bulk} == {v.id for v in vols}
+        for vol in vols:
+            one = aw.eligibility(db, vol, as_of)
+            assert [[getattr(e, f) for f in fields] for e in bulk[vol]] == \
+                   [[getattr(e, f) for f in fields] for e in one], (vol.id, as_of)
+        # candidates only: the same eligible volunteers
+        some = rec.unit_eligibility(db, unit.id, as_of, candidates_only=True)
+        eligible = {(v.id, e.award_key) for v, items in bulk.items() for e in items if e.eligible}
+        assert {(v.id, e.award_key) for v, items in some for e in items if e.eligible} == eligible
+
+
+# --- the deadline calendar -------------------------------------------------------------------------
+
+def test_deadlines_count_who_qualifies(db, make, unit, place):
+    a, b, c = (make.volunteer(unit) for _ in range(3))
+    serve(db, unit, place, a, 1500, dt.datetime(2025, 12, 31, 23, 0, tzinfo=TAIPEI))
+    serve(db, unit, place, b, 1499, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
+    serve(db, unit, place, b, 700, dt.datetime(2026, 1, 2, 10, tzinfo=TAIPEI))  # after 31 Dec
+    serve(db, unit, place, c, 599.5)
+    other = make.unit()
+    serve(db, other, (make.site(other), make.item(other)), make.volunteer(other), 3000)
+    got = {d.key: d for d in rec.deadlines(db, unit.id, TODAY)}
+    assert got["mohw"].due == dt.date(2026, 3, 31) and got["mohw"].qualifying == 1
+    assert got["taipei_contribution"].due == dt.date(2026, 5, 31)
+    assert got["taipei_contribution"].qualifying == 2  # a and b; c is half an hour short
+    assert got["golden_diamond"].due == dt.date(2026, 7, 15)
+    assert got["golden_diamond_team"].qualifying is None
+    assert got["national"].due == dt.date(2026, 7, 31) and got["national"].qualifying == 0
+    assert (got["report_h1"].opens, got["report_h1"].due) == (dt.date(2026, 7, 1),
+                                                              dt.date(2026, 7, 10))
+    assert got["report_h2"].due == dt.date(2027, 1, 10)
+    dues = [d.due for d in rec.deadlines(db, unit.id, TODAY)]
+    assert dues == sorted(dues)
+    # brute force agrees
+    for key in ("mohw", "taipei_contribution", "golden_diamond"):
+        d = got[key]
+        as_of = TODAY if key != "mohw" else d.due
+        n = sum(next(e for e in aw.eligibility(db, v, as_of) if e.award_key == key).eligible
+                for v in (a, b, c))
+        assert n == d.qualifying, key
+    # after the MOHW deadline the next one is a year later, counting 2026's hours
+    later = {d.key: d for d in rec.deadlines(db, unit.id, dt.date(2026, 4, 1))}
+    assert later["mohw"].due == dt.date(2027, 3, 31) and later["mohw"].qualifying == 2
+    # in the report window
+    jan = {d.key: d for d in rec.deadlines(db, unit.id, dt.date(2027, 1, 5))}
+    assert jan["report_h2"].is_open and jan["report_h2"].days_left == 5
+
+
+def test_deadline_calendar_on_the_admin_home(admin, supervisor, db, make, unit, place):
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 1600, dt.datetime(2025, 3, 1, 10, tzinfo=TAIPEI))
+    home = page(admin.get("/"))
+    assert 'hx-get="/admin/awards/deadlines"' in home
+    assert 'hx-get="/admin/awards/deadlines"' not in page(supervisor.get("/"))
+    part = page(admin.get("/admin/awards/deadlines", headers={"HX-Request": "true"}))
+    assert "衛生福利志願服務獎勵</strong>：1 位符合，3 月 31 日截止" in part
+    assert "臺北市志願服務貢獻獎</strong>：1 位符合，5 月 31 日截止" in part
+    assert "半年成果報表（1–6 月）" in part and "7 月 1 日–7 月 10 日" in part
+    assert "<html" not in part
+    admin.user.locale = "en"
+    db.merge(admin.user)
+    db.commit()
+    en = page(admin.get("/admin/awards/deadlines"))
+    assert "MOHW volunteer service award</strong>: 1 qualifying, due 3/31" in en
+
+
+def test_the_calendar_is_cached_and_cleared_by_a_decision(admin, db, make, unit, place):
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 650)
+    first = page(admin.get("/admin/awards/deadlines"))
+    assert "臺北市志願服務貢獻獎</strong>：1 位符合" in first
+    for _ in range(2):
+        serve(db, unit, place, make.volunteer(unit), 650)
+    # kept for a few minutes: the two new ones are not counted yet
+    assert "臺北市志願服務貢獻獎</strong>：1 位符合" in page(admin.get("/admin/awards/deadlines"))
+    r = admin.post("/admin/awards/taipei_contribution/record", {
+        "volunteer_id": vol.id, "level": 1, "status": "granted", "on": "2026-03-01",
+        "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200
+    # the decision cleared it: vol is granted (never proposed again), the two others qualify
+    assert "臺北市志願服務貢獻獎</strong>：2 位符合" in page(admin.get("/admin/awards/deadlines"))
+
+
+# --- award lists and tracking ---------------------------------------------------------------------
+
+def test_award_list_shows_the_evidence(admin, db, make, unit, place):
+    vol = make.volunteer(unit, name_zh="王小明")
+    serve(db, unit, place, vol, 1550, dt.datetime(2025, 5, 1, 10, tzinfo=TAIPEI))
+    db.add(PriorHours(volunteer_id=vol.id, source_unit="前單位", period_start=dt.date(2020, 1, 1),
+                      period_end=dt.date(2021, 1, 1), minutes=60 * 10))
+    db.commit()
+    short = make.volunteer(unit, name_zh="李短少")
+    serve(db, unit, place, short, 1400)
+    other_unit = make.unit()
+    stranger = make.volunteer(other_unit, name_zh="外單位")
+    serve(db, other_unit, (make.site(other_unit), make.item(other_unit)), stranger, 3000)
+    html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
+    assert "王小明" in html and "李短少" not in html and "外單位" not in html
+    assert "銅質徽章" in html
+    assert "1560 小時 00 分" in html  # 1,550 h here and 10 h from an earlier unit
+    assert "其他單位 10 小時 00 分" in html
+    assert "2025-12-31" in html  # counted to the previous 31 December
+    # a day when nobody qualifies yet
+    assert "王小明" not in page(admin.get("/admin/awards/mohw?as_of=2025-06-01"))
+    bad = admin.get("/admin/awards/mohw?as_of=31-12-2025")
+    assert bad.status_code == 400 and "YYYY-MM-DD" in page(bad)
+    assert admin.get("/admin/awards/nobel").status_code == 404
+    assert admin.get("/admin/awards/golden_diamond_team").status_code == 404
+
+
+def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place):
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 2100)
+    url = "/admin/awards/mohw/record"
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied",
+                         "on": "2026-03-02", "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200
+    row = page(r)
+    assert row.lstrip().startswith(f'<tr id="award-row-{vol.id}"')
+    assert "申請日 2026-03-02" in row and 'value="granted"' in row and 'value="applied"' not in row
+    # the list shows the pending application
+    assert f'id="award-row-{vol.id}"' in page(admin.get("/admin/awards/mohw"))
+    # applying twice is refused, nothing changes
+    again = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied",
+                             "on": "2026-03-03", "as_of": "2026-03-05"}, hx=True)
+    assert again.status_code == 400 and "已有申請審核中" in page(again)
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted",
+                         "on": "2026-06-01", "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200 and "已核定" in page(r)
+    db.rollback()
+    db.expire_all()
+    grants = db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id)).all()
+    assert [(g.level, g.status.value, g.applied_on, g.decided_on) for g in grants] == [
+        (1, "granted", dt.date(2026, 3, 2), dt.date(2026, 6, 1))]
+    assert [a.action for a in audits(db, "award_applied")] == ["award_applied"]
+    assert audits(db, "award_granted")[-1].actor_user_id == admin.user.id
+    # bronze is never proposed again: silver (2,000 h) is
+    html = page(admin.get("/admin/awards/mohw"))
+    assert "銀質徽章" in html and f'name="level" value="2"' in html
+    # granting bronze again is refused
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied",
+                         "on": "2026-06-02", "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 400 and "此等級已獲頒" in page(r)
+
+
+def test_record_refuses_bad_input(admin, db, make, unit, place):
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 700)
+    url = "/admin/awards/taipei_contribution/record"
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted", "on": "soon"},
+                   hx=True)
+    assert r.status_code == 400 and 'class="error"' in page(r)
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "maybe", "on": "2026-03-01"},
+                   hx=True)
+    assert r.status_code == 400
+    other = make.volunteer(make.unit())
+    r = admin.post(url, {"volunteer_id": other.id, "level": 1, "status": "granted",
+                         "on": "2026-03-01"}, hx=True)
+    assert r.status_code == 404
+    db.rollback()
+    db.expire_all()
+    assert db.scalars(select(aw.AwardGrant)).all() == []
+    # without htmx: back to the list
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied",
+                         "on": "2026-03-01", "as_of": "2026-03-05"})
+    assert r.status_code == 302 and "/admin/awards/taipei_contribution" in r.headers["Location"]
+
+
+def test_xlsx_for_filing(admin, db, make, unit, place):
+    from openpyxl import load_workbook
+
+    vol = make.volunteer(unit, name_zh="=HYPERLINK(\"x\")", record_book_no="北市-123")
+    serve(db, unit, place, vol, 620)
+    nobody = make.volunteer(unit)
+    serve(db, unit, place, nobody, 10)
+    r = admin.get("/admin/awards/taipei_contribution/export.xlsx?as_of=2026-03-05")
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(r.get_data())).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][0].startswith("臺北市志願服務貢獻獎")
+    header, data = rows[1], rows[2:]
+    assert header[:4] == ["序號", "志工編號", "姓名", "身分證統一編號"]
+    assert len(data) == 1
+    line = dict(zip(header, data[0]))
+    assert line["姓名"] == "'=HYPERLINK(\"x\")"  # neutralised: never a formula
+    assert line["身分證統一編號"] == vol.id_number and line["紀錄冊編號"] == "北市-123"
+    assert line["採計時數"] == "620" and line["時數計至"] == "2026-03-05"
+    assert line["申請等級"] == "貢獻獎" and line["狀態"] == "符合"
+    entry = audits(db, "export_award_list")[-1]
+    assert entry.actor_user_id == admin.user.id and '"rows": 1' in entry.after
+
+
+# --- performance certificates ---------------------------------------------------------------------
+
+def qualify(db, unit, place, vol, hours=160):
+    serve(db, unit, place, vol, hours, dt.datetime(2025, 1, 10, 10, tzinfo=TAIPEI))
+    serve(db, unit, place, vol, 0, dt.datetime(2025, 2, 10, 10, tzinfo=TAIPEI))
+
+
+def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, make, unit, place,
+                                                       tmp_path):
+    me = volunteer.user.volunteer
+    me.record_book_no = "北市志字第 0042 號"
+    db.commit()
+    serve(db, unit, place, me, 100, dt.datetime(2024, 5, 3, 9, tzinfo=TAIPEI))
+    site, _ = place
+    serve(db, unit, (site, make.item(unit, name_zh="導覽服務")), me, 60.5,
+          dt.datetime(2025, 11, 20, 9, tzinfo=TAIPEI))
+    serve(db, unit, place, me, 8, dt.datetime(2026, 1, 5, 9, tzinfo=TAIPEI), status=SessionStatus.closed)
+    html = page(volunteer.get("/me/milestones"))
+    assert "符合績效證明書：計至 2026-03-05 共 160.5 小時" in html
+    r = volunteer.post("/me/certificates/request", {"note": "轉換單位用"})
+    assert r.status_code == 302
+    db.rollback()
+    db.expire_all()
+    cert = db.scalar(select(rec.PerformanceCertificate))
+    assert cert.status == rec.CertificateStatus.requested and cert.due_on == dt.date(2026, 3, 12)
+    assert cert.requested_by_id == volunteer.user.id
+    html = page(volunteer.get("/me/milestones"))
+    assert "2026-03-12" in html and "/me/certificates/request" not in html
+    again = volunteer.post("/me/certificates/request", {})
+    assert again.status_code == 400 and "已有申請中的請求" in page(again)
+    # the admin sees it with its due date, issues it
+    listing = page(admin.get("/admin/certificates/"))
+    assert f'id="cert-{cert.id}"' in listing and "2026-03-12" in listing and "逾期" not in listing
+    r = admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True)
+    assert r.status_code == 200
+    serial = f"P{unit.id:03d}-2026-00001"
+    assert serial in page(r)
+    db.rollback()
+    db.expire_all()
+    cert = db.get(rec.PerformanceCertificate, cert.id)
+    assert cert.status == rec.CertificateStatus.issued and cert.serial == serial
+    assert cert.printed["service_minutes"] == 100 * 60 + 60 * 60 + 30
+    assert cert.printed["period_start"] == "2024-05-03" and cert.printed["period_end"] == "2025-11-20"
+    assert cert.printed["service_items"] == ["圖書整理", "導覽服務"]
+    grant = db.scalar(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == me.id))
+    assert (grant.award_key, grant.status.value, grant.decided_on) == (
+        "performance_certificate", "granted", TODAY)
+    assert [a.action for a in audits(db, "performance_certificate_requested")] == [
+        "performance_certificate_requested"]
+    assert audits(db, "performance_certificate_issued")[-1].actor_user_id == admin.user.id
+    # issuing twice is refused
+    twice = admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True)
+    assert twice.status_code == 400 and "此證明書已開立" in page(twice)
+    # both download the same PDF
+    mine = volunteer.get(f"/me/certificates/{cert.id}.pdf")
+    theirs = admin.get(f"/admin/certificates/{cert.id}.pdf")
+    assert mine.status_code == theirs.status_code == 200 and mine.mimetype == "application/pdf"
+    assert f"/me/certificates/{cert.id}.pdf" in page(volunteer.get("/me/milestones"))
+    if shutil.which("pdftotext"):
+        text = pdf_text(mine.get_data(), tmp_path)
+        for expected in ("志願服務績效證明書", me.name_zh, "北市志字第 0042 號", "累計 160.5 小時",
+                         "圖書整理、導覽服務", unit.name, serial, "中華民國 113 年 5 月 3 日",
+                         "中華民國 114 年 11 月 20 日", "中華民國 115 年 3 月 5 日"):
+            assert expected in text.replace("\n", " ") or expected in text, expected
+
+
+def pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+@needs_poppler
+def test_certificate_pdf_is_a4_with_the_form_content(db, make, unit, place, tmp_path):
+    from webapp.printing.performance import performance_pdf
+
+    data = performance_pdf({
+        "volunteer_name": "陳美麗", "volunteer_no": "5001", "birth_date": "1960-02-29",
+        "record_book_no": "", "period_start": "2020-01-01", "period_end": "2026-02-28",
+        "service_items": ["關懷訪視"], "service_minutes": 9000, "prior_minutes": 120,
+        "unit_name": "臺北市測試協會", "issued_on": "2026-03-05", "serial": "P001-2026-00007"})
+    text = pdf_text(data, tmp_path)
+    for expected in ("志願服務績效證明書", "陳美麗", "中華民國 49 年 2 月 29 日", "（尚未核發）",
+                     "累計 150 小時", "他單位紀錄時數", "2 小時", "P001-2026-00007", "關懷訪視"):
+        assert expected in text, expected
+    info = subprocess.run(["pdfinfo", str(tmp_path / "certificate.pdf")], capture_output=True,
+                          text=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M) and "595.28 x 841.89 pts (A4)" in info
+
+
+def test_not_eligible_is_explained_and_refused(volunteer, admin, db, make, unit, place):
+    me = volunteer.user.volunteer
+    serve(db, unit, place, me, 126.5)
+    html = page(volunteer.get("/me/milestones"))
+    assert "還差 23.5 小時" in html
+    assert "/me/certificates/request" not in html
+    r = volunteer.post("/me/certificates/request", {})
+    assert r.status_code == 400 and "尚未符合" in page(r)
+    start = page(admin.get(f"/admin/certificates/new?volunteer_id={me.id}"))
+    assert "還差 23.5 小時" in start and 'action="/admin/certificates/new"' not in start
+    r = admin.post("/admin/certificates/new", {"volunteer_id": me.id})
+    assert r.status_code == 400
+    db.rollback()
+    db.expire_all()
+    assert db.scalars(select(rec.PerformanceCertificate)).all() == []
+
+
+def test_admin_starts_a_certificate_for_a_volunteer(admin, db, make, unit, place):
+    vol = make.volunteer(unit, name_zh="張退場")
+    qualify(db, unit, place, vol)
+    start = admin.get(f"/admin/certificates/new?volunteer_id={vol.id}")
+    assert start.status_code == 200
+    html = page(start)
+    assert "張退場" in html and 'action="/admin/certificates/new"' in html
+    assert admin.get(f"/admin/certificates/new?volunteer_no={vol.volunteer_no}").status_code == 200
+    assert admin.get("/admin/certificates/new?volunteer_no=nobody").status_code == 302
+    stranger = make.volunteer(make.unit())
+    assert admin.get(f"/admin/certificates/new?volunteer_id={stranger.id}").status_code == 404
+    assert admin.get("/admin/certificates/new?volunteer_id=x").status_code == 404
+    r = admin.post("/admin/certificates/new", {"volunteer_id": vol.id, "note": "退場時提供"})
+    assert r.status_code == 302
+    db.rollback()
+    db.expire_all()
+    cert = db.scalar(select(rec.PerformanceCertificate))
+    assert cert.requested_by_id == admin.user.id and cert.note == "退場時提供"
+    assert "已有申請中的請求" in page(admin.get(f"/admin/certificates/new?volunteer_id={vol.id}"))
+    assert admin.post("/admin/certificates/new", {"volunteer_id": stranger.id}).status_code == 404
+    assert admin.post("/admin/certificates/new", {"volunteer_id": vol.id,
+                                                  "note": "x" * 301}).status_code == 400
+
+
+def test_overdue_requests_are_highlighted(admin, db, make, unit, place):
+    vol = make.volunteer(unit)
+    qualify(db, unit, place, vol)
+    staff = make.user(unit, role="admin")
+    cert = rec.request_certificate(db, vol, staff, NOW - dt.timedelta(days=8))
+    db.commit()
+    assert cert.due_on == TODAY - dt.timedelta(days=1)
+    html = page(admin.get("/admin/certificates/"))
+    row = html[html.index(f'id="cert-{cert.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert 'class="overdue"' in row and "逾期" in row
+    home = page(admin.get("/admin/awards/deadlines"))
+    assert "1 件績效證明書申請待處理" in home and "1 件逾期" in home
+
+
+def test_certificate_numbers_are_consecutive_per_unit_and_given_back_on_rollback(db, make, unit, place):
+    staff = make.user(unit, role="admin")
+    vols = [make.volunteer(unit) for _ in range(3)]
+    for v in vols:
+        qualify(db, unit, place, v)
+    certs = [rec.request_certificate(db, v, staff, NOW) for v in vols]
+    db.commit()
+    rec.issue_certificate(db, certs[0].id, staff, NOW)
+    db.rollback()  # the number goes back
+    issued = []
+    for c in certs:
+        issued.append(rec.issue_certificate(db, c.id, staff, NOW).serial)
+        db.commit()
+    assert issued == [f"P{unit.id:03d}-2026-{n:05d}" for n in (1, 2, 3)]
+    other = make.unit()
+    o_staff = make.user(other, role="admin")
+    ov = make.volunteer(other)
+    qualify(db, other, (make.site(other), make.item(other)), ov)
+    oc = rec.request_certificate(db, ov, o_staff, NOW)
+    db.commit()
+    assert rec.issue_certificate(db, oc.id, o_staff, NOW).serial == f"P{other.id:03d}-2026-00001"
+    with pytest.raises(PermissionError):
+        rec.issue_certificate(db, certs[0].id, o_staff, NOW)
+    db.rollback()
+
+
+def test_only_my_certificates(volunteer, app, make, db, unit, place):
+    staff = make.user(unit, role="admin")
+    other = make.volunteer(unit)
+    qualify(db, unit, place, other)
+    cert = rec.request_certificate(db, other, staff, NOW)
+    rec.issue_certificate(db, cert.id, staff, NOW)
+    db.commit()
+    assert volunteer.get(f"/me/certificates/{cert.id}.pdf").status_code == 404
+    assert volunteer.get("/me/certificates/999999.pdf").status_code == 404
+
+
+# --- milestones -------------------------------------------------------------------------------------
+
+def test_milestones_explain_progress(volunteer, db, make, unit, place):
+    me = volunteer.user.volunteer
+    from sqlalchemy import update
+
+    from models.training import TrainingRecord
+
+    db.execute(update(TrainingRecord).where(TrainingRecord.volunteer_id == me.id)
+               .values(completed_on=dt.date(2025, 11, 1)))
+    db.commit()
+    serve(db, unit, place, me, 126.5, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
+    html = page(volunteer.get("/me/milestones"))
+    assert "還差 23.5 小時，年資還差 8 個月" in html  # training completed 2025-11-01: 4 months
+    assert 'data-award="honour_card"' in html and 'data-award="mohw"' in html
+    assert 'data-award="golden_diamond_team"' not in html
+    assert '<progress id="hours-performance_certificate" max="100" value="84"' in html
+    assert "/me/milestones" in page(volunteer.get("/"))
+
+
+# --- who may use what ---------------------------------------------------------------------------
+
+ADMIN_GETS = ["/admin/awards/", "/admin/awards/deadlines", "/admin/awards/mohw",
+              "/admin/awards/mohw/export.xlsx", "/admin/certificates/"]
+
+
+@pytest.mark.parametrize("url", ADMIN_GETS)
+def test_admin_pages_for_admins_only(url, admin, supervisor, volunteer, anon):
+    assert admin.get(url).status_code == 200
+    assert supervisor.get(url).status_code == 403
+    assert volunteer.get(url).status_code == 403
+    assert anon.get(url).status_code == 302
+
+
+@pytest.mark.parametrize("url", ["/me/milestones"])
+def test_volunteer_pages_for_volunteers_only(url, admin, supervisor, volunteer, anon):
+    assert volunteer.get(url).status_code == 200
+    assert admin.get(url).status_code == 403
+    assert supervisor.get(url).status_code == 403
+    assert anon.get(url).status_code == 302
+
+
+def test_posts_are_role_checked_and_csrf_protected(admin, supervisor, volunteer, db, make, unit,
+                                                   place):
+    vol = make.volunteer(unit)
+    qualify(db, unit, place, vol)
+    staff = make.user(unit, role="admin")
+    cert = rec.request_certificate(db, vol, staff, NOW)
+    db.commit()
+    for who in (supervisor, volunteer):
+        assert who.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 403
+        assert who.post("/admin/certificates/new", {"volunteer_id": vol.id}).status_code == 403
+        assert who.post("/admin/awards/mohw/record", {"volunteer_id": vol.id, "level": 1,
+                                                     "status": "applied", "on": "2026-03-01"}
+                        ).status_code == 403
+    assert admin.post("/me/certificates/request", {}).status_code == 403
+    assert supervisor.post("/me/certificates/request", {}).status_code == 403
+    # no CSRF token: refused, nothing changes
+    r = admin.client.post(f"/admin/certificates/{cert.id}/issue", data={})
+    assert r.status_code == 400
+    db.rollback()
+    db.expire_all()
+    assert db.get(rec.PerformanceCertificate, cert.id).status == rec.CertificateStatus.requested
+    assert admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 200
+    assert admin.get("/admin/certificates/999999.pdf").status_code == 404
+    # an admin of another unit cannot see or issue it
+    db.rollback()
+    outsider = make.user(make.unit(), role="admin")
+    from tests.conftest import HttpUser
+
+    other_admin = HttpUser(admin.client.application.test_client())
+    assert other_admin.sign_in(outsider.email, make.PASSWORD).status_code == 302
+    assert other_admin.get(f"/admin/certificates/{cert.id}.pdf").status_code == 404
+    assert other_admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 404
+
+
+# --- concurrency and exits ------------------------------------------------------------------------
+
+def _issue_in_threads(app, actor_id, jobs):
+    """issue_certificate in one thread per job (certificate id), all at once, as requests do."""
+    import threading
+
+    from models.base import begin_write
+    from models.people import User
+
+    Session = app.extensions["hourbook_db"]["sessionmaker"]
+    barrier = threading.Barrier(len(jobs))
+    results, errors = [], []
+
+    def work(cert_id):
+        session = Session()
+        try:
+            barrier.wait()
+            begin_write(session)
+            actor = session.get(User, actor_id)
+            results.append(rec.issue_certificate(session, cert_id, actor, NOW).serial)
+            session.commit()
+        except rec.CertificateError:
+            session.rollback()
+            results.append("refused")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            session.rollback()
+            errors.append(repr(exc))
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def test_concurrent_issuers_get_consecutive_numbers_and_issue_once(app, db, make, unit, place):
+    staff = make.user(unit, role="admin")
+    vols = [make.volunteer(unit) for _ in range(5)]
+    for v in vols:
+        qualify(db, unit, place, v)
+    certs = [rec.request_certificate(db, v, staff, NOW).id for v in vols]
+    db.commit()
+    # five requests, and the first one asked for twice at the same moment
+    results, errors = _issue_in_threads(app, staff.id, [*certs, certs[0]])
+    assert errors == []
+    assert results.count("refused") == 1
+    serials = sorted(r for r in results if r != "refused")
+    assert serials == [f"P{unit.id:03d}-2026-{n:05d}" for n in range(1, 6)]
+    db.rollback()
+    db.expire_all()
+    assert sorted(db.scalars(select(rec.PerformanceCertificate.seq))) == [1, 2, 3, 4, 5]
+    assert len(db.scalars(select(aw.AwardGrant)).all()) == 5  # one grant per certificate
+
+
+def test_a_volunteer_who_left_can_be_given_a_certificate(admin, db, make, unit, place):
+    """The exit page links to the start form: it works for inactive volunteers too."""
+    from models.people import VolunteerStatus
+
+    vol = make.volunteer(unit, name_zh="離隊志工")
+    qualify(db, unit, place, vol)
+    vol.status, vol.left_on = VolunteerStatus.inactive, dt.date(2026, 3, 1)
+    db.commit()
+    html = page(admin.get(f"/admin/certificates/new?volunteer_id={vol.id}"))
+    assert "離隊志工" in html and "已離隊" in html and 'action="/admin/certificates/new"' in html
+    assert admin.post("/admin/certificates/new", {"volunteer_id": vol.id}).status_code == 302
+    db.rollback()
+    cert = db.scalar(select(rec.PerformanceCertificate))
+    assert admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 200
+
+
+# --- Golden Diamond family -------------------------------------------------------------------------
+
+def _years(db, vol, since):
+    from sqlalchemy import update
+
+    from models.training import TrainingRecord
+
+    db.execute(update(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id)
+               .values(completed_on=since))
+    db.commit()
+
+
+def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, make, unit, place):
+    mother = make.volunteer(unit, name_zh="林母")
+    son = make.volunteer(unit, name_zh="林子")
+    daughter = make.volunteer(unit, name_zh="林女")
+    serve(db, unit, place, mother, 700)
+    serve(db, unit, place, son, 600)
+    serve(db, unit, place, daughter, 650)
+    _years(db, daughter, dt.date(2024, 1, 1))  # 2 years only
+    r = admin.post("/admin/awards/families", {
+        "name": "林家", "numbers": f"{mother.volunteer_no}，{daughter.volunteer_no}"})
+    assert r.status_code == 302
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert "林家" in html and 'data-qualifies="no"' in html  # the daughter is short of 3 years
+    assert "26 個月" in html
+    db.rollback()
+    family = db.scalar(select(rec.AwardFamily))
+    assert [e.action for e in audits(db, "award_family_created")] == ["award_family_created"]
+    # the son joins in a new family with the mother? she is already in one
+    r = admin.post("/admin/awards/families", {"name": "另一家",
+                                             "numbers": f"{son.volunteer_no} {mother.volunteer_no}"})
+    assert r.status_code == 400 and "林母 已在另一個家庭中" in page(r)
+    # remove and regroup: mother and son both meet 3 years and 600 hours
+    assert admin.post(f"/admin/awards/families/{family.id}/delete", {}).status_code == 302
+    assert audits(db, "award_family_deleted")[-1].actor_user_id == admin.user.id
+    r = admin.post("/admin/awards/families", {
+        "name": "林家", "numbers": f"{mother.volunteer_no},{son.volunteer_no},{daughter.volunteer_no}"})
+    assert r.status_code == 302
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert 'data-qualifies="yes"' in html
+    calendar = page(admin.get("/admin/awards/deadlines"))
+    assert "金鑽獎 家庭</strong>：1 個家庭符合，7 月 15 日截止" in calendar
+    db.rollback()
+    facts = rec.family_list(db, unit.id, TODAY)[0]
+    assert [m.meets for m in facts.members] == [True, True, False] and facts.qualifies
+    # 599.9 h is not 600 h
+    db.rollback()
+    other = make.unit()
+    o_place = (make.site(other), make.item(other))
+    a, b = make.volunteer(other), make.volunteer(other)
+    serve(db, other, o_place, a, 600)
+    serve(db, other, o_place, b, 599.9)
+    rec.create_family(db, other.id, "王家", [a.volunteer_no, b.volunteer_no], None)
+    db.commit()
+    [f] = rec.family_list(db, other.id, TODAY)
+    assert [m.meets for m in f.members] == [True, False] and not f.qualifies
+
+
+def test_family_input_is_checked(admin, db, make, unit):
+    vol = make.volunteer(unit)
+    stranger = make.volunteer(make.unit())
+    for data, message in [({"name": "", "numbers": f"{vol.volunteer_no} 1"}, "請填寫家庭名稱"),
+                          ({"name": "家", "numbers": vol.volunteer_no}, "至少要有 2 位志工"),
+                          ({"name": "家", "numbers": f"{vol.volunteer_no} {vol.volunteer_no}"},
+                           "至少要有 2 位志工"),
+                          ({"name": "家", "numbers": f"{vol.volunteer_no} {stranger.volunteer_no}"},
+                           f"沒有編號 {stranger.volunteer_no} 的志工"),
+                          ({"name": "家" * 61, "numbers": f"{vol.volunteer_no} 1"}, "最多 60 個字元")]:
+        r = admin.post("/admin/awards/families", data)
+        assert r.status_code == 400 and message in page(r), data
+    db.rollback()
+    assert db.scalars(select(rec.AwardFamily)).all() == []
+    assert admin.post("/admin/awards/families/999999/delete", {}).status_code == 404
+
+
+def test_family_pages_for_admins_only(admin, supervisor, volunteer, anon, db, make, unit):
+    a, b = make.volunteer(unit), make.volunteer(unit)
+    family = rec.create_family(db, unit.id, "陳家", [a.volunteer_no, b.volunteer_no], None)
+    db.commit()
+    assert admin.get("/admin/awards/families").status_code == 200
+    for who in (supervisor, volunteer):
+        assert who.get("/admin/awards/families").status_code == 403
+        assert who.post("/admin/awards/families", {"name": "x", "numbers": "1 2"}).status_code == 403
+        assert who.post(f"/admin/awards/families/{family.id}/delete", {}).status_code == 403
+    assert anon.get("/admin/awards/families").status_code == 302
+    # another unit's admin cannot remove it
+    db.rollback()
+    outsider = make.user(make.unit(), role="admin")
+    from tests.conftest import HttpUser
+
+    other_admin = HttpUser(admin.client.application.test_client())
+    assert other_admin.sign_in(outsider.email, make.PASSWORD).status_code == 302
+    assert other_admin.post(f"/admin/awards/families/{family.id}/delete", {}).status_code == 404
+    assert "陳家" not in page(other_admin.get("/admin/awards/families"))

@@ -1,0 +1,105 @@
+"""The performance certificate (志願服務績效證明書): one A4 page, portrait, with the content of
+MOHW's form — volunteer, birth date, record-book number, service unit, service period, service
+items, total verified hours, the unit's attestation, date and certificate number.
+
+Plain data in (the `printed` snapshot frozen when the certificate was issued, see
+models.recognition.issue_certificate), PDF bytes out: a re-download prints the same page."""
+from __future__ import annotations
+
+import datetime as dt
+
+from fpdf.enums import WrapMode
+
+from . import FAMILY, centred_text, cjk_pdf
+
+INK = (25, 25, 25)
+GREY = (95, 95, 95)
+FRAME = (40, 80, 120)
+MARGIN = 25.0
+
+
+def _day(value) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def roc(day: dt.date | None) -> str:
+    if day is None:
+        return "—"
+    return f"中華民國 {day.year - 1911} 年 {day.month} 月 {day.day} 日"
+
+
+def hours_text(minutes: int) -> str:
+    text = f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def performance_pdf(printed: dict) -> bytes:
+    p = printed
+    issued_on = _day(p["issued_on"])
+    pdf = cjk_pdf(title=f"志願服務績效證明書 {p['serial']}", author=p["unit_name"])
+    pdf.add_page()
+    w = pdf.w
+    pdf.set_draw_color(*FRAME)
+    pdf.set_line_width(1.2)
+    pdf.rect(12, 12, w - 24, pdf.h - 24)
+    pdf.set_line_width(0.3)
+    pdf.rect(15, 15, w - 30, pdf.h - 30)
+
+    pdf.set_text_color(*GREY)
+    pdf.set_font(FAMILY, "", 10)
+    pdf.set_xy(MARGIN, 22)
+    pdf.cell(w - 2 * MARGIN, 6, f"證書字號：{p['serial']}", align="R")
+    pdf.set_text_color(*INK)
+
+    y = centred_text(pdf, "志願服務績效證明書", 38, 28, "B")
+    y = centred_text(pdf, p["unit_name"], y + 3, 14, min_size=10, color=GREY)
+
+    # the facts, as the form's table
+    label_w, value_w = 45.0, w - 2 * MARGIN - 45.0
+    rows = [
+        ("姓名", p["volunteer_name"]),
+        ("出生年月日", roc(_day(p.get("birth_date")))),
+        ("志工編號", p.get("volunteer_no") or "—"),
+        ("志願服務紀錄冊編號", p.get("record_book_no") or "（尚未核發）"),
+        ("服務單位", p["unit_name"]),
+        ("服務期間", f"自 {roc(_day(p.get('period_start')))}\n至 {roc(_day(p.get('period_end')))}"),
+        ("服務項目", "、".join(p.get("service_items") or []) or "—"),
+        ("服務總時數", f"累計 {hours_text(p['service_minutes'])} 小時（經督導核實之服務時數）"),
+    ]
+    if p.get("prior_minutes"):
+        rows.append(("他單位紀錄時數", f"{hours_text(p['prior_minutes'])} 小時（依紀錄冊登載，未含於上列）"))
+    pdf.set_xy(MARGIN, y + 10)
+    pdf.set_fill_color(232, 238, 244)
+    for label, value in rows:
+        top = pdf.get_y()
+        pdf.set_font(FAMILY, "", 12)
+        pdf.set_xy(MARGIN + label_w, top)
+        pdf.multi_cell(value_w, 9, value, border=1, align="L", wrapmode=WrapMode.CHAR,
+                       padding=(0, 2, 0, 2))
+        bottom = pdf.get_y()
+        pdf.set_font(FAMILY, "B", 12)
+        pdf.set_xy(MARGIN, top)
+        pdf.cell(label_w, bottom - top, label, border=1, align="C", fill=True)
+        pdf.set_xy(MARGIN, bottom)
+
+    pdf.set_font(FAMILY, "", 14)
+    pdf.set_xy(MARGIN + 5, pdf.get_y() + 12)
+    pdf.multi_cell(w - 2 * MARGIN - 10, 9,
+                   f"茲證明 {p['volunteer_name']} 君於本單位參與志願服務，服務期間及時數如上，"
+                   "服務績效良好，特此證明。", align="L", wrapmode=WrapMode.CHAR)
+
+    pdf.set_font(FAMILY, "", 13)
+    pdf.set_xy(MARGIN, pdf.h - 85)
+    pdf.cell(w - 2 * MARGIN, 8, f"志願服務運用單位：{p['unit_name']}")
+    pdf.set_xy(MARGIN, pdf.h - 74)
+    pdf.cell(w - 2 * MARGIN, 8, "負責人：")
+    pdf.set_draw_color(*GREY)
+    pdf.set_line_width(0.3)
+    pdf.rect(w - MARGIN - 45, pdf.h - 88, 45, 38)
+    pdf.set_font(FAMILY, "", 9)
+    pdf.set_text_color(*GREY)
+    pdf.set_xy(w - MARGIN - 45, pdf.h - 50)
+    pdf.cell(45, 6, "單位印信", align="C")
+    pdf.set_text_color(*INK)
+    centred_text(pdf, roc(issued_on), pdf.h - 38, 14)
+    return bytes(pdf.output())
