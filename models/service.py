@@ -104,6 +104,10 @@ class ServiceSession(Base):
         Index("ix_service_session_queue", "unit_id", "checked_in_at", "id",  # scanned backwards
               sqlite_where=text("status IN ('closed', 'needs_review')"),
               postgresql_where=text("status IN ('closed', 'needs_review')")),
+        # "Approve all unflagged": counted from the index alone, per site for supervisors.
+        Index("ix_service_session_unflagged", "unit_id", "site_id", "checked_in_at",
+              sqlite_where=text("status = 'closed' AND flags = ''"),
+              postgresql_where=text("status = 'closed' AND flags = ''")),
         Index("ix_service_session_volunteer_in", "volunteer_id", "checked_in_at"),
         Index("ix_service_session_site_in", "site_id", "checked_in_at"),
     )

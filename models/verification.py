@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, bindparam, func, or_, select
+from sqlalchemy import ForeignKey, bindparam, func, literal_column, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 
 from . import audit
@@ -125,7 +125,9 @@ def queue_query(session: Session, user: User, f: QueueFilter):
         query = query.where(or_(ServiceSession.flags != "",
                                 ServiceSession.status == SessionStatus.needs_review))
     elif f.flag == "unflagged":
-        query = query.where(ServiceSession.flags == "", ServiceSession.status == SessionStatus.closed)
+        # literals, so SQLite can match the partial index ix_service_session_unflagged
+        query = query.where(ServiceSession.flags == literal_column("''"),
+                            ServiceSession.status == literal_column("'closed'"))
     elif f.flag:
         query = query.where(or_(ServiceSession.flags == f.flag,
                                 ServiceSession.flags.like(f"{f.flag},%"),
