@@ -32,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     access.init_app(app)
     errors.init_app(app)
+    __import__("webapp.deployment", fromlist=["init_app"]).init_app(app)  # proxy, HTTPS, DB down
     register_blueprints(app)
     configure_templates(app)
 
