@@ -106,6 +106,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(files_routes.bp)
     from .routes import training as training_routes
     app.register_blueprint(training_routes.bp)
+    from .routes import access_log as access_log_routes
+    app.register_blueprint(access_log_routes.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}
