@@ -126,11 +126,11 @@ def test_a_database_that_does_not_answer_is_a_translated_503(make_app):
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     body = response.get_data(as_text=True)
-    assert "系統忙碌或正在重新啟動" in body and "沒有儲存" in body
+    assert "系統忙碌或正在重新啟動" in body and "請重新整理頁面" in body
     english = person.post("/sign-in", {"email": "a@b.tw", "password": "x" * 12},
                           headers={"Accept-Language": "en"})
     assert english.status_code == 503
-    assert "Nothing was saved" in english.get_data(as_text=True)
+    assert "reload the page to see whether it was recorded" in english.get_data(as_text=True)
 
 
 def test_an_ordinary_database_error_is_not_taken_for_an_outage():

@@ -6,7 +6,7 @@
 - HOURBOOK_HTTPS=1: the site is served over HTTPS only: Secure cookies (see config.py) and
   Strict-Transport-Security on every response.
 - A database that does not answer (restart, failover, SQLite lock timeout) is a 503 with
-  Retry-After and a translated "nothing was saved, try again" page, not a 500; the engine's
+  Retry-After and a translated "try again" page, not a 500; the engine's
   pool_pre_ping replaces dead connections, so the app recovers by itself.
 """
 from __future__ import annotations
@@ -44,8 +44,8 @@ def init_app(app: Flask) -> None:
         _forget_session()
         g.no_store = True
         title = _("Please try again")
-        message = _("The system is busy or restarting. Nothing was saved; please try again in "
-                    "a moment.")
+        message = _("The system is busy or restarting. Please try again in a moment; if you "
+                    "were checking in or out, reload the page to see whether it was recorded.")
         headers = {"Retry-After": "5"}
         try:
             template = "errors/_error.html" if request.headers.get("HX-Request") else \
