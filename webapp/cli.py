@@ -21,7 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(applications_group)
     app.cli.add_command(import_roster)
     app.cli.add_command(__import__("webapp.cli_awards", fromlist=["awards_command"]).awards_command)
-    app.cli.add_command(__import__("webapp.cli_backup", fromlist=["x"]).backup_command); app.cli.add_command(__import__("webapp.cli_backup", fromlist=["x"]).restore_command)  # noqa: E702,E501
+    [app.cli.add_command(c) for c in __import__("webapp.cli_backup", fromlist=["COMMANDS"]).COMMANDS]
 
 
 @click.group("db", help="Database schema (Alembic migrations).")

@@ -42,3 +42,6 @@ def restore_command(path, force):
         raise click.ClickException(str(error)) from error
     counts = bk.row_counts(url)
     click.echo(f"restored {path}: {sum(counts.values())} rows in {len(counts)} tables")
+
+
+COMMANDS = [backup_command, restore_command]
