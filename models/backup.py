@@ -86,6 +86,25 @@ def _run(cmd: list[str], env: dict) -> None:
         raise BackupError(f"{cmd[0]} failed: {done.stderr.strip()[-2000:]}")
 
 
+def check_pg_dump_version(url: str) -> None:
+    """pg_dump refuses (or worse, misses things of) a newer server: say so plainly first."""
+    try:
+        out = subprocess.run(["pg_dump", "--version"], capture_output=True, text=True).stdout
+    except FileNotFoundError as error:
+        raise BackupError("pg_dump is not installed (Debian: postgresql-client)") from error
+    match = re.search(r"(\d+)(?:\.\d+)?", out)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            server = int(conn.scalar(text("SHOW server_version_num"))) // 10000
+    finally:
+        engine.dispose()
+    client = int(match.group(1)) if match else 0
+    if client < server:
+        raise BackupError(f"pg_dump is version {client}, the server {server}: install the "
+                          f"postgresql-client-{server} package")
+
+
 # --- both --------------------------------------------------------------------------------------
 
 def backup(url: str, dest: Path) -> Path:
@@ -104,6 +123,7 @@ def backup(url: str, dest: Path) -> Path:
             _sqlite_copy(source, tmp)
         else:
             uri, env, schema = _pg_args(url)
+            check_pg_dump_version(url)
             cmd = ["pg_dump", "-Fc", "--no-owner", "--no-privileges", "-f", str(tmp)]
             if schema:
                 cmd += ["-n", schema]

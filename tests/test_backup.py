@@ -188,3 +188,20 @@ def test_cli_backup_and_restore(app, scratch, tmp_path):
     result = runner.invoke(args=["restore", "--force", str(out)])
     assert result.exit_code == 0, result.output
     dst_app.extensions["hourbook_db"]["engine"].dispose()
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="pg_dump against the PostgreSQL server")
+def test_an_older_pg_dump_than_the_server_is_refused_plainly(monkeypatch, tmp_path, database_url):
+    import subprocess as sp
+
+    real_run = sp.run
+
+    def old_client(cmd, *a, **kw):
+        if cmd[:2] == ["pg_dump", "--version"]:
+            return sp.CompletedProcess(cmd, 0, "pg_dump (PostgreSQL) 9.6.24\n", "")
+        return real_run(cmd, *a, **kw)
+
+    monkeypatch.setattr(bk.subprocess, "run", old_client)
+    with pytest.raises(bk.BackupError, match="pg_dump is version 9"):
+        bk.backup(database_url, tmp_path / "x.pgdump")
+    assert not (tmp_path / "x.pgdump").exists()
