@@ -76,7 +76,7 @@ def fresh_database(backend: str, pg_url: str = DEFAULT_PG_URL, keep: bool = Fals
     if backend != "postgresql":
         raise ValueError("backend must be sqlite or postgresql")
     schema = f"hbbench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = pg_schema_url(pg_url, schema)

@@ -152,6 +152,9 @@ class Phase:
     windows: list[tuple[float, float]] = field(default_factory=list)
     cpu: dict = field(default_factory=dict)
     ok_counts: dict = field(default_factory=lambda: {"check_in": 0, "check_out": 0})
+    # every acknowledged action: (email, action, idempotency key, loop time) — the fault
+    # scripts check each one is in the database
+    acks: list = field(default_factory=list)
 
 
 @dataclass
@@ -259,7 +262,7 @@ class Driver:
         """Sign every client's volunteers in (not measured)."""
         clients = []
         for i in range(self.args.clients):
-            emails = self.seeded.emails[i * per_client:(i + 1) * per_client]
+            emails = self.seeded.emails[i::self.args.clients]  # each volunteer: one client
             token = self.seeded.site_tokens[i % len(self.seeded.site_tokens)]
             clients.append((Connection(self.port), [Vol(e) for e in emails], f"/s/{token}"))
 
@@ -296,6 +299,7 @@ class Driver:
                 self.phase.samples.append(Sample(t1, t1 - t0, action, status, ok))
                 if ok:
                     self.phase.ok_counts[action] += 1
+                    self.phase.acks.append((vol.email, action, form["key"], t1))
                 parsed = parse_page(vol, body)
                 if self.args.think:
                     await asyncio.sleep(self.args.think)
@@ -319,9 +323,10 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, app_spec: str, db_url: str, args, log_dir: Path, chdir: Path | None = None):
-        self.port = free_port()
-        self.log = log_dir / f"gunicorn-{app_spec.split(':')[0]}-{self.port}.log"
+    def __init__(self, app_spec: str, db_url: str, args, log_dir: Path, chdir: Path | None = None,
+                 port: int | None = None, secret: str | None = None, env_extra: dict | None = None):
+        self.port = port or free_port()
+        self.log = log_dir / f"gunicorn-{app_spec.split(':')[0]}-{self.port}-{time.time():.0f}.log"
         self.settings = gunicorn_settings(args)
         cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", *self.settings,
                "--log-level", "warning", "--error-logfile", "-"]
@@ -329,10 +334,11 @@ class Gunicorn:
             cmd += ["--chdir", str(chdir)]
         cmd.append(app_spec)
         env = dict(os.environ, HOURBOOK_DATABASE_URL=db_url,
-                   HOURBOOK_SECRET_KEY=secrets.token_hex(32),
+                   HOURBOOK_SECRET_KEY=secret or secrets.token_hex(32),
                    HOURBOOK_LOGIN_LIMIT="1000000 per minute",
-                   PYTHONDONTWRITEBYTECODE="1")
-        self.proc = subprocess.Popen(cmd, cwd=code_root(), env=env,
+                   PYTHONDONTWRITEBYTECODE="1", **(env_extra or {}))
+        # a process group of its own: kill_hard() takes the master and every worker at once
+        self.proc = subprocess.Popen(cmd, cwd=code_root(), env=env, start_new_session=True,
                                      stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         self._wait_ready()
 
@@ -350,6 +356,14 @@ class Gunicorn:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"gunicorn did not start: {self.log.read_text()[-3000:]}")
+
+    def kill_hard(self) -> None:
+        """kill -9 the master and all its workers (a power cut for the app server)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -469,7 +483,7 @@ def run_backend(backend: str, args, log_dir: Path) -> dict:
         t = time.perf_counter()
         with engine.begin() as conn:
             seeded = benchlib.seed_unit(conn, sites=args.sites)
-            benchlib.seed_volunteers(conn, seeded, args.clients * per_client,
+            benchlib.seed_volunteers(conn, seeded, args.volunteers or args.clients * per_client,
                                      email_pattern="bench{n:04d}@bench.hourbook.tw")
         minimal_app.metadata.create_all(engine)
         print(f"[{backend}] {where}: seeded {len(seeded.volunteer_ids)} insured volunteers with "
@@ -527,6 +541,114 @@ def run_backend(backend: str, args, log_dir: Path) -> dict:
         }
         engine.dispose()
     return out
+
+
+# --- sustained load (--duration): the app alone, every acknowledgement checked -------------------
+
+def verify(engine, phase: Phase) -> dict:
+    """What the database holds against what the clients were told.
+
+    lost: acknowledged actions whose idempotency key has no accepted event of that action;
+    orphans: accepted check-ins without a session / sessions without their accepted check-in /
+    closed sessions without an accepted check-out or closed before they were opened (half-written);
+    doubled: volunteers with more than one open session."""
+    with engine.connect() as conn:
+        sessions = conn.execute(select(ServiceSession.id, ServiceSession.volunteer_id,
+                                       ServiceSession.checked_in_at,
+                                       ServiceSession.checked_out_at)).all()
+        events = conn.execute(select(CheckinEvent.idempotency_key, CheckinEvent.action,
+                                     CheckinEvent.session_id)
+                              .where(CheckinEvent.outcome == Outcome.ok)).all()
+    by_key = {e.idempotency_key: e for e in events if e.idempotency_key}
+    lost = [a for a in phase.acks if a[2] not in by_key
+            or getattr(by_key[a[2]].action, "value", by_key[a[2]].action) != a[1]]
+    in_sessions = {e.session_id for e in events
+                   if getattr(e.action, "value", e.action) == "check_in"}
+    out_sessions = {e.session_id for e in events
+                    if getattr(e.action, "value", e.action) == "check_out"}
+    ids = {x.id for x in sessions}
+    orphans = (sum(1 for sid in in_sessions if sid is None or sid not in ids)
+               + sum(1 for x in sessions if x.id not in in_sessions)
+               + sum(1 for x in sessions if x.checked_out_at is not None
+                     and (x.id not in out_sessions or x.checked_out_at < x.checked_in_at)))
+    open_per_volunteer = Counter(x.volunteer_id for x in sessions if x.checked_out_at is None)
+    ok_in = sum(1 for a in phase.acks if a[1] == "check_in")
+    ok_out = sum(1 for a in phase.acks if a[1] == "check_out")
+    return {
+        "sessions": len(sessions),
+        "closed": sum(1 for x in sessions if x.checked_out_at is not None),
+        "open": sum(open_per_volunteer.values()),
+        "ok_in": ok_in, "ok_out": ok_out,
+        "accepted_in": sum(1 for e in events if getattr(e.action, "value", e.action) == "check_in"),
+        "accepted_out": sum(1 for e in events if getattr(e.action, "value", e.action) == "check_out"),
+        "lost": len(lost), "lost_examples": lost[:5], "orphans": orphans,
+        "doubled": sum(1 for n in open_per_volunteer.values() if n > 1),
+    }
+
+
+def seed_for(args, engine) -> benchlib.Seeded:
+    count = args.volunteers or args.clients * args.volunteers_per_client
+    with engine.begin() as conn:
+        seeded = benchlib.seed_unit(conn, sites=args.sites)
+        benchlib.seed_volunteers(conn, seeded, count,
+                                 email_pattern="bench{n:04d}@bench.hourbook.tw")
+    return seeded
+
+
+def run_sustained(backend: str, args, log_dir: Path) -> dict:
+    """--duration: the app alone under --clients clients for --duration seconds."""
+    out: dict = {"backend": backend}
+    with benchlib.fresh_database(backend, args.pg_url) as (url, where):
+        engine = make_engine(url)
+        out["db_version"] = database_version(engine)
+        seeded = seed_for(args, engine)
+        print(f"[{backend}] {where}: {len(seeded.volunteer_ids)} volunteers", flush=True)
+        app = Gunicorn("webapp:create_app()", url, args, log_dir)
+        phase = Phase("checkin")
+        try:
+            probe = cpu_probe_for(app)
+            driver = Driver(args, app.port, seeded, phase, probe)
+
+            async def go():
+                await driver.prepare(0)
+                print(f"[{backend}] signed in; {args.duration:g} s of load", flush=True)
+                await driver.run(driver.checkin_client, args.duration)
+
+            asyncio.run(go())
+        finally:
+            app.stop()
+        out["phase"], out["check"] = phase, verify(engine, phase)
+        out["volunteers"] = len(seeded.volunteer_ids)
+        engine.dispose()
+    return out
+
+
+def sustained_ok(r: dict) -> bool:
+    c, summary = r["check"], summarise(r["phase"], ("check_in", "check_out"))
+    return (summary["errors_total"] == 0 and c["lost"] == 0 and c["orphans"] == 0
+            and c["doubled"] == 0 and c["sessions"] == c["ok_in"] and c["closed"] == c["ok_out"]
+            and c["ok_in"] > 0)
+
+
+def report_sustained(results: list[dict], args) -> str:
+    today = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    lines = [f"Date: {today}. Machine: {machine_description()}. {code_label()}.",
+             f"gunicorn {' '.join(gunicorn_settings(args))}; {args.clients} clients, "
+             f"{'no pause' if not args.think else f'{args.think:g} s pause after each response'}, "
+             f"{args.duration:g} s.", "",
+             "| backend | volunteers | requests | ok/s | p50 ms | p99 ms | max ms | failed requests "
+             "| sessions = acknowledged check-ins | closed = acknowledged check-outs | lost | "
+             "half-written | doubled open | verdict |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|"]
+    for r in results:
+        m, c = summarise(r["phase"], ("check_in", "check_out")), r["check"]
+        lines.append(
+            f"| {r['backend']} ({r['db_version'].split(' (')[0]}) | {r['volunteers']} | "
+            f"{m['requests']} | {m['ok_rps']:.1f} | {m['p50']:.0f} | {m['p99']:.0f} | "
+            f"{m['max']:.0f} | {m['errors_total']} {m['error_statuses'] or ''} | "
+            f"{c['sessions']} = {c['ok_in']} | {c['closed']} = {c['ok_out']} | {c['lost']} | "
+            f"{c['orphans']} | {c['doubled']} | {'PASS' if sustained_ok(r) else 'FAIL'} |")
+    return "\n".join(lines)
 
 
 def report(results: list[dict], args) -> str:
@@ -628,6 +750,13 @@ def main(argv=None) -> int:
                         "taking turns (A B, B A, A B ...)")
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--volunteers-per-client", type=int, default=8)
+    p.add_argument("--volunteers", type=int, default=0,
+                   help="total volunteers, shared round-robin by the clients (overrides "
+                        "--volunteers-per-client)")
+    p.add_argument("--duration", type=float, default=0,
+                   help="sustained load: the app alone for this many seconds (no minimal "
+                        "endpoint, no slices); checks zero failed requests and every "
+                        "acknowledged check-in/out in the database")
     p.add_argument("--sites", type=int, default=4)
     # 2 cores: one process per core, a few threads each to overlap database waits, keep-alive.
     # (-w 4 -k sync was slower for both endpoints on both backends here.)
@@ -651,6 +780,14 @@ def main(argv=None) -> int:
     use_snapshot(args.code, argv)
     backends = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     log_dir = Path(tempfile.mkdtemp(prefix="hourbook-bench-logs-"))
+    if args.duration:
+        results = [run_sustained(b, args, log_dir) for b in backends]
+        print()
+        print(report_sustained(results, args))
+        print(f"\n(server logs in {log_dir})")
+        if os.environ.get("HOURBOOK_BENCH_SNAPSHOT"):
+            shutil.rmtree(code_root(), ignore_errors=True)
+        return 0 if all(sustained_ok(r) for r in results) else 1
     results = [run_backend(b, args, log_dir) for b in backends]
     print()
     print(report(results, args))

@@ -33,6 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     access.init_app(app)
     errors.init_app(app)
+    __import__("webapp.deployment", fromlist=["init_app"]).init_app(app)  # proxy, HTTPS, DB down
     register_blueprints(app)
     configure_templates(app)
 
@@ -121,6 +122,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recognition.awards_bp)
     app.register_blueprint(recognition.certificates_bp)
     app.register_blueprint(recognition.milestones_bp)
+    from .routes import access_log as access_log_routes
+    app.register_blueprint(access_log_routes.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}

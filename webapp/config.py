@@ -21,6 +21,9 @@ def _secret_key(instance_path: Path) -> str:
 
 def from_environment(instance_path: Path) -> dict:
     env = os.environ.get
+    # HOURBOOK_HTTPS=1: served over HTTPS only (Secure cookies, HSTS). HOURBOOK_SECURE_COOKIES=1
+    # is the older name of the same switch.
+    https = env("HOURBOOK_HTTPS", env("HOURBOOK_SECURE_COOKIES", "0")) == "1"
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "HOURBOOK_DATABASE_URL": env(
@@ -28,14 +31,18 @@ def from_environment(instance_path: Path) -> dict:
         ),
         "HOURBOOK_TIMEZONE": "Asia/Taipei",
         "RATELIMIT_STORAGE_URI": env("HOURBOOK_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": env("HOURBOOK_RATELIMIT_KEY_PREFIX", "hourbook"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "HOURBOOK_HTTPS": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "HOURBOOK_PROXY_COUNT": int(env("HOURBOOK_PROXY_COUNT", "0") or 0),
         "HOURBOOK_LOGIN_LIMIT": env("HOURBOOK_LOGIN_LIMIT", "5 per minute;20 per hour"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env("HOURBOOK_SECURE_COOKIES", "0") == "1",
+        "SESSION_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": env("HOURBOOK_SECURE_COOKIES", "0") == "1",
+        "REMEMBER_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
         "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session (kiosks stay open for hours)
         "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",

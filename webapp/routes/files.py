@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.http import dump_options_header
 
-from models import files
+from models import access_log, files
 from models.files import StoredFile, UploadRefused
 from models.people import Role
 
@@ -64,6 +64,11 @@ def show(file_id: int):
         data = files.read_stored(upload_root(), stored)
     except (FileNotFoundError, ValueError):
         abort(404)
+    if current_user.role != Role.volunteer:  # staff opening a volunteer's file: logged
+        access_log.record_view(db.session, current_user, action="personal_data_view",
+                               entity="file", entity_id=stored.id, purpose="uploaded_file",
+                               kind=stored.kind)
+        db.session.commit()
     # Images and PDFs open in the browser; anything else would be a download (never HTML).
     disposition = "inline" if stored.content_type in files.EXTENSIONS else "attachment"
     response = Response(data, mimetype=stored.content_type)

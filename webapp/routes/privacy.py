@@ -12,7 +12,7 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from models import privacy, record_book
+from models import access_log, privacy, record_book
 from models.base import utcnow
 from models.people import Role
 from models.privacy import DataRequest, PrivacyError, RequestKind, RequestStatus
@@ -245,5 +245,9 @@ def correct_profile(volunteer_id: int):
             db.session.commit()
             flash(_("Corrections saved."), "success")
             return redirect(url_for(".correct_profile", volunteer_id=volunteer_id))
+    # the form shows the full ID number: logged each time it is shown
+    access_log.record_view(db.session, current_user, action="id_number_view", entity="volunteer",
+                           entity_id=volunteer.id, purpose="correction_form")
+    db.session.commit()
     return render_template("privacy/correct.html", volunteer=volunteer, values=values, error=error,
                            field=field, genders=[g.value for g in Gender], id_kinds=ID_KINDS), status

@@ -37,6 +37,7 @@ from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from models import access_log
 from models import recruitment as r
 from models.base import TAIPEI, utcnow
 from models.people import Role, User
@@ -244,6 +245,9 @@ def row(application_id: int):
 def application(application_id: int):
     g.no_store = True
     a = _application_or_404(application_id)
+    access_log.record_view(db.session, current_user, action="id_number_view", entity="application",
+                           entity_id=a.id, purpose="application_detail")
+    db.session.commit()
     return render_template("recruitment/application.html", a=a, statuses=APPLICATION_STATUS,
                            dupes=r.duplicates_of(db.session, a))
 

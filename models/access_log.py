@@ -1,0 +1,70 @@
+"""The access log: who saw or exported a full ID number or other personal data, and when.
+
+Kept in the append-only audit log (models/audit.py) under its own actions, so that the same
+rules hold (never edited, never deleted) and one admin page reads it (/admin/access-log).
+Every place that shows or exports a full ID number records here:
+
+  id_number_view     a page showing a full ID number (application detail, correction form)
+  id_number_export   a file with full ID numbers (record-book packet, a volunteer's own data)
+  export_mohw        the MOHW / city upload (full ID numbers of everyone in the period)
+  personal_data_view a volunteer's uploaded file (certificate, head-shot) opened by staff
+
+tests/test_access_log.py walks the templates and exporters for `id_number` and fails when a
+new place shows a full one without being listed there.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .audit import AuditEntry
+from .base import begin_write, utcnow
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation (translated where it is shown)."""
+    return message
+
+
+ACCESS_ACTIONS: dict[str, str] = {
+    "id_number_view": N_("Viewed a full ID number"),
+    "id_number_export": N_("Exported full ID numbers"),
+    "export_mohw": N_("MOHW export (full ID numbers)"),
+    "personal_data_view": N_("Opened a volunteer's file"),
+}
+
+PURPOSES: dict[str, str] = {
+    "application_detail": N_("Application details"),
+    "correction_form": N_("Correction of a volunteer's data"),
+    "my_data_download": N_("Volunteer's own data download"),
+    "record_book_application": N_("Record-book application packet"),
+    "uploaded_file": N_("Uploaded file"),
+}
+
+
+def record_view(session: Session, actor, *, action: str, entity: str, entity_id: int | None,
+                purpose: str, now: dt.datetime | None = None, **details) -> AuditEntry:
+    """Log that `actor` saw personal data (a GET, so this starts the write transaction itself).
+
+    Call before anything is changed in the session; the caller commits."""
+    if action not in ACCESS_ACTIONS:
+        raise ValueError(f"not an access action: {action}")
+    begin_write(session)
+    entry = audit.record(session, action=action, entity=entity, entity_id=entity_id,
+                         actor=actor, now=now or utcnow(), after={"purpose": purpose, **details})
+    session.flush()
+    return entry
+
+
+def entries(session: Session, unit_id: int, *, before_id: int | None = None,
+            action: str | None = None, limit: int = 100) -> list[AuditEntry]:
+    """The unit's access-log entries, newest first (keyset pages by id)."""
+    actions = [action] if action in ACCESS_ACTIONS else list(ACCESS_ACTIONS)
+    query = select(AuditEntry).where(AuditEntry.unit_id == unit_id,
+                                     AuditEntry.action.in_(actions))
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
