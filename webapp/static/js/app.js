@@ -14,6 +14,15 @@
       caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
     }
   });
+  // Tables that scroll sideways on a phone: reachable and scrollable by keyboard (Tab, arrows).
+  function focusableScrollers(root) {
+    var wraps = (root && root.querySelectorAll) ? root.querySelectorAll(".table-wrap") : [];
+    Array.prototype.forEach.call(wraps, function (wrap) {
+      if (!wrap.hasAttribute("tabindex")) wrap.setAttribute("tabindex", "0");
+    });
+  }
+  focusableScrollers(document);
+  document.addEventListener("htmx:load", function (event) { focusableScrollers(event.target.parentNode || document); });
   // "Cancel" on a small confirmation panel: just remove the panel.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-dismiss]");
