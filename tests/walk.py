@@ -149,3 +149,12 @@ def links_in(html: str, base: str) -> list[str]:
 
 def is_full_page(html: str) -> bool:
     return bool(re.match(r"\s*<!doctype html", html, re.IGNORECASE))
+
+
+def new_kiosk_code(db, world: World, name: str = "大廳平板") -> str:
+    """Another kiosk for the world's first site; its one-time enrolment code."""
+    admin = db.scalar(select(User).where(User.email == world.emails["admin"]))
+    site = db.get(Site, int(world.args["site_id"]))
+    _device, code = kiosks.create_device(db, site=site, name=name, actor=admin, now=utcnow())
+    db.commit()
+    return code

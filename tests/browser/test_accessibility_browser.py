@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from models.people import Role
-from tests.walk import build_world, endpoint_of, is_full_page, links_in, may_use, seed_urls
+from tests.walk import build_world, endpoint_of, is_full_page, links_in, may_use, new_kiosk_code, seed_urls
 
 from .conftest import assert_touch_targets, path_of, sign_in
 
@@ -110,21 +110,6 @@ def test_every_page_passes_axe(app, db, open_page, who):
                 "admin": {"sites.index", "kiosk.devices", "recruitment.index", "record_book.index"}}[who]
     assert expected <= audited, f"walk missed {expected - audited}"
     assert not problems, f"{len(problems)} axe violation(s):\n" + "\n".join(problems)
-
-
-def new_kiosk_code(db, world) -> str:
-    from sqlalchemy import select
-
-    from models import kiosk as kiosks
-    from models.base import utcnow
-    from models.people import User
-    from models.service import Site
-
-    admin = db.scalar(select(User).where(User.email == world.emails["admin"]))
-    site = db.get(Site, int(world.args["site_id"]))
-    _device, code = kiosks.create_device(db, site=site, name="大廳平板", actor=admin, now=utcnow())
-    db.commit()
-    return code
 
 
 def test_kiosk_screens_pass_axe_with_large_touch_targets(app, db, open_page):

@@ -40,7 +40,7 @@ class VolunteerIdsField(SelectMultipleField):
     def process_formdata(self, valuelist):
         try:
             self.data = [int(v) for v in valuelist]
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             self.data = []
             raise ValueError(_l("Choose volunteers from the list.")) from exc
 
