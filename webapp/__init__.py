@@ -105,6 +105,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(files_routes.bp)
     from .routes import training as training_routes
     app.register_blueprint(training_routes.bp)
+    from .routes import help as help_routes
+    app.register_blueprint(help_routes.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}
