@@ -21,11 +21,18 @@ FILES = {"zh_Hant_TW": "zh-TW.md", "en": "en.md"}
 bp = Blueprint("help", __name__, static_folder=str(GUIDE / "img"), static_url_path="/help/img")
 
 
+def _cjk(char: str) -> bool:
+    return bool(char) and ord(char) >= 0x2E80
+
+
 @functools.lru_cache(maxsize=4)
-def _render(filename: str, img_prefix: str) -> tuple[str, list[tuple[str, str]]]:
-    """The guide as HTML, and its contents (anchor, title of each ## section)."""
+def _render(filename: str, img_prefix: str) -> tuple[str, str, list[tuple[str, str]]]:
+    """The guide's title, its body as HTML, and its contents (anchor, title of each ## section)."""
     md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
     tokens = md.parse((GUIDE / filename).read_text(encoding="utf-8"))
+    title = ""
+    if len(tokens) >= 3 and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+        title, tokens = tokens[1].content, tokens[3:]  # shown by the page template
     contents = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and token.tag == "h2":
@@ -33,13 +40,18 @@ def _render(filename: str, img_prefix: str) -> tuple[str, list[tuple[str, str]]]
             token.attrSet("id", anchor)
             contents.append((anchor, tokens[i + 1].content))
         if token.type == "inline":
-            for child in token.children or []:
+            children = token.children or []
+            for j, child in enumerate(children):
+                # a line break inside a Chinese paragraph is no space
+                if child.type == "softbreak" and 0 < j < len(children) - 1 \
+                        and _cjk(children[j - 1].content[-1:]) and _cjk(children[j + 1].content[:1]):
+                    child.type, child.content = "text", ""
                 if child.type == "image":
                     src = child.attrGet("src") or ""
                     if src.startswith("img/"):
                         child.attrSet("src", img_prefix + src[4:])
                     child.attrSet("loading", "lazy")
-    return md.renderer.render(tokens, md.options, {}), contents
+    return title, md.renderer.render(tokens, md.options, {}), contents
 
 
 @bp.route("/help")
@@ -47,5 +59,5 @@ def _render(filename: str, img_prefix: str) -> tuple[str, list[tuple[str, str]]]
 def guide():
     filename = FILES.get(str(get_locale()), FILES["zh_Hant_TW"])
     prefix = url_for("help.static", filename="x")[:-1]
-    html, contents = _render(filename, prefix)
-    return render_template("help/guide.html", guide=html, contents=contents)
+    title, html, contents = _render(filename, prefix)
+    return render_template("help/guide.html", title=title, guide=html, contents=contents)
