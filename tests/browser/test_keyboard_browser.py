@@ -14,6 +14,7 @@ from models.service import ServiceSession, SessionSource, SessionStatus
 from models.verification import SupervisorSite
 
 from .conftest import screenshot, sign_in
+from .test_accessibility_browser import axe_violations
 
 FOCUSED = """() => {
   const el = document.activeElement;
@@ -99,6 +100,7 @@ def test_supervisor_approves_adjusts_and_rejects_with_the_keyboard_only(db, make
     page.keyboard.press("Space")
     reason = page.locator(f"#reason-{adjust_me.id}")
     expect(reason).to_be_focused()
+    assert axe_violations(page) == [], "the open adjust form fails axe"
     checkout = page.locator(f"#out-{adjust_me.id}")
     before = checkout.input_value()
     steps = 0
