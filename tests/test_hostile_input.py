@@ -316,3 +316,20 @@ def test_hostile_input_at_every_post_route(app, db):
             continue
         fresh = signed_in(app, world.emails[label], world.password)  # hostile posts may have changed
         assert_escaped(fresh, all_pages[label], label)               # the language or signed out
+
+
+def test_nul_characters_are_refused_before_any_query(anon, supervisor):
+    """PostgreSQL refuses NUL in any text: a query string, form field or path with one is a 400
+    page, never a 500; the same request without it works."""
+    assert supervisor.get("/dashboard/?volunteer=a%00b").status_code == 400
+    assert supervisor.get("/dashboard/?volunteer=ab").status_code == 200
+    refused = supervisor.post("/dashboard/bulk-approve", {"volunteer": "a\x00b"})
+    assert refused.status_code == 400
+    assert "這個網址不接受這種請求。" in refused.get_data(as_text=True)  # a translated page
+    assert anon.get("/openings/a%00b").status_code == 400
+
+
+def test_a_json_body_is_refused_not_read_as_a_form(supervisor):
+    response = supervisor.client.post("/dashboard/bulk-approve", json={"volunteer": ["1", {"x": 1}]},
+                                      headers={"X-CSRFToken": supervisor.token})
+    assert response.status_code == 415
