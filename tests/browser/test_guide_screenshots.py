@@ -124,6 +124,7 @@ def test_guide_screens(browser, live_server, db, world, locale):
         sup.goto("/dashboard/")
         sup.get_by_role("button", name=re.compile("Approve all unflagged|核准所有無標記紀錄")).click()
         expect(sup.locator("#bulk-area button").first).to_be_visible()
+        sup.locator("#bulk-area").scroll_into_view_if_needed()
         shot(sup, locale, "s-bulk")
         sup.goto("/attendance/")
         shot(sup, locale, "s-attendance")
