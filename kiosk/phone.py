@@ -14,6 +14,7 @@ from models.kiosk import KioskDevice, check_presence_token
 from models.people import Role
 from models.service import ServiceItem, SessionSource, Site
 from models.sites import site_by_token
+from webapp.forms import db_id
 from webapp.access import roles
 from webapp.extensions import db, writes_late
 
@@ -74,14 +75,14 @@ def _act(site: Site, source: SessionSource, post_url: str):
     if action == "check_in":
         item = None
         item_id = request.form.get("item_id", "")
-        if item_id.isdigit():
-            item = db.session.get(ServiceItem, int(item_id))
+        if db_id(item_id) is not None:
+            item = db.session.get(ServiceItem, db_id(item_id))
         position = _parse_position(request.form)
         result = checkin.check_in(db.session, volunteer=volunteer, site=site, item=item, now=now,
                                   source=source, key=key, position=position)
     elif action == "check_out":
         persons = request.form.get("persons_served", "").strip()
-        persons_served = int(persons) if persons.isdigit() and int(persons) < 10000 else None
+        persons_served = int(persons) if persons.isascii() and persons.isdigit() and int(persons) < 10000 else None
         result = checkin.check_out(db.session, volunteer=volunteer, now=now, source=source,
                                    key=key, persons_served=persons_served, site=site)
     else:

@@ -124,6 +124,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recognition.milestones_bp)
     from .routes import access_log as access_log_routes
     app.register_blueprint(access_log_routes.bp)
+    from .routes import help as help_routes
+    app.register_blueprint(help_routes.bp)
 
 
 _asset_versions: dict[tuple[str, str], str] = {}

@@ -41,3 +41,25 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(_e):
         return _page(413, _("File too large"), _("The file is too large."))
+
+    @app.errorhandler(415)
+    def unsupported(_e):
+        return _page(415, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.before_request
+    def forms_only():
+        """Every POST is an HTML form (htmx sends forms too). Flask-WTF would read a JSON body as
+        form data, with lists and objects where a form only ever has strings: refuse it instead.
+        A NUL character is never typed by a person, and PostgreSQL refuses it in any text: a
+        request carrying one is refused before it reaches a query."""
+        if request.method == "POST" and request.mimetype not in (
+                "application/x-www-form-urlencoded", "multipart/form-data", ""):
+            from flask import abort
+
+            abort(415)
+        if "\x00" in request.path or any(
+                "\x00" in key or any("\x00" in value for value in values)
+                for key, values in request.values.lists()) or any(
+                "\x00" in (upload.filename or "") for upload in request.files.values()):
+            return _page(400, _("Not allowed"), _("This address does not accept that kind of request."))
+        return None

@@ -28,3 +28,23 @@ class PasswordChangeForm(FlaskForm):
         _l("New password again"),
         validators=[EqualTo("new", message=_l("The two new passwords differ."))],
     )
+
+
+MAX_DB_ID = 2**31 - 1  # PostgreSQL INTEGER: a larger number in a query is an error, not "no row"
+
+
+def db_id(raw) -> int | None:
+    """A row id typed into a form or query string: ASCII digits within the database's integer
+    range, else None ("²".isdigit() is true, and 10**20 overflows PostgreSQL)."""
+    if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if value <= MAX_DB_ID else None
+
+
+def db_ids(values) -> list[int]:
+    """Row ids from a list of form values; ValueError when any is not one."""
+    ids = [db_id(v) for v in values]
+    if any(i is None for i in ids):
+        raise ValueError("not a row id")
+    return ids

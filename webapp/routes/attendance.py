@@ -29,6 +29,7 @@ from models.people import User, Volunteer, VolunteerStatus
 from models.service import Site
 from models.verification import may_act_on, supervised_site_ids
 
+from ..forms import db_id
 from ..access import STAFF, roles
 from ..extensions import db
 from ..printing import attendance as sheets
@@ -402,7 +403,7 @@ def new_shift():
     _fill_choices(form, me)
     if request.method == "GET":
         site = request.args.get("site", "")
-        if site.isdigit():
+        if db_id(site) is not None:
             form.site_id.data = site
         on = request.args.get("on", "")
         try:

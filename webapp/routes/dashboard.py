@@ -19,6 +19,7 @@ from models.checkin import service_items_for
 from models.people import Role, User, Volunteer
 from models.service import Flag, ServiceItem, ServiceSession, Site
 
+from ..forms import db_id
 from ..access import STAFF, roles
 from ..extensions import db
 
@@ -55,7 +56,7 @@ def _filter_from_request() -> tuple[v.QueueFilter, list[str]]:
     errors = []
     f = v.QueueFilter()
     site = request.values.get("site", "")
-    f.site_id = int(site) if site.isdigit() else None
+    f.site_id = db_id(site)
     f.date_from, f.date_to = _date_arg("from"), _date_arg("to")
     for name in ("from", "to"):
         if request.values.get(name) and _date_arg(name) is None:
@@ -101,7 +102,7 @@ def _session_or_404(session_id: int) -> ServiceSession:
 
 def _version() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return db_id(raw)
 
 
 def _act(session_id: int, action, error_mode: str = "view", **kwargs):
@@ -151,7 +152,7 @@ def queue():
     me = _me()
     f, errors = _filter_from_request()
     offset = request.args.get("offset", "0")
-    offset = int(offset) if offset.isdigit() else 0
+    offset = db_id(offset) or 0
     rows = v.verification_queue(db.session, me, f, offset=offset)
     template = "dashboard/_queue.html" if _is_htmx() else "dashboard/index.html"
     return render_template(template, sites=_sites_for(me), f=f, errors=errors, rows=rows,
@@ -254,7 +255,7 @@ def bulk_approve():
     expected = request.form.get("expected", "")
     try:
         done = v.bulk_approve(db.session, me, f, utcnow(),
-                              expected_count=int(expected) if expected.isdigit() else -1)
+                              expected_count=-1 if db_id(expected) is None else db_id(expected))
     except v.VerificationError as exc:
         db.session.rollback()
         return render_template("dashboard/_bulk_result.html", error=_(exc.message, **exc.params),
@@ -278,8 +279,8 @@ def manual():
         volunteer = db.session.scalar(select(Volunteer).where(
             Volunteer.unit_id == me.unit_id, Volunteer.volunteer_no == number)) if number else None
         site_id, item_id = form.get("site", ""), form.get("item", "")
-        site = db.session.get(Site, int(site_id)) if site_id.isdigit() else None
-        item = db.session.get(ServiceItem, int(item_id)) if item_id.isdigit() else None
+        site = db.session.get(Site, db_id(site_id)) if db_id(site_id) else None
+        item = db.session.get(ServiceItem, db_id(item_id)) if db_id(item_id) else None
         start, end = _local_input(form.get("checked_in_at", "")), _local_input(form.get("checked_out_at", ""))
         if volunteer is None:
             error = _("No volunteer has the number %(no)s.", no=number or "—")

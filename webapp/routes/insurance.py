@@ -18,6 +18,7 @@ from models.base import taipei_date, utcnow
 from models.insurance import CoverKind, InsuranceCover, InvalidCover
 from models.people import Role, Volunteer
 
+from ..forms import db_ids
 from ..access import roles
 from ..extensions import db
 
@@ -39,8 +40,8 @@ class VolunteerIdsField(SelectMultipleField):
 
     def process_formdata(self, valuelist):
         try:
-            self.data = [int(v) for v in valuelist]
-        except ValueError as exc:
+            self.data = db_ids(valuelist)
+        except (TypeError, ValueError) as exc:
             self.data = []
             raise ValueError(_l("Choose volunteers from the list.")) from exc
 

@@ -30,7 +30,7 @@ def _me():
 def index():
     volunteer = _me()
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(max(1, int(request.args.get("page", "1"))), 100_000)
     except ValueError:
         page = 1
     rows = slips.volunteer_sessions(db.session, volunteer.id, limit=PAGE_SIZE + 1,

@@ -29,6 +29,7 @@ from models.files import UploadRefused
 from models.people import Role, Volunteer
 from models.record_book import PriorHours, RecordBookError
 
+from ..forms import db_ids
 from ..access import roles
 from ..extensions import db
 
@@ -133,7 +134,7 @@ def index():
 @admin_only
 def packet():
     try:
-        ids = [int(v) for v in request.form.getlist("volunteers")]
+        ids = db_ids(request.form.getlist("volunteers"))
     except ValueError:
         ids = []
     try:

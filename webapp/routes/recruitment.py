@@ -44,6 +44,7 @@ from models.people import Role, User
 from models.recruitment import Application, Opening
 from models.service import ServiceItem, Site
 
+from ..forms import db_id, db_ids
 from ..access import roles
 from ..extensions import db
 
@@ -63,7 +64,7 @@ class IdsField(SelectMultipleField):
 
     def process_formdata(self, valuelist):
         try:
-            self.data = [int(v) for v in valuelist]
+            self.data = db_ids(valuelist)
         except ValueError as exc:
             self.data = []
             raise ValueError(_l("Choose from the list.")) from exc
@@ -101,7 +102,7 @@ def _me() -> User:
 
 def _version() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return db_id(raw)
 
 
 def _local_input(value: str) -> dt.datetime | None:
@@ -260,7 +261,7 @@ def interview(application_id: int):
     return _act(application_id, lambda: r.schedule_interview(
         db.session, application_id, _me(), utcnow(), when=when,
         place=request.form.get("interview_place", "")[:200],
-        interviewer_id=int(raw_interviewer) if raw_interviewer.isdigit() else None,
+        interviewer_id=db_id(raw_interviewer),
         note=request.form.get("note", "")[:2000], expected_version=_version()),
         error_mode="interview")
 

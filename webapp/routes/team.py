@@ -14,6 +14,7 @@ from models.people import Role, User
 from models.sites import sites_of
 from models.unit import Rounding, Unit
 
+from ..forms import db_id
 from ..access import roles
 from ..extensions import db
 
@@ -42,7 +43,7 @@ def supervisor_sites(user_id: int):
     supervisor = db.session.get(User, user_id)
     if supervisor is None or supervisor.unit_id != current_user.unit_id or supervisor.role != Role.supervisor:
         abort(404)
-    ids = {int(x) for x in request.form.getlist("site") if x.isdigit()}
+    ids = {db_id(x) for x in request.form.getlist("site") if db_id(x) is not None}
     v.assign_sites(db.session, supervisor, ids, db.session.get(User, current_user.id), utcnow())
     db.session.commit()
     flash(_("Sites of %(name)s saved.", name=supervisor.name), "success")

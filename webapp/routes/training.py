@@ -27,6 +27,7 @@ from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, Tra
                              TrainingRecord)
 from models.unit import Category
 
+from ..forms import db_ids
 from ..access import roles
 from ..extensions import db
 from ..printing.completion import completion_pdf
@@ -382,7 +383,7 @@ def attendance(event_id: int):
         error, status = _("The form has expired. Reload the page and try again."), 400
     else:
         try:
-            ids = [int(v) for v in request.form.getlist("volunteers")]
+            ids = db_ids(request.form.getlist("volunteers"))
             training.mark_attendance(db.session, ev, ids, actor=current_user)
         except (ValueError, InvalidTraining):
             db.session.rollback()

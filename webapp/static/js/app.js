@@ -14,6 +14,27 @@
       caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
     }
   });
+  // Tables that scroll sideways on a phone: reachable and scrollable by keyboard (Tab, arrows).
+  function focusableScrollers(root) {
+    var wraps = (root && root.querySelectorAll) ? root.querySelectorAll(".table-wrap") : [];
+    Array.prototype.forEach.call(wraps, function (wrap) {
+      if (!wrap.hasAttribute("tabindex")) wrap.setAttribute("tabindex", "0");
+    });
+  }
+  focusableScrollers(document);
+  document.addEventListener("htmx:load", function (event) { focusableScrollers(event.target.parentNode || document); });
+  // A swapped-in row must not drop the keyboard's place: when the focused control was replaced
+  // (e.g. a dashboard row after Approve), focus the first control of the new content instead.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var active = document.activeElement;
+    if (active && active !== document.body && document.documentElement.contains(active)) return;
+    var old = event.detail && event.detail.target;
+    var fresh = old && old.id ? document.getElementById(old.id) : null;
+    if (!fresh) return;
+    var next = fresh.querySelector("[autofocus], button:not([disabled]), a[href], input:not([type=hidden]), select, textarea");
+    if (!next) { fresh.setAttribute("tabindex", "-1"); next = fresh; }
+    next.focus();
+  });
   // "Cancel" on a small confirmation panel: just remove the panel.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-dismiss]");
