@@ -1,13 +1,13 @@
 """A partial index for counting the unflagged sessions awaiting verification (bulk approve)
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
