@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from models import Base
+from models.access_log import ACCESS_ACTIONS
 from models.people import Role
 from tests.conftest import HttpUser
 from tests.walk import build_world, endpoint_of, may_use, new_kiosk_code, seed_urls
@@ -186,7 +187,12 @@ def checksum(db) -> str:
             continue
         cols = [c for c in table.columns if c.name not in skip]
         pk = list(table.primary_key.columns) or cols[:1]
-        for row in db.execute(select(*cols).order_by(*pk)):
+        query = select(*cols).order_by(*pk)
+        if table.name == "audit_entry":
+            # a refused form that shows a full ID number again is a view, and views are logged
+            # (models.access_log) by design: not a change
+            query = query.where(table.c.action.not_in(list(ACCESS_ACTIONS)))
+        for row in db.execute(query):
             digest.update(repr(tuple(row)).encode())
         digest.update(f"|{table.name}|".encode())
     db.rollback()

@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
 
             abort(415)
         if "\x00" in request.path or any(
-                "\x00" in key or any("\x00" in value for value in values)
+                "\x00" in (key or "") or any("\x00" in (value or "") for value in values)
                 for key, values in request.values.lists()) or any(
                 "\x00" in (upload.filename or "") for upload in request.files.values()):
             return _page(400, _("Not allowed"), _("This address does not accept that kind of request."))
