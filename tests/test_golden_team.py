@@ -172,8 +172,8 @@ def test_the_calendar_counts_qualifying_teams(db, make, unit):
 def test_the_admin_sees_the_teams_others_do_not(admin, supervisor, volunteer, anon, db, make,
                                                 unit):
     team(db, make, unit, n=15, name="松山據點")
-    team(db, make, unit, n=14, insured=12, books=10, name="信義據點",
-         founded=dt.date(2024, 2, 1))
+    _s, _i, vols = team(db, make, unit, n=14, insured=12, books=10, name="信義據點",
+                        founded=dt.date(2024, 2, 1))
     html = admin.get("/admin/awards/teams?as_of=2026-07-01").get_data(as_text=True)
     assert "金鑽獎 團隊" in html
     qualifying = html.split("松山據點")[1].split("</article>")[0]
@@ -182,6 +182,7 @@ def test_the_admin_sees_the_teams_others_do_not(admin, supervisor, volunteer, an
     for text in ("團隊成立還差 7 個月", "還差 1 位成員", "2 位沒有有效保險",
                  "還差 2 位成員持有紀錄冊"):
         assert text in short, text
+    assert f"沒有有效保險：{vols[12].name_zh}、{vols[13].name_zh}" in short
     assert 'data-qualifies="yes"' in html and 'data-qualifies="no"' in html
     assert admin.get("/admin/awards/teams?as_of=soon").status_code == 400
     assert "/admin/awards/teams" in admin.get("/admin/awards/").get_data(as_text=True)
