@@ -253,11 +253,16 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
     if aw.GOLDEN_DIAMOND_FAMILY in dues:
         qualifying[aw.GOLDEN_DIAMOND_FAMILY] = sum(
             f.qualifies for f in family_list(session, unit_id, today))
+    if aw.GOLDEN_DIAMOND_TEAM in dues:
+        from .golden_team import team_list
+        qualifying[aw.GOLDEN_DIAMOND_TEAM] = sum(t.eligible for t in team_list(session, unit_id,
+                                                                               today))
     for rule in award_rules:
         if rule.key not in dues:
             continue
         due = dues[rule.key]
-        counted = rule.computed or rule.key == aw.GOLDEN_DIAMOND_FAMILY
+        counted = rule.computed or rule.key in (aw.GOLDEN_DIAMOND_FAMILY,
+                                                aw.GOLDEN_DIAMOND_TEAM)
         out.append(Deadline(kind="award", key=rule.key, name_zh=rule.name_zh,
                             name_en=rule.name_en or rule.name_zh, due=due,
                             qualifying=qualifying.get(rule.key, 0) if counted else None,

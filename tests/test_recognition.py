@@ -98,7 +98,7 @@ def test_deadlines_count_who_qualifies(db, make, unit, place):
     assert got["taipei_contribution"].due == dt.date(2026, 5, 31)
     assert got["taipei_contribution"].qualifying == 2  # a and b; c is half an hour short
     assert got["golden_diamond"].due == dt.date(2026, 7, 15)
-    assert got["golden_diamond_team"].qualifying is None
+    assert got["golden_diamond_team"].qualifying == 0  # one site, no 3-year-old team
     assert got["national"].due == dt.date(2026, 7, 31) and got["national"].qualifying == 0
     assert (got["report_h1"].opens, got["report_h1"].due) == (dt.date(2026, 7, 1),
                                                               dt.date(2026, 7, 10))

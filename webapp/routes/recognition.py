@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from models import awards as aw
+from models import golden_team as gt
 from models import recognition as rec
 from models.base import taipei_date, utcnow
 from models.people import Role, Volunteer
@@ -227,6 +228,20 @@ def family_delete(family_id):
     forget_deadlines(current_user.unit_id)
     flash(_("Family removed."), "success")
     return redirect(url_for(".families"))
+
+
+def explain_condition(c: gt.Condition) -> str:
+    return _(c.message, **c.params) if c.params else _(c.message)
+
+
+@awards_bp.get("/teams")
+@admin_only
+def teams():
+    as_of, error = _as_of_arg(request.args.get("as_of"))
+    return render_template("awards/teams.html", as_of=as_of, error=error,
+                           teams=gt.team_list(db.session, current_user.unit_id, as_of),
+                           rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_TEAM),
+                           explain_condition=explain_condition, gt=gt), 400 if error else 200
 
 
 @awards_bp.get("/<key>")

@@ -1,0 +1,164 @@
+"""Golden Diamond team award (金鑽獎 團隊, issue #6).
+
+rules.md: "team ≥ 3 years old, ≥ 15 members, 100 % insured, ≥ 80 % hold a record book; filed
+by 15 July". A team is a site's volunteer team (the team view per site, models.evaluation
+`team_overview`). For a site, as of a Taipei calendar day `as_of`:
+
+- members: the unit's volunteers whose status is active now who have at least one verified
+  session at the site in the 12 months before `as_of` (sessions starting from the same day a
+  year earlier through `as_of`, Taipei days);
+- team age: from the site's first verified session (the records hold no founding date of a
+  team, so its first verified service stands for it), in whole months up to `as_of`;
+- insured: members with an insurance cover valid on `as_of` (models.insurance);
+- record book: members with a record-book number (Volunteer.record_book_no).
+
+Eligible when all four hold. A fixed number of queries per unit, never per site or volunteer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .awards import add_months, full_months
+from .base import TAIPEI, taipei_date
+from .insurance import InsuranceCover
+from .people import Volunteer, VolunteerStatus
+from .service import ServiceSession, SessionStatus, Site
+
+TEAM_MONTHS = 36  # 3 years
+MIN_MEMBERS = 15
+BOOK_PERCENT = 80
+WINDOW_MONTHS = 12
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the UI translates it when it shows it."""
+    return message
+
+
+@dataclass
+class Condition:
+    key: str  # "age" | "members" | "insured" | "record_book"
+    met: bool
+    message: str = ""  # what is missing (empty when met), translated by the UI
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class TeamFacts:
+    site: Site
+    founded_on: dt.date | None  # the site's first verified session (Taipei day)
+    months: int  # whole months from founded_on to as_of
+    members: list[Volunteer]
+    insured: set[int]  # member ids with a valid cover on as_of
+    conditions: list[Condition]
+
+    @property
+    def eligible(self) -> bool:
+        return all(c.met for c in self.conditions)
+
+    @property
+    def with_book(self) -> int:
+        return sum(1 for v in self.members if has_record_book(v))
+
+    @property
+    def uninsured(self) -> list[Volunteer]:
+        return [v for v in self.members if v.id not in self.insured]
+
+    @property
+    def book_percent(self) -> int:
+        """Share of members holding a record book, rounded down (0 without members)."""
+        return self.with_book * 100 // len(self.members) if self.members else 0
+
+    @property
+    def missing(self) -> list[Condition]:
+        return [c for c in self.conditions if not c.met]
+
+
+def has_record_book(volunteer: Volunteer) -> bool:
+    return bool((volunteer.record_book_no or "").strip())
+
+
+def _utc_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+
+
+def _conditions(founded_on, months, n_members, n_insured, n_book) -> list[Condition]:
+    out = []
+    if founded_on is None:
+        out.append(Condition("age", False, N_("No verified service at this site yet")))
+    elif months < TEAM_MONTHS:
+        out.append(Condition("age", False, N_("%(num)d more months before the team is 3 years "
+                                              "old"), {"num": TEAM_MONTHS - months}))
+    else:
+        out.append(Condition("age", True))
+    if n_members < MIN_MEMBERS:
+        out.append(Condition("members", False, N_("%(num)d more members needed"),
+                             {"num": MIN_MEMBERS - n_members}))
+    else:
+        out.append(Condition("members", True))
+    if n_insured < n_members:
+        out.append(Condition("insured", False, N_("%(num)d members without valid insurance"),
+                             {"num": n_members - n_insured}))
+    else:
+        out.append(Condition("insured", True))
+    need = math.ceil(n_members * BOOK_PERCENT / 100)
+    if n_book < need:
+        out.append(Condition("record_book", False,
+                             N_("%(num)d more members with a record book needed"),
+                             {"num": need - n_book}))
+    else:
+        out.append(Condition("record_book", True))
+    return out
+
+
+def team_list(session: Session, unit_id: int, as_of: dt.date) -> list[TeamFacts]:
+    """One entry per site of the unit (by name), with the facts and conditions of its team
+    as of `as_of` (see the module docstring). Five queries whatever the size of the unit."""
+    sites = list(session.scalars(select(Site).where(Site.unit_id == unit_id)
+                                 .order_by(Site.name_zh, Site.id)))
+    if not sites:
+        return []
+    end = _utc_start(as_of + dt.timedelta(days=1))
+    start = _utc_start(add_months(as_of, -WINDOW_MONTHS))
+    verified = (ServiceSession.unit_id == unit_id,
+                ServiceSession.status == SessionStatus.verified,
+                ServiceSession.checked_in_at < end)
+    first = dict(session.execute(
+        select(ServiceSession.site_id, func.min(ServiceSession.checked_in_at))
+        .where(*verified).group_by(ServiceSession.site_id)).all())
+    active = select(Volunteer.id).where(Volunteer.unit_id == unit_id,
+                                        Volunteer.status == VolunteerStatus.active)
+    pairs = session.execute(
+        select(ServiceSession.site_id, ServiceSession.volunteer_id).distinct()
+        .where(*verified, ServiceSession.checked_in_at >= start,
+               ServiceSession.volunteer_id.in_(active))).all()
+    members_of: dict[int, set[int]] = defaultdict(set)
+    for site_id, volunteer_id in pairs:
+        members_of[site_id].add(volunteer_id)
+    member_ids = select(ServiceSession.volunteer_id).where(
+        *verified, ServiceSession.checked_in_at >= start,
+        ServiceSession.volunteer_id.in_(active))
+    volunteers = {v.id: v for v in session.scalars(
+        select(Volunteer).where(Volunteer.id.in_(member_ids)))}
+    insured = set(session.scalars(
+        select(InsuranceCover.volunteer_id).distinct().where(
+            InsuranceCover.volunteer_id.in_(member_ids),
+            InsuranceCover.starts_on <= as_of, InsuranceCover.ends_on >= as_of)))
+    out = []
+    for site in sites:
+        started = first.get(site.id)
+        founded_on = taipei_date(started) if started is not None else None
+        months = full_months(founded_on, as_of) if founded_on else 0
+        members = sorted((volunteers[i] for i in members_of.get(site.id, ()) if i in volunteers),
+                         key=lambda v: (v.volunteer_no or "", v.id))
+        mine = {v.id for v in members} & insured
+        n_book = sum(1 for v in members if has_record_book(v))
+        out.append(TeamFacts(site, founded_on, months, members, mine,
+                             _conditions(founded_on, months, len(members), len(mine), n_book)))
+    return out

@@ -1,0 +1,191 @@
+"""Golden Diamond team award (金鑽獎 團隊, issue #6): a site's team qualifies when it is at
+least 3 years old, has at least 15 members, all insured, and at least 80 % hold a record book.
+Boundaries of each condition, who counts as a member, a fixed number of queries, the admin page."""
+import datetime as dt
+
+from sqlalchemy import event
+
+from models import golden_team as gt
+from models import recognition as rec
+from models.base import TAIPEI
+from models.insurance import CoverKind, InsuranceCover
+from models.people import VolunteerStatus
+from models.service import ServiceSession, SessionSource, SessionStatus
+
+AS_OF = dt.date(2026, 7, 1)
+FOUNDED = dt.date(2023, 7, 1)  # exactly 3 years before AS_OF
+RECENT = dt.date(2026, 5, 1)
+
+
+def add_session(db, unit, site, item, vol, day, status=SessionStatus.verified):
+    when = dt.datetime.combine(day, dt.time(10), tzinfo=TAIPEI)
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id,
+                          service_item_id=item.id, checked_in_at=when,
+                          checked_out_at=when + dt.timedelta(hours=2), status=status,
+                          credited_minutes=120 if status == SessionStatus.verified else 0,
+                          source=SessionSource.manual))
+
+
+def cover(db, vol, ends_on=AS_OF):
+    db.add(InsuranceCover(volunteer_id=vol.id, kind=CoverKind.group, insurer="國泰產險",
+                          policy_no=f"G-{vol.id}", starts_on=dt.date(2026, 1, 1), ends_on=ends_on))
+
+
+def team(db, make, unit, n=15, insured=None, books=None, founded=FOUNDED, name=None):
+    """A site whose first verified session is on `founded`, with `n` active volunteers who
+    served there recently; the first `insured` have a cover valid on AS_OF, the first `books`
+    a record-book number."""
+    site = make.site(unit, **({"name_zh": name} if name else {}))
+    item = make.item(unit)
+    insured = n if insured is None else insured
+    books = n if books is None else books
+    vols = [make.volunteer(unit, trained=False, commit=False,
+                           record_book_no=f"北市志字第{i + 1}號" if i < books else "")
+            for i in range(n)]
+    db.flush()
+    for i, vol in enumerate(vols):
+        if i < insured:
+            cover(db, vol)
+        add_session(db, unit, site, item, vol, RECENT)
+    add_session(db, unit, site, item, vols[0], founded)
+    db.commit()
+    return site, item, vols
+
+
+def facts_of(db, unit, site, as_of=AS_OF):
+    return next(t for t in gt.team_list(db, unit.id, as_of) if t.site.id == site.id)
+
+
+def missing(facts):
+    return {c.key: c.params.get("num") for c in facts.missing}
+
+
+def test_fifteen_members_qualify_fourteen_do_not(db, make, unit):
+    big, _i, _v = team(db, make, unit, n=15)
+    small, _i, _v = team(db, make, unit, n=14)
+    t = facts_of(db, unit, big)
+    assert t.eligible and len(t.members) == 15 and t.founded_on == FOUNDED and t.months == 36
+    t = facts_of(db, unit, small)
+    assert not t.eligible and missing(t) == {"members": 1}
+
+
+def test_one_uninsured_member_is_enough_to_fail(db, make, unit):
+    site, _i, vols = team(db, make, unit, n=15, insured=14)
+    t = facts_of(db, unit, site)
+    assert not t.eligible and missing(t) == {"insured": 1}
+    assert [v.id for v in t.uninsured] == [vols[14].id]
+    # a cover that ended the day before does not count; one ending on the day does
+    cover(db, vols[14], ends_on=AS_OF - dt.timedelta(days=1))
+    db.commit()
+    assert missing(facts_of(db, unit, site)) == {"insured": 1}
+    cover(db, vols[14], ends_on=AS_OF)
+    db.commit()
+    assert facts_of(db, unit, site).eligible
+
+
+def test_record_books_79_percent_is_short_80_percent_qualifies(db, make, unit):
+    short, _i, _v = team(db, make, unit, n=24, books=19)  # 79.2 %
+    enough, _i, _v = team(db, make, unit, n=25, books=20)  # 80 %
+    t = facts_of(db, unit, short)
+    assert not t.eligible and missing(t) == {"record_book": 1} and t.book_percent == 79
+    t = facts_of(db, unit, enough)
+    assert t.eligible and t.book_percent == 80
+
+
+def test_a_team_one_day_short_of_three_years(db, make, unit):
+    young, _i, _v = team(db, make, unit, founded=FOUNDED + dt.timedelta(days=1))
+    t = facts_of(db, unit, young)
+    assert not t.eligible and missing(t) == {"age": 1} and t.months == 35
+    next_day = facts_of(db, unit, young, AS_OF + dt.timedelta(days=1))
+    assert next_day.months == 36 and "age" not in missing(next_day)  # (the covers end on AS_OF)
+
+
+def test_inactive_volunteers_unverified_and_old_sessions_do_not_count(db, make, unit):
+    site, item, vols = team(db, make, unit, n=15)
+    vols[3].status = VolunteerStatus.inactive
+    pending = make.volunteer(unit, trained=False, commit=False, record_book_no="北市志字第99號")
+    former = make.volunteer(unit, trained=False, commit=False, record_book_no="北市志字第98號")
+    db.flush()
+    for vol in (pending, former):
+        cover(db, vol)
+    for status in (SessionStatus.closed, SessionStatus.needs_review, SessionStatus.rejected):
+        add_session(db, unit, site, item, pending, RECENT, status)
+    add_session(db, unit, site, item, former, dt.date(2025, 6, 30))  # 12 months + 1 day before
+    db.commit()
+    t = facts_of(db, unit, site)
+    assert len(t.members) == 14 and vols[3] not in t.members
+    assert not t.eligible and missing(t) == {"members": 1}
+    # an unverified session before the first verified one does not make the team older
+    add_session(db, unit, site, item, vols[0], dt.date(2020, 1, 1), SessionStatus.rejected)
+    # the same day a year earlier is still inside the window
+    add_session(db, unit, site, item, former, dt.date(2025, 7, 1))
+    db.commit()
+    t = facts_of(db, unit, site)
+    assert t.founded_on == FOUNDED and len(t.members) == 15 and t.eligible
+    # another unit's sites are not listed
+    other = make.unit()
+    team(db, make, other, n=2)
+    assert {x.site.unit_id for x in gt.team_list(db, unit.id, AS_OF)} == {unit.id}
+
+
+def test_a_site_without_service_explains_why(db, make, unit):
+    empty = make.site(unit)
+    t = facts_of(db, unit, empty)
+    assert t.founded_on is None and not t.eligible
+    assert missing(t) == {"age": None, "members": 15}
+
+
+def test_a_fixed_number_of_statements(app, db, make, unit):
+    engine = app.extensions["hourbook_db"]["engine"]
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def measure():
+        db.expire_all()
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            teams = gt.team_list(db, unit.id, AS_OF)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        db.rollback()
+        return len(statements), len(teams)
+
+    team(db, make, unit, n=3)
+    few = measure()
+    for _ in range(3):
+        team(db, make, unit, n=16, insured=10, books=5)
+    many = measure()
+    assert many[1] == few[1] + 3 and many[0] == few[0]
+
+
+def test_the_calendar_counts_qualifying_teams(db, make, unit):
+    team(db, make, unit, n=15)
+    team(db, make, unit, n=14)
+    got = {d.key: d for d in rec.deadlines(db, unit.id, AS_OF)}
+    assert got["golden_diamond_team"].qualifying == 1
+    assert got["golden_diamond_team"].due == dt.date(2026, 7, 15)
+
+
+def test_the_admin_sees_the_teams_others_do_not(admin, supervisor, volunteer, anon, db, make,
+                                                unit):
+    team(db, make, unit, n=15, name="松山據點")
+    _s, _i, vols = team(db, make, unit, n=14, insured=12, books=10, name="信義據點",
+                        founded=dt.date(2024, 2, 1))
+    html = admin.get("/admin/awards/teams?as_of=2026-07-01").get_data(as_text=True)
+    assert "金鑽獎 團隊" in html
+    qualifying = html.split("松山據點")[1].split("</article>")[0]
+    assert "符合" in qualifying and "四項條件都符合" in qualifying
+    short = html.split("信義據點")[1].split("</article>")[0]
+    for text in ("團隊成立還差 7 個月", "還差 1 位成員", "2 位沒有有效保險",
+                 "還差 2 位成員持有紀錄冊"):
+        assert text in short, text
+    assert f"沒有有效保險：{vols[12].name_zh}、{vols[13].name_zh}" in short
+    assert 'data-qualifies="yes"' in html and 'data-qualifies="no"' in html
+    assert admin.get("/admin/awards/teams?as_of=soon").status_code == 400
+    assert "/admin/awards/teams" in admin.get("/admin/awards/").get_data(as_text=True)
+    for who in (supervisor, volunteer):
+        assert who.get("/admin/awards/teams").status_code == 403
+    assert anon.get("/admin/awards/teams").status_code == 302
