@@ -98,3 +98,37 @@ def place_logo(pdf: FPDF, data: bytes | None, x: float, y: float, max_w: float, 
     except Exception:
         return 0.0
     return w
+
+
+# --- shared by the printed documents ------------------------------------------------------------
+
+INK = (25, 25, 25)
+GREY = (95, 95, 95)
+CERTIFICATE_MARGIN = 25.0
+
+
+def roc_short(day) -> str:
+    """115/03/02: a date in the Republic of China calendar, as on slips."""
+    return f"{day.year - 1911}/{day.month:02d}/{day.day:02d}"
+
+
+def roc_long(day) -> str:
+    """中華民國 115 年 3 月 2 日: a date as certificates and slips print it."""
+    return f"中華民國 {day.year - 1911} 年 {day.month} 月 {day.day} 日"
+
+
+def certificate_page(pdf: FPDF, *, frame: tuple[int, int, int], number_text: str) -> None:
+    """A certificate's page: a new A4 page with a double frame in `frame`'s colour and the
+    certificate's number at the top right."""
+    pdf.add_page()
+    w = pdf.w
+    pdf.set_draw_color(*frame)
+    pdf.set_line_width(1.2)
+    pdf.rect(12, 12, w - 24, pdf.h - 24)
+    pdf.set_line_width(0.3)
+    pdf.rect(15, 15, w - 30, pdf.h - 30)
+    pdf.set_text_color(*GREY)
+    pdf.set_font(FAMILY, "", 10)
+    pdf.set_xy(CERTIFICATE_MARGIN, 22)
+    pdf.cell(w - 2 * CERTIFICATE_MARGIN, 6, number_text, align="R")
+    pdf.set_text_color(*INK)

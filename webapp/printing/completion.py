@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from fpdf.enums import WrapMode
 
-from . import FAMILY, centred_text, cjk_pdf
+from . import CERTIFICATE_MARGIN as MARGIN
+from . import FAMILY, GREY, INK, centred_text, certificate_page, cjk_pdf, roc_long
 
-INK = (25, 25, 25)
-GREY = (95, 95, 95)
 FRAME = (120, 90, 40)
-MARGIN = 25.0
-
-
-def _roc(day) -> str:
-    return f"中華民國 {day.year - 1911} 年 {day.month} 月 {day.day} 日"
 
 
 def _hours(minutes: int) -> str:
@@ -22,20 +16,8 @@ def _hours(minutes: int) -> str:
 
 def completion_pdf(cert) -> bytes:
     pdf = cjk_pdf(title=f"結業證明書 {cert.serial}", author=cert.unit_name)
-    pdf.add_page()
+    certificate_page(pdf, frame=FRAME, number_text=f"證書編號：{cert.serial}")
     w = pdf.w
-    # a double frame
-    pdf.set_draw_color(*FRAME)
-    pdf.set_line_width(1.2)
-    pdf.rect(12, 12, w - 24, pdf.h - 24)
-    pdf.set_line_width(0.3)
-    pdf.rect(15, 15, w - 30, pdf.h - 30)
-
-    pdf.set_text_color(*GREY)
-    pdf.set_font(FAMILY, "", 10)
-    pdf.set_xy(MARGIN, 22)
-    pdf.cell(w - 2 * MARGIN, 6, f"證書編號：{cert.serial}", align="R")
-    pdf.set_text_color(*INK)
 
     y = centred_text(pdf, "結業證明書", 42, 30, "B")
     y = centred_text(pdf, cert.unit_name, y + 4, 14, min_size=10, color=GREY)
@@ -82,5 +64,5 @@ def completion_pdf(cert) -> bytes:
     pdf.set_xy(w - MARGIN - 45, pdf.h - 45)
     pdf.cell(45, 6, "單位印信", align="C")
     pdf.set_text_color(*INK)
-    centred_text(pdf, _roc(cert.issued_on), pdf.h - 35, 14)
+    centred_text(pdf, roc_long(cert.issued_on), pdf.h - 35, 14)
     return bytes(pdf.output())

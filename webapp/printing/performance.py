@@ -10,12 +10,10 @@ import datetime as dt
 
 from fpdf.enums import WrapMode
 
-from . import FAMILY, centred_text, cjk_pdf
+from . import CERTIFICATE_MARGIN as MARGIN
+from . import FAMILY, GREY, INK, centred_text, certificate_page, cjk_pdf, roc_long
 
-INK = (25, 25, 25)
-GREY = (95, 95, 95)
 FRAME = (40, 80, 120)
-MARGIN = 25.0
 
 
 def _day(value) -> dt.date | None:
@@ -23,9 +21,7 @@ def _day(value) -> dt.date | None:
 
 
 def roc(day: dt.date | None) -> str:
-    if day is None:
-        return "—"
-    return f"中華民國 {day.year - 1911} 年 {day.month} 月 {day.day} 日"
+    return "—" if day is None else roc_long(day)
 
 
 def hours_text(minutes: int) -> str:
@@ -37,19 +33,8 @@ def performance_pdf(printed: dict) -> bytes:
     p = printed
     issued_on = _day(p["issued_on"])
     pdf = cjk_pdf(title=f"志願服務績效證明書 {p['serial']}", author=p["unit_name"])
-    pdf.add_page()
+    certificate_page(pdf, frame=FRAME, number_text=f"證書字號：{p['serial']}")
     w = pdf.w
-    pdf.set_draw_color(*FRAME)
-    pdf.set_line_width(1.2)
-    pdf.rect(12, 12, w - 24, pdf.h - 24)
-    pdf.set_line_width(0.3)
-    pdf.rect(15, 15, w - 30, pdf.h - 30)
-
-    pdf.set_text_color(*GREY)
-    pdf.set_font(FAMILY, "", 10)
-    pdf.set_xy(MARGIN, 22)
-    pdf.cell(w - 2 * MARGIN, 6, f"證書字號：{p['serial']}", align="R")
-    pdf.set_text_color(*INK)
 
     y = centred_text(pdf, "志願服務績效證明書", 38, 28, "B")
     y = centred_text(pdf, p["unit_name"], y + 3, 14, min_size=10, color=GREY)

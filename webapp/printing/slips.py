@@ -13,7 +13,7 @@ from fpdf import FPDF
 
 from models.base import taipei_date
 
-from . import FAMILY, cjk_pdf, place_logo
+from . import FAMILY, GREY, INK, cjk_pdf, place_logo, roc_long, roc_short
 
 PAGE_W, PAGE_H = 210.0, 297.0
 SLOTS = 3  # slips per A4 page
@@ -25,8 +25,6 @@ SIDE_W = 46.0  # the issuer and the signature-and-seal box, right of the table
 SIDE_GAP = 4.0
 FIXED_H = PAD_TOP + HEADER_H + INFO_H + GAP + THEAD_H + TOTAL_H + NOTE_H + PAD_BOTTOM
 
-INK = (25, 25, 25)
-GREY = (95, 95, 95)
 LIGHT = (238, 238, 238)
 RULE = (70, 70, 70)
 VOID_RED = (190, 30, 30)
@@ -87,14 +85,6 @@ def slip_doc(slip, unit_name: str, replaces_serial: str = "") -> SlipDoc:
 
 
 # --- words and numbers ----------------------------------------------------------------------
-
-def roc_short(day: dt.date) -> str:
-    return f"{day.year - 1911}/{day.month:02d}/{day.day:02d}"
-
-
-def roc_long(day: dt.date) -> str:
-    return f"中華民國 {day.year - 1911} 年 {day.month} 月 {day.day} 日"
-
 
 def hours_zh(minutes: int) -> str:
     h, m = divmod(int(minutes), 60)
