@@ -1,4 +1,5 @@
-"""Annual evaluation (年度考核), exit (退場) and the team view per site.
+"""Annual evaluation (年度考核) and exit (退場). The team view per site, built on the same
+facts, is in models/team_view.py.
 
 The unit admin sets each year's criteria (name, weight, scale). Supervisors evaluate the
 volunteers of their sites (admins: everyone): the form shows the year's verified hours,
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import (Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, and_,
@@ -29,7 +30,7 @@ from . import audit
 from .attendance import Repeat, Shift, Status, roster_range
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
 from .people import Role, User, Volunteer, VolunteerStatus
-from .service import ServiceSession, SessionStatus, Site
+from .service import ServiceSession, SessionStatus
 from .training import TrainingRecord, training_status
 from .unit import Unit
 from .verification import supervised_site_ids
@@ -699,92 +700,3 @@ def reactivate_volunteer(session: Session, volunteer: Volunteer, actor: User, no
 
 def status_changes_of(session: Session, volunteer_id: int) -> list[VolunteerStatusChange]:
     return status_history(session, [volunteer_id]).get(volunteer_id, [])
-
-
-# --- the team view per site ---------------------------------------------------------------------
-
-@dataclass
-class SiteSummary:
-    site: Site
-    verified_minutes: int = 0
-    volunteers: int = 0  # scheduled or checked in during the year
-    active_volunteers: int = 0  # of those, active at the end of the period
-    attendance: Tally = field(default_factory=Tally)
-    cohort: int = 0  # the site's volunteers active on 1 January
-    retained: int = 0  # of the cohort, still active at the end of the period
-    exits: int = 0  # exits during the year among the site's volunteers
-    outcomes: dict[Outcome, int] = field(default_factory=dict)  # finalised evaluations
-    drafts: int = 0  # evaluations not yet finalised
-
-    @property
-    def retention(self) -> float | None:
-        return round(self.retained / self.cohort * 100, 1) if self.cohort else None
-
-
-def team_overview(session: Session, user: User, year: int, now: dt.datetime) -> list[SiteSummary]:
-    """Per site the user sees, for a Taipei calendar year (up to today in the current year):
-
-    - verified hours of sessions at the site that started in the year;
-    - volunteers: scheduled or checked in there during the year; active ones at the period end;
-    - attendance rate (see ATTENDED);
-    - retention: of the site's volunteers (scheduled or checked in there during the year or the
-      year before) who were active on 1 January, the share still active at the period end;
-      exits: how many of them exited during the year;
-    - evaluation outcomes of the year (finalised, by outcome; drafts counted apart). A volunteer
-      at two sites counts at both.
-
-    A fixed number of queries plus three per site (the attendance roster), never per volunteer.
-    """
-    first, last = year_bounds(year)
-    end = period_end(year, now)
-    allowed = supervised_site_ids(session, user)
-    query = select(Site).where(Site.unit_id == user.unit_id)
-    if allowed is not None:
-        query = query.where(Site.id.in_(allowed or {-1}))
-    sites = list(session.scalars(query.order_by(Site.name_zh, Site.id)))
-    site_ids = {s.id for s in sites}
-    if not sites:
-        return []
-    this_year = site_people(session, user.unit_id, first, last, site_ids)
-    window = site_people(session, user.unit_id, dt.date(year - 1, 1, 1), last, site_ids)
-    all_ids = set().union(*window.values()) if window else set()
-    volunteers = {v.id: v for v in session.scalars(
-        select(Volunteer).where(Volunteer.id.in_(all_ids or {-1})))}
-    history = status_history(session, all_ids)
-    start, stop = year_moments(year)
-    minutes = dict(session.execute(
-        select(ServiceSession.site_id, func.sum(ServiceSession.credited_minutes))
-        .where(ServiceSession.unit_id == user.unit_id, ServiceSession.site_id.in_(site_ids),
-               ServiceSession.status == SessionStatus.verified,
-               ServiceSession.checked_in_at >= start, ServiceSession.checked_in_at < stop)
-        .group_by(ServiceSession.site_id)).all())
-    evaluations = list(session.execute(
-        select(Evaluation.volunteer_id, Evaluation.status, Evaluation.outcome)
-        .where(Evaluation.unit_id == user.unit_id, Evaluation.year == year)))
-    tallies = attendance_tallies(session, sorted(site_ids), first, end, now)
-
-    result = []
-    for site in sites:
-        summary = SiteSummary(site, verified_minutes=int(minutes.get(site.id) or 0))
-        people = this_year.get(site.id, set())
-        summary.volunteers = len(people)
-        summary.active_volunteers = sum(
-            1 for vid in people if active_on(volunteers[vid], history.get(vid, []), end))
-        for tally in tallies.get(site.id, {}).values():
-            summary.attendance.add(tally)
-        for vid in window.get(site.id, set()):
-            vol, changes = volunteers[vid], history.get(vid, [])
-            if active_on(vol, changes, first):
-                summary.cohort += 1
-                summary.retained += active_on(vol, changes, end)
-            summary.exits += exits_between(vol, changes, first, end)
-        outcomes: Counter = Counter()
-        for vid, status, outcome in evaluations:
-            if vid in people:
-                if status == EvaluationStatus.final:
-                    outcomes[outcome] += 1
-                else:
-                    summary.drafts += 1
-        summary.outcomes = {o: outcomes.get(o, 0) for o in Outcome}
-        result.append(summary)
-    return result

@@ -1,7 +1,7 @@
 """Golden Diamond team award (金鑽獎 團隊, issue #6).
 
 rules.md: "team ≥ 3 years old, ≥ 15 members, 100 % insured, ≥ 80 % hold a record book; filed
-by 15 July". A team is a site's volunteer team (the team view per site, models.evaluation
+by 15 July". A team is a site's volunteer team (the team view per site, models.team_view
 `team_overview`). For a site, as of a Taipei calendar day `as_of`:
 
 - members: the unit's volunteers whose status is active now who have at least one verified

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, select
 
 from models import evaluation as ev
+from models.team_view import team_overview
 from models.attendance import Repeat, Shift
 from models.audit import AuditEntry
 from models.base import TAIPEI
@@ -345,7 +346,7 @@ def test_team_overview_per_site(db, make, unit, world):
                        coaching_plan="陪同服務")  # a draft
     db.commit()
 
-    [s1, s2] = ev.team_overview(db, boss, 2026, NOW)
+    [s1, s2] = team_overview(db, boss, 2026, NOW)
     assert s1.site.id == site.id and s2.site.id == other.id
     assert s1.verified_minutes == 300 + 120 + 170 and s2.verified_minutes == 45
     assert s1.volunteers == 3 and s1.active_volunteers == 2  # 留任, 新人 (離開 left)
@@ -360,7 +361,7 @@ def test_team_overview_per_site(db, make, unit, world):
     sup = make.user(unit, role="supervisor")
     db.add(SupervisorSite(user_id=sup.id, site_id=other.id))
     db.commit()
-    assert [s.site.id for s in ev.team_overview(db, sup, 2026, NOW)] == [other.id]
+    assert [s.site.id for s in team_overview(db, sup, 2026, NOW)] == [other.id]
 
 
 def test_team_overview_queries_do_not_grow_with_volunteers(db, make, unit, world, app):
@@ -377,7 +378,7 @@ def test_team_overview_queries_do_not_grow_with_volunteers(db, make, unit, world
         listener = lambda *args: seen.append(1)  # noqa: E731
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            ev.team_overview(db, boss, 2026, NOW)
+            team_overview(db, boss, 2026, NOW)
         finally:
             event.remove(engine, "before_cursor_execute", listener)
         return len(seen)

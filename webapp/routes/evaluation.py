@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from models import evaluation as ev
+from models.team_view import team_overview
 from models.base import taipei_date, utcnow
 from models.evaluation import EvaluationCriterion, InvalidEvaluation, Outcome
 from models.people import Role, User, Volunteer
@@ -390,7 +391,7 @@ def volunteer_reactivate(volunteer_id: int):
 @staff
 def overview():
     year, ok = _year_arg()
-    summaries = ev.team_overview(db.session, _me(), year, utcnow())
+    summaries = team_overview(db.session, _me(), year, utcnow())
     return render_template("evaluation/overview.html", year=year, summaries=summaries,
                            outcome_labels=OUTCOME_LABELS, this_year=_this_year(),
                            period_end=ev.period_end(year, utcnow())), 200 if ok else 400
