@@ -339,6 +339,18 @@ def _issue_chunk(session: Session, actor: User, now: dt.datetime,
         for slip_id, row, (_vid, sessions) in zip(slip_ids, slip_rows, pending)], actor=actor, now=now)
 
 
+def batch_parts(unit_id: int, year: int, first: int, last: int, size: int) -> list[dict]:
+    """An issuing batch (serial numbers first..last of a year) cut into parts of at most `size`
+    slips, each with its serial range and its place in the batch (1-based), for printing."""
+    parts = []
+    for a in range(first, last + 1, size):
+        b = min(a + size - 1, last)
+        parts.append({"year": year, "first": a, "last": b, "from_no": a - first + 1,
+                      "to_no": b - first + 1, "first_serial": format_serial(unit_id, year, a),
+                      "last_serial": format_serial(unit_id, year, b)})
+    return parts
+
+
 def count_in_range(session: Session, unit_id: int, year: int, first: int, last: int) -> int:
     return session.scalar(select(func.count()).select_from(HourSlip).where(
         HourSlip.unit_id == unit_id, HourSlip.year == year, HourSlip.seq >= first, HourSlip.seq <= last))

@@ -349,13 +349,7 @@ def batch():
         year, first, last = found_range
         if slips.count_in_range(db.session, current_user.unit_id, year, first, last) != last - first + 1:
             abort(404)
-        parts = []
-        for a in range(first, last + 1, MAX_BATCH):
-            b = min(a + MAX_BATCH - 1, last)
-            parts.append({"year": year, "first": a, "last": b, "from_no": a - first + 1,
-                          "to_no": b - first + 1,
-                          "first_serial": slips.format_serial(current_user.unit_id, year, a),
-                          "last_serial": slips.format_serial(current_user.unit_id, year, b)})
+        parts = slips.batch_parts(current_user.unit_id, year, first, last, MAX_BATCH)
         return render_template("slips/batch.html", slips=None, parts=parts, total=last - first + 1,
                                max_batch=MAX_BATCH)
     found, batch_args = _batch_slips()
