@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from . import audit
 from .audit import AuditEntry
 from .base import begin_write, utcnow
+from .people import Volunteer
+from .recruitment import Application
 
 
 def N_(message: str) -> str:
@@ -68,3 +70,16 @@ def entries(session: Session, unit_id: int, *, before_id: int | None = None,
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def subject_names(session: Session, unit_id: int, rows: list[AuditEntry]
+                  ) -> tuple[dict[int, str], dict[int, str]]:
+    """The names behind a page of access-log rows, in two queries: volunteer id -> name and
+    application id -> applicant's name (the unit's own only)."""
+    vol_ids = {r.entity_id for r in rows if r.entity == "volunteer" and r.entity_id}
+    app_ids = {r.entity_id for r in rows if r.entity == "application" and r.entity_id}
+    vols = dict(session.execute(select(Volunteer.id, Volunteer.name_zh).where(
+        Volunteer.id.in_(vol_ids), Volunteer.unit_id == unit_id)).all()) if vol_ids else {}
+    apps = dict(session.execute(select(Application.id, Application.name_zh).where(
+        Application.id.in_(app_ids), Application.unit_id == unit_id)).all()) if app_ids else {}
+    return vols, apps

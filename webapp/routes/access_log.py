@@ -4,11 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from models import access_log
-from models.people import Role, Volunteer
-from models.recruitment import Application
+from models.people import Role
 
 from ..access import roles
 from ..extensions import db
@@ -37,13 +35,7 @@ def index():
 
 def _subjects(rows) -> dict[int, str]:
     """A readable subject per entry: the volunteer's or applicant's name, or how many people."""
-    unit_id = current_user.unit_id
-    vol_ids = {r.entity_id for r in rows if r.entity == "volunteer" and r.entity_id}
-    app_ids = {r.entity_id for r in rows if r.entity == "application" and r.entity_id}
-    vols = dict(db.session.execute(select(Volunteer.id, Volunteer.name_zh).where(
-        Volunteer.id.in_(vol_ids), Volunteer.unit_id == unit_id)).all()) if vol_ids else {}
-    apps = dict(db.session.execute(select(Application.id, Application.name_zh).where(
-        Application.id.in_(app_ids), Application.unit_id == unit_id)).all()) if app_ids else {}
+    vols, apps = access_log.subject_names(db.session, current_user.unit_id, rows)
     out = {}
     for r in rows:
         details = r.after_data() or {}
