@@ -63,6 +63,23 @@ def roc_date(day: dt.date | None) -> str:
     return f"{day.year - 1911} 年 {day.month} 月 {day.day} 日"
 
 
+def unit_rows(doc: PlanDoc) -> list[tuple[str, str]]:
+    """The unit's details and the filing record, as both the PDF and the Word file print them."""
+    return [
+        ("運用單位名稱", doc.unit_name),
+        ("單位類型", f"{doc.legal_type}（{doc.category}）"),
+        ("立案／登記字號", doc.registration_no or "—"),
+        ("地址", doc.address or "—"),
+        ("電話", doc.phone or "—"),
+        ("負責人", doc.responsible_person or "—"),
+        ("聯絡人", doc.contact or "—"),
+        ("督導", "、".join(doc.supervisors) or "—"),
+        ("送件日期", roc_date(doc.submitted_on)),
+        ("核備／退回日期", roc_date(doc.decided_on)),
+        ("文號", doc.reference_no or "—"),
+    ]
+
+
 def plan_doc(unit, profile, supervisors: list[str], plan, version, logo: bytes | None,
              printed_on: dt.date) -> PlanDoc:
     """A PlanDoc from a Unit, its UnitProfile, a ServicePlan and one of its versions."""
@@ -137,19 +154,7 @@ def plan_pdf(doc: PlanDoc) -> bytes:
     pdf.set_y(max(pdf.get_y(), 14 + (26 if logo_w else 0)) + 4)
 
     # The unit's details and the filing record
-    rows = [
-        ("運用單位名稱", doc.unit_name),
-        ("單位類型", f"{doc.legal_type}（{doc.category}）"),
-        ("立案／登記字號", doc.registration_no or "—"),
-        ("地址", doc.address or "—"),
-        ("電話", doc.phone or "—"),
-        ("負責人", doc.responsible_person or "—"),
-        ("聯絡人", doc.contact or "—"),
-        ("督導", "、".join(doc.supervisors) or "—"),
-        ("送件日期", roc_date(doc.submitted_on)),
-        ("核備／退回日期", roc_date(doc.decided_on)),
-        ("文號", doc.reference_no or "—"),
-    ]
+    rows = unit_rows(doc)
     pdf.set_draw_color(*RULE)
     pdf.set_line_width(0.25)
     pdf.set_font(FAMILY, "", 10)

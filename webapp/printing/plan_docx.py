@@ -10,7 +10,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
-from .plan import PlanDoc, roc_date, roc_year
+from .plan import PlanDoc, roc_date, roc_year, unit_rows
 
 FONT = "Noto Sans CJK TC"  # Word falls back to a CJK font the reader has when it is missing
 GREY = RGBColor(0x5F, 0x5F, 0x5F)
@@ -80,19 +80,7 @@ def plan_docx(doc: PlanDoc) -> bytes:
     _font(run, 10)
     run.font.color.rgb = GREY
 
-    rows = [
-        ("運用單位名稱", doc.unit_name),
-        ("單位類型", f"{doc.legal_type}（{doc.category}）"),
-        ("立案／登記字號", doc.registration_no or "—"),
-        ("地址", doc.address or "—"),
-        ("電話", doc.phone or "—"),
-        ("負責人", doc.responsible_person or "—"),
-        ("聯絡人", doc.contact or "—"),
-        ("督導", "、".join(doc.supervisors) or "—"),
-        ("送件日期", roc_date(doc.submitted_on)),
-        ("核備／退回日期", roc_date(doc.decided_on)),
-        ("文號", doc.reference_no or "—"),
-    ]
+    rows = unit_rows(doc)
     table = document.add_table(rows=0, cols=2)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
