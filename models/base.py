@@ -5,6 +5,9 @@ No Flask here: everything in models/ can be used from a test, a CLI command or a
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
+import threading
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
@@ -91,7 +94,80 @@ def begin_write(session: Session) -> None:
         session.connection(execution_options=WRITE)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class WriterQueue:
+    """SQLite writers wait their turn on an OS file lock (`<database>-writers`, flock) taken
+    just before BEGIN IMMEDIATE and let go just after COMMIT or ROLLBACK.
+
+    Without it a writer that finds the write lock taken polls in SQLite's busy handler, which
+    sleeps 1, 2, 5 … 100 ms between tries: under load the lock is free most of those sleeps,
+    CPU sits idle and an unlucky request waits hundreds of milliseconds while later ones slip
+    in. A blocked flock() wakes as soon as the holder lets go (and releases the GIL while it
+    waits). Every connection has its own descriptor, so threads of one process queue too.
+    The busy timeout stays as the fallback for writers that do not use this engine, and for a
+    thread that opens a second write transaction while its first one holds the queue (it would
+    otherwise wait for itself forever).
+    """
+
+    def __init__(self, database_path: str):
+        self.path = database_path + "-writers"
+        self._fd: dict[int, int] = {}  # id(DBAPI connection) -> its own descriptor of the file
+        self._holding: dict[int, int] = {}  # connection holding the lock -> its thread
+
+    def install(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        commit, rollback, close = dialect.do_commit, dialect.do_rollback, dialect.do_close
+
+        @event.listens_for(engine, "connect")
+        def _open(dbapi_connection, _record):
+            self._fd[id(dbapi_connection)] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+        def do_commit(dbapi_connection):
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.leave(dbapi_connection)
+
+        def do_rollback(dbapi_connection):
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.leave(dbapi_connection)
+
+        def do_close(dbapi_connection):
+            self.leave(dbapi_connection)
+            fd = self._fd.pop(id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection)), None)
+            if fd is not None:
+                os.close(fd)
+            close(dbapi_connection)
+
+        dialect.do_commit, dialect.do_rollback, dialect.do_close = do_commit, do_rollback, do_close
+
+    def enter(self, dbapi_connection) -> None:
+        fd = self._fd.get(id(dbapi_connection))
+        thread = threading.get_ident()
+        if fd is None or thread in self._holding.values():
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX)  # blocks, without the GIL, until the writer before leaves
+        self._holding[id(dbapi_connection)] = thread
+
+    def leave(self, dbapi_connection) -> None:
+        # SQLAlchemy hands commit/rollback the pool's proxy, close the DBAPI connection itself.
+        key = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+        if self._holding.pop(key, None) is not None:
+            fcntl.flock(self._fd[key], fcntl.LOCK_UN)
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _configure_sqlite(engine: Engine, url: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -102,10 +178,23 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    path = _sqlite_file(url)
+    queue = WriterQueue(path) if path else None
+    if queue is not None:
+        queue.install(engine)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         if conn.get_execution_options().get("hourbook_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_connection = conn.connection.dbapi_connection
+            if queue is not None:
+                queue.enter(dbapi_connection)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if queue is not None:
+                    queue.leave(dbapi_connection)
+                raise
         else:
             conn.exec_driver_sql("BEGIN")
 
@@ -114,7 +203,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 10, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, url)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
