@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .base import Base, UTCDateTime, utcnow
+from .base import Base, UTCDateTime, insert_now, utcnow
 
 
 class AuditEntry(Base):
@@ -51,7 +51,8 @@ def record(
     after: dict | None = None,
     now: dt.datetime | None = None,
 ) -> AuditEntry:
-    """Add one audit entry to the session (committed with the change it describes)."""
+    """Write one audit entry in the session's transaction (committed with the change it
+    describes, rolled back with it)."""
     entry = AuditEntry(
         at=now or utcnow(),
         unit_id=unit_id if unit_id is not None else getattr(actor, "unit_id", None),
@@ -63,8 +64,7 @@ def record(
         before=_dump(before),
         after=_dump(after),
     )
-    session.add(entry)
-    return entry
+    return insert_now(session, entry)  # written at once: one INSERT, no flush of its own
 
 
 def record_many(session: Session, entries: list[dict[str, Any]], *, actor=None,

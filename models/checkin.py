@@ -2,7 +2,7 @@
 
 Every function takes the SQLAlchemy Session and `now` (aware UTC) so tests control the clock.
 Times are always the server's clock, except offline kiosk events (see `offline_event_time`).
-Callers commit; these functions only add and flush.
+Callers commit; these functions only write within the caller's transaction.
 """
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import enum
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import Enum, ForeignKey, Index, String, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
-from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date
+from .base import TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, row_values, taipei_date
 from .insurance import cover_on
 from .people import Volunteer
 from .training import training_status
@@ -128,49 +129,56 @@ class Result:
 
 
 # --- lookups ---------------------------------------------------------------------------
+# A check-in is the request the product serves most: its statements are built once, here, and
+# only their parameters change (building a statement costs more than SQLite running it).
+
+_OPEN_SESSION = select(ServiceSession).where(
+    ServiceSession.volunteer_id == bindparam("volunteer_id"), ServiceSession.checked_out_at.is_(None))
+_LAST_SESSION = (select(ServiceSession).where(ServiceSession.volunteer_id == bindparam("volunteer_id"))
+                 .order_by(ServiceSession.checked_in_at.desc()).limit(1))
+_SERVICE_ITEMS = (select(ServiceItem).where(ServiceItem.unit_id == bindparam("unit_id"),
+                                            ServiceItem.active.is_(True)).order_by(ServiceItem.code))
+_LAST_ITEM_HERE = (select(ServiceSession.service_item_id)
+                   .where(ServiceSession.volunteer_id == bindparam("volunteer_id"),
+                          ServiceSession.site_id == bindparam("site_id"))
+                   .order_by(ServiceSession.checked_in_at.desc()).limit(1))
+_LAST_ITEM = (select(ServiceSession.service_item_id)
+              .where(ServiceSession.volunteer_id == bindparam("volunteer_id"))
+              .order_by(ServiceSession.checked_in_at.desc()).limit(1))
+
 
 def open_session(session: Session, volunteer_id: int) -> ServiceSession | None:
-    return session.scalar(
-        select(ServiceSession).where(
-            ServiceSession.volunteer_id == volunteer_id, ServiceSession.checked_out_at.is_(None)
-        )
-    )
+    return session.scalar(_OPEN_SESSION, {"volunteer_id": volunteer_id})
 
 
 def last_session(session: Session, volunteer_id: int) -> ServiceSession | None:
-    return session.scalar(
-        select(ServiceSession)
-        .where(ServiceSession.volunteer_id == volunteer_id)
-        .order_by(ServiceSession.checked_in_at.desc())
-        .limit(1)
-    )
+    return session.scalar(_LAST_SESSION, {"volunteer_id": volunteer_id})
 
 
 def service_items_for(session: Session, unit_id: int) -> list[ServiceItem]:
-    return list(session.scalars(
-        select(ServiceItem).where(ServiceItem.unit_id == unit_id, ServiceItem.active.is_(True))
-        .order_by(ServiceItem.code)
-    ))
+    return list(session.scalars(_SERVICE_ITEMS, {"unit_id": unit_id}))
 
 
 def default_item(session: Session, volunteer_id: int, site_id: int, items: list[ServiceItem]) -> ServiceItem | None:
     """The item last used at this site (then anywhere), else the first item."""
     ids = {i.id for i in items}
-    for where in ((ServiceSession.site_id == site_id), (ServiceSession.id.is_not(None))):
-        last = session.scalar(
-            select(ServiceSession.service_item_id)
-            .where(ServiceSession.volunteer_id == volunteer_id, where)
-            .order_by(ServiceSession.checked_in_at.desc()).limit(1)
-        )
+    for query in (_LAST_ITEM_HERE, _LAST_ITEM):
+        last = session.scalar(query, {"volunteer_id": volunteer_id, "site_id": site_id})
         if last in ids:
             return next(i for i in items if i.id == last)
     return items[0] if items else None
 
 
+_EVENT_BY_KEY = select(CheckinEvent).where(CheckinEvent.idempotency_key == bindparam("key"))
+_KEY_USED = select(CheckinEvent.id).where(CheckinEvent.idempotency_key == bindparam("key"))
+
+
 def event_by_key(session: Session, key: str | None) -> CheckinEvent | None:
     if not key:
         return None
-    return session.scalar(select(CheckinEvent).where(CheckinEvent.idempotency_key == key))
+    if session.scalar(_KEY_USED, {"key": key}) is None:  # nearly always: a cheap look first
+        return None
+    return session.scalar(_EVENT_BY_KEY, {"key": key})
 
 
 # --- rules -----------------------------------------------------------------------------
@@ -223,14 +231,13 @@ def _log(session: Session, *, volunteer: Volunteer | None, site: Site | None, un
          refusal_: Refusal | None = None, service_session: ServiceSession | None = None,
          key: str | None = None, device_id: int | None = None,
          device_time: dt.datetime | None = None) -> CheckinEvent:
-    event = CheckinEvent(
+    return insert_now(session, CheckinEvent(
         unit_id=unit_id, at=now, volunteer_id=volunteer.id if volunteer else None,
         site_id=site.id if site else None, action=action, source=source, outcome=outcome,
-        refusal_code=refusal_.code if refusal_ else None, service_session=service_session,
+        refusal_code=refusal_.code if refusal_ else None,
+        session_id=service_session.id if service_session else None,
         idempotency_key=key, device_id=device_id, device_time=device_time,
-    )
-    session.add(event)
-    return event
+    ))
 
 
 def _repeat(session: Session, key: str | None) -> Result | None:
@@ -239,6 +246,29 @@ def _repeat(session: Session, key: str | None) -> Result | None:
         return None
     return Result(earlier.action, Outcome.repeated if earlier.outcome == Outcome.ok else earlier.outcome,
                   earlier.service_session, earlier.refusal)
+
+
+_OPEN_IF_NONE_OPEN = pg_insert(ServiceSession.__table__).on_conflict_do_nothing(
+    index_elements=["volunteer_id"], index_where=ServiceSession.checked_out_at.is_(None),
+).returning(ServiceSession.__table__.c.id)
+
+
+def _insert_open_session(session: Session, new: ServiceSession) -> bool:
+    """INSERT a new open session; False when the volunteer has one open already.
+
+    SQLite: the write lock (BEGIN IMMEDIATE) is held since begin_write, so no other writer can
+    have opened a session since open_session() looked. PostgreSQL: two requests can race;
+    the partial unique index decides, and ON CONFLICT DO NOTHING lets the loser find out
+    without an error (and without a savepoint around the INSERT).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        insert_now(session, new)
+        return True
+    row = session.connection().execute(_OPEN_IF_NONE_OPEN, row_values(new)).first()
+    if row is None:
+        return False
+    attach_as_loaded(session, new, row.id)
+    return True
 
 
 def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: ServiceItem | None,
@@ -288,22 +318,16 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
 
     new = ServiceSession(unit_id=site.unit_id, volunteer_id=volunteer.id, site_id=site.id,
                          service_item_id=item.id, checked_in_at=when, source=source,
-                         status=SessionStatus.open, flags=",".join(sorted(f.value for f in flags)))
-    try:
-        if session.get_bind().dialect.name == "sqlite":
-            # The write lock (BEGIN IMMEDIATE) is held since begin_write: no other writer can
-            # have opened a session since open_session() looked, so no savepoint is needed.
-            session.add(new)
-            session.flush()
-        else:
-            with session.begin_nested():
-                session.add(new)
-    except IntegrityError:
+                         status=SessionStatus.open, flags=",".join(sorted(f.value for f in flags)),
+                         created_at=now)
+    if not _insert_open_session(session, new):
         # Another request opened a session for this volunteer a moment ago (the unique index).
         current = open_session(session, volunteer.id)
         if current is not None and current.site_id == site.id:
             return Result(Action.check_in, Outcome.repeated, current)
         return refuse(refusal("open_elsewhere", site=current.site.name_zh if current else ""), current)
+    for name, loaded in (("site", site), ("service_item", item), ("volunteer", volunteer)):
+        set_committed_value(new, name, loaded)  # already loaded: the page reads them, no SQL
     _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=Action.check_in,
          source=source, now=now, outcome=Outcome.ok, service_session=new, key=key,
          device_id=device_id, device_time=device_time)

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Date, Enum, ForeignKey, String, select
+from sqlalchemy import Date, Enum, ForeignKey, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
@@ -37,18 +37,18 @@ class InsuranceCover(Base):
         return self.starts_on <= day <= self.ends_on
 
 
+_COVER_ON = (
+    select(InsuranceCover)
+    .where(InsuranceCover.volunteer_id == bindparam("volunteer_id"),
+           InsuranceCover.starts_on <= bindparam("day"), InsuranceCover.ends_on >= bindparam("day"))
+    .order_by(InsuranceCover.ends_on.desc())
+    .limit(1)
+)  # built once: every check-in asks
+
+
 def cover_on(session: Session, volunteer_id: int, day: dt.date) -> InsuranceCover | None:
     """The cover valid on a Taipei calendar day, if any."""
-    return session.scalars(
-        select(InsuranceCover)
-        .where(
-            InsuranceCover.volunteer_id == volunteer_id,
-            InsuranceCover.starts_on <= day,
-            InsuranceCover.ends_on >= day,
-        )
-        .order_by(InsuranceCover.ends_on.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_COVER_ON, {"volunteer_id": volunteer_id, "day": day}).first()
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -139,11 +139,14 @@ def regenerate_site_token(session: Session, site: Site, actor,
     return site.token
 
 
+_SITE_BY_TOKEN = select(Site).where(Site.token == bindparam("token"))  # every check-in asks
+
+
 def site_by_token(session: Session, token: str | None) -> Site | None:
     """The site a poster's token belongs to; None for an unknown, old or inactive site's token."""
     if not token or len(token) > 40:
         return None
-    site = session.scalar(select(Site).where(Site.token == token))
+    site = session.scalar(_SITE_BY_TOKEN, {"token": token})
     if site is None or not site.active:
         return None
     return site

@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
@@ -361,17 +361,29 @@ def _done_by(records: list[TrainingRecord], courses: list[TrainingCourse]) -> tu
     return max(first[c.id] for c in courses), []
 
 
+# training_status() runs on every check-in (the training gate): its statements are built once,
+# and read plain rows (the fields the rules need), not whole ORM objects.
+_CATALOGUE = (select(TrainingCourse.id, TrainingCourse.code, TrainingCourse.name, TrainingCourse.kind,
+                     TrainingCourse.category, TrainingCourse.active, TrainingCourse.legacy)
+              .where(TrainingCourse.unit_id == bindparam("unit_id"))
+              .order_by(TrainingCourse.kind, TrainingCourse.code))
+_RECORDS = select(TrainingRecord.course_id, TrainingRecord.completed_on).where(
+    TrainingRecord.volunteer_id == bindparam("volunteer_id"))
+_RECORDS_AS_OF = _RECORDS.where(TrainingRecord.completed_on <= bindparam("as_of"))
+
+
 def training_status(session: Session, volunteer: Volunteer, category: Category,
                     as_of: dt.date | None = None) -> TrainingStatus:
     """Basic and special training of `volunteer` for `category`, counting only records
-    completed on or before `as_of` (hours count from the certificate's date)."""
+    completed on or before `as_of` (hours count from the certificate's date).
+    The courses in `missing_*` are rows with the course's id, code, name, kind and category."""
     category = Category(getattr(category, "value", category))
-    catalogue = courses_of(session, volunteer.unit_id)  # one query: active and retired
+    catalogue = session.execute(_CATALOGUE, {"unit_id": volunteer.unit_id}).all()  # active and retired
     courses = [c for c in catalogue if c.active]
-    query = select(TrainingRecord).where(TrainingRecord.volunteer_id == volunteer.id)
-    if as_of is not None:
-        query = query.where(TrainingRecord.completed_on <= as_of)
-    records = list(session.scalars(query))
+    if as_of is None:
+        records = session.execute(_RECORDS, {"volunteer_id": volunteer.id}).all()
+    else:
+        records = session.execute(_RECORDS_AS_OF, {"volunteer_id": volunteer.id, "as_of": as_of}).all()
     # Any record of a course counts, even of a course since retired.
     current_basic = [c for c in courses if c.kind == TrainingKind.basic and not c.legacy]
     basic_on, missing_basic = _done_by(records, current_basic)

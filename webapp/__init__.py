@@ -48,6 +48,11 @@ def configure_login(app: Flask) -> None:
 
     from models.people import User
 
+    from sqlalchemy import bindparam, select
+
+    # Built once: every signed-in request loads its user with this.
+    user_with_volunteer = select(User).options(joinedload(User.volunteer)).where(User.id == bindparam("id"))
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = None
@@ -59,7 +64,7 @@ def configure_login(app: Flask) -> None:
         if not ident.isdigit():
             return None
         # The volunteer comes with the user: nearly every page a volunteer opens needs it.
-        user = db.session.get(User, int(ident), options=[joinedload(User.volunteer)])
+        user = db.session.execute(user_with_volunteer, {"id": int(ident)}).unique().scalar_one_or_none()
         if user is None or user.session_token != token or not user.active:
             return None
         return user
@@ -154,6 +159,8 @@ def configure_templates(app: Flask) -> None:
     def taipei(moment, fmt: str = "yyyy-MM-dd HH:mm"):
         if moment is None:
             return ""
+        if fmt == "HH:mm":  # a clock time reads the same in every locale: no Babel needed
+            return moment.astimezone(TAIPEI).strftime("%H:%M")
         return format_datetime(moment.astimezone(TAIPEI), fmt)
 
     def minutes_as_hours(minutes: int | None) -> str:
