@@ -379,6 +379,12 @@ def gunicorn_settings(args) -> list[str]:
     settings = ["-w", str(args.workers), "-k", args.worker_class, "--backlog", "2048"]
     if args.worker_class == "gthread":
         settings += ["--threads", str(args.threads), "--keep-alive", "10"]
+        # A gthread worker accepts every connection it can while the others sleep, and a
+        # keep-alive connection stays with the worker that accepted it: 32 connections opened
+        # at once landed mostly on one worker (one process at 100 % of a core, the other
+        # nearly idle, for both endpoints). Capping each worker at its share spreads them.
+        per_worker = args.worker_connections or -(-args.clients // args.workers)
+        settings += ["--worker-connections", str(per_worker)]
     return settings
 
 
@@ -763,6 +769,8 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
     p.add_argument("--threads", type=int, default=4, help="per worker (gthread)")
+    p.add_argument("--worker-connections", type=int, default=0,
+                   help="connections per gthread worker (default: clients / workers, rounded up)")
     p.add_argument("--timeout", type=float, default=30, help="per request, seconds")
     p.add_argument("--think", type=float, default=0,
                    help="seconds each client pauses after a response (0: closed loop, flat out)")
