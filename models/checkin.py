@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
-from .base import TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, row_values, taipei_date
+from .base import (TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, row_values,
+                   taipei_date, update_now)
 from .insurance import cover_on
 from .people import Volunteer
 from .training import training_status
@@ -358,19 +359,17 @@ def check_out(session: Session, *, volunteer: Volunteer, now: dt.datetime, sourc
              refusal_=r, device_id=device_id, device_time=device_time)
         return Result(Action.check_out, Outcome.refused, None, r)
     before = current.snapshot()
-    current.checked_out_at = when
-    current.checkout_source = source
-    current.status = SessionStatus.closed
-    if persons_served is not None:
-        current.persons_served = persons_served
-    for flag in extra_flags:
-        current.add_flag(flag)
-    minutes = current.elapsed_minutes(when)
+    flags = list(extra_flags)
+    minutes = current.elapsed_minutes(when)  # still open: up to `when`
     if minutes < SHORT_SESSION_MINUTES:
-        current.add_flag(Flag.short)
+        flags.append(Flag.short)
     if minutes > current.site.max_session_minutes:
-        current.add_flag(Flag.long)
-    session.flush()
+        flags.append(Flag.long)
+    changes = {"checked_out_at": when, "checkout_source": source, "status": SessionStatus.closed,
+               "flags": current.flags_with(*flags)}
+    if persons_served is not None:
+        changes["persons_served"] = persons_served
+    update_now(session, current, **changes)
     _log(session, volunteer=volunteer, site=current.site, unit_id=current.unit_id,
          action=Action.check_out, source=source, now=now, outcome=Outcome.ok,
          service_session=current, key=key, device_id=device_id, device_time=device_time)

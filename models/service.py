@@ -149,8 +149,12 @@ class ServiceSession(Base):
     def flag_set(self) -> set[str]:
         return {f for f in (self.flags or "").split(",") if f}
 
+    def flags_with(self, *flags: Flag) -> str:
+        """The flags column with these flags added."""
+        return ",".join(sorted(self.flag_set | {f.value for f in flags}))
+
     def add_flag(self, flag: Flag) -> None:
-        self.flags = ",".join(sorted(self.flag_set | {flag.value}))
+        self.flags = self.flags_with(flag)
 
     def elapsed_minutes(self, now: dt.datetime) -> int:
         end = self.checked_out_at or now
