@@ -244,3 +244,27 @@ def test_empty_training_catalogue_is_named_as_such(db, make):
     make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
     result = _in(db, vol, site, item)
     assert result.refusal.code == "no_catalogue"
+
+
+def test_a_check_out_never_overwrites_a_change_made_since_the_session_was_read(app, db, world):
+    """The check-out writes with one UPDATE of its own (models.base.update_now): it still checks
+    the row's version, so a supervisor's edit in between is not silently lost."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    site, item, vol = world
+    opened = _in(db, vol, site, item).session
+    assert open_session(db, vol.id) is opened  # this request has read the open session
+    other = app.extensions["hourbook_db"]["sessionmaker"]()
+    row = other.get(ServiceSession, opened.id)
+    row.note = "corrected by the supervisor"
+    other.commit()
+    other.close()
+    with pytest.raises(StaleDataError):
+        check_out(db, volunteer=vol, now=NOW + dt.timedelta(minutes=30), source=POSTER)
+    db.rollback()
+    db.expire_all()
+    fresh = db.get(ServiceSession, opened.id)
+    assert fresh.note == "corrected by the supervisor" and fresh.checked_out_at is None
+    out = _out(db, vol, NOW + dt.timedelta(minutes=31))  # read again: now it closes
+    assert out.outcome == Outcome.ok and out.session.note == "corrected by the supervisor"
+    assert db.scalar(select(func.count(CheckinEvent.id)).where(CheckinEvent.action == "check_out")) == 1
