@@ -8,7 +8,8 @@ from .insurance import CoverKind, InsuranceCover
 from .attendance import AttendanceMark, Shift
 from .files import StoredFile
 from .privacy import DataRequest
-from .recognition import AwardFamily, AwardFamilyMember, PerformanceCertificate
+from .certificates import PerformanceCertificate
+from .golden_family import AwardFamily, AwardFamilyMember
 from .record_book import PriorHours
 from .reports import ReportSnapshot
 from .recruitment import Application, Opening, SetPasswordLink

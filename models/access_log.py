@@ -24,11 +24,7 @@ from .audit import AuditEntry
 from .base import begin_write, utcnow
 from .people import Volunteer
 from .recruitment import Application
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation (translated where it is shown)."""
-    return message
+from .messages import N_
 
 
 ACCESS_ACTIONS: dict[str, str] = {

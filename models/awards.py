@@ -24,11 +24,7 @@ from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
 from .hours import verified_minutes
 from .people import Volunteer
 from .record_book import PriorHours
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
+from .messages import N_
 
 
 class CountingWindow(str, enum.Enum):

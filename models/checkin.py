@@ -23,11 +23,7 @@ from .insurance import cover_on
 from .people import Volunteer
 from .training import training_status
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
+from .messages import N_
 
 
 SHORT_SESSION_MINUTES = 1  # shorter than this is flagged "short"

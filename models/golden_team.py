@@ -29,16 +29,12 @@ from .base import TAIPEI, taipei_date
 from .insurance import InsuranceCover
 from .people import Volunteer, VolunteerStatus
 from .service import ServiceSession, SessionStatus, Site
+from .messages import N_
 
 TEAM_MONTHS = 36  # 3 years
 MIN_MEMBERS = 15
 BOOK_PERCENT = 80
 WINDOW_MONTHS = 12
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
 
 
 @dataclass

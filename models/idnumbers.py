@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from .messages import N_
 
 # Letter values of the checksum (內政部 rules): A=10 ... with I, O, W, X, Y, Z out of order.
 _LETTER_VALUES = {
@@ -19,11 +20,6 @@ ID_KINDS = (NATIONAL_ID, RESIDENT_CERT, PASSPORT)
 _NATIONAL_RE = re.compile(r"^[A-Z][12]\d{8}$")
 _RESIDENT_RE = re.compile(r"^[A-Z][89]\d{8}$")  # new-style 新式統一證號 (2021-)
 _PASSPORT_RE = re.compile(r"^[A-Z0-9]{6,20}$")
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation (the UI translates it when it shows it)."""
-    return message
 
 
 def normalise(number: str) -> str:

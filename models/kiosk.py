@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write
-from .people import Volunteer
+from .people import Volunteer, volunteer_by_number
 from .service import Site
 
 ENROL_CODE_LIFETIME = dt.timedelta(minutes=30)
@@ -182,8 +182,7 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
                      now: dt.datetime) -> Volunteer | None:
     """Volunteer number + PIN. Repeated wrong PINs lock the number for a while (PinLocked)."""
     begin_write(session)
-    volunteer = session.scalar(select(Volunteer).where(
-        Volunteer.unit_id == unit_id, Volunteer.volunteer_no == (number or "").strip()))
+    volunteer = volunteer_by_number(session, unit_id, number)
     if volunteer is None:
         return None
     if volunteer.pin_locked_until and now < volunteer.pin_locked_until:

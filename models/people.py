@@ -5,8 +5,8 @@ import datetime as dt
 import enum
 import secrets
 
-from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Base, UTCDateTime, utcnow
@@ -149,3 +149,12 @@ class Volunteer(Base):
 
     def check_pin(self, pin: str) -> bool:
         return bool(self.pin_hash) and check_password_hash(self.pin_hash, pin)
+
+
+def volunteer_by_number(session: Session, unit_id: int, number: str | None) -> Volunteer | None:
+    """The unit's volunteer with this volunteer number (志工編號), if any."""
+    number = (number or "").strip()
+    if not number:
+        return None
+    return session.scalar(select(Volunteer).where(Volunteer.unit_id == unit_id,
+                                                  Volunteer.volunteer_no == number))

@@ -25,11 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .service import ServiceItem
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
+from .messages import N_
 
 
 class PlanStatus(str, enum.Enum):

@@ -18,6 +18,7 @@ from . import audit
 from .base import Base, UTCDateTime, begin_write, taipei_date, utcnow
 from .idnumbers import mask
 from .people import Volunteer, VolunteerStatus, new_card_token
+from .messages import N_
 
 
 class RequestKind(str, enum.Enum):
@@ -56,11 +57,6 @@ CONTACT_MAX = {"phone": 40, "email": 254, "address": 300, "emergency_contact": 1
                "emergency_phone": 40}
 DETAILS_MAX = 2000
 ANONYMOUS_NAME = "已刪除志工 #%d"
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
 
 
 class PrivacyError(ValueError):

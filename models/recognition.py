@@ -1,39 +1,26 @@
 """Recognition (issue #6): award eligibility for a whole unit at once, the filing-deadline
-calendar, award lists for filing, a volunteer's milestones, and performance certificates
-(志願服務績效證明書).
+calendar, award lists for filing and a volunteer's milestones. Performance certificates are
+`models.certificates`; Golden Diamond families `models.golden_family`, teams `models.golden_team`.
 
 `unit_eligibility` gives the same answers as `models.awards.eligibility` (same code: it only
 preloads the inputs) with a fixed number of queries per unit instead of several per volunteer,
 so the admin's calendar and lists stay quick with thousands of volunteers.
-
-Performance certificates: the volunteer requests one (or an admin starts it); the unit issues
-it within 7 days (rules.md). Issuing takes a gap-free number per unit and year
-(`models.slips.next_serial`, kind "performance_certificate"), freezes everything printed on the
-certificate in its row (so the PDF downloaded later is the one issued) and records the grant
-of the `performance_certificate` award (the national award needs one). Every change is audited.
 """
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import (JSON, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint,
-                        case, func, select, text)
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from . import audit
 from . import awards as aw
-from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
-from .people import Role, User, Volunteer, VolunteerStatus
+from .base import TAIPEI
+from .people import User, Volunteer, VolunteerStatus
 from .record_book import PriorHours
-from .service import ServiceItem, ServiceSession, SessionStatus
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
+from .service import ServiceSession, SessionStatus
 
 
 # --- eligibility for a whole unit ---------------------------------------------------------------
@@ -251,6 +238,7 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
             .group_by(aw.AwardGrant.award_key)):
         pending[key] = n
     if aw.GOLDEN_DIAMOND_FAMILY in dues:
+        from .golden_family import family_list
         qualifying[aw.GOLDEN_DIAMOND_FAMILY] = sum(
             f.qualifies for f in family_list(session, unit_id, today))
     if aw.GOLDEN_DIAMOND_TEAM in dues:
@@ -398,344 +386,4 @@ def milestones(session: Session, volunteer: Volunteer, as_of: dt.date) -> list[M
         if e.months_required:
             months_percent = min(100, int(100 * (e.service_months or 0) / e.months_required))
         out.append(Milestone(e, percent, months_percent))
-    return out
-
-
-# --- performance certificates -------------------------------------------------------------------
-
-CERTIFICATE_KIND = "performance_certificate"
-DUE_DAYS = 7
-
-
-class CertificateStatus(str, enum.Enum):
-    requested = "requested"
-    issued = "issued"
-
-
-class PerformanceCertificate(Base):
-    """One request for a performance certificate and, once issued, what was printed on it."""
-
-    __tablename__ = "performance_certificate"
-    __table_args__ = (
-        UniqueConstraint("unit_id", "year", "seq"),
-        # at most one open request per volunteer
-        Index("uq_performance_certificate_open", "volunteer_id", unique=True,
-              sqlite_where=text("status = 'requested'"),
-              postgresql_where=text("status = 'requested'")),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), index=True)
-    status: Mapped[CertificateStatus] = mapped_column(
-        Enum(CertificateStatus, native_enum=False, length=20), default=CertificateStatus.requested)
-    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    due_on: Mapped[dt.date] = mapped_column(Date)
-    note: Mapped[str] = mapped_column(String(300), default="")
-    # set when issued: the number and everything printed
-    year: Mapped[int | None] = mapped_column(Integer)
-    seq: Mapped[int | None] = mapped_column(Integer)
-    serial: Mapped[str | None] = mapped_column(String(40), unique=True)
-    issued_on: Mapped[dt.date | None] = mapped_column(Date)
-    issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    printed: Mapped[dict | None] = mapped_column(JSON)
-
-    volunteer: Mapped[Volunteer] = relationship()
-
-
-class CertificateError(ValueError):
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-
-
-def format_certificate_serial(unit_id: int, year: int, seq: int) -> str:
-    return f"P{unit_id:03d}-{year}-{seq:05d}"
-
-
-def _snapshot(c: PerformanceCertificate) -> dict:
-    return {"volunteer_id": c.volunteer_id, "status": c.status.value,
-            "due_on": c.due_on.isoformat() if c.due_on else None, "note": c.note,
-            "serial": c.serial, "issued_on": c.issued_on.isoformat() if c.issued_on else None,
-            "printed": c.printed}
-
-
-def certificate_eligibility(session: Session, volunteer: Volunteer, as_of: dt.date
-                            ) -> aw.AwardEligibility:
-    return next(e for e in aw.eligibility(session, volunteer, as_of)
-                if e.award_key == aw.PERFORMANCE_CERTIFICATE)
-
-
-def volunteer_by_number(session: Session, unit_id: int, number: str) -> Volunteer | None:
-    return session.scalar(select(Volunteer).where(Volunteer.unit_id == unit_id,
-                                                  Volunteer.volunteer_no == number))
-
-
-def open_request(session: Session, volunteer_id: int) -> PerformanceCertificate | None:
-    return session.scalar(select(PerformanceCertificate).where(
-        PerformanceCertificate.volunteer_id == volunteer_id,
-        PerformanceCertificate.status == CertificateStatus.requested))
-
-
-def request_certificate(session: Session, volunteer: Volunteer, actor: User, now: dt.datetime,
-                        note: str = "") -> PerformanceCertificate:
-    """A request (by the volunteer, or started by an admin), due 7 days later. Refused when the
-    volunteer does not qualify yet (the explanation says why) or a request is already open.
-    Caller commits."""
-    begin_write(session)
-    if actor.role == Role.volunteer and getattr(actor.volunteer, "id", None) != volunteer.id:
-        raise PermissionError("not yours")
-    if actor.role != Role.volunteer and (actor.role != Role.admin
-                                         or actor.unit_id != volunteer.unit_id):
-        raise PermissionError("admins of the unit only")
-    note = (note or "").strip()
-    if len(note) > 300:
-        raise CertificateError(N_("Use at most %(max)d characters."), max=300)
-    if open_request(session, volunteer.id) is not None:
-        raise CertificateError(N_("A request is already open."))
-    today = taipei_date(now)
-    e = certificate_eligibility(session, volunteer, today)
-    if not e.eligible:
-        raise CertificateError(N_("Not eligible yet: %(why)s"), why=e.message % e.params)
-    cert = PerformanceCertificate(unit_id=volunteer.unit_id, volunteer_id=volunteer.id,
-                                  status=CertificateStatus.requested, requested_at=now,
-                                  requested_by_id=actor.id, note=note,
-                                  due_on=today + dt.timedelta(days=DUE_DAYS))
-    session.add(cert)
-    session.flush()
-    audit.record(session, action="performance_certificate_requested",
-                 entity="performance_certificate", entity_id=cert.id, actor=actor,
-                 unit_id=volunteer.unit_id, now=now, after=_snapshot(cert))
-    return cert
-
-
-def _service_facts(session: Session, volunteer_id: int, until: dt.date) -> dict:
-    """Service period (first and last day of verified service), service items by minutes and
-    the verified minutes at this unit, up to `until` (Taipei)."""
-    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0), tzinfo=TAIPEI)
-    base = (ServiceSession.volunteer_id == volunteer_id,
-            ServiceSession.status == SessionStatus.verified,
-            ServiceSession.checked_in_at < end.astimezone(dt.timezone.utc))
-    first, last, total = session.execute(select(
-        func.min(ServiceSession.checked_in_at), func.max(ServiceSession.checked_in_at),
-        func.coalesce(func.sum(ServiceSession.credited_minutes), 0)).where(*base)).one()
-    items = session.execute(
-        select(ServiceItem.name_zh, func.sum(ServiceSession.credited_minutes).label("m"))
-        .join(ServiceItem, ServiceItem.id == ServiceSession.service_item_id).where(*base)
-        .group_by(ServiceItem.name_zh).order_by(text("m DESC"), ServiceItem.name_zh)).all()
-    return {"first": taipei_date(first) if first else None,
-            "last": taipei_date(last) if last else None,
-            "items": [name for name, _m in items], "minutes": int(total or 0)}
-
-
-def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datetime
-                      ) -> PerformanceCertificate:
-    """Number the certificate (gap-free per unit and year), freeze what is printed, record the
-    performance-certificate grant. Admins of the unit only. Caller commits."""
-    from .slips import next_serial
-    from .unit import Unit
-
-    begin_write(session)
-    cert = session.get(PerformanceCertificate, cert_id, with_for_update=True)
-    if cert is None or actor.role != Role.admin or cert.unit_id != actor.unit_id:
-        raise PermissionError("admins of the unit only")
-    if cert.status != CertificateStatus.requested:
-        raise CertificateError(N_("This certificate is already issued."))
-    volunteer = session.get(Volunteer, cert.volunteer_id)
-    today = taipei_date(now)
-    e = certificate_eligibility(session, volunteer, today)
-    if not e.eligible:
-        raise CertificateError(N_("Not eligible yet: %(why)s"), why=e.message % e.params)
-    before = _snapshot(cert)
-    facts = _service_facts(session, volunteer.id, today)
-    unit = session.get(Unit, volunteer.unit_id)
-    seq = next_serial(session, volunteer.unit_id, CERTIFICATE_KIND, today.year)
-    cert.year, cert.seq = today.year, seq
-    cert.serial = format_certificate_serial(volunteer.unit_id, today.year, seq)
-    cert.status = CertificateStatus.issued
-    cert.issued_on, cert.issued_at, cert.issued_by_id = today, now, actor.id
-    cert.printed = {
-        "volunteer_name": volunteer.name_zh, "volunteer_no": volunteer.volunteer_no,
-        "birth_date": volunteer.birth_date.isoformat(),
-        "record_book_no": volunteer.record_book_no or "",
-        "period_start": facts["first"].isoformat() if facts["first"] else None,
-        "period_end": facts["last"].isoformat() if facts["last"] else None,
-        "service_items": facts["items"], "service_minutes": facts["minutes"],
-        "prior_minutes": e.prior_minutes, "unit_name": unit.name,
-        "issued_on": today.isoformat(), "serial": cert.serial,
-    }
-    session.flush()
-    aw.record_grant(session, volunteer, aw.PERFORMANCE_CERTIFICATE, 1, aw.GrantStatus.granted,
-                    today, actor, now)
-    audit.record(session, action="performance_certificate_issued",
-                 entity="performance_certificate", entity_id=cert.id, actor=actor,
-                 unit_id=cert.unit_id, now=now, before=before, after=_snapshot(cert))
-    return cert
-
-
-def certificates_for_admin(session: Session, unit_id: int) -> tuple[list, list]:
-    """(open requests, soonest due first; issued certificates, newest first)."""
-    from sqlalchemy.orm import joinedload
-
-    q = select(PerformanceCertificate).options(joinedload(PerformanceCertificate.volunteer)) \
-        .where(PerformanceCertificate.unit_id == unit_id)
-    open_ = list(session.scalars(q.where(
-        PerformanceCertificate.status == CertificateStatus.requested)
-        .order_by(PerformanceCertificate.due_on, PerformanceCertificate.id)))
-    issued = list(session.scalars(q.where(
-        PerformanceCertificate.status == CertificateStatus.issued)
-        .order_by(PerformanceCertificate.id.desc()).limit(200)))
-    return open_, issued
-
-
-def certificate_counts(session: Session, unit_id: int, today: dt.date) -> tuple[int, int]:
-    """(open requests, overdue ones) of the unit."""
-    base = select(func.count()).select_from(PerformanceCertificate).where(
-        PerformanceCertificate.unit_id == unit_id,
-        PerformanceCertificate.status == CertificateStatus.requested)
-    return (int(session.scalar(base) or 0),
-            int(session.scalar(base.where(PerformanceCertificate.due_on < today)) or 0))
-
-
-def certificates_of(session: Session, volunteer_id: int) -> list[PerformanceCertificate]:
-    return list(session.scalars(select(PerformanceCertificate).where(
-        PerformanceCertificate.volunteer_id == volunteer_id)
-        .order_by(PerformanceCertificate.id.desc())))
-
-
-# --- Golden Diamond family (金鑽獎 家庭) ----------------------------------------------------------
-#
-# rules.md: at least 2 related volunteers, each at least 3 years and 600 hours. Who is related
-# is not in the records, so the admin groups the volunteers of a family by hand; each member is
-# then judged with the Golden Diamond volunteer rule's hours and years (the rule's data), as of
-# a day. Recording the family's application and decision is by hand (not tracked here).
-
-FAMILY_NAME_MAX = 60
-
-
-class AwardFamily(Base):
-    __tablename__ = "award_family"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    name: Mapped[str] = mapped_column(String(FAMILY_NAME_MAX))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    members: Mapped[list["AwardFamilyMember"]] = relationship(
-        back_populates="family", cascade="all, delete-orphan", order_by="AwardFamilyMember.volunteer_id")
-
-
-class AwardFamilyMember(Base):
-    """A volunteer belongs to at most one family."""
-
-    __tablename__ = "award_family_member"
-
-    family_id: Mapped[int] = mapped_column(ForeignKey("award_family.id"), primary_key=True)
-    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), primary_key=True,
-                                              unique=True)
-
-    family: Mapped[AwardFamily] = relationship(back_populates="members")
-    volunteer: Mapped[Volunteer] = relationship()
-
-
-class FamilyError(ValueError):
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-
-
-def create_family(session: Session, unit_id: int, name: str, numbers: list[str], actor,
-                  now: dt.datetime | None = None) -> AwardFamily:
-    """A family of at least 2 of the unit's volunteers (by volunteer number), each in no other
-    family. Audited; caller commits."""
-    begin_write(session)
-    name = (name or "").strip()
-    if not name:
-        raise FamilyError(N_("Give the family a name."))
-    if len(name) > FAMILY_NAME_MAX:
-        raise FamilyError(N_("Use at most %(max)d characters."), max=FAMILY_NAME_MAX)
-    wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
-    if len(wanted) < 2:
-        raise FamilyError(N_("A family needs at least 2 volunteers."))
-    vols = []
-    for number in wanted:
-        vol = volunteer_by_number(session, unit_id, number)
-        if vol is None:
-            raise FamilyError(N_("No volunteer with number %(no)s."), no=number)
-        vols.append(vol)
-    taken = session.scalar(select(AwardFamilyMember.volunteer_id).where(
-        AwardFamilyMember.volunteer_id.in_([v.id for v in vols])).limit(1))
-    if taken is not None:
-        who = next(v for v in vols if v.id == taken)
-        raise FamilyError(N_("%(name)s is already in a family."), name=who.name_zh)
-    family = AwardFamily(unit_id=unit_id, name=name, created_by_id=getattr(actor, "id", None),
-                         created_at=now or utcnow(),
-                         members=[AwardFamilyMember(volunteer_id=v.id) for v in vols])
-    session.add(family)
-    session.flush()
-    audit.record(session, action="award_family_created", entity="award_family",
-                 entity_id=family.id, actor=actor, unit_id=unit_id, now=now,
-                 after={"name": name, "volunteer_ids": [v.id for v in vols]})
-    return family
-
-
-def delete_family(session: Session, unit_id: int, family_id: int, actor,
-                  now: dt.datetime | None = None) -> None:
-    begin_write(session)
-    family = session.get(AwardFamily, family_id)
-    if family is None or family.unit_id != unit_id:
-        raise LookupError("no such family")
-    before = {"name": family.name, "volunteer_ids": [m.volunteer_id for m in family.members]}
-    session.delete(family)
-    session.flush()
-    audit.record(session, action="award_family_deleted", entity="award_family",
-                 entity_id=family_id, actor=actor, unit_id=unit_id, now=now, before=before)
-
-
-@dataclass
-class FamilyMemberFacts:
-    volunteer: Volunteer
-    eligibility: aw.AwardEligibility  # the Golden Diamond volunteer rule's evidence
-    meets: bool
-
-
-@dataclass
-class FamilyFacts:
-    family: AwardFamily
-    members: list[FamilyMemberFacts]
-
-    @property
-    def qualifies(self) -> bool:
-        return sum(m.meets for m in self.members) >= 2
-
-
-def family_list(session: Session, unit_id: int, as_of: dt.date) -> list[FamilyFacts]:
-    """The unit's families, each member with the hours and years that count as of `as_of`
-    (the Golden Diamond volunteer rule's window) and whether they meet its hours and years."""
-    from sqlalchemy.orm import selectinload
-
-    families = list(session.scalars(
-        select(AwardFamily).options(selectinload(AwardFamily.members)
-                                    .joinedload(AwardFamilyMember.volunteer))
-        .where(AwardFamily.unit_id == unit_id).order_by(AwardFamily.name, AwardFamily.id)))
-    rule = aw.rule_of(session, aw.GOLDEN_DIAMOND)
-    vols = [m.volunteer for f in families for m in f.members]
-    if not families or rule is None:
-        return [FamilyFacts(f, []) for f in families]
-    facts = dict(unit_eligibility(session, unit_id, as_of, [aw.GOLDEN_DIAMOND], volunteers=vols))
-    need = min(lv["minutes"] for lv in rule.levels)
-    out = []
-    for f in families:
-        members = []
-        for m in f.members:
-            e = facts[m.volunteer][0]
-            meets = (e.counted_minutes >= need
-                     and (e.service_months or 0) >= (rule.months_required or 0))
-            members.append(FamilyMemberFacts(m.volunteer, e, meets))
-        out.append(FamilyFacts(f, members))
     return out

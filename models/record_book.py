@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .people import Gender, Volunteer
+from .messages import N_
 
 
 class PriorHours(Base):
@@ -43,11 +44,6 @@ PHOTO_MAX_PIXELS = 40_000_000
 BOOK_NO_MAX = 40
 SOURCE_UNIT_MAX = 200
 NOTE_MAX = 300
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
 
 
 class RecordBookError(ValueError):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, UTCDateTime, utcnow
 from .people import Gender, User, Volunteer
 from .service import ServiceItem, Site
+from .messages import N_
 
 opening_item = Table(
     "opening_item", Base.metadata,
@@ -135,10 +136,6 @@ from .base import begin_write, taipei_date  # noqa: E402
 from .idnumbers import ID_KINDS, id_problem, normalise  # noqa: E402
 from .people import Role, VolunteerStatus  # noqa: E402
 from .slips import next_serial  # noqa: E402
-
-
-def N_(message: str) -> str:
-    return message
 
 
 APPLICATION_KIND = "application"  # next_serial kind: gap-free reference numbers per unit and year

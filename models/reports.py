@@ -49,11 +49,7 @@ from .insurance import CoverKind, InsuranceCover
 from .people import Gender, Role, User, Volunteer, VolunteerStatus
 from .service import ServiceItem, ServiceSession, SessionStatus, Site
 from .unit import Unit
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
+from .messages import N_
 
 
 # --- periods ---------------------------------------------------------------------------------

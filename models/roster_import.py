@@ -36,10 +36,7 @@ from .insurance import CoverKind, InsuranceCover
 from .people import Gender, Volunteer
 from .record_book import PriorHours
 from .training import TrainingCourse, TrainingMode, TrainingRecord
-
-
-def N_(message: str) -> str:
-    return message
+from .messages import N_
 
 
 VOLUNTEERS, PRIOR, TRAINING, INSURANCE = "volunteers", "prior_hours", "training", "insurance"

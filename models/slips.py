@@ -22,6 +22,7 @@ from .base import Base, UTCDateTime, begin_write, taipei_date, taipei_day_bounds
 from .people import Role, User, Volunteer
 from .service import ServiceSession, SessionStatus
 from .verification import supervised_site_ids
+from .messages import N_
 
 
 class SerialCounter(Base):
@@ -115,11 +116,6 @@ class HourSlipEntry(Base):
 SLIP_KIND = "hour_slip"
 MAX_PERIOD_DAYS = 366
 REASON_MAX = 300
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
 
 
 def format_serial(unit_id: int, year: int, seq: int) -> str:

@@ -12,11 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .unit import Category, LegalType, Unit
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; the UI translates it when it shows it."""
-    return message
+from .messages import N_
 
 
 # The five kinds of body that may be a unit (VSA §3): English msgid, and the Chinese used on

@@ -14,6 +14,8 @@ from sqlalchemy import select
 import webapp.routes.recognition as routes
 from models import awards as aw
 from models import recognition as rec
+from models import certificates
+from models import golden_family as gf
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.record_book import PriorHours
@@ -287,8 +289,8 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
     assert r.status_code == 302
     db.rollback()
     db.expire_all()
-    cert = db.scalar(select(rec.PerformanceCertificate))
-    assert cert.status == rec.CertificateStatus.requested and cert.due_on == dt.date(2026, 3, 12)
+    cert = db.scalar(select(certificates.PerformanceCertificate))
+    assert cert.status == certificates.CertificateStatus.requested and cert.due_on == dt.date(2026, 3, 12)
     assert cert.requested_by_id == volunteer.user.id
     html = page(volunteer.get("/me/milestones"))
     assert "2026-03-12" in html and "/me/certificates/request" not in html
@@ -303,8 +305,8 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
     assert serial in page(r)
     db.rollback()
     db.expire_all()
-    cert = db.get(rec.PerformanceCertificate, cert.id)
-    assert cert.status == rec.CertificateStatus.issued and cert.serial == serial
+    cert = db.get(certificates.PerformanceCertificate, cert.id)
+    assert cert.status == certificates.CertificateStatus.issued and cert.serial == serial
     assert cert.printed["service_minutes"] == 100 * 60 + 60 * 60 + 30
     assert cert.printed["period_start"] == "2024-05-03" and cert.printed["period_end"] == "2025-11-20"
     assert cert.printed["service_items"] == ["圖書整理", "導覽服務"]
@@ -369,7 +371,7 @@ def test_not_eligible_is_explained_and_refused(volunteer, admin, db, make, unit,
     assert r.status_code == 400
     db.rollback()
     db.expire_all()
-    assert db.scalars(select(rec.PerformanceCertificate)).all() == []
+    assert db.scalars(select(certificates.PerformanceCertificate)).all() == []
 
 
 def test_admin_starts_a_certificate_for_a_volunteer(admin, db, make, unit, place):
@@ -388,7 +390,7 @@ def test_admin_starts_a_certificate_for_a_volunteer(admin, db, make, unit, place
     assert r.status_code == 302
     db.rollback()
     db.expire_all()
-    cert = db.scalar(select(rec.PerformanceCertificate))
+    cert = db.scalar(select(certificates.PerformanceCertificate))
     assert cert.requested_by_id == admin.user.id and cert.note == "退場時提供"
     assert "已有申請中的請求" in page(admin.get(f"/admin/certificates/new?volunteer_id={vol.id}"))
     assert admin.post("/admin/certificates/new", {"volunteer_id": stranger.id}).status_code == 404
@@ -400,7 +402,7 @@ def test_overdue_requests_are_highlighted(admin, db, make, unit, place):
     vol = make.volunteer(unit)
     qualify(db, unit, place, vol)
     staff = make.user(unit, role="admin")
-    cert = rec.request_certificate(db, vol, staff, NOW - dt.timedelta(days=8))
+    cert = certificates.request_certificate(db, vol, staff, NOW - dt.timedelta(days=8))
     db.commit()
     assert cert.due_on == TODAY - dt.timedelta(days=1)
     html = page(admin.get("/admin/certificates/"))
@@ -416,24 +418,24 @@ def test_certificate_numbers_are_consecutive_per_unit_and_given_back_on_rollback
     vols = [make.volunteer(unit) for _ in range(3)]
     for v in vols:
         qualify(db, unit, place, v)
-    certs = [rec.request_certificate(db, v, staff, NOW) for v in vols]
+    requested = [certificates.request_certificate(db, v, staff, NOW) for v in vols]
     db.commit()
-    rec.issue_certificate(db, certs[0].id, staff, NOW)
+    certificates.issue_certificate(db, requested[0].id, staff, NOW)
     db.rollback()  # the number goes back
     issued = []
-    for c in certs:
-        issued.append(rec.issue_certificate(db, c.id, staff, NOW).serial)
+    for c in requested:
+        issued.append(certificates.issue_certificate(db, c.id, staff, NOW).serial)
         db.commit()
     assert issued == [f"P{unit.id:03d}-2026-{n:05d}" for n in (1, 2, 3)]
     other = make.unit()
     o_staff = make.user(other, role="admin")
     ov = make.volunteer(other)
     qualify(db, other, (make.site(other), make.item(other)), ov)
-    oc = rec.request_certificate(db, ov, o_staff, NOW)
+    oc = certificates.request_certificate(db, ov, o_staff, NOW)
     db.commit()
-    assert rec.issue_certificate(db, oc.id, o_staff, NOW).serial == f"P{other.id:03d}-2026-00001"
+    assert certificates.issue_certificate(db, oc.id, o_staff, NOW).serial == f"P{other.id:03d}-2026-00001"
     with pytest.raises(PermissionError):
-        rec.issue_certificate(db, certs[0].id, o_staff, NOW)
+        certificates.issue_certificate(db, requested[0].id, o_staff, NOW)
     db.rollback()
 
 
@@ -441,8 +443,8 @@ def test_only_my_certificates(volunteer, app, make, db, unit, place):
     staff = make.user(unit, role="admin")
     other = make.volunteer(unit)
     qualify(db, unit, place, other)
-    cert = rec.request_certificate(db, other, staff, NOW)
-    rec.issue_certificate(db, cert.id, staff, NOW)
+    cert = certificates.request_certificate(db, other, staff, NOW)
+    certificates.issue_certificate(db, cert.id, staff, NOW)
     db.commit()
     assert volunteer.get(f"/me/certificates/{cert.id}.pdf").status_code == 404
     assert volunteer.get("/me/certificates/999999.pdf").status_code == 404
@@ -495,7 +497,7 @@ def test_posts_are_role_checked_and_csrf_protected(admin, supervisor, volunteer,
     vol = make.volunteer(unit)
     qualify(db, unit, place, vol)
     staff = make.user(unit, role="admin")
-    cert = rec.request_certificate(db, vol, staff, NOW)
+    cert = certificates.request_certificate(db, vol, staff, NOW)
     db.commit()
     for who in (supervisor, volunteer):
         assert who.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 403
@@ -510,7 +512,7 @@ def test_posts_are_role_checked_and_csrf_protected(admin, supervisor, volunteer,
     assert r.status_code == 400
     db.rollback()
     db.expire_all()
-    assert db.get(rec.PerformanceCertificate, cert.id).status == rec.CertificateStatus.requested
+    assert db.get(certificates.PerformanceCertificate, cert.id).status == certificates.CertificateStatus.requested
     assert admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 200
     assert admin.get("/admin/certificates/999999.pdf").status_code == 404
     # an admin of another unit cannot see or issue it
@@ -543,9 +545,9 @@ def _issue_in_threads(app, actor_id, jobs):
             barrier.wait()
             begin_write(session)
             actor = session.get(User, actor_id)
-            results.append(rec.issue_certificate(session, cert_id, actor, NOW).serial)
+            results.append(certificates.issue_certificate(session, cert_id, actor, NOW).serial)
             session.commit()
-        except rec.CertificateError:
+        except certificates.CertificateError:
             session.rollback()
             results.append("refused")
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -567,7 +569,7 @@ def test_concurrent_issuers_get_consecutive_numbers_and_issue_once(app, db, make
     vols = [make.volunteer(unit) for _ in range(5)]
     for v in vols:
         qualify(db, unit, place, v)
-    certs = [rec.request_certificate(db, v, staff, NOW).id for v in vols]
+    certs = [certificates.request_certificate(db, v, staff, NOW).id for v in vols]
     db.commit()
     # five requests, and the first one asked for twice at the same moment
     results, errors = _issue_in_threads(app, staff.id, [*certs, certs[0]])
@@ -577,7 +579,7 @@ def test_concurrent_issuers_get_consecutive_numbers_and_issue_once(app, db, make
     assert serials == [f"P{unit.id:03d}-2026-{n:05d}" for n in range(1, 6)]
     db.rollback()
     db.expire_all()
-    assert sorted(db.scalars(select(rec.PerformanceCertificate.seq))) == [1, 2, 3, 4, 5]
+    assert sorted(db.scalars(select(certificates.PerformanceCertificate.seq))) == [1, 2, 3, 4, 5]
     assert len(db.scalars(select(aw.AwardGrant)).all()) == 5  # one grant per certificate
 
 
@@ -593,7 +595,7 @@ def test_a_volunteer_who_left_can_be_given_a_certificate(admin, db, make, unit, 
     assert "離隊志工" in html and "已離隊" in html and 'action="/admin/certificates/new"' in html
     assert admin.post("/admin/certificates/new", {"volunteer_id": vol.id}).status_code == 302
     db.rollback()
-    cert = db.scalar(select(rec.PerformanceCertificate))
+    cert = db.scalar(select(certificates.PerformanceCertificate))
     assert admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 200
 
 
@@ -624,7 +626,7 @@ def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, 
     assert "林家" in html and 'data-qualifies="no"' in html  # the daughter is short of 3 years
     assert "26 個月" in html
     db.rollback()
-    family = db.scalar(select(rec.AwardFamily))
+    family = db.scalar(select(gf.AwardFamily))
     assert [e.action for e in audits(db, "award_family_created")] == ["award_family_created"]
     # the son joins in a new family with the mother? she is already in one
     r = admin.post("/admin/awards/families", {"name": "另一家",
@@ -641,7 +643,7 @@ def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, 
     calendar = page(admin.get("/admin/awards/deadlines"))
     assert "金鑽獎 家庭</strong>：1 個家庭符合，7 月 15 日截止" in calendar
     db.rollback()
-    facts = rec.family_list(db, unit.id, TODAY)[0]
+    facts = gf.family_list(db, unit.id, TODAY)[0]
     assert [m.meets for m in facts.members] == [True, True, False] and facts.qualifies
     # 599.9 h is not 600 h
     db.rollback()
@@ -650,9 +652,9 @@ def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, 
     a, b = make.volunteer(other), make.volunteer(other)
     serve(db, other, o_place, a, 600)
     serve(db, other, o_place, b, 599.9)
-    rec.create_family(db, other.id, "王家", [a.volunteer_no, b.volunteer_no], None)
+    gf.create_family(db, other.id, "王家", [a.volunteer_no, b.volunteer_no], None)
     db.commit()
-    [f] = rec.family_list(db, other.id, TODAY)
+    [f] = gf.family_list(db, other.id, TODAY)
     assert [m.meets for m in f.members] == [True, False] and not f.qualifies
 
 
@@ -669,13 +671,13 @@ def test_family_input_is_checked(admin, db, make, unit):
         r = admin.post("/admin/awards/families", data)
         assert r.status_code == 400 and message in page(r), data
     db.rollback()
-    assert db.scalars(select(rec.AwardFamily)).all() == []
+    assert db.scalars(select(gf.AwardFamily)).all() == []
     assert admin.post("/admin/awards/families/999999/delete", {}).status_code == 404
 
 
 def test_family_pages_for_admins_only(admin, supervisor, volunteer, anon, db, make, unit):
     a, b = make.volunteer(unit), make.volunteer(unit)
-    family = rec.create_family(db, unit.id, "陳家", [a.volunteer_no, b.volunteer_no], None)
+    family = gf.create_family(db, unit.id, "陳家", [a.volunteer_no, b.volunteer_no], None)
     db.commit()
     assert admin.get("/admin/awards/families").status_code == 200
     for who in (supervisor, volunteer):

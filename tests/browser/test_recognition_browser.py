@@ -9,7 +9,7 @@ import subprocess
 
 from playwright.sync_api import expect
 
-from models import recognition as rec
+from models import certificates as certs
 from models.base import TAIPEI, taipei_date, utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
 
@@ -37,7 +37,7 @@ def test_admin_issues_a_certificate_on_a_tablet(open_page, db, make, unit, tmp_p
     vol.record_book_no = "北市115-0042"
     db.commit()
     _served(db, make, unit, vol, 180, 200)
-    rec.request_certificate(db, vol, person, utcnow() - dt.timedelta(days=9))  # overdue
+    certs.request_certificate(db, vol, person, utcnow() - dt.timedelta(days=9))  # overdue
     db.commit()
 
     page = sign_in(open_page("tablet"), admin.email)

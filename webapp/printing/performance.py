@@ -3,7 +3,7 @@ MOHW's form — volunteer, birth date, record-book number, service unit, service
 items, total verified hours, the unit's attestation, date and certificate number.
 
 Plain data in (the `printed` snapshot frozen when the certificate was issued, see
-models.recognition.issue_certificate), PDF bytes out: a re-download prints the same page."""
+models.certificates.issue_certificate), PDF bytes out: a re-download prints the same page."""
 from __future__ import annotations
 
 import datetime as dt

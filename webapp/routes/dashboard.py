@@ -16,7 +16,7 @@ from sqlalchemy import select
 from models import verification as v
 from models.base import TAIPEI, taipei_date, utcnow
 from models.checkin import service_items_for
-from models.people import Role, User, Volunteer
+from models.people import Role, User, Volunteer, volunteer_by_number
 from models.service import Flag, ServiceItem, ServiceSession, Site
 
 from ..forms import db_id
@@ -276,8 +276,7 @@ def manual():
     form = request.form
     if request.method == "POST":
         number = form.get("volunteer", "").strip()
-        volunteer = db.session.scalar(select(Volunteer).where(
-            Volunteer.unit_id == me.unit_id, Volunteer.volunteer_no == number)) if number else None
+        volunteer = volunteer_by_number(db.session, me.unit_id, number)
         site_id, item_id = form.get("site", ""), form.get("item", "")
         site = db.session.get(Site, db_id(site_id)) if db_id(site_id) else None
         item = db.session.get(ServiceItem, db_id(item_id)) if db_id(item_id) else None

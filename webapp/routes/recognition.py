@@ -19,8 +19,10 @@ from wtforms.validators import InputRequired, Length, NumberRange
 from models import awards as aw
 from models import golden_team as gt
 from models import recognition as rec
+from models import certificates as certs
+from models import golden_family as gf
 from models.base import taipei_date, utcnow
-from models.people import Role, Volunteer
+from models.people import Role, Volunteer, volunteer_by_number
 
 from ..access import roles
 from ..extensions import db
@@ -148,7 +150,7 @@ def deadlines():
 
 
 def _certificate_counts(today):
-    waiting, overdue = rec.certificate_counts(db.session, current_user.unit_id, today)
+    waiting, overdue = certs.certificate_counts(db.session, current_user.unit_id, today)
     return {"open_certificates": waiting, "overdue_certificates": overdue}
 
 
@@ -174,7 +176,7 @@ def _list_page(rule, as_of, error=None, status=200):
 class FamilyForm(FlaskForm):
     name = StringField(_l("Family name"), validators=[
         InputRequired(_l("Give the family a name.")),
-        Length(max=rec.FAMILY_NAME_MAX, message=_l("Use at most %(max)d characters."))])
+        Length(max=gf.FAMILY_NAME_MAX, message=_l("Use at most %(max)d characters."))])
     numbers = StringField(_l("Volunteer numbers (at least 2, separated by spaces or commas)"),
                           validators=[InputRequired(_l("A family needs at least 2 volunteers."))])
 
@@ -182,7 +184,7 @@ class FamilyForm(FlaskForm):
 def _families_page(form=None, status=200):
     as_of, error = _as_of_arg(request.args.get("as_of"))
     return render_template("awards/families.html", as_of=as_of, error=error,
-                           families=rec.family_list(db.session, current_user.unit_id, as_of),
+                           families=gf.family_list(db.session, current_user.unit_id, as_of),
                            rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_FAMILY),
                            form=form or FamilyForm(formdata=None), delete_form=IssueForm(formdata=None),
                            **_common()), 400 if error else status
@@ -201,9 +203,9 @@ def family_create():
     if form.validate_on_submit():
         numbers = form.numbers.data.replace("，", ",").replace("、", ",").replace(",", " ").split()
         try:
-            rec.create_family(db.session, current_user.unit_id, form.name.data, numbers,
+            gf.create_family(db.session, current_user.unit_id, form.name.data, numbers,
                               current_user, utcnow())
-        except rec.FamilyError as problem:
+        except gf.FamilyError as problem:
             db.session.rollback()
             form.numbers.errors = [*form.numbers.errors, _(problem.message, **problem.params)]
         else:
@@ -221,7 +223,7 @@ def family_delete(family_id):
     if not form.validate_on_submit():
         abort(400)
     try:
-        rec.delete_family(db.session, current_user.unit_id, family_id, current_user, utcnow())
+        gf.delete_family(db.session, current_user.unit_id, family_id, current_user, utcnow())
     except LookupError:
         abort(404)
     db.session.commit()
@@ -304,7 +306,7 @@ def record(key):
 # --- performance certificates (admin) -----------------------------------------------------------
 
 def _certificates_page(status=200):
-    open_, issued = rec.certificates_for_admin(db.session, current_user.unit_id)
+    open_, issued = certs.certificates_for_admin(db.session, current_user.unit_id)
     return render_template("certificates/index.html", open_requests=open_, issued=issued,
                            today=_today(), form=IssueForm(formdata=None)), status
 
@@ -317,12 +319,12 @@ def certificates_index():
 
 def _start_page(vol, form=None, error=None, status=200):
     today = _today()
-    e = rec.certificate_eligibility(db.session, vol, today)
+    e = certs.certificate_eligibility(db.session, vol, today)
     return render_template("certificates/new.html", volunteer=vol, e=e, error=error,
                            form=form or StartForm(formdata=None, data={"volunteer_id": vol.id}),
-                           open_request=rec.open_request(db.session, vol.id),
-                           issued=[c for c in rec.certificates_of(db.session, vol.id)
-                                   if c.status == rec.CertificateStatus.issued],
+                           open_request=certs.open_request(db.session, vol.id),
+                           issued=[c for c in certs.certificates_of(db.session, vol.id)
+                                   if c.status == certs.CertificateStatus.issued],
                            explain=explain), status
 
 
@@ -331,7 +333,7 @@ def _start_page(vol, form=None, error=None, status=200):
 def new():
     number = (request.args.get("volunteer_no") or "").strip()
     if number:
-        vol = rec.volunteer_by_number(db.session, current_user.unit_id, number)
+        vol = volunteer_by_number(db.session, current_user.unit_id, number)
         if vol is None:
             flash(_("No volunteer with number %(no)s.", no=number), "error")
             return redirect(url_for(".index"))
@@ -351,8 +353,8 @@ def start():
     if not form.validate_on_submit():
         return _start_page(vol, form, status=400)
     try:
-        rec.request_certificate(db.session, vol, current_user, utcnow(), form.note.data)
-    except rec.CertificateError as problem:
+        certs.request_certificate(db.session, vol, current_user, utcnow(), form.note.data)
+    except certs.CertificateError as problem:
         db.session.rollback()
         return _start_page(vol, form, _(problem.message, **problem.params), status=400)
     db.session.commit()
@@ -360,8 +362,8 @@ def start():
     return redirect(url_for(".index"))
 
 
-def _my_certificate(cert_id: int) -> rec.PerformanceCertificate:
-    cert = db.session.get(rec.PerformanceCertificate, cert_id)
+def _my_certificate(cert_id: int) -> certs.PerformanceCertificate:
+    cert = db.session.get(certs.PerformanceCertificate, cert_id)
     if cert is None or cert.unit_id != current_user.unit_id:
         abort(404)
     return cert
@@ -377,8 +379,8 @@ def issue(cert_id):
         error = _("Check the form.")
     else:
         try:
-            cert = rec.issue_certificate(db.session, cert.id, current_user, utcnow())
-        except rec.CertificateError as problem:
+            cert = certs.issue_certificate(db.session, cert.id, current_user, utcnow())
+        except certs.CertificateError as problem:
             db.session.rollback()
             error = _(problem.message, **problem.params)
             cert = _my_certificate(cert_id)
@@ -396,7 +398,7 @@ def issue(cert_id):
 def _pdf_response(cert):
     from ..printing.performance import performance_pdf
 
-    if cert.status != rec.CertificateStatus.issued:
+    if cert.status != certs.CertificateStatus.issued:
         abort(404)
     return Response(performance_pdf(cert.printed), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="performance-certificate-{cert.serial}.pdf"'})
@@ -426,9 +428,9 @@ def _milestones_page(form=None, error=None, status=200):
     return render_template("milestones/index.html", volunteer=vol, milestones=items,
                            certificate=certificate, today=today, error=error,
                            form=form or RequestForm(formdata=None),
-                           open_request=rec.open_request(db.session, vol.id),
-                           issued=[c for c in rec.certificates_of(db.session, vol.id)
-                                   if c.status == rec.CertificateStatus.issued],
+                           open_request=certs.open_request(db.session, vol.id),
+                           issued=[c for c in certs.certificates_of(db.session, vol.id)
+                                   if c.status == certs.CertificateStatus.issued],
                            **_common()), status
 
 
@@ -445,8 +447,8 @@ def request_certificate():
     if not form.validate_on_submit():
         return _milestones_page(form, status=400)
     try:
-        rec.request_certificate(db.session, _me(), current_user, utcnow(), form.note.data)
-    except rec.CertificateError as problem:
+        certs.request_certificate(db.session, _me(), current_user, utcnow(), form.note.data)
+    except certs.CertificateError as problem:
         db.session.rollback()
         return _milestones_page(form, _(problem.message, **problem.params), status=400)
     db.session.commit()
@@ -457,7 +459,7 @@ def request_certificate():
 @milestones_bp.get("/certificates/<int:cert_id>.pdf")
 @volunteer_only
 def certificate_pdf(cert_id):
-    cert = db.session.get(rec.PerformanceCertificate, cert_id)
+    cert = db.session.get(certs.PerformanceCertificate, cert_id)
     if cert is None or cert.volunteer_id != _me().id:
         abort(404)
     return _pdf_response(cert)

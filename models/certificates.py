@@ -1,0 +1,219 @@
+"""Performance certificates (志願服務績效證明書, issue #6).
+
+The volunteer requests one (or an admin starts it); the unit issues it within 7 days (rules.md).
+Issuing takes a gap-free number per unit and year (`models.slips.next_serial`, kind
+"performance_certificate"), freezes everything printed on the certificate in its row (so the PDF
+downloaded later is the one issued) and records the grant of the `performance_certificate` award
+(the national award needs one). Every change is audited.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, func, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from . import audit
+from . import awards as aw
+from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .messages import N_
+from .people import Role, User, Volunteer
+from .service import ServiceItem, ServiceSession, SessionStatus
+
+CERTIFICATE_KIND = "performance_certificate"
+DUE_DAYS = 7
+
+
+class CertificateStatus(str, enum.Enum):
+    requested = "requested"
+    issued = "issued"
+
+
+class PerformanceCertificate(Base):
+    """One request for a performance certificate and, once issued, what was printed on it."""
+
+    __tablename__ = "performance_certificate"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "year", "seq"),
+        # at most one open request per volunteer
+        Index("uq_performance_certificate_open", "volunteer_id", unique=True,
+              sqlite_where=text("status = 'requested'"),
+              postgresql_where=text("status = 'requested'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), index=True)
+    status: Mapped[CertificateStatus] = mapped_column(
+        Enum(CertificateStatus, native_enum=False, length=20), default=CertificateStatus.requested)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    # set when issued: the number and everything printed
+    year: Mapped[int | None] = mapped_column(Integer)
+    seq: Mapped[int | None] = mapped_column(Integer)
+    serial: Mapped[str | None] = mapped_column(String(40), unique=True)
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    printed: Mapped[dict | None] = mapped_column(JSON)
+
+    volunteer: Mapped[Volunteer] = relationship()
+
+
+class CertificateError(ValueError):
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+def format_certificate_serial(unit_id: int, year: int, seq: int) -> str:
+    return f"P{unit_id:03d}-{year}-{seq:05d}"
+
+
+def _snapshot(c: PerformanceCertificate) -> dict:
+    return {"volunteer_id": c.volunteer_id, "status": c.status.value,
+            "due_on": c.due_on.isoformat() if c.due_on else None, "note": c.note,
+            "serial": c.serial, "issued_on": c.issued_on.isoformat() if c.issued_on else None,
+            "printed": c.printed}
+
+
+def certificate_eligibility(session: Session, volunteer: Volunteer, as_of: dt.date
+                            ) -> aw.AwardEligibility:
+    return next(e for e in aw.eligibility(session, volunteer, as_of)
+                if e.award_key == aw.PERFORMANCE_CERTIFICATE)
+
+
+def open_request(session: Session, volunteer_id: int) -> PerformanceCertificate | None:
+    return session.scalar(select(PerformanceCertificate).where(
+        PerformanceCertificate.volunteer_id == volunteer_id,
+        PerformanceCertificate.status == CertificateStatus.requested))
+
+
+def request_certificate(session: Session, volunteer: Volunteer, actor: User, now: dt.datetime,
+                        note: str = "") -> PerformanceCertificate:
+    """A request (by the volunteer, or started by an admin), due 7 days later. Refused when the
+    volunteer does not qualify yet (the explanation says why) or a request is already open.
+    Caller commits."""
+    begin_write(session)
+    if actor.role == Role.volunteer and getattr(actor.volunteer, "id", None) != volunteer.id:
+        raise PermissionError("not yours")
+    if actor.role != Role.volunteer and (actor.role != Role.admin
+                                         or actor.unit_id != volunteer.unit_id):
+        raise PermissionError("admins of the unit only")
+    note = (note or "").strip()
+    if len(note) > 300:
+        raise CertificateError(N_("Use at most %(max)d characters."), max=300)
+    if open_request(session, volunteer.id) is not None:
+        raise CertificateError(N_("A request is already open."))
+    today = taipei_date(now)
+    e = certificate_eligibility(session, volunteer, today)
+    if not e.eligible:
+        raise CertificateError(N_("Not eligible yet: %(why)s"), why=e.message % e.params)
+    cert = PerformanceCertificate(unit_id=volunteer.unit_id, volunteer_id=volunteer.id,
+                                  status=CertificateStatus.requested, requested_at=now,
+                                  requested_by_id=actor.id, note=note,
+                                  due_on=today + dt.timedelta(days=DUE_DAYS))
+    session.add(cert)
+    session.flush()
+    audit.record(session, action="performance_certificate_requested",
+                 entity="performance_certificate", entity_id=cert.id, actor=actor,
+                 unit_id=volunteer.unit_id, now=now, after=_snapshot(cert))
+    return cert
+
+
+def _service_facts(session: Session, volunteer_id: int, until: dt.date) -> dict:
+    """Service period (first and last day of verified service), service items by minutes and
+    the verified minutes at this unit, up to `until` (Taipei)."""
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0), tzinfo=TAIPEI)
+    base = (ServiceSession.volunteer_id == volunteer_id,
+            ServiceSession.status == SessionStatus.verified,
+            ServiceSession.checked_in_at < end.astimezone(dt.timezone.utc))
+    first, last, total = session.execute(select(
+        func.min(ServiceSession.checked_in_at), func.max(ServiceSession.checked_in_at),
+        func.coalesce(func.sum(ServiceSession.credited_minutes), 0)).where(*base)).one()
+    items = session.execute(
+        select(ServiceItem.name_zh, func.sum(ServiceSession.credited_minutes).label("m"))
+        .join(ServiceItem, ServiceItem.id == ServiceSession.service_item_id).where(*base)
+        .group_by(ServiceItem.name_zh).order_by(text("m DESC"), ServiceItem.name_zh)).all()
+    return {"first": taipei_date(first) if first else None,
+            "last": taipei_date(last) if last else None,
+            "items": [name for name, _m in items], "minutes": int(total or 0)}
+
+
+def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datetime
+                      ) -> PerformanceCertificate:
+    """Number the certificate (gap-free per unit and year), freeze what is printed, record the
+    performance-certificate grant. Admins of the unit only. Caller commits."""
+    from .slips import next_serial
+    from .unit import Unit
+
+    begin_write(session)
+    cert = session.get(PerformanceCertificate, cert_id, with_for_update=True)
+    if cert is None or actor.role != Role.admin or cert.unit_id != actor.unit_id:
+        raise PermissionError("admins of the unit only")
+    if cert.status != CertificateStatus.requested:
+        raise CertificateError(N_("This certificate is already issued."))
+    volunteer = session.get(Volunteer, cert.volunteer_id)
+    today = taipei_date(now)
+    e = certificate_eligibility(session, volunteer, today)
+    if not e.eligible:
+        raise CertificateError(N_("Not eligible yet: %(why)s"), why=e.message % e.params)
+    before = _snapshot(cert)
+    facts = _service_facts(session, volunteer.id, today)
+    unit = session.get(Unit, volunteer.unit_id)
+    seq = next_serial(session, volunteer.unit_id, CERTIFICATE_KIND, today.year)
+    cert.year, cert.seq = today.year, seq
+    cert.serial = format_certificate_serial(volunteer.unit_id, today.year, seq)
+    cert.status = CertificateStatus.issued
+    cert.issued_on, cert.issued_at, cert.issued_by_id = today, now, actor.id
+    cert.printed = {
+        "volunteer_name": volunteer.name_zh, "volunteer_no": volunteer.volunteer_no,
+        "birth_date": volunteer.birth_date.isoformat(),
+        "record_book_no": volunteer.record_book_no or "",
+        "period_start": facts["first"].isoformat() if facts["first"] else None,
+        "period_end": facts["last"].isoformat() if facts["last"] else None,
+        "service_items": facts["items"], "service_minutes": facts["minutes"],
+        "prior_minutes": e.prior_minutes, "unit_name": unit.name,
+        "issued_on": today.isoformat(), "serial": cert.serial,
+    }
+    session.flush()
+    aw.record_grant(session, volunteer, aw.PERFORMANCE_CERTIFICATE, 1, aw.GrantStatus.granted,
+                    today, actor, now)
+    audit.record(session, action="performance_certificate_issued",
+                 entity="performance_certificate", entity_id=cert.id, actor=actor,
+                 unit_id=cert.unit_id, now=now, before=before, after=_snapshot(cert))
+    return cert
+
+
+def certificates_for_admin(session: Session, unit_id: int) -> tuple[list, list]:
+    """(open requests, soonest due first; issued certificates, newest first)."""
+    from sqlalchemy.orm import joinedload
+
+    q = select(PerformanceCertificate).options(joinedload(PerformanceCertificate.volunteer)) \
+        .where(PerformanceCertificate.unit_id == unit_id)
+    open_ = list(session.scalars(q.where(
+        PerformanceCertificate.status == CertificateStatus.requested)
+        .order_by(PerformanceCertificate.due_on, PerformanceCertificate.id)))
+    issued = list(session.scalars(q.where(
+        PerformanceCertificate.status == CertificateStatus.issued)
+        .order_by(PerformanceCertificate.id.desc()).limit(200)))
+    return open_, issued
+
+
+def certificate_counts(session: Session, unit_id: int, today: dt.date) -> tuple[int, int]:
+    """(open requests, overdue ones) of the unit."""
+    base = select(func.count()).select_from(PerformanceCertificate).where(
+        PerformanceCertificate.unit_id == unit_id,
+        PerformanceCertificate.status == CertificateStatus.requested)
+    return (int(session.scalar(base) or 0),
+            int(session.scalar(base.where(PerformanceCertificate.due_on < today)) or 0))
+
+
+def certificates_of(session: Session, volunteer_id: int) -> list[PerformanceCertificate]:
+    return list(session.scalars(select(PerformanceCertificate).where(
+        PerformanceCertificate.volunteer_id == volunteer_id)
+        .order_by(PerformanceCertificate.id.desc())))

@@ -1,0 +1,148 @@
+"""Golden Diamond families (金鑽獎 家庭, issue #6): volunteers of one family grouped by the
+admin, each judged with the Golden Diamond volunteer rule as of a day."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from . import audit
+from . import awards as aw
+from .base import Base, UTCDateTime, begin_write, utcnow
+from .messages import N_
+from .people import Volunteer, volunteer_by_number
+from .recognition import unit_eligibility
+
+# rules.md: at least 2 related volunteers, each at least 3 years and 600 hours. Who is related
+# is not in the records, so the admin groups the volunteers of a family by hand; each member is
+# then judged with the Golden Diamond volunteer rule's hours and years (the rule's data), as of
+# a day. Recording the family's application and decision is by hand (not tracked here).
+
+FAMILY_NAME_MAX = 60
+
+
+class AwardFamily(Base):
+    __tablename__ = "award_family"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(FAMILY_NAME_MAX))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list["AwardFamilyMember"]] = relationship(
+        back_populates="family", cascade="all, delete-orphan", order_by="AwardFamilyMember.volunteer_id")
+
+
+class AwardFamilyMember(Base):
+    """A volunteer belongs to at most one family."""
+
+    __tablename__ = "award_family_member"
+
+    family_id: Mapped[int] = mapped_column(ForeignKey("award_family.id"), primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), primary_key=True,
+                                              unique=True)
+
+    family: Mapped[AwardFamily] = relationship(back_populates="members")
+    volunteer: Mapped[Volunteer] = relationship()
+
+
+class FamilyError(ValueError):
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+def create_family(session: Session, unit_id: int, name: str, numbers: list[str], actor,
+                  now: dt.datetime | None = None) -> AwardFamily:
+    """A family of at least 2 of the unit's volunteers (by volunteer number), each in no other
+    family. Audited; caller commits."""
+    begin_write(session)
+    name = (name or "").strip()
+    if not name:
+        raise FamilyError(N_("Give the family a name."))
+    if len(name) > FAMILY_NAME_MAX:
+        raise FamilyError(N_("Use at most %(max)d characters."), max=FAMILY_NAME_MAX)
+    wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
+    if len(wanted) < 2:
+        raise FamilyError(N_("A family needs at least 2 volunteers."))
+    vols = []
+    for number in wanted:
+        vol = volunteer_by_number(session, unit_id, number)
+        if vol is None:
+            raise FamilyError(N_("No volunteer with number %(no)s."), no=number)
+        vols.append(vol)
+    taken = session.scalar(select(AwardFamilyMember.volunteer_id).where(
+        AwardFamilyMember.volunteer_id.in_([v.id for v in vols])).limit(1))
+    if taken is not None:
+        who = next(v for v in vols if v.id == taken)
+        raise FamilyError(N_("%(name)s is already in a family."), name=who.name_zh)
+    family = AwardFamily(unit_id=unit_id, name=name, created_by_id=getattr(actor, "id", None),
+                         created_at=now or utcnow(),
+                         members=[AwardFamilyMember(volunteer_id=v.id) for v in vols])
+    session.add(family)
+    session.flush()
+    audit.record(session, action="award_family_created", entity="award_family",
+                 entity_id=family.id, actor=actor, unit_id=unit_id, now=now,
+                 after={"name": name, "volunteer_ids": [v.id for v in vols]})
+    return family
+
+
+def delete_family(session: Session, unit_id: int, family_id: int, actor,
+                  now: dt.datetime | None = None) -> None:
+    begin_write(session)
+    family = session.get(AwardFamily, family_id)
+    if family is None or family.unit_id != unit_id:
+        raise LookupError("no such family")
+    before = {"name": family.name, "volunteer_ids": [m.volunteer_id for m in family.members]}
+    session.delete(family)
+    session.flush()
+    audit.record(session, action="award_family_deleted", entity="award_family",
+                 entity_id=family_id, actor=actor, unit_id=unit_id, now=now, before=before)
+
+
+@dataclass
+class FamilyMemberFacts:
+    volunteer: Volunteer
+    eligibility: aw.AwardEligibility  # the Golden Diamond volunteer rule's evidence
+    meets: bool
+
+
+@dataclass
+class FamilyFacts:
+    family: AwardFamily
+    members: list[FamilyMemberFacts]
+
+    @property
+    def qualifies(self) -> bool:
+        return sum(m.meets for m in self.members) >= 2
+
+
+def family_list(session: Session, unit_id: int, as_of: dt.date) -> list[FamilyFacts]:
+    """The unit's families, each member with the hours and years that count as of `as_of`
+    (the Golden Diamond volunteer rule's window) and whether they meet its hours and years."""
+    from sqlalchemy.orm import selectinload
+
+    families = list(session.scalars(
+        select(AwardFamily).options(selectinload(AwardFamily.members)
+                                    .joinedload(AwardFamilyMember.volunteer))
+        .where(AwardFamily.unit_id == unit_id).order_by(AwardFamily.name, AwardFamily.id)))
+    rule = aw.rule_of(session, aw.GOLDEN_DIAMOND)
+    vols = [m.volunteer for f in families for m in f.members]
+    if not families or rule is None:
+        return [FamilyFacts(f, []) for f in families]
+    facts = dict(unit_eligibility(session, unit_id, as_of, [aw.GOLDEN_DIAMOND], volunteers=vols))
+    need = min(lv["minutes"] for lv in rule.levels)
+    out = []
+    for f in families:
+        members = []
+        for m in f.members:
+            e = facts[m.volunteer][0]
+            meets = (e.counted_minutes >= need
+                     and (e.service_months or 0) >= (rule.months_required or 0))
+            members.append(FamilyMemberFacts(m.volunteer, e, meets))
+        out.append(FamilyFacts(f, members))
+    return out
