@@ -3,7 +3,8 @@ from .audit import AuditEntry
 from .awards import AwardGrant, AwardRule
 from .base import Base
 from .checkin import CheckinEvent
-from .evaluation import Evaluation, EvaluationCriterion, EvaluationScore, VolunteerStatusChange
+from .evaluation import Evaluation, EvaluationCriterion, EvaluationScore
+from .volunteer_status import VolunteerStatusChange
 from .insurance import CoverKind, InsuranceCover
 from .attendance import AttendanceMark, Shift
 from .files import StoredFile

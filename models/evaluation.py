@@ -1,5 +1,6 @@
-"""Annual evaluation (年度考核) and exit (退場). The team view per site, built on the same
-facts, is in models/team_view.py.
+"""Annual evaluation (年度考核). A volunteer's exit (退場), re-activation and status over time are
+models/volunteer_status.py; the team view per site, built on the same facts, is
+models/team_view.py.
 
 The unit admin sets each year's criteria (name, weight, scale). Supervisors evaluate the
 volunteers of their sites (admins: everyone): the form shows the year's verified hours,
@@ -29,11 +30,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 from . import audit
 from .attendance import Repeat, Shift, Status, roster_range
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
-from .people import Role, User, Volunteer, VolunteerStatus
+from .people import Role, User, Volunteer
 from .service import ServiceSession, SessionStatus
 from .training import TrainingRecord, training_status
 from .unit import Unit
 from .verification import supervised_site_ids
+from .volunteer_status import (REASON_MAX, InvalidStatusChange, active_during, clean_text,
+                               exit_volunteer, status_history)
 
 
 class Outcome(str, enum.Enum):
@@ -49,7 +52,6 @@ class EvaluationStatus(str, enum.Enum):
 
 WEIGHT_MAX = 100
 SCALE_MAX = 100
-REASON_MAX = 300
 TEXT_MAX = 2000
 
 
@@ -124,31 +126,10 @@ class EvaluationScore(Base):
     evaluation: Mapped[Evaluation] = relationship(back_populates="scores")
 
 
-class VolunteerStatusChange(Base):
-    """Exit and re-activation history: the volunteer row only holds the current status."""
-
-    __tablename__ = "volunteer_status_change"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), index=True)
-    status: Mapped[VolunteerStatus] = mapped_column(
-        Enum(VolunteerStatus, native_enum=False, length=20))
-    effective_on: Mapped[dt.date] = mapped_column(Date)
-    reason: Mapped[str] = mapped_column(String(REASON_MAX))
-    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation.id"))
-    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class InvalidEvaluation(ValueError):
+class InvalidEvaluation(InvalidStatusChange):
     """What is wrong, field by field, as codes. Codes: required, too_long, weight_range,
     scale_range, scale_order, duplicate, locked, score_required, score_range, future,
-    before_year, after_year, final, not_active, not_inactive, no_criteria, unknown_outcome."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
+    before_year, after_year, final, not_active, no_criteria, unknown_outcome."""
 
 
 # --- years --------------------------------------------------------------------------------
@@ -187,10 +168,6 @@ def criterion_snapshot(c: EvaluationCriterion) -> dict:
             "scale_min": c.scale_min, "scale_max": c.scale_max, "position": c.position}
 
 
-def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
 def save_criterion(session: Session, unit_id: int, year: int, actor: User, now: dt.datetime, *,
                    name_zh: str, name_en: str = "", weight: int | None, scale_min: int | None,
                    scale_max: int | None, criterion: EvaluationCriterion | None = None
@@ -198,7 +175,7 @@ def save_criterion(session: Session, unit_id: int, year: int, actor: User, now: 
     """Add a criterion to a year (or change `criterion`). Nothing changes when anything is wrong."""
     begin_write(session)
     errors: dict[str, str] = {}
-    name_zh, name_en = _clean(name_zh), _clean(name_en)
+    name_zh, name_en = clean_text(name_zh), clean_text(name_en)
     if criteria_locked(session, unit_id, year):
         raise InvalidEvaluation({"year": "locked"})
     if not name_zh:
@@ -293,7 +270,7 @@ def weighted_total(scores: dict[int, int], criteria: list[EvaluationCriterion]) 
     return round(sum(c.weight * scores[c.id] / c.scale_max for c in criteria) / weights * 100, 1)
 
 
-# --- who belongs where, and who was active when ---------------------------------------------
+# --- who belongs where ----------------------------------------------------------------------
 
 def site_people(session: Session, unit_id: int, first: dt.date, last: dt.date,
                 site_ids: set[int] | None = None) -> dict[int, set[int]]:
@@ -317,57 +294,6 @@ def site_people(session: Session, unit_id: int, first: dt.date, last: dt.date,
     for site_id, volunteer_id in [*session.execute(shifts), *session.execute(sessions)]:
         found[site_id].add(volunteer_id)
     return found
-
-
-def status_history(session: Session, volunteer_ids) -> dict[int, list[VolunteerStatusChange]]:
-    """volunteer id -> their exits and re-activations, oldest first (one query)."""
-    ids = list(volunteer_ids)
-    found: dict[int, list[VolunteerStatusChange]] = defaultdict(list)
-    if not ids:
-        return found
-    for change in session.scalars(select(VolunteerStatusChange).where(
-            VolunteerStatusChange.volunteer_id.in_(ids))
-            .order_by(VolunteerStatusChange.effective_on, VolunteerStatusChange.id)):
-        found[change.volunteer_id].append(change)
-    return found
-
-
-def active_on(volunteer: Volunteer, changes: list[VolunteerStatusChange], day: dt.date) -> bool:
-    """Was the volunteer active on `day`? Joined by then (an unknown join date counts as
-    joined) and not exited: the last status change on or before the day decides; with no
-    recorded changes, the row's own status and `left_on` do."""
-    if volunteer.joined_on is not None and volunteer.joined_on > day:
-        return False
-    earlier = [c for c in changes if c.effective_on <= day]
-    if earlier:
-        return earlier[-1].status == VolunteerStatus.active
-    if changes:  # only changes after the day: the status before the first one
-        return changes[0].status != VolunteerStatus.active
-    if volunteer.status == VolunteerStatus.active:
-        return True
-    return volunteer.left_on is not None and day < volunteer.left_on
-
-
-def active_during(volunteer: Volunteer, changes: list[VolunteerStatusChange], first: dt.date,
-                  last: dt.date) -> bool:
-    """Active on at least one day between `first` and `last`."""
-    start = max(first, volunteer.joined_on) if volunteer.joined_on else first
-    if start > last:
-        return False
-    if active_on(volunteer, changes, start):
-        return True
-    return any(c.status == VolunteerStatus.active and start <= c.effective_on <= last
-               for c in changes)
-
-
-def exits_between(volunteer: Volunteer, changes: list[VolunteerStatusChange], first: dt.date,
-                  last: dt.date) -> int:
-    """How many times the volunteer exited between `first` and `last`."""
-    if changes:
-        return sum(1 for c in changes if c.status == VolunteerStatus.inactive
-                   and first <= c.effective_on <= last)
-    return int(volunteer.status == VolunteerStatus.inactive and volunteer.left_on is not None
-               and first <= volunteer.left_on <= last)
 
 
 # --- attendance in bulk ---------------------------------------------------------------------
@@ -567,7 +493,7 @@ def save_evaluation(session: Session, volunteer: Volunteer, year: int, actor: Us
     if chosen is None:
         errors["outcome"] = "required" if not outcome else "unknown_outcome"
     comments, coaching_plan = (comments or "").strip(), (coaching_plan or "").strip()
-    exit_reason = _clean(exit_reason)
+    exit_reason = clean_text(exit_reason)
     if len(comments) > TEXT_MAX:
         errors["comments"] = "too_long"
     if len(coaching_plan) > TEXT_MAX:
@@ -622,81 +548,3 @@ def save_evaluation(session: Session, volunteer: Volunteer, year: int, actor: Us
         exit_volunteer(session, volunteer, actor, now, reason=exit_reason, on=exit_on,
                        evaluation=ev)
     return ev
-
-
-# --- exit and re-activation ------------------------------------------------------------------
-
-def _status_snapshot(v: Volunteer) -> dict:
-    return {"status": v.status.value, "left_on": v.left_on.isoformat() if v.left_on else None,
-            "exit_reason": v.exit_reason}
-
-
-def exit_volunteer(session: Session, volunteer: Volunteer, actor: User, now: dt.datetime, *,
-                   reason: str, on: dt.date | None = None,
-                   evaluation: Evaluation | None = None) -> VolunteerStatusChange:
-    """Make the volunteer inactive (退場) with reason and date. Nothing is deleted: their
-    hours, sessions and records stay; the check-in gate now refuses them."""
-    begin_write(session)
-    reason = _clean(reason)
-    on = on or taipei_date(now)
-    errors = {}
-    if not volunteer.is_active:
-        errors["status"] = "not_active"
-    if not reason:
-        errors["reason"] = "required"
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = "too_long"
-    if on > taipei_date(now):
-        errors["on"] = "future"
-    if errors:
-        raise InvalidEvaluation(errors)
-    before = _status_snapshot(volunteer)
-    volunteer.status = VolunteerStatus.inactive
-    volunteer.left_on = on
-    volunteer.exit_reason = reason
-    change = VolunteerStatusChange(unit_id=volunteer.unit_id, volunteer_id=volunteer.id,
-                                   status=VolunteerStatus.inactive, effective_on=on, reason=reason,
-                                   evaluation_id=evaluation.id if evaluation else None,
-                                   actor_user_id=actor.id, at=now)
-    session.add(change)
-    session.flush()
-    audit.record(session, action="volunteer_exit", entity="volunteer", entity_id=volunteer.id,
-                 actor=actor, unit_id=volunteer.unit_id, before=before,
-                 after={**_status_snapshot(volunteer),
-                        "evaluation_id": evaluation.id if evaluation else None}, now=now)
-    return change
-
-
-def reactivate_volunteer(session: Session, volunteer: Volunteer, actor: User, now: dt.datetime,
-                         *, reason: str) -> VolunteerStatusChange:
-    """An admin brings an exited volunteer back (with a reason), from today."""
-    begin_write(session)
-    reason = _clean(reason)
-    errors = {}
-    if volunteer.is_active:
-        errors["status"] = "not_inactive"
-    elif volunteer.anonymised_at is not None:
-        errors["status"] = "not_inactive"  # deleted on request (PDPA): stays gone
-    if not reason:
-        errors["reason"] = "required"
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = "too_long"
-    if errors:
-        raise InvalidEvaluation(errors)
-    before = _status_snapshot(volunteer)
-    volunteer.status = VolunteerStatus.active
-    volunteer.left_on = None
-    volunteer.exit_reason = ""
-    change = VolunteerStatusChange(unit_id=volunteer.unit_id, volunteer_id=volunteer.id,
-                                   status=VolunteerStatus.active, effective_on=taipei_date(now),
-                                   reason=reason, actor_user_id=actor.id, at=now)
-    session.add(change)
-    session.flush()
-    audit.record(session, action="volunteer_reactivated", entity="volunteer",
-                 entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id, before=before,
-                 after={**_status_snapshot(volunteer), "reason": reason}, now=now)
-    return change
-
-
-def status_changes_of(session: Session, volunteer_id: int) -> list[VolunteerStatusChange]:
-    return status_history(session, [volunteer_id]).get(volunteer_id, [])

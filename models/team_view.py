@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .evaluation import (Evaluation, EvaluationStatus, Outcome, Tally, active_on, attendance_tallies,
-                         exits_between, period_end, site_people, status_history, year_bounds,
-                         year_moments)
+from .evaluation import (Evaluation, EvaluationStatus, Outcome, Tally, attendance_tallies,
+                         period_end, site_people, year_bounds, year_moments)
+from .volunteer_status import active_on, exits_between, status_history
 from .people import User, Volunteer
 from .service import ServiceSession, SessionStatus, Site
 from .verification import supervised_site_ids

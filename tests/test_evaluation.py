@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, select
 
 from models import evaluation as ev
+from models import volunteer_status as vs
 from models.team_view import team_overview
 from models.attendance import Repeat, Shift
 from models.audit import AuditEntry
@@ -244,7 +245,7 @@ def test_finalised_exit_makes_the_volunteer_inactive_and_keeps_everything(db, ma
     assert vol.status == VolunteerStatus.inactive and vol.left_on == dt.date(2026, 12, 1)
     assert vol.exit_reason == "長期未出勤"
     assert db.get(ServiceSession, s.id) is not None  # nothing deleted
-    [change] = ev.status_changes_of(db, vol.id)
+    [change] = vs.status_changes_of(db, vol.id)
     assert change.status == VolunteerStatus.inactive and change.evaluation_id == draft.id
     exit_entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "volunteer_exit"))
     assert exit_entry.before_data()["status"] == "active"
@@ -256,30 +257,30 @@ def test_admin_exit_and_reactivation_with_reasons(db, make, unit, world):
     vol = make.volunteer(unit)
     for kw, errors in ((dict(reason=" "), {"reason": "required"}),
                        (dict(reason="搬家", on=dt.date(2026, 12, 16)), {"on": "future"})):
-        with pytest.raises(InvalidEvaluation) as e:
-            ev.exit_volunteer(db, vol, boss, NOW, **kw)
+        with pytest.raises(vs.InvalidStatusChange) as e:
+            vs.exit_volunteer(db, vol, boss, NOW, **kw)
         assert e.value.errors == errors
         db.rollback()
     assert vol.is_active
-    with pytest.raises(InvalidEvaluation) as e:
-        ev.reactivate_volunteer(db, vol, boss, NOW, reason="回來了")
+    with pytest.raises(vs.InvalidStatusChange) as e:
+        vs.reactivate_volunteer(db, vol, boss, NOW, reason="回來了")
     assert e.value.errors == {"status": "not_inactive"}
     db.rollback()
-    ev.exit_volunteer(db, vol, boss, NOW, reason="搬家", on=dt.date(2026, 3, 1))
+    vs.exit_volunteer(db, vol, boss, NOW, reason="搬家", on=dt.date(2026, 3, 1))
     db.commit()
-    with pytest.raises(InvalidEvaluation) as e:
-        ev.exit_volunteer(db, vol, boss, NOW, reason="again")
+    with pytest.raises(vs.InvalidStatusChange) as e:
+        vs.exit_volunteer(db, vol, boss, NOW, reason="again")
     assert e.value.errors == {"status": "not_active"}
     db.rollback()
-    ev.reactivate_volunteer(db, vol, boss, NOW, reason="搬回臺北")
+    vs.reactivate_volunteer(db, vol, boss, NOW, reason="搬回臺北")
     db.commit()
     assert vol.is_active and vol.left_on is None
-    history = ev.status_changes_of(db, vol.id)
+    history = vs.status_changes_of(db, vol.id)
     assert [(c.status.value, c.effective_on, c.reason) for c in history] == [
         ("inactive", dt.date(2026, 3, 1), "搬家"), ("active", dt.date(2026, 12, 15), "搬回臺北")]
-    assert not ev.active_on(vol, history, dt.date(2026, 6, 1))
-    assert ev.active_on(vol, history, dt.date(2026, 2, 28))
-    assert ev.active_on(vol, history, dt.date(2026, 12, 15))
+    assert not vs.active_on(vol, history, dt.date(2026, 6, 1))
+    assert vs.active_on(vol, history, dt.date(2026, 2, 28))
+    assert vs.active_on(vol, history, dt.date(2026, 12, 15))
     actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "volunteer")).all()
     assert actions == ["volunteer_exit", "volunteer_reactivated"]
 
@@ -311,9 +312,9 @@ def test_supervisors_see_and_evaluate_the_volunteers_of_their_sites_only(db, mak
 def test_the_due_list_leaves_out_who_had_left_before_the_year(db, make, unit, world):
     boss = world["boss"]
     gone = make.volunteer(unit, name_zh="早已離開")
-    ev.exit_volunteer(db, gone, boss, NOW, reason="舊事", on=dt.date(2025, 6, 1))
+    vs.exit_volunteer(db, gone, boss, NOW, reason="舊事", on=dt.date(2025, 6, 1))
     left_this_year = make.volunteer(unit, name_zh="今年離開")
-    ev.exit_volunteer(db, left_this_year, boss, NOW, reason="搬家", on=dt.date(2026, 6, 1))
+    vs.exit_volunteer(db, left_this_year, boss, NOW, reason="搬家", on=dt.date(2026, 6, 1))
     late = make.volunteer(unit, name_zh="明年才加入", joined_on=dt.date(2027, 1, 5))
     db.commit()
     names = {r.volunteer.name_zh for r in ev.evaluation_list(db, boss, 2026)}

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models import evaluation as ev
+from models import volunteer_status as vs
 from models import kiosk as kiosks
 from models.attendance import Repeat, Shift
 from models.audit import AuditEntry
@@ -223,7 +224,7 @@ def test_exit_through_evaluation_offers_the_certificate_and_blocks_check_in(app,
     user = make.user(unit, role="volunteer")
     gone = user.volunteer
     make.cover(gone)
-    ev.exit_volunteer(db, gone, admin.user, utcnow(), reason="搬家")
+    vs.exit_volunteer(db, gone, admin.user, utcnow(), reason="搬家")
     db.commit()
     phone = HttpUser(app.test_client())
     assert phone.sign_in(user.email, make.PASSWORD).status_code == 302

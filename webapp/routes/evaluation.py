@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from models import evaluation as ev
+from models import volunteer_status as vs
 from models.team_view import team_overview
 from models.base import taipei_date, utcnow
 from models.evaluation import EvaluationCriterion, InvalidEvaluation, Outcome
@@ -84,21 +85,21 @@ class EvaluationForm(FlaskForm):
     coaching_plan = TextAreaField(_l("Coaching plan (for the outcome \"coaching plan\")"), validators=[
         Optional(), Length(max=ev.TEXT_MAX, message=_l("This is too long."))])
     exit_reason = StringField(_l("Reason for the exit"), validators=[
-        Optional(), Length(max=ev.REASON_MAX, message=_l("This is too long."))])
+        Optional(), Length(max=vs.REASON_MAX, message=_l("This is too long."))])
     exit_on = DateField(_l("Exit date"), invalid_value_message=BAD_DATE, validators=[Optional()])
 
 
 class ExitForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[
         InputRequired(_l("This is required.")),
-        Length(max=ev.REASON_MAX, message=_l("This is too long."))])
+        Length(max=vs.REASON_MAX, message=_l("This is too long."))])
     on = DateField(_l("Exit date"), invalid_value_message=BAD_DATE, validators=[Optional()])
 
 
 class ReactivateForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[
         InputRequired(_l("This is required.")),
-        Length(max=ev.REASON_MAX, message=_l("This is too long."))])
+        Length(max=vs.REASON_MAX, message=_l("This is too long."))])
 
 
 class CopyForm(FlaskForm):
@@ -338,7 +339,7 @@ def _status_page(vol: Volunteer, exit_form=None, back_form=None, status: int = 2
                  errors: list[str] = ()):
     return render_template("evaluation/status.html", vol=vol,
                            exit_form=exit_form or ExitForm(), back_form=back_form or ReactivateForm(),
-                           changes=ev.status_changes_of(db.session, vol.id), loose_errors=errors,
+                           changes=vs.status_changes_of(db.session, vol.id), loose_errors=errors,
                            today=taipei_date(utcnow())), status
 
 
@@ -356,9 +357,9 @@ def volunteer_exit(volunteer_id: int):
     if not form.validate():
         return _status_page(vol, exit_form=form, status=400)
     try:
-        ev.exit_volunteer(db.session, vol, _me(), utcnow(), reason=form.reason.data,
+        vs.exit_volunteer(db.session, vol, _me(), utcnow(), reason=form.reason.data,
                           on=form.on.data)
-    except InvalidEvaluation as e:
+    except vs.InvalidStatusChange as e:
         db.session.rollback()
         errors = _apply_errors(form, e.errors)
         return _status_page(vol, exit_form=form, status=400, errors=errors)
@@ -375,8 +376,8 @@ def volunteer_reactivate(volunteer_id: int):
     if not form.validate():
         return _status_page(vol, back_form=form, status=400)
     try:
-        ev.reactivate_volunteer(db.session, vol, _me(), utcnow(), reason=form.reason.data)
-    except InvalidEvaluation as e:
+        vs.reactivate_volunteer(db.session, vol, _me(), utcnow(), reason=form.reason.data)
+    except vs.InvalidStatusChange as e:
         db.session.rollback()
         errors = _apply_errors(form, e.errors)
         return _status_page(vol, back_form=form, status=400, errors=errors)
