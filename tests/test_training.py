@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from sqlalchemy import func, select
 
-from models import training
+from models import completion, training
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.checkin import Outcome, check_in, gate_refusals
@@ -265,24 +265,24 @@ def test_default_factory_volunteers_are_trained(db, make, unit):
 def test_completion_numbers_and_template(db, make, seeded, admin, tmp_path):
     vol = make.volunteer(seeded, trained=False)
     with pytest.raises(InvalidTraining):
-        training.issue_completion(db, vol, template_text="x", actor=admin.user, now=NOW)
+        completion.issue_completion(db, vol, template_text="x", actor=admin.user, now=NOW)
     db.rollback()
     give(db, seeded, vol, ["SW04"], dt.date(2026, 11, 20))
     folder = tmp_path / "templates"
-    assert training.completion_template(folder, seeded.id) == training.DEFAULT_COMPLETION_TEXT
+    assert completion.completion_template(folder, seeded.id) == completion.DEFAULT_COMPLETION_TEXT
     for bad, code in (("", "required"), ("x" * 1001, "too_long"), ("$nope", "bad_placeholder"),
                       ("費用 $5", "bad_placeholder")):
         with pytest.raises(InvalidTraining) as refused:
-            training.save_completion_template(db, folder, seeded.id, bad, actor=admin.user)
+            completion.save_completion_template(db, folder, seeded.id, bad, actor=admin.user)
         assert refused.value.errors == {"text": code}
         db.rollback()
-    training.save_completion_template(db, folder, seeded.id, "$name 完成 $hours 小時（$unit）",
+    completion.save_completion_template(db, folder, seeded.id, "$name 完成 $hours 小時（$unit）",
                                       actor=admin.user)
     db.commit()
-    text = training.completion_template(folder, seeded.id)
-    first = training.issue_completion(db, vol, template_text=text, actor=admin.user, now=NOW)
+    text = completion.completion_template(folder, seeded.id)
+    first = completion.issue_completion(db, vol, template_text=text, actor=admin.user, now=NOW)
     db.commit()
-    second = training.issue_completion(db, vol, template_text=text, actor=admin.user, now=NOW)
+    second = completion.issue_completion(db, vol, template_text=text, actor=admin.user, now=NOW)
     db.commit()
     assert first.serial == f"C{seeded.id:03d}-2026-00001"
     assert second.serial == f"C{seeded.id:03d}-2026-00002"

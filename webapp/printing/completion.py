@@ -1,5 +1,5 @@
 """The completion certificate (結業證明書) for the unit's own courses: one A4 page, portrait,
-Traditional Chinese. Plain data in (models.training.CompletionCertificate), PDF bytes out."""
+Traditional Chinese. Plain data in (models.completion.CompletionCertificate), PDF bytes out."""
 from __future__ import annotations
 
 from fpdf.enums import WrapMode

@@ -19,7 +19,7 @@ from wtforms import (BooleanField, DateField, DecimalField, RadioField, SelectFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from models import training
+from models import completion, training
 from models.base import taipei_date, utcnow
 from models.files import UploadRefused
 from models.people import Role, Volunteer, VolunteerStatus
@@ -121,7 +121,7 @@ class EventForm(FlaskForm):
 class TemplateForm(FlaskForm):
     text = TextAreaField(_l("Certificate text"), validators=[
         DataRequired(_l("Enter the text.")),
-        Length(max=training.TEMPLATE_MAX, message=_l("Use at most %(max)d characters."))])
+        Length(max=completion.TEMPLATE_MAX, message=_l("Use at most %(max)d characters."))])
 
 
 class AttendanceForm(FlaskForm):
@@ -200,7 +200,7 @@ def volunteer(volunteer_id: int):
     statuses = [training.training_status(db.session, person, c) for c in Category]
     return render_template("training/volunteer.html", volunteer=person, statuses=statuses,
                            records=training.records_of(db.session, person.id),
-                           unit_records=training.unit_course_records(db.session, person),
+                           unit_records=completion.unit_course_records(db.session, person),
                            form=AttendanceForm())
 
 
@@ -406,10 +406,10 @@ def attendance(event_id: int):
 def certificate_template():
     form = TemplateForm()
     if request.method == "GET":
-        form.text.data = training.completion_template(_templates_folder(), current_user.unit_id)
+        form.text.data = completion.completion_template(_templates_folder(), current_user.unit_id)
     elif form.validate_on_submit():
         try:
-            training.save_completion_template(db.session, _templates_folder(),
+            completion.save_completion_template(db.session, _templates_folder(),
                                               current_user.unit_id, form.text.data,
                                               actor=current_user)
         except InvalidTraining as error:
@@ -420,7 +420,7 @@ def certificate_template():
             flash(_("Certificate text saved."), "success")
             return redirect(url_for(".certificate_template"))
     return render_template("training/template_form.html", form=form,
-                           fields=training.TEMPLATE_FIELDS), \
+                           fields=completion.TEMPLATE_FIELDS), \
         400 if request.method == "POST" else 200
 
 
@@ -432,9 +432,9 @@ def issue_completion(volunteer_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        cert = training.issue_completion(
+        cert = completion.issue_completion(
             db.session, person, actor=current_user, now=utcnow(),
-            template_text=training.completion_template(_templates_folder(), person.unit_id))
+            template_text=completion.completion_template(_templates_folder(), person.unit_id))
     except InvalidTraining:
         db.session.rollback()
         flash(str(DOMAIN_MESSAGES["nothing_to_certify"]), "error")
