@@ -13,7 +13,8 @@ from .certificates import PerformanceCertificate
 from .golden_family import AwardFamily, AwardFamilyMember
 from .record_book import PriorHours
 from .reports import ReportSnapshot
-from .recruitment import Application, Opening, SetPasswordLink
+from .account_links import SetPasswordLink
+from .recruitment import Application, Opening
 from .training import TrainingCourse, TrainingEvent, TrainingRecord
 from .kiosk import KioskDevice
 from .slips import HourSlip, HourSlipEntry, SerialCounter

@@ -102,29 +102,12 @@ class Application(Base):
     volunteer: Mapped[Volunteer | None] = relationship()
 
 
-class SetPasswordLink(Base):
-    """A one-time link (often printed as a QR: the unit may have no mail server)."""
-
-    __tablename__ = "set_password_link"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    user: Mapped[User] = relationship()
-
-
 # =============================================================================================
 # Domain rules. No Flask: callers pass the Session and `now`; callers commit. Every change is
 # audited. Refusals raise RecruitmentError (an English msgid with %(params)s, translated by the
 # UI) or InvalidApplication (field -> code, for the public form).
 # =============================================================================================
 
-import hashlib  # noqa: E402
-import re  # noqa: E402
 import secrets  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
@@ -132,6 +115,7 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from . import audit  # noqa: E402
+from .account_links import create_set_password_link  # noqa: E402
 from .base import begin_write, taipei_date  # noqa: E402
 from .idnumbers import ID_KINDS, id_problem, normalise  # noqa: E402
 from .people import Role, VolunteerStatus  # noqa: E402
@@ -139,12 +123,9 @@ from .slips import next_serial  # noqa: E402
 
 
 APPLICATION_KIND = "application"  # next_serial kind: gap-free reference numbers per unit and year
-LINK_DAYS = 14  # a set-password link works for 14 days, once
 ADULT_AGE = 18  # under 18 on the day of applying: guardian name and consent required
 FIRST_VOLUNTEER_NO = 1001
 PLACEHOLDER_DOMAIN = "no-email.invalid"  # accounts of applicants who gave no email
-PASSWORD_MIN = 8
-PIN_RE = re.compile(r"^\d{4,6}$")
 
 OPEN_STATES = {ApplicationStatus.applied, ApplicationStatus.interview_scheduled,
                ApplicationStatus.waitlisted}
@@ -183,14 +164,6 @@ class InvalidApplication(Exception):
     def __init__(self, errors: dict[str, str]):
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
-
-
-class LinkError(Exception):
-    """A set-password link that cannot be used: code is unknown, used or expired."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 # --- openings --------------------------------------------------------------------------------
@@ -564,32 +537,7 @@ def add_note(session: Session, application_id: int, actor: User, now: dt.datetim
                  actor=actor, before=before, after=application_snapshot(application), now=now)
     return application
 
-
-# --- one-time set-password links -------------------------------------------------------------
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_set_password_link(session: Session, user: User, actor: User | None,
-                             now: dt.datetime) -> str:
-    """A new link for `user` (older unused links stop working). Returns the token; only its
-    sha256 is stored."""
-    begin_write(session)
-    for old in session.scalars(select(SetPasswordLink).where(
-            SetPasswordLink.user_id == user.id, SetPasswordLink.used_at.is_(None))):
-        old.expires_at = min(old.expires_at, now)
-    token = secrets.token_urlsafe(32)
-    link = SetPasswordLink(user_id=user.id, token_hash=token_hash(token),
-                           expires_at=now + dt.timedelta(days=LINK_DAYS), created_at=now)
-    session.add(link)
-    session.flush()
-    audit.record(session, action="create_set_password_link", entity="set_password_link",
-                 entity_id=link.id, actor=actor, unit_id=user.unit_id,
-                 actor_label=None if actor else "system",
-                 after={"user_id": user.id, "expires_at": link.expires_at.isoformat()}, now=now)
-    return token
-
+# --- welcome links ----------------------------------------------------------------------------
 
 def new_link_for_application(session: Session, application_id: int, actor: User,
                              now: dt.datetime) -> str:
@@ -599,40 +547,6 @@ def new_link_for_application(session: Session, application_id: int, actor: User,
     if application.status != ApplicationStatus.accepted or volunteer is None or volunteer.user is None:
         raise RecruitmentError(N_("Only accepted applications have a welcome link."))
     return create_set_password_link(session, volunteer.user, actor, now)
-
-
-def usable_link(session: Session, token: str, now: dt.datetime) -> SetPasswordLink:
-    link = session.scalar(select(SetPasswordLink).where(
-        SetPasswordLink.token_hash == token_hash(token or "")))
-    if link is None:
-        raise LinkError("unknown")
-    if link.used_at is not None:
-        raise LinkError("used")
-    if link.expires_at <= now:
-        raise LinkError("expired")
-    if not link.user.active:
-        raise LinkError("unknown")
-    return link
-
-
-def complete_account_setup(session: Session, token: str, now: dt.datetime, *, password: str,
-                           pin: str) -> User:
-    """Use the link once: set the password (min 8) and the kiosk PIN (4–6 digits)."""
-    begin_write(session)
-    link = usable_link(session, token, now)
-    if len(password or "") < PASSWORD_MIN:
-        raise RecruitmentError(N_("Use at least %(min)d characters."), min=PASSWORD_MIN)
-    if not PIN_RE.match(pin or ""):
-        raise RecruitmentError(N_("A PIN is 4 to 6 digits."))
-    user = link.user
-    user.set_password(password)
-    if user.volunteer is not None:
-        user.volunteer.set_pin(pin)
-    link.used_at = now
-    session.flush()
-    audit.record(session, action="account_setup", entity="user", entity_id=user.id, actor=user,
-                 after={"link_id": link.id, "pin_set": user.volunteer is not None}, now=now)
-    return user
 
 
 APPLICATION_RETENTION = dt.timedelta(days=365)  # promised in the PDPA notice on the form

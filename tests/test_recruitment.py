@@ -10,7 +10,8 @@ from models.audit import AuditEntry
 from models.base import TAIPEI, utcnow
 from models.idnumbers import with_check_digit
 from models.people import Gender, Role, User, Volunteer, VolunteerStatus
-from models.recruitment import Application, ApplicationStatus, Opening, OpeningStatus, SetPasswordLink
+from models.account_links import SetPasswordLink, token_hash
+from models.recruitment import Application, ApplicationStatus, Opening, OpeningStatus
 
 
 def fresh(db, obj):
@@ -86,7 +87,7 @@ def test_schedule_interview_then_accept_creates_volunteer_account_and_link(admin
     assert user.role == Role.volunteer and user.email == "meiling@example.tw"
     link = db.scalars(select(SetPasswordLink).where(SetPasswordLink.user_id == user.id)).one()
     token = row.split("/welcome/")[1].split('"')[0]
-    assert link.token_hash == r.token_hash(token) and token not in link.token_hash
+    assert link.token_hash == token_hash(token) and token not in link.token_hash
     assert dt.timedelta(days=13, hours=23) < link.expires_at - link.created_at <= dt.timedelta(days=14)
     actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.unit_id == a.unit_id)))
     assert {"schedule_interview", "accepted", "create_volunteer", "create_set_password_link"} <= actions

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from models import recruitment as r
+from models import account_links as links
 from models.base import utcnow
 
 from ..access import public
@@ -28,7 +28,7 @@ LINK_MESSAGES = {
 class SetupForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[
         DataRequired(_l("Enter a password.")),
-        Length(min=r.PASSWORD_MIN, max=200, message=_l("Use %(min)d to %(max)d characters."))])
+        Length(min=links.PASSWORD_MIN, max=200, message=_l("Use %(min)d to %(max)d characters."))])
     confirm = PasswordField(_l("New password again"), validators=[
         DataRequired(_l("Enter the password again.")),
         EqualTo("password", message=_l("The two passwords are not the same."))])
@@ -43,20 +43,20 @@ class SetupForm(FlaskForm):
 def welcome(token: str):
     g.no_store = True
     try:
-        link = r.usable_link(db.session, token, utcnow())
-    except r.LinkError as exc:
+        link = links.usable_link(db.session, token, utcnow())
+    except links.LinkError as exc:
         return render_template("account_setup/link_refused.html",
                                message=LINK_MESSAGES[exc.code]), 410 if exc.code != "unknown" else 404
     form = SetupForm()
     if form.validate_on_submit():
         try:
-            user = r.complete_account_setup(db.session, token, utcnow(),
+            user = links.complete_account_setup(db.session, token, utcnow(),
                                             password=form.password.data, pin=form.pin.data)
-        except r.LinkError as exc:
+        except links.LinkError as exc:
             db.session.rollback()
             return render_template("account_setup/link_refused.html",
                                    message=LINK_MESSAGES[exc.code]), 410
-        except r.RecruitmentError as exc:
+        except links.AccountSetupError as exc:
             db.session.rollback()
             form.password.errors = [*form.password.errors, _(exc.message, **exc.params)]
         else:

@@ -38,6 +38,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from models import access_log
+from models.account_links import LINK_DAYS
 from models import recruitment as r
 from models.base import TAIPEI, utcnow
 from models.people import Role, User
@@ -157,7 +158,7 @@ def send_link_email(to: str, name: str, link: str) -> bool:
     message["To"] = to
     message.set_content(_("Hello %(name)s,\n\nYou have been accepted as a volunteer. Open this link "
                           "within %(days)d days to set your password and kiosk PIN (it works once):"
-                          "\n\n%(link)s\n", name=name, days=r.LINK_DAYS, link=link))
+                          "\n\n%(link)s\n", name=name, days=LINK_DAYS, link=link))
     try:
         with smtplib.SMTP(host, int(_setting("HOURBOOK_SMTP_PORT", "587")), timeout=15) as smtp:
             if _setting("HOURBOOK_SMTP_STARTTLS", "1") == "1":
@@ -183,7 +184,7 @@ def _row(a: Application, mode: str = "view", error: str | None = None, status: i
 def _welcome(token: str, user: User) -> dict:
     link = url_for("account_setup.welcome", token=token, _external=True)
     return {"link": link, "qr": _qr_data_uri(link), "email": user.email,
-            "emailed": send_link_email(user.email, user.name, link), "days": r.LINK_DAYS}
+            "emailed": send_link_email(user.email, user.name, link), "days": LINK_DAYS}
 
 
 def _act(application_id: int, action, error_mode: str = "view"):

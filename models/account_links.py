@@ -1,0 +1,112 @@
+"""One-time set-password links (often printed as a QR: the unit may have no mail server) and
+the account setup they open: the new volunteer sets a password and the kiosk PIN, once.
+Only the token's sha256 is stored; a new link stops older unused ones. Every change is audited.
+Recruitment (models/recruitment) makes the first link when an applicant is accepted."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from . import audit
+from .base import Base, UTCDateTime, begin_write, utcnow
+from .messages import N_
+from .people import User
+
+LINK_DAYS = 14  # a set-password link works for 14 days, once
+PASSWORD_MIN = 8
+PIN_RE = re.compile(r"^\d{4,6}$")
+
+
+class SetPasswordLink(Base):
+    """A one-time link (often printed as a QR: the unit may have no mail server)."""
+
+    __tablename__ = "set_password_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class LinkError(Exception):
+    """A set-password link that cannot be used: code is unknown, used or expired."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+class AccountSetupError(Exception):
+    """A refused password or PIN; `message` is an English msgid with %(params)s."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_set_password_link(session: Session, user: User, actor: User | None,
+                             now: dt.datetime) -> str:
+    """A new link for `user` (older unused links stop working). Returns the token; only its
+    sha256 is stored."""
+    begin_write(session)
+    for old in session.scalars(select(SetPasswordLink).where(
+            SetPasswordLink.user_id == user.id, SetPasswordLink.used_at.is_(None))):
+        old.expires_at = min(old.expires_at, now)
+    token = secrets.token_urlsafe(32)
+    link = SetPasswordLink(user_id=user.id, token_hash=token_hash(token),
+                           expires_at=now + dt.timedelta(days=LINK_DAYS), created_at=now)
+    session.add(link)
+    session.flush()
+    audit.record(session, action="create_set_password_link", entity="set_password_link",
+                 entity_id=link.id, actor=actor, unit_id=user.unit_id,
+                 actor_label=None if actor else "system",
+                 after={"user_id": user.id, "expires_at": link.expires_at.isoformat()}, now=now)
+    return token
+
+
+def usable_link(session: Session, token: str, now: dt.datetime) -> SetPasswordLink:
+    link = session.scalar(select(SetPasswordLink).where(
+        SetPasswordLink.token_hash == token_hash(token or "")))
+    if link is None:
+        raise LinkError("unknown")
+    if link.used_at is not None:
+        raise LinkError("used")
+    if link.expires_at <= now:
+        raise LinkError("expired")
+    if not link.user.active:
+        raise LinkError("unknown")
+    return link
+
+
+def complete_account_setup(session: Session, token: str, now: dt.datetime, *, password: str,
+                           pin: str) -> User:
+    """Use the link once: set the password (min 8) and the kiosk PIN (4–6 digits)."""
+    begin_write(session)
+    link = usable_link(session, token, now)
+    if len(password or "") < PASSWORD_MIN:
+        raise AccountSetupError(N_("Use at least %(min)d characters."), min=PASSWORD_MIN)
+    if not PIN_RE.match(pin or ""):
+        raise AccountSetupError(N_("A PIN is 4 to 6 digits."))
+    user = link.user
+    user.set_password(password)
+    if user.volunteer is not None:
+        user.volunteer.set_pin(pin)
+    link.used_at = now
+    session.flush()
+    audit.record(session, action="account_setup", entity="user", entity_id=user.id, actor=user,
+                 after={"link_id": link.id, "pin_set": user.volunteer is not None}, now=now)
+    return user
