@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
-from .messages import N_
+from .messages import N_, Refused
 from .people import User
 
 LINK_DAYS = 14  # a set-password link works for 14 days, once
@@ -45,13 +45,8 @@ class LinkError(Exception):
         self.code = code
 
 
-class AccountSetupError(Exception):
+class AccountSetupError(Refused):
     """A refused password or PIN; `message` is an English msgid with %(params)s."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
 
 
 def token_hash(token: str) -> str:

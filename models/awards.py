@@ -24,7 +24,7 @@ from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
 from .hours import verified_minutes
 from .people import Volunteer
 from .record_book import PriorHours
-from .messages import N_
+from .messages import N_, Refused
 
 
 class CountingWindow(str, enum.Enum):
@@ -463,11 +463,8 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
 
 # --- grants -----------------------------------------------------------------------------------
 
-class AwardError(ValueError):
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+class AwardError(Refused, ValueError):
+    """A refused award grant or decision."""
 
 
 def _snapshot(g: AwardGrant) -> dict:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from . import audit
 from . import awards as aw
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
-from .messages import N_
+from .messages import N_, Refused
 from .people import Role, User, Volunteer
 from .service import ServiceItem, ServiceSession, SessionStatus
 
@@ -63,11 +63,8 @@ class PerformanceCertificate(Base):
     volunteer: Mapped[Volunteer] = relationship()
 
 
-class CertificateError(ValueError):
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+class CertificateError(Refused, ValueError):
+    """A refused certificate request or issue."""
 
 
 def format_certificate_serial(unit_id: int, year: int, seq: int) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from . import audit
 from . import awards as aw
 from .base import Base, UTCDateTime, begin_write, utcnow
-from .messages import N_
+from .messages import N_, Refused
 from .people import Volunteer, volunteer_by_number
 from .recognition import unit_eligibility
 
@@ -49,11 +49,8 @@ class AwardFamilyMember(Base):
     volunteer: Mapped[Volunteer] = relationship()
 
 
-class FamilyError(ValueError):
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+class FamilyError(Refused, ValueError):
+    """A refused family (name, members)."""
 
 
 def create_family(session: Session, unit_id: int, name: str, numbers: list[str], actor,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, UTCDateTime, utcnow
 from .people import Gender, User, Volunteer
 from .service import ServiceItem, Site
-from .messages import N_
+from .messages import N_, Refused
 
 opening_item = Table(
     "opening_item", Base.metadata,
@@ -143,13 +143,8 @@ TRANSITIONS: dict[ApplicationStatus, set[ApplicationStatus]] = {
 DECISIONS = (ApplicationStatus.accepted, ApplicationStatus.declined, ApplicationStatus.waitlisted)
 
 
-class RecruitmentError(Exception):
+class RecruitmentError(Refused):
     """A refused pipeline action; `message` is an English msgid with %(params)s."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
 
 
 class StaleApplication(RecruitmentError):

@@ -49,7 +49,7 @@ from .insurance import CoverKind, InsuranceCover
 from .people import Gender, Role, User, Volunteer, VolunteerStatus
 from .service import ServiceItem, ServiceSession, SessionStatus, Site
 from .unit import Unit
-from .messages import N_
+from .messages import N_, Refused
 
 
 # --- periods ---------------------------------------------------------------------------------
@@ -509,11 +509,8 @@ def render(report: Report, fmt: str, use_filed: bool = False) -> tuple[bytes, st
 
 # --- filing ----------------------------------------------------------------------------------
 
-class ReportError(ValueError):
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+class ReportError(Refused, ValueError):
+    """A refused report filing."""
 
 
 REASON_MAX = 500

@@ -22,7 +22,7 @@ from .base import Base, UTCDateTime, begin_write, taipei_date, taipei_day_bounds
 from .people import Role, User, Volunteer
 from .service import ServiceSession, SessionStatus
 from .verification import supervised_site_ids
-from .messages import N_
+from .messages import N_, Refused
 
 
 class SerialCounter(Base):
@@ -122,13 +122,8 @@ def format_serial(unit_id: int, year: int, seq: int) -> str:
     return f"{unit_id:03d}-{year}-{seq:05d}"
 
 
-class SlipError(Exception):
+class SlipError(Refused):
     """A refused slip action; `message` is an English msgid with %(params)s."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
 
 
 class SlipConflict(SlipError):

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 from . import audit
 from .audit import AuditEntry
 from .base import Base, begin_write, taipei_day_bounds
-from .checkin import N_, gate_refusals
+from .checkin import gate_refusals
+from .messages import N_, Refused
 from .people import Role, User, Volunteer
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 from .unit import Rounding, Unit
@@ -30,13 +31,8 @@ class SupervisorSite(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
 
 
-class VerificationError(Exception):
+class VerificationError(Refused):
     """A refused verification action; `message` is an English msgid with %(params)s."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
 
 
 class StaleRow(VerificationError):
