@@ -137,10 +137,17 @@ def main(argv=None) -> int:
 
         in_write = [0.0]
 
-        @event.listens_for(app_engine, "begin")
-        def _begin(conn):
-            if conn.get_execution_options().get("hourbook_write"):
+        begin_immediate = getattr(app_engine.dialect, "hourbook_begin_immediate", None)
+        if begin_immediate is not None:  # SQLite: every write transaction starts here
+            def _begin_immediate(conn):
+                begin_immediate(conn)
                 conn.info["write_t"] = time.process_time()
+            app_engine.dialect.hourbook_begin_immediate = _begin_immediate
+        else:
+            @event.listens_for(app_engine, "begin")
+            def _begin(conn):
+                if conn.get_execution_options().get("hourbook_write"):
+                    conn.info["write_t"] = time.process_time()
 
         @event.listens_for(app_engine, "commit")
         def _commit(conn):

@@ -92,9 +92,11 @@ def begin_write(session: Session) -> None:
             raise RuntimeError(
                 "a SQLite write must begin its transaction with begin_write() before any change"
             )
-        # Only reads so far: end that read transaction and start again as a writer.
-        session.commit()
-        session.connection(execution_options=WRITE)
+        # Only reads so far: end that read transaction and begin again as a writer, on the
+        # same connection (no trip back to the pool); what was read stays loaded.
+        conn.exec_driver_sql("COMMIT")
+        conn.execution_options(**WRITE)  # in place: this connection's transaction writes now
+        conn.dialect.hourbook_begin_immediate(conn)
 
 
 class WriterQueue:
@@ -168,6 +170,13 @@ def _sqlite_file(url: str) -> str | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return database
+
+
+def read(session: Session, statement, params: dict | None = None):
+    """Run a SELECT of plain columns on the session's connection, skipping the ORM's loading
+    machinery (which costs more than SQLite running the query): for the check-in's lookups.
+    Returns the Core result; the rows see the session's transaction and pending INSERTs."""
+    return session.connection().execute(statement, params or {})
 
 
 _INSERT_OF: dict = {}
@@ -268,18 +277,23 @@ def _configure_sqlite(engine: Engine, url: str) -> None:
     if queue is not None:
         queue.install(engine)
 
+    def begin_immediate(conn) -> None:
+        dbapi_connection = conn.connection.dbapi_connection
+        if queue is not None:
+            queue.enter(dbapi_connection)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if queue is not None:
+                queue.leave(dbapi_connection)
+            raise
+
+    engine.dialect.hourbook_begin_immediate = begin_immediate  # begin_write upgrades with it
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         if conn.get_execution_options().get("hourbook_write"):
-            dbapi_connection = conn.connection.dbapi_connection
-            if queue is not None:
-                queue.enter(dbapi_connection)
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                if queue is not None:
-                    queue.leave(dbapi_connection)
-                raise
+            conn.dialect.hourbook_begin_immediate(conn)
         else:
             conn.exec_driver_sql("BEGIN")
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
-from .base import (TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, row_values,
-                   taipei_date, update_now)
-from .insurance import cover_on
+from .base import (TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, read,
+                   row_values, taipei_date, update_now)
+from .insurance import is_covered_on
 from .people import Volunteer
 from .training import training_status
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
@@ -173,7 +173,7 @@ _KEY_USED = select(CheckinEvent.id).where(CheckinEvent.idempotency_key == bindpa
 def event_by_key(session: Session, key: str | None) -> CheckinEvent | None:
     if not key:
         return None
-    if session.scalar(_KEY_USED, {"key": key}) is None:  # nearly always: a cheap look first
+    if read(session, _KEY_USED, {"key": key}).first() is None:  # nearly always: a cheap look first
         return None
     return session.scalar(_EVENT_BY_KEY, {"key": key})
 
@@ -204,7 +204,7 @@ def gate_refusals(session: Session, volunteer: Volunteer, site: Site, item: Serv
         problems.append(refusal("site_inactive"))
     if item is None or item.unit_id != site.unit_id or not item.active:
         problems.append(refusal("not_service_item"))
-    if cover_on(session, volunteer.id, taipei_date(when)) is None:
+    if not is_covered_on(session, volunteer.id, taipei_date(when)):
         problems.append(refusal("no_insurance"))
     if item is not None and item.category is not None:
         # Service in a category counts only once basic and that category's special training are

@@ -10,7 +10,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, utcnow
+from .base import Base, UTCDateTime, begin_write, read, utcnow
 from .people import Volunteer, VolunteerStatus
 
 
@@ -37,18 +37,18 @@ class InsuranceCover(Base):
         return self.starts_on <= day <= self.ends_on
 
 
-_COVER_ON = (
-    select(InsuranceCover)
+_COVERED_ON = (
+    select(InsuranceCover.id)
     .where(InsuranceCover.volunteer_id == bindparam("volunteer_id"),
            InsuranceCover.starts_on <= bindparam("day"), InsuranceCover.ends_on >= bindparam("day"))
-    .order_by(InsuranceCover.ends_on.desc())
     .limit(1)
 )  # built once: every check-in asks
 
 
-def cover_on(session: Session, volunteer_id: int, day: dt.date) -> InsuranceCover | None:
-    """The cover valid on a Taipei calendar day, if any."""
-    return session.scalars(_COVER_ON, {"volunteer_id": volunteer_id, "day": day}).first()
+def is_covered_on(session: Session, volunteer_id: int, day: dt.date) -> bool:
+    """Whether any cover is valid on a Taipei calendar day: the check-in's insurance gate
+    (one indexed lookup of an id, no object loaded)."""
+    return read(session, _COVERED_ON, {"volunteer_id": volunteer_id, "day": day}).first() is not None
 
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, bindpar
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, utcnow
+from .base import Base, UTCDateTime, begin_write, read, utcnow
 from .files import StoredFile
 from .people import Volunteer
 from .unit import Category
@@ -378,12 +378,12 @@ def training_status(session: Session, volunteer: Volunteer, category: Category,
     completed on or before `as_of` (hours count from the certificate's date).
     The courses in `missing_*` are rows with the course's id, code, name, kind and category."""
     category = Category(getattr(category, "value", category))
-    catalogue = session.execute(_CATALOGUE, {"unit_id": volunteer.unit_id}).all()  # active and retired
+    catalogue = read(session, _CATALOGUE, {"unit_id": volunteer.unit_id}).all()  # active and retired
     courses = [c for c in catalogue if c.active]
     if as_of is None:
-        records = session.execute(_RECORDS, {"volunteer_id": volunteer.id}).all()
+        records = read(session, _RECORDS, {"volunteer_id": volunteer.id}).all()
     else:
-        records = session.execute(_RECORDS_AS_OF, {"volunteer_id": volunteer.id, "as_of": as_of}).all()
+        records = read(session, _RECORDS_AS_OF, {"volunteer_id": volunteer.id, "as_of": as_of}).all()
     # Any record of a course counts, even of a course since retired.
     current_basic = [c for c in courses if c.kind == TrainingKind.basic and not c.legacy]
     basic_on, missing_basic = _done_by(records, current_basic)

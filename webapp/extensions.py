@@ -6,10 +6,25 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect as _CSRFProtect
 from sqlalchemy.orm import Session
 
 from models.base import make_engine, make_sessionmaker
+
+
+
+class CSRFProtect(_CSRFProtect):
+    """Flask-WTF's CSRF protection; a POST's answer reuses the token the request just proved.
+
+    The token is a signature of the session's secret, and any valid one will do: an htmx answer
+    (the check-in panel) puts the same token back in its forms instead of signing a fresh one
+    for every POST (csrf_token() in a template signs once per request)."""
+
+    def protect(self, apply_exemptions=False):
+        super().protect(apply_exemptions)
+        if g.get("csrf_valid") and "csrf_token" not in g:
+            g.csrf_token = self._get_csrf_token()
+
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
