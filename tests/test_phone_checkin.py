@@ -150,6 +150,28 @@ def test_check_in_needs_csrf(db, site, item, insured):
     assert _sessions(db) == []
 
 
+FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def test_without_javascript_each_answer_carries_a_token_for_the_next_tap(db, site, item, insured):
+    """A plain form post (no htmx header, no meta tag read): the check-out uses the token in the
+    form the check-in answered with, and a tampered token is still refused."""
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    answer = insured.client.post(f"/s/{site.token}", data={
+        "action": "check_in", "item_id": item.id, "key": _key(page),
+        "csrf_token": FORM_TOKEN.search(page).group(1)}).get_data(as_text=True)
+    assert "已簽到" in answer
+    token = FORM_TOKEN.search(answer).group(1)
+    forged = insured.client.post(f"/s/{site.token}", data={
+        "action": "check_out", "key": _key(answer), "csrf_token": token[:-2] + "xx"})
+    assert forged.status_code == 400
+    assert _sessions(db)[0].checked_out_at is None
+    done = insured.client.post(f"/s/{site.token}", data={
+        "action": "check_out", "key": _key(answer), "csrf_token": token})
+    assert done.status_code == 200 and "已簽退" in done.get_data(as_text=True)
+    assert _sessions(db)[0].checked_out_at is not None
+
+
 def test_kiosk_rotating_qr(app, db, site, item, insured):
     now = utcnow()
     device, code = create_device(db, site=db.get(type(site), site.id), name="櫃台平板", actor=None, now=now)
