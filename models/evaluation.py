@@ -5,7 +5,8 @@ models/team_view.py.
 The unit admin sets each year's criteria (name, weight, scale). Supervisors evaluate the
 volunteers of their sites (admins: everyone): the form shows the year's verified hours,
 attendance and training, takes a score per criterion, comments and an outcome (continue /
-coaching plan / exit). One evaluation per volunteer per year, editable until finalised.
+coaching plan / exit). One evaluation per volunteer per year, editable until finalised; an
+admin may reopen a finalised one to correct it (with a reason, audited), and it is finalised anew.
 Finalising an "exit" makes the volunteer inactive; nothing is deleted, and the check-in gate
 (models/checkin.gate_refusals) refuses inactive volunteers. Every change is audited.
 
@@ -35,8 +36,8 @@ from .service import ServiceSession, SessionStatus
 from .training import TrainingRecord, training_status
 from .unit import Unit
 from .verification import supervised_site_ids
-from .volunteer_status import (REASON_MAX, InvalidStatusChange, active_during, clean_text,
-                               exit_volunteer, status_history)
+from .volunteer_status import (REASON_MAX, InvalidStatusChange, VolunteerStatusChange,
+                               active_during, clean_text, exit_volunteer, status_history)
 
 
 class Outcome(str, enum.Enum):
@@ -129,7 +130,8 @@ class EvaluationScore(Base):
 class InvalidEvaluation(InvalidStatusChange):
     """What is wrong, field by field, as codes. Codes: required, too_long, weight_range,
     scale_range, scale_order, duplicate, locked, score_required, score_range, future,
-    before_year, after_year, final, not_active, no_criteria, unknown_outcome."""
+    before_year, after_year, final, not_active, no_criteria, unknown_outcome, not_final,
+    exit_stands."""
 
 
 # --- years --------------------------------------------------------------------------------
@@ -548,3 +550,50 @@ def save_evaluation(session: Session, volunteer: Volunteer, year: int, actor: Us
         exit_volunteer(session, volunteer, actor, now, reason=exit_reason, on=exit_on,
                        evaluation=ev)
     return ev
+
+
+def why_not_reopen(session: Session, evaluation: Evaluation) -> str | None:
+    """Why this evaluation cannot be reopened now (a code of InvalidEvaluation), or None:
+    not_final, or exit_stands (its finalised exit made the volunteer leave, and they have not
+    been re-activated since)."""
+    if not evaluation.is_final:
+        return "not_final"
+    if evaluation.outcome == Outcome.exit and not evaluation.volunteer.is_active:
+        last = session.scalar(select(VolunteerStatusChange)
+                              .where(VolunteerStatusChange.volunteer_id == evaluation.volunteer_id)
+                              .order_by(VolunteerStatusChange.at.desc(), VolunteerStatusChange.id.desc())
+                              .limit(1))
+        if last is not None and last.evaluation_id == evaluation.id:
+            return "exit_stands"
+    return None
+
+
+def reopen_evaluation(session: Session, evaluation: Evaluation, actor: User, now: dt.datetime, *,
+                      reason: str) -> Evaluation:
+    """An admin reopens a finalised evaluation to correct it: it is a draft again, with its
+    scores and outcome kept, until it is finalised anew. The reason is required and audited.
+
+    If finalising it made the volunteer leave (a finalised exit) and they have not come back,
+    it is not reopened: the exit is a fact of the status history, undone only by re-activating
+    the volunteer (with its own reason) on the status page; then the evaluation can be reopened.
+    """
+    begin_write(session)
+    reason = clean_text(reason)
+    errors: dict[str, str] = {}
+    if (blocked := why_not_reopen(session, evaluation)) is not None:
+        errors["status"] = blocked
+    if not reason:
+        errors["reason"] = "required"
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = "too_long"
+    if errors:
+        raise InvalidEvaluation(errors)
+    before = evaluation_snapshot(evaluation)
+    evaluation.status = EvaluationStatus.draft
+    evaluation.finalised_at = None
+    evaluation.updated_at = now
+    session.flush()
+    audit.record(session, action="evaluation_reopened", entity="evaluation",
+                 entity_id=evaluation.id, actor=actor, unit_id=evaluation.unit_id, before=before,
+                 after={**evaluation_snapshot(evaluation), "reason": reason}, now=now)
+    return evaluation

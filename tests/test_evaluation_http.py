@@ -186,6 +186,56 @@ def test_form_is_prefilled_and_saves_then_finalises(db, world, supervisor):
     assert db.scalar(select(Evaluation)).outcome.value == "continue_service"
 
 
+def test_admin_reopens_a_finalised_evaluation_with_a_reason_to_correct_it(db, world, admin, supervisor):
+    url = evaluate_url(world, world["ours"])
+    assert supervisor.post(url, form(world, comments="很好", action="finalise")).status_code == 302
+    page = supervisor.get(url).get_data(as_text=True)
+    assert 'id="reopen-form"' not in page  # supervisors evaluate; only admins reopen
+    assert supervisor.post(url + "/reopen", {"reason": "打錯分數"}).status_code == 403
+    assert 'id="reopen-form"' in admin.get(url).get_data(as_text=True)
+    bad = admin.post(url + "/reopen", {"reason": "  "})
+    assert bad.status_code == 400 and "這一欄必填" in bad.get_data(as_text=True)
+    fresh(db)
+    assert db.scalar(select(Evaluation)).is_final
+    assert admin.post(url + "/reopen", {"reason": "打錯分數"}).status_code == 302
+    fresh(db)
+    reopened = db.scalar(select(Evaluation))
+    assert not reopened.is_final and reopened.finalised_at is None and reopened.comments == "很好"
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "evaluation_reopened"))
+    assert entry.actor_user_id == admin.user.id and entry.after_data()["reason"] == "打錯分數"
+    assert entry.before_data()["status"] == "final" and entry.after_data()["status"] == "draft"
+    # A draft is edited as before (the supervisor too), then finalised anew.
+    a = world["criteria"][0]
+    assert supervisor.post(url, form(world, **{f"score-{a.id}": "2"}, action="finalise")).status_code == 302
+    fresh(db)
+    again = db.scalar(select(Evaluation))
+    assert again.is_final and again.scores and again.score_of(a.id) == 2
+    reopened_again = admin.post(url + "/reopen", {"reason": "x"})
+    assert reopened_again.status_code == 302  # final again: may be reopened again
+    fresh(db)
+    twice = admin.post(url + "/reopen", {"reason": "x"}, headers=EN)
+    assert twice.status_code == 400 and "not finalised" in twice.get_data(as_text=True)
+    assert admin.post(f"/evaluation/{world['year']}/volunteers/{world['theirs'].id}/reopen",
+                      {"reason": "x"}).status_code == 404  # no evaluation yet
+
+
+def test_an_exit_evaluation_reopens_only_after_the_volunteer_is_reactivated(db, world, admin):
+    vol = world["ours"]
+    url = evaluate_url(world, vol)
+    assert admin.post(url, form(world, outcome="exit", exit_reason="長期未出勤",
+                                action="finalise")).status_code == 302
+    refused = admin.post(url + "/reopen", {"reason": "退場有誤"})
+    assert refused.status_code == 400 and "請先到狀態頁面恢復服務" in refused.get_data(as_text=True)
+    fresh(db)
+    assert db.scalar(select(Evaluation)).is_final and not db.get(Volunteer, vol.id).is_active
+    assert admin.post(f"/evaluation/volunteers/{vol.id}/reactivate", {"reason": "退場有誤"}).status_code == 302
+    assert admin.post(url + "/reopen", {"reason": "退場有誤"}).status_code == 302
+    assert admin.post(url, form(world, action="finalise")).status_code == 302  # now: continue
+    fresh(db)
+    assert db.get(Volunteer, vol.id).is_active
+    assert db.scalar(select(Evaluation)).outcome.value == "continue_service"
+
+
 def test_supervisor_of_another_site_gets_403(db, world, supervisor, admin):
     url = evaluate_url(world, world["theirs"])
     assert supervisor.get(url).status_code == 403

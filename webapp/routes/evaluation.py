@@ -54,6 +54,9 @@ MESSAGES = {
     "not_inactive": _l("This volunteer is active."),
     "no_criteria": _l("The criteria of this year are not set yet. Ask the unit admin."),
     "unknown_outcome": _l("Choose one of the outcomes."),
+    "not_final": _l("This evaluation is not finalised: it can still be changed."),
+    "exit_stands": _l("Finalising this evaluation made the volunteer leave. Re-activate them on "
+                      "the status page first (with the reason), then reopen the evaluation."),
 }
 BAD_DATE = _l("Enter a date like 2026-01-31.")
 
@@ -98,6 +101,12 @@ class ExitForm(FlaskForm):
 
 class ReactivateForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[
+        InputRequired(_l("This is required.")),
+        Length(max=vs.REASON_MAX, message=_l("This is too long."))])
+
+
+class ReopenForm(FlaskForm):
+    reason = StringField(_l("Reason for reopening"), validators=[
         InputRequired(_l("This is required.")),
         Length(max=vs.REASON_MAX, message=_l("This is too long."))])
 
@@ -324,13 +333,49 @@ def evaluate(year: int, volunteer_id: int):
                 return redirect(url_for(".evaluate", year=year, volunteer_id=vol.id))
         status = 400
         current = ev.evaluation_of(db.session, vol.id, year)
-    facts = ev.facts_for(db.session, vol, year, now)
+    return _evaluation_page(vol, year, criteria, form, current, scores, now, status=status,
+                            score_errors=score_errors, loose_errors=loose)
+
+
+def _evaluation_page(vol: Volunteer, year: int, criteria, form, current, scores, now, *,
+                     status: int = 200, score_errors=None, loose_errors=(), reopen_form=None):
     return render_template(
         "evaluation/form.html", vol=vol, year=year, criteria=criteria, form=form,
-        evaluation=current, scores=scores, score_errors=score_errors, loose_errors=loose,
-        facts=facts, outcome_labels=OUTCOME_LABELS,
+        evaluation=current, scores=scores, score_errors=score_errors or {},
+        loose_errors=loose_errors, facts=ev.facts_for(db.session, vol, year, now),
+        outcome_labels=OUTCOME_LABELS, reopen_form=reopen_form or ReopenForm(),
+        reopen_blocked=message(blocked) if current is not None and current.is_final and (
+            blocked := ev.why_not_reopen(db.session, current)) else None,
         total=ev.weighted_total(scores, criteria) if scores else None,
         default_exit_on=min(taipei_date(now), dt.date(year, 12, 31))), status
+
+
+@bp.post("/<int:year>/volunteers/<int:volunteer_id>/reopen")
+@admins
+def reopen(year: int, volunteer_id: int):
+    """An admin reopens a finalised evaluation to correct it (reason required)."""
+    vol = _volunteer_or_404(volunteer_id)
+    current = ev.evaluation_of(db.session, vol.id, year)
+    if current is None:
+        abort(404)
+    form = ReopenForm()
+    errors: list[str] = []
+    if form.validate():
+        try:
+            ev.reopen_evaluation(db.session, current, _me(), utcnow(), reason=form.reason.data)
+        except InvalidEvaluation as e:
+            db.session.rollback()
+            errors = _apply_errors(form, e.errors)
+        else:
+            db.session.commit()
+            flash(_("The evaluation is open again. Correct it and finalise it anew."), "success")
+            return redirect(url_for(".evaluate", year=year, volunteer_id=vol.id))
+    now = utcnow()
+    current = ev.evaluation_of(db.session, vol.id, year)
+    criteria = ev.criteria_for(db.session, vol.unit_id, year)
+    scores = {s.criterion_id: s.score for s in current.scores}
+    return _evaluation_page(vol, year, criteria, EvaluationForm(obj=current), current, scores, now,
+                            status=400, loose_errors=errors, reopen_form=form)
 
 
 # --- exit and re-activation (admins) -------------------------------------------------------------
