@@ -37,7 +37,8 @@ from .training import TrainingRecord, training_status
 from .unit import Unit
 from .verification import supervised_site_ids
 from .volunteer_status import (REASON_MAX, InvalidStatusChange, VolunteerStatusChange,
-                               active_during, clean_text, exit_volunteer, status_history)
+                               active_during, checked_reason, clean_text, exit_volunteer,
+                               status_history)
 
 
 class Outcome(str, enum.Enum):
@@ -578,14 +579,10 @@ def reopen_evaluation(session: Session, evaluation: Evaluation, actor: User, now
     the volunteer (with its own reason) on the status page; then the evaluation can be reopened.
     """
     begin_write(session)
-    reason = clean_text(reason)
     errors: dict[str, str] = {}
     if (blocked := why_not_reopen(session, evaluation)) is not None:
         errors["status"] = blocked
-    if not reason:
-        errors["reason"] = "required"
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = "too_long"
+    reason = checked_reason(reason, errors)
     if errors:
         raise InvalidEvaluation(errors)
     before = evaluation_snapshot(evaluation)

@@ -27,6 +27,16 @@ def clean_text(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+def checked_reason(reason: str | None, errors: dict[str, str]) -> str:
+    """A change's reason, cleaned; "required" or "too_long" put in `errors` under "reason"."""
+    reason = clean_text(reason)
+    if not reason:
+        errors["reason"] = "required"
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = "too_long"
+    return reason
+
+
 class InvalidStatusChange(ValueError):
     """What is wrong, field by field, as codes (required, too_long, future, not_active,
     not_inactive)."""
@@ -119,15 +129,11 @@ def exit_volunteer(session: Session, volunteer: Volunteer, actor: User, now: dt.
     """Make the volunteer inactive (退場) with reason and date. Nothing is deleted: their
     hours, sessions and records stay; the check-in gate now refuses them."""
     begin_write(session)
-    reason = clean_text(reason)
     on = on or taipei_date(now)
     errors = {}
     if not volunteer.is_active:
         errors["status"] = "not_active"
-    if not reason:
-        errors["reason"] = "required"
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = "too_long"
+    reason = checked_reason(reason, errors)
     if on > taipei_date(now):
         errors["on"] = "future"
     if errors:
@@ -153,16 +159,12 @@ def reactivate_volunteer(session: Session, volunteer: Volunteer, actor: User, no
                          *, reason: str) -> VolunteerStatusChange:
     """An admin brings an exited volunteer back (with a reason), from today."""
     begin_write(session)
-    reason = clean_text(reason)
     errors = {}
     if volunteer.is_active:
         errors["status"] = "not_inactive"
     elif volunteer.anonymised_at is not None:
         errors["status"] = "not_inactive"  # deleted on request (PDPA): stays gone
-    if not reason:
-        errors["reason"] = "required"
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = "too_long"
+    reason = checked_reason(reason, errors)
     if errors:
         raise InvalidStatusChange(errors)
     before = _status_snapshot(volunteer)
