@@ -173,6 +173,45 @@ def to_csv(rows: list[ExportRow]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
+@dataclass
+class TextSheet:
+    """One worksheet of a filing list: an optional caption (A1), headers, then lines."""
+
+    title: str
+    headers: list[str]
+    lines: list[list]
+    caption: str = ""
+
+
+def text_sheets_xlsx(sheets: list[TextSheet]) -> bytes:
+    """A workbook of filing lists where every cell is text (as typed on the city's forms;
+    formulas neutralised); an empty value stays an empty cell; columns as wide as their
+    headers. The award, family and team lists are written with it."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    for spec in sheets:
+        sheet = book.create_sheet(spec.title)
+        top = 1
+        if spec.caption:
+            sheet.cell(row=1, column=1, value=neutralise(spec.caption))
+            top = 2
+        for r, line in enumerate([spec.headers, *spec.lines], start=top):
+            for c, value in enumerate(line, start=1):
+                if value == "" or value is None:
+                    continue
+                cell = sheet.cell(row=r, column=c)
+                cell.value = neutralise(value)
+                cell.data_type = "s"
+        for c, header in enumerate(spec.headers, start=1):
+            sheet.column_dimensions[get_column_letter(c)].width = max(10, len(header) * 2 + 4)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def to_xlsx(rows: list[ExportRow]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter

@@ -18,7 +18,8 @@ from .recognition import unit_eligibility
 # rules.md: at least 2 related volunteers, each at least 3 years and 600 hours. Who is related
 # is not in the records, so the admin groups the volunteers of a family by hand; each member is
 # then judged with the Golden Diamond volunteer rule's hours and years (the rule's data), as of
-# a day. Recording the family's application and decision is by hand (not tracked here).
+# a day. The list is exported for filing (family_list_xlsx); recording the family's application
+# and decision is by hand (not tracked here).
 
 FAMILY_NAME_MAX = 60
 
@@ -143,3 +144,35 @@ def family_list(session: Session, unit_id: int, as_of: dt.date) -> list[FamilyFa
             members.append(FamilyMemberFacts(m.volunteer, e, meets))
         out.append(FamilyFacts(f, members))
     return out
+
+
+FAMILY_LIST_HEADERS = ["序號", "家庭", "志工編號", "姓名", "身分證統一編號", "出生年月日",
+                       "採計時數", "時數計至", "年資起算日", "年資（月）", "成員符合個人條件",
+                       "家庭是否符合"]
+
+
+def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[FamilyFacts],
+                     as_of: dt.date) -> bytes:
+    """The families as XLSX for filing: one line per member with the hours and years that
+    count, whether the member meets them and whether the family qualifies (at least two who
+    do). Audited: it holds ID numbers."""
+    from .export import TextSheet, text_sheets_xlsx
+
+    lines = []
+    for n, facts in enumerate(families, start=1):
+        verdict = "符合" if facts.qualifies else "未符合"
+        for m in facts.members:
+            e, v = m.eligibility, m.volunteer
+            lines.append([n, facts.family.name, v.volunteer_no, v.name_zh, v.id_number,
+                          v.birth_date.isoformat(), aw.hours_text(e.counted_minutes),
+                          e.counted_to.isoformat() if e.counted_to else "",
+                          e.seniority_start.isoformat() if e.seniority_start else "",
+                          "" if e.service_months is None else e.service_months,
+                          "是" if m.meets else "否", verdict])
+    data = text_sheets_xlsx([TextSheet("families", FAMILY_LIST_HEADERS, lines,
+                                       caption=f"金鑽獎 家庭（{as_of.isoformat()}）")])
+    audit.record(session, action="export_award_list", entity="unit", entity_id=actor.unit_id,
+                 actor=actor, unit_id=actor.unit_id, now=now,
+                 after={"award": aw.GOLDEN_DIAMOND_FAMILY, "as_of": as_of.isoformat(),
+                        "rows": len(lines)})
+    return data

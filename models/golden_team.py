@@ -19,12 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .awards import add_months, full_months
+from . import audit
+from .awards import GOLDEN_DIAMOND_TEAM, add_months, full_months
 from .base import TAIPEI, taipei_date
 from .insurance import InsuranceCover
 from .people import Volunteer, VolunteerStatus
@@ -158,3 +160,34 @@ def team_list(session: Session, unit_id: int, as_of: dt.date) -> list[TeamFacts]
         out.append(TeamFacts(site, founded_on, months, members, mine,
                              _conditions(founded_on, months, len(members), len(mine), n_book)))
     return out
+
+
+TEAM_LIST_HEADERS = ["序號", "團隊（服務地點）", "首次服務日", "團隊年資（月）", "成員數",
+                     "有效保險人數", "持紀錄冊人數", "紀錄冊比例", "結果", "未符合的條件"]
+TEAM_MEMBER_HEADERS = ["序號", "團隊（服務地點）", "志工編號", "姓名", "有效保險", "紀錄冊編號"]
+
+
+def team_list_xlsx(session: Session, actor, now: dt.datetime, teams: list[TeamFacts],
+                   as_of: dt.date, explain: Callable[[Condition], str]) -> bytes:
+    """The teams as XLSX for filing: one sheet of teams with their facts and what is missing
+    (`explain` words a condition in the reader's language), one sheet of their members.
+    Names and volunteer numbers only (no ID numbers); audited like every filing list."""
+    from .export import TextSheet, text_sheets_xlsx
+
+    teams_lines, member_lines = [], []
+    for n, t in enumerate(teams, start=1):
+        teams_lines.append([n, t.site.name_zh, t.founded_on.isoformat() if t.founded_on else "",
+                            t.months, len(t.members), len(t.insured), t.with_book,
+                            f"{t.book_percent} %", "符合" if t.eligible else "未符合",
+                            "；".join(explain(c) for c in t.missing)])
+        for v in t.members:
+            member_lines.append([n, t.site.name_zh, v.volunteer_no, v.name_zh,
+                                 "是" if v.id in t.insured else "否", v.record_book_no or ""])
+    data = text_sheets_xlsx([
+        TextSheet("teams", TEAM_LIST_HEADERS, teams_lines, caption=f"金鑽獎 團隊（{as_of.isoformat()}）"),
+        TextSheet("members", TEAM_MEMBER_HEADERS, member_lines)])
+    audit.record(session, action="export_award_list", entity="unit", entity_id=actor.unit_id,
+                 actor=actor, unit_id=actor.unit_id, now=now,
+                 after={"award": GOLDEN_DIAMOND_TEAM, "as_of": as_of.isoformat(),
+                        "rows": len(teams_lines)})
+    return data

@@ -324,16 +324,9 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: aw.Aw
                     rows: list[AwardRow], as_of: dt.date) -> bytes:
     """The filing list as XLSX (every cell text, formulas neutralised), audited (it holds ID
     numbers)."""
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
+    from .export import TextSheet, text_sheets_xlsx
 
-    from .export import neutralise
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "awards"
-    sheet.cell(row=1, column=1, value=neutralise(f"{rule.name_zh}（{as_of.isoformat()}）"))
-    lines = [AWARD_LIST_HEADERS]
+    lines = []
     for n, row in enumerate(rows, start=1):
         e, v = row.eligibility, row.volunteer
         status = "申請中" if row.pending else "符合"
@@ -344,23 +337,12 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: aw.Aw
                       e.seniority_start.isoformat() if e.seniority_start else "",
                       "" if e.service_months is None else e.service_months,
                       (e.message % e.params) if e.params else e.message, status])
-    for r, line in enumerate(lines, start=2):
-        for c, value in enumerate(line, start=1):
-            if value == "":
-                continue
-            cell = sheet.cell(row=r, column=c)
-            cell.value = neutralise(value)
-            cell.data_type = "s"
-    for c, header in enumerate(AWARD_LIST_HEADERS, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = max(10, len(header) * 2 + 4)
-    import io
-
-    buffer = io.BytesIO()
-    book.save(buffer)
+    data = text_sheets_xlsx([TextSheet("awards", AWARD_LIST_HEADERS, lines,
+                                       caption=f"{rule.name_zh}（{as_of.isoformat()}）")])
     audit.record(session, action="export_award_list", entity="unit", entity_id=actor.unit_id,
                  actor=actor, unit_id=actor.unit_id, now=now,
                  after={"award": rule.key, "as_of": as_of.isoformat(), "rows": len(rows)})
-    return buffer.getvalue()
+    return data
 
 
 # --- milestones ---------------------------------------------------------------------------------

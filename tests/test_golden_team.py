@@ -189,3 +189,39 @@ def test_the_admin_sees_the_teams_others_do_not(admin, supervisor, volunteer, an
     for who in (supervisor, volunteer):
         assert who.get("/admin/awards/teams").status_code == 403
     assert anon.get("/admin/awards/teams").status_code == 302
+
+
+def test_the_teams_xlsx_lists_teams_what_is_missing_and_members(admin, supervisor, db, make,
+                                                                   unit):
+    import io
+
+    from openpyxl import load_workbook
+
+    from models.audit import AuditEntry
+    from sqlalchemy import select
+
+    team(db, make, unit, n=15, name="松山據點")
+    team(db, make, unit, n=14, insured=12, books=10, name="信義據點", founded=dt.date(2024, 2, 1))
+    r = admin.get("/admin/awards/teams/export.xlsx?as_of=2026-07-01",
+                  headers={"Accept-Language": "en"})  # a filing list is in Chinese anyway
+    assert r.status_code == 200 and "golden_diamond_team-20260701.xlsx" in r.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(r.get_data()))
+    assert book.sheetnames == ["teams", "members"]
+    rows = [[c.value for c in row] for row in book["teams"].iter_rows()]
+    assert rows[0][0] == "金鑽獎 團隊（2026-07-01）"
+    teams = {line[1]: dict(zip(rows[1], line)) for line in rows[2:]}
+    assert teams["松山據點"]["結果"] == "符合" and teams["松山據點"]["未符合的條件"] is None
+    short = teams["信義據點"]
+    assert (short["成員數"], short["有效保險人數"], short["持紀錄冊人數"], short["紀錄冊比例"]) == \
+        ("14", "12", "10", "71 %")
+    assert short["結果"] == "未符合"
+    for text in ("團隊成立還差 7 個月", "還差 1 位成員", "2 位沒有有效保險", "還差 2 位成員持有紀錄冊"):
+        assert text in short["未符合的條件"], text
+    members = [[c.value for c in row] for row in book["members"].iter_rows()][1:]
+    assert len(members) == 29
+    assert sum(1 for m in members if m[1] == "信義據點" and m[4] == "否") == 2
+    db.rollback()
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "export_award_list")).all()[-1]
+    assert entry.actor_user_id == admin.user.id and "golden_diamond_team" in entry.after
+    assert 'id="export-xlsx"' in admin.get("/admin/awards/teams?as_of=2026-07-01").get_data(as_text=True)
+    assert supervisor.get("/admin/awards/teams/export.xlsx").status_code == 403

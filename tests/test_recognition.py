@@ -658,6 +658,34 @@ def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, 
     assert [m.meets for m in f.members] == [True, False] and not f.qualifies
 
 
+def test_families_xlsx_for_filing(admin, supervisor, db, make, unit, place):
+    from openpyxl import load_workbook
+
+    mother = make.volunteer(unit, name_zh="林母")
+    son = make.volunteer(unit, name_zh="林子")
+    serve(db, unit, place, mother, 700)
+    serve(db, unit, place, son, 599.9)
+    gf.create_family(db, unit.id, "林家", [mother.volunteer_no, son.volunteer_no], None)
+    db.commit()
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert 'href="/admin/awards/families/export.xlsx?as_of=2026-03-05"' in html
+    r = admin.get("/admin/awards/families/export.xlsx?as_of=2026-03-05")
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    assert "golden_diamond_family-20260305.xlsx" in r.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(r.get_data())).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][0] == "金鑽獎 家庭（2026-03-05）"
+    header, data = rows[1], [dict(zip(rows[1], line)) for line in rows[2:]]
+    assert header[:4] == ["序號", "家庭", "志工編號", "姓名"]
+    assert [(d["姓名"], d["身分證統一編號"], d["採計時數"], d["成員符合個人條件"], d["家庭是否符合"])
+            for d in data] == [("林母", mother.id_number, "700", "是", "未符合"),
+                               ("林子", son.id_number, "599.9", "否", "未符合")]
+    entry = audits(db, "export_award_list")[-1]
+    assert entry.actor_user_id == admin.user.id and "golden_diamond_family" in entry.after
+    assert admin.get("/admin/awards/families/export.xlsx?as_of=soon").status_code == 400
+    assert supervisor.get("/admin/awards/families/export.xlsx").status_code == 403
+
+
 def test_family_input_is_checked(admin, db, make, unit):
     vol = make.volunteer(unit)
     stranger = make.volunteer(make.unit())

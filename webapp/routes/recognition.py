@@ -8,6 +8,7 @@ import time
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, url_for)
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,6 +25,7 @@ from models import golden_family as gf
 from models.base import taipei_date, utcnow
 from models.people import Role, Volunteer, volunteer_by_number
 
+from .. import i18n
 from ..access import roles
 from ..extensions import db
 
@@ -246,6 +248,40 @@ def teams():
                            explain_condition=explain_condition, gt=gt), 400 if error else 200
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    return Response(data, mimetype=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@awards_bp.get("/families/export.xlsx")
+@admin_only
+def families_export():
+    as_of, error = _as_of_arg(request.args.get("as_of"))
+    if error:
+        return _families_page()
+    data = gf.family_list_xlsx(db.session, current_user, utcnow(),
+                               gf.family_list(db.session, current_user.unit_id, as_of), as_of)
+    db.session.commit()
+    return _xlsx(data, f"{aw.GOLDEN_DIAMOND_FAMILY}-{as_of:%Y%m%d}.xlsx")
+
+
+@awards_bp.get("/teams/export.xlsx")
+@admin_only
+def teams_export():
+    as_of, error = _as_of_arg(request.args.get("as_of"))
+    if error:
+        return teams()
+    with force_locale(i18n.DEFAULT):  # a filing list: in Chinese, whoever downloads it
+        data = gt.team_list_xlsx(db.session, current_user, utcnow(),
+                                 gt.team_list(db.session, current_user.unit_id, as_of), as_of,
+                                 explain=explain_condition)
+    db.session.commit()
+    return _xlsx(data, f"{aw.GOLDEN_DIAMOND_TEAM}-{as_of:%Y%m%d}.xlsx")
+
+
 @awards_bp.get("/<key>")
 @admin_only
 def award_list(key):
@@ -264,9 +300,7 @@ def export(key):
     rows = rec.award_list(db.session, current_user.unit_id, rule.key, as_of)
     data = rec.award_list_xlsx(db.session, current_user, utcnow(), rule, rows, as_of)
     db.session.commit()
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument."
-                    "spreadsheetml.sheet", headers={
-                        "Content-Disposition": f'attachment; filename="{rule.key}-{as_of:%Y%m%d}.xlsx"'})
+    return _xlsx(data, f"{rule.key}-{as_of:%Y%m%d}.xlsx")
 
 
 @awards_bp.post("/<key>/record")
