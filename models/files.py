@@ -119,6 +119,22 @@ def stored_path(root, stored_file: StoredFile):
     return path
 
 
+def delete_stored(session, stored_file: StoredFile, *, root, actor, now) -> None:
+    """Delete a stored file: its bytes from disk and its row (nothing may point to it any
+    more), with an audit entry. Callers commit; if they roll back, the row stays and only
+    the bytes are gone (the file then answers "not found")."""
+    from . import audit
+
+    try:
+        stored_path(root, stored_file).unlink(missing_ok=True)
+    except ValueError:
+        pass  # a key outside the upload root was never ours to delete
+    audit.record(session, action="file_deleted", entity="stored_file", entity_id=stored_file.id,
+                 actor=actor, unit_id=stored_file.unit_id, now=now,
+                 before={"kind": stored_file.kind, "sha256": stored_file.sha256})
+    session.delete(stored_file)
+
+
 def read_stored(root, stored_file: StoredFile) -> bytes:
     """The bytes of a stored file (FileNotFoundError if they are gone)."""
     return stored_path(root, stored_file).read_bytes()

@@ -269,7 +269,7 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
 
 
 def _delete_photo(session: Session, file_id: int, root, actor, now) -> None:
-    from .files import StoredFile, stored_path
+    from .files import StoredFile, delete_stored
     from .people import Volunteer as _Volunteer
 
     session.flush()  # the volunteer no longer points to it
@@ -277,14 +277,7 @@ def _delete_photo(session: Session, file_id: int, root, actor, now) -> None:
     if stored is None or session.scalar(select(_Volunteer.id).where(
             _Volunteer.photo_file_id == file_id)) is not None:
         return
-    try:
-        stored_path(root, stored).unlink(missing_ok=True)
-    except ValueError:
-        pass
-    audit.record(session, action="file_deleted", entity="stored_file", entity_id=stored.id,
-                 actor=actor, unit_id=stored.unit_id, now=now,
-                 before={"kind": stored.kind, "sha256": stored.sha256})
-    session.delete(stored)
+    delete_stored(session, stored, root=root, actor=actor, now=now)
 
 
 # --- "download my data" ----------------------------------------------------------------------

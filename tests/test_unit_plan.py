@@ -387,6 +387,42 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
     assert TEXTS["training"] in [p.text for p in old_word.paragraphs]
 
 
+def test_a_document_attached_by_mistake_is_removed_with_its_file(db, make, unit, items, admin,
+                                                                  supervisor, uploads):
+    assert admin.post("/admin/plans", {"year": "2027"}).status_code == 302
+    for label in ("送件回執", "別人的身分證影本"):
+        assert admin.post("/admin/plans/2027/documents",
+                          {"document": (io.BytesIO(b"%PDF-1.4\n%%EOF\n" + label.encode()), "x.pdf"),
+                           "label": label}, content_type="multipart/form-data").status_code == 302
+    keep, wrong = fresh(db).scalars(select(plans.PlanDocument).order_by(plans.PlanDocument.id))
+    keep_file_id, wrong_id, wrong_file_id = keep.file_id, wrong.id, wrong.file_id
+    wrong_file = db.get(StoredFile, wrong_file_id)
+    on_disk = uploads / wrong_file.storage_key
+    assert on_disk.exists()
+    page = admin.get("/admin/plans/2027").get_data(as_text=True)
+    assert f'id="document-{wrong_id}"' in page and "刪除 別人的身分證影本" in page
+    url = f"/admin/plans/2027/documents/{wrong_id}/delete"
+    assert supervisor.post(url, {}).status_code == 403
+    assert admin.client.post(url, data={}).status_code == 400  # no CSRF token
+    assert admin.post("/admin/plans/2027/documents/999999/delete", {}).status_code == 404
+    assert admin.post("/admin/plans/2026/documents/1/delete", {}).status_code == 404
+    assert fresh(db).get(plans.PlanDocument, wrong_id) is not None and on_disk.exists()
+    done = admin.post(url, {})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/admin/plans/2027#documents")
+    page = admin.get("/admin/plans/2027").get_data(as_text=True)
+    assert "別人的身分證影本" not in page and "送件回執" in page and "文件已刪除" in page
+    assert not on_disk.exists()
+    assert admin.get(f"/files/{wrong_file_id}").status_code == 404
+    assert admin.get(f"/files/{keep_file_id}").status_code == 200
+    assert fresh(db).get(StoredFile, wrong_file_id) is None
+    assert actions(db, "plan_document") == ["plan_document_added", "plan_document_added",
+                                            "plan_document_removed"]
+    removed = db.scalar(select(AuditEntry).where(AuditEntry.action == "plan_document_removed"))
+    assert removed.actor_user_id == admin.user.id and "別人的身分證影本" in removed.before
+    assert "file_deleted" in actions(db, "file_deleted")
+    assert admin.post(url, {}).status_code == 404  # already gone
+
+
 def test_logo_is_printed_on_the_plan_and_the_hour_slips(db, make, unit, items, admin, uploads,
                                                         tmp_path):
     from webapp.printing.slips import SlipDoc, SlipLine, slips_pdf

@@ -59,6 +59,22 @@ def test_edit_a_section_submit_and_see_the_status_on_a_tablet(app, open_page, db
     expect(page.get_by_role("button", name="登錄核備")).to_be_visible()
     screenshot(page, "plan-submitted-tablet")
 
+    # Attach the receipt, and a file chosen by mistake; remove the wrong one.
+    for label in ("送件回執", "選錯的檔案"):
+        documents = page.locator("#documents")
+        documents.get_by_label("文件（PDF、JPEG 或 PNG）").set_input_files(
+            files=[{"name": "x.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}])
+        documents.get_by_label("文件說明").fill(label)
+        with page.expect_navigation():
+            documents.get_by_role("button", name="加入文件").click()
+    expect(page.locator("#documents li")).to_have_count(2)
+    screenshot(page, "plan-documents-tablet")
+    with page.expect_navigation():
+        page.get_by_role("button", name="刪除 選錯的檔案").click()
+    expect(page.locator(".flash-success")).to_contain_text("文件已刪除")
+    expect(page.locator("#documents li")).to_have_count(1)
+    expect(page.locator("#documents")).to_contain_text("送件回執")
+
     phone = sign_in(open_page("phone"), admin.email)
     phone.goto("/admin/plans/2027")
     expect(phone.locator("#plan-status")).to_have_text("已送件")

@@ -104,6 +104,10 @@ class FilingForm(FlaskForm):
         Length(max=plans.REASON_MAX, message=TOO_LONG)])
 
 
+class RemoveForm(FlaskForm):
+    """A remove button: the CSRF token only."""
+
+
 class DocumentForm(FlaskForm):
     document = FileField(_l("Document (PDF, JPEG or PNG)"))
     label = StringField(_l("What it is"), validators=[
@@ -240,8 +244,7 @@ def upload_logo():
 @bp.post("/unit/logo/remove")
 @admin_only
 def remove_logo():
-    form = ItemsForm()  # CSRF only
-    if not form.validate_on_submit():
+    if not RemoveForm().validate_on_submit():
         abort(400)
     if unit_profile.remove_logo(db.session, _unit(), current_user):
         db.session.commit()
@@ -284,7 +287,8 @@ def _plan_page(plan: ServicePlan, version=None, filing_form=None, doc_form=None,
         "unit_plan/plan.html", plan=plan, version=version,
         editable=version.id == plan.current.id, sections=plans.SECTIONS,
         empty=plans.empty_sections(version), filing_form=filing_form,
-        filing_action=filing_action, doc_form=doc_form or DocumentForm(formdata=None)), status
+        filing_action=filing_action, doc_form=doc_form or DocumentForm(formdata=None),
+        remove_form=RemoveForm(formdata=None)), status
 
 
 @bp.get("/plans/<int:year>")
@@ -425,6 +429,21 @@ def add_document(year: int):
                   "success")
             return redirect(url_for(".plan", year=plan.year) + "#documents")
     return _plan_page(_plan_or_404(year), doc_form=form, status=400)
+
+
+@bp.post("/plans/<int:year>/documents/<int:document_id>/delete")
+@admin_only
+def remove_document(year: int, document_id: int):
+    plan = _plan_or_404(year)
+    if not RemoveForm().validate_on_submit():
+        abort(400)
+    try:
+        plans.remove_document(db.session, plan, document_id, current_user, root=upload_root())
+    except LookupError:
+        abort(404)
+    db.session.commit()
+    flash(_("Document removed."), "success")
+    return redirect(url_for(".plan", year=plan.year) + "#documents")
 
 
 def _document(plan: ServicePlan, version, kind: str) -> Response:
