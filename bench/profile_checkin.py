@@ -12,6 +12,12 @@ and their share, next to the minimal endpoint (bench/minimal_app.py) timed the s
 Parts are nested (indented): a parent's time includes its children's.
 With --pyinstrument FILE the same loop is also profiled by pyinstrument (pip install
 pyinstrument; a profiling aid only, not a project dependency) into an HTML or text report.
+
+With --calls it counts instead the Python function calls per request (cProfile), which unlike
+CPU time do not move with a shared machine's speed: the check-in/check-out POST, a signed-in
+volunteer's POST to an endpoint that does nothing but read their volunteer record (the floor
+every authenticated POST of the app pays: session cookie, Flask-Login, CSRF, limiter, headers)
+and the minimal endpoint. The test client's own calls are in all three.
 """
 from __future__ import annotations
 
@@ -102,12 +108,110 @@ ORDER = [
 ]
 
 
+def watch(app_engine, driver_time, in_write, statements) -> None:
+    """Engine listeners: CPU in the driver, time inside write transactions, the statements."""
+    from sqlalchemy import event
+
+    begin_immediate = getattr(app_engine.dialect, "hourbook_begin_immediate", None)
+    if begin_immediate is not None:  # SQLite: every write transaction starts here
+        def _begin_immediate(conn):
+            begin_immediate(conn)
+            conn.info["write_t"] = time.process_time()
+        app_engine.dialect.hourbook_begin_immediate = _begin_immediate
+    else:
+        @event.listens_for(app_engine, "begin")
+        def _begin(conn):
+            if conn.get_execution_options().get("hourbook_write"):
+                conn.info["write_t"] = time.process_time()
+
+    @event.listens_for(app_engine, "commit")
+    def _commit(conn):
+        if "write_t" in conn.info:
+            in_write[0] += time.process_time() - conn.info.pop("write_t")
+
+    @event.listens_for(app_engine, "rollback")
+    def _rollback(conn):
+        if "write_t" in conn.info:
+            in_write[0] += time.process_time() - conn.info.pop("write_t")
+
+    @event.listens_for(app_engine, "before_cursor_execute")
+    def _before(conn, *_):
+        conn.info["t"] = time.process_time()
+
+    @event.listens_for(app_engine, "after_cursor_execute")
+    def _after(conn, _cursor, statement, *_):
+        driver_time[0] += time.process_time() - conn.info.pop("t", time.process_time())
+        statements.append(" ".join(statement.split())[:110])
+
+
+def add_floor_endpoint(app) -> None:
+    """POST /bench/floor: signed-in volunteers only, CSRF-checked, changes nothing."""
+    from flask_login import current_user
+
+    from models.people import Role
+    from webapp.access import roles
+    from webapp.extensions import writes_late
+
+    def floor():
+        return "ok" if current_user.volunteer is not None else "no volunteer"
+
+    app.add_url_rule("/bench/floor", "bench_floor", writes_late(roles(Role.volunteer)(floor)),
+                     methods=["POST"])
+
+
+def report_calls(args, client, step, page, csrf, seeded) -> None:
+    import cProfile
+    import pstats
+
+    import minimal_app
+
+    def calls(run) -> float:
+        for _ in range(args.warmup):
+            run()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.requests):
+            run()
+        profiler.disable()
+        return pstats.Stats(profiler).total_calls / args.requests
+
+    state = {"page": page}
+
+    def checkin():
+        state["page"] = step(state["page"])
+
+    def floor():
+        response = client.post("/bench/floor", data={"key": "x"},
+                               headers={"HX-Request": "true", "X-CSRFToken": csrf})
+        assert response.status_code == 200 and response.data == b"ok", response.status_code
+
+    minimal = minimal_app.create_app().test_client()
+
+    def minimal_post():
+        minimal.post(f"/m/{seeded.site_tokens[0]}", data={"key": uuid.uuid4().hex})
+
+    rows = [("phone check-in / check-out (POST /s/<token>, htmx)", calls(checkin)),
+            ("signed-in POST that does nothing (session, Flask-Login, CSRF, limiter, headers)",
+             calls(floor)),
+            ("minimal endpoint (1 indexed SELECT + 1 INSERT)", calls(minimal_post))]
+    base = rows[-1][1]
+    print(f"{args.db}: Python function calls per request ({args.requests} requests each, "
+          f"in-process, the test client's own calls included)")
+    print()
+    print("| request | calls | × minimal |")
+    print("|---|---:|---:|")
+    for name, n in rows:
+        print(f"| {name} | {n:,.0f} | {n / base:.1f} |")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     p.add_argument("--requests", type=int, default=400)
     p.add_argument("--warmup", type=int, default=60)
     p.add_argument("--pyinstrument", metavar="FILE", help="also write a pyinstrument report")
+    p.add_argument("--calls", action="store_true",
+                   help="count Python function calls per request instead of timing parts")
     p.add_argument("--statements", action="store_true",
                    help="list the SQL statements of one check-in and one check-out")
     p.add_argument("--pg-url", default=os.environ.get("HOURBOOK_BENCH_PG_URL",
@@ -116,8 +220,8 @@ def main(argv=None) -> int:
     os.environ.setdefault("HOURBOOK_SECRET_KEY", uuid.uuid4().hex)
     os.environ["HOURBOOK_LOGIN_LIMIT"] = "1000000 per minute"
 
-    instrument()
-    from sqlalchemy import event
+    if not args.calls:
+        instrument()  # its wrappers would be counted as calls
 
     import minimal_app
     from models.base import make_engine
@@ -132,43 +236,16 @@ def main(argv=None) -> int:
         engine.dispose()
         os.environ["HOURBOOK_DATABASE_URL"] = url
         app = create_app({"HOURBOOK_DATABASE_URL": url})
+        if args.calls:
+            add_floor_endpoint(app)
         app_engine = app.extensions["hourbook_db"]["engine"]
         driver_time = [0.0]
 
         in_write = [0.0]
 
-        begin_immediate = getattr(app_engine.dialect, "hourbook_begin_immediate", None)
-        if begin_immediate is not None:  # SQLite: every write transaction starts here
-            def _begin_immediate(conn):
-                begin_immediate(conn)
-                conn.info["write_t"] = time.process_time()
-            app_engine.dialect.hourbook_begin_immediate = _begin_immediate
-        else:
-            @event.listens_for(app_engine, "begin")
-            def _begin(conn):
-                if conn.get_execution_options().get("hourbook_write"):
-                    conn.info["write_t"] = time.process_time()
-
-        @event.listens_for(app_engine, "commit")
-        def _commit(conn):
-            if "write_t" in conn.info:
-                in_write[0] += time.process_time() - conn.info.pop("write_t")
-
-        @event.listens_for(app_engine, "rollback")
-        def _rollback(conn):
-            if "write_t" in conn.info:
-                in_write[0] += time.process_time() - conn.info.pop("write_t")
-
-        @event.listens_for(app_engine, "before_cursor_execute")
-        def _before(conn, *_):
-            conn.info["t"] = time.process_time()
-
         statements: list[str] = []
-
-        @event.listens_for(app_engine, "after_cursor_execute")
-        def _after(conn, _cursor, statement, *_):
-            driver_time[0] += time.process_time() - conn.info.pop("t", time.process_time())
-            statements.append(" ".join(statement.split())[:110])
+        if not args.calls:  # the timing listeners would be counted as calls
+            watch(app_engine, driver_time, in_write, statements)
 
         client = app.test_client()
         page = client.get("/sign-in").get_data(as_text=True)
@@ -201,6 +278,10 @@ def main(argv=None) -> int:
                 print("\n".join(f"  {st}" for st in statements))
             counts = locals().setdefault("counts", {})
             counts[action] = len(statements)
+        if args.calls:
+            report_calls(args, client, step, page, csrf, seeded)
+            app_engine.dispose()
+            return 0
         spent.clear()
         statuses.clear()
         driver_time[0] = 0.0

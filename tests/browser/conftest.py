@@ -170,8 +170,16 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def _styled(page: Page) -> None:
+    """Wait for the page's stylesheets: a layout measured before they arrive is the unstyled
+    page (a slow 304 on a busy machine once made every link "24px tall")."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("[...document.querySelectorAll('link[rel=stylesheet]')].every(l => l.sheet)")
+
+
 def assert_fits_phone(page: Page, width: int = 360) -> None:
     """Nothing sticks out sideways: no horizontal scrolling at phone width."""
+    _styled(page)
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"page is {scroll}px wide at a {width}px viewport"
 
@@ -179,6 +187,7 @@ def assert_fits_phone(page: Page, width: int = 360) -> None:
 def assert_touch_targets(page: Page, minimum: int = 48) -> None:
     """Every visible link, button and field is at least `minimum` px tall (a checkbox counts
     by its label)."""
+    _styled(page)
     small = page.evaluate("""(minimum) => {
         const found = [];
         const targets = document.querySelectorAll(
