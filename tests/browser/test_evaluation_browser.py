@@ -109,14 +109,15 @@ def test_admin_finalises_an_exit_and_is_offered_the_certificate(db, make, unit, 
     tablet.go_back()
     # While the exit stands, the evaluation says how to undo it instead of offering to reopen.
     expect(tablet.locator("#reopen-blocked")).to_contain_text("請先到狀態頁面恢復服務")
-    tablet.locator("#reopen-form").get_by_role("link", name="狀態與歷程").click()
+    expect(tablet.locator("#reopen-form")).to_have_count(0)
+    tablet.locator("#reopen").get_by_role("link", name="狀態與歷程").click()
 
     # The exit was a mistake: the admin re-activates the volunteer, then reopens the evaluation
     # (reason required) and finalises it anew as "continue".
     tablet.get_by_label("原因").fill("誤判，志工仍持續服務")
     tablet.get_by_role("button", name="恢復服務").click()
     tablet.goto(f"{live_server.url}/evaluation/{year}/volunteers/{vol.id}")
-    reopen = tablet.locator("#reopen-form")
+    reopen = tablet.locator("#reopen")
     expect(reopen).to_contain_text("重新開啟以修正")
     reopen.get_by_label("重新開啟的原因").fill("退場判斷有誤")
     screenshot(tablet, "evaluation-reopen")
