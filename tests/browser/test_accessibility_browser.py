@@ -7,6 +7,9 @@ later are audited without editing this file. axe-core is vendored (tests/browser
 into each page with page.evaluate, which the page's Content-Security-Policy does not block.
 One browser, one context per language, each page loaded once per language and audited at both
 sizes by resizing the viewport.
+
+Run on the SQLite pass of the suite only: the markup does not depend on the database, and this
+audit is the suite's longest part (about three minutes), which the PostgreSQL pass would repeat.
 """
 from __future__ import annotations
 
@@ -17,9 +20,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from models.people import Role
+from tests.conftest import BACKEND
 from tests.walk import build_world, endpoint_of, is_full_page, links_in, may_use, new_kiosk_code, seed_urls
 
 from .conftest import assert_touch_targets, path_of, sign_in
+
+pytestmark = pytest.mark.skipif(
+    BACKEND != "sqlite", reason="markup does not depend on the database: audited on the SQLite pass")
 
 AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe-4.10.3.min.js").read_text(encoding="utf-8")
 PHONE = {"width": 360, "height": 740}
