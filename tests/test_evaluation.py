@@ -91,7 +91,8 @@ def test_criteria_are_validated_and_nothing_changes_on_bad_input(db, unit, world
     ev.save_criterion(db, unit.id, 2027, boss, NOW, name_zh="服務態度", weight=1, scale_min=1,
                       scale_max=5)
     assert [c.name_zh for c in ev.criteria_for(db, unit.id, 2026)] == ["服務態度", "出勤"]
-    saved = db.scalars(select(AuditEntry).where(AuditEntry.action == "evaluation_criterion_saved")).all()
+    saved = db.scalars(select(AuditEntry).where(AuditEntry.action == "evaluation_criterion_saved")
+                       .order_by(AuditEntry.id)).all()
     assert len(saved) == 3 and saved[0].after_data()["weight"] == 3
 
 
@@ -281,7 +282,8 @@ def test_admin_exit_and_reactivation_with_reasons(db, make, unit, world):
     assert not vs.active_on(vol, history, dt.date(2026, 6, 1))
     assert vs.active_on(vol, history, dt.date(2026, 2, 28))
     assert vs.active_on(vol, history, dt.date(2026, 12, 15))
-    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "volunteer")).all()
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "volunteer")
+                         .order_by(AuditEntry.id)).all()
     assert actions == ["volunteer_exit", "volunteer_reactivated"]
 
 

@@ -312,7 +312,8 @@ def test_admin_exits_and_reactivates_with_reasons(db, world, admin, supervisor):
     fresh(db)
     assert db.get(Volunteer, vol.id).is_active
     actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "volunteer",
-                                                         AuditEntry.entity_id == vol.id)).all()
+                                                         AuditEntry.entity_id == vol.id)
+                         .order_by(AuditEntry.id)).all()
     assert actions == ["volunteer_exit", "volunteer_reactivated"]
     page = admin.get(status_url).get_data(as_text=True)
     assert "搬家" in page and "搬回來" in page

@@ -221,7 +221,8 @@ def test_the_teams_xlsx_lists_teams_what_is_missing_and_members(admin, superviso
     assert len(members) == 29
     assert sum(1 for m in members if m[1] == "信義據點" and m[4] == "否") == 2
     db.rollback()
-    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "export_award_list")).all()[-1]
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "export_award_list")
+                       .order_by(AuditEntry.id)).all()[-1]
     assert entry.actor_user_id == admin.user.id and "golden_diamond_team" in entry.after
     assert 'id="export-xlsx"' in admin.get("/admin/awards/teams?as_of=2026-07-01").get_data(as_text=True)
     assert supervisor.get("/admin/awards/teams/export.xlsx").status_code == 403

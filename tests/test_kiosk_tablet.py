@@ -328,7 +328,8 @@ def test_check_in_then_out_through_the_kiosk(db, world, device_and_code, tablet)
     assert out.status_code == 200 and "已簽退" in out.get_data(as_text=True)
     [s] = sessions(db)
     assert s.status == SessionStatus.closed and s.checkout_source == SessionSource.kiosk_card
-    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "service_session")).all()
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "service_session")
+                         .order_by(AuditEntry.id)).all()
     assert actions == ["check_in", "check_out"]
     # The next identification offers check-in again, with the item last used here.
     screen = tablet.identify_keypad(vol)
