@@ -23,6 +23,7 @@ from models import recognition as rec
 from models import certificates as certs
 from models import golden_family as gf
 from models.base import taipei_date, utcnow
+from models.export import MIMETYPES
 from models.people import Role, Volunteer, volunteer_by_number
 
 from .. import i18n
@@ -248,11 +249,8 @@ def teams():
                            explain_condition=explain_condition, gt=gt), 400 if error else 200
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 def _xlsx(data: bytes, name: str) -> Response:
-    return Response(data, mimetype=XLSX,
+    return Response(data, mimetype=MIMETYPES["xlsx"],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
