@@ -34,7 +34,11 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+# The PostgreSQL pass runs beside the SQLite one (./dev test): its screenshots go to a folder of
+# their own so that the two never write the same file at once.
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+if os.environ.get("HOURBOOK_TEST_DB", "sqlite") != "sqlite":
+    SCREENSHOTS = SCREENSHOTS / os.environ["HOURBOOK_TEST_DB"]
 TIMEOUT_MS = 10_000
 
 SIZES = {
@@ -116,7 +120,7 @@ def open_page(request, browser, live_server):
     for n, (context, page, found) in enumerate(opened):
         failure_shot = SCREENSHOTS / f"FAILED-{request.node.name}-{n}.png"
         if failed and not page.is_closed():
-            SCREENSHOTS.mkdir(exist_ok=True)
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=failure_shot, full_page=True)
         elif not failed:
             failure_shot.unlink(missing_ok=True)  # an old failure's picture would only mislead
@@ -164,7 +168,7 @@ def path_of(page: Page) -> str:
 
 def screenshot(page: Page, name: str) -> Path:
     """Whole-page screenshot kept for a person to look at (tests/browser/screenshots/)."""
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path
