@@ -48,7 +48,11 @@ class Long(str):
         return f"<{len(self)} × {self[:1]!r}>"
 
 
-MARKERS = ("<hb-x", "<script>alert", "onerror=alert")  # never in a page unescaped
+# What a payload would become if it were not escaped: an element, a script or an event handler.
+# Escaped, the same text is harmless and may show (e.g. "&lt;img src=x onerror=alert(1)&gt;"),
+# so pages are parsed as a browser would and checked for the markup itself.
+HOSTILE_TAG = "hb-x"
+HOSTILE_SCRIPT = "alert('hb')"
 PAYLOADS = [
     "<script>alert('hb')</script>", '"><img src=x onerror=alert(1)>', "<hb-x>bold</hb-x>",
     "'; DROP TABLE volunteer; --", "1 OR 1=1", "' OR ''='", "=HYPERLINK(\"http://evil.example\",\"x\")",
@@ -270,9 +274,43 @@ def assert_escaped(person: HttpUser, pages: set[str], label: str) -> None:
         response = person.get(url)
         if "text/html" not in response.headers.get("Content-Type", ""):
             continue
-        html = response.get_data(as_text=True)
-        for marker in MARKERS:
-            assert marker not in html, f"{label} {url} shows {marker!r} unescaped"
+        found = injected_markup(response.get_data(as_text=True))
+        assert not found, f"{label} {url} shows payload markup unescaped: {found}"
+
+
+def injected_markup(html: str) -> list[str]:
+    """Elements, scripts and event-handler attributes that only an unescaped payload makes."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Parser(HTMLParser):
+        in_script = False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == HOSTILE_TAG:
+                found.append(f"<{tag}>")
+            found.extend(f"<{tag} {name}=...>" for name, _value in attrs
+                         if name.startswith("on"))
+            self.in_script = tag == "script"
+
+        def handle_endtag(self, tag):
+            self.in_script = False
+
+        def handle_data(self, data):
+            if self.in_script and HOSTILE_SCRIPT in data:
+                found.append("<script>alert('hb')")
+
+    Parser(convert_charrefs=True).feed(html)
+    return found
+
+
+def test_markup_check_tells_escaped_text_from_markup():
+    from markupsafe import escape
+
+    for payload in PAYLOADS[:3]:
+        assert injected_markup(f"<p>{escape(payload)}</p>") == []
+        assert injected_markup(f"<p>{payload}</p>"), payload
 
 
 def signed_in(app, email, password) -> HttpUser:
