@@ -38,9 +38,11 @@ from .service import ServiceItem, ServiceSession, SessionStatus
 from .slips import check_period
 
 FORMATS = ("csv", "xlsx")
-MIMETYPES = {
+MIMETYPES = {  # the one place for the media types of what the app hands out as files
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

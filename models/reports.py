@@ -488,10 +488,6 @@ def build(session: Session, unit_id: int, period: Period, today: dt.date) -> Rep
 
 
 FORMATS = ("xlsx", "csv")
-MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 def render(report: Report, fmt: str, use_filed: bool = False) -> tuple[bytes, str]:

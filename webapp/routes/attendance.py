@@ -25,6 +25,7 @@ from models import attendance as att
 from models.attendance import AttendanceRefused, InvalidShift, Repeat, Status
 from models.base import taipei_date, utcnow
 from models.checkin import service_items_for
+from models.export import MIMETYPES
 from models.people import User, Volunteer, VolunteerStatus
 from models.service import Site
 from models.verification import may_act_on, supervised_site_ids
@@ -331,10 +332,9 @@ def month(site_id: int):
 # --- sheets: PDF, CSV, XLSX --------------------------------------------------------------
 
 FORMATS = {
-    "pdf": ("application/pdf", sheets.sheet_pdf, False),
-    "csv": ("text/csv; charset=utf-8", sheets.sheet_csv, True),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             sheets.sheet_xlsx, True),
+    "pdf": (MIMETYPES["pdf"], sheets.sheet_pdf, False),
+    "csv": (MIMETYPES["csv"], sheets.sheet_csv, True),
+    "xlsx": (MIMETYPES["xlsx"], sheets.sheet_xlsx, True),
 }
 
 

@@ -12,7 +12,6 @@ import io
 import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select

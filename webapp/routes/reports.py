@@ -15,6 +15,7 @@ from wtforms.validators import ValidationError
 from models import report_layout as layout
 from models import reports
 from models.base import taipei_date, utcnow
+from models.export import MIMETYPES
 from models.people import Role
 
 from ..access import roles
@@ -125,7 +126,7 @@ def export(code: str):
     report = reports.build(db.session, current_user.unit_id, period, _today())
     data, filename = reports.render(report, form.format.data,
                                     use_filed=form.version.data == "filed")
-    response = Response(data, mimetype=reports.MIMETYPES[form.format.data])
+    response = Response(data, mimetype=MIMETYPES[form.format.data])
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

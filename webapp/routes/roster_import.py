@@ -19,6 +19,7 @@ from flask_wtf.file import FileField
 
 from models import roster_import
 from models.base import utcnow
+from models.export import MIMETYPES
 from models.people import Role
 from models.roster_import import ImportRefused
 
@@ -96,6 +97,5 @@ def upload():
 @bp.get("/roster-template.xlsx")
 @admin_only
 def template():
-    return Response(roster_import.template_xlsx(), mimetype=(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    return Response(roster_import.template_xlsx(), mimetype=MIMETYPES["xlsx"],
         headers={"Content-Disposition": 'attachment; filename="roster-template.xlsx"'})

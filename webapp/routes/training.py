@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms import (BooleanField, DateField, DecimalField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from models import completion, training
 from models.base import taipei_date, utcnow

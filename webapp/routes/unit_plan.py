@@ -18,6 +18,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 from models import plan as plans
 from models import unit_profile
 from models.base import taipei_date, utcnow
+from models.export import MIMETYPES
 from models.files import DEFAULT_MAX_BYTES, UploadRefused
 from models.people import Role
 from models.plan import PlanError, ServicePlan
@@ -456,15 +457,12 @@ def _document(plan: ServicePlan, version, kind: str) -> Response:
     if kind == "docx":
         from ..printing.plan_docx import plan_docx
 
-        response = Response(plan_docx(doc), mimetype=DOCX)
+        response = Response(plan_docx(doc), mimetype=MIMETYPES["docx"])
     else:
         response = Response(plan_pdf(doc), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="service-plan-{plan.year}-v{version.number}.{kind}"')
     return response
-
-
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @bp.get("/plans/<int:year>.pdf")
