@@ -18,8 +18,8 @@ from .recognition import unit_eligibility
 # rules.md: at least 2 related volunteers, each at least 3 years and 600 hours. Who is related
 # is not in the records, so the admin groups the volunteers of a family by hand; each member is
 # then judged with the Golden Diamond volunteer rule's hours and years (the rule's data), as of
-# a day. The list is exported for filing (family_list_xlsx); recording the family's application
-# and decision is by hand (not tracked here).
+# a day. The list is exported for filing (family_list_xlsx); the family's applications and
+# decisions are recorded in models.group_awards.
 
 FAMILY_NAME_MAX = 60
 
@@ -95,6 +95,11 @@ def delete_family(session: Session, unit_id: int, family_id: int, actor,
     family = session.get(AwardFamily, family_id)
     if family is None or family.unit_id != unit_id:
         raise LookupError("no such family")
+    from .group_awards import has_applications
+
+    if has_applications(session, family_id):
+        raise FamilyError(N_("This family has award applications on record: it is kept with "
+                             "them."))
     before = {"name": family.name, "volunteer_ids": [m.volunteer_id for m in family.members]}
     session.delete(family)
     session.flush()

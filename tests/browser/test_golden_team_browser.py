@@ -10,7 +10,7 @@ from models.base import taipei_date, utcnow
 from models.insurance import CoverKind, InsuranceCover
 
 from ..test_golden_team import add_session
-from .conftest import assert_fits_phone, screenshot, sign_in
+from .conftest import assert_fits_phone, assert_touch_targets, screenshot, sign_in
 
 
 def _team(db, make, unit, name, n, insured, books, founded):
@@ -44,5 +44,15 @@ def test_admin_reads_the_team_list_on_a_phone(open_page, db, make, unit):
     short = teams.filter(has_text="信義長青活動中心")
     expect(short).to_contain_text("還差 1 位成員")
     expect(short).to_contain_text("2 位沒有有效保險")
+    expect(short.get_by_role("button")).to_have_count(0)  # nothing to file for it
     assert_fits_phone(page)
     screenshot(page, "golden-team-phone")
+    # the qualifying team's application, recorded from the phone
+    qualifying = teams.filter(has_text="松山社區關懷據點")
+    with page.expect_navigation():
+        qualifying.get_by_role("button", name="已申請").click()
+    qualifying = page.locator("article.family").filter(has_text="松山社區關懷據點")
+    expect(qualifying.locator(".applications li")).to_contain_text(f"申請日 {today.isoformat()}")
+    expect(qualifying.get_by_role("button", name="已申請")).to_have_count(0)
+    assert_touch_targets(page)
+    screenshot(page, "golden-team-application-phone")

@@ -137,3 +137,26 @@ def test_admin_groups_a_family_on_a_tablet(open_page, db, make, unit):
     expect(family).to_contain_text("符合")
     expect(family.locator("tbody tr")).to_have_count(2)
     screenshot(page, "recognition-family-tablet")
+    # the family's application, then the decision: recorded on the same page
+    expect(family).to_contain_text("尚無申請紀錄")
+    with page.expect_navigation():
+        family.get_by_role("button", name="已申請").click()
+    family = page.locator("article.family")
+    today = taipei_date(utcnow()).isoformat()
+    expect(family.locator(".applications li")).to_contain_text(f"申請日 {today}")
+    expect(family.get_by_role("button", name="已申請")).to_have_count(0)
+    expect(family.get_by_role("button", name="移除這個家庭")).to_have_count(0)  # kept with its history
+    phone = sign_in(open_page("phone"), admin.email)  # the pending application on a phone
+    phone.goto("/admin/awards/families")
+    expect(phone.locator("article.family .applications li")).to_have_count(1)
+    expect(phone.locator("article.family").get_by_role("button", name="未獲核定")).to_be_visible()
+    assert_fits_phone(phone)
+    assert_touch_targets(phone)
+    screenshot(phone, "recognition-family-application-phone")
+    with page.expect_navigation():
+        family.get_by_role("button", name="已核定").click()
+    family = page.locator("article.family")
+    expect(family.locator(".applications li")).to_contain_text(f"決定日 {today}")
+    expect(family.locator(".applications .status")).to_have_text("已核定")
+    expect(family.get_by_role("button")).to_have_count(0)  # nothing more to record this year
+    screenshot(page, "recognition-family-application-tablet")

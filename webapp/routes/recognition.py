@@ -22,6 +22,7 @@ from models import golden_team as gt
 from models import recognition as rec
 from models import certificates as certs
 from models import golden_family as gf
+from models import group_awards as ga
 from models.base import taipei_date, utcnow
 from models.export import MIMETYPES
 from models.people import Role, Volunteer, volunteer_by_number
@@ -55,6 +56,15 @@ class GrantForm(FlaskForm):
     status = SelectField(choices=[SelectChoice(k, v) for k, v in STATUS_LABELS.items()],
                          validators=[InputRequired()],
                          validate_choice=True)
+    on = DateField(_l("Date"), validators=[InputRequired(_l("Give a date."))],
+                   format="%Y-%m-%d")
+    as_of = HiddenField()
+
+
+class GroupApplicationForm(FlaskForm):
+    """A family's or team's Golden Diamond application or decision (models.group_awards)."""
+    status = SelectField(choices=[SelectChoice(k, v) for k, v in STATUS_LABELS.items()],
+                         validators=[InputRequired()], validate_choice=True)
     on = DateField(_l("Date"), validators=[InputRequired(_l("Give a date."))],
                    format="%Y-%m-%d")
     as_of = HiddenField()
@@ -184,12 +194,15 @@ class FamilyForm(FlaskForm):
                           validators=[InputRequired(_l("A family needs at least 2 volunteers."))])
 
 
-def _families_page(form=None, status=200):
-    as_of, error = _as_of_arg(request.args.get("as_of"))
+def _families_page(form=None, status=200, as_of_value=None, refused=None):
+    """`refused`: {family id: message} of a refused application form."""
+    as_of, error = _as_of_arg(as_of_value or request.args.get("as_of"))
     return render_template("awards/families.html", as_of=as_of, error=error,
                            families=gf.family_list(db.session, current_user.unit_id, as_of),
                            rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_FAMILY),
                            form=form or FamilyForm(formdata=None), delete_form=IssueForm(formdata=None),
+                           applications=ga.applications_of(db.session, current_user.unit_id, ga.FAMILY),
+                           refused=refused or {}, today=_today(),
                            **_common()), 400 if error else status
 
 
@@ -229,6 +242,9 @@ def family_delete(family_id):
         gf.delete_family(db.session, current_user.unit_id, family_id, current_user, utcnow())
     except LookupError:
         abort(404)
+    except gf.FamilyError as problem:
+        db.session.rollback()
+        return _families_page(status=409, refused={family_id: _(problem.message, **problem.params)})
     db.session.commit()
     forget_deadlines(current_user.unit_id)
     flash(_("Family removed."), "success")
@@ -239,14 +255,58 @@ def explain_condition(c: gt.Condition) -> str:
     return _(c.message, **c.params) if c.params else _(c.message)
 
 
-@awards_bp.get("/teams")
-@admin_only
-def teams():
-    as_of, error = _as_of_arg(request.args.get("as_of"))
+def _teams_page(status=200, as_of_value=None, refused=None):
+    as_of, error = _as_of_arg(as_of_value or request.args.get("as_of"))
     return render_template("awards/teams.html", as_of=as_of, error=error,
                            teams=gt.team_list(db.session, current_user.unit_id, as_of),
                            rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_TEAM),
-                           explain_condition=explain_condition, gt=gt), 400 if error else 200
+                           applications=ga.applications_of(db.session, current_user.unit_id, ga.TEAM),
+                           refused=refused or {}, today=_today(),
+                           explain_condition=explain_condition, gt=gt,
+                           **_common()), 400 if error else status
+
+
+@awards_bp.get("/teams")
+@admin_only
+def teams():
+    return _teams_page()
+
+
+def _record_group_application(kind: str, subject_id: int, page, back: str, anchor: str):
+    """Record a family's or team's application or decision; the page again with the refusal
+    next to that family's or team's form (400), or back to it (303)."""
+    form = GroupApplicationForm()
+    if form.validate_on_submit():
+        try:
+            ga.record_application(db.session, current_user.unit_id, kind, subject_id,
+                                  form.status.data, form.on.data, current_user, utcnow())
+        except LookupError:
+            db.session.rollback()
+            abort(404)
+        except ga.ApplicationError as problem:
+            db.session.rollback()
+            message = _(problem.message, **problem.params)
+        else:
+            db.session.commit()
+            flash(_("%(status)s recorded.", status=STATUS_LABELS[form.status.data]), "success")
+            return redirect(url_for(back, as_of=form.as_of.data or None) + anchor, code=303)
+    else:
+        message = next((m for errs in form.errors.values() for m in errs), _("Check the form."))
+    return page(status=400, as_of_value=form.as_of.data, refused={subject_id: message})
+
+
+@awards_bp.post("/families/<int:family_id>/applications")
+@admin_only
+def families_record(family_id):
+    return _record_group_application(ga.FAMILY, family_id, _families_page, ".families",
+                                     f"#family-{family_id}")
+
+
+@awards_bp.post("/teams/<int:site_id>/applications")
+@admin_only
+def teams_record(site_id):
+    return _record_group_application(ga.TEAM, site_id, _teams_page, ".teams",
+                                     f"#team-{site_id}")
 
 
 def _xlsx(data: bytes, name: str) -> Response:

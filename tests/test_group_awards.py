@@ -1,0 +1,160 @@
+"""Golden Diamond family and team applications (models.group_awards, issue #6): one per family or
+team and year, decisions complete the pending one and are never dated before it, a family with
+applications on record is kept; the admin records them on the families and teams pages, nobody
+else can, and bad input changes nothing."""
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from models import golden_family as gf
+from models import group_awards as ga
+from models.audit import AuditEntry
+from models.awards import GrantStatus
+from tests.test_golden_team import AS_OF, team
+from tests.test_recognition import audits, page, place, serve  # noqa: F401 (place: fixture)
+
+FILED = dt.date(2026, 7, 10)
+DECIDED = dt.date(2026, 10, 20)
+
+
+@pytest.fixture
+def family(db, make, unit):
+    a, b = make.volunteer(unit, name_zh="林母"), make.volunteer(unit, name_zh="林子")
+    fam = gf.create_family(db, unit.id, "林家", [a.volunteer_no, b.volunteer_no], None)
+    db.commit()
+    return fam
+
+
+def statuses(db, **where):
+    db.rollback()
+    return [(a.year, a.status.value, a.applied_on, a.decided_on)
+            for a in db.scalars(select(ga.GroupAwardApplication).filter_by(**where)
+                                .order_by(ga.GroupAwardApplication.year))]
+
+
+def test_one_application_a_year_and_its_decision(db, make, unit, family):
+    record = lambda status, on: ga.record_application(  # noqa: E731
+        db, unit.id, ga.FAMILY, family.id, status, on, None)
+    record("applied", FILED)
+    with pytest.raises(ga.ApplicationError) as refused:
+        record("applied", FILED + dt.timedelta(days=1))
+    assert refused.value.params == {"year": 2026}
+    with pytest.raises(ga.ApplicationError):  # before the application
+        record("granted", FILED - dt.timedelta(days=1))
+    record("granted", DECIDED)
+    db.commit()
+    assert statuses(db, family_id=family.id) == [(2026, "granted", FILED, DECIDED)]
+    with pytest.raises(ga.ApplicationError) as refused:  # the year is decided
+        record("not_granted", DECIDED + dt.timedelta(days=1))
+    assert refused.value.message.startswith("The %(year)d application")
+    db.rollback()
+    # next year: a new application; a decision with no application on record is that year's
+    record("not_granted", dt.date(2027, 9, 1))
+    db.commit()
+    assert statuses(db, family_id=family.id)[-1] == (2027, "not_granted", None,
+                                                      dt.date(2027, 9, 1))
+    assert [e.action for e in audits(db, "group_award_granted")] == ["group_award_granted"]
+    [granted] = audits(db, "group_award_granted")
+    assert json.loads(granted.before)["status"] == "applied"
+    assert json.loads(granted.after)["status"] == "granted"
+
+
+def test_the_database_holds_one_application_per_family_and_year(db, unit, family):
+    from sqlalchemy.exc import IntegrityError
+
+    db.add(ga.GroupAwardApplication(unit_id=unit.id, family_id=family.id, year=2026,
+                                    status=GrantStatus.applied, applied_on=FILED))
+    db.commit()
+    db.add(ga.GroupAwardApplication(unit_id=unit.id, family_id=family.id, year=2026,
+                                    status=GrantStatus.applied, applied_on=FILED))
+    with pytest.raises(IntegrityError):
+        db.commit()
+    db.rollback()
+    db.add(ga.GroupAwardApplication(unit_id=unit.id, year=2026, status=GrantStatus.applied))
+    with pytest.raises(IntegrityError):  # neither a family nor a team
+        db.commit()
+    db.rollback()
+
+
+def test_a_family_with_applications_is_kept(admin, db, unit, family):
+    ga.record_application(db, unit.id, ga.FAMILY, family.id, "applied", FILED, None)
+    db.commit()
+    html = page(admin.get("/admin/awards/families"))
+    assert f'action="/admin/awards/families/{family.id}/delete"' not in html
+    r = admin.post(f"/admin/awards/families/{family.id}/delete", {})
+    assert r.status_code == 409 and "這個家庭已有獎項申請紀錄" in page(r)
+    db.rollback()
+    assert db.get(gf.AwardFamily, family.id) is not None
+    assert audits(db, "award_family_deleted") == []
+
+
+def test_the_admin_records_a_family_application_and_decision(admin, db, make, unit, place,
+                                                             family):
+    for member in family.members:
+        serve(db, unit, place, member.volunteer, 700)
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    section = html.split('id="family-')[1].split("</article>")[0]
+    assert 'data-qualifies="yes"' in html and "尚無申請紀錄" in section
+    assert 'value="applied"' in section  # it qualifies: the application can be recorded
+    url = f"/admin/awards/families/{family.id}/applications"
+    r = admin.post(url, {"status": "applied", "on": "2026-03-01", "as_of": "2026-03-05"})
+    assert r.status_code == 303
+    assert r.headers["Location"].endswith(f"/admin/awards/families?as_of=2026-03-05#family-{family.id}")
+    section = page(admin.get("/admin/awards/families?as_of=2026-03-05")).split(
+        'id="family-')[1].split("</article>")[0]
+    assert 'data-year="2026" data-status="applied"' in section and "申請日 2026-03-01" in section
+    assert 'value="applied"' not in section and 'value="granted"' in section
+    r = admin.post(url, {"status": "granted", "on": "2026-02-01", "as_of": "2026-03-05"})
+    assert r.status_code == 400 and "決定日期不能早於申請日期（2026-03-01）" in page(r)
+    r = admin.post(url, {"status": "granted", "on": "2026-03-04", "as_of": "2026-03-05"})
+    assert r.status_code == 303
+    assert statuses(db, family_id=family.id) == [
+        (2026, "granted", dt.date(2026, 3, 1), dt.date(2026, 3, 4))]
+    [entry] = audits(db, "group_award_applied")
+    assert entry.actor_user_id == admin.user.id and json.loads(entry.after)["award_key"] == "golden_diamond_family"
+
+
+def test_the_admin_records_a_team_application(admin, db, make, unit):
+    site, _item, _vols = team(db, make, unit, n=15, name="松山據點")
+    url = f"/admin/awards/teams/{site.id}/applications"
+    r = admin.post(url, {"status": "applied", "on": "2026-07-01", "as_of": AS_OF.isoformat()})
+    assert r.status_code == 303
+    html = page(admin.get(f"/admin/awards/teams?as_of={AS_OF.isoformat()}"))
+    section = html.split(f'id="team-{site.id}"')[1].split("</article>")[0]
+    assert 'data-status="applied"' in section
+    r = admin.post(url, {"status": "applied", "on": "2026-07-02", "as_of": AS_OF.isoformat()})
+    assert r.status_code == 400 and "2026 年的申請已有紀錄" in page(r)
+    assert statuses(db, site_id=site.id) == [(2026, "applied", dt.date(2026, 7, 1), None)]
+    assert json.loads(audits(db, "group_award_applied")[-1].after)["award_key"] == "golden_diamond_team"
+
+
+def test_bad_input_and_other_people_change_nothing(admin, supervisor, volunteer, anon, db, make,
+                                                   unit, family):
+    site = make.site(unit)
+    urls = [f"/admin/awards/families/{family.id}/applications",
+            f"/admin/awards/teams/{site.id}/applications"]
+    for url in urls:
+        for data, message in [({"status": "applied", "on": ""}, "請填寫日期"),
+                              ({"status": "applied", "on": "2026-02-30"}, None),
+                              ({"status": "approved", "on": "2026-03-01"}, None),
+                              ({"on": "2026-03-01"}, None)]:
+            r = admin.post(url, data)
+            assert r.status_code == 400, (url, data)
+            if message:
+                assert message in page(r)
+        for who in (supervisor, volunteer):
+            assert who.post(url, {"status": "applied", "on": "2026-03-01"}).status_code == 403
+        assert anon.post(url, {"status": "applied", "on": "2026-03-01"}).status_code in (302, 400)
+        no_csrf = admin.client.post(url, data={"status": "applied", "on": "2026-03-01"})
+        assert no_csrf.status_code == 400
+    # another unit's family or site, or none at all
+    outsider_site = make.site(make.unit())
+    for url in (f"/admin/awards/teams/{outsider_site.id}/applications",
+                "/admin/awards/families/999999/applications"):
+        assert admin.post(url, {"status": "applied", "on": "2026-03-01"}).status_code == 404
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(ga.GroupAwardApplication)) == 0
+    assert db.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action.like("group_award_%"))) == 0
