@@ -12,6 +12,7 @@ from .privacy import DataRequest
 from .certificates import PerformanceCertificate
 from .golden_family import AwardFamily, AwardFamilyMember
 from .group_awards import GroupAwardApplication
+from .reminder_mail import ReminderMail
 from .record_book import PriorHours
 from .reports import ReportSnapshot
 from .account_links import SetPasswordLink
@@ -27,7 +28,7 @@ from .unit_profile import UnitProfile
 from .plan import PlanDocument, PlanItem, PlanStatus, PlanVersion, ServicePlan
 
 __all__ = [
-    "Application", "AwardFamily", "AwardFamilyMember", "GroupAwardApplication", "DataRequest", "ReportSnapshot", "Opening",
+    "Application", "AwardFamily", "AwardFamilyMember", "GroupAwardApplication", "ReminderMail", "DataRequest", "ReportSnapshot", "Opening",
     "PerformanceCertificate", "PriorHours", "SetPasswordLink", "StoredFile",
     "TrainingCourse", "TrainingEvent", "TrainingRecord",
     "AttendanceMark", "AuditEntry", "Base", "HourSlip", "HourSlipEntry", "SerialCounter", "Shift",

@@ -174,3 +174,40 @@ def supervisor(app, make, unit):
 @pytest.fixture
 def volunteer(app, make, unit):
     return _signed_in(app, make, unit, "volunteer")
+
+
+class Inbox:
+    """What a real SMTP server on 127.0.0.1 (aiosmtpd) received: (recipients, message)."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        msg = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append((sorted(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_inbox(app, monkeypatch):
+    """A real SMTP server for the app (webapp/mail.py settings), no TLS; its Inbox."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    for key, value in {"HOURBOOK_SMTP_HOST": "127.0.0.1", "HOURBOOK_SMTP_PORT": str(controller.port),
+                       "HOURBOOK_SMTP_STARTTLS": "0", "HOURBOOK_SMTP_FROM": "hourbook@example.tw"}.items():
+        monkeypatch.setitem(app.config, key, value)
+    yield inbox
+    controller.stop()

@@ -172,37 +172,14 @@ def test_duplicate_id_number_is_shown_and_blocks_accepting(admin, db, make, unit
 
 
 def test_email_taken_or_missing_gets_a_placeholder_and_smtp_sends_when_configured(
-        admin, app, db, make, unit, application, monkeypatch):
+        admin, app, db, make, unit, application, smtp_inbox):
     make.user(unit, role="supervisor", email="meiling@example.tw")
-    sent = []
-
-    class FakeSMTP:
-        def __init__(self, host, port, timeout=None):
-            sent.append(("connect", host, port))
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def starttls(self):
-            sent.append(("starttls",))
-
-        def login(self, user, password):
-            sent.append(("login", user))
-
-        def send_message(self, message):
-            sent.append(("send", message["To"], message.get_content()))
-
-    monkeypatch.setattr("smtplib.SMTP", FakeSMTP)
-    app.config["HOURBOOK_SMTP_HOST"] = "mail.example.tw"
     response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
                           {"outcome": "accepted"}, hx=True)
     assert response.status_code == 200
     user = fresh(db, application).volunteer.user
     assert user.email.endswith("@" + r.PLACEHOLDER_DOMAIN)
-    assert not sent  # a placeholder address is never mailed
+    assert smtp_inbox.messages == []  # a placeholder address is never mailed
 
     b = Application(unit_id=unit.id, reference_no="A2026-77777", name_zh="張三", gender=Gender.male,
                     birth_date=dt.date(1990, 1, 1), phone="0900", email="zhang@example.tw",
@@ -211,8 +188,9 @@ def test_email_taken_or_missing_gets_a_placeholder_and_smtp_sends_when_configure
     db.commit()
     response = admin.post(f"/admin/recruitment/applications/{b.id}/decide", {"outcome": "accepted"}, hx=True)
     assert response.status_code == 200
-    assert sent[0] == ("connect", "mail.example.tw", 587)
-    assert sent[-1][0] == "send" and sent[-1][1] == "zhang@example.tw" and "/welcome/" in sent[-1][2]
+    [(to, message)] = smtp_inbox.messages
+    assert to == ["zhang@example.tw"] and message["From"] == "hourbook@example.tw"
+    assert "/welcome/" in message.get_content() and "張三" in message.get_content()
 
 
 def _accept(admin, db, application):

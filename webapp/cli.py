@@ -22,6 +22,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_roster)
     app.cli.add_command(__import__("webapp.cli_awards", fromlist=["awards_command"]).awards_command)
     app.cli.add_command(__import__("webapp.cli_reports", fromlist=["report_command"]).report_command)
+    app.cli.add_command(__import__("webapp.cli_reminders",
+                                   fromlist=["reminders_group"]).reminders_group)
     for command in __import__("webapp.cli_backup", fromlist=["COMMANDS"]).COMMANDS:
         app.cli.add_command(command)
 

@@ -50,4 +50,7 @@ def from_environment(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         # Uploaded certificates and photos: outside the static folder, served by webapp/routes/files.py.
         "HOURBOOK_UPLOAD_DIR": env("HOURBOOK_UPLOAD_DIR", str(instance_path / "uploads")),
+        # The address the app is reached at, for links in mail sent from cron (`hourbook
+        # reminders send`); the SMTP settings are read by webapp/mail.py.
+        "HOURBOOK_BASE_URL": env("HOURBOOK_BASE_URL", "").rstrip("/"),
     }

@@ -1,6 +1,7 @@
 """Language: Traditional Chinese (zh_Hant_TW) by default, English on request."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import request, session
@@ -53,7 +54,8 @@ def install_fast_template_gettext(app) -> None:
     """Templates call gettext a few hundred times per page (the verification queue: ~11 per
     row). Flask-Babel's callables look the translations up through several context proxies on
     every call; these look them up once per app context (request) and keep them in `g`.
-    Safe because a request never switches language half-way (the switch redirects)."""
+    A request switches language half-way only through `forced_locale`, which drops this cache
+    on the way in and out (a language switch by the user redirects)."""
     from flask import g
     from flask_babel import get_translations
 
@@ -70,3 +72,18 @@ def install_fast_template_gettext(app) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
+
+
+@contextmanager
+def forced_locale(locale: str):
+    """Flask-Babel's force_locale for Python and template gettext alike (e.g. a filing list in
+    Chinese whoever downloads it, or a mail in each admin's language)."""
+    from flask import g
+    from flask_babel import force_locale
+
+    g.pop("_hb_translations", None)
+    try:
+        with force_locale(locale):
+            yield
+    finally:
+        g.pop("_hb_translations", None)

@@ -8,7 +8,6 @@ import time
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, url_for)
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -332,7 +331,7 @@ def teams_export():
     as_of, error = _as_of_arg(request.args.get("as_of"))
     if error:
         return teams()
-    with force_locale(i18n.DEFAULT):  # a filing list: in Chinese, whoever downloads it
+    with i18n.forced_locale(i18n.DEFAULT):  # a filing list: in Chinese, whoever downloads it
         data = gt.team_list_xlsx(db.session, current_user, utcnow(),
                                  gt.team_list(db.session, current_user.unit_id, as_of), as_of,
                                  explain=explain_condition)

@@ -3,25 +3,15 @@ pipeline (applied → interview scheduled → accepted / declined / waitlisted),
 answering with the changed row; refusals come back as the row with the message (400/409).
 
 Accepting creates the volunteer, the account and a one-time set-password link, shown once as
-a printable QR and URL (the unit may have no mail server). When SMTP is configured the link is
-also emailed to the applicant:
-
-    HOURBOOK_SMTP_HOST       mail server host (unset: no email is sent)
-    HOURBOOK_SMTP_PORT       default 587
-    HOURBOOK_SMTP_USER / HOURBOOK_SMTP_PASSWORD   login, if the server needs one
-    HOURBOOK_SMTP_STARTTLS   "1" (default) to use STARTTLS, "0" not to
-    HOURBOOK_SMTP_FROM       the From address (default: HOURBOOK_SMTP_USER)
-
-Each is read from the app config first, then from the environment.
+a printable QR and URL (the unit may have no mail server). When SMTP is configured
+(webapp/mail.py) the link is also emailed to the applicant.
 """
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import io
-import os
 import smtplib
-from email.message import EmailMessage
 
 import qrcode
 import qrcode.image.svg
@@ -45,6 +35,7 @@ from models.people import Role, User
 from models.recruitment import Application, Opening
 from models.service import ServiceItem, Site
 
+from .. import mail
 from ..forms import db_id, db_ids
 from ..access import roles
 from ..extensions import db
@@ -143,30 +134,20 @@ def _qr_data_uri(payload: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _setting(name: str, default: str | None = None) -> str | None:
-    return current_app.config.get(name) or os.environ.get(name) or default
-
-
 def send_link_email(to: str, name: str, link: str) -> bool:
     """Email the welcome link when SMTP is configured; False when it is not (or it fails)."""
-    host = _setting("HOURBOOK_SMTP_HOST")
-    if not host or not to or to.endswith("@" + r.PLACEHOLDER_DOMAIN):
+    if not to or to.endswith("@" + r.PLACEHOLDER_DOMAIN):
         return False
-    message = EmailMessage()
-    message["Subject"] = _("Welcome: set your Hourbook password")
-    message["From"] = _setting("HOURBOOK_SMTP_FROM") or _setting("HOURBOOK_SMTP_USER") or f"hourbook@{host}"
-    message["To"] = to
-    message.set_content(_("Hello %(name)s,\n\nYou have been accepted as a volunteer. Open this link "
-                          "within %(days)d days to set your password and kiosk PIN (it works once):"
-                          "\n\n%(link)s\n", name=name, days=LINK_DAYS, link=link))
     try:
-        with smtplib.SMTP(host, int(_setting("HOURBOOK_SMTP_PORT", "587")), timeout=15) as smtp:
-            if _setting("HOURBOOK_SMTP_STARTTLS", "1") == "1":
-                smtp.starttls()
-            user = _setting("HOURBOOK_SMTP_USER")
-            if user:
-                smtp.login(user, _setting("HOURBOOK_SMTP_PASSWORD", ""))
-            smtp.send_message(message)
+        settings = mail.settings(current_app.config)
+    except mail.MailNotConfigured:
+        return False
+    message = mail.message(settings, [to], _("Welcome: set your Hourbook password"), _(
+        "Hello %(name)s,\n\nYou have been accepted as a volunteer. Open this link within "
+        "%(days)d days to set your password and kiosk PIN (it works once):\n\n%(link)s\n",
+        name=name, days=LINK_DAYS, link=link))
+    try:
+        mail.send(settings, [message])
     except (OSError, smtplib.SMTPException) as exc:
         current_app.logger.warning("welcome email to %s failed: %s", to, exc)
         return False

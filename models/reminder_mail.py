@@ -1,0 +1,132 @@
+"""Reminders by email for a unit's admins: what the admin home page shows (results reports to
+file, award deadlines, certificate requests), plus insurance and verification that need them,
+sent by `hourbook reminders send` from cron so that an admin who does not open Hourbook still
+hears of a filing window (workflow.md steps 3, 11 and 12; rules.md "Reports").
+
+What goes in a unit's reminder (`unit_reminder`, as of a Taipei day):
+- results reports whose filing window is open or past and not filed (models.reports.reminders);
+- award filing deadlines within DEADLINE_DAYS for which someone qualifies or an application
+  waits for its decision (models.recognition.deadlines);
+- performance-certificate requests waiting, and how many are past their 7-day due date;
+- active volunteers without insurance cover today, and covers ending within 30 days;
+- sessions waiting for verification (closed or needing review).
+
+An empty reminder is not sent. At most one reminder per unit and Taipei day, held by the
+database (`ReminderMail`, unique per unit and day): a cron job run twice sends once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import Date, ForeignKey, Integer, UniqueConstraint, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from . import audit
+from .base import Base, UTCDateTime, begin_write, utcnow
+from .certificates import certificate_counts
+from .insurance import CoverStatus, expiring_within, uninsured_on
+from .people import Role, User, Volunteer
+from .recognition import Deadline, deadlines
+from .reports import Reminder, reminders
+from .service import ServiceSession, SessionStatus
+
+DEADLINE_DAYS = 30  # award deadlines this close are in the reminder
+
+
+class ReminderMail(Base):
+    """A unit's reminder sent on a Taipei day (one per unit and day)."""
+
+    __tablename__ = "reminder_mail"
+    __table_args__ = (UniqueConstraint("unit_id", "sent_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    sent_on: Mapped[dt.date] = mapped_column(Date)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass
+class UnitReminder:
+    unit_id: int
+    today: dt.date
+    reports: list[Reminder] = field(default_factory=list)
+    deadlines: list[Deadline] = field(default_factory=list)
+    open_certificates: int = 0
+    overdue_certificates: int = 0
+    uninsured: list[Volunteer] = field(default_factory=list)
+    expiring: list[CoverStatus] = field(default_factory=list)
+    to_verify: int = 0
+
+    @property
+    def items(self) -> int:
+        """How many things need the admin (each report, deadline, volunteer counts once)."""
+        return (len(self.reports) + len(self.deadlines) + self.open_certificates
+                + len(self.uninsured) + len(self.expiring) + (1 if self.to_verify else 0))
+
+
+def unit_reminder(session: Session, unit_id: int, today: dt.date) -> UnitReminder:
+    """What the unit's admins should hear about on `today` (see the module docstring)."""
+    open_certs, overdue_certs = certificate_counts(session, unit_id, today)
+    soon = [d for d in deadlines(session, unit_id, today, horizon_days=DEADLINE_DAYS)
+            if d.kind == "award" and (d.qualifying or d.pending)]
+    to_verify = session.scalar(select(func.count()).select_from(ServiceSession).where(
+        ServiceSession.unit_id == unit_id,
+        ServiceSession.status.in_([SessionStatus.closed, SessionStatus.needs_review])))
+    return UnitReminder(unit_id, today, reports=reminders(session, unit_id, today),
+                        deadlines=soon, open_certificates=open_certs,
+                        overdue_certificates=overdue_certs,
+                        uninsured=uninsured_on(session, unit_id, today),
+                        expiring=expiring_within(session, unit_id, today),
+                        to_verify=int(to_verify or 0))
+
+
+def recipients(session: Session, unit_id: int) -> list[User]:
+    """The unit's active admin accounts with a real address (not a placeholder)."""
+    from .recruitment import PLACEHOLDER_DOMAIN
+
+    return [u for u in session.scalars(select(User).where(
+        User.unit_id == unit_id, User.role == Role.admin, User.active.is_(True))
+        .order_by(User.id)) if u.email and not u.email.endswith("@" + PLACEHOLDER_DOMAIN)]
+
+
+def claim_day(session: Session, unit_id: int, today: dt.date, n_recipients: int,
+              now: dt.datetime | None = None) -> bool:
+    """Record that the unit's reminder of `today` is being sent; False when it was already
+    (by an earlier or a concurrent run). The caller commits before sending, then calls
+    `mark_sent` or `release_day`."""
+    begin_write(session)
+    mail = ReminderMail(unit_id=unit_id, sent_on=today, recipients=n_recipients,
+                        created_at=now or utcnow())
+    try:
+        with session.begin_nested():
+            session.add(mail)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def mark_sent(session: Session, unit_id: int, today: dt.date, n_recipients: int, items: int,
+              now: dt.datetime | None = None) -> None:
+    """Audit the reminder the SMTP server accepted; caller commits."""
+    begin_write(session)
+    mail_id = session.scalar(select(ReminderMail.id).where(ReminderMail.unit_id == unit_id,
+                                                           ReminderMail.sent_on == today))
+    audit.record(session, action="reminder_mail_sent", entity="reminder_mail", entity_id=mail_id,
+                 unit_id=unit_id, now=now, after={"sent_on": today.isoformat(),
+                                                  "recipients": n_recipients, "items": items})
+
+
+def release_day(session: Session, unit_id: int, today: dt.date, error: str,
+                now: dt.datetime | None = None) -> None:
+    """Undo `claim_day` when the mail could not be sent, so that the next run tries again.
+    Audited with the error; caller commits."""
+    begin_write(session)
+    session.execute(delete(ReminderMail).where(ReminderMail.unit_id == unit_id,
+                                               ReminderMail.sent_on == today))
+    audit.record(session, action="reminder_mail_failed", entity="reminder_mail",
+                 unit_id=unit_id, now=now, after={"sent_on": today.isoformat(),
+                                                  "error": error[:300]})

@@ -1,0 +1,122 @@
+"""Reminders by email (`hourbook reminders send`, models.reminder_mail): what goes in a unit's
+reminder, one mail per language of its admins through a real SMTP server (aiosmtpd), at most one
+a day per unit, nothing for a unit with nothing to do, and a failed send is retried next run."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+import webapp.cli_reminders as cli
+from models import reminder_mail as rm
+from models.audit import AuditEntry
+from models.base import TAIPEI
+from models.service import ServiceSession, SessionSource, SessionStatus
+from tests.conftest import free_port
+
+NOW = dt.datetime(2026, 7, 3, 0, 30, tzinfo=dt.timezone.utc)  # 08:30 in Taipei
+TODAY = dt.date(2026, 7, 3)  # the January–June report's filing window is open (1–10 July)
+
+
+@pytest.fixture
+def smtp(app, smtp_inbox, monkeypatch):
+    monkeypatch.setitem(app.config, "HOURBOOK_BASE_URL", "https://hourbook.example.tw")
+    monkeypatch.setattr(cli, "utcnow", lambda: NOW)
+    return smtp_inbox
+
+
+@pytest.fixture
+def busy_unit(db, make):
+    """A unit set up last year with two admins (Chinese and English), an uninsured volunteer,
+    one whose cover ends within 30 days and a session waiting for verification."""
+    unit = make.unit(name="臺北市暖陽協會", created_at=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc))
+    zh = make.user(unit, role="admin", email="admin-zh@example.tw")
+    en = make.user(unit, role="admin", email="admin-en@example.tw", locale="en")
+    make.user(unit, role="supervisor", email="sup@example.tw")
+    make.user(unit, role="admin", email="gone@example.tw", active=False)
+    uninsured = make.volunteer(unit, name_zh="王小明")
+    ending = make.volunteer(unit, name_zh="李大華")
+    make.cover(ending, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 7, 20))
+    site, item = make.site(unit), make.item(unit)
+    start = dt.datetime(2026, 7, 2, 9, tzinfo=TAIPEI)
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=ending.id, site_id=site.id,
+                          service_item_id=item.id, checked_in_at=start,
+                          checked_out_at=start + dt.timedelta(hours=2),
+                          status=SessionStatus.closed, source=SessionSource.poster))
+    db.commit()
+    return unit, zh, en, uninsured, ending
+
+
+def send(app, *args):
+    return app.test_cli_runner().invoke(args=["reminders", "send", *args])
+
+
+def test_what_a_unit_reminder_holds(db, busy_unit):
+    unit, *_rest, uninsured, ending = busy_unit
+    r = rm.unit_reminder(db, unit.id, TODAY)
+    assert "2026H1" in [x.period.code for x in r.reports]
+    assert [v.id for v in r.uninsured] == [uninsured.id]
+    assert [(s.volunteer.id, s.covered_until) for s in r.expiring] == [(ending.id, dt.date(2026, 7, 20))]
+    assert r.to_verify == 1 and r.open_certificates == 0
+    assert [u.email for u in rm.recipients(db, unit.id)] == ["admin-zh@example.tw",
+                                                             "admin-en@example.tw"]
+    assert r.items == len(r.reports) + 1 + 1 + 1  # reports, uninsured, cover ending, to verify
+
+
+def test_admins_get_one_mail_a_day_in_their_language(app, db, smtp, busy_unit):
+    unit, *_ = busy_unit
+    result = send(app)
+    assert result.exit_code == 0, result.output
+    assert f"unit {unit.id}:" in result.output and "sent to 2 admin(s)" in result.output
+    by_to = {tuple(to): msg for to, msg in smtp.messages}
+    assert set(by_to) == {("admin-zh@example.tw",), ("admin-en@example.tw",)}
+    zh, en = by_to[("admin-zh@example.tw",)], by_to[("admin-en@example.tw",)]
+    assert "臺北市暖陽協會" in zh["Subject"] and zh["From"] == "hourbook@example.tw"
+    body = zh.get_content()
+    for text in ("待填報的成果報表", "2026H1", "沒有有效保險", "王小明", "李大華", "2026-07-20",
+                 "1 筆服務紀錄待審核", "https://hourbook.example.tw/reports/",
+                 "https://hourbook.example.tw/admin/insurance/"):
+        assert text in body, text
+    english = en.get_content()
+    assert "Results reports to file" in english and "Without valid insurance" in english
+    assert "王小明" in english  # names stay as written
+    # the same day again: nothing more
+    again = send(app)
+    assert again.exit_code == 0 and "already sent today" in again.output
+    assert len(smtp.messages) == 2
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(rm.ReminderMail)) == 1
+    [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "reminder_mail_sent")).all()
+    assert entry.unit_id == unit.id
+
+
+def test_a_unit_with_nothing_to_do_gets_no_mail(app, db, make, smtp):
+    unit = make.unit()  # set up today: no report is due, no volunteers, no sessions
+    make.user(unit, role="admin")
+    result = send(app)
+    assert result.exit_code == 0 and f"unit {unit.id}: nothing to send" in result.output
+    assert smtp.messages == []
+
+
+def test_a_failed_send_is_tried_again_next_run(app, db, smtp, busy_unit, monkeypatch):
+    good = app.config["HOURBOOK_SMTP_PORT"]
+    monkeypatch.setitem(app.config, "HOURBOOK_SMTP_PORT", str(free_port()))  # nobody listens
+    result = send(app)
+    assert result.exit_code == 1 and "NOT sent" in result.output
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(rm.ReminderMail)) == 0
+    assert db.scalars(select(AuditEntry.action).where(
+        AuditEntry.action.like("reminder_mail_%"))).all() == ["reminder_mail_failed"]
+    monkeypatch.setitem(app.config, "HOURBOOK_SMTP_PORT", good)
+    assert send(app).exit_code == 0
+    assert len(smtp.messages) == 2
+
+
+def test_without_smtp_settings_nothing_is_sent_or_recorded(app, db, busy_unit, monkeypatch):
+    monkeypatch.setattr(cli, "utcnow", lambda: NOW)
+    monkeypatch.delenv("HOURBOOK_SMTP_HOST", raising=False)
+    result = send(app)
+    assert result.exit_code == 1 and "HOURBOOK_SMTP_HOST" in result.output
+    dry = send(app, "--dry-run")  # shows what would go out
+    assert dry.exit_code == 0 and "Subject:" in dry.output
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(rm.ReminderMail)) == 0

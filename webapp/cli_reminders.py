@@ -1,0 +1,96 @@
+"""`hourbook reminders send`: each unit's admins get by email what needs them (cron, see deploy/)."""
+from __future__ import annotations
+
+import re
+import smtplib
+
+import click
+from flask import current_app, render_template
+from flask.cli import with_appcontext
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from models import reminder_mail
+from models.base import taipei_date, utcnow
+from models.unit import Unit
+
+from . import i18n, mail
+from .extensions import db
+
+
+def _link(path: str) -> str:
+    base = current_app.config.get("HOURBOOK_BASE_URL", "")
+    return base + path if base else ""
+
+
+def reminder_messages(settings, unit: Unit, r: reminder_mail.UnitReminder, admins) -> list:
+    """One message per language, to the admins who read that language."""
+    by_locale: dict[str, list[str]] = {}
+    for user in admins:
+        locale = user.locale if user.locale in i18n.LANGUAGES else i18n.DEFAULT
+        by_locale.setdefault(locale, []).append(user.email)
+    messages = []
+    with current_app.test_request_context("/"):
+        for locale, to in by_locale.items():
+            with i18n.forced_locale(locale):
+                body = render_template("mail/reminder.txt", r=r, unit=unit, link=_link,
+                                       days=reminder_mail.DEADLINE_DAYS, current_locale=locale)
+                body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"  # the template's gaps
+                subject = _("Hourbook: %(n)d item(s) for %(unit)s", n=r.items, unit=unit.name)
+            messages.append(mail.message(settings, to, subject, body))
+    return messages
+
+
+@click.group("reminders", help="Reminders by email for each unit's admins.")
+def reminders_group():
+    pass
+
+
+@reminders_group.command("send", help="Email each unit's admins what needs them today (results "
+                         "reports to file, award deadlines, certificate requests, insurance, "
+                         "sessions to verify). Nothing is sent to a unit with nothing to do, and "
+                         "at most one mail per unit and day. Run it from cron (deploy/hourbook.cron).")
+@click.option("--dry-run", is_flag=True, help="Print the mails instead of sending them.")
+@with_appcontext
+def send_command(dry_run):
+    session = db.session
+    now = utcnow()
+    today = taipei_date(now)
+    try:
+        settings = mail.settings(current_app.config)
+    except mail.MailNotConfigured as problem:
+        if not dry_run:
+            raise click.ClickException(str(problem)) from None
+        settings = mail.SmtpSettings("", 0, False, None, "", "hourbook@localhost")
+    failed = 0
+    for unit in session.scalars(select(Unit).order_by(Unit.id)).all():
+        r = reminder_mail.unit_reminder(session, unit.id, today)
+        admins = reminder_mail.recipients(session, unit.id)
+        if not r.items or not admins:
+            click.echo(f"unit {unit.id}: nothing to send")
+            continue
+        messages = reminder_messages(settings, unit, r, admins)
+        if dry_run:
+            for msg in messages:
+                click.echo(msg.as_string())
+            continue
+        if not reminder_mail.claim_day(session, unit.id, today, len(admins), now):
+            session.rollback()
+            click.echo(f"unit {unit.id}: already sent today")
+            continue
+        session.commit()
+        try:
+            mail.send(settings, messages)
+        except (smtplib.SMTPException, OSError) as problem:
+            session.rollback()
+            reminder_mail.release_day(session, unit.id, today, repr(problem), now)
+            session.commit()
+            failed += 1
+            click.echo(f"unit {unit.id}: NOT sent ({problem!r}); the next run tries again", err=True)
+        else:
+            reminder_mail.mark_sent(session, unit.id, today, len(admins), r.items, now)
+            session.commit()
+            click.echo(f"unit {unit.id}: {r.items} item(s) sent to {len(admins)} admin(s)")
+    session.rollback()
+    if failed:
+        raise SystemExit(1)
