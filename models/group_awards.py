@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Integer, UniqueConstraint, select
+from sqlalchemy import (CheckConstraint, Date, Enum, ForeignKey, Integer, UniqueConstraint, func,
+                        select)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -159,3 +160,16 @@ def applications_of(session: Session, unit_id: int, kind: str) -> dict[int, list
 def has_applications(session: Session, family_id: int) -> bool:
     return session.scalar(select(GroupAwardApplication.id).where(
         GroupAwardApplication.family_id == family_id).limit(1)) is not None
+
+
+def pending_counts(session: Session, unit_id: int) -> dict[str, int]:
+    """Applications waiting for a decision, by award key (for the deadline calendar)."""
+    out = {}
+    for kind, column in ((FAMILY, GroupAwardApplication.family_id),
+                         (TEAM, GroupAwardApplication.site_id)):
+        n = session.scalar(select(func.count()).select_from(GroupAwardApplication).where(
+            GroupAwardApplication.unit_id == unit_id, column.is_not(None),
+            GroupAwardApplication.status == GrantStatus.applied))
+        if n:
+            out[AWARD_KEYS[kind]] = int(n)
+    return out

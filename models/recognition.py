@@ -237,6 +237,10 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
                 aw.AwardGrant.status == aw.GrantStatus.applied)
             .group_by(aw.AwardGrant.award_key)):
         pending[key] = n
+    from .group_awards import pending_counts  # families' and teams' applications
+
+    for key, n in pending_counts(session, unit_id).items():
+        pending[key] += n
     if aw.GOLDEN_DIAMOND_FAMILY in dues:
         from .golden_family import family_list
         qualifying[aw.GOLDEN_DIAMOND_FAMILY] = sum(

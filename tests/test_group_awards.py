@@ -158,3 +158,18 @@ def test_bad_input_and_other_people_change_nothing(admin, supervisor, volunteer,
     assert db.scalar(select(func.count()).select_from(ga.GroupAwardApplication)) == 0
     assert db.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action.like("group_award_%"))) == 0
+
+
+def test_the_calendar_counts_pending_family_and_team_applications(db, make, unit, family):
+    from models import recognition as rec
+
+    site = make.site(unit)
+    ga.record_application(db, unit.id, ga.FAMILY, family.id, "applied", FILED, None)
+    ga.record_application(db, unit.id, ga.TEAM, site.id, "applied", FILED, None)
+    db.commit()
+    due = {d.key: d.pending for d in rec.deadlines(db, unit.id, dt.date(2026, 7, 12))}
+    assert due["golden_diamond_family"] == 1 and due["golden_diamond_team"] == 1
+    ga.record_application(db, unit.id, ga.TEAM, site.id, "granted", DECIDED, None)
+    db.commit()
+    due = {d.key: d.pending for d in rec.deadlines(db, unit.id, dt.date(2026, 7, 12))}
+    assert due["golden_diamond_team"] == 0
