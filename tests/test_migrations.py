@@ -29,13 +29,16 @@ def empty_url(tmp_path):
 def test_upgrade_from_empty_matches_models_and_downgrades(empty_url):
     migrate.upgrade(empty_url)
     engine = create_engine(empty_url)
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        tables = set(inspect(conn).get_table_names())
-    assert diff == [], diff
-    assert {"unit", "user_account", "volunteer", "site", "service_item", "service_session",
-            "insurance_cover", "audit_entry"} <= tables
-    migrate.downgrade(empty_url, "base")
-    with engine.connect() as conn:
-        assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
-    engine.dispose()
+    try:  # disposed even when an assertion fails: a leaked connection fails a later test
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            tables = set(inspect(conn).get_table_names())
+        assert diff == [], diff
+        assert {"unit", "user_account", "volunteer", "site", "service_item", "service_session",
+                "insurance_cover", "audit_entry", "group_award_application",
+                "reminder_mail"} <= tables
+        migrate.downgrade(empty_url, "base")
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
