@@ -1,11 +1,12 @@
-"""The supervisor dashboard in a real browser at tablet size: actions change rows in place."""
+"""The supervisor dashboard in a real browser at tablet and phone sizes: actions change rows in
+place; on a phone each session is a card whose buttons fit the screen and a thumb."""
 import datetime as dt
 
 
 from models.base import TAIPEI, utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
 from models.verification import SupervisorSite
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import assert_fits_phone, assert_touch_targets, screenshot, sign_in
 
 
 def _session(db, site, item, vol, hours_ago, minutes=120, flags="", open_=False):
@@ -88,3 +89,39 @@ def test_supervisor_verifies_in_place(db, make, unit, tablet, open_page):
     assert _status(db, adjust_me).status == SessionStatus.closed
     page.locator(f"#session-{others[0].id}").wait_for(state="detached")  # the queue reloaded itself
     screenshot(page, "dashboard-after")
+
+
+def test_supervisor_verifies_on_a_phone(db, make, unit, phone):
+    site = make.site(unit, name_zh="萬華社區關懷據點")
+    item = make.item(unit, name_zh="共餐與送餐服務")
+    sup = make.user(unit, role="supervisor", display_name="陳督導")
+    db.add(SupervisorSite(user_id=sup.id, site_id=site.id))
+    db.commit()
+    vols = [make.volunteer(unit, name_zh=n) for n in ("洪美玲", "曾月娥")]
+    approve_me = _session(db, site, item, vols[0], 30)
+    adjust_me = _session(db, site, item, vols[1], 28, flags="offline")
+    _session(db, site, item, vols[1], 1, open_=True)
+
+    page = sign_in(phone, sup.email)
+    page.goto("/dashboard/")
+    assert_fits_phone(page)  # no sideways scrolling: the queue is a list of cards
+    assert_touch_targets(page)
+    row = page.locator(f"#session-{approve_me.id}")
+    approve = row.get_by_role("button", name="核准")
+    box, width = approve.bounding_box(), page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box  # on screen, not scrolled away
+    screenshot(page, "dashboard-phone")
+    approve.click()
+    page.locator(f"#session-{approve_me.id} .status-verified").wait_for()
+    assert _status(db, approve_me).status == SessionStatus.verified
+
+    page.locator(f"#session-{adjust_me.id}").get_by_role("button", name="修改時間").click()
+    form = page.locator(f"#session-{adjust_me.id} form")
+    start = adjust_me.checked_in_at.astimezone(TAIPEI)
+    form.locator("input[name=checked_out_at]").fill((start + dt.timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M"))
+    form.locator("input[name=reason]").fill("志工提早離開")
+    assert_fits_phone(page)
+    screenshot(page, "dashboard-adjust-phone")
+    form.get_by_role("button", name="儲存時間").click()
+    page.locator(f"#session-{adjust_me.id} .badge-warn", has_text="已修改").wait_for()
+    assert _status(db, adjust_me).elapsed_minutes(utcnow()) == 90
