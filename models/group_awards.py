@@ -173,3 +173,11 @@ def pending_counts(session: Session, unit_id: int) -> dict[str, int]:
         if n:
             out[AWARD_KEYS[kind]] = int(n)
     return out
+
+
+def applied_in(session: Session, unit_id: int, kind: str, year: int) -> set[int]:
+    """Families (or sites, for teams) of the unit with an application on record for `year`."""
+    column = _subject_column(kind)
+    return set(session.scalars(select(column).where(
+        GroupAwardApplication.unit_id == unit_id, column.is_not(None),
+        GroupAwardApplication.year == year)))

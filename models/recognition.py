@@ -237,18 +237,23 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
                 aw.AwardGrant.status == aw.GrantStatus.applied)
             .group_by(aw.AwardGrant.award_key)):
         pending[key] = n
-    from .group_awards import pending_counts  # families' and teams' applications
+    from . import group_awards as ga  # families' and teams' applications
 
-    for key, n in pending_counts(session, unit_id).items():
+    for key, n in ga.pending_counts(session, unit_id).items():
         pending[key] += n
+    # like a volunteer with an application, a family or team that applied in the deadline's
+    # year is no longer counted as qualifying
     if aw.GOLDEN_DIAMOND_FAMILY in dues:
         from .golden_family import family_list
+        applied = ga.applied_in(session, unit_id, ga.FAMILY, dues[aw.GOLDEN_DIAMOND_FAMILY].year)
         qualifying[aw.GOLDEN_DIAMOND_FAMILY] = sum(
-            f.qualifies for f in family_list(session, unit_id, today))
+            f.qualifies and f.family.id not in applied
+            for f in family_list(session, unit_id, today))
     if aw.GOLDEN_DIAMOND_TEAM in dues:
         from .golden_team import team_list
-        qualifying[aw.GOLDEN_DIAMOND_TEAM] = sum(t.eligible for t in team_list(session, unit_id,
-                                                                               today))
+        applied = ga.applied_in(session, unit_id, ga.TEAM, dues[aw.GOLDEN_DIAMOND_TEAM].year)
+        qualifying[aw.GOLDEN_DIAMOND_TEAM] = sum(
+            t.eligible and t.site.id not in applied for t in team_list(session, unit_id, today))
     for rule in award_rules:
         if rule.key not in dues:
             continue

@@ -160,15 +160,21 @@ def test_bad_input_and_other_people_change_nothing(admin, supervisor, volunteer,
         AuditEntry.action.like("group_award_%"))) == 0
 
 
-def test_the_calendar_counts_pending_family_and_team_applications(db, make, unit, family):
+def test_the_calendar_counts_pending_family_and_team_applications(db, make, unit, place, family):
     from models import recognition as rec
 
+    for member in family.members:
+        serve(db, unit, place, member.volunteer, 700)
+    due = {d.key: (d.qualifying, d.pending) for d in rec.deadlines(db, unit.id, FILED)}
+    assert due["golden_diamond_family"] == (1, 0)
     site = make.site(unit)
     ga.record_application(db, unit.id, ga.FAMILY, family.id, "applied", FILED, None)
     ga.record_application(db, unit.id, ga.TEAM, site.id, "applied", FILED, None)
     db.commit()
     due = {d.key: d.pending for d in rec.deadlines(db, unit.id, dt.date(2026, 7, 12))}
     assert due["golden_diamond_family"] == 1 and due["golden_diamond_team"] == 1
+    # it applied this year: counted as pending, no longer as qualifying
+    assert {d.key: d.qualifying for d in rec.deadlines(db, unit.id, FILED)}["golden_diamond_family"] == 0
     ga.record_application(db, unit.id, ga.TEAM, site.id, "granted", DECIDED, None)
     db.commit()
     due = {d.key: d.pending for d in rec.deadlines(db, unit.id, dt.date(2026, 7, 12))}
