@@ -11,7 +11,7 @@ For each backend, in one run:
      accounts (a cheap shared password hash: seeding, not the measured path);
   2. the minimal endpoint (bench/minimal_app.py: one indexed SELECT + one INSERT per request)
      under gunicorn: `--clients` keep-alive connections post to it for --warmup + --seconds;
-  3. the app (webapp:create_app()) under the same gunicorn settings: every client signs in as
+  3. the app (webapp.wsgi:app, as deployed; --app to change) under the same gunicorn settings: every client signs in as
      its own volunteers through the real sign-in form (CSRF token from the page), opens the
      site poster page /s/<token>, then loops: check in, check out, ... each a real POST with the
      page's CSRF token and the page's fresh idempotency key, round-robin over its volunteers;
@@ -499,7 +499,7 @@ def run_backend(backend: str, args, log_dir: Path) -> dict:
         # Both servers run side by side; the endpoints take turns in slices (A B B A ...),
         # so a change in the machine's load during the run hits both alike.
         minimal = Gunicorn("minimal_app:create_app()", url, args, log_dir, chdir=BENCH)
-        app = Gunicorn("webapp:create_app()", url, args, log_dir)
+        app = Gunicorn(args.app, url, args, log_dir)
         try:
             probe = cpu_probe_for(minimal, app)
             m_phase, c_phase = Phase("minimal"), Phase("checkin")
@@ -609,7 +609,7 @@ def run_sustained(backend: str, args, log_dir: Path) -> dict:
         out["db_version"] = database_version(engine)
         seeded = seed_for(args, engine)
         print(f"[{backend}] {where}: {len(seeded.volunteer_ids)} volunteers", flush=True)
-        app = Gunicorn("webapp:create_app()", url, args, log_dir)
+        app = Gunicorn(args.app, url, args, log_dir)
         phase = Phase("checkin")
         try:
             probe = cpu_probe_for(app)
@@ -766,6 +766,9 @@ def main(argv=None) -> int:
     p.add_argument("--sites", type=int, default=4)
     # 2 cores: one process per core, a few threads each to overlap database waits, keep-alive.
     # (-w 4 -k sync was slower for both endpoints on both backends here.)
+    p.add_argument("--app", default="webapp.wsgi:app",
+                   help="the app's WSGI entry (the deployment's; 'webapp:create_app()' without "
+                        "the gc.freeze() of webapp/wsgi.py)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
     p.add_argument("--threads", type=int, default=4, help="per worker (gthread)")
