@@ -11,7 +11,7 @@ For each backend, in one run:
      accounts (a cheap shared password hash: seeding, not the measured path);
   2. the minimal endpoint (bench/minimal_app.py: one indexed SELECT + one INSERT per request)
      under gunicorn: `--clients` keep-alive connections post to it for --warmup + --seconds;
-  3. the app (webapp.wsgi:app, as deployed; --app to change) under the same gunicorn settings: every client signs in as
+  3. the app (webapp:create_app(), as deployed; --app for another entry) under the same gunicorn settings: every client signs in as
      its own volunteers through the real sign-in form (CSRF token from the page), opens the
      site poster page /s/<token>, then loops: check in, check out, ... each a real POST with the
      page's CSRF token and the page's fresh idempotency key, round-robin over its volunteers;
@@ -766,9 +766,8 @@ def main(argv=None) -> int:
     p.add_argument("--sites", type=int, default=4)
     # 2 cores: one process per core, a few threads each to overlap database waits, keep-alive.
     # (-w 4 -k sync was slower for both endpoints on both backends here.)
-    p.add_argument("--app", default="webapp.wsgi:app",
-                   help="the app's WSGI entry (the deployment's; 'webapp:create_app()' without "
-                        "the gc.freeze() of webapp/wsgi.py)")
+    p.add_argument("--app", default="webapp:create_app()",
+                   help="the app's WSGI entry for gunicorn (as deployed by default)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
     p.add_argument("--threads", type=int, default=4, help="per worker (gthread)")
