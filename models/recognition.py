@@ -363,11 +363,27 @@ class Milestone:
     months_percent: int | None  # toward the years required, None when none required
 
 
+def progress_day(rule: aw.AwardRule, as_of: dt.date) -> dt.date:
+    """The day progress toward `rule` is judged on: `as_of`, except for awards whose hours count
+    to a window of their own (MOHW: the previous 31 December; national: 31 May), judged as of
+    their next filing deadline as in the calendar (`deadlines`), so that what was served since
+    the last round shows as progress toward the next one."""
+    if rule.window == aw.CountingWindow.as_of or not (rule.filing_month and rule.filing_day):
+        return as_of
+    return _next_on_or_after(as_of, rule.filing_month, rule.filing_day)
+
+
 def milestones(session: Session, volunteer: Volunteer, as_of: dt.date) -> list[Milestone]:
-    """The volunteer's progress toward every computed award: what counts and what is missing."""
+    """The volunteer's progress toward every computed award: what counts and what is missing
+    (each award judged on its `progress_day`)."""
+    judged: dict[dt.date, dict[str, aw.AwardEligibility]] = {}
     out = []
-    for e in aw.eligibility(session, volunteer, as_of):
-        if not e.computed:
+    for rule in aw.rules(session):
+        day = progress_day(rule, as_of)
+        if day not in judged:
+            judged[day] = {e.award_key: e for e in aw.eligibility(session, volunteer, day)}
+        e = judged[day].get(rule.key)
+        if e is None or not e.computed:
             continue
         if e.required_minutes:
             percent = min(100, int(100 * e.counted_minutes / e.required_minutes))

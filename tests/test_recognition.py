@@ -470,6 +470,26 @@ def test_milestones_explain_progress(volunteer, db, make, unit, place):
     assert "/me/milestones" in page(volunteer.get("/"))
 
 
+def test_milestones_count_toward_the_next_round_of_windowed_awards(db, make, unit, place):
+    """In December, hours served since 31 May count toward next year's national award (hours
+    to 31 May, due 31 July) and this year's hours toward next March's MOHW award (hours to the
+    previous 31 December), as in the deadline calendar."""
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 40, dt.datetime(2026, 3, 1, 10, tzinfo=TAIPEI))
+    serve(db, unit, place, vol, 60, dt.datetime(2026, 9, 1, 10, tzinfo=TAIPEI))
+    by_key = {m.eligibility.award_key: m.eligibility
+              for m in rec.milestones(db, vol, dt.date(2026, 12, 3))}
+    assert by_key["national"].counted_to == dt.date(2027, 5, 31)
+    assert by_key["national"].counted_minutes == 100 * 60
+    assert by_key["mohw"].counted_to == dt.date(2026, 12, 31)
+    assert by_key["mohw"].counted_minutes == 100 * 60
+    assert by_key["honour_card"].counted_to == dt.date(2026, 12, 3)
+    # in April, MOHW's round of this year is past: progress counts toward next March's
+    april = {m.eligibility.award_key: m.eligibility for m in rec.milestones(db, vol, dt.date(2026, 4, 2))}
+    assert april["mohw"].counted_to == dt.date(2026, 12, 31)
+    assert april["national"].counted_to == dt.date(2026, 5, 31) and april["national"].counted_minutes == 40 * 60
+
+
 # --- who may use what ---------------------------------------------------------------------------
 
 ADMIN_GETS = ["/admin/awards/", "/admin/awards/deadlines", "/admin/awards/mohw",
