@@ -1,4 +1,5 @@
-"""A realistic demo unit: a Taipei social-welfare foundation with a few weeks of service."""
+"""A realistic demo unit: a Taipei social-welfare foundation with a few weeks of service, and
+record-book hours from earlier units for a few long-serving volunteers (awards to show)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -107,6 +108,7 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
     session.flush()
 
     _seed_training(session, unit, vols, today, rng)
+    _seed_record_book_hours(session, unit, vols, today)
 
     for i, vol in enumerate(vols):
         if i == len(vols) - 1:
@@ -161,6 +163,38 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
                                    source=SessionSource.kiosk_card))
     session.flush()
     return {"unit": unit.name, "password": DEMO_PASSWORD, "accounts": accounts}
+
+
+# Hours from earlier units in the record books of five long-serving volunteers: enough for the
+# performance certificate (150 h), the honour card (300 h), the MOHW bronze medal (1,500 h) and,
+# for the two grouped as a family, the Golden Diamond and the Taipei contribution award (600 h).
+RECORD_BOOK_HOURS = (160, 320, 1560, 650, 700)
+
+
+def _seed_record_book_hours(session: Session, unit: Unit, vols: list, today: dt.date) -> None:
+    """PriorHours for a few volunteers with more than three years of service (their training
+    dates come from the seeded random numbers), and a Golden Diamond family of the last two:
+    the award lists, the calendar and "my milestones" then have someone to show."""
+    from .awards import full_months, seniority
+    from .golden_family import AwardFamily, AwardFamilyMember
+    from .record_book import PriorHours
+
+    session.flush()
+    senior = []
+    for i, vol in enumerate(vols[:-2]):  # not the uninsured one, nor the one lacking a course
+        start, _source = seniority(session, vol, today)
+        if i >= 4 and start is not None and full_months(start, today) >= 37:
+            senior.append(vol)
+    chosen = senior[:len(RECORD_BOOK_HOURS)]
+    for vol, hours in zip(chosen, RECORD_BOOK_HOURS):
+        session.add(PriorHours(volunteer_id=vol.id, source_unit="臺北市立聯合醫院志工隊",
+                               period_start=dt.date(today.year - 8, 3, 1),
+                               period_end=dt.date(today.year - 1, 6, 30), minutes=hours * 60,
+                               note="志願服務紀錄冊登載"))
+    if len(chosen) == len(RECORD_BOOK_HOURS):
+        a, b = chosen[-2:]
+        session.add(AwardFamily(unit_id=unit.id, name=f"{a.name_zh[0]}家", members=[
+            AwardFamilyMember(volunteer_id=a.id), AwardFamilyMember(volunteer_id=b.id)]))
 
 
 def _seed_training(session: Session, unit: Unit, vols: list, today: dt.date, rng) -> None:
