@@ -104,7 +104,7 @@ def test_the_admin_records_a_family_application_and_decision(admin, db, make, un
     assert r.headers["Location"].endswith(f"/admin/awards/families?as_of=2026-03-05#family-{family.id}")
     section = page(admin.get("/admin/awards/families?as_of=2026-03-05")).split(
         'id="family-')[1].split("</article>")[0]
-    assert 'data-year="2026" data-status="applied"' in section and "申請日 2026-03-01" in section
+    assert 'data-year="2026" data-status="applied"' in section and "申請 2026-03-01" in section
     assert 'value="applied"' not in section and 'value="granted"' in section
     r = admin.post(url, {"status": "granted", "on": "2026-02-01", "as_of": "2026-03-05"})
     assert r.status_code == 400 and "決定日期不能早於申請日期（2026-03-01）" in page(r)

@@ -52,7 +52,7 @@ def test_admin_reads_the_team_list_on_a_phone(open_page, db, make, unit):
     with page.expect_navigation():
         qualifying.get_by_role("button", name="已申請").click()
     qualifying = page.locator("article.family").filter(has_text="松山社區關懷據點")
-    expect(qualifying.locator(".applications li")).to_contain_text(f"申請日 {today.isoformat()}")
+    expect(qualifying.locator(".applications li")).to_contain_text(f"申請 {today.isoformat()}")
     expect(qualifying.get_by_role("button", name="已申請")).to_have_count(0)
     assert_touch_targets(page)
     screenshot(page, "golden-team-application-phone")

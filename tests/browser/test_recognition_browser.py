@@ -143,7 +143,7 @@ def test_admin_groups_a_family_on_a_tablet(open_page, db, make, unit):
         family.get_by_role("button", name="已申請").click()
     family = page.locator("article.family")
     today = taipei_date(utcnow()).isoformat()
-    expect(family.locator(".applications li")).to_contain_text(f"申請日 {today}")
+    expect(family.locator(".applications li")).to_contain_text(f"申請 {today}")
     expect(family.get_by_role("button", name="已申請")).to_have_count(0)
     expect(family.get_by_role("button", name="移除這個家庭")).to_have_count(0)  # kept with its history
     phone = sign_in(open_page("phone"), admin.email)  # the pending application on a phone
@@ -156,7 +156,25 @@ def test_admin_groups_a_family_on_a_tablet(open_page, db, make, unit):
     with page.expect_navigation():
         family.get_by_role("button", name="已核定").click()
     family = page.locator("article.family")
-    expect(family.locator(".applications li")).to_contain_text(f"決定日 {today}")
+    expect(family.locator(".applications li")).to_contain_text(f"核定 {today}")
     expect(family.locator(".applications .status")).to_have_text("已核定")
     expect(family.get_by_role("button")).to_have_count(0)  # nothing more to record this year
     screenshot(page, "recognition-family-application-tablet")
+
+
+def test_admin_records_an_application_on_a_phone(open_page, db, make, unit):
+    admin = make.user(unit, role="admin")
+    vol = make.volunteer(unit, name_zh="吳美玲")
+    _served(db, make, unit, vol, 650, 30)
+    page = sign_in(open_page("phone"), admin.email)
+    page.goto("/admin/awards/taipei_contribution")
+    row = page.locator(f"#award-row-{vol.id}")
+    expect(row).to_contain_text("650 小時 00 分")
+    assert_fits_phone(page)
+    assert_touch_targets(page)
+    apply = row.get_by_role("button", name="已申請")
+    box = apply.bounding_box()
+    assert 0 <= box["x"] and box["x"] + box["width"] <= page.viewport_size["width"], box
+    screenshot(page, "recognition-award-list-phone")
+    apply.click()
+    expect(row).to_contain_text("申請日")
