@@ -343,7 +343,7 @@ def test_adding_verified_sessions_in_the_database(db, make, unit, place, base, e
 
 # --- the CLI ----------------------------------------------------------------------------------
 
-def test_cli_awards_csv_and_xlsx(app, db, make, unit, place, tmp_path):
+def test_cli_awards_csv_and_xlsx(app, db, make, unit, place, tmp_path, monkeypatch):
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "sessions": [(at(2025, 1, 1), h(200), V)]})
     vol.name_zh = "=HYPERLINK(1)"
@@ -366,6 +366,10 @@ def test_cli_awards_csv_and_xlsx(app, db, make, unit, place, tmp_path):
     assert sheet.max_row == 1 + len(COMPUTED) + 2
     out = runner.invoke(args=["awards", "--as-of", "2026-06-15", "--award", "nobel"])
     assert out.exit_code != 0
+    monkeypatch.chdir(tmp_path)  # '-' is standard output, never a file named "-"
+    out = runner.invoke(args=["awards", "--as-of", "2026-06-15", "--output", "-"])
+    assert out.exit_code == 0 and out.stdout_bytes.startswith(b"\xef\xbb\xbf")
+    assert not (tmp_path / "-").exists()
 
 
 def test_migration_seeds_the_default_rules(tmp_path):

@@ -85,7 +85,7 @@ def to_xlsx(rows: list[list]) -> bytes:
 @click.option("--unit-id", type=int, default=None)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
-              help="File to write (default: standard output).")
+              help="File to write (default, or '-': standard output).")
 @with_appcontext
 def awards_command(as_of, award, unit_id, fmt, output):
     session = db.session
@@ -94,7 +94,7 @@ def awards_command(as_of, award, unit_id, fmt, output):
         raise click.BadParameter(f"unknown award; one of {', '.join(keys)}", param_hint="--award")
     rows = _rows(session, as_of.date(), award, unit_id)
     data = to_csv(rows) if fmt == "csv" else to_xlsx(rows)
-    if output:
+    if output and output != "-":  # '-': standard output, as for `hourbook report`
         with open(output, "wb") as fh:
             fh.write(data)
         click.echo(f"{len(rows)} row(s) written to {output}", err=True)
