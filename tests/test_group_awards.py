@@ -98,6 +98,8 @@ def test_the_admin_records_a_family_application_and_decision(admin, db, make, un
     section = html.split('id="family-')[1].split("</article>")[0]
     assert 'data-qualifies="yes"' in html and "尚無申請紀錄" in section
     assert 'value="applied"' in section  # it qualifies: the application can be recorded
+    before = page(admin.get("/admin/awards/deadlines"))  # the calendar, now cached for the unit
+    assert "金鑽獎 家庭</strong>：1 個家庭符合" in before and "審核中" not in before
     url = f"/admin/awards/families/{family.id}/applications"
     r = admin.post(url, {"status": "applied", "on": "2026-03-01", "as_of": "2026-03-05"})
     assert r.status_code == 303
@@ -106,6 +108,8 @@ def test_the_admin_records_a_family_application_and_decision(admin, db, make, un
         'id="family-')[1].split("</article>")[0]
     assert 'data-year="2026" data-status="applied"' in section and "申請 2026-03-01" in section
     assert 'value="applied"' not in section and 'value="granted"' in section
+    calendar = page(admin.get("/admin/awards/deadlines"))  # not a cached count from before
+    assert "審核中 1 件" in calendar
     r = admin.post(url, {"status": "granted", "on": "2026-02-01", "as_of": "2026-03-05"})
     assert r.status_code == 400 and "決定日期不能早於申請日期（2026-03-01）" in page(r)
     r = admin.post(url, {"status": "granted", "on": "2026-03-04", "as_of": "2026-03-05"})

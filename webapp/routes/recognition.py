@@ -287,6 +287,7 @@ def _record_group_application(kind: str, subject_id: int, page, back: str, ancho
             message = _(problem.message, **problem.params)
         else:
             db.session.commit()
+            forget_deadlines(current_user.unit_id)  # the calendar counts pending applications
             flash(_("%(status)s recorded.", status=STATUS_LABELS[form.status.data]), "success")
             return redirect(url_for(back, as_of=form.as_of.data or None) + anchor, code=303)
     else:
