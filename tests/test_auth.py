@@ -123,3 +123,24 @@ def test_htmx_request_after_session_expiry_redirects_whole_page(anon):
 def test_inactive_user_cannot_sign_in(app, make, unit, anon, db):
     user = make.user(unit, role="supervisor", active=False)
     assert anon.sign_in(user.email, make.PASSWORD).status_code == 401
+
+
+def test_answers_to_requests_sent_before_signing_in_do_not_sign_the_person_out(app, make, unit, anon):
+    """While the sign-in page is open the browser fetches the service worker and the manifest with
+    the anonymous session cookie; those answers can arrive after the sign-in's. If one of them set a
+    cookie, the browser would put the anonymous session back and the person would land on the
+    sign-in page again (seen in CI: the fetch of /sw.js finished after POST /sign-in)."""
+    user = make.user(unit, role="supervisor")
+    anon.refresh_token("/sign-in")  # the sign-in page: the session now holds its CSRF token
+    anonymous_cookie = anon.client.get_cookie("session").value
+    assert anon.sign_in(user.email, make.PASSWORD).status_code == 302
+    late = app.test_client()
+    late.set_cookie("session", anonymous_cookie)
+    for url in ("/sw.js", "/manifest.webmanifest", "/sign-in", "/static/js/app.js"):
+        response = late.get(url)
+        response.close()
+        for header in response.headers.getlist("Set-Cookie"):  # the browser applies it
+            name, _, rest = header.partition("=")
+            anon.client.set_cookie(name, rest.split(";", 1)[0])
+        page = anon.get("/")
+        assert page.status_code == 200, f"the late answer to {url} signed the person out"

@@ -79,6 +79,20 @@ def configure_login(app: Flask) -> None:
             return "", 401, {"HX-Redirect": target}
         return redirect(target)
 
+    @app.after_request
+    def settle_anonymous_session(response):
+        # Flask-Login's session protection marks a session that holds no user "not fresh" the
+        # first time a request loads the user from it, and that rewrites the cookie. Left to a
+        # later request, the rewrite can come from the service worker fetched while the sign-in
+        # form is on its way: its answer, computed from the anonymous cookie, arrives after the
+        # sign-in's and puts the anonymous session back. So the mark goes in with the session's
+        # first write, and later anonymous answers have nothing to set.
+        from flask import session
+
+        if session.modified and "_user_id" not in session and session.get("_fresh") is not False:
+            session["_fresh"] = False
+        return response
+
 
 def register_blueprints(app: Flask) -> None:
     from kiosk import bp as kiosk_bp
