@@ -298,7 +298,7 @@ class AwardEligibility:
     missing_conditions: list[str] = field(default_factory=list)
     granted_levels: list[int] = field(default_factory=list)
     message: str = ""
-    params: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)  # DURATION_PARAMS hold minutes: see explain
     notes: list[str] = field(default_factory=list)
     filing_deadline: dt.date | None = None
 
@@ -308,9 +308,28 @@ class AwardEligibility:
 
 
 def hours_text(minutes: int) -> str:
-    """23.5, 150, 0.02: hours for a message, without trailing zeros."""
+    """23.5, 150, 0.02: decimal hours without trailing zeros, as filing lists give them."""
     text = f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
     return text or "0"
+
+
+# Params of an eligibility message that are minutes, shown as a duration by whoever reads them.
+DURATION_PARAMS = frozenset({"hours", "missing_hours"})
+
+
+def duration_text(minutes: int) -> str:
+    """141 h 25 min: the untranslated duration (the web pages use their translated filter)."""
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def explain(e: AwardEligibility, translate=lambda msgid, **params: msgid % params if params else msgid,
+            duration=duration_text) -> str:
+    """The eligibility's message as text: `translate` is a gettext (default: the English
+    msgid), `duration` formats the DURATION_PARAMS' minutes."""
+    if not e.params:
+        return translate(e.message)
+    params = {k: duration(v) if k in DURATION_PARAMS else v for k, v in e.params.items()}
+    return translate(e.message, **params)
 
 
 def evaluate(rule: AwardRule, *, minutes: int, months: int | None, taken_levels: set[int],
@@ -435,22 +454,21 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
             item.level_name_zh = level_names[item.level]["name_zh"]
             item.level_name_en = level_names[item.level]["name_en"]
         item.params = {"level": item.level_name_zh,
-                       "hours": hours_text(item.counted_minutes),
-                       "missing_hours": hours_text(item.missing_minutes or 0),
+                       "hours": item.counted_minutes,
+                       "missing_hours": item.missing_minutes or 0,
                        "missing_months": item.missing_months,
                        "counted_to": end.isoformat()}
         if item.eligible:
-            item.message = N_("Eligible for %(level)s with %(hours)s hours counted to "
-                              "%(counted_to)s")
+            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s")
         elif "all_levels_granted" in item.missing_conditions:
             item.message = N_("Every level already granted")
         elif "pending_application" in item.missing_conditions:
             item.message = N_("An application is pending")
         elif item.missing_minutes and item.missing_months:
-            item.message = N_("%(missing_hours)s more hours and %(missing_months)s more months "
-                              "of service needed")
+            item.message = N_("%(missing_hours)s more service and %(missing_months)s more "
+                              "months of service needed")
         elif item.missing_minutes:
-            item.message = N_("%(missing_hours)s more hours needed")
+            item.message = N_("%(missing_hours)s more service needed")
         elif item.missing_months:
             item.message = N_("%(missing_months)s more months of service needed")
         elif "performance_certificate" in item.missing_conditions:

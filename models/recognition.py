@@ -330,9 +330,9 @@ AWARD_LIST_HEADERS = ["序號", "志工編號", "姓名", "身分證統一編號
 
 
 def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: aw.AwardRule,
-                    rows: list[AwardRow], as_of: dt.date) -> bytes:
+                    rows: list[AwardRow], as_of: dt.date, explain=aw.explain) -> bytes:
     """The filing list as XLSX (every cell text, formulas neutralised), audited (it holds ID
-    numbers)."""
+    numbers). `explain` words each line's eligibility (the web app passes its Chinese one)."""
     from .export import TextSheet, text_sheets_xlsx
 
     lines = []
@@ -345,7 +345,7 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: aw.Aw
                       aw.hours_text(e.used_minutes), e.counted_to.isoformat() if e.counted_to else "",
                       e.seniority_start.isoformat() if e.seniority_start else "",
                       "" if e.service_months is None else e.service_months,
-                      (e.message % e.params) if e.params else e.message, status])
+                      explain(e), status])
     data = text_sheets_xlsx([TextSheet("awards", AWARD_LIST_HEADERS, lines,
                                        caption=f"{rule.name_zh}（{as_of.isoformat()}）")])
     audit.record(session, action="export_award_list", entity="unit", entity_id=actor.unit_id,

@@ -224,8 +224,8 @@ def test_explanation_of_what_is_missing(db, make, unit, place):
     vol = build(db, make, unit, place, spec)
     pc = next(e for e in aw.eligibility(db, vol, AS_OF) if e.award_key == "performance_certificate")
     assert (pc.missing_minutes, pc.missing_months, pc.missing_hours) == (h(23.5), 4, 23.5)
-    assert pc.params["missing_hours"] == "23.5" and pc.params["missing_months"] == 4
-    assert pc.message % pc.params == "23.5 more hours and 4 more months of service needed"
+    assert pc.params["missing_hours"] == h(23.5) and pc.params["missing_months"] == 4
+    assert aw.explain(pc) == "23 h 30 min more service and 4 more months of service needed"
     assert pc.service_minutes == h(126.5) and pc.counted_to == AS_OF
     gd = next(e for e in aw.eligibility(db, vol, AS_OF) if e.award_key == "golden_diamond")
     assert any("criminal" in n for n in gd.notes)

@@ -262,6 +262,7 @@ def test_xlsx_for_filing(admin, db, make, unit, place):
     assert line["身分證統一編號"] == vol.id_number and line["紀錄冊編號"] == "北市-123"
     assert line["採計時數"] == "620" and line["時數計至"] == "2026-03-05"
     assert line["申請等級"] == "貢獻獎" and line["狀態"] == "符合"
+    assert line["說明"] == "符合貢獻獎：計至 2026-03-05 共 620 小時 00 分"  # Chinese, as filed
     entry = audits(db, "export_award_list")[-1]
     assert entry.actor_user_id == admin.user.id and '"rows": 1' in entry.after
 
@@ -284,7 +285,7 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
           dt.datetime(2025, 11, 20, 9, tzinfo=TAIPEI))
     serve(db, unit, place, me, 8, dt.datetime(2026, 1, 5, 9, tzinfo=TAIPEI), status=SessionStatus.closed)
     html = page(volunteer.get("/me/milestones"))
-    assert "符合績效證明書：計至 2026-03-05 共 160.5 小時" in html
+    assert "符合績效證明書：計至 2026-03-05 共 160 小時 30 分" in html
     r = volunteer.post("/me/certificates/request", {"note": "轉換單位用"})
     assert r.status_code == 302
     db.rollback()
@@ -361,12 +362,12 @@ def test_not_eligible_is_explained_and_refused(volunteer, admin, db, make, unit,
     me = volunteer.user.volunteer
     serve(db, unit, place, me, 126.5)
     html = page(volunteer.get("/me/milestones"))
-    assert "還差 23.5 小時" in html
+    assert "還差 23 小時 30 分" in html
     assert "/me/certificates/request" not in html
     r = volunteer.post("/me/certificates/request", {})
     assert r.status_code == 400 and "尚未符合" in page(r)
     start = page(admin.get(f"/admin/certificates/new?volunteer_id={me.id}"))
-    assert "還差 23.5 小時" in start and 'action="/admin/certificates/new"' not in start
+    assert "還差 23 小時 30 分" in start and 'action="/admin/certificates/new"' not in start
     r = admin.post("/admin/certificates/new", {"volunteer_id": me.id})
     assert r.status_code == 400
     db.rollback()
@@ -463,7 +464,7 @@ def test_milestones_explain_progress(volunteer, db, make, unit, place):
     db.commit()
     serve(db, unit, place, me, 126.5, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
     html = page(volunteer.get("/me/milestones"))
-    assert "還差 23.5 小時，年資還差 8 個月" in html  # training completed 2025-11-01: 4 months
+    assert "還差 23 小時 30 分，年資還差 8 個月" in html  # training completed 2025-11-01: 4 months
     assert 'data-award="honour_card"' in html and 'data-award="mohw"' in html
     assert 'data-award="golden_diamond_team"' not in html
     assert '<progress id="hours-performance_certificate" max="100" value="84"' in html

@@ -5,7 +5,7 @@ import hashlib
 from pathlib import Path
 
 from flask import Flask, g, request, url_for
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
 from . import access, errors, i18n
@@ -168,6 +168,7 @@ def asset(filename: str, endpoint: str = "static") -> str:
 
 
 def configure_templates(app: Flask) -> None:
+    from models.awards import hours_text
     from models.base import TAIPEI
 
     def taipei(moment, fmt: str = "yyyy-MM-dd HH:mm"):
@@ -177,10 +178,6 @@ def configure_templates(app: Flask) -> None:
             return moment.astimezone(TAIPEI).strftime("%H:%M")
         return format_datetime(moment.astimezone(TAIPEI), fmt)
 
-    def minutes_as_hours(minutes: int | None) -> str:
-        minutes = minutes or 0
-        return gettext("%(h)d h %(m)02d min", h=minutes // 60, m=minutes % 60)
-
     def local(thing) -> str:
         """A site's, item's or unit's name in the reader's language (Chinese when no English)."""
         if str(get_locale()) == "en" and getattr(thing, "name_en", ""):
@@ -189,7 +186,8 @@ def configure_templates(app: Flask) -> None:
 
     app.jinja_env.filters["taipei"] = taipei
     app.jinja_env.filters["local"] = local
-    app.jinja_env.filters["hours"] = minutes_as_hours
+    app.jinja_env.filters["hours"] = i18n.duration
+    app.jinja_env.filters["decimal_hours"] = hours_text
     app.jinja_env.globals["asset"] = asset
 
     @app.context_processor

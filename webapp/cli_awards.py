@@ -47,7 +47,7 @@ def _lines(vol, items, award) -> list[list]:
             "" if e.service_months is None else e.service_months,
             "" if e.missing_minutes is None else aw.hours_text(e.missing_minutes),
             e.missing_months, " ".join(e.missing_conditions), e.filing_deadline or "",
-            (e.message % e.params) if e.params and e.computed else e.message,
+            aw.explain(e),
         ])
     return rows
 

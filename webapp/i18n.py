@@ -74,6 +74,23 @@ def install_fast_template_gettext(app) -> None:
     )
 
 
+def duration(minutes: int | None) -> str:
+    """Whole minutes as the reader reads a duration: "3 小時 05 分" / "3 h 05 min"."""
+    from flask_babel import gettext
+
+    minutes = minutes or 0
+    return gettext("%(h)d h %(m)02d min", h=minutes // 60, m=minutes % 60)
+
+
+def explain_award(e) -> str:
+    """An award eligibility's explanation in the reader's language (durations as above)."""
+    from flask_babel import gettext
+
+    from models.awards import explain
+
+    return explain(e, gettext, duration)
+
+
 @contextmanager
 def forced_locale(locale: str):
     """Flask-Babel's force_locale for Python and template gettext alike (e.g. a filing list in

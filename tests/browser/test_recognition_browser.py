@@ -81,7 +81,7 @@ def test_volunteer_reads_milestones_and_asks_for_the_certificate_on_a_phone(phon
     page.get_by_role("link", name="我的里程碑").first.click()
     expect(page.get_by_role("heading", name="我的里程碑")).to_be_visible()
     honour = page.locator('[data-award="honour_card"]')
-    expect(honour).to_contain_text("還差 23.5 小時")
+    expect(honour).to_contain_text("還差 23 小時 30 分")
     mohw = page.locator('[data-award="mohw"]')
     expect(mohw).to_contain_text("小時")
     assert_fits_phone(page)

@@ -26,6 +26,8 @@ from models.people import Role, Volunteer, volunteer_by_number
 
 from ..access import roles
 from ..extensions import db
+from ..i18n import explain_award as explain
+from ..i18n import DEFAULT, forced_locale
 
 awards_bp = Blueprint("awards", __name__, url_prefix="/admin/awards")
 certificates_bp = Blueprint("certificates", __name__, url_prefix="/admin/certificates")
@@ -84,11 +86,6 @@ def _as_of_arg(value: str | None) -> tuple[dt.date, str | None]:
         return dt.date.fromisoformat(value), None
     except ValueError:
         return _today(), _("Give the date as YYYY-MM-DD.")
-
-
-def explain(e: aw.AwardEligibility) -> str:
-    """The engine's explanation, translated."""
-    return _(e.message, **e.params) if e.params else _(e.message)
 
 
 def _rule_or_404(key: str) -> aw.AwardRule:
@@ -194,7 +191,9 @@ def export(key):
     if error:
         return _list_page(rule, as_of, error, 400)
     rows = rec.award_list(db.session, current_user.unit_id, rule.key, as_of)
-    data = rec.award_list_xlsx(db.session, current_user, utcnow(), rule, rows, as_of)
+    with forced_locale(DEFAULT):  # a filing list: in Chinese, whoever downloads it
+        data = rec.award_list_xlsx(db.session, current_user, utcnow(), rule, rows, as_of,
+                                   explain=explain)
     db.session.commit()
     return _xlsx(data, f"{rule.key}-{as_of:%Y%m%d}.xlsx")
 

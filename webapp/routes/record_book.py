@@ -252,9 +252,3 @@ def delete_prior(row_id: int):
         return redirect(url_for(".volunteer", volunteer_id=volunteer_id))
     return render_template("record_book/confirm_delete.html", row=row)
 
-
-def hours_text(minutes: int) -> str:
-    return f"{minutes / 60:g}"
-
-
-bp.add_app_template_filter(hours_text, "decimal_hours")
