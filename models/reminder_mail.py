@@ -12,14 +12,18 @@ What goes in a unit's reminder (`unit_reminder`, as of a Taipei day):
 - sessions waiting for verification (closed or needing review).
 
 An empty reminder is not sent. At most one reminder per unit and Taipei day, held by the
-database (`ReminderMail`, unique per unit and day): a cron job run twice sends once.
+database (`ReminderMail`, unique per unit and day): a cron job run twice sends once. A run
+claims the day before sending and marks it sent after; a claim left unsent for CLAIM_TIMEOUT
+(the run died or was killed in between) is taken over by the next run, so the day's reminder
+is not lost. The cost: if a run died after the SMTP server accepted the mail but before marking
+it sent, the admins get it twice.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, ForeignKey, Integer, UniqueConstraint, delete, func, select
+from sqlalchemy import Date, ForeignKey, Integer, UniqueConstraint, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -33,6 +37,7 @@ from .reports import Reminder, reminders
 from .service import ServiceSession, SessionStatus
 
 DEADLINE_DAYS = 30  # award deadlines this close are in the reminder
+CLAIM_TIMEOUT = dt.timedelta(minutes=30)  # a claim this old and not sent: its run died
 
 
 class ReminderMail(Base):
@@ -45,7 +50,8 @@ class ReminderMail(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     sent_on: Mapped[dt.date] = mapped_column(Date)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)  # claimed
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 @dataclass
@@ -94,27 +100,38 @@ def recipients(session: Session, unit_id: int) -> list[User]:
 
 def claim_day(session: Session, unit_id: int, today: dt.date, n_recipients: int,
               now: dt.datetime | None = None) -> bool:
-    """Record that the unit's reminder of `today` is being sent; False when it was already
-    (by an earlier or a concurrent run). The caller commits before sending, then calls
-    `mark_sent` or `release_day`."""
+    """Record that the unit's reminder of `today` is being sent; False when it was sent already
+    or another run is sending it. A claim older than CLAIM_TIMEOUT and still not sent is taken
+    over (one run wins). The caller commits before sending, then calls `mark_sent` or
+    `release_day`."""
+    now = now or utcnow()
     begin_write(session)
-    mail = ReminderMail(unit_id=unit_id, sent_on=today, recipients=n_recipients,
-                        created_at=now or utcnow())
+    mail = ReminderMail(unit_id=unit_id, sent_on=today, recipients=n_recipients, created_at=now)
     try:
         with session.begin_nested():
             session.add(mail)
             session.flush()
     except IntegrityError:
-        return False
+        taken = session.execute(
+            update(ReminderMail)
+            .where(ReminderMail.unit_id == unit_id, ReminderMail.sent_on == today,
+                   ReminderMail.sent_at.is_(None), ReminderMail.created_at < now - CLAIM_TIMEOUT)
+            .values(created_at=now, recipients=n_recipients)
+            .execution_options(synchronize_session=False))
+        return taken.rowcount == 1
     return True
 
 
 def mark_sent(session: Session, unit_id: int, today: dt.date, n_recipients: int, items: int,
               now: dt.datetime | None = None) -> None:
-    """Audit the reminder the SMTP server accepted; caller commits."""
+    """Mark the day's reminder sent and audit it, once the SMTP server accepted it; caller
+    commits."""
+    now = now or utcnow()
     begin_write(session)
     mail_id = session.scalar(select(ReminderMail.id).where(ReminderMail.unit_id == unit_id,
                                                            ReminderMail.sent_on == today))
+    session.execute(update(ReminderMail).where(ReminderMail.id == mail_id).values(sent_at=now)
+                    .execution_options(synchronize_session=False))
     audit.record(session, action="reminder_mail_sent", entity="reminder_mail", entity_id=mail_id,
                  unit_id=unit_id, now=now, after={"sent_on": today.isoformat(),
                                                   "recipients": n_recipients, "items": items})

@@ -120,3 +120,29 @@ def test_without_smtp_settings_nothing_is_sent_or_recorded(app, db, busy_unit, m
     assert dry.exit_code == 0 and "Subject:" in dry.output
     db.rollback()
     assert db.scalar(select(func.count()).select_from(rm.ReminderMail)) == 0
+
+
+def test_a_run_that_died_between_claiming_and_sending_does_not_lose_the_day(app, db, smtp, busy_unit,
+                                                                             monkeypatch):
+    """A run claims the day, then is killed before the mail goes out. A run while it could still
+    be sending leaves the day alone; a later run the same day (cron runs hourly) sends it."""
+    unit, *_ = busy_unit
+    assert rm.claim_day(db, unit.id, TODAY, 2, NOW)
+    db.commit()  # ... and the process dies here
+    soon = NOW + dt.timedelta(minutes=10)
+    monkeypatch.setattr(cli, "utcnow", lambda: soon)
+    result = send(app)
+    assert result.exit_code == 0 and "already sent today" in result.output
+    assert smtp.messages == []
+    later = NOW + rm.CLAIM_TIMEOUT + dt.timedelta(minutes=1)
+    monkeypatch.setattr(cli, "utcnow", lambda: later)
+    result = send(app)
+    assert result.exit_code == 0 and "sent to 2 admin(s)" in result.output
+    assert len(smtp.messages) == 2
+    # sent now: no later run sends it again, however late
+    monkeypatch.setattr(cli, "utcnow", lambda: later + dt.timedelta(hours=5))
+    assert "already sent today" in send(app).output
+    assert len(smtp.messages) == 2
+    db.rollback()
+    [mail] = db.scalars(select(rm.ReminderMail)).all()
+    assert mail.sent_at == later

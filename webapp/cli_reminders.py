@@ -76,7 +76,7 @@ def send_command(dry_run):
             continue
         if not reminder_mail.claim_day(session, unit.id, today, len(admins), now):
             session.rollback()
-            click.echo(f"unit {unit.id}: already sent today")
+            click.echo(f"unit {unit.id}: already sent today, or another run is sending it")
             continue
         session.commit()
         try:

@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("sent_on", sa.Date(), nullable=False),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("created_at", models.base.UTCDateTime(), nullable=False),
+        sa.Column("sent_at", models.base.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_reminder_mail_unit_id_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reminder_mail")),
         sa.UniqueConstraint("unit_id", "sent_on", name=op.f("uq_reminder_mail_unit_id")),
