@@ -9,7 +9,8 @@ When it is missing the tests fail (they are part of the CI test command), they n
     sign_in(page, email, password)   through the real sign-in form
     screenshot(page, name)           tests/browser/screenshots/<name>.png (git-ignored); a failed
                                      test leaves FAILED-<test>-<n>.png of each of its pages there
-    assert_fits_phone(page)          no sideways scrolling at 360 px
+    assert_fits_phone(page)          no sideways scrolling at 360 px (tables=True: not even
+                                     inside a table's card)
     assert_touch_targets(page)       every visible link, button and field at least 48 px tall
 
 Every page records uncaught script errors and console errors (a CSP violation is one); a test
@@ -181,11 +182,17 @@ def _styled(page: Page) -> None:
     page.wait_for_function("[...document.querySelectorAll('link[rel=stylesheet]')].every(l => l.sheet)")
 
 
-def assert_fits_phone(page: Page, width: int = 360) -> None:
-    """Nothing sticks out sideways: no horizontal scrolling at phone width."""
+def assert_fits_phone(page: Page, width: int = 360, *, tables: bool = False) -> None:
+    """Nothing sticks out sideways: no horizontal scrolling at phone width. `tables`: no table
+    scrolls sideways inside its card either (.table-wrap)."""
     _styled(page)
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"page is {scroll}px wide at a {width}px viewport"
+    if tables:
+        wide = page.evaluate("""() => [...document.querySelectorAll('.table-wrap')]
+            .filter(w => w.scrollWidth > w.clientWidth + 0.5)
+            .map(w => `${w.scrollWidth}px in ${w.clientWidth}px: ${w.textContent.trim().slice(0, 40)}`)""")
+        assert not wide, f"tables scroll sideways: {wide}"
 
 
 def assert_touch_targets(page: Page, minimum: int = 48) -> None:

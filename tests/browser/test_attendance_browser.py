@@ -139,6 +139,8 @@ def test_admin_schedules_a_weekly_shift_on_a_phone(phone, db, make, unit):
     assert_fits_phone(page)
     screenshot(page, "attendance-shifts-phone")
     page.goto(f"/attendance/sites/{site.id}/month?month=2026-12")
-    expect(page.locator("tr", has_text="陳淑芬")).to_contain_text("4")
-    assert_fits_phone(page)
+    scheduled = page.locator("tr", has_text="陳淑芬").locator("td").nth(1)
+    expect(scheduled).to_have_text("4")
+    assert scheduled.evaluate("td => getComputedStyle(td, '::before').content") == '"排班 "'
+    assert_fits_phone(page, tables=True)
     screenshot(page, "attendance-month-phone")

@@ -37,5 +37,7 @@ def test_roster_marks_attendance_in_place(db, make, unit, phone, live_server):
     assert_fits_phone(phone)
     screenshot(phone, "training-volunteer")
     phone.goto(f"{live_server.url}/admin/training/")
-    assert_fits_phone(phone)
+    basic = phone.locator(f"#progress-{people[0].id} td").nth(1)  # a card: each value labelled
+    assert basic.evaluate("td => getComputedStyle(td, '::before').content") == '"基礎訓練 "'
+    assert_fits_phone(phone, tables=True)
     screenshot(phone, "training-progress")
