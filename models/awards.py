@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
-from .hours import verified_minutes
+from .hours import hours_text, verified_minutes  # noqa: F401  (hours_text: aw.hours_text)
 from .people import Volunteer
 from .record_book import PriorHours
 from .messages import N_, Refused
@@ -305,12 +305,6 @@ class AwardEligibility:
     @property
     def missing_hours(self) -> float | None:
         return None if self.missing_minutes is None else self.missing_minutes / 60
-
-
-def hours_text(minutes: int) -> str:
-    """23.5, 150, 0.02: decimal hours without trailing zeros, as filing lists give them."""
-    text = f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
-    return text or "0"
 
 
 # Params of an eligibility message that are minutes, shown as a duration by whoever reads them.

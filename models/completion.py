@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .base import begin_write
+from .hours import hours_text
 from .people import Volunteer
 from .training import InvalidTraining, TrainingRecord, records_of
 
@@ -99,11 +100,6 @@ def format_completion_serial(unit_id: int, year: int, seq: int) -> str:
     return f"C{unit_id:03d}-{year}-{seq:05d}"
 
 
-def _hours_text(minutes: int) -> str:
-    hours = minutes / 60
-    return f"{hours:g}"
-
-
 def issue_completion(session: Session, volunteer: Volunteer, *, template_text: str, actor,
                      now: dt.datetime) -> CompletionCertificate:
     """Number and describe a completion certificate for the unit's own courses the volunteer
@@ -126,7 +122,7 @@ def issue_completion(session: Session, volunteer: Volunteer, *, template_text: s
     unit = session.get(Unit, volunteer.unit_id)
     total = sum(r.minutes for r in records)
     text = Template(template_text).safe_substitute(
-        name=volunteer.name_zh, volunteer_no=volunteer.volunteer_no, hours=_hours_text(total),
+        name=volunteer.name_zh, volunteer_no=volunteer.volunteer_no, hours=hours_text(total),
         unit=unit.name, first_day=min(r.completed_on for r in records).isoformat(),
         last_day=max(r.completed_on for r in records).isoformat())
     cert = CompletionCertificate(

@@ -10,6 +10,13 @@ from .base import TAIPEI, taipei_day_bounds
 from .service import ServiceSession, SessionStatus
 
 
+def hours_text(minutes: int) -> str:
+    """23.5, 150, 0.02: whole minutes as decimal hours without trailing zeros, as certificates,
+    filing lists and record books give them (pages show durations: webapp.i18n.duration)."""
+    text = f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
 def verified_minutes(
     session: Session,
     volunteer_id: int,

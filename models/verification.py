@@ -16,6 +16,7 @@ from . import audit
 from .audit import AuditEntry
 from .base import Base, begin_write, taipei_day_bounds
 from .checkin import gate_refusals
+from .hours import hours_text
 from .messages import N_, Refused
 from .people import Role, User, Volunteer
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
@@ -205,7 +206,7 @@ def _check_times(session: Session, s_id: int | None, volunteer_id: int, site: Si
     minutes = int((end - start).total_seconds() // 60)
     if minutes > site.max_session_minutes:
         raise VerificationError(N_("That is longer than this site's limit of %(hours)s hours."),
-                                hours=f"{site.max_session_minutes / 60:g}")
+                                hours=hours_text(site.max_session_minutes))
     overlap = session.scalar(
         select(ServiceSession).where(
             ServiceSession.volunteer_id == volunteer_id,

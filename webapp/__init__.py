@@ -168,7 +168,7 @@ def asset(filename: str, endpoint: str = "static") -> str:
 
 
 def configure_templates(app: Flask) -> None:
-    from models.awards import hours_text
+    from models.hours import hours_text
     from models.base import TAIPEI
 
     def taipei(moment, fmt: str = "yyyy-MM-dd HH:mm"):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from fpdf.enums import WrapMode
 
+from models.hours import hours_text
+
 from . import CERTIFICATE_MARGIN as MARGIN
 from . import FAMILY, GREY, INK, centred_text, certificate_page, cjk_pdf, roc_long
 
 FRAME = (120, 90, 40)
-
-
-def _hours(minutes: int) -> str:
-    return f"{minutes / 60:g}"
 
 
 def completion_pdf(cert) -> bytes:
@@ -42,12 +40,12 @@ def completion_pdf(cert) -> bytes:
         pdf.set_x(x0)
         pdf.cell(col[0], 8, name, border=1)
         pdf.cell(col[1], 8, day.isoformat(), border=1, align="C")
-        pdf.cell(col[2], 8, f"{_hours(minutes)} 小時", border=1, align="C")
+        pdf.cell(col[2], 8, f"{hours_text(minutes)} 小時", border=1, align="C")
         pdf.ln(8)
     pdf.set_font(FAMILY, "B", 11)
     pdf.set_x(x0)
     pdf.cell(col[0] + col[1], 8, "合計", border=1, align="R")
-    pdf.cell(col[2], 8, f"{_hours(cert.total_minutes)} 小時", border=1, align="C")
+    pdf.cell(col[2], 8, f"{hours_text(cert.total_minutes)} 小時", border=1, align="C")
     pdf.ln(8)
 
     # issuer and date at the foot

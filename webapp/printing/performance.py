@@ -10,6 +10,8 @@ import datetime as dt
 
 from fpdf.enums import WrapMode
 
+from models.hours import hours_text
+
 from . import CERTIFICATE_MARGIN as MARGIN
 from . import FAMILY, GREY, INK, centred_text, certificate_page, cjk_pdf, roc_long
 
@@ -22,11 +24,6 @@ def _day(value) -> dt.date | None:
 
 def roc(day: dt.date | None) -> str:
     return "—" if day is None else roc_long(day)
-
-
-def hours_text(minutes: int) -> str:
-    text = f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
-    return text or "0"
 
 
 def performance_pdf(printed: dict) -> bytes:
