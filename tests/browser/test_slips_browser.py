@@ -47,6 +47,15 @@ def test_issue_a_slip_on_a_tablet_and_download_it(open_page, db, make, unit, tmp
     page = sign_in(open_page("tablet"), boss.email)
     page.get_by_role("navigation").get_by_role("link", name="時數條", exact=True).click()
     expect(page.get_by_role("heading", name="時數條", exact=True)).to_be_visible()
+    # Only the chosen kind of period shows its fields.
+    expect(page.get_by_label("月份")).to_be_visible()
+    expect(page.get_by_label("開始日期")).to_be_hidden()
+    page.get_by_label("自訂起訖日期").check()
+    expect(page.get_by_label("開始日期")).to_be_visible()
+    expect(page.get_by_label("結束日期")).to_be_visible()
+    expect(page.get_by_label("月份")).to_be_hidden()
+    page.get_by_label("整個月").check()
+    expect(page.get_by_label("開始日期")).to_be_hidden()
 
     page.get_by_role("button", name="預覽時數條內容").click()  # htmx swaps the preview in
     table = page.locator("#pending-table")
