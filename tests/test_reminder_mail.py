@@ -78,6 +78,8 @@ def test_admins_get_one_mail_a_day_in_their_language(app, db, smtp, busy_unit):
         assert text in body, text
     english = en.get_content()
     assert "Results reports to file" in english and "Without valid insurance" in english
+    assert "1 session waiting for verification" in english  # singular: one session to verify
+    assert en["Subject"] == f"Hourbook: {rm.unit_reminder(db, unit.id, TODAY).items} items for 臺北市暖陽協會"
     assert "王小明" in english  # names stay as written
     # the same day again: nothing more
     again = send(app)

@@ -185,6 +185,10 @@ def applications_purge():
     click.echo(f"deleted {count} application(s) older than the retention period")
 
 
+def _translated(message) -> bool:
+    return any(message.string) if message.pluralizable else bool(message.string)
+
+
 @click.group("translate", help="Translations (pybabel): extract, update, fill from pending files.")
 def translate_group():
     pass
@@ -219,12 +223,13 @@ def translate_update():
             pending.update(json.loads(path.read_text(encoding="utf-8")))
         with po.open("rb") as f:
             catalog = read_po(f, locale="zh_Hant_TW")
-        for message in catalog:
-            if message.id and not message.string and message.id in pending:
-                message.string = pending[message.id]
+        for message in catalog:  # a plural entry is filled by its singular msgid (zh: one form)
+            key = message.id[0] if message.pluralizable else message.id
+            if key and not _translated(message) and key in pending:
+                message.string = (pending[key],) if message.pluralizable else pending[key]
         with po.open("wb") as f:
             write_po(f, catalog, width=100, omit_header=False, ignore_obsolete=True)
-    missing = [m.id for m in catalog if m.id and not m.string]
+    missing = [m.id for m in catalog if m.id and not _translated(m)]
     for m in missing:
         click.echo(f"untranslated: {m!r}")
     click.echo(f"{len(missing)} untranslated message(s)")

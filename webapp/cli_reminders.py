@@ -7,7 +7,7 @@ import smtplib
 import click
 from flask import current_app, render_template
 from flask.cli import with_appcontext
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from models import reminder_mail
@@ -36,7 +36,8 @@ def reminder_messages(settings, unit: Unit, r: reminder_mail.UnitReminder, admin
                 body = render_template("mail/reminder.txt", r=r, unit=unit, link=_link,
                                        days=reminder_mail.DEADLINE_DAYS, current_locale=locale)
                 body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"  # the template's gaps
-                subject = _("Hourbook: %(n)d item(s) for %(unit)s", n=r.items, unit=unit.name)
+                subject = ngettext("Hourbook: %(num)d item for %(unit)s",
+                                   "Hourbook: %(num)d items for %(unit)s", r.items, unit=unit.name)
             messages.append(mail.message(settings, to, subject, body))
     return messages
 
