@@ -24,7 +24,7 @@ from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
 from .hours import hours_text, verified_minutes  # noqa: F401  (hours_text: aw.hours_text)
 from .people import Volunteer
 from .record_book import PriorHours
-from .messages import N_, Refused
+from .messages import N_, Nn_, Refused, english, english_n, translated
 
 
 class CountingWindow(str, enum.Enum):
@@ -297,7 +297,7 @@ class AwardEligibility:
     missing_months: int = 0
     missing_conditions: list[str] = field(default_factory=list)
     granted_levels: list[int] = field(default_factory=list)
-    message: str = ""
+    message: str | tuple = ""  # N_ or Nn_ (models.messages)
     params: dict = field(default_factory=dict)  # DURATION_PARAMS hold minutes: see explain
     notes: list[str] = field(default_factory=list)
     filing_deadline: dt.date | None = None
@@ -316,14 +316,12 @@ def duration_text(minutes: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def explain(e: AwardEligibility, translate=lambda msgid, **params: msgid % params if params else msgid,
+def explain(e: AwardEligibility, gettext=english, ngettext=english_n,
             duration=duration_text) -> str:
-    """The eligibility's message as text: `translate` is a gettext (default: the English
-    msgid), `duration` formats the DURATION_PARAMS' minutes."""
-    if not e.params:
-        return translate(e.message)
+    """The eligibility's message as text: `gettext` and `ngettext` translate it (default: the
+    English msgids), `duration` formats the DURATION_PARAMS' minutes."""
     params = {k: duration(v) if k in DURATION_PARAMS else v for k, v in e.params.items()}
-    return translate(e.message, **params)
+    return translated(e.message, params, gettext, ngettext)
 
 
 def evaluate(rule: AwardRule, *, minutes: int, months: int | None, taken_levels: set[int],
@@ -459,12 +457,15 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         elif "pending_application" in item.missing_conditions:
             item.message = N_("An application is pending")
         elif item.missing_minutes and item.missing_months:
-            item.message = N_("%(missing_hours)s more service and %(missing_months)s more "
-                              "months of service needed")
+            item.message = Nn_("%(missing_hours)s more service and %(missing_months)s more "
+                               "month of service needed",
+                               "%(missing_hours)s more service and %(missing_months)s more "
+                               "months of service needed", "missing_months")
         elif item.missing_minutes:
             item.message = N_("%(missing_hours)s more service needed")
         elif item.missing_months:
-            item.message = N_("%(missing_months)s more months of service needed")
+            item.message = Nn_("%(missing_months)s more month of service needed",
+                               "%(missing_months)s more months of service needed", "missing_months")
         elif "performance_certificate" in item.missing_conditions:
             item.message = N_("Needs a performance certificate granted first")
         else:

@@ -31,7 +31,7 @@ from .base import TAIPEI, taipei_date
 from .insurance import InsuranceCover
 from .people import Volunteer, VolunteerStatus
 from .service import ServiceSession, SessionStatus, Site
-from .messages import N_
+from .messages import N_, Nn_
 
 TEAM_MONTHS = 36  # 3 years
 MIN_MEMBERS = 15
@@ -43,7 +43,7 @@ WINDOW_MONTHS = 12
 class Condition:
     key: str  # "age" | "members" | "insured" | "record_book"
     met: bool
-    message: str = ""  # what is missing (empty when met), translated by the UI
+    message: str | tuple = ""  # what is missing (empty when met): N_ or Nn_, translated by the UI
     params: dict = field(default_factory=dict)
 
 
@@ -91,24 +91,27 @@ def _conditions(founded_on, months, n_members, n_insured, n_book) -> list[Condit
     if founded_on is None:
         out.append(Condition("age", False, N_("No verified service at this site yet")))
     elif months < TEAM_MONTHS:
-        out.append(Condition("age", False, N_("%(num)d more months before the team is 3 years "
-                                              "old"), {"num": TEAM_MONTHS - months}))
+        out.append(Condition("age", False, Nn_("%(num)d more month before the team is 3 years old",
+                                               "%(num)d more months before the team is 3 years old"),
+                             {"num": TEAM_MONTHS - months}))
     else:
         out.append(Condition("age", True))
     if n_members < MIN_MEMBERS:
-        out.append(Condition("members", False, N_("%(num)d more members needed"),
+        out.append(Condition("members", False, Nn_("%(num)d more member needed", "%(num)d more members needed"),
                              {"num": MIN_MEMBERS - n_members}))
     else:
         out.append(Condition("members", True))
     if n_insured < n_members:
-        out.append(Condition("insured", False, N_("%(num)d members without valid insurance"),
+        out.append(Condition("insured", False, Nn_("%(num)d member without valid insurance",
+                                                           "%(num)d members without valid insurance"),
                              {"num": n_members - n_insured}))
     else:
         out.append(Condition("insured", True))
     need = math.ceil(n_members * BOOK_PERCENT / 100)
     if n_book < need:
         out.append(Condition("record_book", False,
-                             N_("%(num)d more members with a record book needed"),
+                             Nn_("%(num)d more member with a record book needed",
+                                 "%(num)d more members with a record book needed"),
                              {"num": need - n_book}))
     else:
         out.append(Condition("record_book", True))

@@ -7,6 +7,30 @@ def N_(message: str) -> str:
     return message
 
 
+def Nn_(singular: str, plural: str, count: str = "num") -> tuple[str, str, str]:
+    """Mark a message with a singular and a plural form, chosen by the param named `count`
+    (babel extracts Nn_ as a plural entry; see `translated`)."""
+    return (singular, plural, count)
+
+
+def translated(message: str | tuple, params: dict, gettext, ngettext) -> str:
+    """A message marked by N_ or Nn_ with its params, through the given gettext and ngettext
+    (Flask-Babel's, or the identity for English text)."""
+    if isinstance(message, tuple):
+        singular, plural, count = message
+        rest = {k: v for k, v in params.items() if k != "num"}  # ngettext sets num itself
+        return ngettext(singular, plural, params[count], **rest)
+    return gettext(message, **params) if params else gettext(message)
+
+
+def english(message: str, **params) -> str:
+    return message % params if params else message
+
+
+def english_n(singular: str, plural: str, n: int, **params) -> str:
+    return (singular if n == 1 else plural) % {"num": n, **params}
+
+
 class Refused(Exception):
     """A refused domain action whose `message` is an English msgid with %(params)s: the UI
     translates it (`_(error.message, **error.params)`). Each area has its own kind of it."""

@@ -2,6 +2,7 @@
 with the expected outcome of every award, the honour card's renewal, grants, the CLI export, and
 property tests of the pure decision."""
 import csv
+import dataclasses
 import datetime as dt
 import io
 
@@ -226,6 +227,8 @@ def test_explanation_of_what_is_missing(db, make, unit, place):
     assert (pc.missing_minutes, pc.missing_months, pc.missing_hours) == (h(23.5), 4, 23.5)
     assert pc.params["missing_hours"] == h(23.5) and pc.params["missing_months"] == 4
     assert aw.explain(pc) == "23 h 30 min more service and 4 more months of service needed"
+    one_month = dataclasses.replace(pc, params={**pc.params, "missing_months": 1})
+    assert aw.explain(one_month) == "23 h 30 min more service and 1 more month of service needed"
     assert pc.service_minutes == h(126.5) and pc.counted_to == AS_OF
     gd = next(e for e in aw.eligibility(db, vol, AS_OF) if e.award_key == "golden_diamond")
     assert any("criminal" in n for n in gd.notes)

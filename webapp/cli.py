@@ -213,7 +213,7 @@ def translate_update():
         fcntl.flock(lock, fcntl.LOCK_EX)
         pybabel = [sys.executable, "-m", "babel.messages.frontend"]
         subprocess.run([*pybabel, "extract", "-F", str(root / "babel.cfg"), "-k", "_l",
-                        "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(pot),
+                        "-k", "lazy_gettext", "-k", "Nn_:1,2", "--no-location", "--sort-output", "-o", str(pot),
                         "."], cwd=root, check=True, capture_output=True)
         subprocess.run([*pybabel, "update", "-i", str(pot), "-d", str(tdir), "-l", "zh_Hant_TW",
                         "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100"],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from models import access_log
@@ -44,9 +45,9 @@ def _subjects(rows) -> dict[int, str]:
         elif r.entity == "application" and r.entity_id:
             out[r.id] = _("Application of %(name)s", name=apps.get(r.entity_id, f"#{r.entity_id}"))
         elif "volunteer_ids" in details:
-            out[r.id] = _("%(n)d volunteers", n=len(details["volunteer_ids"]))
+            out[r.id] = ngettext("%(num)d volunteer", "%(num)d volunteers", len(details["volunteer_ids"]))
         elif r.action == "export_mohw":
-            out[r.id] = _("%(n)d volunteers", n=details.get("volunteers", 0))
+            out[r.id] = ngettext("%(num)d volunteer", "%(num)d volunteers", details.get("volunteers", 0))
         elif r.entity == "file" and r.entity_id:
             out[r.id] = _("File #%(id)d", id=r.entity_id)
         else:

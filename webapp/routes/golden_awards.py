@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
@@ -17,6 +18,7 @@ from models import golden_family as gf
 from models import golden_team as gt
 from models import group_awards as ga
 from models.base import utcnow
+from models.messages import translated
 
 from .. import i18n
 from ..extensions import db
@@ -99,7 +101,7 @@ def family_delete(family_id):
 
 
 def explain_condition(c: gt.Condition) -> str:
-    return _(c.message, **c.params) if c.params else _(c.message)
+    return translated(c.message, c.params, _, ngettext)
 
 
 def _teams_page(status=200, as_of_value=None, refused=None):

@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectMultipleField, StringField
@@ -239,7 +240,7 @@ def add_bulk():
             _show_domain_errors(form, error)
         else:
             db.session.commit()
-            flash(_("Cover recorded for %(count)d volunteers.", count=len(covers)), "success")
+            flash(ngettext("Cover recorded for %(num)d volunteer.", "Cover recorded for %(num)d volunteers.", len(covers)), "success")
             return redirect(url_for(".overview"))
     chosen = set(form.volunteers.data or [])
     status = 400 if request.method == "POST" else 200

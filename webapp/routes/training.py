@@ -10,6 +10,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    request, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -298,7 +299,7 @@ def seed_courses():
     if form.validate_on_submit():
         added = training.seed_catalogue(db.session, current_user.unit, actor=current_user)
         db.session.commit()
-        flash(_("%(n)d courses added.", n=len(added)), "success")
+        flash(ngettext("%(num)d course added.", "%(num)d courses added.", len(added)), "success")
     return redirect(url_for(".courses"))
 
 
