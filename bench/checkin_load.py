@@ -219,8 +219,16 @@ class Driver:
         return status, headers, data, t0, t1
 
     # minimal endpoint: one connection per client, a fresh key per request
+    async def stagger(self, i: int) -> None:
+        """With --think, clients start a slice spread over one pause, as phones arrive, not
+        all in the same millisecond (a lockstep start queues 32 requests at once in every
+        slice, which is the load generator's doing, not the offered load's)."""
+        if self.args.think:
+            await asyncio.sleep(self.args.think * i / self.args.clients)
+
     async def minimal_client(self, i: int, end: float) -> None:
         loop = asyncio.get_running_loop()
+        await self.stagger(i)
         conn = Connection(self.port)
         token = self.seeded.site_tokens[i % len(self.seeded.site_tokens)]
         path = f"/m/{token}"
@@ -280,6 +288,7 @@ class Driver:
         conn, vols, path = self.clients[i]
         items = self.seeded.item_ids
         n = 0
+        await self.stagger(i)
         while loop.time() < end:
             vol = vols[n % len(vols)]
             n += 1
