@@ -150,7 +150,7 @@ def test_admin_groups_a_family_on_a_tablet(open_page, db, make, unit):
     phone.goto("/admin/awards/families")
     expect(phone.locator("article.family .applications li")).to_have_count(1)
     expect(phone.locator("article.family").get_by_role("button", name="未獲核定")).to_be_visible()
-    assert_fits_phone(phone)
+    assert_fits_phone(phone, tables=True)  # members are labelled cards
     assert_touch_targets(phone)
     screenshot(phone, "recognition-family-application-phone")
     with page.expect_navigation():

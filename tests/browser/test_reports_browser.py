@@ -53,6 +53,14 @@ def test_admin_is_reminded_files_and_sees_a_later_correction(open_page, db, make
     page.get_by_role("button", name="填報", exact=True).click()
     expect(page.locator(".flash-success")).to_contain_text(f"已填報 {period.code} 成果報表")
     expect(page.locator("#differences")).to_contain_text("沒有差異")
+    page.goto("/reports/")  # the list of periods: each a card with its status, on the phone
+    expect(page.locator("tr", has_text=period.code).first.locator(".status")).to_be_visible()
+    assert_fits_phone(page, tables=True)
+    # the unit's insurance list, too
+    page.goto("/admin/insurance/volunteers")
+    expect(page.locator("#cover-table tr", has_text="陳淑芬").locator(".status")).to_be_visible()
+    assert_fits_phone(page, tables=True)
+    screenshot(page, "insurance-list-phone")
 
     _served(db, vol, site, item, period.first_day + dt.timedelta(days=11), 60)  # entered late
     tablet = sign_in(open_page("tablet"), boss.email)

@@ -40,4 +40,7 @@ def test_roster_marks_attendance_in_place(db, make, unit, phone, live_server):
     basic = phone.locator(f"#progress-{people[0].id} td").nth(1)  # a card: each value labelled
     assert basic.evaluate("td => getComputedStyle(td, '::before').content") == '"基礎訓練 "'
     assert_fits_phone(phone, tables=True)
+    phone.goto(f"{live_server.url}/admin/training/courses")
+    assert_fits_phone(phone, tables=True)
+    screenshot(phone, "training-courses-phone")
     screenshot(phone, "training-progress")
