@@ -11,7 +11,7 @@ from models.base import TAIPEI
 from models.service import ServiceSession, SessionSource, SessionStatus
 from models.verification import SupervisorSite
 
-from .conftest import assert_fits_phone, screenshot, sign_in
+from .conftest import assert_fits_phone, assert_touch_targets, screenshot, sign_in
 
 DAY = dt.date(2026, 3, 2)
 EVENING = dt.datetime.combine(DAY, dt.time(18, 0), tzinfo=TAIPEI)
@@ -106,11 +106,12 @@ def test_supervisor_marks_a_volunteer_excused_in_place(tablet, open_page, db, ma
     expect(page.locator("#roster")).to_contain_text("這天沒有排班，也沒有簽到。")
     assert "on=2026-03-01" in page.url and page.evaluate("window.__notReloaded") is True
 
-    # the same roster on a phone: the table scrolls inside its card, the page does not
+    # the same roster on a phone: each row a card, nothing scrolls sideways
     phone = sign_in(open_page("phone"), supervisor.email)
     phone.goto(f"/attendance/sites/{site.id}?on={DAY.isoformat()}")
     expect(phone.locator("#roster-counts")).to_contain_text("請假 1")
-    assert_fits_phone(phone)
+    assert_fits_phone(phone, tables=True)
+    assert_touch_targets(phone)
     screenshot(phone, "attendance-roster-phone")
 
 

@@ -64,6 +64,11 @@ def test_issue_a_slip_on_a_tablet_and_download_it(open_page, db, make, unit, tmp
     expect(table).to_contain_text("4 小時 30 分")
     expect(page).to_have_url(re.compile(r"/slips/\?period=month&month=\d{4}-\d{2}"))
     screenshot(page, "slips-preview-tablet")
+    on_phone = sign_in(open_page("phone"), boss.email)  # the same preview on the supervisor's phone
+    on_phone.goto(page.url)
+    expect(on_phone.locator("#pending-table")).to_contain_text("4 小時 30 分")
+    assert_fits_phone(on_phone, tables=True)
+    screenshot(on_phone, "slips-preview-phone")
 
     with page.expect_navigation():
         page.get_by_role("button", name="開立 1 張時數條").click()
@@ -72,6 +77,9 @@ def test_issue_a_slip_on_a_tablet_and_download_it(open_page, db, make, unit, tmp
     serial = page.locator("#slip-table tbody tr td").first.inner_text().strip()
     assert re.fullmatch(rf"{unit.id:03d}-\d{{4}}-00001", serial), serial
     screenshot(page, "slips-issued-tablet")
+    on_phone.goto("/slips/")  # the issued slip in the list, on the phone
+    expect(on_phone.locator("#slip-table")).to_contain_text(serial)
+    assert_fits_phone(on_phone, tables=True)
 
     with page.expect_download() as info:
         page.get_by_role("link", name="下載時數條（PDF）").click()
