@@ -49,11 +49,25 @@ def axe_violations(page: Page) -> list[str]:
     return page.evaluate(RUN_AXE)
 
 
+SIDEWAYS = r"""() => {
+  const out = [];
+  const page = document.documentElement.scrollWidth;
+  if (page > window.innerWidth) out.push(`the page is ${page}px wide`);
+  for (const w of document.querySelectorAll('.table-wrap')) {
+    if (w.scrollWidth > w.clientWidth + 0.5)
+      out.push(`a table scrolls sideways (${w.scrollWidth}px in ${w.clientWidth}px): ` + w.textContent.trim().replace(/\s+/g, ' ').slice(0, 50));
+  }
+  return out;
+}"""
+
+
 def audit_both_sizes(page: Page, where: str) -> list[str]:
     found = []
     for name, size in (("phone", PHONE), ("tablet", TABLET)):
         page.set_viewport_size(size)
         found += [f"{where} [{name}] {v}" for v in axe_violations(page)]
+        if name == "phone":  # nothing to scroll sideways on a phone, tables included
+            found += [f"{where} [phone] {v}" for v in page.evaluate(SIDEWAYS)]
     page.set_viewport_size(PHONE)
     return found
 
