@@ -198,8 +198,14 @@ def assert_fits_phone(page: Page, width: int = 360, *, tables: bool = False) -> 
 def assert_touch_targets(page: Page, minimum: int = 48) -> None:
     """Every visible link, button and field is at least `minimum` px tall (a checkbox counts
     by its label)."""
+    small = small_touch_targets(page, minimum)
+    assert not small, "touch targets too small:\n" + "\n".join(small)
+
+
+def small_touch_targets(page: Page, minimum: int = 48) -> list[str]:
+    """The visible links, buttons and fields less than `minimum` px tall."""
     _styled(page)
-    small = page.evaluate("""(minimum) => {
+    return page.evaluate("""(minimum) => {
         const found = [];
         const targets = document.querySelectorAll(
             'a, button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea, label.check');
@@ -214,4 +220,3 @@ def assert_touch_targets(page: Page, minimum: int = 48) -> None:
         }
         return found;
     }""", minimum)
-    assert not small, "touch targets too small:\n" + "\n".join(small)

@@ -1,6 +1,7 @@
 """Every page passes axe-core with no serious or critical violation, for every kind of visitor
 (anonymous, volunteer, supervisor, admin, the kiosk tablet), at phone (360x740) and tablet
-(768x1024) sizes, in Traditional Chinese and in English.
+(768x1024) sizes, in Traditional Chinese and in English. At phone size, too, nothing scrolls
+sideways (tables included) and every link, button and field is at least 48 px tall.
 
 The pages are found by walking the URL map and crawling links (tests/walk.py), so pages added
 later are audited without editing this file. axe-core is vendored (tests/browser/vendor/) and put
@@ -23,7 +24,7 @@ from models.people import Role
 from tests.conftest import BACKEND
 from tests.walk import build_world, endpoint_of, is_full_page, links_in, may_use, new_kiosk_code, seed_urls
 
-from .conftest import assert_touch_targets, path_of, sign_in
+from .conftest import assert_touch_targets, path_of, sign_in, small_touch_targets
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "sqlite", reason="markup does not depend on the database: audited on the SQLite pass")
@@ -66,8 +67,9 @@ def audit_both_sizes(page: Page, where: str) -> list[str]:
     for name, size in (("phone", PHONE), ("tablet", TABLET)):
         page.set_viewport_size(size)
         found += [f"{where} [{name}] {v}" for v in axe_violations(page)]
-        if name == "phone":  # nothing to scroll sideways on a phone, tables included
+        if name == "phone":  # nothing to scroll sideways on a phone, tables included; thumb-sized targets
             found += [f"{where} [phone] {v}" for v in page.evaluate(SIDEWAYS)]
+            found += [f"{where} [phone] touch target: {v}" for v in small_touch_targets(page)]
     page.set_viewport_size(PHONE)
     return found
 
