@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
-from .hours import hours_text, verified_minutes  # noqa: F401  (hours_text: aw.hours_text)
+from .hours import verified_minutes
 from .people import Volunteer
 from .record_book import PriorHours
 from .messages import N_, Nn_, Refused, english, english_n, translated

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from . import audit
 from . import awards as aw
 from .base import Base, UTCDateTime, begin_write, utcnow
+from .hours import hours_text
 from .messages import N_, Refused
 from .people import Volunteer, volunteer_by_number
 from .recognition import unit_eligibility
@@ -169,7 +170,7 @@ def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[F
         for m in facts.members:
             e, v = m.eligibility, m.volunteer
             lines.append([n, facts.family.name, v.volunteer_no, v.name_zh, v.id_number,
-                          v.birth_date.isoformat(), aw.hours_text(e.counted_minutes),
+                          v.birth_date.isoformat(), hours_text(e.counted_minutes),
                           e.counted_to.isoformat() if e.counted_to else "",
                           e.seniority_start.isoformat() if e.seniority_start else "",
                           "" if e.service_months is None else e.service_months,

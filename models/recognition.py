@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from . import awards as aw
 from .base import TAIPEI
+from .hours import hours_text
 from .people import User, Volunteer, VolunteerStatus
 from .record_book import PriorHours
 from .service import ServiceSession, SessionStatus
@@ -340,9 +341,9 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: aw.Aw
         e, v = row.eligibility, row.volunteer
         status = "申請中" if row.pending else "符合"
         lines.append([n, v.volunteer_no, v.name_zh, v.id_number, v.birth_date.isoformat(),
-                      v.record_book_no, e.level_name_zh, aw.hours_text(e.counted_minutes),
-                      aw.hours_text(e.service_minutes), aw.hours_text(e.prior_minutes),
-                      aw.hours_text(e.used_minutes), e.counted_to.isoformat() if e.counted_to else "",
+                      v.record_book_no, e.level_name_zh, hours_text(e.counted_minutes),
+                      hours_text(e.service_minutes), hours_text(e.prior_minutes),
+                      hours_text(e.used_minutes), e.counted_to.isoformat() if e.counted_to else "",
                       e.seniority_start.isoformat() if e.seniority_start else "",
                       "" if e.service_months is None else e.service_months,
                       explain(e), status])

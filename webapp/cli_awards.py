@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from models import awards as aw
 from models.export import neutralise
+from models.hours import hours_text
 
 from .extensions import db
 
@@ -41,11 +42,11 @@ def _lines(vol, items, award) -> list[list]:
         rows.append([
             vol.volunteer_no, vol.name_zh, e.award_key, e.name_zh,
             "yes" if e.computed else "no", "yes" if e.eligible else "no",
-            e.level_name_zh, e.counted_to or "", aw.hours_text(e.counted_minutes),
-            aw.hours_text(e.service_minutes), aw.hours_text(e.prior_minutes),
-            aw.hours_text(e.used_minutes), e.seniority_start or "", e.seniority_source or "",
+            e.level_name_zh, e.counted_to or "", hours_text(e.counted_minutes),
+            hours_text(e.service_minutes), hours_text(e.prior_minutes),
+            hours_text(e.used_minutes), e.seniority_start or "", e.seniority_source or "",
             "" if e.service_months is None else e.service_months,
-            "" if e.missing_minutes is None else aw.hours_text(e.missing_minutes),
+            "" if e.missing_minutes is None else hours_text(e.missing_minutes),
             e.missing_months, " ".join(e.missing_conditions), e.filing_deadline or "",
             aw.explain(e),
         ])

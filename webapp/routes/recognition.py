@@ -103,8 +103,7 @@ def _my_volunteer(volunteer_id: int | None) -> Volunteer:
 
 
 def _common():
-    return dict(explain=explain, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS,
-                hours_text=aw.hours_text)
+    return dict(explain=explain, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS)
 
 
 # --- awards: calendar, lists, tracking ----------------------------------------------------------
