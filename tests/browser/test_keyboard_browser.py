@@ -146,3 +146,18 @@ def test_supervisor_approves_adjusts_and_rejects_with_the_keyboard_only(db, make
     reasons = {(json.loads(e.after or "{}")).get("reason") for e in db.query(AuditEntry).filter(
         AuditEntry.entity == "service_session", AuditEntry.entity_id.in_([adjust_me.id, reject_me.id]))}
     assert {"Left an hour early", "Not on the roster that day"} <= reasons
+
+
+def test_a_part_that_loads_itself_does_not_take_the_focus(db, make, unit, open_page):
+    """The admin home page's filing-deadline card loads itself after the page (htmx, on load):
+    the focus stays where the person had it, at the top of the page, not on the card's button."""
+    admin = make.user(unit, role="admin")
+    page = open_page("phone")
+    sign_in(page, admin.email)
+    page.locator("#deadlines .people").wait_for()  # the card has loaded
+    page.wait_for_timeout(300)  # and settled
+    assert focused(page) is None, f"the page load moved the focus to {focused(page)}"
+    page.keyboard.press("Tab")
+    first = focused(page)
+    assert first is not None and not page.evaluate(
+        "() => !!document.activeElement.closest('#deadlines')"), first

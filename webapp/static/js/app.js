@@ -25,10 +25,20 @@
   document.addEventListener("htmx:load", function (event) { focusableScrollers(event.target.parentNode || document); });
   // A swapped-in row must not drop the keyboard's place: when the focused control was replaced
   // (e.g. a dashboard row after Approve), focus the first control of the new content instead.
+  // Only then: a part that loads itself (hx-trigger="load") held no focus, and must not take it.
+  var heldFocus = [];  // swap targets that held the focus when their new content arrived
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    var active = document.activeElement;
+    if (target && active && active !== document.body && target.contains(active)) heldFocus.push(target);
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
+    var old = event.detail && event.detail.target;
+    var at = heldFocus.indexOf(old);
+    if (!old || at < 0) return;
+    heldFocus.splice(at, 1);
     var active = document.activeElement;
     if (active && active !== document.body && document.documentElement.contains(active)) return;
-    var old = event.detail && event.detail.target;
     var fresh = old && old.id ? document.getElementById(old.id) : null;
     if (!fresh) return;
     var next = fresh.querySelector("[autofocus], button:not([disabled]), a[href], input:not([type=hidden]), select, textarea");
