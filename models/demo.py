@@ -109,6 +109,7 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
 
     _seed_training(session, unit, vols, today, rng)
     _seed_record_book_hours(session, unit, vols, today)
+    _seed_plans(session, unit, admin, items, today)
 
     for i, vol in enumerate(vols):
         if i == len(vols) - 1:
@@ -232,3 +233,33 @@ def _seed_training(session: Session, unit: Unit, vols: list, today: dt.date, rng
                 completed_on=briefing_on if from_event else min(special_on, today),
                 minutes=course.minutes, mode=TrainingMode.in_person, provider=DEMO_UNIT,
                 event_id=event.id if from_event else None))
+
+
+PLAN_TEXTS = {
+    "recruitment": "每年三月、九月兩梯次，於臺北市志工管理整合平臺及本會網站公告召募需求，經面談甄選後運用。",
+    "training": "新進志工完成基礎訓練（6 小時）及社會福利類特殊訓練（6 小時），每年另辦理在職訓練兩次。",
+    "management": "建立志工個人資料與服務紀錄，服務時數以簽到、簽退實際服務時間計算，由督導審核。",
+    "deployment": "依服務項目與志工專長，排班至大安長照服務中心及萬華社區關懷據點。",
+    "guidance": "督導每月召開志工座談，每季辦理團體督導，個別志工視需要個別輔導。",
+    "evaluation": "每年十二月辦理年度考核，考核結果作為續任、獎勵及表揚之依據。",
+}
+
+
+def _seed_plans(session: Session, unit: Unit, admin: User, items: list, today: dt.date) -> None:
+    """This year's service plan, filed and approved last winter; from October, next year's as a
+    draft still being written (the admin's home page reminds it)."""
+    from . import plan as plans
+
+    this_year = plans.create_plan(session, unit.id, today.year, admin)
+    for key, text in PLAN_TEXTS.items():
+        plans.update_section(session, this_year, key, text, admin)
+    plans.update_items(session, this_year, {i.id: f"{i.name_zh}：依排班到點服務。" for i in items}, admin)
+    submitted = dt.date(today.year - 1, 11, 20)
+    plans.submit(session, this_year, admin, submitted_on=submitted, today=submitted)
+    decided = dt.date(today.year - 1, 12, 15)
+    plans.approve(session, this_year, admin, decided_on=decided,
+                  reference_no=f"北市社志字第{today.year - 1911 - 1}0045678號", today=decided)
+    if today.month >= 10:
+        draft = plans.create_plan(session, unit.id, today.year + 1, admin)
+        for key in ("recruitment", "training", "management"):
+            plans.update_section(session, draft, key, PLAN_TEXTS[key], admin)

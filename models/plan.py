@@ -453,3 +453,63 @@ def remove_document(session: Session, plan: ServicePlan, document_id: int, actor
         delete_stored(session, stored, root=root, actor=actor, now=now)
     session.flush()
     return doc
+
+
+# --- filing reminders (workflow step 3) ------------------------------------------------------
+
+NEXT_YEAR_FROM = (11, 1)  # from 1 November, next year's plan is reminded as well
+FOLLOW_UP_DAYS = 30  # submitted this long ago with no decision recorded: ask the authority
+
+
+class PlanReminderKind(str, enum.Enum):
+    not_filed = "not_filed"  # nothing submitted or approved for the year: no plan, or a draft
+    returned = "returned"  # the authority returned the latest version: revise, submit again
+    no_decision = "no_decision"  # submitted FOLLOW_UP_DAYS ago or more, no decision recorded
+
+
+@dataclass(frozen=True)
+class PlanReminder:
+    year: int
+    kind: PlanReminderKind
+    today: dt.date
+    version: PlanVersion | None  # the version it is about; None: no plan for the year yet
+
+    @property
+    def days_to_year(self) -> int:
+        """Days until the plan's year begins (0 or less: it has begun)."""
+        return (dt.date(self.year, 1, 1) - self.today).days
+
+    @property
+    def days_waiting(self) -> int:
+        submitted = self.version.submitted_on if self.version else None
+        return (self.today - submitted).days if submitted else 0
+
+
+def filing_reminders(session: Session, unit_id: int, today: dt.date) -> list[PlanReminder]:
+    """What the unit's plan filing needs on `today` (a Taipei date), for this year's plan and,
+    from NEXT_YEAR_FROM, next year's: a plan must be filed before volunteers serve under it
+    (VSA §7), so a year without a submitted or approved version is reminded; so is a version
+    the authority returned, and one submitted FOLLOW_UP_DAYS ago with no decision recorded."""
+    years = [today.year]
+    if (today.month, today.day) >= NEXT_YEAR_FROM:
+        years.append(today.year + 1)
+    found = {p.year: p for p in session.scalars(
+        select(ServicePlan).where(ServicePlan.unit_id == unit_id, ServicePlan.year.in_(years))
+        .options(selectinload(ServicePlan.versions)))}
+    due: list[PlanReminder] = []
+    for year in years:
+        plan = found.get(year)
+        if plan is None:
+            due.append(PlanReminder(year, PlanReminderKind.not_filed, today, None))
+            continue
+        latest = plan.current
+        waiting = next((v for v in reversed(plan.versions) if v.status == PlanStatus.submitted),
+                       None)
+        if latest.status == PlanStatus.returned:
+            due.append(PlanReminder(year, PlanReminderKind.returned, today, latest))
+        elif waiting is not None:
+            if waiting.submitted_on and (today - waiting.submitted_on).days >= FOLLOW_UP_DAYS:
+                due.append(PlanReminder(year, PlanReminderKind.no_decision, today, waiting))
+        elif not any(v.status == PlanStatus.approved for v in plan.versions):
+            due.append(PlanReminder(year, PlanReminderKind.not_filed, today, latest))
+    return due

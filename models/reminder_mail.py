@@ -5,6 +5,8 @@ hears of a filing window (workflow.md steps 3, 11 and 12; rules.md "Reports").
 
 What goes in a unit's reminder (`unit_reminder`, as of a Taipei day):
 - results reports whose filing window is open or past and not filed (models.reports.reminders);
+- the service plan's filing: this year's (and from November next year's) plan not filed, a
+  version returned, or no decision long after submitting (models.plan.filing_reminders);
 - award filing deadlines within DEADLINE_DAYS for which someone qualifies or an application
   waits for its decision (models.recognition.deadlines);
 - performance-certificate requests waiting, and how many are past their 7-day due date;
@@ -32,6 +34,7 @@ from .base import Base, UTCDateTime, begin_write, utcnow
 from .certificates import certificate_counts
 from .insurance import CoverStatus, expiring_within, uninsured_on
 from .people import Role, User, Volunteer
+from .plan import PlanReminder, filing_reminders
 from .recognition import Deadline, deadlines
 from .reports import Reminder, reminders
 from .service import ServiceSession, SessionStatus
@@ -59,6 +62,7 @@ class UnitReminder:
     unit_id: int
     today: dt.date
     reports: list[Reminder] = field(default_factory=list)
+    plans: list[PlanReminder] = field(default_factory=list)
     deadlines: list[Deadline] = field(default_factory=list)
     open_certificates: int = 0
     overdue_certificates: int = 0
@@ -69,7 +73,7 @@ class UnitReminder:
     @property
     def items(self) -> int:
         """How many things need the admin (each report, deadline, volunteer counts once)."""
-        return (len(self.reports) + len(self.deadlines) + self.open_certificates
+        return (len(self.reports) + len(self.plans) + len(self.deadlines) + self.open_certificates
                 + len(self.uninsured) + len(self.expiring) + (1 if self.to_verify else 0))
 
 
@@ -82,6 +86,7 @@ def unit_reminder(session: Session, unit_id: int, today: dt.date) -> UnitReminde
         ServiceSession.unit_id == unit_id,
         ServiceSession.status.in_([SessionStatus.closed, SessionStatus.needs_review])))
     return UnitReminder(unit_id, today, reports=reminders(session, unit_id, today),
+                        plans=filing_reminders(session, unit_id, today),
                         deadlines=soon, open_certificates=open_certs,
                         overdue_certificates=overdue_certs,
                         uninsured=uninsured_on(session, unit_id, today),

@@ -101,3 +101,27 @@ class Factories:
             policy_no=kw.pop("policy_no", f"P-{next(_seq)}"),
             starts_on=starts_on or today - dt.timedelta(days=30),
             ends_on=ends_on or today + dt.timedelta(days=300), **kw))
+
+    def plan(self, unit, year, status="approved", submitted_on=None, decided_on=None, actor=None):
+        """A service plan for `year` with every section filled, taken through the real filing
+        moves up to `status` (draft, submitted, approved or returned)."""
+        from models import plan as plans
+
+        actor = actor or self.user(unit, role="admin")
+        plan = plans.create_plan(self.session, unit.id, year, actor)
+        for key in plans.TEXT_SECTIONS:
+            plans.update_section(self.session, plan, key, f"{key} 說明", actor)
+        plans.update_items(self.session, plan, {self.item(unit).id: "服務內容"}, actor)
+        submitted_on = submitted_on or dt.date(year - 1, 11, 15)
+        decided_on = decided_on or submitted_on + dt.timedelta(days=14)
+        today = max(submitted_on, decided_on)
+        if status != "draft":
+            plans.submit(self.session, plan, actor, submitted_on=submitted_on, today=today)
+        if status == "approved":
+            plans.approve(self.session, plan, actor, decided_on=decided_on,
+                          reference_no=f"北市社志字第{next(_seq)}號", today=today)
+        elif status == "returned":
+            plans.return_plan(self.session, plan, actor, decided_on=decided_on,
+                              reason="服務項目說明不足", today=today)
+        self.session.commit()
+        return plan

@@ -1,6 +1,6 @@
 """Reminders by email (`hourbook reminders send`, models.reminder_mail): what goes in a unit's
 reminder, one mail per language of its admins through a real SMTP server (aiosmtpd), at most one
-a day per unit, nothing for a unit with nothing to do, and a failed send is retried next run."""
+a day per unit, nothing for a unit with nothing to do (its plan filed), and a failed send is retried next run."""
 import datetime as dt
 
 import pytest
@@ -59,7 +59,10 @@ def test_what_a_unit_reminder_holds(db, busy_unit):
     assert r.to_verify == 1 and r.open_certificates == 0
     assert [u.email for u in rm.recipients(db, unit.id)] == ["admin-zh@example.tw",
                                                              "admin-en@example.tw"]
-    assert r.items == len(r.reports) + 1 + 1 + 1  # reports, uninsured, cover ending, to verify
+    # no plan for 2026 was filed, and in July next year's is not due yet
+    assert [(p.year, p.kind.value, p.version) for p in r.plans] == [(2026, "not_filed", None)]
+    # reports, the plan, uninsured, cover ending, to verify
+    assert r.items == len(r.reports) + 1 + 1 + 1 + 1
 
 
 def test_admins_get_one_mail_a_day_in_their_language(app, db, smtp, busy_unit):
@@ -74,10 +77,13 @@ def test_admins_get_one_mail_a_day_in_their_language(app, db, smtp, busy_unit):
     body = zh.get_content()
     for text in ("待填報的成果報表", "2026H1", "沒有有效保險", "王小明", "李大華", "2026-07-20",
                  "1 筆服務紀錄待審核", "https://hourbook.example.tw/reports/",
+                 "服務計畫備案", "2026 年度計畫: 尚未建立。年度已開始",
+                 "https://hourbook.example.tw/admin/plans",
                  "https://hourbook.example.tw/admin/insurance/"):
         assert text in body, text
     english = en.get_content()
     assert "Results reports to file" in english and "Without valid insurance" in english
+    assert "Plan 2026: Not started yet. The year has begun without a filed plan" in english
     assert "1 session waiting for verification" in english  # singular: one session to verify
     assert en["Subject"] == f"Hourbook: {rm.unit_reminder(db, unit.id, TODAY).items} items for 臺北市暖陽協會"
     assert "王小明" in english  # names stay as written
@@ -93,7 +99,7 @@ def test_admins_get_one_mail_a_day_in_their_language(app, db, smtp, busy_unit):
 
 def test_a_unit_with_nothing_to_do_gets_no_mail(app, db, make, smtp):
     unit = make.unit()  # set up today: no report is due, no volunteers, no sessions
-    make.user(unit, role="admin")
+    make.plan(unit, TODAY.year, actor=make.user(unit, role="admin"))  # and its plan is filed
     result = send(app)
     assert result.exit_code == 0 and f"unit {unit.id}: nothing to send" in result.output
     assert smtp.messages == []

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from models import plan as plans
 from models import unit_profile
 from models.audit import AuditEntry
+from models.base import taipei_date, utcnow
 from models.files import StoredFile, UploadRefused
 from models.plan import PlanError, PlanStatus, ServicePlan
 from models.unit import LegalType, Unit
@@ -459,3 +460,87 @@ def test_english_pages(db, make, unit, items, admin):
     page = admin.get("/admin/plans/2027", headers=en).get_data(as_text=True)
     assert "Recruitment of volunteers" in page and "Mark as submitted" in page
     assert "Legal type" in admin.get("/admin/unit", headers=en).get_data(as_text=True)
+
+
+# --- filing reminders (workflow step 3) ------------------------------------------------------
+
+def reminded(db, unit, today):
+    return [(r.year, r.kind.value, r.version.number if r.version else None)
+            for r in plans.filing_reminders(fresh(db), unit.id, today)]
+
+
+def test_filing_reminders_until_each_year_is_filed_and_decided(db, make, unit, items):
+    actor = make.user(unit)
+    july = dt.date(2026, 7, 3)
+    assert reminded(db, unit, july) == [(2026, "not_filed", None)]  # the year runs without a plan
+    assert reminded(db, unit, dt.date(2026, 10, 31)) == [(2026, "not_filed", None)]
+    # from 1 November next year's plan is due as well: it is filed before the year begins
+    assert reminded(db, unit, dt.date(2026, 11, 1)) == [(2026, "not_filed", None),
+                                                        (2027, "not_filed", None)]
+    [nov] = plans.filing_reminders(db, unit.id, dt.date(2026, 11, 1))[1:]
+    assert nov.days_to_year == 61
+    make.plan(unit, 2026, actor=actor)  # approved
+    draft = full_plan(db, unit, actor, items, year=2027)
+    assert reminded(db, unit, dt.date(2026, 11, 1)) == [(2027, "not_filed", 1)]
+    plans.submit(db, draft, actor, submitted_on=dt.date(2026, 11, 10), today=dt.date(2026, 11, 10))
+    db.commit()
+    # submitted: nothing to do until FOLLOW_UP_DAYS pass without a decision
+    assert reminded(db, unit, dt.date(2026, 12, 9)) == []
+    assert reminded(db, unit, dt.date(2026, 12, 10)) == [(2027, "no_decision", 1)]
+    [waiting] = plans.filing_reminders(db, unit.id, dt.date(2026, 12, 10))
+    assert waiting.days_waiting == plans.FOLLOW_UP_DAYS == 30
+    plans.return_plan(db, draft, actor, decided_on=dt.date(2026, 12, 11), reason="請補充考核方式",
+                      today=dt.date(2026, 12, 11))
+    db.commit()
+    assert reminded(db, unit, dt.date(2026, 12, 11)) == [(2027, "returned", 1)]
+    plans.update_section(db, draft, "evaluation", "補充後的考核方式", actor)  # version 2, a draft
+    db.commit()
+    assert reminded(db, unit, dt.date(2026, 12, 12)) == [(2027, "not_filed", 2)]
+    plans.submit(db, draft, actor, submitted_on=dt.date(2026, 12, 12), today=dt.date(2026, 12, 12))
+    plans.approve(db, draft, actor, decided_on=dt.date(2026, 12, 20), reference_no="府社字2號",
+                  today=dt.date(2026, 12, 20))
+    db.commit()
+    assert reminded(db, unit, dt.date(2026, 12, 20)) == []
+    # revising an approved plan: the approved version stands while the revision is a draft...
+    plans.update_section(db, draft, "training", "新增訓練課程", actor)
+    db.commit()
+    assert reminded(db, unit, dt.date(2027, 3, 1)) == []
+    # ...and once submitted, a revision left without a decision is followed up like any other
+    plans.submit(db, draft, actor, submitted_on=dt.date(2027, 3, 1), today=dt.date(2027, 3, 1))
+    db.commit()
+    assert reminded(db, unit, dt.date(2027, 4, 15)) == [(2027, "no_decision", 3)]
+    # another unit's plans are its own
+    assert reminded(db, make.unit(), dt.date(2027, 4, 15)) == [(2027, "not_filed", None)]
+
+
+def test_admin_home_and_plans_page_remind_until_filed(db, make, unit, admin, supervisor):
+    today = taipei_date(utcnow())
+    due = plans.filing_reminders(db, unit.id, today)
+    assert [r.year for r in due][0] == today.year and all(r.version is None for r in due)
+    home = admin.get("/").get_data(as_text=True)
+    assert 'id="plan-reminders"' in home and "尚未建立" in home
+    for r in due:  # a plan not started: the way to start it, with its year filled in
+        assert f'href="/admin/plans?year={r.year}"' in home
+    # this year's, where the form would otherwise offer next year
+    start = admin.get(f"/admin/plans?year={today.year}").get_data(as_text=True)
+    assert 'id="plan-reminders"' in start
+    assert re.search(rf'<input[^>]*name="year"[^>]*value="{today.year}"', start)
+    assert re.search(rf'<input[^>]*name="year"[^>]*value="{today.year + 1}"',
+                     admin.get("/admin/plans").get_data(as_text=True))
+    assert 'id="plan-reminders"' not in supervisor.get("/").get_data(as_text=True)
+    english = admin.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Service plan filing" in english and "Not started yet." in english
+    make.plan(unit, today.year, status="returned", submitted_on=today - dt.timedelta(days=20),
+              decided_on=today - dt.timedelta(days=3))
+    returned = admin.get("/").get_data(as_text=True)
+    assert f'href="/admin/plans/{today.year}"' in returned and "服務項目說明不足" in returned
+    for r in due[1:]:
+        make.plan(unit, r.year)
+    plan = fresh(db).scalar(select(ServicePlan).where(ServicePlan.unit_id == unit.id,
+                                                      ServicePlan.year == today.year))
+    plans.update_section(db, plan, "guidance", "補充", admin.user)
+    plans.submit(db, plan, admin.user, submitted_on=today, today=today)
+    plans.approve(db, plan, admin.user, decided_on=today, reference_no="府社字3號", today=today)
+    db.commit()
+    assert 'id="plan-reminders"' not in admin.get("/").get_data(as_text=True)
+    assert 'id="plan-reminders"' not in admin.get("/admin/plans").get_data(as_text=True)

@@ -258,8 +258,11 @@ def remove_logo():
 @bp.route("/plans", methods=["GET", "POST"])
 @admin_only
 def plan_list():
+    year = request.args.get("year", type=int)  # from a reminder: the year it is about
+    if year is None or not plans.YEAR_MIN <= year <= plans.YEAR_MAX:
+        year = taipei_date(utcnow()).year + 1
     form = NewPlanForm() if request.method == "POST" else NewPlanForm(
-        formdata=None, data={"year": taipei_date(utcnow()).year + 1})
+        formdata=None, data={"year": year})
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -276,6 +279,15 @@ def plan_list():
         status = 400
     return render_template("unit_plan/plans.html", form=form,
                            plans=plans.plans_of(db.session, current_user.unit_id)), status
+
+
+@bp.app_template_global("plan_reminders")
+def plan_reminders():
+    """For unit_plan/_reminders.html: what the signed-in admin's plan filing needs today;
+    nothing for anyone else."""
+    if not current_user.is_authenticated or current_user.role != Role.admin:
+        return []
+    return plans.filing_reminders(db.session, current_user.unit_id, taipei_date(utcnow()))
 
 
 def _plan_page(plan: ServicePlan, version=None, filing_form=None, doc_form=None,
