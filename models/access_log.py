@@ -5,7 +5,8 @@ rules hold (never edited, never deleted) and one admin page reads it (/admin/acc
 Every place that shows or exports a full ID number records here:
 
   id_number_view     a page showing a full ID number (application detail, correction form)
-  id_number_export   a file with full ID numbers (record-book packet, a volunteer's own data)
+  id_number_export   a file with full ID numbers (record-book packet, award lists for filing,
+                     a volunteer's own data)
   export_mohw        the MOHW / city upload (full ID numbers of everyone in the period)
   personal_data_view a volunteer's uploaded file (certificate, head-shot) opened by staff
 
@@ -36,6 +37,7 @@ ACCESS_ACTIONS: dict[str, str] = {
 
 PURPOSES: dict[str, str] = {
     "application_detail": N_("Application details"),
+    "award_list": N_("Award list for filing"),
     "correction_form": N_("Correction of a volunteer's data"),
     "my_data_download": N_("Volunteer's own data download"),
     "record_book_application": N_("Record-book application packet"),

@@ -177,8 +177,9 @@ def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[F
                           "是" if m.meets else "否", verdict])
     data = text_sheets_xlsx([TextSheet("families", FAMILY_LIST_HEADERS, lines,
                                        caption=f"金鑽獎 家庭（{as_of.isoformat()}）")])
-    audit.record(session, action="export_award_list", entity="unit", entity_id=actor.unit_id,
+    # Full ID numbers leave the database: in the access log (models/access_log.py).
+    audit.record(session, action="id_number_export", entity="unit", entity_id=actor.unit_id,
                  actor=actor, unit_id=actor.unit_id, now=now,
-                 after={"award": aw.GOLDEN_DIAMOND_FAMILY, "as_of": as_of.isoformat(),
+                 after={"purpose": "award_list", "award": aw.GOLDEN_DIAMOND_FAMILY, "as_of": as_of.isoformat(),
                         "rows": len(lines)})
     return data

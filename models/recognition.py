@@ -349,9 +349,11 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: aw.Aw
                       explain(e), status])
     data = text_sheets_xlsx([TextSheet("awards", AWARD_LIST_HEADERS, lines,
                                        caption=f"{rule.name_zh}（{as_of.isoformat()}）")])
-    audit.record(session, action="export_award_list", entity="unit", entity_id=actor.unit_id,
+    # Full ID numbers leave the database: in the access log (models/access_log.py).
+    audit.record(session, action="id_number_export", entity="unit", entity_id=actor.unit_id,
                  actor=actor, unit_id=actor.unit_id, now=now,
-                 after={"award": rule.key, "as_of": as_of.isoformat(), "rows": len(rows)})
+                 after={"purpose": "award_list", "award": rule.key, "as_of": as_of.isoformat(),
+                        "rows": len(rows)})
     return data
 
 

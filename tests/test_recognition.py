@@ -263,8 +263,11 @@ def test_xlsx_for_filing(admin, db, make, unit, place):
     assert line["採計時數"] == "620" and line["時數計至"] == "2026-03-05"
     assert line["申請等級"] == "貢獻獎" and line["狀態"] == "符合"
     assert line["說明"] == "符合貢獻獎：計至 2026-03-05 共 620 小時 00 分"  # Chinese, as filed
-    entry = audits(db, "export_award_list")[-1]
+    entry = audits(db, "id_number_export")[-1]  # full ID numbers: in the access log
     assert entry.actor_user_id == admin.user.id and '"rows": 1' in entry.after
+    assert '"purpose": "award_list"' in entry.after
+    log = admin.get("/admin/access-log/").get_data(as_text=True)
+    assert "匯出完整身分證字號" in log and "獎項申請清單" in log
 
 
 # --- performance certificates ---------------------------------------------------------------------
@@ -701,7 +704,7 @@ def test_families_xlsx_for_filing(admin, supervisor, db, make, unit, place):
     assert [(d["姓名"], d["身分證統一編號"], d["採計時數"], d["成員符合個人條件"], d["家庭是否符合"])
             for d in data] == [("林母", mother.id_number, "700", "是", "未符合"),
                                ("林子", son.id_number, "599.9", "否", "未符合")]
-    entry = audits(db, "export_award_list")[-1]
+    entry = audits(db, "id_number_export")[-1]  # full ID numbers: in the access log
     assert entry.actor_user_id == admin.user.id and "golden_diamond_family" in entry.after
     assert admin.get("/admin/awards/families/export.xlsx?as_of=soon").status_code == 400
     assert supervisor.get("/admin/awards/families/export.xlsx").status_code == 403
