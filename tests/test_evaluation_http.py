@@ -180,6 +180,8 @@ def test_form_is_prefilled_and_saves_then_finalises(db, world, supervisor):
     fresh(db)
     saved = db.scalar(select(Evaluation))
     assert saved.is_final and saved.verified_minutes == 150 and saved.evaluator_id == supervisor.user.id
+    listing = supervisor.get(f"/evaluation/?year={world['year']}").get_data(as_text=True)
+    assert "查看考核" in listing and "待處理" not in listing  # a finalised one is read, not "pending"
     again = supervisor.post(url, form(world, outcome="coaching", coaching_plan="x"), headers=EN)
     assert again.status_code == 400 and "can no longer change" in again.get_data(as_text=True)
     fresh(db)

@@ -303,6 +303,7 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
     # the admin sees it with its due date, issues it
     listing = page(admin.get("/admin/certificates/"))
     assert f'id="cert-{cert.id}"' in listing and "2026-03-12" in listing and "逾期" not in listing
+    assert "<th>開立期限</th>" in listing  # the date to issue by (not the evaluation's "due")
     r = admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True)
     assert r.status_code == 200
     serial = f"P{unit.id:03d}-2026-00001"
