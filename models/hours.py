@@ -47,9 +47,12 @@ def verified_totals(session: Session, volunteer_id: int, now: dt.datetime) -> di
     }
 
 
-def sessions_on_day(session: Session, unit_id: int, day: dt.date) -> list[ServiceSession]:
-    """Every session that started on a Taipei calendar day, earliest first."""
+def sessions_on_day(session: Session, unit_id: int, day: dt.date,
+                    site_ids: set[int] | None = None) -> list[ServiceSession]:
+    """Every session that started on a Taipei calendar day, earliest first; only at `site_ids`
+    when given (a supervisor's sites)."""
     start, end = taipei_day_bounds(day)
+    at_sites = [] if site_ids is None else [ServiceSession.site_id.in_(site_ids)]
     return list(
         session.scalars(
             select(ServiceSession)
@@ -62,6 +65,7 @@ def sessions_on_day(session: Session, unit_id: int, day: dt.date) -> list[Servic
                 ServiceSession.unit_id == unit_id,
                 ServiceSession.checked_in_at >= start,
                 ServiceSession.checked_in_at < end,
+                *at_sites,
             )
             .order_by(ServiceSession.checked_in_at)
         )

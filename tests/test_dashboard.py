@@ -51,6 +51,18 @@ def test_dashboard_shows_on_site_and_queue_for_my_sites(db, world, supervisor, m
     assert "林志明" not in page  # not my site
 
 
+def test_home_page_lists_today_at_my_sites_and_an_admin_sees_every_site(db, world, supervisor,
+                                                                         admin, make, unit):
+    site, elsewhere, item, vol = world
+    add_session(db, site, item, vol, hours_ago=0.02, open=True)  # started a minute ago
+    add_session(db, elsewhere, item, make.volunteer(unit, name_zh="林志明"), hours_ago=0.02,
+                open=True)
+    mine = supervisor.get("/").get_data(as_text=True)
+    assert "陳淑芬" in mine and "林志明" not in mine  # as on the dashboard: my sites only
+    every = admin.get("/").get_data(as_text=True)
+    assert "陳淑芬" in every and "林志明" in every
+
+
 def test_on_site_fragment_refreshes_itself(db, world, supervisor):
     site, _e, item, vol = world
     page = supervisor.get("/dashboard/").get_data(as_text=True)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from models import hours
 from models.base import taipei_date, utcnow
 from models.people import Role
+from models.verification import supervised_site_ids
 
 from ..access import public, roles, signed_in
 from ..extensions import db
@@ -38,7 +39,9 @@ def index():
     return render_template(
         "home/staff.html",
         today=today,
-        sessions=hours.sessions_on_day(db.session, current_user.unit_id, today),
+        # a supervisor sees the sites they look after, as on the dashboard; an admin every site
+        sessions=hours.sessions_on_day(db.session, current_user.unit_id, today,
+                                       supervised_site_ids(db.session, current_user)),
         now=now,
     )
 
