@@ -154,6 +154,57 @@ def history(session: Session, service_session: ServiceSession) -> list[AuditEntr
         .order_by(AuditEntry.at, AuditEntry.id)))
 
 
+@dataclass(frozen=True)
+class Change:
+    """One field of a session as a history entry changed it, with values typed for showing:
+    datetimes (UTC), a SessionStatus, a SessionSource, a list of Flags, minutes (int), the Site
+    or ServiceItem, or text. `before` is MISSING when the entry did not record it (a check-in)."""
+
+    key: str
+    before: object
+    after: object
+
+
+MISSING = object()
+# The order a history entry's changes are shown in; volunteer_id never changes.
+HISTORY_FIELDS = ("checked_in_at", "checked_out_at", "site_id", "service_item_id", "source",
+                  "status", "credited_minutes", "persons_served", "flags", "reason")
+
+
+def _typed(session: Session, key: str, value):
+    if value is None or (value == "" and key != "flags"):
+        return None
+    if key in ("checked_in_at", "checked_out_at"):
+        moment = dt.datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    if key == "status":
+        return SessionStatus(value)
+    if key == "source":
+        return SessionSource(value)
+    if key == "flags":
+        return [Flag(f) for f in sorted(filter(None, (value or "").split(",")))
+                if f in Flag._value2member_map_]
+    if key == "site_id":
+        return session.get(Site, value)
+    if key == "service_item_id":
+        return session.get(ServiceItem, value)
+    return value
+
+
+def history_changes(session: Session, entry: AuditEntry) -> list[Change]:
+    """What a session's history entry changed, field by field (unchanged fields left out)."""
+    before, after = entry.before_data() or {}, entry.after_data() or {}
+    changes = []
+    for key in HISTORY_FIELDS:
+        if key not in after or (key in before and before[key] == after[key]):
+            continue
+        if key not in before and after[key] in (None, "") and key != "reason":
+            continue  # a check-in's empty fields: nothing to say
+        old = _typed(session, key, before[key]) if key in before else MISSING
+        changes.append(Change(key, old, _typed(session, key, after[key])))
+    return changes
+
+
 def last_changed_by(session: Session, service_session: ServiceSession) -> str:
     entry = session.scalar(
         select(AuditEntry).where(AuditEntry.entity == "service_session",
@@ -389,6 +440,7 @@ def unflagged_count(session: Session, user: User, f: QueueFilter) -> int:
 
 
 __all__ = ["SupervisorSite", "VerificationError", "StaleRow", "QueueFilter", "approve", "adjust",
+           "Change", "MISSING", "history_changes",
            "reject", "reopen", "bulk_approve", "manual_entry", "check_out_by_hand", "credited",
            "verification_queue", "on_site_now", "history", "may_act_on", "assign_sites",
            "supervised_site_ids", "unflagged_count"]

@@ -1,5 +1,6 @@
 """The supervisor dashboard over HTTP: in-place htmx actions, roles, sites, refusals."""
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import event, select
@@ -161,7 +162,36 @@ def test_admin_reopens_with_reason_and_history_shows_it(db, world, admin):
     response = admin.post(f"/dashboard/sessions/{s.id}/reopen", {"version": s.version, "reason": "時數登錄錯誤"}, hx=True)
     assert response.status_code == 200 and "待審核" in response.get_data(as_text=True)
     history = admin.get(f"/dashboard/sessions/{s.id}/history").get_data(as_text=True)
-    assert "approve" in history and "reopen" in history and "時數登錄錯誤" in history
+    assert "核准紀錄" in history and "重新開啟審核" in history and "時數登錄錯誤" in history
+
+
+def test_history_speaks_the_readers_language_in_taipei_time(db, world, supervisor):
+    site, _e, item, vol = world
+    day = (utcnow() - dt.timedelta(days=2)).astimezone(TAIPEI).date()
+    start = dt.datetime.combine(day, dt.time(14, 10), tzinfo=TAIPEI)
+    s = add_session(db, site, item, vol)
+    s.checked_in_at, s.checked_out_at = start, start + dt.timedelta(minutes=150)  # 14:10–16:40
+    db.commit()
+    response = supervisor.post(f"/dashboard/sessions/{s.id}/adjust", {
+        "version": s.version, "reason": "提早離開",
+        "checked_in_at": f"{day}T14:10", "checked_out_at": f"{day}T16:10"}, hx=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    history = supervisor.get(f"/dashboard/sessions/{s.id}/history").get_data(as_text=True)
+    assert "修正紀錄" in history and "簽退</span>：" in history
+    assert f"<del>{day} 16:40</del> → <ins>{day} 16:10</ins>" in history  # Taipei, not UTC
+    assert "已修改" in history and "提早離開" in history
+    s = fresh(db, s)
+    assert supervisor.post(f"/dashboard/sessions/{s.id}/approve", {"version": s.version},
+                           hx=True).status_code == 200
+    history = supervisor.get(f"/dashboard/sessions/{s.id}/history").get_data(as_text=True)
+    assert "核准紀錄" in history and "<ins>2 小時 00 分</ins>" in history
+    assert '<del><span class="status status-closed">待審核</span></del> → <ins><span class="status status-verified">已審核</span></ins>' in " ".join(history.split())
+    words = re.sub(r"<[^>]+>", " ", history.split("<ol", 1)[1])  # what the reader sees
+    for raw in ("adjust", "approve", "checked_out_at", "+00:00", "verified", "credited_minutes"):
+        assert raw not in words, raw
+    english = supervisor.get(f"/dashboard/sessions/{s.id}/history",
+                             headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Adjusted the session" in english and "Check-out</span>: " in english
 
 
 def test_bulk_approve_with_count_confirmation(db, world, supervisor):

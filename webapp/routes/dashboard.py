@@ -241,7 +241,9 @@ def session_history(session_id: int):
     s = _session_or_404(session_id)
     users = {u.id: u for u in db.session.scalars(select(User).where(User.unit_id == s.unit_id))}
     template = "dashboard/_history.html" if _is_htmx() else "dashboard/history.html"
-    return render_template(template, s=s, entries=v.history(db.session, s), users=users)
+    entries = v.history(db.session, s)
+    return render_template(template, s=s, entries=entries, users=users, missing=v.MISSING,
+                           changes={e.id: v.history_changes(db.session, e) for e in entries})
 
 
 @bp.route("/bulk-approve", methods=["GET", "POST"])
