@@ -85,6 +85,12 @@ class QueueFilter:
     date_to: dt.date | None = None
     volunteer_id: int | None = None
     flag: str | None = None  # a Flag value, FLAGGED (any), "unflagged", or None
+    # None: the sessions waiting (closed or needing review); DONE_STATUSES: the ones decided,
+    # to look one up again (an admin reopens a wrong approval or rejection from there)
+    status: str | None = None
+
+
+DONE_STATUSES = (SessionStatus.verified.value, SessionStatus.rejected.value)
 
 
 def _with_names(query):
@@ -103,12 +109,14 @@ def _scope(query, session: Session, user: User):
 
 
 def queue_query(session: Session, user: User, f: QueueFilter):
-    """Closed, unverified sessions (awaiting verification or needing review) in the user's sites."""
+    """Closed, unverified sessions (awaiting verification or needing review) in the user's sites;
+    with f.status, the approved or the rejected ones instead."""
     # The statuses are rendered as literals so SQLite can match the partial index
     # ix_service_session_queue (it cannot prove a partial-index predicate from bound values).
+    statuses = [f.status] if f.status in DONE_STATUSES else [
+        SessionStatus.closed.value, SessionStatus.needs_review.value]
     query = select(ServiceSession).where(ServiceSession.status.in_(
-        bindparam("queue_statuses", [SessionStatus.closed.value, SessionStatus.needs_review.value],
-                  expanding=True, literal_execute=True)))
+        bindparam("queue_statuses", statuses, expanding=True, literal_execute=True)))
     query = _scope(query, session, user)
     if f.site_id:
         query = query.where(ServiceSession.site_id == f.site_id)
@@ -440,7 +448,7 @@ def unflagged_count(session: Session, user: User, f: QueueFilter) -> int:
 
 
 __all__ = ["SupervisorSite", "VerificationError", "StaleRow", "QueueFilter", "approve", "adjust",
-           "Change", "MISSING", "history_changes",
+           "Change", "MISSING", "history_changes", "DONE_STATUSES",
            "reject", "reopen", "bulk_approve", "manual_entry", "check_out_by_hand", "credited",
            "verification_queue", "on_site_now", "history", "may_act_on", "assign_sites",
            "supervised_site_ids", "unflagged_count"]

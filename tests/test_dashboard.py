@@ -278,3 +278,25 @@ def test_statement_count_does_not_grow_with_rows(app, db, world, supervisor, mak
         add_session(db, site, item, v, hours_ago=1, open=True)
     many = measure()
     assert few == many, (few, many)
+
+
+def test_an_approved_session_is_found_again_and_an_admin_reopens_it(db, world, supervisor, admin):
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol)
+    waiting = add_session(db, site, item, vol, hours_ago=30)
+    assert supervisor.post(f"/dashboard/sessions/{s.id}/approve", {"version": s.version},
+                           hx=True).status_code == 200
+    default = admin.get("/dashboard/").get_data(as_text=True)
+    assert f'id="session-{s.id}"' not in default and f'id="session-{waiting.id}"' in default
+    approved = admin.get(f"/dashboard/queue?status=verified&volunteer={vol.volunteer_no}")
+    page = approved.get_data(as_text=True)
+    assert f'id="session-{s.id}"' in page and f'id="session-{waiting.id}"' not in page
+    assert "mode=reopen" in page and "bulk-approve" not in page  # nothing to approve in bulk here
+    mine = supervisor.get("/dashboard/queue?status=verified").get_data(as_text=True)
+    assert f'id="session-{s.id}"' in mine and "mode=reopen" not in mine  # admins reopen
+    s = fresh(db, s)
+    assert admin.post(f"/dashboard/sessions/{s.id}/reopen",
+                      {"version": s.version, "reason": "誤核准"}, hx=True).status_code == 200
+    assert fresh(db, s).status == SessionStatus.closed
+    assert f'id="session-{s.id}"' not in admin.get("/dashboard/queue?status=verified").get_data(as_text=True)
+    assert "沒有符合的紀錄" in admin.get("/dashboard/queue?status=rejected").get_data(as_text=True)

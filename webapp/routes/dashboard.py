@@ -72,6 +72,9 @@ def _filter_from_request() -> tuple[v.QueueFilter, list[str]]:
     flag = request.values.get("flag", "")
     if flag in {fl.value for fl in Flag} | {v.FLAGGED, "unflagged"}:
         f.flag = flag
+    status = request.values.get("status", "")
+    if status in v.DONE_STATUSES:
+        f.status = status
     return f, errors
 
 
