@@ -16,7 +16,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
@@ -60,6 +60,9 @@ class AwardRule(Base):
     validity_years: Mapped[int | None] = mapped_column(Integer)
     needs_performance_certificate: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_criminal_record_declaration: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the unit's own service only (the performance certificate: the unit certifies what was
+    # done with it): no earlier units' hours, service months from joining the unit
+    this_unit_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # False: the conditions are not about one volunteer's hours (team, family): not computed
     computed: Mapped[bool] = mapped_column(Boolean, default=True)
     filing_month: Mapped[int | None] = mapped_column(Integer)
@@ -113,9 +116,10 @@ DEFAULT_RULES: list[dict] = [
     dict(key=PERFORMANCE_CERTIFICATE, name_zh="志願服務績效證明書",
          name_en="Volunteer service performance certificate",
          levels=[_level(1, "績效證明書", "Certificate", 150)], months_required=12,
-         window=CountingWindow.as_of, once_per_level=False,
+         window=CountingWindow.as_of, once_per_level=False, this_unit_only=True,
          note=N_("The unit issues it within 7 days of the request; suggest it when a volunteer "
-                 "leaves.")),
+                 "leaves. It certifies service with this unit: its verified hours and the time "
+                 "since the volunteer joined it.")),
     dict(key=HONOUR_CARD, name_zh="志願服務榮譽卡", name_en="Volunteer honour card",
          levels=[_level(1, "榮譽卡", "Honour card", 300)], months_required=36,
          window=CountingWindow.as_of, once_per_level=False, consumes=True, validity_years=3,
@@ -162,7 +166,7 @@ def default_rule_rows() -> list[dict]:
     defaults = dict(name_en="", months_required=0, window=CountingWindow.as_of,
                     once_per_level=True, consumes=False, validity_years=None,
                     needs_performance_certificate=False, needs_criminal_record_declaration=False,
-                    computed=True, filing_month=None, filing_day=None, note="", active=True)
+                    this_unit_only=False, computed=True, filing_month=None, filing_day=None, note="", active=True)
     rows = []
     for r in DEFAULT_RULES:
         row = {**defaults, **r}
@@ -191,6 +195,7 @@ def rules(session: Session) -> list[AwardRule]:
     if not rows:
         rows = [AwardRule(**{**dict(once_per_level=True, consumes=False, computed=True,
                                      months_required=0, needs_performance_certificate=False,
+                                     this_unit_only=False,
                                      needs_criminal_record_declaration=False, active=True,
                                      validity_years=None, filing_month=None, filing_day=None),
                              **r}) for r in DEFAULT_RULES]
@@ -408,6 +413,12 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         if end not in cache:
             cache[end] = counted_minutes(session, volunteer.id, end)
         item.service_minutes, item.prior_minutes = cache[end]
+        rule_start, rule_source = start, source
+        if rule.this_unit_only:
+            item.prior_minutes = 0  # earlier units' hours are theirs to certify
+            joined = volunteer.joined_on
+            if joined is not None and joined <= end and (rule_start is None or joined > rule_start):
+                rule_start, rule_source = joined, "joined_on"
         mine = [g for g in grants if g.award_key == rule.key]
         taken = {g.level for g in mine if g.status in (GrantStatus.granted, GrantStatus.applied)}
         item.granted_levels = sorted(g.level for g in mine if g.status == GrantStatus.granted)
@@ -419,15 +430,15 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
             used_months = sum(g.months_used for g in used)
         item.used_minutes = used_min
         item.counted_minutes = max(0, item.service_minutes + item.prior_minutes - used_min)
-        item.seniority_start, item.seniority_source = start, source
+        item.seniority_start, item.seniority_source = rule_start, rule_source
         months = None
-        if start is not None:
-            months = max(0, full_months(start, end) - used_months)
+        if rule_start is not None:
+            months = max(0, full_months(rule_start, end) - used_months)
         item.service_months = months
-        if rule.months_required and source == "joined_on":
+        if rule.months_required and rule_source == "joined_on" and not rule.this_unit_only:
             item.notes.append(N_("Service years counted from the day the volunteer joined: "
                                  "training completion dates are not recorded."))
-        if rule.months_required and source is None:
+        if rule.months_required and rule_source is None:
             item.notes.append(N_("Service years unknown: no training completion dates and no "
                                  "joining date."))
         if rule.needs_criminal_record_declaration:

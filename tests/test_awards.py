@@ -71,8 +71,12 @@ HISTORIES = [
          sessions=[(at(2025, 1, 5), h(149), V), (at(2025, 2, 5), h(200), C),
                    (at(2025, 3, 5), h(100), R), (at(2025, 4, 5), h(50), NR)],
          missing={"pc": (60, 0)}),
-    case("10-prior-hours-count", sessions=[(at(2025, 1, 5), h(50), V)],
-         prior=[(dt.date(2024, 12, 31), h(100))], expect="pc=Y1"),
+    # earlier units' record-book hours count for awards, not for this unit's certificate
+    case("10-prior-hours-do-not-count-for-the-units-certificate",
+         sessions=[(at(2025, 1, 5), h(50), V)], prior=[(dt.date(2024, 12, 31), h(100))],
+         missing={"pc": (h(100), 0), "hc": (h(150), 0)}),
+    case("10b-prior-hours-count-for-awards", sessions=[(at(2025, 1, 5), h(150), V)],
+         prior=[(dt.date(2024, 12, 31), h(450))], expect=Y_ALL, missing={"mohw": (h(900), 0)}),
     case("11-prior-hours-ending-after-as-of", prior=[(dt.date(2026, 7, 1), h(150))],
          missing={"pc": (9000, 0)}),
     case("12-last-minutes-on-as-of-day-count",
@@ -159,6 +163,10 @@ HISTORIES = [
     case("41-leap-start-honour-card-one-day-short", start=dt.date(2024, 2, 29),
          as_of=dt.date(2027, 2, 27), sessions=[(at(2024, 6, 1), h(300), V)],
          expect="pc=Y1", missing={"hc": (0, 1)}),
+    # trained long ago elsewhere, with this unit since January: its certificate needs a year here
+    case("43-certificate-counts-the-months-since-joining-the-unit", start=dt.date(2015, 1, 1),
+         joined=dt.date(2026, 1, 10), sessions=[(at(2026, 3, 1), h(300), V)],
+         expect="hc=Y1", missing={"pc": (0, 7)}),
     case("42-149.9h-verified-plus-rejected-and-unverified", sessions=[
         (at(2025, 3, 1), 8994, V), (at(2025, 3, 2), 60, R), (at(2025, 3, 3), 60, C)],
          missing={"pc": (6, 0)}),
@@ -235,10 +243,14 @@ def test_explanation_of_what_is_missing(db, make, unit, place):
 
 
 def test_joined_on_is_said(db, make, unit, place):
-    vol = build(db, make, unit, place, HISTORIES[35].values[0])
-    pc = next(e for e in aw.eligibility(db, vol, AS_OF) if e.award_key == "performance_certificate")
-    assert pc.seniority_start == dt.date(2020, 1, 1)
-    assert any("joined" in n for n in pc.notes)
+    [spec] = [c.values[0] for c in HISTORIES if c.id == "39-training-after-as-of-falls-back-to-joined"]
+    vol = build(db, make, unit, place, spec)
+    result = {e.award_key: e for e in aw.eligibility(db, vol, AS_OF)}
+    hc, pc = result["honour_card"], result["performance_certificate"]
+    assert hc.seniority_start == pc.seniority_start == dt.date(2020, 1, 1)
+    assert any("training completion dates are not recorded" in n for n in hc.notes)
+    # the certificate counts from joining the unit anyway: nothing to warn about there
+    assert not any("training completion dates are not recorded" in n for n in pc.notes)
 
 
 # --- grants ---------------------------------------------------------------------------------
