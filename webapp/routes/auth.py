@@ -1,6 +1,8 @@
 """Sign in, sign out, password change, language choice."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -19,8 +21,14 @@ bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative paths: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only same-site relative paths: never an open redirect. Control characters and spaces
+    are refused outright: browsers and Werkzeug drop a tab or newline from a Location, so
+    "/\t/evil.example" would become "//evil.example" (another site)."""
+    if not target or any(ord(c) < 0x21 or c == "\x7f" for c in target):
+        return default
+    parts = urlsplit(target)
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not parts.scheme and not parts.netloc):
         return target
     return default
 
