@@ -499,6 +499,9 @@ def _snapshot(g: AwardGrant) -> dict:
             "months_used": g.months_used}
 
 
+GRANT_DATES = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))  # an application or decision day
+
+
 def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: int,
                  status, on: dt.date, actor=None, now: dt.datetime | None = None, *,
                  minutes_used: int | None = None, months_used: int | None = None) -> AwardGrant:
@@ -516,6 +519,9 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
     levels = {lv["level"]: lv for lv in rule.levels}
     if level not in levels:
         raise AwardError(N_("Unknown level %(level)s"), level=level)
+    if not GRANT_DATES[0] <= on <= GRANT_DATES[1]:
+        raise AwardError(N_("Enter a date from %(first)s to %(last)s."),
+                         first=GRANT_DATES[0].isoformat(), last=GRANT_DATES[1].isoformat())
     mine = [g for g in _grants(session, volunteer.id) if g.award_key == award_key]
     if rule.once_per_level and status in (GrantStatus.applied, GrantStatus.granted) and any(
             g.level == level and g.status == GrantStatus.granted for g in mine):

@@ -377,3 +377,50 @@ def test_a_json_body_is_refused_not_read_as_a_form(supervisor):
     response = supervisor.client.post("/dashboard/bulk-approve", json={"volunteer": ["1", {"x": 1}]},
                                       headers={"X-CSRFToken": supervisor.token})
     assert response.status_code == 415
+
+
+# --- numbers and dates no person types, in the address and the query string ---------------------
+
+HUGE = "99999999999999999999"  # beyond every database's INTEGER
+DATE_NAMES = ("as_of", "from", "to", "on", "day", "date_from", "date_to")
+NUMBER_NAMES = ("year", "before", "volunteer_id", "volunteer", "site", "ids", "first", "last",
+                "offset")
+# every query parameter the app reads, set at once: dates in the year 9999, in the year 1, and
+# 20-digit numbers (one request each, so a whole walk stays quick)
+EXTREMES = {
+    "dates in 9999": {**{n: "9999-12-31" for n in DATE_NAMES}, "month": "9999-12", "period": "range"},
+    "dates in year 1": {**{n: "0001-01-01" for n in DATE_NAMES}, "month": "0001-01", "period": "range"},
+    "huge numbers": {**{n: HUGE for n in NUMBER_NAMES}, "year": "9999"},
+}
+
+
+def test_a_huge_number_in_the_address_is_no_such_page(app):
+    """Every <int:...> of every route: a 20-digit number is a 404 (routing), never an overflow
+    inside a query; anonymous, before any sign-in, so no route is missed."""
+    client = app.test_client()
+    checked = 0
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            ints = [n for n, conv in rule._converters.items() if conv.__class__.__name__ == "RowNumber"]
+            if not ints:
+                continue
+            values = {n: (HUGE if n in ints else "x") for n in rule.arguments}
+            path = rule.build(values, append_unknown=False)[1]
+            method = "GET" if "GET" in rule.methods else "POST"
+            assert client.open(path, method=method).status_code in (404, 405), path
+            checked += 1
+    assert checked > 40
+
+
+def test_extreme_dates_and_numbers_in_the_query_are_refused_in_words(app, db):
+    """Every page an admin opens, with the query parameters the app reads set to dates in the
+    year 1 or 9999 or to 20-digit numbers: an answer, never a server error."""
+    world = build_world(db)
+    admin = signed_in(app, world.emails["admin"], world.password)
+    urls = [url for _endpoint, _method, url in seed_urls(app, world, Role.admin)]
+    assert len(urls) > 60
+    for url in urls:
+        for kind, params in EXTREMES.items():
+            query = "&".join(f"{k}={v}" for k, v in params.items())
+            response = admin.get(f"{url}{'&' if '?' in url else '?'}{query}")
+            assert response.status_code < 500, (url, kind)

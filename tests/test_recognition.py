@@ -184,6 +184,20 @@ def test_award_list_shows_the_evidence(admin, db, make, unit, place):
     assert admin.get("/admin/awards/golden_diamond_team").status_code == 404
 
 
+def test_an_out_of_range_date_records_nothing(admin, db, make, unit, place):
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 2100)
+    url = "/admin/awards/mohw/record"
+    for on, as_of in (("2026-03-02", "9999-12-31"), ("0001-01-01", "2026-03-05"),
+                      ("9999-12-31", "2026-03-05")):
+        r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied",
+                             "on": on, "as_of": as_of}, hx=True)
+        assert r.status_code == 400, (on, as_of)
+    assert "請輸入 1990-01-01 到 2100-12-31 之間的日期" in page(r)
+    db.rollback()
+    assert db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id)).all() == []
+
+
 def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place):
     vol = make.volunteer(unit)
     serve(db, unit, place, vol, 2100)

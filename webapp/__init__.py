@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, g, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from . import access, errors, i18n
 from .config import from_environment
@@ -34,6 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     access.init_app(app)
     errors.init_app(app)
     __import__("webapp.deployment", fromlist=["init_app"]).init_app(app)  # proxy, HTTPS, DB down
+    app.url_map.converters["int"] = RowNumber  # before the routes: every <int:...> is bounded
     register_blueprints(app)
     configure_templates(app)
 
@@ -41,6 +43,17 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+class RowNumber(IntegerConverter):
+    """<int:...> in every route: a number beyond the database's INTEGER (a 20-digit id typed
+    into the address) is "no such page", not an overflow inside a query."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=None, signed=False):
+        from .forms import MAX_DB_ID
+
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min,
+                         max=MAX_DB_ID if max is None else max, signed=signed)
 
 
 def configure_login(app: Flask) -> None:

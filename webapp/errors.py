@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 
 
 def _page(status: int, title: str, message: str):
@@ -45,6 +46,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(415)
     def unsupported(_e):
         return _page(415, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(_e):
+        """A number or date no person would type (a 20-digit id, the year 9999) that got past
+        the form checks: a clear 400, and the request's transaction is rolled back."""
+        from .extensions import db
+
+        db.session.rollback()
+        return _page(400, _("Out of range"),
+                     _("A number or date in this request is out of range. Go back and check it."))
 
     @app.before_request
     def forms_only():

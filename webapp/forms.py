@@ -1,6 +1,8 @@
 """Forms (Flask-WTF: validation and CSRF). Messages are translated lazily."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
@@ -40,6 +42,19 @@ def db_id(raw) -> int | None:
         return None
     value = int(raw)
     return value if value <= MAX_DB_ID else None
+
+
+DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+def plain_date(raw) -> dt.date | None:
+    """A YYYY-MM-DD typed into a form or query string, within the years a person means
+    (1900–2100: the year 9999 overflows the first day added to it), else None."""
+    try:
+        day = dt.date.fromisoformat((raw or "").strip())
+    except (TypeError, ValueError):
+        return None
+    return day if DATE_MIN <= day <= DATE_MAX else None
 
 
 def db_ids(values) -> list[int]:

@@ -30,7 +30,7 @@ from models.people import User, Volunteer, VolunteerStatus
 from models.service import Site
 from models.verification import may_act_on, supervised_site_ids
 
-from ..forms import db_id
+from ..forms import db_id, plain_date
 from ..access import STAFF, roles
 from ..extensions import db
 from ..printing import attendance as sheets
@@ -178,10 +178,10 @@ def _shift_or_abort(shift_id: int) -> att.Shift:
 
 
 def _day_or_404(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
+    day = plain_date(text)
+    if day is None:
         abort(404)
+    return day
 
 
 def _chosen_day() -> tuple[DayForm, dt.date, bool]:

@@ -19,7 +19,7 @@ from models.checkin import service_items_for
 from models.people import Role, User, Volunteer, volunteer_by_number
 from models.service import Flag, ServiceItem, ServiceSession, Site
 
-from ..forms import db_id
+from ..forms import db_id, plain_date
 from ..access import STAFF, roles
 from ..extensions import db
 
@@ -43,13 +43,7 @@ def _sites_for(user: User) -> list[Site]:
 
 
 def _date_arg(name: str) -> dt.date | None:
-    raw = request.values.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        return None
+    return plain_date(request.values.get(name, ""))
 
 
 def _filter_from_request() -> tuple[v.QueueFilter, list[str]]:

@@ -26,6 +26,7 @@ from models.people import Role, Volunteer, volunteer_by_number
 
 from ..access import roles
 from ..extensions import db
+from ..forms import plain_date
 from ..i18n import explain_award as explain
 from ..i18n import DEFAULT, forced_locale
 
@@ -82,10 +83,10 @@ def _as_of_arg(value: str | None) -> tuple[dt.date, str | None]:
     """The day asked for (?as_of=YYYY-MM-DD), today when absent; an error message when bad."""
     if not value:
         return _today(), None
-    try:
-        return dt.date.fromisoformat(value), None
-    except ValueError:
+    day = plain_date(value)
+    if day is None:
         return _today(), _("Give the date as YYYY-MM-DD.")
+    return day, None
 
 
 def _rule_or_404(key: str) -> aw.AwardRule:
@@ -202,10 +203,13 @@ def export(key):
 def record(key):
     rule = _rule_or_404(key)
     form = GrantForm()
-    as_of, _error = _as_of_arg(form.as_of.data)
+    as_of, as_of_error = _as_of_arg(form.as_of.data)
     error = None
     vol = None
-    if form.validate_on_submit():
+    if as_of_error:  # checked before anything is saved
+        error = as_of_error
+        vol = _my_volunteer(form.volunteer_id.data) if form.volunteer_id.data else None
+    elif form.validate_on_submit():
         vol = _my_volunteer(form.volunteer_id.data)
         try:
             aw.record_grant(db.session, vol, rule.key, form.level.data, form.status.data,
