@@ -57,3 +57,16 @@ def test_every_message_has_a_chinese_translation():
     plural = catalog.get(("%(num)d session waiting for verification",
                           "%(num)d sessions waiting for verification"))
     assert plural is not None and plural.string == ("%(num)d 筆服務紀錄待審核",)
+
+
+def test_form_library_messages_are_in_traditional_chinese(admin, make, unit):
+    """WTForms' own messages: Traditional Chinese (its zh catalogue is Simplified)."""
+    site = make.site(unit)
+    page = admin.post("/admin/kiosks", {"site": site.id, "name": ""}).get_data(as_text=True)
+    assert "此欄位是必需的" in page and "该字段" not in page
+    elsewhere = make.site(make.unit())  # another unit's site: not a choice here
+    page = admin.post("/admin/kiosks", {"site": elsewhere.id, "name": "平板"}).get_data(as_text=True)
+    assert "不是有效的選擇" in page and "选择" not in page
+    english = admin.post("/admin/kiosks", {"site": site.id, "name": ""},
+                         headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "This field is required." in english

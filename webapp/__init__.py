@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         default_translation_directories=str(i18n.TRANSLATIONS),
     )
     i18n.install_fast_template_gettext(app)
+    i18n.install_wtforms_locale(app)
     limiter.init_app(app)
     access.init_app(app)
     errors.init_app(app)
