@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 
 from . import audit
 from .audit import AuditEntry
-from .base import Base, begin_write, taipei_day_bounds
+from .base import TAIPEI, Base, begin_write, taipei_day_bounds
 from .checkin import gate_refusals
 from .hours import hours_text
 from .messages import N_, Refused
@@ -276,7 +276,7 @@ def _check_times(session: Session, s_id: int | None, volunteer_id: int, site: Si
         ).limit(1))
     if overlap is not None:
         raise VerificationError(N_("This overlaps another session of the same volunteer (%(when)s)."),
-                                when=overlap.checked_in_at.isoformat(timespec="minutes"))
+                                when=overlap.checked_in_at.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M"))
 
 
 def _require_reason(reason: str | None) -> str:

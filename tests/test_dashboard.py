@@ -231,6 +231,9 @@ def test_manual_entry_from_a_paper_sheet(db, world, supervisor):
     [s] = db.scalars(select(ServiceSession)).all()
     assert s.source == SessionSource.manual and s.elapsed_minutes(utcnow()) == 150
     assert s.checked_in_at.astimezone(TAIPEI).hour == 9  # typed in Taipei time, stored in UTC
+    again = supervisor.post("/dashboard/manual", data)  # the same sheet entered twice
+    assert again.status_code == 400 and f"{day} 09:00" in again.get_data(as_text=True)  # Taipei
+    assert len(db.scalars(select(ServiceSession)).all()) == 1
 
 
 def test_queue_filters(db, world, supervisor, make, unit):
