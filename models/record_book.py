@@ -332,6 +332,16 @@ def add_prior_hours(session: Session, volunteer: Volunteer, actor, *, source_uni
         raise RecordBookError(N_("Enter the hours as a number above 0."), "hours")
     if actor is not None and volunteer.unit_id != actor.unit_id:
         raise RecordBookError(N_("Choose volunteers of your own unit only."), "volunteer")
+    # The same unit's book over the same days twice would count its hours twice (a form sent
+    # twice, or typed again): an overlapping period from the same unit is refused.
+    same = session.scalar(select(PriorHours).where(
+        PriorHours.volunteer_id == volunteer.id, PriorHours.source_unit == source_unit,
+        PriorHours.period_start <= period_end, PriorHours.period_end >= period_start))
+    if same is not None:
+        raise RecordBookError(N_("Hours from %(unit)s for %(first)s – %(last)s are already "
+                                 "recorded, and this period overlaps them."), "period_start",
+                              unit=source_unit, first=same.period_start.isoformat(),
+                              last=same.period_end.isoformat())
     row = PriorHours(volunteer_id=volunteer.id, source_unit=source_unit,
                      period_start=period_start, period_end=period_end, minutes=minutes,
                      note=note, created_by_id=getattr(actor, "id", None))

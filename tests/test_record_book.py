@@ -292,6 +292,18 @@ def test_http_photo_book_prior_hours_and_packet(app, db, make, unit, courses, ro
     (row,) = record_book.prior_hours_of(fresh(db), v.id)
     assert row.minutes == 750
     assert "12.5" in admin.get(base).get_data(as_text=True)
+    # sent twice (a double tap, the back button): refused in words, still one entry
+    twice = admin.post(base + "/prior-hours", {"source_unit": "甲協會", "period_start": "2020-01-01",
+                                               "period_end": "2020-12-31", "hours": "12.5"})
+    assert twice.status_code == 400
+    assert "甲協會 2020-01-01 – 2020-12-31 的時數已登錄" in twice.get_data(as_text=True)
+    assert len(record_book.prior_hours_of(fresh(db), v.id)) == 1
+    # the next year from the same unit, and the same year from another unit, are their own
+    for unit_name, first, last in (("甲協會", "2021-01-01", "2021-12-31"),
+                                   ("乙協會", "2020-01-01", "2020-12-31")):
+        assert admin.post(base + "/prior-hours", {"source_unit": unit_name, "period_start": first,
+                                                  "period_end": last, "hours": "10"}).status_code == 302
+    assert len(record_book.prior_hours_of(fresh(db), v.id)) == 3
 
     page = admin.get("/admin/record-book/").get_data(as_text=True)
     assert f'id="ready-{v.id}"' in page
