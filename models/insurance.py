@@ -129,6 +129,14 @@ def _duplicates(session: Session, volunteer_ids: Sequence[int], values: dict,
     return set(session.scalars(query))
 
 
+def _without_book(volunteers: Sequence[Volunteer], kind) -> list[Volunteer]:
+    """Group accident insurance (the MOHW contract) covers record-book holders only (rules.md
+    "Record book and insurance"): those without a book get commercial cover from the unit."""
+    if kind != CoverKind.group:
+        return []
+    return [v for v in volunteers if not (v.record_book_no or "").strip()]
+
+
 def _audit_cover(session, action, cover, actor, before, after, now):
     audit.record(session, action=action, entity="insurance_cover", entity_id=cover.id,
                  actor=actor, before=before, after=after, now=now)
@@ -173,9 +181,13 @@ def add_covers_for_many(session: Session, volunteers: Sequence[Volunteer | int],
             bad = outsiders
         elif not errors:
             taken = _duplicates(session, [v.id for v in volunteers], values)
+            no_book = _without_book(volunteers, values["kind"])
             if taken:
                 errors["volunteers"] = "duplicate"
                 bad = [v for v in volunteers if v.id in taken]
+            elif no_book:
+                errors["volunteers"] = "group_needs_record_book"
+                bad = no_book
     if errors:
         raise InvalidCover(errors, bad)
     covers = [InsuranceCover(volunteer_id=v.id, **values) for v in volunteers]
@@ -196,6 +208,8 @@ def update_cover(session: Session, cover: InsuranceCover, actor, *, kind, insure
     values, errors = _clean(kind, insurer, policy_no, starts_on, ends_on)
     if not errors and _duplicates(session, [cover.volunteer_id], values, ignore_id=cover.id):
         errors["policy_no"] = "duplicate"
+    elif not errors and _without_book([cover.volunteer], values["kind"]):
+        errors["kind"] = "group_needs_record_book"
     if errors:
         raise InvalidCover(errors)
     before = snapshot(cover)

@@ -61,7 +61,7 @@ def cover_form(**overrides):
 
 def test_add_cover_records_it_with_an_audit_entry(make, unit, db):
     actor = make.user(unit, role="admin")
-    vol = make.volunteer(unit)
+    vol = make.volunteer(unit, record_book_no="北市志字第1號")  # group cover: book holders
     cover = insurance.add_cover(db, vol, CoverKind.group, " 國泰產險 ", " G-1 ", d(0), d(364),
                                 actor)
     db.commit()
@@ -104,9 +104,34 @@ def test_a_one_day_cover_is_fine(make, unit, db):
     assert [v.id for v in insurance.uninsured_on(db, unit.id, d(1))] == [vol.id]
 
 
+def test_group_cover_is_for_record_book_holders_only(admin, make, unit, db):
+    holder = make.volunteer(unit, name_zh="林書華", record_book_no="北市志字第9號")
+    without = make.volunteer(unit, name_zh="陳淑芬")
+    with pytest.raises(insurance.InvalidCover) as refused:
+        insurance.add_covers_for_many(db, [holder, without], CoverKind.group, "衛福部團體意外險",
+                                      "MOHW-115", d(0), d(364), admin.user)
+    assert refused.value.errors == {"volunteers": "group_needs_record_book"}
+    assert [v.id for v in refused.value.volunteers] == [without.id]
+    db.rollback()
+    assert cover_count(db) == 0  # all or none
+    # over HTTP, the one form: the message names who has no book; commercial cover is fine
+    response = admin.post("/admin/insurance/covers/bulk", {
+        "volunteers": [str(holder.id), str(without.id)], "kind": "group", "insurer": "衛福部團體意外險",
+        "policy_no": "MOHW-115", "starts_on": d(0).isoformat(), "ends_on": d(364).isoformat()})
+    assert response.status_code == 400
+    assert "以下志工尚未取得紀錄冊：陳淑芬" in response.get_data(as_text=True)
+    assert cover_count(db) == 0
+    cover = insurance.add_cover(db, without, CoverKind.commercial, "國泰產險", "C-1", d(0), d(364),
+                                admin.user)
+    db.commit()
+    with pytest.raises(insurance.InvalidCover):  # nor by editing it into group cover
+        insurance.update_cover(db, cover, admin.user, kind="group", insurer="國泰產險",
+                               policy_no="C-1", starts_on=d(0), ends_on=d(364))
+
+
 def test_add_for_many_saves_every_one_with_its_own_audit_entry(make, unit, db):
     actor = make.user(unit, role="admin")
-    vols = [make.volunteer(unit) for _ in range(3)]
+    vols = [make.volunteer(unit, record_book_no=f"北市志字第{n}號") for n in range(3)]
     covers = insurance.add_covers_for_many(db, [vols[0], vols[1].id, vols[2], vols[0]],
                                            "group", "衛福部團體意外險", "MOHW-115", d(0), d(364),
                                            actor)
@@ -400,7 +425,7 @@ def test_bulk_add_with_one_bad_row_saves_nothing(admin, make, unit, db):
 
 
 def test_admin_edits_a_cover(admin, make, unit, db):
-    vol = make.volunteer(unit)
+    vol = make.volunteer(unit, record_book_no="北市志字第7號")
     cover = make.cover(vol, policy_no="OLD-1")
     url = f"/admin/insurance/covers/{cover.id}/edit"
     page = admin.get(url).get_data(as_text=True)
