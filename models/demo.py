@@ -115,14 +115,23 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
         if i == len(vols) - 1:
             continue  # one volunteer without insurance: the gate refuses them
         kind = CoverKind.group if vol.record_book_no else CoverKind.commercial
+        session.add(InsuranceCover(  # last year's, renewed on 1 January
+            volunteer_id=vol.id, kind=kind,
+            insurer="臺灣產物保險" if kind == CoverKind.group else "國泰產險",
+            policy_no=f"{'GP' if kind == CoverKind.group else 'CM'}-{today.year - 1}-{1000 + i}",
+            starts_on=dt.date(today.year - 1, 1, 1), ends_on=dt.date(today.year - 1, 12, 31)))
         session.add(InsuranceCover(
             volunteer_id=vol.id, kind=kind,
             insurer="臺灣產物保險" if kind == CoverKind.group else "國泰產險",
-            policy_no=f"{'GP' if kind == CoverKind.group else 'CM'}-2026-{1000 + i}",
+            policy_no=f"{'GP' if kind == CoverKind.group else 'CM'}-{today.year}-{1000 + i}",
             starts_on=dt.date(today.year, 1, 1),
             ends_on=today + dt.timedelta(days=20 if i % 9 == 0 else 200)))
 
     # A few weeks of past service: most verified, some awaiting verification, a forgotten check-out.
+    # Only what a check-in would have accepted: the same gates (insured, trained for the item).
+    session.flush()
+    from .checkin import gate_refusals
+
     for days_ago in range(1, 29):
         day = today - dt.timedelta(days=days_ago)
         if day.weekday() == 6:
@@ -134,6 +143,8 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
                                               tzinfo=TAIPEI)
             minutes = rng.choice([95, 120, 150, 180, 210, 240])
             check_in = start_local.astimezone(dt.timezone.utc)
+            if gate_refusals(session, vol, site, item, check_in):
+                continue
             s = ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id,
                                service_item_id=item.id, checked_in_at=check_in,
                                checked_out_at=check_in + dt.timedelta(minutes=minutes),
@@ -152,12 +163,15 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
             else:
                 s.status = SessionStatus.closed
             session.add(s)
+    _seed_a_year_of_service(session, unit, vols, sites[0], items[0], today, gate_refusals)
     session.flush()
     for s in session.scalars(select(ServiceSession).where(ServiceSession.verified_at.is_not(None))):
         s.verified_by_id = supervisors[s.id % 2].id
 
     # Today: a few volunteers on site now.
     for vol in vols[:4]:
+        if gate_refusals(session, vol, sites[vols.index(vol) % 2], items[0], now):
+            continue
         session.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=sites[vols.index(vol) % 2].id,
                                    service_item_id=items[0].id,
                                    checked_in_at=now - dt.timedelta(minutes=25 + 20 * vols.index(vol)),
@@ -166,8 +180,30 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
     return {"unit": unit.name, "password": DEMO_PASSWORD, "accounts": accounts}
 
 
+def _seed_a_year_of_service(session: Session, unit: Unit, vols: list, site, item, today: dt.date,
+                            gate_refusals) -> None:
+    """Every Wednesday morning for the year before the last four weeks, one volunteer with a
+    record book served 3½ hours (verified): more than a year and 150 hours with this unit, so
+    the performance certificate has someone to show."""
+    vol = next(v for v in vols[4:-2] if v.record_book_no)
+    vol.joined_on = min(vol.joined_on or today, today - dt.timedelta(days=420))
+    day = today - dt.timedelta(days=29)
+    day -= dt.timedelta(days=(day.weekday() - 2) % 7)  # the Wednesday before the recent weeks
+    first = today - dt.timedelta(days=400)
+    while day >= first:
+        start = dt.datetime.combine(day, dt.time(9, 0), tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+        if not gate_refusals(session, vol, site, item, start):
+            end = start + dt.timedelta(minutes=210)
+            session.add(ServiceSession(
+                unit_id=unit.id, volunteer_id=vol.id, site_id=site.id, service_item_id=item.id,
+                checked_in_at=start, checked_out_at=end, source=SessionSource.kiosk_card,
+                persons_served=4, status=SessionStatus.verified, credited_minutes=210,
+                verified_at=end + dt.timedelta(days=1)))
+        day -= dt.timedelta(days=7)
+
+
 # Hours from earlier units in the record books of five long-serving volunteers: enough for the
-# performance certificate (150 h), the honour card (300 h), the MOHW bronze medal (1,500 h) and,
+# honour card (300 h), the MOHW bronze medal (1,500 h) and,
 # for the two grouped as a family, the Golden Diamond and the Taipei contribution award (600 h).
 RECORD_BOOK_HOURS = (160, 320, 1560, 650, 700)
 
