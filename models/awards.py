@@ -322,10 +322,13 @@ def duration_text(minutes: int) -> str:
 
 
 def explain(e: AwardEligibility, gettext=english, ngettext=english_n,
-            duration=duration_text) -> str:
+            duration=duration_text, english_names: bool = False) -> str:
     """The eligibility's message as text: `gettext` and `ngettext` translate it (default: the
-    English msgids), `duration` formats the DURATION_PARAMS' minutes."""
+    English msgids), `duration` formats the DURATION_PARAMS' minutes; `english_names`: the
+    level by its English name (when the rule has one), for a reader of English."""
     params = {k: duration(v) if k in DURATION_PARAMS else v for k, v in e.params.items()}
+    if english_names and e.level_name_en:
+        params["level"] = e.level_name_en
     return translated(e.message, params, gettext, ngettext)
 
 

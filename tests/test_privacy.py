@@ -322,3 +322,13 @@ def test_admin_makes_a_requested_correction(app, db, make, unit, admin, supervis
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "volunteer_identity_correct"))
     assert entry.before_data()["name_zh"] == "王小眀" and entry.after_data()["id_number"] == new_id[:3] + "****" + new_id[-3:]
     assert new_id not in (entry.after or "")
+
+
+def test_my_data_names_courses_in_the_readers_language(volunteer, db):
+    from models.training import TrainingRecord
+
+    records = db.query(TrainingRecord).filter_by(volunteer_id=volunteer.user.volunteer.id).all()
+    course = next(r.course for r in records if r.course.name_en)
+    english = volunteer.get("/me/data/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert course.name_en in english and course.name not in english
+    assert course.name in volunteer.get("/me/data/").get_data(as_text=True)

@@ -489,6 +489,15 @@ def test_milestones_explain_progress(volunteer, db, make, unit, place):
     assert "/me/milestones" in page(volunteer.get("/"))
 
 
+def test_milestones_name_the_level_in_the_readers_language(volunteer, db, unit, place):
+    me = volunteer.user.volunteer
+    serve(db, unit, place, me, 160, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
+    english = page(volunteer.get("/me/milestones", headers={"Accept-Language": "en"}))
+    assert "Eligible for Certificate with 160 h 00 min" in english
+    assert "Eligible for 績效證明書" not in english
+    assert "符合績效證明書" in page(volunteer.get("/me/milestones"))
+
+
 def test_milestones_count_toward_the_next_round_of_windowed_awards(db, make, unit, place):
     """In December, hours served since 31 May count toward next year's national award (hours
     to 31 May, due 31 July) and this year's hours toward next March's MOHW award (hours to the

@@ -84,11 +84,11 @@ def duration(minutes: int | None) -> str:
 
 def explain_award(e) -> str:
     """An award eligibility's explanation in the reader's language (durations as above)."""
-    from flask_babel import gettext, ngettext
+    from flask_babel import get_locale, gettext, ngettext
 
     from models.awards import explain
 
-    return explain(e, gettext, ngettext, duration)
+    return explain(e, gettext, ngettext, duration, english_names=str(get_locale()) == "en")
 
 
 @contextmanager
