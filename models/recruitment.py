@@ -49,6 +49,7 @@ class Opening(Base):
 
     service_items: Mapped[list[ServiceItem]] = relationship(secondary=opening_item)
     sites: Mapped[list[Site]] = relationship(secondary=opening_site)
+    unit: Mapped["Unit"] = relationship()  # who recruits, and collects the applicants' data
 
 
 class ApplicationStatus(str, enum.Enum):

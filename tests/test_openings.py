@@ -55,6 +55,17 @@ def test_public_pages_open_without_sign_in(anon, opening):
     assert anon.get(f"/openings/{opening.public_id}/apply").status_code == 200
 
 
+def test_the_recruiting_unit_is_named_as_the_collector_of_the_data(anon, db, opening, unit):
+    unit.address, unit.phone = "臺北市大安區和平東路二段 100 號", "02-2700-0000"
+    db.commit()
+    assert unit.name in anon.get("/openings").get_data(as_text=True)
+    assert f"招募單位：{unit.name}" in anon.get(f"/openings/{opening.public_id}").get_data(as_text=True)
+    form = anon.get(f"/openings/{opening.public_id}/apply").get_data(as_text=True)
+    notice = form.split('id="privacy-notice"', 1)[1].split("</section>", 1)[0]
+    assert f"蒐集者：{unit.name}" in notice  # PDPA §8: the collector by name, before the ID number
+    assert "臺北市大安區和平東路二段 100 號 · 02-2700-0000" in notice
+
+
 def test_draft_opening_is_not_public(anon, db, opening):
     opening.status = OpeningStatus.draft
     db.commit()

@@ -196,7 +196,7 @@ def _apply(opening: Opening | None, unit_id: int):
                                   if not getattr(form, k).errors})
         status = 400
     return render_template("openings/apply.html", form=form, opening=opening,
-                           minor_age=r.ADULT_AGE), status
+                           unit=db.session.get(Unit, unit_id), minor_age=r.ADULT_AGE), status
 
 
 @bp.route("/openings/<public_id>/apply", methods=["GET", "POST"])
