@@ -21,11 +21,11 @@ ADMIN_EMAIL = "admin@demo.hourbook.tw"
 SUPERVISOR_EMAILS = ("supervisor1@demo.hourbook.tw", "supervisor2@demo.hourbook.tw")
 
 _SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝洪郭邱曾廖賴徐周葉蘇莊呂江何蕭羅高"
-_GIVEN = [
-    "淑芬", "美玲", "志明", "俊傑", "雅婷", "家豪", "怡君", "建宏", "秀英", "文雄",
-    "麗華", "宗翰", "佩君", "冠宇", "玉蘭", "明德", "惠美", "承恩", "欣怡", "國強",
-    "靜宜", "信宏", "月娥", "柏翰", "素珍", "子晴", "金龍", "筱涵", "正雄", "宜蓁",
-]
+# given names by gender, so that a name and the gender recorded agree (reports count by gender)
+_GIVEN_FEMALE = ["淑芬", "美玲", "雅婷", "怡君", "秀英", "麗華", "佩君", "玉蘭", "惠美", "欣怡",
+                 "靜宜", "月娥", "素珍", "子晴", "筱涵", "宜蓁"]
+_GIVEN_MALE = ["志明", "俊傑", "家豪", "建宏", "文雄", "宗翰", "冠宇", "明德", "承恩", "國強",
+               "信宏", "柏翰", "金龍", "正雄"]
 _ROMAN = {"陳": "Chen", "林": "Lin", "黃": "Huang", "張": "Chang", "李": "Lee", "王": "Wang",
           "吳": "Wu", "劉": "Liu", "蔡": "Tsai", "楊": "Yang"}
 
@@ -85,8 +85,9 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
     today = now.astimezone(TAIPEI).date()
     for i in range(volunteers):
         surname = _SURNAMES[i % len(_SURNAMES)]
-        given = _GIVEN[(i * 7) % len(_GIVEN)]
         female = i % 3 != 0
+        names = _GIVEN_FEMALE if female else _GIVEN_MALE
+        given = names[(i * 7) % len(names)]
         letter = "A" if i % 2 else "F"
         id_number = with_check_digit(f"{letter}{2 if female else 1}{rng.randrange(10**7):07d}")
         email = f"volunteer{i + 1:02d}@demo.hourbook.tw"

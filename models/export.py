@@ -39,7 +39,7 @@ from .slips import check_period
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {  # the one place for the media types of what the app hands out as files
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text/*
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",

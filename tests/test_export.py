@@ -163,6 +163,7 @@ def test_admin_downloads_both_formats_and_each_export_is_audited(db, february_an
     assert page.status_code == 200 and "下載 CSV" in text and "下載 Excel" in text
     response = admin.post("/admin/export/mohw", {**PERIOD, "format": "csv"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # said once
     assert 'filename="mohw-hours-20260201-20260331.csv"' in response.headers["Content-Disposition"]
     assert response.get_data() == GOLDEN.read_bytes()
     response = admin.post("/admin/export/mohw", {"period": "month", "month": "2026-03",
