@@ -332,3 +332,16 @@ def test_pages_in_english_and_chinese(admin, volunteer):
     assert "Data requests" in admin.get("/admin/data-requests/", headers=en).get_data(as_text=True)
     assert "Download all my data" in volunteer.get("/me/data/", headers=en).get_data(as_text=True)
     assert "下載我的全部資料" in volunteer.get("/me/data/").get_data(as_text=True)
+
+
+def test_my_totals_say_this_unit_and_mention_earlier_units_hours(db, volunteer):
+    me = volunteer.user.volunteer
+    home = volunteer.get("/").get_data(as_text=True)
+    assert "在本單位累計" in home and 'data-total="prior"' not in home
+    record_book.add_prior_hours(db, me, None, source_unit="臺北市立聯合醫院志工隊",
+                                period_start=dt.date(2018, 1, 1), period_end=dt.date(2023, 12, 31),
+                                minutes=1560 * 60)
+    db.commit()
+    for url in ("/", "/me/hours"):
+        page = volunteer.get(url).get_data(as_text=True)
+        assert "您的紀錄冊另有其他單位的 1560 小時 00 分" in page, url

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from models import hours, slips
+from models import hours, record_book, slips
 from models.base import utcnow
 from models.people import Role
 from models.slips import HourSlip
@@ -40,6 +40,7 @@ def index():
     return render_template(
         "my_hours/index.html", volunteer=volunteer, page=page, more=more, sessions=rows,
         totals=hours.verified_totals(db.session, volunteer.id, utcnow()),
+        prior_minutes=record_book.prior_minutes(db.session, volunteer.id),
         slips=slips.volunteer_slips(db.session, volunteer.id),
         on_slip=slips.slip_serials(db.session, [s.id for s in rows]))
 
