@@ -345,3 +345,10 @@ def test_another_units_admin_finds_nothing(app, make, world):
     assert stranger.post(f"/evaluation/volunteers/{vol.id}/exit", {"reason": "x"}).status_code == 404
     page = stranger.get("/sites/overview").get_data(as_text=True)
     assert "大安據點" not in page and "王小明" not in stranger.get("/evaluation/").get_data(as_text=True)
+
+
+def test_before_the_criteria_an_admin_is_sent_to_set_them(db, make, unit, admin):
+    vol = make.volunteer(unit, name_zh="王小明")
+    url = f"/evaluation/{this_year()}/volunteers/{vol.id}"
+    page = admin.get(url).get_data(as_text=True)
+    assert f'href="/evaluation/criteria?year={this_year()}"' in page and "請洽承辦人" not in page
