@@ -172,36 +172,109 @@ def test_without_javascript_each_answer_carries_a_token_for_the_next_tap(db, sit
     assert _sessions(db)[0].checked_out_at is not None
 
 
-def test_kiosk_rotating_qr(app, db, site, item, insured):
+def _kiosk(app, db, site):
     now = utcnow()
     device, code = create_device(db, site=db.get(type(site), site.id), name="櫃台平板", actor=None, now=now)
     enrol(db, code, now)
     db.commit()
-    token = presence_token(device, app.secret_key, now)
-    page = insured.get(f"/k/{token}").get_data(as_text=True)
-    assert "大安長照服務中心" in page
-    response = insured.post(f"/k/{token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
+    return device
+
+
+def _scan(person, token):
+    """What the phone's camera opens: the rotating QR's URL, which hands out a presence pass."""
+    response = person.get(f"/k/{token}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    location = response.headers["Location"]
+    assert location.startswith("/k/p/")
+    return location
+
+
+def test_kiosk_rotating_qr(app, db, site, item, insured):
+    device = _kiosk(app, db, site)
+    url = _scan(insured, presence_token(device, app.secret_key, utcnow()))
+    page = insured.get(url).get_data(as_text=True)
+    assert "大安長照服務中心" in page and f'hx-post="{url}"' in page
+    response = insured.post(url, {"action": "check_in", "item_id": item.id, "key": _key(page)})
     assert response.status_code == 200
     [s] = _sessions(db)
     assert s.source == SessionSource.kiosk_qr
 
 
-def test_kiosk_qr_forged_expired_or_revoked(app, db, site, insured):
+def test_kiosk_pass_outlives_the_rotating_code(app, db, monkeypatch, site, item, insured):
+    """Scan, then more than 90 s before the tap: the rotating code would have expired, the
+    presence pass has not; it expires PRESENCE_PASS_SECONDS after the scan, and then the
+    answer to the panel's htmx POST says so in place of the panel (409, swapped)."""
+    import kiosk.phone
+    from models import kiosk as kiosks
+
+    device = _kiosk(app, db, site)
+    url = _scan(insured, presence_token(device, app.secret_key, utcnow()))
+    page = insured.get(url).get_data(as_text=True)
+    start = utcnow()
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: start + dt.timedelta(seconds=kiosks.PRESENCE_VALID_SECONDS + 60))
+    response = insured.post(url, {"action": "check_in", "item_id": item.id, "key": _key(page)}, hx=True)
+    assert response.status_code == 200 and "已簽到" in response.get_data(as_text=True)
+    assert len(_sessions(db)) == 1
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: start + dt.timedelta(seconds=kiosks.PRESENCE_PASS_SECONDS + 10))
+    late = insured.post(url, {"action": "check_out", "key": _key(response.get_data(as_text=True))}, hx=True)
+    panel = late.get_data(as_text=True)
+    assert late.status_code == 409 and 'id="checkin-panel"' in panel and "<html" not in panel
+    assert "已過期" in panel and "重新掃描" in panel
+    assert _sessions(db)[0].checked_out_at is None  # nothing changed
+    page = insured.get(url)
+    assert page.status_code == 404 and "已過期" in page.get_data(as_text=True)
+
+
+def test_kiosk_scan_while_signed_out_survives_a_slow_sign_in(app, db, monkeypatch, make, unit, site, item, anon):
+    """Not signed in: the scan is checked first and the sign-in brings the phone back to the
+    pass, which still works minutes later, when the rotating code has long expired."""
+    import kiosk.phone
+
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    device = _kiosk(app, db, site)
+    url = _scan(anon, presence_token(device, app.secret_key, utcnow()))
+    first = anon.get(url)
+    assert first.status_code == 302 and first.headers["Location"] == f"/sign-in?next={url}"
+    start = utcnow()
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: start + dt.timedelta(minutes=3))  # typing...
+    response = anon.sign_in(user.email, make.PASSWORD, next_url=url)
+    assert response.headers["Location"] == url
+    page = anon.get(url).get_data(as_text=True)
+    assert "大安長照服務中心" in page and user.volunteer.name_zh in page
+    assert anon.post(url, {"action": "check_in", "item_id": item.id, "key": _key(page)}).status_code == 200
+    [s] = _sessions(db)
+    assert s.source == SessionSource.kiosk_qr and s.volunteer_id == user.volunteer.id
+
+
+def test_kiosk_qr_forged_expired_or_revoked(app, db, make, site, insured):
+    from models import kiosk as kiosks
+
+    device = _kiosk(app, db, site)
     now = utcnow()
-    device, code = create_device(db, site=db.get(type(site), site.id), name="櫃台平板", actor=None, now=now)
-    enrol(db, code, now)
-    db.commit()
     assert insured.get("/k/forged.token").status_code == 404
+    assert insured.get("/k/p/forged.pass").status_code == 404
     stale = presence_token(device, app.secret_key, now - dt.timedelta(minutes=3))
     response = insured.get(f"/k/{stale}")
     assert response.status_code == 404 and "已過期" in response.get_data(as_text=True)
     other_key = presence_token(device, "another secret", now)
     assert insured.get(f"/k/{other_key}").status_code == 404
-    from models.kiosk import revoke
-
-    revoke(db, db.get(type(device), device.id), None, now)
+    assert insured.get(f"/k/p/{kiosks.presence_pass(device.id, 'another secret', now)}").status_code == 404
+    old_pass = kiosks.presence_pass(device.id, app.secret_key, now - dt.timedelta(minutes=6))
+    response = insured.get(f"/k/p/{old_pass}")
+    assert response.status_code == 404 and "已過期" in response.get_data(as_text=True)
+    # a kiosk of another unit: its pass does not work for this unit's volunteers
+    foreign_site = make.site(make.unit())
+    foreign = _kiosk(app, db, foreign_site)
+    foreign_url = _scan(insured, presence_token(foreign, app.secret_key, now))
+    response = insured.get(foreign_url)
+    assert response.status_code == 404 and "無法在此使用" in response.get_data(as_text=True)
+    # revoked: neither the code nor a pass handed out before works any more
+    url = _scan(insured, presence_token(device, app.secret_key, now))
+    kiosks.revoke(db, db.get(type(device), device.id), None, now)
     db.commit()
     assert insured.get(f"/k/{presence_token(device, app.secret_key, now)}").status_code == 404
+    assert insured.get(url).status_code == 404
 
 
 def test_close_stale_command(app, db, site, item, insured):

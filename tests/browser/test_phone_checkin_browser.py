@@ -1,8 +1,10 @@
 """A volunteer's own phone: scan the site poster's QR URL, sign in, check in, check out."""
+import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models.service import Flag, ServiceSession, SessionSource, SessionStatus
-from tests.browser.conftest import assert_fits_phone, path_of, screenshot
+from tests.browser.conftest import assert_fits_phone, path_of, screenshot, sign_in
 
 
 def _sessions(db):
@@ -83,3 +85,79 @@ def test_presence_check_uses_the_phones_position(db, make, unit, browser, live_s
     [s] = _sessions(db)
     assert s.volunteer_id == near_user.volunteer.id
     assert Flag.position_unavailable.value not in s.flag_set
+
+
+
+def test_kiosk_qr_then_a_slow_sign_in_still_checks_in(app, db, make, unit, phone, monkeypatch):
+    """The kiosk's rotating code lives 90 s; a volunteer who is not signed in types an email and
+    a password for longer than that and must still land on a working page (the presence pass)."""
+    import datetime as dt
+
+    import kiosk.phone
+    from models.base import utcnow
+    from models.kiosk import create_device, enrol, presence_token
+
+    site = make.site(unit, name_zh="大安長照服務中心")
+    make.item(unit, name_zh="長者陪伴關懷")
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    device, code = create_device(db, site=site, name="櫃台平板", actor=None, now=utcnow())
+    enrol(db, code, utcnow())
+    db.commit()
+
+    page = phone
+    page.goto(f"/k/{presence_token(device, app.secret_key, utcnow())}")  # the camera app opens it
+    assert path_of(page) == "/sign-in"
+    start = utcnow()
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: start + dt.timedelta(minutes=3))  # slow typing
+    page.locator("input[name=email]").fill(user.email)
+    page.locator("input[name=password]").fill(make.PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="登入").click()
+    assert path_of(page).startswith("/k/p/")
+    assert page.get_by_text("大安長照服務中心").first.is_visible()
+    page.get_by_role("button", name="簽到").click()
+    page.get_by_text("已簽到").wait_for()
+    screenshot(page, "phone-kiosk-qr-after-slow-sign-in")
+    [s] = _sessions(db)
+    assert s.source == SessionSource.kiosk_qr and s.volunteer_id == user.volunteer.id
+
+
+@pytest.mark.parametrize("failure", [404, 403, 500, "network"])
+def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
+    """htmx swaps nothing for a 403, 404 or 500 answer, or when the network fails: the
+    volunteer must be told it did not work, in words, never left with a silent page."""
+    site = make.site(unit, name_zh="大安長照服務中心")
+    make.item(unit)
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    page = sign_in(phone, user.email)
+    page.goto(f"/s/{site.token}")
+    page.allow_console_error("status of")  # Chromium logs the failed answer...
+    page.allow_console_error("net::ERR_FAILED")
+    page.allow_console_error("Response Status Error")  # ... and htmx its error events
+    page.allow_console_error("htmx:")
+
+    def answer(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        if failure == "network":
+            return route.abort()
+        return route.fulfill(status=failure, body="<p>nope</p>", content_type="text/html")
+
+    page.route(f"**/s/{site.token}", answer)
+    banner = page.locator("#hx-failed")
+    expect(banner).to_be_hidden()
+    page.get_by_role("button", name="簽到").click()
+    expect(banner).to_be_visible()
+    expect(banner).to_have_attribute("role", "alert")
+    expect(banner).to_contain_text("沒有完成，請重新整理頁面再試一次。")
+    assert_fits_phone(page)
+    if failure == 404:
+        screenshot(page, "phone-checkin-failed-unswapped")
+    assert _sessions(db) == []
+    page.unroute(f"**/s/{site.token}")
+    page.get_by_role("button", name="重新整理頁面").click()
+    page.get_by_role("button", name="簽到").click()
+    page.get_by_text("已簽到").wait_for()
+    expect(banner).to_be_hidden()

@@ -45,6 +45,30 @@
     if (!next) { fresh.setAttribute("tabindex", "-1"); next = fresh; }
     next.focus();
   });
+  // An htmx request that failed where the page swaps nothing in (403, 404, 500..., no network):
+  // say so, instead of leaving the person believing it worked. 400 and 409 answers are swapped
+  // in (base.html's htmx-config) and say what went wrong themselves. Background polls that fail
+  // stay quiet: nobody asked for them, and the next poll tries again.
+  function failed(event) {
+    var box = document.getElementById("hx-failed");
+    var config = event.detail && event.detail.requestConfig;
+    if (!box || !config) return;
+    var verb = (config.verb || "get").toLowerCase();
+    var asked = config.triggeringEvent && config.triggeringEvent.isTrusted;
+    if (verb === "get" && !asked) return;
+    box.querySelector(".hx-failed-text").textContent = box.getAttribute("data-text");
+    box.hidden = false;
+  }
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:sendError", failed);
+  document.addEventListener("htmx:beforeRequest", function () {
+    var box = document.getElementById("hx-failed");
+    if (box && !box.hidden) { box.hidden = true; box.querySelector(".hx-failed-text").textContent = ""; }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-hx-failed=reload]");
+    if (button) window.location.reload();
+  });
   // "Cancel" on a small confirmation panel: just remove the panel.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-dismiss]");
