@@ -12,6 +12,8 @@ from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 from models.sites import regenerate_site_token
 
 KEY = re.compile(r'name="key" value="([0-9a-f]+)"')
+CHECK_IN_BUTTON = 'value="check_in">簽到</button>'
+CHECK_OUT_BUTTON = 'value="check_out">簽退</button>'
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def test_scan_poster_while_signed_out_signs_in_then_lands_back(app, make, unit, 
     response = anon.sign_in(user.email, make.PASSWORD, next_url=f"/s/{site.token}")
     assert response.headers["Location"] == f"/s/{site.token}"
     page = anon.get(f"/s/{site.token}").get_data(as_text=True)
-    assert "大安長照服務中心" in page and "簽到 Check in" in page and user.volunteer.name_zh in page
+    assert "大安長照服務中心" in page and CHECK_IN_BUTTON in page and user.volunteer.name_zh in page
 
 
 def test_check_in_and_out_with_one_tap_each(db, site, item, insured):
@@ -57,7 +59,7 @@ def test_check_in_and_out_with_one_tap_each(db, site, item, insured):
     response = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "已簽到" in page and "簽退 Check out" in page
+    assert "已簽到" in page and CHECK_OUT_BUTTON in page
     [s] = _sessions(db)
     assert s.status == SessionStatus.open and s.source == SessionSource.poster
     assert abs((s.checked_in_at - utcnow()).total_seconds()) < 5  # the server's clock
@@ -101,7 +103,9 @@ def test_open_at_another_site_offers_check_out_there(db, make, unit, site, item,
     page = insured.get(f"/s/{site.token}").get_data(as_text=True)
     assert "萬華社區關懷據點" in page and "先在萬華社區關懷據點簽退" in page
     page = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)}).get_data(as_text=True)
-    assert "簽到 Check in" in page
+    assert CHECK_IN_BUTTON in page
+    # the confirmation names the site checked out of (this page is another site's)
+    assert "已在萬華社區關懷據點簽退" in page
     assert [s.status for s in _sessions(db)] == [SessionStatus.closed]
 
 
@@ -298,10 +302,10 @@ def test_htmx_posts_get_only_the_panel_back_with_the_next_action(db, make, unit,
     panel = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in panel and panel.lstrip().startswith(("{#", "<section"))
-    assert 'id="checkin-panel"' in panel and "已簽到" in panel and "簽退 Check out" in panel
+    assert 'id="checkin-panel"' in panel and "已簽到" in panel and CHECK_OUT_BUTTON in panel
     response = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(panel)}, hx=True)
     panel = response.get_data(as_text=True)
-    assert "已簽退" in panel and "簽到 Check in" in panel
+    assert "已簽退" in panel and CHECK_IN_BUTTON in panel
     # the check-in form offers the item just used here first
     assert re.search(rf'<option value="{other.id}" selected>', panel)
     [s] = _sessions(db)
@@ -314,5 +318,48 @@ def test_htmx_refusal_answers_409_with_the_reason_in_the_panel(db, make, unit, s
                                                    "key": _key(page)}, hx=True)
     panel = response.get_data(as_text=True)
     assert response.status_code == 409 and "<html" not in panel
-    assert "沒有有效的意外保險" in panel and "簽到 Check in" in panel
+    assert "沒有有效的意外保險" in panel and CHECK_IN_BUTTON in panel
     assert _sessions(db) == []
+
+
+EN = {"Accept-Language": "en"}
+
+
+def test_buttons_and_refusals_are_in_the_readers_language(db, make, unit, item, insured):
+    """English: "Check in" / "Check out" (not a bilingual label), and the refusals name the
+    sites by their English names; the refusal log keeps its code as before."""
+    here = make.site(unit, name_zh="大安長照服務中心", name_en="Daan Care Centre",
+                     latitude=25.0263, longitude=121.5436, radius_m=200)
+    there = make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Care Point")
+    page = insured.get(f"/s/{here.token}", headers=EN).get_data(as_text=True)
+    assert 'value="check_in">Check in</button>' in page and "簽到" not in page
+    far = insured.post(f"/s/{here.token}", {"action": "check_in", "item_id": item.id, "key": _key(page),
+                                            "lat": "25.0478", "lon": "121.5170", "acc": "10"}, headers=EN)
+    text = far.get_data(as_text=True)
+    assert far.status_code == 409 and "m away from Daan Care Centre." in text and "大安" not in text
+    page = insured.get(f"/s/{there.token}", headers=EN).get_data(as_text=True)
+    insured.post(f"/s/{there.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)}, headers=EN)
+    page = insured.get(f"/s/{there.token}", headers=EN).get_data(as_text=True)
+    assert 'value="check_out">Check out</button>' in page and "簽退" not in page
+    refused = insured.post(f"/s/{here.token}", {"action": "check_in", "item_id": item.id, "key": _key(page) + "0",
+                                                "lat": "25.0263", "lon": "121.5436", "acc": "5"}, headers=EN, hx=True)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "You are still checked in at Wanhua Care Point. Check out there first." in text and "萬華" not in text
+    zh = insured.post(f"/s/{here.token}", {"action": "check_in", "item_id": item.id, "key": _key(page) + "1"}, hx=True)
+    assert "您還在萬華社區關懷據點簽到中，請先在那裡簽退。" in zh.get_data(as_text=True)
+    db.rollback()
+    assert sorted(db.scalars(select(CheckinEvent.refusal_code).where(CheckinEvent.refusal_code.is_not(None))).all()) == \
+        ["open_elsewhere", "open_elsewhere", "outside_radius"]
+
+
+def test_after_a_tap_the_answer_takes_the_focus(db, site, item, insured):
+    """The confirmation (or the refusal) is what a screen reader should read next: it carries
+    autofocus, which app.js prefers to the first form field of the new panel."""
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    panel = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)},
+                         hx=True).get_data(as_text=True)
+    assert re.search(r'<div class="confirm confirm-ok" role="status" tabindex="-1" autofocus>', panel)
+    assert panel.count("autofocus") == 1  # not the persons-served field
+    panel = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(panel)}, hx=True).get_data(as_text=True)
+    assert "已簽退</p>" in panel and panel.count("autofocus") == 1

@@ -32,11 +32,13 @@ def test_poster_qr_to_check_in_and_out_on_a_phone(db, make, unit, phone):
     screenshot(page, "phone-checkin-before")
 
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.get_by_role("button", name="簽到 Check in").click()
+        page.get_by_role("button", name="簽到", exact=True).click()
     # htmx swaps the panel in place: only the panel comes back, the page stays where it is.
     assert answer.value.request.headers.get("hx-request") == "true"
     assert "<html" not in answer.value.text()
     page.get_by_text("已簽到").wait_for()
+    # the focus lands on the confirmation (a screen reader reads it), not in the next form's field
+    expect(page.locator(".confirm-ok")).to_be_focused()
     assert path_of(page) == f"/s/{site.token}"
     screenshot(page, "phone-checkin-done")
     [s] = _sessions(db)
@@ -44,8 +46,9 @@ def test_poster_qr_to_check_in_and_out_on_a_phone(db, make, unit, phone):
 
     page.locator("input[name=persons_served]").fill("4")
     with page.expect_response(lambda r: r.request.method == "POST"):
-        page.get_by_role("button", name="簽退 Check out").click()
+        page.get_by_role("button", name="簽退", exact=True).click()
     page.get_by_text("已簽退").wait_for()
+    expect(page.locator(".confirm-ok")).to_be_focused()
     assert_fits_phone(page)
     screenshot(page, "phone-checkout-done")
     [s] = _sessions(db)
@@ -70,13 +73,13 @@ def test_presence_check_uses_the_phones_position(db, make, unit, browser, live_s
     near_ctx, near = phone_at(25.0266, 121.5440)
     sign_in(near, near_user.email)
     near.goto(f"/s/{site.token}")
-    near.get_by_role("button", name="簽到 Check in").click()
+    near.get_by_role("button", name="簽到", exact=True).click()
     near.get_by_text("已簽到").wait_for()
 
     far_ctx, far = phone_at(25.0478, 121.5170)  # Taipei Main Station, ~3.6 km away
     sign_in(far, far_user.email)
     far.goto(f"/s/{site.token}")
-    far.get_by_role("button", name="簽到 Check in").click()
+    far.get_by_role("button", name="簽到", exact=True).click()
     far.get_by_text("請在服務地點簽到").wait_for()
     screenshot(far, "phone-checkin-too-far")
     near_ctx.close()
@@ -116,7 +119,7 @@ def test_kiosk_qr_then_a_slow_sign_in_still_checks_in(app, db, make, unit, phone
         page.get_by_role("button", name="登入").click()
     assert path_of(page).startswith("/k/p/")
     assert page.get_by_text("大安長照服務中心").first.is_visible()
-    page.get_by_role("button", name="簽到").click()
+    page.get_by_role("button", name="簽到", exact=True).click()
     page.get_by_text("已簽到").wait_for()
     screenshot(page, "phone-kiosk-qr-after-slow-sign-in")
     [s] = _sessions(db)
@@ -148,7 +151,7 @@ def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
     page.route(f"**/s/{site.token}", answer)
     banner = page.locator("#hx-failed")
     expect(banner).to_be_hidden()
-    page.get_by_role("button", name="簽到").click()
+    page.get_by_role("button", name="簽到", exact=True).click()
     expect(banner).to_be_visible()
     expect(banner).to_have_attribute("role", "alert")
     expect(banner).to_contain_text("沒有完成，請重新整理頁面再試一次。")
@@ -158,6 +161,6 @@ def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
     assert _sessions(db) == []
     page.unroute(f"**/s/{site.token}")
     page.get_by_role("button", name="重新整理頁面").click()
-    page.get_by_role("button", name="簽到").click()
+    page.get_by_role("button", name="簽到", exact=True).click()
     page.get_by_text("已簽到").wait_for()
     expect(banner).to_be_hidden()

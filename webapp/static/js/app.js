@@ -41,7 +41,10 @@
     if (active && active !== document.body && document.documentElement.contains(active)) return;
     var fresh = old && old.id ? document.getElementById(old.id) : null;
     if (!fresh) return;
-    var next = fresh.querySelector("[autofocus], button:not([disabled]), a[href], input:not([type=hidden]), select, textarea");
+    // [autofocus] first (e.g. the confirmation after a check-in), wherever it stands; else the
+    // first control.
+    var next = fresh.querySelector("[autofocus]") ||
+      fresh.querySelector("button:not([disabled]), a[href], input:not([type=hidden]), select, textarea");
     if (!next) { fresh.setAttribute("tabindex", "-1"); next = fresh; }
     next.focus();
   });
