@@ -231,16 +231,18 @@ def _locked(number: str, until: dt.datetime):
                       number=(number or "").strip()[:20], time=_hhmm(until)), 423)
 
 
-def _person(kiosk, volunteer: Volunteer, via: str, now: dt.datetime):
+def _person(kiosk, volunteer: Volunteer, via: str, now: dt.datetime, checked_out=None):
+    """The person screen: who, where they stand, and the one button. Still checked in at another
+    site, the button checks out there (as the phone page offers); `checked_out` is that session
+    once done, shown above the check-in button for here."""
     site = kiosk.site
     current = checkin.open_session(db.session, volunteer.id)
     items = checkin.service_items_for(db.session, kiosk.unit_id)
     chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
-    action = Action.check_out if current is not None and current.site_id == site.id \
-        else Action.check_in
+    action = Action.check_in if current is None else Action.check_out
     return _fragment(
         "kiosk/_tablet_person.html", volunteer=volunteer, current=current, site=site,
-        items=items, chosen=chosen, action=action.value, via=via,
+        items=items, chosen=chosen, action=action.value, via=via, checked_out=checked_out,
         ticket=kiosks.identity_ticket(kiosk, volunteer, current_app.secret_key, now),
         key=secrets.token_urlsafe(18), return_after=PERSON_SCREEN_SECONDS,
     )
@@ -275,6 +277,10 @@ def tablet_act(kiosk):
         return _message(_("Choose check in or check out."), 400)
     kiosks.mark_seen(kiosk, now)
     db.session.commit()
+    if result.outcome == Outcome.ok and result.action == Action.check_out \
+            and result.session.site_id != site.id:
+        # Checked out of another site from here: now they can check in here, on the same screen.
+        return _person(kiosk, volunteer, form.get("via", ""), now, checked_out=result.session)
     return _fragment("kiosk/_tablet_result.html", 200 if result.ok else 409, result=result,
                      volunteer=volunteer, site=site, now=now, return_after=RETURN_TO_IDLE_SECONDS)
 

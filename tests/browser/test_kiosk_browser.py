@@ -27,6 +27,8 @@ PORTRAIT = {"viewport": {"width": 768, "height": 1024}, "device_scale_factor": 1
 @pytest.fixture(autouse=True)
 def portrait_size(monkeypatch):
     monkeypatch.setitem(SIZES, "portrait", PORTRAIT)
+    monkeypatch.setitem(SIZES, "wide", {**PORTRAIT, "viewport": {"width": 1280, "height": 800}})
+    monkeypatch.setitem(SIZES, "tall", {**PORTRAIT, "viewport": {"width": 800, "height": 1280}})
 
 
 @pytest.fixture
@@ -199,6 +201,35 @@ def test_wrong_pin_then_refusal_in_big_clear_text(open_page, db, make, unit, pla
     expect(refused.locator(".k-message-text")).to_have_text("沒有有效的意外保險，請洽承辦人。")
     screenshot(page, "kiosk-refused-no-insurance")
     assert fresh_sessions(db) == []
+
+
+@pytest.mark.parametrize("size", ["wide", "tall"])
+def test_checked_in_elsewhere_checks_out_there_then_in_here(open_page, db, make, unit, place, size):
+    """Still checked in at another site: the kiosk offers to check out there (it used to offer a
+    check-in button that could only be refused), then the check-in here on the same screen."""
+    from models.checkin import check_in
+
+    other = make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Community Care Point")
+    check_in(db, volunteer=place["volunteer"], site=other, item=place["items"][0],
+             now=utcnow() - dt.timedelta(hours=2), source=SessionSource.poster)
+    db.commit()
+    page = enrol(open_page(size), db, place)
+    keypad(page, place["volunteer"].volunteer_no)
+    person = page.locator(".k-person")
+    expect(person.locator(".k-state")).to_contain_text("起在萬華社區關懷據點簽到中")
+    expect(person.get_by_role("button", name="簽到", exact=True)).to_have_count(0)
+    assert_touch_targets(page, 56)
+    screenshot(page, f"kiosk-person-elsewhere-{size}")
+    person.get_by_role("button", name="先在萬華社區關懷據點簽退").click()
+    expect(person.locator(".k-state.is-done")).to_contain_text(re.compile(r"已在萬華社區關懷據點簽退 \d\d:\d\d"))
+    expect(person.get_by_label("服務項目")).to_be_visible()
+    screenshot(page, f"kiosk-person-elsewhere-checked-out-{size}")
+    [closed] = fresh_sessions(db)
+    assert closed.site_id == other.id and closed.checked_out_at is not None
+    person.get_by_role("button", name="簽到", exact=True).click()
+    expect(page.locator(".k-result.is-ok .k-title")).to_have_text("已簽到")
+    closed, opened = fresh_sessions(db)
+    assert opened.site_id == place["site"].id and opened.checked_out_at is None
 
 
 # --- the camera reads a real QR card ----------------------------------------------------------------
