@@ -29,7 +29,7 @@ from models.people import Volunteer
 from models.service import Flag, SessionSource
 from webapp.access import public
 from webapp.extensions import db, limiter
-from webapp.i18n import LANGUAGES
+from webapp.i18n import DEFAULT as DEFAULT_LANGUAGE, LANGUAGES
 
 from . import bp
 
@@ -38,6 +38,11 @@ COOKIE_PATH = "/kiosk"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie; revocation ends it sooner
 RETURN_TO_IDLE_SECONDS = 6  # after a confirmation or a refusal
 PERSON_SCREEN_SECONDS = 60  # an identified volunteer who walks away
+# A visitor's language choice lasts for their own check-in: the kiosk goes back to its own
+# language (KIOSK_LANGUAGE) when it returns to idle after a result, or when the idle screen has
+# been left untouched this long in the visitor's language (kiosk.js).
+LANGUAGE_RESET_SECONDS = 30
+KIOSK_LANGUAGE = DEFAULT_LANGUAGE
 SOURCES = {"card": SessionSource.kiosk_card, "keypad": SessionSource.kiosk_keypad}
 
 
@@ -152,7 +157,8 @@ def tablet(kiosk):
     now = clock()
     return render_template("kiosk/tablet.html", device=kiosk, site=kiosk.site,
                            presence=_presence(kiosk, now), now=now,
-                           return_after=RETURN_TO_IDLE_SECONDS)
+                           return_after=RETURN_TO_IDLE_SECONDS, home_language=KIOSK_LANGUAGE,
+                           language_reset_after=LANGUAGE_RESET_SECONDS)
 
 
 def _presence(kiosk, now: dt.datetime) -> dict:
@@ -181,6 +187,7 @@ def tablet_ping(kiosk):
 @bp.route("/kiosk/language", methods=["POST"])
 @device
 def tablet_language(kiosk):
+    """A visitor's language (kiosk.js sets it back to KIOSK_LANGUAGE when they are done)."""
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
         session["lang"] = lang

@@ -232,6 +232,50 @@ def test_checked_in_elsewhere_checks_out_there_then_in_here(open_page, db, make,
     assert opened.site_id == place["site"].id and opened.checked_out_at is None
 
 
+def test_a_visitors_language_lasts_for_their_check_in_only(open_page, db, place, monkeypatch):
+    """One visitor taps English: their screens are English (no letter-spaced "C h e c k  i n"),
+    and the kiosk is back in Chinese for the next person when it returns to idle after their
+    check-in, or when the idle screen is left untouched in English."""
+    import kiosk.tablet
+
+    monkeypatch.setattr(kiosk.tablet, "LANGUAGE_RESET_SECONDS", 3)
+    page = enrol(open_page("wide"), db, place)
+    html = page.locator("html")
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    expect(html).to_have_attribute("lang", "en")
+    keys = page.locator(".k-keypad")
+    for digit in place["volunteer"].volunteer_no:
+        keys.locator(f'[data-key="{digit}"]').click()
+    keys.get_by_role("button", name="OK").click()
+    for digit in PIN:
+        keys.locator(f'[data-key="{digit}"]').click()
+    keys.get_by_role("button", name="OK").click()
+    button = page.locator(".k-person").get_by_role("button", name="Check in", exact=True)
+    expect(button).to_be_visible()
+    assert button.evaluate("b => getComputedStyle(b).letterSpacing") == "normal"
+    screenshot(page, "kiosk-person-english-wide")
+    button.click()
+    expect(page.locator(".k-result.is-ok .k-title")).to_have_text("Checked in")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Done").click()
+    expect(html).to_have_attribute("lang", "zh-Hant-TW")
+    expect(page.locator(".k-keypad").get_by_role("button", name="確定")).to_be_visible()
+
+    # The next person sees Chinese, with the big button's characters spaced as before.
+    keypad(page, place["volunteer"].volunteer_no)
+    out = page.locator(".k-person").get_by_role("button", name="簽退", exact=True)
+    assert out.evaluate("b => getComputedStyle(b).letterSpacing") != "normal"
+    page.locator(".k-person").get_by_role("button", name="取消").click()
+
+    # English chosen, then nobody: back to Chinese after LANGUAGE_RESET_SECONDS untouched.
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    expect(html).to_have_attribute("lang", "en")
+    expect(html).to_have_attribute("lang", "zh-Hant-TW", timeout=10_000)
+    expect(page.locator("#k-idle")).to_be_visible()
+
+
 # --- the camera reads a real QR card ----------------------------------------------------------------
 
 @pytest.fixture
