@@ -164,3 +164,28 @@ def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
     page.get_by_role("button", name="簽到", exact=True).click()
     page.get_by_text("已簽到").wait_for()
     expect(banner).to_be_hidden()
+
+
+def test_check_out_elsewhere_first_names_that_site_in_english_too(db, make, unit, open_page):
+    """Checked in at another site: "Check out at <there> first", and the confirmation under
+    this site's heading says which site was checked out of; English shows English names."""
+    here = make.site(unit, name_zh="大安長照服務中心", name_en="Daan Care Centre")
+    there = make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Care Point")
+    make.item(unit)
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    for locale, first, done in (("zh-TW", "先在萬華社區關懷據點簽退", "已在萬華社區關懷據點簽退"),
+                                ("en", "Check out at Wanhua Care Point first", "Checked out at Wanhua Care Point")):
+        page = sign_in(open_page("phone", locale=locale), user.email)
+        page.goto(f"/s/{there.token}")
+        page.locator("button[value=check_in]").click()
+        page.locator(".confirm-ok").wait_for()
+        page.goto(f"/s/{here.token}")
+        page.get_by_role("button", name=first).click()
+        confirm = page.locator(".confirm-ok")
+        expect(confirm.locator(".confirm-title")).to_have_text(done)
+        expect(confirm).to_be_focused()
+        expect(page.locator("button[value=check_in]")).to_be_visible()
+        assert_fits_phone(page)
+        screenshot(page, f"phone-checked-out-elsewhere-{locale}")
+    assert all(s.checked_out_at is not None for s in _sessions(db))

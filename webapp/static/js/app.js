@@ -59,14 +59,19 @@
     var verb = (config.verb || "get").toLowerCase();
     var asked = config.triggeringEvent && config.triggeringEvent.isTrusted;
     if (verb === "get" && !asked) return;
-    box.querySelector(".hx-failed-text").textContent = box.getAttribute("data-text");
+    box.setAttribute("role", "alert");
     box.hidden = false;
+    box.querySelector(".hx-failed-text").textContent = box.getAttribute("data-text");
   }
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("htmx:beforeRequest", function () {
     var box = document.getElementById("hx-failed");
-    if (box && !box.hidden) { box.hidden = true; box.querySelector(".hx-failed-text").textContent = ""; }
+    if (box && !box.hidden) {
+      box.hidden = true;
+      box.removeAttribute("role");
+      box.querySelector(".hx-failed-text").textContent = "";
+    }
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-hx-failed=reload]");
