@@ -1,21 +1,26 @@
 """Phone check-in: a volunteer's own signed-in phone, after scanning a site poster (/s/<token>)
-or the kiosk's rotating QR at reception (/k/<token>)."""
+or the kiosk's rotating QR at reception (/k/<token>).
+
+The rotating QR proves presence at the moment of scanning only (each code is valid 90 s). A
+valid scan is traded at once for a signed presence pass (/k/p/<pass>, valid
+PRESENCE_PASS_SECONDS from the scan), and the page works off the pass: signing in first, or
+waiting before tapping the button, no longer runs into an expired code."""
 from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import checkin
 from models.base import utcnow
-from models.kiosk import KioskDevice, check_presence_token
+from models.kiosk import KioskDevice, check_presence_pass, check_presence_token, presence_pass
 from models.people import Role
 from models.service import ServiceItem, SessionSource, Site
 from models.sites import site_by_token
 from webapp.forms import db_id
-from webapp.access import roles
+from webapp.access import public, roles
 from webapp.extensions import db, writes_late
 
 from . import bp
@@ -104,14 +109,39 @@ def site_checkin(token: str):
     return _render(site, SessionSource.poster, url)
 
 
-@bp.route("/k/<token>", methods=["GET", "POST"])
+def _invalid(*, kiosk: bool = False, expired: bool = False):
+    """The code cannot be used. A page load gets the full page (404); the panel's own htmx POST
+    gets the same words in place of the panel (409: htmx swaps it), never a silent failure."""
+    context = {"kiosk": kiosk, "expired": expired}
+    if request.headers.get("HX-Request"):
+        return render_template("kiosk/_phone_invalid.html", **context), 409
+    return render_template("kiosk/phone_invalid.html", **context), 404
+
+
+@bp.route("/k/<token>")
+@public  # the scan proves presence; checking in needs a signed-in volunteer (the pass's page)
+def kiosk_presence_scan(token: str):
+    """A scan of the kiosk's rotating QR: if the code is genuine and fresh, a presence pass.
+    Not signed in? The pass's page sends the phone to sign in and back to the pass, which
+    outlives a slow sign-in (the rotating code would not)."""
+    g.no_store = True
+    now = utcnow()
+    device_id = check_presence_token(token, current_app.secret_key, now)
+    device = db.session.get(KioskDevice, device_id) if device_id else None
+    if device is None or device.revoked_at:
+        return _invalid(kiosk=True, expired=device_id is None)
+    return redirect(url_for("kiosk.kiosk_presence_checkin",
+                            token=presence_pass(device.id, current_app.secret_key, now)))
+
+
+@bp.route("/k/p/<token>", methods=["GET", "POST"])
 @roles(Role.volunteer)
 @writes_late
 def kiosk_presence_checkin(token: str):
-    device_id = check_presence_token(token, current_app.secret_key, utcnow())
-    device = db.session.get(KioskDevice, device_id) if device_id else None
+    device_id, expired = check_presence_pass(token, current_app.secret_key, utcnow())
+    device = db.session.get(KioskDevice, device_id) if device_id and not expired else None
     if device is None or device.revoked_at or device.unit_id != current_user.unit_id:
-        return render_template("kiosk/phone_invalid.html", expired=device_id is None), 404
+        return _invalid(kiosk=True, expired=expired)
     url = request.path
     if request.method == "POST":
         return _act(device.site, SessionSource.kiosk_qr, url)

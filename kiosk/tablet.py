@@ -29,7 +29,7 @@ from models.people import Volunteer
 from models.service import Flag, SessionSource
 from webapp.access import public
 from webapp.extensions import db, limiter
-from webapp.i18n import LANGUAGES
+from webapp.i18n import DEFAULT as DEFAULT_LANGUAGE, LANGUAGES
 
 from . import bp
 
@@ -38,6 +38,11 @@ COOKIE_PATH = "/kiosk"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie; revocation ends it sooner
 RETURN_TO_IDLE_SECONDS = 6  # after a confirmation or a refusal
 PERSON_SCREEN_SECONDS = 60  # an identified volunteer who walks away
+# A visitor's language choice lasts for their own check-in: the kiosk goes back to its own
+# language (KIOSK_LANGUAGE) when it returns to idle after a result, or when the idle screen has
+# been left untouched this long in the visitor's language (kiosk.js).
+LANGUAGE_RESET_SECONDS = 30
+KIOSK_LANGUAGE = DEFAULT_LANGUAGE
 SOURCES = {"card": SessionSource.kiosk_card, "keypad": SessionSource.kiosk_keypad}
 
 
@@ -152,7 +157,8 @@ def tablet(kiosk):
     now = clock()
     return render_template("kiosk/tablet.html", device=kiosk, site=kiosk.site,
                            presence=_presence(kiosk, now), now=now,
-                           return_after=RETURN_TO_IDLE_SECONDS)
+                           return_after=RETURN_TO_IDLE_SECONDS, home_language=KIOSK_LANGUAGE,
+                           language_reset_after=LANGUAGE_RESET_SECONDS)
 
 
 def _presence(kiosk, now: dt.datetime) -> dict:
@@ -181,6 +187,7 @@ def tablet_ping(kiosk):
 @bp.route("/kiosk/language", methods=["POST"])
 @device
 def tablet_language(kiosk):
+    """A visitor's language (kiosk.js sets it back to KIOSK_LANGUAGE when they are done)."""
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
         session["lang"] = lang
@@ -231,16 +238,18 @@ def _locked(number: str, until: dt.datetime):
                       number=(number or "").strip()[:20], time=_hhmm(until)), 423)
 
 
-def _person(kiosk, volunteer: Volunteer, via: str, now: dt.datetime):
+def _person(kiosk, volunteer: Volunteer, via: str, now: dt.datetime, checked_out=None):
+    """The person screen: who, where they stand, and the one button. Still checked in at another
+    site, the button checks out there (as the phone page offers); `checked_out` is that session
+    once done, shown above the check-in button for here."""
     site = kiosk.site
     current = checkin.open_session(db.session, volunteer.id)
     items = checkin.service_items_for(db.session, kiosk.unit_id)
     chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
-    action = Action.check_out if current is not None and current.site_id == site.id \
-        else Action.check_in
+    action = Action.check_in if current is None else Action.check_out
     return _fragment(
         "kiosk/_tablet_person.html", volunteer=volunteer, current=current, site=site,
-        items=items, chosen=chosen, action=action.value, via=via,
+        items=items, chosen=chosen, action=action.value, via=via, checked_out=checked_out,
         ticket=kiosks.identity_ticket(kiosk, volunteer, current_app.secret_key, now),
         key=secrets.token_urlsafe(18), return_after=PERSON_SCREEN_SECONDS,
     )
@@ -275,6 +284,10 @@ def tablet_act(kiosk):
         return _message(_("Choose check in or check out."), 400)
     kiosks.mark_seen(kiosk, now)
     db.session.commit()
+    if result.outcome == Outcome.ok and result.action == Action.check_out \
+            and result.session.site_id != site.id:
+        # Checked out of another site from here: now they can check in here, on the same screen.
+        return _person(kiosk, volunteer, form.get("via", ""), now, checked_out=result.session)
     return _fragment("kiosk/_tablet_result.html", 200 if result.ok else 409, result=result,
                      volunteer=volunteer, site=site, now=now, return_after=RETURN_TO_IDLE_SECONDS)
 

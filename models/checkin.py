@@ -23,7 +23,7 @@ from .insurance import is_covered_on
 from .people import Volunteer
 from .training import training_status
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
-from .messages import N_
+from .messages import N_, Named
 
 
 SHORT_SESSION_MINUTES = 1  # shorter than this is flagged "short"
@@ -297,7 +297,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
     if current is not None:
         if current.site_id == site.id:
             return Result(Action.check_in, Outcome.repeated, current)
-        return refuse(refusal("open_elsewhere", site=current.site.name_zh), current)
+        return refuse(refusal("open_elsewhere", site=Named(current.site)), current)
 
     problems = gate_refusals(session, volunteer, site, item, when)
     if problems:
@@ -311,7 +311,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
             lat, lon, accuracy = position
             distance = distance_m(lat, lon, site.latitude, site.longitude)
             if distance - min(accuracy or 0, 500) > site.radius_m:
-                return refuse(refusal("outside_radius", distance=int(distance), site=site.name_zh))
+                return refuse(refusal("outside_radius", distance=int(distance), site=Named(site)))
 
     new = ServiceSession(unit_id=site.unit_id, volunteer_id=volunteer.id, site_id=site.id,
                          service_item_id=item.id, checked_in_at=when, source=source,
@@ -322,7 +322,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
         current = open_session(session, volunteer.id)
         if current is not None and current.site_id == site.id:
             return Result(Action.check_in, Outcome.repeated, current)
-        return refuse(refusal("open_elsewhere", site=current.site.name_zh if current else ""), current)
+        return refuse(refusal("open_elsewhere", site=Named(current.site) if current else ""), current)
     for name, loaded in (("site", site), ("service_item", item), ("volunteer", volunteer)):
         set_committed_value(new, name, loaded)  # already loaded: the page reads them, no SQL
     _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=Action.check_in,

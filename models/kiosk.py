@@ -22,6 +22,9 @@ from .service import Site
 ENROL_CODE_LIFETIME = dt.timedelta(minutes=30)
 PRESENCE_ROTATE_SECONDS = 30  # the kiosk shows a new QR every 30 s ...
 PRESENCE_VALID_SECONDS = 90  # ... and each stays valid for 90 s
+# A valid scan of it gives the phone a "presence pass" for that kiosk, valid this long from the
+# scan: time to sign in (typing an email and password) and to tap the button.
+PRESENCE_PASS_SECONDS = 5 * 60
 TICKET_VALID_SECONDS = 120  # after identifying at the kiosk, this long to press the button
 PIN_MAX_FAILURES = 5
 PIN_LOCK = dt.timedelta(minutes=15)
@@ -144,6 +147,28 @@ def check_presence_token(token: str, key: str, now: dt.datetime) -> int | None:
     if not isinstance(data.get("d"), int) or age < -5 or age > PRESENCE_VALID_SECONDS:
         return None
     return data["d"]
+
+
+def presence_pass(device_id: int, key: str, scanned_at: dt.datetime) -> str:
+    """What a valid scan of the rotating QR is traded for: proof that this phone was in front of
+    this kiosk at `scanned_at`. The phone's check-in page works off it for PRESENCE_PASS_SECONDS."""
+    return _serializer(key, "presence-pass").dumps({"d": device_id, "t": int(scanned_at.timestamp())})
+
+
+def check_presence_pass(token: str, key: str, now: dt.datetime) -> tuple[int | None, bool]:
+    """(device id, expired): the kiosk a genuine, fresh pass names, or (None, False) for a
+    forged one and (the device id, True) for a genuine one whose time is up."""
+    try:
+        data = _serializer(key, "presence-pass").loads(token)
+    except BadSignature:
+        return None, False
+    if not isinstance(data, dict) or not isinstance(data.get("d"), int) \
+            or not isinstance(data.get("t"), int):
+        return None, False
+    age = now.timestamp() - data["t"]
+    if age < -5 or age > PRESENCE_PASS_SECONDS:
+        return data["d"], True
+    return data["d"], False
 
 
 def identity_ticket(device: KioskDevice, volunteer: Volunteer, key: str, now: dt.datetime) -> str:

@@ -358,7 +358,34 @@ def test_refusals_are_shown_in_big_clear_text(db, make, unit, world, tablet, pro
     assert codes and set(codes) == {problem}
 
 
-def test_check_in_elsewhere_is_refused_with_where(db, make, unit, world, tablet):
+def test_checked_in_elsewhere_checks_out_there_then_in_here(db, make, unit, world, tablet):
+    """Still checked in at another site: the person screen offers to check out there (not a
+    check-in button that can only be refused), then the check-in here, on the same screen."""
+    from models.checkin import check_in
+
+    other_site = make.site(unit, name_zh="萬華據點", name_en="Wanhua point")
+    check_in(db, volunteer=world["vol"], site=other_site, item=world["items"][0], now=utcnow(),
+             source=SessionSource.poster)
+    db.commit()
+    screen = tablet.identify_keypad(world["vol"])
+    html = screen.get_data(as_text=True)
+    assert "起在萬華據點簽到中" in html and "先在萬華據點簽退" in html
+    assert 'name="action" value="check_out"' in html and "<select" not in html
+    after = tablet.press(screen)
+    html = after.get_data(as_text=True)
+    assert after.status_code == 200 and 'class="k-card k-person"' in html
+    assert "已在萬華據點簽退" in html and 'name="action" value="check_in"' in html
+    [closed] = sessions(db)
+    assert closed.site_id == other_site.id and closed.checked_out_at is not None
+    done = tablet.press(after)
+    assert done.status_code == 200 and "已簽到" in done.get_data(as_text=True)
+    closed, opened = sessions(db)
+    assert opened.site_id == world["site"].id and opened.checked_out_at is None
+
+
+def test_check_in_elsewhere_is_refused_with_where_in_the_readers_language(db, make, unit, world, tablet):
+    """A check-in posted anyway (an old screen) is still refused, naming the other site in the
+    reader's language; the refusal log keeps its code."""
     from models.checkin import check_in
 
     other_site = make.site(unit, name_zh="萬華據點", name_en="Wanhua point")
@@ -367,8 +394,16 @@ def test_check_in_elsewhere_is_refused_with_where(db, make, unit, world, tablet)
     db.commit()
     screen = tablet.identify_keypad(world["vol"], headers=EN)
     assert "Checked in at Wanhua point since" in screen.get_data(as_text=True)
-    refused = tablet.press(screen, headers=EN)
-    assert refused.status_code == 409 and "萬華據點" in refused.get_data(as_text=True)
+    assert "Check out at Wanhua point first" in screen.get_data(as_text=True)
+    refused = tablet.press(screen, headers=EN, action="check_in", item=str(world["items"][0].id))
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "You are still checked in at Wanhua point. Check out there first." in text and "萬華據點" not in text
+    zh = tablet.press(screen, action="check_in", item=str(world["items"][0].id))
+    assert zh.status_code == 409 and "您還在萬華據點簽到中" in zh.get_data(as_text=True)
+    db.rollback()
+    assert db.scalars(select(CheckinEvent.refusal_code).where(CheckinEvent.refusal_code.is_not(None))).all() == \
+        ["open_elsewhere", "open_elsewhere"]
 
 
 # --- offline events -----------------------------------------------------------------------------

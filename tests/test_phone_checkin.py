@@ -12,6 +12,8 @@ from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 from models.sites import regenerate_site_token
 
 KEY = re.compile(r'name="key" value="([0-9a-f]+)"')
+CHECK_IN_BUTTON = 'value="check_in">簽到</button>'
+CHECK_OUT_BUTTON = 'value="check_out">簽退</button>'
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def test_scan_poster_while_signed_out_signs_in_then_lands_back(app, make, unit, 
     response = anon.sign_in(user.email, make.PASSWORD, next_url=f"/s/{site.token}")
     assert response.headers["Location"] == f"/s/{site.token}"
     page = anon.get(f"/s/{site.token}").get_data(as_text=True)
-    assert "大安長照服務中心" in page and "簽到 Check in" in page and user.volunteer.name_zh in page
+    assert "大安長照服務中心" in page and CHECK_IN_BUTTON in page and user.volunteer.name_zh in page
 
 
 def test_check_in_and_out_with_one_tap_each(db, site, item, insured):
@@ -57,7 +59,7 @@ def test_check_in_and_out_with_one_tap_each(db, site, item, insured):
     response = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "已簽到" in page and "簽退 Check out" in page
+    assert "已簽到" in page and CHECK_OUT_BUTTON in page
     [s] = _sessions(db)
     assert s.status == SessionStatus.open and s.source == SessionSource.poster
     assert abs((s.checked_in_at - utcnow()).total_seconds()) < 5  # the server's clock
@@ -101,7 +103,9 @@ def test_open_at_another_site_offers_check_out_there(db, make, unit, site, item,
     page = insured.get(f"/s/{site.token}").get_data(as_text=True)
     assert "萬華社區關懷據點" in page and "先在萬華社區關懷據點簽退" in page
     page = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)}).get_data(as_text=True)
-    assert "簽到 Check in" in page
+    assert CHECK_IN_BUTTON in page
+    # the confirmation names the site checked out of (this page is another site's)
+    assert "已在萬華社區關懷據點簽退" in page
     assert [s.status for s in _sessions(db)] == [SessionStatus.closed]
 
 
@@ -172,36 +176,109 @@ def test_without_javascript_each_answer_carries_a_token_for_the_next_tap(db, sit
     assert _sessions(db)[0].checked_out_at is not None
 
 
-def test_kiosk_rotating_qr(app, db, site, item, insured):
+def _kiosk(app, db, site):
     now = utcnow()
     device, code = create_device(db, site=db.get(type(site), site.id), name="櫃台平板", actor=None, now=now)
     enrol(db, code, now)
     db.commit()
-    token = presence_token(device, app.secret_key, now)
-    page = insured.get(f"/k/{token}").get_data(as_text=True)
-    assert "大安長照服務中心" in page
-    response = insured.post(f"/k/{token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
+    return device
+
+
+def _scan(person, token):
+    """What the phone's camera opens: the rotating QR's URL, which hands out a presence pass."""
+    response = person.get(f"/k/{token}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    location = response.headers["Location"]
+    assert location.startswith("/k/p/")
+    return location
+
+
+def test_kiosk_rotating_qr(app, db, site, item, insured):
+    device = _kiosk(app, db, site)
+    url = _scan(insured, presence_token(device, app.secret_key, utcnow()))
+    page = insured.get(url).get_data(as_text=True)
+    assert "大安長照服務中心" in page and f'hx-post="{url}"' in page
+    response = insured.post(url, {"action": "check_in", "item_id": item.id, "key": _key(page)})
     assert response.status_code == 200
     [s] = _sessions(db)
     assert s.source == SessionSource.kiosk_qr
 
 
-def test_kiosk_qr_forged_expired_or_revoked(app, db, site, insured):
+def test_kiosk_pass_outlives_the_rotating_code(app, db, monkeypatch, site, item, insured):
+    """Scan, then more than 90 s before the tap: the rotating code would have expired, the
+    presence pass has not; it expires PRESENCE_PASS_SECONDS after the scan, and then the
+    answer to the panel's htmx POST says so in place of the panel (409, swapped)."""
+    import kiosk.phone
+    from models import kiosk as kiosks
+
+    device = _kiosk(app, db, site)
+    url = _scan(insured, presence_token(device, app.secret_key, utcnow()))
+    page = insured.get(url).get_data(as_text=True)
+    start = utcnow()
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: start + dt.timedelta(seconds=kiosks.PRESENCE_VALID_SECONDS + 60))
+    response = insured.post(url, {"action": "check_in", "item_id": item.id, "key": _key(page)}, hx=True)
+    assert response.status_code == 200 and "已簽到" in response.get_data(as_text=True)
+    assert len(_sessions(db)) == 1
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: start + dt.timedelta(seconds=kiosks.PRESENCE_PASS_SECONDS + 10))
+    late = insured.post(url, {"action": "check_out", "key": _key(response.get_data(as_text=True))}, hx=True)
+    panel = late.get_data(as_text=True)
+    assert late.status_code == 409 and 'id="checkin-panel"' in panel and "<html" not in panel
+    assert "已過期" in panel and "重新掃描" in panel
+    assert _sessions(db)[0].checked_out_at is None  # nothing changed
+    page = insured.get(url)
+    assert page.status_code == 404 and "已過期" in page.get_data(as_text=True)
+
+
+def test_kiosk_scan_while_signed_out_survives_a_slow_sign_in(app, db, monkeypatch, make, unit, site, item, anon):
+    """Not signed in: the scan is checked first and the sign-in brings the phone back to the
+    pass, which still works minutes later, when the rotating code has long expired."""
+    import kiosk.phone
+
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    device = _kiosk(app, db, site)
+    url = _scan(anon, presence_token(device, app.secret_key, utcnow()))
+    first = anon.get(url)
+    assert first.status_code == 302 and first.headers["Location"] == f"/sign-in?next={url}"
+    start = utcnow()
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: start + dt.timedelta(minutes=3))  # typing...
+    response = anon.sign_in(user.email, make.PASSWORD, next_url=url)
+    assert response.headers["Location"] == url
+    page = anon.get(url).get_data(as_text=True)
+    assert "大安長照服務中心" in page and user.volunteer.name_zh in page
+    assert anon.post(url, {"action": "check_in", "item_id": item.id, "key": _key(page)}).status_code == 200
+    [s] = _sessions(db)
+    assert s.source == SessionSource.kiosk_qr and s.volunteer_id == user.volunteer.id
+
+
+def test_kiosk_qr_forged_expired_or_revoked(app, db, make, site, insured):
+    from models import kiosk as kiosks
+
+    device = _kiosk(app, db, site)
     now = utcnow()
-    device, code = create_device(db, site=db.get(type(site), site.id), name="櫃台平板", actor=None, now=now)
-    enrol(db, code, now)
-    db.commit()
     assert insured.get("/k/forged.token").status_code == 404
+    assert insured.get("/k/p/forged.pass").status_code == 404
     stale = presence_token(device, app.secret_key, now - dt.timedelta(minutes=3))
     response = insured.get(f"/k/{stale}")
     assert response.status_code == 404 and "已過期" in response.get_data(as_text=True)
     other_key = presence_token(device, "another secret", now)
     assert insured.get(f"/k/{other_key}").status_code == 404
-    from models.kiosk import revoke
-
-    revoke(db, db.get(type(device), device.id), None, now)
+    assert insured.get(f"/k/p/{kiosks.presence_pass(device.id, 'another secret', now)}").status_code == 404
+    old_pass = kiosks.presence_pass(device.id, app.secret_key, now - dt.timedelta(minutes=6))
+    response = insured.get(f"/k/p/{old_pass}")
+    assert response.status_code == 404 and "已過期" in response.get_data(as_text=True)
+    # a kiosk of another unit: its pass does not work for this unit's volunteers
+    foreign_site = make.site(make.unit())
+    foreign = _kiosk(app, db, foreign_site)
+    foreign_url = _scan(insured, presence_token(foreign, app.secret_key, now))
+    response = insured.get(foreign_url)
+    assert response.status_code == 404 and "無法在此使用" in response.get_data(as_text=True)
+    # revoked: neither the code nor a pass handed out before works any more
+    url = _scan(insured, presence_token(device, app.secret_key, now))
+    kiosks.revoke(db, db.get(type(device), device.id), None, now)
     db.commit()
     assert insured.get(f"/k/{presence_token(device, app.secret_key, now)}").status_code == 404
+    assert insured.get(url).status_code == 404
 
 
 def test_close_stale_command(app, db, site, item, insured):
@@ -225,10 +302,10 @@ def test_htmx_posts_get_only_the_panel_back_with_the_next_action(db, make, unit,
     panel = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in panel and panel.lstrip().startswith(("{#", "<section"))
-    assert 'id="checkin-panel"' in panel and "已簽到" in panel and "簽退 Check out" in panel
+    assert 'id="checkin-panel"' in panel and "已簽到" in panel and CHECK_OUT_BUTTON in panel
     response = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(panel)}, hx=True)
     panel = response.get_data(as_text=True)
-    assert "已簽退" in panel and "簽到 Check in" in panel
+    assert "已簽退" in panel and CHECK_IN_BUTTON in panel
     # the check-in form offers the item just used here first
     assert re.search(rf'<option value="{other.id}" selected>', panel)
     [s] = _sessions(db)
@@ -241,5 +318,48 @@ def test_htmx_refusal_answers_409_with_the_reason_in_the_panel(db, make, unit, s
                                                    "key": _key(page)}, hx=True)
     panel = response.get_data(as_text=True)
     assert response.status_code == 409 and "<html" not in panel
-    assert "沒有有效的意外保險" in panel and "簽到 Check in" in panel
+    assert "沒有有效的意外保險" in panel and CHECK_IN_BUTTON in panel
     assert _sessions(db) == []
+
+
+EN = {"Accept-Language": "en"}
+
+
+def test_buttons_and_refusals_are_in_the_readers_language(db, make, unit, item, insured):
+    """English: "Check in" / "Check out" (not a bilingual label), and the refusals name the
+    sites by their English names; the refusal log keeps its code as before."""
+    here = make.site(unit, name_zh="大安長照服務中心", name_en="Daan Care Centre",
+                     latitude=25.0263, longitude=121.5436, radius_m=200)
+    there = make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Care Point")
+    page = insured.get(f"/s/{here.token}", headers=EN).get_data(as_text=True)
+    assert 'value="check_in">Check in</button>' in page and "簽到" not in page
+    far = insured.post(f"/s/{here.token}", {"action": "check_in", "item_id": item.id, "key": _key(page),
+                                            "lat": "25.0478", "lon": "121.5170", "acc": "10"}, headers=EN)
+    text = far.get_data(as_text=True)
+    assert far.status_code == 409 and "m away from Daan Care Centre." in text and "大安" not in text
+    page = insured.get(f"/s/{there.token}", headers=EN).get_data(as_text=True)
+    insured.post(f"/s/{there.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)}, headers=EN)
+    page = insured.get(f"/s/{there.token}", headers=EN).get_data(as_text=True)
+    assert 'value="check_out">Check out</button>' in page and "簽退" not in page
+    refused = insured.post(f"/s/{here.token}", {"action": "check_in", "item_id": item.id, "key": _key(page) + "0",
+                                                "lat": "25.0263", "lon": "121.5436", "acc": "5"}, headers=EN, hx=True)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "You are still checked in at Wanhua Care Point. Check out there first." in text and "萬華" not in text
+    zh = insured.post(f"/s/{here.token}", {"action": "check_in", "item_id": item.id, "key": _key(page) + "1"}, hx=True)
+    assert "您還在萬華社區關懷據點簽到中，請先在那裡簽退。" in zh.get_data(as_text=True)
+    db.rollback()
+    assert sorted(db.scalars(select(CheckinEvent.refusal_code).where(CheckinEvent.refusal_code.is_not(None))).all()) == \
+        ["open_elsewhere", "open_elsewhere", "outside_radius"]
+
+
+def test_after_a_tap_the_answer_takes_the_focus(db, site, item, insured):
+    """The confirmation (or the refusal) is what a screen reader should read next: it carries
+    autofocus, which app.js prefers to the first form field of the new panel."""
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    panel = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)},
+                         hx=True).get_data(as_text=True)
+    assert re.search(r'<div class="confirm confirm-ok" role="status" tabindex="-1" autofocus>', panel)
+    assert panel.count("autofocus") == 1  # not the persons-served field
+    panel = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(panel)}, hx=True).get_data(as_text=True)
+    assert "已簽退</p>" in panel and panel.count("autofocus") == 1

@@ -183,6 +183,7 @@ def asset(filename: str, endpoint: str = "static") -> str:
 
 def configure_templates(app: Flask) -> None:
     from models.hours import hours_text
+    from models.messages import Named
     from models.base import TAIPEI
 
     def taipei(moment, fmt: str = "yyyy-MM-dd HH:mm"):
@@ -198,7 +199,13 @@ def configure_templates(app: Flask) -> None:
             return thing.name_en
         return getattr(thing, "name_zh", None) or thing.name
 
+    def local_params(params: dict) -> dict:
+        """A domain message's params with each name (models.messages.Named) in the reader's
+        language: `_(refusal.message, **(refusal.params|local_params))`."""
+        return {k: local(v) if isinstance(v, Named) else v for k, v in params.items()}
+
     app.jinja_env.filters["taipei"] = taipei
+    app.jinja_env.filters["local_params"] = local_params
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["hours"] = i18n.duration
     app.jinja_env.filters["decimal_hours"] = hours_text

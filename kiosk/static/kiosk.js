@@ -19,7 +19,7 @@
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var urls = {
     identify: app.dataset.identifyUrl, act: app.dataset.actUrl,
-    sync: app.dataset.syncUrl, ping: app.dataset.pingUrl
+    sync: app.dataset.syncUrl, ping: app.dataset.pingUrl, language: app.dataset.languageUrl
   };
   var RETURN_AFTER_MS = (parseInt(app.dataset.returnAfter, 10) || 6) * 1000;
   var CAMERA_MS = 30000;
@@ -89,13 +89,47 @@
   }
 
   function showIdle() {
+    var finished = !!stage.querySelector(".k-result"); // a check-in/out answered, saved or refused
     clearStageTimer();
     stopCamera();
     identity = null;
     stage.innerHTML = "";
     clearKeypad();
     app.dataset.screen = "idle";
+    if (finished) homeLanguage(); else armLanguageTimer();
   }
+
+  // --- language: a visitor's choice lasts for their own check-in -------------------------
+  // Back to the kiosk's language when the idle screen returns after a result, or when it has
+  // been left untouched for a while in a visitor's language (someone chose English and left).
+
+  var LANGUAGE_RESET_MS = (parseInt(app.dataset.languageResetAfter, 10) || 30) * 1000;
+  var languageTimer = null;
+  var resettingLanguage = false;
+
+  function homeLanguage() {
+    if (app.dataset.lang === app.dataset.homeLang || resettingLanguage) return;
+    if (!online || app.dataset.screen !== "idle") { armLanguageTimer(); return; } // not now: later
+    resettingLanguage = true;
+    post(urls.language, { lang: app.dataset.homeLang }).then(function (response) {
+      if (response.ok) { window.location.reload(); return; }
+      resettingLanguage = false;
+      armLanguageTimer();
+    }).catch(function () {
+      resettingLanguage = false;
+      armLanguageTimer();
+    });
+  }
+
+  function armLanguageTimer() {
+    if (app.dataset.lang === app.dataset.homeLang) return;
+    if (languageTimer) window.clearTimeout(languageTimer);
+    languageTimer = window.setTimeout(homeLanguage, LANGUAGE_RESET_MS);
+  }
+
+  armLanguageTimer();
+  document.addEventListener("pointerdown", armLanguageTimer, true);
+  document.addEventListener("keydown", armLanguageTimer, true);
 
   function showStage(node) {
     clearStageTimer();

@@ -27,6 +27,8 @@ PORTRAIT = {"viewport": {"width": 768, "height": 1024}, "device_scale_factor": 1
 @pytest.fixture(autouse=True)
 def portrait_size(monkeypatch):
     monkeypatch.setitem(SIZES, "portrait", PORTRAIT)
+    monkeypatch.setitem(SIZES, "wide", {**PORTRAIT, "viewport": {"width": 1280, "height": 800}})
+    monkeypatch.setitem(SIZES, "tall", {**PORTRAIT, "viewport": {"width": 800, "height": 1280}})
 
 
 @pytest.fixture
@@ -199,6 +201,79 @@ def test_wrong_pin_then_refusal_in_big_clear_text(open_page, db, make, unit, pla
     expect(refused.locator(".k-message-text")).to_have_text("沒有有效的意外保險，請洽承辦人。")
     screenshot(page, "kiosk-refused-no-insurance")
     assert fresh_sessions(db) == []
+
+
+@pytest.mark.parametrize("size", ["wide", "tall"])
+def test_checked_in_elsewhere_checks_out_there_then_in_here(open_page, db, make, unit, place, size):
+    """Still checked in at another site: the kiosk offers to check out there (it used to offer a
+    check-in button that could only be refused), then the check-in here on the same screen."""
+    from models.checkin import check_in
+
+    other = make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Community Care Point")
+    check_in(db, volunteer=place["volunteer"], site=other, item=place["items"][0],
+             now=utcnow() - dt.timedelta(hours=2), source=SessionSource.poster)
+    db.commit()
+    page = enrol(open_page(size), db, place)
+    keypad(page, place["volunteer"].volunteer_no)
+    person = page.locator(".k-person")
+    expect(person.locator(".k-state")).to_contain_text("起在萬華社區關懷據點簽到中")
+    expect(person.get_by_role("button", name="簽到", exact=True)).to_have_count(0)
+    assert_touch_targets(page, 56)
+    screenshot(page, f"kiosk-person-elsewhere-{size}")
+    person.get_by_role("button", name="先在萬華社區關懷據點簽退").click()
+    expect(person.locator(".k-state.is-done")).to_contain_text(re.compile(r"已在萬華社區關懷據點簽退 \d\d:\d\d"))
+    expect(person.get_by_label("服務項目")).to_be_visible()
+    screenshot(page, f"kiosk-person-elsewhere-checked-out-{size}")
+    [closed] = fresh_sessions(db)
+    assert closed.site_id == other.id and closed.checked_out_at is not None
+    person.get_by_role("button", name="簽到", exact=True).click()
+    expect(page.locator(".k-result.is-ok .k-title")).to_have_text("已簽到")
+    closed, opened = fresh_sessions(db)
+    assert opened.site_id == place["site"].id and opened.checked_out_at is None
+
+
+def test_a_visitors_language_lasts_for_their_check_in_only(open_page, db, place, monkeypatch):
+    """One visitor taps English: their screens are English (no letter-spaced "C h e c k  i n"),
+    and the kiosk is back in Chinese for the next person when it returns to idle after their
+    check-in, or when the idle screen is left untouched in English."""
+    import kiosk.tablet
+
+    monkeypatch.setattr(kiosk.tablet, "LANGUAGE_RESET_SECONDS", 3)
+    page = enrol(open_page("wide"), db, place)
+    html = page.locator("html")
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    expect(html).to_have_attribute("lang", "en")
+    keys = page.locator(".k-keypad")
+    for digit in place["volunteer"].volunteer_no:
+        keys.locator(f'[data-key="{digit}"]').click()
+    keys.get_by_role("button", name="OK").click()
+    for digit in PIN:
+        keys.locator(f'[data-key="{digit}"]').click()
+    keys.get_by_role("button", name="OK").click()
+    button = page.locator(".k-person").get_by_role("button", name="Check in", exact=True)
+    expect(button).to_be_visible()
+    assert button.evaluate("b => getComputedStyle(b).letterSpacing") == "normal"
+    screenshot(page, "kiosk-person-english-wide")
+    button.click()
+    expect(page.locator(".k-result.is-ok .k-title")).to_have_text("Checked in")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Done").click()
+    expect(html).to_have_attribute("lang", "zh-Hant-TW")
+    expect(page.locator(".k-keypad").get_by_role("button", name="確定")).to_be_visible()
+
+    # The next person sees Chinese, with the big button's characters spaced as before.
+    keypad(page, place["volunteer"].volunteer_no)
+    out = page.locator(".k-person").get_by_role("button", name="簽退", exact=True)
+    assert out.evaluate("b => getComputedStyle(b).letterSpacing") != "normal"
+    page.locator(".k-person").get_by_role("button", name="取消").click()
+
+    # English chosen, then nobody: back to Chinese after LANGUAGE_RESET_SECONDS untouched.
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    expect(html).to_have_attribute("lang", "en")
+    expect(html).to_have_attribute("lang", "zh-Hant-TW", timeout=10_000)
+    expect(page.locator("#k-idle")).to_be_visible()
 
 
 # --- the camera reads a real QR card ----------------------------------------------------------------

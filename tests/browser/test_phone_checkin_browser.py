@@ -1,8 +1,10 @@
 """A volunteer's own phone: scan the site poster's QR URL, sign in, check in, check out."""
+import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models.service import Flag, ServiceSession, SessionSource, SessionStatus
-from tests.browser.conftest import assert_fits_phone, path_of, screenshot
+from tests.browser.conftest import assert_fits_phone, path_of, screenshot, sign_in
 
 
 def _sessions(db):
@@ -30,11 +32,13 @@ def test_poster_qr_to_check_in_and_out_on_a_phone(db, make, unit, phone):
     screenshot(page, "phone-checkin-before")
 
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.get_by_role("button", name="簽到 Check in").click()
+        page.get_by_role("button", name="簽到", exact=True).click()
     # htmx swaps the panel in place: only the panel comes back, the page stays where it is.
     assert answer.value.request.headers.get("hx-request") == "true"
     assert "<html" not in answer.value.text()
     page.get_by_text("已簽到").wait_for()
+    # the focus lands on the confirmation (a screen reader reads it), not in the next form's field
+    expect(page.locator(".confirm-ok")).to_be_focused()
     assert path_of(page) == f"/s/{site.token}"
     screenshot(page, "phone-checkin-done")
     [s] = _sessions(db)
@@ -42,8 +46,9 @@ def test_poster_qr_to_check_in_and_out_on_a_phone(db, make, unit, phone):
 
     page.locator("input[name=persons_served]").fill("4")
     with page.expect_response(lambda r: r.request.method == "POST"):
-        page.get_by_role("button", name="簽退 Check out").click()
+        page.get_by_role("button", name="簽退", exact=True).click()
     page.get_by_text("已簽退").wait_for()
+    expect(page.locator(".confirm-ok")).to_be_focused()
     assert_fits_phone(page)
     screenshot(page, "phone-checkout-done")
     [s] = _sessions(db)
@@ -68,13 +73,13 @@ def test_presence_check_uses_the_phones_position(db, make, unit, browser, live_s
     near_ctx, near = phone_at(25.0266, 121.5440)
     sign_in(near, near_user.email)
     near.goto(f"/s/{site.token}")
-    near.get_by_role("button", name="簽到 Check in").click()
+    near.get_by_role("button", name="簽到", exact=True).click()
     near.get_by_text("已簽到").wait_for()
 
     far_ctx, far = phone_at(25.0478, 121.5170)  # Taipei Main Station, ~3.6 km away
     sign_in(far, far_user.email)
     far.goto(f"/s/{site.token}")
-    far.get_by_role("button", name="簽到 Check in").click()
+    far.get_by_role("button", name="簽到", exact=True).click()
     far.get_by_text("請在服務地點簽到").wait_for()
     screenshot(far, "phone-checkin-too-far")
     near_ctx.close()
@@ -83,3 +88,104 @@ def test_presence_check_uses_the_phones_position(db, make, unit, browser, live_s
     [s] = _sessions(db)
     assert s.volunteer_id == near_user.volunteer.id
     assert Flag.position_unavailable.value not in s.flag_set
+
+
+
+def test_kiosk_qr_then_a_slow_sign_in_still_checks_in(app, db, make, unit, phone, monkeypatch):
+    """The kiosk's rotating code lives 90 s; a volunteer who is not signed in types an email and
+    a password for longer than that and must still land on a working page (the presence pass)."""
+    import datetime as dt
+
+    import kiosk.phone
+    from models.base import utcnow
+    from models.kiosk import create_device, enrol, presence_token
+
+    site = make.site(unit, name_zh="大安長照服務中心")
+    make.item(unit, name_zh="長者陪伴關懷")
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    device, code = create_device(db, site=site, name="櫃台平板", actor=None, now=utcnow())
+    enrol(db, code, utcnow())
+    db.commit()
+
+    page = phone
+    page.goto(f"/k/{presence_token(device, app.secret_key, utcnow())}")  # the camera app opens it
+    assert path_of(page) == "/sign-in"
+    start = utcnow()
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: start + dt.timedelta(minutes=3))  # slow typing
+    page.locator("input[name=email]").fill(user.email)
+    page.locator("input[name=password]").fill(make.PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="登入").click()
+    assert path_of(page).startswith("/k/p/")
+    assert page.get_by_text("大安長照服務中心").first.is_visible()
+    page.get_by_role("button", name="簽到", exact=True).click()
+    page.get_by_text("已簽到").wait_for()
+    screenshot(page, "phone-kiosk-qr-after-slow-sign-in")
+    [s] = _sessions(db)
+    assert s.source == SessionSource.kiosk_qr and s.volunteer_id == user.volunteer.id
+
+
+@pytest.mark.parametrize("failure", [404, 403, 500, "network"])
+def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
+    """htmx swaps nothing for a 403, 404 or 500 answer, or when the network fails: the
+    volunteer must be told it did not work, in words, never left with a silent page."""
+    site = make.site(unit, name_zh="大安長照服務中心")
+    make.item(unit)
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    page = sign_in(phone, user.email)
+    page.goto(f"/s/{site.token}")
+    page.allow_console_error("status of")  # Chromium logs the failed answer...
+    page.allow_console_error("net::ERR_FAILED")
+    page.allow_console_error("Response Status Error")  # ... and htmx its error events
+    page.allow_console_error("htmx:")
+
+    def answer(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        if failure == "network":
+            return route.abort()
+        return route.fulfill(status=failure, body="<p>nope</p>", content_type="text/html")
+
+    page.route(f"**/s/{site.token}", answer)
+    banner = page.locator("#hx-failed")
+    expect(banner).to_be_hidden()
+    page.get_by_role("button", name="簽到", exact=True).click()
+    expect(banner).to_be_visible()
+    expect(banner).to_have_attribute("role", "alert")
+    expect(banner).to_contain_text("沒有完成，請重新整理頁面再試一次。")
+    assert_fits_phone(page)
+    if failure == 404:
+        screenshot(page, "phone-checkin-failed-unswapped")
+    assert _sessions(db) == []
+    page.unroute(f"**/s/{site.token}")
+    page.get_by_role("button", name="重新整理頁面").click()
+    page.get_by_role("button", name="簽到", exact=True).click()
+    page.get_by_text("已簽到").wait_for()
+    expect(banner).to_be_hidden()
+
+
+def test_check_out_elsewhere_first_names_that_site_in_english_too(db, make, unit, open_page):
+    """Checked in at another site: "Check out at <there> first", and the confirmation under
+    this site's heading says which site was checked out of; English shows English names."""
+    here = make.site(unit, name_zh="大安長照服務中心", name_en="Daan Care Centre")
+    there = make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Care Point")
+    make.item(unit)
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    for locale, first, done in (("zh-TW", "先在萬華社區關懷據點簽退", "已在萬華社區關懷據點簽退"),
+                                ("en", "Check out at Wanhua Care Point first", "Checked out at Wanhua Care Point")):
+        page = sign_in(open_page("phone", locale=locale), user.email)
+        page.goto(f"/s/{there.token}")
+        page.locator("button[value=check_in]").click()
+        page.locator(".confirm-ok").wait_for()
+        page.goto(f"/s/{here.token}")
+        page.get_by_role("button", name=first).click()
+        confirm = page.locator(".confirm-ok")
+        expect(confirm.locator(".confirm-title")).to_have_text(done)
+        expect(confirm).to_be_focused()
+        expect(page.locator("button[value=check_in]")).to_be_visible()
+        assert_fits_phone(page)
+        screenshot(page, f"phone-checked-out-elsewhere-{locale}")
+    assert all(s.checked_out_at is not None for s in _sessions(db))

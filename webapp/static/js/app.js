@@ -41,9 +41,41 @@
     if (active && active !== document.body && document.documentElement.contains(active)) return;
     var fresh = old && old.id ? document.getElementById(old.id) : null;
     if (!fresh) return;
-    var next = fresh.querySelector("[autofocus], button:not([disabled]), a[href], input:not([type=hidden]), select, textarea");
+    // [autofocus] first (e.g. the confirmation after a check-in), wherever it stands; else the
+    // first control.
+    var next = fresh.querySelector("[autofocus]") ||
+      fresh.querySelector("button:not([disabled]), a[href], input:not([type=hidden]), select, textarea");
     if (!next) { fresh.setAttribute("tabindex", "-1"); next = fresh; }
     next.focus();
+  });
+  // An htmx request that failed where the page swaps nothing in (403, 404, 500..., no network):
+  // say so, instead of leaving the person believing it worked. 400 and 409 answers are swapped
+  // in (base.html's htmx-config) and say what went wrong themselves. Background polls that fail
+  // stay quiet: nobody asked for them, and the next poll tries again.
+  function failed(event) {
+    var box = document.getElementById("hx-failed");
+    var config = event.detail && event.detail.requestConfig;
+    if (!box || !config) return;
+    var verb = (config.verb || "get").toLowerCase();
+    var asked = config.triggeringEvent && config.triggeringEvent.isTrusted;
+    if (verb === "get" && !asked) return;
+    box.setAttribute("role", "alert");
+    box.hidden = false;
+    box.querySelector(".hx-failed-text").textContent = box.getAttribute("data-text");
+  }
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:sendError", failed);
+  document.addEventListener("htmx:beforeRequest", function () {
+    var box = document.getElementById("hx-failed");
+    if (box && !box.hidden) {
+      box.hidden = true;
+      box.removeAttribute("role");
+      box.querySelector(".hx-failed-text").textContent = "";
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-hx-failed=reload]");
+    if (button) window.location.reload();
   });
   // "Cancel" on a small confirmation panel: just remove the panel.
   document.addEventListener("click", function (event) {
