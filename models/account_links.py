@@ -1,13 +1,19 @@
 """One-time set-password links (often printed as a QR: the unit may have no mail server) and
 the account setup they open: the new volunteer sets a password and the kiosk PIN, once.
 Only the token's sha256 is stored; a new link stops older unused ones. Every change is audited.
-Recruitment (models/recruitment) makes the first link when an applicant is accepted."""
+Recruitment (models/recruitment) makes the first link when an applicant is accepted.
+
+The kiosk PIN afterwards: the volunteer sets or changes it themselves (confirming with their
+password: a PIN opens the kiosk as them), and an admin resets a forgotten one (no PIN, no
+lock-out; the volunteer then sets a new one). `validate_pin` is the one rule for a PIN."""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import re
 import secrets
+import unicodedata
+from dataclasses import dataclass
 
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -15,11 +21,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .messages import N_, Refused
-from .people import User
+from .people import User, Volunteer
 
 LINK_DAYS = 14  # a set-password link works for 14 days, once
 PASSWORD_MIN = 8
-PIN_RE = re.compile(r"^\d{4,6}$")
+PIN_RE = re.compile(r"[0-9]{4,6}")  # ASCII digits only: the kiosk keypad sends nothing else
 
 
 class SetPasswordLink(Base):
@@ -94,8 +100,7 @@ def complete_account_setup(session: Session, token: str, now: dt.datetime, *, pa
     link = usable_link(session, token, now)
     if len(password or "") < PASSWORD_MIN:
         raise AccountSetupError(N_("Use at least %(min)d characters."), min=PASSWORD_MIN)
-    if not PIN_RE.match(pin or ""):
-        raise AccountSetupError(N_("A PIN is 4 to 6 digits."))
+    pin = validate_pin(pin)
     user = link.user
     user.set_password(password)
     if user.volunteer is not None:
@@ -105,3 +110,73 @@ def complete_account_setup(session: Session, token: str, now: dt.datetime, *, pa
     audit.record(session, action="account_setup", entity="user", entity_id=user.id, actor=user,
                  after={"link_id": link.id, "pin_set": user.volunteer is not None}, now=now)
     return user
+
+
+# --- the kiosk PIN after the account setup ---------------------------------------------------
+
+class WrongPassword(AccountSetupError):
+    """The account password given to confirm a PIN change is not the right one."""
+
+
+class NothingToReset(AccountSetupError):
+    """The volunteer has no PIN and no lock-out: an admin's reset would change nothing."""
+
+
+def validate_pin(pin: str | None) -> str:
+    """The one rule for a kiosk PIN: 4 to 6 digits (full-width digits typed with a Chinese
+    keyboard count as the same digits). Returns the PIN as the keypad sends it;
+    AccountSetupError when it is not one."""
+    pin = unicodedata.normalize("NFKC", pin or "")
+    if not PIN_RE.fullmatch(pin):
+        raise AccountSetupError(N_("A PIN is 4 to 6 digits."))
+    return pin
+
+
+@dataclass(frozen=True)
+class PinStatus:
+    has_pin: bool
+    locked_until: dt.datetime | None  # None: not locked out now
+
+
+def pin_status(volunteer: Volunteer, now: dt.datetime) -> PinStatus:
+    until = volunteer.pin_locked_until
+    return PinStatus(has_pin=bool(volunteer.pin_hash),
+                     locked_until=until if until is not None and now < until else None)
+
+
+def change_pin(session: Session, user: User, password: str, pin: str, now: dt.datetime) -> Volunteer:
+    """The signed-in volunteer sets or changes their kiosk PIN, confirming with their account
+    password. A new PIN also ends a lock-out after wrong PINs. Audited without the PIN."""
+    begin_write(session)
+    volunteer = user.volunteer
+    if volunteer is None:
+        raise AccountSetupError(N_("Only volunteers have a kiosk PIN."))
+    if not user.check_password(password or ""):
+        raise WrongPassword(N_("Your password is not correct."))
+    pin = validate_pin(pin)
+    before = pin_status(volunteer, now)
+    volunteer.set_pin(pin)  # clears the failure count and any lock-out
+    session.flush()
+    audit.record(session, action="pin_change", entity="volunteer", entity_id=volunteer.id,
+                 actor=user, before={"pin_set": before.has_pin,
+                                     "locked": before.locked_until is not None},
+                 after={"pin_set": True, "locked": False}, now=now)
+    return volunteer
+
+
+def reset_pin(session: Session, volunteer: Volunteer, actor: User, now: dt.datetime) -> None:
+    """An admin clears a volunteer's PIN and any lock-out (a forgotten PIN): the keypad no longer
+    knows them until they set a new PIN on their phone. Audited without the PIN."""
+    begin_write(session)
+    before = pin_status(volunteer, now)
+    if not before.has_pin and before.locked_until is None and not volunteer.pin_failures:
+        raise NothingToReset(N_("%(name)s has no PIN and is not locked out: there is nothing to reset."),
+                             name=volunteer.name_zh)
+    volunteer.pin_hash = None
+    volunteer.pin_failures = 0
+    volunteer.pin_locked_until = None
+    session.flush()
+    audit.record(session, action="pin_reset", entity="volunteer", entity_id=volunteer.id,
+                 actor=actor, unit_id=volunteer.unit_id,
+                 before={"pin_set": before.has_pin, "locked": before.locked_until is not None},
+                 after={"pin_set": False, "locked": False}, now=now)

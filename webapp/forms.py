@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from models import account_links
 
 
 class SignInForm(FlaskForm):
@@ -30,6 +33,33 @@ class PasswordChangeForm(FlaskForm):
         _l("New password again"),
         validators=[EqualTo("new", message=_l("The two new passwords differ."))],
     )
+
+
+def kiosk_pin(form, field):
+    """A kiosk PIN field: the domain's one PIN rule (account_links.validate_pin), whose
+    message the form shows in the user's language."""
+    try:
+        account_links.validate_pin(field.data)
+    except account_links.AccountSetupError as error:
+        raise ValidationError(_(error.message, **error.params)) from None
+
+
+class PinChangeForm(FlaskForm):
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(_l("Enter your password."))]
+    )
+    pin = PasswordField(
+        _l("New PIN (4 to 6 digits)"), validators=[DataRequired(_l("Enter a PIN.")), kiosk_pin]
+    )
+    confirm = PasswordField(
+        _l("New PIN again"),
+        validators=[DataRequired(_l("Enter the PIN again.")),
+                    EqualTo("pin", message=_l("The two PINs are not the same."))],
+    )
+
+
+class ResetPinForm(FlaskForm):
+    """The admin's "Reset PIN" button: nothing to fill in, the CSRF token only."""
 
 
 MAX_DB_ID = 2**31 - 1  # PostgreSQL INTEGER: a larger number in a query is an error, not "no row"

@@ -128,9 +128,10 @@ def test_every_page_passes_axe(app, db, open_page, who):
         audited |= endpoints
     # The walk really reached the pages of this role (guards against a walk that finds nothing).
     expected = {"anonymous": {"auth.sign_in", "openings.index"},
-                "volunteer": {"home.index", "my_hours.index", "home.my_card"},
+                "volunteer": {"home.index", "my_hours.index", "home.my_card", "auth.change_pin"},
                 "supervisor": {"dashboard.index", "attendance.index", "slips.index"},
-                "admin": {"sites.index", "kiosk.devices", "recruitment.index", "record_book.index"}}[who]
+                "admin": {"sites.index", "kiosk.devices", "recruitment.index", "record_book.index",
+                          "evaluation.volunteer_status"}}[who]
     assert expected <= audited, f"walk missed {expected - audited}"
     assert not problems, f"{len(problems)} axe violation(s):\n" + "\n".join(problems)
 

@@ -8,13 +8,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from models import account_links as links
 from models.base import utcnow
 
 from ..access import public
 from ..extensions import db, limiter
+from ..forms import kiosk_pin
 
 bp = Blueprint("account_setup", __name__)
 
@@ -33,8 +34,7 @@ class SetupForm(FlaskForm):
         DataRequired(_l("Enter the password again.")),
         EqualTo("password", message=_l("The two passwords are not the same."))])
     pin = PasswordField(_l("Kiosk PIN (4 to 6 digits)"), validators=[
-        DataRequired(_l("Enter a PIN.")),
-        Regexp(r"^\d{4,6}$", message=_l("A PIN is 4 to 6 digits."))])
+        DataRequired(_l("Enter a PIN.")), kiosk_pin])
 
 
 @bp.route("/welcome/<token>", methods=["GET", "POST"])

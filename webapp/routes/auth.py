@@ -1,4 +1,4 @@
-"""Sign in, sign out, password change, language choice."""
+"""Sign in, sign out, password change, the volunteer's kiosk PIN, language choice."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -8,13 +8,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
-from models import audit
+from models import account_links, audit
 from models.base import utcnow
-from models.people import User
+from models.people import Role, User
 
-from ..access import public, signed_in
+from ..access import public, roles, signed_in
 from ..extensions import db, limiter
-from ..forms import PasswordChangeForm, SignInForm
+from ..forms import PasswordChangeForm, PinChangeForm, SignInForm
 from ..i18n import LANGUAGES
 
 bp = Blueprint("auth", __name__)
@@ -95,6 +95,34 @@ def change_password():
             return redirect(url_for("home.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status
+
+
+@bp.route("/account/pin", methods=["GET", "POST"])
+@roles(Role.volunteer)
+@limiter.limit("10 per minute", methods=["POST"])
+def change_pin():
+    """Set or change the kiosk PIN; the account password confirms it (a PIN opens the kiosk
+    as this volunteer)."""
+    form = PinChangeForm()
+    if form.validate_on_submit():
+        user = db.session.get(User, current_user.id)
+        try:
+            account_links.change_pin(db.session, user, form.password.data, form.pin.data, utcnow())
+        except account_links.WrongPassword as error:
+            db.session.rollback()
+            form.password.errors.append(_(error.message, **error.params))
+        except account_links.AccountSetupError as error:
+            db.session.rollback()
+            form.pin.errors.append(_(error.message, **error.params))
+        else:
+            db.session.commit()
+            flash(_("Your PIN is set. Type it after your volunteer number on the kiosk keypad."),
+                  "success")
+            return redirect(url_for("home.my_card"))
+    status = 400 if request.method == "POST" else 200
+    volunteer = current_user.volunteer
+    return render_template("auth/pin.html", form=form, volunteer=volunteer,
+                           pin=account_links.pin_status(volunteer, utcnow())), status
 
 
 @bp.route("/language", methods=["POST"])

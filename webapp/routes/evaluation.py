@@ -17,6 +17,7 @@ from wtforms import DateField, IntegerField, RadioField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
+from models import account_links
 from models import evaluation as ev
 from models import volunteer_status as vs
 from models.team_view import team_overview
@@ -26,6 +27,7 @@ from models.people import Role, User, Volunteer
 
 from ..access import STAFF, roles
 from ..extensions import db
+from ..forms import ResetPinForm
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 overview_bp = Blueprint("site_overview", __name__, url_prefix="/sites")
@@ -385,7 +387,8 @@ def _status_page(vol: Volunteer, exit_form=None, back_form=None, status: int = 2
     return render_template("evaluation/status.html", vol=vol,
                            exit_form=exit_form or ExitForm(), back_form=back_form or ReactivateForm(),
                            changes=vs.status_changes_of(db.session, vol.id), loose_errors=errors,
-                           today=taipei_date(utcnow())), status
+                           today=taipei_date(utcnow()), pin=account_links.pin_status(vol, utcnow()),
+                           pin_form=ResetPinForm()), status
 
 
 @bp.get("/volunteers/<int:volunteer_id>/status")
@@ -428,6 +431,24 @@ def volunteer_reactivate(volunteer_id: int):
         return _status_page(vol, back_form=form, status=400, errors=errors)
     db.session.commit()
     flash(_("%(name)s is active again.", name=vol.name_zh), "success")
+    return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
+
+
+@bp.post("/volunteers/<int:volunteer_id>/pin-reset")
+@admins
+def volunteer_pin_reset(volunteer_id: int):
+    """A forgotten kiosk PIN: clear it and any lock-out; the volunteer sets a new one."""
+    vol = _volunteer_or_404(volunteer_id)
+    if not ResetPinForm().validate():
+        return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
+    try:
+        account_links.reset_pin(db.session, vol, _me(), utcnow())
+    except account_links.AccountSetupError as error:
+        db.session.rollback()
+        return _status_page(vol, status=409, errors=[_(error.message, **error.params)])
+    db.session.commit()
+    flash(_("The PIN of %(name)s is cleared. They can set a new one on their phone, on the PIN page.",
+            name=vol.name_zh), "success")
     return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
 
 

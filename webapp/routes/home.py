@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from models import hours, record_book
+from models import account_links, hours, record_book
 from models.base import taipei_date, utcnow
 from models.people import Role
 from models.verification import supervised_site_ids
@@ -50,7 +50,9 @@ def index():
 @bp.route("/me/card")
 @roles(Role.volunteer)
 def my_card():
-    return render_template("home/card.html", volunteer=current_user.volunteer)
+    volunteer = current_user.volunteer
+    return render_template("home/card.html", volunteer=volunteer,
+                           pin=account_links.pin_status(volunteer, utcnow()))
 
 
 def qr_svg(payload: str) -> Response:

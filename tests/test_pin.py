@@ -1,0 +1,270 @@
+"""The kiosk PIN after the welcome link: a volunteer sets or changes it on their "PIN" page
+(confirming with their password), an admin resets a forgotten one on the volunteer's status page.
+Over real HTTP; the new PIN is tried on an enrolled kiosk's keypad."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from models import account_links
+from models import kiosk as kiosks
+from models.audit import AuditEntry
+from models.base import utcnow
+from models.people import Volunteer
+from tests.conftest import HttpUser
+from tests.test_kiosk_tablet import enrol
+
+EN = {"Accept-Language": "en"}
+OLD_PIN, NEW_PIN = "2468", "97531"
+
+
+def fresh(db, volunteer_id: int) -> Volunteer:
+    db.rollback()  # a new transaction: see what the app's requests committed
+    db.expire_all()  # objects read before no transaction began are not expired by rollback
+    return db.get(Volunteer, volunteer_id)
+
+
+def audit_of(db, action: str) -> list[AuditEntry]:
+    db.rollback()
+    return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                           .order_by(AuditEntry.id)))
+
+
+@pytest.fixture
+def vol(db, volunteer):
+    """The signed-in volunteer's profile, with the PIN the welcome link set."""
+    person = db.get(Volunteer, volunteer.user.volunteer.id)
+    person.set_pin(OLD_PIN)
+    db.commit()
+    return person
+
+
+@pytest.fixture
+def tablet(app, db, make, unit):
+    """An enrolled kiosk of the volunteer's unit."""
+    site, admin = make.site(unit), make.user(unit, role="admin")
+    _device, code = kiosks.create_device(db, site=site, name="服務台平板", actor=admin, now=utcnow())
+    db.commit()
+    return enrol(app, code)
+
+
+def keypad(tablet, person: Volunteer, pin: str):
+    return tablet.post("/kiosk/identify", {"method": "keypad", "number": person.volunteer_no,
+                                           "pin": pin}, hx=True, headers=EN)
+
+
+def change(volunteer, password, pin, confirm=None, **kw):
+    return volunteer.post("/account/pin", {"password": password, "pin": pin,
+                                           "confirm": pin if confirm is None else confirm}, **kw)
+
+
+# --- the volunteer's own PIN page -------------------------------------------------------------
+
+def test_volunteer_changes_pin_and_only_the_new_one_opens_the_kiosk(db, make, volunteer, vol, tablet):
+    page = volunteer.get("/account/pin")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "簽到站 PIN 碼" in html and "已設定 PIN 碼" in html and vol.volunteer_no in html
+    assert 'href="/account/pin"' in volunteer.get("/").get_data(as_text=True)  # in the main nav
+
+    done = change(volunteer, make.PASSWORD, NEW_PIN)
+    assert done.status_code == 302 and done.headers["Location"] == "/me/card"
+    card = volunteer.get("/me/card").get_data(as_text=True)
+    assert "已設定 PIN 碼" in card and "在簽到站的數字鍵盤先輸入志工編號" in card  # the flash
+
+    assert keypad(tablet, vol, NEW_PIN).status_code == 200
+    wrong = keypad(tablet, vol, OLD_PIN)
+    assert wrong.status_code == 422 and "number or PIN is not correct" in wrong.get_data(as_text=True)
+
+    [entry] = audit_of(db, "pin_change")
+    assert entry.entity == "volunteer" and entry.entity_id == vol.id
+    assert entry.actor_user_id == volunteer.user.id
+    assert entry.after_data() == {"pin_set": True, "locked": False}
+    assert entry.before_data() == {"pin_set": True, "locked": False}
+    stored = fresh(db, vol.id).pin_hash
+    for text in (entry.before or "", entry.after or ""):
+        assert NEW_PIN not in text and OLD_PIN not in text and stored not in text
+
+
+def test_wrong_password_is_refused_and_changes_nothing(db, volunteer, vol, tablet):
+    before = fresh(db, vol.id).pin_hash
+    refused = change(volunteer, "not my password", NEW_PIN, headers=EN)
+    assert refused.status_code == 400
+    assert "Your password is not correct." in refused.get_data(as_text=True)
+    assert fresh(db, vol.id).pin_hash == before
+    assert audit_of(db, "pin_change") == []
+    assert keypad(tablet, vol, OLD_PIN).status_code == 200
+    assert keypad(tablet, vol, NEW_PIN).status_code == 422
+    zh = change(volunteer, "not my password", NEW_PIN)
+    assert "您的密碼不正確。" in zh.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("pin", ["123", "1234567", "12a4", "12 34", "", "1234\n", "١٢٣٤"])
+def test_bad_pins_are_refused_with_the_translated_rule(db, make, volunteer, vol, pin):
+    before = fresh(db, vol.id).pin_hash
+    refused = change(volunteer, make.PASSWORD, pin)
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert ("PIN 碼為 4 到 6 位數字。" in html) or (pin == "" and "請輸入 PIN 碼。" in html)
+    english = change(volunteer, make.PASSWORD, pin, headers=EN).get_data(as_text=True)
+    assert "A PIN is 4 to 6 digits." in english or (pin == "" and "Enter a PIN." in english)
+    assert fresh(db, vol.id).pin_hash == before and audit_of(db, "pin_change") == []
+
+
+def test_the_two_pins_must_match(db, make, volunteer, vol):
+    refused = change(volunteer, make.PASSWORD, NEW_PIN, confirm="97530", headers=EN)
+    assert refused.status_code == 400 and "The two PINs are not the same." in refused.get_data(as_text=True)
+    assert fresh(db, vol.id).check_pin(OLD_PIN)
+
+
+def test_full_width_digits_are_the_same_pin(db, make, volunteer, vol, tablet):
+    """A Chinese keyboard may type full-width digits; the keypad sends ASCII ones."""
+    assert change(volunteer, make.PASSWORD, "１３５７").status_code == 302
+    assert keypad(tablet, vol, "1357").status_code == 200
+
+
+def test_a_new_pin_clears_a_lock_out(db, make, volunteer, vol, tablet):
+    for _ in range(kiosks.PIN_MAX_FAILURES):
+        keypad(tablet, vol, "0000")
+    assert keypad(tablet, vol, OLD_PIN).status_code == 423
+    assert "PIN 碼輸錯過多，已被鎖定" in volunteer.get("/me/card").get_data(as_text=True)
+    assert "PIN 碼輸錯過多，已鎖定" in volunteer.get("/account/pin").get_data(as_text=True)
+    assert change(volunteer, make.PASSWORD, NEW_PIN).status_code == 302
+    assert keypad(tablet, vol, NEW_PIN).status_code == 200
+    [entry] = audit_of(db, "pin_change")
+    assert entry.before_data() == {"pin_set": True, "locked": True}
+
+
+def test_my_card_says_when_there_is_no_pin_and_links_to_the_page(db, make, volunteer, vol):
+    vol = fresh(db, vol.id)
+    vol.pin_hash = None
+    db.commit()
+    card = volunteer.get("/me/card").get_data(as_text=True)
+    assert "您尚未設定 PIN 碼" in card and 'href="/account/pin"' in card
+    page = volunteer.get("/account/pin").get_data(as_text=True)
+    assert "尚未設定 PIN 碼" in page
+    assert change(volunteer, make.PASSWORD, "4321").status_code == 302
+    card = volunteer.get("/me/card").get_data(as_text=True)
+    assert "已設定 PIN 碼" in card and "您尚未設定 PIN 碼" not in card
+    [entry] = audit_of(db, "pin_change")
+    assert entry.before_data() == {"pin_set": False, "locked": False}
+
+
+def test_pin_page_needs_csrf(app, db, make, volunteer, vol):
+    raw = volunteer.client.post("/account/pin", data={"password": make.PASSWORD, "pin": NEW_PIN,
+                                                      "confirm": NEW_PIN})
+    assert raw.status_code == 400 and "表單已過期" in raw.get_data(as_text=True)
+    assert fresh(db, vol.id).check_pin(OLD_PIN) and audit_of(db, "pin_change") == []
+
+
+def test_pin_page_is_for_signed_in_volunteers_only(anon, admin, supervisor):
+    response = anon.get("/account/pin")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+    anon.refresh_token()
+    posted = anon.post("/account/pin", {"password": "x", "pin": "1234", "confirm": "1234"})
+    assert posted.status_code == 302 and posted.headers["Location"].startswith("/sign-in")
+    for staff in (admin, supervisor):
+        assert staff.get("/account/pin").status_code == 403
+        assert staff.post("/account/pin", {"password": "x", "pin": "1234",
+                                           "confirm": "1234"}).status_code == 403
+        assert 'href="/account/pin"' not in staff.get("/").get_data(as_text=True)
+
+
+# --- the admin's reset ------------------------------------------------------------------------
+
+def status_url(person: Volunteer) -> str:
+    return f"/evaluation/volunteers/{person.id}/status"
+
+
+def reset_url(person: Volunteer) -> str:
+    return f"/evaluation/volunteers/{person.id}/pin-reset"
+
+
+def test_admin_sees_pin_and_lock_out_and_resets_them(db, admin, vol, tablet):
+    page = admin.get(status_url(vol), headers=EN).get_data(as_text=True)
+    assert "Kiosk PIN" in page and "PIN set" in page and "Locked after wrong PINs" not in page
+    for _ in range(kiosks.PIN_MAX_FAILURES):
+        keypad(tablet, vol, "0000")
+    assert keypad(tablet, vol, OLD_PIN).status_code == 423
+    page = admin.get(status_url(vol)).get_data(as_text=True)
+    assert "已設定 PIN 碼" in page and "PIN 碼輸錯過多，鎖定到" in page and "重設 PIN 碼" in page
+
+    done = admin.post(reset_url(vol))
+    assert done.status_code == 302 and done.headers["Location"] == status_url(vol)
+    page = admin.get(status_url(vol)).get_data(as_text=True)
+    assert f"已清除 {vol.name_zh} 的 PIN 碼" in page and "尚未設定 PIN 碼" in page
+    assert "PIN 碼輸錯過多" not in page and "重設 PIN 碼</button>" not in page
+
+    person = fresh(db, vol.id)
+    assert person.pin_hash is None and person.pin_locked_until is None and person.pin_failures == 0
+    still = keypad(tablet, vol, OLD_PIN)  # no more lock-out, and the old PIN is gone
+    assert still.status_code == 422 and "number or PIN is not correct" in still.get_data(as_text=True)
+
+    [entry] = audit_of(db, "pin_reset")
+    assert entry.entity == "volunteer" and entry.entity_id == vol.id
+    assert entry.actor_user_id == admin.user.id and entry.unit_id == vol.unit_id
+    assert entry.before_data() == {"pin_set": True, "locked": True}
+    assert entry.after_data() == {"pin_set": False, "locked": False}
+    assert OLD_PIN not in (entry.before + entry.after)
+
+
+def test_after_a_reset_the_volunteer_sets_a_new_pin(db, make, admin, volunteer, vol, tablet):
+    assert admin.post(reset_url(vol)).status_code == 302
+    assert "您尚未設定 PIN 碼" in volunteer.get("/me/card").get_data(as_text=True)
+    assert change(volunteer, make.PASSWORD, NEW_PIN).status_code == 302
+    assert keypad(tablet, vol, NEW_PIN).status_code == 200
+
+
+def test_reset_with_nothing_to_reset_is_refused_and_changes_nothing(db, admin, vol):
+    assert admin.post(reset_url(vol)).status_code == 302
+    again = admin.post(reset_url(vol), headers=EN)
+    assert again.status_code == 409
+    assert "has no PIN and is not locked out: there is nothing to reset." in again.get_data(as_text=True)
+    assert len(audit_of(db, "pin_reset")) == 1
+
+
+def test_reset_is_for_admins_of_the_unit_only(app, db, make, unit, anon, supervisor, volunteer, vol):
+    anon.refresh_token()
+    response = anon.post(reset_url(vol))
+    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+    assert supervisor.get(status_url(vol)).status_code == 403
+    assert supervisor.post(reset_url(vol)).status_code == 403
+    assert volunteer.post(reset_url(vol)).status_code == 403
+    other_unit = make.unit()
+    stranger = HttpUser(app.test_client())
+    stranger.sign_in(make.user(other_unit, role="admin").email, make.PASSWORD)
+    assert stranger.post(reset_url(vol)).status_code == 404
+    assert fresh(db, vol.id).check_pin(OLD_PIN) and audit_of(db, "pin_reset") == []
+
+
+def test_reset_needs_csrf(db, admin, vol):
+    raw = admin.client.post(reset_url(vol))
+    assert raw.status_code == 400
+    assert fresh(db, vol.id).check_pin(OLD_PIN) and audit_of(db, "pin_reset") == []
+
+
+def test_status_page_says_when_a_volunteer_has_no_account(db, make, unit, admin):
+    imported = make.volunteer(unit)  # as the roster import makes them: no sign-in account
+    page = admin.get(status_url(imported)).get_data(as_text=True)
+    assert "尚未設定 PIN 碼" in page and "這位志工沒有登入帳號" in page
+    assert "重設 PIN 碼</button>" not in page
+
+
+# --- the one PIN rule -------------------------------------------------------------------------
+
+def test_the_welcome_link_and_the_pin_page_share_one_rule():
+    assert account_links.validate_pin("0123") == "0123"
+    assert account_links.validate_pin("１２３４５６") == "123456"
+    for bad in ("123", "1234567", "12a4", "1234\n", None):
+        with pytest.raises(account_links.AccountSetupError):
+            account_links.validate_pin(bad)
+
+
+def test_lock_out_status_ends_with_the_lock(db, vol):
+    now = utcnow()
+    vol.pin_locked_until = now + dt.timedelta(minutes=5)
+    assert account_links.pin_status(vol, now).locked_until == vol.pin_locked_until
+    assert account_links.pin_status(vol, now + dt.timedelta(minutes=6)).locked_until is None
+    db.rollback()
