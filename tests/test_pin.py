@@ -268,3 +268,30 @@ def test_lock_out_status_ends_with_the_lock(db, vol):
     assert account_links.pin_status(vol, now).locked_until == vol.pin_locked_until
     assert account_links.pin_status(vol, now + dt.timedelta(minutes=6)).locked_until is None
     db.rollback()
+
+
+# --- a forgotten password: a new sign-in link from the admin -------------------------------------
+
+def test_a_forgotten_password_gets_a_new_sign_in_link_from_the_admin(app, db, vol, volunteer, admin,
+                                                                      supervisor, anon):
+    url = f"/evaluation/volunteers/{vol.id}/sign-in-link"
+    status = admin.get(f"/evaluation/volunteers/{vol.id}/status").get_data(as_text=True)
+    assert 'id="sign-in-link"' in status and "建立新的登入連結" in status
+    assert supervisor.post(url).status_code == 403 and volunteer.post(url).status_code == 403
+    assert anon.post(url).status_code in (302, 400)
+    first = admin.post(url)
+    assert first.status_code == 200 and "no-store" in first.headers["Cache-Control"]
+    old_token = first.get_data(as_text=True).split("/welcome/")[1].split('"')[0]
+    again = admin.post(url).get_data(as_text=True)  # a second one: the first stops working
+    assert "data:image/svg+xml;base64," in again and "登入連結" in again
+    token = again.split("/welcome/")[1].split('"')[0]
+    assert app.test_client().get(f"/welcome/{old_token}").status_code == 410
+    person = HttpUser(app.test_client())
+    person.refresh_token(f"/welcome/{token}")
+    done = person.post(f"/welcome/{token}", {"password": "a brand new pass", "confirm": "a brand new pass",
+                                             "pin": "2468"})
+    assert done.status_code == 302
+    fresh_vol = fresh(db, vol.id)
+    assert fresh_vol.user.check_password("a brand new pass") and fresh_vol.check_pin("2468")
+    assert len(audit_of(db, "create_set_password_link")) == 2
+    assert "請向單位承辦人索取新的登入連結" in anon.get("/sign-in").get_data(as_text=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,6 +28,7 @@ from models.people import Role, User, Volunteer
 from ..access import STAFF, roles
 from ..extensions import db
 from ..forms import ResetPinForm
+from ..welcome import welcome_sheet
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 overview_bp = Blueprint("site_overview", __name__, url_prefix="/sites")
@@ -383,8 +384,8 @@ def reopen(year: int, volunteer_id: int):
 # --- exit and re-activation (admins) -------------------------------------------------------------
 
 def _status_page(vol: Volunteer, exit_form=None, back_form=None, status: int = 200,
-                 errors: list[str] = ()):
-    return render_template("evaluation/status.html", vol=vol,
+                 errors: list[str] = (), welcome: dict | None = None):
+    return render_template("evaluation/status.html", vol=vol, welcome=welcome,
                            exit_form=exit_form or ExitForm(), back_form=back_form or ReactivateForm(),
                            changes=vs.status_changes_of(db.session, vol.id), loose_errors=errors,
                            today=taipei_date(utcnow()), pin=account_links.pin_status(vol, utcnow()),
@@ -450,6 +451,22 @@ def volunteer_pin_reset(volunteer_id: int):
     flash(_("The PIN of %(name)s is cleared. They can set a new one on their phone, on the PIN page.",
             name=vol.name_zh), "success")
     return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
+
+
+@bp.post("/volunteers/<int:volunteer_id>/sign-in-link")
+@admins
+def volunteer_sign_in_link(volunteer_id: int):
+    """A forgotten password: a new one-time link (printed as a QR, emailed when mail is set
+    up) with which the volunteer sets a new password and PIN; older unused links stop."""
+    vol = _volunteer_or_404(volunteer_id)
+    if not ResetPinForm().validate():  # the same CSRF-only form
+        return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
+    if vol.user is None or not vol.is_active:
+        return _status_page(vol, status=409, errors=[_("Only an active volunteer with a sign-in account gets a sign-in link.")])
+    token = account_links.create_set_password_link(db.session, vol.user, _me(), utcnow())
+    db.session.commit()
+    g.no_store = True  # the link is on the page: never cache it
+    return _status_page(vol, welcome=welcome_sheet(token, vol.user, again=True))
 
 
 # --- the team view per site --------------------------------------------------------------------

@@ -8,14 +8,9 @@ a printable QR and URL (the unit may have no mail server). When SMTP is configur
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import io
-import smtplib
 
-import qrcode
-import qrcode.image.svg
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
+from flask import (Blueprint, Response, abort, flash, g, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,14 +23,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from models import access_log
-from models.account_links import LINK_DAYS
 from models import recruitment as r
 from models.base import TAIPEI, utcnow
 from models.people import Role, User
 from models.recruitment import Application, Opening
 from models.service import ServiceItem, Site
 
-from .. import mail
+from ..welcome import welcome_sheet
 from ..forms import db_id, db_ids
 from ..access import roles
 from ..extensions import db
@@ -127,45 +121,12 @@ def _interviewers() -> list[User]:
         User.active.is_(True)).order_by(User.display_name, User.id)))
 
 
-def _qr_data_uri(payload: str) -> str:
-    image = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def send_link_email(to: str, name: str, link: str) -> bool:
-    """Email the welcome link when SMTP is configured; False when it is not (or it fails)."""
-    if not to or to.endswith("@" + r.PLACEHOLDER_DOMAIN):
-        return False
-    try:
-        settings = mail.settings(current_app.config)
-    except mail.MailNotConfigured:
-        return False
-    message = mail.message(settings, [to], _("Welcome: set your Hourbook password"), _(
-        "Hello %(name)s,\n\nYou have been accepted as a volunteer. Open this link within "
-        "%(days)d days to set your password and kiosk PIN (it works once):\n\n%(link)s\n",
-        name=name, days=LINK_DAYS, link=link))
-    try:
-        mail.send(settings, [message])
-    except (OSError, smtplib.SMTPException) as exc:
-        current_app.logger.warning("welcome email to %s failed: %s", to, exc)
-        return False
-    return True
-
-
 def _row(a: Application, mode: str = "view", error: str | None = None, status: int = 200,
          welcome: dict | None = None):
     return render_template("recruitment/_application_row.html", a=a, mode=mode, error=error,
                            welcome=welcome, dupes=r.duplicates_of(db.session, a),
                            interviewers=_interviewers() if mode == "interview" else [],
                            statuses=APPLICATION_STATUS), status
-
-
-def _welcome(token: str, user: User) -> dict:
-    link = url_for("account_setup.welcome", token=token, _external=True)
-    return {"link": link, "qr": _qr_data_uri(link), "email": user.email,
-            "emailed": send_link_email(user.email, user.name, link), "days": LINK_DAYS}
 
 
 def _act(application_id: int, action, error_mode: str = "view"):
@@ -193,7 +154,7 @@ def _act(application_id: int, action, error_mode: str = "view"):
     db.session.commit()
     welcome = None
     if isinstance(result, r.Decision) and result.token:
-        welcome = _welcome(result.token, result.user)
+        welcome = welcome_sheet(result.token, result.user)
     application = db.session.get(Application, application_id)
     return _row(application, welcome=welcome)
 
@@ -284,7 +245,7 @@ def new_link(application_id: int):
     db.session.commit()
     g.no_store = True
     return render_template("recruitment/welcome_sheet.html", a=a,
-                           welcome=_welcome(token, a.volunteer.user))
+                           welcome=welcome_sheet(token, a.volunteer.user))
 
 
 # --- openings ----------------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""The one-time set-password link handed to a volunteer (models.account_links): as a printable
+sheet with a QR code (the unit may have no mail server) and, when mail is set up, by email.
+Used when an applicant is accepted (routes/recruitment.py) and when an admin gives a volunteer
+who forgot their password a new link (routes/evaluation.py, the volunteer's status page)."""
+from __future__ import annotations
+
+import base64
+import io
+import smtplib
+
+import qrcode
+import qrcode.image.svg
+from flask import current_app, url_for
+from flask_babel import gettext as _
+
+from models.account_links import LINK_DAYS
+from models import recruitment as r
+from models.people import User
+
+from . import mail
+
+
+def qr_data_uri(payload: str) -> str:
+    image = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def send_link_email(to: str, name: str, link: str, *, again: bool = False) -> bool:
+    """Email the link when SMTP is configured; False when it is not (or it fails).
+    `again`: a new link for someone who has an account (a forgotten password)."""
+    if not to or to.endswith("@" + r.PLACEHOLDER_DOMAIN):
+        return False
+    try:
+        settings = mail.settings(current_app.config)
+    except mail.MailNotConfigured:
+        return False
+    if again:
+        subject = _("Hourbook: a new link to set your password")
+        body = _("Hello %(name)s,\n\nYour unit made a new sign-in link for you. Open it within "
+                 "%(days)d days to set a new password and kiosk PIN (it works once):\n\n%(link)s\n",
+                 name=name, days=LINK_DAYS, link=link)
+    else:
+        subject = _("Welcome: set your Hourbook password")
+        body = _("Hello %(name)s,\n\nYou have been accepted as a volunteer. Open this link within "
+                 "%(days)d days to set your password and kiosk PIN (it works once):\n\n%(link)s\n",
+                 name=name, days=LINK_DAYS, link=link)
+    try:
+        mail.send(settings, [mail.message(settings, [to], subject, body)])
+    except (OSError, smtplib.SMTPException) as exc:
+        current_app.logger.warning("set-password link email to %s failed: %s", to, exc)
+        return False
+    return True
+
+
+def welcome_sheet(token: str, user: User, *, again: bool = False) -> dict:
+    """What the sheet shows (templates/recruitment/_welcome.html): the link, its QR, the
+    sign-in email, whether it was emailed too."""
+    link = url_for("account_setup.welcome", token=token, _external=True)
+    return {"link": link, "qr": qr_data_uri(link), "email": user.email, "name": user.name,
+            "again": again, "emailed": send_link_email(user.email, user.name, link, again=again),
+            "days": LINK_DAYS}
