@@ -303,3 +303,15 @@ def test_an_approved_session_is_found_again_and_an_admin_reopens_it(db, world, s
     assert fresh(db, s).status == SessionStatus.closed
     assert f'id="session-{s.id}"' not in admin.get("/dashboard/queue?status=verified").get_data(as_text=True)
     assert "沒有符合的紀錄" in admin.get("/dashboard/queue?status=rejected").get_data(as_text=True)
+
+
+def test_the_unflagged_count_follows_each_row_change(db, world, supervisor):
+    site, _e, item, vol = world
+    a, b = add_session(db, site, item, vol, hours_ago=5), add_session(db, site, item, vol, hours_ago=30)
+    tools = supervisor.get("/dashboard/queue-tools", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'id="queue-tools"' in tools and "2 筆無標記的紀錄" in tools
+    response = supervisor.post(f"/dashboard/sessions/{a.id}/approve", {"version": a.version}, hx=True)
+    assert response.headers["HX-Trigger"] == "session-changed"  # the page asks for the count again
+    tools = supervisor.get(f"/dashboard/queue-tools?site={site.id}").get_data(as_text=True)
+    assert "1 筆無標記的紀錄" in tools
+    assert 'hx-trigger="session-changed from:body"' in supervisor.get("/dashboard/").get_data(as_text=True)

@@ -2,6 +2,7 @@
 place; on a phone each session is a card whose buttons fit the screen and a thumb."""
 import datetime as dt
 
+from playwright.sync_api import expect
 
 from models.base import TAIPEI, utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
@@ -45,6 +46,7 @@ def test_supervisor_verifies_in_place(db, make, unit, tablet, open_page):
     page = sign_in(tablet, sup.email)
     page.goto("/dashboard/")
     assert page.locator("#on-site").inner_text().count("陳淑芬") == 1
+    expect(page.locator("#queue-tools")).to_contain_text("有 4 筆無標記的紀錄")
     screenshot(page, "dashboard-tablet")
 
     # approve: the row changes in place, no page load
@@ -54,6 +56,7 @@ def test_supervisor_verifies_in_place(db, make, unit, tablet, open_page):
     page.locator(f"#session-{approve_me.id} .status-verified").wait_for()
     assert page.evaluate("window.__marker") == "same page"
     assert _status(db, approve_me).status == SessionStatus.verified
+    expect(page.locator("#queue-tools")).to_contain_text("有 3 筆無標記的紀錄")  # follows the rows
 
     # adjust with a reason, using the keyboard only
     page.locator(f"#session-{adjust_me.id}").get_by_role("button", name="修改時間").click()
@@ -64,6 +67,7 @@ def test_supervisor_verifies_in_place(db, make, unit, tablet, open_page):
     form.locator("input[name=reason]").press("Enter")
     page.locator(f"#session-{adjust_me.id} .badge-warn", has_text="已修改").wait_for()
     assert _status(db, adjust_me).elapsed_minutes(utcnow()) == 75
+    expect(page.locator("#queue-tools")).to_contain_text("有 2 筆無標記的紀錄")  # edited: flagged
     assert page.evaluate("window.__marker") == "same page"
 
     # refused: reject without a reason keeps the form with the message (an expected 400)

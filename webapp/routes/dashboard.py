@@ -118,7 +118,8 @@ def _act(session_id: int, action, error_mode: str = "view", **kwargs):
     except PermissionError:
         abort(403)
     db.session.commit()
-    return _row(s)
+    body, status = _row(s)
+    return body, status, {"HX-Trigger": "session-changed"}  # the unflagged count follows
 
 
 # --- pages and fragments ---------------------------------------------------------------------
@@ -156,6 +157,14 @@ def queue():
                            unflagged=v.unflagged_count(db.session, me, f), now=utcnow(),
                            flags=list(Flag), offset=offset, args=request.args,
                            on_site=v.on_site_now(db.session, me) if not _is_htmx() else [])
+
+
+@bp.route("/queue-tools")
+@staff
+def queue_tools():
+    f, _errors = _filter_from_request()
+    return render_template("dashboard/_queue_tools.html",
+                           unflagged=v.unflagged_count(db.session, _me(), f))
 
 
 @bp.route("/sessions/<int:session_id>/row")
