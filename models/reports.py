@@ -581,12 +581,18 @@ class Reminder:
         return (self.period.window_closes - self.today).days
 
 
+def in_hourbook_since(session: Session, unit_id: int) -> dt.date | None:
+    """The Taipei day the unit was set up in Hourbook: periods that ended before it were filed
+    (or not) outside Hourbook, and are neither reminded nor shown as missed."""
+    unit = session.get(Unit, unit_id)
+    return unit.created_at.astimezone(TAIPEI).date() if unit and unit.created_at else None
+
+
 def reminders(session: Session, unit_id: int, today: dt.date) -> list[Reminder]:
     """Reports whose filing window has opened by `today` (a Taipei date) and that are not filed
     yet — overdue ones too, until filed (for windows opened within the last year). Periods that
     ended before the unit was set up in Hourbook are left out. Soonest deadline first."""
-    unit = session.get(Unit, unit_id)
-    since = unit.created_at.astimezone(TAIPEI).date() if unit and unit.created_at else None
+    since = in_hourbook_since(session, unit_id)
     candidates = [make_period(year, half) for year in (today.year - 2, today.year - 1, today.year)
                   for half in (1, 2, None)]
     candidates = [p for p in candidates

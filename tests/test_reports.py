@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -614,3 +615,13 @@ def test_cli_writes_the_report(app, db, data, tmp_path):
     not_filed = runner.invoke(args=["report", "--period", "2026H1", "--filed", "--unit-id",
                                     str(data["unit"].id)])
     assert not_filed.exit_code == 1 and "has not been filed" in not_filed.output
+
+
+def test_periods_before_the_unit_used_hourbook_are_not_shown_as_missed(db, make, unit, admin):
+    unit.created_at = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    db.commit()
+    page = admin.get("/reports/").get_data(as_text=True)
+    row = re.search(r'<tr>\s*<td><a href="/reports/2025H2">(.*?)</tr>', page, re.S).group(1)
+    assert "本單位使用本系統之前" in row and "未填報" not in row  # ended 2025-12-31, before it
+    row = re.search(r'<tr>\s*<td><a href="/reports/2026H1">(.*?)</tr>', page, re.S).group(1)
+    assert "本單位使用本系統之前" not in row

@@ -72,6 +72,7 @@ def _index(error: str | None = None, asked: str = "", status: int = 200):
         filed.setdefault(snap.period, snap)  # the latest filing of each period
     return render_template("reports/index.html", periods=periods, filed=filed, today=today,
                            error=error, asked=asked,
+                           since=reports.in_hourbook_since(db.session, current_user.unit_id),
                            reminders=reports.reminders(db.session, current_user.unit_id, today)
                            ), status
 
