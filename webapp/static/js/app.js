@@ -22,6 +22,9 @@
     });
   }
   focusableScrollers(document);
+  // The menu scrolls sideways on a phone: bring the current page's link into view.
+  var current = document.querySelector(".mainnav [aria-current=page]");
+  if (current && current.scrollIntoView) current.scrollIntoView({block: "nearest", inline: "center"});
   document.addEventListener("htmx:load", function (event) { focusableScrollers(event.target.parentNode || document); });
   // A swapped-in row must not drop the keyboard's place: when the focused control was replaced
   // (e.g. a dashboard row after Approve), focus the first control of the new content instead.
