@@ -30,8 +30,7 @@ class StoredFile(Base):
 DEFAULT_ALLOWED = ("application/pdf", "image/jpeg", "image/png")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
-_MAGIC = (
-    (b"%PDF-", "application/pdf"),
+_MAGIC = (  # a PDF is recognised by sniff_type's own check
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
@@ -51,11 +50,14 @@ class UploadRefused(ValueError):
 def sniff_type(data: bytes) -> str | None:
     """The file's type from its first bytes (magic numbers), never from its name; None if unknown.
 
-    A PDF may have a little junk before its header (readers look in the first 1024 bytes)."""
+    A PDF may have a little junk before its header (readers look in the first 1024 bytes), and
+    ends with its end-of-file marker: both are required, so a web page that merely mentions
+    "%PDF-" near its top is not taken for one."""
     for magic, content_type in _MAGIC:
         if data.startswith(magic):
             return content_type
-    if b"%PDF-" in data[:1024]:
+    head = data[:1024]
+    if b"%PDF-" in head and b"%%EOF" in data[-1024:] and b"<html" not in head.lower():
         return "application/pdf"
     return None
 

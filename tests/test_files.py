@@ -52,7 +52,10 @@ def test_a_pdf_that_is_really_a_png(db, unit, root):
     assert refused.value.code == "wrong_type"
 
 
-@pytest.mark.parametrize("data", [EXE, b"<html><script>alert(1)</script>", b"GIF89a...."])
+@pytest.mark.parametrize("data", [EXE, b"<html><script>alert(1)</script>", b"GIF89a....",
+                                  b"<html><body>%PDF-1.4 <script>alert(1)</script></body></html>",
+                                  b"<!doctype html><html>%PDF-1.4\n%%EOF\n</html>",
+                                  b"%PDF-1.4 but cut off before its end"])
 def test_other_types_are_refused_whatever_their_name(db, unit, root, data):
     with pytest.raises(UploadRefused) as refused:
         files.store_upload(db, unit.id, "certificate", data, "certificate.pdf", None, root=root)
