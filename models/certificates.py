@@ -19,6 +19,7 @@ from . import awards as aw
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
 from .messages import N_, Refused
 from .people import Role, User, Volunteer
+from .unit_profile import profile_of
 from .service import ServiceItem, ServiceSession, SessionStatus
 
 CERTIFICATE_KIND = "performance_certificate"
@@ -175,6 +176,7 @@ def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datet
         "period_end": facts["last"].isoformat() if facts["last"] else None,
         "service_items": facts["items"], "service_minutes": facts["minutes"],
         "prior_minutes": e.prior_minutes, "unit_name": unit.name,
+        "responsible_person": profile_of(session, unit.id).responsible_person or "",
         "issued_on": today.isoformat(), "serial": cert.serial,
     }
     session.flush()

@@ -70,11 +70,14 @@ def performance_pdf(printed: dict) -> bytes:
                    f"茲證明 {p['volunteer_name']} 君於本單位參與志願服務，服務期間及時數如上，"
                    "服務績效良好，特此證明。", align="L", wrapmode=WrapMode.CHAR)
 
+    # the unit and its head on the left; the seal's box on the right (kept clear of the text)
+    text_w = w - 2 * MARGIN - 50
     pdf.set_font(FAMILY, "", 13)
-    pdf.set_xy(MARGIN, pdf.h - 85)
-    pdf.cell(w - 2 * MARGIN, 8, f"志願服務運用單位：{p['unit_name']}")
-    pdf.set_xy(MARGIN, pdf.h - 74)
-    pdf.cell(w - 2 * MARGIN, 8, "負責人：")
+    pdf.set_xy(MARGIN, pdf.h - 88)
+    pdf.multi_cell(text_w, 8, f"志願服務運用單位：{p['unit_name']}", align="L",
+                   wrapmode=WrapMode.CHAR)
+    pdf.set_xy(MARGIN, max(pdf.get_y() + 2, pdf.h - 70))
+    pdf.cell(text_w, 8, f"負責人：{p.get('responsible_person') or ''}")
     pdf.set_draw_color(*GREY)
     pdf.set_line_width(0.3)
     pdf.rect(w - MARGIN - 45, pdf.h - 88, 45, 38)

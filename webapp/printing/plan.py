@@ -188,7 +188,7 @@ def plan_pdf(doc: PlanDoc) -> bytes:
         _body(pdf, "")
 
     # Signature line, then page numbers on every page
-    if pdf.get_y() > pdf.h - 50:
+    if pdf.get_y() + 20 > pdf.h - pdf.b_margin:  # only when the line does not fit below the plan
         pdf.add_page()
     pdf.ln(10)
     pdf.set_font(FAMILY, "", 11)
