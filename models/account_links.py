@@ -15,15 +15,16 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .messages import N_, Refused
-from .people import User, Volunteer
+from .people import Role, User, Volunteer
 
 LINK_DAYS = 14  # a set-password link works for 14 days, once
+PLACEHOLDER_DOMAIN = "no-email.invalid"  # accounts of volunteers who gave no (free) email
 PASSWORD_MIN = 8
 PIN_RE = re.compile(r"[0-9]{4,6}")  # ASCII digits only: the kiosk keypad sends nothing else
 
@@ -77,6 +78,37 @@ def create_set_password_link(session: Session, user: User, actor: User | None,
                  actor_label=None if actor else "system",
                  after={"user_id": user.id, "expires_at": link.expires_at.isoformat()}, now=now)
     return token
+
+
+def account_email(session: Session, unit_id: int, email: str | None, volunteer_no: str) -> str:
+    """The sign-in email of a new volunteer account: theirs when given and not taken by
+    another account, else a placeholder that mail never goes to."""
+    email = (email or "").strip().lower()
+    if email and not session.scalar(select(func.count()).select_from(User)
+                                    .where(func.lower(User.email) == email)):
+        return email
+    return f"v{unit_id}-{volunteer_no}-{secrets.token_hex(3)}@{PLACEHOLDER_DOMAIN}"
+
+
+def create_account(session: Session, volunteer: Volunteer, actor: User,
+                   now: dt.datetime) -> tuple[User, str]:
+    """A sign-in account for a volunteer who has none (imported from a roster, entered before
+    Hourbook) and its first set-password link: (the user, the link's token). Audited."""
+    begin_write(session)
+    if volunteer.user_id is not None:
+        raise AccountSetupError(N_("This volunteer already has a sign-in account."))
+    user = User(unit_id=volunteer.unit_id, role=Role.volunteer, display_name=volunteer.name_zh,
+                email=account_email(session, volunteer.unit_id, volunteer.email,
+                                    volunteer.volunteer_no), created_at=now)
+    user.set_password(secrets.token_urlsafe(32))  # nobody knows it: the link sets a real one
+    session.add(user)
+    session.flush()
+    volunteer.user = user
+    session.flush()
+    audit.record(session, action="create_account", entity="volunteer", entity_id=volunteer.id,
+                 actor=actor, unit_id=volunteer.unit_id,
+                 after={"user_id": user.id, "email": user.email}, now=now)
+    return user, create_set_password_link(session, user, actor, now)
 
 
 def usable_link(session: Session, token: str, now: dt.datetime) -> SetPasswordLink:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+from typing import TYPE_CHECKING
 from sqlalchemy import Column, Date, Enum, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +24,10 @@ opening_site = Table(
     Column("opening_id", ForeignKey("opening.id"), primary_key=True),
     Column("site_id", ForeignKey("site.id"), primary_key=True),
 )
+
+
+if TYPE_CHECKING:
+    from .unit import Unit
 
 
 class OpeningStatus(str, enum.Enum):
@@ -126,7 +131,7 @@ from .slips import next_serial  # noqa: E402
 APPLICATION_KIND = "application"  # next_serial kind: gap-free reference numbers per unit and year
 ADULT_AGE = 18  # under 18 on the day of applying: guardian name and consent required
 FIRST_VOLUNTEER_NO = 1001
-PLACEHOLDER_DOMAIN = "no-email.invalid"  # accounts of applicants who gave no email
+from .account_links import PLACEHOLDER_DOMAIN, account_email  # noqa: E402,F401 (one home)
 
 OPEN_STATES = {ApplicationStatus.applied, ApplicationStatus.interview_scheduled,
                ApplicationStatus.waitlisted}
@@ -455,16 +460,6 @@ def next_volunteer_no(session: Session, unit_id: int) -> str:
     return str(highest + 1)
 
 
-def _account_email(session: Session, application: Application, volunteer_no: str) -> str:
-    email = (application.email or "").strip().lower()
-    if email:
-        taken = session.scalar(select(func.count()).select_from(User)
-                               .where(func.lower(User.email) == email))
-        if not taken:
-            return email
-    return f"v{application.unit_id}-{volunteer_no}-{secrets.token_hex(3)}@{PLACEHOLDER_DOMAIN}"
-
-
 def decide(session: Session, application_id: int, actor: User, now: dt.datetime, *,
            outcome: ApplicationStatus | str, note: str = "",
            expected_version: int | None = None) -> Decision:
@@ -492,7 +487,8 @@ def decide(session: Session, application_id: int, actor: User, now: dt.datetime,
 
         session.execute(select(Unit.id).where(Unit.id == application.unit_id).with_for_update())
         number = next_volunteer_no(session, application.unit_id)
-        user = User(unit_id=application.unit_id, email=_account_email(session, application, number),
+        user = User(unit_id=application.unit_id, email=account_email(session, application.unit_id,
+                                                                application.email, number),
                     display_name=application.name_zh, role=Role.volunteer, created_at=now)
         user.set_password(secrets.token_urlsafe(32))  # nobody knows it: the link sets a real one
         session.add(user)

@@ -295,3 +295,27 @@ def test_a_forgotten_password_gets_a_new_sign_in_link_from_the_admin(app, db, vo
     assert fresh_vol.user.check_password("a brand new pass") and fresh_vol.check_pin("2468")
     assert len(audit_of(db, "create_set_password_link")) == 2
     assert "請向單位承辦人索取新的登入連結" in anon.get("/sign-in").get_data(as_text=True)
+
+
+def test_a_volunteer_without_an_account_gets_one_with_its_first_link(app, db, make, unit, admin):
+    """Imported from a roster: no sign-in account. The admin creates it with its first link;
+    the volunteer signs in with the email on record and sets a password and PIN."""
+    imported = make.volunteer(unit, name_zh="周月娥", email="yueh@example.tw")
+    assert imported.user_id is None
+    status = admin.get(f"/evaluation/volunteers/{imported.id}/status").get_data(as_text=True)
+    assert "建立登入帳號與連結" in status
+    sheet = admin.post(f"/evaluation/volunteers/{imported.id}/sign-in-link").get_data(as_text=True)
+    token = sheet.split("/welcome/")[1].split('"')[0]
+    assert "yueh@example.tw" in sheet
+    person = HttpUser(app.test_client())
+    person.refresh_token(f"/welcome/{token}")
+    assert person.post(f"/welcome/{token}", {"password": "yueh pass 2026", "confirm": "yueh pass 2026",
+                                             "pin": "1357"}).status_code == 302
+    again = HttpUser(app.test_client())
+    assert again.sign_in("yueh@example.tw", "yueh pass 2026").status_code == 302
+    assert "周月娥" in again.get("/me/card").get_data(as_text=True)
+    assert fresh(db, imported.id).check_pin("1357")
+    assert [e.entity_id for e in audit_of(db, "create_account")] == [imported.id]
+    # the next time it is a new link for the same account
+    admin.post(f"/evaluation/volunteers/{imported.id}/sign-in-link")
+    assert len(audit_of(db, "create_account")) == 1

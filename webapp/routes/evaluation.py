@@ -461,12 +461,16 @@ def volunteer_sign_in_link(volunteer_id: int):
     vol = _volunteer_or_404(volunteer_id)
     if not ResetPinForm().validate():  # the same CSRF-only form
         return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
-    if vol.user is None or not vol.is_active:
-        return _status_page(vol, status=409, errors=[_("Only an active volunteer with a sign-in account gets a sign-in link.")])
-    token = account_links.create_set_password_link(db.session, vol.user, _me(), utcnow())
+    if not vol.is_active:
+        return _status_page(vol, status=409, errors=[_("Only an active volunteer gets a sign-in link.")])
+    if vol.user is None:  # imported from a roster: the account comes with its first link
+        user, token = account_links.create_account(db.session, vol, _me(), utcnow())
+    else:
+        user = vol.user
+        token = account_links.create_set_password_link(db.session, user, _me(), utcnow())
     db.session.commit()
     g.no_store = True  # the link is on the page: never cache it
-    return _status_page(vol, welcome=welcome_sheet(token, vol.user, again=True))
+    return _status_page(vol, welcome=welcome_sheet(token, user, again=True))
 
 
 # --- the team view per site --------------------------------------------------------------------
