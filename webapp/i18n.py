@@ -108,24 +108,27 @@ def forced_locale(locale: str):
 
 # WTForms' own messages ("This field is required.") come from its catalogue, which Flask-WTF
 # loads for the request's locale: zh_Hant_TW is not there, and Babel falls back to zh, which is
-# Simplified Chinese. Its zh_TW catalogue is Traditional: use that one.
+# Simplified Chinese. Its zh_TW catalogue is Traditional: use that one. Flask-WTF looks the
+# catalogue up only when it translates a message (a form with errors), through the module
+# function replaced here; a request without form errors pays nothing.
 _WTFORMS_LOCALE = {"zh_Hant_TW": "zh_TW"}
 _wtforms_translations: dict = {}
 
 
 def install_wtforms_locale(app) -> None:
+    import flask_wtf.i18n
     from babel import support
     from flask_babel import get_locale
     from wtforms.i18n import messages_path
 
-    @app.before_request
-    def wtforms_in_the_users_language():
-        if request.method != "POST":  # forms are validated on POST only
-            return
-        locale = _WTFORMS_LOCALE.get(str(get_locale()))
-        if locale is None:
-            return
+    def wtforms_translations():
+        if not request:
+            return None
+        locale = str(get_locale())
+        locale = _WTFORMS_LOCALE.get(locale, locale)
         if locale not in _wtforms_translations:
             _wtforms_translations[locale] = support.Translations.load(
                 messages_path(), [locale], domain="wtforms")
-        request.wtforms_translations = _wtforms_translations[locale]  # read by flask_wtf.i18n
+        return _wtforms_translations[locale]
+
+    flask_wtf.i18n._get_translations = wtforms_translations
