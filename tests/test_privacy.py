@@ -332,3 +332,13 @@ def test_my_data_names_courses_in_the_readers_language(volunteer, db):
     english = volunteer.get("/me/data/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert course.name_en in english and course.name not in english
     assert course.name in volunteer.get("/me/data/").get_data(as_text=True)
+
+
+def test_a_refused_request_says_so_at_the_top_of_the_long_page(volunteer):
+    response = volunteer.post("/me/data/requests", {"kind": "bogus"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert "尚未儲存" in summary and 'href="#kind"' in summary
+    assert page.index('id="error-summary"') < page.index('name="kind"')  # before the form
+    assert 'id="error-summary"' not in volunteer.get("/me/data/").get_data(as_text=True)

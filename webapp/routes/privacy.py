@@ -89,8 +89,10 @@ def _page(contact_form=None, request_form=None, photo_form=None, status=200):
     if contact_form is None:
         contact_form = ContactForm(formdata=None, data={
             name: getattr(person, name) for name in privacy.CONTACT_FIELDS})
+    bad_form = next((f for f in (contact_form, request_form, photo_form)
+                     if f is not None and f.errors), None)
     return render_template(
-        "privacy/me.html", volunteer=person, contact_form=contact_form,
+        "privacy/me.html", volunteer=person, contact_form=contact_form, bad_form=bad_form,
         request_form=request_form or RequestForm(formdata=None),
         photo_form=photo_form or PhotoForm(formdata=None), ready=record_book.readiness_of(db.session, person),
         training=_training_rows(person), requests=privacy.requests_of(db.session, person.id),
