@@ -15,7 +15,8 @@ from sqlalchemy import Enum, ForeignKey, Text, and_, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .hours import hours_text
 from .idnumbers import mask
 from .people import Volunteer, VolunteerStatus, new_card_token
 from .messages import N_
@@ -290,7 +291,9 @@ def _row(obj, skip: tuple[str, ...] = ()) -> dict:
         value = getattr(obj, column.key)
         if isinstance(value, enum.Enum):
             value = value.value
-        elif isinstance(value, (dt.date, dt.datetime)):
+        elif isinstance(value, dt.datetime):  # stored in UTC; read in Taipei (with its offset)
+            value = value.astimezone(TAIPEI).isoformat() if value.tzinfo else value.isoformat()
+        elif isinstance(value, dt.date):
             value = value.isoformat()
         out[column.key] = value
     return out
@@ -346,9 +349,16 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
         if e.actor_user_id != volunteer.user_id:
             row["actor_label"] = "staff"  # other people's names are theirs, not the volunteer's
         audit_rows.append(row)
+    session_rows = []
+    for s in sessions:  # the site and the item by name, next to their ids
+        row = _row(s)
+        row["site_name"] = s.site.name_zh if s.site else ""
+        row["service_item_name"] = s.service_item.name_zh if s.service_item else ""
+        row["credited_hours"] = hours_text(s.credited_minutes or 0)
+        session_rows.append(row)
     return {
         "profile": [profile],
-        "sessions": [_row(s) for s in sessions],
+        "sessions": session_rows,
         "hour_slips": [_row(s) for s in slips],
         "training": training_rows,
         "insurance_covers": [_row(c) for c in covers],

@@ -183,6 +183,10 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     assert data["profile"][0]["phone"] == "0912345678"
     assert "pin_hash" not in data["profile"][0] and "card_token" not in data["profile"][0]
     assert [s["id"] for s in data["sessions"]] == [mine.id]
+    [row] = data["sessions"]  # readable: names next to ids, Taipei times with their offset
+    assert row["site_name"] == site.name_zh and row["service_item_name"] == item.name_zh
+    assert row["checked_in_at"].endswith("+08:00")
+    assert row["checked_in_at"] == mine.checked_in_at.astimezone(TAIPEI).isoformat()
     assert [c["policy_no"] for c in data["insurance_covers"]] == ["MINE-1"]
     assert [p["minutes"] for p in data["prior_hours"]] == [600]
     assert data["training"]  # the factory's training records
