@@ -175,7 +175,7 @@ def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[F
                           e.seniority_start.isoformat() if e.seniority_start else "",
                           "" if e.service_months is None else e.service_months,
                           "是" if m.meets else "否", verdict])
-    data = text_sheets_xlsx([TextSheet("families", FAMILY_LIST_HEADERS, lines,
+    data = text_sheets_xlsx([TextSheet("家庭名冊", FAMILY_LIST_HEADERS, lines,
                                        caption=f"金鑽獎 家庭（{as_of.isoformat()}）")])
     # Full ID numbers leave the database: in the access log (models/access_log.py).
     audit.record(session, action="id_number_export", entity="unit", entity_id=actor.unit_id,

@@ -187,8 +187,8 @@ def team_list_xlsx(session: Session, actor, now: dt.datetime, teams: list[TeamFa
             member_lines.append([n, t.site.name_zh, v.volunteer_no, v.name_zh,
                                  "是" if v.id in t.insured else "否", v.record_book_no or ""])
     data = text_sheets_xlsx([
-        TextSheet("teams", TEAM_LIST_HEADERS, teams_lines, caption=f"金鑽獎 團隊（{as_of.isoformat()}）"),
-        TextSheet("members", TEAM_MEMBER_HEADERS, member_lines)])
+        TextSheet("團隊", TEAM_LIST_HEADERS, teams_lines, caption=f"金鑽獎 團隊（{as_of.isoformat()}）"),
+        TextSheet("成員", TEAM_MEMBER_HEADERS, member_lines)])
     audit.record(session, action="export_award_list", entity="unit", entity_id=actor.unit_id,
                  actor=actor, unit_id=actor.unit_id, now=now,
                  after={"award": GOLDEN_DIAMOND_TEAM, "as_of": as_of.isoformat(),

@@ -347,7 +347,7 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: aw.Aw
                       e.seniority_start.isoformat() if e.seniority_start else "",
                       "" if e.service_months is None else e.service_months,
                       explain(e), status])
-    data = text_sheets_xlsx([TextSheet("awards", AWARD_LIST_HEADERS, lines,
+    data = text_sheets_xlsx([TextSheet("申請名冊", AWARD_LIST_HEADERS, lines,
                                        caption=f"{rule.name_zh}（{as_of.isoformat()}）")])
     # Full ID numbers leave the database: in the access log (models/access_log.py).
     audit.record(session, action="id_number_export", entity="unit", entity_id=actor.unit_id,

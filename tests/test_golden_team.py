@@ -206,8 +206,8 @@ def test_the_teams_xlsx_lists_teams_what_is_missing_and_members(admin, superviso
                   headers={"Accept-Language": "en"})  # a filing list is in Chinese anyway
     assert r.status_code == 200 and "golden_diamond_team-20260701.xlsx" in r.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(r.get_data()))
-    assert book.sheetnames == ["teams", "members"]
-    rows = [[c.value for c in row] for row in book["teams"].iter_rows()]
+    assert book.sheetnames == ["團隊", "成員"]
+    rows = [[c.value for c in row] for row in book["團隊"].iter_rows()]
     assert rows[0][0] == "金鑽獎 團隊（2026-07-01）"
     teams = {line[1]: dict(zip(rows[1], line)) for line in rows[2:]}
     assert teams["松山據點"]["結果"] == "符合" and teams["松山據點"]["未符合的條件"] is None
@@ -217,7 +217,7 @@ def test_the_teams_xlsx_lists_teams_what_is_missing_and_members(admin, superviso
     assert short["結果"] == "未符合"
     for text in ("團隊成立還差 7 個月", "還差 1 位成員", "2 位沒有有效保險", "還差 2 位成員持有紀錄冊"):
         assert text in short["未符合的條件"], text
-    members = [[c.value for c in row] for row in book["members"].iter_rows()][1:]
+    members = [[c.value for c in row] for row in book["成員"].iter_rows()][1:]
     assert len(members) == 29
     assert sum(1 for m in members if m[1] == "信義據點" and m[4] == "否") == 2
     db.rollback()
