@@ -245,6 +245,10 @@ def test_new_welcome_sheet_replaces_the_old_link(admin, anon, db, application):
 def test_application_detail_shows_full_id_to_admin(admin, application):
     page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
     assert application.id_number in page
+    # the way to act on it (the list row), and no form wording on a page that only shows
+    assert f'href="/admin/recruitment/#application-{application.id}"' in page
+    assert "選填" not in page
+    assert f'id="application-{application.id}"' in admin.get("/admin/recruitment/").get_data(as_text=True)
 
 
 def test_admin_creates_and_publishes_an_opening(admin, anon, db, make, unit):
