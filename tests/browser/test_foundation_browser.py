@@ -258,3 +258,37 @@ def test_manifest_linked_and_service_worker_registers(phone, live_server):
         .then(c => c.keys()).then(keys => keys.map(r => new URL(r.url).pathname + new URL(r.url).search))""")
     assert any(re.fullmatch(r"/static/css/app\.css\?v=[0-9a-f]+", url) for url in cached), cached
     assert not any(url.startswith("/sign-in") for url in cached), cached
+
+
+def test_my_qr_card_shows_offline_until_sign_out(phone, db, make, unit):
+    """At a service site without signal the volunteer still shows their card (the kiosk reads
+    cards offline): the service worker keeps the card, and only the card; sign-out deletes it."""
+    user = volunteer_with_history(db, make, unit)
+    sign_in(phone, user.email)
+    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    phone.reload()  # now the service worker controls the page
+    assert phone.evaluate("navigator.serviceWorker.controller !== null")
+    phone.goto("/me/card")
+    phone.locator("img.qr").evaluate("img => img.decode()")
+    phone.goto("/me/hours")
+    phone.context.set_offline(True)
+    try:
+        phone.goto("/me/card")
+        expect(phone.locator(".qr-card")).to_contain_text(user.volunteer.volunteer_no)
+        qr = phone.locator("img.qr")
+        qr.evaluate("img => img.decode()")
+        assert qr.evaluate("img => img.naturalWidth") > 0, "the QR image is not there offline"
+        with pytest.raises(Exception):  # other signed-in pages are never kept
+            phone.goto("/me/hours")
+    finally:
+        phone.context.set_offline(False)
+    phone.goto("/me/card")
+    phone.get_by_role("button", name="登出").click()
+    phone.wait_for_url(re.compile(r"/sign-in$"))
+    phone.wait_for_function("caches.keys().then(keys => !keys.includes('hourbook-card-v1'))")
+    phone.context.set_offline(True)
+    try:
+        with pytest.raises(Exception):  # the card went with the sign-out
+            phone.goto("/me/card")
+    finally:
+        phone.context.set_offline(False)
