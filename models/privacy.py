@@ -168,6 +168,10 @@ def make_request(session: Session, volunteer: Volunteer, actor, kind: str, detai
         raise PrivacyError(N_("Say what should be corrected."), "details")
     if len(details) > DETAILS_MAX:
         raise PrivacyError(N_("Use at most %(max)d characters."), "details", max=DETAILS_MAX)
+    if session.scalar(select(DataRequest.id).where(  # sent twice (a double tap, the back button)
+            DataRequest.volunteer_id == volunteer.id, DataRequest.kind == kind,
+            DataRequest.details == details, DataRequest.status == RequestStatus.open)):
+        raise PrivacyError(N_("You sent this request already; the unit admin has it."), "kind")
     req = DataRequest(unit_id=volunteer.unit_id, volunteer_id=volunteer.id, kind=kind,
                       details=details, status=RequestStatus.open)
     if now is not None:

@@ -346,3 +346,14 @@ def test_a_refused_request_says_so_at_the_top_of_the_long_page(volunteer):
     assert "尚未儲存" in summary and 'href="#kind"' in summary
     assert page.index('id="error-summary"') < page.index('name="kind"')  # before the form
     assert 'id="error-summary"' not in volunteer.get("/me/data/").get_data(as_text=True)
+
+
+def test_the_same_request_sent_twice_is_kept_once(volunteer, db):
+    from models.privacy import DataRequest
+
+    data = {"kind": "correction", "details": "電話改為 0912-000-111"}
+    assert volunteer.post("/me/data/requests", data).status_code == 302
+    again = volunteer.post("/me/data/requests", data)
+    assert again.status_code == 400 and "這個申請您已送出" in again.get_data(as_text=True)
+    db.rollback()
+    assert db.query(DataRequest).count() == 1
