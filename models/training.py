@@ -418,6 +418,10 @@ def create_event(session: Session, unit_id: int, *, course: TrainingCourse | Non
         mode = TrainingMode(getattr(mode, "value", mode))
     except ValueError:
         errors["mode"] = "unknown"
+    if not errors and session.scalar(select(TrainingEvent.id).where(  # the form sent twice
+            TrainingEvent.unit_id == unit_id, TrainingEvent.course_id == course.id,
+            TrainingEvent.held_on == held_on, TrainingEvent.place == place)):
+        errors["held_on"] = "event_exists"
     if errors:
         raise InvalidTraining(errors)
     event = TrainingEvent(unit_id=unit_id, course_id=course.id, held_on=held_on, place=place,

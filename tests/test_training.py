@@ -416,6 +416,10 @@ def test_roster_over_htmx_makes_records_not_sessions(app, db, make, unit, admin)
         "course_id": str(course(db, unit, "SW04").id), "held_on": "2026-11-20",
         "place": "本會", "mode": "in_person"})
     assert response.status_code == 302
+    twice = admin.post("/admin/training/events/new", {  # the same form sent again
+        "course_id": str(course(db, unit, "SW04").id), "held_on": "2026-11-20",
+        "place": "本會", "mode": "in_person"})
+    assert twice.status_code == 400 and "這門課程在這一天、這個地點已有場次" in twice.get_data(as_text=True)
     db.rollback()
     event = db.scalar(select(TrainingEvent))
     response = admin.post(f"/admin/training/events/{event.id}/attendance",

@@ -57,6 +57,7 @@ DOMAIN_MESSAGES = {
     "other_unit": _l("Choose from your own unit only."),
     "future": _l("The date cannot be in the future."),
     "duplicate": _l("This course is already recorded for this volunteer on this day."),
+    "event_exists": _l("This course is already held on this day at this place: open it from the list."),
     "bad_placeholder": _l("Use only the placeholders listed below, and write $$ for a dollar sign."),
     "nothing_to_certify": _l("This volunteer has no course run by the unit yet."),
 }
