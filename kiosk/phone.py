@@ -130,19 +130,25 @@ def kiosk_presence_scan(token: str):
     device = db.session.get(KioskDevice, device_id) if device_id else None
     if device is None or device.revoked_at:
         return _invalid(kiosk=True, expired=device_id is None)
+    me = current_user.id if current_user.is_authenticated else None
     return redirect(url_for("kiosk.kiosk_presence_checkin",
-                            token=presence_pass(device.id, current_app.secret_key, now)))
+                            token=presence_pass(device.id, current_app.secret_key, now, me)))
 
 
 @bp.route("/k/p/<token>", methods=["GET", "POST"])
 @roles(Role.volunteer)
 @writes_late
 def kiosk_presence_checkin(token: str):
-    device_id, expired = check_presence_pass(token, current_app.secret_key, utcnow())
-    device = db.session.get(KioskDevice, device_id) if device_id and not expired else None
-    if device is None or device.revoked_at or device.unit_id != current_user.unit_id:
-        return _invalid(kiosk=True, expired=expired)
+    found = check_presence_pass(token, current_app.secret_key, utcnow())
+    device = db.session.get(KioskDevice, found.device_id) \
+        if found.device_id and not found.expired else None
+    if device is None or device.revoked_at or device.unit_id != current_user.unit_id \
+            or found.user_id not in (None, current_user.id):  # someone else's pass
+        return _invalid(kiosk=True, expired=found.expired)
     url = request.path
+    if found.user_id is None:  # scanned before signing in: the page's next taps use a pass
+        url = url_for("kiosk.kiosk_presence_checkin", token=presence_pass(  # bound to this person
+            device.id, current_app.secret_key, found.scanned_at, current_user.id))
     if request.method == "POST":
         return _act(device.site, SessionSource.kiosk_qr, url)
     return _render(device.site, SessionSource.kiosk_qr, url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 import secrets
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -149,26 +150,38 @@ def check_presence_token(token: str, key: str, now: dt.datetime) -> int | None:
     return data["d"]
 
 
-def presence_pass(device_id: int, key: str, scanned_at: dt.datetime) -> str:
+def presence_pass(device_id: int, key: str, scanned_at: dt.datetime,
+                  user_id: int | None = None) -> str:
     """What a valid scan of the rotating QR is traded for: proof that this phone was in front of
-    this kiosk at `scanned_at`. The phone's check-in page works off it for PRESENCE_PASS_SECONDS."""
-    return _serializer(key, "presence-pass").dumps({"d": device_id, "t": int(scanned_at.timestamp())})
+    this kiosk at `scanned_at`. The phone's check-in page works off it for PRESENCE_PASS_SECONDS.
+    `user_id`: the signed-in person it belongs to (a scan made before signing in is bound when
+    its page is first opened signed in): a forwarded pass does not work for anyone else."""
+    data = {"d": device_id, "t": int(scanned_at.timestamp())}
+    if user_id is not None:
+        data["u"] = user_id
+    return _serializer(key, "presence-pass").dumps(data)
 
 
-def check_presence_pass(token: str, key: str, now: dt.datetime) -> tuple[int | None, bool]:
-    """(device id, expired): the kiosk a genuine, fresh pass names, or (None, False) for a
-    forged one and (the device id, True) for a genuine one whose time is up."""
+@dataclass(frozen=True)
+class PresencePass:
+    device_id: int | None  # None: forged
+    expired: bool = False
+    scanned_at: dt.datetime | None = None
+    user_id: int | None = None  # None: not bound to a person yet
+
+
+def check_presence_pass(token: str, key: str, now: dt.datetime) -> PresencePass:
+    """The kiosk a genuine pass names, whether its time is up, and whom it is bound to."""
     try:
         data = _serializer(key, "presence-pass").loads(token)
     except BadSignature:
-        return None, False
+        return PresencePass(None)
     if not isinstance(data, dict) or not isinstance(data.get("d"), int) \
-            or not isinstance(data.get("t"), int):
-        return None, False
+            or not isinstance(data.get("t"), int) or not isinstance(data.get("u", 0), int):
+        return PresencePass(None)
     age = now.timestamp() - data["t"]
-    if age < -5 or age > PRESENCE_PASS_SECONDS:
-        return data["d"], True
-    return data["d"], False
+    scanned = dt.datetime.fromtimestamp(data["t"], dt.timezone.utc)
+    return PresencePass(data["d"], age < -5 or age > PRESENCE_PASS_SECONDS, scanned, data.get("u"))
 
 
 def identity_ticket(device: KioskDevice, volunteer: Volunteer, key: str, now: dt.datetime) -> str:

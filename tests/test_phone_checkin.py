@@ -363,3 +363,27 @@ def test_after_a_tap_the_answer_takes_the_focus(db, site, item, insured):
     assert panel.count("autofocus") == 1  # not the persons-served field
     panel = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(panel)}, hx=True).get_data(as_text=True)
     assert "已簽退</p>" in panel and panel.count("autofocus") == 1
+
+
+def test_a_presence_pass_works_for_the_person_who_scanned_only(app, db, make, unit, site, insured,
+                                                             anon):
+    """A forwarded pass link does not let someone at home check in 'at reception'."""
+    from tests.conftest import HttpUser
+
+    device = _kiosk(app, db, site)
+    friend_user = make.user(unit, role="volunteer")
+    friend = make.volunteer(unit, user=friend_user)
+    make.cover(friend)
+    other = HttpUser(app.test_client())
+    assert other.sign_in(friend_user.email, make.PASSWORD).status_code == 302
+    mine = _scan(insured, presence_token(device, app.secret_key, utcnow()))  # signed in: bound
+    assert insured.get(mine).status_code == 200
+    response = other.get(mine)
+    assert response.status_code == 404  # someone else's pass
+    # scanned before signing in: unbound until its page is opened signed in; the taps then go to
+    # a pass bound to that person, which the friend cannot use either
+    unbound = _scan(anon, presence_token(device, app.secret_key, utcnow()))
+    page = insured.get(unbound).get_data(as_text=True)
+    bound = re.search(r'hx-post="(/k/p/[^"]+)"', page).group(1)
+    assert bound != unbound
+    assert other.get(bound).status_code == 404 and insured.get(bound).status_code == 200
