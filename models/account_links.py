@@ -111,6 +111,17 @@ def create_account(session: Session, volunteer: Volunteer, actor: User,
     return user, create_set_password_link(session, user, actor, now)
 
 
+def sign_in_link(session: Session, volunteer: Volunteer, actor: User,
+                 now: dt.datetime) -> tuple[User, str]:
+    """A forgotten password, or no account yet: (the user, a new link's token). An account is
+    made for a volunteer who has none; older unused links stop working. Active volunteers only."""
+    if not volunteer.is_active:
+        raise AccountSetupError(N_("Only an active volunteer gets a sign-in link."))
+    if volunteer.user is None:
+        return create_account(session, volunteer, actor, now)
+    return volunteer.user, create_set_password_link(session, volunteer.user, actor, now)
+
+
 def usable_link(session: Session, token: str, now: dt.datetime) -> SetPasswordLink:
     link = session.scalar(select(SetPasswordLink).where(
         SetPasswordLink.token_hash == token_hash(token or "")))

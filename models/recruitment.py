@@ -207,6 +207,11 @@ def save_opening(session: Session, actor: User, now: dt.datetime, opening: Openi
     if wanted is not None and wanted < 1:
         raise RecruitmentError(N_("How many are wanted must be at least 1."))
     before = opening_snapshot(opening) if opening is not None else None
+    if opening is None and session.scalar(select(Opening.id).where(  # the form sent twice
+            Opening.unit_id == actor.unit_id, Opening.title == title,
+            Opening.status.in_([OpeningStatus.draft, OpeningStatus.published]))):
+        raise RecruitmentError(N_("An opening with this title is already a draft or published: "
+                                  "edit that one."))
     if opening is None:
         opening = Opening(unit_id=actor.unit_id, public_id=secrets.token_urlsafe(9), created_at=now)
         session.add(opening)

@@ -319,3 +319,12 @@ def test_a_volunteer_without_an_account_gets_one_with_its_first_link(app, db, ma
     # the next time it is a new link for the same account
     admin.post(f"/evaluation/volunteers/{imported.id}/sign-in-link")
     assert len(audit_of(db, "create_account")) == 1
+
+
+def test_a_volunteer_who_left_gets_no_sign_in_link(db, make, unit, admin):
+    from models.people import VolunteerStatus
+
+    gone = make.volunteer(unit, name_zh="已離隊", status=VolunteerStatus.inactive)
+    response = admin.post(f"/evaluation/volunteers/{gone.id}/sign-in-link")
+    assert response.status_code == 409 and "只有在職的志工" in response.get_data(as_text=True)
+    assert audit_of(db, "create_account") == [] and audit_of(db, "create_set_password_link") == []

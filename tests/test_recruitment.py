@@ -271,6 +271,8 @@ def test_admin_creates_and_publishes_an_opening(admin, anon, db, make, unit):
         "description": "協助送餐", "schedule": "週一至週五 11:00", "wanted": "3",
         "requirements": "會騎機車", "closes_on": "2099-12-31", "status": "published"})
     assert response.status_code == 302
+    twice = admin.post("/admin/recruitment/openings/new", {"title": "送餐志工", "status": "published"})
+    assert twice.status_code == 400 and "已有同樣標題的招募" in twice.get_data(as_text=True)
     db.rollback()
     o = db.scalars(select(Opening)).one()
     assert o.status == OpeningStatus.published and [s.id for s in o.sites] == [site.id]

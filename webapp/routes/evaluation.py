@@ -461,13 +461,11 @@ def volunteer_sign_in_link(volunteer_id: int):
     vol = _volunteer_or_404(volunteer_id)
     if not ResetPinForm().validate():  # the same CSRF-only form
         return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
-    if not vol.is_active:
-        return _status_page(vol, status=409, errors=[_("Only an active volunteer gets a sign-in link.")])
-    if vol.user is None:  # imported from a roster: the account comes with its first link
-        user, token = account_links.create_account(db.session, vol, _me(), utcnow())
-    else:
-        user = vol.user
-        token = account_links.create_set_password_link(db.session, user, _me(), utcnow())
+    try:
+        user, token = account_links.sign_in_link(db.session, vol, _me(), utcnow())
+    except account_links.AccountSetupError as error:
+        db.session.rollback()
+        return _status_page(vol, status=409, errors=[_(error.message, **error.params)])
     db.session.commit()
     g.no_store = True  # the link is on the page: never cache it
     return _status_page(vol, welcome=welcome_sheet(token, user, again=True))
