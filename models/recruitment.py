@@ -131,7 +131,7 @@ from .slips import next_serial  # noqa: E402
 APPLICATION_KIND = "application"  # next_serial kind: gap-free reference numbers per unit and year
 ADULT_AGE = 18  # under 18 on the day of applying: guardian name and consent required
 FIRST_VOLUNTEER_NO = 1001
-from .account_links import PLACEHOLDER_DOMAIN, account_email  # noqa: E402,F401 (one home)
+from .account_links import account_email  # noqa: E402
 
 OPEN_STATES = {ApplicationStatus.applied, ApplicationStatus.interview_scheduled,
                ApplicationStatus.waitlisted}

@@ -96,7 +96,7 @@ def unit_reminder(session: Session, unit_id: int, today: dt.date) -> UnitReminde
 
 def recipients(session: Session, unit_id: int) -> list[User]:
     """The unit's active admin accounts with a real address (not a placeholder)."""
-    from .recruitment import PLACEHOLDER_DOMAIN
+    from .account_links import PLACEHOLDER_DOMAIN
 
     return [u for u in session.scalars(select(User).where(
         User.unit_id == unit_id, User.role == Role.admin, User.active.is_(True))

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from models import account_links
 from models import recruitment as r
 from models.audit import AuditEntry
 from models.base import TAIPEI, utcnow
@@ -178,7 +179,7 @@ def test_email_taken_or_missing_gets_a_placeholder_and_smtp_sends_when_configure
                           {"outcome": "accepted"}, hx=True)
     assert response.status_code == 200
     user = fresh(db, application).volunteer.user
-    assert user.email.endswith("@" + r.PLACEHOLDER_DOMAIN)
+    assert user.email.endswith("@" + account_links.PLACEHOLDER_DOMAIN)
     assert smtp_inbox.messages == []  # a placeholder address is never mailed
 
     b = Application(unit_id=unit.id, reference_no="A2026-77777", name_zh="張三", gender=Gender.male,

@@ -13,8 +13,7 @@ import qrcode.image.svg
 from flask import current_app, url_for
 from flask_babel import gettext as _
 
-from models.account_links import LINK_DAYS
-from models import recruitment as r
+from models.account_links import LINK_DAYS, PLACEHOLDER_DOMAIN
 from models.people import User
 
 from . import mail
@@ -30,7 +29,7 @@ def qr_data_uri(payload: str) -> str:
 def send_link_email(to: str, name: str, link: str, *, again: bool = False) -> bool:
     """Email the link when SMTP is configured; False when it is not (or it fails).
     `again`: a new link for someone who has an account (a forgotten password)."""
-    if not to or to.endswith("@" + r.PLACEHOLDER_DOMAIN):
+    if not to or to.endswith("@" + PLACEHOLDER_DOMAIN):
         return False
     try:
         settings = mail.settings(current_app.config)
