@@ -58,8 +58,9 @@ class PinChangeForm(FlaskForm):
     )
 
 
-class ResetPinForm(FlaskForm):
-    """The admin's "Reset PIN" button: nothing to fill in, the CSRF token only."""
+class ButtonForm(FlaskForm):
+    """A button with nothing to fill in (the admin's "Reset PIN", "Make a new sign-in link"):
+    the CSRF token only."""
 
 
 MAX_DB_ID = 2**31 - 1  # PostgreSQL INTEGER: a larger number in a query is an error, not "no row"

@@ -27,7 +27,7 @@ from models.people import Role, User, Volunteer
 
 from ..access import STAFF, roles
 from ..extensions import db
-from ..forms import ResetPinForm
+from ..forms import ButtonForm
 from ..welcome import welcome_sheet
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
@@ -389,7 +389,7 @@ def _status_page(vol: Volunteer, exit_form=None, back_form=None, status: int = 2
                            exit_form=exit_form or ExitForm(), back_form=back_form or ReactivateForm(),
                            changes=vs.status_changes_of(db.session, vol.id), loose_errors=errors,
                            today=taipei_date(utcnow()), pin=account_links.pin_status(vol, utcnow()),
-                           pin_form=ResetPinForm()), status
+                           button_form=ButtonForm()), status
 
 
 @bp.get("/volunteers/<int:volunteer_id>/status")
@@ -440,7 +440,7 @@ def volunteer_reactivate(volunteer_id: int):
 def volunteer_pin_reset(volunteer_id: int):
     """A forgotten kiosk PIN: clear it and any lock-out; the volunteer sets a new one."""
     vol = _volunteer_or_404(volunteer_id)
-    if not ResetPinForm().validate():
+    if not ButtonForm().validate():
         return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
     try:
         account_links.reset_pin(db.session, vol, _me(), utcnow())
@@ -459,7 +459,7 @@ def volunteer_sign_in_link(volunteer_id: int):
     """A forgotten password: a new one-time link (printed as a QR, emailed when mail is set
     up) with which the volunteer sets a new password and PIN; older unused links stop."""
     vol = _volunteer_or_404(volunteer_id)
-    if not ResetPinForm().validate():  # the same CSRF-only form
+    if not ButtonForm().validate():
         return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
     try:
         user, token = account_links.sign_in_link(db.session, vol, _me(), utcnow())

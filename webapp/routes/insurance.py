@@ -100,16 +100,15 @@ DOMAIN_MESSAGES = {
 
 def _show_domain_errors(form: FlaskForm, error: InvalidCover) -> None:
     """Put the domain's refusals on the form's fields, in the reader's language."""
+    names = "、".join(f"{v.name_zh} ({v.volunteer_no})" for v in error.volunteers)
     for field_name, code in error.errors.items():
         if code == "group_needs_record_book":
-            names = "、".join(f"{v.name_zh} ({v.volunteer_no})" for v in error.volunteers)
             message = (_("Group accident insurance covers record-book holders only; these "
                          "volunteers have no record book yet: %(names)s. Record commercial "
                          "cover for them.", names=names) if names else
                        _("Group accident insurance covers record-book holders only, and this "
                          "volunteer has no record book yet: record commercial cover."))
         elif code == "duplicate":
-            names = "、".join(f"{v.name_zh} ({v.volunteer_no})" for v in error.volunteers)
             message = (_("Already recorded with this policy number for overlapping days: %(names)s",
                          names=names) if names else
                        _("This volunteer already has this policy number for overlapping days."))
