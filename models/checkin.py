@@ -11,17 +11,17 @@ import enum
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, select
+from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
 from .base import (TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, read,
-                   row_values, taipei_date, update_now)
-from .insurance import is_covered_on
+                   row_values, taipei_date, update_now, utcnow)
+from .insurance import InsuranceCover, is_covered_on
 from .people import Volunteer
-from .training import training_status
+from .training import TrainingRecord, training_status
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 from .messages import N_, Named
 
@@ -204,23 +204,110 @@ def gate_refusals(session: Session, volunteer: Volunteer, site: Site, item: Serv
         problems.append(refusal("site_inactive"))
     if item is None or item.unit_id != site.unit_id or not item.active:
         problems.append(refusal("not_service_item"))
-    if not is_covered_on(session, volunteer.id, taipei_date(when)):
-        problems.append(refusal("no_insurance"))
+    problems += [refusal(code, **params)
+                 for code, params in _dated_problems(session, volunteer, item, taipei_date(when))]
+    return problems
+
+
+def _dated_problems(session: Session, volunteer: Volunteer, item: ServiceItem | None,
+                    day: dt.date) -> list[tuple[str, dict]]:
+    """The gates that belong to the day of service rather than to this moment: accident
+    insurance valid that day, and the training the item's category needs completed by then
+    (service counts from the certificate's date). A session keeps needing them until it is
+    verified, whatever the records say later."""
+    problems: list[tuple[str, dict]] = []
+    if not is_covered_on(session, volunteer.id, day):
+        problems.append(("no_insurance", {}))
     if item is not None and item.category is not None:
-        # Service in a category counts only once basic and that category's special training are
-        # complete, on the day of service (from the certificate's date).
-        status = training_status(session, volunteer, item.category, as_of=taipei_date(when))
+        status = training_status(session, volunteer, item.category, as_of=day)
         if (not status.basic_done and not status.missing_basic) or \
                 (not status.special_done and not status.missing_special):
-            problems.append(refusal("no_catalogue"))  # nothing to name: the catalogue is empty
+            problems.append(("no_catalogue", {}))  # nothing to name: the catalogue is empty
         else:
             if not status.basic_done:
-                problems.append(refusal("basic_training_missing",
-                                        courses="、".join(c.name for c in status.missing_basic)))
+                problems.append(("basic_training_missing",
+                                 {"courses": "、".join(c.name for c in status.missing_basic)}))
             if not status.special_done:
-                problems.append(refusal("special_training_missing",
-                                        courses="、".join(c.name for c in status.missing_special)))
+                problems.append(("special_training_missing",
+                                 {"courses": "、".join(c.name for c in status.missing_special)}))
     return problems
+
+
+# What staff read when a session's own day fails those gates (approving, correcting the times,
+# a paper sheet): the volunteer's name and the day, not "today".
+DATED_REFUSALS = {
+    "no_insurance": N_("%(name)s had no valid accident insurance on %(day)s."),
+    "basic_training_missing": N_("%(name)s had not completed basic training by %(day)s: "
+                                 "%(courses)s"),
+    "special_training_missing": N_("%(name)s had not completed the special training by "
+                                   "%(day)s: %(courses)s"),
+}
+
+
+def dated_refusals(session: Session, volunteer: Volunteer, item: ServiceItem | None,
+                   when: dt.datetime) -> list[Refusal]:
+    """The day-of-service gates for a session that starts at `when`, worded for staff."""
+    day = taipei_date(when)
+    return [Refusal(code, DATED_REFUSALS.get(code, REFUSALS[code]),
+                    {**params, "name": volunteer.name_zh, "day": day.isoformat()})
+            for code, params in _dated_problems(session, volunteer, item, day)]
+
+
+_UNVERIFIED = (SessionStatus.open, SessionStatus.closed, SessionStatus.needs_review)
+
+
+def recheck_day_gates(session: Session, volunteer_ids, now: dt.datetime) -> list[ServiceSession]:
+    """After a volunteer's insurance or training records change: flag their sessions not yet
+    verified whose day no longer passes the day-of-service gates, and unflag those that pass
+    again. Supervisors see the flag in the queue, bulk approval leaves flagged sessions alone,
+    and approve() refuses them while the records still say so."""
+    changed = []
+    rows = session.scalars(
+        select(ServiceSession).where(ServiceSession.volunteer_id.in_(list(volunteer_ids)),
+                                     ServiceSession.status.in_(_UNVERIFIED))
+        .options(selectinload(ServiceSession.volunteer), selectinload(ServiceSession.service_item)))
+    for s in rows:
+        failing = bool(_dated_problems(session, s.volunteer, s.service_item,
+                                       taipei_date(s.checked_in_at)))
+        if failing == (Flag.day_gates.value in s.flag_set):
+            continue
+        before = s.snapshot()
+        s.flags = s.flags_with(Flag.day_gates) if failing else s.flags_without(Flag.day_gates)
+        audit.record(session, action="day_gates_rechecked", entity="service_session",
+                     entity_id=s.id, actor_label="system", unit_id=s.unit_id, before=before,
+                     after=s.snapshot(), now=now)
+        changed.append(s)
+    session.flush()
+    return changed
+
+
+# Every change to a cover or a training record, whichever page, import or command made it,
+# re-checks that volunteer's unverified sessions before the transaction commits.
+_GATES_CHANGED = "hourbook_day_gates_changed"
+
+
+def _note_gate_change(_mapper, _connection, target) -> None:
+    owner = object_session(target)
+    if owner is not None:
+        owner.info.setdefault(_GATES_CHANGED, set()).add(target.volunteer_id)
+
+
+for _record in (InsuranceCover, TrainingRecord):
+    for _event in ("after_insert", "after_update", "after_delete"):
+        event.listen(_record, _event, _note_gate_change)
+
+
+@event.listens_for(Session, "before_commit")
+def _recheck_before_commit(session: Session) -> None:
+    session.flush()  # the commit's own flush comes after this hook: flush first to hear of changes
+    changed = session.info.pop(_GATES_CHANGED, None)
+    if changed:
+        recheck_day_gates(session, changed, utcnow())
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_gate_changes(session: Session, _previous) -> None:
+    session.info.pop(_GATES_CHANGED, None)
 
 
 def _log(session: Session, *, volunteer: Volunteer | None, site: Site | None, unit_id: int,

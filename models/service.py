@@ -80,6 +80,7 @@ class Flag(str, enum.Enum):
     position_unavailable = "position_unavailable"
     edited = "edited"
     manual_checkout = "manual_checkout"
+    day_gates = "day_gates"  # that day's insurance or training no longer passes (records changed)
 
 
 class ServiceSession(Base):
@@ -152,6 +153,10 @@ class ServiceSession(Base):
     def flags_with(self, *flags: Flag) -> str:
         """The flags column with these flags added."""
         return ",".join(sorted(self.flag_set | {f.value for f in flags}))
+
+    def flags_without(self, *flags: Flag) -> str:
+        """The flags column with these flags taken off."""
+        return ",".join(sorted(self.flag_set - {f.value for f in flags}))
 
     def add_flag(self, flag: Flag) -> None:
         self.flags = self.flags_with(flag)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 from . import audit
 from .audit import AuditEntry
 from .base import TAIPEI, Base, begin_write, taipei_day_bounds
-from .checkin import gate_refusals
+from .checkin import dated_refusals, gate_refusals
 from .hours import hours_text
 from .messages import N_, Refused
 from .people import Role, User, Volunteer
@@ -279,6 +279,16 @@ def _check_times(session: Session, s_id: int | None, volunteer_id: int, site: Si
                                 when=overlap.checked_in_at.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M"))
 
 
+def _require_day_gates(session: Session, volunteer: Volunteer, item: ServiceItem | None,
+                       start: dt.datetime) -> None:
+    """Service counts only on a day the volunteer was insured and trained for the item: checked
+    at check-in, and again when staff approve, move or enter a session (the records may have
+    been corrected since, or the session moved to another day)."""
+    problems = dated_refusals(session, volunteer, item, start)
+    if problems:
+        raise VerificationError(problems[0].message, **problems[0].params)
+
+
 def _require_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -295,6 +305,7 @@ def approve(session: Session, session_id: int, actor: User, now: dt.datetime,
         raise VerificationError(N_("Set the real times first: this session was closed automatically."))
     if s.status != SessionStatus.closed:
         raise VerificationError(N_("Only closed sessions can be approved."))
+    _require_day_gates(session, s.volunteer, s.service_item, s.checked_in_at)
     before = s.snapshot()
     rounding = session.get(Unit, s.unit_id).rounding
     s.credited_minutes = credited(s.elapsed_minutes(now), rounding)
@@ -325,6 +336,7 @@ def adjust(session: Session, session_id: int, actor: User, now: dt.datetime, *,
     s = _load(session, session_id, actor, expected_version)
     _locked(s)
     _check_times(session, s.id, s.volunteer_id, s.site, checked_in_at, checked_out_at, now)
+    _require_day_gates(session, s.volunteer, s.service_item, checked_in_at)
     before = {**s.snapshot(), "persons_served": s.persons_served}
     s.checked_in_at = checked_in_at
     s.checked_out_at = checked_out_at
@@ -425,6 +437,7 @@ def manual_entry(session: Session, actor: User, now: dt.datetime, *, volunteer: 
     reason = _require_reason(reason)
     if not may_act_on(session, actor, site.id, site.unit_id) or volunteer.unit_id != actor.unit_id:
         raise PermissionError("not your site")
+    _require_day_gates(session, volunteer, item, checked_in_at)  # worded for the sheet's day
     problems = gate_refusals(session, volunteer, site, item, checked_in_at)
     if problems:
         raise VerificationError(problems[0].message, **problems[0].params)

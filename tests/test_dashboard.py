@@ -315,3 +315,20 @@ def test_the_unflagged_count_follows_each_row_change(db, world, supervisor):
     tools = supervisor.get(f"/dashboard/queue-tools?site={site.id}").get_data(as_text=True)
     assert "1 筆無標記的紀錄" in tools
     assert 'hx-trigger="session-changed from:body"' in supervisor.get("/dashboard/").get_data(as_text=True)
+
+
+def test_a_cover_deleted_by_the_admin_shows_on_the_waiting_session_and_blocks_approval(
+        db, world, supervisor, admin):
+    from models.insurance import InsuranceCover
+
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol, hours_ago=26)
+    cover = db.scalar(select(InsuranceCover).where(InsuranceCover.volunteer_id == vol.id))
+    assert admin.post(f"/admin/insurance/covers/{cover.id}/delete", {}).status_code == 302
+    queue = supervisor.get("/dashboard/queue", headers={"HX-Request": "true"}).get_data(as_text=True)
+    row = queue[queue.index(f'id="session-{s.id}"'):]
+    assert "當日未保險或未完成訓練" in row[:row.index("</tr>")]
+    refused = supervisor.post(f"/dashboard/sessions/{s.id}/approve", {"version": fresh(db, s).version}, hx=True)
+    day = s.checked_in_at.astimezone(TAIPEI).date().isoformat()
+    assert f"陳淑芬 於 {day} 沒有有效的意外保險" in refused.get_data(as_text=True)
+    assert fresh(db, s).status == SessionStatus.closed

@@ -170,3 +170,104 @@ def test_check_out_by_hand(db, setup):
     db.commit()
     assert s.status == SessionStatus.closed and Flag.manual_checkout.value in s.flag_set
     assert s.checkout_source == SessionSource.manual
+
+
+# --- the day-of-service gates, again when staff act (records may have changed since) ----------
+
+def test_approving_needs_cover_on_the_sessions_own_day(db, make, unit, setup):
+    site, item, vol, admin, sup = setup
+    before_cover = closed(db, site, item, vol, dt.datetime(2025, 12, 30, 2, tzinfo=dt.timezone.utc), 90)
+    with pytest.raises(v.VerificationError) as refused:
+        v.approve(db, before_cover.id, sup, NOW)
+    assert refused.value.params == {"name": vol.name_zh, "day": "2025-12-30"}
+    assert "had no valid accident insurance on" in refused.value.message
+    db.rollback()
+    make.cover(vol, starts_on=dt.date(2025, 12, 1), ends_on=dt.date(2025, 12, 31))  # found the policy
+    v.approve(db, before_cover.id, sup, NOW)
+    db.commit()
+    assert db.get(ServiceSession, before_cover.id).status == SessionStatus.verified
+
+
+def test_moving_a_session_to_an_uninsured_day_is_refused(db, setup):
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(hours=5), 60)
+    new_start = dt.datetime(2025, 11, 3, 1, tzinfo=dt.timezone.utc)
+    with pytest.raises(v.VerificationError, match="insurance") as refused:
+        v.adjust(db, s.id, sup, NOW, checked_in_at=new_start,
+                 checked_out_at=new_start + dt.timedelta(hours=2), reason="記錯日期")
+    assert refused.value.params["day"] == "2025-11-03"
+    db.rollback()
+    assert db.get(ServiceSession, s.id).checked_in_at == NOW - dt.timedelta(hours=5)
+
+
+def test_a_deleted_cover_flags_unverified_sessions_until_it_is_put_right(db, make, unit, setup):
+    from models import insurance
+
+    site, item, vol, admin, sup = setup
+    [cover] = insurance.covers_of(db, vol.id)
+    waiting = closed(db, site, item, vol, NOW - dt.timedelta(days=3), 60)
+    done = closed(db, site, item, vol, NOW - dt.timedelta(days=4), 60, status=SessionStatus.verified)
+    other = make.volunteer(unit)
+    make.cover(other, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    theirs = closed(db, site, item, other, NOW - dt.timedelta(days=3), 60)
+
+    insurance.delete_cover(db, cover, admin, now=NOW)  # entered on the wrong volunteer
+    db.commit()
+    db.expire_all()
+    assert db.get(ServiceSession, waiting.id).flag_set == {Flag.day_gates.value}
+    assert db.get(ServiceSession, done.id).flag_set == set()  # verified: already counted
+    assert db.get(ServiceSession, theirs.id).flag_set == set()  # someone else's cover is fine
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "day_gates_rechecked"))
+    assert entry.entity_id == waiting.id and entry.after_data()["flags"] == "day_gates"
+    # Bulk approval passes over it; approving it alone says why.
+    assert v.unflagged_count(db, sup, v.QueueFilter()) == 1
+    assert v.bulk_approve(db, sup, v.QueueFilter(), NOW, expected_count=1) == 1
+    db.commit()
+    assert db.get(ServiceSession, waiting.id).status == SessionStatus.closed
+    with pytest.raises(v.VerificationError, match="insurance"):
+        v.approve(db, waiting.id, sup, NOW)
+    db.rollback()
+
+    insurance.add_cover(db, vol, insurance.CoverKind.commercial, "富邦產險", "F-2026-1",
+                        dt.date(2026, 1, 1), dt.date(2026, 12, 31), admin, now=NOW)
+    db.commit()
+    db.expire_all()
+    assert db.get(ServiceSession, waiting.id).flag_set == set()
+    v.approve(db, waiting.id, sup, NOW)
+    db.commit()
+
+
+def test_a_training_date_corrected_later_flags_service_before_it(db, make, unit, setup):
+    from models import training
+    from models.training import TrainingCourse, TrainingKind
+
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(days=10), 60)
+    special = next(r for r in training.records_of(db, vol.id)
+                   if db.get(TrainingCourse, r.course_id).kind == TrainingKind.special
+                   and db.get(TrainingCourse, r.course_id).category == item.category)
+    # The certificate was really dated after the session: service counts only from then.
+    training.update_record(db, special, course=special.course, completed_on=dt.date(2026, 11, 25),
+                           minutes=special.minutes, mode=special.mode, provider=special.provider,
+                           actor=admin, today=NOW.date())
+    db.commit()
+    db.expire_all()
+    assert Flag.day_gates.value in db.get(ServiceSession, s.id).flag_set
+    with pytest.raises(v.VerificationError, match="special training") as refused:
+        v.approve(db, s.id, sup, NOW)
+    assert special.course.name in refused.value.params["courses"]
+
+
+def test_a_rolled_back_change_rechecks_nothing(db, make, unit, setup):
+    from models import insurance
+
+    site, item, vol, admin, sup = setup
+    [cover] = insurance.covers_of(db, vol.id)
+    s = closed(db, site, item, vol, NOW - dt.timedelta(days=3), 60)
+    insurance.delete_cover(db, cover, admin, now=NOW)
+    db.flush()
+    db.rollback()  # the admin's change failed: the cover stays, and so does the session
+    closed(db, site, item, vol, NOW - dt.timedelta(days=2), 60)  # the next commit
+    db.expire_all()
+    assert db.get(ServiceSession, s.id).flag_set == set()
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "day_gates_rechecked")) is None
