@@ -297,7 +297,11 @@ def _require_reason(reason: str | None) -> str:
 
 
 def approve(session: Session, session_id: int, actor: User, now: dt.datetime,
-            expected_version: int | None = None) -> ServiceSession:
+            expected_version: int | None = None, *, day_gates: bool = True) -> ServiceSession:
+    """Approve a closed session: its credited minutes are the elapsed time, rounded the unit's
+    way. `day_gates=False` (bulk approval of unflagged sessions only) skips re-checking the
+    day's insurance and training: a session carries the day_gates flag whenever a change to
+    those records made its day fail (checkin.recheck_day_gates)."""
     begin_write(session)
     s = _load(session, session_id, actor, expected_version)
     _locked(s)
@@ -305,7 +309,8 @@ def approve(session: Session, session_id: int, actor: User, now: dt.datetime,
         raise VerificationError(N_("Set the real times first: this session was closed automatically."))
     if s.status != SessionStatus.closed:
         raise VerificationError(N_("Only closed sessions can be approved."))
-    _require_day_gates(session, s.volunteer, s.service_item, s.checked_in_at)
+    if day_gates:
+        _require_day_gates(session, s.volunteer, s.service_item, s.checked_in_at)
     before = s.snapshot()
     rounding = session.get(Unit, s.unit_id).rounding
     s.credited_minutes = credited(s.elapsed_minutes(now), rounding)
@@ -425,7 +430,7 @@ def bulk_approve(session: Session, actor: User, f: QueueFilter, now: dt.datetime
         raise VerificationError(N_("The queue changed: %(now)d sessions match now, not %(then)d. "
                                    "Check and confirm again."), now=len(ids), then=expected_count)
     for session_id in ids:
-        approve(session, session_id, actor, now)
+        approve(session, session_id, actor, now, day_gates=False)  # unflagged: the day passed
     return len(ids)
 
 
