@@ -288,7 +288,7 @@ def test_close_stale_command(app, db, site, item, insured):
     s.checked_in_at = utcnow() - dt.timedelta(hours=13)
     db.commit()
     result = app.test_cli_runner().invoke(args=["sessions", "close-stale"])
-    assert "closed 1 stale session(s)" in result.output
+    assert "closed 1 stale session\n" in result.output
     [s] = _sessions(db)
     assert s.status == SessionStatus.needs_review and s.credited_minutes == 0
 

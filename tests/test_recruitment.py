@@ -319,7 +319,7 @@ def test_unaccepted_applications_are_deleted_after_a_year(app, db, unit):
     old_accepted = add("P-4", ApplicationStatus.accepted, 800, 700)
     db.commit()
     result = app.test_cli_runner().invoke(args=["applications", "purge"])
-    assert "deleted 2 application(s)" in result.output
+    assert "deleted 2 applications older" in result.output
     db.rollback()
     left = set(db.scalars(select(Application.reference_no)))
     assert left == {"P-2", "P-4"}

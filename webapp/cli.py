@@ -12,6 +12,11 @@ from models.people import Role, User
 from .extensions import db
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 session', '2 sessions': the commands' English output for operators and cron logs."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
@@ -122,7 +127,7 @@ def sessions_close_stale():
 
     closed = close_stale(db.session, utcnow())
     db.session.commit()
-    click.echo(f"closed {len(closed)} stale session(s)")
+    click.echo(f"closed {counted(len(closed), 'stale session')}")
 
 
 @click.command("import", help="Import a roster (CSV/XLSX, docs/roster-template.md): all rows "
@@ -163,7 +168,7 @@ def import_roster(file, dry_run, admin_email):
         where = f"{p.sheet} row {p.row}" if p.row else (p.sheet or "file")
         click.echo(f"{where}, {p.column or '-'}: {p.text()}")
     if result.problems:
-        raise click.ClickException(f"{len(result.problems)} problem(s); nothing was saved")
+        raise click.ClickException(f"{counted(len(result.problems), 'problem')}; nothing was saved")
     counts = ", ".join(f"{k}: {v}" for k, v in result.counts.items())
     click.echo(("would import " if dry_run else "imported ") + counts)
 
@@ -182,7 +187,7 @@ def applications_purge():
 
     count = purge_unaccepted_applications(db.session, utcnow())
     db.session.commit()
-    click.echo(f"deleted {count} application(s) older than the retention period")
+    click.echo(f"deleted {counted(count, 'application')} older than the retention period")
 
 
 def _translated(message) -> bool:
@@ -232,4 +237,4 @@ def translate_update():
     missing = [m.id for m in catalog if m.id and not _translated(m)]
     for m in missing:
         click.echo(f"untranslated: {m!r}")
-    click.echo(f"{len(missing)} untranslated message(s)")
+    click.echo(f"{counted(len(missing), 'untranslated message')}")

@@ -13,6 +13,7 @@ from models import awards as aw
 from models.export import neutralise
 from models.hours import hours_text
 
+from .cli import counted
 from .extensions import db
 
 HEADERS = ["volunteer_no", "name_zh", "award", "award_name", "computed", "eligible", "level",
@@ -98,6 +99,6 @@ def awards_command(as_of, award, unit_id, fmt, output):
     if output and output != "-":  # '-': standard output, as for `hourbook report`
         with open(output, "wb") as fh:
             fh.write(data)
-        click.echo(f"{len(rows)} row(s) written to {output}", err=True)
+        click.echo(f"{counted(len(rows), 'row')} written to {output}", err=True)
     else:
         click.echo(data, nl=False)

@@ -15,6 +15,7 @@ from models.base import taipei_date, utcnow
 from models.unit import Unit
 
 from . import i18n, mail
+from .cli import counted
 from .extensions import db
 
 
@@ -91,7 +92,7 @@ def send_command(dry_run):
         else:
             reminder_mail.mark_sent(session, unit.id, today, len(admins), r.items, now)
             session.commit()
-            click.echo(f"unit {unit.id}: {r.items} item(s) sent to {len(admins)} admin(s)")
+            click.echo(f"unit {unit.id}: {counted(r.items, 'item')} sent to {counted(len(admins), 'admin')}")
     session.rollback()
     if failed:
         raise SystemExit(1)

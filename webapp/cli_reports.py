@@ -9,6 +9,7 @@ from models import reports
 from models.base import taipei_date, utcnow
 from models.unit import Unit
 
+from .cli import counted
 from .extensions import db
 
 
@@ -51,5 +52,5 @@ def report_command(period, fmt, output, filed, unit_id):
         fh.write(data)
     state = ("filed" if filed else "DRAFT (period not ended)" if report.draft
              else "not filed" if report.filed is None else "filed; today's figures")
-    click.echo(f"{period.code}: {len(report.lines)} line(s) written to {target} [{state}]",
+    click.echo(f"{period.code}: {counted(len(report.lines), 'line')} written to {target} [{state}]",
                err=True)
