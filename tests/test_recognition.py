@@ -393,6 +393,40 @@ def test_not_eligible_is_explained_and_refused(volunteer, admin, db, make, unit,
     assert db.scalars(select(certificates.PerformanceCertificate)).all() == []
 
 
+def test_a_request_no_longer_eligible_is_refused_in_the_readers_words(admin, volunteer, db, make,
+                                                                      unit, place):
+    """Short of both hours and months (a plural message): refused with what is missing, worded
+    as the eligibility pages word it, when requesting and when issuing a request made earlier."""
+    me = volunteer.user.volunteer
+    qualify(db, unit, place, me)
+    staff = make.user(unit, role="admin")
+    cert = certificates.request_certificate(db, me, staff, NOW - dt.timedelta(days=2))
+    db.commit()
+    # then a session is corrected down and the joining day turns out to be recent
+    db.execute(ServiceSession.__table__.update().where(ServiceSession.volunteer_id == me.id,
+                                                       ServiceSession.credited_minutes > 0)
+               .values(credited_minutes=round(126.5 * 60)))
+    me.joined_on = dt.date(2025, 7, 5)
+    db.commit()
+    r = admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True)
+    assert r.status_code == 400
+    assert "尚未符合資格：還差 23 小時 30 分，年資還差 4 個月" in page(r)
+    english = admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True,
+                         headers={"Accept-Language": "en"})
+    assert "23 h 30 min more service and 4 more months of service needed" in page(english)
+    db.rollback()
+    db.expire_all()
+    assert db.get(certificates.PerformanceCertificate, cert.id).status == \
+        certificates.CertificateStatus.requested
+    other = make.volunteer(unit, joined_on=dt.date(2025, 7, 5))
+    serve(db, unit, place, other, 126.5)
+    with pytest.raises(certificates.NotEligible) as refused:
+        certificates.request_certificate(db, other, staff, NOW)
+    assert str(refused.value) == ("Not eligible yet: 23 h 30 min more service and 4 more months "
+                                  "of service needed")
+    db.rollback()
+
+
 def test_admin_starts_a_certificate_for_a_volunteer(admin, db, make, unit, place):
     vol = make.volunteer(unit, name_zh="張退場")
     qualify(db, unit, place, vol)

@@ -103,6 +103,15 @@ def _my_volunteer(volunteer_id: int | None) -> Volunteer:
     return vol
 
 
+def _refusal(problem: certs.CertificateError) -> str:
+    """A refused certificate request or issue in the reader's language; a volunteer who does not
+    qualify is told what is missing as the eligibility pages say it."""
+    params = dict(problem.params)
+    if isinstance(problem, certs.NotEligible):
+        params["why"] = explain(problem.eligibility)
+    return _(problem.message, **params)
+
+
 def _common():
     return dict(explain=explain, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS)
 
@@ -288,7 +297,7 @@ def start():
         certs.request_certificate(db.session, vol, current_user, utcnow(), form.note.data)
     except certs.CertificateError as problem:
         db.session.rollback()
-        return _start_page(vol, form, _(problem.message, **problem.params), status=400)
+        return _start_page(vol, form, _refusal(problem), status=400)
     db.session.commit()
     flash(_("Certificate request started for %(name)s.", name=vol.name_zh), "success")
     return redirect(url_for(".index"))
@@ -314,7 +323,7 @@ def issue(cert_id):
             cert = certs.issue_certificate(db.session, cert.id, current_user, utcnow())
         except certs.CertificateError as problem:
             db.session.rollback()
-            error = _(problem.message, **problem.params)
+            error = _refusal(problem)
             cert = _my_certificate(cert_id)
         else:
             db.session.commit()
@@ -382,7 +391,7 @@ def request_certificate():
         certs.request_certificate(db.session, _me(), current_user, utcnow(), form.note.data)
     except certs.CertificateError as problem:
         db.session.rollback()
-        return _milestones_page(form, _(problem.message, **problem.params), status=400)
+        return _milestones_page(form, _refusal(problem), status=400)
     db.session.commit()
     flash(_("Your request is sent. The unit issues the certificate within 7 days."), "success")
     return redirect(url_for(".index"))
