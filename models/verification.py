@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 
 from . import audit
 from .audit import AuditEntry
-from .base import TAIPEI, Base, begin_write, taipei_day_bounds
+from .base import TAIPEI, Base, begin_write, taipei_date, taipei_day_bounds
 from .checkin import gate_refusals
 from .hours import hours_text
 from .messages import N_, Refused
@@ -279,6 +279,23 @@ def _check_times(session: Session, s_id: int | None, volunteer_id: int, site: Si
                                 when=overlap.checked_in_at.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M"))
 
 
+# What a day of service needs, whoever records it: cover on that day, and the training the
+# item's category requires completed by then (hours count from the certificate's date).
+DAY_GATES = frozenset({"no_insurance", "basic_training_missing", "special_training_missing",
+                       "no_catalogue"})
+
+
+def _check_day(session: Session, s: ServiceSession, checked_in_at: dt.datetime) -> None:
+    """A session moved to another Taipei day must pass that day's gates, as a paper-sheet
+    entry does (its own day passed them at check-in)."""
+    if taipei_date(checked_in_at) == taipei_date(s.checked_in_at):
+        return
+    problems = [p for p in gate_refusals(session, s.volunteer, s.site, s.service_item,
+                                         checked_in_at) if p.code in DAY_GATES]
+    if problems:
+        raise VerificationError(problems[0].message, **problems[0].params)
+
+
 def _require_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -325,6 +342,7 @@ def adjust(session: Session, session_id: int, actor: User, now: dt.datetime, *,
     s = _load(session, session_id, actor, expected_version)
     _locked(s)
     _check_times(session, s.id, s.volunteer_id, s.site, checked_in_at, checked_out_at, now)
+    _check_day(session, s, checked_in_at)
     before = {**s.snapshot(), "persons_served": s.persons_served}
     s.checked_in_at = checked_in_at
     s.checked_out_at = checked_out_at
