@@ -233,6 +233,42 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
     assert r.status_code == 400 and "此等級已獲頒" in page(r)
 
 
+def test_golden_diamond_needs_the_volunteers_declaration(admin, db, make, unit, place):
+    """rules.md: no criminal conviction, declared; PDPA §6: only the declaration is kept. An
+    application or grant without it is refused; the decision keeps the application's."""
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 700)
+    url = "/admin/awards/golden_diamond/record"
+    html = page(admin.get("/admin/awards/golden_diamond?as_of=2026-03-05"))
+    assert 'name="declared"' in html and "志工已聲明無犯罪紀錄" in html
+    for status in ("applied", "granted"):
+        r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": status,
+                             "on": "2026-03-02", "as_of": "2026-03-05"}, hx=True)
+        assert r.status_code == 400 and "需有志工無犯罪紀錄之聲明" in page(r)
+    db.rollback()
+    db.expire_all()
+    assert db.scalars(select(aw.AwardGrant)).all() == []
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied", "declared": "y",
+                         "on": "2026-03-02", "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200 and "已於 2026-03-02 聲明無犯罪紀錄" in page(r)
+    assert 'name="declared"' not in page(r)
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted",
+                         "on": "2026-07-30", "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200
+    db.rollback()
+    db.expire_all()
+    [grant] = db.scalars(select(aw.AwardGrant)).all()
+    assert (grant.status, grant.declared_on) == (aw.GrantStatus.granted, dt.date(2026, 3, 2))
+    assert audits(db, "award_applied")[-1].after_data()["declared_on"] == "2026-03-02"
+    # other awards ask for no declaration
+    other = make.volunteer(unit)
+    serve(db, unit, place, other, 700)
+    r = admin.post("/admin/awards/taipei_contribution/record", {
+        "volunteer_id": other.id, "level": 1, "status": "applied", "on": "2026-03-02",
+        "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200 and 'name="declared"' not in page(r)
+
+
 def test_record_refuses_bad_input(admin, db, make, unit, place):
     vol = make.volunteer(unit)
     serve(db, unit, place, vol, 700)

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
@@ -58,6 +58,8 @@ class GrantForm(FlaskForm):
     on = DateField(_l("Date"), validators=[InputRequired(_l("Give a date."))],
                    format="%Y-%m-%d")
     as_of = HiddenField()
+    # Golden Diamond: the volunteer declared no criminal conviction (only that is kept)
+    declared = BooleanField()
 
 
 class StartForm(FlaskForm):
@@ -222,7 +224,7 @@ def record(key):
         vol = _my_volunteer(form.volunteer_id.data)
         try:
             aw.record_grant(db.session, vol, rule.key, form.level.data, form.status.data,
-                            form.on.data, current_user, utcnow())
+                            form.on.data, current_user, utcnow(), declared=form.declared.data)
         except aw.AwardError as problem:
             db.session.rollback()
             error = _(problem.message, **problem.params)
