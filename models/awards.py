@@ -88,6 +88,9 @@ class AwardGrant(Base):
     minutes_counted: Mapped[int] = mapped_column(Integer, default=0)  # snapshot at the decision
     minutes_used: Mapped[int] = mapped_column(Integer, default=0)  # not reusable (honour card)
     months_used: Mapped[int] = mapped_column(Integer, default=0)  # not reusable (honour card)
+    # the day the volunteer declared no criminal conviction (Golden Diamond): only the
+    # declaration is kept, never a record (PDPA §6)
+    declared_on: Mapped[dt.date | None] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -499,7 +502,7 @@ def _snapshot(g: AwardGrant) -> dict:
             "status": g.status.value, "applied_on": g.applied_on, "decided_on": g.decided_on,
             "valid_from": g.valid_from, "valid_to": g.valid_to,
             "minutes_counted": g.minutes_counted, "minutes_used": g.minutes_used,
-            "months_used": g.months_used}
+            "months_used": g.months_used, "declared_on": g.declared_on}
 
 
 GRANT_DATES = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))  # an application or decision day
@@ -507,13 +510,16 @@ GRANT_DATES = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))  # an application or 
 
 def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: int,
                  status, on: dt.date, actor=None, now: dt.datetime | None = None, *,
-                 minutes_used: int | None = None, months_used: int | None = None) -> AwardGrant:
+                 minutes_used: int | None = None, months_used: int | None = None,
+                 declared: bool = False) -> AwardGrant:
     """Record an application (status applied, `on` = applied on) or a decision (granted /
     not_granted, `on` = decided on). A decision completes the pending application of the
     same award and level when there is one. A granted honour card gets its validity (from the
     later of `on` and the day after the previous card's expiry, for `validity_years`) and uses
     the hours and months the rule requires (unless given), so the next card cannot reuse them.
-    Audited. Caller commits."""
+    A rule that needs the volunteer's declaration of no criminal conviction (Golden Diamond)
+    refuses an application or grant without it: `declared` (made on `on`), or the pending
+    application's. Audited. Caller commits."""
     begin_write(session)
     status = GrantStatus(getattr(status, "value", status))
     rule = rule_of(session, award_key)
@@ -532,6 +538,10 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
     pending = next((g for g in mine if g.level == level and g.status == GrantStatus.applied), None)
     if status == GrantStatus.applied and pending is not None:
         raise AwardError(N_("An application is pending"))
+    declared_on = on if declared else getattr(pending, "declared_on", None)
+    if rule.needs_criminal_record_declaration and declared_on is None \
+            and status in (GrantStatus.applied, GrantStatus.granted):
+        raise AwardError(N_("Needs the volunteer's declaration of no criminal conviction."))
     before = None
     if status != GrantStatus.applied and pending is not None:
         grant = pending
@@ -543,6 +553,8 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
                            created_at=now or utcnow())
         session.add(grant)
     grant.status = status
+    if rule.needs_criminal_record_declaration and declared_on is not None:
+        grant.declared_on = declared_on
     if status == GrantStatus.applied:
         grant.applied_on = on
     else:

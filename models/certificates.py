@@ -68,6 +68,15 @@ class CertificateError(Refused, ValueError):
     """A refused certificate request or issue."""
 
 
+class NotEligible(CertificateError):
+    """The volunteer does not qualify (yet): `eligibility` says why, for the UI to word in the
+    reader's language; the message's `why` param is its English explanation (logs, tests)."""
+
+    def __init__(self, eligibility: aw.AwardEligibility):
+        super().__init__(N_("Not eligible yet: %(why)s"), why=aw.explain(eligibility))
+        self.eligibility = eligibility
+
+
 def format_certificate_serial(unit_id: int, year: int, seq: int) -> str:
     return f"P{unit_id:03d}-{year}-{seq:05d}"
 
@@ -110,7 +119,7 @@ def request_certificate(session: Session, volunteer: Volunteer, actor: User, now
     today = taipei_date(now)
     e = certificate_eligibility(session, volunteer, today)
     if not e.eligible:
-        raise CertificateError(N_("Not eligible yet: %(why)s"), why=e.message % e.params)
+        raise NotEligible(e)
     cert = PerformanceCertificate(unit_id=volunteer.unit_id, volunteer_id=volunteer.id,
                                   status=CertificateStatus.requested, requested_at=now,
                                   requested_by_id=actor.id, note=note,
@@ -159,7 +168,7 @@ def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datet
     today = taipei_date(now)
     e = certificate_eligibility(session, volunteer, today)
     if not e.eligible:
-        raise CertificateError(N_("Not eligible yet: %(why)s"), why=e.message % e.params)
+        raise NotEligible(e)
     before = _snapshot(cert)
     facts = _service_facts(session, volunteer.id, today)
     unit = session.get(Unit, volunteer.unit_id)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 
 from . import audit
 from .audit import AuditEntry
-from .base import TAIPEI, Base, begin_write, taipei_day_bounds
+from .base import TAIPEI, Base, begin_write, taipei_date, taipei_day_bounds
 from .checkin import dated_refusals, gate_refusals
 from .hours import hours_text
 from .messages import N_, Refused
@@ -341,7 +341,10 @@ def adjust(session: Session, session_id: int, actor: User, now: dt.datetime, *,
     s = _load(session, session_id, actor, expected_version)
     _locked(s)
     _check_times(session, s.id, s.volunteer_id, s.site, checked_in_at, checked_out_at, now)
-    _require_day_gates(session, s.volunteer, s.service_item, checked_in_at)
+    if taipei_date(checked_in_at) != taipei_date(s.checked_in_at):
+        # moved to another day: that day must pass (its own day passed at check-in, and a
+        # later change to the records flags it: checkin.recheck_day_gates)
+        _require_day_gates(session, s.volunteer, s.service_item, checked_in_at)
     before = {**s.snapshot(), "persons_served": s.persons_served}
     s.checked_in_at = checked_in_at
     s.checked_out_at = checked_out_at

@@ -295,6 +295,22 @@ def test_a_level_is_granted_once(db, make, unit, place):
     db.rollback()
 
 
+def test_one_level_per_application(db, make, unit, place):
+    """MOHW: one level per application, so no second level is applied for while one waits for
+    its decision; once decided, the next level can be applied for."""
+    vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "sessions": [(at(2025, 6, 1), h(2600), V)]})
+    aw.record_grant(db, vol, "mohw", 1, "applied", dt.date(2026, 3, 1))
+    db.commit()
+    for level in (2, 3):
+        with pytest.raises(aw.AwardError, match="pending"):
+            aw.record_grant(db, vol, "mohw", level, "applied", dt.date(2026, 3, 2))
+        db.rollback()
+    aw.record_grant(db, vol, "mohw", 1, "granted", dt.date(2026, 6, 1))
+    assert aw.record_grant(db, vol, "mohw", 2, "applied", dt.date(2027, 3, 1)).level == 2
+    db.commit()
+
+
 def test_rules_are_data(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "sessions": [(at(2025, 1, 1), h(1000), V)]})

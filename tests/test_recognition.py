@@ -233,6 +233,42 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
     assert r.status_code == 400 and "此等級已獲頒" in page(r)
 
 
+def test_golden_diamond_needs_the_volunteers_declaration(admin, db, make, unit, place):
+    """rules.md: no criminal conviction, declared; PDPA §6: only the declaration is kept. An
+    application or grant without it is refused; the decision keeps the application's."""
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 700)
+    url = "/admin/awards/golden_diamond/record"
+    html = page(admin.get("/admin/awards/golden_diamond?as_of=2026-03-05"))
+    assert 'name="declared"' in html and "志工已聲明無犯罪紀錄" in html
+    for status in ("applied", "granted"):
+        r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": status,
+                             "on": "2026-03-02", "as_of": "2026-03-05"}, hx=True)
+        assert r.status_code == 400 and "需有志工無犯罪紀錄之聲明" in page(r)
+    db.rollback()
+    db.expire_all()
+    assert db.scalars(select(aw.AwardGrant)).all() == []
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied", "declared": "y",
+                         "on": "2026-03-02", "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200 and "已於 2026-03-02 聲明無犯罪紀錄" in page(r)
+    assert 'name="declared"' not in page(r)
+    r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted",
+                         "on": "2026-07-30", "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200
+    db.rollback()
+    db.expire_all()
+    [grant] = db.scalars(select(aw.AwardGrant)).all()
+    assert (grant.status, grant.declared_on) == (aw.GrantStatus.granted, dt.date(2026, 3, 2))
+    assert audits(db, "award_applied")[-1].after_data()["declared_on"] == "2026-03-02"
+    # other awards ask for no declaration
+    other = make.volunteer(unit)
+    serve(db, unit, place, other, 700)
+    r = admin.post("/admin/awards/taipei_contribution/record", {
+        "volunteer_id": other.id, "level": 1, "status": "applied", "on": "2026-03-02",
+        "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200 and 'name="declared"' not in page(r)
+
+
 def test_record_refuses_bad_input(admin, db, make, unit, place):
     vol = make.volunteer(unit)
     serve(db, unit, place, vol, 700)
@@ -391,6 +427,40 @@ def test_not_eligible_is_explained_and_refused(volunteer, admin, db, make, unit,
     db.rollback()
     db.expire_all()
     assert db.scalars(select(certificates.PerformanceCertificate)).all() == []
+
+
+def test_a_request_no_longer_eligible_is_refused_in_the_readers_words(admin, volunteer, db, make,
+                                                                      unit, place):
+    """Short of both hours and months (a plural message): refused with what is missing, worded
+    as the eligibility pages word it, when requesting and when issuing a request made earlier."""
+    me = volunteer.user.volunteer
+    qualify(db, unit, place, me)
+    staff = make.user(unit, role="admin")
+    cert = certificates.request_certificate(db, me, staff, NOW - dt.timedelta(days=2))
+    db.commit()
+    # then a session is corrected down and the joining day turns out to be recent
+    db.execute(ServiceSession.__table__.update().where(ServiceSession.volunteer_id == me.id,
+                                                       ServiceSession.credited_minutes > 0)
+               .values(credited_minutes=round(126.5 * 60)))
+    me.joined_on = dt.date(2025, 7, 5)
+    db.commit()
+    r = admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True)
+    assert r.status_code == 400
+    assert "尚未符合資格：還差 23 小時 30 分，年資還差 4 個月" in page(r)
+    english = admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True,
+                         headers={"Accept-Language": "en"})
+    assert "23 h 30 min more service and 4 more months of service needed" in page(english)
+    db.rollback()
+    db.expire_all()
+    assert db.get(certificates.PerformanceCertificate, cert.id).status == \
+        certificates.CertificateStatus.requested
+    other = make.volunteer(unit, joined_on=dt.date(2025, 7, 5))
+    serve(db, unit, place, other, 126.5)
+    with pytest.raises(certificates.NotEligible) as refused:
+        certificates.request_certificate(db, other, staff, NOW)
+    assert str(refused.value) == ("Not eligible yet: 23 h 30 min more service and 4 more months "
+                                  "of service needed")
+    db.rollback()
 
 
 def test_admin_starts_a_certificate_for_a_volunteer(admin, db, make, unit, place):

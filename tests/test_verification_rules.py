@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from models.audit import AuditEntry
+from models.base import TAIPEI
 from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 from models.unit import Rounding
 from models import verification as v
@@ -79,6 +80,41 @@ def test_adjust_requires_reason_and_valid_times(db, make, unit, setup):
     v.adjust(db, s.id, sup, NOW, checked_in_at=start, checked_out_at=start + dt.timedelta(minutes=45), reason="紙本更正")
     db.commit()
     assert Flag.edited.value in s.flag_set and s.status == SessionStatus.closed
+
+
+def test_adjust_to_another_day_needs_that_days_cover_and_training(db, make, unit, setup):
+    """Moving a session to another day is judged as a paper-sheet entry for that day: no hours
+    on a day without insurance, nor before the category's special training was completed."""
+    from models.training import TrainingCourse, TrainingKind, TrainingRecord
+
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(hours=5), 60)
+    day = dt.timedelta(days=1)
+    with pytest.raises(v.VerificationError, match="insurance"):  # the cover starts 2026-01-01
+        v.adjust(db, s.id, sup, NOW, checked_in_at=dt.datetime(2025, 12, 31, 10, tzinfo=TAIPEI),
+                 checked_out_at=dt.datetime(2025, 12, 31, 11, tzinfo=TAIPEI), reason="日期更正")
+    db.rollback()
+    special = select(TrainingCourse.id).where(TrainingCourse.kind == TrainingKind.special)
+    db.execute(TrainingRecord.__table__.update().where(
+        TrainingRecord.volunteer_id == vol.id, TrainingRecord.course_id.in_(special))
+        .values(completed_on=dt.date(2026, 11, 20)))
+    db.commit()
+    with pytest.raises(v.VerificationError, match="special training"):
+        v.adjust(db, s.id, sup, NOW, checked_in_at=dt.datetime(2026, 11, 19, 10, tzinfo=TAIPEI),
+                 checked_out_at=dt.datetime(2026, 11, 19, 11, tzinfo=TAIPEI), reason="日期更正")
+    db.rollback()
+    db.expire_all()
+    assert db.get(ServiceSession, s.id).checked_in_at == NOW - dt.timedelta(hours=5)
+    # the certificate's own day counts, and times on the same day are corrected as before
+    v.adjust(db, s.id, sup, NOW, checked_in_at=dt.datetime(2026, 11, 20, 10, tzinfo=TAIPEI),
+             checked_out_at=dt.datetime(2026, 11, 20, 11, tzinfo=TAIPEI), reason="日期更正")
+    db.commit()
+    moved = db.get(ServiceSession, s.id)
+    v.adjust(db, s.id, sup, NOW, checked_in_at=moved.checked_in_at - dt.timedelta(hours=1),
+             checked_out_at=moved.checked_out_at, reason="早到一小時", expected_version=moved.version)
+    db.commit()
+    assert db.get(ServiceSession, s.id).checked_in_at.astimezone(TAIPEI).date() == \
+        (NOW - 7 * day).astimezone(TAIPEI).date()
 
 
 def test_needs_review_must_be_adjusted_before_approval(db, setup):

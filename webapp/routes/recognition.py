@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
@@ -58,6 +58,8 @@ class GrantForm(FlaskForm):
     on = DateField(_l("Date"), validators=[InputRequired(_l("Give a date."))],
                    format="%Y-%m-%d")
     as_of = HiddenField()
+    # Golden Diamond: the volunteer declared no criminal conviction (only that is kept)
+    declared = BooleanField()
 
 
 class StartForm(FlaskForm):
@@ -101,6 +103,15 @@ def _my_volunteer(volunteer_id: int | None) -> Volunteer:
     if vol is None or vol.unit_id != current_user.unit_id:
         abort(404)
     return vol
+
+
+def _refusal(problem: certs.CertificateError) -> str:
+    """A refused certificate request or issue in the reader's language; a volunteer who does not
+    qualify is told what is missing as the eligibility pages say it."""
+    params = dict(problem.params)
+    if isinstance(problem, certs.NotEligible):
+        params["why"] = explain(problem.eligibility)
+    return _(problem.message, **params)
 
 
 def _common():
@@ -213,7 +224,7 @@ def record(key):
         vol = _my_volunteer(form.volunteer_id.data)
         try:
             aw.record_grant(db.session, vol, rule.key, form.level.data, form.status.data,
-                            form.on.data, current_user, utcnow())
+                            form.on.data, current_user, utcnow(), declared=form.declared.data)
         except aw.AwardError as problem:
             db.session.rollback()
             error = _(problem.message, **problem.params)
@@ -288,7 +299,7 @@ def start():
         certs.request_certificate(db.session, vol, current_user, utcnow(), form.note.data)
     except certs.CertificateError as problem:
         db.session.rollback()
-        return _start_page(vol, form, _(problem.message, **problem.params), status=400)
+        return _start_page(vol, form, _refusal(problem), status=400)
     db.session.commit()
     flash(_("Certificate request started for %(name)s.", name=vol.name_zh), "success")
     return redirect(url_for(".index"))
@@ -314,7 +325,7 @@ def issue(cert_id):
             cert = certs.issue_certificate(db.session, cert.id, current_user, utcnow())
         except certs.CertificateError as problem:
             db.session.rollback()
-            error = _(problem.message, **problem.params)
+            error = _refusal(problem)
             cert = _my_certificate(cert_id)
         else:
             db.session.commit()
@@ -382,7 +393,7 @@ def request_certificate():
         certs.request_certificate(db.session, _me(), current_user, utcnow(), form.note.data)
     except certs.CertificateError as problem:
         db.session.rollback()
-        return _milestones_page(form, _(problem.message, **problem.params), status=400)
+        return _milestones_page(form, _refusal(problem), status=400)
     db.session.commit()
     flash(_("Your request is sent. The unit issues the certificate within 7 days."), "success")
     return redirect(url_for(".index"))
