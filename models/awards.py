@@ -536,7 +536,8 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
             g.level == level and g.status == GrantStatus.granted for g in mine):
         raise AwardError(N_("Level already granted"))
     pending = next((g for g in mine if g.level == level and g.status == GrantStatus.applied), None)
-    if status == GrantStatus.applied and pending is not None:
+    if status == GrantStatus.applied and any(g.status == GrantStatus.applied for g in mine):
+        # one level per application: not a second level while one is waiting for its decision
         raise AwardError(N_("An application is pending"))
     declared_on = on if declared else getattr(pending, "declared_on", None)
     if rule.needs_criminal_record_declaration and declared_on is None \
