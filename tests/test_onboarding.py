@@ -53,3 +53,61 @@ def test_cli_refuses_a_unit_that_may_not_be_one(app, db):
     missing = runner.invoke(args=["users", "create", "--role", "admin", "--email", "x@y.tw",
                                   "--unit-id", "999", "--password", "first-admin-2026"])
     assert missing.exit_code == 1 and "no unit 999" in missing.output
+
+
+# --- service items: a new unit adds its own -------------------------------------------------
+
+def test_admin_adds_renames_and_retires_a_service_item(admin, db, unit):
+    from models.checkin import service_items_for
+    from models.service import ServiceItem
+
+    page = admin.get("/admin/items/").get_data(as_text=True)
+    assert "admin/items/" in admin.get("/admin/plans").get_data(as_text=True)  # a tab of Unit and plan
+    assert "還沒有服務項目" in page
+    response = admin.post("/admin/items/", {"code": "c01", "name_zh": "圖書館服務",
+                                            "name_en": "Library help", "category": "comprehensive"})
+    assert response.status_code == 302
+    db.rollback()
+    item = db.scalar(select(ServiceItem).where(ServiceItem.unit_id == unit.id))
+    assert (item.code, item.name_zh, item.name_en, item.category, item.active) == (
+        "C01", "圖書館服務", "Library help", Category.comprehensive, True)
+    assert [i.id for i in service_items_for(db, unit.id)] == [item.id]  # offered at check-in
+    assert "圖書館服務" in admin.get("/admin/items/").get_data(as_text=True)
+
+    again = admin.post("/admin/items/", {"code": "C01", "name_zh": "另一個", "category": "comprehensive"})
+    assert again.status_code == 400 and "已有服務項目 C01" in again.get_data(as_text=True)
+    blank = admin.post("/admin/items/", {"code": "C02", "name_zh": " ", "category": "comprehensive"})
+    assert blank.status_code == 400 and "請輸入服務項目名稱" in blank.get_data(as_text=True)
+
+    retired = admin.post(f"/admin/items/{item.id}", {"name_zh": "圖書館服務（午休）", "name_en": ""})
+    assert retired.status_code == 302
+    db.rollback()
+    item = db.get(ServiceItem, item.id)
+    assert (item.name_zh, item.active) == ("圖書館服務（午休）", False)
+    assert service_items_for(db, unit.id) == []
+    actions = [e.action for e in db.scalars(select(AuditEntry).where(AuditEntry.entity == "service_item"))]
+    assert actions == ["service_item_created", "service_item_updated"]
+
+
+def test_service_items_are_the_units_own(app, make, db, admin, unit):
+    from models.service import ServiceItem
+    from tests.conftest import HttpUser
+
+    other = make.unit()
+    theirs = ServiceItem(unit_id=other.id, code="X1", name_zh="別人的項目", category=Category.social_welfare)
+    db.add(theirs)
+    db.commit()
+    assert "別人的項目" not in admin.get("/admin/items/").get_data(as_text=True)
+    assert admin.get(f"/admin/items/{theirs.id}").status_code == 404
+    assert admin.post(f"/admin/items/{theirs.id}", {"name_zh": "改掉"}).status_code == 404
+    supervisor = make.user(unit, role="supervisor")
+    person = HttpUser(app.test_client())
+    person.sign_in(supervisor.email, make.PASSWORD)
+    assert person.get("/admin/items/").status_code == 403
+    assert person.post("/admin/items/", {"code": "S1", "name_zh": "x"}).status_code == 403
+
+
+def test_the_plans_empty_items_section_leads_to_adding_one(admin, db, unit):
+    assert admin.post("/admin/plans", {"year": "2026"}).status_code == 302
+    form = admin.get("/admin/plans/2026/sections/service_items").get_data(as_text=True)
+    assert "/admin/items/" in form
