@@ -111,3 +111,36 @@ def test_the_plans_empty_items_section_leads_to_adding_one(admin, db, unit):
     assert admin.post("/admin/plans", {"year": "2026"}).status_code == 302
     form = admin.get("/admin/plans/2026/sections/service_items").get_data(as_text=True)
     assert "/admin/items/" in form
+
+
+# --- training: the two categories' courses of the same name ----------------------------------
+
+def test_training_course_choice_tells_the_categories_apart(admin, db, make):
+    """综合討論 and the unit briefing exist for both categories: the record form groups the
+    courses (basic; special of the unit's own category first; then the other), so a
+    comprehensive unit's admin does not pick the social-welfare one by mistake."""
+    import re
+
+    from models import training
+
+    unit = db.get(Unit, admin.user.unit_id)
+    unit.category = Category.comprehensive
+    db.commit()
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vol = make.volunteer(unit, trained=False)
+    page = admin.get(f"/admin/training/volunteers/{vol.id}/records/new").get_data(as_text=True)
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', page, re.S)
+    assert [label for label, _ in groups] == ["基礎訓練", "特殊訓練 · 綜合類", "特殊訓練 · 社會福利類"]
+    comprehensive = dict(groups)["特殊訓練 · 綜合類"]
+    codes = {c.id: c.code for c in training.courses_of(db, unit.id)}
+    ids = [int(i) for i in re.findall(r'value="(\d+)"', comprehensive)]
+    assert sorted(codes[i] for i in ids) == ["CO01", "CO02"]
+    # the grouped choice still saves
+    response = admin.post(f"/admin/training/volunteers/{vol.id}/records/new", {
+        "course_id": str(ids[0]), "completed_on": "2026-11-20", "hours": "1",
+        "mode": "in_person", "provider": "本校"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    english = admin.get(f"/admin/training/volunteers/{vol.id}/records/new",
+                        headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "General discussion" in english

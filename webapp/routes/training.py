@@ -26,7 +26,7 @@ from models.files import UploadRefused
 from models.people import Role, Volunteer, VolunteerStatus
 from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, TrainingMode,
                              TrainingRecord)
-from models.unit import Category
+from models.unit import Category, Unit
 
 from ..forms import db_ids
 from ..access import roles
@@ -159,9 +159,20 @@ def _owned_or_404(model, row_id: int):
     return row
 
 
-def _course_choices(include_inactive=False):
-    return [(c.id, f"{c.name}（{c.minutes / 60:g} h）")
-            for c in training.courses_of(db.session, current_user.unit_id, include_inactive)]
+def _course_choices(include_inactive=False) -> dict:
+    """The unit's courses grouped (optgroups) as basic training, then special training of the
+    unit's own category, then of the other: the two categories have courses of the same name
+    (綜合討論, the unit briefing), which a flat list could not tell apart."""
+    local = current_app.jinja_env.filters["local"]
+    category = db.session.get(Unit, current_user.unit_id).category
+    groups: dict[str, list] = {str(_("Basic training")): []}
+    for cat in sorted(CATEGORY_LABELS, key=lambda c: c != category.value):
+        groups[_("Special training · %(category)s", category=CATEGORY_LABELS[cat])] = []
+    for c in training.courses_of(db.session, current_user.unit_id, include_inactive):
+        key = (str(_("Basic training")) if c.kind.value == "basic" else
+               _("Special training · %(category)s", category=CATEGORY_LABELS[c.category.value]))
+        groups[key].append((c.id, f"{local(c)}（{c.minutes / 60:g} h）"))
+    return {label: options for label, options in groups.items() if options}
 
 
 def _show_domain_errors(form, error: InvalidTraining) -> None:
