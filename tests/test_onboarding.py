@@ -144,3 +144,44 @@ def test_training_course_choice_tells_the_categories_apart(admin, db, make):
     english = admin.get(f"/admin/training/volunteers/{vol.id}/records/new",
                         headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "General discussion" in english
+
+
+# --- supervisors: the admin adds them, no command line ---------------------------------------
+
+def test_admin_adds_a_supervisor_who_sets_a_password_and_signs_in(app, admin, db, unit):
+    import re
+
+    from tests.conftest import HttpUser
+
+    empty = admin.get("/admin/team/").get_data(as_text=True)
+    assert "hourbook users create" not in empty and "新增督導" in empty
+    response = admin.post("/admin/team/supervisors", {"name": "黃督導", "email": "Huang@School.tw"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"].startswith("no-store")
+    page = response.get_data(as_text=True)
+    link = re.search(r'id="welcome-link" href="http://localhost(/welcome/[^"]+)"', page).group(1)
+    db.rollback()
+    user = db.scalar(select(User).where(User.email == "huang@school.tw"))
+    assert (user.role, user.display_name, user.unit_id) == (Role.supervisor, "黃督導", unit.id)
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "user_create",
+                                              AuditEntry.entity_id == user.id)) is not None
+    assert "黃督導" in admin.get("/admin/team/").get_data(as_text=True)  # sites can be chosen now
+
+    taken = admin.post("/admin/team/supervisors", {"name": "別人", "email": "huang@school.tw"})
+    assert taken.status_code == 400 and "已經有帳號" in taken.get_data(as_text=True)
+    nameless = admin.post("/admin/team/supervisors", {"name": "", "email": "x@school.tw"})
+    assert nameless.status_code == 400 and "請輸入督導姓名" in nameless.get_data(as_text=True)
+
+    # the supervisor opens the link: a password only (staff have no kiosk PIN), then the dashboard
+    person = HttpUser(app.test_client())
+    form = person.get(link).get_data(as_text=True)
+    assert 'name="pin"' not in form
+    person.refresh_token(link)
+    done = person.post(link, {"password": "supervisor-2026", "confirm": "supervisor-2026"})
+    assert done.status_code == 302, done.get_data(as_text=True)[:3000]
+    assert person.get("/dashboard/").status_code == 200
+
+
+def test_only_admins_add_supervisors(supervisor, volunteer):
+    for person in (supervisor, volunteer):
+        assert person.post("/admin/team/supervisors", {"name": "x", "email": "x@y.tw"}).status_code == 403
