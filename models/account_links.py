@@ -111,6 +111,36 @@ def create_account(session: Session, volunteer: Volunteer, actor: User,
     return user, create_set_password_link(session, user, actor, now)
 
 
+STAFF_NAME_MAX, EMAIL_MAX = 120, 254
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def create_staff_account(session: Session, unit_id: int, actor: User, *, name: str, email: str,
+                         now: dt.datetime, role: Role = Role.supervisor) -> tuple[User, str]:
+    """A supervisor's sign-in account, made by the unit's admin (no command line needed), and
+    its first set-password link: (the user, the link's token). Audited."""
+    begin_write(session)
+    if role == Role.volunteer:
+        raise ValueError("volunteers get their accounts through recruitment or the roster")
+    name, email = (name or "").strip(), (email or "").strip().lower()
+    if not name:
+        raise AccountSetupError(N_("Enter the supervisor's name."))
+    if len(name) > STAFF_NAME_MAX:
+        raise AccountSetupError(N_("Use at most %(max)d characters."), max=STAFF_NAME_MAX)
+    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
+        raise AccountSetupError(N_("Enter an email address like name@example.tw."))
+    if session.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email)):
+        raise AccountSetupError(N_("%(email)s already has an account."), email=email)
+    user = User(unit_id=unit_id, role=role, display_name=name, email=email, created_at=now)
+    user.set_password(secrets.token_urlsafe(32))  # nobody knows it: the link sets a real one
+    session.add(user)
+    session.flush()
+    audit.record(session, action="user_create", entity="user", entity_id=user.id, actor=actor,
+                 unit_id=unit_id, after={"email": email, "role": role.value, "name": name},
+                 now=now)
+    return user, create_set_password_link(session, user, actor, now)
+
+
 def sign_in_link(session: Session, volunteer: Volunteer, actor: User,
                  now: dt.datetime) -> tuple[User, str]:
     """A forgotten password, or no account yet: (the user, a new link's token). An account is
@@ -138,13 +168,15 @@ def usable_link(session: Session, token: str, now: dt.datetime) -> SetPasswordLi
 
 def complete_account_setup(session: Session, token: str, now: dt.datetime, *, password: str,
                            pin: str) -> User:
-    """Use the link once: set the password (min 8) and the kiosk PIN (4–6 digits)."""
+    """Use the link once: set the password (min 8) and, for a volunteer, the kiosk PIN (4–6
+    digits)."""
     begin_write(session)
     link = usable_link(session, token, now)
     if len(password or "") < PASSWORD_MIN:
         raise AccountSetupError(N_("Use at least %(min)d characters."), min=PASSWORD_MIN)
-    pin = validate_pin(pin)
     user = link.user
+    if user.volunteer is not None:  # staff have no kiosk PIN
+        pin = validate_pin(pin)
     user.set_password(password)
     if user.volunteer is not None:
         user.volunteer.set_pin(pin)

@@ -127,6 +127,42 @@ def update_profile(session: Session, unit: Unit, actor, *, now: dt.datetime | No
     return profile
 
 
+def create_unit(session: Session, *, name: str, legal_type: str, category: str,
+                registration_no: str = "", actor_label: str = "cli",
+                now: dt.datetime | None = None) -> Unit:
+    """A new, empty unit (seed step 1): its name, one of the five legal types, its category and
+    registration number. The training course catalogue of rules.md comes with it. Audited.
+    Refused (ProfileError) like the profile form refuses the same values. Caller commits."""
+    from .training import seed_catalogue
+
+    begin_write(session)
+    try:
+        legal = LegalType(legal_type)
+    except ValueError:
+        raise ProfileError(N_("Choose one of the five kinds of body that may be a unit."),
+                           "legal_type") from None
+    try:
+        cat = Category(category)
+    except ValueError:
+        raise ProfileError(N_("Choose social welfare or comprehensive."), "category") from None
+    name, registration_no = (name or "").strip(), (registration_no or "").strip()
+    if not name:
+        raise ProfileError(N_("Enter the unit's name."), "name")
+    for field, value, limit in (("name", name, NAME_MAX), ("registration_no", registration_no, REG_MAX)):
+        if len(value) > limit:
+            raise ProfileError(N_("Use at most %(max)d characters."), field, max=limit)
+    unit = Unit(name=name, legal_type=legal, category=cat, registration_no=registration_no,
+                created_at=now or utcnow())
+    session.add(unit)
+    session.flush()
+    audit.record(session, action="unit_created", entity="unit", entity_id=unit.id,
+                 actor_label=actor_label, unit_id=unit.id,
+                 after={"name": name, "legal_type": legal.value, "category": cat.value,
+                        "registration_no": registration_no}, now=now)
+    seed_catalogue(session, unit, actor=None)
+    return unit
+
+
 def check_logo(data: bytes) -> str:
     """The logo's content type if `data` is a whole PNG or JPEG image of sensible size.
 

@@ -143,6 +143,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(files_routes.bp)
     from .routes import training as training_routes
     app.register_blueprint(training_routes.bp)
+    from .routes import service_items
+    app.register_blueprint(service_items.bp)
     from .routes import reports as reports_routes
     app.register_blueprint(reports_routes.bp)
     from .routes import unit_plan

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from models import audit, migrate
 from models.people import Role, User
+from models.unit import Category, LegalType
 
 from .extensions import db
 
@@ -20,6 +21,7 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
+    app.cli.add_command(units_group)
     app.cli.add_command(users_group)
     app.cli.add_command(translate_group)
     app.cli.add_command(sessions_group)
@@ -70,6 +72,46 @@ def demo():
         click.echo(f"  {role:<10} {email}")
 
 
+@click.group("units", help="Volunteer units (志願服務運用單位).")
+def units_group():
+    pass
+
+
+@units_group.command("create", help="Create a new, empty unit; then give it its first admin "
+                     "with `hourbook users create --role admin`. The rest of the profile (address, "
+                     "contacts, seal) is filled in by the admin under Unit and plan.")
+@click.option("--name", required=True, help="The unit's name, as registered.")
+@click.option("--legal-type", required=True,
+              type=click.Choice([t.value for t in LegalType]),
+              help="agency 機關, institution 機構, school 學校, juridical_person 法人, "
+                   "registered_group 經政府立案團體.")
+@click.option("--category", required=True, type=click.Choice([c.value for c in Category]),
+              help="social_welfare 社會福利類 or comprehensive 綜合類.")
+@click.option("--registration-no", default="", help="Registration or filing number (立案字號).")
+@with_appcontext
+def units_create(name, legal_type, category, registration_no):
+    from models.unit_profile import ProfileError, create_unit
+
+    try:
+        unit = create_unit(db.session, name=name, legal_type=legal_type, category=category,
+                           registration_no=registration_no)
+    except ProfileError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"created unit {unit.id}: {unit.name}")
+    click.echo(f"next: hourbook users create --role admin --email ADMIN@EXAMPLE.TW --unit-id {unit.id}")
+
+
+@units_group.command("list", help="Every unit with its id.")
+@with_appcontext
+def units_list():
+    from models.unit import Unit
+
+    for unit in db.session.scalars(select(Unit).order_by(Unit.id)):
+        click.echo(f"{unit.id}\t{unit.legal_type.value}\t{unit.category.value}\t{unit.name}")
+
+
 @click.group("users", help="Sign-in accounts.")
 def users_group():
     pass
@@ -91,9 +133,15 @@ def users_create(role, email, name, unit_id, password):
         raise click.ClickException(f"{email} already has an account")
     if unit_id is None:
         units = session.scalars(select(Unit.id)).all()
+        if not units:
+            raise click.ClickException("there is no unit yet: create it first with "
+                                       "`hourbook units create`")
         if len(units) != 1:
-            raise click.ClickException("give --unit-id (there is not exactly one unit)")
+            raise click.ClickException("give --unit-id (there is not exactly one unit; "
+                                       "`hourbook units list` shows them)")
         unit_id = units[0]
+    elif session.get(Unit, unit_id) is None:
+        raise click.ClickException(f"no unit {unit_id} (`hourbook units list` shows them)")
     if role == Role.volunteer.value:
         raise click.ClickException("volunteers get their accounts when they are accepted")
     user = User(unit_id=unit_id, email=email, display_name=name, role=Role(role))

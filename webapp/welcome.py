@@ -26,7 +26,8 @@ def qr_data_uri(payload: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def send_link_email(to: str, name: str, link: str, *, again: bool = False) -> bool:
+def send_link_email(to: str, name: str, link: str, *, again: bool = False,
+                    staff: bool = False) -> bool:
     """Email the link when SMTP is configured; False when it is not (or it fails).
     `again`: a new link for someone who has an account (a forgotten password)."""
     if not to or to.endswith("@" + PLACEHOLDER_DOMAIN):
@@ -35,7 +36,12 @@ def send_link_email(to: str, name: str, link: str, *, again: bool = False) -> bo
         settings = mail.settings(current_app.config)
     except mail.MailNotConfigured:
         return False
-    if again:
+    if staff:
+        subject = _("Hourbook: set your password")
+        body = _("Hello %(name)s,\n\nYour unit gave you a supervisor's account in Hourbook. Open "
+                 "this link within %(days)d days to set your password (it works once):\n\n%(link)s\n",
+                 name=name, days=LINK_DAYS, link=link)
+    elif again:
         subject = _("Hourbook: a new link to set your password")
         body = _("Hello %(name)s,\n\nYour unit made a new sign-in link for you. Open it within "
                  "%(days)d days to set a new password and kiosk PIN (it works once):\n\n%(link)s\n",
@@ -53,10 +59,11 @@ def send_link_email(to: str, name: str, link: str, *, again: bool = False) -> bo
     return True
 
 
-def welcome_sheet(token: str, user: User, *, again: bool = False) -> dict:
+def welcome_sheet(token: str, user: User, *, again: bool = False, staff: bool = False) -> dict:
     """What the sheet shows (templates/recruitment/_welcome.html): the link, its QR, the
     sign-in email, whether it was emailed too."""
     link = url_for("account_setup.welcome", token=token, _external=True)
     return {"link": link, "qr": qr_data_uri(link), "email": user.email, "name": user.name,
-            "again": again, "emailed": send_link_email(user.email, user.name, link, again=again),
+            "again": again, "emailed": send_link_email(user.email, user.name, link, again=again,
+                                                       staff=staff),
             "days": LINK_DAYS}

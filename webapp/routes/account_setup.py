@@ -48,10 +48,13 @@ def welcome(token: str):
         return render_template("account_setup/link_refused.html",
                                message=LINK_MESSAGES[exc.code]), 410 if exc.code != "unknown" else 404
     form = SetupForm()
+    if link.user.volunteer is None:
+        del form.pin  # staff: a password only
     if form.validate_on_submit():
         try:
             user = links.complete_account_setup(db.session, token, utcnow(),
-                                            password=form.password.data, pin=form.pin.data)
+                                            password=form.password.data,
+                                                pin=form.pin.data if "pin" in form else None)
         except links.LinkError as exc:
             db.session.rollback()
             return render_template("account_setup/link_refused.html",

@@ -2,11 +2,12 @@
 credited minutes are rounded at verification."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from models import account_links as links
 from models import audit
 from models import verification as v
 from models.base import utcnow
@@ -14,7 +15,8 @@ from models.people import Role, User
 from models.sites import sites_of
 from models.unit import Rounding, Unit
 
-from ..forms import db_id
+from ..forms import ButtonForm, db_id
+from ..welcome import welcome_sheet
 from ..access import roles
 from ..extensions import db
 
@@ -27,14 +29,38 @@ def _supervisors() -> list[User]:
         User.unit_id == current_user.unit_id, User.role == Role.supervisor).order_by(User.display_name, User.id)))
 
 
-@bp.route("/")
-@admins
-def index():
+def _index(*, welcome=None, error=None, name="", email="", status=200):
     supervisors = _supervisors()
     assigned = {s.id: v.supervised_site_ids(db.session, s) or set() for s in supervisors}
     return render_template("team/index.html", supervisors=supervisors, assigned=assigned,
                            sites=sites_of(db.session, current_user.unit_id),
-                           unit=db.session.get(Unit, current_user.unit_id), roundings=list(Rounding))
+                           unit=db.session.get(Unit, current_user.unit_id), roundings=list(Rounding),
+                           welcome=welcome, error=error, name=name, email=email), status
+
+
+@bp.route("/")
+@admins
+def index():
+    return _index()
+
+
+@bp.route("/supervisors", methods=["POST"])
+@admins
+def add_supervisor():
+    """A supervisor's account and its one-time set-password link (printed, scanned or emailed)."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    name, email = request.form.get("name", "")[:200], request.form.get("email", "")[:300]
+    try:
+        user, token = links.create_staff_account(db.session, current_user.unit_id,
+                                                 db.session.get(User, current_user.id),
+                                                 name=name, email=email, now=utcnow())
+    except links.AccountSetupError as error:
+        db.session.rollback()
+        return _index(error=_(error.message, **error.params), name=name, email=email, status=400)
+    db.session.commit()
+    g.no_store = True  # the page holds a one-time link
+    return _index(welcome=welcome_sheet(token, user, staff=True))
 
 
 @bp.route("/supervisors/<int:user_id>/sites", methods=["POST"])

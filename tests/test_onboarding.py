@@ -1,0 +1,187 @@
+"""A brand-new unit from an empty database: what it needs before its first check-in, without
+the demo's seeded data (the unit itself, its service items, its supervisors)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models.audit import AuditEntry
+from models.people import Role, User
+from models.training import TrainingCourse
+from models.unit import Category, LegalType, Unit
+
+
+# --- the unit and its first admin, from the command line -------------------------------------
+
+def test_cli_creates_a_unit_then_its_first_admin(app, db):
+    runner = app.test_cli_runner()
+    no_unit = runner.invoke(args=["users", "create", "--role", "admin", "--email", "a@school.tw",
+                                  "--password", "first-admin-2026"])
+    assert no_unit.exit_code != 0 and "hourbook units create" in no_unit.output
+
+    result = runner.invoke(args=["units", "create", "--name", "臺北市立明德國民中學",
+                                 "--legal-type", "school", "--category", "comprehensive",
+                                 "--registration-no", "北市教字第 1130001234 號"])
+    assert result.exit_code == 0, result.output
+    unit = db.scalar(select(Unit))
+    assert (unit.name, unit.legal_type, unit.category, unit.registration_no) == (
+        "臺北市立明德國民中學", LegalType.school, Category.comprehensive, "北市教字第 1130001234 號")
+    # the course catalogue of rules.md comes with it: training can be recorded at once
+    codes = set(db.scalars(select(TrainingCourse.code).where(TrainingCourse.unit_id == unit.id)))
+    assert {"B01", "B02", "B03", "CO01", "CO02"} <= codes
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "unit_created")) is not None
+
+    admin = runner.invoke(args=["users", "create", "--role", "admin", "--email", "a@school.tw",
+                                "--name", "陳承辦", "--password", "first-admin-2026"])
+    assert admin.exit_code == 0, admin.output
+    db.rollback()  # a fresh look: the command committed in its own session
+    user = db.scalar(select(User).where(User.email == "a@school.tw"))
+    assert (user.unit_id, user.role) == (unit.id, Role.admin)
+
+    listed = runner.invoke(args=["units", "list"])
+    assert f"{unit.id}\tschool\tcomprehensive\t臺北市立明德國民中學" in listed.output
+
+
+def test_cli_refuses_a_unit_that_may_not_be_one(app, db):
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["units", "create", "--name", "某公司", "--legal-type", "company",
+                              "--category", "comprehensive"])
+    assert bad.exit_code == 2 and "juridical_person" in bad.output
+    blank = runner.invoke(args=["units", "create", "--name", "  ", "--legal-type", "school",
+                                "--category", "comprehensive"])
+    assert blank.exit_code == 1 and "name" in blank.output
+    assert db.scalar(select(Unit)) is None
+    missing = runner.invoke(args=["users", "create", "--role", "admin", "--email", "x@y.tw",
+                                  "--unit-id", "999", "--password", "first-admin-2026"])
+    assert missing.exit_code == 1 and "no unit 999" in missing.output
+
+
+# --- service items: a new unit adds its own -------------------------------------------------
+
+def test_admin_adds_renames_and_retires_a_service_item(admin, db, unit):
+    from models.checkin import service_items_for
+    from models.service import ServiceItem
+
+    page = admin.get("/admin/items/").get_data(as_text=True)
+    assert "admin/items/" in admin.get("/admin/plans").get_data(as_text=True)  # a tab of Unit and plan
+    assert "還沒有服務項目" in page
+    response = admin.post("/admin/items/", {"code": "c01", "name_zh": "圖書館服務",
+                                            "name_en": "Library help", "category": "comprehensive"})
+    assert response.status_code == 302
+    db.rollback()
+    item = db.scalar(select(ServiceItem).where(ServiceItem.unit_id == unit.id))
+    assert (item.code, item.name_zh, item.name_en, item.category, item.active) == (
+        "C01", "圖書館服務", "Library help", Category.comprehensive, True)
+    assert [i.id for i in service_items_for(db, unit.id)] == [item.id]  # offered at check-in
+    assert "圖書館服務" in admin.get("/admin/items/").get_data(as_text=True)
+
+    again = admin.post("/admin/items/", {"code": "C01", "name_zh": "另一個", "category": "comprehensive"})
+    assert again.status_code == 400 and "已有服務項目 C01" in again.get_data(as_text=True)
+    blank = admin.post("/admin/items/", {"code": "C02", "name_zh": " ", "category": "comprehensive"})
+    assert blank.status_code == 400 and "請輸入服務項目名稱" in blank.get_data(as_text=True)
+
+    retired = admin.post(f"/admin/items/{item.id}", {"name_zh": "圖書館服務（午休）", "name_en": ""})
+    assert retired.status_code == 302
+    db.rollback()
+    item = db.get(ServiceItem, item.id)
+    assert (item.name_zh, item.active) == ("圖書館服務（午休）", False)
+    assert service_items_for(db, unit.id) == []
+    actions = [e.action for e in db.scalars(select(AuditEntry).where(AuditEntry.entity == "service_item"))]
+    assert actions == ["service_item_created", "service_item_updated"]
+
+
+def test_service_items_are_the_units_own(app, make, db, admin, unit):
+    from models.service import ServiceItem
+    from tests.conftest import HttpUser
+
+    other = make.unit()
+    theirs = ServiceItem(unit_id=other.id, code="X1", name_zh="別人的項目", category=Category.social_welfare)
+    db.add(theirs)
+    db.commit()
+    assert "別人的項目" not in admin.get("/admin/items/").get_data(as_text=True)
+    assert admin.get(f"/admin/items/{theirs.id}").status_code == 404
+    assert admin.post(f"/admin/items/{theirs.id}", {"name_zh": "改掉"}).status_code == 404
+    supervisor = make.user(unit, role="supervisor")
+    person = HttpUser(app.test_client())
+    person.sign_in(supervisor.email, make.PASSWORD)
+    assert person.get("/admin/items/").status_code == 403
+    assert person.post("/admin/items/", {"code": "S1", "name_zh": "x"}).status_code == 403
+
+
+def test_the_plans_empty_items_section_leads_to_adding_one(admin, db, unit):
+    assert admin.post("/admin/plans", {"year": "2026"}).status_code == 302
+    form = admin.get("/admin/plans/2026/sections/service_items").get_data(as_text=True)
+    assert "/admin/items/" in form
+
+
+# --- training: the two categories' courses of the same name ----------------------------------
+
+def test_training_course_choice_tells_the_categories_apart(admin, db, make):
+    """综合討論 and the unit briefing exist for both categories: the record form groups the
+    courses (basic; special of the unit's own category first; then the other), so a
+    comprehensive unit's admin does not pick the social-welfare one by mistake."""
+    import re
+
+    from models import training
+
+    unit = db.get(Unit, admin.user.unit_id)
+    unit.category = Category.comprehensive
+    db.commit()
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vol = make.volunteer(unit, trained=False)
+    page = admin.get(f"/admin/training/volunteers/{vol.id}/records/new").get_data(as_text=True)
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', page, re.S)
+    assert [label for label, _ in groups] == ["基礎訓練", "特殊訓練 · 綜合類", "特殊訓練 · 社會福利類"]
+    comprehensive = dict(groups)["特殊訓練 · 綜合類"]
+    codes = {c.id: c.code for c in training.courses_of(db, unit.id)}
+    ids = [int(i) for i in re.findall(r'value="(\d+)"', comprehensive)]
+    assert sorted(codes[i] for i in ids) == ["CO01", "CO02"]
+    # the grouped choice still saves
+    response = admin.post(f"/admin/training/volunteers/{vol.id}/records/new", {
+        "course_id": str(ids[0]), "completed_on": "2026-11-20", "hours": "1",
+        "mode": "in_person", "provider": "本校"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    english = admin.get(f"/admin/training/volunteers/{vol.id}/records/new",
+                        headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "General discussion" in english
+
+
+# --- supervisors: the admin adds them, no command line ---------------------------------------
+
+def test_admin_adds_a_supervisor_who_sets_a_password_and_signs_in(app, admin, db, unit):
+    import re
+
+    from tests.conftest import HttpUser
+
+    empty = admin.get("/admin/team/").get_data(as_text=True)
+    assert "hourbook users create" not in empty and "新增督導" in empty
+    response = admin.post("/admin/team/supervisors", {"name": "黃督導", "email": "Huang@School.tw"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"].startswith("no-store")
+    page = response.get_data(as_text=True)
+    link = re.search(r'id="welcome-link" href="http://localhost(/welcome/[^"]+)"', page).group(1)
+    db.rollback()
+    user = db.scalar(select(User).where(User.email == "huang@school.tw"))
+    assert (user.role, user.display_name, user.unit_id) == (Role.supervisor, "黃督導", unit.id)
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "user_create",
+                                              AuditEntry.entity_id == user.id)) is not None
+    assert "黃督導" in admin.get("/admin/team/").get_data(as_text=True)  # sites can be chosen now
+
+    taken = admin.post("/admin/team/supervisors", {"name": "別人", "email": "huang@school.tw"})
+    assert taken.status_code == 400 and "已經有帳號" in taken.get_data(as_text=True)
+    nameless = admin.post("/admin/team/supervisors", {"name": "", "email": "x@school.tw"})
+    assert nameless.status_code == 400 and "請輸入督導姓名" in nameless.get_data(as_text=True)
+
+    # the supervisor opens the link: a password only (staff have no kiosk PIN), then the dashboard
+    person = HttpUser(app.test_client())
+    form = person.get(link).get_data(as_text=True)
+    assert 'name="pin"' not in form
+    person.refresh_token(link)
+    done = person.post(link, {"password": "supervisor-2026", "confirm": "supervisor-2026"})
+    assert done.status_code == 302, done.get_data(as_text=True)[:3000]
+    assert person.get("/dashboard/").status_code == 200
+
+
+def test_only_admins_add_supervisors(supervisor, volunteer):
+    for person in (supervisor, volunteer):
+        assert person.post("/admin/team/supervisors", {"name": "x", "email": "x@y.tw"}).status_code == 403
