@@ -101,7 +101,7 @@ def test_supervisor_verifies_on_a_phone(db, make, unit, phone):
     sup = make.user(unit, role="supervisor", display_name="陳督導")
     db.add(SupervisorSite(user_id=sup.id, site_id=site.id))
     db.commit()
-    vols = [make.volunteer(unit, name_zh=n) for n in ("洪美玲", "曾月娥")]
+    vols = [make.volunteer(unit, name_zh=n, insured=True) for n in ("洪美玲", "曾月娥")]
     approve_me = _session(db, site, item, vols[0], 30)
     adjust_me = _session(db, site, item, vols[1], 28, flags="offline")
     _session(db, site, item, vols[1], 1, open_=True)
