@@ -89,6 +89,18 @@ def test_admin_adds_renames_and_retires_a_service_item(admin, db, unit):
     assert actions == ["service_item_created", "service_item_updated"]
 
 
+def test_the_code_fields_hint_sits_under_the_code_and_is_read_with_it(admin, db, unit):
+    import re
+
+    page = admin.get("/admin/items/").get_data(as_text=True)
+    code = re.search(r'<input[^>]*id="code"[^>]*>', page).group(0)
+    assert 'aria-describedby="code-hint"' in code
+    after_code = page[page.index(code):]
+    hint = after_code.index('id="code-hint"')
+    assert "儲存後不能再改" in after_code[hint:hint + 120]
+    assert hint < after_code.index('id="category"')  # under the code, before the next field
+
+
 def test_service_items_are_the_units_own(app, make, db, admin, unit):
     from models.service import ServiceItem
     from tests.conftest import HttpUser
