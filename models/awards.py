@@ -234,8 +234,16 @@ def full_months(start: dt.date, end: dt.date) -> int:
     return n
 
 
-def add_years(day: dt.date, years: int) -> dt.date:
-    return add_months(day, 12 * years)
+def period_last_day(start: dt.date, years: int) -> dt.date:
+    """The last day of a period of `years` years beginning on `start` (the start day counts),
+    by the Civil Code §121: the day before the day of the last year that corresponds to
+    `start`; when the last month has no such day, the last day of that month.
+    2024-03-01 + 3 years ends 2027-02-28; so does 2024-02-29 + 3 years (no 29 February 2027)."""
+    year = start.year + years
+    try:
+        return dt.date(year, start.month, start.day) - dt.timedelta(days=1)
+    except ValueError:  # 29 February in a year without one: the last day of February
+        return dt.date(year, 3, 1) - dt.timedelta(days=1)
 
 
 def window_end(rule: AwardRule, as_of: dt.date) -> dt.date:
@@ -573,7 +581,7 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
         if previous and max(previous) + dt.timedelta(days=1) > start:
             start = max(previous) + dt.timedelta(days=1)
         grant.valid_from = start
-        grant.valid_to = add_years(start, rule.validity_years) - dt.timedelta(days=1)
+        grant.valid_to = period_last_day(start, rule.validity_years)
     session.flush()
     audit.record(session, action="award_" + status.value, entity="award_grant",
                  entity_id=grant.id, actor=actor, unit_id=volunteer.unit_id, before=before,

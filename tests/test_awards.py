@@ -281,6 +281,28 @@ def test_honour_card_validity_and_renewal(db, make, unit, place):
     assert entries[-1].actor_user_id == admin.id
 
 
+@pytest.mark.parametrize("approved, valid_to", [
+    (dt.date(2024, 2, 29), dt.date(2027, 2, 28)),  # no 29 Feb 2027: the last day of February
+    (dt.date(2024, 3, 1), dt.date(2027, 2, 28)),  # the day before 1 March 2027
+    (dt.date(2023, 2, 28), dt.date(2026, 2, 27)),
+    (dt.date(2025, 2, 28), dt.date(2028, 2, 27)),  # 2028 has a 29 February: still the 27th
+    (dt.date(2021, 1, 1), dt.date(2023, 12, 31)),
+])
+def test_honour_card_validity_by_civil_code_121(db, make, unit, place, approved, valid_to):
+    """A period in years ends the day before the corresponding day of its last year; without
+    one (29 February), on the last day of that month (民法 §121)."""
+    assert aw.period_last_day(approved, 3) == valid_to
+    vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
+    card = aw.record_grant(db, vol, "honour_card", 1, "granted", approved)
+    assert (card.valid_from, card.valid_to) == (approved, valid_to)
+    # renewed before it expires: the next card starts the day after and runs its own 3 years
+    renewal = aw.record_grant(db, vol, "honour_card", 1, "granted", valid_to - dt.timedelta(days=30))
+    assert renewal.valid_from == valid_to + dt.timedelta(days=1)
+    assert renewal.valid_to == aw.period_last_day(renewal.valid_from, 3)
+    db.commit()
+
+
 def test_a_level_is_granted_once(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0])
     aw.record_grant(db, vol, "mohw", 1, "granted", dt.date(2025, 3, 1))
