@@ -12,6 +12,7 @@ Messages are English msgids with params (the UI translates them).
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
@@ -64,7 +65,12 @@ class AwardRule(Base):
     # done with it): no earlier units' hours, service months from joining the unit
     this_unit_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # False: the conditions are not about one volunteer's hours (team, family): not computed
+    # per volunteer here, but on their own pages (models.golden_team, models.golden_family)
     computed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the rule's other numbers, by name (DEFAULT_THRESHOLDS says which; missing ones take the
+    # default): a team's age, members, insured and record-book shares; a family's members and
+    # each member's hours and months; whether service years count only service in Taipei
+    thresholds: Mapped[dict | None] = mapped_column(JSON)
     filing_month: Mapped[int | None] = mapped_column(Integer)
     filing_day: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(300), default="")
@@ -111,9 +117,63 @@ GOLDEN_DIAMOND_TEAM = "golden_diamond_team"
 GOLDEN_DIAMOND_FAMILY = "golden_diamond_family"
 
 
+# The numbers of a rule besides its levels and months (AwardRule.thresholds), with their
+# defaults (rules.md, 2018 call). Minutes, months and percentages, like the rest of the rules.
+DEFAULT_THRESHOLDS: dict[str, dict] = {
+    GOLDEN_DIAMOND_TEAM: {"team_months": 36, "min_members": 15, "insured_percent": 100,
+                          "record_book_percent": 80, "member_window_months": 12},
+    GOLDEN_DIAMOND_FAMILY: {"min_members": 2, "member_minutes": 600 * H, "member_months": 36},
+}
+
+
+def thresholds_of(rule: "AwardRule | None", key: str | None = None) -> dict:
+    """The rule's thresholds: its own, the defaults for what it does not say (all defaults
+    when there is no such rule; `key` then says which award)."""
+    key = getattr(rule, "key", None) or key
+    return {**DEFAULT_THRESHOLDS.get(key, {}), **(getattr(rule, "thresholds", None) or {})}
+
+
+def threshold_lines(rule: "AwardRule") -> list[tuple]:
+    """The rule's thresholds in words, for the admin's rules page: (message, params) pairs,
+    messages marked with N_ / Nn_ (the UI translates them with `translated`)."""
+    t = thresholds_of(rule)
+    lines = []
+    if rule.key == GOLDEN_DIAMOND_TEAM:
+        lines += [
+            (Nn_("The team (a site's volunteers) is at least %(num)d month old, from the "
+                 "site's first verified service",
+                 "The team (a site's volunteers) is at least %(num)d months old, from the "
+                 "site's first verified service"), {"num": t["team_months"]}),
+            (Nn_("At least %(num)d member: active volunteers with verified service at the site "
+                 "in the last %(window)d months",
+                 "At least %(num)d members: active volunteers with verified service at the site "
+                 "in the last %(window)d months"),
+             {"num": t["min_members"], "window": t["member_window_months"]}),
+            (N_("At least %(percent)d%% of the members insured on the day"),
+             {"percent": t["insured_percent"]}),
+            (N_("At least %(percent)d%% of the members hold a record book"),
+             {"percent": t["record_book_percent"]}),
+        ]
+    elif rule.key == GOLDEN_DIAMOND_FAMILY:
+        lines += [
+            (Nn_("At least %(num)d related volunteer who meets the member conditions",
+                 "At least %(num)d related volunteers who meet the member conditions"),
+             {"num": t["min_members"]}),
+            (Nn_("Each: at least %(hours)d hours and %(num)d month of service",
+                 "Each: at least %(hours)d hours and %(num)d months of service"),
+             {"hours": t["member_minutes"] // H, "num": t["member_months"]}),
+        ]
+    return lines
+
+
 def _level(n, zh, en, hours):
     return {"level": n, "name_zh": zh, "name_en": en, "minutes": hours * H}
 
+
+TEAM_NOTE = N_("Judged per site on the Golden Diamond team page, with this rule's thresholds.")
+FAMILY_NOTE = N_("Judged per family on the Golden Diamond family page: the admin groups related "
+                 "volunteers; each member's hours and service years count as for the Golden "
+                 "Diamond volunteer, against this rule's thresholds.")
 
 DEFAULT_RULES: list[dict] = [
     dict(key=PERFORMANCE_CERTIFICATE, name_zh="志願服務績效證明書",
@@ -153,12 +213,10 @@ DEFAULT_RULES: list[dict] = [
                  "declaration is kept.")),
     dict(key=GOLDEN_DIAMOND_TEAM, name_zh="金鑽獎 團隊", name_en="Golden Diamond team",
          levels=[_level(1, "團隊", "Team", 0)], computed=False, filing_month=7, filing_day=15,
-         note=N_("Not computed here: team at least 3 years old, at least 15 members, all insured, "
-                 "at least 80% hold a record book.")),
+         thresholds=dict(DEFAULT_THRESHOLDS[GOLDEN_DIAMOND_TEAM]), note=TEAM_NOTE),
     dict(key=GOLDEN_DIAMOND_FAMILY, name_zh="金鑽獎 家庭", name_en="Golden Diamond family",
          levels=[_level(1, "家庭", "Family", 0)], computed=False, filing_month=7, filing_day=15,
-         note=N_("Not computed here: at least 2 related volunteers, each at least 3 years and "
-                 "600 hours.")),
+         thresholds=dict(DEFAULT_THRESHOLDS[GOLDEN_DIAMOND_FAMILY]), note=FAMILY_NOTE),
 ]
 for _i, _r in enumerate(DEFAULT_RULES):
     _r.setdefault("sort_order", _i)
@@ -169,13 +227,19 @@ def default_rule_rows() -> list[dict]:
     defaults = dict(name_en="", months_required=0, window=CountingWindow.as_of,
                     once_per_level=True, consumes=False, validity_years=None,
                     needs_performance_certificate=False, needs_criminal_record_declaration=False,
-                    this_unit_only=False, computed=True, filing_month=None, filing_day=None, note="", active=True)
+                    this_unit_only=False, computed=True, filing_month=None, filing_day=None, note="", active=True,
+                    thresholds=None)
     rows = []
     for r in DEFAULT_RULES:
         row = {**defaults, **r}
         row["window"] = row["window"].value
         rows.append(row)
     return rows
+
+
+def _copied(rule: dict) -> dict:
+    """A default rule's values, its JSON ones copied (an edited rule never edits the defaults)."""
+    return {k: (copy.deepcopy(v) if isinstance(v, (dict, list)) else v) for k, v in rule.items()}
 
 
 def seed_rules(session: Session) -> list[AwardRule]:
@@ -185,7 +249,7 @@ def seed_rules(session: Session) -> list[AwardRule]:
     added = []
     for r in DEFAULT_RULES:
         if r["key"] not in have:
-            rule = AwardRule(**r)
+            rule = AwardRule(**_copied(r))
             session.add(rule)
             added.append(rule)
     session.flush()
@@ -200,8 +264,9 @@ def rules(session: Session) -> list[AwardRule]:
                                      months_required=0, needs_performance_certificate=False,
                                      this_unit_only=False,
                                      needs_criminal_record_declaration=False, active=True,
-                                     validity_years=None, filing_month=None, filing_day=None),
-                             **r}) for r in DEFAULT_RULES]
+                                     validity_years=None, filing_month=None, filing_day=None,
+                                     thresholds=None),
+                             **_copied(r)}) for r in DEFAULT_RULES]
     return [r for r in rows if r.active]
 
 
@@ -419,7 +484,7 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         if rule.note:
             item.notes.append(rule.note)
         if not rule.computed:
-            item.message = N_("Not computed here")
+            item.message = N_("Not judged per volunteer: the family or team has its own page")
             result.append(item)
             continue
         end = window_end(rule, as_of)

@@ -9,7 +9,7 @@ import io
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from models import awards as aw
 from models.audit import AuditEntry
@@ -336,6 +336,8 @@ def test_one_level_per_application(db, make, unit, place):
 def test_rules_are_data(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "sessions": [(at(2025, 1, 1), h(1000), V)]})
+    # the migrated database holds the rules until a first test empties it: start without them
+    db.execute(delete(aw.AwardRule))
     assert len(aw.seed_rules(db)) == len(aw.DEFAULT_RULES) and aw.seed_rules(db) == []
     db.commit()
     aw.record_grant(db, vol, "taipei_contribution", 1, "granted", dt.date(2025, 5, 1))
@@ -439,6 +441,37 @@ def test_migration_seeds_the_default_rules(tmp_path):
     engine.dispose()
     stored = {r["key"]: {k: v for k, v in r.items() if k != "id"} for r in rows}
     assert stored == {r["key"]: r for r in aw.default_rule_rows()}
+
+
+def test_migration_0017_gives_team_and_family_their_numbers_and_true_notes(tmp_path):
+    """Before 0017 the team's and family's numbers were code and their notes said "Not computed
+    here"; after it the rules carry the numbers and say where they are judged. An admin's own
+    note is kept; downgrading gives the old notes back."""
+    from sqlalchemy import create_engine, text
+
+    from models import migrate
+
+    url = f"sqlite:///{tmp_path / 'rules.db'}"
+    migrate.upgrade(url, "0016")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE award_rule SET note = 'ours' WHERE key = 'golden_diamond'"))
+    migrate.upgrade(url, "0017")
+    with engine.connect() as conn:
+        rows = {r.key: r for r in conn.execute(select(aw.AwardRule.__table__))}
+    assert aw.thresholds_of(None, "golden_diamond_team") == rows["golden_diamond_team"].thresholds
+    assert rows["golden_diamond_team"].thresholds == {
+        "team_months": 36, "min_members": 15, "insured_percent": 100, "record_book_percent": 80,
+        "member_window_months": 12}
+    assert rows["golden_diamond_family"].thresholds == {
+        "min_members": 2, "member_minutes": h(600), "member_months": 36}
+    assert not any("Not computed" in r.note for r in rows.values())
+    assert rows["golden_diamond"].note == "ours"
+    migrate.downgrade(url, "0016")
+    with engine.connect() as conn:
+        notes = dict(conn.execute(text("SELECT key, note FROM award_rule")).all())
+    engine.dispose()
+    assert notes["golden_diamond_team"].startswith("Not computed here")
 
 
 @settings(max_examples=400, deadline=None)

@@ -776,6 +776,36 @@ def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, 
     assert [m.meets for m in f.members] == [True, False] and not f.qualifies
 
 
+def test_the_family_thresholds_come_from_the_rule(admin, db, make, unit, place):
+    """The family's numbers are its rule's data: more members, more hours or more months there
+    change who qualifies and what the family page says."""
+    from models import awards as aw
+
+    mother, son = make.volunteer(unit, name_zh="林母"), make.volunteer(unit, name_zh="林子")
+    serve(db, unit, place, mother, 700)
+    serve(db, unit, place, son, 650)
+    gf.create_family(db, unit.id, "林家", [mother.volunteer_no, son.volunteer_no], None)
+    db.commit()
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert "至少 2 位有親屬關係的志工，每位至少服務 600 小時、年資滿 36 個月" in html
+    assert "3 years and 600 hours" not in html and 'data-qualifies="yes"' in html
+    aw.seed_rules(db)
+    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == "golden_diamond_family"))
+    rule.thresholds = {**rule.thresholds, "member_minutes": 680 * 60}
+    db.commit()
+    [f] = gf.family_list(db, unit.id, TODAY)
+    assert [m.meets for m in f.members] == [True, False] and not f.qualifies
+    rule.thresholds = {**rule.thresholds, "member_minutes": 600 * 60, "min_members": 3}
+    db.commit()
+    [f] = gf.family_list(db, unit.id, TODAY)
+    assert all(m.meets for m in f.members) and not f.qualifies
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert "至少 3 位有親屬關係的志工" in html and 'data-qualifies="no"' in html
+    rules = page(admin.get("/admin/awards/")).split('id="rule-golden_diamond_family"')[1]
+    assert "至少 3 位符合成員條件" in rules.split("</div>")[0]
+    assert "每位至少服務 600 小時、年資滿 36 個月" in rules.split("</div>")[0]
+
+
 def test_families_xlsx_for_filing(admin, supervisor, db, make, unit, place):
     from openpyxl import load_workbook
 
