@@ -24,7 +24,7 @@ from . import audit
 from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
 from .hours import verified_minutes
 from .people import Volunteer
-from .record_book import PriorHours
+from .record_book import PriorCertificate, PriorHours
 from .messages import N_, Nn_, Refused, english, english_n, translated
 
 
@@ -377,6 +377,9 @@ class AwardEligibility:
     missing_minutes: int | None = None  # None when there is no level left to reach
     missing_months: int = 0
     missing_conditions: list[str] = field(default_factory=list)
+    # the performance certificate that counted (rules needing one): {"source": "this_unit" |
+    # "earlier_unit", "issued_on": date, "number": str, "unit": str}, None without one
+    certificate: dict | None = None
     granted_levels: list[int] = field(default_factory=list)
     message: str | tuple = ""  # N_ or Nn_ (models.messages)
     params: dict = field(default_factory=dict)  # DURATION_PARAMS hold minutes: see explain
@@ -454,11 +457,36 @@ def _grants(session: Session, volunteer_id: int) -> list[AwardGrant]:
 class Inputs:
     """What `eligibility` reads from the database, preloaded (models.recognition computes
     these in bulk for a whole unit): the rules, the volunteer's grants, the start of service
-    years and its source, and (service, prior) minutes per window end."""
+    years and its source, (service, prior) minutes per window end, and the performance
+    certificates recorded from earlier units (None: read when a rule needs one)."""
     rules: list[AwardRule]
     grants: list[AwardGrant]
     seniority: tuple[dt.date | None, str | None]
     counts: dict[dt.date, tuple[int, int]]
+    prior_certificates: list[PriorCertificate] | None = None
+
+
+def prior_certificates(session: Session, volunteer_id: int) -> list[PriorCertificate]:
+    return list(session.scalars(select(PriorCertificate).where(
+        PriorCertificate.volunteer_id == volunteer_id).order_by(PriorCertificate.id)))
+
+
+def certificate_on(grants: list[AwardGrant], earlier: list[PriorCertificate],
+                   as_of: dt.date) -> dict | None:
+    """The performance certificate that counts on `as_of`: this unit's (a granted
+    performance-certificate award) or one recorded from an earlier unit, issued by `as_of`;
+    the latest when there are several."""
+    found = []
+    for g in grants:
+        if g.award_key == PERFORMANCE_CERTIFICATE and g.status == GrantStatus.granted \
+                and (g.decided_on is None or g.decided_on <= as_of):
+            found.append((g.decided_on or dt.date.min, 1, {
+                "source": "this_unit", "issued_on": g.decided_on, "number": "", "unit": ""}))
+    for c in earlier:
+        if c.issued_on <= as_of:
+            found.append((c.issued_on, 0, {"source": "earlier_unit", "issued_on": c.issued_on,
+                                           "number": c.certificate_no, "unit": c.issuing_unit}))
+    return max(found, key=lambda f: (f[0], f[1]))[2] if found else None
 
 
 def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
@@ -469,9 +497,12 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         inputs = Inputs(rules=rules(session), grants=_grants(session, volunteer.id),
                         seniority=seniority(session, volunteer, as_of), counts={})
     grants = inputs.grants
-    has_certificate = any(g.award_key == PERFORMANCE_CERTIFICATE
-                          and g.status == GrantStatus.granted
-                          and (g.decided_on is None or g.decided_on <= as_of) for g in grants)
+    certificate = None
+    if any(r.needs_performance_certificate for r in inputs.rules):
+        if inputs.prior_certificates is None:
+            inputs.prior_certificates = prior_certificates(session, volunteer.id)
+        certificate = certificate_on(grants, inputs.prior_certificates, as_of)
+    has_certificate = certificate is not None
     start, source = inputs.seniority
     cache = inputs.counts
     result = []
@@ -540,7 +571,20 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
                        "missing_hours": item.missing_minutes or 0,
                        "missing_months": item.missing_months,
                        "counted_to": end.isoformat()}
-        if item.eligible:
+        if rule.needs_performance_certificate and certificate is not None:
+            item.certificate = certificate
+            item.params |= {"certificate_on": (certificate["issued_on"].isoformat()
+                                               if certificate["issued_on"] else "—"),
+                            "certificate_no": certificate["number"],
+                            "certificate_unit": certificate["unit"]}
+        if item.eligible and item.certificate and item.certificate["source"] == "earlier_unit":
+            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s; "
+                              "performance certificate %(certificate_no)s from "
+                              "%(certificate_unit)s, issued %(certificate_on)s")
+        elif item.eligible and item.certificate:
+            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s; "
+                              "this unit's performance certificate of %(certificate_on)s")
+        elif item.eligible:
             item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s")
         elif "all_levels_granted" in item.missing_conditions:
             item.message = N_("Every level already granted")
@@ -557,7 +601,8 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
             item.message = Nn_("%(missing_months)s more month of service needed",
                                "%(missing_months)s more months of service needed", "missing_months")
         elif "performance_certificate" in item.missing_conditions:
-            item.message = N_("Needs a performance certificate granted first")
+            item.message = N_("Needs a performance certificate first: this unit's, or one from an "
+                              "earlier unit recorded on the volunteer's record-book page")
         else:
             item.message = N_("Not eligible")
         result.append(item)
