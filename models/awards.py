@@ -123,6 +123,8 @@ DEFAULT_THRESHOLDS: dict[str, dict] = {
     GOLDEN_DIAMOND_TEAM: {"team_months": 36, "min_members": 15, "insured_percent": 100,
                           "record_book_percent": 80, "member_window_months": 12},
     GOLDEN_DIAMOND_FAMILY: {"min_members": 2, "member_minutes": 600 * H, "member_months": 36},
+    # "≥ 3 years in Taipei": the months count only service in Taipei (taipei_months)
+    GOLDEN_DIAMOND: {"years_in_taipei_only": True},
 }
 
 
@@ -154,7 +156,10 @@ def threshold_lines(rule: "AwardRule") -> list[tuple]:
             (N_("At least %(percent)d%% of the members hold a record book"),
              {"percent": t["record_book_percent"]}),
         ]
-    elif rule.key == GOLDEN_DIAMOND_FAMILY:
+    if t.get("years_in_taipei_only"):
+        lines.append((N_("Service years count only service in Taipei: with this unit, and "
+                         "earlier units' periods recorded as served in Taipei"), {}))
+    if rule.key == GOLDEN_DIAMOND_FAMILY:
         lines += [
             (Nn_("At least %(num)d related volunteer who meets the member conditions",
                  "At least %(num)d related volunteers who meet the member conditions"),
@@ -208,7 +213,7 @@ DEFAULT_RULES: list[dict] = [
     dict(key=GOLDEN_DIAMOND, name_zh="金鑽獎 優良志工", name_en="Golden Diamond volunteer",
          levels=[_level(1, "優良志工", "Volunteer", 600)], months_required=36,
          window=CountingWindow.as_of, needs_criminal_record_declaration=True,
-         filing_month=7, filing_day=15,
+         filing_month=7, filing_day=15, thresholds=dict(DEFAULT_THRESHOLDS[GOLDEN_DIAMOND]),
          note=N_("The volunteer declares no criminal conviction when applying; only the "
                  "declaration is kept.")),
     dict(key=GOLDEN_DIAMOND_TEAM, name_zh="金鑽獎 團隊", name_en="Golden Diamond team",
@@ -352,6 +357,33 @@ def seniority(session: Session, volunteer: Volunteer, as_of: dt.date) -> tuple[d
     return None, None
 
 
+def taipei_months(unit_start: dt.date | None, periods, end: dt.date) -> int | None:
+    """Whole months of service in Taipei up to `end`: with this unit (a Taipei unit) from
+    `unit_start`, and the earlier units' periods (start, last day) served in Taipei, overlaps
+    counted once; each unbroken stretch in whole months. None when nothing is known (no start
+    with this unit and no period in Taipei)."""
+    spans = []  # half-open [first day, day after the last)
+    if unit_start is not None and unit_start <= end:
+        spans.append((unit_start, end))
+    for first, last in periods:
+        stop = min(last + dt.timedelta(days=1), end)
+        if first < stop:
+            spans.append((first, stop))
+    if not spans and unit_start is None:
+        return None
+    months, current = 0, None
+    for first, stop in sorted(spans):
+        if current is not None and first <= current[1]:
+            current = (current[0], max(current[1], stop))
+            continue
+        if current is not None:
+            months += full_months(*current)
+        current = (first, stop)
+    if current is not None:
+        months += full_months(*current)
+    return months
+
+
 # --- the explanation --------------------------------------------------------------------------
 
 @dataclass
@@ -380,6 +412,7 @@ class AwardEligibility:
     # the performance certificate that counted (rules needing one): {"source": "this_unit" |
     # "earlier_unit", "issued_on": date, "number": str, "unit": str}, None without one
     certificate: dict | None = None
+    taipei_only: bool = False  # service_months count only service in Taipei
     granted_levels: list[int] = field(default_factory=list)
     message: str | tuple = ""  # N_ or Nn_ (models.messages)
     params: dict = field(default_factory=dict)  # DURATION_PARAMS hold minutes: see explain
@@ -464,6 +497,14 @@ class Inputs:
     seniority: tuple[dt.date | None, str | None]
     counts: dict[dt.date, tuple[int, int]]
     prior_certificates: list[PriorCertificate] | None = None
+    # earlier units' periods as (first day, last day, in_taipei); None: read when a rule needs it
+    prior_periods: list[tuple[dt.date, dt.date, bool | None]] | None = None
+
+
+def prior_periods(session: Session, volunteer_id: int) -> list[tuple[dt.date, dt.date, bool | None]]:
+    return [tuple(r) for r in session.execute(
+        select(PriorHours.period_start, PriorHours.period_end, PriorHours.in_taipei)
+        .where(PriorHours.volunteer_id == volunteer_id).order_by(PriorHours.period_start))]
 
 
 def prior_certificates(session: Session, volunteer_id: int) -> list[PriorCertificate]:
@@ -529,6 +570,11 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
             joined = volunteer.joined_on
             if joined is not None and joined <= end and (rule_start is None or joined > rule_start):
                 rule_start, rule_source = joined, "joined_on"
+        in_taipei = bool(thresholds_of(rule).get("years_in_taipei_only"))
+        if in_taipei:  # with this unit (in Taipei) from joining it, or from training if later
+            joined = volunteer.joined_on
+            if joined is not None and joined <= end and (rule_start is None or joined > rule_start):
+                rule_start, rule_source = joined, "joined_on"
         mine = [g for g in grants if g.award_key == rule.key]
         taken = {g.level for g in mine if g.status in (GrantStatus.granted, GrantStatus.applied)}
         item.granted_levels = sorted(g.level for g in mine if g.status == GrantStatus.granted)
@@ -542,10 +588,23 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         item.counted_minutes = max(0, item.service_minutes + item.prior_minutes - used_min)
         item.seniority_start, item.seniority_source = rule_start, rule_source
         months = None
-        if rule_start is not None:
+        if in_taipei:
+            if inputs.prior_periods is None:
+                inputs.prior_periods = prior_periods(session, volunteer.id)
+            taipei = [(a, b) for a, b, where in inputs.prior_periods if where]
+            months = taipei_months(rule_start, taipei, end)
+            if months is not None:
+                months = max(0, months - used_months)
+                item.taipei_only = True
+            if any(where is None and a <= end for a, _b, where in inputs.prior_periods):
+                item.notes.append(N_("Some hours from earlier units do not say whether they "
+                                     "were served in Taipei: their periods do not count as "
+                                     "years in Taipei."))
+        elif rule_start is not None:
             months = max(0, full_months(rule_start, end) - used_months)
         item.service_months = months
-        if rule.months_required and rule_source == "joined_on" and not rule.this_unit_only:
+        if rule.months_required and rule_source == "joined_on" and not rule.this_unit_only \
+                and not in_taipei:
             item.notes.append(N_("Service years counted from the day the volunteer joined: "
                                  "training completion dates are not recorded."))
         if rule.months_required and rule_source is None:
@@ -590,6 +649,15 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
             item.message = N_("Every level already granted")
         elif "pending_application" in item.missing_conditions:
             item.message = N_("An application is pending")
+        elif item.missing_minutes and item.missing_months and item.taipei_only:
+            item.message = Nn_("%(missing_hours)s more service and %(missing_months)s more "
+                               "month of service in Taipei needed",
+                               "%(missing_hours)s more service and %(missing_months)s more "
+                               "months of service in Taipei needed", "missing_months")
+        elif item.missing_months and not item.missing_minutes and item.taipei_only:
+            item.message = Nn_("%(missing_months)s more month of service in Taipei needed",
+                               "%(missing_months)s more months of service in Taipei needed",
+                               "missing_months")
         elif item.missing_minutes and item.missing_months:
             item.message = Nn_("%(missing_hours)s more service and %(missing_months)s more "
                                "month of service needed",

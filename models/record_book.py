@@ -6,7 +6,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 
-from sqlalchemy import Date, ForeignKey, String, select
+from sqlalchemy import Boolean, Date, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
@@ -27,6 +27,9 @@ class PriorHours(Base):
     period_start: Mapped[dt.date] = mapped_column(Date)
     period_end: Mapped[dt.date] = mapped_column(Date)
     minutes: Mapped[int] = mapped_column()
+    # served in Taipei (臺北市)? The Golden Diamond volunteer's years count only service in
+    # Taipei. None: not said (entries from before it was asked); not counted as Taipei.
+    in_taipei: Mapped[bool | None] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(String(300), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -327,13 +330,15 @@ def application_packet(session: Session, actor, volunteer_ids: list[int], *, roo
 def prior_snapshot(row: PriorHours) -> dict:
     return {"volunteer_id": row.volunteer_id, "source_unit": row.source_unit,
             "period_start": row.period_start.isoformat(), "period_end": row.period_end.isoformat(),
-            "minutes": row.minutes, "note": row.note}
+            "minutes": row.minutes, "in_taipei": row.in_taipei, "note": row.note}
 
 
 def add_prior_hours(session: Session, volunteer: Volunteer, actor, *, source_unit: str,
                     period_start: dt.date, period_end: dt.date, minutes: int, note: str = "",
-                    now: dt.datetime | None = None) -> PriorHours:
-    """Hours from an earlier unit's record book: for awards, never this unit's service."""
+                    in_taipei: bool | None = None, now: dt.datetime | None = None) -> PriorHours:
+    """Hours from an earlier unit's record book: for awards, never this unit's service.
+    `in_taipei`: whether they were served in Taipei (the Golden Diamond volunteer's years count
+    only service in Taipei); None when not said."""
     begin_write(session)
     source_unit = (source_unit or "").strip()
     note = (note or "").strip()
@@ -364,12 +369,25 @@ def add_prior_hours(session: Session, volunteer: Volunteer, actor, *, source_uni
                               last=same.period_end.isoformat())
     row = PriorHours(volunteer_id=volunteer.id, source_unit=source_unit,
                      period_start=period_start, period_end=period_end, minutes=minutes,
-                     note=note, created_by_id=getattr(actor, "id", None))
+                     in_taipei=in_taipei, note=note, created_by_id=getattr(actor, "id", None))
     session.add(row)
     session.flush()
     audit.record(session, action="prior_hours_add", entity="prior_hours", entity_id=row.id,
                  actor=actor, unit_id=volunteer.unit_id, after=prior_snapshot(row), now=now)
     return row
+
+
+def set_prior_in_taipei(session: Session, row: PriorHours, in_taipei: bool, actor,
+                        now: dt.datetime | None = None) -> None:
+    """Say whether an entry's hours were served in Taipei (entries from before it was asked
+    do not say). Audited; caller commits."""
+    begin_write(session)
+    before = prior_snapshot(row)
+    row.in_taipei = bool(in_taipei)
+    session.flush()
+    audit.record(session, action="prior_hours_update", entity="prior_hours", entity_id=row.id,
+                 actor=actor, unit_id=row.volunteer.unit_id, before=before,
+                 after=prior_snapshot(row), now=now)
 
 
 def prior_hours_of(session: Session, volunteer_id: int) -> list[PriorHours]:

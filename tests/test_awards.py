@@ -253,6 +253,88 @@ def test_joined_on_is_said(db, make, unit, place):
     assert not any("training completion dates are not recorded" in n for n in pc.notes)
 
 
+# --- Golden Diamond: years in Taipei ----------------------------------------------------------
+
+def test_taipei_months_merge_overlaps_and_count_last_days():
+    d = dt.date
+    assert aw.taipei_months(None, [], d(2026, 6, 15)) is None
+    assert aw.taipei_months(d(2025, 6, 15), [], d(2026, 6, 15)) == 12
+    # an earlier period's last day counts: a calendar year is 12 months
+    assert aw.taipei_months(None, [(d(2020, 1, 1), d(2020, 12, 31))], d(2026, 6, 15)) == 12
+    # straight on into this unit: one stretch; overlaps count once; after the day: not yet
+    assert aw.taipei_months(d(2021, 1, 1), [(d(2020, 1, 1), d(2020, 12, 31)),
+                                            (d(2020, 6, 1), d(2021, 3, 31)),
+                                            (d(2026, 7, 1), d(2026, 12, 31))],
+                            d(2026, 6, 15)) == 77
+    # a gap: each stretch in whole months
+    assert aw.taipei_months(d(2026, 1, 20), [(d(2025, 1, 10), d(2025, 3, 24))],
+                            d(2026, 6, 15)) == 2 + 4
+
+
+def _golden(db, vol, as_of=AS_OF):
+    return next(e for e in aw.eligibility(db, vol, as_of) if e.award_key == "golden_diamond")
+
+
+def test_golden_diamond_counts_years_in_taipei_only(db, make, unit, place):
+    """Trained in 2015 elsewhere, with this Taipei unit since August 2023: 34 months in Taipei
+    on 15 June 2026, so 2 more months; the honour card (years anywhere) is not affected."""
+    from models import record_book
+    from models import recognition as rec
+
+    vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2015, 1, 1), "joined": dt.date(2023, 8, 15),
+        "sessions": [(at(2024, 1, 5), h(700), V)]})
+    gd = _golden(db, vol)
+    assert (gd.eligible, gd.service_months, gd.missing_months, gd.missing_minutes) == (False, 34, 2, 0)
+    assert gd.seniority_start == dt.date(2023, 8, 15)
+    assert aw.explain(gd) == "2 more months of service in Taipei needed"
+    hc = next(e for e in aw.eligibility(db, vol, AS_OF) if e.award_key == "honour_card")
+    assert hc.eligible and hc.service_months == 137
+    # an earlier unit outside Taipei adds hours, not years in Taipei
+    record_book.add_prior_hours(db, vol, None, source_unit="新北市某協會", in_taipei=False,
+                                period_start=dt.date(2016, 1, 1), period_end=dt.date(2019, 12, 31),
+                                minutes=h(100))
+    db.commit()
+    gd = _golden(db, vol)
+    assert gd.counted_minutes == h(800) and gd.missing_months == 2
+    # one that does not say: not counted, and the explanation's notes say so
+    record_book.add_prior_hours(db, vol, None, source_unit="某基金會",
+                                period_start=dt.date(2020, 1, 1), period_end=dt.date(2020, 12, 31),
+                                minutes=h(10))
+    db.commit()
+    gd = _golden(db, vol)
+    assert gd.missing_months == 2 and any("do not say whether" in n for n in gd.notes)
+    # two months at a Taipei unit before: 36 months in Taipei, eligible
+    record_book.add_prior_hours(db, vol, None, source_unit="臺北市立圖書館", in_taipei=True,
+                                period_start=dt.date(2023, 6, 1), period_end=dt.date(2023, 8, 14),
+                                minutes=h(20))
+    db.commit()
+    gd = _golden(db, vol)
+    assert gd.eligible and gd.service_months == 36
+    [(_v, [bulk])] = rec.unit_eligibility(db, unit.id, AS_OF, ["golden_diamond"], volunteers=[vol])
+    assert (bulk.eligible, bulk.service_months, bulk.message) == (True, 36, gd.message)
+    # more hours short as well
+    short = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2015, 1, 1), "joined": dt.date(2025, 6, 15),
+        "sessions": [(at(2025, 7, 5), h(500), V)]})
+    assert aw.explain(_golden(db, short)) == ("100 h 00 min more service and 24 more months of "
+                                              "service in Taipei needed")
+
+
+def test_the_years_in_taipei_are_the_rules_data(db, make, unit, place):
+    """A rule without years_in_taipei_only counts years anywhere, as before."""
+    vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2015, 1, 1), "joined": dt.date(2023, 8, 15),
+        "sessions": [(at(2024, 1, 5), h(700), V)]})
+    aw.seed_rules(db)
+    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == "golden_diamond"))
+    assert rule.thresholds == {"years_in_taipei_only": True}
+    rule.thresholds = {"years_in_taipei_only": False}
+    db.commit()
+    gd = _golden(db, vol)
+    assert gd.eligible and gd.service_months == 137
+
+
 # --- grants ---------------------------------------------------------------------------------
 
 def test_honour_card_validity_and_renewal(db, make, unit, place):

@@ -882,6 +882,8 @@ def test_the_family_thresholds_come_from_the_rule(admin, db, make, unit, place):
     rules = page(admin.get("/admin/awards/")).split('id="rule-golden_diamond_family"')[1]
     assert "至少 3 位符合成員條件" in rules.split("</div>")[0]
     assert "每位至少服務 600 小時、年資滿 36 個月" in rules.split("</div>")[0]
+    volunteer_rule = page(admin.get("/admin/awards/")).split('id="rule-golden_diamond"')[1]
+    assert "年資只計在臺北市的服務" in volunteer_rule.split("</div>")[0]
 
 
 def test_families_xlsx_for_filing(admin, supervisor, db, make, unit, place):

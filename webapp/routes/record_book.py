@@ -20,7 +20,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, StringField
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from models import record_book
@@ -66,8 +67,18 @@ class PriorForm(FlaskForm):
                            validators=[InputRequired(_l("Enter the last day of the period."))])
     hours = StringField(_l("Hours"), validators=[
         InputRequired(_l("Enter the hours as a number above 0.")), hours_number])
+    # the Golden Diamond volunteer's years count only service in Taipei
+    in_taipei = SelectField(_l("Served in Taipei?"), choices=[
+        SelectChoice("", _l("Choose…")), SelectChoice("yes", _l("Yes, in Taipei (臺北市)")),
+        SelectChoice("no", _l("No, in another city or county"))],
+        validators=[InputRequired(_l("Say whether the hours were served in Taipei."))])
     note = StringField(_l("Note"), validators=[
         Length(max=record_book.NOTE_MAX, message=_l("Use at most %(max)d characters."))])
+
+
+class TaipeiForm(FlaskForm):
+    in_taipei = SelectField(choices=[SelectChoice("yes", ""), SelectChoice("no", "")],
+                            validators=[InputRequired()])
 
 
 class PriorCertificateForm(FlaskForm):
@@ -243,7 +254,8 @@ def add_prior(volunteer_id: int):
             record_book.add_prior_hours(
                 db.session, person, current_user, source_unit=form.source_unit.data,
                 period_start=form.period_start.data, period_end=form.period_end.data,
-                minutes=round(float(form.hours.data) * 60), note=form.note.data or "")
+                minutes=round(float(form.hours.data) * 60), note=form.note.data or "",
+                in_taipei=form.in_taipei.data == "yes")
         except RecordBookError as error:
             db.session.rollback()
             field = getattr(form, error.field or "source_unit", form.source_unit)
@@ -253,6 +265,23 @@ def add_prior(volunteer_id: int):
             flash(_("Prior hours recorded."), "success")
             return redirect(url_for(".volunteer", volunteer_id=person.id))
     return _volunteer_page(person, prior_form=form, status=400)
+
+
+@bp.post("/prior-hours/<int:row_id>/taipei")
+@admin_only
+def set_taipei(row_id: int):
+    """An entry from before the question was asked: served in Taipei or not."""
+    row = db.session.get(PriorHours, row_id)
+    if row is None or row.volunteer.unit_id != current_user.unit_id:
+        abort(404)
+    form = TaipeiForm()
+    if not form.validate_on_submit():
+        abort(400)
+    record_book.set_prior_in_taipei(db.session, row, form.in_taipei.data == "yes", current_user,
+                                    now=utcnow())
+    db.session.commit()
+    flash(_("Prior hours updated."), "success")
+    return redirect(url_for(".volunteer", volunteer_id=row.volunteer_id))
 
 
 @bp.route("/prior-hours/<int:row_id>/delete", methods=["GET", "POST"])
