@@ -12,6 +12,7 @@ Messages are English msgids with params (the UI translates them).
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from . import audit
 from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
 from .hours import verified_minutes
 from .people import Volunteer
-from .record_book import PriorHours
+from .record_book import PriorCertificate, PriorHours
 from .messages import N_, Nn_, Refused, english, english_n, translated
 
 
@@ -64,7 +65,12 @@ class AwardRule(Base):
     # done with it): no earlier units' hours, service months from joining the unit
     this_unit_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # False: the conditions are not about one volunteer's hours (team, family): not computed
+    # per volunteer here, but on their own pages (models.golden_team, models.golden_family)
     computed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the rule's other numbers, by name (DEFAULT_THRESHOLDS says which; missing ones take the
+    # default): a team's age, members, insured and record-book shares; a family's members and
+    # each member's hours and months; whether service years count only service in Taipei
+    thresholds: Mapped[dict | None] = mapped_column(JSON)
     filing_month: Mapped[int | None] = mapped_column(Integer)
     filing_day: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(300), default="")
@@ -111,9 +117,68 @@ GOLDEN_DIAMOND_TEAM = "golden_diamond_team"
 GOLDEN_DIAMOND_FAMILY = "golden_diamond_family"
 
 
+# The numbers of a rule besides its levels and months (AwardRule.thresholds), with their
+# defaults (rules.md, 2018 call). Minutes, months and percentages, like the rest of the rules.
+DEFAULT_THRESHOLDS: dict[str, dict] = {
+    GOLDEN_DIAMOND_TEAM: {"team_months": 36, "min_members": 15, "insured_percent": 100,
+                          "record_book_percent": 80, "member_window_months": 12},
+    GOLDEN_DIAMOND_FAMILY: {"min_members": 2, "member_minutes": 600 * H, "member_months": 36},
+    # "≥ 3 years in Taipei": the months count only service in Taipei (taipei_months)
+    GOLDEN_DIAMOND: {"years_in_taipei_only": True},
+}
+
+
+def thresholds_of(rule: "AwardRule | None", key: str | None = None) -> dict:
+    """The rule's thresholds: its own, the defaults for what it does not say (all defaults
+    when there is no such rule; `key` then says which award)."""
+    key = getattr(rule, "key", None) or key
+    return {**DEFAULT_THRESHOLDS.get(key, {}), **(getattr(rule, "thresholds", None) or {})}
+
+
+def threshold_lines(rule: "AwardRule") -> list[tuple]:
+    """The rule's thresholds in words, for the admin's rules page: (message, params) pairs,
+    messages marked with N_ / Nn_ (the UI translates them with `translated`)."""
+    t = thresholds_of(rule)
+    lines = []
+    if rule.key == GOLDEN_DIAMOND_TEAM:
+        lines += [
+            (Nn_("The team (a site's volunteers) is at least %(num)d month old, from the "
+                 "site's first verified service",
+                 "The team (a site's volunteers) is at least %(num)d months old, from the "
+                 "site's first verified service"), {"num": t["team_months"]}),
+            (Nn_("At least %(num)d member: active volunteers with verified service at the site "
+                 "in the last %(window)d months",
+                 "At least %(num)d members: active volunteers with verified service at the site "
+                 "in the last %(window)d months"),
+             {"num": t["min_members"], "window": t["member_window_months"]}),
+            (N_("At least %(percent)d%% of the members insured on the day"),
+             {"percent": t["insured_percent"]}),
+            (N_("At least %(percent)d%% of the members hold a record book"),
+             {"percent": t["record_book_percent"]}),
+        ]
+    if t.get("years_in_taipei_only"):
+        lines.append((N_("Service years count only service in Taipei: with this unit, and "
+                         "earlier units' periods recorded as served in Taipei"), {}))
+    if rule.key == GOLDEN_DIAMOND_FAMILY:
+        lines += [
+            (Nn_("At least %(num)d related volunteer who meets the member conditions",
+                 "At least %(num)d related volunteers who meet the member conditions"),
+             {"num": t["min_members"]}),
+            (Nn_("Each: at least %(hours)d hours and %(num)d month of service",
+                 "Each: at least %(hours)d hours and %(num)d months of service"),
+             {"hours": t["member_minutes"] // H, "num": t["member_months"]}),
+        ]
+    return lines
+
+
 def _level(n, zh, en, hours):
     return {"level": n, "name_zh": zh, "name_en": en, "minutes": hours * H}
 
+
+TEAM_NOTE = N_("Judged per site on the Golden Diamond team page, with this rule's thresholds.")
+FAMILY_NOTE = N_("Judged per family on the Golden Diamond family page: the admin groups related "
+                 "volunteers; each member's hours and service years count as for the Golden "
+                 "Diamond volunteer, against this rule's thresholds.")
 
 DEFAULT_RULES: list[dict] = [
     dict(key=PERFORMANCE_CERTIFICATE, name_zh="志願服務績效證明書",
@@ -148,17 +213,15 @@ DEFAULT_RULES: list[dict] = [
     dict(key=GOLDEN_DIAMOND, name_zh="金鑽獎 優良志工", name_en="Golden Diamond volunteer",
          levels=[_level(1, "優良志工", "Volunteer", 600)], months_required=36,
          window=CountingWindow.as_of, needs_criminal_record_declaration=True,
-         filing_month=7, filing_day=15,
+         filing_month=7, filing_day=15, thresholds=dict(DEFAULT_THRESHOLDS[GOLDEN_DIAMOND]),
          note=N_("The volunteer declares no criminal conviction when applying; only the "
                  "declaration is kept.")),
     dict(key=GOLDEN_DIAMOND_TEAM, name_zh="金鑽獎 團隊", name_en="Golden Diamond team",
          levels=[_level(1, "團隊", "Team", 0)], computed=False, filing_month=7, filing_day=15,
-         note=N_("Not computed here: team at least 3 years old, at least 15 members, all insured, "
-                 "at least 80% hold a record book.")),
+         thresholds=dict(DEFAULT_THRESHOLDS[GOLDEN_DIAMOND_TEAM]), note=TEAM_NOTE),
     dict(key=GOLDEN_DIAMOND_FAMILY, name_zh="金鑽獎 家庭", name_en="Golden Diamond family",
          levels=[_level(1, "家庭", "Family", 0)], computed=False, filing_month=7, filing_day=15,
-         note=N_("Not computed here: at least 2 related volunteers, each at least 3 years and "
-                 "600 hours.")),
+         thresholds=dict(DEFAULT_THRESHOLDS[GOLDEN_DIAMOND_FAMILY]), note=FAMILY_NOTE),
 ]
 for _i, _r in enumerate(DEFAULT_RULES):
     _r.setdefault("sort_order", _i)
@@ -169,13 +232,19 @@ def default_rule_rows() -> list[dict]:
     defaults = dict(name_en="", months_required=0, window=CountingWindow.as_of,
                     once_per_level=True, consumes=False, validity_years=None,
                     needs_performance_certificate=False, needs_criminal_record_declaration=False,
-                    this_unit_only=False, computed=True, filing_month=None, filing_day=None, note="", active=True)
+                    this_unit_only=False, computed=True, filing_month=None, filing_day=None, note="", active=True,
+                    thresholds=None)
     rows = []
     for r in DEFAULT_RULES:
         row = {**defaults, **r}
         row["window"] = row["window"].value
         rows.append(row)
     return rows
+
+
+def _copied(rule: dict) -> dict:
+    """A default rule's values, its JSON ones copied (an edited rule never edits the defaults)."""
+    return {k: (copy.deepcopy(v) if isinstance(v, (dict, list)) else v) for k, v in rule.items()}
 
 
 def seed_rules(session: Session) -> list[AwardRule]:
@@ -185,7 +254,7 @@ def seed_rules(session: Session) -> list[AwardRule]:
     added = []
     for r in DEFAULT_RULES:
         if r["key"] not in have:
-            rule = AwardRule(**r)
+            rule = AwardRule(**_copied(r))
             session.add(rule)
             added.append(rule)
     session.flush()
@@ -200,8 +269,9 @@ def rules(session: Session) -> list[AwardRule]:
                                      months_required=0, needs_performance_certificate=False,
                                      this_unit_only=False,
                                      needs_criminal_record_declaration=False, active=True,
-                                     validity_years=None, filing_month=None, filing_day=None),
-                             **r}) for r in DEFAULT_RULES]
+                                     validity_years=None, filing_month=None, filing_day=None,
+                                     thresholds=None),
+                             **_copied(r)}) for r in DEFAULT_RULES]
     return [r for r in rows if r.active]
 
 
@@ -234,8 +304,16 @@ def full_months(start: dt.date, end: dt.date) -> int:
     return n
 
 
-def add_years(day: dt.date, years: int) -> dt.date:
-    return add_months(day, 12 * years)
+def period_last_day(start: dt.date, years: int) -> dt.date:
+    """The last day of a period of `years` years beginning on `start` (the start day counts),
+    by the Civil Code §121: the day before the day of the last year that corresponds to
+    `start`; when the last month has no such day, the last day of that month.
+    2024-03-01 + 3 years ends 2027-02-28; so does 2024-02-29 + 3 years (no 29 February 2027)."""
+    year = start.year + years
+    try:
+        return dt.date(year, start.month, start.day) - dt.timedelta(days=1)
+    except ValueError:  # 29 February in a year without one: the last day of February
+        return dt.date(year, 3, 1) - dt.timedelta(days=1)
 
 
 def window_end(rule: AwardRule, as_of: dt.date) -> dt.date:
@@ -279,6 +357,33 @@ def seniority(session: Session, volunteer: Volunteer, as_of: dt.date) -> tuple[d
     return None, None
 
 
+def taipei_months(unit_start: dt.date | None, periods, end: dt.date) -> int | None:
+    """Whole months of service in Taipei up to `end`: with this unit (a Taipei unit) from
+    `unit_start`, and the earlier units' periods (start, last day) served in Taipei, overlaps
+    counted once; each unbroken stretch in whole months. None when nothing is known (no start
+    with this unit and no period in Taipei)."""
+    spans = []  # half-open [first day, day after the last)
+    if unit_start is not None and unit_start <= end:
+        spans.append((unit_start, end))
+    for first, last in periods:
+        stop = min(last + dt.timedelta(days=1), end)
+        if first < stop:
+            spans.append((first, stop))
+    if not spans and unit_start is None:
+        return None
+    months, current = 0, None
+    for first, stop in sorted(spans):
+        if current is not None and first <= current[1]:
+            current = (current[0], max(current[1], stop))
+            continue
+        if current is not None:
+            months += full_months(*current)
+        current = (first, stop)
+    if current is not None:
+        months += full_months(*current)
+    return months
+
+
 # --- the explanation --------------------------------------------------------------------------
 
 @dataclass
@@ -304,6 +409,10 @@ class AwardEligibility:
     missing_minutes: int | None = None  # None when there is no level left to reach
     missing_months: int = 0
     missing_conditions: list[str] = field(default_factory=list)
+    # the performance certificate that counted (rules needing one): {"source": "this_unit" |
+    # "earlier_unit", "issued_on": date, "number": str, "unit": str}, None without one
+    certificate: dict | None = None
+    taipei_only: bool = False  # service_months count only service in Taipei
     granted_levels: list[int] = field(default_factory=list)
     message: str | tuple = ""  # N_ or Nn_ (models.messages)
     params: dict = field(default_factory=dict)  # DURATION_PARAMS hold minutes: see explain
@@ -381,11 +490,44 @@ def _grants(session: Session, volunteer_id: int) -> list[AwardGrant]:
 class Inputs:
     """What `eligibility` reads from the database, preloaded (models.recognition computes
     these in bulk for a whole unit): the rules, the volunteer's grants, the start of service
-    years and its source, and (service, prior) minutes per window end."""
+    years and its source, (service, prior) minutes per window end, and the performance
+    certificates recorded from earlier units (None: read when a rule needs one)."""
     rules: list[AwardRule]
     grants: list[AwardGrant]
     seniority: tuple[dt.date | None, str | None]
     counts: dict[dt.date, tuple[int, int]]
+    prior_certificates: list[PriorCertificate] | None = None
+    # earlier units' periods as (first day, last day, in_taipei); None: read when a rule needs it
+    prior_periods: list[tuple[dt.date, dt.date, bool | None]] | None = None
+
+
+def prior_periods(session: Session, volunteer_id: int) -> list[tuple[dt.date, dt.date, bool | None]]:
+    return [tuple(r) for r in session.execute(
+        select(PriorHours.period_start, PriorHours.period_end, PriorHours.in_taipei)
+        .where(PriorHours.volunteer_id == volunteer_id).order_by(PriorHours.period_start))]
+
+
+def prior_certificates(session: Session, volunteer_id: int) -> list[PriorCertificate]:
+    return list(session.scalars(select(PriorCertificate).where(
+        PriorCertificate.volunteer_id == volunteer_id).order_by(PriorCertificate.id)))
+
+
+def certificate_on(grants: list[AwardGrant], earlier: list[PriorCertificate],
+                   as_of: dt.date) -> dict | None:
+    """The performance certificate that counts on `as_of`: this unit's (a granted
+    performance-certificate award) or one recorded from an earlier unit, issued by `as_of`;
+    the latest when there are several."""
+    found = []
+    for g in grants:
+        if g.award_key == PERFORMANCE_CERTIFICATE and g.status == GrantStatus.granted \
+                and (g.decided_on is None or g.decided_on <= as_of):
+            found.append((g.decided_on or dt.date.min, 1, {
+                "source": "this_unit", "issued_on": g.decided_on, "number": "", "unit": ""}))
+    for c in earlier:
+        if c.issued_on <= as_of:
+            found.append((c.issued_on, 0, {"source": "earlier_unit", "issued_on": c.issued_on,
+                                           "number": c.certificate_no, "unit": c.issuing_unit}))
+    return max(found, key=lambda f: (f[0], f[1]))[2] if found else None
 
 
 def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
@@ -396,9 +538,12 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         inputs = Inputs(rules=rules(session), grants=_grants(session, volunteer.id),
                         seniority=seniority(session, volunteer, as_of), counts={})
     grants = inputs.grants
-    has_certificate = any(g.award_key == PERFORMANCE_CERTIFICATE
-                          and g.status == GrantStatus.granted
-                          and (g.decided_on is None or g.decided_on <= as_of) for g in grants)
+    certificate = None
+    if any(r.needs_performance_certificate for r in inputs.rules):
+        if inputs.prior_certificates is None:
+            inputs.prior_certificates = prior_certificates(session, volunteer.id)
+        certificate = certificate_on(grants, inputs.prior_certificates, as_of)
+    has_certificate = certificate is not None
     start, source = inputs.seniority
     cache = inputs.counts
     result = []
@@ -411,7 +556,7 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         if rule.note:
             item.notes.append(rule.note)
         if not rule.computed:
-            item.message = N_("Not computed here")
+            item.message = N_("Not judged per volunteer: the family or team has its own page")
             result.append(item)
             continue
         end = window_end(rule, as_of)
@@ -422,6 +567,11 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         rule_start, rule_source = start, source
         if rule.this_unit_only:
             item.prior_minutes = 0  # earlier units' hours are theirs to certify
+            joined = volunteer.joined_on
+            if joined is not None and joined <= end and (rule_start is None or joined > rule_start):
+                rule_start, rule_source = joined, "joined_on"
+        in_taipei = bool(thresholds_of(rule).get("years_in_taipei_only"))
+        if in_taipei:  # with this unit (in Taipei) from joining it, or from training if later
             joined = volunteer.joined_on
             if joined is not None and joined <= end and (rule_start is None or joined > rule_start):
                 rule_start, rule_source = joined, "joined_on"
@@ -438,10 +588,23 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         item.counted_minutes = max(0, item.service_minutes + item.prior_minutes - used_min)
         item.seniority_start, item.seniority_source = rule_start, rule_source
         months = None
-        if rule_start is not None:
+        if in_taipei:
+            if inputs.prior_periods is None:
+                inputs.prior_periods = prior_periods(session, volunteer.id)
+            taipei = [(a, b) for a, b, where in inputs.prior_periods if where]
+            months = taipei_months(rule_start, taipei, end)
+            if months is not None:
+                months = max(0, months - used_months)
+                item.taipei_only = True
+            if any(where is None and a <= end for a, _b, where in inputs.prior_periods):
+                item.notes.append(N_("Some hours from earlier units do not say whether they "
+                                     "were served in Taipei: their periods do not count as "
+                                     "years in Taipei."))
+        elif rule_start is not None:
             months = max(0, full_months(rule_start, end) - used_months)
         item.service_months = months
-        if rule.months_required and rule_source == "joined_on" and not rule.this_unit_only:
+        if rule.months_required and rule_source == "joined_on" and not rule.this_unit_only \
+                and not in_taipei:
             item.notes.append(N_("Service years counted from the day the volunteer joined: "
                                  "training completion dates are not recorded."))
         if rule.months_required and rule_source is None:
@@ -467,12 +630,34 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
                        "missing_hours": item.missing_minutes or 0,
                        "missing_months": item.missing_months,
                        "counted_to": end.isoformat()}
-        if item.eligible:
+        if rule.needs_performance_certificate and certificate is not None:
+            item.certificate = certificate
+            item.params |= {"certificate_on": (certificate["issued_on"].isoformat()
+                                               if certificate["issued_on"] else "—"),
+                            "certificate_no": certificate["number"],
+                            "certificate_unit": certificate["unit"]}
+        if item.eligible and item.certificate and item.certificate["source"] == "earlier_unit":
+            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s; "
+                              "performance certificate %(certificate_no)s from "
+                              "%(certificate_unit)s, issued %(certificate_on)s")
+        elif item.eligible and item.certificate:
+            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s; "
+                              "this unit's performance certificate of %(certificate_on)s")
+        elif item.eligible:
             item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s")
         elif "all_levels_granted" in item.missing_conditions:
             item.message = N_("Every level already granted")
         elif "pending_application" in item.missing_conditions:
             item.message = N_("An application is pending")
+        elif item.missing_minutes and item.missing_months and item.taipei_only:
+            item.message = Nn_("%(missing_hours)s more service and %(missing_months)s more "
+                               "month of service in Taipei needed",
+                               "%(missing_hours)s more service and %(missing_months)s more "
+                               "months of service in Taipei needed", "missing_months")
+        elif item.missing_months and not item.missing_minutes and item.taipei_only:
+            item.message = Nn_("%(missing_months)s more month of service in Taipei needed",
+                               "%(missing_months)s more months of service in Taipei needed",
+                               "missing_months")
         elif item.missing_minutes and item.missing_months:
             item.message = Nn_("%(missing_hours)s more service and %(missing_months)s more "
                                "month of service needed",
@@ -484,7 +669,8 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
             item.message = Nn_("%(missing_months)s more month of service needed",
                                "%(missing_months)s more months of service needed", "missing_months")
         elif "performance_certificate" in item.missing_conditions:
-            item.message = N_("Needs a performance certificate granted first")
+            item.message = N_("Needs a performance certificate first: this unit's, or one from an "
+                              "earlier unit recorded on the volunteer's record-book page")
         else:
             item.message = N_("Not eligible")
         result.append(item)
@@ -573,7 +759,7 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
         if previous and max(previous) + dt.timedelta(days=1) > start:
             start = max(previous) + dt.timedelta(days=1)
         grant.valid_from = start
-        grant.valid_to = add_years(start, rule.validity_years) - dt.timedelta(days=1)
+        grant.valid_to = period_last_day(start, rule.validity_years)
     session.flush()
     audit.record(session, action="award_" + status.value, entity="award_grant",
                  entity_id=grant.id, actor=actor, unit_id=volunteer.unit_id, before=before,

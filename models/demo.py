@@ -228,7 +228,7 @@ def _seed_record_book_hours(session: Session, unit: Unit, vols: list, today: dt.
         session.add(PriorHours(volunteer_id=vol.id, source_unit="臺北市立聯合醫院志工隊",
                                period_start=dt.date(today.year - 8, 3, 1),
                                period_end=dt.date(today.year - 1, 6, 30), minutes=hours * 60,
-                               note="志願服務紀錄冊登載"))
+                               in_taipei=True, note="志願服務紀錄冊登載"))
     if len(chosen) == len(RECORD_BOOK_HOURS):
         a, b = chosen[-2:]
         session.add(AwardFamily(unit_id=unit.id, name=f"{a.name_zh[0]}家", members=[

@@ -16,10 +16,11 @@ from .messages import N_, Refused
 from .people import Volunteer, volunteer_by_number
 from .recognition import unit_eligibility
 
-# rules.md: at least 2 related volunteers, each at least 3 years and 600 hours. Who is related
-# is not in the records, so the admin groups the volunteers of a family by hand; each member is
-# then judged with the Golden Diamond volunteer rule's hours and years (the rule's data), as of
-# a day. The list is exported for filing (family_list_xlsx); the family's applications and
+# rules.md: at least 2 related volunteers, each at least 3 years and 600 hours (the family
+# rule's data: award_rule.thresholds min_members, member_minutes, member_months). Who is related
+# is not in the records, so the admin groups the volunteers of a family by hand; each member's
+# hours and service years are counted as for the Golden Diamond volunteer (its window, its
+# years), as of a day, and held against the family rule's numbers. The list is exported for filing (family_list_xlsx); the family's applications and
 # decisions are recorded in models.group_awards.
 
 FAMILY_NAME_MAX = 60
@@ -122,12 +123,15 @@ class FamilyFacts:
 
     @property
     def qualifies(self) -> bool:
-        return sum(m.meets for m in self.members) >= 2
+        return sum(m.meets for m in self.members) >= self.min_members
+
+    min_members: int = 2  # the family rule's min_members
 
 
 def family_list(session: Session, unit_id: int, as_of: dt.date) -> list[FamilyFacts]:
     """The unit's families, each member with the hours and years that count as of `as_of`
-    (the Golden Diamond volunteer rule's window) and whether they meet its hours and years."""
+    (as for the Golden Diamond volunteer) and whether they meet the family rule's hours and
+    months (`family_thresholds`)."""
     from sqlalchemy.orm import selectinload
 
     families = list(session.scalars(
@@ -135,21 +139,27 @@ def family_list(session: Session, unit_id: int, as_of: dt.date) -> list[FamilyFa
                                     .joinedload(AwardFamilyMember.volunteer))
         .where(AwardFamily.unit_id == unit_id).order_by(AwardFamily.name, AwardFamily.id)))
     rule = aw.rule_of(session, aw.GOLDEN_DIAMOND)
+    t = family_thresholds(session)
     vols = [m.volunteer for f in families for m in f.members]
     if not families or rule is None:
-        return [FamilyFacts(f, []) for f in families]
+        return [FamilyFacts(f, [], t["min_members"]) for f in families]
     facts = dict(unit_eligibility(session, unit_id, as_of, [aw.GOLDEN_DIAMOND], volunteers=vols))
-    need = min(lv["minutes"] for lv in rule.levels)
     out = []
     for f in families:
         members = []
         for m in f.members:
             e = facts[m.volunteer][0]
-            meets = (e.counted_minutes >= need
-                     and (e.service_months or 0) >= (rule.months_required or 0))
+            meets = (e.counted_minutes >= t["member_minutes"]
+                     and (e.service_months or 0) >= t["member_months"])
             members.append(FamilyMemberFacts(m.volunteer, e, meets))
-        out.append(FamilyFacts(f, members))
+        out.append(FamilyFacts(f, members, t["min_members"]))
     return out
+
+
+def family_thresholds(session: Session) -> dict:
+    """The Golden Diamond family rule's numbers (award_rule.thresholds, defaults in
+    models.awards.DEFAULT_THRESHOLDS): min_members, member_minutes, member_months."""
+    return aw.thresholds_of(aw.rule_of(session, aw.GOLDEN_DIAMOND_FAMILY), aw.GOLDEN_DIAMOND_FAMILY)
 
 
 FAMILY_LIST_HEADERS = ["序號", "家庭", "志工編號", "姓名", "身分證統一編號", "出生年月日",

@@ -1,7 +1,9 @@
 """Golden Diamond team award (金鑽獎 團隊, issue #6).
 
 rules.md: "team ≥ 3 years old, ≥ 15 members, 100 % insured, ≥ 80 % hold a record book; filed
-by 15 July". A team is a site's volunteer team (the team view per site, models.team_view
+by 15 July". These numbers are the rule's data (award_rule.thresholds, read by
+`team_thresholds`; the defaults in models.awards.DEFAULT_THRESHOLDS), and so are the 12 months
+below. A team is a site's volunteer team (the team view per site, models.team_view
 `team_overview`). For a site, as of a Taipei calendar day `as_of`:
 
 - members: the unit's volunteers whose status is active now who have at least one verified
@@ -26,17 +28,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .awards import GOLDEN_DIAMOND_TEAM, add_months, full_months
+from .awards import GOLDEN_DIAMOND_TEAM, add_months, full_months, rule_of, thresholds_of
 from .base import TAIPEI, taipei_date
 from .insurance import InsuranceCover
 from .people import Volunteer, VolunteerStatus
 from .service import ServiceSession, SessionStatus, Site
 from .messages import N_, Nn_
 
-TEAM_MONTHS = 36  # 3 years
-MIN_MEMBERS = 15
-BOOK_PERCENT = 80
-WINDOW_MONTHS = 12
+
+
+def team_thresholds(session: Session) -> dict:
+    """The Golden Diamond team rule's numbers (award_rule.thresholds, defaults in
+    models.awards.DEFAULT_THRESHOLDS): team_months, min_members, insured_percent,
+    record_book_percent, member_window_months."""
+    return thresholds_of(rule_of(session, GOLDEN_DIAMOND_TEAM), GOLDEN_DIAMOND_TEAM)
 
 
 @dataclass
@@ -86,28 +91,36 @@ def _utc_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=TAIPEI).astimezone(dt.timezone.utc)
 
 
-def _conditions(founded_on, months, n_members, n_insured, n_book) -> list[Condition]:
+def _conditions(t: dict, founded_on, months, n_members, n_insured, n_book) -> list[Condition]:
+    """The four conditions against the rule's thresholds `t` (team_thresholds)."""
     out = []
     if founded_on is None:
         out.append(Condition("age", False, N_("No verified service at this site yet")))
-    elif months < TEAM_MONTHS:
-        out.append(Condition("age", False, Nn_("%(num)d more month before the team is 3 years old",
-                                               "%(num)d more months before the team is 3 years old"),
-                             {"num": TEAM_MONTHS - months}))
+    elif months < t["team_months"]:
+        out.append(Condition("age", False,
+                             Nn_("%(num)d more month before the team is %(required)d months old",
+                                 "%(num)d more months before the team is %(required)d months old"),
+                             {"num": t["team_months"] - months, "required": t["team_months"]}))
     else:
         out.append(Condition("age", True))
-    if n_members < MIN_MEMBERS:
+    if n_members < t["min_members"]:
         out.append(Condition("members", False, Nn_("%(num)d more member needed", "%(num)d more members needed"),
-                             {"num": MIN_MEMBERS - n_members}))
+                             {"num": t["min_members"] - n_members}))
     else:
         out.append(Condition("members", True))
-    if n_insured < n_members:
-        out.append(Condition("insured", False, Nn_("%(num)d member without valid insurance",
-                                                           "%(num)d members without valid insurance"),
-                             {"num": n_members - n_insured}))
+    insured_need = math.ceil(n_members * t["insured_percent"] / 100)
+    if n_insured < insured_need:
+        if insured_need == n_members:  # everyone must be insured: say how many are not
+            out.append(Condition("insured", False, Nn_("%(num)d member without valid insurance",
+                                                       "%(num)d members without valid insurance"),
+                                 {"num": n_members - n_insured}))
+        else:
+            out.append(Condition("insured", False, Nn_("%(num)d more insured member needed",
+                                                       "%(num)d more insured members needed"),
+                                 {"num": insured_need - n_insured}))
     else:
         out.append(Condition("insured", True))
-    need = math.ceil(n_members * BOOK_PERCENT / 100)
+    need = math.ceil(n_members * t["record_book_percent"] / 100)
     if n_book < need:
         out.append(Condition("record_book", False,
                              Nn_("%(num)d more member with a record book needed",
@@ -120,13 +133,15 @@ def _conditions(founded_on, months, n_members, n_insured, n_book) -> list[Condit
 
 def team_list(session: Session, unit_id: int, as_of: dt.date) -> list[TeamFacts]:
     """One entry per site of the unit (by name), with the facts and conditions of its team
-    as of `as_of` (see the module docstring). Five queries whatever the size of the unit."""
+    as of `as_of` (see the module docstring), against the rule's thresholds. A fixed number of
+    queries whatever the size of the unit."""
     sites = list(session.scalars(select(Site).where(Site.unit_id == unit_id)
                                  .order_by(Site.name_zh, Site.id)))
     if not sites:
         return []
+    t = team_thresholds(session)
     end = _utc_start(as_of + dt.timedelta(days=1))
-    start = _utc_start(add_months(as_of, -WINDOW_MONTHS))
+    start = _utc_start(add_months(as_of, -t["member_window_months"]))
     verified = (ServiceSession.unit_id == unit_id,
                 ServiceSession.status == SessionStatus.verified,
                 ServiceSession.checked_in_at < end)
@@ -161,7 +176,7 @@ def team_list(session: Session, unit_id: int, as_of: dt.date) -> list[TeamFacts]
         mine = {v.id for v in members} & insured
         n_book = sum(1 for v in members if has_record_book(v))
         out.append(TeamFacts(site, founded_on, months, members, mine,
-                             _conditions(founded_on, months, len(members), len(mine), n_book)))
+                             _conditions(t, founded_on, months, len(members), len(mine), n_book)))
     return out
 
 

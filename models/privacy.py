@@ -307,7 +307,7 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
     """Everything the unit keeps about one volunteer, section by section, nothing of anyone else."""
     from .audit import AuditEntry
     from .insurance import InsuranceCover
-    from .record_book import PriorHours
+    from .record_book import PriorCertificate, PriorHours
     from .service import ServiceSession
     from .slips import HourSlip
     from .training import TrainingRecord
@@ -327,6 +327,8 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
         InsuranceCover.volunteer_id == volunteer.id).order_by(InsuranceCover.starts_on)).all()
     prior = session.scalars(select(PriorHours).where(PriorHours.volunteer_id == volunteer.id)
                             .order_by(PriorHours.id)).all()
+    prior_certificates = session.scalars(select(PriorCertificate).where(
+        PriorCertificate.volunteer_id == volunteer.id).order_by(PriorCertificate.id)).all()
     requests = requests_of(session, volunteer.id)
     owned = [("volunteer", volunteer.id)]
     owned += [("service_session", s.id) for s in sessions]
@@ -334,6 +336,7 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
     owned += [("training_record", r.id) for r in records]
     owned += [("insurance_cover", c.id) for c in covers]
     owned += [("prior_hours", p.id) for p in prior]
+    owned += [("prior_certificate", c.id) for c in prior_certificates]
     owned += [("data_request", r.id) for r in requests]
     conditions = [and_(AuditEntry.entity == e, AuditEntry.entity_id == i) for e, i in owned]
     if volunteer.user_id is not None:
@@ -367,6 +370,7 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
         "training": training_rows,
         "insurance_covers": [_row(c) for c in covers],
         "prior_hours": [_row(p, skip=("created_by_id",)) for p in prior],
+        "prior_certificates": [_row(c, skip=("created_by_id",)) for c in prior_certificates],
         "data_requests": [_row(r, skip=("handled_by_id",)) for r in requests],
         "audit_entries": audit_rows,
     }

@@ -20,7 +20,7 @@ from . import awards as aw
 from .base import TAIPEI
 from .hours import hours_text
 from .people import User, Volunteer, VolunteerStatus
-from .record_book import PriorHours
+from .record_book import PriorCertificate, PriorHours
 from .service import ServiceSession, SessionStatus
 
 
@@ -132,6 +132,39 @@ def _active_volunteers(session: Session, unit_id: int) -> list[Volunteer]:
         .order_by(Volunteer.volunteer_no, Volunteer.id)))
 
 
+def _prior_certificates_bulk(session: Session, unit_id: int, volunteers: list[Volunteer]
+                             ) -> dict[int, list[PriorCertificate]]:
+    """Performance certificates recorded from earlier units, per volunteer, in one query."""
+    query = select(PriorCertificate).order_by(PriorCertificate.id)
+    ids = [v.id for v in volunteers]
+    if len(ids) <= 500:
+        query = query.where(PriorCertificate.volunteer_id.in_(ids))
+    else:
+        query = query.join(Volunteer, Volunteer.id == PriorCertificate.volunteer_id).where(
+            Volunteer.unit_id == unit_id)
+    out: dict[int, list[PriorCertificate]] = defaultdict(list)
+    for row in session.scalars(query):
+        out[row.volunteer_id].append(row)
+    return out
+
+
+def _prior_periods_bulk(session: Session, unit_id: int, volunteers: list[Volunteer]
+                        ) -> dict[int, list[tuple]]:
+    """Earlier units' periods (first day, last day, in Taipei) per volunteer, in one query."""
+    query = select(PriorHours.volunteer_id, PriorHours.period_start, PriorHours.period_end,
+                   PriorHours.in_taipei).order_by(PriorHours.period_start)
+    ids = [v.id for v in volunteers]
+    if len(ids) <= 500:
+        query = query.where(PriorHours.volunteer_id.in_(ids))
+    else:
+        query = query.join(Volunteer, Volunteer.id == PriorHours.volunteer_id).where(
+            Volunteer.unit_id == unit_id)
+    out: dict[int, list[tuple]] = defaultdict(list)
+    for volunteer_id, first, last, where in session.execute(query):
+        out[volunteer_id].append((first, last, where))
+    return out
+
+
 def _grants_bulk(session: Session, unit_id: int) -> dict[int, list[aw.AwardGrant]]:
     grants: dict[int, list[aw.AwardGrant]] = defaultdict(list)
     for g in session.scalars(select(aw.AwardGrant).where(aw.AwardGrant.unit_id == unit_id)
@@ -157,11 +190,18 @@ def _evaluate_all(session, unit_id, volunteers, rules, as_of, grants, counts, ca
     needs_years = with_seniority or any(r.months_required for r in rules if r.computed)
     seniority = (_seniority_bulk(session, unit_id, chosen, as_of) if chosen and needs_years
                  else {})
+    certificates = (_prior_certificates_bulk(session, unit_id, chosen)
+                    if chosen and any(r.needs_performance_certificate for r in rules) else {})
+    periods = (_prior_periods_bulk(session, unit_id, chosen)
+               if chosen and any(aw.thresholds_of(r).get("years_in_taipei_only")
+                                 for r in rules if r.computed) else {})
     out = []
     for vol in chosen:
         inputs = aw.Inputs(rules=rules, grants=grants.get(vol.id, []),
                            seniority=seniority.get(vol.id, (None, None)),
-                           counts={end: counts[end].get(vol.id, (0, 0)) for end in ends})
+                           counts={end: counts[end].get(vol.id, (0, 0)) for end in ends},
+                           prior_certificates=certificates.get(vol.id, []),
+                           prior_periods=periods.get(vol.id, []))
         out.append((vol, aw.eligibility(session, vol, as_of, inputs)))
     return out
 

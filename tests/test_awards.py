@@ -9,7 +9,7 @@ import io
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from models import awards as aw
 from models.audit import AuditEntry
@@ -253,6 +253,88 @@ def test_joined_on_is_said(db, make, unit, place):
     assert not any("training completion dates are not recorded" in n for n in pc.notes)
 
 
+# --- Golden Diamond: years in Taipei ----------------------------------------------------------
+
+def test_taipei_months_merge_overlaps_and_count_last_days():
+    d = dt.date
+    assert aw.taipei_months(None, [], d(2026, 6, 15)) is None
+    assert aw.taipei_months(d(2025, 6, 15), [], d(2026, 6, 15)) == 12
+    # an earlier period's last day counts: a calendar year is 12 months
+    assert aw.taipei_months(None, [(d(2020, 1, 1), d(2020, 12, 31))], d(2026, 6, 15)) == 12
+    # straight on into this unit: one stretch; overlaps count once; after the day: not yet
+    assert aw.taipei_months(d(2021, 1, 1), [(d(2020, 1, 1), d(2020, 12, 31)),
+                                            (d(2020, 6, 1), d(2021, 3, 31)),
+                                            (d(2026, 7, 1), d(2026, 12, 31))],
+                            d(2026, 6, 15)) == 77
+    # a gap: each stretch in whole months
+    assert aw.taipei_months(d(2026, 1, 20), [(d(2025, 1, 10), d(2025, 3, 24))],
+                            d(2026, 6, 15)) == 2 + 4
+
+
+def _golden(db, vol, as_of=AS_OF):
+    return next(e for e in aw.eligibility(db, vol, as_of) if e.award_key == "golden_diamond")
+
+
+def test_golden_diamond_counts_years_in_taipei_only(db, make, unit, place):
+    """Trained in 2015 elsewhere, with this Taipei unit since August 2023: 34 months in Taipei
+    on 15 June 2026, so 2 more months; the honour card (years anywhere) is not affected."""
+    from models import record_book
+    from models import recognition as rec
+
+    vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2015, 1, 1), "joined": dt.date(2023, 8, 15),
+        "sessions": [(at(2024, 1, 5), h(700), V)]})
+    gd = _golden(db, vol)
+    assert (gd.eligible, gd.service_months, gd.missing_months, gd.missing_minutes) == (False, 34, 2, 0)
+    assert gd.seniority_start == dt.date(2023, 8, 15)
+    assert aw.explain(gd) == "2 more months of service in Taipei needed"
+    hc = next(e for e in aw.eligibility(db, vol, AS_OF) if e.award_key == "honour_card")
+    assert hc.eligible and hc.service_months == 137
+    # an earlier unit outside Taipei adds hours, not years in Taipei
+    record_book.add_prior_hours(db, vol, None, source_unit="新北市某協會", in_taipei=False,
+                                period_start=dt.date(2016, 1, 1), period_end=dt.date(2019, 12, 31),
+                                minutes=h(100))
+    db.commit()
+    gd = _golden(db, vol)
+    assert gd.counted_minutes == h(800) and gd.missing_months == 2
+    # one that does not say: not counted, and the explanation's notes say so
+    record_book.add_prior_hours(db, vol, None, source_unit="某基金會",
+                                period_start=dt.date(2020, 1, 1), period_end=dt.date(2020, 12, 31),
+                                minutes=h(10))
+    db.commit()
+    gd = _golden(db, vol)
+    assert gd.missing_months == 2 and any("do not say whether" in n for n in gd.notes)
+    # two months at a Taipei unit before: 36 months in Taipei, eligible
+    record_book.add_prior_hours(db, vol, None, source_unit="臺北市立圖書館", in_taipei=True,
+                                period_start=dt.date(2023, 6, 1), period_end=dt.date(2023, 8, 14),
+                                minutes=h(20))
+    db.commit()
+    gd = _golden(db, vol)
+    assert gd.eligible and gd.service_months == 36
+    [(_v, [bulk])] = rec.unit_eligibility(db, unit.id, AS_OF, ["golden_diamond"], volunteers=[vol])
+    assert (bulk.eligible, bulk.service_months, bulk.message) == (True, 36, gd.message)
+    # more hours short as well
+    short = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2015, 1, 1), "joined": dt.date(2025, 6, 15),
+        "sessions": [(at(2025, 7, 5), h(500), V)]})
+    assert aw.explain(_golden(db, short)) == ("100 h 00 min more service and 24 more months of "
+                                              "service in Taipei needed")
+
+
+def test_the_years_in_taipei_are_the_rules_data(db, make, unit, place):
+    """A rule without years_in_taipei_only counts years anywhere, as before."""
+    vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2015, 1, 1), "joined": dt.date(2023, 8, 15),
+        "sessions": [(at(2024, 1, 5), h(700), V)]})
+    aw.seed_rules(db)
+    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == "golden_diamond"))
+    assert rule.thresholds == {"years_in_taipei_only": True}
+    rule.thresholds = {"years_in_taipei_only": False}
+    db.commit()
+    gd = _golden(db, vol)
+    assert gd.eligible and gd.service_months == 137
+
+
 # --- grants ---------------------------------------------------------------------------------
 
 def test_honour_card_validity_and_renewal(db, make, unit, place):
@@ -279,6 +361,28 @@ def test_honour_card_validity_and_renewal(db, make, unit, place):
                                            "award_granted"]
     assert entries[-1].before_data()["status"] == "applied"
     assert entries[-1].actor_user_id == admin.id
+
+
+@pytest.mark.parametrize("approved, valid_to", [
+    (dt.date(2024, 2, 29), dt.date(2027, 2, 28)),  # no 29 Feb 2027: the last day of February
+    (dt.date(2024, 3, 1), dt.date(2027, 2, 28)),  # the day before 1 March 2027
+    (dt.date(2023, 2, 28), dt.date(2026, 2, 27)),
+    (dt.date(2025, 2, 28), dt.date(2028, 2, 27)),  # 2028 has a 29 February: still the 27th
+    (dt.date(2021, 1, 1), dt.date(2023, 12, 31)),
+])
+def test_honour_card_validity_by_civil_code_121(db, make, unit, place, approved, valid_to):
+    """A period in years ends the day before the corresponding day of its last year; without
+    one (29 February), on the last day of that month (民法 §121)."""
+    assert aw.period_last_day(approved, 3) == valid_to
+    vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
+    card = aw.record_grant(db, vol, "honour_card", 1, "granted", approved)
+    assert (card.valid_from, card.valid_to) == (approved, valid_to)
+    # renewed before it expires: the next card starts the day after and runs its own 3 years
+    renewal = aw.record_grant(db, vol, "honour_card", 1, "granted", valid_to - dt.timedelta(days=30))
+    assert renewal.valid_from == valid_to + dt.timedelta(days=1)
+    assert renewal.valid_to == aw.period_last_day(renewal.valid_from, 3)
+    db.commit()
 
 
 def test_a_level_is_granted_once(db, make, unit, place):
@@ -314,6 +418,8 @@ def test_one_level_per_application(db, make, unit, place):
 def test_rules_are_data(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "sessions": [(at(2025, 1, 1), h(1000), V)]})
+    # the migrated database holds the rules until a first test empties it: start without them
+    db.execute(delete(aw.AwardRule))
     assert len(aw.seed_rules(db)) == len(aw.DEFAULT_RULES) and aw.seed_rules(db) == []
     db.commit()
     aw.record_grant(db, vol, "taipei_contribution", 1, "granted", dt.date(2025, 5, 1))
@@ -417,6 +523,37 @@ def test_migration_seeds_the_default_rules(tmp_path):
     engine.dispose()
     stored = {r["key"]: {k: v for k, v in r.items() if k != "id"} for r in rows}
     assert stored == {r["key"]: r for r in aw.default_rule_rows()}
+
+
+def test_migration_0017_gives_team_and_family_their_numbers_and_true_notes(tmp_path):
+    """Before 0017 the team's and family's numbers were code and their notes said "Not computed
+    here"; after it the rules carry the numbers and say where they are judged. An admin's own
+    note is kept; downgrading gives the old notes back."""
+    from sqlalchemy import create_engine, text
+
+    from models import migrate
+
+    url = f"sqlite:///{tmp_path / 'rules.db'}"
+    migrate.upgrade(url, "0016")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE award_rule SET note = 'ours' WHERE key = 'golden_diamond'"))
+    migrate.upgrade(url, "0017")
+    with engine.connect() as conn:
+        rows = {r.key: r for r in conn.execute(select(aw.AwardRule.__table__))}
+    assert aw.thresholds_of(None, "golden_diamond_team") == rows["golden_diamond_team"].thresholds
+    assert rows["golden_diamond_team"].thresholds == {
+        "team_months": 36, "min_members": 15, "insured_percent": 100, "record_book_percent": 80,
+        "member_window_months": 12}
+    assert rows["golden_diamond_family"].thresholds == {
+        "min_members": 2, "member_minutes": h(600), "member_months": 36}
+    assert not any("Not computed" in r.note for r in rows.values())
+    assert rows["golden_diamond"].note == "ours"
+    migrate.downgrade(url, "0016")
+    with engine.connect() as conn:
+        notes = dict(conn.execute(text("SELECT key, note FROM award_rule")).all())
+    engine.dispose()
+    assert notes["golden_diamond_team"].startswith("Not computed here")
 
 
 @settings(max_examples=400, deadline=None)

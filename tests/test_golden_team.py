@@ -226,3 +226,51 @@ def test_the_teams_xlsx_lists_teams_what_is_missing_and_members(admin, superviso
     assert entry.actor_user_id == admin.user.id and "golden_diamond_team" in entry.after
     assert 'id="export-xlsx"' in admin.get("/admin/awards/teams?as_of=2026-07-01").get_data(as_text=True)
     assert supervisor.get("/admin/awards/teams/export.xlsx").status_code == 403
+
+
+# --- the numbers are the rule's data -------------------------------------------------------------
+
+def _set_thresholds(db, key, **values):
+    from sqlalchemy import select
+
+    from models import awards as aw
+
+    aw.seed_rules(db)
+    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == key))
+    rule.thresholds = {**(rule.thresholds or {}), **values}
+    db.commit()
+
+
+def test_the_team_thresholds_come_from_the_rule(admin, db, make, unit):
+    """A city that changes the team's numbers changes them in the award rule: the judgement,
+    the explanation, the teams page and the rules page all follow."""
+    site, _i, _v = team(db, make, unit, n=14, books=10)  # 71 % with a record book
+    assert missing(facts_of(db, unit, site)) == {"members": 1, "record_book": 2}
+    _set_thresholds(db, "golden_diamond_team", min_members=12, record_book_percent=70,
+                    team_months=48)
+    t = facts_of(db, unit, site)
+    assert missing(t) == {"age": 12}
+    assert t.missing[0].params["required"] == 48
+    html = admin.get("/admin/awards/teams?as_of=2026-07-01").get_data(as_text=True)
+    assert "團隊成立還差 12 個月（須滿 48 個月）" in html
+    assert "團隊成立滿 48 個月" in html and "至少 12 位成員" in html and "至少 70% 持有" in html
+    rules = admin.get("/admin/awards/").get_data(as_text=True).split('id="rule-golden_diamond_team"')[1]
+    rules = rules.split("</div>")[0]
+    for text in ("成立至少 48 個月", "至少 12 位成員", "最近 12 個月內", "當天至少 100% 的成員有有效保險",
+                 "至少 70% 的成員持有志願服務紀錄冊"):
+        assert text in rules, text
+    assert "本系統不計算" not in rules and "團隊頁面" in rules
+    # the members' window is data too: with 1 month, the May sessions no longer make members
+    _set_thresholds(db, "golden_diamond_team", member_window_months=1)
+    assert missing(facts_of(db, unit, site))["members"] == 12
+
+
+def test_an_insured_share_below_all(db, make, unit):
+    site, _i, _v = team(db, make, unit, n=15, insured=12)
+    assert missing(facts_of(db, unit, site)) == {"insured": 3}
+    _set_thresholds(db, "golden_diamond_team", insured_percent=90)  # 13.5: 14 needed
+    t = facts_of(db, unit, site)
+    assert missing(t) == {"insured": 2}
+    from models.messages import english_n, translated
+    assert translated(t.missing[0].message, t.missing[0].params, None, english_n) \
+        == "2 more insured members needed"

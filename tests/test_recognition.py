@@ -717,6 +717,84 @@ def test_a_volunteer_who_left_can_be_given_a_certificate(admin, db, make, unit, 
     assert admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True).status_code == 200
 
 
+# --- a performance certificate from an earlier unit -----------------------------------------------
+
+def test_a_certificate_from_an_earlier_unit_counts_for_the_national_award(admin, supervisor, db,
+                                                                           make, unit):
+    """A newcomer with 4,000 record-book hours and the performance certificate their previous
+    unit issued: the admin records the certificate on the record-book page, and the national
+    award's list proposes the bronze medal, saying which certificate counted."""
+    from models import record_book
+
+    vol = make.volunteer(unit, name_zh="新志工", joined_on=dt.date(2026, 1, 10))
+    record_book.add_prior_hours(db, vol, None, source_unit="臺北市立圖書館",
+                                period_start=dt.date(2012, 1, 1), period_end=dt.date(2025, 12, 31),
+                                minutes=4000 * 60)
+    db.commit()
+    national = next(e for e in aw.eligibility(db, vol, TODAY) if e.award_key == "national")
+    assert not national.eligible and national.missing_minutes == 0
+    assert national.missing_conditions == ["performance_certificate"]
+    assert aw.explain(national).startswith("Needs a performance certificate first: this unit's, "
+                                           "or one from an earlier unit")
+    # this unit cannot issue one yet: it certifies its own service only
+    assert not next(e for e in aw.eligibility(db, vol, TODAY)
+                    if e.award_key == "performance_certificate").eligible
+    assert "新志工" not in page(admin.get("/admin/awards/national?as_of=2026-03-05"))
+
+    base = f"/admin/record-book/volunteers/{vol.id}"
+    good = {"issuing_unit": "臺北市立圖書館", "issued_on": "2025-12-20",
+            "certificate_no": "北市圖志績字第0123號"}
+    for bad in ({**good, "issued_on": "2099-01-01"}, {**good, "certificate_no": ""},
+                {**good, "issuing_unit": " "}, {**good, "issued_on": "1989-12-31"}):
+        assert admin.post(base + "/certificates", bad).status_code == 400
+    assert supervisor.post(base + "/certificates", good).status_code == 403
+    assert admin.post(base + "/certificates", {**good, "csrf_token": "forged"}).status_code == 400
+    assert record_book.prior_certificates_of(db, vol.id) == []
+    r = admin.post(base + "/certificates", good)
+    assert r.status_code == 302 and r.headers["Location"].endswith("#certificates")
+    [entry] = audits(db, "prior_certificate_add")
+    assert entry.actor_user_id == admin.user.id and "北市圖志績字第0123號" in entry.after
+    shown = page(admin.get(base))
+    assert "臺北市立圖書館" in shown and "北市圖志績字第0123號" in shown and "2025-12-20 核發" in shown
+    twice = admin.post(base + "/certificates", good)
+    assert twice.status_code == 400 and "已經登錄過了" in page(twice)
+
+    listed = page(admin.get("/admin/awards/national?as_of=2026-03-05"))
+    row = listed.split(f'id="award-row-{vol.id}"')[1].split("</tr>")[0]
+    assert "銅牌" in row
+    assert "績效證明書：臺北市立圖書館 北市圖志績字第0123號（2025-12-20 核發）" in row
+    db.rollback()
+    national = next(e for e in aw.eligibility(db, vol, TODAY) if e.award_key == "national")
+    assert national.eligible and national.level == 1
+    assert national.certificate == {"source": "earlier_unit", "issued_on": dt.date(2025, 12, 20),
+                                    "number": "北市圖志績字第0123號", "unit": "臺北市立圖書館"}
+    assert aw.explain(national).endswith("; performance certificate 北市圖志績字第0123號 from "
+                                         "臺北市立圖書館, issued 2025-12-20")
+    [(_v, [bulk])] = rec.unit_eligibility(db, unit.id, TODAY, ["national"], volunteers=[vol])
+    assert (bulk.eligible, bulk.certificate, bulk.message) == (True, national.certificate,
+                                                              national.message)
+    # not before the day it was issued
+    before = next(e for e in aw.eligibility(db, vol, dt.date(2025, 12, 19))
+                  if e.award_key == "national")
+    assert before.missing_conditions == ["performance_certificate"]
+
+    # deleted (typed for the wrong volunteer): the award needs a certificate again
+    [cert] = record_book.prior_certificates_of(db, vol.id)
+    assert admin.get(f"/admin/record-book/certificates/{cert.id}/delete").status_code == 200
+    assert admin.post(f"/admin/record-book/certificates/{cert.id}/delete").status_code == 302
+    assert audits(db, "prior_certificate_delete")[-1].actor_user_id == admin.user.id
+    assert "新志工" not in page(admin.get("/admin/awards/national?as_of=2026-03-05"))
+
+
+def test_this_units_certificate_is_named_too(db, make, unit, place):
+    [spec] = [c.values[0] for c in HISTORIES if c.id == "30-national-3000h-with-certificate"]
+    vol = build(db, make, unit, place, spec)
+    national = next(e for e in aw.eligibility(db, vol, dt.date(2026, 6, 15))
+                    if e.award_key == "national")
+    assert national.eligible and national.certificate["source"] == "this_unit"
+    assert aw.explain(national).endswith("; this unit's performance certificate of 2025-01-10")
+
+
 # --- Golden Diamond family -------------------------------------------------------------------------
 
 def _years(db, vol, since):
@@ -774,6 +852,38 @@ def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, 
     db.commit()
     [f] = gf.family_list(db, other.id, TODAY)
     assert [m.meets for m in f.members] == [True, False] and not f.qualifies
+
+
+def test_the_family_thresholds_come_from_the_rule(admin, db, make, unit, place):
+    """The family's numbers are its rule's data: more members, more hours or more months there
+    change who qualifies and what the family page says."""
+    from models import awards as aw
+
+    mother, son = make.volunteer(unit, name_zh="林母"), make.volunteer(unit, name_zh="林子")
+    serve(db, unit, place, mother, 700)
+    serve(db, unit, place, son, 650)
+    gf.create_family(db, unit.id, "林家", [mother.volunteer_no, son.volunteer_no], None)
+    db.commit()
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert "至少 2 位有親屬關係的志工，每位至少服務 600 小時、年資滿 36 個月" in html
+    assert "3 years and 600 hours" not in html and 'data-qualifies="yes"' in html
+    aw.seed_rules(db)
+    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == "golden_diamond_family"))
+    rule.thresholds = {**rule.thresholds, "member_minutes": 680 * 60}
+    db.commit()
+    [f] = gf.family_list(db, unit.id, TODAY)
+    assert [m.meets for m in f.members] == [True, False] and not f.qualifies
+    rule.thresholds = {**rule.thresholds, "member_minutes": 600 * 60, "min_members": 3}
+    db.commit()
+    [f] = gf.family_list(db, unit.id, TODAY)
+    assert all(m.meets for m in f.members) and not f.qualifies
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    assert "至少 3 位有親屬關係的志工" in html and 'data-qualifies="no"' in html
+    rules = page(admin.get("/admin/awards/")).split('id="rule-golden_diamond_family"')[1]
+    assert "至少 3 位符合成員條件" in rules.split("</div>")[0]
+    assert "每位至少服務 600 小時、年資滿 36 個月" in rules.split("</div>")[0]
+    volunteer_rule = page(admin.get("/admin/awards/")).split('id="rule-golden_diamond"')[1]
+    assert "年資只計在臺北市的服務" in volunteer_rule.split("</div>")[0]
 
 
 def test_families_xlsx_for_filing(admin, supervisor, db, make, unit, place):

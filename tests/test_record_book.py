@@ -288,13 +288,14 @@ def test_http_photo_book_prior_hours_and_packet(app, db, make, unit, courses, ro
     assert record_book.prior_hours_of(fresh(db), v.id) == []
     assert admin.post(base + "/prior-hours", {"source_unit": "甲協會", "period_start": "2020-01-01",
                                               "period_end": "2020-12-31",
-                                              "hours": "12.5"}).status_code == 302
+                                              "hours": "12.5", "in_taipei": "yes"}).status_code == 302
     (row,) = record_book.prior_hours_of(fresh(db), v.id)
     assert row.minutes == 750
     assert "12.5" in admin.get(base).get_data(as_text=True)
     # sent twice (a double tap, the back button): refused in words, still one entry
     twice = admin.post(base + "/prior-hours", {"source_unit": "甲協會", "period_start": "2020-01-01",
-                                               "period_end": "2020-12-31", "hours": "12.5"})
+                                               "period_end": "2020-12-31", "hours": "12.5",
+                                               "in_taipei": "yes"})
     assert twice.status_code == 400
     assert "甲協會 2020-01-01 – 2020-12-31 的時數已登錄" in twice.get_data(as_text=True)
     assert len(record_book.prior_hours_of(fresh(db), v.id)) == 1
@@ -302,7 +303,8 @@ def test_http_photo_book_prior_hours_and_packet(app, db, make, unit, courses, ro
     for unit_name, first, last in (("甲協會", "2021-01-01", "2021-12-31"),
                                    ("乙協會", "2020-01-01", "2020-12-31")):
         assert admin.post(base + "/prior-hours", {"source_unit": unit_name, "period_start": first,
-                                                  "period_end": last, "hours": "10"}).status_code == 302
+                                                  "period_end": last, "hours": "10",
+                                                  "in_taipei": "no"}).status_code == 302
     assert len(record_book.prior_hours_of(fresh(db), v.id)) == 3
 
     page = admin.get("/admin/record-book/").get_data(as_text=True)
@@ -321,6 +323,36 @@ def test_http_photo_book_prior_hours_and_packet(app, db, make, unit, courses, ro
                                        "book_no": "北市志字第7號"}).status_code == 302
     assert fresh(db).get(Volunteer, v.id).record_book_no == "北市志字第7號"
     assert f'id="ready-{v.id}"' not in admin.get("/admin/record-book/").get_data(as_text=True)
+
+
+def test_prior_hours_say_whether_they_were_served_in_taipei(db, make, unit, admin, supervisor):
+    """The admin says where earlier hours were served (the Golden Diamond volunteer's years
+    count only Taipei); an entry from before the question is answered later, audited."""
+    v = make.volunteer(unit, name_zh="林小華")
+    base = f"/admin/record-book/volunteers/{v.id}"
+    entry = {"source_unit": "甲協會", "period_start": "2020-01-01", "period_end": "2020-12-31",
+             "hours": "10"}
+    unsaid = admin.post(base + "/prior-hours", entry)
+    assert unsaid.status_code == 400 and "請選擇這些時數是否在臺北市服務" in unsaid.get_data(as_text=True)
+    assert admin.post(base + "/prior-hours", {**entry, "in_taipei": "no"}).status_code == 302
+    (row,) = record_book.prior_hours_of(fresh(db), v.id)
+    assert row.in_taipei is False
+    assert 'data-taipei="no"' in admin.get(base).get_data(as_text=True)
+    old = record_book.add_prior_hours(db, fresh(db).get(Volunteer, v.id), None, source_unit="乙協會",
+                                      period_start=dt.date(2019, 1, 1),
+                                      period_end=dt.date(2019, 12, 31), minutes=60)
+    db.commit()
+    page = admin.get(base).get_data(as_text=True)
+    assert 'data-taipei="unknown"' in page and "未註明是否在臺北市" in page
+    assert supervisor.post(f"/admin/record-book/prior-hours/{old.id}/taipei",
+                           {"in_taipei": "yes"}).status_code == 403
+    assert admin.post(f"/admin/record-book/prior-hours/{old.id}/taipei",
+                      {"in_taipei": "maybe"}).status_code == 400
+    assert admin.post(f"/admin/record-book/prior-hours/{old.id}/taipei",
+                      {"in_taipei": "yes"}).status_code == 302
+    assert fresh(db).get(PriorHours, old.id).in_taipei is True
+    [entry] = audits(db, "prior_hours_update")
+    assert entry.actor_user_id == admin.user.id and entry.before_data()["in_taipei"] is None
 
 
 def test_pages_in_english_and_chinese(admin, volunteer):

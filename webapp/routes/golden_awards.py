@@ -48,6 +48,7 @@ def _families_page(form=None, status=200, as_of_value=None, refused=None):
     as_of, error = _as_of_arg(as_of_value or request.args.get("as_of"))
     return render_template("awards/families.html", as_of=as_of, error=error,
                            families=gf.family_list(db.session, current_user.unit_id, as_of),
+                           th=gf.family_thresholds(db.session),
                            rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_FAMILY),
                            form=form or FamilyForm(formdata=None), delete_form=IssueForm(formdata=None),
                            applications=ga.applications_of(db.session, current_user.unit_id, ga.FAMILY),
@@ -108,10 +109,11 @@ def _teams_page(status=200, as_of_value=None, refused=None):
     as_of, error = _as_of_arg(as_of_value or request.args.get("as_of"))
     return render_template("awards/teams.html", as_of=as_of, error=error,
                            teams=gt.team_list(db.session, current_user.unit_id, as_of),
+                           th=gt.team_thresholds(db.session),
                            rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_TEAM),
                            applications=ga.applications_of(db.session, current_user.unit_id, ga.TEAM),
                            refused=refused or {}, today=_today(),
-                           explain_condition=explain_condition, gt=gt,
+                           explain_condition=explain_condition,
                            **_common()), 400 if error else status
 
 

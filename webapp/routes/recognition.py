@@ -11,6 +11,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    request, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
@@ -22,6 +23,7 @@ from models import recognition as rec
 from models import certificates as certs
 from models.base import taipei_date, utcnow
 from models.export import MIMETYPES
+from models.messages import translated
 from models.people import Role, Volunteer, volunteer_by_number
 
 from ..access import roles
@@ -114,8 +116,21 @@ def _refusal(problem: certs.CertificateError) -> str:
     return _(problem.message, **params)
 
 
+def say(message, params=None) -> str:
+    """A domain message marked with N_ / Nn_ (and its params) in the reader's language."""
+    return translated(message, params or {}, _, ngettext)
+
+
+WINDOW_LABELS = {
+    aw.CountingWindow.as_of.value: _l("Hours counted to the day asked"),
+    aw.CountingWindow.previous_dec31.value: _l("Hours counted to 31 December of the previous year"),
+    aw.CountingWindow.may31.value: _l("Hours counted to 31 May of the year"),
+}
+
+
 def _common():
-    return dict(explain=explain, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS)
+    return dict(explain=explain, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS,
+                say=say)
 
 
 # --- awards: calendar, lists, tracking ----------------------------------------------------------
@@ -166,11 +181,13 @@ def _certificate_counts(today):
 @admin_only
 def awards_index():
     today = _today()
-    rules = [r for r in aw.rules(db.session) if r.computed]
-    return render_template("awards/index.html", rules=rules, today=today,
-                           deadlines=unit_deadlines(current_user.unit_id, today),
+    every = aw.rules(db.session)
+    return render_template("awards/index.html", rules=[r for r in every if r.computed],
+                           today=today, deadlines=unit_deadlines(current_user.unit_id, today),
                            **_certificate_counts(today),
-                           not_computed=[r for r in aw.rules(db.session) if not r.computed])
+                           not_computed=[r for r in every if not r.computed], every_rule=every,
+                           threshold_lines=aw.threshold_lines, window_labels=WINDOW_LABELS,
+                           say=say)
 
 
 def _list_page(rule, as_of, error=None, status=200):

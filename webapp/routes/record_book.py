@@ -20,14 +20,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, StringField
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from models import record_book
 from models.base import taipei_date, utcnow
 from models.files import UploadRefused
 from models.people import Role, Volunteer
-from models.record_book import PriorHours, RecordBookError
+from models.record_book import PriorCertificate, PriorHours, RecordBookError
 
 from ..forms import db_ids
 from ..access import roles
@@ -66,6 +67,30 @@ class PriorForm(FlaskForm):
                            validators=[InputRequired(_l("Enter the last day of the period."))])
     hours = StringField(_l("Hours"), validators=[
         InputRequired(_l("Enter the hours as a number above 0.")), hours_number])
+    # the Golden Diamond volunteer's years count only service in Taipei
+    in_taipei = SelectField(_l("Served in Taipei?"), choices=[
+        SelectChoice("", _l("Choose…")), SelectChoice("yes", _l("Yes, in Taipei (臺北市)")),
+        SelectChoice("no", _l("No, in another city or county"))],
+        validators=[InputRequired(_l("Say whether the hours were served in Taipei."))])
+    note = StringField(_l("Note"), validators=[
+        Length(max=record_book.NOTE_MAX, message=_l("Use at most %(max)d characters."))])
+
+
+class TaipeiForm(FlaskForm):
+    in_taipei = SelectField(choices=[SelectChoice("yes", ""), SelectChoice("no", "")],
+                            validators=[InputRequired()])
+
+
+class PriorCertificateForm(FlaskForm):
+    """A performance certificate another unit issued (the national award needs one)."""
+    issuing_unit = StringField(_l("Issuing unit"), validators=[
+        InputRequired(_l("Enter the unit that issued the certificate.")),
+        Length(max=record_book.SOURCE_UNIT_MAX, message=_l("Use at most %(max)d characters."))])
+    issued_on = DateField(_l("Issued on"), invalid_value_message=BAD_DATE,
+                          validators=[InputRequired(_l("Enter the day it was issued."))])
+    certificate_no = StringField(_l("Certificate number"), validators=[
+        InputRequired(_l("Enter the certificate's number.")),
+        Length(max=record_book.CERTIFICATE_NO_MAX, message=_l("Use at most %(max)d characters."))])
     note = StringField(_l("Note"), validators=[
         Length(max=record_book.NOTE_MAX, message=_l("Use at most %(max)d characters."))])
 
@@ -162,15 +187,18 @@ def packet():
 
 
 def _volunteer_page(person: Volunteer, book_form=None, prior_form=None, photo_form=None,
-                    status=200):
+                    certificate_form=None, status=200):
     book_form = book_form or BookForm(obj=None, data={
         "applied_on": person.record_book_applied_on, "issued_on": person.record_book_issued_on,
         "book_no": person.record_book_no})
     prior_form = prior_form or PriorForm(formdata=None)
     photo_form = photo_form or PhotoForm(formdata=None)
+    certificate_form = certificate_form or PriorCertificateForm(formdata=None)
     prior = record_book.prior_hours_of(db.session, person.id)
     return render_template("record_book/volunteer.html", volunteer=person, book_form=book_form,
                            prior_form=prior_form, photo_form=photo_form, prior=prior,
+                           certificate_form=certificate_form,
+                           certificates=record_book.prior_certificates_of(db.session, person.id),
                            ready=record_book.readiness_of(db.session, person),
                            prior_total=sum(p.minutes for p in prior)), status
 
@@ -226,7 +254,8 @@ def add_prior(volunteer_id: int):
             record_book.add_prior_hours(
                 db.session, person, current_user, source_unit=form.source_unit.data,
                 period_start=form.period_start.data, period_end=form.period_end.data,
-                minutes=round(float(form.hours.data) * 60), note=form.note.data or "")
+                minutes=round(float(form.hours.data) * 60), note=form.note.data or "",
+                in_taipei=form.in_taipei.data == "yes")
         except RecordBookError as error:
             db.session.rollback()
             field = getattr(form, error.field or "source_unit", form.source_unit)
@@ -236,6 +265,23 @@ def add_prior(volunteer_id: int):
             flash(_("Prior hours recorded."), "success")
             return redirect(url_for(".volunteer", volunteer_id=person.id))
     return _volunteer_page(person, prior_form=form, status=400)
+
+
+@bp.post("/prior-hours/<int:row_id>/taipei")
+@admin_only
+def set_taipei(row_id: int):
+    """An entry from before the question was asked: served in Taipei or not."""
+    row = db.session.get(PriorHours, row_id)
+    if row is None or row.volunteer.unit_id != current_user.unit_id:
+        abort(404)
+    form = TaipeiForm()
+    if not form.validate_on_submit():
+        abort(400)
+    record_book.set_prior_in_taipei(db.session, row, form.in_taipei.data == "yes", current_user,
+                                    now=utcnow())
+    db.session.commit()
+    flash(_("Prior hours updated."), "success")
+    return redirect(url_for(".volunteer", volunteer_id=row.volunteer_id))
 
 
 @bp.route("/prior-hours/<int:row_id>/delete", methods=["GET", "POST"])
@@ -252,3 +298,49 @@ def delete_prior(row_id: int):
         return redirect(url_for(".volunteer", volunteer_id=volunteer_id))
     return render_template("record_book/confirm_delete.html", row=row)
 
+
+
+@bp.post("/volunteers/<int:volunteer_id>/certificates")
+@admin_only
+def add_certificate(volunteer_id: int):
+    person = _volunteer_or_404(volunteer_id)
+    form = PriorCertificateForm()
+    if form.validate_on_submit():
+        try:
+            record_book.add_prior_certificate(
+                db.session, person, current_user, issuing_unit=form.issuing_unit.data,
+                issued_on=form.issued_on.data, certificate_no=form.certificate_no.data,
+                note=form.note.data or "", now=utcnow())
+        except RecordBookError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "issuing_unit", form.issuing_unit)
+            field.errors = [*field.errors, error_text(error)]
+        else:
+            db.session.commit()
+            _forget_deadlines()
+            flash(_("Performance certificate recorded."), "success")
+            return redirect(url_for(".volunteer", volunteer_id=person.id) + "#certificates")
+    return _volunteer_page(person, certificate_form=form, status=400)
+
+
+@bp.route("/certificates/<int:row_id>/delete", methods=["GET", "POST"])
+@admin_only
+def delete_certificate(row_id: int):
+    row = db.session.get(PriorCertificate, row_id)
+    if row is None or row.volunteer.unit_id != current_user.unit_id:
+        abort(404)
+    if request.method == "POST":
+        volunteer_id = row.volunteer_id
+        record_book.delete_prior_certificate(db.session, row, current_user, now=utcnow())
+        db.session.commit()
+        _forget_deadlines()
+        flash(_("Performance certificate deleted."), "success")
+        return redirect(url_for(".volunteer", volunteer_id=volunteer_id) + "#certificates")
+    return render_template("record_book/confirm_delete_certificate.html", row=row)
+
+
+def _forget_deadlines() -> None:
+    """Who qualifies for the national award may have changed: the calendar counts again."""
+    from .recognition import forget_deadlines
+
+    forget_deadlines(current_user.unit_id)
