@@ -147,8 +147,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(service_items.bp)
     from .routes import reports as reports_routes
     app.register_blueprint(reports_routes.bp)
-    from .routes import unit_plan
+    from .routes import unit_plan, unit_profile
     app.register_blueprint(unit_plan.bp)
+    app.register_blueprint(unit_profile.bp)
     from .routes import evaluation
     app.register_blueprint(evaluation.bp)
     app.register_blueprint(evaluation.overview_bp)

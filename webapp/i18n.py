@@ -132,3 +132,18 @@ def install_wtforms_locale(app) -> None:
         return _wtforms_translations[locale]
 
     flask_wtf.i18n._get_translations = wtforms_translations
+
+
+def refusal_text(error) -> str:
+    """A domain refusal (models.messages.Refused and the like: an English msgid with params)
+    in the reader's language; `error.labels`, when it has them, are msgids translated before
+    they are put in (a list is joined)."""
+    from flask_babel import gettext as _
+
+    params = dict(error.params)
+    for key, value in getattr(error, "labels", {}).items():
+        if isinstance(value, (list, tuple)):
+            params[key] = _(", ").join(_(v) for v in value)
+        else:
+            params[key] = _(value)
+    return _(error.message, **params)

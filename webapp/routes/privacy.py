@@ -19,7 +19,8 @@ from models.privacy import DataRequest, PrivacyError, RequestKind, RequestStatus
 
 from ..access import roles
 from ..extensions import db
-from .record_book import PhotoForm, save_photo, upload_root
+from .files import upload_root
+from .record_book import PhotoForm, save_photo
 
 bp = Blueprint("privacy", __name__, url_prefix="/me/data")
 admin_bp = Blueprint("data_requests", __name__, url_prefix="/admin/data-requests")

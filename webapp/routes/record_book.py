@@ -2,13 +2,10 @@
 platform, the book's dates and number, head-shot photos, and hours from earlier units."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -33,6 +30,8 @@ from models.record_book import PriorCertificate, PriorHours, RecordBookError
 from ..forms import db_ids
 from ..access import roles
 from ..extensions import db
+from ..i18n import refusal_text
+from .files import upload_root
 
 bp = Blueprint("record_book", __name__, url_prefix="/admin/record-book")
 admin_only = roles(Role.admin)
@@ -106,14 +105,6 @@ UPLOAD_MESSAGES = {
 }
 
 
-def upload_root() -> Path:
-    return Path(current_app.config["HOURBOOK_UPLOAD_DIR"])
-
-
-def error_text(error: RecordBookError) -> str:
-    return _(error.message, **error.params)
-
-
 def save_photo(person: Volunteer, storage) -> str | None:
     """Crop and store an uploaded photo for `person`; the refusal's text, or None when saved."""
     from models.files import DEFAULT_MAX_BYTES
@@ -129,7 +120,7 @@ def save_photo(person: Volunteer, storage) -> str | None:
                               current_user, root=upload_root())
     except RecordBookError as error:
         db.session.rollback()
-        return error_text(error)
+        return refusal_text(error)
     except UploadRefused as error:
         db.session.rollback()
         return str(UPLOAD_MESSAGES.get(error.code, UPLOAD_MESSAGES["wrong_type"])) % {
@@ -167,7 +158,7 @@ def packet():
                                                       root=upload_root(), now=utcnow())
     except RecordBookError as error:
         db.session.rollback()
-        flash(error_text(error), "error")
+        flash(refusal_text(error), "error")
         rows = record_book.readiness(db.session, current_user.unit_id)
         return render_template("record_book/index.html", rows=rows, holders=[]), 400
     except FileNotFoundError:
@@ -222,7 +213,7 @@ def update_book(volunteer_id: int):
         except RecordBookError as error:
             db.session.rollback()
             field = getattr(form, error.field or "book_no", form.book_no)
-            field.errors = [*field.errors, error_text(error)]
+            field.errors = [*field.errors, refusal_text(error)]
         else:
             db.session.commit()
             flash(_("Record book details saved."), "success")
@@ -259,7 +250,7 @@ def add_prior(volunteer_id: int):
         except RecordBookError as error:
             db.session.rollback()
             field = getattr(form, error.field or "source_unit", form.source_unit)
-            field.errors = [*field.errors, error_text(error)]
+            field.errors = [*field.errors, refusal_text(error)]
         else:
             db.session.commit()
             flash(_("Prior hours recorded."), "success")
@@ -314,7 +305,7 @@ def add_certificate(volunteer_id: int):
         except RecordBookError as error:
             db.session.rollback()
             field = getattr(form, error.field or "issuing_unit", form.issuing_unit)
-            field.errors = [*field.errors, error_text(error)]
+            field.errors = [*field.errors, refusal_text(error)]
         else:
             db.session.commit()
             _forget_deadlines()

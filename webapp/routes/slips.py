@@ -4,11 +4,10 @@ export of verified hours for upload to the MOHW / city system."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from babel.dates import format_skeleton
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
-                   request, url_for)
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,6 +27,7 @@ from models.unit_profile import logo_bytes as unit_logo
 from ..access import roles
 from ..extensions import db
 from ..printing.slips import slip_doc, slips_pdf
+from .files import upload_root
 
 bp = Blueprint("slips", __name__, url_prefix="/slips")
 export_bp = Blueprint("export", __name__, url_prefix="/admin/export")
@@ -269,8 +269,7 @@ def pdf_response(found: list[HourSlip], filename: str) -> Response:
         serials = {s.id: s.serial for s in slips.slips_with_details(db.session, list(replaced))}
     unit_name = current_user.unit.name
     docs = [slip_doc(s, unit_name, serials.get(s.replaces_id, "")) for s in found]
-    logo = unit_logo(db.session, current_user.unit_id,
-                     Path(current_app.config["HOURBOOK_UPLOAD_DIR"]))
+    logo = unit_logo(db.session, current_user.unit_id, upload_root())
     for doc in docs:
         doc.logo = logo
     data = slips_pdf(docs, author=unit_name)
