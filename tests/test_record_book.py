@@ -345,3 +345,13 @@ def test_my_totals_say_this_unit_and_mention_earlier_units_hours(db, volunteer):
     for url in ("/", "/me/hours"):
         page = volunteer.get(url).get_data(as_text=True)
         assert "您的紀錄冊另有其他單位的 1560 小時 00 分" in page, url
+
+
+def test_readiness_list_labels_read_right_in_both_languages(db, make, unit, admin):
+    """照片: ✗ had an ASCII colon inside Chinese text: the Chinese page uses the full-width one."""
+    make.volunteer(unit, trained=False)
+    zh = admin.get("/admin/record-book/").get_data(as_text=True)
+    assert "照片：✗" in zh and "基礎訓練：✗" in zh and "特殊訓練：✗" in zh
+    assert "照片: " not in zh
+    en = admin.get("/admin/record-book/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Photo: ✗" in en and "Basic training: ✗" in en
