@@ -373,6 +373,7 @@ def test_not_ready_without_the_training_certificates(db, make, unit, courses, ro
     assert "尚未備齊" in page and "基礎訓練證明：✗" in page and "特殊訓練證明：✗" in page
     detail = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
     assert 'id="certificates-missing"' in detail and f"/admin/training/volunteers/{v.id}" in detail
+    assert "基礎訓練證明</dt><dd>尚未上傳" in detail
 
     trained(db, unit, v, courses, root)  # the certificates uploaded
     db.commit()
