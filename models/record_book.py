@@ -192,8 +192,20 @@ class Readiness:
     special_files: list
 
     @property
+    def basic_certificate(self) -> bool:
+        """A basic-training certificate file is on the volunteer's records (the packet's)."""
+        return bool(self.basic_files)
+
+    @property
+    def special_certificate(self) -> bool:
+        return bool(self.special_files)
+
+    @property
     def ready(self) -> bool:
-        return self.photo and self.basic and self.special
+        """What the application needs (seed step 7): a head-shot photo, basic and special
+        training done, and both certificates to send with it."""
+        return (self.photo and self.basic and self.special and self.basic_certificate
+                and self.special_certificate)
 
 
 def _training_done(session: Session, volunteer: Volunteer, category

@@ -188,6 +188,29 @@ def _own(session: Session, model, ids, unit_id: int) -> list:
     return rows
 
 
+def opening_choices(session: Session, unit_id: int, opening: Opening | None = None
+                    ) -> tuple[list[ServiceItem], list[Site]]:
+    """The service items and sites an opening may name: the unit's active ones, by code and
+    name, and those the opening already names though retired since (kept, not offered anew)."""
+    kept_items = {i.id for i in opening.service_items} if opening is not None else set()
+    kept_sites = {s.id for s in opening.sites} if opening is not None else set()
+    items = [i for i in session.scalars(select(ServiceItem).where(ServiceItem.unit_id == unit_id)
+                                        .order_by(ServiceItem.code))
+             if i.active or i.id in kept_items]
+    sites = [s for s in session.scalars(select(Site).where(Site.unit_id == unit_id)
+                                        .order_by(Site.name_zh, Site.id))
+             if s.active or s.id in kept_sites]
+    return items, sites
+
+
+def _no_retired(chosen: list, before: list, message: str) -> None:
+    """A retired item or site not already on the opening cannot be added to it."""
+    kept = {x.id for x in before}
+    added = [x for x in chosen if not x.active and x.id not in kept]
+    if added:
+        raise RecruitmentError(message, code=getattr(added[0], "code", ""))
+
+
 def _require_admin(actor: User) -> None:
     if actor.role != Role.admin:
         raise PermissionError("admins only")
@@ -224,8 +247,12 @@ def save_opening(session: Session, actor: User, now: dt.datetime, opening: Openi
     opening.wanted = wanted
     opening.closes_on = closes_on
     opening.status = OpeningStatus(status)
-    opening.service_items = _own(session, ServiceItem, service_item_ids, actor.unit_id)
-    opening.sites = _own(session, Site, site_ids, actor.unit_id)
+    items = _own(session, ServiceItem, service_item_ids, actor.unit_id)
+    sites = _own(session, Site, site_ids, actor.unit_id)
+    _no_retired(items, opening.service_items,
+                N_("Service item %(code)s is retired: choose items still offered."))
+    _no_retired(sites, opening.sites, N_("A site no longer in use cannot be added."))
+    opening.service_items, opening.sites = items, sites
     session.flush()
     audit.record(session, action="create_opening" if before is None else "update_opening",
                  entity="opening", entity_id=opening.id, actor=actor, before=before,
@@ -257,14 +284,15 @@ def unit_openings(session: Session, unit_id: int) -> list[Opening]:
 
 
 def announcement_text(opening: Opening, link: str, labels: dict[str, str],
-                      local=lambda thing: thing.name_zh) -> str:
+                      local=lambda thing: thing.name_zh, colon: str = "：") -> str:
     """Plain text to paste into the city platform. `labels` are the headings in the reader's
-    language (title, items, sites, work, schedule, wanted, requirements, closes, apply)."""
+    language (title, items, sites, work, schedule, wanted, requirements, closes, apply), each
+    followed by `colon` (full-width in Chinese text)."""
     lines = [opening.title, ""]
 
     def add(key: str, value: str) -> None:
         if value:
-            lines.extend([f"{labels[key]}:", value.strip(), ""])
+            lines.extend([f"{labels[key]}{colon}", value.strip(), ""])
 
     add("items", "、".join(local(i) for i in opening.service_items))
     add("sites", "、".join(local(s) for s in opening.sites))

@@ -776,3 +776,12 @@ def test_posts_without_the_csrf_token_are_refused(db, admin, site, item, http_da
     assert response.status_code == 400
     assert counts_of(db, AttendanceMark) == 0 and counts_of(db, Shift) == 3
     assert fresh(db).get(Shift, shift.id).cancelled_at is None
+
+
+def test_attendance_of_a_unit_without_sites_tells_each_role_what_to_do(admin, supervisor):
+    """A new unit's admin was told to ask the unit admin, i.e. themselves, to assign sites."""
+    page = admin.get("/attendance/").get_data(as_text=True)
+    assert "請洽承辦人" not in page
+    assert "單位還沒有服務地點" in page and 'href="/admin/sites/new"' in page
+    page = supervisor.get("/attendance/").get_data(as_text=True)
+    assert "請洽承辦人設定" in page and 'href="/admin/sites/new"' not in page

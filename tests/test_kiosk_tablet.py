@@ -578,3 +578,8 @@ def test_admin_lists_reenrols_and_revokes(app, db, make, unit, world, device_and
 def test_admin_create_form_checks_its_fields(admin, world):
     assert admin.post("/admin/kiosks", {"site": world["site"].id, "name": ""}).status_code == 400
     assert admin.post("/admin/kiosks", {"site": "999999", "name": "x"}).status_code == 400
+
+
+def test_kiosks_of_a_unit_without_sites_lead_to_adding_one(admin):
+    page = admin.get("/admin/kiosks").get_data(as_text=True)
+    assert "請先新增服務地點" in page and 'href="/admin/sites/new"' in page

@@ -377,3 +377,38 @@ def test_my_totals_say_this_unit_and_mention_earlier_units_hours(db, volunteer):
     for url in ("/", "/me/hours"):
         page = volunteer.get(url).get_data(as_text=True)
         assert "您的紀錄冊另有其他單位的 1560 小時 00 分" in page, url
+
+
+def test_readiness_list_labels_read_right_in_both_languages(db, make, unit, admin):
+    """照片: ✗ had an ASCII colon inside Chinese text: the Chinese page uses the full-width one."""
+    make.volunteer(unit, trained=False)
+    zh = admin.get("/admin/record-book/").get_data(as_text=True)
+    assert "照片：✗" in zh and "基礎訓練：✗" in zh and "特殊訓練：✗" in zh
+    assert "照片: " not in zh
+    en = admin.get("/admin/record-book/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Photo: ✗" in en and "Basic training: ✗" in en
+
+
+def test_not_ready_without_the_training_certificates(db, make, unit, courses, root, admin):
+    """Training done and a photo, but no certificate files: the list said 準備齊全 and the packet
+    went out without the two certificates the application needs."""
+    v = make.volunteer(unit, trained=False)
+    trained(db, unit, v, courses, root)
+    with_photo(db, v, root)
+    for record in db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == v.id)):
+        record.certificate_file_id = None
+    db.commit()
+    (row,) = record_book.readiness(fresh(db), unit.id)
+    assert row.basic and row.special and row.photo
+    assert not row.basic_certificate and not row.special_certificate and not row.ready
+    page = admin.get("/admin/record-book/").get_data(as_text=True)
+    assert "尚未備齊" in page and "基礎訓練證明：✗" in page and "特殊訓練證明：✗" in page
+    detail = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+    assert 'id="certificates-missing"' in detail and f"/admin/training/volunteers/{v.id}" in detail
+    assert "基礎訓練證明</dt><dd>尚未上傳" in detail
+
+    trained(db, unit, v, courses, root)  # the certificates uploaded
+    db.commit()
+    assert record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id)).ready
+    assert 'id="certificates-missing"' not in admin.get(
+        f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)

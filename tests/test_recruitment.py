@@ -327,3 +327,52 @@ def test_unaccepted_applications_are_deleted_after_a_year(app, db, unit):
     assert sorted(entry.after_data()["ids"]) == sorted([old_declined.id, old_undecided.id])
     assert "申請人" not in (entry.after or "")
     _ = (recent_declined, old_accepted)
+
+
+def test_opening_form_offers_active_items_in_the_readers_language(admin, db, make, unit):
+    """The form listed every item by its Chinese name, retired ones too."""
+    active = make.item(unit, code="C01", name_zh="送餐服務", name_en="Meal delivery")
+    retired = make.item(unit, code="C09", name_zh="舊活動支援", name_en="Old events", active=False)
+    make.site(unit, name_zh="萬華據點", name_en="Wanhua centre")
+    closed = make.site(unit, name_zh="舊據點", name_en="Old centre", active=False)
+    zh = admin.get("/admin/recruitment/openings/new").get_data(as_text=True)
+    assert "C01 送餐服務" in zh and "舊活動支援" not in zh and "舊據點" not in zh
+    en = admin.get("/admin/recruitment/openings/new",
+                   headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "C01 Meal delivery" in en and "Wanhua centre" in en and "Old events" not in en
+
+    # a retired item or site cannot be added by hand either
+    refused = admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "status": "draft", "service_items": [str(retired.id)]})
+    assert refused.status_code == 400 and "服務項目 C09 已停用" in refused.get_data(as_text=True)
+    refused = admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "status": "draft", "sites": [str(closed.id)]})
+    assert refused.status_code == 400 and "不能加入已停用的服務地點" in refused.get_data(as_text=True)
+    assert db.scalar(select(Opening)) is None
+
+    # an opening that named an item before it was retired keeps it, marked, and saves as it was
+    saved = admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "status": "draft", "service_items": [str(active.id)]})
+    assert saved.status_code == 302
+    db.rollback()
+    opening = db.scalar(select(Opening))
+    active.active = False
+    db.commit()
+    form = admin.get(f"/admin/recruitment/openings/{opening.id}/edit").get_data(as_text=True)
+    assert "C01 送餐服務（已停用）" in form
+    again = admin.post(f"/admin/recruitment/openings/{opening.id}/edit", {
+        "title": "送餐志工", "status": "published", "service_items": [str(active.id)]})
+    assert again.status_code == 302
+
+
+def test_announcement_text_uses_the_readers_colon(admin, db, make, unit):
+    site = make.site(unit, name_zh="萬華據點", name_en="Wanhua centre")
+    admin.post("/admin/recruitment/openings/new", {"title": "送餐志工", "status": "published",
+                                                   "sites": [str(site.id)]})
+    db.rollback()
+    o = db.scalar(select(Opening))
+    zh = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt").get_data(as_text=True)
+    assert "服務地點：\n萬華據點" in zh and "服務地點:" not in zh
+    en = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt",
+                   headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Sites:\nWanhua centre" in en

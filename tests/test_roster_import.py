@@ -198,6 +198,7 @@ def test_admin_page(db, make, unit, course, admin, supervisor, volunteer):
     dry = admin.post("/admin/import/", {"file": (io.BytesIO(good_file()), "r.xlsx"),
                                         "action": "check"}, content_type="multipart/form-data")
     assert dry.status_code == 200 and count(db, Volunteer) == before
+    assert "志工：2" in dry.get_data(as_text=True)  # a full-width colon in Chinese text
     done = admin.post("/admin/import/", {"file": (io.BytesIO(good_file()), "r.xlsx"),
                                          "action": "import"}, content_type="multipart/form-data")
     assert done.status_code == 302 and count(db, Volunteer) == before + 2

@@ -35,3 +35,15 @@ def test_rounding_rule(db, unit, admin):
 def test_team_is_for_admins(supervisor, volunteer):
     assert supervisor.get("/admin/team/").status_code == 403
     assert volunteer.post("/admin/team/rounding", {"rounding": "none"}).status_code == 403
+
+
+def test_a_supervisor_added_before_any_site_is_told_to_add_one(make, unit, admin):
+    """A new unit that added its supervisor first saw the supervisor with only a Save sites
+    button and nothing to choose."""
+    make.user(unit, role="supervisor", display_name="李老師")
+    page = admin.get("/admin/team/").get_data(as_text=True)
+    assert "李老師" in page and "儲存服務地點" not in page
+    assert "尚無服務地點" in page and 'href="/admin/sites/new"' in page
+    make.site(unit, name_zh="活動中心")
+    page = admin.get("/admin/team/").get_data(as_text=True)
+    assert "儲存服務地點" in page and "活動中心" in page and "尚無服務地點" not in page

@@ -544,3 +544,17 @@ def test_admin_home_and_plans_page_remind_until_filed(db, make, unit, admin, sup
     db.commit()
     assert 'id="plan-reminders"' not in admin.get("/").get_data(as_text=True)
     assert 'id="plan-reminders"' not in admin.get("/admin/plans").get_data(as_text=True)
+
+
+def test_a_section_edited_on_its_own_page_goes_back_to_the_plan(db, make, unit, items, admin):
+    """Opened on its own (a new tab, no script), the section's form posted with htmx and got the
+    in-place answer, whose filing card had no place on that page (htmx:oobErrorNoTarget): the
+    admin was left on the edit page. On its own page the form posts plainly, back to the plan."""
+    assert admin.post("/admin/plans", {"year": "2027"}).status_code == 302
+    page = admin.get("/admin/plans/2027/sections/recruitment").get_data(as_text=True)
+    form = page.split('name="text"')[0].rsplit("<form", 1)[1]
+    assert "hx-post" not in form
+    saved = admin.post("/admin/plans/2027/sections/recruitment", {"text": "公開招募。"})
+    assert saved.status_code == 302 and saved.location.endswith("/admin/plans/2027#section-recruitment")
+    in_place = admin.get("/admin/plans/2027/sections/training", headers={"HX-Request": "true"})
+    assert "hx-post" in in_place.get_data(as_text=True)  # in the plan, htmx swaps it in place

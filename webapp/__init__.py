@@ -221,6 +221,8 @@ def configure_templates(app: Flask) -> None:
             "languages": i18n.LANGUAGES,
             "current_locale": locale,
             "html_lang": i18n.html_lang(locale),
+            # "label: value" in the reader's language: a full-width colon in Chinese text
+            "colon": ": " if locale == "en" else "：",
         }
 
 

@@ -32,3 +32,39 @@ def test_applications_fit_a_phone_with_their_actions(db, make, unit, phone):
     phone.locator("input[name=interview_place]").wait_for()
     assert_fits_phone(phone, 390, tables=True)
     screenshot(phone, "onboarding-recruitment-interview-phone")
+
+
+def test_getting_started_card_on_a_phone_and_a_desktop(db, make, browser, live_server, phone):
+    """A new unit's admin home lists the first steps; each opens its page; nothing sticks out at
+    phone width, every button is a full-size touch target, and axe finds nothing serious."""
+    from tests.browser.conftest import assert_touch_targets
+    from tests.browser.test_accessibility_browser import axe_violations
+
+    unit = make.unit(registration_no="")
+    admin = make.user(unit, role="admin")
+    sign_in(phone, admin.email)
+    card = phone.locator("#getting-started")
+    card.wait_for()
+    assert card.locator("li").count() == 9
+    assert card.locator("li.next[data-step=profile]").is_visible()
+    assert_fits_phone(phone, 360)
+    assert_touch_targets(phone)
+    assert not axe_violations(phone)
+    screenshot(phone, "getting-started-phone")
+    card.get_by_role("link", name="單位資料").click()
+    phone.wait_for_url("**/admin/unit")
+
+    context = browser.new_context(base_url=live_server.url, locale="en", timezone_id="Asia/Taipei",
+                                  viewport={"width": 1280, "height": 800})
+    try:
+        desk = context.new_page()
+        sign_in(desk, admin.email)
+        desk.locator("form.lang button[value=en]").click()
+        desk.wait_for_load_state()
+        card = desk.locator("#getting-started")
+        assert "Getting started" in card.inner_text() and "0 of 9 done" in card.inner_text()
+        assert desk.evaluate("document.documentElement.scrollWidth") <= 1280
+        assert not axe_violations(desk)
+        screenshot(desk, "getting-started-desktop-en")
+    finally:
+        context.close()

@@ -178,3 +178,29 @@ def test_admin_records_an_application_on_a_phone(open_page, db, make, unit):
     screenshot(page, "recognition-award-list-phone")
     apply.click()
     expect(row).to_contain_text("申請日")
+
+
+def test_admin_issues_a_certificate_on_a_phone(phone, db, make, unit):
+    """The requests table was wider than its card on a phone: the name, the serial and the PDF
+    button sat off to the sides. Each request is a card that fits, before and after issuing."""
+    admin = make.user(unit, role="admin")
+    person = make.user(unit, role="volunteer")
+    vol = person.volunteer
+    vol.name_zh = "林阿土"
+    db.commit()
+    _served(db, make, unit, vol, 160, 400)
+    certs.request_certificate(db, vol, person, utcnow())
+    db.commit()
+
+    sign_in(phone, admin.email)
+    phone.goto("/admin/certificates/")
+    row = phone.locator("#requests tbody tr").first
+    expect(row).to_contain_text("林阿土")
+    assert_fits_phone(phone, 360, tables=True)
+    assert_touch_targets(phone)
+    row.get_by_role("button", name="開立證明書").click()
+    expect(row.get_by_role("link", name="PDF")).to_be_visible()
+    assert_fits_phone(phone, 360, tables=True)
+    screenshot(phone, "recognition-certificates-issued-phone")
+    phone.reload()
+    assert_fits_phone(phone, 360, tables=True)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from models import account_links, hours, record_book
+from models import account_links, getting_started, hours, record_book
 from models.base import taipei_date, utcnow
 from models.people import Role
 from models.verification import supervised_site_ids
@@ -40,6 +40,9 @@ def index():
     return render_template(
         "home/staff.html",
         today=today,
+        # a new unit's admin: what to do first, until the essential steps are done
+        start=(getting_started.checklist(db.session, current_user.unit_id, today)
+               if current_user.role == Role.admin else None),
         # a supervisor sees the sites they look after, as on the dashboard; an admin every site
         sessions=hours.sessions_on_day(db.session, current_user.unit_id, today,
                                        supervised_site_ids(db.session, current_user)),

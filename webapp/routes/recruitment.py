@@ -27,7 +27,6 @@ from models import recruitment as r
 from models.base import TAIPEI, utcnow
 from models.people import Role, User
 from models.recruitment import Application, Opening
-from models.service import ServiceItem, Site
 
 from ..welcome import welcome_sheet
 from ..forms import db_id, db_ids
@@ -250,17 +249,31 @@ def new_link(application_id: int):
 
 # --- openings ----------------------------------------------------------------------------------
 
-def _opening_choices(form: OpeningForm) -> None:
-    unit_id = current_user.unit_id
-    form.service_items.choices = [SelectChoice(i.id, i.name_zh) for i in db.session.scalars(
-        select(ServiceItem).where(ServiceItem.unit_id == unit_id).order_by(ServiceItem.code))]
-    form.sites.choices = [SelectChoice(s.id, s.name_zh) for s in db.session.scalars(
-        select(Site).where(Site.unit_id == unit_id).order_by(Site.name_zh))]
+def _local(thing) -> str:
+    """A site's or item's name in the reader's language (Chinese when it has no English one)."""
+    from flask_babel import get_locale
+
+    if str(get_locale()) == "en" and getattr(thing, "name_en", ""):
+        return thing.name_en
+    return thing.name_zh
+
+
+def _opening_choices(form: OpeningForm, opening: Opening | None) -> None:
+    """Active items and sites in the reader's language; a retired one the opening already names
+    stays, marked as such."""
+    items, sites = r.opening_choices(db.session, current_user.unit_id, opening)
+
+    def label(thing, name: str) -> str:
+        return name if thing.active else _("%(name)s (retired)", name=name)
+
+    form.service_items.choices = [SelectChoice(i.id, label(i, f"{i.code} {_local(i)}"))
+                                  for i in items]
+    form.sites.choices = [SelectChoice(s.id, label(s, _local(s))) for s in sites]
 
 
 def _edit_opening(opening: Opening | None):
     form = OpeningForm(obj=opening) if request.method == "GET" and opening else OpeningForm()
-    _opening_choices(form)
+    _opening_choices(form, opening)
     if request.method == "GET":
         if opening is not None:
             form.status.data = opening.status.value
@@ -302,19 +315,15 @@ def edit_opening(opening_id: int):
 
 
 def _announcement(opening: Opening) -> str:
-    from flask_babel import get_locale
-
-    def local(thing):
-        if str(get_locale()) == "en" and getattr(thing, "name_en", ""):
-            return thing.name_en
-        return thing.name_zh
-
     labels = {"items": _("Service items"), "sites": _("Sites"), "work": _("What the work is"),
               "schedule": _("Schedule"), "wanted": _("How many are wanted"),
               "requirements": _("Requirements"), "closes": _("Closing date"),
               "apply": _("Apply online")}
     link = url_for("openings.show", public_id=opening.public_id, _external=True)
-    return r.announcement_text(opening, link, labels, local)
+    from flask_babel import get_locale
+
+    colon = ":" if str(get_locale()) == "en" else "："
+    return r.announcement_text(opening, link, labels, _local, colon=colon)
 
 
 @bp.route("/openings/<int:opening_id>")
