@@ -51,9 +51,12 @@ def test_record_book_and_import_on_a_phone(phone, db, make, unit):
     page.locator("input[name=period_start]").fill("2020-01-01")
     page.locator("input[name=period_end]").fill("2020-12-31")
     page.locator("input[name=hours]").fill("12.5")
+    prior_form = page.locator("form:has(input[name=source_unit])")
+    prior_form.locator("select[name=in_taipei]").select_option("yes")
     with page.expect_navigation():
-        page.get_by_role("button", name="新增", exact=True).click()
+        prior_form.get_by_role("button", name="新增", exact=True).click()
     expect(page.locator("#prior-hours")).to_contain_text("12.5")
+    expect(page.locator("#prior-hours")).to_contain_text("臺北市")
     assert_fits_phone(page)
     screenshot(page, "record-book-volunteer-phone")
     page.goto("/admin/import/")
