@@ -233,6 +233,22 @@ def _dated_problems(session: Session, volunteer: Volunteer, item: ServiceItem | 
     return problems
 
 
+def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> list[Refusal]:
+    """What stops this volunteer checking in for service anywhere in the unit on `day`, said
+    before they travel (their home page): inactive, no cover that day, or training missing for
+    every service item the unit offers (the fewest missing, over its items' categories). The
+    site and item chosen are checked again at check-in."""
+    problems = [] if volunteer.is_active else [refusal("inactive")]
+    if not is_covered_on(session, volunteer.id, day):
+        problems.append(refusal("no_insurance"))
+    categories = {item.category: item for item in service_items_for(session, volunteer.unit_id)}
+    if categories:  # (a unit that offers nothing yet: nothing the volunteer can do about it)
+        training = min(([p for p in _dated_problems(session, volunteer, item, day)
+                         if p[0] != "no_insurance"] for item in categories.values()), key=len)
+        problems += [refusal(code, **params) for code, params in training]
+    return problems
+
+
 # What staff read when a session's own day fails those gates (approving, correcting the times,
 # a paper sheet): the volunteer's name and the day, not "today".
 DATED_REFUSALS = {

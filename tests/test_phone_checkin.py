@@ -10,6 +10,7 @@ from models.checkin import CheckinEvent
 from models.kiosk import create_device, enrol, presence_token
 from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 from models.sites import regenerate_site_token
+from models.training import TrainingRecord
 
 KEY = re.compile(r'name="key" value="([0-9a-f]+)"')
 CHECK_IN_BUTTON = 'value="check_in">簽到</button>'
@@ -387,3 +388,21 @@ def test_a_presence_pass_works_for_the_person_who_scanned_only(app, db, make, un
     bound = re.search(r'hx-post="(/k/p/[^"]+)"', page).group(1)
     assert bound != unbound
     assert other.get(bound).status_code == 404 and insured.get(bound).status_code == 200
+
+
+def test_a_volunteer_hears_at_home_what_stops_them_checking_in(app, db, make, unit, volunteer):
+    from models.insurance import InsuranceCover
+    from models.people import Volunteer
+
+    make.item(unit)
+    home = volunteer.get("/").get_data(as_text=True)
+    assert 'id="cannot-serve"' in home and "目前還不能簽到" in home
+    assert "沒有有效的意外保險" in home and "尚未完成" not in home  # trained, not insured
+    vol = db.scalar(select(Volunteer).where(Volunteer.user_id == volunteer.user.id))
+    make.cover(vol)
+    assert 'id="cannot-serve"' not in volunteer.get("/").get_data(as_text=True)
+    db.execute(TrainingRecord.__table__.delete().where(TrainingRecord.volunteer_id == vol.id))
+    db.commit()
+    untrained = volunteer.get("/").get_data(as_text=True)
+    assert "尚未完成基礎訓練" in untrained and "沒有有效的意外保險" not in untrained
+    assert db.scalar(select(InsuranceCover.id).where(InsuranceCover.volunteer_id == vol.id))
