@@ -50,6 +50,12 @@ def test_dashboard_shows_on_site_and_queue_for_my_sites(db, world, supervisor, m
     assert "陳淑芬" in page and "大安長照服務中心" in page
     assert f'id="session-{queued.id}"' in page
     assert "林志明" not in page  # not my site
+    assert "我負責的所有地點" in page
+
+
+def test_an_admins_site_filter_offers_all_sites_not_their_own(db, world, admin):
+    page = admin.get("/dashboard/").get_data(as_text=True)
+    assert "所有服務地點" in page and "我負責的所有地點" not in page
 
 
 def test_home_page_lists_today_at_my_sites_and_an_admin_sees_every_site(db, world, supervisor,
