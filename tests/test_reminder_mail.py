@@ -77,7 +77,7 @@ def test_admins_get_one_mail_a_day_in_their_language(app, db, smtp, busy_unit):
     body = zh.get_content()
     for text in ("待填報的成果報表", "2026H1", "沒有有效保險", "王小明", "李大華", "2026-07-20",
                  "1 筆服務紀錄待審核", "https://hourbook.example.tw/reports/",
-                 "服務計畫備案", "2026 年度計畫: 尚未建立。年度已開始",
+                 "服務計畫備案", "2026 年度計畫：尚未建立。年度已開始",
                  "https://hourbook.example.tw/admin/plans",
                  "https://hourbook.example.tw/admin/insurance/"):
         assert text in body, text

@@ -223,6 +223,7 @@ def configure_templates(app: Flask) -> None:
             "html_lang": i18n.html_lang(locale),
             # "label: value" in the reader's language: a full-width colon in Chinese text
             "colon": ": " if locale == "en" else "：",
+            "comma": ", " if locale == "en" else "，",
         }
 
 
