@@ -59,6 +59,8 @@ def test_admin_issues_a_certificate_on_a_tablet(open_page, db, make, unit, tmp_p
     serial = f"P{unit.id:03d}-{taipei_date(utcnow()).year}-00001"
     expect(row).to_contain_text(serial)
     expect(row).to_contain_text("開立")
+    expect(page.locator("#issued-list")).to_contain_text(serial)  # the issued list, no reload
+    expect(page.locator("#issued-list")).not_to_contain_text("尚未開立")
     screenshot(page, "recognition-certificates-issued-tablet")
 
     with page.expect_download() as download:

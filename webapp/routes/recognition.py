@@ -351,8 +351,19 @@ def issue(cert_id):
         flash(error or _("Certificate %(serial)s issued.", serial=cert.serial),
               "error" if error else "success")
         return redirect(url_for(".index"))
-    return render_template("certificates/_request_row.html", c=cert, today=_today(),
-                           error=error, form=IssueForm(formdata=None)), 400 if error else 200
+    row = render_template("certificates/_request_row.html", c=cert, today=_today(),
+                          error=error, form=IssueForm(formdata=None))
+    if error:
+        return row, 400
+    return row, 200, {"HX-Trigger": "certificate-issued"}  # the issued list reloads itself
+
+
+@certificates_bp.get("/issued")
+@admin_only
+def issued():
+    """The issued list alone (certificates/_issued.html), for its reload after an issue."""
+    _open, issued_ = certs.certificates_for_admin(db.session, current_user.unit_id)
+    return render_template("certificates/_issued.html", issued=issued_, today=_today())
 
 
 def _pdf_response(cert):
