@@ -26,6 +26,14 @@ from .service import ServiceSession, SessionStatus
 
 # --- eligibility for a whole unit ---------------------------------------------------------------
 
+def _theirs(query, volunteer_column, unit_id: int, ids: list[int]):
+    """`query` narrowed to these volunteers' rows: by their ids when they are a few, else by
+    the unit (a join), which a database answers better than an IN list of thousands."""
+    if len(ids) <= 500:
+        return query.where(volunteer_column.in_(ids))
+    return query.join(Volunteer, Volunteer.id == volunteer_column).where(Volunteer.unit_id == unit_id)
+
+
 def _seniority_bulk(session: Session, unit_id: int, volunteers: list[Volunteer],
                     as_of: dt.date) -> dict[int, tuple[dt.date | None, str | None]]:
     """models.awards.seniority for every volunteer of a unit, in three queries."""
@@ -44,11 +52,7 @@ def _seniority_bulk(session: Session, unit_id: int, volunteers: list[Volunteer],
     query = select(TrainingRecord.volunteer_id, TrainingRecord.course_id,
                    TrainingRecord.completed_on).where(TrainingRecord.completed_on <= as_of)
     ids = [v.id for v in volunteers]
-    if len(ids) <= 500:  # a few candidates: only theirs
-        query = query.where(TrainingRecord.volunteer_id.in_(ids))
-    else:
-        query = query.join(Volunteer, Volunteer.id == TrainingRecord.volunteer_id).where(
-            Volunteer.unit_id == unit_id)
+    query = _theirs(query, TrainingRecord.volunteer_id, unit_id, ids)
     wanted = set(ids)
     for row in session.execute(query):  # rows have .course_id and .completed_on, as _done_by needs
         if row.volunteer_id in wanted:
@@ -135,13 +139,8 @@ def _active_volunteers(session: Session, unit_id: int) -> list[Volunteer]:
 def _prior_certificates_bulk(session: Session, unit_id: int, volunteers: list[Volunteer]
                              ) -> dict[int, list[PriorCertificate]]:
     """Performance certificates recorded from earlier units, per volunteer, in one query."""
-    query = select(PriorCertificate).order_by(PriorCertificate.id)
-    ids = [v.id for v in volunteers]
-    if len(ids) <= 500:
-        query = query.where(PriorCertificate.volunteer_id.in_(ids))
-    else:
-        query = query.join(Volunteer, Volunteer.id == PriorCertificate.volunteer_id).where(
-            Volunteer.unit_id == unit_id)
+    query = _theirs(select(PriorCertificate).order_by(PriorCertificate.id),
+                    PriorCertificate.volunteer_id, unit_id, [v.id for v in volunteers])
     out: dict[int, list[PriorCertificate]] = defaultdict(list)
     for row in session.scalars(query):
         out[row.volunteer_id].append(row)
@@ -151,14 +150,9 @@ def _prior_certificates_bulk(session: Session, unit_id: int, volunteers: list[Vo
 def _prior_periods_bulk(session: Session, unit_id: int, volunteers: list[Volunteer]
                         ) -> dict[int, list[tuple]]:
     """Earlier units' periods (first day, last day, in Taipei) per volunteer, in one query."""
-    query = select(PriorHours.volunteer_id, PriorHours.period_start, PriorHours.period_end,
-                   PriorHours.in_taipei).order_by(PriorHours.period_start)
-    ids = [v.id for v in volunteers]
-    if len(ids) <= 500:
-        query = query.where(PriorHours.volunteer_id.in_(ids))
-    else:
-        query = query.join(Volunteer, Volunteer.id == PriorHours.volunteer_id).where(
-            Volunteer.unit_id == unit_id)
+    query = _theirs(select(PriorHours.volunteer_id, PriorHours.period_start, PriorHours.period_end,
+                           PriorHours.in_taipei).order_by(PriorHours.period_start),
+                    PriorHours.volunteer_id, unit_id, [v.id for v in volunteers])
     out: dict[int, list[tuple]] = defaultdict(list)
     for volunteer_id, first, last, where in session.execute(query):
         out[volunteer_id].append((first, last, where))
