@@ -56,7 +56,7 @@ COLUMNS = {
                  ("電子郵件", False), ("地址", False), ("緊急聯絡人", False), ("緊急聯絡電話", False),
                  ("加入日期", False), ("紀錄冊號碼", False), ("紀錄冊核發日期", False)],
     PRIOR: [("證件號碼", True), ("原運用單位", True), ("期間起", True), ("期間迄", True),
-            ("時數", True), ("備註", False)],
+            ("時數", True), ("在臺北市服務", False), ("備註", False)],
     TRAINING: [("證件號碼", True), ("課程代碼", True), ("完成日期", True), ("時數", False),
                ("方式", False), ("辦理單位", False), ("證書字號", False)],
     INSURANCE: [("證件號碼", True), ("保險種類", True), ("保險公司", True), ("保單號碼", True),
@@ -73,6 +73,9 @@ MODES = {"": TrainingMode.in_person, "實體": TrainingMode.in_person, "線上":
          **{m.value: m for m in TrainingMode}}
 COVER_KINDS = {"團體": CoverKind.group, "團體意外險": CoverKind.group, "商業": CoverKind.commercial,
                "商業意外險": CoverKind.commercial, **{k.value: k for k in CoverKind}}
+# 在臺北市服務 (served in Taipei): the Golden Diamond award counts only years served in Taipei;
+# empty: not known yet (the record-book page asks later, as for hours added by hand)
+IN_TAIPEI = {"": None, "是": True, "否": False, "yes": True, "no": False, "y": True, "n": False}
 MAX_ROWS = 5000
 
 
@@ -342,6 +345,7 @@ class _Checker:
                   "source_unit": self.text(row, "原運用單位", True, 200),
                   "period_start": self.date(row, "期間起", True),
                   "period_end": self.date(row, "期間迄", True),
+                  "in_taipei": self.choice(row, "在臺北市服務", IN_TAIPEI, required=False),
                   "note": self.text(row, "備註", False, 300)}
         hours = row.values.get("時數", "").strip()
         values["minutes"] = _hours_to_minutes(hours) if hours else None
@@ -477,7 +481,7 @@ def run(session: Session, actor, data: bytes, filename: str, now: dt.datetime | 
         audit.record(session, action="prior_hours_add", entity="prior_hours", entity_id=row.id,
                      actor=actor, now=now, after={"volunteer_id": v.id, "minutes": row.minutes,
                                                   "source_unit": row.source_unit,
-                                                  "via": "import"})
+                                                  "in_taipei": row.in_taipei, "via": "import"})
     for values in clean[TRAINING]:
         v = people[values.pop("id_number")]
         course = values.pop("course")
@@ -509,7 +513,7 @@ EXAMPLES = {
     VOLUNTEERS: ["V001", "王小明", "Wang Hsiao-ming", "男", "1980-05-17", "身分證", "A123456789",
                  "0912345678", "ming@example.tw", "臺北市中正區", "王大明", "0922333444",
                  "2024-01-15", "", ""],
-    PRIOR: ["A123456789", "臺北市某某協會", "2020-01-01", "2023-12-31", "120.5", "紀錄冊影本"],
+    PRIOR: ["A123456789", "臺北市某某協會", "2020-01-01", "2023-12-31", "120.5", "是", "紀錄冊影本"],
     TRAINING: ["A123456789", "BASIC", "2024-02-01", "", "線上", "臺北E大", ""],
     INSURANCE: ["A123456789", "商業", "富邦產險", "AC-2026-001", "2026-01-01", "2026-12-31"],
 }

@@ -65,8 +65,8 @@ def good_file(course_code="IMPORT-B") -> bytes:
     return xlsx({
         "志工": [VOL_HEAD, vol("V001", "王小明", ID1), vol("V002", "李大華", ID2, gender="男",
                                                      birth="069/01/02")],
-        "先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數", "備註"],
-                 [ID1, "甲協會", "2020-01-01", "2020-12-31", "12.5", ""]],
+        "先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數", "在臺北市服務", "備註"],
+                 [ID1, "甲協會", "2020-01-01", "2020-12-31", "12.5", "否", ""]],
         "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數", "方式", "辦理單位", "證書字號"],
                  [ID2, course_code, "2024-03-01", "", "線上", "臺北E大", "E-1"]],
         "保險": [["證件號碼", "保險種類", "保險公司", "保單號碼", "起日", "迄日"],
@@ -95,6 +95,7 @@ def test_good_file_imports_everything(db, make, unit, course):
     assert lee.birth_date.isoformat() == "1980-01-02" and lee.gender.value == "male"
     (prior,) = db.scalars(select(PriorHours)).all()
     assert prior.minutes == 750
+    assert prior.in_taipei is False  # 在臺北市服務: 否 — not counted in Golden Diamond years
     record = db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == lee.id)).one()
     assert record.minutes == 180 and record.mode.value == "online"
     assert db.scalars(select(InsuranceCover).where(InsuranceCover.policy_no == "P-1")).one()
@@ -107,8 +108,8 @@ def test_dry_run_lists_every_rows_problems(db, make, unit, course):
         "志工": [VOL_HEAD, vol("V001", "", "A123456780"), vol("V002", "乙", ID2, gender="?",
                                                           birth="1980-13-40"),
                vol("V003", "丙", ID2)],
-        "先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數", "備註"],
-                 ["Z999999999", "甲", "2020-01-01", "2019-01-01", "-3", ""]],
+        "先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數", "在臺北市服務", "備註"],
+                 ["Z999999999", "甲", "2020-01-01", "2019-01-01", "-3", "也許", ""]],
         "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數", "方式", "辦理單位", "證書字號"],
                  [ID2, "NOPE", "2024-03-01", "", "", "", ""]],
     })
@@ -120,6 +121,9 @@ def test_dry_run_lists_every_rows_problems(db, make, unit, course):
     assert ("志工", 4, "證件號碼") in found  # same ID number as row 3
     assert ("先前時數", 2, "證件號碼") in found and ("先前時數", 2, "期間迄") in found
     assert ("先前時數", 2, "時數") in found
+    taipei = next(p for p in result.problems if (p.sheet, p.row, p.column)
+                  == ("先前時數", 2, "在臺北市服務"))
+    assert taipei.text() == "Use one of: 是、否."
     assert ("訓練紀錄", 2, "課程代碼") in found
     dup = next(p for p in result.problems if (p.sheet, p.row, p.column) == ("志工", 4, "證件號碼"))
     assert dup.text() == "Same ID number as row 3 of this file."
@@ -165,6 +169,8 @@ def test_csv_with_a_type_column(db, make, unit):
     result = roster_import.run(db, admin, data, "roster.csv")
     db.commit()
     assert result.counts == {"volunteers": 1, "prior_hours": 1, "training": 0, "insurance": 0}
+    # a file without the 在臺北市服務 column still imports; the answer stays open for later
+    assert db.scalars(select(PriorHours.in_taipei)).one() is None
 
 
 def test_cli_dry_run_and_import(app, db, make, unit, course, tmp_path):
