@@ -345,6 +345,32 @@ def prior_snapshot(row: PriorHours) -> dict:
             "minutes": row.minutes, "in_taipei": row.in_taipei, "note": row.note}
 
 
+def _text(value: str | None, field: str, limit: int, required: str | None = None) -> str:
+    """A typed-in text, trimmed; refused when longer than `limit`, or empty when `required`
+    (the message that says what to enter)."""
+    value = (value or "").strip()
+    if required and not value:
+        raise RecordBookError(required, field)
+    if len(value) > limit:
+        raise RecordBookError(N_("Use at most %(max)d characters."), field, max=limit)
+    return value
+
+
+PRIOR_OVERLAP = N_("Hours from %(unit)s for %(first)s – %(last)s are already recorded, and "
+                   "this period overlaps them.")
+
+
+def overlapping_prior_hours(session: Session, volunteer_id: int, source_unit: str,
+                            first: dt.date, last: dt.date) -> PriorHours | None:
+    """An entry already recorded from the same unit for days that overlap first … last.
+    The same unit's book over the same days twice would count its hours twice (a form sent
+    twice, typed again, or imported again), so such an entry is refused wherever it comes from."""
+    return session.scalar(select(PriorHours).where(
+        PriorHours.volunteer_id == volunteer_id, PriorHours.source_unit == source_unit,
+        PriorHours.period_start <= last, PriorHours.period_end >= first)
+        .order_by(PriorHours.period_start).limit(1))
+
+
 def add_prior_hours(session: Session, volunteer: Volunteer, actor, *, source_unit: str,
                     period_start: dt.date, period_end: dt.date, minutes: int, note: str = "",
                     in_taipei: bool | None = None, now: dt.datetime | None = None) -> PriorHours:
@@ -352,15 +378,9 @@ def add_prior_hours(session: Session, volunteer: Volunteer, actor, *, source_uni
     `in_taipei`: whether they were served in Taipei (the Golden Diamond volunteer's years count
     only service in Taipei); None when not said."""
     begin_write(session)
-    source_unit = (source_unit or "").strip()
-    note = (note or "").strip()
-    if not source_unit:
-        raise RecordBookError(N_("Enter the unit the hours were served at."), "source_unit")
-    if len(source_unit) > SOURCE_UNIT_MAX:
-        raise RecordBookError(N_("Use at most %(max)d characters."), "source_unit",
-                              max=SOURCE_UNIT_MAX)
-    if len(note) > NOTE_MAX:
-        raise RecordBookError(N_("Use at most %(max)d characters."), "note", max=NOTE_MAX)
+    source_unit = _text(source_unit, "source_unit", SOURCE_UNIT_MAX,
+                        N_("Enter the unit the hours were served at."))
+    note = _text(note, "note", NOTE_MAX)
     if not isinstance(period_start, dt.date) or not isinstance(period_end, dt.date):
         raise RecordBookError(N_("Enter the first and the last day of the period."), "period_start")
     if period_end < period_start:
@@ -369,15 +389,10 @@ def add_prior_hours(session: Session, volunteer: Volunteer, actor, *, source_uni
         raise RecordBookError(N_("Enter the hours as a number above 0."), "hours")
     if actor is not None and volunteer.unit_id != actor.unit_id:
         raise RecordBookError(N_("Choose volunteers of your own unit only."), "volunteer")
-    # The same unit's book over the same days twice would count its hours twice (a form sent
-    # twice, or typed again): an overlapping period from the same unit is refused.
-    same = session.scalar(select(PriorHours).where(
-        PriorHours.volunteer_id == volunteer.id, PriorHours.source_unit == source_unit,
-        PriorHours.period_start <= period_end, PriorHours.period_end >= period_start))
+    same = overlapping_prior_hours(session, volunteer.id, source_unit, period_start, period_end)
     if same is not None:
-        raise RecordBookError(N_("Hours from %(unit)s for %(first)s – %(last)s are already "
-                                 "recorded, and this period overlaps them."), "period_start",
-                              unit=source_unit, first=same.period_start.isoformat(),
+        raise RecordBookError(PRIOR_OVERLAP, "period_start", unit=source_unit,
+                              first=same.period_start.isoformat(),
                               last=same.period_end.isoformat())
     row = PriorHours(volunteer_id=volunteer.id, source_unit=source_unit,
                      period_start=period_start, period_end=period_end, minutes=minutes,
@@ -439,21 +454,11 @@ def add_prior_certificate(session: Session, volunteer: Volunteer, actor, *, issu
     Refused: a day in the future or before 1990, the same unit's number twice. Audited;
     caller commits."""
     begin_write(session)
-    issuing_unit = (issuing_unit or "").strip()
-    certificate_no = (certificate_no or "").strip()
-    note = (note or "").strip()
-    if not issuing_unit:
-        raise RecordBookError(N_("Enter the unit that issued the certificate."), "issuing_unit")
-    if len(issuing_unit) > SOURCE_UNIT_MAX:
-        raise RecordBookError(N_("Use at most %(max)d characters."), "issuing_unit",
-                              max=SOURCE_UNIT_MAX)
-    if not certificate_no:
-        raise RecordBookError(N_("Enter the certificate's number."), "certificate_no")
-    if len(certificate_no) > CERTIFICATE_NO_MAX:
-        raise RecordBookError(N_("Use at most %(max)d characters."), "certificate_no",
-                              max=CERTIFICATE_NO_MAX)
-    if len(note) > NOTE_MAX:
-        raise RecordBookError(N_("Use at most %(max)d characters."), "note", max=NOTE_MAX)
+    issuing_unit = _text(issuing_unit, "issuing_unit", SOURCE_UNIT_MAX,
+                         N_("Enter the unit that issued the certificate."))
+    certificate_no = _text(certificate_no, "certificate_no", CERTIFICATE_NO_MAX,
+                           N_("Enter the certificate's number."))
+    note = _text(note, "note", NOTE_MAX)
     today = taipei_date(now or utcnow())
     if not isinstance(issued_on, dt.date) or not CERTIFICATE_FIRST_DAY <= issued_on <= today:
         raise RecordBookError(N_("Enter the day it was issued: from %(first)s to today."),

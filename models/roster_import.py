@@ -34,7 +34,7 @@ from .idnumbers import (
 )
 from .insurance import CoverKind, InsuranceCover
 from .people import Gender, Volunteer
-from .record_book import PriorHours
+from .record_book import PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
 from .training import TrainingCourse, TrainingMode, TrainingRecord
 from .messages import N_
 
@@ -239,6 +239,7 @@ class _Checker:
         self.new_ids: dict[str, int] = {}  # ID number -> row number of the file's volunteer row
         self.trainings: dict[tuple, int] = {}  # (ID number, course id, date) -> row number
         self.covers: list[tuple] = []  # (ID number, policy no, start, end, row number)
+        self.priors: list[tuple] = []  # (ID number, earlier unit, start, end, row number)
         self.new_nos: dict[str, int] = {}
 
     def bad(self, row: Row, column: str, message: str, **params) -> None:
@@ -354,7 +355,30 @@ class _Checker:
         if values["period_start"] and values["period_end"] \
                 and values["period_end"] < values["period_start"]:
             self.bad(row, "期間迄", N_("The last day cannot be before the first day."))
+        elif number and values["source_unit"] and values["period_start"] \
+                and values["period_end"]:
+            self._prior_duplicates(row, values)
         return values if len(self.problems) == start else None
+
+    def _prior_duplicates(self, row: Row, values: dict) -> None:
+        """The same earlier unit for overlapping days: earlier in the file, or already recorded
+        (its hours would count twice toward awards)."""
+        number, unit = values["id_number"], values["source_unit"]
+        first, last = values["period_start"], values["period_end"]
+        for other_number, other_unit, other_first, other_last, line in self.priors:
+            if (other_number, other_unit) == (number, unit) and other_first <= last \
+                    and other_last >= first:
+                self.bad(row, "期間起", N_("Same earlier unit for overlapping days as row "
+                                        "%(line)d of this file."), line=line)
+                return
+        existing = self.existing.get(number)
+        same = existing is not None and overlapping_prior_hours(self.session, existing.id, unit,
+                                                                first, last)
+        if same:
+            self.bad(row, "期間起", PRIOR_OVERLAP, unit=unit, first=same.period_start.isoformat(),
+                     last=same.period_end.isoformat())
+            return
+        self.priors.append((number, unit, first, last, row.number))
 
     def training(self, row: Row) -> dict | None:
         start = len(self.problems)

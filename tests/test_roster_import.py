@@ -234,3 +234,25 @@ def test_duplicate_covers_are_problems(db, make, unit, course):
             [ID2, "團體", "國泰產險", "G-9", "2027-12-01", "2028-11-30"]]
     result = roster_import.check(db, unit.id, xlsx({"保險": [head, *rows]}), "c.xlsx")
     assert [(p.row, p.column) for p in result.problems] == [(2, "保單號碼"), (4, "保單號碼")]
+
+
+def test_earlier_units_hours_are_not_imported_twice(db, make, unit, course):
+    """The same earlier unit's hours for overlapping days would count twice toward awards:
+    refused against what is recorded and within the file, as when they are typed in."""
+    admin = make.user(unit, role="admin")
+    roster_import.run(db, admin, good_file(), "roster.xlsx")
+    db.commit()
+    again = xlsx({"先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數"],
+                           [ID1, "甲協會", "2020-06-01", "2021-05-31", "8"],
+                           [ID1, "乙協會", "2020-06-01", "2021-05-31", "8"],
+                           [ID1, "乙協會", "2021-01-01", "2021-03-31", "2"],
+                           [ID1, "乙協會", "2021-06-01", "2021-12-31", "4"]]})
+    result = roster_import.check(db, unit.id, again, "again.xlsx")
+    assert [(p.row, p.column, p.text()) for p in result.problems] == [
+        (2, "期間起", "Hours from 甲協會 for 2020-01-01 – 2020-12-31 are already recorded, "
+                   "and this period overlaps them."),
+        (4, "期間起", "Same earlier unit for overlapping days as row 3 of this file.")]
+    with pytest.raises(roster_import.ImportRefused):
+        roster_import.run(db, admin, again, "again.xlsx")
+    db.rollback()
+    assert count(db, PriorHours) == 1
