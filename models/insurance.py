@@ -132,9 +132,12 @@ def _duplicates(session: Session, volunteer_ids: Sequence[int], values: dict,
 def _without_book(volunteers: Sequence[Volunteer], kind) -> list[Volunteer]:
     """Group accident insurance (the MOHW contract) covers record-book holders only (rules.md
     "Record book and insurance"): those without a book get commercial cover from the unit."""
-    if kind != CoverKind.group:
-        return []
-    return [v for v in volunteers if not (v.record_book_no or "").strip()]
+    return [v for v in volunteers if needs_record_book(kind, v.record_book_no)]
+
+
+def needs_record_book(kind, record_book_no: str | None) -> bool:
+    """Whether this kind of cover is refused to a volunteer with this record-book number."""
+    return kind == CoverKind.group and not (record_book_no or "").strip()
 
 
 def _audit_cover(session, action, cover, actor, before, after, now):

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .base import begin_write
+from .base import begin_write, taipei_date, utcnow
 from .idnumbers import (
     ID_KINDS,
     NATIONAL_ID,
@@ -32,10 +32,10 @@ from .idnumbers import (
     id_problem,
     normalise,
 )
-from .insurance import CoverKind, InsuranceCover
+from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
 from .record_book import PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
-from .training import TrainingCourse, TrainingMode, TrainingRecord
+from .training import MAX_MINUTES, TrainingCourse, TrainingMode, TrainingRecord
 from .messages import N_
 
 
@@ -227,9 +227,10 @@ def _hours_to_minutes(text: str) -> int | None:
 
 
 class _Checker:
-    def __init__(self, session: Session, unit_id: int):
+    def __init__(self, session: Session, unit_id: int, today: dt.date):
         self.session = session
         self.unit_id = unit_id
+        self.today = today  # Asia/Taipei: no training completed after it
         self.problems: list[Problem] = []
         self.existing = {v.id_number: v for v in session.scalars(
             select(Volunteer).where(Volunteer.unit_id == unit_id)) if v.id_number}
@@ -237,6 +238,7 @@ class _Checker:
         self.courses = {c.code: c for c in session.scalars(
             select(TrainingCourse).where(TrainingCourse.unit_id == unit_id))}
         self.new_ids: dict[str, int] = {}  # ID number -> row number of the file's volunteer row
+        self.new_books: dict[str, str] = {}  # ID number -> the file's record-book number
         self.trainings: dict[tuple, int] = {}  # (ID number, course id, date) -> row number
         self.covers: list[tuple] = []  # (ID number, policy no, start, end, row number)
         self.priors: list[tuple] = []  # (ID number, earlier unit, start, end, row number)
@@ -337,6 +339,8 @@ class _Checker:
         if values["record_book_no"] and not values["record_book_issued_on"]:
             self.bad(row, "紀錄冊核發日期", N_("Enter the issue date with the book number."))
         values["id_number"] = number
+        if number:
+            self.new_books[number] = values["record_book_no"]
         return values if len(self.problems) == start else None
 
     def prior(self, row: Row) -> dict | None:
@@ -392,11 +396,16 @@ class _Checker:
                   "mode": self.choice(row, "方式", MODES, required=False),
                   "provider": self.text(row, "辦理單位", False, 120),
                   "certificate_no": self.text(row, "證書字號", False, 60)}
+        if values["completed_on"] and values["completed_on"] > self.today:
+            self.bad(row, "完成日期", N_("The date cannot be in the future."))
         hours = row.values.get("時數", "").strip()
         if hours:
             values["minutes"] = _hours_to_minutes(hours)
             if values["minutes"] is None:
                 self.bad(row, "時數", N_("Enter the hours as a number above 0."))
+            elif values["minutes"] > MAX_MINUTES:
+                self.bad(row, "時數", N_("At most %(hours)d hours for one course."),
+                         hours=MAX_MINUTES // 60)
         else:
             values["minutes"] = course.minutes if course else None
         if number and course and values["completed_on"]:
@@ -422,6 +431,14 @@ class _Checker:
                   "policy_no": self.text(row, "保單號碼", True, 60),
                   "starts_on": self.date(row, "起日", True),
                   "ends_on": self.date(row, "迄日", True)}
+        number = values["id_number"]
+        if number and values["kind"] is not None:
+            existing = self.existing.get(number)
+            book = existing.record_book_no if existing is not None else self.new_books.get(number)
+            if needs_record_book(values["kind"], book):
+                self.bad(row, "保險種類", N_("Group accident insurance covers record-book holders "
+                                         "only, and this volunteer has no record book yet: "
+                                         "record commercial cover."))
         if values["starts_on"] and values["ends_on"] and values["ends_on"] < values["starts_on"]:
             self.bad(row, "迄日", N_("The last day cannot be before the first day."))
         elif values["id_number"] and values["policy_no"] and values["starts_on"] \
@@ -449,9 +466,9 @@ class _Checker:
         self.covers.append((number, policy, first, last, row.number))
 
 
-def _check(session: Session, unit_id: int, rows: list[Row], problems: list[Problem]
-           ) -> tuple[_Checker, dict[str, list[dict]]]:
-    checker = _Checker(session, unit_id)
+def _check(session: Session, unit_id: int, rows: list[Row], problems: list[Problem],
+           now: dt.datetime | None = None) -> tuple[_Checker, dict[str, list[dict]]]:
+    checker = _Checker(session, unit_id, taipei_date(now or utcnow()))
     checker.problems = list(problems)
     if not rows and not problems:
         checker.problems.append(Problem("", 0, "", N_("The file has no rows to import.")))
@@ -473,10 +490,11 @@ def _check(session: Session, unit_id: int, rows: list[Row], problems: list[Probl
     return checker, clean
 
 
-def check(session: Session, unit_id: int, data: bytes, filename: str) -> Result:
+def check(session: Session, unit_id: int, data: bytes, filename: str,
+          now: dt.datetime | None = None) -> Result:
     """The dry run: every row's problems, and how many rows of each kind would be saved."""
     rows, problems = read_file(data, filename)
-    checker, clean = _check(session, unit_id, rows, problems)
+    checker, clean = _check(session, unit_id, rows, problems, now)
     return Result(checker.problems, {kind: len(v) for kind, v in clean.items()})
 
 
@@ -485,7 +503,7 @@ def run(session: Session, actor, data: bytes, filename: str, now: dt.datetime | 
     """Save every row in the caller's transaction, or none (ImportRefused with the problems)."""
     begin_write(session)
     rows, problems = read_file(data, filename)
-    checker, clean = _check(session, actor.unit_id, rows, problems)
+    checker, clean = _check(session, actor.unit_id, rows, problems, now)
     if checker.problems:
         raise ImportRefused(checker.problems)
     people = dict(checker.existing)

@@ -229,9 +229,9 @@ def test_duplicate_covers_are_problems(db, make, unit, course):
     db.commit()
     head = ["證件號碼", "保險種類", "保險公司", "保單號碼", "起日", "迄日"]
     rows = [[ID1, "商業", "富邦產險", "P-1", "2026-06-01", "2027-05-31"],
-            [ID2, "團體", "國泰產險", "G-9", "2026-01-01", "2026-12-31"],
-            [ID2, "團體", "國泰產險", "G-9", "2026-12-01", "2027-11-30"],
-            [ID2, "團體", "國泰產險", "G-9", "2027-12-01", "2028-11-30"]]
+            [ID2, "商業", "國泰產險", "G-9", "2026-01-01", "2026-12-31"],
+            [ID2, "商業", "國泰產險", "G-9", "2026-12-01", "2027-11-30"],
+            [ID2, "商業", "國泰產險", "G-9", "2027-12-01", "2028-11-30"]]
     result = roster_import.check(db, unit.id, xlsx({"保險": [head, *rows]}), "c.xlsx")
     assert [(p.row, p.column) for p in result.problems] == [(2, "保單號碼"), (4, "保單號碼")]
 
@@ -256,3 +256,39 @@ def test_earlier_units_hours_are_not_imported_twice(db, make, unit, course):
         roster_import.run(db, admin, again, "again.xlsx")
     db.rollback()
     assert count(db, PriorHours) == 1
+
+
+def test_import_keeps_the_rules_of_the_pages(db, make, unit, course):
+    """What the insurance and training pages refuse, the import refuses too: group accident
+    insurance for a volunteer without a record book, training completed after today, more
+    hours than a course can have."""
+    import datetime as dt
+    now = dt.datetime(2026, 3, 1, 4, 0, tzinfo=dt.timezone.utc)  # 2026-03-01 in Taipei
+    ID3 = with_check_digit("F22000003")
+    data = xlsx({
+        "志工": [VOL_HEAD, vol("V001", "王小明", ID1),
+               vol("V003", "陳有冊", ID3, 紀錄冊號碼="北市0001", 紀錄冊核發日期="2025-01-01")],
+        "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數"],
+                 [ID1, "IMPORT-B", "2026-03-02", ""],
+                 [ID1, "IMPORT-B", "2026-03-01", "25"],
+                 [ID3, "IMPORT-B", "2026-03-01", ""]],
+        "保險": [["證件號碼", "保險種類", "保險公司", "保單號碼", "起日", "迄日"],
+               [ID1, "團體", "衛福部團保", "G-1", "2026-01-01", "2026-12-31"],
+               [ID3, "團體", "衛福部團保", "G-1", "2026-01-01", "2026-12-31"]],
+    })
+    result = roster_import.check(db, unit.id, data, "rules.xlsx", now=now)
+    assert [(p.sheet, p.row, p.column) for p in result.problems] == [
+        ("保險", 2, "保險種類"), ("訓練紀錄", 2, "完成日期"), ("訓練紀錄", 3, "時數")]
+    texts = [p.text() for p in result.problems]
+    assert texts[0].startswith("Group accident insurance covers record-book holders only")
+    assert texts[1] == "The date cannot be in the future."
+    assert texts[2] == "At most 24 hours for one course."
+    # an existing volunteer without a book is refused group cover as well
+    admin = make.user(unit, role="admin")
+    roster_import.run(db, admin, xlsx({"志工": [VOL_HEAD, vol("V001", "王小明", ID1)]}), "v.xlsx",
+                      now=now)
+    db.commit()
+    later = xlsx({"保險": [["證件號碼", "保險種類", "保險公司", "保單號碼", "起日", "迄日"],
+                         [ID1, "團體", "衛福部團保", "G-1", "2026-01-01", "2026-12-31"]]})
+    assert [p.column for p in roster_import.check(db, unit.id, later, "i.xlsx", now=now)
+            .problems] == ["保險種類"]
