@@ -34,6 +34,7 @@ from .idnumbers import (
 )
 from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
+from .recruitment import age_on
 from .record_book import PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
 from .training import MAX_MINUTES, TrainingCourse, TrainingMode, TrainingRecord
 from .messages import N_
@@ -334,6 +335,11 @@ class _Checker:
                          line=self.new_nos[no])
             else:
                 self.new_nos[no] = row.number
+        birth = values["birth_date"]
+        if birth and birth > self.today:
+            self.bad(row, "出生日期", N_("The date cannot be in the future."))
+        elif birth and age_on(birth, self.today) > 120:
+            self.bad(row, "出生日期", N_("Check the birth date."))
         if values["email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", values["email"]):
             self.bad(row, "電子郵件", N_("Enter an email address like name@example.tw."))
         if values["record_book_no"] and not values["record_book_issued_on"]:

@@ -267,7 +267,9 @@ def test_import_keeps_the_rules_of_the_pages(db, make, unit, course):
     ID3 = with_check_digit("F22000003")
     data = xlsx({
         "志工": [VOL_HEAD, vol("V001", "王小明", ID1),
-               vol("V003", "陳有冊", ID3, 紀錄冊號碼="北市0001", 紀錄冊核發日期="2025-01-01")],
+               vol("V003", "陳有冊", ID3, 紀錄冊號碼="北市0001", 紀錄冊核發日期="2025-01-01"),
+               vol("V004", "未來人", with_check_digit("F22000004"), birth="2026-03-02"),
+               vol("V005", "古人", with_check_digit("F22000005"), birth="1900-01-01")],
         "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數"],
                  [ID1, "IMPORT-B", "2026-03-02", ""],
                  [ID1, "IMPORT-B", "2026-03-01", "25"],
@@ -278,8 +280,9 @@ def test_import_keeps_the_rules_of_the_pages(db, make, unit, course):
     })
     result = roster_import.check(db, unit.id, data, "rules.xlsx", now=now)
     assert [(p.sheet, p.row, p.column) for p in result.problems] == [
-        ("保險", 2, "保險種類"), ("訓練紀錄", 2, "完成日期"), ("訓練紀錄", 3, "時數")]
-    texts = [p.text() for p in result.problems]
+        ("保險", 2, "保險種類"), ("志工", 4, "出生日期"), ("志工", 5, "出生日期"),
+        ("訓練紀錄", 2, "完成日期"), ("訓練紀錄", 3, "時數")]
+    texts = [p.text() for p in result.problems if p.sheet != "志工"]
     assert texts[0].startswith("Group accident insurance covers record-book holders only")
     assert texts[1] == "The date cannot be in the future."
     assert texts[2] == "At most 24 hours for one course."
