@@ -227,6 +227,12 @@ def _hours_to_minutes(text: str) -> int | None:
     return minutes if minutes > 0 and hours < 100000 else None
 
 
+def _earlier_overlap(seen: list[tuple], key: tuple, first: dt.date, last: dt.date) -> int | None:
+    """The row number of an earlier row of the file with the same key for overlapping days."""
+    return next((line for other, start, end, line in seen
+                 if other == key and start <= last and end >= first), None)
+
+
 class _Checker:
     def __init__(self, session: Session, unit_id: int, today: dt.date):
         self.session = session
@@ -241,8 +247,8 @@ class _Checker:
         self.new_ids: dict[str, int] = {}  # ID number -> row number of the file's volunteer row
         self.new_books: dict[str, str] = {}  # ID number -> the file's record-book number
         self.trainings: dict[tuple, int] = {}  # (ID number, course id, date) -> row number
-        self.covers: list[tuple] = []  # (ID number, policy no, start, end, row number)
-        self.priors: list[tuple] = []  # (ID number, earlier unit, start, end, row number)
+        self.covers: list[tuple] = []  # ((ID number, policy no), start, end, row number)
+        self.priors: list[tuple] = []  # ((ID number, earlier unit), start, end, row number)
         self.new_nos: dict[str, int] = {}
 
     def bad(self, row: Row, column: str, message: str, **params) -> None:
@@ -375,12 +381,11 @@ class _Checker:
         (its hours would count twice toward awards)."""
         number, unit = values["id_number"], values["source_unit"]
         first, last = values["period_start"], values["period_end"]
-        for other_number, other_unit, other_first, other_last, line in self.priors:
-            if (other_number, other_unit) == (number, unit) and other_first <= last \
-                    and other_last >= first:
-                self.bad(row, "期間起", N_("Same earlier unit for overlapping days as row "
-                                        "%(line)d of this file."), line=line)
-                return
+        line = _earlier_overlap(self.priors, (number, unit), first, last)
+        if line:
+            self.bad(row, "期間起", N_("Same earlier unit for overlapping days as row "
+                                    "%(line)d of this file."), line=line)
+            return
         existing = self.existing.get(number)
         same = existing is not None and overlapping_prior_hours(self.session, existing.id, unit,
                                                                 first, last)
@@ -388,7 +393,7 @@ class _Checker:
             self.bad(row, "期間起", PRIOR_OVERLAP, unit=unit, first=same.period_start.isoformat(),
                      last=same.period_end.isoformat())
             return
-        self.priors.append((number, unit, first, last, row.number))
+        self.priors.append(((number, unit), first, last, row.number))
 
     def training(self, row: Row) -> dict | None:
         start = len(self.problems)
@@ -456,12 +461,11 @@ class _Checker:
         """The same policy for overlapping days: earlier in the file, or already recorded."""
         number, policy = values["id_number"], values["policy_no"]
         first, last = values["starts_on"], values["ends_on"]
-        for other_number, other_policy, other_first, other_last, line in self.covers:
-            if (other_number, other_policy) == (number, policy) and other_first <= last \
-                    and other_last >= first:
-                self.bad(row, "保單號碼", N_("Same policy for overlapping days as row %(line)d "
-                                         "of this file."), line=line)
-                return
+        line = _earlier_overlap(self.covers, (number, policy), first, last)
+        if line:
+            self.bad(row, "保單號碼", N_("Same policy for overlapping days as row %(line)d "
+                                     "of this file."), line=line)
+            return
         existing = self.existing.get(number)
         if existing is not None and self.session.scalar(select(InsuranceCover.id).where(
                 InsuranceCover.volunteer_id == existing.id, InsuranceCover.policy_no == policy,
@@ -469,7 +473,7 @@ class _Checker:
             self.bad(row, "保單號碼", N_("This volunteer already has this policy number for "
                                      "overlapping days."))
             return
-        self.covers.append((number, policy, first, last, row.number))
+        self.covers.append(((number, policy), first, last, row.number))
 
 
 def _check(session: Session, unit_id: int, rows: list[Row], problems: list[Problem],
