@@ -115,6 +115,23 @@ STAFF_NAME_MAX, EMAIL_MAX = 120, 254
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def check_password(password: str | None) -> None:
+    """The one rule for a new password, whoever sets it (the welcome link, the command line):
+    at least PASSWORD_MIN characters. AccountSetupError when it is shorter."""
+    if len(password or "") < PASSWORD_MIN:
+        raise AccountSetupError(N_("Use at least %(min)d characters."), min=PASSWORD_MIN)
+
+
+def check_staff_email(session: Session, email: str | None) -> str:
+    """A staff member's sign-in email, lower-cased: an address, not taken by any account."""
+    email = (email or "").strip().lower()
+    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
+        raise AccountSetupError(N_("Enter an email address like name@example.tw."))
+    if session.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email)):
+        raise AccountSetupError(N_("%(email)s already has an account."), email=email)
+    return email
+
+
 def create_staff_account(session: Session, unit_id: int, actor: User, *, name: str, email: str,
                          now: dt.datetime, role: Role = Role.supervisor) -> tuple[User, str]:
     """A supervisor's sign-in account, made by the unit's admin (no command line needed), and
@@ -122,15 +139,12 @@ def create_staff_account(session: Session, unit_id: int, actor: User, *, name: s
     begin_write(session)
     if role == Role.volunteer:
         raise ValueError("volunteers get their accounts through recruitment or the roster")
-    name, email = (name or "").strip(), (email or "").strip().lower()
+    name = (name or "").strip()
     if not name:
         raise AccountSetupError(N_("Enter the supervisor's name."))
     if len(name) > STAFF_NAME_MAX:
         raise AccountSetupError(N_("Use at most %(max)d characters."), max=STAFF_NAME_MAX)
-    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
-        raise AccountSetupError(N_("Enter an email address like name@example.tw."))
-    if session.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email)):
-        raise AccountSetupError(N_("%(email)s already has an account."), email=email)
+    email = check_staff_email(session, email)
     user = User(unit_id=unit_id, role=role, display_name=name, email=email, created_at=now)
     user.set_password(secrets.token_urlsafe(32))  # nobody knows it: the link sets a real one
     session.add(user)
@@ -172,8 +186,7 @@ def complete_account_setup(session: Session, token: str, now: dt.datetime, *, pa
     digits)."""
     begin_write(session)
     link = usable_link(session, token, now)
-    if len(password or "") < PASSWORD_MIN:
-        raise AccountSetupError(N_("Use at least %(min)d characters."), min=PASSWORD_MIN)
+    check_password(password)
     user = link.user
     if user.volunteer is not None:  # staff have no kiosk PIN
         pin = validate_pin(pin)

@@ -11,7 +11,7 @@ import enum
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, event, select
+from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, event, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -66,6 +66,8 @@ REFUSALS = {
     "special_training_missing": N_("Special training not yet completed: %(courses)s"),
     "no_catalogue": N_("The unit's training courses are not set up yet. Please ask the unit admin "
                        "to add the standard courses."),
+    "overlap": N_("This check-in time falls within another session already recorded for this "
+                  "volunteer. Please ask your supervisor."),
 }
 
 
@@ -168,6 +170,21 @@ def default_item(session: Session, volunteer_id: int, site_id: int, items: list[
 
 _EVENT_BY_KEY = select(CheckinEvent).where(CheckinEvent.idempotency_key == bindparam("key"))
 _KEY_USED = select(CheckinEvent.id).where(CheckinEvent.idempotency_key == bindparam("key"))
+
+
+def overlapping_session(session: Session, volunteer_id: int, start: dt.datetime,
+                        end: dt.datetime, ignore_id: int | None = None) -> ServiceSession | None:
+    """A session of the volunteer (not rejected; still open counts) that shares time with
+    start … end: the one rule against counting the same minutes twice, for an offline
+    check-in that happened earlier than it arrives and for staff entering or moving times."""
+    return session.scalar(
+        select(ServiceSession).where(
+            ServiceSession.volunteer_id == volunteer_id,
+            ServiceSession.id != (ignore_id or -1),
+            ServiceSession.status != SessionStatus.rejected,
+            ServiceSession.checked_in_at < end,
+            or_(ServiceSession.checked_out_at.is_(None), ServiceSession.checked_out_at > start),
+        ).order_by(ServiceSession.checked_in_at).limit(1))
 
 
 def event_by_key(session: Session, key: str | None) -> CheckinEvent | None:
@@ -401,6 +418,11 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
         if current.site_id == site.id:
             return Result(Action.check_in, Outcome.repeated, current)
         return refuse(refusal("open_elsewhere", site=Named(current.site)), current)
+
+    if device_time is not None and overlapping_session(session, volunteer.id, when, now):
+        # An offline event arrives late: the volunteer may have served elsewhere since (their
+        # phone, another kiosk). Online check-ins start now, after every session recorded.
+        return refuse(refusal("overlap"))
 
     problems = gate_refusals(session, volunteer, site, item, when)
     if problems:

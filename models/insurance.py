@@ -140,6 +140,18 @@ def needs_record_book(kind, record_book_no: str | None) -> bool:
     return kind == CoverKind.group and not (record_book_no or "").strip()
 
 
+def covers_refused_by_book(session: Session, volunteer_id: int, record_book_no: str | None,
+                           day: dt.date) -> list[InsuranceCover]:
+    """The volunteer's covers not yet ended on `day` that this record-book number would not
+    allow (needs_record_book): a book taken off while a group cover runs leaves that cover
+    without its condition, as adding it without a book would."""
+    return [c for c in session.scalars(
+        select(InsuranceCover).where(InsuranceCover.volunteer_id == volunteer_id,
+                                     InsuranceCover.ends_on >= day)
+        .order_by(InsuranceCover.ends_on.desc()))
+        if needs_record_book(c.kind, record_book_no)]
+
+
 def _audit_cover(session, action, cover, actor, before, after, now):
     audit.record(session, action=action, entity="insurance_cover", entity_id=cover.id,
                  actor=actor, before=before, after=after, now=now)

@@ -114,6 +114,7 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
     number is validated and must not belong to another volunteer of the unit."""
     from .idnumbers import ID_KINDS, id_problem, normalise
     from .people import Gender
+    from .recruitment import birth_date_problem
 
     begin_write(session)
     if volunteer.anonymised_at is not None:
@@ -126,8 +127,12 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
             raise PrivacyError(N_("Use at most %(max)d characters."), field, max=IDENTITY_MAX[field])
     if gender not in {g.value for g in Gender}:
         raise PrivacyError(N_("Choose one of the options."), "gender")
-    if birth_date is None or birth_date > (now or utcnow()).date():
+    problem = "required" if birth_date is None else \
+        birth_date_problem(birth_date, taipei_date(now or utcnow()))
+    if problem in ("required", "future"):
         raise PrivacyError(N_("Enter a birth date in the past."), "birth_date")
+    if problem:
+        raise PrivacyError(N_("Check the birth date."), "birth_date")
     if id_kind not in ID_KINDS:
         raise PrivacyError(N_("Choose one of the options."), "id_kind")
     number = normalise(id_number)

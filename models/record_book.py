@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .insurance import covers_refused_by_book
 from .people import Gender, Volunteer
 from .messages import N_
 
@@ -157,6 +158,15 @@ def update_book(session: Session, volunteer: Volunteer, actor, *, applied_on: dt
     if applied_on and issued_on and issued_on < applied_on:
         raise RecordBookError(N_("The issue date cannot be before the application date."),
                               "issued_on")
+    if not book_no and volunteer.record_book_no:
+        running = covers_refused_by_book(session, volunteer.id, book_no,
+                                         taipei_date(now or utcnow()))
+        if running:
+            raise RecordBookError(N_("Group accident insurance (policy %(policy)s, until %(day)s) "
+                                     "covers record-book holders only: end or correct that "
+                                     "cover on the insurance page before taking the book "
+                                     "number off."), "book_no", policy=running[0].policy_no,
+                                  day=running[0].ends_on.isoformat())
     before = book_snapshot(volunteer)
     volunteer.record_book_applied_on = applied_on
     volunteer.record_book_issued_on = issued_on

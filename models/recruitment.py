@@ -315,6 +315,20 @@ def is_minor(birth_date: dt.date, day: dt.date) -> bool:
     return age_on(birth_date, day) < ADULT_AGE
 
 
+MAX_AGE = 120
+
+
+def birth_date_problem(birth_date: dt.date, today: dt.date) -> str | None:
+    """The one rule for a birth date, wherever it is entered (the application form, an admin's
+    correction; the roster import says the same): "future" after today (Asia/Taipei), "too_old"
+    more than MAX_AGE years before it, else None."""
+    if birth_date > today:
+        return "future"
+    if age_on(birth_date, today) > MAX_AGE:
+        return "too_old"
+    return None
+
+
 def format_reference(unit_id: int, year: int, seq: int) -> str:
     """A2026-00017 for the first unit; other units carry their number (A2026-00017-2): the column
     is unique across units."""
@@ -340,10 +354,8 @@ def application_problems(data: dict, today: dt.date) -> dict[str, str]:
             errors["id_number"] = "id:" + problem
     birth = data.get("birth_date")
     if birth is not None:
-        if birth > today:
-            errors["birth_date"] = "future"
-        elif age_on(birth, today) > 120:
-            errors["birth_date"] = "too_old"
+        if problem := birth_date_problem(birth, today):
+            errors["birth_date"] = problem
         elif is_minor(birth, today):
             if not (data.get("guardian_name") or "").strip():
                 errors["guardian_name"] = "guardian_name"

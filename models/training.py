@@ -12,7 +12,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, bindpar
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, read, utcnow
+from .base import Base, UTCDateTime, begin_write, read, taipei_date, utcnow
 from .files import StoredFile
 from .people import Volunteer
 from .unit import Category
@@ -188,7 +188,7 @@ def update_course(session: Session, course: TrainingCourse, actor, *, name: str,
         errors["name_en"] = "too_long"
     if minutes is None or minutes <= 0:
         errors["minutes"] = "not_positive"
-    elif minutes > 100 * 60:
+    elif minutes > MAX_MINUTES:  # the most one training record holds (add_record, the import)
         errors["minutes"] = "too_many"
     if errors:
         raise InvalidTraining(errors)
@@ -446,12 +446,18 @@ def attendees(session: Session, event: TrainingEvent) -> dict[int, TrainingRecor
 
 
 def mark_attendance(session: Session, event: TrainingEvent, volunteer_ids, actor=None,
-                    provider: str = "") -> list[TrainingRecord]:
+                    provider: str = "", today: dt.date | None = None) -> list[TrainingRecord]:
     """Attendance marked in bulk: each volunteer ticked gets a training record of the event's
     course (date, hours, mode of the event); volunteers unticked lose the record this event gave
     them. Never creates service sessions. All or nothing: a volunteer of another unit refuses
-    the lot. Returns the records added."""
+    the lot. Returns the records added.
+
+    The records are added by add_record with `today` (Asia/Taipei, the real one when not
+    given), so they keep the one-by-one page's rules: an event not held yet cannot have
+    attendees (InvalidTraining {"completed_on": "future"}) - a training completed after today
+    would pass the check-in gate early."""
     begin_write(session)
+    today = today or taipei_date(utcnow())
     wanted = {int(v) for v in volunteer_ids}
     volunteers = {v.id: v for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(wanted)))} \
         if wanted else {}
@@ -468,7 +474,7 @@ def mark_attendance(session: Session, event: TrainingEvent, volunteer_ids, actor
         added.append(add_record(session, volunteers[vid], course=event.course,
                                 completed_on=event.held_on, minutes=event.course.minutes,
                                 mode=event.mode, provider=provider, event_id=event.id,
-                                actor=actor))
+                                actor=actor, today=today))
     for vid in sorted(set(existing) - wanted):
         delete_record(session, existing[vid], actor=actor)
     return added

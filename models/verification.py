@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 from . import audit
 from .audit import AuditEntry
 from .base import TAIPEI, Base, begin_write, taipei_date, taipei_day_bounds
-from .checkin import dated_refusals, gate_refusals
+from .checkin import dated_refusals, gate_refusals, overlapping_session
 from .hours import hours_text
 from .messages import N_, Refused
 from .people import Role, User, Volunteer
@@ -266,14 +266,7 @@ def _check_times(session: Session, s_id: int | None, volunteer_id: int, site: Si
     if minutes > site.max_session_minutes:
         raise VerificationError(N_("That is longer than this site's limit of %(hours)s hours."),
                                 hours=hours_text(site.max_session_minutes))
-    overlap = session.scalar(
-        select(ServiceSession).where(
-            ServiceSession.volunteer_id == volunteer_id,
-            ServiceSession.id != (s_id or -1),
-            ServiceSession.status != SessionStatus.rejected,
-            ServiceSession.checked_in_at < end,
-            or_(ServiceSession.checked_out_at.is_(None), ServiceSession.checked_out_at > start),
-        ).limit(1))
+    overlap = overlapping_session(session, volunteer_id, start, end, ignore_id=s_id)
     if overlap is not None:
         raise VerificationError(N_("This overlaps another session of the same volunteer (%(when)s)."),
                                 when=overlap.checked_in_at.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M"))

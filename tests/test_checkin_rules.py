@@ -268,3 +268,21 @@ def test_a_check_out_never_overwrites_a_change_made_since_the_session_was_read(a
     out = _out(db, vol, NOW + dt.timedelta(minutes=31))  # read again: now it closes
     assert out.outcome == Outcome.ok and out.session.note == "corrected by the supervisor"
     assert db.scalar(select(func.count(CheckinEvent.id)).where(CheckinEvent.action == "check_out")) == 1
+
+
+def test_a_late_offline_check_in_cannot_open_a_session_over_one_recorded_since(db, world):
+    """Offline events carry the time they happened; arriving late, one may fall inside a
+    session recorded meanwhile (adjust and paper sheets refuse such an overlap too)."""
+    site, item, vol = world
+    _in(db, vol, site, item)  # 10:00 Taipei, online
+    _out(db, vol, NOW + dt.timedelta(hours=1))  # 11:00
+    late = NOW + dt.timedelta(hours=2)
+    inside = _in(db, vol, site, item, now=late, key="off-1",
+                 device_time=NOW - dt.timedelta(minutes=30))  # 09:30: runs into 10:00-11:00
+    assert inside.outcome == Outcome.refused and inside.refusal.code == "overlap"
+    assert db.scalar(select(func.count(ServiceSession.id))) == 1
+    logged = db.scalar(select(CheckinEvent).where(CheckinEvent.refusal_code == "overlap"))
+    assert logged is not None and logged.refusal.message.startswith("This check-in time")
+    after = _in(db, vol, site, item, now=late, key="off-2",
+                device_time=NOW + dt.timedelta(minutes=90))  # 11:30: after it
+    assert after.outcome == Outcome.ok and after.session.checked_in_at == NOW + dt.timedelta(minutes=90)

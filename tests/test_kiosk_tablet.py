@@ -466,6 +466,27 @@ def test_offline_device_time_outside_tolerance_uses_server_time(db, world, table
     assert untrusted.after_data()["key"] == "k-old"
 
 
+def test_offline_check_in_inside_a_session_recorded_since_is_refused(db, world, tablet):
+    """The kiosk was offline while the volunteer checked in and out on their phone: its late
+    event must not open a session over that one (the same minutes counted twice)."""
+    from models.checkin import check_in, check_out
+
+    vol, site, item = world["vol"], world["site"], world["items"][0]
+    now = utcnow()
+    check_in(db, volunteer=vol, site=site, item=item, now=now - dt.timedelta(minutes=50),
+             source=SessionSource.poster)
+    check_out(db, volunteer=vol, now=now - dt.timedelta(minutes=10), source=SessionSource.poster)
+    db.commit()
+    inside = tablet.sync(**offline_event(vol, "k-inside", device_time=now - dt.timedelta(minutes=60),
+                                         sent_at=now))
+    assert inside.json["outcome"] == "refused" and inside.json["refusal"] == "overlap"
+    assert len(sessions(db)) == 1
+    after = tablet.sync(**offline_event(vol, "k-after", device_time=now - dt.timedelta(minutes=5),
+                                        sent_at=now))
+    assert after.json["outcome"] == "ok"
+    assert len(sessions(db)) == 2
+
+
 def test_offline_refusals_and_bad_events_are_answered(db, make, unit, world, tablet):
     stranger = make.volunteer(make.unit(), insured=True)
     unknown = tablet.sync(**offline_event(stranger, "k-stranger"))

@@ -55,6 +55,26 @@ def test_cli_refuses_a_unit_that_may_not_be_one(app, db):
     assert missing.exit_code == 1 and "no unit 999" in missing.output
 
 
+def test_cli_keeps_the_account_rules_of_the_pages(app, db, unit):
+    """`hourbook users create` keeps the welcome link's password rule and the team page's
+    email rule (account_links.check_password, check_staff_email): it took any password, even
+    one character, and any text as an email."""
+    runner = app.test_cli_runner()
+    short = runner.invoke(args=["users", "create", "--role", "admin", "--email", "a@school.tw",
+                                "--password", "abc"])
+    assert short.exit_code == 1 and "at least 8" in short.output
+    not_email = runner.invoke(args=["users", "create", "--role", "supervisor", "--email",
+                                    "chen", "--password", "long-enough-2026"])
+    assert not_email.exit_code == 1 and "email address" in not_email.output
+    assert db.scalar(select(User).where(User.role != Role.volunteer)) is None
+    ok = runner.invoke(args=["users", "create", "--role", "admin", "--email", " A@School.tw ",
+                             "--password", "long-enough-2026"])
+    assert ok.exit_code == 0, ok.output
+    again = runner.invoke(args=["users", "create", "--role", "supervisor", "--email",
+                                "a@school.tw", "--password", "long-enough-2026"])
+    assert again.exit_code == 1 and "already has an account" in again.output
+
+
 # --- service items: a new unit adds its own -------------------------------------------------
 
 def test_admin_adds_renames_and_retires_a_service_item(admin, db, unit):

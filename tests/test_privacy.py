@@ -357,3 +357,37 @@ def test_the_same_request_sent_twice_is_kept_once(volunteer, db):
     assert again.status_code == 400 and "這個申請您已送出" in again.get_data(as_text=True)
     db.rollback()
     assert db.query(DataRequest).count() == 1
+
+
+def test_a_corrected_birth_date_keeps_the_application_forms_rule(db, make, unit):
+    """recruitment.birth_date_problem, by the Taipei calendar: not after today, not more than
+    120 years ago (the correction checked only 'not after the UTC date')."""
+    admin = make.user(unit, role="admin")
+    vol = make.volunteer(unit)
+    fields = dict(name_zh=vol.name_zh, name_en="", gender="female", id_kind="national_id",
+                  id_number=vol.id_number)
+    now = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.timezone.utc)  # 1 January 2027 in Taipei
+    with pytest.raises(PrivacyError) as refused:
+        privacy.correct_identity(db, vol, admin, now, birth_date=dt.date(1905, 3, 1), **fields)
+    assert refused.value.message == "Check the birth date." and refused.value.field == "birth_date"
+    db.rollback()
+    with pytest.raises(PrivacyError) as refused:
+        privacy.correct_identity(db, vol, admin, now, birth_date=dt.date(2027, 1, 2), **fields)
+    assert refused.value.message == "Enter a birth date in the past."
+    db.rollback()
+    privacy.correct_identity(db, vol, admin, now, birth_date=dt.date(1907, 1, 1), **fields)
+    db.commit()
+    assert db.get(Volunteer, vol.id).birth_date == dt.date(1907, 1, 1)  # 120 that day in Taipei
+
+
+def test_an_impossible_birth_date_is_refused_over_http(db, make, unit, admin):
+    vol = make.volunteer(unit)
+    url = f"/admin/data-requests/volunteers/{vol.id}/profile"
+    response = admin.post(url, {"name_zh": vol.name_zh, "name_en": "", "gender": "female",
+                                "birth_date": "1890-01-01", "id_kind": "national_id",
+                                "id_number": vol.id_number, "phone": "", "email": "",
+                                "address": "", "emergency_contact": "", "emergency_phone": ""})
+    assert response.status_code == 400 and "請檢查出生日期" in response.get_data(as_text=True)
+    db.rollback()
+    db.expire_all()
+    assert db.get(Volunteer, vol.id).birth_date == dt.date(1970, 5, 17)

@@ -214,6 +214,50 @@ def test_book_details_are_checked_and_audited(db, make, unit):
     assert entry.before_data()["record_book_no"] == "" and entry.after_data()["record_book_no"]
 
 
+def test_the_book_cannot_be_taken_off_while_a_group_cover_runs(db, make, unit):
+    """Group accident insurance covers record-book holders only (insurance.needs_record_book):
+    clearing the book number under a running group cover would leave that cover without its
+    condition, which adding it would have refused. Ended covers and commercial ones are fine."""
+    from models.insurance import CoverKind
+
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit, record_book_no="北市志字第1號",
+                       record_book_issued_on=dt.date(2025, 1, 5))
+    make.cover(v, kind=CoverKind.group, policy_no="G-1", starts_on=dt.date(2026, 1, 1),
+               ends_on=dt.date(2026, 12, 31))
+    make.cover(v, kind=CoverKind.commercial, starts_on=dt.date(2026, 1, 1),
+               ends_on=dt.date(2027, 6, 30))
+    clear = dict(applied_on=None, issued_on=None, book_no="")
+    during = dt.datetime(2026, 12, 31, 15, 0, tzinfo=dt.timezone.utc)  # 23:00 on the 31st, Taipei
+    with pytest.raises(RecordBookError) as refused:
+        record_book.update_book(db, v, admin, now=during, **clear)
+    assert refused.value.field == "book_no" and refused.value.params == {
+        "policy": "G-1", "day": "2026-12-31"}
+    db.rollback()
+    assert fresh(db).get(Volunteer, v.id).record_book_no == "北市志字第1號"
+    # the number corrected, not taken off: fine
+    record_book.update_book(db, v, admin, applied_on=None, issued_on=dt.date(2025, 1, 5),
+                            book_no="北市志字第2號", now=during)
+    db.commit()
+    after = dt.datetime(2026, 12, 31, 16, 0, tzinfo=dt.timezone.utc)  # 1 January in Taipei
+    record_book.update_book(db, v, admin, now=after, **clear)
+    db.commit()
+    assert fresh(db).get(Volunteer, v.id).record_book_no == ""
+
+
+def test_taking_the_book_off_under_a_group_cover_is_refused_over_http(db, make, unit, admin):
+    from models.insurance import CoverKind
+
+    v = make.volunteer(unit, record_book_no="北市志字第3號",
+                       record_book_issued_on=dt.date(2025, 1, 5))
+    make.cover(v, kind=CoverKind.group, policy_no="G-9")  # running today
+    response = admin.post(f"/admin/record-book/volunteers/{v.id}/book",
+                          {"applied_on": "", "issued_on": "", "book_no": ""})
+    assert response.status_code == 400
+    assert "G-9" in response.get_data(as_text=True)
+    assert fresh(db).get(Volunteer, v.id).record_book_no == "北市志字第3號"
+
+
 def test_prior_hours_never_count_as_this_units_verified_hours(db, make, unit):
     admin = make.user(unit, role="admin")
     v = make.volunteer(unit)

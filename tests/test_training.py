@@ -192,6 +192,34 @@ def test_bulk_attendance_makes_records_never_sessions(db, make, seeded, admin):
     assert "training_event_created" in actions(db) and "training_record_deleted" in actions(db)
 
 
+def test_bulk_attendance_keeps_the_record_page_rule_no_training_after_today(db, make, seeded,
+                                                                             admin):
+    """An event not held yet has no attendees: a record completed after today would let the
+    volunteer pass the check-in gate's training check early (add_record's "future" rule)."""
+    vol = make.volunteer(seeded, trained=False)
+    ahead = training.create_event(db, seeded.id, course=course(db, seeded, "SW04"),
+                                  held_on=TODAY + dt.timedelta(days=1), actor=admin.user)
+    db.commit()
+    with pytest.raises(InvalidTraining) as refused:
+        training.mark_attendance(db, ahead, [vol.id], actor=admin.user, today=TODAY)
+    assert refused.value.errors == {"completed_on": "future"}
+    db.rollback()
+    assert training.attendees(db, ahead) == {}
+    # held today: attendance is recorded
+    training.mark_attendance(db, ahead, [vol.id], actor=admin.user,
+                             today=TODAY + dt.timedelta(days=1))
+    db.commit()
+    assert set(training.attendees(db, ahead)) == {vol.id}
+
+
+def test_a_course_lasts_at_most_what_one_record_holds(db, seeded, admin):
+    sw04 = course(db, seeded, "SW04")
+    with pytest.raises(InvalidTraining) as refused:
+        training.update_course(db, sw04, admin.user, name=sw04.name, name_en=sw04.name_en,
+                               minutes=training.MAX_MINUTES + 1, active=True)
+    assert refused.value.errors == {"minutes": "too_many"}
+
+
 # --- the check-in gate -----------------------------------------------------------------------
 
 @pytest.fixture
@@ -466,3 +494,19 @@ def test_completion_certificate_pdf(app, db, make, unit, admin, tmp_path):
     assert b"%PDF" in again.data[:8]
     db.rollback()
     assert actions(db).count("completion_certificate_issued") == 2
+
+
+def test_attendance_of_an_event_not_held_yet_is_refused_over_http(app, db, make, unit, admin):
+    training.seed_catalogue(db, unit)
+    vol = make.volunteer(unit, trained=False)
+    ahead = dt.datetime.now(TAIPEI).date() + dt.timedelta(days=10)
+    event = training.create_event(db, unit.id, course=course(db, unit, "SW04"), held_on=ahead,
+                                  actor=admin.user)
+    db.commit()
+    response = admin.post(f"/admin/training/events/{event.id}/attendance",
+                          {"volunteers": [str(vol.id)]}, hx=True)
+    assert response.status_code == 400
+    assert "這個場次在今天之後" in response.get_data(as_text=True)
+    db.rollback()
+    assert training.attendees(db, event) == {}
+    assert db.scalar(select(func.count(TrainingRecord.id))) == 0

@@ -127,10 +127,17 @@ def users_group():
 def users_create(role, email, name, unit_id, password):
     from models.unit import Unit
 
+    from models import account_links
+
     session = db.session
-    email = email.strip().lower()
-    if session.scalar(select(User.id).where(func.lower(User.email) == email)):
-        raise click.ClickException(f"{email} already has an account")
+    try:  # the rules the admin's team page keeps for a new staff account, and the welcome link's
+        email = account_links.check_staff_email(session, email)
+        account_links.check_password(password)
+    except account_links.AccountSetupError as error:
+        raise click.ClickException(error.message % error.params) from None
+    if len(name.strip()) > account_links.STAFF_NAME_MAX:
+        raise click.ClickException(f"use at most {account_links.STAFF_NAME_MAX} characters "
+                                   "for the name")
     if unit_id is None:
         units = session.scalars(select(Unit.id)).all()
         if not units:
@@ -144,7 +151,7 @@ def users_create(role, email, name, unit_id, password):
         raise click.ClickException(f"no unit {unit_id} (`hourbook units list` shows them)")
     if role == Role.volunteer.value:
         raise click.ClickException("volunteers get their accounts when they are accepted")
-    user = User(unit_id=unit_id, email=email, display_name=name, role=Role(role))
+    user = User(unit_id=unit_id, email=email, display_name=name.strip(), role=Role(role))
     user.set_password(password)
     session.add(user)
     session.flush()

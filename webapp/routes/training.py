@@ -379,6 +379,12 @@ def _roster_context(event, saved=False, error=None):
             "form": AttendanceForm(), "saved": saved, "error": error}
 
 
+def _attendance_error(refused: InvalidTraining) -> str:
+    if refused.errors.get("completed_on") == "future":
+        return _("This event is after today: record who attended from the day it is held.")
+    return _("Choose volunteers of your own unit only.")
+
+
 @bp.get("/events/<int:event_id>")
 @view_roles
 def event(event_id: int):
@@ -397,8 +403,11 @@ def attendance(event_id: int):
     else:
         try:
             ids = db_ids(request.form.getlist("volunteers"))
-            training.mark_attendance(db.session, ev, ids, actor=current_user)
-        except (ValueError, InvalidTraining):
+            training.mark_attendance(db.session, ev, ids, actor=current_user, today=_today())
+        except InvalidTraining as refused:
+            db.session.rollback()
+            error, status = _attendance_error(refused), 400
+        except ValueError:
             db.session.rollback()
             error, status = _("Choose volunteers of your own unit only."), 400
         else:
