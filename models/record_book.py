@@ -366,6 +366,8 @@ def _text(value: str | None, field: str, limit: int, required: str | None = None
     return value
 
 
+# hours from an earlier unit are hours already served: a period cannot end after today
+PRIOR_NOT_YET_SERVED = N_("The last day cannot be after today: record hours already served.")
 PRIOR_OVERLAP = N_("Hours from %(unit)s for %(first)s – %(last)s are already recorded, and "
                    "this period overlaps them.")
 
@@ -395,6 +397,8 @@ def add_prior_hours(session: Session, volunteer: Volunteer, actor, *, source_uni
         raise RecordBookError(N_("Enter the first and the last day of the period."), "period_start")
     if period_end < period_start:
         raise RecordBookError(N_("The last day cannot be before the first day."), "period_end")
+    if period_end > taipei_date(now or utcnow()):
+        raise RecordBookError(PRIOR_NOT_YET_SERVED, "period_end")
     if not isinstance(minutes, int) or minutes <= 0:
         raise RecordBookError(N_("Enter the hours as a number above 0."), "hours")
     if actor is not None and volunteer.unit_id != actor.unit_id:

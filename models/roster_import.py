@@ -34,8 +34,8 @@ from .idnumbers import (
 )
 from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
-from .recruitment import age_on
-from .record_book import PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
+from .recruitment import birth_date_problem
+from .record_book import PRIOR_NOT_YET_SERVED, PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
 from .training import MAX_MINUTES, TrainingCourse, TrainingMode, TrainingRecord
 from .messages import N_
 
@@ -77,6 +77,8 @@ COVER_KINDS = {"團體": CoverKind.group, "團體意外險": CoverKind.group, "�
 # 在臺北市服務 (served in Taipei): the Golden Diamond award counts only years served in Taipei;
 # empty: not known yet (the record-book page asks later, as for hours added by hand)
 IN_TAIPEI = {"": None, "是": True, "否": False, "yes": True, "no": False, "y": True, "n": False}
+BIRTH_DATE_PROBLEMS = {"future": N_("The date cannot be in the future."),
+                       "too_old": N_("Check the birth date.")}
 MAX_ROWS = 5000
 
 
@@ -342,10 +344,9 @@ class _Checker:
             else:
                 self.new_nos[no] = row.number
         birth = values["birth_date"]
-        if birth and birth > self.today:
-            self.bad(row, "出生日期", N_("The date cannot be in the future."))
-        elif birth and age_on(birth, self.today) > 120:
-            self.bad(row, "出生日期", N_("Check the birth date."))
+        problem = birth and birth_date_problem(birth, self.today)
+        if problem:
+            self.bad(row, "出生日期", BIRTH_DATE_PROBLEMS[problem])
         if values["email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", values["email"]):
             self.bad(row, "電子郵件", N_("Enter an email address like name@example.tw."))
         if values["record_book_no"] and not values["record_book_issued_on"]:
@@ -371,6 +372,8 @@ class _Checker:
         if values["period_start"] and values["period_end"] \
                 and values["period_end"] < values["period_start"]:
             self.bad(row, "期間迄", N_("The last day cannot be before the first day."))
+        elif values["period_end"] and values["period_end"] > self.today:
+            self.bad(row, "期間迄", PRIOR_NOT_YET_SERVED)
         elif number and values["source_unit"] and values["period_start"] \
                 and values["period_end"]:
             self._prior_duplicates(row, values)

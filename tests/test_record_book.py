@@ -289,14 +289,19 @@ def test_prior_hours_never_count_as_this_units_verified_hours(db, make, unit):
     {"source_unit": ""},
     {"minutes": 0},
     {"period_end": dt.date(2019, 1, 1)},
+    {"period_end": dt.date(2026, 3, 3)},  # the day after "today": hours not served yet
 ])
 def test_bad_prior_hours_are_refused(db, make, unit, kw):
     admin = make.user(unit, role="admin")
     v = make.volunteer(unit)
     values = {"source_unit": "甲協會", "period_start": dt.date(2020, 1, 1),
               "period_end": dt.date(2020, 12, 31), "minutes": 60, **kw}
+    now = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.timezone.utc)  # 03-03 01:00 in Taipei
     with pytest.raises(RecordBookError):
-        record_book.add_prior_hours(db, v, admin, **values)
+        record_book.add_prior_hours(db, v, admin, now=now - dt.timedelta(hours=2), **values)
+    # a period ending on today's Taipei date is fine (UTC is still the day before)
+    if kw.get("period_end") == dt.date(2026, 3, 3):
+        record_book.add_prior_hours(db, v, admin, now=now, **values)
 
 
 # --- HTTP ------------------------------------------------------------------------------------

@@ -270,6 +270,8 @@ def test_import_keeps_the_rules_of_the_pages(db, make, unit, course):
                vol("V003", "陳有冊", ID3, 紀錄冊號碼="北市0001", 紀錄冊核發日期="2025-01-01"),
                vol("V004", "未來人", with_check_digit("F22000004"), birth="2026-03-02"),
                vol("V005", "古人", with_check_digit("F22000005"), birth="1900-01-01")],
+        "先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數"],
+                 [ID1, "甲協會", "2025-03-01", "2026-03-02", "8"]],
         "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數"],
                  [ID1, "IMPORT-B", "2026-03-02", ""],
                  [ID1, "IMPORT-B", "2026-03-01", "25"],
@@ -280,9 +282,9 @@ def test_import_keeps_the_rules_of_the_pages(db, make, unit, course):
     })
     result = roster_import.check(db, unit.id, data, "rules.xlsx", now=now)
     assert [(p.sheet, p.row, p.column) for p in result.problems] == [
-        ("保險", 2, "保險種類"), ("志工", 4, "出生日期"), ("志工", 5, "出生日期"),
-        ("訓練紀錄", 2, "完成日期"), ("訓練紀錄", 3, "時數")]
-    texts = [p.text() for p in result.problems if p.sheet != "志工"]
+        ("保險", 2, "保險種類"), ("先前時數", 2, "期間迄"), ("志工", 4, "出生日期"),
+        ("志工", 5, "出生日期"), ("訓練紀錄", 2, "完成日期"), ("訓練紀錄", 3, "時數")]
+    texts = [p.text() for p in result.problems if p.sheet not in ("志工", "先前時數")]
     assert texts[0].startswith("Group accident insurance covers record-book holders only")
     assert texts[1] == "The date cannot be in the future."
     assert texts[2] == "At most 24 hours for one course."
