@@ -235,6 +235,11 @@ def handle_request(session: Session, req: DataRequest, actor, *, outcome: str, r
         anonymise(session, req.volunteer, actor, now, root=root)
 
 
+# the exit reason kept in the status history when a deletion request is carried out (stored
+# text, as an admin would type it; it names no one)
+DELETION_EXIT_REASON = "依當事人請求刪除個人資料"
+
+
 def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | None = None,
               root=None) -> None:
     """PDPA deletion: personal data cleared, account deactivated; sessions, minutes and slips
@@ -245,6 +250,10 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
     now = now or utcnow()
     if volunteer.anonymised_at is not None:
         return
+    if volunteer.is_active:  # leaving goes into the status history like any exit (reports of
+        # who was active when, and who left, read it), without saying more than why
+        from .volunteer_status import exit_volunteer
+        exit_volunteer(session, volunteer, actor, now, reason=DELETION_EXIT_REASON)
     before = {"name_zh": volunteer.name_zh, "id_number": mask(volunteer.id_number),
               **_contact(volunteer), "photo_file_id": volunteer.photo_file_id}
     volunteer.name_zh = ANONYMOUS_NAME % volunteer.id

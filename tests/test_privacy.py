@@ -103,6 +103,12 @@ def test_anonymisation_keeps_totals(db, make, unit):
     (entry,) = audits(db, "volunteer_anonymise")
     assert old_number not in (entry.before or "")  # the log keeps no full ID number
     assert fresh(db).get(DataRequest, req.id).status == RequestStatus.done
+    # leaving is in the status history, as any exit: reports of who was active read it
+    from models.volunteer_status import active_on, status_history
+    (change,) = status_history(db, [v.id])[v.id]
+    assert change.status == VolunteerStatus.inactive and change.reason == "依當事人請求刪除個人資料"
+    assert change.effective_on == v.left_on
+    assert not active_on(v, [change], v.left_on + dt.timedelta(days=1))
 
 
 def test_requests_are_checked(db, make, unit):
