@@ -70,3 +70,16 @@ def test_form_library_messages_are_in_traditional_chinese(admin, make, unit):
     english = admin.post("/admin/kiosks", {"site": site.id, "name": ""},
                          headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "This field is required." in english
+
+
+def test_labels_of_constants_follow_each_readers_language(app, make, unit, admin):
+    """`'present'|attendance_status` must not be folded at compile time in the language of the
+    first reader: the attendance overview in English, then in Chinese, from the same app."""
+    make.site(unit)
+    admin.post("/language", {"lang": "en", "next": "/"})
+    english = admin.get("/attendance/").get_data(as_text=True)
+    assert "<th>Present</th>" in english and "<th>Not started yet</th>" in english
+    admin.post("/language", {"lang": "zh_Hant_TW", "next": "/"})
+    chinese = admin.get("/attendance/").get_data(as_text=True)
+    assert "<th>出席</th>" in chinese and "<th>尚未開始</th>" in chinese
+    assert "Present" not in chinese

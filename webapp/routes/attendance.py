@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from jinja2 import pass_context
 from sqlalchemy import select
 from wtforms import DateField, MonthField, RadioField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
@@ -473,9 +474,16 @@ def cancel(shift_id: int):
 
 # --- words for templates -------------------------------------------------------------------
 
-@bp.app_template_filter("attendance_status")
 def status_label(status) -> str:
     return str(STATUS_LABELS.get(Status(getattr(status, "value", status)), status))
+
+
+@bp.app_template_filter("attendance_status")
+@pass_context
+def _status_label_filter(_context, status) -> str:
+    """`'present'|attendance_status`: pass_context keeps Jinja from folding a filter of a
+    constant at compile time, in the language of whoever opened the page first."""
+    return status_label(status)
 
 
 @bp.app_template_filter("attendance_tone")
