@@ -384,7 +384,8 @@ def shifts(site_id: int):
 
 
 def _fill_choices(form: ShiftForm, me: User) -> None:
-    form.site_id.choices = [SelectChoice(str(s.id), s.name_zh)
+    local = current_app.jinja_env.filters["local"]
+    form.site_id.choices = [SelectChoice(str(s.id), local(s))
                             for s in _sites_for(me, active_only=True)]
     volunteers = db.session.scalars(
         select(Volunteer).where(Volunteer.unit_id == me.unit_id,
@@ -392,7 +393,7 @@ def _fill_choices(form: ShiftForm, me: User) -> None:
         .order_by(Volunteer.volunteer_no))
     form.volunteer_id.choices = [SelectChoice("", _("Choose a volunteer"))] + [
         SelectChoice(str(v.id), f"{v.volunteer_no} {v.name_zh}") for v in volunteers]
-    form.service_item_id.choices = [SelectChoice(str(i.id), f"{i.code} {i.name_zh}")
+    form.service_item_id.choices = [SelectChoice(str(i.id), f"{i.code} {local(i)}")
                                     for i in service_items_for(db.session, me.unit_id)]
 
 
@@ -439,7 +440,7 @@ def _show_shift_errors(form: ShiftForm, error: InvalidShift) -> None:
             other = error.conflict
             message = _("%(name)s already has a shift then: %(when)s at %(site)s.",
                         name=other.volunteer.name_zh, when=describe_shift(other),
-                        site=other.site.name_zh)
+                        site=current_app.jinja_env.filters["local"](other.site))
         else:
             message = str(SHIFT_MESSAGES.get(code, code))
         field = getattr(form, name, form.start_time)
