@@ -361,11 +361,11 @@ def sheet(site_id: int, fmt: str):
     local = current_app.jinja_env.filters["local"]
     built = sheets.build_sheet(
         days, title=_("%(site)s attendance", site=local(site)), period=period,
-        unit_name=current_user.unit.name, gettext=_, local=local,
+        unit_name=local(current_user.unit), gettext=_, local=local,
         status_label=lambda s: str(STATUS_LABELS[s]))
     mimetype, render, attachment = FORMATS[fmt]
     return send_file(io.BytesIO(render(built)), mimetype=mimetype, as_attachment=attachment,
-                     download_name=_("attendance-%(site)s-%(period)s", site=site.name_zh,
+                     download_name=_("attendance-%(site)s-%(period)s", site=local(site),
                                      period=period) + f".{fmt}")
 
 
