@@ -243,11 +243,20 @@ def _dated_problems(session: Session, volunteer: Volunteer, item: ServiceItem | 
         else:
             if not status.basic_done:
                 problems.append(("basic_training_missing",
-                                 {"courses": "、".join(c.name for c in status.missing_basic)}))
+                                 {"courses": _course_names(status.missing_basic)}))
             if not status.special_done:
                 problems.append(("special_training_missing",
-                                 {"courses": "、".join(c.name for c in status.missing_special)}))
+                                 {"courses": _course_names(status.missing_special)}))
     return problems
+
+
+def _course_names(courses) -> Named:
+    """Missing courses as one message param: their Chinese names (what is logged), carrying the
+    English ones, so the UI names them in the reader's language (`local_params`)."""
+    from types import SimpleNamespace
+
+    return Named(SimpleNamespace(name_zh="、".join(c.name for c in courses),
+                                 name_en=", ".join(c.name_en or c.name for c in courses)))
 
 
 def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> list[Refusal]:

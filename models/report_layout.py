@@ -24,7 +24,7 @@ from .export import neutralise
 # Age bands on the period's last day (rules.md "Reports"): (key, lowest age, highest age or
 # None, zh, en). Ages are whole years reached by that day (a birthday on that day counts).
 AGE_BANDS: tuple[tuple[str, int, int | None, str, str], ...] = (
-    ("under_12", 0, 11, "未滿 12 歲", "Under 12"),
+    ("under_12", 0, 11, "未滿 12 歲", "under 12"),
     ("12_17", 12, 17, "12–17 歲", "12–17"),
     ("18_29", 18, 29, "18–29 歲", "18–29"),
     ("30_49", 30, 49, "30–49 歲", "30–49"),
@@ -159,6 +159,13 @@ def lines(figures) -> list[Line]:
                 out.append(Line(row.key, row.zh, row.en, row.unit, int(row.value(figures)),
                                 section.zh))
     return out
+
+
+def section_name(zh: str, english: bool) -> str:
+    """A section's heading in the reader's language (lines keep the Chinese one, as filed)."""
+    if english:
+        return next((s.en for s in SECTIONS if s.zh == zh), zh)
+    return zh
 
 
 # --- files ---------------------------------------------------------------------------------

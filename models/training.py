@@ -363,8 +363,9 @@ def _done_by(records: list[TrainingRecord], courses: list[TrainingCourse]) -> tu
 
 # training_status() runs on every check-in (the training gate): its statements are built once,
 # and read plain rows (the fields the rules need), not whole ORM objects.
-_CATALOGUE = (select(TrainingCourse.id, TrainingCourse.code, TrainingCourse.name, TrainingCourse.kind,
-                     TrainingCourse.category, TrainingCourse.active, TrainingCourse.legacy)
+_CATALOGUE = (select(TrainingCourse.id, TrainingCourse.code, TrainingCourse.name, TrainingCourse.name_en,
+                     TrainingCourse.kind, TrainingCourse.category, TrainingCourse.active,
+                     TrainingCourse.legacy)
               .where(TrainingCourse.unit_id == bindparam("unit_id"))
               .order_by(TrainingCourse.kind, TrainingCourse.code))
 _RECORDS = select(TrainingRecord.course_id, TrainingRecord.completed_on).where(
@@ -376,7 +377,8 @@ def training_status(session: Session, volunteer: Volunteer, category: Category,
                     as_of: dt.date | None = None) -> TrainingStatus:
     """Basic and special training of `volunteer` for `category`, counting only records
     completed on or before `as_of` (hours count from the certificate's date).
-    The courses in `missing_*` are rows with the course's id, code, name, kind and category."""
+    The courses in `missing_*` are rows with the course's id, code, name, name_en, kind and
+    category."""
     category = Category(getattr(category, "value", category))
     catalogue = read(session, _CATALOGUE, {"unit_id": volunteer.unit_id}).all()  # active and retired
     courses = [c for c in catalogue if c.active]

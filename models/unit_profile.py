@@ -246,7 +246,9 @@ def logo_bytes(session: Session, unit_id: int, root) -> bytes | None:
 
 
 def supervisors(session: Session, unit_id: int) -> list[tuple]:
-    """The unit's supervisors (督導) with the names of the sites each one supervises."""
+    """The unit's supervisors (督導) with the names of the sites each one supervises (each a
+    messages.Named: the Chinese name, carrying the English one)."""
+    from .messages import Named
     from .people import Role, User
     from .service import Site
     from .verification import SupervisorSite
@@ -254,12 +256,12 @@ def supervisors(session: Session, unit_id: int) -> list[tuple]:
     users = list(session.scalars(select(User).where(
         User.unit_id == unit_id, User.role == Role.supervisor).order_by(User.display_name,
                                                                         User.id)))
-    sites: dict[int, list[str]] = {u.id: [] for u in users}
+    sites: dict[int, list[Named]] = {u.id: [] for u in users}
     if users:
-        rows = session.execute(select(SupervisorSite.user_id, Site.name_zh)
+        rows = session.execute(select(SupervisorSite.user_id, Site)
                                .join(Site, Site.id == SupervisorSite.site_id)
                                .where(SupervisorSite.user_id.in_(list(sites)))
                                .order_by(Site.name_zh))
-        for user_id, name in rows:
-            sites[user_id].append(name)
+        for user_id, site in rows:
+            sites[user_id].append(Named(site))
     return [(u, sites[u.id]) for u in users]

@@ -785,3 +785,23 @@ def test_attendance_of_a_unit_without_sites_tells_each_role_what_to_do(admin, su
     assert "單位還沒有服務地點" in page and 'href="/admin/sites/new"' in page
     page = supervisor.get("/attendance/").get_data(as_text=True)
     assert "請洽承辦人設定" in page and 'href="/admin/sites/new"' not in page
+
+
+def test_english_pdf_sheet_breaks_lines_between_words(db, admin, unit, site, item, sheet_day, tmp_path):
+    """English cells wrap at spaces ("Companionship for | elders"), never inside a word
+    ("elde|rs", "Check-o|ut"), and name the unit in English."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext missing: ./dev setup installs poppler-utils")
+    item.name_en = "Companionship for elders"
+    unit.name_en = "Warm Sun Foundation"
+    db.commit()
+    admin.post("/language", {"lang": "en", "next": "/"})
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(admin.get(f"/attendance/sites/{site.id}/sheet.pdf?month=2026-03").get_data())
+    words = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                           text=True).stdout.split()
+    for word in ("elders", "Check-out", "(min)", "Warm"):
+        assert word in words, f"{word!r} broken across lines: {words[:80]}"

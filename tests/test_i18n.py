@@ -1,5 +1,10 @@
 """zh-TW by default, English on request, remembered per user."""
 
+import html as html_module
+import re
+
+import pytest
+
 
 def test_default_language_is_traditional_chinese(anon):
     page = anon.get("/sign-in").get_data(as_text=True)
@@ -70,3 +75,146 @@ def test_form_library_messages_are_in_traditional_chinese(admin, make, unit):
     english = admin.post("/admin/kiosks", {"site": site.id, "name": ""},
                          headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "This field is required." in english
+
+
+# --- the English UI, page by page ------------------------------------------------------------
+
+CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+IDEOGRAPH = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Chinese that an English page shows on purpose: the language switch, and the official terms
+# glossed after their English name (the user guide; the service plan's section headings).
+BILINGUAL = {"繁體中文", "簽到", "簽退", "志願服務績效證明書", "臺北市", "服務項目",
+             "召募", "訓練", "管理", "運用", "輔導", "考核"}
+
+
+def _named(db) -> list[tuple[str, str]]:
+    """(Chinese, English) names of the things that have both: sites, service items, courses."""
+    from sqlalchemy import select
+
+    from models.service import ServiceItem, Site
+    from models.training import TrainingCourse
+
+    return [*db.execute(select(Site.name_zh, Site.name_en)),
+            *db.execute(select(ServiceItem.name_zh, ServiceItem.name_en)),
+            *db.execute(select(TrainingCourse.name, TrainingCourse.name_en))]
+
+
+def _data_runs(db) -> set[str]:
+    """Chinese runs of text the unit typed or imported (people's names, addresses, insurers,
+    free text, its completion certificate's text...): an English page shows those as they are.
+    The Chinese names of sites, service items and courses are left out, since those have an
+    English name to show (alone, or beside the Chinese one)."""
+    from sqlalchemy import String, Text, select
+
+    from models import Base
+    from models.completion import DEFAULT_COMPLETION_TEXT
+
+    runs: set[str] = set(CJK_RUN.findall(DEFAULT_COMPLETION_TEXT))
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, (String, Text))]
+        if not columns:
+            continue
+        for row in db.execute(select(*columns)):
+            for value in row:
+                if isinstance(value, str):
+                    runs.update(r for r in CJK_RUN.findall(value) if IDEOGRAPH.search(r))
+    return runs - {r for zh, _en in _named(db) for r in CJK_RUN.findall(zh)}
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html)
+    return html_module.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def _walk_in_english(app, db, role_name: str, world) -> dict[str, set[str]]:
+    """Chinese left on each page the role can open, in English: {url: {runs}}."""
+    from tests.conftest import HttpUser
+    from tests.walk import endpoint_of, links_in, may_use, seed_urls
+    from models.people import Role
+    from webapp.access import access_of
+
+    role = Role(role_name)
+    user = HttpUser(app.test_client())
+    user.sign_in(world.emails[role_name], world.password)
+    user.post("/language", {"lang": "en", "next": "/"})
+    with app.test_request_context():
+        access = {rule.endpoint: access_of(rule.endpoint) for rule in app.url_map.iter_rules()}
+    allowed = _data_runs(db) | BILINGUAL
+    named = _named(db)
+    queue = [url for _e, _m, url in seed_urls(app, world, role)]
+    seen: set[str] = set()
+    found: dict[str, set[str]] = {}
+    while queue:
+        url = queue.pop(0)
+        endpoint = endpoint_of(app, url)
+        if endpoint is None or endpoint in seen or endpoint == "auth.sign_out" \
+                or not may_use(access.get(endpoint), role):
+            continue
+        seen.add(endpoint)
+        response = user.client.get(url)
+        html = response.get_data(as_text=True) if "text/html" in response.content_type else ""
+        response.close()  # files (sw.js, PDFs) are streamed
+        if response.status_code != 200 or not html:
+            continue
+        text = _visible_text(html)
+        shown_with_english = {r for zh, en in named if en and en in text for r in CJK_RUN.findall(zh)}
+        left = {r for r in CJK_RUN.findall(text) if r not in allowed | shown_with_english}
+        if left:
+            found[url] = left
+        queue += links_in(html, url)
+    assert len(seen) > 15, f"the walk found only {sorted(seen)}"
+    return found
+
+
+@pytest.mark.parametrize("role_name", ["admin", "supervisor", "volunteer"])
+def test_english_pages_show_no_chinese_but_names_and_data(app, db, role_name):
+    """Every page a role can open, in English: no Chinese words of the interface, no
+    Chinese punctuation (、（）), and sites, service items and courses by their English names."""
+    from tests.walk import build_world
+
+    world = build_world(db)
+    found = _walk_in_english(app, db, role_name, world)
+    assert found == {}, "Chinese on English pages:\n" + "\n".join(
+        f"{url}: {sorted(runs)}" for url, runs in sorted(found.items()))
+
+
+def test_english_header_names_the_unit_in_english(admin, unit, db):
+    unit.name_en = "Warm Sun Foundation"
+    db.commit()
+    page = admin.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<small>Warm Sun Foundation</small>" in page
+    admin.post("/language", {"lang": "zh_Hant_TW", "next": "/"})
+    assert f"<small>{unit.name}</small>" in admin.get("/").get_data(as_text=True)
+
+
+def test_labels_of_constants_follow_each_readers_language(app, make, unit, admin):
+    """`'present'|attendance_status` must not be folded at compile time in the language of the
+    first reader: the attendance overview in English, then in Chinese, from the same app."""
+    make.site(unit)
+    admin.post("/language", {"lang": "en", "next": "/"})
+    english = admin.get("/attendance/").get_data(as_text=True)
+    assert "<th>Present</th>" in english and "<th>Not started yet</th>" in english
+    admin.post("/language", {"lang": "zh_Hant_TW", "next": "/"})
+    chinese = admin.get("/attendance/").get_data(as_text=True)
+    assert "<th>出席</th>" in chinese and "<th>尚未開始</th>" in chinese
+    assert "Present" not in chinese
+
+
+def test_a_volunteer_reads_missing_courses_in_their_language(db, make, unit, volunteer):
+    """Why they cannot serve yet (home page): the missing course by its English name, in English."""
+    from sqlalchemy import delete, select
+
+    from models.training import TrainingCourse, TrainingRecord
+
+    vol = volunteer.user.volunteer
+    make.item(unit, category=unit.category)
+    briefing = db.scalar(select(TrainingCourse).where(TrainingCourse.unit_id == unit.id,
+                                                      TrainingCourse.code == "SW04"))
+    db.execute(delete(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id,
+                                            TrainingRecord.course_id == briefing.id))
+    db.commit()
+    chinese = html_module.unescape(volunteer.get("/").get_data(as_text=True))
+    assert f"尚未完成特殊訓練：{briefing.name}" in chinese
+    volunteer.post("/language", {"lang": "en", "next": "/"})
+    english = html_module.unescape(volunteer.get("/").get_data(as_text=True))
+    assert f"Special training not yet completed: {briefing.name_en}" in english

@@ -97,6 +97,18 @@ def test_admins_get_one_mail_a_day_in_their_language(app, db, smtp, busy_unit):
     assert entry.unit_id == unit.id
 
 
+def test_the_english_mail_names_the_unit_in_english(app, db, smtp, busy_unit):
+    unit, *_ = busy_unit
+    unit.name_en = "Warm Sun Association, Taipei"
+    db.commit()
+    assert send(app).exit_code == 0
+    by_to = {tuple(to): msg for to, msg in smtp.messages}
+    zh, en = by_to[("admin-zh@example.tw",)], by_to[("admin-en@example.tw",)]
+    assert en["Subject"].endswith("items for Warm Sun Association, Taipei")
+    assert "What needs the admins of Warm Sun Association, Taipei on" in en.get_content()
+    assert "臺北市暖陽協會" in zh["Subject"] and "臺北市暖陽協會" in zh.get_content()
+
+
 def test_a_unit_with_nothing_to_do_gets_no_mail(app, db, make, smtp):
     unit = make.unit()  # set up today: no report is due, no volunteers, no sessions
     make.plan(unit, TODAY.year, actor=make.user(unit, role="admin"))  # and its plan is filed

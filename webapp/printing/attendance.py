@@ -179,8 +179,8 @@ def _sheet_name(name: str) -> str:
 # --- PDF ---------------------------------------------------------------------------------
 
 # Widths in mm across A4 landscape (297 mm, 10 mm margins): 277 mm.
-COL_WIDTHS = (21, 17, 24, 34, 22, 15, 15, 20, 18, 18, 73)
-SUMMARY_WIDTHS = (20, 30, 18, 18, 18, 18, 22, 18, 18, 20, 20)
+COL_WIDTHS = (21, 17, 24, 34, 22, 17, 17, 20, 18, 18, 69)
+SUMMARY_WIDTHS = (20, 30, 22, 18, 18, 18, 22, 18, 18, 20, 24)
 HEAD_FILL = (204, 251, 241)
 TEAL = (15, 118, 110)
 
@@ -237,9 +237,11 @@ def sheet_pdf(sheet: Sheet) -> bytes:
 
 
 def _table(pdf, headers, rows, widths, size) -> None:
+    # Lines break between words (English: "Companionship for elders", not "elde|rs"); a run
+    # without spaces, as Chinese text is, still breaks between characters where it must.
     pdf.set_font(FAMILY, "", size)
     with pdf.table(col_widths=widths, width=sum(widths), align="LEFT", text_align="LEFT",
-                   line_height=size * 0.3528 * 1.45, wrapmode=WrapMode.CHAR, padding=1,
+                   line_height=size * 0.3528 * 1.45, wrapmode=WrapMode.WORD, padding=1,
                    headings_style=FontFace(emphasis="BOLD", fill_color=HEAD_FILL),
                    repeat_headings=1) as table:
         table.row([str(h) for h in headers])

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from jinja2 import pass_context
 from sqlalchemy import select
 from wtforms import DateField, MonthField, RadioField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
@@ -360,11 +361,11 @@ def sheet(site_id: int, fmt: str):
     local = current_app.jinja_env.filters["local"]
     built = sheets.build_sheet(
         days, title=_("%(site)s attendance", site=local(site)), period=period,
-        unit_name=current_user.unit.name, gettext=_, local=local,
+        unit_name=local(current_user.unit), gettext=_, local=local,
         status_label=lambda s: str(STATUS_LABELS[s]))
     mimetype, render, attachment = FORMATS[fmt]
     return send_file(io.BytesIO(render(built)), mimetype=mimetype, as_attachment=attachment,
-                     download_name=_("attendance-%(site)s-%(period)s", site=site.name_zh,
+                     download_name=_("attendance-%(site)s-%(period)s", site=local(site),
                                      period=period) + f".{fmt}")
 
 
@@ -383,7 +384,8 @@ def shifts(site_id: int):
 
 
 def _fill_choices(form: ShiftForm, me: User) -> None:
-    form.site_id.choices = [SelectChoice(str(s.id), s.name_zh)
+    local = current_app.jinja_env.filters["local"]
+    form.site_id.choices = [SelectChoice(str(s.id), local(s))
                             for s in _sites_for(me, active_only=True)]
     volunteers = db.session.scalars(
         select(Volunteer).where(Volunteer.unit_id == me.unit_id,
@@ -391,7 +393,7 @@ def _fill_choices(form: ShiftForm, me: User) -> None:
         .order_by(Volunteer.volunteer_no))
     form.volunteer_id.choices = [SelectChoice("", _("Choose a volunteer"))] + [
         SelectChoice(str(v.id), f"{v.volunteer_no} {v.name_zh}") for v in volunteers]
-    form.service_item_id.choices = [SelectChoice(str(i.id), f"{i.code} {i.name_zh}")
+    form.service_item_id.choices = [SelectChoice(str(i.id), f"{i.code} {local(i)}")
                                     for i in service_items_for(db.session, me.unit_id)]
 
 
@@ -438,7 +440,7 @@ def _show_shift_errors(form: ShiftForm, error: InvalidShift) -> None:
             other = error.conflict
             message = _("%(name)s already has a shift then: %(when)s at %(site)s.",
                         name=other.volunteer.name_zh, when=describe_shift(other),
-                        site=other.site.name_zh)
+                        site=current_app.jinja_env.filters["local"](other.site))
         else:
             message = str(SHIFT_MESSAGES.get(code, code))
         field = getattr(form, name, form.start_time)
@@ -473,9 +475,16 @@ def cancel(shift_id: int):
 
 # --- words for templates -------------------------------------------------------------------
 
-@bp.app_template_filter("attendance_status")
 def status_label(status) -> str:
     return str(STATUS_LABELS.get(Status(getattr(status, "value", status)), status))
+
+
+@bp.app_template_filter("attendance_status")
+@pass_context
+def _status_label_filter(_context, status) -> str:
+    """`'present'|attendance_status`: pass_context keeps Jinja from folding a filter of a
+    constant at compile time, in the language of whoever opened the page first."""
+    return status_label(status)
 
 
 @bp.app_template_filter("attendance_tone")

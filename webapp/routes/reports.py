@@ -4,6 +4,7 @@ snapshot) — and the reminders on the admin's home page."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -97,12 +98,14 @@ def _preview(period, form: SubmitForm | None = None, error: str | None = None, s
 
 
 def _sections(lines):
-    out: list[tuple[str, list]] = []
+    """[(section heading in the reader's language, [Line])]."""
+    english = str(get_locale()) == "en"
+    out: list[tuple[str, str, list]] = []
     for line in lines:
         if not out or out[-1][0] != line.section:
-            out.append((line.section, []))
-        out[-1][1].append(line)
-    return out
+            out.append((line.section, layout.section_name(line.section, english), []))
+        out[-1][2].append(line)
+    return [(name, section_lines) for _zh, name, section_lines in out]
 
 
 @bp.get("/<code>")

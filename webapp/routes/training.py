@@ -171,7 +171,7 @@ def _course_choices(include_inactive=False) -> dict:
     for c in training.courses_of(db.session, current_user.unit_id, include_inactive):
         key = (str(_("Basic training")) if c.kind.value == "basic" else
                _("Special training · %(category)s", category=CATEGORY_LABELS[c.category.value]))
-        groups[key].append((c.id, f"{local(c)}（{c.minutes / 60:g} h）"))
+        groups[key].append((c.id, _("%(course)s (%(hours)s h)", course=local(c), hours=f"{c.minutes / 60:g}")))
     return {label: options for label, options in groups.items() if options}
 
 
