@@ -61,7 +61,7 @@ class ProfileError(ValueError):
 
 
 PROFILE_FIELDS = ("responsible_person", "contact_name", "contact_phone", "contact_email")
-UNIT_FIELDS = ("name", "legal_type", "category", "registration_no", "address", "phone")
+UNIT_FIELDS = ("name", "name_en", "legal_type", "category", "registration_no", "address", "phone")
 
 
 def profile_of(session: Session, unit_id: int) -> UnitProfile:
@@ -100,7 +100,7 @@ def update_profile(session: Session, unit: Unit, actor, *, now: dt.datetime | No
             values["category"] = Category(values["category"])
         except ValueError:
             raise ProfileError(N_("Choose social welfare or comprehensive."), "category") from None
-    limits = {"name": NAME_MAX, "registration_no": REG_MAX, "address": ADDRESS_MAX,
+    limits = {"name": NAME_MAX, "name_en": NAME_MAX, "registration_no": REG_MAX, "address": ADDRESS_MAX,
               "phone": PHONE_MAX, "responsible_person": PERSON_MAX, "contact_name": PERSON_MAX,
               "contact_phone": PHONE_MAX, "contact_email": EMAIL_MAX}
     for field, limit in limits.items():

@@ -278,6 +278,14 @@ def test_profile_form_saves_and_refuses_in_words(db, make, unit, admin):
     assert (unit.name, unit.category.value) == ("財團法人臺北市測試基金會", "comprehensive")
     assert unit_profile.profile_of(db, unit.id).contact_email == "lin@example.tw"
     assert actions(db, "unit_profile") == ["unit_profile_updated"]
+    # the English name: what English readers see in the header, the mails and the pages
+    assert admin.post("/admin/unit", {**data, "name_en": "Taipei Test Foundation"}).status_code == 302
+    assert fresh(db).get(Unit, unit.id).name_en == "Taipei Test Foundation"
+    page = admin.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<small>Taipei Test Foundation</small>" in page
+    assert 'value="Taipei Test Foundation"' in admin.get("/admin/unit").get_data(as_text=True)
+    long = admin.post("/admin/unit", {**data, "name_en": "x" * 201})
+    assert long.status_code == 400 and fresh(db).get(Unit, unit.id).name_en == "Taipei Test Foundation"
 
 
 def test_bad_logo_is_refused_in_words_and_nothing_is_saved(db, unit, admin, uploads):

@@ -34,6 +34,9 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Unit name"), validators=[
         InputRequired(_l("Enter the unit's name.")),
         Length(max=unit_profile.NAME_MAX, message=TOO_LONG)])
+    name_en = StringField(_l("English name"), description=_l(
+        "Shown to volunteers and staff who use Hourbook in English; empty: the Chinese name."),
+        validators=[Length(max=unit_profile.NAME_MAX, message=TOO_LONG)])
     legal_type = SelectField(_l("Legal type"), choices=[
         SelectChoice(t.value, _l(label)) for t, (label, _zh) in unit_profile.LEGAL_TYPES.items()],
         validate_choice=False)
@@ -57,7 +60,7 @@ class ProfileForm(FlaskForm):
         Length(max=unit_profile.EMAIL_MAX, message=TOO_LONG)])
 
 
-FIELDS = ("name", "legal_type", "category", "registration_no", "address", "phone",
+FIELDS = ("name", "name_en", "legal_type", "category", "registration_no", "address", "phone",
           "responsible_person", "contact_name", "contact_phone", "contact_email")
 
 
@@ -81,7 +84,7 @@ def _profile_page(form=None, logo_form=None, status=200):
     profile = unit_profile.profile_of(db.session, unit.id)
     if form is None:
         form = ProfileForm(formdata=None, data={
-            "name": unit.name, "legal_type": unit.legal_type.value,
+            "name": unit.name, "name_en": unit.name_en, "legal_type": unit.legal_type.value,
             "category": unit.category.value, "registration_no": unit.registration_no,
             "address": unit.address, "phone": unit.phone,
             **{f: getattr(profile, f) or "" for f in unit_profile.PROFILE_FIELDS}})
