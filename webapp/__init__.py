@@ -186,7 +186,6 @@ def asset(filename: str, endpoint: str = "static") -> str:
 
 def configure_templates(app: Flask) -> None:
     from models.hours import hours_text
-    from models.messages import Named
     from models.base import TAIPEI
 
     def taipei(moment, fmt: str = "yyyy-MM-dd HH:mm"):
@@ -196,20 +195,9 @@ def configure_templates(app: Flask) -> None:
             return moment.astimezone(TAIPEI).strftime("%H:%M")
         return format_datetime(moment.astimezone(TAIPEI), fmt)
 
-    def local(thing) -> str:
-        """A site's, item's or unit's name in the reader's language (Chinese when no English)."""
-        if str(get_locale()) == "en" and getattr(thing, "name_en", ""):
-            return thing.name_en
-        return getattr(thing, "name_zh", None) or thing.name
-
-    def local_params(params: dict) -> dict:
-        """A domain message's params with each name (models.messages.Named) in the reader's
-        language: `_(refusal.message, **(refusal.params|local_params))`."""
-        return {k: local(v) if isinstance(v, Named) else v for k, v in params.items()}
-
     app.jinja_env.filters["taipei"] = taipei
-    app.jinja_env.filters["local_params"] = local_params
-    app.jinja_env.filters["local"] = local
+    app.jinja_env.filters["local_params"] = i18n.local_params
+    app.jinja_env.filters["local"] = i18n.local
     app.jinja_env.filters["hours"] = i18n.duration
     app.jinja_env.filters["decimal_hours"] = hours_text
     app.jinja_env.globals["asset"] = asset

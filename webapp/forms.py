@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from models import account_links
+from .i18n import refusal_text
 
 
 class SignInForm(FlaskForm):
@@ -41,7 +41,7 @@ def kiosk_pin(form, field):
     try:
         account_links.validate_pin(field.data)
     except account_links.AccountSetupError as error:
-        raise ValidationError(_(error.message, **error.params)) from None
+        raise ValidationError(refusal_text(error)) from None
 
 
 class PinChangeForm(FlaskForm):

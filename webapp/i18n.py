@@ -134,13 +134,30 @@ def install_wtforms_locale(app) -> None:
     flask_wtf.i18n._get_translations = wtforms_translations
 
 
+def local(thing) -> str:
+    """A site's, item's or unit's name in the reader's language (Chinese when no English)."""
+    from flask_babel import get_locale
+
+    if str(get_locale()) == "en" and getattr(thing, "name_en", ""):
+        return thing.name_en
+    return getattr(thing, "name_zh", None) or thing.name
+
+
+def local_params(params: dict) -> dict:
+    """A domain message's params with each name (models.messages.Named) in the reader's
+    language: `_(refusal.message, **(refusal.params|local_params))`."""
+    from models.messages import Named
+
+    return {k: local(v) if isinstance(v, Named) else v for k, v in params.items()}
+
+
 def refusal_text(error) -> str:
     """A domain refusal (models.messages.Refused and the like: an English msgid with params)
-    in the reader's language; `error.labels`, when it has them, are msgids translated before
-    they are put in (a list is joined)."""
+    in the reader's language, names (Named) included; `error.labels`, when it has them, are
+    msgids translated before they are put in (a list is joined)."""
     from flask_babel import gettext as _
 
-    params = dict(error.params)
+    params = local_params(error.params)
     for key, value in getattr(error, "labels", {}).items():
         if isinstance(value, (list, tuple)):
             params[key] = _(", ").join(_(v) for v in value)

@@ -3,7 +3,6 @@ one-time link (printed as a QR, or emailed), is signed in and lands on home."""
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, session, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
@@ -16,6 +15,7 @@ from models.base import utcnow
 from ..access import public
 from ..extensions import db, limiter
 from ..forms import kiosk_pin
+from ..i18n import refusal_text
 
 bp = Blueprint("account_setup", __name__)
 
@@ -61,7 +61,7 @@ def welcome(token: str):
                                    message=LINK_MESSAGES[exc.code]), 410
         except links.AccountSetupError as exc:
             db.session.rollback()
-            form.password.errors = [*form.password.errors, _(exc.message, **exc.params)]
+            form.password.errors = [*form.password.errors, refusal_text(exc)]
         else:
             db.session.commit()
             logout_user()

@@ -15,7 +15,7 @@ from models.people import Role, User
 from ..access import public, roles, signed_in
 from ..extensions import db, limiter
 from ..forms import PasswordChangeForm, PinChangeForm, SignInForm
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, refusal_text
 
 bp = Blueprint("auth", __name__)
 
@@ -110,10 +110,10 @@ def change_pin():
             account_links.change_pin(db.session, user, form.password.data, form.pin.data, utcnow())
         except account_links.WrongPassword as error:
             db.session.rollback()
-            form.password.errors.append(_(error.message, **error.params))
+            form.password.errors.append(refusal_text(error))
         except account_links.AccountSetupError as error:
             db.session.rollback()
-            form.pin.errors.append(_(error.message, **error.params))
+            form.pin.errors.append(refusal_text(error))
         else:
             db.session.commit()
             flash(_("Your PIN is set. Type it after your volunteer number on the kiosk keypad."),

@@ -29,6 +29,7 @@ from ..access import STAFF, roles
 from ..extensions import db
 from ..forms import ButtonForm
 from ..welcome import welcome_sheet
+from ..i18n import refusal_text
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 overview_bp = Blueprint("site_overview", __name__, url_prefix="/sites")
@@ -446,7 +447,7 @@ def volunteer_pin_reset(volunteer_id: int):
         account_links.reset_pin(db.session, vol, _me(), utcnow())
     except account_links.AccountSetupError as error:
         db.session.rollback()
-        return _status_page(vol, status=409, errors=[_(error.message, **error.params)])
+        return _status_page(vol, status=409, errors=[refusal_text(error)])
     db.session.commit()
     flash(_("The PIN of %(name)s is cleared. They can set a new one on their phone, on the PIN page.",
             name=vol.name_zh), "success")
@@ -465,7 +466,7 @@ def volunteer_sign_in_link(volunteer_id: int):
         user, token = account_links.sign_in_link(db.session, vol, _me(), utcnow())
     except account_links.AccountSetupError as error:
         db.session.rollback()
-        return _status_page(vol, status=409, errors=[_(error.message, **error.params)])
+        return _status_page(vol, status=409, errors=[refusal_text(error)])
     db.session.commit()
     g.no_store = True  # the link is on the page: never cache it
     return _status_page(vol, welcome=welcome_sheet(token, user, again=True))

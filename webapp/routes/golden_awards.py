@@ -73,7 +73,7 @@ def family_create():
                               current_user, utcnow())
         except gf.FamilyError as problem:
             db.session.rollback()
-            form.numbers.errors = [*form.numbers.errors, _(problem.message, **problem.params)]
+            form.numbers.errors = [*form.numbers.errors, i18n.refusal_text(problem)]
         else:
             db.session.commit()
             forget_deadlines(current_user.unit_id)
@@ -94,7 +94,7 @@ def family_delete(family_id):
         abort(404)
     except gf.FamilyError as problem:
         db.session.rollback()
-        return _families_page(status=409, refused={family_id: _(problem.message, **problem.params)})
+        return _families_page(status=409, refused={family_id: i18n.refusal_text(problem)})
     db.session.commit()
     forget_deadlines(current_user.unit_id)
     flash(_("Family removed."), "success")
@@ -136,7 +136,7 @@ def _record_group_application(kind: str, subject_id: int, page, back: str, ancho
             abort(404)
         except ga.ApplicationError as problem:
             db.session.rollback()
-            message = _(problem.message, **problem.params)
+            message = i18n.refusal_text(problem)
         else:
             db.session.commit()
             forget_deadlines(current_user.unit_id)  # the calendar counts pending applications

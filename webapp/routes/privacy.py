@@ -21,6 +21,7 @@ from ..access import roles
 from ..extensions import db
 from .files import upload_root
 from .record_book import PhotoForm, save_photo
+from ..i18n import refusal_text
 
 bp = Blueprint("privacy", __name__, url_prefix="/me/data")
 admin_bp = Blueprint("data_requests", __name__, url_prefix="/admin/data-requests")
@@ -119,7 +120,7 @@ def contact():
         except PrivacyError as error:
             db.session.rollback()
             field = getattr(form, error.field or "phone", form.phone)
-            field.errors = [*field.errors, _(error.message, **error.params)]
+            field.errors = [*field.errors, refusal_text(error)]
         else:
             db.session.commit()
             flash(_("Your contact details are saved."), "success")
@@ -162,7 +163,7 @@ def make_request():
         except PrivacyError as error:
             db.session.rollback()
             field = getattr(form, error.field or "details", form.details)
-            field.errors = [*field.errors, _(error.message, **error.params)]
+            field.errors = [*field.errors, refusal_text(error)]
         else:
             db.session.commit()
             flash(_("Your request is sent to the unit admin."), "success")
@@ -204,7 +205,7 @@ def handle(request_id: int):
             except PrivacyError as error:
                 db.session.rollback()
                 field = getattr(form, error.field or "response", form.response)
-                field.errors = [*field.errors, _(error.message, **error.params)]
+                field.errors = [*field.errors, refusal_text(error)]
             else:
                 db.session.commit()
                 flash(_("Request handled."), "success")
@@ -242,7 +243,7 @@ def correct_profile(volunteer_id: int):
                                    **{name: request.form.get(name, "") for name in privacy.CONTACT_FIELDS})
         except PrivacyError as exc:
             db.session.rollback()
-            error, field, status = _(exc.message, **exc.params), exc.field, 400
+            error, field, status = refusal_text(exc), exc.field, 400
             volunteer = db.session.get(Volunteer, volunteer_id, populate_existing=True)
         else:
             db.session.commit()

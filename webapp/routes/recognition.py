@@ -29,8 +29,8 @@ from models.people import Role, Volunteer, volunteer_by_number
 from ..access import roles
 from ..extensions import db
 from ..forms import plain_date
+from ..i18n import DEFAULT, forced_locale, refusal_text
 from ..i18n import explain_award as explain
-from ..i18n import DEFAULT, forced_locale
 
 awards_bp = Blueprint("awards", __name__, url_prefix="/admin/awards")
 certificates_bp = Blueprint("certificates", __name__, url_prefix="/admin/certificates")
@@ -244,7 +244,7 @@ def record(key):
                             form.on.data, current_user, utcnow(), declared=form.declared.data)
         except aw.AwardError as problem:
             db.session.rollback()
-            error = _(problem.message, **problem.params)
+            error = refusal_text(problem)
         else:
             db.session.commit()
             forget_deadlines(current_user.unit_id)

@@ -32,6 +32,7 @@ from ..welcome import welcome_sheet
 from ..forms import db_id, db_ids
 from ..access import roles
 from ..extensions import db
+from ..i18n import refusal_text
 
 bp = Blueprint("recruitment", __name__, url_prefix="/admin/recruitment")
 admin_only = roles(Role.admin)
@@ -136,12 +137,12 @@ def _act(application_id: int, action, error_mode: str = "view"):
     except r.StaleApplication as exc:
         db.session.rollback()
         return _row(db.session.get(Application, application_id, populate_existing=True),
-                    error=_(exc.message, **exc.params), status=409)
+                    error=refusal_text(exc), status=409)
     except StaleDataError:  # changed by a concurrent request between our read and our write
         db.session.rollback()
         stale = r.StaleApplication(r.last_changed_by(db.session, application_id))
         return _row(db.session.get(Application, application_id, populate_existing=True),
-                    error=_(stale.message, **stale.params), status=409)
+                    error=refusal_text(stale), status=409)
     except r.RecruitmentError as exc:
         db.session.rollback()
         params = dict(exc.params)
@@ -239,7 +240,7 @@ def new_link(application_id: int):
         token = r.new_link_for_application(db.session, a.id, _me(), utcnow())
     except r.RecruitmentError as exc:
         db.session.rollback()
-        flash(_(exc.message, **exc.params), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for(".application", application_id=a.id))
     db.session.commit()
     g.no_store = True
@@ -291,7 +292,7 @@ def _edit_opening(opening: Opening | None):
                 service_item_ids=form.service_items.data, site_ids=form.sites.data)
         except r.RecruitmentError as exc:
             db.session.rollback()
-            form.title.errors = [*form.title.errors, _(exc.message, **exc.params)]
+            form.title.errors = [*form.title.errors, refusal_text(exc)]
         else:
             db.session.commit()
             flash(_("Opening saved."), "success")

@@ -21,6 +21,7 @@ from models.people import Role
 
 from ..access import roles
 from ..extensions import db
+from ..i18n import refusal_text
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 admins = roles(Role.admin)
@@ -62,7 +63,7 @@ def _period_or_error(code: str):
     try:
         return reports.parse_period(code), None
     except reports.PeriodError as error:
-        return None, _(error.message, **error.params)
+        return None, refusal_text(error)
 
 
 def _index(error: str | None = None, asked: str = "", status: int = 200):
@@ -151,7 +152,7 @@ def submit(code: str):
                                   amend=form.amend.data, reason=form.reason.data or "")
     except reports.ReportError as exc:
         db.session.rollback()
-        return _preview(period, form, error=_(exc.message, **exc.params), status=409)
+        return _preview(period, form, error=refusal_text(exc), status=409)
     db.session.commit()
     if snapshot.revision > 1:
         flash(_("Amended report for %(period)s filed (revision %(revision)s). The earlier "

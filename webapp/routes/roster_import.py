@@ -25,6 +25,7 @@ from models.roster_import import ImportRefused
 
 from ..access import roles
 from ..extensions import db
+from ..i18n import refusal_text
 
 bp = Blueprint("roster_import", __name__, url_prefix="/admin/import")
 admin_only = roles(Role.admin)
@@ -42,7 +43,7 @@ class ImportForm(FlaskForm):
 
 
 def problem_text(problem) -> str:
-    return _(problem.message, **problem.params)
+    return refusal_text(problem)
 
 
 @bp.get("/")

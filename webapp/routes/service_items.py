@@ -19,6 +19,7 @@ from models.unit import Unit
 
 from ..access import roles
 from ..extensions import db
+from ..i18n import refusal_text
 
 bp = Blueprint("service_items", __name__, url_prefix="/admin/items")
 admin_only = roles(Role.admin)
@@ -48,7 +49,7 @@ def _item_or_404(item_id: int) -> ServiceItem:
 
 def _refused(form, error: items.ItemRefused) -> None:
     field = getattr(form, error.field or "name_zh")
-    field.errors = [*field.errors, _(error.message, **error.params)]
+    field.errors = [*field.errors, refusal_text(error)]
 
 
 def _list_page(form: NewItemForm, status: int = 200):

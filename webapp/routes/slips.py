@@ -28,6 +28,7 @@ from ..access import roles
 from ..extensions import db
 from ..printing.slips import slip_doc, slips_pdf
 from .files import upload_root
+from ..i18n import refusal_text
 
 bp = Blueprint("slips", __name__, url_prefix="/slips")
 export_bp = Blueprint("export", __name__, url_prefix="/admin/export")
@@ -118,7 +119,7 @@ class PeriodForm(FlaskForm):
             try:
                 slips.check_period(self.date_from.data, self.date_to.data)
             except SlipError as error:
-                self.date_to.errors = [*self.date_to.errors, _(error.message, **error.params)]
+                self.date_to.errors = [*self.date_to.errors, refusal_text(error)]
                 ok = False
         return ok
 
@@ -279,7 +280,7 @@ def pdf_response(found: list[HourSlip], filename: str) -> Response:
 
 
 def _message(error: SlipError) -> str:
-    return _(error.message, **error.params)
+    return refusal_text(error)
 
 
 # --- pages: issuing ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ..forms import ButtonForm, db_id
 from ..welcome import welcome_sheet
 from ..access import roles
 from ..extensions import db
+from ..i18n import refusal_text
 
 bp = Blueprint("team", __name__, url_prefix="/admin/team")
 admins = roles(Role.admin)
@@ -57,7 +58,7 @@ def add_supervisor():
                                                  name=name, email=email, now=utcnow())
     except links.AccountSetupError as error:
         db.session.rollback()
-        return _index(error=_(error.message, **error.params), name=name, email=email, status=400)
+        return _index(error=refusal_text(error), name=name, email=email, status=400)
     db.session.commit()
     g.no_store = True  # the page holds a one-time link
     return _index(welcome=welcome_sheet(token, user, staff=True))
