@@ -339,6 +339,8 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
     serve(db, unit, place, me, 8, dt.datetime(2026, 1, 5, 9, tzinfo=TAIPEI), status=SessionStatus.closed)
     html = page(volunteer.get("/me/milestones"))
     assert "符合績效證明書：計至 2026-03-05 共 160 小時 30 分" in html
+    # a goal passed reads as reached, not "160 of 150 hours"
+    assert "160 小時 30 分：已達所需的 150 小時" in html and "／150 小時" not in html
     r = volunteer.post("/me/certificates/request", {"note": "轉換單位用"})
     assert r.status_code == 302
     db.rollback()
