@@ -20,8 +20,8 @@ from . import audit
 from .base import (TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, read,
                    row_values, taipei_date, update_now, utcnow)
 from .insurance import InsuranceCover, is_covered_on
-from .people import Volunteer
-from .training import TrainingRecord, training_status
+from .people import Volunteer, of_volunteers
+from .training import TrainingRecord, TrainingStatus, catalogues_of, status_from, training_status
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 from .messages import N_, Named
 
@@ -231,12 +231,20 @@ def _dated_problems(session: Session, volunteer: Volunteer, item: ServiceItem | 
     """The gates that belong to the day of service rather than to this moment: accident
     insurance valid that day, and the training the item's category needs completed by then
     (service counts from the certificate's date). A session keeps needing them until it is
-    verified, whatever the records say later."""
-    problems: list[tuple[str, dict]] = []
-    if not is_covered_on(session, volunteer.id, day):
-        problems.append(("no_insurance", {}))
+    verified, whatever the records say later. (_day_problems_of: the same for many sessions.)"""
+    status = None
     if item is not None and item.category is not None:
         status = training_status(session, volunteer, item.category, as_of=day)
+    return _day_problems(is_covered_on(session, volunteer.id, day), status)
+
+
+def _day_problems(covered: bool, status: TrainingStatus | None) -> list[tuple[str, dict]]:
+    """The day-of-service gates judged from what was read: cover that day or not, and the
+    training status by that day for the item's category (None: the item needs none)."""
+    problems: list[tuple[str, dict]] = []
+    if not covered:
+        problems.append(("no_insurance", {}))
+    if status is not None:
         if (not status.basic_done and not status.missing_basic) or \
                 (not status.special_done and not status.missing_special):
             problems.append(("no_catalogue", {}))  # nothing to name: the catalogue is empty
@@ -257,6 +265,48 @@ def _course_names(courses) -> Named:
 
     return Named(SimpleNamespace(name_zh="、".join(c.name for c in courses),
                                  name_en=", ".join(c.name_en or c.name for c in courses)))
+
+
+def _day_problems_of(session: Session, rows) -> dict[int, list[tuple[str, dict]]]:
+    """_dated_problems() for many sessions, each on its own day, in at most three queries
+    however many rows (covers, catalogues, training records): session id -> problems.
+    The rows' service items must be loaded (the queue and recheck_day_gates load them)."""
+    rows = list(rows)
+    if not rows:
+        return {}
+    days = {s.id: taipei_date(s.checked_in_at) for s in rows}
+    first, last = min(days.values()), max(days.values())
+    units = {s.unit_id for s in rows}  # a session's unit is its volunteer's
+    volunteers = {s.volunteer_id for s in rows}
+    covers: dict[int, list] = {}
+    query = of_volunteers(select(InsuranceCover.volunteer_id, InsuranceCover.starts_on,
+                                 InsuranceCover.ends_on)
+                          .where(InsuranceCover.starts_on <= last, InsuranceCover.ends_on >= first),
+                          InsuranceCover.volunteer_id, volunteers, units)
+    for cover in session.execute(query):
+        covers.setdefault(cover.volunteer_id, []).append(cover)
+    trained = [s for s in rows if s.service_item is not None and s.service_item.category is not None]
+    trained_units = {s.unit_id for s in trained}
+    catalogues = catalogues_of(session, trained_units)
+    records: dict[int, list] = {}
+    if trained:
+        query = of_volunteers(select(TrainingRecord.volunteer_id, TrainingRecord.course_id,
+                                     TrainingRecord.completed_on)
+                              .where(TrainingRecord.completed_on <= last),
+                              TrainingRecord.volunteer_id, {s.volunteer_id for s in trained},
+                              trained_units)
+        for record in session.execute(query):
+            records.setdefault(record.volunteer_id, []).append(record)
+    out = {}
+    for s in rows:
+        day = days[s.id]
+        covered = any(c.starts_on <= day <= c.ends_on for c in covers.get(s.volunteer_id, ()))
+        status = None
+        if s.service_item is not None and s.service_item.category is not None:
+            by_then = [r for r in records.get(s.volunteer_id, ()) if r.completed_on <= day]
+            status = status_from(catalogues[s.unit_id], by_then, s.service_item.category)
+        out[s.id] = _day_problems(covered, status)
+    return out
 
 
 def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> list[Refusal]:
@@ -286,13 +336,29 @@ DATED_REFUSALS = {
 }
 
 
+def _worded(problems: list[tuple[str, dict]], volunteer: Volunteer, day: dt.date) -> list[Refusal]:
+    return [Refusal(code, DATED_REFUSALS.get(code, REFUSALS[code]),
+                    {**params, "name": volunteer.name_zh, "day": day.isoformat()})
+            for code, params in problems]
+
+
 def dated_refusals(session: Session, volunteer: Volunteer, item: ServiceItem | None,
                    when: dt.datetime) -> list[Refusal]:
     """The day-of-service gates for a session that starts at `when`, worded for staff."""
     day = taipei_date(when)
-    return [Refusal(code, DATED_REFUSALS.get(code, REFUSALS[code]),
-                    {**params, "name": volunteer.name_zh, "day": day.isoformat()})
-            for code, params in _dated_problems(session, volunteer, item, day)]
+    return _worded(_dated_problems(session, volunteer, item, day), volunteer, day)
+
+
+def day_gate_reasons(session: Session, sessions) -> dict[int, list[Refusal]]:
+    """Why each of `sessions` that carries the day_gates flag fails its day: the refusals
+    approving it would give (dated_refusals), for a whole page of rows in at most three
+    queries. Session id -> refusals; rows without the flag are left out, and a flagged row
+    whose day passes again has an empty list. The rows' volunteers and service items should
+    be loaded (the queue loads them)."""
+    flagged = [s for s in sessions if Flag.day_gates.value in s.flag_set]
+    problems = _day_problems_of(session, flagged)
+    return {s.id: _worded(problems[s.id], s.volunteer, taipei_date(s.checked_in_at))
+            for s in flagged}
 
 
 _UNVERIFIED = (SessionStatus.open, SessionStatus.closed, SessionStatus.needs_review)
@@ -303,14 +369,14 @@ def recheck_day_gates(session: Session, volunteer_ids, now: dt.datetime) -> list
     verified whose day no longer passes the day-of-service gates, and unflag those that pass
     again. Supervisors see the flag in the queue, bulk approval leaves flagged sessions alone,
     and approve() refuses them while the records still say so."""
-    changed = []
-    rows = session.scalars(
+    rows = list(session.scalars(
         select(ServiceSession).where(ServiceSession.volunteer_id.in_(list(volunteer_ids)),
                                      ServiceSession.status.in_(_UNVERIFIED))
-        .options(selectinload(ServiceSession.volunteer), selectinload(ServiceSession.service_item)))
+        .options(selectinload(ServiceSession.service_item))))
+    problems = _day_problems_of(session, rows)
+    changed = []
     for s in rows:
-        failing = bool(_dated_problems(session, s.volunteer, s.service_item,
-                                       taipei_date(s.checked_in_at)))
+        failing = bool(problems[s.id])
         if failing == (Flag.day_gates.value in s.flag_set):
             continue
         before = s.snapshot()
