@@ -11,7 +11,7 @@ import enum
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, event, or_, select
+from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, event, inspect, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,7 +21,8 @@ from .base import (TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, ins
                    row_values, taipei_date, update_now, utcnow)
 from .insurance import InsuranceCover, is_covered_on
 from .people import Volunteer, of_volunteers
-from .training import TrainingRecord, TrainingStatus, catalogues_of, status_from, training_status
+from .training import (TrainingCourse, TrainingRecord, TrainingStatus, catalogues_of,
+                       status_from, training_status)
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 from .messages import N_, Named
 
@@ -364,14 +365,22 @@ def day_gate_reasons(session: Session, sessions) -> dict[int, list[Refusal]]:
 _UNVERIFIED = (SessionStatus.open, SessionStatus.closed, SessionStatus.needs_review)
 
 
-def recheck_day_gates(session: Session, volunteer_ids, now: dt.datetime) -> list[ServiceSession]:
-    """After a volunteer's insurance or training records change: flag their sessions not yet
-    verified whose day no longer passes the day-of-service gates, and unflag those that pass
-    again. Supervisors see the flag in the queue, bulk approval leaves flagged sessions alone,
-    and approve() refuses them while the records still say so."""
+def recheck_day_gates(session: Session, volunteer_ids, now: dt.datetime,
+                      unit_ids=()) -> list[ServiceSession]:
+    """After a volunteer's insurance or training records change (`volunteer_ids`), or a unit's
+    course catalogue or a service item's category (`unit_ids`: every volunteer of the unit):
+    flag their sessions not yet verified whose day no longer passes the day-of-service gates,
+    and unflag those that pass again. Supervisors see the flag in the queue, bulk approval
+    leaves flagged sessions alone, and approve() refuses them while the records still say so."""
+    whose = []
+    if volunteer_ids:
+        whose.append(ServiceSession.volunteer_id.in_(list(volunteer_ids)))
+    if unit_ids:
+        whose.append(ServiceSession.unit_id.in_(list(unit_ids)))
+    if not whose:
+        return []
     rows = list(session.scalars(
-        select(ServiceSession).where(ServiceSession.volunteer_id.in_(list(volunteer_ids)),
-                                     ServiceSession.status.in_(_UNVERIFIED))
+        select(ServiceSession).where(or_(*whose), ServiceSession.status.in_(_UNVERIFIED))
         .options(selectinload(ServiceSession.service_item))))
     problems = _day_problems_of(session, rows)
     changed = []
@@ -390,8 +399,13 @@ def recheck_day_gates(session: Session, volunteer_ids, now: dt.datetime) -> list
 
 
 # Every change to a cover or a training record, whichever page, import or command made it,
-# re-checks that volunteer's unverified sessions before the transaction commits.
+# re-checks that volunteer's unverified sessions before the transaction commits; a change to
+# what training a service item needs re-checks the whole unit's: a course added, removed,
+# retired or brought back (training_status requires the active courses only), or an item's
+# category.
 _GATES_CHANGED = "hourbook_day_gates_changed"
+_UNIT_GATES_CHANGED = "hourbook_unit_day_gates_changed"
+_COURSE_GATE_FIELDS = ("active", "kind", "category", "legacy")
 
 
 def _note_gate_change(_mapper, _connection, target) -> None:
@@ -400,22 +414,42 @@ def _note_gate_change(_mapper, _connection, target) -> None:
         owner.info.setdefault(_GATES_CHANGED, set()).add(target.volunteer_id)
 
 
+def _note_unit_gate_change(_mapper, _connection, target) -> None:
+    owner = object_session(target)
+    if owner is not None:
+        owner.info.setdefault(_UNIT_GATES_CHANGED, set()).add(target.unit_id)
+
+
+def _note_changed_fields(*fields):
+    def note(mapper, connection, target) -> None:
+        state = inspect(target)
+        if any(state.attrs[name].history.has_changes() for name in fields):
+            _note_unit_gate_change(mapper, connection, target)
+    return note
+
+
 for _record in (InsuranceCover, TrainingRecord):
     for _event in ("after_insert", "after_update", "after_delete"):
         event.listen(_record, _event, _note_gate_change)
+for _event in ("after_insert", "after_delete"):
+    event.listen(TrainingCourse, _event, _note_unit_gate_change)
+event.listen(TrainingCourse, "after_update", _note_changed_fields(*_COURSE_GATE_FIELDS))
+event.listen(ServiceItem, "after_update", _note_changed_fields("category"))
 
 
 @event.listens_for(Session, "before_commit")
 def _recheck_before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: flush first to hear of changes
     changed = session.info.pop(_GATES_CHANGED, None)
-    if changed:
-        recheck_day_gates(session, changed, utcnow())
+    units = session.info.pop(_UNIT_GATES_CHANGED, None)
+    if changed or units:
+        recheck_day_gates(session, changed or (), utcnow(), unit_ids=units or ())
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_gate_changes(session: Session, _previous) -> None:
     session.info.pop(_GATES_CHANGED, None)
+    session.info.pop(_UNIT_GATES_CHANGED, None)
 
 
 def _log(session: Session, *, volunteer: Volunteer | None, site: Site | None, unit_id: int,

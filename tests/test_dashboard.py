@@ -339,7 +339,7 @@ def test_a_cover_deleted_by_the_admin_shows_on_the_waiting_session_and_blocks_ap
     assert f"陳淑芬 於 {day} 沒有有效的意外保險" in refused.get_data(as_text=True)
     assert fresh(db, s).status == SessionStatus.closed
     history = supervisor.get(f"/dashboard/sessions/{s.id}/history").get_data(as_text=True)
-    assert "保險或訓練紀錄變更後重新檢查當日條件" in history and "志工時數簿（自動）" in history
+    assert "保險、訓練紀錄或課程變更後重新檢查當日條件" in history and "志工時數簿（自動）" in history
     assert "day_gates" not in history and "system" not in history
 
 

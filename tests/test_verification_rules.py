@@ -390,3 +390,73 @@ def test_day_gate_reasons_say_why_for_a_page_of_rows_in_three_queries(app, db, m
                    for r in reasons[s.id])
     assert reasons[rows["王保險"].id][0].message == checkin.DATED_REFUSALS["no_insurance"]
     assert checkin.day_gate_reasons(db, []) == {}
+
+
+def test_a_retired_course_brought_back_flags_the_sessions_it_gates_again(db, make, unit, setup):
+    """training_status() asks only for the active courses: retiring one lets service without it
+    pass, bringing it back makes that service fail again. Either re-checks the unit's sessions
+    not yet verified, as a changed cover or training record does."""
+    from models import checkin, training
+
+    site, item, vol, admin, sup = setup
+    sw03 = _course(db, unit, "SW03")  # 綜合討論, social welfare: the item's category
+
+    def edit(course, active, name=None):
+        training.update_course(db, course, admin, name=name or course.name,
+                               name_en=course.name_en, minutes=course.minutes, active=active)
+        db.commit()
+
+    edit(sw03, active=False)
+    newcomer = make.volunteer(unit, trained=False, name_zh="周新人")
+    make.train(newcomer, unit, codes={"B01", "B02", "B03", "SW01", "SW02", "SW04"})
+    make.cover(newcomer, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    s = closed(db, site, item, newcomer, NOW - dt.timedelta(days=3), 60)
+    theirs = closed(db, site, item, vol, NOW - dt.timedelta(days=3), 60)  # vol has SW03
+    assert _flags(db, s) == set()
+
+    edit(_course(db, unit, "SW03"), active=True)
+    assert _flags(db, s) == {Flag.day_gates.value} and _flags(db, theirs) == set()
+    [why] = checkin.day_gate_reasons(db, [db.get(ServiceSession, s.id)])[s.id]
+    assert why.code == "special_training_missing" and why.params["courses"] == "綜合討論"
+    assert v.bulk_approve(db, sup, v.QueueFilter(), NOW, expected_count=1) == 1  # only theirs
+    db.commit()
+    assert db.get(ServiceSession, s.id).status == SessionStatus.closed
+    with pytest.raises(v.VerificationError, match="special training"):
+        v.approve(db, s.id, sup, NOW)
+    db.rollback()
+
+    rechecks = select(AuditEntry).where(AuditEntry.action == "day_gates_rechecked",
+                                        AuditEntry.entity_id == s.id)
+    edit(_course(db, unit, "SW03"), active=True, name="綜合討論（新版）")  # a new name only
+    assert len(db.scalars(rechecks).all()) == 1 and _flags(db, s) == {Flag.day_gates.value}
+    edit(_course(db, unit, "SW03"), active=False)  # retired again: the day passes
+    assert _flags(db, s) == set() and len(db.scalars(rechecks).all()) == 2
+    v.approve(db, s.id, sup, NOW)
+    db.commit()
+
+
+def test_a_course_added_or_removed_and_an_items_category_recheck_the_unit(db, make, unit, setup):
+    from models.training import TrainingCourse, TrainingKind
+    from models.unit import Category
+
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(days=3), 60)
+    other_unit = make.unit()
+    # (uninsured: a re-check of their unit would flag it)
+    elsewhere = closed(db, make.site(other_unit), make.item(other_unit), make.volunteer(other_unit),
+                       NOW - dt.timedelta(days=3), 60)
+    new = TrainingCourse(unit_id=unit.id, code="SW05", name="長照服務概論", kind=TrainingKind.special,
+                         category=Category.social_welfare, minutes=60, active=True)
+    db.add(new)
+    db.commit()
+    assert _flags(db, s) == {Flag.day_gates.value} and _flags(db, elsewhere) == set()
+    db.delete(db.get(TrainingCourse, new.id))
+    db.commit()
+    assert _flags(db, s) == set()
+
+    db.delete(_record(db, vol, _course(db, unit, "CO01")))  # comprehensive: not this item's
+    db.commit()
+    assert _flags(db, s) == set()
+    db.get(type(item), item.id).category = Category.comprehensive
+    db.commit()
+    assert _flags(db, s) == {Flag.day_gates.value}
