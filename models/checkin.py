@@ -353,10 +353,12 @@ def dated_refusals(session: Session, volunteer: Volunteer, item: ServiceItem | N
 def day_gate_reasons(session: Session, sessions) -> dict[int, list[Refusal]]:
     """Why each of `sessions` that carries the day_gates flag fails its day: the refusals
     approving it would give (dated_refusals), for a whole page of rows in at most three
-    queries. Session id -> refusals; rows without the flag are left out, and a flagged row
-    whose day passes again has an empty list. The rows' volunteers and service items should
-    be loaded (the queue loads them)."""
-    flagged = [s for s in sessions if Flag.day_gates.value in s.flag_set]
+    queries. Session id -> refusals; rows without the flag, or decided already (approved or
+    rejected: the flag is history), are left out, and a flagged row whose day passes again has
+    an empty list. The rows' volunteers and service items should be loaded (the queue loads
+    them)."""
+    flagged = [s for s in sessions
+               if Flag.day_gates.value in s.flag_set and s.status in _UNVERIFIED]
     problems = _day_problems_of(session, flagged)
     return {s.id: _worded(problems[s.id], s.volunteer, taipei_date(s.checked_in_at))
             for s in flagged}

@@ -390,6 +390,10 @@ def test_day_gate_reasons_say_why_for_a_page_of_rows_in_three_queries(app, db, m
                    for r in reasons[s.id])
     assert reasons[rows["王保險"].id][0].message == checkin.DATED_REFUSALS["no_insurance"]
     assert checkin.day_gate_reasons(db, []) == {}
+    rejected = rows["王保險"]  # decided: its flag is history, nothing more to say
+    v.reject(db, rejected.id, sup, NOW, reason="當日未投保")
+    db.commit()
+    assert rejected.id not in checkin.day_gate_reasons(db, [db.get(ServiceSession, rejected.id)])
 
 
 def test_a_retired_course_brought_back_flags_the_sessions_it_gates_again(db, make, unit, setup):
