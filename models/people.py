@@ -158,3 +158,17 @@ def volunteer_by_number(session: Session, unit_id: int, number: str | None) -> V
         return None
     return session.scalar(select(Volunteer).where(Volunteer.unit_id == unit_id,
                                                   Volunteer.volunteer_no == number))
+
+
+FEW_VOLUNTEERS = 500
+
+
+def of_volunteers(query, volunteer_column, ids, unit_ids):
+    """`query` narrowed to these volunteers' rows: by their ids when they are a few, else by
+    their units (a join), which a database answers better than an IN list of thousands; the
+    caller keeps the rows of the volunteers it asked about."""
+    ids = list(ids)
+    if len(ids) <= FEW_VOLUNTEERS:
+        return query.where(volunteer_column.in_(ids))
+    return query.join(Volunteer, Volunteer.id == volunteer_column).where(
+        Volunteer.unit_id.in_(list(unit_ids)))

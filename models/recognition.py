@@ -19,7 +19,7 @@ from . import audit
 from . import awards as aw
 from .base import TAIPEI
 from .hours import hours_text
-from .people import User, Volunteer, VolunteerStatus
+from .people import User, Volunteer, VolunteerStatus, of_volunteers
 from .record_book import PriorCertificate, PriorHours
 from .service import ServiceSession, SessionStatus
 
@@ -27,11 +27,9 @@ from .service import ServiceSession, SessionStatus
 # --- eligibility for a whole unit ---------------------------------------------------------------
 
 def _theirs(query, volunteer_column, unit_id: int, ids: list[int]):
-    """`query` narrowed to these volunteers' rows: by their ids when they are a few, else by
-    the unit (a join), which a database answers better than an IN list of thousands."""
-    if len(ids) <= 500:
-        return query.where(volunteer_column.in_(ids))
-    return query.join(Volunteer, Volunteer.id == volunteer_column).where(Volunteer.unit_id == unit_id)
+    """`query` narrowed to these volunteers' rows (people.of_volunteers: their ids when they
+    are a few, else the unit)."""
+    return of_volunteers(query, volunteer_column, ids, [unit_id])
 
 
 def _seniority_bulk(session: Session, unit_id: int, volunteers: list[Volunteer],

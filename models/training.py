@@ -379,13 +379,33 @@ def training_status(session: Session, volunteer: Volunteer, category: Category,
     completed on or before `as_of` (hours count from the certificate's date).
     The courses in `missing_*` are rows with the course's id, code, name, name_en, kind and
     category."""
-    category = Category(getattr(category, "value", category))
     catalogue = read(session, _CATALOGUE, {"unit_id": volunteer.unit_id}).all()  # active and retired
-    courses = [c for c in catalogue if c.active]
     if as_of is None:
         records = read(session, _RECORDS, {"volunteer_id": volunteer.id}).all()
     else:
         records = read(session, _RECORDS_AS_OF, {"volunteer_id": volunteer.id, "as_of": as_of}).all()
+    return status_from(catalogue, records, category)
+
+
+def catalogues_of(session: Session, unit_ids) -> dict[int, list]:
+    """The catalogue rows training_status() reads (active and retired courses), for several
+    units in one query: unit id -> rows in the catalogue's order."""
+    out: dict[int, list] = {unit_id: [] for unit_id in unit_ids}
+    if out:
+        query = (select(TrainingCourse.unit_id, *_CATALOGUE.selected_columns)
+                 .where(TrainingCourse.unit_id.in_(list(out)))
+                 .order_by(TrainingCourse.kind, TrainingCourse.code))
+        for row in session.execute(query):
+            out[row.unit_id].append(row)
+    return out
+
+
+def status_from(catalogue, records, category: Category) -> TrainingStatus:
+    """training_status() from rows already read: the unit's catalogue (active and retired
+    courses, as _CATALOGUE reads them) and the volunteer's records (rows with course_id and
+    completed_on, only those that count: on or before the day asked about)."""
+    category = Category(getattr(category, "value", category))
+    courses = [c for c in catalogue if c.active]
     # Any record of a course counts, even of a course since retired.
     current_basic = [c for c in courses if c.kind == TrainingKind.basic and not c.legacy]
     basic_on, missing_basic = _done_by(records, current_basic)

@@ -339,5 +339,97 @@ def test_a_cover_deleted_by_the_admin_shows_on_the_waiting_session_and_blocks_ap
     assert f"陳淑芬 於 {day} 沒有有效的意外保險" in refused.get_data(as_text=True)
     assert fresh(db, s).status == SessionStatus.closed
     history = supervisor.get(f"/dashboard/sessions/{s.id}/history").get_data(as_text=True)
-    assert "保險或訓練紀錄變更後重新檢查當日條件" in history and "志工時數簿（自動）" in history
+    assert "保險、訓練紀錄或課程變更後重新檢查當日條件" in history and "志工時數簿（自動）" in history
     assert "day_gates" not in history and "system" not in history
+
+
+def _row_of(page: str, s) -> str:
+    row = page[page.index(f'id="session-{s.id}"'):]
+    return row[:row.index("</tr>")]
+
+
+def test_a_flagged_row_says_why_in_words_wherever_it_is_listed(db, world, supervisor, admin,
+                                                             make, unit):
+    from models.insurance import InsuranceCover
+
+    site, elsewhere, item, vol = world
+    waiting = add_session(db, site, item, vol, hours_ago=26)
+    today = add_session(db, site, item, vol, hours_ago=0.5, open=True)
+    fine = add_session(db, elsewhere, item, make.volunteer(unit, name_zh="林志明", insured=True),
+                       hours_ago=26)
+    cover = db.scalar(select(InsuranceCover).where(InsuranceCover.volunteer_id == vol.id))
+    assert admin.post(f"/admin/insurance/covers/{cover.id}/delete", {}).status_code == 302
+
+    day = waiting.checked_in_at.astimezone(TAIPEI).date().isoformat()
+    why = f"陳淑芬 於 {day} 沒有有效的意外保險。"
+    for page in (supervisor.get("/dashboard/"),
+                 supervisor.get("/dashboard/queue", headers={"HX-Request": "true"}),
+                 supervisor.get("/dashboard/queue?flag=day_gates"),
+                 admin.get("/dashboard/"),  # an admin's queue: every site
+                 supervisor.get(f"/dashboard/sessions/{waiting.id}/row",
+                                headers={"HX-Request": "true"})):
+        row = _row_of(page.get_data(as_text=True), waiting)
+        assert "當日未保險或未完成訓練" in row and why in row
+    assert "保險" not in _row_of(admin.get("/dashboard/").get_data(as_text=True), fine)
+    english = _row_of(supervisor.get("/dashboard/", headers={"Accept-Language": "en"})
+                      .get_data(as_text=True), waiting)
+    assert f"陳淑芬 had no valid accident insurance on {day}." in english
+    # today's sessions on the home page: the one on site now, whose day is today
+    home = admin.get("/").get_data(as_text=True)
+    on_day = today.checked_in_at.astimezone(TAIPEI).date().isoformat()
+    assert f"陳淑芬 於 {on_day} 沒有有效的意外保險。" in home
+    # a refused approval answers with the row, still saying why
+    refused = supervisor.post(f"/dashboard/sessions/{waiting.id}/approve",
+                              {"version": fresh(db, waiting).version}, hx=True)
+    assert refused.status_code == 400 and why in _row_of(refused.get_data(as_text=True), waiting)
+
+
+def test_a_flag_the_records_no_longer_bear_out_says_so(db, world, supervisor):
+    from models.service import Flag
+
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol, hours_ago=26)
+    db.execute(ServiceSession.__table__.update().where(ServiceSession.id == s.id)
+               .values(flags=Flag.day_gates.value))  # not through the records: nothing re-checked
+    db.commit()
+    row = _row_of(supervisor.get("/dashboard/").get_data(as_text=True), s)
+    assert "紀錄顯示當日條件已再度符合，核准時會再檢查一次。" in row
+
+
+def test_statement_count_does_not_grow_with_flagged_rows(app, db, world, supervisor, make, unit):
+    from models.insurance import InsuranceCover
+
+    site, _e, item, vol = world
+    engine = app.extensions["hourbook_db"]["engine"]
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def measure(*urls):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            pages = [supervisor.get(url).get_data(as_text=True) for url in urls]
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements), pages
+
+    def flagged(n):  # volunteers whose cover is found to have ended before their session
+        for i in range(n):
+            person = make.volunteer(unit, trained=bool(i % 2))  # half of them untrained too
+            make.cover(person, starts_on=dt.date(2020, 1, 1), ends_on=dt.date(2030, 12, 31))
+            add_session(db, site, item, person, hours_ago=30)
+            db.scalar(select(InsuranceCover).where(InsuranceCover.volunteer_id == person.id)) \
+                .ends_on = dt.date(2021, 1, 1)
+        db.commit()
+
+    urls = ("/dashboard/", "/dashboard/queue?flag=day_gates", "/")
+    flagged(2)
+    few, pages = measure(*urls)
+    assert pages[0].count('class="day-gate-reasons"') == 2
+    flagged(8)
+    many, pages = measure(*urls)
+    assert pages[0].count('class="day-gate-reasons"') == 10
+    assert pages[0].count("沒有有效的意外保險") == 10 and "尚未完成基礎訓練" in pages[0]
+    assert few == many, (few, many)

@@ -510,3 +510,44 @@ def test_attendance_of_an_event_not_held_yet_is_refused_over_http(app, db, make,
     db.rollback()
     assert training.attendees(db, event) == {}
     assert db.scalar(select(func.count(TrainingRecord.id))) == 0
+
+
+def test_retiring_and_bringing_back_a_course_on_its_page_rechecks_waiting_sessions(
+        app, db, make, unit, admin):
+    """A course in use again is required again: service of a volunteer who never took it,
+    waiting for verification, is flagged (the dashboard says which course) until it is retired
+    again."""
+    from models.service import Flag, SessionStatus
+
+    training.seed_catalogue(db, unit)
+    vol = make.volunteer(unit, trained=False, name_zh="周新人", insured=True)
+    make.train(vol, unit, codes={"B01", "B02", "B03", "SW01", "SW02", "SW04"})
+    db.commit()
+    sw03 = course(db, unit, "SW03")
+    item = make.item(unit, category=Category.social_welfare)
+    site = make.site(unit)
+
+    def edit(active: bool):
+        data = {"name": sw03.name, "name_en": sw03.name_en, "hours": "1"}
+        response = admin.post(f"/admin/training/courses/{sw03.id}/edit",
+                              {**data, **({"active": "y"} if active else {})})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        db.rollback()  # read what the request committed: a new transaction, nothing cached
+        db.expire_all()
+
+    edit(active=False)
+    start = NOW - dt.timedelta(days=2)
+    s = ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id, service_item_id=item.id,
+                       checked_in_at=start, checked_out_at=start + dt.timedelta(hours=2),
+                       status=SessionStatus.closed, source=SessionSource.poster)
+    db.add(s)
+    db.commit()
+    edit(active=True)
+    assert db.get(ServiceSession, s.id).flag_set == {Flag.day_gates.value}
+    day = start.astimezone(TAIPEI).date()
+    queue = admin.get("/dashboard/").get_data(as_text=True)
+    assert f"周新人 於 {day} 尚未完成特殊訓練：綜合討論" in queue
+    english = admin.get("/dashboard/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"周新人 had not completed the special training by {day}: General discussion" in english
+    edit(active=False)
+    assert db.get(ServiceSession, s.id).flag_set == set()

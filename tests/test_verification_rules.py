@@ -307,3 +307,160 @@ def test_a_rolled_back_change_rechecks_nothing(db, make, unit, setup):
     db.expire_all()
     assert db.get(ServiceSession, s.id).flag_set == set()
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "day_gates_rechecked")) is None
+
+
+# --- why a flagged row fails its day, and what re-checks it -------------------------------------
+
+def _course(db, unit, code):
+    from models.training import TrainingCourse
+
+    return db.scalar(select(TrainingCourse).where(TrainingCourse.unit_id == unit.id,
+                                                  TrainingCourse.code == code))
+
+
+def _record(db, vol, course):
+    from models.training import TrainingRecord
+
+    return db.scalar(select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id,
+                                                  TrainingRecord.course_id == course.id))
+
+
+def _flags(db, s):
+    db.expire_all()
+    return db.get(ServiceSession, s.id).flag_set
+
+
+def test_day_gate_reasons_say_why_for_a_page_of_rows_in_three_queries(app, db, make, unit, setup):
+    """The clock is the sessions' own days (Taipei): 2026-11-20 09:00 for the flagged rows."""
+    from sqlalchemy import event
+
+    from models import checkin
+    from models.insurance import InsuranceCover
+
+    site, item, vol, admin, sup = setup
+    day = dt.datetime(2026, 11, 20, 9, tzinfo=TAIPEI)
+    people = {}
+    for name in ("王保險", "林訓練", "陳兩者", "張無事"):
+        people[name] = make.volunteer(unit, name_zh=name)
+        make.cover(people[name], starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    rows = {name: closed(db, site, item, person, day, 60) for name, person in people.items()}
+    later = closed(db, site, item, people["林訓練"], day + dt.timedelta(days=6), 60)  # 11-26
+    assert all(_flags(db, s) == set() for s in [*rows.values(), later])
+
+    def cover_ends(person, on):  # the cover really ended earlier
+        db.scalar(select(InsuranceCover).where(InsuranceCover.volunteer_id == person.id)).ends_on = on
+
+    def completed(person, code, on):  # the certificate is really dated later
+        _record(db, person, _course(db, unit, code)).completed_on = on
+
+    cover_ends(people["王保險"], dt.date(2026, 11, 19))
+    completed(people["林訓練"], "SW01", dt.date(2026, 11, 25))
+    cover_ends(people["陳兩者"], dt.date(2026, 11, 19))
+    completed(people["陳兩者"], "B01", dt.date(2026, 11, 21))
+    db.commit()  # the re-check flags the rows of the day, not the one after the certificate
+    assert {name for name, s in rows.items() if Flag.day_gates.value in _flags(db, s)} == \
+        {"王保險", "林訓練", "陳兩者"}
+    assert _flags(db, later) == set()
+
+    page = v.verification_queue(db, sup, v.QueueFilter())  # volunteers and items loaded
+    engine = app.extensions["hourbook_db"]["engine"]
+    statements = []
+    count = lambda *_args: statements.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        reasons = checkin.day_gate_reasons(db, page)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 3  # covers, catalogues, training records: however many rows
+
+    def said(name):
+        return [(r.code, {k: p for k, p in r.params.items() if k not in ("name", "day")})
+                for r in reasons[rows[name].id]]
+
+    assert set(reasons) == {rows[n].id for n in ("王保險", "林訓練", "陳兩者")}  # flagged rows only
+    assert said("王保險") == [("no_insurance", {})]
+    assert said("林訓練") == [("special_training_missing", {"courses": "社會福利概述"})]
+    assert said("陳兩者") == [("no_insurance", {}),
+                             ("basic_training_missing", {"courses": "志願服務內涵及倫理"})]
+    for name in ("王保險", "林訓練", "陳兩者"):
+        s = rows[name]
+        # the very refusals approving the row gives, in the same words
+        assert reasons[s.id] == checkin.dated_refusals(db, people[name], item, s.checked_in_at)
+        assert all(r.params["name"] == name and r.params["day"] == "2026-11-20"
+                   for r in reasons[s.id])
+    assert reasons[rows["王保險"].id][0].message == checkin.DATED_REFUSALS["no_insurance"]
+    assert checkin.day_gate_reasons(db, []) == {}
+    rejected = rows["王保險"]  # decided: its flag is history, nothing more to say
+    v.reject(db, rejected.id, sup, NOW, reason="當日未投保")
+    db.commit()
+    assert rejected.id not in checkin.day_gate_reasons(db, [db.get(ServiceSession, rejected.id)])
+
+
+def test_a_retired_course_brought_back_flags_the_sessions_it_gates_again(db, make, unit, setup):
+    """training_status() asks only for the active courses: retiring one lets service without it
+    pass, bringing it back makes that service fail again. Either re-checks the unit's sessions
+    not yet verified, as a changed cover or training record does."""
+    from models import checkin, training
+
+    site, item, vol, admin, sup = setup
+    sw03 = _course(db, unit, "SW03")  # 綜合討論, social welfare: the item's category
+
+    def edit(course, active, name=None):
+        training.update_course(db, course, admin, name=name or course.name,
+                               name_en=course.name_en, minutes=course.minutes, active=active)
+        db.commit()
+
+    edit(sw03, active=False)
+    newcomer = make.volunteer(unit, trained=False, name_zh="周新人")
+    make.train(newcomer, unit, codes={"B01", "B02", "B03", "SW01", "SW02", "SW04"})
+    make.cover(newcomer, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    s = closed(db, site, item, newcomer, NOW - dt.timedelta(days=3), 60)
+    theirs = closed(db, site, item, vol, NOW - dt.timedelta(days=3), 60)  # vol has SW03
+    assert _flags(db, s) == set()
+
+    edit(_course(db, unit, "SW03"), active=True)
+    assert _flags(db, s) == {Flag.day_gates.value} and _flags(db, theirs) == set()
+    [why] = checkin.day_gate_reasons(db, [db.get(ServiceSession, s.id)])[s.id]
+    assert why.code == "special_training_missing" and why.params["courses"] == "綜合討論"
+    assert v.bulk_approve(db, sup, v.QueueFilter(), NOW, expected_count=1) == 1  # only theirs
+    db.commit()
+    assert db.get(ServiceSession, s.id).status == SessionStatus.closed
+    with pytest.raises(v.VerificationError, match="special training"):
+        v.approve(db, s.id, sup, NOW)
+    db.rollback()
+
+    rechecks = select(AuditEntry).where(AuditEntry.action == "day_gates_rechecked",
+                                        AuditEntry.entity_id == s.id)
+    edit(_course(db, unit, "SW03"), active=True, name="綜合討論（新版）")  # a new name only
+    assert len(db.scalars(rechecks).all()) == 1 and _flags(db, s) == {Flag.day_gates.value}
+    edit(_course(db, unit, "SW03"), active=False)  # retired again: the day passes
+    assert _flags(db, s) == set() and len(db.scalars(rechecks).all()) == 2
+    v.approve(db, s.id, sup, NOW)
+    db.commit()
+
+
+def test_a_course_added_or_removed_and_an_items_category_recheck_the_unit(db, make, unit, setup):
+    from models.training import TrainingCourse, TrainingKind
+    from models.unit import Category
+
+    site, item, vol, admin, sup = setup
+    s = closed(db, site, item, vol, NOW - dt.timedelta(days=3), 60)
+    other_unit = make.unit()
+    # (uninsured: a re-check of their unit would flag it)
+    elsewhere = closed(db, make.site(other_unit), make.item(other_unit), make.volunteer(other_unit),
+                       NOW - dt.timedelta(days=3), 60)
+    new = TrainingCourse(unit_id=unit.id, code="SW05", name="長照服務概論", kind=TrainingKind.special,
+                         category=Category.social_welfare, minutes=60, active=True)
+    db.add(new)
+    db.commit()
+    assert _flags(db, s) == {Flag.day_gates.value} and _flags(db, elsewhere) == set()
+    db.delete(db.get(TrainingCourse, new.id))
+    db.commit()
+    assert _flags(db, s) == set()
+
+    db.delete(_record(db, vol, _course(db, unit, "CO01")))  # comprehensive: not this item's
+    db.commit()
+    assert _flags(db, s) == set()
+    db.get(type(item), item.id).category = Category.comprehensive
+    db.commit()
+    assert _flags(db, s) == {Flag.day_gates.value}

@@ -3,6 +3,7 @@ place; on a phone each session is a card whose buttons fit the screen and a thum
 import datetime as dt
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from models.base import TAIPEI, utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
@@ -129,3 +130,37 @@ def test_supervisor_verifies_on_a_phone(db, make, unit, phone):
     form.get_by_role("button", name="儲存時間").click()
     page.locator(f"#session-{adjust_me.id} .badge-warn", has_text="已修改").wait_for()
     assert _status(db, adjust_me).elapsed_minutes(utcnow()) == 90
+
+
+def test_a_flagged_row_says_why_on_a_phone_and_a_tablet(db, make, unit, open_page):
+    """A cover found to have ended before the session: the row says so in words, inside its
+    card on a phone (no sideways scrolling, thumb-sized buttons) and inside the flags column on
+    a tablet, in English too."""
+    from models.insurance import InsuranceCover
+
+    site = make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Community Care Point")
+    item = make.item(unit, name_zh="共餐與送餐服務", name_en="Shared and delivered meals")
+    sup = make.user(unit, role="supervisor", display_name="陳督導")
+    db.add(SupervisorSite(user_id=sup.id, site_id=site.id))
+    db.commit()
+    vol = make.volunteer(unit, name_zh="王淑惠", insured=True)
+    s = _session(db, site, item, vol, 30)
+    _session(db, site, item, make.volunteer(unit, name_zh="李大同", insured=True), 28)
+    db.scalar(select(InsuranceCover).where(InsuranceCover.volunteer_id == vol.id)).starts_on = \
+        s.checked_in_at.astimezone(TAIPEI).date() + dt.timedelta(days=1)
+    db.commit()  # the re-check flags the session
+    day = s.checked_in_at.astimezone(TAIPEI).date().isoformat()
+
+    for size, locale, words in (("phone", "zh-TW", f"王淑惠 於 {day} 沒有有效的意外保險。"),
+                                ("tablet", "en", f"王淑惠 had no valid accident insurance on {day}.")):
+        page = sign_in(open_page(size, locale), sup.email)
+        page.goto("/dashboard/")
+        why = page.locator(f"#session-{s.id} .day-gate-reasons")
+        expect(why).to_have_text(words)
+        width = page.viewport_size["width"]
+        box, cell = why.bounding_box(), page.locator(f"#session-{s.id} .flags").bounding_box()
+        assert cell["x"] <= box["x"] and box["x"] + box["width"] <= min(cell["x"] + cell["width"], width) + 0.5
+        assert_fits_phone(page, width, tables=True)  # nothing scrolls sideways, not even the table
+        if size == "phone":
+            assert_touch_targets(page)
+        screenshot(page, f"dashboard-flag-reason-{size}")

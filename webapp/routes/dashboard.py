@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from models import verification as v
 from models.base import TAIPEI, taipei_date, utcnow
-from models.checkin import service_items_for
+from models.checkin import day_gate_reasons, service_items_for
 from models.people import Role, User, Volunteer, volunteer_by_number
 from models.service import Flag, ServiceItem, ServiceSession, Site
 
@@ -85,7 +85,7 @@ def _local_input(value: str) -> dt.datetime | None:
 
 def _row(s: ServiceSession, mode: str = "view", error: str | None = None, status: int = 200):
     return render_template("dashboard/_queue_row.html", s=s, mode=mode, error=error,
-                           now=utcnow()), status
+                           now=utcnow(), reasons=day_gate_reasons(db.session, [s])), status
 
 
 def _session_or_404(session_id: int) -> ServiceSession:
@@ -129,9 +129,11 @@ def _act(session_id: int, action, error_mode: str = "view", **kwargs):
 def index():
     me = _me()
     f, errors = _filter_from_request()
+    rows = v.verification_queue(db.session, me, f)
     return render_template(
         "dashboard/index.html", sites=_sites_for(me), f=f, errors=errors,
-        on_site=v.on_site_now(db.session, me), rows=v.verification_queue(db.session, me, f),
+        on_site=v.on_site_now(db.session, me), rows=rows,
+        reasons=day_gate_reasons(db.session, rows),  # why each day_gates-flagged row fails
         unflagged=v.unflagged_count(db.session, me, f), now=utcnow(), flags=list(Flag),
         args=request.args,
     )
@@ -154,6 +156,7 @@ def queue():
     rows = v.verification_queue(db.session, me, f, offset=offset)
     template = "dashboard/_queue.html" if _is_htmx() else "dashboard/index.html"
     return render_template(template, sites=_sites_for(me), f=f, errors=errors, rows=rows,
+                           reasons=day_gate_reasons(db.session, rows),
                            unflagged=v.unflagged_count(db.session, me, f), now=utcnow(),
                            flags=list(Flag), offset=offset, args=request.args,
                            on_site=v.on_site_now(db.session, me) if not _is_htmx() else [])

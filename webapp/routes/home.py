@@ -39,15 +39,17 @@ def index():
             now=now,
         )
     today = taipei_date(now)
+    # a supervisor sees the sites they look after, as on the dashboard; an admin every site
+    sessions = hours.sessions_on_day(db.session, current_user.unit_id, today,
+                                     supervised_site_ids(db.session, current_user))
     return render_template(
         "home/staff.html",
         today=today,
         # a new unit's admin: what to do first, until the essential steps are done
         start=(getting_started.checklist(db.session, current_user.unit_id, today)
                if current_user.role == Role.admin else None),
-        # a supervisor sees the sites they look after, as on the dashboard; an admin every site
-        sessions=hours.sessions_on_day(db.session, current_user.unit_id, today,
-                                       supervised_site_ids(db.session, current_user)),
+        sessions=sessions,
+        reasons=checkin.day_gate_reasons(db.session, sessions),
         now=now,
     )
 
