@@ -549,5 +549,13 @@ def test_retiring_and_bringing_back_a_course_on_its_page_rechecks_waiting_sessio
     assert f"周新人 於 {day} 尚未完成特殊訓練：綜合討論" in queue
     english = admin.get("/dashboard/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert f"周新人 had not completed the special training by {day}: General discussion" in english
+    # approving it refuses in the reader's language, the course by its English name too
+    refused = admin.post(f"/dashboard/sessions/{s.id}/approve",
+                         {"version": db.get(ServiceSession, s.id).version}, hx=True,
+                         headers={"Accept-Language": "en"})
+    assert refused.status_code == 400
+    assert f"had not completed the special training by {day}: General discussion" in \
+        refused.get_data(as_text=True)
+    db.rollback()
     edit(active=False)
     assert db.get(ServiceSession, s.id).flag_set == set()

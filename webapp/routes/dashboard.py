@@ -22,6 +22,7 @@ from models.service import Flag, ServiceItem, ServiceSession, Site
 from ..forms import db_id, plain_date
 from ..access import STAFF, roles
 from ..extensions import db
+from ..i18n import refusal_text
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 staff = roles(*STAFF)
@@ -110,11 +111,11 @@ def _act(session_id: int, action, error_mode: str = "view", **kwargs):
     except v.StaleRow as exc:
         db.session.rollback()
         return _row(db.session.get(ServiceSession, session_id, populate_existing=True),
-                    error=_(exc.message, **exc.params), status=409)
+                    error=refusal_text(exc), status=409)
     except v.VerificationError as exc:
         db.session.rollback()
         return _row(db.session.get(ServiceSession, session_id, populate_existing=True),
-                    mode=error_mode, error=_(exc.message, **exc.params), status=400)
+                    mode=error_mode, error=refusal_text(exc), status=400)
     except PermissionError:
         abort(403)
     db.session.commit()
@@ -227,7 +228,7 @@ def check_out(session_id: int):
                                 reason=request.form.get("reason", ""), expected_version=_version())
         except v.VerificationError as exc:
             db.session.rollback()
-            error = _(exc.message, **exc.params)
+            error = refusal_text(exc)
         except PermissionError:
             abort(403)
     if error:
@@ -269,7 +270,7 @@ def bulk_approve():
                               expected_count=-1 if db_id(expected) is None else db_id(expected))
     except v.VerificationError as exc:
         db.session.rollback()
-        return render_template("dashboard/_bulk_result.html", error=_(exc.message, **exc.params),
+        return render_template("dashboard/_bulk_result.html", error=refusal_text(exc),
                                count=v.unflagged_count(db.session, me, f), f=f, args=request.form), 409
     db.session.commit()
     response = render_template("dashboard/_bulk_result.html", done=done, f=f, args=request.form)
@@ -305,7 +306,7 @@ def manual():
                                    reason=form.get("reason", ""))
             except v.VerificationError as exc:
                 db.session.rollback()
-                error = _(exc.message, **exc.params)
+                error = refusal_text(exc)
             except PermissionError:
                 abort(403)
             else:
