@@ -283,7 +283,9 @@ def test_profile_form_saves_and_refuses_in_words(db, make, unit, admin):
     assert fresh(db).get(Unit, unit.id).name_en == "Taipei Test Foundation"
     page = admin.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "<small>Taipei Test Foundation</small>" in page
-    assert 'value="Taipei Test Foundation"' in admin.get("/admin/unit").get_data(as_text=True)
+    form = admin.get("/admin/unit").get_data(as_text=True)
+    assert 'value="Taipei Test Foundation"' in form
+    assert "英文名稱" in form and "英文姓名" not in form  # a unit's name, not a person's
     long = admin.post("/admin/unit", {**data, "name_en": "x" * 201})
     assert long.status_code == 400 and fresh(db).get(Unit, unit.id).name_en == "Taipei Test Foundation"
 

@@ -34,7 +34,7 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Unit name"), validators=[
         InputRequired(_l("Enter the unit's name.")),
         Length(max=unit_profile.NAME_MAX, message=TOO_LONG)])
-    name_en = StringField(_l("English name"), description=_l(
+    name_en = StringField(_l("Name in English"), description=_l(
         "Shown to volunteers and staff who use Hourbook in English; empty: the Chinese name."),
         validators=[Length(max=unit_profile.NAME_MAX, message=TOO_LONG)])
     legal_type = SelectField(_l("Legal type"), choices=[
