@@ -2,7 +2,7 @@
 and its QR), re-enrol a replaced tablet, revoke a lost one."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +18,7 @@ from models.people import Role
 from models.service import Site
 from webapp.access import roles
 from webapp.extensions import db
+from webapp.i18n import local
 
 from . import bp
 from .tablet import _svg_data_uri
@@ -37,7 +38,6 @@ def _sites() -> list[Site]:
 
 def _form() -> KioskForm:
     form = KioskForm()
-    local = current_app.jinja_env.filters["local"]
     form.site.choices = [(s.id, local(s)) for s in _sites()]
     return form
 

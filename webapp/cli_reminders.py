@@ -39,7 +39,7 @@ def reminder_messages(settings, unit: Unit, r: reminder_mail.UnitReminder, admin
                 body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"  # the template's gaps
                 subject = ngettext("Hourbook: %(num)d item for %(unit)s",
                                    "Hourbook: %(num)d items for %(unit)s", r.items,
-                                   unit=current_app.jinja_env.filters["local"](unit))
+                                   unit=i18n.local(unit))
             messages.append(mail.message(settings, to, subject, body))
     return messages
 

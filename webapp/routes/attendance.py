@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, redirect, render_template, request,
                    send_file, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,6 +34,7 @@ from models.verification import may_act_on, supervised_site_ids
 from ..forms import db_id, plain_date
 from ..access import STAFF, roles
 from ..extensions import db
+from ..i18n import local
 from ..printing import attendance as sheets
 
 bp = Blueprint("attendance", __name__, url_prefix="/attendance")
@@ -358,7 +359,6 @@ def sheet(site_id: int, fmt: str):
         return render_template("errors/error.html", status=400, title=_("Bad request"),
                                message=" ".join(str(e) for e in errors)), 400
     days = att.roster_range(db.session, site.id, first, last, utcnow())
-    local = current_app.jinja_env.filters["local"]
     built = sheets.build_sheet(
         days, title=_("%(site)s attendance", site=local(site)), period=period,
         unit_name=local(current_user.unit), gettext=_, local=local,
@@ -384,7 +384,6 @@ def shifts(site_id: int):
 
 
 def _fill_choices(form: ShiftForm, me: User) -> None:
-    local = current_app.jinja_env.filters["local"]
     form.site_id.choices = [SelectChoice(str(s.id), local(s))
                             for s in _sites_for(me, active_only=True)]
     volunteers = db.session.scalars(
@@ -440,7 +439,7 @@ def _show_shift_errors(form: ShiftForm, error: InvalidShift) -> None:
             other = error.conflict
             message = _("%(name)s already has a shift then: %(when)s at %(site)s.",
                         name=other.volunteer.name_zh, when=describe_shift(other),
-                        site=current_app.jinja_env.filters["local"](other.site))
+                        site=local(other.site))
         else:
             message = str(SHIFT_MESSAGES.get(code, code))
         field = getattr(form, name, form.start_time)

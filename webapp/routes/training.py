@@ -31,6 +31,7 @@ from models.unit import Category, Unit
 from ..forms import db_ids
 from ..access import roles
 from ..extensions import db
+from ..i18n import local
 from ..printing.completion import completion_pdf
 from .files import refusal_message, save_upload
 
@@ -163,7 +164,6 @@ def _course_choices(include_inactive=False) -> dict:
     """The unit's courses grouped (optgroups) as basic training, then special training of the
     unit's own category, then of the other: the two categories have courses of the same name
     (綜合討論, the unit briefing), which a flat list could not tell apart."""
-    local = current_app.jinja_env.filters["local"]
     category = db.session.get(Unit, current_user.unit_id).category
     groups: dict[str, list] = {str(_("Basic training")): []}
     for cat in sorted(CATEGORY_LABELS, key=lambda c: c != category.value):
