@@ -17,7 +17,7 @@ from models import checkin
 from models.base import utcnow
 from models.kiosk import KioskDevice, check_presence_pass, check_presence_token, presence_pass
 from models.people import Role
-from models.service import ServiceItem, SessionSource, Site
+from models.service import ServiceItem, SessionSource, Site, service_items_for
 from models.sites import site_by_token
 from webapp.forms import db_id
 from webapp.access import public, roles
@@ -58,7 +58,7 @@ def _render(site: Site, source: SessionSource, post_url: str, result=None, statu
         done, current = None, checkin.open_session(db.session, volunteer.id)
     items = chosen = None
     if current is None:  # the check-in form: items, and the one used last here
-        items = checkin.service_items_for(db.session, site.unit_id)
+        items = service_items_for(db.session, site.unit_id)
         if done is not None and done.site_id == site.id and done.service_item in items:
             chosen = done.service_item
         else:

@@ -26,7 +26,7 @@ from models import kiosk as kiosks
 from models.base import TAIPEI, utcnow
 from models.checkin import Action, Outcome
 from models.people import Volunteer
-from models.service import Flag, SessionSource
+from models.service import Flag, SessionSource, service_items_for
 from webapp.access import public
 from webapp.extensions import db, limiter
 from webapp.i18n import DEFAULT as DEFAULT_LANGUAGE, LANGUAGES
@@ -244,7 +244,7 @@ def _person(kiosk, volunteer: Volunteer, via: str, now: dt.datetime, checked_out
     once done, shown above the check-in button for here."""
     site = kiosk.site
     current = checkin.open_session(db.session, volunteer.id)
-    items = checkin.service_items_for(db.session, kiosk.unit_id)
+    items = service_items_for(db.session, kiosk.unit_id)
     chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
     action = Action.check_in if current is None else Action.check_out
     return _fragment(
@@ -272,7 +272,7 @@ def tablet_act(kiosk):
     site = kiosk.site
     action = form.get("action")
     if action == Action.check_in.value:
-        items = checkin.service_items_for(db.session, kiosk.unit_id)
+        items = service_items_for(db.session, kiosk.unit_id)
         item = next((i for i in items if str(i.id) == form.get("item", "")), None)
         result = checkin.check_in(db.session, volunteer=volunteer, site=site, item=item, now=now,
                                   source=source, key=key, device_id=kiosk.id,
@@ -341,7 +341,7 @@ def tablet_sync(kiosk):
                      now=now)
     site = kiosk.site
     if action == Action.check_in.value:
-        items = checkin.service_items_for(db.session, kiosk.unit_id)
+        items = service_items_for(db.session, kiosk.unit_id)
         item = checkin.default_item(db.session, volunteer.id, site.id, items)
         result = checkin.check_in(db.session, volunteer=volunteer, site=site, item=item, now=now,
                                   source=SessionSource.offline, key=key, device_id=kiosk.id,

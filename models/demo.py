@@ -131,7 +131,7 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
     # A few weeks of past service: most verified, some awaiting verification, a forgotten check-out.
     # Only what a check-in would have accepted: the same gates (insured, trained for the item).
     session.flush()
-    from .checkin import gate_refusals
+    from .gates import gate_refusals
 
     for days_ago in range(1, 29):
         day = today - dt.timedelta(days=days_ago)

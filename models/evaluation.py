@@ -8,7 +8,7 @@ attendance and training, takes a score per criterion, comments and an outcome (c
 coaching plan / exit). One evaluation per volunteer per year, editable until finalised; an
 admin may reopen a finalised one to correct it (with a reason, audited), and it is finalised anew.
 Finalising an "exit" makes the volunteer inactive; nothing is deleted, and the check-in gate
-(models/checkin.gate_refusals) refuses inactive volunteers. Every change is audited.
+(models/gates.gate_refusals) refuses inactive volunteers. Every change is audited.
 
 Criteria are **locked** once any evaluation of that year exists (draft or final): every
 evaluation of a year is then scored against the same criteria and weights, so totals stay

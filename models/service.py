@@ -5,8 +5,8 @@ import datetime as dt
 import enum
 import secrets
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, bindparam, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .people import User, Volunteer
@@ -178,3 +178,14 @@ class ServiceSession(Base):
             "source": self.source.value if self.source else None,
             "flags": self.flags,
         }
+
+
+# The unit's service items offered at check-in (and in staff's forms): built once, as check-in is
+# the request the product serves most.
+_ACTIVE_ITEMS = (select(ServiceItem).where(ServiceItem.unit_id == bindparam("unit_id"),
+                                           ServiceItem.active.is_(True)).order_by(ServiceItem.code))
+
+
+def service_items_for(session: Session, unit_id: int) -> list[ServiceItem]:
+    """The unit's active service items, by code: what can be checked into."""
+    return list(session.scalars(_ACTIVE_ITEMS, {"unit_id": unit_id}))

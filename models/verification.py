@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 from . import audit
 from .audit import AuditEntry
 from .base import TAIPEI, Base, begin_write, taipei_date, taipei_day_bounds
-from .checkin import dated_refusals, gate_refusals, overlapping_session
+from .checkin import overlapping_session
+from .gates import dated_refusals, gate_refusals
 from .hours import hours_text
 from .messages import N_, Refused
 from .people import Role, User, Volunteer
@@ -294,7 +295,7 @@ def approve(session: Session, session_id: int, actor: User, now: dt.datetime,
     """Approve a closed session: its credited minutes are the elapsed time, rounded the unit's
     way. `day_gates=False` (bulk approval of unflagged sessions only) skips re-checking the
     day's insurance and training: a session carries the day_gates flag whenever a change to
-    those records made its day fail (checkin.recheck_day_gates)."""
+    those records made its day fail (gates.recheck_day_gates)."""
     begin_write(session)
     s = _load(session, session_id, actor, expected_version)
     _locked(s)
@@ -336,7 +337,7 @@ def adjust(session: Session, session_id: int, actor: User, now: dt.datetime, *,
     _check_times(session, s.id, s.volunteer_id, s.site, checked_in_at, checked_out_at, now)
     if taipei_date(checked_in_at) != taipei_date(s.checked_in_at):
         # moved to another day: that day must pass (its own day passed at check-in, and a
-        # later change to the records flags it: checkin.recheck_day_gates)
+        # later change to the records flags it: gates.recheck_day_gates)
         _require_day_gates(session, s.volunteer, s.service_item, checked_in_at)
     before = {**s.snapshot(), "persons_served": s.persons_served}
     s.checked_in_at = checked_in_at

@@ -3,7 +3,7 @@
 The volunteer row holds the current status; `VolunteerStatusChange` keeps every exit and
 re-activation with its date and reason, so years already past are judged by who was active
 then (the evaluation list, the team view). Exiting deletes nothing: hours, sessions and records
-stay, and the check-in gate (models/checkin.gate_refusals) refuses inactive volunteers. An exit
+stay, and the check-in gate (models/gates.gate_refusals) refuses inactive volunteers. An exit
 is made by an admin, or by finalising an evaluation whose outcome is exit (models/evaluation).
 Every change is audited. Plain functions: they take the Session and `now`; callers commit.
 """

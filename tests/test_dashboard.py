@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, select
 
 from models.audit import AuditEntry
-from models.base import TAIPEI, utcnow
+from models.base import TAIPEI, taipei_date, taipei_day_bounds, utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
 from models.verification import SupervisorSite
 
@@ -354,7 +354,10 @@ def test_a_flagged_row_says_why_in_words_wherever_it_is_listed(db, world, superv
 
     site, elsewhere, item, vol = world
     waiting = add_session(db, site, item, vol, hours_ago=26)
-    today = add_session(db, site, item, vol, hours_ago=0.5, open=True)
+    # on site now, and since today began in Taipei (the home page lists today's sessions)
+    since_midnight = utcnow() - taipei_day_bounds(taipei_date(utcnow()))[0]
+    today = add_session(db, site, item, vol, open=True,
+                        hours_ago=min(0.5, since_midnight.total_seconds() / 3600 / 2))
     fine = add_session(db, elsewhere, item, make.volunteer(unit, name_zh="林志明", insured=True),
                        hours_ago=26)
     cover = db.scalar(select(InsuranceCover).where(InsuranceCover.volunteer_id == vol.id))

@@ -78,7 +78,7 @@ def test_cli_keeps_the_account_rules_of_the_pages(app, db, unit):
 # --- service items: a new unit adds its own -------------------------------------------------
 
 def test_admin_adds_renames_and_retires_a_service_item(admin, db, unit):
-    from models.checkin import service_items_for
+    from models.service import service_items_for
     from models.service import ServiceItem
 
     page = admin.get("/admin/items/").get_data(as_text=True)

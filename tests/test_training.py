@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from models import completion, training
 from models.audit import AuditEntry
 from models.base import TAIPEI
-from models.checkin import Outcome, check_in, gate_refusals
+from models.checkin import Outcome, check_in
+from models.gates import gate_refusals
 from models.service import ServiceSession, SessionSource
 from models.training import (TrainingCourse, TrainingEvent, TrainingKind, TrainingMode,
                              TrainingRecord, InvalidTraining)
@@ -275,7 +276,7 @@ def test_gate_checks_the_item_category(db, make, seeded, post):
 def test_refusal_is_shown_in_chinese(app, make, seeded):
     from flask_babel import gettext
 
-    from models.checkin import refusal
+    from models.gates import refusal
 
     r = refusal("special_training_missing", courses="社會福利概述")
     with app.test_request_context(headers={"Accept-Language": "zh-TW"}):

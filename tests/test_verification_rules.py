@@ -334,7 +334,7 @@ def test_day_gate_reasons_say_why_for_a_page_of_rows_in_three_queries(app, db, m
     """The clock is the sessions' own days (Taipei): 2026-11-20 09:00 for the flagged rows."""
     from sqlalchemy import event
 
-    from models import checkin
+    from models import gates
     from models.insurance import InsuranceCover
 
     site, item, vol, admin, sup = setup
@@ -368,7 +368,7 @@ def test_day_gate_reasons_say_why_for_a_page_of_rows_in_three_queries(app, db, m
     count = lambda *_args: statements.append(1)  # noqa: E731
     event.listen(engine, "before_cursor_execute", count)
     try:
-        reasons = checkin.day_gate_reasons(db, page)
+        reasons = gates.day_gate_reasons(db, page)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 3  # covers, catalogues, training records: however many rows
@@ -385,22 +385,22 @@ def test_day_gate_reasons_say_why_for_a_page_of_rows_in_three_queries(app, db, m
     for name in ("王保險", "林訓練", "陳兩者"):
         s = rows[name]
         # the very refusals approving the row gives, in the same words
-        assert reasons[s.id] == checkin.dated_refusals(db, people[name], item, s.checked_in_at)
+        assert reasons[s.id] == gates.dated_refusals(db, people[name], item, s.checked_in_at)
         assert all(r.params["name"] == name and r.params["day"] == "2026-11-20"
                    for r in reasons[s.id])
-    assert reasons[rows["王保險"].id][0].message == checkin.DATED_REFUSALS["no_insurance"]
-    assert checkin.day_gate_reasons(db, []) == {}
+    assert reasons[rows["王保險"].id][0].message == gates.DATED_REFUSALS["no_insurance"]
+    assert gates.day_gate_reasons(db, []) == {}
     rejected = rows["王保險"]  # decided: its flag is history, nothing more to say
     v.reject(db, rejected.id, sup, NOW, reason="當日未投保")
     db.commit()
-    assert rejected.id not in checkin.day_gate_reasons(db, [db.get(ServiceSession, rejected.id)])
+    assert rejected.id not in gates.day_gate_reasons(db, [db.get(ServiceSession, rejected.id)])
 
 
 def test_a_retired_course_brought_back_flags_the_sessions_it_gates_again(db, make, unit, setup):
     """training_status() asks only for the active courses: retiring one lets service without it
     pass, bringing it back makes that service fail again. Either re-checks the unit's sessions
     not yet verified, as a changed cover or training record does."""
-    from models import checkin, training
+    from models import gates, training
 
     site, item, vol, admin, sup = setup
     sw03 = _course(db, unit, "SW03")  # 綜合討論, social welfare: the item's category
@@ -420,7 +420,7 @@ def test_a_retired_course_brought_back_flags_the_sessions_it_gates_again(db, mak
 
     edit(_course(db, unit, "SW03"), active=True)
     assert _flags(db, s) == {Flag.day_gates.value} and _flags(db, theirs) == set()
-    [why] = checkin.day_gate_reasons(db, [db.get(ServiceSession, s.id)])[s.id]
+    [why] = gates.day_gate_reasons(db, [db.get(ServiceSession, s.id)])[s.id]
     assert why.code == "special_training_missing" and why.params["courses"] == "綜合討論"
     assert v.bulk_approve(db, sup, v.QueueFilter(), NOW, expected_count=1) == 1  # only theirs
     db.commit()

@@ -25,10 +25,9 @@ from wtforms.validators import InputRequired, Length, Optional
 from models import attendance as att
 from models.attendance import AttendanceRefused, InvalidShift, Repeat, Status
 from models.base import taipei_date, utcnow
-from models.checkin import service_items_for
 from models.export import MIMETYPES
 from models.people import User, Volunteer, VolunteerStatus
-from models.service import Site
+from models.service import Site, service_items_for
 from models.verification import may_act_on, supervised_site_ids
 
 from ..forms import db_id, plain_date

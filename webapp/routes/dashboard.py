@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from models import verification as v
 from models.base import TAIPEI, taipei_date, utcnow
-from models.checkin import day_gate_reasons, service_items_for
+from models.gates import day_gate_reasons
 from models.people import Role, User, Volunteer, volunteer_by_number
-from models.service import Flag, ServiceItem, ServiceSession, Site
+from models.service import Flag, ServiceItem, ServiceSession, Site, service_items_for
 
 from ..forms import db_id, plain_date
 from ..access import STAFF, roles

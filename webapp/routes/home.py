@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from models import account_links, checkin, getting_started, hours, record_book
+from models import account_links, gates, getting_started, hours, record_book
 from models.base import taipei_date, utcnow
 from models.people import Role
 from models.verification import supervised_site_ids
@@ -35,7 +35,7 @@ def index():
             prior_minutes=record_book.prior_minutes(db.session, volunteer.id),
             recent=hours.recent_sessions(db.session, volunteer.id),
             # said here, before the trip to the site, rather than only at the check-in
-            cannot_serve=checkin.serving_refusals(db.session, volunteer, taipei_date(now)),
+            cannot_serve=gates.serving_refusals(db.session, volunteer, taipei_date(now)),
             now=now,
         )
     today = taipei_date(now)
@@ -49,7 +49,7 @@ def index():
         start=(getting_started.checklist(db.session, current_user.unit_id, today)
                if current_user.role == Role.admin else None),
         sessions=sessions,
-        reasons=checkin.day_gate_reasons(db.session, sessions),
+        reasons=gates.day_gate_reasons(db.session, sessions),
         now=now,
     )
 
