@@ -2,13 +2,13 @@
 
 - `gate_refusals`: everything that stops a check-in at this moment (status, site, service item,
   and the day-of-service gates), used by the phone, the kiosk and staff entering a session.
-- The day-of-service gates: accident insurance valid on the day of service and the training the
-  service item's category needs completed by then. A session keeps needing them until it is
-  verified: approving it asks again (`dated_refusals`), the queue says why a row fails
-  (`day_gate_reasons`), the volunteer's home page says it before they travel
-  (`serving_refusals`), and every change to a cover, a training record, a course or an item's
-  category re-checks the sessions not yet verified before the transaction commits
-  (`recheck_day_gates`).
+- The day-of-service gates: the volunteer one of the unit's that day (joined, not exited),
+  accident insurance valid on the day of service and the training the service item's category
+  needs completed by then. A session keeps needing them until it is verified: approving it
+  asks again (`dated_refusals`), the queue says why a row fails (`day_gate_reasons`), the
+  volunteer's home page says it before they travel (`serving_refusals`), and every change to
+  a cover, a training record, a course, an item's category or a volunteer's status history
+  re-checks the sessions not yet verified before the transaction commits (`recheck_day_gates`).
 
 Refusals carry an English msgid and parameters; the pages translate them (webapp.i18n).
 """
@@ -28,6 +28,7 @@ from .people import Volunteer, of_volunteers
 from .service import Flag, ServiceItem, ServiceSession, SessionStatus, Site, service_items_for
 from .training import (TrainingCourse, TrainingRecord, TrainingStatus, catalogues_of,
                        status_from, training_status)
+from .volunteer_status import VolunteerStatusChange, serving_on, status_changes_of, status_history
 
 
 @dataclass(frozen=True)
@@ -79,26 +80,37 @@ def gate_refusals(session: Session, volunteer: Volunteer, site: Site, item: Serv
     if item is None or item.unit_id != site.unit_id or not item.active:
         problems.append(refusal("not_service_item"))
     problems += [refusal(code, **params)
-                 for code, params in _dated_problems(session, volunteer, item, taipei_date(when))]
+                 for code, params in _dated_problems(session, volunteer, item, taipei_date(when),
+                                                     status_that_day=False)]
     return problems
 
 
 def _dated_problems(session: Session, volunteer: Volunteer, item: ServiceItem | None,
-                    day: dt.date) -> list[tuple[str, dict]]:
-    """The gates that belong to the day of service rather than to this moment: accident
-    insurance valid that day, and the training the item's category needs completed by then
-    (service counts from the certificate's date). A session keeps needing them until it is
-    verified, whatever the records say later. (_day_problems_of: the same for many sessions.)"""
+                    day: dt.date, *, status_that_day: bool = True) -> list[tuple[str, dict]]:
+    """The gates that belong to the day of service rather than to this moment: the volunteer
+    one of the unit's that day (joined, not yet exited: an exit recorded later, with an earlier
+    date, catches the service in between), accident insurance valid that day, and the training
+    the item's category needs completed by then (service counts from the certificate's date).
+    A session keeps needing them until it is verified, whatever the records say later.
+    `status_that_day=False`: the caller checks the status of this moment itself (a check-in,
+    the volunteer's home page). (_day_problems_of: the same for many sessions.)"""
+    serving = True
+    if status_that_day:
+        serving = serving_on(volunteer, status_changes_of(session, volunteer.id), day)
     status = None
     if item is not None and item.category is not None:
         status = training_status(session, volunteer, item.category, as_of=day)
-    return _day_problems(is_covered_on(session, volunteer.id, day), status)
+    return _day_problems(serving, is_covered_on(session, volunteer.id, day), status)
 
 
-def _day_problems(covered: bool, status: TrainingStatus | None) -> list[tuple[str, dict]]:
-    """The day-of-service gates judged from what was read: cover that day or not, and the
-    training status by that day for the item's category (None: the item needs none)."""
+def _day_problems(serving: bool, covered: bool,
+                  status: TrainingStatus | None) -> list[tuple[str, dict]]:
+    """The day-of-service gates judged from what was read: the volunteer one of the unit's that
+    day or not, cover that day or not, and the training status by that day for the item's
+    category (None: the item needs none)."""
     problems: list[tuple[str, dict]] = []
+    if not serving:
+        problems.append(("not_serving_that_day", {}))
     if not covered:
         problems.append(("no_insurance", {}))
     if status is not None:
@@ -125,9 +137,10 @@ def _course_names(courses) -> Named:
 
 
 def _day_problems_of(session: Session, rows) -> dict[int, list[tuple[str, dict]]]:
-    """_dated_problems() for many sessions, each on its own day, in at most three queries
-    however many rows (covers, catalogues, training records): session id -> problems.
-    The rows' service items must be loaded (the queue and recheck_day_gates load them)."""
+    """_dated_problems() for many sessions, each on its own day, in at most four queries
+    however many rows (status changes, covers, catalogues, training records): session id ->
+    problems. The rows' volunteers and service items must be loaded (the queue and
+    recheck_day_gates load them)."""
     rows = list(rows)
     if not rows:
         return {}
@@ -135,6 +148,7 @@ def _day_problems_of(session: Session, rows) -> dict[int, list[tuple[str, dict]]
     first, last = min(days.values()), max(days.values())
     units = {s.unit_id for s in rows}  # a session's unit is its volunteer's
     volunteers = {s.volunteer_id for s in rows}
+    history = status_history(session, volunteers)
     covers: dict[int, list] = {}
     query = of_volunteers(select(InsuranceCover.volunteer_id, InsuranceCover.starts_on,
                                  InsuranceCover.ends_on)
@@ -162,7 +176,8 @@ def _day_problems_of(session: Session, rows) -> dict[int, list[tuple[str, dict]]
         if s.service_item is not None and s.service_item.category is not None:
             by_then = [r for r in records.get(s.volunteer_id, ()) if r.completed_on <= day]
             status = status_from(catalogues[s.unit_id], by_then, s.service_item.category)
-        out[s.id] = _day_problems(covered, status)
+        serving = serving_on(s.volunteer, history.get(s.volunteer_id, []), day)
+        out[s.id] = _day_problems(serving, covered, status)
     return out
 
 
@@ -176,7 +191,8 @@ def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> li
         problems.append(refusal("no_insurance"))
     categories = {item.category: item for item in service_items_for(session, volunteer.unit_id)}
     if categories:  # (a unit that offers nothing yet: nothing the volunteer can do about it)
-        training = min(([p for p in _dated_problems(session, volunteer, item, day)
+        training = min(([p for p in _dated_problems(session, volunteer, item, day,
+                                                    status_that_day=False)
                          if p[0] != "no_insurance"] for item in categories.values()), key=len)
         problems += [refusal(code, **params) for code, params in training]
     return problems
@@ -185,6 +201,8 @@ def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> li
 # What staff read when a session's own day fails those gates (approving, correcting the times,
 # a paper sheet): the volunteer's name and the day, not "today".
 DATED_REFUSALS = {
+    "not_serving_that_day": N_("%(name)s was not one of the unit's volunteers on %(day)s "
+                               "(not yet joined, or already exited)."),
     "no_insurance": N_("%(name)s had no valid accident insurance on %(day)s."),
     "basic_training_missing": N_("%(name)s had not completed basic training by %(day)s: "
                                  "%(courses)s"),
@@ -194,7 +212,7 @@ DATED_REFUSALS = {
 
 
 def _worded(problems: list[tuple[str, dict]], volunteer: Volunteer, day: dt.date) -> list[Refusal]:
-    return [Refusal(code, DATED_REFUSALS.get(code, REFUSALS[code]),
+    return [Refusal(code, DATED_REFUSALS.get(code) or REFUSALS[code],
                     {**params, "name": volunteer.name_zh, "day": day.isoformat()})
             for code, params in problems]
 
@@ -208,7 +226,7 @@ def dated_refusals(session: Session, volunteer: Volunteer, item: ServiceItem | N
 
 def day_gate_reasons(session: Session, sessions) -> dict[int, list[Refusal]]:
     """Why each of `sessions` that carries the day_gates flag fails its day: the refusals
-    approving it would give (dated_refusals), for a whole page of rows in at most three
+    approving it would give (dated_refusals), for a whole page of rows in at most four
     queries. Session id -> refusals; rows without the flag, or decided already (approved or
     rejected: the flag is history), are left out, and a flagged row whose day passes again has
     an empty list. The rows' volunteers and service items should be loaded (the queue loads
@@ -225,7 +243,8 @@ _UNVERIFIED = (SessionStatus.open, SessionStatus.closed, SessionStatus.needs_rev
 
 def recheck_day_gates(session: Session, volunteer_ids, now: dt.datetime,
                       unit_ids=()) -> list[ServiceSession]:
-    """After a volunteer's insurance or training records change (`volunteer_ids`), or a unit's
+    """After a volunteer's insurance or training records or status history change
+    (`volunteer_ids`), or a unit's
     course catalogue or a service item's category (`unit_ids`: every volunteer of the unit):
     flag their sessions not yet verified whose day no longer passes the day-of-service gates,
     and unflag those that pass again. Supervisors see the flag in the queue, bulk approval
@@ -239,7 +258,8 @@ def recheck_day_gates(session: Session, volunteer_ids, now: dt.datetime,
         return []
     rows = list(session.scalars(
         select(ServiceSession).where(or_(*whose), ServiceSession.status.in_(_UNVERIFIED))
-        .options(selectinload(ServiceSession.service_item))))
+        .options(selectinload(ServiceSession.service_item),
+                 selectinload(ServiceSession.volunteer))))
     problems = _day_problems_of(session, rows)
     changed = []
     for s in rows:
@@ -286,13 +306,26 @@ def _note_changed_fields(*fields):
     return note
 
 
-for _record in (InsuranceCover, TrainingRecord):
+for _record in (InsuranceCover, TrainingRecord, VolunteerStatusChange):
     for _event in ("after_insert", "after_update", "after_delete"):
         event.listen(_record, _event, _note_gate_change)
 for _event in ("after_insert", "after_delete"):
     event.listen(TrainingCourse, _event, _note_unit_gate_change)
 event.listen(TrainingCourse, "after_update", _note_changed_fields(*_COURSE_GATE_FIELDS))
 event.listen(ServiceItem, "after_update", _note_changed_fields("category"))
+
+
+def _note_volunteer_dates(_mapper, _connection, target) -> None:
+    """A volunteer's join date, or a status set without history (an import): who was one of
+    the unit's on a day of service."""
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in ("joined_on", "left_on", "status")):
+        owner = object_session(target)
+        if owner is not None:
+            owner.info.setdefault(_GATES_CHANGED, set()).add(target.id)
+
+
+event.listen(Volunteer, "after_update", _note_volunteer_dates)
 
 
 @event.listens_for(Session, "before_commit")

@@ -94,6 +94,13 @@ def active_on(volunteer: Volunteer, changes: list[VolunteerStatusChange], day: d
     return volunteer.left_on is not None and day < volunteer.left_on
 
 
+def serving_on(volunteer: Volunteer, changes: list[VolunteerStatusChange], day: dt.date) -> bool:
+    """Could service recorded on `day` be the volunteer's for the unit? Active that day, or
+    exiting that day (the last day of service counts): the day-of-service gate (models/gates)."""
+    return active_on(volunteer, changes, day) or active_on(volunteer, changes,
+                                                           day - dt.timedelta(days=1))
+
+
 def active_during(volunteer: Volunteer, changes: list[VolunteerStatusChange], first: dt.date,
                   last: dt.date) -> bool:
     """Active on at least one day between `first` and `last`."""

@@ -333,7 +333,7 @@ def test_a_cover_deleted_by_the_admin_shows_on_the_waiting_session_and_blocks_ap
     assert admin.post(f"/admin/insurance/covers/{cover.id}/delete", {}).status_code == 302
     queue = supervisor.get("/dashboard/queue", headers={"HX-Request": "true"}).get_data(as_text=True)
     row = queue[queue.index(f'id="session-{s.id}"'):]
-    assert "當日未保險或未完成訓練" in row[:row.index("</tr>")]
+    assert "當日不符服務條件" in row[:row.index("</tr>")]
     refused = supervisor.post(f"/dashboard/sessions/{s.id}/approve", {"version": fresh(db, s).version}, hx=True)
     day = s.checked_in_at.astimezone(TAIPEI).date().isoformat()
     assert f"陳淑芬 於 {day} 沒有有效的意外保險" in refused.get_data(as_text=True)
@@ -372,7 +372,7 @@ def test_a_flagged_row_says_why_in_words_wherever_it_is_listed(db, world, superv
                  supervisor.get(f"/dashboard/sessions/{waiting.id}/row",
                                 headers={"HX-Request": "true"})):
         row = _row_of(page.get_data(as_text=True), waiting)
-        assert "當日未保險或未完成訓練" in row and why in row
+        assert "當日不符服務條件" in row and why in row
     assert "保險" not in _row_of(admin.get("/dashboard/").get_data(as_text=True), fine)
     english = _row_of(supervisor.get("/dashboard/", headers={"Accept-Language": "en"})
                       .get_data(as_text=True), waiting)

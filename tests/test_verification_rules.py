@@ -330,7 +330,7 @@ def _flags(db, s):
     return db.get(ServiceSession, s.id).flag_set
 
 
-def test_day_gate_reasons_say_why_for_a_page_of_rows_in_three_queries(app, db, make, unit, setup):
+def test_day_gate_reasons_say_why_for_a_page_of_rows_in_four_queries(app, db, make, unit, setup):
     """The clock is the sessions' own days (Taipei): 2026-11-20 09:00 for the flagged rows."""
     from sqlalchemy import event
 
@@ -371,7 +371,8 @@ def test_day_gate_reasons_say_why_for_a_page_of_rows_in_three_queries(app, db, m
         reasons = gates.day_gate_reasons(db, page)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == 3  # covers, catalogues, training records: however many rows
+    assert len(statements) == 4  # status changes, covers, catalogues, training records:
+    # however many rows
 
     def said(name):
         return [(r.code, {k: p for k, p in r.params.items() if k not in ("name", "day")})
@@ -464,3 +465,45 @@ def test_a_course_added_or_removed_and_an_items_category_recheck_the_unit(db, ma
     db.get(type(item), item.id).category = Category.comprehensive
     db.commit()
     assert _flags(db, s) == {Flag.day_gates.value}
+
+
+def test_an_exit_recorded_later_flags_the_service_after_its_date(db, make, unit, setup):
+    """An admin records today that a volunteer left a week ago: what was checked in since then
+    is not the unit's service until a supervisor looks at it. The last day counts."""
+    from models import gates
+    from models.volunteer_status import exit_volunteer, reactivate_volunteer
+
+    site, item, vol, admin, sup = setup
+    before = closed(db, site, item, vol, NOW - dt.timedelta(days=9), 60)
+    last_day = closed(db, site, item, vol, NOW - dt.timedelta(days=7), 60)
+    after = closed(db, site, item, vol, NOW - dt.timedelta(days=3), 60)
+    exit_on = (NOW - dt.timedelta(days=7)).astimezone(TAIPEI).date()
+
+    exit_volunteer(db, vol, admin, NOW, reason="搬家", on=exit_on)
+    db.commit()
+    db.expire_all()
+    flagged = {s.id for s in db.scalars(select(ServiceSession))
+               if Flag.day_gates.value in s.flag_set}
+    assert flagged == {after.id}
+    with pytest.raises(v.VerificationError) as refused:
+        v.approve(db, after.id, sup, NOW)
+    assert refused.value.message == gates.DATED_REFUSALS["not_serving_that_day"]
+    db.rollback()
+    [why] = gates.day_gate_reasons(db, [db.get(ServiceSession, after.id)])[after.id]
+    assert why.code == "not_serving_that_day" and why.params["name"] == vol.name_zh
+    for s in (before, last_day):
+        v.approve(db, s.id, sup, NOW)
+    db.commit()
+
+    # Coming back today does not make the days away service: the flag stays.
+    reactivate_volunteer(db, vol, admin, NOW, reason="搬回來")
+    db.commit()
+    db.expire_all()
+    assert Flag.day_gates.value in db.get(ServiceSession, after.id).flag_set
+    # A session on a day the volunteer had not joined yet is refused on its own, flag or not.
+    vol = db.get(type(vol), vol.id)
+    vol.joined_on = (NOW - dt.timedelta(days=1)).astimezone(TAIPEI).date()
+    early = closed(db, site, item, vol, NOW - dt.timedelta(days=2), 60)
+    with pytest.raises(v.VerificationError):
+        v.approve(db, early.id, sup, NOW)
+    db.rollback()
