@@ -98,23 +98,29 @@ def update_contact(session: Session, volunteer: Volunteer, actor, now: dt.dateti
 
 
 IDENTITY_MAX = {"name_zh": 60, "name_en": 120}
+GUARDIAN_MAX = 60  # as on the application form
 
 
 def _identity(volunteer: Volunteer) -> dict:
     """The identity fields as the audit log keeps them: the ID number masked (PDPA §27)."""
     return {"name_zh": volunteer.name_zh, "name_en": volunteer.name_en,
             "gender": volunteer.gender.value, "birth_date": volunteer.birth_date.isoformat(),
-            "id_kind": volunteer.id_kind, "id_number": mask(volunteer.id_number)}
+            "id_kind": volunteer.id_kind, "id_number": mask(volunteer.id_number),
+            "guardian_name": volunteer.guardian_name}
 
 
 def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.datetime | None = None, *,
                      name_zh: str, name_en: str, gender: str, birth_date: dt.date | None,
-                     id_kind: str, id_number: str) -> None:
+                     id_kind: str, id_number: str, guardian_name: str | None = None,
+                     guardian_consent: bool = False) -> None:
     """An admin corrects a volunteer's identity data (a PDPA §3 correction request). The new ID
-    number is validated and must not belong to another volunteer of the unit."""
+    number is validated and must not belong to another volunteer of the unit. A birth date that
+    makes the volunteer under 18 today needs a parent or guardian, as the application form does:
+    their name, and their consent when none was on file (`guardian_name` None: keep the one on
+    file). An adult's guardian is cleared, as on the form."""
     from .idnumbers import ID_KINDS, id_problem, normalise
     from .people import Gender
-    from .recruitment import birth_date_problem
+    from .recruitment import ADULT_AGE, birth_date_problem, is_minor
 
     begin_write(session)
     if volunteer.anonymised_at is not None:
@@ -133,6 +139,19 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
         raise PrivacyError(N_("Enter a birth date in the past."), "birth_date")
     if problem:
         raise PrivacyError(N_("Check the birth date."), "birth_date")
+    guardian = volunteer.guardian_name if guardian_name is None else " ".join(guardian_name.split())
+    if is_minor(birth_date, taipei_date(now or utcnow())):
+        if not guardian:
+            raise PrivacyError(N_("Volunteers under %(age)d need a parent or guardian: enter "
+                                  "their name."), "guardian_name", age=ADULT_AGE)
+        if len(guardian) > GUARDIAN_MAX:
+            raise PrivacyError(N_("Use at most %(max)d characters."), "guardian_name",
+                               max=GUARDIAN_MAX)
+        if not volunteer.guardian_name and not guardian_consent:
+            raise PrivacyError(N_("Volunteers under %(age)d need the consent of a parent or "
+                                  "guardian."), "guardian_consent", age=ADULT_AGE)
+    else:
+        guardian = ""
     if id_kind not in ID_KINDS:
         raise PrivacyError(N_("Choose one of the options."), "id_kind")
     number = normalise(id_number)
@@ -147,6 +166,7 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
     volunteer.name_zh, volunteer.name_en = name_zh, name_en
     volunteer.gender, volunteer.birth_date = Gender(gender), birth_date
     volunteer.id_kind, volunteer.id_number = id_kind, number
+    volunteer.guardian_name = guardian
     session.flush()
     audit.record(session, action="volunteer_identity_correct", entity="volunteer",
                  entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,

@@ -397,3 +397,45 @@ def test_an_impossible_birth_date_is_refused_over_http(db, make, unit, admin):
     db.rollback()
     db.expire_all()
     assert db.get(Volunteer, vol.id).birth_date == dt.date(1970, 5, 17)
+
+
+def test_a_correction_that_makes_a_volunteer_a_minor_asks_for_a_guardian(db, make, unit, admin):
+    """As on the application form: under 18 needs a parent or guardian's name and consent."""
+    vol = make.volunteer(unit)
+    url = f"/admin/data-requests/volunteers/{vol.id}/profile"
+    page = admin.get(url).get_data(as_text=True)
+    assert "法定代理人姓名（未滿 18 歲）" in page and 'name="guardian_consent"' in page
+    today = dt.datetime.now(TAIPEI).date()
+    sixteen = today.replace(year=today.year - 16, day=min(today.day, 28)).isoformat()
+    base = {"name_zh": vol.name_zh, "name_en": "", "gender": "female", "birth_date": sixteen,
+            "id_kind": "national_id", "id_number": vol.id_number, "phone": "", "email": "",
+            "address": "", "emergency_contact": "", "emergency_phone": "", "guardian_name": ""}
+    no_name = admin.post(url, base)
+    assert no_name.status_code == 400
+    assert "未滿 18 歲的志工需有法定代理人：請填寫其姓名。" in no_name.get_data(as_text=True)
+    no_consent = admin.post(url, {**base, "guardian_name": "陳大文"})
+    assert no_consent.status_code == 400
+    assert "未滿 18 歲的志工需經法定代理人同意。" in no_consent.get_data(as_text=True)
+    db.rollback()
+    db.expire_all()
+    assert db.get(Volunteer, vol.id).birth_date == dt.date(1970, 5, 17)  # nothing changed
+    assert admin.post(url, {**base, "guardian_name": " 陳大文 ",
+                            "guardian_consent": "y"}).status_code == 302
+    db.rollback()
+    db.expire_all()
+    minor = db.get(Volunteer, vol.id)
+    assert (minor.birth_date.isoformat(), minor.guardian_name) == (sixteen, "陳大文")
+    # on file now: the next correction needs no new consent, but still a name
+    page = admin.get(url).get_data(as_text=True)
+    assert 'name="guardian_consent"' not in page and 'value="陳大文"' in page
+    assert admin.post(url, {**base, "guardian_name": ""}).status_code == 400
+    assert admin.post(url, {**base, "guardian_name": "陳大文", "phone": "0912-000-111"}
+                      ).status_code == 302
+    # corrected back to an adult: the guardian is cleared, as on the application form
+    assert admin.post(url, {**base, "birth_date": "1970-05-17",
+                            "guardian_name": "陳大文"}).status_code == 302
+    db.rollback()
+    db.expire_all()
+    assert db.get(Volunteer, vol.id).guardian_name == ""
+    english = admin.post(url, {**base, "guardian_name": ""}, headers={"Accept-Language": "en"})
+    assert "Volunteers under 18 need a parent or guardian" in english.get_data(as_text=True)

@@ -222,6 +222,7 @@ def correct_profile(volunteer_id: int):
 
     from models.idnumbers import ID_KINDS
     from models.people import Gender, Volunteer
+    from models.recruitment import ADULT_AGE
 
     volunteer = db.session.get(Volunteer, volunteer_id)
     if volunteer is None or volunteer.unit_id != current_user.unit_id:
@@ -238,7 +239,9 @@ def correct_profile(volunteer_id: int):
                 db.session, volunteer, current_user, name_zh=request.form.get("name_zh", ""),
                 name_en=request.form.get("name_en", ""), gender=request.form.get("gender", ""),
                 birth_date=birth, id_kind=request.form.get("id_kind", ""),
-                id_number=request.form.get("id_number", ""))
+                id_number=request.form.get("id_number", ""),
+                guardian_name=request.form.get("guardian_name", ""),
+                guardian_consent=request.form.get("guardian_consent") == "y")
             privacy.update_contact(db.session, volunteer, current_user,
                                    **{name: request.form.get(name, "") for name in privacy.CONTACT_FIELDS})
         except PrivacyError as exc:
@@ -254,4 +257,5 @@ def correct_profile(volunteer_id: int):
                            entity_id=volunteer.id, purpose="correction_form")
     db.session.commit()
     return render_template("privacy/correct.html", volunteer=volunteer, values=values, error=error,
-                           field=field, genders=[g.value for g in Gender], id_kinds=ID_KINDS), status
+                           field=field, genders=[g.value for g in Gender], id_kinds=ID_KINDS,
+                           minor_age=ADULT_AGE), status
