@@ -221,6 +221,20 @@ def certificate_counts(session: Session, unit_id: int, today: dt.date) -> tuple[
             int(session.scalar(base.where(PerformanceCertificate.due_on < today)) or 0))
 
 
+def counted_on(session: Session, s: ServiceSession) -> PerformanceCertificate | None:
+    """The issued certificate whose printed hours count this session, if any (the latest): it
+    was verified when the certificate was issued and falls on or before the issue day. Issuing
+    counts every verified minute up to that day (_service_facts)."""
+    if s.status != SessionStatus.verified or s.verified_at is None:
+        return None
+    return session.scalar(select(PerformanceCertificate).where(
+        PerformanceCertificate.volunteer_id == s.volunteer_id,
+        PerformanceCertificate.status == CertificateStatus.issued,
+        PerformanceCertificate.issued_at >= s.verified_at,
+        PerformanceCertificate.issued_on >= taipei_date(s.checked_in_at))
+        .order_by(PerformanceCertificate.issued_at.desc()).limit(1))
+
+
 def certificates_of(session: Session, volunteer_id: int) -> list[PerformanceCertificate]:
     return list(session.scalars(select(PerformanceCertificate).where(
         PerformanceCertificate.volunteer_id == volunteer_id)

@@ -43,6 +43,17 @@ class StaleRow(VerificationError):
                          who=changed_by)
 
 
+class CountedOnCertificate(VerificationError):
+    """Reopening would change hours printed on an issued performance certificate."""
+
+    def __init__(self, certificate):
+        super().__init__(N_("This session is counted on performance certificate %(serial)s, "
+                            "issued on %(day)s. Its printed hours will no longer match: tick the "
+                            "box to reopen it anyway, then issue a new certificate."),
+                         serial=certificate.serial, day=certificate.issued_on.isoformat())
+        self.certificate = certificate
+
+
 FLAGGED = "flagged"  # filter value: any flag
 
 
@@ -394,8 +405,15 @@ def reject(session: Session, session_id: int, actor: User, now: dt.datetime, *, 
 
 
 def reopen(session: Session, session_id: int, actor: User, now: dt.datetime, *, reason: str,
-           expected_version: int | None = None) -> ServiceSession:
-    """Admins only: an approved or rejected session goes back to awaiting verification."""
+           expected_version: int | None = None, certificate_noted: bool = False) -> ServiceSession:
+    """Admins only: an approved or rejected session goes back to awaiting verification.
+
+    A session counted on an issued performance certificate (paper the volunteer holds) is
+    reopened only when the admin has seen that its printed hours will no longer match
+    (`certificate_noted`); the audit entry names the certificate, and a new one can be issued
+    once the session is settled."""
+    from .certificates import counted_on
+
     begin_write(session)
     if actor.role != Role.admin:
         raise PermissionError("admins only")
@@ -405,14 +423,20 @@ def reopen(session: Session, session_id: int, actor: User, now: dt.datetime, *, 
         raise VerificationError(N_("Only approved or rejected sessions can be reopened."))
     if s.hour_slip_id is not None:
         raise VerificationError(N_("This session is on an hour slip. Void the slip first."))
+    certificate = counted_on(session, s)
+    if certificate is not None and not certificate_noted:
+        raise CountedOnCertificate(certificate)
     before = s.snapshot()
     s.status = SessionStatus.closed
     s.credited_minutes = 0
     s.verified_by_id = None
     s.verified_at = None
     session.flush()
+    after = {**s.snapshot(), "reason": reason}
+    if certificate is not None:
+        after["certificate"] = certificate.serial
     audit.record(session, action="reopen", entity="service_session", entity_id=s.id, actor=actor,
-                 before=before, after={**s.snapshot(), "reason": reason}, now=now)
+                 before=before, after=after, now=now)
     return s
 
 

@@ -436,3 +436,34 @@ def test_statement_count_does_not_grow_with_flagged_rows(app, db, world, supervi
     assert pages[0].count('class="day-gate-reasons"') == 10
     assert pages[0].count("沒有有效的意外保險") == 10 and "尚未完成基礎訓練" in pages[0]
     assert few == many, (few, many)
+
+
+def test_reopening_a_session_on_an_issued_certificate_asks_the_admin_first(db, world, admin,
+                                                                          supervisor):
+    from models import certificates
+    from models import verification as v
+
+    site, _e, item, vol = world
+    vol.joined_on = dt.date(2020, 1, 1)
+    served = [add_session(db, site, item, vol, hours_ago=24 * (3 + i), minutes=600)
+              for i in range(16)]
+    for s in served:
+        v.approve(db, s.id, supervisor.user, utcnow())
+    db.commit()
+    cert = certificates.request_certificate(db, vol, admin.user, utcnow())
+    certificates.issue_certificate(db, cert.id, admin.user, utcnow())
+    db.commit()
+    s = fresh(db, served[0])
+    form = admin.get(f"/dashboard/sessions/{s.id}/row?mode=reopen", headers={"HX-Request": "true"})
+    page = form.get_data(as_text=True)
+    assert f"已列入績效證明書 {cert.serial}" in page and 'name="certificate_noted"' in page
+    refused = admin.post(f"/dashboard/sessions/{s.id}/reopen",
+                         {"version": s.version, "reason": "重複登錄"}, hx=True)
+    assert refused.status_code == 400 and cert.serial in refused.get_data(as_text=True)
+    assert fresh(db, s).status == SessionStatus.verified
+    done = admin.post(f"/dashboard/sessions/{s.id}/reopen",
+                      {"version": s.version, "reason": "重複登錄", "certificate_noted": "y"}, hx=True)
+    assert done.status_code == 200 and fresh(db, s).status == SessionStatus.closed
+    english = admin.get(f"/dashboard/sessions/{served[1].id}/row?mode=reopen",
+                        headers={"HX-Request": "true", "Accept-Language": "en"})
+    assert f"Counted on performance certificate {cert.serial}" in english.get_data(as_text=True)

@@ -507,3 +507,44 @@ def test_an_exit_recorded_later_flags_the_service_after_its_date(db, make, unit,
     with pytest.raises(v.VerificationError):
         v.approve(db, early.id, sup, NOW)
     db.rollback()
+
+
+def test_reopening_a_session_counted_on_an_issued_certificate_needs_the_admins_note(
+        db, make, unit, setup):
+    """A performance certificate prints the verified hours up to its issue day: reopening one of
+    those sessions says so, and happens only once the admin has noted it (the audit names the
+    certificate). Sessions after the certificate, or verified after it, reopen as before."""
+    from models import certificates
+
+    site, item, vol, admin, sup = setup
+    vol.joined_on = dt.date(2024, 1, 1)
+    served = [closed(db, site, item, vol, NOW - dt.timedelta(days=20 + i), 600) for i in range(16)]
+    for s in served:
+        v.approve(db, s.id, sup, NOW - dt.timedelta(days=3))
+    db.commit()
+    cert = certificates.request_certificate(db, vol, admin, NOW - dt.timedelta(days=2))
+    certificates.issue_certificate(db, cert.id, admin, NOW - dt.timedelta(days=2))
+    db.commit()
+    later = closed(db, site, item, vol, NOW - dt.timedelta(days=1), 60)
+    v.approve(db, later.id, sup, NOW)
+    db.commit()
+
+    assert certificates.counted_on(db, served[0]) == cert
+    assert certificates.counted_on(db, later) is None  # after the issue day
+    with pytest.raises(v.CountedOnCertificate) as refused:
+        v.reopen(db, served[0].id, admin, NOW, reason="重複登錄")
+    assert refused.value.params == {"serial": cert.serial,
+                                    "day": cert.issued_on.isoformat()}
+    db.rollback()
+    assert db.get(ServiceSession, served[0].id).status == SessionStatus.verified
+    v.reopen(db, later.id, admin, NOW, reason="時數錯誤")  # not on the certificate
+    v.reopen(db, served[0].id, admin, NOW, reason="重複登錄", certificate_noted=True)
+    db.commit()
+    assert db.get(ServiceSession, served[0].id).status == SessionStatus.closed
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "reopen",
+                                               AuditEntry.entity_id == served[0].id))
+    assert entry.after_data()["certificate"] == cert.serial
+    # approved again after the certificate: no longer what it printed
+    v.approve(db, served[0].id, sup, NOW)
+    db.commit()
+    assert certificates.counted_on(db, db.get(ServiceSession, served[0].id)) is None

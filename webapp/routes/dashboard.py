@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from models import verification as v
 from models.base import TAIPEI, taipei_date, utcnow
+from models.certificates import counted_on
 from models.gates import day_gate_reasons
 from models.people import Role, User, Volunteer, volunteer_by_number
 from models.service import Flag, ServiceItem, ServiceSession, Site, service_items_for
@@ -85,8 +86,11 @@ def _local_input(value: str) -> dt.datetime | None:
 
 
 def _row(s: ServiceSession, mode: str = "view", error: str | None = None, status: int = 200):
-    return render_template("dashboard/_queue_row.html", s=s, mode=mode, error=error,
-                           now=utcnow(), reasons=day_gate_reasons(db.session, [s])), status
+    return render_template(
+        "dashboard/_queue_row.html", s=s, mode=mode, error=error, now=utcnow(),
+        reasons=day_gate_reasons(db.session, [s]),
+        # reopening: the issued certificate whose printed hours count it, said before the admin acts
+        certificate=counted_on(db.session, s) if mode == "reopen" else None), status
 
 
 def _session_or_404(session_id: int) -> ServiceSession:
@@ -242,7 +246,8 @@ def check_out(session_id: int):
 @bp.route("/sessions/<int:session_id>/reopen", methods=["POST"])
 @roles(Role.admin)
 def reopen(session_id: int):
-    return _act(session_id, v.reopen, error_mode="reopen", reason=request.form.get("reason", ""))
+    return _act(session_id, v.reopen, error_mode="reopen", reason=request.form.get("reason", ""),
+                certificate_noted=request.form.get("certificate_noted") == "y")
 
 
 @bp.route("/sessions/<int:session_id>/history")
