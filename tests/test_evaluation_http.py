@@ -13,7 +13,7 @@ from models import volunteer_status as vs
 from models import kiosk as kiosks
 from models.attendance import Repeat, Shift
 from models.audit import AuditEntry
-from models.base import taipei_date, utcnow
+from models.base import taipei_date, taipei_day_bounds, utcnow
 from models.evaluation import Evaluation, EvaluationCriterion
 from models.people import VolunteerStatus, Volunteer
 from models.service import ServiceSession, SessionSource, SessionStatus
@@ -43,7 +43,8 @@ def world(db, make, unit, admin, supervisor):
     db.add(SupervisorSite(user_id=supervisor.user.id, site_id=mine.id))
     ours = make.volunteer(unit, name_zh="王小明", insured=True)
     theirs = make.volunteer(unit, name_zh="李大同", insured=True)
-    start = utcnow() - dt.timedelta(hours=5)
+    # served this year (in the first hours of 1 January too: then from midnight)
+    start = max(utcnow() - dt.timedelta(hours=5), taipei_day_bounds(dt.date(this_year(), 1, 1))[0])
     for vol, site, minutes in ((ours, mine, 150), (theirs, other, 60)):
         db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id,
                               service_item_id=item.id, checked_in_at=start,

@@ -521,7 +521,8 @@ def test_retiring_and_bringing_back_a_course_on_its_page_rechecks_waiting_sessio
     from models.service import Flag, SessionStatus
 
     training.seed_catalogue(db, unit)
-    vol = make.volunteer(unit, trained=False, name_zh="周新人", insured=True)
+    vol = make.volunteer(unit, trained=False, name_zh="周新人")
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))  # covers NOW
     make.train(vol, unit, codes={"B01", "B02", "B03", "SW01", "SW02", "SW04"})
     db.commit()
     sw03 = course(db, unit, "SW03")
