@@ -618,10 +618,13 @@ def test_cli_writes_the_report(app, db, data, tmp_path):
 
 
 def test_periods_before_the_unit_used_hourbook_are_not_shown_as_missed(db, make, unit, admin):
-    unit.created_at = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    last_year = taipei_date(utcnow()).year - 1  # the page lists this year's periods and two before
+    unit.created_at = dt.datetime(last_year, 3, 1, tzinfo=dt.timezone.utc)
     db.commit()
     page = admin.get("/reports/").get_data(as_text=True)
-    row = re.search(r'<tr>\s*<td><a href="/reports/2025H2">(.*?)</tr>', page, re.S).group(1)
-    assert "本單位使用本系統之前" in row and "未填報" not in row  # ended 2025-12-31, before it
-    row = re.search(r'<tr>\s*<td><a href="/reports/2026H1">(.*?)</tr>', page, re.S).group(1)
+    row = re.search(rf'<tr>\s*<td><a href="/reports/{last_year - 1}H2">(.*?)</tr>', page,
+                    re.S).group(1)
+    assert "本單位使用本系統之前" in row and "未填報" not in row  # ended 31 December, before it
+    row = re.search(rf'<tr>\s*<td><a href="/reports/{last_year}H1">(.*?)</tr>', page,
+                    re.S).group(1)
     assert "本單位使用本系統之前" not in row
