@@ -235,6 +235,34 @@ def counted_on(session: Session, s: ServiceSession) -> PerformanceCertificate | 
         .order_by(PerformanceCertificate.issued_at.desc()).limit(1))
 
 
+def hours_changed(session: Session, issued: list[PerformanceCertificate]) -> dict[int, int]:
+    """Issued certificates whose printed hours no longer match the verified service up to their
+    issue day, because a session they counted was reopened (verification.reopen names the
+    certificate in its audit entry): certificate id -> the minutes verified now. Reopening is
+    rare, so this reads those few audit entries and recounts only the certificates they name;
+    one reopened and approved again with the same minutes is not listed."""
+    from .audit import AuditEntry
+
+    issued = [c for c in issued if c.status == CertificateStatus.issued and c.issued_at]
+    if not issued:
+        return {}
+    by_serial = {c.serial: c for c in issued}
+    named = set()
+    for entry in session.scalars(select(AuditEntry).where(
+            AuditEntry.unit_id == issued[0].unit_id, AuditEntry.action == "reopen",
+            AuditEntry.entity == "service_session",
+            AuditEntry.at >= min(c.issued_at for c in issued))):
+        serial = (entry.after_data() or {}).get("certificate")
+        if serial in by_serial:
+            named.add(by_serial[serial])
+    changed = {}
+    for c in named:
+        now = _service_facts(session, c.volunteer_id, c.issued_on)["minutes"]
+        if now != (c.printed or {}).get("service_minutes"):
+            changed[c.id] = now
+    return changed
+
+
 def certificates_of(session: Session, volunteer_id: int) -> list[PerformanceCertificate]:
     return list(session.scalars(select(PerformanceCertificate).where(
         PerformanceCertificate.volunteer_id == volunteer_id)

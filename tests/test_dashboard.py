@@ -467,3 +467,13 @@ def test_reopening_a_session_on_an_issued_certificate_asks_the_admin_first(db, w
     english = admin.get(f"/dashboard/sessions/{served[1].id}/row?mode=reopen",
                         headers={"HX-Request": "true", "Accept-Language": "en"})
     assert f"Counted on performance certificate {cert.serial}" in english.get_data(as_text=True)
+    # the certificates page reminds the admin, with both numbers, until the hours match again
+    listed = admin.get("/admin/certificates/").get_data(as_text=True)
+    row = listed[listed.index(f'id="cert-{cert.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "發證後時數已變動" in row and "證明書印 160 小時 00 分，目前審核通過 150 小時 00 分" in row
+    assert "/admin/certificates/new?volunteer_no=" in row
+    again = admin.post(f"/dashboard/sessions/{s.id}/approve", {"version": fresh(db, s).version},
+                       hx=True)
+    assert again.status_code == 200
+    assert "發證後時數已變動" not in admin.get("/admin/certificates/").get_data(as_text=True)

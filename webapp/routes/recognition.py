@@ -268,6 +268,7 @@ def record(key):
 def _certificates_page(status=200):
     open_, issued = certs.certificates_for_admin(db.session, current_user.unit_id)
     return render_template("certificates/index.html", open_requests=open_, issued=issued,
+                           changed=certs.hours_changed(db.session, issued),
                            today=_today(), form=IssueForm(formdata=None)), status
 
 
@@ -363,7 +364,8 @@ def issue(cert_id):
 def issued():
     """The issued list alone (certificates/_issued.html), for its reload after an issue."""
     _open, issued_ = certs.certificates_for_admin(db.session, current_user.unit_id)
-    return render_template("certificates/_issued.html", issued=issued_, today=_today())
+    return render_template("certificates/_issued.html", issued=issued_, today=_today(),
+                           changed=certs.hours_changed(db.session, issued_))
 
 
 def _pdf_response(cert):
