@@ -263,6 +263,13 @@ def hours_changed(session: Session, issued: list[PerformanceCertificate]) -> dic
     return changed
 
 
+def changed_count(session: Session, unit_id: int) -> int:
+    """How many of the unit's issued certificates (those its certificates page lists) have
+    printed hours a reopen made wrong (hours_changed): for the admin's reminders."""
+    _open, issued = certificates_for_admin(session, unit_id)
+    return len(hours_changed(session, issued))
+
+
 def certificates_of(session: Session, volunteer_id: int) -> list[PerformanceCertificate]:
     return list(session.scalars(select(PerformanceCertificate).where(
         PerformanceCertificate.volunteer_id == volunteer_id)

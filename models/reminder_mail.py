@@ -10,6 +10,7 @@ What goes in a unit's reminder (`unit_reminder`, as of a Taipei day):
 - award filing deadlines within DEADLINE_DAYS for which someone qualifies or an application
   waits for its decision (models.recognition.deadlines);
 - performance-certificate requests waiting, and how many are past their 7-day due date;
+- issued performance certificates whose printed hours a reopen made wrong (to issue again);
 - active volunteers without insurance cover today, and covers ending within 30 days;
 - sessions waiting for verification (closed or needing review).
 
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
-from .certificates import certificate_counts
+from .certificates import certificate_counts, changed_count
 from .insurance import CoverStatus, expiring_within, uninsured_on
 from .people import Role, User, Volunteer
 from .plan import PlanReminder, filing_reminders
@@ -66,6 +67,7 @@ class UnitReminder:
     deadlines: list[Deadline] = field(default_factory=list)
     open_certificates: int = 0
     overdue_certificates: int = 0
+    changed_certificates: int = 0  # issued, with printed hours a reopen made wrong
     uninsured: list[Volunteer] = field(default_factory=list)
     expiring: list[CoverStatus] = field(default_factory=list)
     to_verify: int = 0
@@ -74,7 +76,7 @@ class UnitReminder:
     def items(self) -> int:
         """How many things need the admin (each report, deadline, volunteer counts once)."""
         return (len(self.reports) + len(self.plans) + len(self.deadlines) + self.open_certificates
-                + len(self.uninsured) + len(self.expiring) + (1 if self.to_verify else 0))
+                + self.changed_certificates + len(self.uninsured) + len(self.expiring) + (1 if self.to_verify else 0))
 
 
 def unit_reminder(session: Session, unit_id: int, today: dt.date) -> UnitReminder:
@@ -89,6 +91,7 @@ def unit_reminder(session: Session, unit_id: int, today: dt.date) -> UnitReminde
                         plans=filing_reminders(session, unit_id, today),
                         deadlines=soon, open_certificates=open_certs,
                         overdue_certificates=overdue_certs,
+                        changed_certificates=changed_count(session, unit_id),
                         uninsured=uninsured_on(session, unit_id, today),
                         expiring=expiring_within(session, unit_id, today),
                         to_verify=int(to_verify or 0))

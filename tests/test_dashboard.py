@@ -438,7 +438,7 @@ def test_statement_count_does_not_grow_with_flagged_rows(app, db, world, supervi
     assert few == many, (few, many)
 
 
-def test_reopening_a_session_on_an_issued_certificate_asks_the_admin_first(db, world, admin,
+def test_reopening_a_session_on_an_issued_certificate_asks_the_admin_first(app, db, world, admin,
                                                                           supervisor):
     from models import certificates
     from models import verification as v
@@ -473,7 +473,21 @@ def test_reopening_a_session_on_an_issued_certificate_asks_the_admin_first(db, w
     row = row[:row.index("</tr>")]
     assert "發證後時數已變動" in row and "證明書印 160 小時 00 分，目前審核通過 150 小時 00 分" in row
     assert "/admin/certificates/new?volunteer_no=" in row
+    # and the admin's reminders say it: the home page's panel and the daily reminder mail
+    panel = admin.get("/admin/awards/deadlines", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "發證後時數已變動的證明書：1 張" in panel
+    from models import reminder_mail
+    from models.unit import Unit
+    from webapp.cli_reminders import reminder_messages
+    from webapp.mail import SmtpSettings
+    reminder = reminder_mail.unit_reminder(db, vol.unit_id, utcnow().date())
+    assert reminder.changed_certificates == 1
+    settings = SmtpSettings("localhost", 25, False, None, "", "hb@example.tw")
+    with app.app_context():
+        [mail] = reminder_messages(settings, db.get(Unit, vol.unit_id), reminder, [admin.user])
+    assert "1 張已開立的證明書發證後時數已變動：請重新開立" in mail.get_content()
     again = admin.post(f"/dashboard/sessions/{s.id}/approve", {"version": fresh(db, s).version},
                        hx=True)
     assert again.status_code == 200
     assert "發證後時數已變動" not in admin.get("/admin/certificates/").get_data(as_text=True)
+    assert "發證後時數已變動" not in admin.get("/admin/awards/deadlines").get_data(as_text=True)

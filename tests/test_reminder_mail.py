@@ -56,7 +56,7 @@ def test_what_a_unit_reminder_holds(db, busy_unit):
     assert "2026H1" in [x.period.code for x in r.reports]
     assert [v.id for v in r.uninsured] == [uninsured.id]
     assert [(s.volunteer.id, s.covered_until) for s in r.expiring] == [(ending.id, dt.date(2026, 7, 20))]
-    assert r.to_verify == 1 and r.open_certificates == 0
+    assert r.to_verify == 1 and r.open_certificates == 0 and r.changed_certificates == 0
     assert [u.email for u in rm.recipients(db, unit.id)] == ["admin-zh@example.tw",
                                                              "admin-en@example.tw"]
     # no plan for 2026 was filed, and in July next year's is not due yet

@@ -174,7 +174,8 @@ def deadlines():
 
 def _certificate_counts(today):
     waiting, overdue = certs.certificate_counts(db.session, current_user.unit_id, today)
-    return {"open_certificates": waiting, "overdue_certificates": overdue}
+    return {"open_certificates": waiting, "overdue_certificates": overdue,
+            "changed_certificates": certs.changed_count(db.session, current_user.unit_id)}
 
 
 @awards_bp.get("/", endpoint="index")
