@@ -240,13 +240,18 @@ def hours_changed(session: Session, issued: list[PerformanceCertificate]) -> dic
     issue day, because a session they counted was reopened (verification.reopen names the
     certificate in its audit entry): certificate id -> the minutes verified now. Reopening is
     rare, so this reads those few audit entries and recounts only the certificates they name;
-    one reopened and approved again with the same minutes is not listed."""
+    one reopened and approved again with the same minutes is not listed, nor one a later
+    certificate of the same volunteer has replaced."""
     from .audit import AuditEntry
 
     issued = [c for c in issued if c.status == CertificateStatus.issued and c.issued_at]
     if not issued:
         return {}
-    by_serial = {c.serial: c for c in issued}
+    latest = {}
+    for c in issued:
+        if c.volunteer_id not in latest or c.issued_at > latest[c.volunteer_id].issued_at:
+            latest[c.volunteer_id] = c
+    by_serial = {c.serial: c for c in issued if latest[c.volunteer_id] is c}
     named = set()
     for entry in session.scalars(select(AuditEntry).where(
             AuditEntry.unit_id == issued[0].unit_id, AuditEntry.action == "reopen",

@@ -544,7 +544,19 @@ def test_reopening_a_session_counted_on_an_issued_certificate_needs_the_admins_n
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "reopen",
                                                AuditEntry.entity_id == served[0].id))
     assert entry.after_data()["certificate"] == cert.serial
+    assert certificates.hours_changed(db, [cert]) == {cert.id: 150 * 60}  # printed 160 h
     # approved again after the certificate: no longer what it printed
     v.approve(db, served[0].id, sup, NOW)
     db.commit()
     assert certificates.counted_on(db, db.get(ServiceSession, served[0].id)) is None
+    assert certificates.hours_changed(db, [cert]) == {}  # the same minutes again
+    # reopened and rejected: the admin issues a new certificate, which replaces the old one
+    v.reopen(db, served[1].id, admin, NOW, reason="未到場", certificate_noted=True)
+    v.reject(db, served[1].id, sup, NOW, reason="未到場")
+    db.commit()
+    assert certificates.hours_changed(db, [cert]) == {cert.id: 150 * 60}
+    new = certificates.request_certificate(db, vol, admin, NOW)
+    certificates.issue_certificate(db, new.id, admin, NOW + dt.timedelta(minutes=1))
+    db.commit()
+    assert new.printed["service_minutes"] == 150 * 60  # without the rejected session
+    assert certificates.hours_changed(db, [cert, new]) == {}
