@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 from . import audit
 from .audit import AuditEntry
 from .base import TAIPEI, Base, begin_write, taipei_date, taipei_day_bounds
+from .certificates import counted_on
 from .checkin import overlapping_session
 from .gates import dated_refusals, gate_refusals
 from .hours import hours_text
@@ -412,8 +413,6 @@ def reopen(session: Session, session_id: int, actor: User, now: dt.datetime, *, 
     reopened only when the admin has seen that its printed hours will no longer match
     (`certificate_noted`); the audit entry names the certificate, and a new one can be issued
     once the session is settled."""
-    from .certificates import counted_on
-
     begin_write(session)
     if actor.role != Role.admin:
         raise PermissionError("admins only")
