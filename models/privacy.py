@@ -120,7 +120,7 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
     file). An adult's guardian is cleared, as on the form."""
     from .idnumbers import ID_KINDS, id_problem, normalise
     from .people import Gender
-    from .recruitment import ADULT_AGE, birth_date_problem, is_minor
+    from .recruitment import ADULT_AGE, birth_date_problem, guardian_problems, is_minor
 
     begin_write(session)
     if volunteer.anonymised_at is not None:
@@ -140,18 +140,20 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
     if problem:
         raise PrivacyError(N_("Check the birth date."), "birth_date")
     guardian = volunteer.guardian_name if guardian_name is None else " ".join(guardian_name.split())
-    if is_minor(birth_date, taipei_date(now or utcnow())):
-        if not guardian:
-            raise PrivacyError(N_("Volunteers under %(age)d need a parent or guardian: enter "
-                                  "their name."), "guardian_name", age=ADULT_AGE)
-        if len(guardian) > GUARDIAN_MAX:
-            raise PrivacyError(N_("Use at most %(max)d characters."), "guardian_name",
-                               max=GUARDIAN_MAX)
-        if not volunteer.guardian_name and not guardian_consent:
-            raise PrivacyError(N_("Volunteers under %(age)d need the consent of a parent or "
-                                  "guardian."), "guardian_consent", age=ADULT_AGE)
-    else:
+    today = taipei_date(now or utcnow())
+    # consent given when the guardian was first recorded (the application) still stands
+    missing = guardian_problems(birth_date, today, guardian,
+                                guardian_consent or bool(volunteer.guardian_name))
+    if "guardian_name" in missing:
+        raise PrivacyError(N_("Volunteers under %(age)d need a parent or guardian: enter "
+                              "their name."), "guardian_name", age=ADULT_AGE)
+    if "guardian_consent" in missing:
+        raise PrivacyError(N_("Volunteers under %(age)d need the consent of a parent or "
+                              "guardian."), "guardian_consent", age=ADULT_AGE)
+    if not is_minor(birth_date, today):
         guardian = ""
+    elif len(guardian) > GUARDIAN_MAX:
+        raise PrivacyError(N_("Use at most %(max)d characters."), "guardian_name", max=GUARDIAN_MAX)
     if id_kind not in ID_KINDS:
         raise PrivacyError(N_("Choose one of the options."), "id_kind")
     number = normalise(id_number)

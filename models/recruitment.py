@@ -341,6 +341,21 @@ APPLICATION_FIELDS = ("name_zh", "name_en", "gender", "birth_date", "phone", "em
                       "emergency_phone", "guardian_name", "guardian_consent")
 
 
+def guardian_problems(birth: dt.date, today: dt.date, name: str | None,
+                      consent: bool) -> dict[str, str]:
+    """Someone under ADULT_AGE on `today` serves only with a parent or guardian: their name and
+    their consent. {field: code} with codes guardian_name, guardian_consent; empty for an adult.
+    The application form and a correction of the birth date (models.privacy) both ask this."""
+    if not is_minor(birth, today):
+        return {}
+    errors = {}
+    if not (name or "").strip():
+        errors["guardian_name"] = "guardian_name"
+    if not consent:
+        errors["guardian_consent"] = "guardian_consent"
+    return errors
+
+
 def application_problems(data: dict, today: dt.date) -> dict[str, str]:
     """The rules beyond field formats: {field: code}. Codes: id:<English message>, future,
     too_old, guardian_name, guardian_consent, privacy_consent, id_kind."""
@@ -356,11 +371,9 @@ def application_problems(data: dict, today: dt.date) -> dict[str, str]:
     if birth is not None:
         if problem := birth_date_problem(birth, today):
             errors["birth_date"] = problem
-        elif is_minor(birth, today):
-            if not (data.get("guardian_name") or "").strip():
-                errors["guardian_name"] = "guardian_name"
-            if not data.get("guardian_consent"):
-                errors["guardian_consent"] = "guardian_consent"
+        else:
+            errors.update(guardian_problems(birth, today, data.get("guardian_name"),
+                                            bool(data.get("guardian_consent"))))
     if not data.get("privacy_consent"):
         errors["privacy_consent"] = "privacy_consent"
     return errors
