@@ -286,46 +286,35 @@ _UNIT_GATES_CHANGED = "hourbook_unit_day_gates_changed"
 _COURSE_GATE_FIELDS = ("active", "kind", "category", "legacy")
 
 
-def _note_gate_change(_mapper, _connection, target) -> None:
-    owner = object_session(target)
-    if owner is not None:
-        owner.info.setdefault(_GATES_CHANGED, set()).add(target.volunteer_id)
-
-
-def _note_unit_gate_change(_mapper, _connection, target) -> None:
-    owner = object_session(target)
-    if owner is not None:
-        owner.info.setdefault(_UNIT_GATES_CHANGED, set()).add(target.unit_id)
-
-
-def _note_changed_fields(*fields):
-    def note(mapper, connection, target) -> None:
-        state = inspect(target)
-        if any(state.attrs[name].history.has_changes() for name in fields):
-            _note_unit_gate_change(mapper, connection, target)
+def _noting(kind: str, id_of: str, fields: tuple[str, ...] = ()):
+    """A mapper listener that notes the row's volunteer (`kind` _GATES_CHANGED) or unit
+    (_UNIT_GATES_CHANGED) for the re-check before commit: on every event, or with `fields` only
+    when one of them changed."""
+    def note(_mapper, _connection, target) -> None:
+        if fields:
+            state = inspect(target)
+            if not any(state.attrs[name].history.has_changes() for name in fields):
+                return
+        owner = object_session(target)
+        if owner is not None:
+            owner.info.setdefault(kind, set()).add(getattr(target, id_of))
     return note
 
 
+_volunteer_record_changed = _noting(_GATES_CHANGED, "volunteer_id")
 for _record in (InsuranceCover, TrainingRecord, VolunteerStatusChange):
     for _event in ("after_insert", "after_update", "after_delete"):
-        event.listen(_record, _event, _note_gate_change)
+        event.listen(_record, _event, _volunteer_record_changed)
+_course_added_or_removed = _noting(_UNIT_GATES_CHANGED, "unit_id")
 for _event in ("after_insert", "after_delete"):
-    event.listen(TrainingCourse, _event, _note_unit_gate_change)
-event.listen(TrainingCourse, "after_update", _note_changed_fields(*_COURSE_GATE_FIELDS))
-event.listen(ServiceItem, "after_update", _note_changed_fields("category"))
-
-
-def _note_volunteer_dates(_mapper, _connection, target) -> None:
-    """A volunteer's join date, or a status set without history (an import): who was one of
-    the unit's on a day of service."""
-    state = inspect(target)
-    if any(state.attrs[name].history.has_changes() for name in ("joined_on", "left_on", "status")):
-        owner = object_session(target)
-        if owner is not None:
-            owner.info.setdefault(_GATES_CHANGED, set()).add(target.id)
-
-
-event.listen(Volunteer, "after_update", _note_volunteer_dates)
+    event.listen(TrainingCourse, _event, _course_added_or_removed)
+event.listen(TrainingCourse, "after_update",
+             _noting(_UNIT_GATES_CHANGED, "unit_id", _COURSE_GATE_FIELDS))
+event.listen(ServiceItem, "after_update", _noting(_UNIT_GATES_CHANGED, "unit_id", ("category",)))
+# a volunteer's join date, or a status set without history (an import): who was one of the
+# unit's on a day of service
+event.listen(Volunteer, "after_update",
+             _noting(_GATES_CHANGED, "id", ("joined_on", "left_on", "status")))
 
 
 @event.listens_for(Session, "before_commit")
