@@ -52,7 +52,6 @@ class CountedOnCertificate(VerificationError):
                             "issued on %(day)s. Its printed hours will no longer match: tick the "
                             "box to reopen it anyway, then issue a new certificate."),
                          serial=certificate.serial, day=certificate.issued_on.isoformat())
-        self.certificate = certificate
 
 
 FLAGGED = "flagged"  # filter value: any flag
