@@ -390,10 +390,30 @@ def application_snapshot(a: Application) -> dict:
             "notes": a.notes, "volunteer_id": a.volunteer_id}
 
 
+UNDECIDED = (ApplicationStatus.applied, ApplicationStatus.interview_scheduled,
+             ApplicationStatus.waitlisted)
+
+
+def undecided_application(session: Session, unit_id: int, opening: Opening | None,
+                          id_number: str, name_zh: str, birth_date: dt.date) -> Application | None:
+    """The same person's application to the same opening (or the unit's general form) still
+    waiting for a decision: same ID number, name and birth date. A form sent twice (a double
+    tap, a browser re-sending the POST) finds the first one. All three must match, so the form
+    tells no stranger typing someone's ID number that they applied."""
+    return session.scalar(select(Application).where(
+        Application.unit_id == unit_id,
+        Application.opening_id.is_(None) if opening is None else Application.opening_id == opening.id,
+        Application.id_number == id_number, Application.name_zh == name_zh,
+        Application.birth_date == birth_date, Application.status.in_(UNDECIDED),
+    ).order_by(Application.id).limit(1))
+
+
 def submit_application(session: Session, unit_id: int, opening: Opening | None, data: dict,
-                       now: dt.datetime) -> Application:
-    """A public application. `data` holds APPLICATION_FIELDS plus privacy_consent (bool).
-    Closed or draft openings refuse (InvalidApplication {"opening": "closed"})."""
+                       now: dt.datetime) -> tuple[Application, bool]:
+    """A public application, and whether it is new. `data` holds APPLICATION_FIELDS plus
+    privacy_consent (bool). Closed or draft openings refuse (InvalidApplication
+    {"opening": "closed"}). The same person's undecided application to the same opening is
+    returned instead of a second one (False), unchanged."""
     begin_write(session)
     today = taipei_date(now)
     if opening is not None and (opening.unit_id != unit_id or not accepts_applications(opening, today)):
@@ -411,6 +431,10 @@ def submit_application(session: Session, unit_id: int, opening: Opening | None, 
     values["guardian_consent"] = bool(values["guardian_consent"]) and is_minor(values["birth_date"], today)
     if not is_minor(values["birth_date"], today):
         values["guardian_name"] = ""
+    earlier = undecided_application(session, unit_id, opening, values["id_number"],
+                                    values["name_zh"], values["birth_date"])
+    if earlier is not None:
+        return earlier, False
     year = today.year
     seq = next_serial(session, unit_id, APPLICATION_KIND, year)
     application = Application(unit_id=unit_id, opening_id=opening.id if opening else None,
@@ -423,7 +447,7 @@ def submit_application(session: Session, unit_id: int, opening: Opening | None, 
     audit.record(session, action="apply", entity="application", entity_id=application.id,
                  actor_label="public form", unit_id=unit_id,
                  after=application_snapshot(application), now=now)
-    return application
+    return application, True
 
 
 def pipeline(session: Session, unit_id: int, status: str | None = None) -> list[Application]:

@@ -108,6 +108,41 @@ def test_apply_gives_a_gap_free_reference_number(anon, db, opening):
     assert entry.action == "apply" and entry.after_data()["id_number"].count("*") >= 4
 
 
+def test_the_same_application_sent_twice_is_kept_once(anon, db, opening):
+    """A double tap or a browser re-sending the form: one application, and the person is told
+    the first one reached us, with its reference number."""
+    url = f"/openings/{opening.public_id}/apply"
+    first = anon.post(url, good())
+    again = anon.post(url, good(phone="0911-000-111"))  # a corrected phone does not file anew
+    assert first.status_code == again.status_code == 200
+    assert count(db) == 1
+    reference = db.scalar(select(Application.reference_no))
+    assert reference in again.get_data(as_text=True)
+    assert "這份報名先前已送達" in again.get_data(as_text=True)
+    assert "先前已送達" not in first.get_data(as_text=True)
+    assert db.scalar(select(Application.phone)) == "0912-345-678"
+    assert db.scalar(select(func.count()).select_from(AuditEntry)
+                     .where(AuditEntry.action == "apply")) == 1
+    # Another person with the same ID number typed (not the same name and birth date) files
+    # a new application: the form does not tell strangers who applied.
+    other = anon.post(url, good(name_zh="王大明"))
+    assert other.status_code == 200 and "先前已送達" not in other.get_data(as_text=True)
+    assert count(db) == 2
+
+
+def test_a_decided_application_does_not_stop_applying_again(anon, db, opening):
+    from models.recruitment import ApplicationStatus
+
+    url = f"/openings/{opening.public_id}/apply"
+    anon.post(url, good())
+    db.rollback()
+    db.scalar(select(Application)).status = ApplicationStatus.declined
+    db.commit()
+    again = anon.post(url, good())
+    assert again.status_code == 200 and "先前已送達" not in again.get_data(as_text=True)
+    assert count(db) == 2
+
+
 def test_general_apply_page_for_a_single_unit(anon, db, unit):
     assert anon.get("/apply").status_code == 200
     assert anon.post("/apply", good()).status_code == 200

@@ -177,15 +177,15 @@ def _apply(opening: Opening | None, unit_id: int):
             return render_template("openings/thanks.html", opening=opening, application=None)
         if form.validate_on_submit():
             try:
-                application = r.submit_application(db.session, unit_id, opening,
-                                                   form.data_for_domain(), utcnow())
+                application, new = r.submit_application(db.session, unit_id, opening,
+                                                        form.data_for_domain(), utcnow())
             except InvalidApplication as error:
                 db.session.rollback()
                 _show_problems(form, error.errors)
             else:
                 db.session.commit()
                 return render_template("openings/thanks.html", opening=opening,
-                                       application=application)
+                                       application=application, already=not new)
         else:
             # the rules beyond formats too, so every problem shows at once
             data = form.data_for_domain()
