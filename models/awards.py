@@ -722,6 +722,11 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
             g.level == level and g.status == GrantStatus.granted for g in mine):
         raise AwardError(N_("Level already granted"))
     pending = next((g for g in mine if g.level == level and g.status == GrantStatus.applied), None)
+    if status != GrantStatus.applied and pending is None and any(
+            g.level == level and g.status == status and g.decided_on == on for g in mine):
+        # The same decision on the same day again: a form sent twice, or two admins at once.
+        # (A renewable card granted twice would start a second validity period.)
+        raise AwardError(N_("This decision is already recorded."))
     if status == GrantStatus.applied and any(g.status == GrantStatus.applied for g in mine):
         # one level per application: not a second level while one is waiting for its decision
         raise AwardError(N_("An application is pending"))

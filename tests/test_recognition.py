@@ -233,6 +233,30 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
     assert r.status_code == 400 and "此等級已獲頒" in page(r)
 
 
+def test_the_same_decision_sent_twice_is_recorded_once(admin, db, make, unit, place):
+    """A double tap on 已核定 must not grant a second honour card (a renewable award: the second
+    would start a new validity period and use another 300 hours), nor file 未獲核定 twice."""
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 700)
+    for key, status in (("honour_card", "granted"), ("mohw", "not_granted")):
+        url = f"/admin/awards/{key}/record"
+        body = {"volunteer_id": vol.id, "level": 1, "status": status, "on": "2026-03-02",
+                "as_of": "2026-03-05"}
+        assert admin.post(url, body, hx=True).status_code == 200
+        again = admin.post(url, body, hx=True)
+        assert again.status_code == 400 and "這項決定已經登錄過了" in page(again), key
+        db.rollback()
+        db.expire_all()
+        grants = db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id,
+                                                        aw.AwardGrant.award_key == key)).all()
+        assert [(g.status.value, g.decided_on) for g in grants] == [(status, dt.date(2026, 3, 2))]
+    # a later decision is not a repeat: MOHW bronze refused in March, granted in June
+    r = admin.post("/admin/awards/mohw/record", {
+        "volunteer_id": vol.id, "level": 1, "status": "not_granted", "on": "2026-06-02",
+        "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200
+
+
 def test_golden_diamond_needs_the_volunteers_declaration(admin, db, make, unit, place):
     """rules.md: no criminal conviction, declared; PDPA §6: only the declaration is kept. An
     application or grant without it is refused; the decision keeps the application's."""
