@@ -267,7 +267,7 @@ def weighted_total(scores: dict[int, int], criteria: list[EvaluationCriterion]) 
     """The weighted score out of 100: Σ weight × score / scale_max ÷ Σ weight × 100.
 
     (4 on a 1–5 scale counts 80.) None when a criterion has no score yet."""
-    if not criteria or any(c.id not in scores for c in criteria):
+    if not criteria or any(scores.get(c.id) is None for c in criteria):
         return None
     weights = sum(c.weight for c in criteria)
     return round(sum(c.weight * scores[c.id] / c.scale_max for c in criteria) / weights * 100, 1)

@@ -189,6 +189,24 @@ def test_form_is_prefilled_and_saves_then_finalises(db, world, supervisor):
     assert db.scalar(select(Evaluation)).outcome.value == "continue_service"
 
 
+def test_a_form_sent_without_scores_is_shown_again_not_an_error_page(db, world, supervisor):
+    """No score picked (or only some), with or without an outcome: the form comes back with
+    what to fix, for save and for finalise, and nothing is kept (it once answered 500)."""
+    url = evaluate_url(world, world["ours"])
+    a, b = world["criteria"]
+    for action in ("save", "finalise"):
+        for changes in ({f"score-{a.id}": "", f"score-{b.id}": "", "outcome": ""},
+                        {f"score-{a.id}": "", f"score-{b.id}": ""},
+                        {f"score-{b.id}": "", "outcome": ""}):
+            body = {k: v for k, v in form(world, action=action, **changes).items() if v != "" or
+                    not k.startswith("score-") or k.endswith(str(a.id))}
+            response = supervisor.post(url, body)
+            assert response.status_code == 400, (action, changes)
+            assert "服務態度" in response.get_data(as_text=True)
+    fresh(db)
+    assert db.scalar(select(Evaluation)) is None
+
+
 def test_admin_reopens_a_finalised_evaluation_with_a_reason_to_correct_it(db, world, admin, supervisor):
     url = evaluate_url(world, world["ours"])
     assert supervisor.post(url, form(world, comments="很好", action="finalise")).status_code == 302
