@@ -18,7 +18,7 @@ from models.people import Role
 from models.service import Site
 from webapp.access import roles
 from webapp.extensions import db
-from webapp.i18n import local
+from webapp.i18n import local, refusal_text
 
 from . import bp
 from .tablet import _svg_data_uri
@@ -64,10 +64,15 @@ def devices():
         site = db.session.get(Site, form.site.data)
         if site is None or site.unit_id != current_user.unit_id:
             abort(404)
-        created, code = kiosks.create_device(db.session, site=site, name=form.name.data,
-                                             actor=current_user, now=utcnow())
-        db.session.commit()
-        return _enrolment_page(created, code, 201)
+        try:
+            created, code = kiosks.create_device(db.session, site=site, name=form.name.data,
+                                                 actor=current_user, now=utcnow())
+        except kiosks.KioskNameTaken as error:
+            db.session.rollback()
+            form.name.errors = [*form.name.errors, refusal_text(error)]
+        else:
+            db.session.commit()
+            return _enrolment_page(created, code, 201)
     status = 400 if request.method == "POST" else 200
     listed = kiosks.devices_for_unit(db.session, current_user.unit_id)
     by_site: dict[int, list[KioskDevice]] = {}

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, f
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import TAIPEI, Base, UTCDateTime, begin_write, utcnow
+from .base import TAIPEI, Base, UTCDateTime, begin_write, one_writer_per, utcnow
 from .hours import verified_minutes
 from .people import Volunteer
 from .record_book import PriorCertificate, PriorHours
@@ -717,6 +717,7 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
     if not GRANT_DATES[0] <= on <= GRANT_DATES[1]:
         raise AwardError(N_("Enter a date from %(first)s to %(last)s."),
                          first=GRANT_DATES[0].isoformat(), last=GRANT_DATES[1].isoformat())
+    one_writer_per(session, Volunteer, volunteer.id)  # the same decision twice at once: one
     mine = [g for g in _grants(session, volunteer.id) if g.award_key == award_key]
     if rule.once_per_level and status in (GrantStatus.applied, GrantStatus.granted) and any(
             g.level == level and g.status == GrantStatus.granted for g in mine):

@@ -99,6 +99,19 @@ def begin_write(session: Session) -> None:
         conn.dialect.hourbook_begin_immediate(conn)
 
 
+def one_writer_per(session: Session, entity, entity_id: int) -> None:
+    """Let one write transaction at a time past this point for this row (a unit, a site, a
+    volunteer ...), until it ends: a check-then-insert ("no site of this name yet") is then
+    not raced by the same form sent twice at once. PostgreSQL: SELECT ... FOR UPDATE on the
+    row. SQLite: nothing more to do, begin_write already holds the database's write lock."""
+    begin_write(session)
+    if session.get_bind().dialect.name != "sqlite":
+        from sqlalchemy import select
+
+        table = sa_inspect(entity).local_table
+        session.execute(select(table.c.id).where(table.c.id == entity_id).with_for_update())
+
+
 class WriterQueue:
     """SQLite writers wait their turn on an OS file lock (`<database>-writers`, flock) taken
     just before BEGIN IMMEDIATE and let go just after COMMIT or ROLLBACK.

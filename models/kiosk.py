@@ -16,7 +16,8 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write
+from .base import Base, UTCDateTime, begin_write, one_writer_per
+from .messages import N_, Refused
 from .people import Volunteer, volunteer_by_number
 from .service import Site
 
@@ -61,10 +62,22 @@ class KioskDevice(Base):
         return "waiting"
 
 
+class KioskNameTaken(Refused):
+    """The site already has a kiosk (not revoked) of this name."""
+
+
 def create_device(session: Session, *, site: Site, name: str, actor, now: dt.datetime
                   ) -> tuple[KioskDevice, str]:
-    """A new kiosk for a site, and its one-time enrolment code (shown once, as a link/QR)."""
-    begin_write(session)
+    """A new kiosk for a site, and its one-time enrolment code (shown once, as a link/QR).
+    A name the site's kiosks already use is refused (KioskNameTaken): two of one name cannot
+    be told apart in the list, and a form sent twice would make them; a replaced tablet is
+    re-enrolled instead."""
+    one_writer_per(session, Site, site.id)
+    if session.scalar(select(KioskDevice.id).where(
+            KioskDevice.site_id == site.id, KioskDevice.name == name.strip(),
+            KioskDevice.revoked_at.is_(None)).limit(1)) is not None:
+        raise KioskNameTaken(N_("This site already has a kiosk named “%(name)s”. To set up its "
+                                "tablet again, use its button in the list below."), name=name.strip())
     code = secrets.token_urlsafe(24)
     device = KioskDevice(unit_id=site.unit_id, site_id=site.id, name=name.strip(),
                          enrol_code_hash=_hash(code), enrol_expires_at=now + ENROL_CODE_LIFETIME,

@@ -23,7 +23,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, Text, UniqueConstraint, s
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, utcnow
+from .base import Base, UTCDateTime, begin_write, one_writer_per, utcnow
 from .service import ServiceItem
 from .messages import N_
 
@@ -407,14 +407,24 @@ def return_plan(session: Session, plan: ServicePlan, actor, *, decided_on: dt.da
 
 def add_document(session: Session, plan: ServicePlan, data: bytes, filename: str, label: str,
                  actor, *, root, now: dt.datetime | None = None) -> PlanDocument:
-    """Attach a document (PDF, JPEG or PNG) to the latest version's filing record."""
-    from .files import store_upload
+    """Attach a document (PDF, JPEG or PNG) to the latest version's filing record. The same
+    file attached to that version already is refused (a form sent twice, or uploaded again
+    by mistake)."""
+    import hashlib
+
+    from .files import StoredFile, store_upload
 
     begin_write(session)
     label = (label or "").strip()
     if len(label) > LABEL_MAX:
         raise PlanError(N_("Use at most %(max)d characters."), "label", max=LABEL_MAX)
     version = plan.current
+    one_writer_per(session, PlanVersion, version.id)
+    if session.scalar(select(PlanDocument.id).join(StoredFile, StoredFile.id == PlanDocument.file_id)
+                      .where(PlanDocument.version_id == version.id,
+                             StoredFile.sha256 == hashlib.sha256(data).hexdigest()).limit(1)):
+        raise PlanError(N_("This file is already attached to version %(number)d."), "document",
+                        number=version.number)
     stored = store_upload(session, plan.unit_id, "plan_document", data, filename,
                           getattr(actor, "id", None), root=root, actor=actor)
     now = now or utcnow()

@@ -122,7 +122,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from . import audit  # noqa: E402
 from .account_links import create_set_password_link  # noqa: E402
-from .base import begin_write, taipei_date  # noqa: E402
+from .base import begin_write, one_writer_per, taipei_date  # noqa: E402
 from .idnumbers import ID_KINDS, id_problem, normalise  # noqa: E402
 from .people import Role, VolunteerStatus  # noqa: E402
 from .slips import next_serial  # noqa: E402
@@ -431,6 +431,9 @@ def submit_application(session: Session, unit_id: int, opening: Opening | None, 
     values["guardian_consent"] = bool(values["guardian_consent"]) and is_minor(values["birth_date"], today)
     if not is_minor(values["birth_date"], today):
         values["guardian_name"] = ""
+    from .unit import Unit
+
+    one_writer_per(session, Unit, unit_id)  # the same form twice at once: the second waits, finds the first
     earlier = undecided_application(session, unit_id, opening, values["id_number"],
                                     values["name_zh"], values["birth_date"])
     if earlier is not None:
@@ -563,11 +566,11 @@ def decide(session: Session, application_id: int, actor: User, now: dt.datetime,
             raise RecruitmentError(
                 N_("A volunteer with this ID number already exists: %(names)s."),
                 names="、".join(f"{v.name_zh} ({v.volunteer_no})" for v in dupes))
-        # One acceptance at a time per unit (PostgreSQL row lock; SQLite holds the write lock):
-        # two admins accepting at once must not take the same volunteer number.
+        # One acceptance at a time per unit: two admins accepting at once must not take the
+        # same volunteer number.
         from .unit import Unit
 
-        session.execute(select(Unit.id).where(Unit.id == application.unit_id).with_for_update())
+        one_writer_per(session, Unit, application.unit_id)
         number = next_volunteer_no(session, application.unit_id)
         user = User(unit_id=application.unit_id, email=account_email(session, application.unit_id,
                                                                 application.email, number),

@@ -15,8 +15,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .base import begin_write
+from .base import begin_write, one_writer_per
 from .service import DEFAULT_MAX_SESSION_MINUTES, Site, new_site_token
+from .unit import Unit
 
 NAME_MAX = 120
 ADDRESS_MAX = 300
@@ -29,7 +30,7 @@ FIELDS = ("name_zh", "name_en", "address", "latitude", "longitude", "radius_m",
 class InvalidSite(ValueError):
     """What is wrong with a site, field by field, as reason codes.
 
-    Codes: required, too_long, out_of_range, incomplete_location.
+    Codes: required, too_long, out_of_range, incomplete_location, name_taken.
     """
 
     def __init__(self, errors: dict[str, str]):
@@ -81,6 +82,13 @@ def _clean(values: dict) -> tuple[dict, dict[str, str]]:
     return {name: clean.get(name) for name in FIELDS}, errors
 
 
+def _name_taken(session: Session, unit_id: int, name_zh: str, but: int | None = None) -> bool:
+    """Another site of the unit has this Chinese name (the name on posters and pages: two
+    sites of one name cannot be told apart, and a create form sent twice would make them)."""
+    return session.scalar(select(Site.id).where(
+        Site.unit_id == unit_id, Site.name_zh == name_zh, Site.id != (but or -1)).limit(1)) is not None
+
+
 def create_site(session: Session, actor, *, name_zh: str, name_en: str = "", address: str = "",
                 latitude: float | None = None, longitude: float | None = None,
                 radius_m: int | None = None,
@@ -93,6 +101,9 @@ def create_site(session: Session, actor, *, name_zh: str, name_en: str = "", add
         "longitude": longitude, "radius_m": radius_m,
         "max_session_minutes": max_session_minutes, "active": active,
     })
+    one_writer_per(session, Unit, actor.unit_id)
+    if not errors and _name_taken(session, actor.unit_id, values["name_zh"]):
+        errors["name_zh"] = "name_taken"
     if errors:
         raise InvalidSite(errors)
     site = Site(unit_id=actor.unit_id, token=new_site_token(), **values)
@@ -114,6 +125,9 @@ def update_site(session: Session, site: Site, actor, *, now: dt.datetime | None 
     if site.unit_id != actor.unit_id:
         raise PermissionError("site of another unit")
     values, errors = _clean({**{name: getattr(site, name) for name in FIELDS}, **changes})
+    one_writer_per(session, Unit, site.unit_id)
+    if not errors and _name_taken(session, site.unit_id, values["name_zh"], but=site.id):
+        errors["name_zh"] = "name_taken"
     if errors:
         raise InvalidSite(errors)
     before = snapshot(site)

@@ -161,6 +161,23 @@ def test_admin_creates_a_kiosk_and_the_link_works_once(app, db, make, unit, worl
     assert "kiosk_create" in actions and "kiosk_enrol" in actions
 
 
+def test_a_kiosk_name_is_used_once_at_a_site(app, db, make, world):
+    """The add-kiosk form sent twice makes one kiosk waiting for its tablet, not two of one
+    name; a revoked kiosk's name may be used again."""
+    admin = HttpUser(app.test_client())
+    assert admin.sign_in(world["admin"].email, make.PASSWORD).status_code == 302
+    body = {"site": world["site"].id, "name": "服務台平板"}
+    assert admin.post("/admin/kiosks", body).status_code == 201
+    again = admin.post("/admin/kiosks", body)
+    assert again.status_code == 400
+    assert "這個服務地點已有名為「服務台平板」的簽到平板" in again.get_data(as_text=True)
+    [device] = db.scalars(select(KioskDevice)).all()
+    device.revoked_at = utcnow()
+    db.commit()
+    assert admin.post("/admin/kiosks", body).status_code == 201
+    assert len(db.scalars(select(KioskDevice)).all()) == 2
+
+
 def test_expired_enrolment_code_is_refused(app, db, world):
     device, code = kiosks.create_device(db, site=world["site"], name="舊平板", actor=world["admin"],
                                         now=utcnow() - dt.timedelta(minutes=31))

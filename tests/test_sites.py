@@ -219,6 +219,26 @@ def test_bad_site_input_returns_the_form_with_the_error(admin, db, changes, mess
     assert site_count(db) == 0
 
 
+def test_a_site_name_is_used_once_in_a_unit(admin, make, unit, db):
+    """The create form sent twice (a double tap) makes one site, and an edit cannot give a
+    site another's name: posters and pages could not tell them apart."""
+    assert admin.post("/admin/sites/new", SITE_FORM).status_code == 302
+    again = admin.post("/admin/sites/new", SITE_FORM)
+    assert again.status_code == 400 and "本單位已有同名的服務地點" in again.get_data(as_text=True)
+    assert site_count(db) == 1
+    other = make.site(unit, name_zh="另一處")
+    rename = admin.post(f"/admin/sites/{other.id}/edit", {**SITE_FORM})
+    assert rename.status_code == 400 and "本單位已有同名的服務地點" in rename.get_data(as_text=True)
+    assert fresh(db).get(Site, other.id).name_zh == "另一處"
+    # its own name again is no clash; another unit may use the name
+    assert admin.post(f"/admin/sites/{other.id}/edit",
+                      {**SITE_FORM, "name_zh": "另一處"}).status_code == 302
+    fresh(db)
+    elsewhere = make.user(make.unit())
+    sites.create_site(db, elsewhere, name_zh=SITE_FORM["name_zh"])  # another unit: no clash
+    db.commit()
+
+
 def test_admin_edits_a_site(admin, make, unit, db):
     site = make.site(unit, name_zh="舊名字")
     token = site.token

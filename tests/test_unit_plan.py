@@ -434,6 +434,22 @@ def test_a_document_attached_by_mistake_is_removed_with_its_file(db, make, unit,
     assert admin.post(url, {}).status_code == 404  # already gone
 
 
+def test_the_same_document_twice_is_attached_once(db, make, unit, items, admin, uploads):
+    assert admin.post("/admin/plans", {"year": "2027"}).status_code == 302
+
+    def attach(body: bytes):
+        return admin.post("/admin/plans/2027/documents",
+                          {"document": (io.BytesIO(b"%PDF-1.4\n%%EOF\n" + body), "x.pdf"),
+                           "label": "送件回執"}, content_type="multipart/form-data")
+
+    assert attach(b"receipt").status_code == 302
+    again = attach(b"receipt")
+    assert again.status_code == 400 and "這個檔案已附在第 1 版" in again.get_data(as_text=True)
+    assert len(fresh(db).scalars(select(plans.PlanDocument)).all()) == 1
+    assert len(db.scalars(select(StoredFile)).all()) == 1
+    assert attach(b"the approval letter").status_code == 302  # another file is welcome
+
+
 def test_logo_is_printed_on_the_plan_and_the_hour_slips(db, make, unit, items, admin, uploads,
                                                         tmp_path):
     from webapp.printing.slips import SlipDoc, SlipLine, slips_pdf

@@ -58,6 +58,7 @@ DOMAIN_MESSAGES = {
     "too_long": _l("This is too long."),
     "out_of_range": _l("This number is out of range."),
     "incomplete_location": _l("Give latitude, longitude and radius together, or none of them."),
+    "name_taken": _l("The unit already has a site of this name."),
 }
 
 

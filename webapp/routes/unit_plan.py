@@ -291,7 +291,8 @@ def add_document(year: int):
             form.document.errors = [refusal_message(error)]
         except PlanError as error:
             db.session.rollback()
-            form.label.errors = [refusal_text(error)]
+            field = form.document if error.field == "document" else form.label
+            field.errors = [refusal_text(error)]
         else:
             db.session.commit()
             flash(_("Document added to version %(number)d.", number=plan.current.number),
