@@ -48,7 +48,8 @@ REFUSALS = {
                            "Training and meetings are not service time."),
     "open_elsewhere": N_("You are still checked in at %(site)s. Check out there first."),
     "outside_radius": N_("You seem to be %(distance)d m away from %(site)s. "
-                         "Please check in on site."),
+                         "Please check in on site. If you are there and your phone cannot find "
+                         "its place, check in at the reception kiosk or ask your supervisor."),
     "not_checked_in": N_("You are not checked in."),
     "other_unit": N_("This volunteer does not belong to this unit."),
     "basic_training_missing": N_("Basic training not yet completed: %(courses)s"),

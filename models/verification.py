@@ -345,6 +345,16 @@ def adjust(session: Session, session_id: int, actor: User, now: dt.datetime, *,
                                    "empty."), max=PERSONS_SERVED_MAX)
     s = _load(session, session_id, actor, expected_version)
     _locked(s)
+
+    def to_minute(moment):
+        return moment.replace(second=0, microsecond=0) if moment is not None else None
+
+    if s.status == SessionStatus.closed and to_minute(checked_in_at) == to_minute(s.checked_in_at) \
+            and to_minute(checked_out_at) == to_minute(s.checked_out_at) \
+            and (persons_served is KEEP or persons_served == s.persons_served):
+        # The form sent back as it was shown (to the minute): marking the session edited would
+        # take it out of bulk approval for nothing.
+        raise VerificationError(N_("Nothing was changed: these are the times already recorded."))
     _check_times(session, s.id, s.volunteer_id, s.site, checked_in_at, checked_out_at, now)
     if taipei_date(checked_in_at) != taipei_date(s.checked_in_at):
         # moved to another day: that day must pass (its own day passed at check-in, and a

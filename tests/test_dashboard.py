@@ -113,6 +113,22 @@ def test_adjust_needs_a_reason_and_sane_times(db, world, supervisor):
     assert fresh(db, s).elapsed_minutes(utcnow()) == 60
 
 
+def test_adjust_sent_back_unchanged_is_refused_and_the_row_stays_unflagged(db, world, supervisor):
+    """Opening 修改時間, typing a reason and saving without changing the times must not mark
+    the session edited (that takes it out of bulk approval)."""
+    site, _e, item, vol = world
+    s = add_session(db, site, item, vol, hours_ago=5, minutes=90)
+    shown_in = s.checked_in_at.astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")  # as the form shows
+    shown_out = s.checked_out_at.astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
+    same = supervisor.post(f"/dashboard/sessions/{s.id}/adjust",
+                           {"version": s.version, "checked_in_at": shown_in, "checked_out_at": shown_out,
+                            "reason": "確認"}, hx=True)
+    assert same.status_code == 400 and "沒有任何修改" in same.get_data(as_text=True)
+    after = fresh(db, s)
+    assert "edited" not in after.flags and after.checked_in_at == s.checked_in_at
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "adjust")) is None
+
+
 def test_reject_with_reason(db, world, supervisor):
     site, _e, item, vol = world
     s = add_session(db, site, item, vol)

@@ -589,6 +589,14 @@ def test_admin_lists_reenrols_and_revokes(app, db, make, unit, world, device_and
     assert "大安服務台" in page and "服務台平板" in page and "備用平板" in page
     assert "使用中" in page and "等待啟用" in page
     assert supervisor.get("/admin/kiosks").status_code == 403
+    # A tablet in use is re-enrolled only after the admin reads what it does (one tap on the
+    # list used to cut off a kiosk volunteers were using); a waiting one gets a link at once.
+    row = re.search(rf'<tr id="kiosk-{device.id}">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r"<details[^>]*>\s*<summary[^>]*>重新設定平板</summary>", row)
+    assert "目前使用中的平板會立即停止運作" in row
+    waiting_row = re.search(rf'<tr id="kiosk-{waiting.id}">(.*?)</tr>', page, re.S).group(1)
+    assert row.count("<details") == 2 and waiting_row.count("<details") == 1  # + Revoke's
+    assert "新的啟用連結" in waiting_row
     # Re-enrol: a new one-time link, and the old tablet's cookie stops working.
     fresh = admin.post(f"/admin/kiosks/{device.id}/reenrol")
     assert fresh.status_code == 200 and "/kiosk/enrol/" in fresh.get_data(as_text=True)

@@ -131,8 +131,10 @@ def test_presence_check_refuses_far_away_and_flags_unknown_position(db, make, un
     far = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page),
                                             "lat": "25.0478", "lon": "121.5170", "acc": "10"})
     assert far.status_code == 409 and "請在服務地點簽到" in far.get_data(as_text=True)
+    assert "請到櫃台的簽到平板簽到，或洽督導" in far.get_data(as_text=True)  # a way on if GPS is wrong
     unknown = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page) + "x"})
     assert unknown.status_code == 200
+    assert "您的手機未提供位置，督導會確認這筆服務紀錄" in unknown.get_data(as_text=True)
     [s] = _sessions(db)
     assert Flag.position_unavailable.value in s.flag_set
 

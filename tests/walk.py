@@ -152,9 +152,15 @@ def is_full_page(html: str) -> bool:
 
 
 def new_kiosk_code(db, world: World, name: str = "大廳平板") -> str:
-    """Another kiosk for the world's first site; its one-time enrolment code."""
+    """Another kiosk for the world's first site; its one-time enrolment code. (A site's kiosks
+    have names of their own: a second call gets "大廳平板 2".)"""
+    from sqlalchemy import func
+
     admin = db.scalar(select(User).where(User.email == world.emails["admin"]))
     site = db.get(Site, int(world.args["site_id"]))
-    _device, code = kiosks.create_device(db, site=site, name=name, actor=admin, now=utcnow())
+    taken = db.scalar(select(func.count()).select_from(kiosks.KioskDevice).where(
+        kiosks.KioskDevice.site_id == site.id, kiosks.KioskDevice.name.startswith(name)))
+    _device, code = kiosks.create_device(db, site=site, name=f"{name} {taken + 1}" if taken else name,
+                                         actor=admin, now=utcnow())
     db.commit()
     return code
