@@ -352,6 +352,44 @@ def test_completion_numbers_and_template(db, make, seeded, admin):
     assert actions(db).count("completion_template_updated") == 2
 
 
+def test_two_issues_at_once_give_one_certificate(app, db, make, seeded, admin):
+    """The second of two simultaneous issues (two app servers, a retry) waits for the first and
+    reprints its certificate instead of taking the next number."""
+    import threading
+    import time
+
+    vol = make.volunteer(seeded, trained=False)
+    give(db, seeded, vol, ["SW04"], dt.date(2026, 11, 20))
+    Session = app.extensions["hourbook_db"]["sessionmaker"]
+    first_session = Session()
+    results, errors = [], []
+
+    def second():
+        session = Session()
+        try:
+            person = session.get(type(vol), vol.id)
+            results.append(completion.issue_completion(session, person, actor=None, now=NOW))
+            session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            session.close()
+
+    try:
+        first = completion.issue_completion(first_session, first_session.get(type(vol), vol.id),
+                                            actor=None, now=NOW)
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second is waiting now (PostgreSQL: the volunteer's row lock)
+        first_session.commit()
+    finally:
+        first_session.close()
+    thread.join(30)
+    assert errors == [] and len(results) == 1
+    assert results[0].serial == first.serial and results[0].reprint
+    assert len(_issued(db)) == 1
+
+
 # --- over HTTP -------------------------------------------------------------------------------
 
 import io  # noqa: E402
