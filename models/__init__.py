@@ -10,6 +10,7 @@ from .attendance import AttendanceMark, Shift
 from .files import StoredFile
 from .privacy import DataRequest
 from .certificates import PerformanceCertificate
+from .completion import IssuedCompletion
 from .golden_family import AwardFamily, AwardFamilyMember
 from .group_awards import GroupAwardApplication
 from .reminder_mail import ReminderMail
@@ -29,7 +30,7 @@ from .plan import PlanDocument, PlanItem, PlanStatus, PlanVersion, ServicePlan
 
 __all__ = [
     "Application", "AwardFamily", "AwardFamilyMember", "GroupAwardApplication", "ReminderMail", "DataRequest", "ReportSnapshot", "Opening",
-    "PerformanceCertificate", "PriorHours", "SetPasswordLink", "StoredFile",
+    "IssuedCompletion", "PerformanceCertificate", "PriorHours", "SetPasswordLink", "StoredFile",
     "TrainingCourse", "TrainingEvent", "TrainingRecord",
     "AttendanceMark", "AuditEntry", "Base", "HourSlip", "HourSlipEntry", "SerialCounter", "Shift",
     "SupervisorSite", "Category", "CheckinEvent", "KioskDevice", "CoverKind", "Flag", "Gender", "InsuranceCover",

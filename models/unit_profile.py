@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
@@ -47,6 +47,8 @@ class UnitProfile(Base):
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     logo_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    # the completion certificate's text (models.completion); NULL: the default text
+    completion_template: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

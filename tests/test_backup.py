@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from models import Base, backup as bk, migrate
+from models import Base, backup as bk, completion, migrate
 from models.audit import record
-from models.base import begin_write, make_engine, make_sessionmaker
+from models.base import begin_write, make_engine, make_sessionmaker, utcnow
+from models.people import Volunteer
+from models.unit import Unit
+from models.unit_profile import UnitProfile
 from models.demo import seed_demo
 from tests.conftest import BACKEND, PG_URL
 
@@ -59,11 +62,19 @@ def scratch(tmp_path):
         admin.dispose()
 
 
+COMPLETION_TEXT = "茲證明 $name 君完成本會訓練 $hours 小時"
+
+
 def _seeded(url: str) -> None:
     migrate.upgrade(url)
     engine = make_engine(url)
     session = make_sessionmaker(engine)()
     seed_demo(session, volunteers=12)
+    unit_id = session.scalar(select(Unit.id))
+    completion.save_completion_template(session, unit_id, COMPLETION_TEXT)
+    trained = next(v for v in session.scalars(select(Volunteer).order_by(Volunteer.id))
+                   if completion.unit_course_records(session, v))
+    completion.issue_completion(session, trained, actor=None, now=utcnow())
     record(session, action="note", entity="unit", actor_label="test", after={"text": "中文 'q' \"dq\""})
     session.commit()
     session.close()
@@ -83,6 +94,14 @@ def test_every_row_of_every_table_comes_back(scratch, tmp_path):
 
     after = _dump_all(target)
     assert after == before
+    # the unit's completion certificate text and the certificate issued come back with it
+    engine = make_engine(target)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalars(select(UnitProfile.completion_template)).all() == [COMPLETION_TEXT]
+            assert len(conn.scalars(select(completion.IssuedCompletion.serial)).all()) == 1
+    finally:
+        engine.dispose()
     # the restored database is usable: sequences continue after the restored ids
     engine = make_engine(target)
     session = make_sessionmaker(engine)()

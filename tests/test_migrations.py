@@ -42,3 +42,46 @@ def test_upgrade_from_empty_matches_models_and_downgrades(empty_url):
             assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_0020_takes_each_units_newest_audited_completion_template(empty_url):
+    """The template files of the instance folder are not read; the audit log holds every saved
+    text, and the newest of each unit becomes its template (a profile row made if none)."""
+    from models.audit import record
+    from models.base import begin_write, make_sessionmaker
+    from tests.factories import Factories
+
+    migrate.upgrade(empty_url, "0019")
+    engine = create_engine(empty_url)
+    try:
+        session = make_sessionmaker(engine)()
+        begin_write(session)
+        make = Factories(session)
+        with_profile, without, untouched = make.unit(), make.unit(), make.unit()
+        session.execute(text("INSERT INTO unit_profile (unit_id, responsible_person, contact_name,"
+                             " contact_phone, contact_email, updated_at) VALUES (:u, '王大明',"
+                             " '', '', '', '2026-11-01 00:00:00')"), {"u": with_profile.id})
+        for unit, words in ((with_profile, "舊的 $name"), (without, "$name 結業"),
+                            (with_profile, "新的 $name")):
+            record(session, action="completion_template_updated", entity="unit",
+                   entity_id=unit.id, unit_id=unit.id, actor_label="test",
+                   before={"text": "x"}, after={"text": words})
+        session.commit()
+        ids = (with_profile.id, without.id, untouched.id)
+        session.close()
+
+        def templates():
+            with engine.connect() as conn:
+                return dict(conn.execute(text(
+                    "SELECT unit_id, completion_template FROM unit_profile ORDER BY unit_id")).all())
+
+        migrate.upgrade(empty_url)
+        assert templates() == {ids[0]: "新的 $name", ids[1]: "$name 結業"}
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT responsible_person FROM unit_profile WHERE unit_id = :u"),
+                               {"u": ids[0]}) == "王大明"
+        migrate.downgrade(empty_url, "0019")
+        migrate.upgrade(empty_url)
+        assert templates() == {ids[0]: "新的 $name", ids[1]: "$name 結業"}
+    finally:
+        engine.dispose()

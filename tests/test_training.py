@@ -2,6 +2,7 @@
 the check-in gate, and the admin pages."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import subprocess
 
@@ -17,6 +18,7 @@ from models.service import ServiceSession, SessionSource
 from models.training import (TrainingCourse, TrainingEvent, TrainingKind, TrainingMode,
                              TrainingRecord, InvalidTraining)
 from models.unit import Category
+from models.unit_profile import UnitProfile
 
 NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Taipei
 TODAY = dt.date(2026, 11, 27)
@@ -291,36 +293,101 @@ def test_default_factory_volunteers_are_trained(db, make, unit):
 
 # --- completion certificate ------------------------------------------------------------------
 
-def test_completion_numbers_and_template(db, make, seeded, admin, tmp_path):
+def _issued(db):
+    return db.scalars(select(AuditEntry).where(
+        AuditEntry.action == "completion_certificate_issued").order_by(AuditEntry.id)).all()
+
+
+def test_completion_numbers_and_template(db, make, seeded, admin):
     vol = make.volunteer(seeded, trained=False)
     with pytest.raises(InvalidTraining):
-        completion.issue_completion(db, vol, template_text="x", actor=admin.user, now=NOW)
+        completion.issue_completion(db, vol, actor=admin.user, now=NOW)
     db.rollback()
     give(db, seeded, vol, ["SW04"], dt.date(2026, 11, 20))
-    folder = tmp_path / "templates"
-    assert completion.completion_template(folder, seeded.id) == completion.DEFAULT_COMPLETION_TEXT
+    assert completion.completion_template(db, seeded.id) == completion.DEFAULT_COMPLETION_TEXT
     for bad, code in (("", "required"), ("x" * 1001, "too_long"), ("$nope", "bad_placeholder"),
                       ("費用 $5", "bad_placeholder")):
         with pytest.raises(InvalidTraining) as refused:
-            completion.save_completion_template(db, folder, seeded.id, bad, actor=admin.user)
+            completion.save_completion_template(db, seeded.id, bad, actor=admin.user)
         assert refused.value.errors == {"text": code}
         db.rollback()
-    completion.save_completion_template(db, folder, seeded.id, "$name 完成 $hours 小時（$unit）",
-                                      actor=admin.user)
+    completion.save_completion_template(db, seeded.id, "$name 完成 $hours 小時（$unit）",
+                                        actor=admin.user)
     db.commit()
-    text = completion.completion_template(folder, seeded.id)
-    first = completion.issue_completion(db, vol, template_text=text, actor=admin.user, now=NOW)
+    db.expire_all()
+    # kept in the unit's profile row, in the database
+    assert db.scalar(select(UnitProfile.completion_template).where(
+        UnitProfile.unit_id == seeded.id)) == "$name 完成 $hours 小時（$unit）"
+    assert completion.completion_template(db, seeded.id) == "$name 完成 $hours 小時（$unit）"
+    first = completion.issue_completion(db, vol, actor=admin.user, now=NOW)
     db.commit()
-    second = completion.issue_completion(db, vol, template_text=text, actor=admin.user, now=NOW)
-    db.commit()
-    assert first.serial == f"C{seeded.id:03d}-2026-00001"
-    assert second.serial == f"C{seeded.id:03d}-2026-00002"
+    assert first.serial == f"C{seeded.id:03d}-2026-00001" and not first.reprint
     assert first.text == f"{vol.name_zh} 完成 2 小時（{seeded.name}）"
     assert first.lines == [("運用單位業務簡介及工作內容說明(含實習)", dt.date(2026, 11, 20), 120)]
-    issued = db.scalars(select(AuditEntry).where(
-        AuditEntry.action == "completion_certificate_issued")).all()
-    assert [e.after_data()["serial"] for e in issued] == [first.serial, second.serial]
-    assert "completion_template_updated" in actions(db)
+    # the same volunteer, records and text later the same Taipei day: the same certificate
+    again = completion.issue_completion(db, vol, actor=admin.user,
+                                        now=NOW + dt.timedelta(hours=8))  # 18:00 in Taipei
+    db.commit()
+    assert again.reprint and again == dataclasses.replace(first, reprint=True)
+    assert [e.after_data()["serial"] for e in _issued(db)] == [first.serial]
+    row = db.scalar(select(completion.IssuedCompletion))
+    assert (row.volunteer_id, row.unit_id, row.issued_on, row.total_minutes, row.issued_by_id) == \
+        (vol.id, seeded.id, TODAY, 120, admin.user.id)
+    assert row.issued_at == NOW and row.text == first.text and len(row.record_ids) == 1
+    # a changed template, a new record, another day: a new number each
+    completion.save_completion_template(db, seeded.id, "$name 結業 $hours 小時", actor=admin.user)
+    db.commit()
+    second = completion.issue_completion(db, vol, actor=admin.user, now=NOW)
+    db.commit()
+    give(db, seeded, vol, ["CO02"], dt.date(2026, 11, 21))  # another course the unit runs
+    third = completion.issue_completion(db, vol, actor=admin.user, now=NOW)
+    db.commit()
+    fourth = completion.issue_completion(db, vol, actor=admin.user, now=NOW + dt.timedelta(days=1))
+    db.commit()
+    assert [c.serial[-5:] for c in (second, third, fourth)] == ["00002", "00003", "00004"]
+    assert second.text == f"{vol.name_zh} 結業 2 小時" and third.text == f"{vol.name_zh} 結業 4 小時"
+    assert fourth.issued_on == TODAY + dt.timedelta(days=1)
+    assert [e.after_data()["serial"][-5:] for e in _issued(db)] == \
+        ["00001", "00002", "00003", "00004"]
+    assert actions(db).count("completion_template_updated") == 2
+
+
+def test_two_issues_at_once_give_one_certificate(app, db, make, seeded, admin):
+    """The second of two simultaneous issues (two app servers, a retry) waits for the first and
+    reprints its certificate instead of taking the next number."""
+    import threading
+    import time
+
+    vol = make.volunteer(seeded, trained=False)
+    give(db, seeded, vol, ["SW04"], dt.date(2026, 11, 20))
+    Session = app.extensions["hourbook_db"]["sessionmaker"]
+    first_session = Session()
+    results, errors = [], []
+
+    def second():
+        session = Session()
+        try:
+            person = session.get(type(vol), vol.id)
+            results.append(completion.issue_completion(session, person, actor=None, now=NOW))
+            session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            session.close()
+
+    try:
+        first = completion.issue_completion(first_session, first_session.get(type(vol), vol.id),
+                                            actor=None, now=NOW)
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second is waiting now (PostgreSQL: the volunteer's row lock)
+        first_session.commit()
+    finally:
+        first_session.close()
+    thread.join(30)
+    assert errors == [] and len(results) == 1
+    assert results[0].serial == first.serial and results[0].reprint
+    assert len(_issued(db)) == 1
 
 
 # --- over HTTP -------------------------------------------------------------------------------
@@ -468,8 +535,14 @@ def test_roster_over_htmx_makes_records_not_sessions(app, db, make, unit, admin)
     assert set(training.attendees(db, event)) == {v.id for v in vols}
 
 
+def _pdf_text(tmp_path, data: bytes) -> str:
+    pdf = tmp_path / "c.pdf"
+    pdf.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
 def test_completion_certificate_pdf(app, db, make, unit, admin, tmp_path):
-    app.instance_path = str(tmp_path)
     training.seed_catalogue(db, unit)
     db.commit()
     vol = make.volunteer(unit, trained=False)
@@ -482,19 +555,63 @@ def test_completion_certificate_pdf(app, db, make, unit, admin, tmp_path):
     assert bad.status_code == 400
     response = admin.post(url)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    pdf = tmp_path / "c.pdf"
-    pdf.write_bytes(response.data)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = _pdf_text(tmp_path, response.data)
     assert "結業證明書" in text
-    assert f"C{unit.id:03d}-" in text and "-00001" in text
+    serial = f"C{unit.id:03d}-{dt.datetime.now(TAIPEI).year}-00001"
+    assert serial in text and serial in response.headers["Content-Disposition"]
     assert f"{vol.name_zh} 完成 2 小時" in text
     assert "運用單位業務簡介及工作內容說明(含實習)" in text and "2026-11-20" in text
     assert "中華民國" in text
+    # the form posted twice (a double tap, a browser retry): the same certificate, one number
     again = admin.post(url)
-    assert b"%PDF" in again.data[:8]
+    assert again.status_code == 200 and b"%PDF" in again.data[:8]
+    assert again.headers["Content-Disposition"] == response.headers["Content-Disposition"]
+    assert _pdf_text(tmp_path, again.data) == text
+    db.rollback()
+    assert actions(db).count("completion_certificate_issued") == 1
+    assert db.scalars(select(completion.IssuedCompletion.serial)).all() == [serial]
+    # the template changed the same day: a new number
+    assert admin.post("/admin/training/certificate-template",
+                      {"text": "$name 結業 $hours 小時"}).status_code == 302
+    changed = admin.post(url)
+    assert changed.status_code == 200
+    assert serial[:-1] + "2" in changed.headers["Content-Disposition"]
+    assert f"{vol.name_zh} 結業 2 小時" in _pdf_text(tmp_path, changed.data)
     db.rollback()
     assert actions(db).count("completion_certificate_issued") == 2
+
+
+def test_completion_template_is_the_same_on_every_app_server(app, db, make, unit, admin,
+                                                             tmp_path):
+    """Two app servers (their own instance folders) on one database see one template."""
+    from webapp import create_app
+
+    app.instance_path = str(tmp_path / "server-a")
+    other = create_app({"TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"],
+                        "HOURBOOK_DATABASE_URL": app.config["HOURBOOK_DATABASE_URL"],
+                        "RATELIMIT_STORAGE_URI": "memory://"})
+    other.instance_path = str(tmp_path / "server-b")
+    try:
+        from tests.conftest import HttpUser
+
+        admin_b = HttpUser(other.test_client())
+        assert admin_b.sign_in(admin.user.email, make.PASSWORD).status_code == 302
+        form = "/admin/training/certificate-template"
+        assert completion.DEFAULT_COMPLETION_TEXT in admin_b.get(form).get_data(as_text=True)
+        assert admin.post(form, {"text": "$name 於本會結業"}).status_code == 302
+        assert "$name 於本會結業" in admin_b.get(form).get_data(as_text=True)
+        training.seed_catalogue(db, unit)
+        vol = make.volunteer(unit, trained=False)
+        db.commit()
+        give(db, unit, vol, ["SW04"], dt.date(2026, 11, 20))
+        response = admin_b.post(f"/admin/training/volunteers/{vol.id}/completion")
+        assert response.status_code == 200
+        assert f"{vol.name_zh} 於本會結業" in _pdf_text(tmp_path, response.data)
+        # issued on server B, posted again on server A: the same certificate
+        again = admin.post(f"/admin/training/volunteers/{vol.id}/completion")
+        assert again.headers["Content-Disposition"] == response.headers["Content-Disposition"]
+    finally:
+        other.extensions["hourbook_db"]["engine"].dispose()
 
 
 def test_attendance_of_an_event_not_held_yet_is_refused_over_http(app, db, make, unit, admin):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+from flask import (Blueprint, Response, abort, flash, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -135,10 +134,6 @@ class AttendanceForm(FlaskForm):
 
 def _today() -> dt.date:
     return taipei_date(utcnow())
-
-
-def _templates_folder() -> Path:
-    return Path(current_app.instance_path) / "completion_templates"
 
 
 def _volunteer_or_404(volunteer_id: int) -> Volunteer:
@@ -428,12 +423,11 @@ def attendance(event_id: int):
 def certificate_template():
     form = TemplateForm()
     if request.method == "GET":
-        form.text.data = completion.completion_template(_templates_folder(), current_user.unit_id)
+        form.text.data = completion.completion_template(db.session, current_user.unit_id)
     elif form.validate_on_submit():
         try:
-            completion.save_completion_template(db.session, _templates_folder(),
-                                              current_user.unit_id, form.text.data,
-                                              actor=current_user)
+            completion.save_completion_template(db.session, current_user.unit_id, form.text.data,
+                                                actor=current_user)
         except InvalidTraining as error:
             db.session.rollback()
             _show_domain_errors(form, error)
@@ -454,14 +448,12 @@ def issue_completion(volunteer_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        cert = completion.issue_completion(
-            db.session, person, actor=current_user, now=utcnow(),
-            template_text=completion.completion_template(_templates_folder(), person.unit_id))
+        cert = completion.issue_completion(db.session, person, actor=current_user, now=utcnow())
     except InvalidTraining:
         db.session.rollback()
         flash(str(DOMAIN_MESSAGES["nothing_to_certify"]), "error")
         return redirect(url_for(".volunteer", volunteer_id=person.id))
-    pdf = completion_pdf(cert)  # before commit: a failure gives the number back
+    pdf = completion_pdf(cert)  # before commit: a failure gives the number back (a reprint: the same PDF)
     db.session.commit()
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="completion-{cert.serial}.pdf"',
