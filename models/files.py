@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, String, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
 
@@ -103,6 +103,7 @@ def store_upload(session, unit_id: int, kind: str, data: bytes, original_name: s
                         uploaded_by_id=uploaded_by_id)
     session.add(stored)
     session.flush()
+    _when_settled(session, path, on="rollback")
     audit.record(session, action="file_uploaded", entity="stored_file", entity_id=stored.id,
                  actor=actor, unit_id=unit_id,
                  after={"kind": kind, "content_type": content_type, "size": len(data),
@@ -122,19 +123,147 @@ def stored_path(root, stored_file: StoredFile):
 
 
 def delete_stored(session, stored_file: StoredFile, *, root, actor, now) -> None:
-    """Delete a stored file: its bytes from disk and its row (nothing may point to it any
-    more), with an audit entry. Callers commit; if they roll back, the row stays and only
-    the bytes are gone (the file then answers "not found")."""
+    """Delete a stored file: its row now, with an audit entry, and its bytes from disk once the
+    transaction commits (nothing may point to it any more: see release). Callers commit; if
+    they roll back, the row and the bytes both stay."""
     from . import audit
 
     try:
-        stored_path(root, stored_file).unlink(missing_ok=True)
+        _when_settled(session, stored_path(root, stored_file), on="commit")
     except ValueError:
         pass  # a key outside the upload root was never ours to delete
     audit.record(session, action="file_deleted", entity="stored_file", entity_id=stored_file.id,
                  actor=actor, unit_id=stored_file.unit_id, now=now,
                  before={"kind": stored_file.kind, "sha256": stored_file.sha256})
     session.delete(stored_file)
+
+
+def referencing_columns() -> list:
+    """Every column that points to a stored file (a foreign key to stored_file.id)."""
+    import models  # noqa: F401  every table known to the metadata
+
+    return [fk.parent for table in Base.metadata.sorted_tables for fk in table.foreign_keys
+            if fk.target_fullname == "stored_file.id"]
+
+
+def is_referenced(session, file_id: int) -> bool:
+    """Whether any row (a volunteer's photo, a training certificate, the unit's logo, a plan
+    document, ...) still points to the file. Flush first: pending changes count."""
+    return any(session.scalar(select(column).where(column == file_id).limit(1)) is not None
+               for column in referencing_columns())
+
+
+def release(session, file_id: int | None, *, root, actor, now=None) -> bool:
+    """A reference to a stored file was dropped: delete the file (delete_stored: the row now,
+    the bytes after commit) unless another row still points to it. True when deleted."""
+    if file_id is None:
+        return False
+    session.flush()  # the dropped reference is no longer counted
+    stored = session.get(StoredFile, file_id)
+    if stored is None or is_referenced(session, file_id):
+        return False
+    delete_stored(session, stored, root=root, actor=actor, now=now)
+    return True
+
+
+def is_current(session, file_id: int | None, data: bytes, *, root) -> bool:
+    """Whether `data` is already the file `file_id` (same sha256, bytes still on disk)."""
+    import hashlib
+
+    if file_id is None:
+        return False
+    stored = session.get(StoredFile, file_id)
+    if stored is None or stored.sha256 != hashlib.sha256(data).hexdigest():
+        return False
+    try:
+        return stored_path(root, stored).is_file()
+    except ValueError:
+        return False
+
+
+def replace_file(session, owner, attribute: str, data: bytes, original_name: str, *,
+                 unit_id: int, kind: str, root, actor, allowed=DEFAULT_ALLOWED,
+                 max_bytes: int = DEFAULT_MAX_BYTES, now=None) -> StoredFile | None:
+    """Point `owner.<attribute>` (a file id column) at an upload, and delete the file it pointed
+    to when nothing else does (release: its bytes once the transaction commits).
+
+    None when `data` is already the current file: nothing is stored, changed or audited, so a
+    double-submitted upload is harmless. Raises UploadRefused like store_upload (nothing kept).
+    Callers audit the change of their own row and commit."""
+    old_id = getattr(owner, attribute)
+    if is_current(session, old_id, data, root=root):
+        return None
+    stored = store_upload(session, unit_id, kind, data, original_name,
+                          getattr(actor, "id", None), root=root, allowed=allowed,
+                          max_bytes=max_bytes, actor=actor)
+    setattr(owner, attribute, stored.id)
+    session.add(owner)
+    release(session, old_id, root=root, actor=actor, now=now)
+    return stored
+
+
+# --- the bytes follow the transaction of their row --------------------------------------------
+# A new file's bytes are written before its row is committed, and a deleted file's bytes must
+# stay until the deletion of its row is committed: each is noted here with the transaction (or
+# savepoint) it belongs to, and settled when that transaction ends: a new file's bytes removed
+# if it rolls back, a deleted file's bytes removed once it commits.
+
+_SETTLE = "hourbook_files_settle"
+
+
+def _when_settled(session, path, *, on: str) -> None:
+    """Remove the file at `path` when the current transaction ends with `on` ("commit" or
+    "rollback")."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_SETTLE, []).append((transaction, path, on))
+
+
+def _within(transaction, ended) -> bool:
+    if transaction is None:  # noted before the session began: the outermost transaction's
+        return ended.parent is None
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _settle(session, outcome: str, ended=None) -> None:
+    """Remove the files noted for `outcome` in the transaction `ended` (None: all noted)."""
+    import logging
+
+    noted = session.info.pop(_SETTLE, None)
+    if not noted:
+        return
+    keep = []
+    for transaction, path, on in noted:
+        if ended is not None and not _within(transaction, ended):
+            keep.append((transaction, path, on))
+        elif on == outcome:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # left behind, with no row: logged, never an error for the user
+                logging.getLogger(__name__).warning("could not remove %s", path, exc_info=True)
+    if keep:
+        session.info[_SETTLE] = keep
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: its files wait for the outermost commit
+    _settle(session, "commit")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction) -> None:
+    _settle(session, "rollback", previous_transaction)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_end(session, transaction) -> None:
+    if transaction.parent is None:  # closed without a commit: the database rolled it back
+        _settle(session, "rollback")
 
 
 def read_stored(root, stored_file: StoredFile) -> bytes:

@@ -444,7 +444,7 @@ def remove_document(session: Session, plan: ServicePlan, document_id: int, actor
     """Take a document attached by mistake off the latest version's filing record and delete
     the file (it may hold personal data). The audit log keeps what it was. LookupError when
     the latest version has no such document."""
-    from .files import StoredFile, delete_stored
+    from .files import release
 
     begin_write(session)
     version = plan.current
@@ -452,15 +452,12 @@ def remove_document(session: Session, plan: ServicePlan, document_id: int, actor
     if doc is None:
         raise LookupError(document_id)
     now = now or utcnow()
-    stored = session.get(StoredFile, doc.file_id)
     audit.record(session, action="plan_document_removed", entity="service_plan_version",
                  entity_id=version.id, actor=actor, unit_id=plan.unit_id, now=now,
                  before={"file_id": doc.file_id, "label": doc.label, "version": version.number})
     version.documents.remove(doc)
     session.delete(doc)
-    session.flush()  # nothing points to the file any more
-    if stored is not None:
-        delete_stored(session, stored, root=root, actor=actor, now=now)
+    release(session, doc.file_id, root=root, actor=actor, now=now)
     session.flush()
     return doc
 

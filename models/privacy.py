@@ -292,9 +292,9 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
     volunteer.status = VolunteerStatus.inactive
     volunteer.left_on = volunteer.left_on or taipei_date(now)
     volunteer.anonymised_at = now
-    photo_id = before["photo_file_id"]
-    if photo_id is not None and root is not None:
-        _delete_photo(session, photo_id, root, actor, now)
+    if root is not None:
+        from .files import release
+        release(session, before["photo_file_id"], root=root, actor=actor, now=now)
     if volunteer.user is not None:
         user = volunteer.user
         user.active = False
@@ -307,18 +307,6 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
                  entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,
                  before=before, after={"name_zh": volunteer.name_zh,
                                        "anonymised_at": now.isoformat()}, now=now)
-
-
-def _delete_photo(session: Session, file_id: int, root, actor, now) -> None:
-    from .files import StoredFile, delete_stored
-    from .people import Volunteer as _Volunteer
-
-    session.flush()  # the volunteer no longer points to it
-    stored = session.get(StoredFile, file_id)
-    if stored is None or session.scalar(select(_Volunteer.id).where(
-            _Volunteer.photo_file_id == file_id)) is not None:
-        return
-    delete_stored(session, stored, root=root, actor=actor, now=now)
 
 
 # --- "download my data" ----------------------------------------------------------------------

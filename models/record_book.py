@@ -113,18 +113,20 @@ def crop_photo(data: bytes) -> bytes:
 
 def set_photo(session: Session, volunteer: Volunteer, data: bytes, filename: str, actor, *,
               root, now: dt.datetime | None = None):
-    """Crop the volunteer's head-shot, keep it via files.store_upload (JPEG) and link it."""
-    from .files import store_upload
+    """Crop the volunteer's head-shot, keep it (JPEG) in place of the one before, which is
+    deleted (files.replace_file). The same photo again changes nothing. Returns the photo."""
+    from .files import StoredFile, replace_file
 
     begin_write(session)
     if volunteer.anonymised_at is not None:
         raise RecordBookError(N_("This volunteer's data was deleted."), "photo")
     jpeg = crop_photo(data)
-    stored = store_upload(session, volunteer.unit_id, "photo", jpeg, filename or "photo.jpg",
-                          getattr(actor, "id", None), root=root, allowed=("image/jpeg",),
-                          actor=actor)
     before = {"photo_file_id": volunteer.photo_file_id}
-    volunteer.photo_file_id = stored.id
+    stored = replace_file(session, volunteer, "photo_file_id", jpeg, filename or "photo.jpg",
+                          unit_id=volunteer.unit_id, kind="photo", root=root, actor=actor,
+                          allowed=("image/jpeg",), now=now)
+    if stored is None:  # the same photo again
+        return session.get(StoredFile, volunteer.photo_file_id)
     session.flush()
     audit.record(session, action="volunteer_photo_set", entity="volunteer",
                  entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,

@@ -168,6 +168,7 @@ class InvalidTraining(ValueError):
 
 NAME_MAX, PROVIDER_MAX, CERT_NO_MAX, PLACE_MAX = 120, 120, 60, 200
 MAX_MINUTES = 24 * 60
+CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
 
 
 def _course_data(course: TrainingCourse) -> dict:
@@ -244,11 +245,27 @@ def _check_record(session: Session, volunteer: Volunteer, course: TrainingCourse
     return errors
 
 
+def _keep_certificate(session: Session, record: TrainingRecord, unit_id: int,
+                      certificate: bytes | None, certificate_name: str, actor, root) -> None:
+    """The uploaded certificate in place of the record's file before (files.replace_file)."""
+    from .files import replace_file
+
+    if certificate is None:
+        return
+    if root is None:
+        raise TypeError("a certificate needs the upload root")
+    replace_file(session, record, "certificate_file_id", certificate, certificate_name,
+                 unit_id=unit_id, kind="certificate", root=root, actor=actor,
+                 max_bytes=CERTIFICATE_MAX_BYTES)
+
+
 def add_record(session: Session, volunteer: Volunteer, *, course: TrainingCourse | None,
                completed_on: dt.date | None, minutes: int | None, mode, provider: str = "",
-               certificate_no: str = "", certificate_file=None, event_id: int | None = None,
+               certificate_no: str = "", certificate: bytes | None = None,
+               certificate_name: str = "", root=None, event_id: int | None = None,
                actor=None, today: dt.date | None = None) -> TrainingRecord:
-    """Record one course the volunteer completed. Raises InvalidTraining (nothing added)."""
+    """Record one course the volunteer completed, with its certificate's bytes if given (kept
+    under `root`). Raises InvalidTraining or files.UploadRefused (nothing added)."""
     begin_write(session)
     provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
     errors = _check_record(session, volunteer, course, completed_on, minutes, mode, provider,
@@ -258,10 +275,10 @@ def add_record(session: Session, volunteer: Volunteer, *, course: TrainingCourse
     record = TrainingRecord(volunteer_id=volunteer.id, course_id=course.id,
                             completed_on=completed_on, minutes=minutes,
                             mode=TrainingMode(getattr(mode, "value", mode)), provider=provider,
-                            certificate_no=certificate_no,
-                            certificate_file_id=getattr(certificate_file, "id", None),
-                            event_id=event_id)
+                            certificate_no=certificate_no, event_id=event_id)
     session.add(record)
+    _keep_certificate(session, record, volunteer.unit_id, certificate, certificate_name, actor,
+                      root)
     session.flush()
     audit.record(session, action="training_record_added", entity="training_record",
                  entity_id=record.id, actor=actor, unit_id=volunteer.unit_id,
@@ -271,8 +288,11 @@ def add_record(session: Session, volunteer: Volunteer, *, course: TrainingCourse
 
 def update_record(session: Session, record: TrainingRecord, *, course: TrainingCourse | None,
                   completed_on, minutes, mode, provider: str = "", certificate_no: str = "",
-                  certificate_file=None, actor=None, today: dt.date | None = None) -> TrainingRecord:
-    """Correct a record; a new certificate file replaces the old link (None keeps it)."""
+                  certificate: bytes | None = None, certificate_name: str = "", root=None,
+                  actor=None, today: dt.date | None = None) -> TrainingRecord:
+    """Correct a record. An uploaded certificate (bytes, kept under `root`) replaces the file
+    before, which is deleted; None keeps it. Nothing changed: nothing audited. Raises
+    InvalidTraining or files.UploadRefused."""
     begin_write(session)
     provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
     errors = _check_record(session, record.volunteer, course, completed_on, minutes, mode,
@@ -284,23 +304,32 @@ def update_record(session: Session, record: TrainingRecord, *, course: TrainingC
     record.completed_on, record.minutes = completed_on, minutes
     record.mode = TrainingMode(getattr(mode, "value", mode))
     record.provider, record.certificate_no = provider, certificate_no
-    if certificate_file is not None:
-        record.certificate_file_id = certificate_file.id
+    _keep_certificate(session, record, record.volunteer.unit_id, certificate, certificate_name,
+                      actor, root)
     session.flush()
-    audit.record(session, action="training_record_updated", entity="training_record",
-                 entity_id=record.id, actor=actor, unit_id=record.volunteer.unit_id,
-                 before=before, after=_record_data(record))
+    after = _record_data(record)
+    if after != before:
+        audit.record(session, action="training_record_updated", entity="training_record",
+                     entity_id=record.id, actor=actor, unit_id=record.volunteer.unit_id,
+                     before=before, after=after)
     return record
 
 
-def delete_record(session: Session, record: TrainingRecord, actor=None) -> None:
+def delete_record(session: Session, record: TrainingRecord, actor=None, *, root=None) -> None:
+    """Delete a record and its certificate file (files.release: kept under `root`, which a
+    record with a certificate needs)."""
+    from .files import release
+
     begin_write(session)
     before = _record_data(record)
     unit_id, record_id = record.volunteer.unit_id, record.id
+    if record.certificate_file_id is not None and root is None:
+        raise TypeError("deleting a certificate needs the upload root")
     session.delete(record)
     session.flush()
     audit.record(session, action="training_record_deleted", entity="training_record",
                  entity_id=record_id, actor=actor, unit_id=unit_id, before=before)
+    release(session, before["certificate_file_id"], root=root, actor=actor)
 
 
 def records_of(session: Session, volunteer_id: int) -> list[TrainingRecord]:
@@ -468,11 +497,13 @@ def attendees(session: Session, event: TrainingEvent) -> dict[int, TrainingRecor
 
 
 def mark_attendance(session: Session, event: TrainingEvent, volunteer_ids, actor=None,
-                    provider: str = "", today: dt.date | None = None) -> list[TrainingRecord]:
+                    provider: str = "", today: dt.date | None = None,
+                    root=None) -> list[TrainingRecord]:
     """Attendance marked in bulk: each volunteer ticked gets a training record of the event's
     course (date, hours, mode of the event); volunteers unticked lose the record this event gave
-    them. Never creates service sessions. All or nothing: a volunteer of another unit refuses
-    the lot. Returns the records added.
+    them (and its certificate file, if one was uploaded since: kept under `root`). Never creates
+    service sessions. All or nothing: a volunteer of another unit refuses the lot. Returns the
+    records added.
 
     The records are added by add_record with `today` (Asia/Taipei, the real one when not
     given), so they keep the one-by-one page's rules: an event not held yet cannot have
@@ -498,5 +529,5 @@ def mark_attendance(session: Session, event: TrainingEvent, volunteer_ids, actor
                                 mode=event.mode, provider=provider, event_id=event.id,
                                 actor=actor, today=today))
     for vid in sorted(set(existing) - wanted):
-        delete_record(session, existing[vid], actor=actor)
+        delete_record(session, existing[vid], actor=actor, root=root)
     return added

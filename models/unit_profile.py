@@ -194,28 +194,33 @@ def check_logo(data: bytes) -> str:
 
 def set_logo(session: Session, unit: Unit, data: bytes, filename: str, actor, *, root,
              now: dt.datetime | None = None):
-    """Keep an uploaded seal/logo (PNG or JPEG, at most LOGO_MAX_BYTES) and use it on printed
-    documents. Nothing is kept when it is refused (files.UploadRefused)."""
-    from .files import store_upload
+    """Keep an uploaded seal/logo (PNG or JPEG, at most LOGO_MAX_BYTES) in place of the one
+    before, which is deleted (files.replace_file), and use it on printed documents. Nothing is
+    kept when it is refused (files.UploadRefused); the same logo again changes nothing.
+    Returns the logo's file."""
+    from .files import StoredFile, replace_file
 
     begin_write(session)
     check_logo(data)
-    stored = store_upload(session, unit.id, "unit_logo", data, filename or "logo",
-                          getattr(actor, "id", None), root=root, allowed=LOGO_TYPES,
-                          max_bytes=LOGO_MAX_BYTES, actor=actor)
     profile = profile_of(session, unit.id)
     before = {"logo_file_id": profile.logo_file_id}
-    profile.logo_file_id = stored.id
+    stored = replace_file(session, profile, "logo_file_id", data, filename or "logo",
+                          unit_id=unit.id, kind="unit_logo", root=root, actor=actor,
+                          allowed=LOGO_TYPES, max_bytes=LOGO_MAX_BYTES, now=now)
+    if stored is None:  # the same logo again
+        return session.get(StoredFile, profile.logo_file_id)
     profile.updated_at = now or utcnow()
-    session.add(profile)
     session.flush()
     audit.record(session, action="unit_logo_set", entity="unit", entity_id=unit.id, actor=actor,
                  unit_id=unit.id, before=before, after={"logo_file_id": stored.id}, now=now)
     return stored
 
 
-def remove_logo(session: Session, unit: Unit, actor, *, now: dt.datetime | None = None) -> bool:
-    """Stop using the logo on printed documents (the stored file stays, as every upload does)."""
+def remove_logo(session: Session, unit: Unit, actor, *, root,
+                now: dt.datetime | None = None) -> bool:
+    """Stop using the logo on printed documents; its file is deleted (files.release)."""
+    from .files import release
+
     begin_write(session)
     profile = profile_of(session, unit.id)
     if profile.logo_file_id is None:
@@ -227,6 +232,7 @@ def remove_logo(session: Session, unit: Unit, actor, *, now: dt.datetime | None 
     audit.record(session, action="unit_logo_removed", entity="unit", entity_id=unit.id,
                  actor=actor, unit_id=unit.id, before=before, after={"logo_file_id": None},
                  now=now)
+    release(session, before["logo_file_id"], root=root, actor=actor, now=now)
     return True
 
 

@@ -1,7 +1,8 @@
 """Uploaded files (certificates, photos), served only to those allowed to read them.
 
 The bytes live under HOURBOOK_UPLOAD_DIR (default: instance/uploads), never in static/.
-Other blueprints store uploads with `save_upload()` and link to `files.show`.
+Other blueprints read uploads with `read_upload()`, hand the bytes to models/ (which keep
+them: models.files) and link to `files.show`.
 """
 from __future__ import annotations
 
@@ -38,18 +39,16 @@ def refusal_message(error: UploadRefused, max_bytes: int = files.DEFAULT_MAX_BYT
     return str(message) % {"mb": max_bytes // (1024 * 1024)}
 
 
-def save_upload(storage, unit_id: int, kind: str, *, allowed=files.DEFAULT_ALLOWED,
-                max_bytes: int = files.DEFAULT_MAX_BYTES) -> StoredFile:
-    """Store a werkzeug FileStorage for the signed-in user; raises UploadRefused.
+def read_upload(storage, max_bytes: int = files.DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a werkzeug FileStorage (b"" for none), for models/ to check and keep.
 
     Reads at most max_bytes + 1 bytes, so an oversize file is refused without reading it all."""
+    if not storage:
+        return b""
     try:
-        data = storage.stream.read(max_bytes + 1)
+        return storage.stream.read(max_bytes + 1)
     finally:
         storage.close()  # large uploads are spooled to a temporary file: release it now
-    return files.store_upload(db.session, unit_id, kind, data, storage.filename or "",
-                              current_user.id, root=upload_root(), allowed=allowed,
-                              max_bytes=max_bytes, actor=current_user)
 
 
 @bp.get("/<int:file_id>")

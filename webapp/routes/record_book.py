@@ -31,7 +31,7 @@ from ..forms import db_ids
 from ..access import roles
 from ..extensions import db
 from ..i18n import refusal_text
-from .files import upload_root
+from .files import read_upload, upload_root
 
 bp = Blueprint("record_book", __name__, url_prefix="/admin/record-book")
 admin_only = roles(Role.admin)
@@ -109,12 +109,7 @@ def save_photo(person: Volunteer, storage) -> str | None:
     """Crop and store an uploaded photo for `person`; the refusal's text, or None when saved."""
     from models.files import DEFAULT_MAX_BYTES
 
-    data = b""
-    if storage:
-        try:
-            data = storage.stream.read(DEFAULT_MAX_BYTES + 1)
-        finally:
-            storage.close()
+    data = read_upload(storage, DEFAULT_MAX_BYTES)
     try:
         record_book.set_photo(db.session, person, data, getattr(storage, "filename", "") or "",
                               current_user, root=upload_root())

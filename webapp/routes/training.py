@@ -32,7 +32,7 @@ from ..access import roles
 from ..extensions import db
 from ..i18n import local
 from ..printing.completion import completion_pdf
-from .files import refusal_message, save_upload
+from .files import read_upload, refusal_message, upload_root
 
 bp = Blueprint("training", __name__, url_prefix="/admin/training")
 view_roles = roles(Role.admin, Role.supervisor)
@@ -61,7 +61,6 @@ DOMAIN_MESSAGES = {
     "bad_placeholder": _l("Use only the placeholders listed below, and write $$ for a dollar sign."),
     "nothing_to_certify": _l("This volunteer has no course run by the unit yet."),
 }
-CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
 
 
 # --- forms -------------------------------------------------------------------------------
@@ -217,20 +216,15 @@ def volunteer(volunteer_id: int):
 def _save_record(form, person, record=None):
     """Validate, store the file, save; returns the record or None (errors on the form)."""
     course = db.session.get(TrainingCourse, form.course_id.data)
-    stored = None
     upload = form.certificate.data
+    certificate = None
     if upload and getattr(upload, "filename", ""):
-        try:
-            stored = save_upload(upload, current_user.unit_id, "certificate",
-                                 max_bytes=CERTIFICATE_MAX_BYTES)
-        except UploadRefused as refused:
-            db.session.rollback()
-            form.certificate.errors = [refusal_message(refused, CERTIFICATE_MAX_BYTES)]
-            return None
+        certificate = read_upload(upload, training.CERTIFICATE_MAX_BYTES)
     values = dict(course=course, completed_on=form.completed_on.data,
                   minutes=_minutes(form.hours.data), mode=form.mode.data,
                   provider=form.provider.data, certificate_no=form.certificate_no.data,
-                  certificate_file=stored, actor=current_user, today=_today())
+                  certificate=certificate, certificate_name=getattr(upload, "filename", "") or "",
+                  root=upload_root(), actor=current_user, today=_today())
     try:
         if record is None:
             record = training.add_record(db.session, person, **values)
@@ -239,6 +233,10 @@ def _save_record(form, person, record=None):
     except InvalidTraining as error:
         db.session.rollback()
         _show_domain_errors(form, error)
+        return None
+    except UploadRefused as refused:
+        db.session.rollback()
+        form.certificate.errors = [refusal_message(refused, training.CERTIFICATE_MAX_BYTES)]
         return None
     db.session.commit()
     return record
@@ -283,7 +281,7 @@ def delete_record(record_id: int):
     form = AttendanceForm()
     if request.method == "POST" and form.validate_on_submit():
         volunteer_id = record.volunteer_id
-        training.delete_record(db.session, record, actor=current_user)
+        training.delete_record(db.session, record, actor=current_user, root=upload_root())
         db.session.commit()
         flash(_("Training record deleted."), "success")
         return redirect(url_for(".volunteer", volunteer_id=volunteer_id))
@@ -398,7 +396,8 @@ def attendance(event_id: int):
     else:
         try:
             ids = db_ids(request.form.getlist("volunteers"))
-            training.mark_attendance(db.session, ev, ids, actor=current_user, today=_today())
+            training.mark_attendance(db.session, ev, ids, actor=current_user, today=_today(),
+                                     root=upload_root())
         except InvalidTraining as refused:
             db.session.rollback()
             error, status = _attendance_error(refused), 400

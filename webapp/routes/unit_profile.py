@@ -23,7 +23,7 @@ from ..access import roles
 from ..extensions import db
 from ..forms import ButtonForm
 from ..i18n import refusal_text
-from .files import upload_root
+from .files import read_upload, upload_root
 
 bp = Blueprint("unit_profile", __name__, url_prefix="/admin")
 admin_only = roles(Role.admin)
@@ -129,12 +129,7 @@ def upload_logo():
     form = LogoForm()
     if form.validate_on_submit():
         storage = form.logo.data
-        data = b""
-        if storage:
-            try:
-                data = storage.stream.read(unit_profile.LOGO_MAX_BYTES + 1)
-            finally:
-                storage.close()
+        data = read_upload(storage, unit_profile.LOGO_MAX_BYTES)
         try:
             unit_profile.set_logo(db.session, _unit(), data,
                                   getattr(storage, "filename", "") or "", current_user,
@@ -155,7 +150,7 @@ def upload_logo():
 def remove_logo():
     if not ButtonForm().validate_on_submit():
         abort(400)
-    if unit_profile.remove_logo(db.session, _unit(), current_user):
+    if unit_profile.remove_logo(db.session, _unit(), current_user, root=upload_root()):
         db.session.commit()
         flash(_("Seal/logo removed from printed documents."), "success")
     return redirect(url_for(".profile"))
