@@ -109,6 +109,31 @@ def site_checkin(token: str):
     return _render(site, SessionSource.poster, url)
 
 
+def site_of_checkin_page(path: str | None) -> Site | None:
+    """The site a check-in page address (a poster's /s/<token>, a kiosk scan's presence pass)
+    is for, or None: the sign-in page names it, so a volunteer who scanned a poster while
+    signed out knows they will check in there right after."""
+    from urllib.parse import urlsplit
+
+    from werkzeug.exceptions import HTTPException
+
+    if not path:
+        return None
+    try:
+        endpoint, args = current_app.url_map.bind("localhost").match(urlsplit(path).path, method="GET")
+    except HTTPException:
+        return None
+    if endpoint == "kiosk.site_checkin":
+        site = site_by_token(db.session, args["token"])
+        return site if site is not None and site.active else None
+    if endpoint == "kiosk.kiosk_presence_checkin":
+        found = check_presence_pass(args["token"], current_app.secret_key, utcnow())
+        device = db.session.get(KioskDevice, found.device_id) \
+            if found.device_id and not found.expired else None
+        return device.site if device is not None and device.revoked_at is None else None
+    return None
+
+
 def _invalid(*, kiosk: bool = False, expired: bool = False):
     """The code cannot be used. A page load gets the full page (404); the panel's own htmx POST
     gets the same words in place of the panel (409: htmx swaps it), never a silent failure."""

@@ -48,6 +48,10 @@ def test_scan_poster_while_signed_out_signs_in_then_lands_back(app, make, unit, 
     make.cover(user.volunteer)
     first = anon.get(f"/s/{site.token}")
     assert first.status_code == 302 and first.headers["Location"] == f"/sign-in?next=/s/{site.token}"
+    sign_in_page = anon.get(first.headers["Location"]).get_data(as_text=True)
+    assert "登入後即可在大安長照服務中心簽到" in sign_in_page  # where the sign-in leads
+    for elsewhere in ("/", "/s/not-a-token", "/me/hours", "//evil.example/s/x"):
+        assert "登入後即可在" not in anon.get(f"/sign-in?next={elsewhere}").get_data(as_text=True)
     response = anon.sign_in(user.email, make.PASSWORD, next_url=f"/s/{site.token}")
     assert response.headers["Location"] == f"/s/{site.token}"
     page = anon.get(f"/s/{site.token}").get_data(as_text=True)

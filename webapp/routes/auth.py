@@ -59,7 +59,10 @@ def sign_in():
         status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/sign_in.html", form=form), status
+    from kiosk.phone import site_of_checkin_page
+
+    return render_template("auth/sign_in.html", form=form,
+                           checkin_site=site_of_checkin_page(request.args.get("next"))), status
 
 
 @bp.route("/sign-out", methods=["POST"])
