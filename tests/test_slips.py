@@ -504,6 +504,9 @@ def test_my_hours_shows_sessions_totals_and_own_slips_only(app, db, make, unit, 
     assert "待審核" in text and "已審核" in text
     assert re.search(r'data-total="all">6 小時 00 分<', text)  # 90 + 150 + 120 minutes
     assert f"/me/slips/{mine.id}.pdf" in text
+    # each slip names the sites of its sessions: two slips of a month are told apart
+    line = re.search(rf"{mine.serial}.*?</li>", text, re.S).group(0)
+    assert re.search(rf'class="muted small slip-sites">{site.name_zh}<', line)
 
     own = volunteer.get(f"/me/slips/{mine.id}.pdf")
     assert own.status_code == 200 and own.mimetype == "application/pdf"

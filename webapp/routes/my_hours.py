@@ -37,11 +37,12 @@ def index():
                                     offset=(page - 1) * PAGE_SIZE)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    mine = slips.volunteer_slips(db.session, volunteer.id)
     return render_template(
         "my_hours/index.html", volunteer=volunteer, page=page, more=more, sessions=rows,
         totals=hours.verified_totals(db.session, volunteer.id, utcnow()),
         prior_minutes=record_book.prior_minutes(db.session, volunteer.id),
-        slips=slips.volunteer_slips(db.session, volunteer.id),
+        slips=mine, slip_sites=slips.sites_of_slips(db.session, [s.id for s in mine]),
         on_slip=slips.slip_serials(db.session, [s.id for s in rows]))
 
 
