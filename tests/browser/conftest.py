@@ -47,6 +47,8 @@ SIZES = {
               "is_mobile": True, "has_touch": True},
     "tablet": {"viewport": {"width": 1024, "height": 768}, "device_scale_factor": 1,
                "is_mobile": False, "has_touch": True},
+    "tablet-portrait": {"viewport": {"width": 768, "height": 1024}, "device_scale_factor": 1,
+                        "is_mobile": False, "has_touch": True},
 }
 
 
@@ -102,7 +104,7 @@ class PageProblems:
 
 @pytest.fixture
 def open_page(request, browser, live_server):
-    """open_page("phone" | "tablet", locale="zh-TW") -> a Page in a context of its own."""
+    """open_page("phone" | "tablet" | "tablet-portrait", locale="zh-TW") -> a Page in a context of its own."""
     opened: list[tuple] = []
 
     def open_(size: str = "phone", locale: str = "zh-TW") -> Page:

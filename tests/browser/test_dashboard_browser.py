@@ -164,3 +164,40 @@ def test_a_flagged_row_says_why_on_a_phone_and_a_tablet(db, make, unit, open_pag
         if size == "phone":
             assert_touch_targets(page)
         screenshot(page, f"dashboard-flag-reason-{size}")
+
+
+def test_the_queue_fits_a_portrait_tablet(db, make, unit, open_page):
+    """At 768 × 1024 (a tablet held upright, a touch screen) every row's Approve button is in view
+    without scrolling, in Chinese and in English; Approve and Reject are thumb-sized (44 px) and
+    at least 8 px apart; a flag such as 無法取得位置 stays on one line."""
+    site = make.site(unit, name_zh="大安長照服務中心", name_en="Da'an Long-term Care Centre")
+    item = make.item(unit, name_zh="長者陪伴關懷", name_en="Companionship for elders")
+    sup = make.user(unit, role="supervisor", display_name="林督導")
+    db.add(SupervisorSite(user_id=sup.id, site_id=site.id))
+    db.commit()
+    vols = [make.volunteer(unit, name_zh=n, insured=True) for n in ("王怡君", "吳志明", "洪月娥")]
+    _session(db, site, item, vols[0], 30, flags="position_unavailable,short")
+    _session(db, site, item, vols[1], 28)
+    _session(db, site, item, vols[2], 26, flags="offline")
+
+    for locale in ("zh-TW", "en"):
+        page = sign_in(open_page("tablet-portrait", locale), sup.email)
+        page.goto("/dashboard/")
+        assert_fits_phone(page, 768, tables=True)  # the queue does not scroll sideways
+        rows = page.evaluate("""() => [...document.querySelectorAll('#queue-table tbody tr')].map(tr => {
+            const wrap = tr.closest('.table-wrap').getBoundingClientRect();
+            const a = tr.querySelector('.actions .btn-primary').getBoundingClientRect();
+            const r = tr.querySelector('.actions .btn-danger').getBoundingClientRect();
+            return {id: tr.id, approveLeft: a.left, approveRight: a.right, wrapLeft: wrap.left,
+                    wrapRight: Math.min(wrap.right, innerWidth), approveHeight: a.height, rejectHeight: r.height,
+                    gap: Math.max(r.left - a.right, a.left - r.right, r.top - a.bottom, a.top - r.bottom)};
+        })""")
+        assert len(rows) == 3
+        for row in rows:
+            assert row["wrapLeft"] - 0.5 <= row["approveLeft"] and row["approveRight"] <= row["wrapRight"] + 0.5, (locale, row)
+            assert row["approveHeight"] >= 44 and row["rejectHeight"] >= 44, (locale, row)
+            assert row["gap"] >= 8, (locale, row)
+        if locale == "zh-TW":
+            badge = page.locator("#queue-table .badge-warn", has_text="無法取得位置")
+            assert badge.bounding_box()["height"] < 2 * 18, "無法取得位置 breaks over lines"
+        screenshot(page, f"dashboard-tablet-portrait-{locale}")
