@@ -77,7 +77,7 @@ def create_device(session: Session, *, site: Site, name: str, actor, now: dt.dat
             KioskDevice.site_id == site.id, KioskDevice.name == name.strip(),
             KioskDevice.revoked_at.is_(None)).limit(1)) is not None:
         raise KioskNameTaken(N_("This site already has a kiosk named “%(name)s”. To set up its "
-                                "tablet again, use its button in the list below."), name=name.strip())
+                                "tablet again, use Re-enrol on its row in the list."), name=name.strip())
     code = secrets.token_urlsafe(24)
     device = KioskDevice(unit_id=site.unit_id, site_id=site.id, name=name.strip(),
                          enrol_code_hash=_hash(code), enrol_expires_at=now + ENROL_CODE_LIFETIME,
