@@ -117,6 +117,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(insurance.bp)
+    from .routes import directory
+
+    app.register_blueprint(directory.bp)
     app.register_blueprint(sites.bp)
     app.register_blueprint(kiosk_bp)
     from .routes import my_hours, slips

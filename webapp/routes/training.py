@@ -184,18 +184,14 @@ def _active_volunteers():
         .order_by(Volunteer.volunteer_no)))
 
 
-def _status_row(volunteer):
-    category = current_user.unit.category
-    return {"volunteer": volunteer,
-            "status": training.training_status(db.session, volunteer, category)}
-
-
 # --- progress ----------------------------------------------------------------------------
 
 @bp.get("/")
 @view_roles
 def index():
-    rows = [_status_row(v) for v in _active_volunteers()]
+    people = _active_volunteers()
+    statuses = training.training_statuses(db.session, people, current_user.unit.category)
+    rows = [{"volunteer": v, "status": statuses[v.id]} for v in people]
     return render_template("training/index.html", rows=rows,
                            category=current_user.unit.category)
 

@@ -1,0 +1,86 @@
+"""The volunteer directory (志工名冊, /admin/volunteers): the unit's volunteers, found by name or
+number, each with the facts an admin asks first: insured today, trained for the unit's
+category, record book, verified hours this year.
+
+Every column comes from the one place that decides it (insurance.cover_statuses,
+training.training_statuses, hours.verified_minutes_of), read in bulk: a fixed number of
+queries however many volunteers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from .evaluation import site_people, year_bounds, year_moments
+from .hours import verified_minutes_of
+from .insurance import EXPIRING_DAYS, CoverStatus, cover_statuses
+from .people import Role, User, Volunteer, VolunteerStatus
+from .training import TrainingStatus, training_statuses
+from .unit import Unit
+from .verification import supervised_site_ids
+
+SEARCH_MAX = 60
+
+
+class StatusFilter(str, enum.Enum):
+    active = "active"
+    left = "left"
+    all = "all"
+
+
+@dataclass
+class DirectoryRow:
+    volunteer: Volunteer
+    cover: CoverStatus
+    training: TrainingStatus
+    minutes_this_year: int
+
+    @property
+    def insurance(self) -> str:
+        """"covered", "ending" (unbroken cover ends within EXPIRING_DAYS days) or "none"."""
+        if not self.cover.insured:
+            return "none"
+        return "ending" if self.cover.expiring(EXPIRING_DAYS) else "covered"
+
+
+def _visible_ids(session: Session, user: User, year: int) -> set[int] | None:
+    """None for admins (the whole unit); a supervisor's volunteers, as the evaluation list
+    has them: scheduled or checked in at one of their sites this year."""
+    if user.role == Role.admin:
+        return None
+    first, last = year_bounds(year)
+    people = site_people(session, user.unit_id, first, last, supervised_site_ids(session, user))
+    return {vid for ids in people.values() for vid in ids}
+
+
+def directory(session: Session, user: User, today: dt.date, search: str = "",
+              status: StatusFilter = StatusFilter.active) -> list[DirectoryRow]:
+    """The unit's volunteers the user may see, by volunteer number, narrowed to those whose
+    name (Chinese or English) contains `search` or whose number starts with it."""
+    query = select(Volunteer).where(Volunteer.unit_id == user.unit_id,
+                                    Volunteer.anonymised_at.is_(None))
+    if status == StatusFilter.active:
+        query = query.where(Volunteer.status == VolunteerStatus.active)
+    elif status == StatusFilter.left:
+        query = query.where(Volunteer.status == VolunteerStatus.inactive)
+    search = (search or "").strip()[:SEARCH_MAX]
+    if search:
+        query = query.where(or_(Volunteer.name_zh.contains(search, autoescape=True),
+                                Volunteer.name_en.icontains(search, autoescape=True),
+                                Volunteer.volunteer_no.istartswith(search, autoescape=True)))
+    visible = _visible_ids(session, user, today.year)
+    if visible is not None:
+        query = query.where(Volunteer.id.in_(visible or {-1}))
+    volunteers = list(session.scalars(query.order_by(Volunteer.volunteer_no, Volunteer.id)))
+    if not volunteers:
+        return []
+    category = session.scalar(select(Unit.category).where(Unit.id == user.unit_id))
+    covers = cover_statuses(session, volunteers, today)
+    training = training_statuses(session, volunteers, category)
+    minutes = verified_minutes_of(session, volunteers, *year_moments(today.year))
+    return [DirectoryRow(v, cover, training[v.id], minutes[v.id])
+            for v, cover in zip(volunteers, covers)]

@@ -1,0 +1,183 @@
+"""The volunteer directory (/admin/volunteers) over real HTTP: the facts per volunteer (cover
+today, training, record book, verified hours this year), search, the status filter, who may
+see whom, English, and a statement count that does not grow with the unit."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import event
+
+from models.base import taipei_date, taipei_day_bounds, utcnow
+from models.people import VolunteerStatus
+from models.service import ServiceSession, SessionSource, SessionStatus
+from models.verification import SupervisorSite
+
+URL = "/admin/volunteers"
+EN = {"Accept-Language": "en"}
+
+
+def today() -> dt.date:
+    return taipei_date(utcnow())
+
+
+def row(page: str, vol) -> str:
+    """The table row of one volunteer ('' when not listed)."""
+    match = re.search(rf'<tr id="volunteer-{vol.id}">(.*?)</tr>', page, re.S)
+    return match.group(1) if match else ""
+
+
+def served(db, unit, vol, site, item, minutes, start, status=SessionStatus.verified):
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id,
+                          service_item_id=item.id, checked_in_at=start,
+                          checked_out_at=start + dt.timedelta(minutes=minutes), status=status,
+                          credited_minutes=minutes, source=SessionSource.poster))
+
+
+@pytest.fixture
+def world(db, make, unit, admin, supervisor):
+    """Volunteers in different situations; the supervisor looks after the first site."""
+    mine, other = make.site(unit, name_zh="大安據點"), make.site(unit, name_zh="萬華據點")
+    item = make.item(unit)
+    db.add(SupervisorSite(user_id=supervisor.user.id, site_id=mine.id))
+    t = today()
+    wang = make.volunteer(unit, name_zh="王小明", name_en="Wang Hsiao-ming", volunteer_no="A001",
+                          record_book_no="北市志字第0001號", insured=True)
+    ending = make.volunteer(unit, name_zh="陳美玲", volunteer_no="A002")
+    make.cover(ending, starts_on=t - dt.timedelta(days=200), ends_on=t + dt.timedelta(days=10))
+    bare = make.volunteer(unit, name_zh="林志豪", volunteer_no="B003", trained=False)
+    gone = make.volunteer(unit, name_zh="張離開", volunteer_no="A004", insured=True,
+                          status=VolunteerStatus.inactive, left_on=t - dt.timedelta(days=5))
+    outsider_unit = make.unit()
+    outsider = make.volunteer(outsider_unit, name_zh="王外人", volunteer_no="A001", insured=True)
+    # this year: 150 verified minutes (+ a rejected and a pending session that do not count);
+    # last year (31 December, Taipei): 600 minutes that do not count this year
+    start = max(utcnow() - dt.timedelta(hours=5), taipei_day_bounds(dt.date(t.year, 1, 1))[0])
+    served(db, unit, wang, mine, item, 150, start)
+    served(db, unit, wang, mine, item, 45, start - dt.timedelta(minutes=1), SessionStatus.rejected)
+    last_year = taipei_day_bounds(dt.date(t.year - 1, 12, 31))[0] + dt.timedelta(hours=10)
+    served(db, unit, wang, mine, item, 600, last_year)
+    served(db, unit, ending, other, item, 60, start)
+    db.commit()
+    return {"wang": wang, "ending": ending, "bare": bare, "gone": gone, "outsider": outsider,
+            "mine": mine, "other": other, "item": item}
+
+
+def test_the_list_shows_each_volunteers_facts(world, admin):
+    page = admin.get(URL).get_data(as_text=True)
+    wang = row(page, world["wang"])
+    assert "王小明" in wang and "A001" in wang
+    assert "保障中" in wang
+    assert "北市志字第0001號" in wang
+    assert "2 小時 30 分" in wang  # 150 minutes this year: last year's 600 and the rejected 45 do not count
+    assert "完成" in wang  # training complete
+    ending = row(page, world["ending"])
+    assert (today() + dt.timedelta(days=10)).isoformat() in ending  # ends soon, with its day
+    assert "1 小時 00 分" in ending
+    bare = row(page, world["bare"])
+    assert "無保險" in bare and ">無<" in bare  # no cover, no record book
+    assert "完成" not in bare and "缺" in bare  # training missing
+    assert "0 小時 00 分" in bare
+    # links to the volunteer's existing pages
+    vid = world["wang"].id
+    for link in (f"/evaluation/volunteers/{vid}/status", f"/admin/insurance/volunteers/{vid}",
+                 f"/admin/training/volunteers/{vid}", f"/admin/record-book/volunteers/{vid}",
+                 f"/slips/?volunteer={vid}"):
+        assert f'href="{link}"' in wang, link
+    # active only by default; another unit's volunteer never
+    assert row(page, world["gone"]) == "" and "張離開" not in page
+    assert "王外人" not in page and row(page, world["outsider"]) == ""
+
+
+def test_search_by_name_and_by_number(world, admin):
+    page = admin.get(URL + "?q=王").get_data(as_text=True)
+    assert row(page, world["wang"]) and "陳美玲" not in page and "林志豪" not in page
+    assert "王外人" not in page  # another unit's, though the name matches
+    page = admin.get(URL + "?q=wang").get_data(as_text=True)  # the English name, any case
+    assert row(page, world["wang"]) and "陳美玲" not in page
+    page = admin.get(URL + "?q=B003").get_data(as_text=True)
+    assert row(page, world["bare"]) and "王小明" not in page and "陳美玲" not in page
+    page = admin.get(URL + "?q=a00").get_data(as_text=True)  # a number's beginning
+    assert row(page, world["wang"]) and row(page, world["ending"]) and "林志豪" not in page
+    page = admin.get(URL + "?q=%25").get_data(as_text=True)  # a LIKE wildcard is a character
+    assert "王小明" not in page and "沒有符合" in page
+    # htmx asks for the rows only
+    partial = admin.get(URL + "?q=王", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in partial and 'id="volunteer-rows"' in partial and "王小明" in partial
+
+
+def test_status_filter(world, admin):
+    left = admin.get(URL + "?status=left").get_data(as_text=True)
+    assert row(left, world["gone"]) and "王小明" not in left
+    everyone = admin.get(URL + "?status=all").get_data(as_text=True)
+    for key in ("wang", "ending", "bare", "gone"):
+        assert row(everyone, world[key]), key
+    assert "王外人" not in everyone
+    bad = admin.get(URL + "?status=whatever")
+    assert bad.status_code == 400 and row(bad.get_data(as_text=True), world["wang"])
+
+
+def test_who_may_see_it(world, app, admin, supervisor, volunteer, anon):
+    # supervisors: the volunteers of their sites this year, as on the evaluation list
+    page = supervisor.get(URL + "?status=all").get_data(as_text=True)
+    assert row(page, world["wang"]) and not row(page, world["ending"])
+    assert "林志豪" not in page and "王外人" not in page
+    assert f"/evaluation/volunteers/{world['wang'].id}/status" not in page  # admin-only pages
+    assert f"/admin/record-book/volunteers/{world['wang'].id}" not in page
+    assert volunteer.get(URL).status_code == 403
+    response = anon.get(URL)
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    # the menu has it, right after Home
+    nav = admin.get("/").get_data(as_text=True)
+    assert re.search(r'href="/"[^>]*>[^<]+</a></li>\s*<li><a href="/admin/volunteers"', nav)
+    assert 'href="/admin/volunteers"' not in volunteer.get("/").get_data(as_text=True)
+
+
+def test_english_on_request(world, admin):
+    page = admin.get(URL, headers=EN).get_data(as_text=True)
+    assert "Volunteers" in page and "No cover" in page and "2 h 30 min" in page
+    assert "None" in row(page, world["bare"])
+    chinese = admin.get(URL).get_data(as_text=True)
+    assert "志工" in chinese and "No cover" not in chinese
+
+
+def test_evaluation_list_names_link_to_the_directory(world, admin):
+    page = admin.get("/evaluation/").get_data(as_text=True)
+    assert 'href="/admin/volunteers?q=A001&amp;status=all"' in page
+
+
+def _statements(app, client, url) -> int:
+    engine = app.extensions["hourbook_db"]["engine"]
+    count = 0
+
+    def counted(*_args):
+        nonlocal count
+        count += 1
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    assert response.status_code == 200
+    return count
+
+
+def test_statement_count_does_not_grow_with_the_unit(db, make, unit, app, admin):
+    site, item = make.site(unit), make.item(unit)
+    start = utcnow() - dt.timedelta(hours=1)
+
+    def add(n):
+        for _ in range(n):
+            vol = make.volunteer(unit, insured=True, record_book_no="X")
+            served(db, unit, vol, site, item, 30, start)
+        db.commit()
+
+    add(5)
+    admin.get(URL)  # warm up whatever a first request loads once
+    few = _statements(app, admin, URL)
+    add(20)
+    page = admin.get(URL).get_data(as_text=True)
+    assert page.count('<tr id="volunteer-') == 25
+    assert _statements(app, admin, URL) == few

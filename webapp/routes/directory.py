@@ -1,0 +1,37 @@
+"""The volunteer directory (志工): find a volunteer, see the first facts, go to their pages.
+
+Admins see the whole unit; supervisors the volunteers of their sites, as on the evaluation
+list. The columns are computed by models/directory.py."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from models import directory as dirs
+from models.base import taipei_date, utcnow
+from models.insurance import EXPIRING_DAYS
+from models.people import Role, User
+
+from ..access import STAFF, roles
+from ..extensions import db
+
+bp = Blueprint("directory", __name__, url_prefix="/admin/volunteers")
+
+
+@bp.get("")
+@roles(*STAFF)
+def index():
+    search = request.args.get("q", "")
+    raw_status = request.args.get("status", "") or dirs.StatusFilter.active.value
+    ok = raw_status in {s.value for s in dirs.StatusFilter} and len(search) <= dirs.SEARCH_MAX
+    status = dirs.StatusFilter(raw_status) if raw_status in {s.value for s in dirs.StatusFilter} \
+        else dirs.StatusFilter.active
+    today = taipei_date(utcnow())
+    me = db.session.get(User, current_user.id)
+    rows = dirs.directory(db.session, me, today, search=search, status=status)
+    context = {"rows": rows, "search": search[:dirs.SEARCH_MAX], "status": status,
+               "today": today, "days": EXPIRING_DAYS, "admin": current_user.role == Role.admin}
+    code = 200 if ok else 400
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+        return render_template("directory/_volunteer_rows.html", **context), 200
+    return render_template("directory/index.html", **context), code
