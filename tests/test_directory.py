@@ -142,11 +142,6 @@ def test_english_on_request(world, admin):
     assert "志工" in chinese and "No cover" not in chinese
 
 
-def test_evaluation_list_names_link_to_the_directory(world, admin):
-    page = admin.get("/evaluation/").get_data(as_text=True)
-    assert 'href="/admin/volunteers?q=A001&amp;status=all"' in page
-
-
 def _statements(app, client, url) -> int:
     engine = app.extensions["hourbook_db"]["engine"]
     count = 0

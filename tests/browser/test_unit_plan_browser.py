@@ -63,7 +63,9 @@ def test_edit_a_section_submit_and_see_the_status_on_a_tablet(app, open_page, db
     for label in ("送件回執", "選錯的檔案"):
         documents = page.locator("#documents")
         documents.get_by_label("文件（PDF、JPEG 或 PNG）").set_input_files(
-            files=[{"name": "x.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}])
+            # two different files (the same file twice is refused: it is attached already)
+            files=[{"name": "x.pdf", "mimeType": "application/pdf",
+                    "buffer": b"%PDF-1.4\n%%EOF\n" + label.encode()}])
         documents.get_by_label("文件說明").fill(label)
         with page.expect_navigation():
             documents.get_by_role("button", name="加入文件").click()
