@@ -147,6 +147,9 @@ def test_guide_screens(browser, live_server, db, world, locale):
             expect(adm.locator("main h1").first).to_be_visible()
             if name:
                 shot(adm, locale, name)
+            else:  # the guide's pictures load after the page: let them finish before the
+                # context closes, or the test server is left holding a half-sent file
+                adm.wait_for_load_state("networkidle")
     finally:
         for page in pages:
             page.context.close()
