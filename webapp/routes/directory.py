@@ -10,7 +10,7 @@ from flask_login import current_user
 from models import directory as dirs
 from models.base import taipei_date, utcnow
 from models.insurance import EXPIRING_DAYS
-from models.people import Role, User
+from models.people import Role
 
 from ..access import STAFF, roles
 from ..extensions import db
@@ -23,12 +23,11 @@ bp = Blueprint("directory", __name__, url_prefix="/admin/volunteers")
 def index():
     search = request.args.get("q", "")
     raw_status = request.args.get("status", "") or dirs.StatusFilter.active.value
-    ok = raw_status in {s.value for s in dirs.StatusFilter} and len(search) <= dirs.SEARCH_MAX
-    status = dirs.StatusFilter(raw_status) if raw_status in {s.value for s in dirs.StatusFilter} \
-        else dirs.StatusFilter.active
+    known = raw_status in dirs.StatusFilter.__members__
+    status = dirs.StatusFilter(raw_status) if known else dirs.StatusFilter.active
+    ok = known and len(search) <= dirs.SEARCH_MAX
     today = taipei_date(utcnow())
-    me = db.session.get(User, current_user.id)
-    rows = dirs.directory(db.session, me, today, search=search, status=status)
+    rows = dirs.directory(db.session, current_user, today, search=search, status=status)
     context = {"rows": rows, "search": search[:dirs.SEARCH_MAX], "status": status,
                "today": today, "days": EXPIRING_DAYS, "admin": current_user.role == Role.admin}
     code = 200 if ok else 400
