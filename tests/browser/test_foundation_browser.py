@@ -292,3 +292,27 @@ def test_my_qr_card_shows_offline_until_sign_out(phone, db, make, unit):
             phone.goto("/me/card")
     finally:
         phone.context.set_offline(False)
+
+
+@pytest.mark.parametrize("size", ["phone", "tablet-portrait"])
+def test_menu_fades_the_edge_with_links_beyond_it(open_page, make, unit, size):
+    """The admin's menu is longer than a phone or portrait tablet: on a page far along it
+    (results reports), the current link is scrolled into view, and the left edge fades too,
+    so the first links (首頁, 志工) are not out of sight unsaid; scrolled back to the start, only
+    the right edge fades."""
+    admin = make.user(unit, role="admin")
+    page = sign_in(open_page(size), admin.email)
+    menu = page.locator(".mainnav ul")
+    expect(menu).to_have_class(re.compile(r"\bmore-right\b"))
+    expect(menu).not_to_have_class(re.compile(r"\bmore-left\b"))  # Home: at the start
+    page.goto("/reports/")
+    current = page.locator(".mainnav [aria-current=page]")
+    expect(current).to_have_text("成果報表")
+    box = current.bounding_box()
+    assert 0 <= box["x"] and box["x"] + box["width"] <= page.viewport_size["width"]
+    expect(menu).to_have_class(re.compile(r"\bmore-left\b"))
+    assert "linear-gradient" in menu.evaluate("m => getComputedStyle(m).maskImage || "
+                                              "getComputedStyle(m).webkitMaskImage")
+    menu.evaluate("m => m.scrollTo(0, 0)")
+    expect(menu).not_to_have_class(re.compile(r"\bmore-left\b"))
+    expect(menu).to_have_class(re.compile(r"\bmore-right\b"))

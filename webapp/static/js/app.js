@@ -25,6 +25,19 @@
   // The menu scrolls sideways on a phone: bring the current page's link into view.
   var current = document.querySelector(".mainnav [aria-current=page]");
   if (current && current.scrollIntoView) current.scrollIntoView({block: "nearest", inline: "center"});
+  // ... and fade each edge that has links beyond it (app.css), so none is out of sight unsaid.
+  var menu = document.querySelector(".mainnav ul");
+  function markEdges() {
+    var hidden = menu.scrollWidth - menu.clientWidth;
+    menu.classList.add("edges");
+    menu.classList.toggle("more-left", menu.scrollLeft > 2);
+    menu.classList.toggle("more-right", menu.scrollLeft < hidden - 2);
+  }
+  if (menu) {
+    markEdges();
+    menu.addEventListener("scroll", markEdges, {passive: true});
+    window.addEventListener("resize", markEdges);
+  }
   document.addEventListener("htmx:load", function (event) { focusableScrollers(event.target.parentNode || document); });
   // A swapped-in row must not drop the keyboard's place: when the focused control was replaced
   // (e.g. a dashboard row after Approve), focus the first control of the new content instead.
