@@ -174,3 +174,22 @@ def issue_completion(session: Session, volunteer: Volunteer, *, actor,
                  after={"serial": serial, "record_ids": record_ids,
                         "total_minutes": total, "text": text})
     return _certificate(row, reprint=False)
+
+
+def issued_completions(session: Session, volunteer_id: int) -> list[IssuedCompletion]:
+    """The completion certificates issued to a volunteer, newest first (certificates issued
+    before migration 0020 are in the audit log only, and not listed)."""
+    return list(session.scalars(
+        select(IssuedCompletion).where(IssuedCompletion.volunteer_id == volunteer_id)
+        .order_by(IssuedCompletion.issued_at.desc(), IssuedCompletion.id.desc())))
+
+
+def issued_completion(session: Session, volunteer: Volunteer,
+                      certificate_id: int) -> CompletionCertificate | None:
+    """A certificate issued earlier to `volunteer`, as it was printed (its number, its date,
+    its text), for printing again; None when there is no such certificate of theirs."""
+    row = session.get(IssuedCompletion, certificate_id)
+    if row is None or row.volunteer_id != volunteer.id or row.unit_id != volunteer.unit_id:
+        return None
+    return _certificate(row, reprint=True)
+

@@ -581,6 +581,40 @@ def test_completion_certificate_pdf(app, db, make, unit, admin, tmp_path):
     assert actions(db).count("completion_certificate_issued") == 2
 
 
+def test_an_issued_certificate_is_printed_again_as_it_was(app, db, make, unit, admin, supervisor,
+                                                         tmp_path):
+    """A volunteer lost their certificate: the admin finds it on the volunteer's training page
+    and prints it again, months later, after the certificate text changed: the same number,
+    date and text. Supervisors see no such link and cannot fetch it; another volunteer's id in
+    the address finds nothing."""
+    training.seed_catalogue(db, unit)
+    vol = make.volunteer(unit, trained=False)
+    other = make.volunteer(unit, trained=False)
+    db.commit()
+    give(db, unit, vol, ["SW04"], dt.date(2026, 3, 2))
+    with db.begin():
+        cert = completion.issue_completion(db, vol, actor=admin.user,
+                                           now=dt.datetime(2026, 3, 5, 2, 0, tzinfo=dt.timezone.utc))
+    page = admin.get(f"/admin/training/volunteers/{vol.id}").get_data(as_text=True)
+    assert "已發結業證明書" in page and cert.serial in page and "2026-03-05" in page
+    row = db.scalars(select(completion.IssuedCompletion)).one()
+    url = f"/admin/training/volunteers/{vol.id}/completion/{row.id}"
+    assert url in page
+    assert admin.post("/admin/training/certificate-template",
+                      {"text": "$name 於本會結業"}).status_code == 302
+    response = admin.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert cert.serial in response.headers["Content-Disposition"]
+    text = _pdf_text(tmp_path, response.data)
+    assert cert.serial in text and "於本會結業" not in text
+    assert f"茲證明 {vol.name_zh} 君" in text  # the text as it was printed
+    db.rollback()
+    assert db.scalar(select(func.count(completion.IssuedCompletion.id))) == 1  # no new number
+    assert admin.get(f"/admin/training/volunteers/{other.id}/completion/{row.id}").status_code == 404
+    assert supervisor.get(url).status_code == 403
+    assert url not in supervisor.get(f"/admin/training/volunteers/{vol.id}").get_data(as_text=True)
+
+
 def test_completion_template_is_the_same_on_every_app_server(app, db, make, unit, admin,
                                                              tmp_path):
     """Two app servers (their own instance folders) on one database see one template."""

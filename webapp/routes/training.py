@@ -204,6 +204,7 @@ def volunteer(volunteer_id: int):
     return render_template("training/volunteer.html", volunteer=person, statuses=statuses,
                            records=training.records_of(db.session, person.id),
                            unit_records=completion.unit_course_records(db.session, person),
+                           issued=completion.issued_completions(db.session, person.id),
                            form=AttendanceForm())
 
 
@@ -450,6 +451,21 @@ def issue_completion(volunteer_id: int):
         return redirect(url_for(".volunteer", volunteer_id=person.id))
     pdf = completion_pdf(cert)  # before commit: a failure gives the number back (a reprint: the same PDF)
     db.session.commit()
+    return _completion_response(cert, pdf)
+
+
+@bp.get("/volunteers/<int:volunteer_id>/completion/<int:certificate_id>")
+@edit_roles
+def reprint_completion(volunteer_id: int, certificate_id: int):
+    """A certificate issued earlier, printed again as it was: same number, date and text."""
+    person = _volunteer_or_404(volunteer_id)
+    cert = completion.issued_completion(db.session, person, certificate_id)
+    if cert is None:
+        abort(404)
+    return _completion_response(cert, completion_pdf(cert))
+
+
+def _completion_response(cert, pdf: bytes) -> Response:
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="completion-{cert.serial}.pdf"',
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
