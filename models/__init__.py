@@ -1,6 +1,7 @@
 """Hourbook's domain: tables and the rules that act on them. No Flask imports here."""
 from .audit import AuditEntry
-from .awards import AwardGrant, AwardRule
+from .award_rules import AwardRule
+from .awards import AwardGrant
 from .base import Base
 from .checkin import CheckinEvent
 from .evaluation import Evaluation, EvaluationCriterion, EvaluationScore

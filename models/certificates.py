@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from . import awards as aw
+from . import award_rules
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
 from .messages import N_, Refused
 from .people import Role, User, Volunteer
@@ -91,7 +92,7 @@ def _snapshot(c: PerformanceCertificate) -> dict:
 def certificate_eligibility(session: Session, volunteer: Volunteer, as_of: dt.date
                             ) -> aw.AwardEligibility:
     return next(e for e in aw.eligibility(session, volunteer, as_of)
-                if e.award_key == aw.PERFORMANCE_CERTIFICATE)
+                if e.award_key == award_rules.PERFORMANCE_CERTIFICATE)
 
 
 def open_request(session: Session, volunteer_id: int) -> PerformanceCertificate | None:
@@ -189,7 +190,7 @@ def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datet
         "issued_on": today.isoformat(), "serial": cert.serial,
     }
     session.flush()
-    aw.record_grant(session, volunteer, aw.PERFORMANCE_CERTIFICATE, 1, aw.GrantStatus.granted,
+    aw.record_grant(session, volunteer, award_rules.PERFORMANCE_CERTIFICATE, 1, aw.GrantStatus.granted,
                     today, actor, now)
     audit.record(session, action="performance_certificate_issued",
                  entity="performance_certificate", entity_id=cert.id, actor=actor,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from . import awards as aw
+from . import award_rules
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .hours import hours_text
 from .messages import N_, Refused
@@ -138,12 +139,12 @@ def family_list(session: Session, unit_id: int, as_of: dt.date) -> list[FamilyFa
         select(AwardFamily).options(selectinload(AwardFamily.members)
                                     .joinedload(AwardFamilyMember.volunteer))
         .where(AwardFamily.unit_id == unit_id).order_by(AwardFamily.name, AwardFamily.id)))
-    rule = aw.rule_of(session, aw.GOLDEN_DIAMOND)
+    rule = award_rules.rule_of(session, award_rules.GOLDEN_DIAMOND)
     t = family_thresholds(session)
     vols = [m.volunteer for f in families for m in f.members]
     if not families or rule is None:
         return [FamilyFacts(f, [], t["min_members"]) for f in families]
-    facts = dict(unit_eligibility(session, unit_id, as_of, [aw.GOLDEN_DIAMOND], volunteers=vols))
+    facts = dict(unit_eligibility(session, unit_id, as_of, [award_rules.GOLDEN_DIAMOND], volunteers=vols))
     out = []
     for f in families:
         members = []
@@ -159,7 +160,7 @@ def family_list(session: Session, unit_id: int, as_of: dt.date) -> list[FamilyFa
 def family_thresholds(session: Session) -> dict:
     """The Golden Diamond family rule's numbers (award_rule.thresholds, defaults in
     models.awards.DEFAULT_THRESHOLDS): min_members, member_minutes, member_months."""
-    return aw.thresholds_of(aw.rule_of(session, aw.GOLDEN_DIAMOND_FAMILY), aw.GOLDEN_DIAMOND_FAMILY)
+    return award_rules.thresholds_of(award_rules.rule_of(session, award_rules.GOLDEN_DIAMOND_FAMILY), award_rules.GOLDEN_DIAMOND_FAMILY)
 
 
 FAMILY_LIST_HEADERS = ["序號", "家庭", "志工編號", "姓名", "身分證統一編號", "出生年月日",
@@ -190,6 +191,6 @@ def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[F
     # Full ID numbers leave the database: in the access log (models/access_log.py).
     audit.record(session, action="id_number_export", entity="unit", entity_id=actor.unit_id,
                  actor=actor, unit_id=actor.unit_id, now=now,
-                 after={"purpose": "award_list", "award": aw.GOLDEN_DIAMOND_FAMILY, "as_of": as_of.isoformat(),
+                 after={"purpose": "award_list", "award": award_rules.GOLDEN_DIAMOND_FAMILY, "as_of": as_of.isoformat(),
                         "rows": len(lines)})
     return data

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .awards import GOLDEN_DIAMOND_TEAM, add_months, full_months, rule_of, thresholds_of
+from .award_rules import GOLDEN_DIAMOND_TEAM, rule_of, thresholds_of
+from .awards import add_months, full_months
 from .base import TAIPEI, taipei_date
 from .insurance import InsuranceCover
 from .people import Volunteer, VolunteerStatus

@@ -25,7 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
-from .awards import GOLDEN_DIAMOND_FAMILY, GOLDEN_DIAMOND_TEAM, GrantStatus
+from .award_rules import GOLDEN_DIAMOND_FAMILY, GOLDEN_DIAMOND_TEAM
+from .awards import GrantStatus
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .messages import N_, Refused
 from .service import Site

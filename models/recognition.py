@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from . import awards as aw
+from . import award_rules
 from .base import TAIPEI
 from .hours import hours_text
 from .people import User, Volunteer, VolunteerStatus, of_volunteers
@@ -117,7 +118,7 @@ def unit_eligibility(session: Session, unit_id: int, as_of: dt.date,
     `candidates_only`: leave out volunteers who cannot be eligible for any of the awards (their
     hours in the window are below every level; grants only ever take hours away) unless they
     have an application pending; much less work for lists and counts of who qualifies."""
-    rules = [r for r in aw.rules(session) if award_keys is None or r.key in award_keys]
+    rules = [r for r in award_rules.rules(session) if award_keys is None or r.key in award_keys]
     if volunteers is None:
         volunteers = _active_volunteers(session, unit_id)
     if not volunteers:
@@ -185,7 +186,7 @@ def _evaluate_all(session, unit_id, volunteers, rules, as_of, grants, counts, ca
     certificates = (_prior_certificates_bulk(session, unit_id, chosen)
                     if chosen and any(r.needs_performance_certificate for r in rules) else {})
     periods = (_prior_periods_bulk(session, unit_id, chosen)
-               if chosen and any(aw.thresholds_of(r).get("years_in_taipei_only")
+               if chosen and any(award_rules.thresholds_of(r).get("years_in_taipei_only")
                                  for r in rules if r.computed) else {})
     out = []
     for vol in chosen:
@@ -240,16 +241,16 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
     Awards whose hours count to the deadline's own window (MOHW: previous 31 December;
     national: 31 May) are judged as of the deadline; the others as of today."""
     out: list[Deadline] = []
-    award_rules = [r for r in aw.rules(session) if r.filing_month and r.filing_day]
-    by_as_of: dict[dt.date, list[aw.AwardRule]] = defaultdict(list)
+    filed = [r for r in award_rules.rules(session) if r.filing_month and r.filing_day]
+    by_as_of: dict[dt.date, list[award_rules.AwardRule]] = defaultdict(list)
     dues = {}
-    for rule in award_rules:
+    for rule in filed:
         due = _next_on_or_after(today, rule.filing_month, rule.filing_day)
         if (due - today).days > horizon_days:
             continue
         dues[rule.key] = due
         if rule.computed:
-            as_of = today if rule.window == aw.CountingWindow.as_of else due
+            as_of = today if rule.window == award_rules.CountingWindow.as_of else due
             by_as_of[as_of].append(rule)
     qualifying: dict[str, int] = {}
     pending: dict[str, int] = defaultdict(int)
@@ -276,23 +277,23 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
         pending[key] += n
     # like a volunteer with an application, a family or team that applied in the deadline's
     # year is no longer counted as qualifying
-    if aw.GOLDEN_DIAMOND_FAMILY in dues:
+    if award_rules.GOLDEN_DIAMOND_FAMILY in dues:
         from .golden_family import family_list
-        applied = ga.applied_in(session, unit_id, ga.FAMILY, dues[aw.GOLDEN_DIAMOND_FAMILY].year)
-        qualifying[aw.GOLDEN_DIAMOND_FAMILY] = sum(
+        applied = ga.applied_in(session, unit_id, ga.FAMILY, dues[award_rules.GOLDEN_DIAMOND_FAMILY].year)
+        qualifying[award_rules.GOLDEN_DIAMOND_FAMILY] = sum(
             f.qualifies and f.family.id not in applied
             for f in family_list(session, unit_id, today))
-    if aw.GOLDEN_DIAMOND_TEAM in dues:
+    if award_rules.GOLDEN_DIAMOND_TEAM in dues:
         from .golden_team import team_list
-        applied = ga.applied_in(session, unit_id, ga.TEAM, dues[aw.GOLDEN_DIAMOND_TEAM].year)
-        qualifying[aw.GOLDEN_DIAMOND_TEAM] = sum(
+        applied = ga.applied_in(session, unit_id, ga.TEAM, dues[award_rules.GOLDEN_DIAMOND_TEAM].year)
+        qualifying[award_rules.GOLDEN_DIAMOND_TEAM] = sum(
             t.eligible and t.site.id not in applied for t in team_list(session, unit_id, today))
-    for rule in award_rules:
+    for rule in filed:
         if rule.key not in dues:
             continue
         due = dues[rule.key]
-        counted = rule.computed or rule.key in (aw.GOLDEN_DIAMOND_FAMILY,
-                                                aw.GOLDEN_DIAMOND_TEAM)
+        counted = rule.computed or rule.key in (award_rules.GOLDEN_DIAMOND_FAMILY,
+                                                award_rules.GOLDEN_DIAMOND_TEAM)
         out.append(Deadline(kind="award", key=rule.key, name_zh=rule.name_zh,
                             name_en=rule.name_en or rule.name_zh, due=due,
                             qualifying=qualifying.get(rule.key, 0) if counted else None,
@@ -362,7 +363,7 @@ AWARD_LIST_HEADERS = ["序號", "志工編號", "姓名", "身分證統一編號
                       "時數計至", "年資起算日", "年資（月）", "說明", "狀態"]
 
 
-def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: aw.AwardRule,
+def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: award_rules.AwardRule,
                     rows: list[AwardRow], as_of: dt.date, explain=aw.explain) -> bytes:
     """The filing list as XLSX (every cell text, formulas neutralised), audited (it holds ID
     numbers). `explain` words each line's eligibility (the web app passes its Chinese one)."""
@@ -398,12 +399,12 @@ class Milestone:
     months_percent: int | None  # toward the years required, None when none required
 
 
-def progress_day(rule: aw.AwardRule, as_of: dt.date) -> dt.date:
+def progress_day(rule: award_rules.AwardRule, as_of: dt.date) -> dt.date:
     """The day progress toward `rule` is judged on: `as_of`, except for awards whose hours count
     to a window of their own (MOHW: the previous 31 December; national: 31 May), judged as of
     their next filing deadline as in the calendar (`deadlines`), so that what was served since
     the last round shows as progress toward the next one."""
-    if rule.window == aw.CountingWindow.as_of or not (rule.filing_month and rule.filing_day):
+    if rule.window == award_rules.CountingWindow.as_of or not (rule.filing_month and rule.filing_day):
         return as_of
     return _next_on_or_after(as_of, rule.filing_month, rule.filing_day)
 
@@ -413,7 +414,7 @@ def milestones(session: Session, volunteer: Volunteer, as_of: dt.date) -> list[M
     (each award judged on its `progress_day`)."""
     judged: dict[dt.date, dict[str, aw.AwardEligibility]] = {}
     out = []
-    for rule in aw.rules(session):
+    for rule in award_rules.rules(session):
         day = progress_day(rule, as_of)
         if day not in judged:
             judged[day] = {e.award_key: e for e in aw.eligibility(session, volunteer, day)}

@@ -378,7 +378,8 @@ def _service_figures(session: Session, unit_id: int, period: Period, f: Figures)
 
 
 def _award_figures(session: Session, unit_id: int, period: Period, f: Figures) -> None:
-    from .awards import AwardGrant, GrantStatus, rules
+    from .award_rules import rules
+    from .awards import AwardGrant, GrantStatus
 
     counts = dict(session.execute(
         select(AwardGrant.award_key, func.count())

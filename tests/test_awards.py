@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from models import awards as aw
+from models import award_rules
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.record_book import PriorHours
@@ -326,8 +327,8 @@ def test_the_years_in_taipei_are_the_rules_data(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "start": dt.date(2015, 1, 1), "joined": dt.date(2023, 8, 15),
         "sessions": [(at(2024, 1, 5), h(700), V)]})
-    aw.seed_rules(db)
-    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == "golden_diamond"))
+    award_rules.seed_rules(db)
+    rule = db.scalar(select(award_rules.AwardRule).where(award_rules.AwardRule.key == "golden_diamond"))
     assert rule.thresholds == {"years_in_taipei_only": True}
     rule.thresholds = {"years_in_taipei_only": False}
     db.commit()
@@ -419,11 +420,11 @@ def test_rules_are_data(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "sessions": [(at(2025, 1, 1), h(1000), V)]})
     # the migrated database holds the rules until a first test empties it: start without them
-    db.execute(delete(aw.AwardRule))
-    assert len(aw.seed_rules(db)) == len(aw.DEFAULT_RULES) and aw.seed_rules(db) == []
+    db.execute(delete(award_rules.AwardRule))
+    assert len(award_rules.seed_rules(db)) == len(award_rules.DEFAULT_RULES) and award_rules.seed_rules(db) == []
     db.commit()
     aw.record_grant(db, vol, "taipei_contribution", 1, "granted", dt.date(2025, 5, 1))
-    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == "taipei_contribution"))
+    rule = db.scalar(select(award_rules.AwardRule).where(award_rules.AwardRule.key == "taipei_contribution"))
     rule.levels = [*rule.levels, {"level": 2, "name_zh": "二級", "name_en": "Tier 2", "minutes": h(1000)}]
     db.commit()
     tpe = next(e for e in aw.eligibility(db, vol, AS_OF) if e.award_key == "taipei_contribution")
@@ -432,9 +433,9 @@ def test_rules_are_data(db, make, unit, place):
 
 # --- properties of the pure decision -----------------------------------------------------------
 
-HOUR_RULES = [aw.AwardRule(**{**dict(once_per_level=True, consumes=False, months_required=0,
+HOUR_RULES = [award_rules.AwardRule(**{**dict(once_per_level=True, consumes=False, months_required=0,
                                      needs_performance_certificate=False), **r})
-              for r in aw.DEFAULT_RULES if r.get("computed", True)]
+              for r in award_rules.DEFAULT_RULES if r.get("computed", True)]
 
 
 @settings(max_examples=300, deadline=None)
@@ -519,10 +520,10 @@ def test_migration_seeds_the_default_rules(tmp_path):
     migrate.upgrade(url)
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(select(aw.AwardRule.__table__)).mappings().all()
+        rows = conn.execute(select(award_rules.AwardRule.__table__)).mappings().all()
     engine.dispose()
     stored = {r["key"]: {k: v for k, v in r.items() if k != "id"} for r in rows}
-    assert stored == {r["key"]: r for r in aw.default_rule_rows()}
+    assert stored == {r["key"]: r for r in award_rules.default_rule_rows()}
 
 
 def test_migration_0017_gives_team_and_family_their_numbers_and_true_notes(tmp_path):
@@ -540,8 +541,8 @@ def test_migration_0017_gives_team_and_family_their_numbers_and_true_notes(tmp_p
         conn.execute(text("UPDATE award_rule SET note = 'ours' WHERE key = 'golden_diamond'"))
     migrate.upgrade(url, "0017")
     with engine.connect() as conn:
-        rows = {r.key: r for r in conn.execute(select(aw.AwardRule.__table__))}
-    assert aw.thresholds_of(None, "golden_diamond_team") == rows["golden_diamond_team"].thresholds
+        rows = {r.key: r for r in conn.execute(select(award_rules.AwardRule.__table__))}
+    assert award_rules.thresholds_of(None, "golden_diamond_team") == rows["golden_diamond_team"].thresholds
     assert rows["golden_diamond_team"].thresholds == {
         "team_months": 36, "min_members": 15, "insured_percent": 100, "record_book_percent": 80,
         "member_window_months": 12}
@@ -557,10 +558,10 @@ def test_migration_0017_gives_team_and_family_their_numbers_and_true_notes(tmp_p
 
 
 @settings(max_examples=400, deadline=None)
-@given(rule=st.sampled_from([aw.AwardRule(**{**dict(once_per_level=True, consumes=False,
+@given(rule=st.sampled_from([award_rules.AwardRule(**{**dict(once_per_level=True, consumes=False,
                                                     months_required=0,
                                                     needs_performance_certificate=False), **r})
-                             for r in aw.DEFAULT_RULES if r.get("computed", True)]),
+                             for r in award_rules.DEFAULT_RULES if r.get("computed", True)]),
        minutes=st.integers(0, 600_000), months=st.one_of(st.none(), st.integers(0, 600)),
        taken=st.sets(st.integers(1, 3)), certificate=st.booleans(), pending=st.booleans())
 def test_nothing_missing_exactly_when_eligible(rule, minutes, months, taken, certificate, pending):

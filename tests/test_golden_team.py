@@ -233,10 +233,10 @@ def test_the_teams_xlsx_lists_teams_what_is_missing_and_members(admin, superviso
 def _set_thresholds(db, key, **values):
     from sqlalchemy import select
 
-    from models import awards as aw
+    from models import award_rules
 
-    aw.seed_rules(db)
-    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == key))
+    award_rules.seed_rules(db)
+    rule = db.scalar(select(award_rules.AwardRule).where(award_rules.AwardRule.key == key))
     rule.thresholds = {**(rule.thresholds or {}), **values}
     db.commit()
 

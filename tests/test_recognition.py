@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 import webapp.routes.recognition as routes
 from models import awards as aw
+from models import award_rules
 from models import recognition as rec
 from models import certificates
 from models import golden_family as gf
@@ -883,7 +884,6 @@ def test_a_family_qualifies_with_two_members_meeting_years_and_hours(admin, db, 
 def test_the_family_thresholds_come_from_the_rule(admin, db, make, unit, place):
     """The family's numbers are its rule's data: more members, more hours or more months there
     change who qualifies and what the family page says."""
-    from models import awards as aw
 
     mother, son = make.volunteer(unit, name_zh="林母"), make.volunteer(unit, name_zh="林子")
     serve(db, unit, place, mother, 700)
@@ -893,8 +893,8 @@ def test_the_family_thresholds_come_from_the_rule(admin, db, make, unit, place):
     html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
     assert "至少 2 位有親屬關係的志工，每位至少服務 600 小時、年資滿 36 個月" in html
     assert "3 years and 600 hours" not in html and 'data-qualifies="yes"' in html
-    aw.seed_rules(db)
-    rule = db.scalar(select(aw.AwardRule).where(aw.AwardRule.key == "golden_diamond_family"))
+    award_rules.seed_rules(db)
+    rule = db.scalar(select(award_rules.AwardRule).where(award_rules.AwardRule.key == "golden_diamond_family"))
     rule.thresholds = {**rule.thresholds, "member_minutes": 680 * 60}
     db.commit()
     [f] = gf.family_list(db, unit.id, TODAY)

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from models import awards as aw
+from models import award_rules
 from models.export import neutralise
 from models.hours import hours_text
 
@@ -91,7 +92,7 @@ def to_xlsx(rows: list[list]) -> bytes:
 @with_appcontext
 def awards_command(as_of, award, unit_id, fmt, output):
     session = db.session
-    keys = [r.key for r in aw.rules(session)]
+    keys = [r.key for r in award_rules.rules(session)]
     if award and award not in keys:
         raise click.BadParameter(f"unknown award; one of {', '.join(keys)}", param_hint="--award")
     rows = _rows(session, as_of.date(), award, unit_id)

@@ -13,7 +13,7 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from models import awards as aw
+from models import award_rules
 from models import golden_family as gf
 from models import golden_team as gt
 from models import group_awards as ga
@@ -49,7 +49,7 @@ def _families_page(form=None, status=200, as_of_value=None, refused=None):
     return render_template("awards/families.html", as_of=as_of, error=error,
                            families=gf.family_list(db.session, current_user.unit_id, as_of),
                            th=gf.family_thresholds(db.session),
-                           rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_FAMILY),
+                           rule=award_rules.rule_of(db.session, award_rules.GOLDEN_DIAMOND_FAMILY),
                            form=form or FamilyForm(formdata=None), delete_form=IssueForm(formdata=None),
                            applications=ga.applications_of(db.session, current_user.unit_id, ga.FAMILY),
                            refused=refused or {}, today=_today(),
@@ -110,7 +110,7 @@ def _teams_page(status=200, as_of_value=None, refused=None):
     return render_template("awards/teams.html", as_of=as_of, error=error,
                            teams=gt.team_list(db.session, current_user.unit_id, as_of),
                            th=gt.team_thresholds(db.session),
-                           rule=aw.rule_of(db.session, aw.GOLDEN_DIAMOND_TEAM),
+                           rule=award_rules.rule_of(db.session, award_rules.GOLDEN_DIAMOND_TEAM),
                            applications=ga.applications_of(db.session, current_user.unit_id, ga.TEAM),
                            refused=refused or {}, today=_today(),
                            explain_condition=explain_condition,
@@ -170,7 +170,7 @@ def families_export():
     data = gf.family_list_xlsx(db.session, current_user, utcnow(),
                                gf.family_list(db.session, current_user.unit_id, as_of), as_of)
     db.session.commit()
-    return _xlsx(data, f"{aw.GOLDEN_DIAMOND_FAMILY}-{as_of:%Y%m%d}.xlsx")
+    return _xlsx(data, f"{award_rules.GOLDEN_DIAMOND_FAMILY}-{as_of:%Y%m%d}.xlsx")
 
 
 @awards_bp.get("/teams/export.xlsx")
@@ -184,4 +184,4 @@ def teams_export():
                                  gt.team_list(db.session, current_user.unit_id, as_of), as_of,
                                  explain=explain_condition)
     db.session.commit()
-    return _xlsx(data, f"{aw.GOLDEN_DIAMOND_TEAM}-{as_of:%Y%m%d}.xlsx")
+    return _xlsx(data, f"{award_rules.GOLDEN_DIAMOND_TEAM}-{as_of:%Y%m%d}.xlsx")

@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from models import awards as aw
+from models import award_rules
 from models import recognition as rec
 from models import certificates as certs
 from models.base import taipei_date, utcnow
@@ -93,8 +94,8 @@ def _as_of_arg(value: str | None) -> tuple[dt.date, str | None]:
     return day, None
 
 
-def _rule_or_404(key: str) -> aw.AwardRule:
-    rule = aw.rule_of(db.session, key)
+def _rule_or_404(key: str) -> award_rules.AwardRule:
+    rule = award_rules.rule_of(db.session, key)
     if rule is None or not rule.computed:
         abort(404)
     return rule
@@ -122,9 +123,9 @@ def say(message, params=None) -> str:
 
 
 WINDOW_LABELS = {
-    aw.CountingWindow.as_of.value: _l("Hours counted to the day asked"),
-    aw.CountingWindow.previous_dec31.value: _l("Hours counted to 31 December of the previous year"),
-    aw.CountingWindow.may31.value: _l("Hours counted to 31 May of the year"),
+    award_rules.CountingWindow.as_of.value: _l("Hours counted to the day asked"),
+    award_rules.CountingWindow.previous_dec31.value: _l("Hours counted to 31 December of the previous year"),
+    award_rules.CountingWindow.may31.value: _l("Hours counted to 31 May of the year"),
 }
 
 
@@ -182,12 +183,12 @@ def _certificate_counts(today):
 @admin_only
 def awards_index():
     today = _today()
-    every = aw.rules(db.session)
+    every = award_rules.rules(db.session)
     return render_template("awards/index.html", rules=[r for r in every if r.computed],
                            today=today, deadlines=unit_deadlines(current_user.unit_id, today),
                            **_certificate_counts(today),
                            not_computed=[r for r in every if not r.computed], every_rule=every,
-                           threshold_lines=aw.threshold_lines, window_labels=WINDOW_LABELS,
+                           threshold_lines=award_rules.threshold_lines, window_labels=WINDOW_LABELS,
                            say=say)
 
 
@@ -398,7 +399,7 @@ def _milestones_page(form=None, error=None, status=200):
     today = _today()
     items = rec.milestones(db.session, vol, today)
     certificate = next((m.eligibility for m in items
-                        if m.eligibility.award_key == aw.PERFORMANCE_CERTIFICATE), None)
+                        if m.eligibility.award_key == award_rules.PERFORMANCE_CERTIFICATE), None)
     return render_template("milestones/index.html", volunteer=vol, milestones=items,
                            certificate=certificate, today=today, error=error,
                            form=form or RequestForm(formdata=None),
