@@ -272,38 +272,38 @@ def files_prune(delete, min_age):
 
     root, now, min_age = upload_root(), utcnow(), dt.timedelta(minutes=min_age)
     found = (files.prune if delete else files.orphans)(db.session, root, now, min_age=min_age)
-    if delete:
-        db.session.commit()
-    else:
-        db.session.rollback()
 
     def when(moment):
         return moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M")
 
-    totals = found.totals()
+    lines, totals = [], found.totals()  # written out once the transaction has ended
     for what, title, listed in (
             ("row", "stored files no row points to", found.rows),
             ("stray", f"files under {root} without a row", found.strays)):
         size = sum(t for (w, _, _), (_, t) in totals.items() if w == what)
-        click.echo(f"{title}: {counted(len(listed), 'file')}, {size:,} bytes")
+        lines.append(f"{title}: {counted(len(listed), 'file')}, {size:,} bytes")
         for (w, unit_id, kind), (count, total) in totals.items():
             if w == what:
                 kind = f", {kind}" if kind else ""
-                click.echo(f"  unit {unit_id}{kind}: {counted(count, 'file')}, {total:,} bytes")
+                lines.append(f"  unit {unit_id}{kind}: {counted(count, 'file')}, {total:,} bytes")
         for item in listed:
             if what == "row":
-                click.echo(f"  #{item.id} {item.kind} {item.storage_key} {item.size:,} bytes, "
-                           f"uploaded {when(item.created_at)}")
+                lines.append(f"  #{item.id} {item.kind} {item.storage_key} {item.size:,} bytes, "
+                             f"uploaded {when(item.created_at)}")
             else:
-                click.echo(f"  {item.key} {item.size:,} bytes, modified {when(item.modified_at)}")
+                lines.append(f"  {item.key} {item.size:,} bytes, modified {when(item.modified_at)}")
     if found.young:
-        click.echo(f"left alone: {counted(len(found.young), 'file')} without a row, modified in "
-                   f"the last {counted(min_age // dt.timedelta(minutes=1), 'minute')}")
+        lines.append(f"left alone: {counted(len(found.young), 'file')} without a row, modified "
+                     f"in the last {counted(min_age // dt.timedelta(minutes=1), 'minute')}")
     if delete:
-        click.echo(f"deleted {counted(len(found.rows), 'stored file')} and "
-                   f"{counted(len(found.strays), 'file')} without a row")
-    elif found.rows or found.strays:
-        click.echo("nothing deleted: run again with --delete to delete them")
+        db.session.commit()
+        lines.append(f"deleted {counted(len(found.rows), 'stored file')} and "
+                     f"{counted(len(found.strays), 'file')} without a row")
+    else:
+        db.session.rollback()
+        if found.rows or found.strays:
+            lines.append("nothing deleted: run again with --delete to delete them")
+    click.echo("\n".join(lines))
 
 
 def _translated(message) -> bool:
