@@ -3,8 +3,10 @@ to authorised users. Rows describe them; the bytes live under the instance folde
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass, field
 
-from sqlalchemy import ForeignKey, String, event, select
+from sqlalchemy import ForeignKey, String, event, exists, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
@@ -76,8 +78,8 @@ def store_upload(session, unit_id: int, kind: str, data: bytes, original_name: s
 
     The type comes from the content (magic bytes); a PNG named .pdf is stored as PNG if PNG
     is allowed. Raises UploadRefused for empty, oversize or not-allowed files (nothing kept).
-    If the caller's transaction rolls back, the bytes stay as an orphan file (harmless; no
-    row points to it).
+    If the caller's transaction rolls back, the bytes are removed too (installs from before
+    that was so may hold such files: `hourbook files prune`).
     """
     import hashlib
     import secrets
@@ -200,6 +202,106 @@ def replace_file(session, owner, attribute: str, data: bytes, original_name: str
     session.add(owner)
     release(session, old_id, root=root, actor=actor, now=now)
     return stored
+
+
+# --- orphans: files nothing uses any more -------------------------------------------------------
+# Before replaced and removed files were deleted (replace_file, release), and before a new
+# file's bytes followed its transaction, an install could gather stored file rows no column
+# points to (an old photo, logo or certificate) and files under the upload root with no row
+# (an upload whose transaction rolled back). `hourbook files prune` finds and deletes them.
+
+STORAGE_KEY = re.compile(r"([1-9][0-9]*)/([A-Za-z0-9_-]{32})")  # store_upload's keys, only
+STRAY_MIN_AGE = dt.timedelta(hours=1)  # younger files without a row may be uploads in flight
+
+
+@dataclass(frozen=True)
+class StrayFile:
+    """A file under the upload root named like a storage key, with no stored file row."""
+
+    key: str
+    size: int
+    modified_at: dt.datetime
+
+    @property
+    def unit_id(self) -> int:
+        return int(self.key.split("/", 1)[0])
+
+
+@dataclass
+class Orphans:
+    rows: list[StoredFile] = field(default_factory=list)  # rows no column points to
+    strays: list[StrayFile] = field(default_factory=list)  # files without a row, old enough
+    young: list[StrayFile] = field(default_factory=list)  # without a row, too new to tell
+
+    def totals(self) -> dict[tuple[str, int, str | None], tuple[int, int]]:
+        """("row" or "stray", unit id, kind) -> (files, bytes); strays have no kind (None)."""
+        out: dict[tuple[str, int, str | None], tuple[int, int]] = {}
+        for what, unit_id, kind, size in (
+                *(("row", r.unit_id, r.kind, r.size) for r in self.rows),
+                *(("stray", f.unit_id, None, f.size) for f in self.strays)):
+            count, total = out.get((what, unit_id, kind), (0, 0))
+            out[(what, unit_id, kind)] = (count + 1, total + size)
+        return dict(sorted(out.items()))
+
+
+def _files_named_like_keys(root):
+    """(key, lstat) of each regular file `<root>/<unit id>/<token>`; symbolic links (to files
+    or folders) and anything named otherwise are passed over."""
+    import os
+    from pathlib import Path
+
+    base = Path(root)
+    if not base.is_dir():
+        return
+    for unit_dir in os.scandir(base):
+        if unit_dir.is_symlink() or not unit_dir.is_dir(follow_symlinks=False):
+            continue
+        for entry in os.scandir(unit_dir.path):
+            key = f"{unit_dir.name}/{entry.name}"
+            if STORAGE_KEY.fullmatch(key) and entry.is_file(follow_symlinks=False):
+                yield key, entry.stat(follow_symlinks=False)
+
+
+def orphans(session, root, now: dt.datetime, *, min_age: dt.timedelta = STRAY_MIN_AGE) -> Orphans:
+    """Stored file rows no column points to (referencing_columns), and files under `root`
+    named like a storage key with no row; those modified within `min_age` before `now` are
+    only counted (young): an upload whose row is not committed yet looks the same."""
+    unused = select(StoredFile).where(*(~exists().where(column == StoredFile.id)
+                                        for column in referencing_columns()))
+    found = Orphans(rows=list(session.scalars(unused.order_by(StoredFile.unit_id,
+                                                              StoredFile.kind, StoredFile.id))))
+    known = set(session.scalars(select(StoredFile.storage_key)))
+    for key, stat in sorted(_files_named_like_keys(root)):
+        if key in known:
+            continue
+        modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc)
+        stray = StrayFile(key=key, size=stat.st_size, modified_at=modified)
+        (found.young if modified > now - min_age else found.strays).append(stray)
+    return found
+
+
+def prune(session, root, now: dt.datetime, *, min_age: dt.timedelta = STRAY_MIN_AGE) -> Orphans:
+    """Delete what orphans() finds: each unused row by delete_stored (audited; its bytes once
+    the transaction commits), and the old files without a row, also once it commits (one
+    audit entry lists them). Young files stay. Callers commit; a rollback deletes nothing."""
+    from pathlib import Path
+
+    from . import audit
+    from .base import begin_write
+
+    begin_write(session)
+    found = orphans(session, root, now, min_age=min_age)
+    for stored in found.rows:
+        delete_stored(session, stored, root=root, actor=None, now=now)
+    for stray in found.strays:
+        _when_settled(session, Path(root) / stray.key, on="commit")
+    if found.strays:
+        audit.record(session, action="stray_files_deleted", entity="stored_file",
+                     actor_label="system", now=now,
+                     after={"keys": [f.key for f in found.strays],
+                            "bytes": sum(f.size for f in found.strays)})
+    session.flush()
+    return found
 
 
 # --- the bytes follow the transaction of their row --------------------------------------------

@@ -267,7 +267,10 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
     """PDPA deletion: personal data cleared, account deactivated; sessions, minutes and slips
     stay, linked to this anonymised row, so the unit's statutory totals do not change.
 
-    With the upload `root`, the head-shot photo's row and bytes are deleted too."""
+    Training records stay (gates and statutory totals read their course and date), without
+    their certificate scans, which show the person's name and ID number. With the upload
+    `root`, the head-shot photo's and the certificates' rows and bytes are deleted too
+    (files.release: the bytes once the transaction commits)."""
     begin_write(session)
     now = now or utcnow()
     if volunteer.anonymised_at is not None:
@@ -292,9 +295,11 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
     volunteer.status = VolunteerStatus.inactive
     volunteer.left_on = volunteer.left_on or taipei_date(now)
     volunteer.anonymised_at = now
+    certificates = _drop_certificates(session, volunteer, actor, now)
     if root is not None:
         from .files import release
-        release(session, before["photo_file_id"], root=root, actor=actor, now=now)
+        for file_id in (before["photo_file_id"], *certificates):
+            release(session, file_id, root=root, actor=actor, now=now)
     if volunteer.user is not None:
         user = volunteer.user
         user.active = False
@@ -307,6 +312,24 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
                  entity_id=volunteer.id, actor=actor, unit_id=volunteer.unit_id,
                  before=before, after={"name_zh": volunteer.name_zh,
                                        "anonymised_at": now.isoformat()}, now=now)
+
+
+def _drop_certificates(session: Session, volunteer: Volunteer, actor, now: dt.datetime) -> list[int]:
+    """Unlink the certificate files of the volunteer's training records, each change audited as
+    a record update; the ids of the files unlinked."""
+    from .training import TrainingRecord, _record_data
+
+    dropped = []
+    for record in session.scalars(select(TrainingRecord).where(
+            TrainingRecord.volunteer_id == volunteer.id,
+            TrainingRecord.certificate_file_id.is_not(None)).order_by(TrainingRecord.id)):
+        before = _record_data(record)
+        dropped.append(record.certificate_file_id)
+        record.certificate_file_id = None
+        audit.record(session, action="training_record_updated", entity="training_record",
+                     entity_id=record.id, actor=actor, unit_id=volunteer.unit_id,
+                     before=before, after=_record_data(record), now=now)
+    return dropped
 
 
 # --- "download my data" ----------------------------------------------------------------------

@@ -155,6 +155,48 @@ def test_an_erased_photo_survives_a_rollback_and_goes_with_the_commit(db, make, 
     assert stored_ids(db) == [] and on_disk(root) == []
 
 
+def test_erasure_deletes_the_certificate_scans_and_keeps_the_training(db, make, unit, admin,
+                                                                       root):
+    actor = admin.user
+    training.seed_catalogue(db, unit)
+    vol = make.volunteer(unit, trained=False)
+    courses = {c: db.scalar(select(TrainingCourse).where(TrainingCourse.unit_id == unit.id,
+                                                         TrainingCourse.code == c))
+               for c in ("B01", "B02")}
+    for (code, course), data in zip(courses.items(), (PDF, OTHER_PDF)):
+        training.add_record(db, vol, course=course, completed_on=dt.date(2025, 4, 1),
+                            minutes=120, mode="online", certificate=data,
+                            certificate_name=f"{code}.pdf", root=root, actor=actor)
+    db.commit()
+    records = {r.id: r.certificate_file_id for r in fresh(db).scalars(
+        select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id))}
+    certificates = sorted(records.values())
+    assert len(certificates) == 2 and stored_ids(db) == certificates
+    kept = on_disk(root)
+    assert kept == keys(db, *certificates)
+
+    privacy.anonymise(db, db.get(Volunteer, vol.id), actor, root=root)
+    assert on_disk(root) == kept  # not before the commit
+    db.rollback()
+    assert stored_ids(db) == certificates and on_disk(root) == kept
+    assert {r.id: r.certificate_file_id for r in db.scalars(
+        select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id))} == records
+
+    privacy.anonymise(db, db.get(Volunteer, vol.id), actor, root=root)
+    db.commit()
+    assert stored_ids(db) == [] and on_disk(root) == []
+    left = fresh(db).scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id)
+                             .order_by(TrainingRecord.id)).all()
+    assert [(r.id, r.course_id, r.completed_on, r.certificate_file_id) for r in left] == [
+        (i, c.id, dt.date(2025, 4, 1), None) for i, c in zip(sorted(records), courses.values())]
+    assert actions(db, "file_deleted") == certificates
+    assert actions(db, "training_record_updated") == sorted(records)
+    assert [r["certificate_file_id"] for r in privacy.my_data(db, db.get(Volunteer, vol.id))
+            ["training"]] == [None, None]
+    page = admin.get(f"/admin/training/volunteers/{vol.id}")
+    assert page.status_code == 200 and "/files/" not in page.get_data(as_text=True)
+
+
 # --- the unit's seal/logo ----------------------------------------------------------------------
 
 def test_a_replaced_logo_is_deleted_and_the_same_one_changes_nothing(db, unit, admin, root):

@@ -26,6 +26,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(translate_group)
     app.cli.add_command(sessions_group)
     app.cli.add_command(applications_group)
+    app.cli.add_command(files_group)
     app.cli.add_command(import_roster)
     app.cli.add_command(__import__("webapp.cli_awards", fromlist=["awards_command"]).awards_command)
     app.cli.add_command(__import__("webapp.cli_reports", fromlist=["report_command"]).report_command)
@@ -243,6 +244,66 @@ def applications_purge():
     count = purge_unaccepted_applications(db.session, utcnow())
     db.session.commit()
     click.echo(f"deleted {counted(count, 'application')} older than the retention period")
+
+
+@click.group("files", help="Uploaded files (photos, certificates, logos, plan documents).")
+def files_group():
+    pass
+
+
+@files_group.command("prune", help="Find stored files nothing points to any more and files "
+                     "under the upload root without a row (left by installs from before replaced "
+                     "files were deleted); list them with counts and sizes per unit and kind. "
+                     "Changes nothing without --delete. Files without a row modified in the last "
+                     "--min-age minutes are left alone (an upload in flight). Safe from cron with "
+                     "--delete; run it by hand without first.")
+@click.option("--delete", is_flag=True, help="Delete them: the rows audited, in one transaction; "
+              "the bytes once it has committed.")
+@click.option("--min-age", type=click.IntRange(min=0), default=60, show_default=True,
+              metavar="MINUTES", help="Leave files without a row younger than this.")
+@with_appcontext
+def files_prune(delete, min_age):
+    import datetime as dt
+
+    from models import files
+    from models.base import TAIPEI, utcnow
+
+    from .routes.files import upload_root
+
+    root, now, min_age = upload_root(), utcnow(), dt.timedelta(minutes=min_age)
+    found = (files.prune if delete else files.orphans)(db.session, root, now, min_age=min_age)
+
+    def when(moment):
+        return moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M")
+
+    lines, totals = [], found.totals()  # written out once the transaction has ended
+    for what, title, listed in (
+            ("row", "stored files no row points to", found.rows),
+            ("stray", f"files under {root} without a row", found.strays)):
+        size = sum(t for (w, _, _), (_, t) in totals.items() if w == what)
+        lines.append(f"{title}: {counted(len(listed), 'file')}, {size:,} bytes")
+        for (w, unit_id, kind), (count, total) in totals.items():
+            if w == what:
+                kind = f", {kind}" if kind else ""
+                lines.append(f"  unit {unit_id}{kind}: {counted(count, 'file')}, {total:,} bytes")
+        for item in listed:
+            if what == "row":
+                lines.append(f"  #{item.id} {item.kind} {item.storage_key} {item.size:,} bytes, "
+                             f"uploaded {when(item.created_at)}")
+            else:
+                lines.append(f"  {item.key} {item.size:,} bytes, modified {when(item.modified_at)}")
+    if found.young:
+        lines.append(f"left alone: {counted(len(found.young), 'file')} without a row, modified "
+                     f"in the last {counted(min_age // dt.timedelta(minutes=1), 'minute')}")
+    if delete:
+        db.session.commit()
+        lines.append(f"deleted {counted(len(found.rows), 'stored file')} and "
+                     f"{counted(len(found.strays), 'file')} without a row")
+    else:
+        db.session.rollback()
+        if found.rows or found.strays:
+            lines.append("nothing deleted: run again with --delete to delete them")
+    click.echo("\n".join(lines))
 
 
 def _translated(message) -> bool:
