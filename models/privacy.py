@@ -296,6 +296,7 @@ def anonymise(session: Session, volunteer: Volunteer, actor, now: dt.datetime | 
     volunteer.left_on = volunteer.left_on or taipei_date(now)
     volunteer.anonymised_at = now
     certificates = _drop_certificates(session, volunteer, actor, now)
+    _unname_completions(session, volunteer, before["name_zh"])
     if root is not None:
         from .files import release
         for file_id in (before["photo_file_id"], *certificates):
@@ -330,6 +331,20 @@ def _drop_certificates(session: Session, volunteer: Volunteer, actor, now: dt.da
                      entity_id=record.id, actor=actor, unit_id=volunteer.unit_id,
                      before=before, after=_record_data(record), now=now)
     return dropped
+
+
+def _unname_completions(session: Session, volunteer: Volunteer, name: str) -> None:
+    """The completion certificates issued to the volunteer keep their number, date, courses and
+    hours (the unit's record of what it issued), with the anonymised name in place of theirs:
+    printed again, they name no one."""
+    from .completion import IssuedCompletion
+
+    if not name:
+        return
+    for row in session.scalars(select(IssuedCompletion).where(
+            IssuedCompletion.volunteer_id == volunteer.id)):
+        row.text = row.text.replace(name, volunteer.name_zh)
+        row.printed = {**row.printed, "volunteer_name": volunteer.name_zh}
 
 
 # --- "download my data" ----------------------------------------------------------------------

@@ -439,3 +439,34 @@ def test_a_correction_that_makes_a_volunteer_a_minor_asks_for_a_guardian(db, mak
     assert db.get(Volunteer, vol.id).guardian_name == ""
     english = admin.post(url, {**base, "guardian_name": ""}, headers={"Accept-Language": "en"})
     assert "Volunteers under 18 need a parent or guardian" in english.get_data(as_text=True)
+
+
+def test_anonymisation_unnames_issued_completion_certificates(db, make, unit):
+    """A completion certificate issued before the deletion stays on the unit's record (number,
+    date, hours) but, printed again, names no one."""
+    from models import completion, training
+    from models.training import TrainingCourse, TrainingMode, TrainingRecord
+
+    admin = make.user(unit, role="admin")
+    user = make.user(unit, role="volunteer")
+    v = user.volunteer
+    name = v.name_zh
+    training.seed_catalogue(db, unit)
+    db.commit()
+    sw04 = db.scalar(select(TrainingCourse).where(TrainingCourse.unit_id == unit.id,
+                                                  TrainingCourse.code == "SW04"))
+    db.add(TrainingRecord(volunteer_id=v.id, course_id=sw04.id, completed_on=dt.date(2026, 3, 2),
+                          minutes=120, mode=TrainingMode.in_person))
+    db.commit()
+    cert = completion.issue_completion(db, v, actor=admin,
+                                       now=dt.datetime(2026, 3, 5, 2, 0, tzinfo=dt.timezone.utc))
+    db.commit()
+    assert name in cert.text and cert.volunteer_name == name
+    privacy.anonymise(db, v, admin)
+    db.commit()
+    v = fresh(db).get(Volunteer, v.id)
+    (row,) = completion.issued_completions(db, v.id)
+    again = completion.issued_completion(db, v, row.id)
+    assert again.serial == cert.serial and again.total_minutes == cert.total_minutes
+    assert name not in again.text and name not in json.dumps(row.printed, ensure_ascii=False)
+    assert again.volunteer_name == v.name_zh and v.name_zh in again.text
