@@ -3,8 +3,9 @@ number, each with the facts an admin asks first: insured today, trained for the 
 category, record book, verified hours this year.
 
 Every column comes from the one place that decides it (insurance.cover_statuses,
-training.training_statuses, hours.verified_minutes_of), read in bulk: a fixed number of
-queries however many volunteers.
+training.training_statuses, hours.verified_minutes_of), read in bulk for the volunteers of one
+page (PAGE_SIZE, by LIMIT/OFFSET after a COUNT): a fixed number of queries however many
+volunteers the unit has.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .evaluation import site_people, year_bounds, year_moments
@@ -24,6 +25,7 @@ from .unit import Unit
 from .verification import supervised_site_ids
 
 SEARCH_MAX = 60
+PAGE_SIZE = 50
 
 
 class StatusFilter(str, enum.Enum):
@@ -47,6 +49,42 @@ class DirectoryRow:
         return "ending" if self.cover.expiring(EXPIRING_DAYS) else "covered"
 
 
+def page_count(total: int, per_page: int = PAGE_SIZE) -> int:
+    """Pages of `per_page` rows for `total` rows; an empty list is one (empty) page."""
+    return max(1, -(-total // per_page))
+
+
+@dataclass
+class DirectoryPage:
+    """One page of the directory: its rows, the number of matching volunteers, and which page
+    (1-based, within 1..pages) it is."""
+    rows: list[DirectoryRow]
+    total: int
+    page: int
+    per_page: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return page_count(self.total, self.per_page)
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first row among all matches (0 when there are none)."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+    @property
+    def previous(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
 def _visible_ids(session: Session, user: User, year: int) -> set[int] | None:
     """None for admins (the whole unit); a supervisor's volunteers, as the evaluation list
     has them: scheduled or checked in at one of their sites this year."""
@@ -58,29 +96,34 @@ def _visible_ids(session: Session, user: User, year: int) -> set[int] | None:
 
 
 def directory(session: Session, user: User, today: dt.date, search: str = "",
-              status: StatusFilter = StatusFilter.active) -> list[DirectoryRow]:
-    """The unit's volunteers the user may see, by volunteer number, narrowed to those whose
-    name (Chinese or English) contains `search` or whose number starts with it."""
-    query = select(Volunteer).where(Volunteer.unit_id == user.unit_id,
-                                    Volunteer.anonymised_at.is_(None))
+              status: StatusFilter = StatusFilter.active, page: int = 1) -> DirectoryPage:
+    """One page of the unit's volunteers the user may see, by volunteer number, narrowed to
+    those whose name (Chinese or English) contains `search` or whose number starts with it.
+    A page before the first or after the last is the first or the last."""
+    conditions = [Volunteer.unit_id == user.unit_id, Volunteer.anonymised_at.is_(None)]
     if status == StatusFilter.active:
-        query = query.where(Volunteer.status == VolunteerStatus.active)
+        conditions.append(Volunteer.status == VolunteerStatus.active)
     elif status == StatusFilter.left:
-        query = query.where(Volunteer.status == VolunteerStatus.inactive)
+        conditions.append(Volunteer.status == VolunteerStatus.inactive)
     search = (search or "").strip()[:SEARCH_MAX]
     if search:
-        query = query.where(or_(Volunteer.name_zh.contains(search, autoescape=True),
-                                Volunteer.name_en.icontains(search, autoescape=True),
-                                Volunteer.volunteer_no.istartswith(search, autoescape=True)))
+        conditions.append(or_(Volunteer.name_zh.contains(search, autoescape=True),
+                              Volunteer.name_en.icontains(search, autoescape=True),
+                              Volunteer.volunteer_no.istartswith(search, autoescape=True)))
     visible = _visible_ids(session, user, today.year)
     if visible is not None:
-        query = query.where(Volunteer.id.in_(visible or {-1}))
-    volunteers = list(session.scalars(query.order_by(Volunteer.volunteer_no, Volunteer.id)))
-    if not volunteers:
-        return []
+        conditions.append(Volunteer.id.in_(visible or {-1}))
+    total = session.scalar(select(func.count(Volunteer.id)).where(*conditions)) or 0
+    page = min(max(page, 1), page_count(total))
+    if not total:
+        return DirectoryPage([], 0, page)
+    volunteers = list(session.scalars(
+        select(Volunteer).where(*conditions).order_by(Volunteer.volunteer_no, Volunteer.id)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     category = session.scalar(select(Unit.category).where(Unit.id == user.unit_id))
     covers = cover_statuses(session, volunteers, today)
     training = training_statuses(session, volunteers, category)
     minutes = verified_minutes_of(session, volunteers, *year_moments(today.year))
-    return [DirectoryRow(v, cover, training[v.id], minutes[v.id])
+    rows = [DirectoryRow(v, cover, training[v.id], minutes[v.id])
             for v, cover in zip(volunteers, covers)]
+    return DirectoryPage(rows, total, page)

@@ -1,15 +1,19 @@
 """The volunteer directory (/admin/volunteers) over real HTTP: the facts per volunteer (cover
 today, training, record book, verified hours this year), search, the status filter, who may
-see whom, English, and a statement count that does not grow with the unit."""
+see whom, English, pages of 50 (links that keep the search, with and without htmx), and a
+statement count that grows neither with the unit nor with the page number."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import event
 
 from models.base import taipei_date, taipei_day_bounds, utcnow
+from models.directory import PAGE_SIZE
 from models.people import VolunteerStatus
 from models.service import ServiceSession, SessionSource, SessionStatus
 from models.verification import SupervisorSite
@@ -159,7 +163,7 @@ def _statements(app, client, url) -> int:
     return count
 
 
-def test_statement_count_does_not_grow_with_the_unit(db, make, unit, app, admin):
+def test_statement_count_does_not_grow_with_the_unit_nor_the_page(db, make, unit, app, admin):
     site, item = make.site(unit), make.item(unit)
     start = utcnow() - dt.timedelta(hours=1)
 
@@ -172,7 +176,112 @@ def test_statement_count_does_not_grow_with_the_unit(db, make, unit, app, admin)
     add(5)
     admin.get(URL)  # warm up whatever a first request loads once
     few = _statements(app, admin, URL)
-    add(20)
+    add(55)  # 60: a full first page and a second one
     page = admin.get(URL).get_data(as_text=True)
-    assert page.count('<tr id="volunteer-') == 25
+    assert page.count('<tr id="volunteer-') == PAGE_SIZE == 50
     assert _statements(app, admin, URL) == few
+    assert admin.get(URL + "?page=2").get_data(as_text=True).count('<tr id="volunteer-') == 10
+    assert _statements(app, admin, URL + "?page=2") == few
+    add(140)  # 200: four full pages
+    assert _statements(app, admin, URL) == few
+    assert _statements(app, admin, URL + "?page=2") == few
+    last = admin.get(URL + "?page=4").get_data(as_text=True)
+    assert last.count('<tr id="volunteer-') == 50 and "第 151–200 筆，共 200 筆" in last
+    assert _statements(app, admin, URL + "?page=4") == few
+
+
+# --- pages of 50 ------------------------------------------------------------------------------
+
+def _many(db, make, unit, n: int) -> list:
+    """n volunteers named 志工0000… numbered P0000…, in the directory's order."""
+    vols = [make.volunteer(unit, commit=False, trained=False, name_zh=f"志工{i:04d}",
+                           volunteer_no=f"P{i:04d}") for i in range(n)]
+    db.commit()
+    return vols
+
+
+def _link(page: str, rel: str) -> str | None:
+    """The href of the page link rel="prev"/"next" (None when there is none); checks that htmx
+    fetches the same URL into the list and pushes it, as the search does."""
+    match = re.search(rf'<a class="btn" rel="{rel}" href="([^"]+)" hx-get="([^"]+)" '
+                      r'hx-target="#volunteer-rows"\s+hx-swap="outerHTML show:top" hx-push-url="true">', page)
+    if not match:
+        assert f'rel="{rel}"' not in page
+        return None
+    assert match.group(1) == match.group(2)
+    return html.unescape(match.group(1))
+
+
+def _listed(page: str, vols) -> list[int]:
+    """Indexes (in `vols`) of the volunteers listed on the page, in the order shown."""
+    index = {v.id: i for i, v in enumerate(vols)}
+    return [index[int(vid)] for vid in re.findall(r'<tr id="volunteer-(\d+)">', page)]
+
+
+def test_pages_of_fifty_with_previous_and_next(db, make, unit, admin):
+    vols = _many(db, make, unit, 120)
+    first = admin.get(URL).get_data(as_text=True)
+    assert _listed(first, vols) == list(range(50))
+    assert "120 位志工" in first and "第 1–50 筆，共 120 筆" in first
+    assert _link(first, "prev") is None
+    next_url = _link(first, "next")
+    assert ">下一頁</a>" in first
+    assert parse_qs(urlsplit(next_url).query) == {"status": ["active"], "page": ["2"]}
+
+    second = admin.get(next_url).get_data(as_text=True)
+    assert _listed(second, vols) == list(range(50, 100))
+    assert "第 51–100 筆，共 120 筆" in second and ">上一頁</a>" in second
+    assert parse_qs(urlsplit(_link(second, "prev")).query) == {"status": ["active"]}  # page 1
+    third = admin.get(_link(second, "next")).get_data(as_text=True)
+    assert _listed(third, vols) == list(range(100, 120))
+    assert "第 101–120 筆，共 120 筆" in third and _link(third, "next") is None
+    assert parse_qs(urlsplit(_link(third, "prev")).query)["page"] == ["2"]
+
+    # htmx: the same fragment as the search, for the page asked
+    partial = admin.get(next_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in partial and partial.lstrip().startswith('<section class="card" id="volunteer-rows"')
+    assert _listed(partial, vols) == list(range(50, 100))
+    # the search form sends no page: a new search (typed, or sent without JS) starts at page 1
+    assert 'name="page"' not in first
+    # English
+    english = admin.get(next_url, headers=EN).get_data(as_text=True)
+    assert "Showing 51–100 of 120" in english
+    assert ">Previous page</a>" in english and ">Next page</a>" in english
+
+
+def test_page_links_keep_the_search_and_the_status(db, make, unit, admin):
+    vols = _many(db, make, unit, 120)
+    for vol in vols[:5]:
+        vol.status = VolunteerStatus.inactive
+    db.commit()
+    page = admin.get(URL + "?q=志工&status=all").get_data(as_text=True)
+    assert "共 120 筆" in page
+    next_url = _link(page, "next")
+    assert parse_qs(urlsplit(next_url).query) == {"q": ["志工"], "status": ["all"], "page": ["2"]}
+    second = admin.get(next_url).get_data(as_text=True)
+    assert _listed(second, vols) == list(range(50, 100)) and 'value="志工"' in second
+    assert parse_qs(urlsplit(_link(second, "prev")).query) == {"q": ["志工"], "status": ["all"]}
+    # active only: 115, the left ones not counted
+    active = admin.get(URL + "?q=志工").get_data(as_text=True)
+    assert "共 115 筆" in active and _listed(active, vols)[:2] == [5, 6]
+    # a search that fits one page has no page links
+    few = admin.get(URL + "?q=P011").get_data(as_text=True)
+    assert _listed(few, vols) == list(range(110, 120))
+    assert 'class="pager"' not in few and "共 10 筆" not in few
+
+
+@pytest.mark.parametrize("asked, shown, code", [
+    ("99", 3, 200), ("4", 3, 200), ("0", 1, 200), ("-7", 1, 200), ("9" * 40, 3, 200),
+    ("abc", 1, 400), ("2.5", 1, 400), ("9" * 5000, 1, 400),
+])
+def test_a_page_out_of_range_or_not_a_number_is_the_nearest_page(db, make, unit, admin, asked, shown, code):
+    vols = _many(db, make, unit, 120)
+    expected = list(range((shown - 1) * 50, min(shown * 50, 120)))
+    response = admin.get(URL, query_string={"page": asked})
+    assert response.status_code == code
+    assert _listed(response.get_data(as_text=True), vols) == expected
+    partial = admin.get(URL, query_string={"page": asked}, headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and _listed(partial.get_data(as_text=True), vols) == expected
+    # nobody at all: page 1 of nothing
+    empty = admin.get(URL, query_string={"page": asked, "q": "nobody"})
+    assert empty.status_code == code and "沒有符合" in empty.get_data(as_text=True)

@@ -13,11 +13,12 @@ def test_guide_in_traditional_chinese_with_its_screenshots(anon):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "志工時數簿使用說明" in page
-    for part in ("志工：用手機簽到、簽退", "督導：核對服務紀錄", "承辦人：簽到站（平板）啟用", "承辦人：保險"):
+    for part in ("志工：用手機簽到、簽退", "督導：核對服務紀錄", "承辦人：簽到站（平板）啟用", "承辦人：保險",
+                 "承辦人與督導：找志工（志工名冊）"):
         assert part in page
         assert re.search(rf'<a href="#s\d+">{part}</a>', page), f"{part} not in the contents"
     images = _images(page)
-    assert len(images) >= 15
+    assert len(images) >= 15 and "/help/img/zh-TW/a-directory.png" in images
     for src in images:
         assert src.startswith("/help/img/zh-TW/"), src
         picture = anon.get(src)
@@ -27,6 +28,7 @@ def test_guide_in_traditional_chinese_with_its_screenshots(anon):
 def test_guide_in_english_for_an_english_browser(anon):
     page = anon.get("/help", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Hourbook user guide" in page and "Supervisors: verifying sessions" in page
+    assert "Administrators and supervisors: finding a volunteer (the directory)" in page
     assert "志工時數簿使用說明" not in page
     assert all(src.startswith("/help/img/en/") for src in _images(page))
     assert anon.get(_images(page)[0]).status_code == 200

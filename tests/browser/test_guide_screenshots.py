@@ -2,8 +2,8 @@
 
 Every run goes through each screen the guide shows (volunteer phone check-in, QR card, my hours;
 the kiosk; the supervisor's dashboard, adjust form, bulk approval, attendance, slips; the admin's
-sites, kiosks, insurance, recruitment, training, record books, MOHW export, plans, evaluation,
-awards, results reports) and checks it is there,
+sites, kiosks, insurance, recruitment, training, record books, MOHW export, plans, the volunteer
+directory, evaluation, awards, results reports) and checks it is there,
 in Traditional Chinese. With HOURBOOK_GUIDE_SHOTS=1 it does so in both languages and writes the
 pictures into docs/guide/img/ (viewport only, 256-colour PNG) — commit them with the guide:
 
@@ -140,8 +140,8 @@ def test_guide_screens(browser, live_server, db, world, locale):
                            ("/admin/insurance/", "a-insurance"), ("/admin/recruitment/", "a-recruitment"),
                            ("/admin/training/", "a-training"), ("/admin/record-book/", "a-record-book"),
                            ("/admin/export/mohw", "a-export"), ("/admin/plans", "a-plans"),
-                           ("/evaluation/", "a-evaluation"), ("/admin/awards/", "a-awards"),
-                           ("/reports/", "a-reports"), ("/help", None)]:
+                           ("/admin/volunteers", "a-directory"), ("/evaluation/", "a-evaluation"),
+                           ("/admin/awards/", "a-awards"), ("/reports/", "a-reports"), ("/help", None)]:
             response = adm.goto(path)
             assert response.ok, f"{path}: {response.status}"
             expect(adm.locator("main h1").first).to_be_visible()

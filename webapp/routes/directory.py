@@ -1,7 +1,8 @@
 """The volunteer directory (志工): find a volunteer, see the first facts, go to their pages.
 
 Admins see the whole unit; supervisors the volunteers of their sites, as on the evaluation
-list. The columns are computed by models/directory.py."""
+list. The columns are computed by models/directory.py, a page (PAGE_SIZE volunteers) at a time;
+a page number out of range is the nearest page there is."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
@@ -25,10 +26,15 @@ def index():
     raw_status = request.args.get("status", "") or dirs.StatusFilter.active.value
     known = raw_status in dirs.StatusFilter.__members__
     status = dirs.StatusFilter(raw_status) if known else dirs.StatusFilter.active
-    ok = known and len(search) <= dirs.SEARCH_MAX
+    raw_page = request.args.get("page", "") or "1"
+    try:
+        page = int(raw_page)
+    except ValueError:  # not a number: the first page
+        page = None
+    ok = known and len(search) <= dirs.SEARCH_MAX and page is not None
     today = taipei_date(utcnow())
-    rows = dirs.directory(db.session, current_user, today, search=search, status=status)
-    context = {"rows": rows, "search": search[:dirs.SEARCH_MAX], "status": status,
+    result = dirs.directory(db.session, current_user, today, search=search, status=status, page=page or 1)
+    context = {"result": result, "rows": result.rows, "search": search[:dirs.SEARCH_MAX], "status": status,
                "today": today, "days": EXPIRING_DAYS, "admin": current_user.role == Role.admin}
     code = 200 if ok else 400
     if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
