@@ -43,6 +43,20 @@ UNITS = {
 }
 
 
+# English for one: "1 person", "1 hour" (a page reads the value and its unit as a phrase).
+UNIT_ONE_EN = {"people": "person", "sessions": "session", "minutes": "hour",
+               "persons": "person", "grants": "grant"}
+
+
+def unit_text(unit: str, value: int, english: bool) -> str:
+    """The unit after a value on a page: 人 / 小時 in Chinese; "person" or "people" in English."""
+    zh, en = UNITS[unit]
+    if not english:
+        return zh
+    one = value == 60 if unit == "minutes" else abs(value) == 1
+    return UNIT_ONE_EN[unit] if one else en
+
+
 @dataclass(frozen=True)
 class Row:
     key: str

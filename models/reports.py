@@ -583,10 +583,19 @@ class Reminder:
 
 
 def in_hourbook_since(session: Session, unit_id: int) -> dt.date | None:
-    """The Taipei day the unit was set up in Hourbook: periods that ended before it were filed
-    (or not) outside Hourbook, and are neither reminded nor shown as missed."""
+    """The first Taipei day the unit's records in Hourbook cover: the day it was set up, or the
+    day of its earliest service session if earlier (paper sheets entered, a roster's history).
+    Periods that ended before it were filed (or not) outside Hourbook, and are neither reminded
+    nor shown as missed; a period with service recorded here is the unit's to report."""
     unit = session.get(Unit, unit_id)
-    return unit.created_at.astimezone(TAIPEI).date() if unit and unit.created_at else None
+    if unit is None or unit.created_at is None:
+        return None
+    since = unit.created_at.astimezone(TAIPEI).date()
+    first = session.scalar(select(func.min(ServiceSession.checked_in_at))
+                           .where(ServiceSession.unit_id == unit_id))
+    if first is not None:
+        since = min(since, first.astimezone(TAIPEI).date())
+    return since
 
 
 def reminders(session: Session, unit_id: int, today: dt.date) -> list[Reminder]:

@@ -628,3 +628,36 @@ def test_periods_before_the_unit_used_hourbook_are_not_shown_as_missed(db, make,
     row = re.search(rf'<tr>\s*<td><a href="/reports/{last_year}H1">(.*?)</tr>', page,
                     re.S).group(1)
     assert "本單位使用本系統之前" not in row
+
+
+def test_a_period_with_service_recorded_is_not_before_hourbook(db, make, unit, admin):
+    """A unit set up this year that entered last year's paper sheets: last year's second half
+    has service in Hourbook, so it is the unit's to report (shown as not filed, reminded), not
+    "before the unit used Hourbook"; the half before that, with nothing recorded, still is."""
+    last_year = taipei_date(utcnow()).year - 1
+    unit.created_at = dt.datetime(last_year + 1, 1, 2, tzinfo=dt.timezone.utc)
+    db.commit()
+    vol, site, item = make.volunteer(unit), make.site(unit), make.item(unit)
+    served(db, vol, site, item, dt.datetime(last_year, 11, 3, 9, 0), 120)
+    assert reports.in_hourbook_since(db, unit.id) == D(last_year, 11, 3)
+    page = admin.get("/reports/").get_data(as_text=True)
+    row = re.search(rf'<tr>\s*<td><a href="/reports/{last_year}H2">(.*?)</tr>', page,
+                    re.S).group(1)
+    assert "本單位使用本系統之前" not in row
+    row = re.search(rf'<tr>\s*<td><a href="/reports/{last_year}H1">(.*?)</tr>', page,
+                    re.S).group(1)
+    assert "本單位使用本系統之前" in row
+    assert f"{last_year}H2" in [r.period.code for r in reports.reminders(db, unit.id, D(last_year + 1, 1, 5))]
+
+
+def test_english_units_read_as_phrases(db, data, admin_of):
+    """An English page says "1 person", "2 people", "1 grant": never "1 people"."""
+    from models.report_layout import unit_text
+
+    assert [unit_text("people", n, True) for n in (0, 1, 2)] == ["people", "person", "people"]
+    assert unit_text("minutes", 60, True) == "hour" and unit_text("minutes", 90, True) == "hours"
+    assert unit_text("grants", 1, True) == "grant" and unit_text("people", 1, False) == "人"
+    english = admin_of(data["unit"]).get("/reports/2026H1", headers={"Accept-Language": "en"})
+    text = english.get_data(as_text=True)
+    assert not re.search(r"<strong>1</strong> <small class=\"muted\">(people|grants|sessions)<", text)
+    assert re.search(r"<strong>1</strong> <small class=\"muted\">(person|grant|session)<", text)

@@ -94,7 +94,7 @@ def index():
 def _preview(period, form: SubmitForm | None = None, error: str | None = None, status=200):
     report = reports.build(db.session, current_user.unit_id, period, _today())
     return render_template("reports/preview.html", report=report, form=form or SubmitForm(),
-                           error=error, units=layout.UNITS, display=layout.display, show=layout.format_value,
+                           error=error, units=layout.UNITS, unit_text=layout.unit_text, display=layout.display, show=layout.format_value,
                            sections=_sections(report.lines)), status
 
 
