@@ -976,3 +976,13 @@ def test_family_pages_for_admins_only(admin, supervisor, volunteer, anon, db, ma
     assert other_admin.sign_in(outsider.email, make.PASSWORD).status_code == 302
     assert other_admin.post(f"/admin/awards/families/{family.id}/delete", {}).status_code == 404
     assert "陳家" not in page(other_admin.get("/admin/awards/families"))
+
+
+def test_starting_a_certificate_without_a_number_says_what_to_enter(admin):
+    """下一步 with the number field empty (or an address without one) lands back on the
+    certificates page with a message, never on a 404 page."""
+    for url in ("/admin/certificates/new?volunteer_no=", "/admin/certificates/new",
+                "/admin/certificates/new?volunteer_id=abc"):
+        response = admin.get(url)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/admin/certificates/")
+        assert "請輸入要開立證明書的志工編號" in page(admin.get("/admin/certificates/"))

@@ -303,8 +303,9 @@ def new():
         return _start_page(vol)
     try:
         volunteer_id = int(request.args.get("volunteer_id", ""))
-    except ValueError:
-        abort(404)
+    except ValueError:  # the number field sent empty: say so where it is
+        flash(_("Enter the volunteer number of the volunteer the certificate is for."), "error")
+        return redirect(url_for(".index"))
     return _start_page(_my_volunteer(volunteer_id))
 
 
