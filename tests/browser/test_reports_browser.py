@@ -70,3 +70,30 @@ def test_admin_is_reminded_files_and_sees_a_later_correction(open_page, db, make
     expect(diffs.locator('[data-key="service.hours"]')).to_contain_text("3.5")
     expect(diffs.locator('[data-key="service.hours"]')).to_contain_text("+1")
     screenshot(tablet, "reports-filed-differences-tablet")
+
+
+def test_the_insurance_list_fits_a_tablet_in_both_languages(open_page, db, make, unit):
+    """Every column of the volunteers' cover list shows on a tablet, landscape and portrait, in
+    Chinese and in English: nothing to find by scrolling the table sideways (the cover's insurer,
+    policy number and end date were off-screen)."""
+    from models.insurance import CoverKind, InsuranceCover
+
+    boss = make.user(unit, role="admin")
+    today = taipei_date(utcnow())
+    for n in range(3):
+        vol = make.volunteer(unit, name_zh=f"陳淑芬{n}")
+        vol.record_book_no = f"北市志字第11000{n}號"
+        db.add(InsuranceCover(volunteer_id=vol.id, kind=CoverKind.group, insurer="臺灣產物保險",
+                              policy_no=f"GP-2026-100{n}", starts_on=today - dt.timedelta(days=30),
+                              ends_on=today + dt.timedelta(days=200)))
+    db.commit()
+    for locale in ("zh-TW", "en"):
+        for size in ("tablet", "tablet-portrait"):
+            page = sign_in(open_page(size, locale=locale), boss.email)
+            page.goto("/admin/insurance/volunteers")
+            row = page.locator("#cover-table tr", has_text="陳淑芬0")
+            expect(row).to_contain_text("GP-2026-1000")
+            assert_fits_phone(page, page.viewport_size["width"], tables=True)
+            box = row.get_by_text("GP-2026-1000", exact=False).bounding_box()
+            assert box["x"] + box["width"] <= page.viewport_size["width"]
+            screenshot(page, f"insurance-list-{size}-{locale}")
