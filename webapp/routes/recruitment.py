@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from models import access_log
 from models import recruitment as r
-from models.base import TAIPEI, utcnow
+from models.base import TAIPEI, taipei_date, utcnow
 from models.people import Role, User
 from models.recruitment import Application, Opening
 
@@ -169,9 +169,12 @@ def index():
         status = ""
     g.no_store = True
     apps = r.pipeline(db.session, current_user.unit_id, status or None)
+    openings = r.unit_openings(db.session, current_user.unit_id)
+    today = taipei_date(utcnow())
     return render_template("recruitment/index.html", applications=apps, status=status,
-                           statuses=APPLICATION_STATUS, openings=r.unit_openings(db.session, current_user.unit_id),
+                           statuses=APPLICATION_STATUS, openings=openings,
                            opening_status=OPENING_STATUS,
+                           shown={o.id: r.shown_status(o, today).value for o in openings},
                            dupes={a.id: r.duplicates_of(db.session, a) for a in apps})
 
 
@@ -290,6 +293,9 @@ def _edit_opening(opening: Opening | None):
                 requirements=form.requirements.data, wanted=form.wanted.data,
                 closes_on=form.closes_on.data, status=form.status.data,
                 service_item_ids=form.service_items.data, site_ids=form.sites.data)
+        except r.ClosingDatePassed as exc:
+            db.session.rollback()
+            form.closes_on.errors = [*form.closes_on.errors, refusal_text(exc)]
         except r.RecruitmentError as exc:
             db.session.rollback()
             form.title.errors = [*form.title.errors, refusal_text(exc)]
@@ -332,6 +338,7 @@ def _announcement(opening: Opening) -> str:
 def opening(opening_id: int):
     o = _opening_or_404(opening_id)
     return render_template("recruitment/opening.html", opening=o, opening_status=OPENING_STATUS,
+                           shown=r.shown_status(o, taipei_date(utcnow())).value,
                            text=_announcement(o),
                            link=url_for("openings.show", public_id=o.public_id, _external=True))
 
