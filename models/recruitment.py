@@ -307,9 +307,10 @@ def unit_openings(session: Session, unit_id: int) -> list[Opening]:
 
 def announcement_text(opening: Opening, link: str, labels: dict[str, str],
                       local=lambda thing: thing.name_zh, colon: str = "：") -> str:
-    """Plain text to paste into the city platform. `labels` are the headings in the reader's
-    language (title, items, sites, work, schedule, wanted, requirements, closes, apply), each
-    followed by `colon` (full-width in Chinese text)."""
+    """Plain text to paste into the city platform. `labels` are the headings (items, sites,
+    work, schedule, wanted, requirements, closes, apply) in the text's language, each followed
+    by `colon`; names come through `local`. The city platform takes Chinese: the defaults, and
+    what the admin pages pass (headings in zh-TW whatever the UI language)."""
     lines = [opening.title, ""]
 
     def add(key: str, value: str) -> None:

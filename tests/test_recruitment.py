@@ -365,17 +365,29 @@ def test_opening_form_offers_active_items_in_the_readers_language(admin, db, mak
     assert again.status_code == 302
 
 
-def test_announcement_text_uses_the_readers_colon(admin, db, make, unit):
+def test_announcement_text_is_chinese_whatever_the_ui_language(admin, db, make, unit):
+    """The Taipei city platform takes Chinese: with the UI in English the box and the download
+    said "Service items:" and "What the work is:"."""
+    item = make.item(unit, code="C01", name_zh="送餐服務", name_en="Meal delivery")
     site = make.site(unit, name_zh="萬華據點", name_en="Wanhua centre")
-    admin.post("/admin/recruitment/openings/new", {"title": "送餐志工", "status": "published",
-                                                   "sites": [str(site.id)]})
+    admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "status": "published", "service_items": [str(item.id)],
+        "sites": [str(site.id)], "description": "協助送餐", "closes_on": "2099-12-31"})
     db.rollback()
     o = db.scalar(select(Opening))
-    zh = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt").get_data(as_text=True)
-    assert "服務地點：\n萬華據點" in zh and "服務地點:" not in zh
-    en = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt",
-                   headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Sites:\nWanhua centre" in en
+    chinese = ("送餐志工\n\n服務項目：\n送餐服務\n\n服務地點：\n萬華據點\n\n工作內容：\n協助送餐\n\n"
+               "截止日期：\n2099-12-31\n\n")
+    for headers in ({}, {"Accept-Language": "en"}):
+        text = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt",
+                         headers=headers).get_data(as_text=True)
+        assert text.startswith(chinese), text
+        assert "Service items" not in text and "Wanhua centre" not in text and ":" not in text.split("http")[0]
+    page = admin.get(f"/admin/recruitment/openings/{o.id}",
+                     headers={"Accept-Language": "en"}).get_data(as_text=True)
+    box = page.split('id="announcement"', 1)[1].split("</textarea>", 1)[0]
+    assert chinese in box and "What the work is" not in box
+    assert "Text for the city platform" in page and "Download as text" in page  # the page stays English
+    assert "Edit" in page and "Sites" not in box
 
 
 def test_a_published_opening_cannot_close_before_today(admin, anon, db, unit):

@@ -32,7 +32,7 @@ from ..welcome import welcome_sheet
 from ..forms import db_id, db_ids
 from ..access import roles
 from ..extensions import db
-from ..i18n import refusal_text
+from ..i18n import forced_locale, refusal_text
 
 bp = Blueprint("recruitment", __name__, url_prefix="/admin/recruitment")
 admin_only = roles(Role.admin)
@@ -321,16 +321,19 @@ def edit_opening(opening_id: int):
     return _edit_opening(_opening_or_404(opening_id))
 
 
-def _announcement(opening: Opening) -> str:
-    labels = {"items": _("Service items"), "sites": _("Sites"), "work": _("What the work is"),
-              "schedule": _("Schedule"), "wanted": _("How many are wanted"),
-              "requirements": _("Requirements"), "closes": _("Closing date"),
-              "apply": _("Apply online")}
-    link = url_for("openings.show", public_id=opening.public_id, _external=True)
-    from flask_babel import get_locale
+ANNOUNCEMENT_LOCALE = "zh_Hant_TW"  # the Taipei city platform takes Chinese text
 
-    colon = ":" if str(get_locale()) == "en" else "："
-    return r.announcement_text(opening, link, labels, _local, colon=colon)
+
+def _announcement(opening: Opening) -> str:
+    """The text for the city platform: in Chinese, headings, names and colons alike, whatever
+    the admin's UI language (the page around it stays in the UI language)."""
+    with forced_locale(ANNOUNCEMENT_LOCALE):
+        labels = {"items": _("Service items"), "sites": _("Sites"), "work": _("What the work is"),
+                  "schedule": _("Schedule"), "wanted": _("How many are wanted"),
+                  "requirements": _("Requirements"), "closes": _("Closing date"),
+                  "apply": _("Apply online")}
+        link = url_for("openings.show", public_id=opening.public_id, _external=True)
+        return r.announcement_text(opening, link, labels)  # Chinese names, full-width colons
 
 
 @bp.route("/openings/<int:opening_id>")
