@@ -385,6 +385,7 @@ def test_announcement_text_is_chinese_whatever_the_ui_language(admin, db, make, 
     page = admin.get(f"/admin/recruitment/openings/{o.id}",
                      headers={"Accept-Language": "en"}).get_data(as_text=True)
     box = page.split('id="announcement"', 1)[1].split("</textarea>", 1)[0]
+    assert box.startswith(' rows="12" readonly lang="zh-Hant-TW">')  # read and typed as Chinese
     assert chinese in box and "What the work is" not in box
     assert "Text for the city platform" in page and "Download as text" in page  # the page stays English
     assert "Edit" in page and "Sites" not in box
