@@ -159,6 +159,14 @@ class StaleApplication(RecruitmentError):
                          who=changed_by)
 
 
+class ClosingDatePassed(RecruitmentError):
+    """A published opening whose closing date is already past (shown at the date field)."""
+
+    def __init__(self, day: dt.date):
+        super().__init__(N_("The closing date %(day)s has passed: choose a later date, or save "
+                            "the opening as a draft or closed."), day=day.isoformat())
+
+
 class InvalidApplication(Exception):
     """The public form's refusals: {field name: code}."""
 
@@ -221,7 +229,9 @@ def save_opening(session: Session, actor: User, now: dt.datetime, opening: Openi
                  wanted: int | None = None, closes_on: dt.date | None = None,
                  status: OpeningStatus | str = OpeningStatus.draft,
                  service_item_ids=(), site_ids=()) -> Opening:
-    """Create (opening=None) or update an opening of the actor's unit."""
+    """Create (opening=None) or update an opening of the actor's unit. A published opening
+    must accept applications (accepts_applications): its closing date, if any, is today
+    (Asia/Taipei) or later."""
     _require_admin(actor)
     begin_write(session)
     title = (title or "").strip()
@@ -229,6 +239,10 @@ def save_opening(session: Session, actor: User, now: dt.datetime, opening: Openi
         raise RecruitmentError(N_("Enter a title."))
     if wanted is not None and wanted < 1:
         raise RecruitmentError(N_("How many are wanted must be at least 1."))
+    status = OpeningStatus(status)
+    if status == OpeningStatus.published and closes_on is not None and \
+            closes_on < taipei_date(now):
+        raise ClosingDatePassed(closes_on)
     before = opening_snapshot(opening) if opening is not None else None
     if opening is None and session.scalar(select(Opening.id).where(  # the form sent twice
             Opening.unit_id == actor.unit_id, Opening.title == title,
@@ -246,7 +260,7 @@ def save_opening(session: Session, actor: User, now: dt.datetime, opening: Openi
     opening.requirements = (requirements or "").strip()
     opening.wanted = wanted
     opening.closes_on = closes_on
-    opening.status = OpeningStatus(status)
+    opening.status = status
     items = _own(session, ServiceItem, service_item_ids, actor.unit_id)
     sites = _own(session, Site, site_ids, actor.unit_id)
     _no_retired(items, opening.service_items,
@@ -269,6 +283,14 @@ def accepts_applications(opening: Opening | None, today: dt.date) -> bool:
     return opening.closes_on is None or today <= opening.closes_on
 
 
+def shown_status(opening: Opening, today: dt.date) -> OpeningStatus:
+    """The status people read, on the admin's pages as on the public one: a published opening
+    past its closing date is closed (accepts_applications is the one rule)."""
+    if opening.status == OpeningStatus.published and not accepts_applications(opening, today):
+        return OpeningStatus.closed
+    return opening.status
+
+
 def published_openings(session: Session, today: dt.date, unit_id: int | None = None) -> list[Opening]:
     query = select(Opening).where(Opening.status == OpeningStatus.published)
     if unit_id is not None:
@@ -285,9 +307,10 @@ def unit_openings(session: Session, unit_id: int) -> list[Opening]:
 
 def announcement_text(opening: Opening, link: str, labels: dict[str, str],
                       local=lambda thing: thing.name_zh, colon: str = "：") -> str:
-    """Plain text to paste into the city platform. `labels` are the headings in the reader's
-    language (title, items, sites, work, schedule, wanted, requirements, closes, apply), each
-    followed by `colon` (full-width in Chinese text)."""
+    """Plain text to paste into the city platform. `labels` are the headings (items, sites,
+    work, schedule, wanted, requirements, closes, apply) in the text's language, each followed
+    by `colon`; names come through `local`. The city platform takes Chinese: the defaults, and
+    what the admin pages pass (headings in zh-TW whatever the UI language)."""
     lines = [opening.title, ""]
 
     def add(key: str, value: str) -> None:
@@ -511,6 +534,8 @@ def schedule_interview(session: Session, application_id: int, actor: User, now: 
     before = application_snapshot(application)
     if when is None:
         raise RecruitmentError(N_("Enter when the interview is."))
+    if when < now.replace(second=0, microsecond=0):  # the form gives minutes: this minute is fine
+        raise RecruitmentError(N_("The interview cannot be in the past: choose a time from now on."))
     if not (place or "").strip():
         raise RecruitmentError(N_("Enter where the interview is."))
     if interviewer_id is not None:

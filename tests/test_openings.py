@@ -242,11 +242,48 @@ def test_honeypot_silently_drops_bots(anon, db, opening):
     assert '<div hidden aria-hidden="true">' in form and 'name="website"' in form
 
 
-def test_rate_limit_on_posts(anon, db, opening):
-    codes = [anon.post(f"/openings/{opening.public_id}/apply", good(name_zh=None)).status_code
-             for _ in range(6)]
-    assert codes[:5] == [400] * 5 and codes[5] == 429
-    assert anon.get(f"/openings/{opening.public_id}/apply").status_code == 200  # reading stays open
+def person(n: int, **over):
+    """The n-th different applicant (own ID number, name and phone)."""
+    return good(name_zh=f"申請人{n}", id_number=with_check_digit(f"A1{n:07d}"), **over)
+
+
+@pytest.mark.parametrize("url", ["opening", "general"])
+def test_mistakes_do_not_count_towards_the_rate_limit(anon, db, opening, url):
+    """At a recruitment desk everyone applies from one address: six forms sent back with
+    mistakes in a minute locked the next applicant out."""
+    url = f"/openings/{opening.public_id}/apply" if url == "opening" else "/apply"
+    codes = [anon.post(url, good(name_zh=None)).status_code for _ in range(6)]
+    assert codes == [400] * 6
+    assert anon.post(url, good()).status_code == 200
+    assert count(db) == 1
+
+
+@pytest.mark.parametrize("url", ["opening", "general"])
+def test_at_the_limit_the_form_comes_back_with_what_was_typed(anon, db, opening, url):
+    url = f"/openings/{opening.public_id}/apply" if url == "opening" else "/apply"
+    for n in range(20):  # the default: 20 accepted applications a minute from one address
+        assert anon.post(url, person(n)).status_code == 200
+    anon.post(url, good(name_zh=None))  # a mistake is still answered, and does not count
+    response = anon.post(url, good(name_zh="林美華", address="臺北市萬華區西園路二段9號"))
+    assert response.status_code == 429
+    page = response.get_data(as_text=True)
+    assert "此網路剛才送出的報名太多，請稍候一分鐘再送出。" in page
+    assert 'value="林美華"' in page and "臺北市萬華區西園路二段9號" in page
+    assert 'name="csrf_token"' in page and "嘗試次數過多" not in page
+    assert response.headers["Cache-Control"].startswith("no-store")
+    assert count(db) == 20
+    assert anon.get(url).status_code == 200  # reading stays open
+    english = anon.post(url, good(name_zh="林美華"), headers={"Accept-Language": "en"})
+    assert english.status_code == 429
+    assert "Too many applications from this network just now" in english.get_data(as_text=True)
+
+
+def test_other_limits_keep_the_general_page(app, anon, unit):
+    """Only the application form answers its limit with the form: sign-in keeps its page."""
+    app.config["HOURBOOK_LOGIN_LIMIT"] = "1 per minute"
+    anon.post("/sign-in", {"email": "nobody@example.tw", "password": "wrong"})
+    response = anon.post("/sign-in", {"email": "nobody@example.tw", "password": "wrong"})
+    assert response.status_code == 429 and "嘗試次數過多" in response.get_data(as_text=True)
 
 
 def test_personal_data_notice_on_the_form(anon, opening):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from models import account_links
 from models import recruitment as r
 from models.audit import AuditEntry
-from models.base import TAIPEI, utcnow
+from models.base import TAIPEI, taipei_date, utcnow
 from models.idnumbers import with_check_digit
 from models.people import Gender, Role, User, Volunteer, VolunteerStatus
 from models.account_links import SetPasswordLink, token_hash
@@ -365,14 +365,116 @@ def test_opening_form_offers_active_items_in_the_readers_language(admin, db, mak
     assert again.status_code == 302
 
 
-def test_announcement_text_uses_the_readers_colon(admin, db, make, unit):
+def test_announcement_text_is_chinese_whatever_the_ui_language(admin, db, make, unit):
+    """The Taipei city platform takes Chinese: with the UI in English the box and the download
+    said "Service items:" and "What the work is:"."""
+    item = make.item(unit, code="C01", name_zh="送餐服務", name_en="Meal delivery")
     site = make.site(unit, name_zh="萬華據點", name_en="Wanhua centre")
-    admin.post("/admin/recruitment/openings/new", {"title": "送餐志工", "status": "published",
-                                                   "sites": [str(site.id)]})
+    admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "status": "published", "service_items": [str(item.id)],
+        "sites": [str(site.id)], "description": "協助送餐", "closes_on": "2099-12-31"})
     db.rollback()
     o = db.scalar(select(Opening))
-    zh = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt").get_data(as_text=True)
-    assert "服務地點：\n萬華據點" in zh and "服務地點:" not in zh
-    en = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt",
-                   headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Sites:\nWanhua centre" in en
+    chinese = ("送餐志工\n\n服務項目：\n送餐服務\n\n服務地點：\n萬華據點\n\n工作內容：\n協助送餐\n\n"
+               "截止日期：\n2099-12-31\n\n")
+    for headers in ({}, {"Accept-Language": "en"}):
+        text = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt",
+                         headers=headers).get_data(as_text=True)
+        assert text.startswith(chinese), text
+        assert "Service items" not in text and "Wanhua centre" not in text and ":" not in text.split("http")[0]
+    page = admin.get(f"/admin/recruitment/openings/{o.id}",
+                     headers={"Accept-Language": "en"}).get_data(as_text=True)
+    box = page.split('id="announcement"', 1)[1].split("</textarea>", 1)[0]
+    assert box.startswith(' rows="12" readonly lang="zh-Hant-TW">')  # read and typed as Chinese
+    assert chinese in box and "What the work is" not in box
+    assert "Text for the city platform" in page and "Download as text" in page  # the page stays English
+    assert "Edit" in page and "Sites" not in box
+
+
+def test_a_published_opening_cannot_close_before_today(admin, anon, db, unit):
+    """A published opening with closing date 2020-01-01 saved without a word, while its
+    public page said it was closed."""
+    today = taipei_date(utcnow())
+    refused = admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "closes_on": "2020-01-01", "status": "published"})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "截止日期 2020-01-01 已過：請選擇較晚的日期，或將招募存為草稿或已截止。" in page
+    assert 'value="2020-01-01"' in page and 'value="送餐志工"' in page
+    assert db.scalar(select(Opening)) is None
+    english = admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "closes_on": "2020-01-01", "status": "published"},
+        headers={"Accept-Language": "en"})
+    assert "The closing date 2020-01-01 has passed" in english.get_data(as_text=True)
+    # the closing day itself still takes applications; drafts and closed openings may be old
+    assert admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "closes_on": today.isoformat(), "status": "published"}).status_code == 302
+    assert admin.post("/admin/recruitment/openings/new", {
+        "title": "舊的招募", "closes_on": "2020-01-01", "status": "closed"}).status_code == 302
+    db.rollback()
+    opening = db.scalar(select(Opening).where(Opening.title == "送餐志工"))
+    assert anon.get(f"/openings/{opening.public_id}/apply").status_code == 200
+    # editing it later to a past date is refused too, and changes nothing
+    again = admin.post(f"/admin/recruitment/openings/{opening.id}/edit", {
+        "title": "送餐志工", "closes_on": (today - dt.timedelta(days=1)).isoformat(),
+        "status": "published"})
+    assert again.status_code == 400
+    assert fresh(db, opening).closes_on == today
+
+
+def test_admin_list_shows_an_opening_past_its_closing_date_as_closed(admin, anon, db, unit):
+    """The admin list said "Published · Apply by 2020-01-01" where the public page said closed."""
+    today = taipei_date(utcnow())
+    past = Opening(unit_id=unit.id, public_id="pub-old", title="去年的招募",
+                   closes_on=dt.date(2020, 1, 1), status=OpeningStatus.published)
+    current = Opening(unit_id=unit.id, public_id="pub-now", title="今年的招募",
+                      closes_on=today, status=OpeningStatus.published)
+    db.add_all([past, current])
+    db.commit()
+    page = admin.get("/admin/recruitment/").get_data(as_text=True)
+    rows = page.split('id="openings"', 1)[1].split("</ul>", 1)[0].split("<li>")[1:]
+    old_row = next(row for row in rows if "去年的招募" in row)
+    new_row = next(row for row in rows if "今年的招募" in row)
+    assert "已截止" in old_row and "截止日 2020-01-01" in old_row
+    assert "已公開" not in old_row and "報名截止" not in old_row
+    assert "已公開" in new_row and f"報名截止：{today.isoformat()}" in new_row
+    detail = admin.get(f"/admin/recruitment/openings/{past.id}").get_data(as_text=True)
+    assert "已截止" in detail and "已公開" not in detail and "公開頁面不再受理報名" in detail
+    assert "此招募已截止" in anon.get("/openings/pub-old").get_data(as_text=True)
+    assert "此招募已截止" not in anon.get("/openings/pub-now").get_data(as_text=True)
+    assert r.shown_status(past, today) == OpeningStatus.closed
+    assert r.shown_status(current, today) == OpeningStatus.published
+
+
+def test_an_interview_cannot_be_scheduled_in_the_past(admin, db, application):
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/interview",
+                          {"version": application.version, "interview_at": "2020-01-01T10:00",
+                           "interview_place": "二樓會議室"}, hx=True)
+    assert response.status_code == 400
+    assert "面談時間不能是過去的時間" in response.get_data(as_text=True)
+    a = fresh(db, application)
+    assert a.status == ApplicationStatus.applied and a.interview_at is None
+    # this very minute is still fine (the form gives minutes)
+    now = utcnow()
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/interview",
+                          {"version": a.version, "interview_at": local(now),
+                           "interview_place": "二樓會議室"}, hx=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_an_interview_in_another_year_shows_its_year(admin, db, application):
+    """"01/01 10:00" alone reads as this January."""
+    this_year = taipei_date(utcnow()).year
+    next_january = dt.datetime(this_year + 1, 1, 5, 10, 0, tzinfo=TAIPEI)
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/interview",
+                          {"version": application.version, "interview_at": "%d-01-05T10:00" % (this_year + 1),
+                           "interview_place": "二樓會議室"}, hx=True)
+    assert response.status_code == 200
+    assert f"{this_year + 1}-01-05 10:00" in response.get_data(as_text=True)
+    assert fresh(db, application).interview_at == next_january
+    later_this_year = dt.datetime(this_year, 12, 31, 23, 0, tzinfo=TAIPEI)
+    a = fresh(db, application)
+    a.interview_at = later_this_year
+    db.commit()
+    page = admin.get("/admin/recruitment/").get_data(as_text=True)
+    assert "12/31 23:00" in page and f"{this_year}-12-31 23:00" not in page

@@ -189,7 +189,7 @@ def asset(filename: str, endpoint: str = "static") -> str:
 
 def configure_templates(app: Flask) -> None:
     from models.hours import hours_text
-    from models.base import TAIPEI
+    from models.base import TAIPEI, taipei_date, utcnow
 
     def taipei(moment, fmt: str = "yyyy-MM-dd HH:mm"):
         if moment is None:
@@ -198,7 +198,17 @@ def configure_templates(app: Flask) -> None:
             return moment.astimezone(TAIPEI).strftime("%H:%M")
         return format_datetime(moment.astimezone(TAIPEI), fmt)
 
+    def taipei_short(moment):
+        """Month, day and time for this year's moments (Asia/Taipei); the year too when the
+        moment is in another year ("01/01 10:00" alone would read as this January)."""
+        if moment is None:
+            return ""
+        if moment.astimezone(TAIPEI).year == taipei_date(utcnow()).year:
+            return taipei(moment, "MM/dd HH:mm")
+        return taipei(moment)
+
     app.jinja_env.filters["taipei"] = taipei
+    app.jinja_env.filters["taipei_short"] = taipei_short
     app.jinja_env.filters["local_params"] = i18n.local_params
     app.jinja_env.filters["local"] = i18n.local
     app.jinja_env.filters["hours"] = i18n.duration

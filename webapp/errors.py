@@ -34,7 +34,11 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(429)
-    def too_many(_e):
+    def too_many(e):
+        # A limit with its own answer (flask-limiter's on_breach: the application form comes
+        # back with what was typed) keeps it; every other limit gets this page.
+        if getattr(e, "response", None) is not None:
+            return e.response
         return _page(
             429, _("Too many attempts"), _("Too many attempts. Please wait a minute and try again.")
         )

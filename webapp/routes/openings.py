@@ -1,9 +1,11 @@
 """Public recruitment pages (no sign-in): published openings, each with a shareable link and a
 printable QR, and the application form anyone can fill on a phone.
 
-Spam resistance without third-party services: a rate limit on POST (HOURBOOK_APPLY_LIMIT,
-default "5 per minute;30 per hour" per address) and a honeypot field ("website", hidden from
-people) whose bots get the thank-you page while nothing is saved.
+Spam resistance without third-party services: a rate limit on accepted applications
+(HOURBOOK_APPLY_LIMIT, default APPLY_LIMIT per address; a form sent back with mistakes does
+not count) and a honeypot field ("website", hidden from people) whose bots get the thank-you
+page while nothing is saved. When the limit is reached the form comes back with what was
+typed (429), never an error page that loses it.
 """
 from __future__ import annotations
 
@@ -60,8 +62,23 @@ PROBLEM_MESSAGES = {
 }
 
 
+# At a recruitment desk everyone applies from one address (the unit's Wi-Fi, one tablet): a
+# person fills the form in two minutes at best, so a busy desk with a few phones and a tablet
+# sends well under 20 accepted forms a minute, and even a whole day's event a few hundred.
+# A script filling the form is stopped after 20 a minute and 200 an hour. Only accepted forms
+# count (see _accepted): a form refused for mistakes saves nothing, and the next person in the
+# queue must not be locked out by the last one's typos.
+APPLY_LIMIT = "20 per minute;200 per hour"
+
+
 def _apply_limit() -> str:
-    return current_app.config.get("HOURBOOK_APPLY_LIMIT", "5 per minute;30 per hour")
+    return current_app.config.get("HOURBOOK_APPLY_LIMIT", APPLY_LIMIT)
+
+
+def _accepted(response: Response) -> bool:
+    """An application that reached the thank-you page (200: saved, already received, or the
+    honeypot's silent drop). Refused forms answer 400, closed openings 409."""
+    return response.status_code == 200
 
 
 class ApplicationForm(FlaskForm):
@@ -164,6 +181,12 @@ def qr(public_id: str):
     return Response(buffer.getvalue(), mimetype="image/svg+xml")
 
 
+def _form_page(form: ApplicationForm, opening: Opening | None, unit_id: int, status: int,
+               limited: bool = False):
+    return render_template("openings/apply.html", form=form, opening=opening, limited=limited,
+                           unit=db.session.get(Unit, unit_id), minor_age=r.ADULT_AGE), status
+
+
 def _apply(opening: Opening | None, unit_id: int):
     g.no_store = True  # personal data on the page: never cache it
     form = ApplicationForm()
@@ -195,13 +218,25 @@ def _apply(opening: Opening | None, unit_id: int):
             _show_problems(form, {k: v for k, v in extra.items()
                                   if not getattr(form, k).errors})
         status = 400
-    return render_template("openings/apply.html", form=form, opening=opening,
-                           unit=db.session.get(Unit, unit_id), minor_age=r.ADULT_AGE), status
+    return _form_page(form, opening, unit_id, status)
+
+
+def _limited(_limit) -> Response:
+    """The limit reached (flask-limiter's on_breach, before the view runs): the form again with
+    what was typed and a message, 429. webapp/errors.py answers a 429 with this response."""
+    g.no_store = True
+    if request.endpoint == "openings.apply":
+        opening = _opening_or_404(request.view_args["public_id"])
+        unit_id = opening.unit_id
+    else:
+        opening, unit_id = None, _only_unit().id
+    body, status = _form_page(ApplicationForm(), opening, unit_id, 429, limited=True)
+    return current_app.make_response((body, status))
 
 
 @bp.route("/openings/<public_id>/apply", methods=["GET", "POST"])
 @public
-@limiter.limit(_apply_limit, methods=["POST"])
+@limiter.limit(_apply_limit, methods=["POST"], deduct_when=_accepted, on_breach=_limited)
 def apply(public_id: str):
     opening = _opening_or_404(public_id)
     return _apply(opening, opening.unit_id)
@@ -209,7 +244,7 @@ def apply(public_id: str):
 
 @bp.route("/apply", methods=["GET", "POST"])
 @public
-@limiter.limit(_apply_limit, methods=["POST"])
+@limiter.limit(_apply_limit, methods=["POST"], deduct_when=_accepted, on_breach=_limited)
 def apply_general():
     """An application to the unit without a particular opening (single-unit installations)."""
     unit = _only_unit()

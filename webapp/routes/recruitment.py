@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from models import access_log
 from models import recruitment as r
-from models.base import TAIPEI, utcnow
+from models.base import TAIPEI, taipei_date, utcnow
 from models.people import Role, User
 from models.recruitment import Application, Opening
 
@@ -32,7 +32,7 @@ from ..welcome import welcome_sheet
 from ..forms import db_id, db_ids
 from ..access import roles
 from ..extensions import db
-from ..i18n import refusal_text
+from ..i18n import forced_locale, refusal_text
 
 bp = Blueprint("recruitment", __name__, url_prefix="/admin/recruitment")
 admin_only = roles(Role.admin)
@@ -169,9 +169,12 @@ def index():
         status = ""
     g.no_store = True
     apps = r.pipeline(db.session, current_user.unit_id, status or None)
+    openings = r.unit_openings(db.session, current_user.unit_id)
+    today = taipei_date(utcnow())
     return render_template("recruitment/index.html", applications=apps, status=status,
-                           statuses=APPLICATION_STATUS, openings=r.unit_openings(db.session, current_user.unit_id),
+                           statuses=APPLICATION_STATUS, openings=openings,
                            opening_status=OPENING_STATUS,
+                           shown={o.id: r.shown_status(o, today).value for o in openings},
                            dupes={a.id: r.duplicates_of(db.session, a) for a in apps})
 
 
@@ -290,6 +293,9 @@ def _edit_opening(opening: Opening | None):
                 requirements=form.requirements.data, wanted=form.wanted.data,
                 closes_on=form.closes_on.data, status=form.status.data,
                 service_item_ids=form.service_items.data, site_ids=form.sites.data)
+        except r.ClosingDatePassed as exc:
+            db.session.rollback()
+            form.closes_on.errors = [*form.closes_on.errors, refusal_text(exc)]
         except r.RecruitmentError as exc:
             db.session.rollback()
             form.title.errors = [*form.title.errors, refusal_text(exc)]
@@ -315,16 +321,19 @@ def edit_opening(opening_id: int):
     return _edit_opening(_opening_or_404(opening_id))
 
 
-def _announcement(opening: Opening) -> str:
-    labels = {"items": _("Service items"), "sites": _("Sites"), "work": _("What the work is"),
-              "schedule": _("Schedule"), "wanted": _("How many are wanted"),
-              "requirements": _("Requirements"), "closes": _("Closing date"),
-              "apply": _("Apply online")}
-    link = url_for("openings.show", public_id=opening.public_id, _external=True)
-    from flask_babel import get_locale
+ANNOUNCEMENT_LOCALE = "zh_Hant_TW"  # the Taipei city platform takes Chinese text
 
-    colon = ":" if str(get_locale()) == "en" else "："
-    return r.announcement_text(opening, link, labels, _local, colon=colon)
+
+def _announcement(opening: Opening) -> str:
+    """The text for the city platform: in Chinese, headings, names and colons alike, whatever
+    the admin's UI language (the page around it stays in the UI language)."""
+    with forced_locale(ANNOUNCEMENT_LOCALE):
+        labels = {"items": _("Service items"), "sites": _("Sites"), "work": _("What the work is"),
+                  "schedule": _("Schedule"), "wanted": _("How many are wanted"),
+                  "requirements": _("Requirements"), "closes": _("Closing date"),
+                  "apply": _("Apply online")}
+        link = url_for("openings.show", public_id=opening.public_id, _external=True)
+        return r.announcement_text(opening, link, labels)  # Chinese names, full-width colons
 
 
 @bp.route("/openings/<int:opening_id>")
@@ -332,6 +341,7 @@ def _announcement(opening: Opening) -> str:
 def opening(opening_id: int):
     o = _opening_or_404(opening_id)
     return render_template("recruitment/opening.html", opening=o, opening_status=OPENING_STATUS,
+                           shown=r.shown_status(o, taipei_date(utcnow())).value,
                            text=_announcement(o),
                            link=url_for("openings.show", public_id=o.public_id, _external=True))
 
