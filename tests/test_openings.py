@@ -295,3 +295,15 @@ def test_csrf_is_required(app, opening):
     client = app.test_client()
     response = client.post(f"/openings/{opening.public_id}/apply", data=good())
     assert response.status_code == 400
+
+
+def test_forms_with_mistakes_have_a_loose_limit_of_their_own(app, anon, db, opening):
+    """A script sending forms with mistakes saves nothing, and is stopped too (the form still
+    comes back with what was typed)."""
+    app.config["HOURBOOK_APPLY_POST_LIMIT"] = "3 per minute"
+    url = f"/openings/{opening.public_id}/apply"
+    assert [anon.post(url, good(name_zh=None)).status_code for _ in range(3)] == [400] * 3
+    response = anon.post(url, good(name_zh=None, address="臺北市萬華區西園路二段9號"))
+    assert response.status_code == 429
+    assert "臺北市萬華區西園路二段9號" in response.get_data(as_text=True)
+    assert count(db) == 0

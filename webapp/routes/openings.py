@@ -69,10 +69,17 @@ PROBLEM_MESSAGES = {
 # count (see _accepted): a form refused for mistakes saves nothing, and the next person in the
 # queue must not be locked out by the last one's typos.
 APPLY_LIMIT = "20 per minute;200 per hour"
+# Every POST, accepted or not: a script sending forms with mistakes saves nothing, but is
+# stopped too; a desk of people correcting typos stays far below it.
+APPLY_POST_LIMIT = "60 per minute;600 per hour"
 
 
 def _apply_limit() -> str:
     return current_app.config.get("HOURBOOK_APPLY_LIMIT", APPLY_LIMIT)
+
+
+def _post_limit() -> str:
+    return current_app.config.get("HOURBOOK_APPLY_POST_LIMIT", APPLY_POST_LIMIT)
 
 
 def _accepted(response: Response) -> bool:
@@ -237,6 +244,7 @@ def _limited(_limit) -> Response:
 @bp.route("/openings/<public_id>/apply", methods=["GET", "POST"])
 @public
 @limiter.limit(_apply_limit, methods=["POST"], deduct_when=_accepted, on_breach=_limited)
+@limiter.limit(_post_limit, methods=["POST"], on_breach=_limited)
 def apply(public_id: str):
     opening = _opening_or_404(public_id)
     return _apply(opening, opening.unit_id)
@@ -245,6 +253,7 @@ def apply(public_id: str):
 @bp.route("/apply", methods=["GET", "POST"])
 @public
 @limiter.limit(_apply_limit, methods=["POST"], deduct_when=_accepted, on_breach=_limited)
+@limiter.limit(_post_limit, methods=["POST"], on_breach=_limited)
 def apply_general():
     """An application to the unit without a particular opening (single-unit installations)."""
     unit = _only_unit()
