@@ -307,3 +307,18 @@ def test_forms_with_mistakes_have_a_loose_limit_of_their_own(app, anon, db, open
     assert response.status_code == 429
     assert "臺北市萬華區西園路二段9號" in response.get_data(as_text=True)
     assert count(db) == 0
+
+
+def test_the_limits_are_set_from_the_environment(monkeypatch, tmp_path):
+    """HOURBOOK_APPLY_LIMIT and HOURBOOK_APPLY_POST_LIMIT, as the README says; unset, the
+    form's own defaults."""
+    from webapp.config import from_environment
+
+    monkeypatch.delenv("HOURBOOK_APPLY_LIMIT", raising=False)
+    monkeypatch.delenv("HOURBOOK_APPLY_POST_LIMIT", raising=False)
+    assert "HOURBOOK_APPLY_LIMIT" not in from_environment(tmp_path)
+    monkeypatch.setenv("HOURBOOK_APPLY_LIMIT", "50 per minute")
+    monkeypatch.setenv("HOURBOOK_APPLY_POST_LIMIT", "100 per minute")
+    config = from_environment(tmp_path)
+    assert config["HOURBOOK_APPLY_LIMIT"] == "50 per minute"
+    assert config["HOURBOOK_APPLY_POST_LIMIT"] == "100 per minute"
