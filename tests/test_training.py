@@ -712,3 +712,51 @@ def test_retiring_and_bringing_back_a_course_on_its_page_rechecks_waiting_sessio
     db.rollback()
     edit(active=False)
     assert db.get(ServiceSession, s.id).flag_set == set()
+
+
+# --- course choices: the two categories' courses of the same name ----------------------------
+
+def _options(page: str) -> dict[int, tuple[str, str]]:
+    """The course select's options: course id -> (optgroup label, visible text)."""
+    import html
+    import re
+
+    select = re.search(r'<select[^>]*name="course_id"[^>]*>(.*?)</select>', page, re.S).group(1)
+    out, group = {}, ""
+    for tag, attrs, text in re.findall(r'<(optgroup|option)([^>]*)>([^<]*)', select):
+        if tag == "optgroup":
+            group = html.unescape(re.search(r'label="([^"]*)"', attrs).group(1))
+        else:
+            value = re.search(r'value="([^"]*)"', attrs).group(1)
+            if value:
+                out[int(value)] = (group, html.unescape(text))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_course_choices_tell_the_two_categories_courses_apart(db, make, seeded, admin, lang):
+    """SW03 and CO01 are both 綜合討論 (1 h), SW04 and CO02 both the unit briefing: every form
+    that picks a course shows them with different text, each in its category's group."""
+    vol = make.volunteer(seeded, trained=False)
+    training.add_record(db, vol, course=course(db, seeded, "B01"), completed_on=TODAY,
+                        minutes=120, mode=TrainingMode.in_person)
+    db.commit()
+    record = db.scalar(select(TrainingRecord))
+    pages = [f"/admin/training/volunteers/{vol.id}/records/new", "/admin/training/events/new",
+             f"/admin/training/records/{record.id}/edit"]
+    zh = lang == "zh-TW"
+    sw_group = "特殊訓練 · 社會福利類" if zh else "Special training · Social welfare"
+    co_group = "特殊訓練 · 綜合類" if zh else "Special training · Comprehensive"
+    for url in pages:
+        options = _options(admin.get(url, headers={"Accept-Language": lang}).get_data(as_text=True))
+        texts = [text for _, text in options.values()]
+        assert len(texts) == len(set(texts)), (url, texts)  # no two options read the same
+        sw03, co01 = options[course(db, seeded, "SW03").id], options[course(db, seeded, "CO01").id]
+        sw04, co02 = options[course(db, seeded, "SW04").id], options[course(db, seeded, "CO02").id]
+        assert sw03[0] == sw04[0] == sw_group and co01[0] == co02[0] == co_group
+        if zh:
+            assert sw03[1] == "綜合討論 · 社會福利類（1 h）" and co01[1] == "綜合討論 · 綜合類（1 h）"
+        else:
+            assert sw03[1] == "General discussion · Social welfare (1 h)"
+            assert co01[1] == "General discussion · Comprehensive (1 h)"
+        assert options[course(db, seeded, "B01").id][0] == ("基礎訓練" if zh else "Basic training")

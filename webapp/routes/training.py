@@ -23,8 +23,8 @@ from models import completion, training
 from models.base import taipei_date, utcnow
 from models.files import UploadRefused
 from models.people import Role, Volunteer, VolunteerStatus
-from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, TrainingMode,
-                             TrainingRecord)
+from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, TrainingKind,
+                             TrainingMode, TrainingRecord)
 from models.unit import Category, Unit
 
 from ..forms import db_ids
@@ -154,19 +154,32 @@ def _owned_or_404(model, row_id: int):
     return row
 
 
-def _course_choices(include_inactive=False) -> dict:
+def course_name(course) -> str:
+    """A course's name in the reader's language, with its category for a special course: both
+    categories have a 綜合討論 and a unit briefing, which the name alone cannot tell apart."""
+    name = local(course)
+    if course.kind == TrainingKind.special and course.category is not None:
+        return _("%(course)s · %(category)s", course=name,
+                 category=CATEGORY_LABELS[course.category.value])
+    return name
+
+
+def _course_choices(include_inactive=False) -> list[SelectChoice]:
     """The unit's courses grouped (optgroups) as basic training, then special training of the
-    unit's own category, then of the other: the two categories have courses of the same name
-    (綜合討論, the unit briefing), which a flat list could not tell apart."""
+    unit's own category, then of the other; each special course's label names its category too
+    (the closed select shows only the option)."""
     category = db.session.get(Unit, current_user.unit_id).category
-    groups: dict[str, list] = {str(_("Basic training")): []}
+    basic = str(_("Basic training"))
+    groups: dict[str, list] = {basic: []}
     for cat in sorted(CATEGORY_LABELS, key=lambda c: c != category.value):
         groups[_("Special training · %(category)s", category=CATEGORY_LABELS[cat])] = []
     for c in training.courses_of(db.session, current_user.unit_id, include_inactive):
-        key = (str(_("Basic training")) if c.kind.value == "basic" else
+        key = (basic if c.kind == TrainingKind.basic else
                _("Special training · %(category)s", category=CATEGORY_LABELS[c.category.value]))
-        groups[key].append((c.id, _("%(course)s (%(hours)s h)", course=local(c), hours=f"{c.minutes / 60:g}")))
-    return {label: options for label, options in groups.items() if options}
+        groups[key].append(SelectChoice(
+            c.id, _("%(course)s (%(hours)s h)", course=course_name(c), hours=f"{c.minutes / 60:g}"),
+            optgroup=key))
+    return [choice for options in groups.values() for choice in options]
 
 
 def _show_domain_errors(form, error: InvalidTraining) -> None:
@@ -475,6 +488,9 @@ def _completion_response(cert, pdf: bytes) -> Response:
 def training_mode_label(mode) -> str:
     value = getattr(mode, "value", mode)
     return str(MODE_LABELS.get(value, value))
+
+
+bp.add_app_template_filter(course_name, "course_name")
 
 
 @bp.app_template_filter("category_label")
