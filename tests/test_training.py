@@ -760,3 +760,39 @@ def test_course_choices_tell_the_two_categories_courses_apart(db, make, seeded, 
             assert sw03[1] == "General discussion · Social welfare (1 h)"
             assert co01[1] == "General discussion · Comprehensive (1 h)"
         assert options[course(db, seeded, "B01").id][0] == ("基礎訓練" if zh else "Basic training")
+
+
+# --- entering events and records: no defaults that save by themselves --------------------------
+
+def test_an_untouched_new_event_form_is_refused_in_words(db, make, seeded, admin):
+    """Save on the untouched form used to add B01 today: the course is a choice to make (a
+    "Choose the course" option is selected), the date still starts at today."""
+    import re
+
+    page = admin.get("/admin/training/events/new").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="course_id"[^>]*>.*?</select>', page, re.S).group(0)
+    assert re.search(r'<option selected value="">請選擇課程</option>', select), select[:300]
+    today = re.search(r'name="held_on"[^>]*value="([^"]*)"', page).group(1)
+    assert today == dt.datetime.now(TAIPEI).date().isoformat()
+    untouched = admin.post("/admin/training/events/new", {"course_id": "", "held_on": today,
+                                                          "place": "", "mode": "in_person"})
+    assert untouched.status_code == 400 and "請選擇課程。" in untouched.get_data(as_text=True)
+    nothing = admin.post("/admin/training/events/new", {"held_on": today, "mode": "in_person"})
+    assert nothing.status_code == 400 and "請選擇課程。" in nothing.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select_count(TrainingEvent)) == 0
+    chosen = admin.post("/admin/training/events/new", {
+        "course_id": str(course(db, seeded, "SW02").id), "held_on": today, "mode": "in_person"})
+    assert chosen.status_code == 302
+    # the record form asks for the course the same way
+    db.rollback()
+    vol = make.volunteer(seeded, trained=False)
+    form = admin.get(f"/admin/training/volunteers/{vol.id}/records/new").get_data(as_text=True)
+    assert '<option selected value="">請選擇課程</option>' in form
+    refused = admin.post(f"/admin/training/volunteers/{vol.id}/records/new",
+                         _record_form(db, seeded, course_id=""))
+    assert refused.status_code == 400 and "請選擇課程。" in refused.get_data(as_text=True)
+
+
+def select_count(model):
+    return select(func.count(model.id))

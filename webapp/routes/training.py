@@ -73,12 +73,17 @@ def _hours_field(label):
                                                 message=_l("Enter between 0.1 and 24 hours."))])
 
 
+def _course_id(value) -> int | None:
+    """The course select's value: None for its "Choose the course" option."""
+    return None if value in ("", None) else int(value)
+
+
 def _minutes(hours: Decimal | None) -> int | None:
     return None if hours is None else int((hours * 60).to_integral_value())
 
 
 class RecordForm(FlaskForm):
-    course_id = SelectField(_l("Course"), coerce=int,
+    course_id = SelectField(_l("Course"), coerce=_course_id,
                             invalid_choice_message=_l("Choose one of the options."),
                             validators=[InputRequired(_l("Choose the course."))])
     completed_on = DateField(_l("Date on the certificate"), invalid_value_message=BAD_DATE,
@@ -106,7 +111,7 @@ class CourseForm(FlaskForm):
 
 
 class EventForm(FlaskForm):
-    course_id = SelectField(_l("Course"), coerce=int,
+    course_id = SelectField(_l("Course"), coerce=_course_id,
                             invalid_choice_message=_l("Choose one of the options."),
                             validators=[InputRequired(_l("Choose the course."))])
     held_on = DateField(_l("Date"), invalid_value_message=BAD_DATE,
@@ -167,7 +172,8 @@ def course_name(course) -> str:
 def _course_choices(include_inactive=False) -> list[SelectChoice]:
     """The unit's courses grouped (optgroups) as basic training, then special training of the
     unit's own category, then of the other; each special course's label names its category too
-    (the closed select shows only the option)."""
+    (the closed select shows only the option). First a "Choose the course" option, chosen
+    until the admin picks one: a form sent untouched names no course and is refused."""
     category = db.session.get(Unit, current_user.unit_id).category
     basic = str(_("Basic training"))
     groups: dict[str, list] = {basic: []}
@@ -179,16 +185,18 @@ def _course_choices(include_inactive=False) -> list[SelectChoice]:
         groups[key].append(SelectChoice(
             c.id, _("%(course)s (%(hours)s h)", course=course_name(c), hours=f"{c.minutes / 60:g}"),
             optgroup=key))
-    return [choice for options in groups.values() for choice in options]
+    return [SelectChoice("", _("Choose the course")),
+            *(choice for options in groups.values() for choice in options)]
 
 
 def _show_domain_errors(form, error: InvalidTraining) -> None:
     for name, code in error.errors.items():
+        text = str(DOMAIN_MESSAGES.get(code, code))
         field = getattr(form, {"minutes": "hours"}.get(name, name), None)
         if field is None:
-            flash(str(DOMAIN_MESSAGES.get(code, code)), "error")
+            flash(text, "error")
             continue
-        field.errors = [*field.errors, str(DOMAIN_MESSAGES.get(code, code))]
+        field.errors = [*field.errors, text]
 
 
 def _active_volunteers():
