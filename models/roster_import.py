@@ -37,7 +37,7 @@ from .people import Gender, Volunteer
 from .recruitment import birth_date_problem
 from .record_book import PRIOR_NOT_YET_SERVED, PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
 from .training import (CATALOGUE, MAX_MINUTES, TrainingCourse, TrainingKind, TrainingMode,
-                       TrainingRecord)
+                       TrainingRecord, over_course_hours)
 from .messages import N_
 
 
@@ -441,6 +441,11 @@ class _Checker:
             elif values["minutes"] > MAX_MINUTES:
                 self.bad(row, "時數", N_("At most %(hours)d hours for one course."),
                          hours=MAX_MINUTES // 60)
+            elif course is not None and over_course_hours(course, values["minutes"]):
+                self.bad(row, "時數", N_("At most the course's %(hours)s h; empty is the "
+                                       "course's hours. If the certificate says more, change the "
+                                       "course's hours in the catalogue first."),
+                         hours=f"{course.minutes / 60:g}")
         else:
             values["minutes"] = course.minutes if course else None
         if number and course and values["completed_on"]:

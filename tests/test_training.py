@@ -796,3 +796,51 @@ def test_an_untouched_new_event_form_is_refused_in_words(db, make, seeded, admin
 
 def select_count(model):
     return select(func.count(model.id))
+
+
+def test_a_record_holds_at_most_its_courses_hours(db, make, seeded, admin):
+    """社會資源與志願服務 is 1 h (rules.md): a record of it with 5 h is refused, on the page, in
+    add_record and in the import; fewer hours, as a certificate may say, are kept. A record
+    whose course was shortened later can still be edited without touching its hours."""
+    vol = make.volunteer(seeded, trained=False)
+    sw02 = course(db, seeded, "SW02")
+    url = f"/admin/training/volunteers/{vol.id}/records/new"
+    five = admin.post(url, _record_form(db, seeded, course_id=str(sw02.id), hours="5"))
+    assert five.status_code == 400
+    assert "最多為課程的 1 小時" in five.get_data(as_text=True)
+    english = admin.post(url, _record_form(db, seeded, course_id=str(sw02.id), hours="5"),
+                         headers={"Accept-Language": "en"})
+    assert "At most the course&#39;s 1 h" in english.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select_count(TrainingRecord)) == 0
+    with pytest.raises(InvalidTraining) as refused:
+        training.add_record(db, vol, course=sw02, completed_on=TODAY, minutes=61,
+                            mode=TrainingMode.in_person)
+    assert refused.value.errors == {"minutes": "over_course"}
+    assert refused.value.params == {"hours": "1"}
+    db.rollback()
+    half = admin.post(url, _record_form(db, seeded, course_id=str(sw02.id), hours="0.5"))
+    assert half.status_code == 302
+    # B01 recorded at its 2 h; the catalogue's B01 then shortened to 1.5 h: still editable
+    b01 = course(db, seeded, "B01")
+    assert admin.post(url, _record_form(db, seeded)).status_code == 302
+    db.rollback()
+    record = db.scalar(select(TrainingRecord).where(TrainingRecord.course_id == b01.id))
+    training.update_course(db, b01, None, name=b01.name, name_en=b01.name_en, minutes=90,
+                           active=True)
+    db.commit()
+    edit = f"/admin/training/records/{record.id}/edit"
+    assert admin.post(edit, _record_form(db, seeded, provider="本會")).status_code == 302
+    raised = admin.post(edit, _record_form(db, seeded, hours="2.5"))
+    assert raised.status_code == 400 and "最多為課程的 1.5 小時" in raised.get_data(as_text=True)
+
+
+def test_the_import_holds_a_record_to_its_courses_hours(db, make, seeded):
+    from models import roster_import
+
+    vol = make.volunteer(seeded, trained=False)
+    data = ("類型,證件號碼,課程代碼,完成日期,時數\n"
+            f"訓練紀錄,{vol.id_number},SW02,2025-01-02,5\n"
+            f"訓練紀錄,{vol.id_number},SW01,2025-01-02,2\n").encode()
+    (problem,) = roster_import.check(db, seeded.id, data, "r.csv").problems
+    assert (problem.row, problem.column, problem.params) == (2, "時數", {"hours": "1"})

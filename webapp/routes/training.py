@@ -53,6 +53,8 @@ DOMAIN_MESSAGES = {
     "too_long": _l("This is too long."),
     "not_positive": _l("Enter more than 0 hours."),
     "too_many": _l("That is too many hours."),
+    "over_course": _l("At most the course's %(hours)s h. If the certificate says more, change the "
+                      "course's hours under Courses first."),
     "unknown": _l("Choose one of the options."),
     "other_unit": _l("Choose from your own unit only."),
     "future": _l("The date cannot be in the future."),
@@ -192,6 +194,8 @@ def _course_choices(include_inactive=False) -> list[SelectChoice]:
 def _show_domain_errors(form, error: InvalidTraining) -> None:
     for name, code in error.errors.items():
         text = str(DOMAIN_MESSAGES.get(code, code))
+        if error.params:
+            text = text % error.params
         field = getattr(form, {"minutes": "hours"}.get(name, name), None)
         if field is None:
             flash(text, "error")
