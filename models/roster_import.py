@@ -36,7 +36,8 @@ from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
 from .recruitment import birth_date_problem
 from .record_book import PRIOR_NOT_YET_SERVED, PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
-from .training import MAX_MINUTES, TrainingCourse, TrainingMode, TrainingRecord
+from .training import (CATALOGUE, MAX_MINUTES, TrainingCourse, TrainingKind, TrainingMode,
+                       TrainingRecord, over_course_hours)
 from .messages import N_
 
 
@@ -165,11 +166,35 @@ def _rows_of_table(table: list[list[str]], sheet: str, fixed_kind: str | None,
     return rows
 
 
+NOT_A_ROSTER_FILE = N_("Upload a CSV or XLSX file (the template is an XLSX).")
+XLSX_MAGIC = b"PK\x03\x04"  # an XLSX is a ZIP
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")  # tab, newlines, form feed
+# and DOS's end-of-file mark (\x1a) can be in a text file; other control characters cannot
+
+
+def _csv_text(data: bytes) -> str | None:
+    """The file's text if it can be a CSV: UTF-8 (with or without BOM), else Big5/CP950 (Excel's
+    "CSV" on a Traditional Chinese Windows), with no control characters that text never has.
+    None for a PDF or an image (files.sniff_type), an old .xls or any other binary file."""
+    from .files import sniff_type
+
+    if sniff_type(data) is not None:
+        return None
+    for encoding in ("utf-8-sig", "cp950"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return None if _NOT_TEXT.search(text) else text
+    return None
+
+
 def read_file(data: bytes, filename: str) -> tuple[list[Row], list[Problem]]:
-    """The file's rows, each with its kind; problems of the file's shape."""
+    """The file's rows, each with its kind; problems of the file's shape. Its type comes from
+    its content, never its name: an XLSX (a ZIP), or text read as CSV; anything else is
+    refused with NOT_A_ROSTER_FILE."""
     problems: list[Problem] = []
-    name = (filename or "").lower()
-    if data[:2] == b"PK" or name.endswith(".xlsx"):
+    if data.startswith(XLSX_MAGIC):
         from openpyxl import load_workbook
 
         try:
@@ -184,13 +209,9 @@ def read_file(data: bytes, filename: str) -> tuple[list[Row], list[Problem]]:
             rows += _rows_of_table(table, sheet.title, _kind_of(sheet.title), problems)
         book.close()
         return rows, problems
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp950")  # Excel's "CSV" on a Traditional Chinese Windows
-        except UnicodeDecodeError:
-            return [], [Problem("", 0, "", N_("This file is not a readable XLSX or CSV file."))]
+    text = _csv_text(data)
+    if text is None:
+        return [], [Problem("", 0, "", NOT_A_ROSTER_FILE)]
     table = list(csv.reader(io.StringIO(text)))
     return _rows_of_table(table, "CSV", None, problems), problems
 
@@ -420,6 +441,11 @@ class _Checker:
             elif values["minutes"] > MAX_MINUTES:
                 self.bad(row, "時數", N_("At most %(hours)d hours for one course."),
                          hours=MAX_MINUTES // 60)
+            elif course is not None and over_course_hours(course, values["minutes"]):
+                self.bad(row, "時數", N_("At most the course's %(hours)s h; empty is the "
+                                       "course's hours. If the certificate says more, change the "
+                                       "course's hours in the catalogue first."),
+                         hours=f"{course.minutes / 60:g}")
         else:
             values["minutes"] = course.minutes if course else None
         if number and course and values["completed_on"]:
@@ -564,18 +590,22 @@ def run(session: Session, actor, data: bytes, filename: str, now: dt.datetime | 
 
 # --- the template ----------------------------------------------------------------------------
 
+# The example rows: the template passes the dry run as it is downloaded, on a unit with the
+# standard catalogue and no volunteer of this ID number yet (its training rows are the current
+# basic set of training.CATALOGUE, which seed_catalogue gives every unit).
 EXAMPLES = {
-    VOLUNTEERS: ["V001", "王小明", "Wang Hsiao-ming", "男", "1980-05-17", "身分證", "A123456789",
-                 "0912345678", "ming@example.tw", "臺北市中正區", "王大明", "0922333444",
-                 "2024-01-15", "", ""],
-    PRIOR: ["A123456789", "臺北市某某協會", "2020-01-01", "2023-12-31", "120.5", "是", "紀錄冊影本"],
-    TRAINING: ["A123456789", "BASIC", "2024-02-01", "", "線上", "臺北E大", ""],
-    INSURANCE: ["A123456789", "商業", "富邦產險", "AC-2026-001", "2026-01-01", "2026-12-31"],
+    VOLUNTEERS: [["V001", "王小明", "Wang Hsiao-ming", "男", "1980-05-17", "身分證", "A123456789",
+                  "0912345678", "ming@example.tw", "臺北市中正區", "王大明", "0922333444",
+                  "2024-01-15", "", ""]],
+    PRIOR: [["A123456789", "臺北市某某協會", "2020-01-01", "2023-12-31", "120.5", "是", "紀錄冊影本"]],
+    TRAINING: [["A123456789", spec.code, "2024-02-01", "", "線上", "臺北E大", ""]
+               for spec in CATALOGUE if spec.kind == TrainingKind.basic and not spec.legacy],
+    INSURANCE: [["A123456789", "商業", "富邦產險", "AC-2026-001", "2026-01-01", "2026-12-31"]],
 }
 
 
 def template_xlsx() -> bytes:
-    """The import template: one sheet per kind with the headers and an example row."""
+    """The import template: one sheet per kind with the headers and example rows."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -583,9 +613,11 @@ def template_xlsx() -> bytes:
     for kind in KINDS:
         sheet = book.create_sheet(KIND_NAMES[kind][0])
         sheet.append([h for h, _ in COLUMNS[kind]])
-        sheet.append(EXAMPLES[kind])
-        for cell in sheet[2]:
-            cell.data_type = "s"
+        for example in EXAMPLES[kind]:
+            sheet.append(example)
+        for line in sheet.iter_rows(min_row=2):
+            for cell in line:
+                cell.data_type = "s"
         for i, (header, _) in enumerate(COLUMNS[kind]):
             sheet.column_dimensions[chr(ord("A") + i)].width = max(10, len(header) * 2 + 4)
     buffer = io.BytesIO()

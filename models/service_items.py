@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .base import begin_write
+from .base import begin_write, one_writer_per
 from .messages import N_, Refused
 from .service import ServiceItem
-from .unit import Category
+from .unit import Category, Unit
 
 CODE_MAX, NAME_MAX = 20, 120
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -52,6 +52,26 @@ def _names(name_zh: str | None, name_en: str | None) -> tuple[str, str]:
     return name_zh, name_en
 
 
+def _same_name(session: Session, unit_id: int, name_zh: str, name_en: str,
+               but: int | None = None) -> None:
+    """Refuse a name another item of the unit has, in either language (trimmed; letters compared
+    without case): check-in would offer two items that read the same, and reports would list
+    their hours twice under one name. Retired items count too: their hours stay in the reports
+    of the years they were offered, so a new item of the same name would still be confused with
+    them; the admin brings the retired item back instead. Callers hold one_writer_per(unit)."""
+    for other in session.scalars(select(ServiceItem).where(ServiceItem.unit_id == unit_id,
+                                                           ServiceItem.id != (but or -1))):
+        for field, mine, theirs in (("name_zh", name_zh, other.name_zh),
+                                    ("name_en", name_en, other.name_en)):
+            if mine and mine.casefold() == (theirs or "").strip().casefold():
+                if other.active:
+                    raise ItemRefused(N_("The unit already has a service item of this name: "
+                                         "%(code)s."), field, code=other.code)
+                raise ItemRefused(N_("The retired service item %(code)s has this name: bring it "
+                                     "back instead (open it and tick Offered), or choose another "
+                                     "name."), field, code=other.code)
+
+
 def create_item(session: Session, unit, actor, *, code: str, name_zh: str, name_en: str = "",
                 category: str | None = None, now: dt.datetime | None = None) -> ServiceItem:
     """A new active service item of `unit`; its category defaults to the unit's. Audited."""
@@ -67,9 +87,11 @@ def create_item(session: Session, unit, actor, *, code: str, name_zh: str, name_
         cat = Category(category) if category else unit.category
     except ValueError:
         raise ItemRefused(N_("Choose social welfare or comprehensive."), "category") from None
+    one_writer_per(session, Unit, unit.id)  # the same form sent twice at once: one item
     if session.scalar(select(func.count()).select_from(ServiceItem).where(
             ServiceItem.unit_id == unit.id, func.upper(ServiceItem.code) == code)):
         raise ItemRefused(N_("The unit already has a service item %(code)s."), "code", code=code)
+    _same_name(session, unit.id, name_zh, name_en)
     item = ServiceItem(unit_id=unit.id, code=code, name_zh=name_zh, name_en=name_en,
                        category=cat, active=True)
     session.add(item)
@@ -85,6 +107,11 @@ def update_item(session: Session, item: ServiceItem, actor, *, name_zh: str, nam
     anything changed; returns whether it did."""
     begin_write(session)
     name_zh, name_en = _names(name_zh, name_en)
+    changed_zh = name_zh if name_zh != item.name_zh else ""  # a name kept is not compared:
+    changed_en = name_en if name_en != item.name_en else ""  # retiring an old twin stays possible
+    if changed_zh or changed_en:
+        one_writer_per(session, Unit, item.unit_id)
+        _same_name(session, item.unit_id, changed_zh, changed_en, but=item.id)
     before = _data(item)
     item.name_zh, item.name_en, item.active = name_zh, name_en, bool(active)
     after = _data(item)

@@ -158,17 +158,29 @@ def courses_of(session: Session, unit_id: int, include_inactive: bool = True) ->
 
 
 class InvalidTraining(ValueError):
-    """Field name -> error code (required, too_long, not_positive, too_many, unknown, other_unit,
-    future, duplicate)."""
+    """Field name -> error code (required, too_long, not_positive, too_many, over_course,
+    unknown, other_unit, future, duplicate); `params` for the messages (over_course: hours)."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], params: dict | None = None):
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        self.params = params or {}
 
 
 NAME_MAX, PROVIDER_MAX, CERT_NO_MAX, PLACE_MAX = 120, 120, 60, 200
 MAX_MINUTES = 24 * 60
 CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
+
+
+def over_course_hours(course: TrainingCourse, minutes: int) -> bool:
+    """More time than the course lasts. Each course's hours are set by rules.md (Training: the
+    basic courses 2 h each, the special courses 1 or 2 h, the former basic set 12 h), and a
+    certificate of the course certifies those hours: more on one record is a typing slip (5 h
+    for the 1 h 社會資源與志願服務) that the unit's completion certificate and the evaluation's
+    training hours would carry. Fewer is allowed: the record keeps what the certificate says.
+    A unit whose certificates really say more (a rule changed) changes the course's hours in
+    the catalogue (update_course) first."""
+    return minutes > course.minutes
 
 
 def _course_data(course: TrainingCourse) -> dict:
@@ -214,7 +226,11 @@ def _record_data(record: TrainingRecord) -> dict:
 
 def _check_record(session: Session, volunteer: Volunteer, course: TrainingCourse | None,
                   completed_on, minutes, mode, provider: str, certificate_no: str,
-                  today: dt.date | None, record_id: int | None = None) -> dict:
+                  today: dt.date | None, record_id: int | None = None,
+                  kept: tuple | None = None) -> dict:
+    """The record's problems (field -> code). `kept`: the (course id, minutes) the record had,
+    whose hours are not checked against the course again (its hours may have been lowered
+    since: the record can still get its certificate file)."""
     errors = {}
     if course is None:
         errors["course_id"] = "required"
@@ -228,6 +244,9 @@ def _check_record(session: Session, volunteer: Volunteer, course: TrainingCourse
         errors["minutes"] = "not_positive"
     elif minutes > MAX_MINUTES:
         errors["minutes"] = "too_many"
+    elif course is not None and over_course_hours(course, minutes) \
+            and kept != (course.id, minutes):
+        errors["minutes"] = "over_course"
     try:
         TrainingMode(getattr(mode, "value", mode))
     except ValueError:
@@ -243,6 +262,12 @@ def _check_record(session: Session, volunteer: Volunteer, course: TrainingCourse
         if same is not None and same != record_id:
             errors["completed_on"] = "duplicate"
     return errors
+
+
+def _refuse(errors: dict, course: TrainingCourse | None) -> None:
+    if errors:
+        params = {"hours": f"{course.minutes / 60:g}"} if errors.get("minutes") == "over_course" else {}
+        raise InvalidTraining(errors, params)
 
 
 def _keep_certificate(session: Session, record: TrainingRecord, unit_id: int,
@@ -268,10 +293,8 @@ def add_record(session: Session, volunteer: Volunteer, *, course: TrainingCourse
     under `root`). Raises InvalidTraining or files.UploadRefused (nothing added)."""
     begin_write(session)
     provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
-    errors = _check_record(session, volunteer, course, completed_on, minutes, mode, provider,
-                           certificate_no, today)
-    if errors:
-        raise InvalidTraining(errors)
+    _refuse(_check_record(session, volunteer, course, completed_on, minutes, mode, provider,
+                          certificate_no, today), course)
     record = TrainingRecord(volunteer_id=volunteer.id, course_id=course.id,
                             completed_on=completed_on, minutes=minutes,
                             mode=TrainingMode(getattr(mode, "value", mode)), provider=provider,
@@ -295,10 +318,9 @@ def update_record(session: Session, record: TrainingRecord, *, course: TrainingC
     InvalidTraining or files.UploadRefused."""
     begin_write(session)
     provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
-    errors = _check_record(session, record.volunteer, course, completed_on, minutes, mode,
-                           provider, certificate_no, today, record_id=record.id)
-    if errors:
-        raise InvalidTraining(errors)
+    _refuse(_check_record(session, record.volunteer, course, completed_on, minutes, mode,
+                          provider, certificate_no, today, record_id=record.id,
+                          kept=(record.course_id, record.minutes)), course)
     before = _record_data(record)
     record.course_id, record.course = course.id, course
     record.completed_on, record.minutes = completed_on, minutes

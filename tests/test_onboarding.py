@@ -139,6 +139,58 @@ def test_service_items_are_the_units_own(app, make, db, admin, unit):
     assert person.post("/admin/items/", {"code": "S1", "name_zh": "x"}).status_code == 403
 
 
+def test_a_service_item_cannot_take_another_items_name(admin, db, unit):
+    """Two items of one name: check-in offered both and the results report listed
+    "服務時數：長者陪伴關懷" twice. Refused on adding and renaming, in either language (trimmed,
+    letters without case), against retired items too (their hours stay in past reports): the
+    admin brings the retired one back instead. Nothing is saved when refused."""
+    from models.service import ServiceItem
+
+    def add(code, zh, en=""):
+        return admin.post("/admin/items/", {"code": code, "name_zh": zh, "name_en": en,
+                                            "category": "social_welfare"})
+
+    def items():
+        db.rollback()
+        return {i.code: i for i in db.scalars(select(ServiceItem).where(ServiceItem.unit_id == unit.id))}
+
+    assert add("SW01", "長者陪伴關懷", "Companionship for elders").status_code == 302
+    assert add("SW02", "共餐與送餐服務", "Meals").status_code == 302
+    same_zh = add("SW09", " 長者陪伴關懷 ")
+    assert same_zh.status_code == 400
+    assert "本單位已有同名的服務項目：SW01。" in same_zh.get_data(as_text=True)
+    same_en = add("SW09", "陪伴長者", "  COMPANIONSHIP for elders ")
+    assert same_en.status_code == 400 and "SW01" in same_en.get_data(as_text=True)
+    assert set(items()) == {"SW01", "SW02"}
+    english = admin.post("/admin/items/", {"code": "SW09", "name_zh": "長者陪伴關懷",
+                                           "category": "social_welfare"},
+                         headers={"Accept-Language": "en"})
+    assert "The unit already has a service item of this name: SW01." in english.get_data(as_text=True)
+
+    # renaming onto another item's name is refused; keeping one's own name is fine
+    sw02 = items()["SW02"]
+    renamed = admin.post(f"/admin/items/{sw02.id}", {"name_zh": "長者陪伴關懷", "name_en": "Meals",
+                                                     "active": "y"})
+    assert renamed.status_code == 400 and "SW01" in renamed.get_data(as_text=True)
+    assert items()["SW02"].name_zh == "共餐與送餐服務"
+    kept = admin.post(f"/admin/items/{sw02.id}", {"name_zh": "共餐與送餐服務", "name_en": "meals",
+                                                  "active": "y"})
+    assert kept.status_code == 302 and items()["SW02"].name_en == "meals"
+
+    # a retired item's name: bring it back rather than add a twin
+    sw01 = items()["SW01"]
+    assert admin.post(f"/admin/items/{sw01.id}", {"name_zh": "長者陪伴關懷",
+                                                  "name_en": "Companionship for elders"}).status_code == 302
+    assert items()["SW01"].active is False
+    twin = add("SW09", "長者陪伴關懷")
+    assert twin.status_code == 400
+    assert "已停用的服務項目 SW01 使用這個名稱" in twin.get_data(as_text=True)
+    assert set(items()) == {"SW01", "SW02"}
+    back = admin.post(f"/admin/items/{sw01.id}", {"name_zh": "長者陪伴關懷",
+                                                  "name_en": "Companionship for elders", "active": "y"})
+    assert back.status_code == 302 and items()["SW01"].active is True
+
+
 def test_the_plans_empty_items_section_leads_to_adding_one(admin, db, unit):
     assert admin.post("/admin/plans", {"year": "2026"}).status_code == 302
     form = admin.get("/admin/plans/2026/sections/service_items").get_data(as_text=True)

@@ -297,3 +297,57 @@ def test_import_keeps_the_rules_of_the_pages(db, make, unit, course):
                          [ID1, "團體", "衛福部團保", "G-1", "2026-01-01", "2026-12-31"]]})
     assert [p.column for p in roster_import.check(db, unit.id, later, "i.xlsx", now=now)
             .problems] == ["保險種類"]
+
+
+def test_the_downloaded_template_passes_the_check_as_it_is(db, make, unit, admin):
+    """The template's example rows name courses of the standard catalogue (B01..B03, not
+    "BASIC"): downloaded and checked unchanged on a unit with that catalogue, no problems."""
+    from models import training
+
+    training.seed_catalogue(db, unit)
+    db.commit()
+    template = admin.get("/admin/import/roster-template.xlsx").data
+    book = load_workbook(io.BytesIO(template))
+    codes = {c.code for c in training.courses_of(db, unit.id)}
+    used = {row[1] for row in book["訓練紀錄"].iter_rows(min_row=2, values_only=True)}
+    assert used and used <= codes
+    before = count(db, Volunteer)
+    dry = admin.post("/admin/import/", {"file": (io.BytesIO(template), "roster-template.xlsx"),
+                                        "action": "check"}, content_type="multipart/form-data")
+    page = dry.get_data(as_text=True)
+    assert dry.status_code == 200, page[page.find('id="import-result"'):][:1500]
+    assert "志工：1" in page and "訓練紀錄：3" in page
+    assert count(db, Volunteer) == before
+
+
+PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< >>\n%%EOF\n"
+
+
+@pytest.mark.parametrize("data, name", [
+    (PDF, "roster.pdf"),
+    (PDF, "roster.csv"),  # the name does not decide
+    (b"%PDF-1.7\n\x00\x01\x02\xe2\xe3\xcf\xd3 binary stream", "roster.pdf"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.png"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00\x00\x00", "old.xls"),  # Excel 97-2003
+])
+def test_a_file_that_is_neither_csv_nor_xlsx_is_refused_in_words(db, unit, admin, data, name):
+    for lang, text in (("zh-TW", "請上傳 CSV 或 XLSX 檔案（範本是 XLSX 檔）。"),
+                       ("en", "Upload a CSV or XLSX file (the template is an XLSX).")):
+        response = admin.post("/admin/import/", {"file": (io.BytesIO(data), name),
+                                                 "action": "check"},
+                              content_type="multipart/form-data",
+                              headers={"Accept-Language": lang})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and text in page
+        assert "類型" not in page[page.find('id="import-result"'):]  # not "no 類型 column"
+    assert roster_import.check(db, unit.id, data, name).problems[0].message \
+        == roster_import.NOT_A_ROSTER_FILE
+
+
+def test_csv_is_read_whatever_its_name_and_encoding(db, make, unit):
+    header = "類型,證件號碼,課程代碼,完成日期\n"
+    for data in ((header + "訓練紀錄,X,Y,2024-01-01\n").encode("utf-8-sig"),
+                 (header + "訓練紀錄,X,Y,2024-01-01\n").encode("cp950")):
+        for name in ("r.csv", "r.xlsx", "r.txt"):
+            rows, problems = roster_import.read_file(data, name)
+            assert problems == [] and [r.kind for r in rows] == ["training"]

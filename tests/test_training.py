@@ -712,3 +712,135 @@ def test_retiring_and_bringing_back_a_course_on_its_page_rechecks_waiting_sessio
     db.rollback()
     edit(active=False)
     assert db.get(ServiceSession, s.id).flag_set == set()
+
+
+# --- course choices: the two categories' courses of the same name ----------------------------
+
+def _options(page: str) -> dict[int, tuple[str, str]]:
+    """The course select's options: course id -> (optgroup label, visible text)."""
+    import html
+    import re
+
+    select = re.search(r'<select[^>]*name="course_id"[^>]*>(.*?)</select>', page, re.S).group(1)
+    out, group = {}, ""
+    for tag, attrs, text in re.findall(r'<(optgroup|option)([^>]*)>([^<]*)', select):
+        if tag == "optgroup":
+            group = html.unescape(re.search(r'label="([^"]*)"', attrs).group(1))
+        else:
+            value = re.search(r'value="([^"]*)"', attrs).group(1)
+            if value:
+                out[int(value)] = (group, html.unescape(text))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_course_choices_tell_the_two_categories_courses_apart(db, make, seeded, admin, lang):
+    """SW03 and CO01 are both 綜合討論 (1 h), SW04 and CO02 both the unit briefing: every form
+    that picks a course shows them with different text, each in its category's group."""
+    vol = make.volunteer(seeded, trained=False)
+    training.add_record(db, vol, course=course(db, seeded, "B01"), completed_on=TODAY,
+                        minutes=120, mode=TrainingMode.in_person)
+    db.commit()
+    record = db.scalar(select(TrainingRecord))
+    pages = [f"/admin/training/volunteers/{vol.id}/records/new", "/admin/training/events/new",
+             f"/admin/training/records/{record.id}/edit"]
+    zh = lang == "zh-TW"
+    sw_group = "特殊訓練 · 社會福利類" if zh else "Special training · Social welfare"
+    co_group = "特殊訓練 · 綜合類" if zh else "Special training · Comprehensive"
+    for url in pages:
+        options = _options(admin.get(url, headers={"Accept-Language": lang}).get_data(as_text=True))
+        texts = [text for _, text in options.values()]
+        assert len(texts) == len(set(texts)), (url, texts)  # no two options read the same
+        sw03, co01 = options[course(db, seeded, "SW03").id], options[course(db, seeded, "CO01").id]
+        sw04, co02 = options[course(db, seeded, "SW04").id], options[course(db, seeded, "CO02").id]
+        assert sw03[0] == sw04[0] == sw_group and co01[0] == co02[0] == co_group
+        if zh:
+            assert sw03[1] == "綜合討論 · 社會福利類（1 h）" and co01[1] == "綜合討論 · 綜合類（1 h）"
+        else:
+            assert sw03[1] == "General discussion · Social welfare (1 h)"
+            assert co01[1] == "General discussion · Comprehensive (1 h)"
+        assert options[course(db, seeded, "B01").id][0] == ("基礎訓練" if zh else "Basic training")
+
+
+# --- entering events and records: no defaults that save by themselves --------------------------
+
+def test_an_untouched_new_event_form_is_refused_in_words(db, make, seeded, admin):
+    """Save on the untouched form used to add B01 today: the course is a choice to make (a
+    "Choose the course" option is selected), the date still starts at today."""
+    import re
+
+    page = admin.get("/admin/training/events/new").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="course_id"[^>]*>.*?</select>', page, re.S).group(0)
+    assert re.search(r'<option selected value="">請選擇課程</option>', select), select[:300]
+    today = re.search(r'name="held_on"[^>]*value="([^"]*)"', page).group(1)
+    assert today == dt.datetime.now(TAIPEI).date().isoformat()
+    untouched = admin.post("/admin/training/events/new", {"course_id": "", "held_on": today,
+                                                          "place": "", "mode": "in_person"})
+    assert untouched.status_code == 400 and "請選擇課程。" in untouched.get_data(as_text=True)
+    nothing = admin.post("/admin/training/events/new", {"held_on": today, "mode": "in_person"})
+    assert nothing.status_code == 400 and "請選擇課程。" in nothing.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select_count(TrainingEvent)) == 0
+    chosen = admin.post("/admin/training/events/new", {
+        "course_id": str(course(db, seeded, "SW02").id), "held_on": today, "mode": "in_person"})
+    assert chosen.status_code == 302
+    # the record form asks for the course the same way
+    db.rollback()
+    vol = make.volunteer(seeded, trained=False)
+    form = admin.get(f"/admin/training/volunteers/{vol.id}/records/new").get_data(as_text=True)
+    assert '<option selected value="">請選擇課程</option>' in form
+    refused = admin.post(f"/admin/training/volunteers/{vol.id}/records/new",
+                         _record_form(db, seeded, course_id=""))
+    assert refused.status_code == 400 and "請選擇課程。" in refused.get_data(as_text=True)
+
+
+def select_count(model):
+    return select(func.count(model.id))
+
+
+def test_a_record_holds_at_most_its_courses_hours(db, make, seeded, admin):
+    """社會資源與志願服務 is 1 h (rules.md): a record of it with 5 h is refused, on the page, in
+    add_record and in the import; fewer hours, as a certificate may say, are kept. A record
+    whose course was shortened later can still be edited without touching its hours."""
+    vol = make.volunteer(seeded, trained=False)
+    sw02 = course(db, seeded, "SW02")
+    url = f"/admin/training/volunteers/{vol.id}/records/new"
+    five = admin.post(url, _record_form(db, seeded, course_id=str(sw02.id), hours="5"))
+    assert five.status_code == 400
+    assert "最多為課程的 1 小時" in five.get_data(as_text=True)
+    english = admin.post(url, _record_form(db, seeded, course_id=str(sw02.id), hours="5"),
+                         headers={"Accept-Language": "en"})
+    assert "At most the course&#39;s 1 h" in english.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select_count(TrainingRecord)) == 0
+    with pytest.raises(InvalidTraining) as refused:
+        training.add_record(db, vol, course=sw02, completed_on=TODAY, minutes=61,
+                            mode=TrainingMode.in_person)
+    assert refused.value.errors == {"minutes": "over_course"}
+    assert refused.value.params == {"hours": "1"}
+    db.rollback()
+    half = admin.post(url, _record_form(db, seeded, course_id=str(sw02.id), hours="0.5"))
+    assert half.status_code == 302
+    # B01 recorded at its 2 h; the catalogue's B01 then shortened to 1.5 h: still editable
+    b01 = course(db, seeded, "B01")
+    assert admin.post(url, _record_form(db, seeded)).status_code == 302
+    db.rollback()
+    record = db.scalar(select(TrainingRecord).where(TrainingRecord.course_id == b01.id))
+    training.update_course(db, b01, None, name=b01.name, name_en=b01.name_en, minutes=90,
+                           active=True)
+    db.commit()
+    edit = f"/admin/training/records/{record.id}/edit"
+    assert admin.post(edit, _record_form(db, seeded, provider="本會")).status_code == 302
+    raised = admin.post(edit, _record_form(db, seeded, hours="2.5"))
+    assert raised.status_code == 400 and "最多為課程的 1.5 小時" in raised.get_data(as_text=True)
+
+
+def test_the_import_holds_a_record_to_its_courses_hours(db, make, seeded):
+    from models import roster_import
+
+    vol = make.volunteer(seeded, trained=False)
+    data = ("類型,證件號碼,課程代碼,完成日期,時數\n"
+            f"訓練紀錄,{vol.id_number},SW02,2025-01-02,5\n"
+            f"訓練紀錄,{vol.id_number},SW01,2025-01-02,2\n").encode()
+    (problem,) = roster_import.check(db, seeded.id, data, "r.csv").problems
+    assert (problem.row, problem.column, problem.params) == (2, "時數", {"hours": "1"})

@@ -23,8 +23,8 @@ from models import completion, training
 from models.base import taipei_date, utcnow
 from models.files import UploadRefused
 from models.people import Role, Volunteer, VolunteerStatus
-from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, TrainingMode,
-                             TrainingRecord)
+from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, TrainingKind,
+                             TrainingMode, TrainingRecord)
 from models.unit import Category, Unit
 
 from ..forms import db_ids
@@ -53,6 +53,8 @@ DOMAIN_MESSAGES = {
     "too_long": _l("This is too long."),
     "not_positive": _l("Enter more than 0 hours."),
     "too_many": _l("That is too many hours."),
+    "over_course": _l("At most the course's %(hours)s h. If the certificate says more, change the "
+                      "course's hours under Courses first."),
     "unknown": _l("Choose one of the options."),
     "other_unit": _l("Choose from your own unit only."),
     "future": _l("The date cannot be in the future."),
@@ -73,12 +75,17 @@ def _hours_field(label):
                                                 message=_l("Enter between 0.1 and 24 hours."))])
 
 
+def _course_id(value) -> int | None:
+    """The course select's value: None for its "Choose the course" option."""
+    return None if value in ("", None) else int(value)
+
+
 def _minutes(hours: Decimal | None) -> int | None:
     return None if hours is None else int((hours * 60).to_integral_value())
 
 
 class RecordForm(FlaskForm):
-    course_id = SelectField(_l("Course"), coerce=int,
+    course_id = SelectField(_l("Course"), coerce=_course_id,
                             invalid_choice_message=_l("Choose one of the options."),
                             validators=[InputRequired(_l("Choose the course."))])
     completed_on = DateField(_l("Date on the certificate"), invalid_value_message=BAD_DATE,
@@ -106,7 +113,7 @@ class CourseForm(FlaskForm):
 
 
 class EventForm(FlaskForm):
-    course_id = SelectField(_l("Course"), coerce=int,
+    course_id = SelectField(_l("Course"), coerce=_course_id,
                             invalid_choice_message=_l("Choose one of the options."),
                             validators=[InputRequired(_l("Choose the course."))])
     held_on = DateField(_l("Date"), invalid_value_message=BAD_DATE,
@@ -154,28 +161,46 @@ def _owned_or_404(model, row_id: int):
     return row
 
 
-def _course_choices(include_inactive=False) -> dict:
+def course_name(course) -> str:
+    """A course's name in the reader's language, with its category for a special course: both
+    categories have a 綜合討論 and a unit briefing, which the name alone cannot tell apart."""
+    name = local(course)
+    if course.kind == TrainingKind.special and course.category is not None:
+        return _("%(course)s · %(category)s", course=name,
+                 category=CATEGORY_LABELS[course.category.value])
+    return name
+
+
+def _course_choices(include_inactive=False) -> list[SelectChoice]:
     """The unit's courses grouped (optgroups) as basic training, then special training of the
-    unit's own category, then of the other: the two categories have courses of the same name
-    (綜合討論, the unit briefing), which a flat list could not tell apart."""
+    unit's own category, then of the other; each special course's label names its category too
+    (the closed select shows only the option). First a "Choose the course" option, chosen
+    until the admin picks one: a form sent untouched names no course and is refused."""
     category = db.session.get(Unit, current_user.unit_id).category
-    groups: dict[str, list] = {str(_("Basic training")): []}
+    basic = str(_("Basic training"))
+    groups: dict[str, list] = {basic: []}
     for cat in sorted(CATEGORY_LABELS, key=lambda c: c != category.value):
         groups[_("Special training · %(category)s", category=CATEGORY_LABELS[cat])] = []
     for c in training.courses_of(db.session, current_user.unit_id, include_inactive):
-        key = (str(_("Basic training")) if c.kind.value == "basic" else
+        key = (basic if c.kind == TrainingKind.basic else
                _("Special training · %(category)s", category=CATEGORY_LABELS[c.category.value]))
-        groups[key].append((c.id, _("%(course)s (%(hours)s h)", course=local(c), hours=f"{c.minutes / 60:g}")))
-    return {label: options for label, options in groups.items() if options}
+        groups[key].append(SelectChoice(
+            c.id, _("%(course)s (%(hours)s h)", course=course_name(c), hours=f"{c.minutes / 60:g}"),
+            optgroup=key))
+    return [SelectChoice("", _("Choose the course")),
+            *(choice for options in groups.values() for choice in options)]
 
 
 def _show_domain_errors(form, error: InvalidTraining) -> None:
     for name, code in error.errors.items():
+        text = str(DOMAIN_MESSAGES.get(code, code))
+        if error.params:
+            text = text % error.params
         field = getattr(form, {"minutes": "hours"}.get(name, name), None)
         if field is None:
-            flash(str(DOMAIN_MESSAGES.get(code, code)), "error")
+            flash(text, "error")
             continue
-        field.errors = [*field.errors, str(DOMAIN_MESSAGES.get(code, code))]
+        field.errors = [*field.errors, text]
 
 
 def _active_volunteers():
@@ -475,6 +500,9 @@ def _completion_response(cert, pdf: bytes) -> Response:
 def training_mode_label(mode) -> str:
     value = getattr(mode, "value", mode)
     return str(MODE_LABELS.get(value, value))
+
+
+bp.add_app_template_filter(course_name, "course_name")
 
 
 @bp.app_template_filter("category_label")

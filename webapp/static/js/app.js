@@ -81,6 +81,15 @@
   }
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
+  // A message flashed when the page was loaded ("Training event added. Tick who attended.") is
+  // about what was done before it: once the person does something else in place (an htmx
+  // request that changes data: not a GET), it goes, so only the new answer speaks.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var config = event.detail && event.detail.requestConfig;
+    if (!config || (config.verb || "get").toLowerCase() === "get") return;
+    var flashes = document.querySelectorAll("main > .flashes");
+    for (var i = 0; i < flashes.length; i++) flashes[i].remove();
+  });
   document.addEventListener("htmx:beforeRequest", function () {
     var box = document.getElementById("hx-failed");
     if (box && !box.hidden) {
