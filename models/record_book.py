@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 
@@ -10,10 +11,10 @@ from sqlalchemy import Boolean, Date, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .base import Base, UTCDateTime, begin_write, one_writer_per_value, taipei_date, utcnow
 from .insurance import covers_refused_by_book
 from .people import Gender, Volunteer
-from .messages import N_
+from .messages import N_, Named
 
 
 class PriorHours(Base):
@@ -146,11 +147,90 @@ def book_snapshot(volunteer: Volunteer) -> dict:
     }
 
 
+# --- one number, one volunteer ---------------------------------------------------------------
+#
+# The city issues each record-book number once, to one person, and the number goes into
+# filings (insurance lists, award files). The rule, wherever a number is entered (the book's
+# form, the roster import):
+# - numbers are compared by book_no_key: NFKC (full-width １１０００１ is 110001), without
+#   spaces, case-folded;
+# - the same person may hold it twice: a volunteer who serves a second unit brings the same
+#   book (same ID number, in another unit);
+# - another volunteer of the unit holding it: refused, naming them (name and volunteer number);
+# - a volunteer of another unit holding it: refused too (the number is most likely mistyped),
+#   without a name: a unit does not learn other units' volunteers;
+# - deleted (anonymised) volunteers hold nothing: their data is gone, and the person may come
+#   back with the same book;
+# - a number is checked when it is given (changed), so two volunteers who already shared a
+#   number before this rule can still have their book's dates edited.
+# The check and the save run under one_writer_per_value on the number (two saves at once: the
+# second waits, then finds the first).
+
+BOOK_NO_LOCK = "record_book_no"
+BOOK_NO_TAKEN = N_("Record book number %(no)s is already recorded for %(name)s (volunteer "
+                   "no. %(volunteer_no)s). Each book has one number: check the number, or "
+                   "correct it on that volunteer's page first.")
+BOOK_NO_TAKEN_ELSEWHERE = N_("Record book number %(no)s is already recorded for a volunteer of "
+                             "another unit. The city issues each number once: check the number "
+                             "on the book.")
+
+
+def clean_book_no(book_no: str | None) -> str:
+    """A typed-in record-book number as it is kept: NFKC (full-width digits as half-width),
+    trimmed."""
+    return unicodedata.normalize("NFKC", book_no or "").strip()
+
+
+def book_no_key(book_no: str | None) -> str:
+    """The number as numbers are compared: 北市志字第１１０００１號, 北市志字第 110001 號 and
+    北市志字第110001號 are one number."""
+    return "".join(clean_book_no(book_no).split()).casefold()
+
+
+def book_no_holders(session: Session) -> dict[str, list]:
+    """Volunteers (of every unit) holding a record-book number, by book_no_key: rows with id,
+    unit_id, id_number, name_zh, name_en, volunteer_no. Deleted (anonymised) volunteers are left
+    out. Numbers are compared after NFKC, which the database cannot do: every number is read
+    (a unit's few hundred, a city's few ten thousand), and only when a number is given."""
+    holders: dict[str, list] = {}
+    for row in session.execute(select(
+            Volunteer.id, Volunteer.unit_id, Volunteer.id_number, Volunteer.name_zh,
+            Volunteer.name_en, Volunteer.volunteer_no, Volunteer.record_book_no).where(
+            Volunteer.record_book_no != "", Volunteer.anonymised_at.is_(None))
+            .order_by(Volunteer.id)):
+        holders.setdefault(book_no_key(row.record_book_no), []).append(row)
+    return holders
+
+
+def book_no_refusal(holders: dict[str, list], *, unit_id: int, book_no: str, id_number: str,
+                    volunteer_id: int | None = None) -> RecordBookError | None:
+    """Why `book_no` cannot be given to this volunteer (of `unit_id`, with `id_number`; their
+    row `volunteer_id`, None for a new one), by the rule above; None when it can."""
+    from .idnumbers import normalise
+
+    person = normalise(id_number)
+    others = [h for h in holders.get(book_no_key(book_no), [])
+              if h.id != volunteer_id and not (person and normalise(h.id_number) == person)]
+    mine = next((h for h in others if h.unit_id == unit_id), None)
+    if mine is not None:
+        return RecordBookError(BOOK_NO_TAKEN, "book_no", no=book_no, name=Named(mine),
+                               volunteer_no=mine.volunteer_no)
+    if others:
+        return RecordBookError(BOOK_NO_TAKEN_ELSEWHERE, "book_no", no=book_no)
+    return None
+
+
+def lock_book_nos(session: Session, book_nos) -> None:
+    """Let one writer at a time give each of these numbers (any unit): before checking them."""
+    one_writer_per_value(session, BOOK_NO_LOCK, [book_no_key(n) for n in book_nos if n])
+
+
 def update_book(session: Session, volunteer: Volunteer, actor, *, applied_on: dt.date | None,
                 issued_on: dt.date | None, book_no: str, now: dt.datetime | None = None) -> None:
-    """Record the application date, the issue date and the book number (audited)."""
+    """Record the application date, the issue date and the book number (audited). A number
+    another volunteer holds is refused (book_no_refusal)."""
     begin_write(session)
-    book_no = (book_no or "").strip()
+    book_no = clean_book_no(book_no)
     if len(book_no) > BOOK_NO_MAX:
         raise RecordBookError(N_("Use at most %(max)d characters."), "book_no", max=BOOK_NO_MAX)
     if issued_on and not book_no:
@@ -169,6 +249,13 @@ def update_book(session: Session, volunteer: Volunteer, actor, *, applied_on: dt
                                      "cover on the insurance page before taking the book "
                                      "number off."), "book_no", policy=running[0].policy_no,
                                   day=running[0].ends_on.isoformat())
+    if book_no and book_no_key(book_no) != book_no_key(volunteer.record_book_no):
+        lock_book_nos(session, [book_no])
+        refusal = book_no_refusal(book_no_holders(session), unit_id=volunteer.unit_id,
+                                  book_no=book_no, id_number=volunteer.id_number,
+                                  volunteer_id=volunteer.id)
+        if refusal is not None:
+            raise refusal
     before = book_snapshot(volunteer)
     volunteer.record_book_applied_on = applied_on
     volunteer.record_book_issued_on = issued_on

@@ -461,3 +461,131 @@ def test_not_ready_without_the_training_certificates(db, make, unit, courses, ro
     assert record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id)).ready
     assert 'id="certificates-missing"' not in admin.get(
         f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+
+
+# --- one record-book number, one volunteer ---------------------------------------------------
+
+BOOK_DAY = dt.date(2025, 3, 1)
+
+
+def test_a_number_another_volunteer_of_the_unit_holds_is_refused_over_http(db, make, unit, admin):
+    """The QA review gave 北市志字第110001號 to a second volunteer and got "saved": refused now,
+    naming who holds it, whatever the width of its digits and its spaces; nothing changes."""
+    holder = make.volunteer(unit, name_zh="陳持冊", volunteer_no="7001",
+                            record_book_no="北市志字第110001號", record_book_issued_on=BOOK_DAY)
+    other = make.volunteer(unit)
+    url = f"/admin/record-book/volunteers/{other.id}/book"
+    for typed in ("北市志字第110001號", " 北市志字第１１０００１號 ", "北市志字第 110001 號"):
+        response = admin.post(url, {"applied_on": "", "issued_on": "2026-01-05", "book_no": typed})
+        assert response.status_code == 400, typed
+        page = response.get_data(as_text=True)
+        assert "陳持冊" in page and "7001" in page and "已登錄" in page
+        assert "Record book details saved." not in page and "紀錄冊資料已儲存" not in page
+    english = admin.post(url, {"applied_on": "", "issued_on": "2026-01-05",
+                               "book_no": "北市志字第110001號"}, headers={"Accept-Language": "en"})
+    assert "is already recorded for 陳持冊 (volunteer no. 7001)" in english.get_data(as_text=True)
+    again = fresh(db).get(Volunteer, other.id)
+    assert (again.record_book_no, again.record_book_issued_on) == ("", None)
+    assert audits(db, "record_book_update") == []
+    # another number is fine, and is kept with half-width digits
+    ok = admin.post(url, {"applied_on": "", "issued_on": "2026-01-05",
+                          "book_no": " 北市志字第１１０００２號"})
+    assert ok.status_code == 302
+    assert fresh(db).get(Volunteer, other.id).record_book_no == "北市志字第110002號"
+    assert fresh(db).get(Volunteer, holder.id).record_book_no == "北市志字第110001號"
+
+
+def test_a_number_held_in_another_unit_is_refused_without_naming_anyone(db, make, unit, admin):
+    """Numbers are issued once by the city: a volunteer of another unit holding it means a typo,
+    but that unit's volunteer stays unnamed. The same person (same ID number) serving both
+    units carries one book: their number is theirs in both."""
+    elsewhere = make.unit()
+    stranger = make.volunteer(elsewhere, name_zh="林外人", volunteer_no="9001",
+                              record_book_no="北市志字第220001號", record_book_issued_on=BOOK_DAY)
+    mine = make.volunteer(unit)
+    url = f"/admin/record-book/volunteers/{mine.id}/book"
+    refused = admin.post(url, {"applied_on": "", "issued_on": "2026-01-05",
+                               "book_no": "北市志字第２２０００１號"})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "其他運用單位" in page and "林外人" not in page and "9001" not in page
+    assert fresh(db).get(Volunteer, mine.id).record_book_no == ""
+    # the same person, who serves in both units
+    same_person = make.volunteer(unit, id_number=stranger.id_number)
+    assert admin.post(f"/admin/record-book/volunteers/{same_person.id}/book",
+                      {"applied_on": "", "issued_on": "2024-05-05",
+                       "book_no": "北市志字第220001號"}).status_code == 302
+    assert fresh(db).get(Volunteer, same_person.id).record_book_no == "北市志字第220001號"
+
+
+def test_the_number_rule_in_the_domain(db, make, unit):
+    """book_no_refusal: deleted (anonymised) volunteers hold nothing; a number already shared
+    before the rule does not stop the book's dates being edited; the check is on the number
+    given."""
+    from models import privacy
+
+    admin = make.user(unit, role="admin")
+    gone = make.volunteer(unit, record_book_no="北市志字第3號", record_book_issued_on=BOOK_DAY)
+    privacy.anonymise(db, gone, admin)
+    db.commit()
+    v = make.volunteer(unit)
+    record_book.update_book(db, v, admin, applied_on=None, issued_on=BOOK_DAY,
+                            book_no="北市志字第3號")
+    db.commit()
+    # two volunteers who shared a number before the rule (imported, typed in earlier)
+    a = make.volunteer(unit, record_book_no="北市志字第4號", record_book_issued_on=BOOK_DAY)
+    b = make.volunteer(unit, record_book_no="北市志字第４號", record_book_issued_on=BOOK_DAY)
+    record_book.update_book(db, b, admin, applied_on=dt.date(2025, 1, 2), issued_on=BOOK_DAY,
+                            book_no="北市志字第４號")
+    db.commit()
+    with pytest.raises(RecordBookError) as refused:
+        record_book.update_book(db, v, admin, applied_on=None, issued_on=BOOK_DAY,
+                                book_no="北市志字第 4 號")
+    assert refused.value.message == record_book.BOOK_NO_TAKEN
+    assert refused.value.field == "book_no"
+    assert (str(refused.value.params["name"]), refused.value.params["volunteer_no"]) == \
+        (a.name_zh, a.volunteer_no)
+    db.rollback()
+    assert fresh(db).get(Volunteer, v.id).record_book_no == "北市志字第3號"
+
+
+def test_two_saves_of_one_number_at_once_give_it_to_one_volunteer(app, db, make, unit):
+    """The second of two saves at once (two admins, two units) waits for the first and is
+    refused; on PostgreSQL it is one_writer_per_value's lock that makes it wait."""
+    import threading
+    import time
+
+    elsewhere = make.unit()
+    first_vol, second_vol = make.volunteer(unit), make.volunteer(elsewhere)
+    Session = app.extensions["hourbook_db"]["sessionmaker"]
+    first_session = Session()
+    refused, errors = [], []
+
+    def second():
+        session = Session()
+        try:
+            record_book.update_book(session, session.get(Volunteer, second_vol.id), None,
+                                    applied_on=None, issued_on=BOOK_DAY, book_no="北市志字第5號")
+            session.commit()
+        except RecordBookError as error:
+            session.rollback()
+            refused.append(error.message)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            session.close()
+
+    try:
+        record_book.update_book(first_session, first_session.get(Volunteer, first_vol.id), None,
+                                applied_on=None, issued_on=BOOK_DAY, book_no="北市志字第５號")
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second is waiting now (PostgreSQL: the number's advisory lock)
+        first_session.commit()
+    finally:
+        first_session.close()
+    thread.join(30)
+    assert errors == [] and refused == [record_book.BOOK_NO_TAKEN_ELSEWHERE]
+    fresh(db)
+    assert db.get(Volunteer, first_vol.id).record_book_no == "北市志字第5號"
+    assert db.get(Volunteer, second_vol.id).record_book_no == ""
