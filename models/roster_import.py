@@ -32,6 +32,7 @@ from .idnumbers import (
     id_problem,
     normalise,
 )
+from .contact import email_problem, phone_problem
 from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
 from .recruitment import birth_date_problem
@@ -359,8 +360,12 @@ class _Checker:
         problem = birth and birth_date_problem(birth, self.today)
         if problem:
             self.bad(row, "出生日期", BIRTH_DATE_PROBLEMS[problem])
-        if values["email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", values["email"]):
-            self.bad(row, "電子郵件", N_("Enter an email address like name@example.tw."))
+        # the application form's rules (models.contact); empty is fine in a roster
+        for column, name, problem in (("電話", "phone", phone_problem),
+                                      ("電子郵件", "email", email_problem),
+                                      ("緊急聯絡電話", "emergency_phone", phone_problem)):
+            if values[name] and problem(values[name]):
+                self.bad(row, column, problem(values[name]))
         if values["record_book_no"] and not values["record_book_issued_on"]:
             self.bad(row, "紀錄冊核發日期", N_("Enter the issue date with the book number."))
         if values["record_book_no"]:

@@ -334,3 +334,16 @@ def test_record_book_numbers_follow_the_books_rule(db, make, unit, course):
     assert sorted(fresh(db).scalars(select(Volunteer.record_book_no).where(
         Volunteer.unit_id == unit.id, Volunteer.volunteer_no.in_(["V103", "V105"])))) == [
         "北市志字第220001號", "北市志字第330001號"]
+
+
+def test_phone_and_email_follow_the_application_forms_rules(db, make, unit, course):
+    """models.contact, as on the application form and the contact pages; empty is fine."""
+    from models.contact import EMAIL_PROBLEM, PHONE_PROBLEM
+
+    data = xlsx({"志工": [VOL_HEAD,
+                        vol("V201", "甲", ID1, 電話="abc", 電子郵件="a..b@example.tw"),
+                        vol("V202", "乙", ID2, 緊急聯絡電話="找媽媽", 電話="",
+                            電子郵件="yi@example.tw")]})
+    result = roster_import.check(db, unit.id, data, "contact.xlsx")
+    assert [(p.row, p.column, p.message) for p in result.problems] == [
+        (2, "電話", PHONE_PROBLEM), (2, "電子郵件", EMAIL_PROBLEM), (3, "緊急聯絡電話", PHONE_PROBLEM)]
