@@ -164,7 +164,8 @@ def test_packet_contents_and_audit(db, make, unit, courses, root):
         trained(db, unit, v, courses, root)
         with_photo(db, v, root)
     outsider = make.volunteer(make.unit())
-    data, names = record_book.application_packet(db, admin, [a.id, b.id, outsider.id], root=root)
+    data, names = record_book.application_packet(db, admin, [a.id, b.id, outsider.id], root=root,
+                                                 completion_pdf=None)
     db.commit()
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert sorted(archive.namelist()) == sorted(names)
@@ -189,7 +190,7 @@ def test_packet_contents_and_audit(db, make, unit, courses, root):
 def test_packet_needs_volunteers(db, make, unit, root):
     admin = make.user(unit, role="admin")
     with pytest.raises(RecordBookError):
-        record_book.application_packet(db, admin, [], root=root)
+        record_book.application_packet(db, admin, [], root=root, completion_pdf=None)
 
 
 # --- book details and prior hours ------------------------------------------------------------
@@ -589,3 +590,135 @@ def test_two_saves_of_one_number_at_once_give_it_to_one_volunteer(app, db, make,
     fresh(db)
     assert db.get(Volunteer, first_vol.id).record_book_no == "北市志字第5號"
     assert db.get(Volunteer, second_vol.id).record_book_no == ""
+
+
+
+# --- the unit's completion certificate as the special-training certificate ------------------
+
+def _pdf_text(tmp_path, data: bytes) -> str:
+    import subprocess
+
+    pdf = tmp_path / "packet-cert.pdf"
+    pdf.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _unit_trained(db, unit, volunteer, root, *, special_at_events=True):
+    """The QA review's volunteer: basic training with its certificate uploaded; the special
+    courses of the unit's category (social welfare: SW01-SW03, and SW04, the unit briefing the
+    unit always runs), taken at the unit's own training events when `special_at_events`, else
+    SW01-SW03 online with no certificate uploaded."""
+    from models import training
+
+    training.seed_catalogue(db, unit)
+    db.commit()
+    by_code = {c.code: c for c in training.courses_of(db, unit.id)}
+    day = dt.date(2026, 1, 10)
+    for code in ("B01", "B02", "B03"):
+        training.add_record(db, volunteer, course=by_code[code], completed_on=day,
+                            minutes=by_code[code].minutes, mode=TrainingMode.online,
+                            certificate=PDF if code == "B01" else None,
+                            certificate_name="basic.pdf", root=root)
+    for code in ("SW01", "SW02", "SW03", "SW04"):
+        course = by_code[code]
+        if special_at_events or course.run_by_unit:
+            event = training.create_event(db, unit.id, course=course, held_on=day,
+                                          place=f"本會 {code}")
+            training.mark_attendance(db, event, [volunteer.id])
+        else:
+            training.add_record(db, volunteer, course=course, completed_on=day,
+                                minutes=course.minutes, mode=TrainingMode.online)
+    db.commit()
+
+
+def test_the_units_completion_certificate_counts_and_goes_in_the_packet(
+        app, db, make, unit, admin, root, tmp_path):
+    """The QA review: the unit ran the special training (its briefing included) and printed
+    the completion certificate, yet readiness said "not uploaded" until the admin uploaded
+    the system's own PDF again. Now the issued certificate, listing every special course of the
+    unit's category, is the special-training certificate, and the packet prints it again."""
+    v = make.volunteer(unit, name_zh="王小明", trained=False)
+    _unit_trained(db, unit, v, root)
+    with_photo(db, v, root)
+    page = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+    assert 'id="certificates-missing"' in page and "結業證明書" in page  # says what counts
+    assert not record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id)).ready
+
+    issued = admin.post(f"/admin/training/volunteers/{v.id}/completion")
+    assert issued.status_code == 200 and issued.mimetype == "application/pdf"
+    from models.completion import IssuedCompletion
+    (cert,) = fresh(db).scalars(select(IssuedCompletion)).all()
+
+    page = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+    assert 'id="certificates-missing"' not in page
+    assert f'id="special-completion-{cert.id}"' in page and cert.serial in page
+    listing = admin.get("/admin/record-book/").get_data(as_text=True)
+    row = listing.split(f'id="ready-{v.id}"', 1)[1].split("</li>", 1)[0]
+    assert "status-verified" in row and "特殊訓練證明：✓" in row.replace(" ", "")
+
+    response = admin.post("/admin/record-book/packet", {"volunteers": str(v.id)})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert sorted(archive.namelist()) == sorted([
+        "名冊.xlsx", "001_王小明_photo.jpg", "001_王小明_basic.pdf", "001_王小明_special.pdf"])
+    special = archive.read("001_王小明_special.pdf")
+    assert special.startswith(b"%PDF")
+    text = _pdf_text(tmp_path, special)
+    assert "結業證明書" in text and cert.serial in text and "社會福利概述" in text
+    sheet = load_workbook(io.BytesIO(archive.read("名冊.xlsx"))).active
+    assert [c.value for c in sheet[2]][6:8] == ["001_王小明_basic.pdf", "001_王小明_special.pdf"]
+
+
+def test_a_certificate_of_the_briefing_alone_does_not_prove_courses_taken_elsewhere(
+        db, make, unit, root, tmp_path):
+    """A completion certificate proves the records printed on it. Courses of the special
+    training taken elsewhere with no certificate uploaded stay unproven: not ready, though the
+    packet still sends the certificate for what it proves. An uploaded special certificate
+    counts as before, and a certificate whose courses the uploaded files already prove is not
+    sent twice."""
+    from models import completion, training
+    from models.completion import IssuedCompletion
+
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit, name_zh="李大華", trained=False)
+    _unit_trained(db, unit, v, root, special_at_events=False)
+    with_photo(db, v, root)
+    completion.issue_completion(db, v, actor=admin, now=dt.datetime.now(dt.timezone.utc))
+    db.commit()
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
+    assert ready.special and not ready.special_certificate and not ready.ready
+    assert [c.serial for c in ready.special_completions] == \
+        fresh(db).scalars(select(IssuedCompletion.serial)).all()
+
+    def pdf(cert):
+        return b"%PDF completion " + cert.serial.encode()
+
+    _data, names = record_book.application_packet(fresh(db), admin, [v.id], root=root,
+                                                  completion_pdf=pdf)
+    assert "001_李大華_special.pdf" in names
+    db.rollback()
+    # the online courses' certificates uploaded: ready, the unit's certificate still sent for SW04
+    for record in training.records_of(db, v.id):
+        if record.course.code in ("SW01", "SW02", "SW03"):
+            training.update_record(db, record, course=record.course,
+                                   completed_on=record.completed_on, minutes=record.minutes,
+                                   mode=record.mode, certificate=PDF,
+                                   certificate_name="online.pdf", root=root)
+    db.commit()
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
+    assert ready.ready and len(ready.special_files) == 3 and len(ready.special_completions) == 1
+    data, names = record_book.application_packet(fresh(db), admin, [v.id], root=root,
+                                                 completion_pdf=pdf)
+    specials = sorted(n for n in names if "_special" in n)
+    assert specials == [f"001_李大華_special_{k}.pdf" for k in (1, 2, 3, 4)]
+    assert zipfile.ZipFile(io.BytesIO(data)).read(specials[-1]).startswith(b"%PDF completion C")
+    db.rollback()
+    # SW04's certificate uploaded as well (the review's workaround): the unit's is not sent twice
+    sw04 = next(r for r in training.records_of(db, v.id) if r.course.code == "SW04")
+    training.update_record(db, sw04, course=sw04.course, completed_on=sw04.completed_on,
+                           minutes=sw04.minutes, mode=sw04.mode, certificate=PDF,
+                           certificate_name="again.pdf", root=root)
+    db.commit()
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
+    assert ready.ready and ready.special_completions == []
