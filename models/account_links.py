@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
+from .contact import email_problem
 from .messages import N_, Refused
 from .people import Role, User, Volunteer
 
@@ -112,7 +113,6 @@ def create_account(session: Session, volunteer: Volunteer, actor: User,
 
 
 STAFF_NAME_MAX, EMAIL_MAX = 120, 254
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def check_password(password: str | None) -> None:
@@ -125,7 +125,7 @@ def check_password(password: str | None) -> None:
 def check_staff_email(session: Session, email: str | None) -> str:
     """A staff member's sign-in email, lower-cased: an address, not taken by any account."""
     email = (email or "").strip().lower()
-    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
+    if len(email) > EMAIL_MAX or email_problem(email):
         raise AccountSetupError(N_("Enter an email address like name@example.tw."))
     if session.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email)):
         raise AccountSetupError(N_("%(email)s already has an account."), email=email)

@@ -112,6 +112,28 @@ def one_writer_per(session: Session, entity, entity_id: int) -> None:
         session.execute(select(table.c.id).where(table.c.id == entity_id).with_for_update())
 
 
+def one_writer_per_value(session: Session, scope: str, values) -> None:
+    """one_writer_per for values no single row stands for: a number that must be held once
+    across units (a record-book number) is checked-then-written by any unit, so locking one
+    unit's row would not stop two units at once. One write transaction at a time past this
+    point per (scope, value), until it ends. PostgreSQL: a transaction-level advisory lock on
+    a 64-bit hash of each value (in sorted order, so two writers of several values cannot
+    deadlock; a hash collision only makes two unrelated writers queue). SQLite: nothing more
+    to do, begin_write already holds the database's write lock."""
+    import hashlib
+
+    begin_write(session)
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    from sqlalchemy import text
+
+    keys = sorted({int.from_bytes(hashlib.blake2b(f"{scope}\0{value}".encode(),
+                                                  digest_size=8).digest(), "big", signed=True)
+                   for value in values})
+    for key in keys:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 class WriterQueue:
     """SQLite writers wait their turn on an OS file lock (`<database>-writers`, flock) taken
     just before BEGIN IMMEDIATE and let go just after COMMIT or ROLLBACK.

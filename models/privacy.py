@@ -7,7 +7,6 @@ import datetime as dt
 import enum
 import io
 import json
-import re
 import secrets
 import zipfile
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .contact import email_problem, phone_problem
 from .hours import hours_text
 from .idnumbers import mask
 from .people import Volunteer, VolunteerStatus, new_card_token
@@ -86,8 +86,11 @@ def update_contact(session: Session, volunteer: Volunteer, actor, now: dt.dateti
         if len(value) > CONTACT_MAX[name]:
             raise PrivacyError(N_("Use at most %(max)d characters."), name, max=CONTACT_MAX[name])
         clean[name] = value
-    if clean["email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", clean["email"]):
-        raise PrivacyError(N_("Enter an email address like name@example.tw."), "email")
+    # the application form's rules (models.contact), on what is typed; empty is fine here
+    for name, problem in (("phone", phone_problem), ("email", email_problem),
+                          ("emergency_phone", phone_problem)):
+        if clean[name] and problem(clean[name]):
+            raise PrivacyError(problem(clean[name]), name)
     before = _contact(volunteer)
     for name, value in clean.items():
         setattr(volunteer, name, value)

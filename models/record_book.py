@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import unicodedata
 import zipfile
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from sqlalchemy import Boolean, Date, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, taipei_date, utcnow
+from .base import Base, UTCDateTime, begin_write, one_writer_per_value, taipei_date, utcnow
 from .insurance import covers_refused_by_book
 from .people import Gender, Volunteer
-from .messages import N_
+from .messages import N_, Named
 
 
 class PriorHours(Base):
@@ -146,11 +148,90 @@ def book_snapshot(volunteer: Volunteer) -> dict:
     }
 
 
+# --- one number, one volunteer ---------------------------------------------------------------
+#
+# The city issues each record-book number once, to one person, and the number goes into
+# filings (insurance lists, award files). The rule, wherever a number is entered (the book's
+# form, the roster import):
+# - numbers are compared by book_no_key: NFKC (full-width １１０００１ is 110001), without
+#   spaces, case-folded;
+# - the same person may hold it twice: a volunteer who serves a second unit brings the same
+#   book (same ID number, in another unit);
+# - another volunteer of the unit holding it: refused, naming them (name and volunteer number);
+# - a volunteer of another unit holding it: refused too (the number is most likely mistyped),
+#   without a name: a unit does not learn other units' volunteers;
+# - deleted (anonymised) volunteers hold nothing: their data is gone, and the person may come
+#   back with the same book;
+# - a number is checked when it is given (changed), so two volunteers who already shared a
+#   number before this rule can still have their book's dates edited.
+# The check and the save run under one_writer_per_value on the number (two saves at once: the
+# second waits, then finds the first).
+
+BOOK_NO_LOCK = "record_book_no"
+BOOK_NO_TAKEN = N_("Record book number %(no)s is already recorded for %(name)s (volunteer "
+                   "no. %(volunteer_no)s). Each book has one number: check the number, or "
+                   "correct it on that volunteer's page first.")
+BOOK_NO_TAKEN_ELSEWHERE = N_("Record book number %(no)s is already recorded for a volunteer of "
+                             "another unit. The city issues each number once: check the number "
+                             "on the book.")
+
+
+def clean_book_no(book_no: str | None) -> str:
+    """A typed-in record-book number as it is kept: NFKC (full-width digits as half-width),
+    trimmed."""
+    return unicodedata.normalize("NFKC", book_no or "").strip()
+
+
+def book_no_key(book_no: str | None) -> str:
+    """The number as numbers are compared: 北市志字第１１０００１號, 北市志字第 110001 號 and
+    北市志字第110001號 are one number."""
+    return "".join(clean_book_no(book_no).split()).casefold()
+
+
+def book_no_holders(session: Session) -> dict[str, list]:
+    """Volunteers (of every unit) holding a record-book number, by book_no_key: rows with id,
+    unit_id, id_number, name_zh, name_en, volunteer_no. Deleted (anonymised) volunteers are left
+    out. Numbers are compared after NFKC, which the database cannot do: every number is read
+    (a unit's few hundred, a city's few ten thousand), and only when a number is given."""
+    holders: dict[str, list] = {}
+    for row in session.execute(select(
+            Volunteer.id, Volunteer.unit_id, Volunteer.id_number, Volunteer.name_zh,
+            Volunteer.name_en, Volunteer.volunteer_no, Volunteer.record_book_no).where(
+            Volunteer.record_book_no != "", Volunteer.anonymised_at.is_(None))
+            .order_by(Volunteer.id)):
+        holders.setdefault(book_no_key(row.record_book_no), []).append(row)
+    return holders
+
+
+def book_no_refusal(holders: dict[str, list], *, unit_id: int, book_no: str, id_number: str,
+                    volunteer_id: int | None = None) -> RecordBookError | None:
+    """Why `book_no` cannot be given to this volunteer (of `unit_id`, with `id_number`; their
+    row `volunteer_id`, None for a new one), by the rule above; None when it can."""
+    from .idnumbers import normalise
+
+    person = normalise(id_number)
+    others = [h for h in holders.get(book_no_key(book_no), [])
+              if h.id != volunteer_id and not (person and normalise(h.id_number) == person)]
+    mine = next((h for h in others if h.unit_id == unit_id), None)
+    if mine is not None:
+        return RecordBookError(BOOK_NO_TAKEN, "book_no", no=book_no, name=Named(mine),
+                               volunteer_no=mine.volunteer_no)
+    if others:
+        return RecordBookError(BOOK_NO_TAKEN_ELSEWHERE, "book_no", no=book_no)
+    return None
+
+
+def lock_book_nos(session: Session, book_nos) -> None:
+    """Let one writer at a time give each of these numbers (any unit): before checking them."""
+    one_writer_per_value(session, BOOK_NO_LOCK, [book_no_key(n) for n in book_nos if n])
+
+
 def update_book(session: Session, volunteer: Volunteer, actor, *, applied_on: dt.date | None,
                 issued_on: dt.date | None, book_no: str, now: dt.datetime | None = None) -> None:
-    """Record the application date, the issue date and the book number (audited)."""
+    """Record the application date, the issue date and the book number (audited). A number
+    another volunteer holds is refused (book_no_refusal)."""
     begin_write(session)
-    book_no = (book_no or "").strip()
+    book_no = clean_book_no(book_no)
     if len(book_no) > BOOK_NO_MAX:
         raise RecordBookError(N_("Use at most %(max)d characters."), "book_no", max=BOOK_NO_MAX)
     if issued_on and not book_no:
@@ -169,6 +250,13 @@ def update_book(session: Session, volunteer: Volunteer, actor, *, applied_on: dt
                                      "cover on the insurance page before taking the book "
                                      "number off."), "book_no", policy=running[0].policy_no,
                                   day=running[0].ends_on.isoformat())
+    if book_no and book_no_key(book_no) != book_no_key(volunteer.record_book_no):
+        lock_book_nos(session, [book_no])
+        refusal = book_no_refusal(book_no_holders(session), unit_id=volunteer.unit_id,
+                                  book_no=book_no, id_number=volunteer.id_number,
+                                  volunteer_id=volunteer.id)
+        if refusal is not None:
+            raise refusal
     before = book_snapshot(volunteer)
     volunteer.record_book_applied_on = applied_on
     volunteer.record_book_issued_on = issued_on
@@ -202,6 +290,11 @@ class Readiness:
     special: bool
     basic_files: list  # StoredFile rows of basic-training certificates
     special_files: list
+    # completion certificates the unit issued (IssuedCompletion rows, newest first) that go with
+    # the application as special-training certificates, and whether the certificates prove every
+    # special course (_special_proof)
+    special_completions: list = dataclass_field(default_factory=list)
+    special_proven: bool = False
 
     @property
     def basic_certificate(self) -> bool:
@@ -210,7 +303,10 @@ class Readiness:
 
     @property
     def special_certificate(self) -> bool:
-        return bool(self.special_files)
+        """A special-training certificate goes with the application: an uploaded certificate
+        file (as before), or the unit's completion certificates with the files proving every
+        special course of the unit's category."""
+        return bool(self.special_files) or self.special_proven
 
     @property
     def ready(self) -> bool:
@@ -220,10 +316,62 @@ class Readiness:
                 and self.special_certificate)
 
 
-def _training_done(session: Session, volunteer: Volunteer, category
-                   ) -> tuple[bool, bool, list, list]:
-    """(basic done, special done, basic certificate files, special certificate files), by
-    training.training_status for the unit's category."""
+def _special_proof(records: list, required: set[int], issued: list) -> tuple[list, bool]:
+    """What the completion certificates the unit issued (models.completion.IssuedCompletion,
+    newest first) prove for the record book.
+
+    A completion certificate proves exactly the training records printed on it (its
+    record_ids, as far as they are still the volunteer's records): courses the unit itself
+    ran (the unit briefing 運用單位業務簡介及工作內容說明(含實習), and any course of its own
+    training events), certified by the unit that files the application. An uploaded
+    certificate file proves its own record. The special training is proven when every special
+    course of the unit's category (`required`: the active ones, as training_status asks) has a
+    record proven either way; a certificate listing only the briefing does not prove the
+    courses taken elsewhere, whose certificates must be uploaded.
+
+    Returns (the certificates to send: each proves a special course that no uploaded file and
+    no newer certificate chosen before it proves; whether every required course is proven)."""
+    by_id = {r.id: r for r in records}
+    proven = {r.course_id for r in records if r.course_id in required
+              and r.certificate_file is not None}
+    chosen = []
+    for row in issued:
+        courses = {by_id[i].course_id for i in row.record_ids
+                   if i in by_id and by_id[i].course_id in required}
+        if courses - proven:
+            chosen.append(row)
+            proven |= courses
+    return chosen, bool(required) and required <= proven
+
+
+def _special_courses(session: Session, unit_id: int, category) -> set[int]:
+    """The ids of the unit's active special courses of `category` (training_status's list)."""
+    from .training import TrainingCourse, TrainingKind
+
+    return set(session.scalars(select(TrainingCourse.id).where(
+        TrainingCourse.unit_id == unit_id, TrainingCourse.kind == TrainingKind.special,
+        TrainingCourse.category == category, TrainingCourse.active.is_(True))))
+
+
+def _issued_completions(session: Session, volunteer_ids: list[int], unit_id: int
+                        ) -> dict[int, list]:
+    """The completion certificates the unit issued to these volunteers, newest first."""
+    from .completion import IssuedCompletion
+
+    out: dict[int, list] = {i: [] for i in volunteer_ids}
+    if out:
+        for row in session.scalars(select(IssuedCompletion).where(
+                IssuedCompletion.unit_id == unit_id,
+                IssuedCompletion.volunteer_id.in_(list(out)))
+                .order_by(IssuedCompletion.issued_at.desc(), IssuedCompletion.id.desc())):
+            out[row.volunteer_id].append(row)
+    return out
+
+
+def _readiness(session: Session, volunteer: Volunteer, category, required: set[int],
+               issued: list) -> Readiness:
+    """One volunteer's Readiness, by training.training_status for the unit's category, the
+    certificate files on their training records and the unit's completion certificates."""
     from .training import TrainingKind, TrainingRecord, training_status
 
     status = training_status(session, volunteer, category)
@@ -235,7 +383,10 @@ def _training_done(session: Session, volunteer: Volunteer, category
     special_files = [r.certificate_file for r in records
                      if r.course.kind == TrainingKind.special and r.course.category == category
                      and r.certificate_file is not None]
-    return status.basic_done, status.special_done, basic_files, special_files
+    completions, proven = _special_proof(records, required, issued)
+    return Readiness(volunteer, volunteer.photo_file_id is not None, status.basic_done,
+                     status.special_done, basic_files, special_files, completions,
+                     proven and status.special_done)
 
 
 def readiness(session: Session, unit_id: int, *, include_with_book: bool = False
@@ -246,13 +397,11 @@ def readiness(session: Session, unit_id: int, *, include_with_book: bool = False
     category = session.get(Unit, unit_id).category
     query = select(Volunteer).where(Volunteer.unit_id == unit_id,
                                     Volunteer.anonymised_at.is_(None))
-    rows = []
-    for v in session.scalars(query.order_by(Volunteer.volunteer_no)):
-        if not v.is_active or (v.record_book_no and not include_with_book):
-            continue
-        basic, special, bfiles, sfiles = _training_done(session, v, category)
-        rows.append(Readiness(v, v.photo_file_id is not None, basic, special, bfiles, sfiles))
-    return rows
+    volunteers = [v for v in session.scalars(query.order_by(Volunteer.volunteer_no))
+                  if v.is_active and (include_with_book or not v.record_book_no)]
+    required = _special_courses(session, unit_id, category)
+    issued = _issued_completions(session, [v.id for v in volunteers], unit_id)
+    return [_readiness(session, v, category, required, issued[v.id]) for v in volunteers]
 
 
 def readiness_of(session: Session, volunteer: Volunteer) -> Readiness:
@@ -260,9 +409,9 @@ def readiness_of(session: Session, volunteer: Volunteer) -> Readiness:
     from .unit import Unit
 
     category = session.get(Unit, volunteer.unit_id).category
-    basic, special, bfiles, sfiles = _training_done(session, volunteer, category)
-    return Readiness(volunteer, volunteer.photo_file_id is not None, basic, special, bfiles,
-                     sfiles)
+    return _readiness(session, volunteer, category,
+                      _special_courses(session, volunteer.unit_id, category),
+                      _issued_completions(session, [volunteer.id], volunteer.unit_id)[volunteer.id])
 
 
 def ready_volunteers(session: Session, unit_id: int) -> list[Readiness]:
@@ -283,22 +432,32 @@ def _safe_name(name: str) -> str:
 def _extension(stored) -> str:
     types = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf",
              "image/webp": "webp"}
-    return types.get(stored.content_type, "bin")
+    # a completion certificate (IssuedCompletion) is printed as a PDF
+    return types.get(getattr(stored, "content_type", "application/pdf"), "bin")
 
 
 def application_packet(session: Session, actor, volunteer_ids: list[int], *, root,
-                       now: dt.datetime | None = None) -> tuple[bytes, list[str]]:
+                       completion_pdf, now: dt.datetime | None = None
+                       ) -> tuple[bytes, list[str]]:
     """The ZIP for the city platform: 名冊.xlsx (full ID numbers) plus each volunteer's photo and
     certificates named NNN_姓名_photo.jpg, NNN_姓名_basic[_k].pdf, NNN_姓名_special[_k].pdf.
+    The special-training certificates are the uploaded files, then the unit's completion
+    certificates that prove more (Readiness.special_completions), printed again as issued by
+    `completion_pdf` (webapp.printing.completion.completion_pdf: a CompletionCertificate in,
+    PDF bytes out).
 
     Only the actor's unit's volunteers; audited as an id_number_export. Returns (zip, names)."""
     from openpyxl import Workbook
 
+    from .completion import issued_completion
     from .export import neutralise
     from .files import StoredFile, read_stored
 
-    def read(stored):
-        return read_stored(root, stored)
+    def read(stored, volunteer: Volunteer) -> bytes:
+        """An uploaded file's bytes, or an issued completion certificate printed again."""
+        if isinstance(stored, StoredFile):
+            return read_stored(root, stored)
+        return completion_pdf(issued_completion(session, volunteer, stored.id))
 
     by_id = {r.volunteer.id: r for r in readiness(session, actor.unit_id,
                                                   include_with_book=True)}
@@ -319,15 +478,16 @@ def application_packet(session: Session, actor, volunteer_ids: list[int], *, roo
             if v.photo_file_id:
                 photo = session.get(StoredFile, v.photo_file_id)
                 photo_name = f"{stem}_photo.{_extension(photo)}"
-                archive.writestr(photo_name, read(photo))
+                archive.writestr(photo_name, read(photo, v))
                 names.append(photo_name)
             cert_names = {}
-            for label, files_ in (("basic", row.basic_files), ("special", row.special_files)):
+            for label, files_ in (("basic", row.basic_files),
+                                  ("special", [*row.special_files, *row.special_completions])):
                 cert_names[label] = []
                 for k, stored in enumerate(files_, start=1):
                     suffix = "" if len(files_) == 1 else f"_{k}"
                     name = f"{stem}_{label}{suffix}.{_extension(stored)}"
-                    archive.writestr(name, read(stored))
+                    archive.writestr(name, read(stored, v))
                     names.append(name)
                     cert_names[label].append(name)
             values = [seq, v.name_zh, GENDER_ZH.get(v.gender, ""), v.birth_date.isoformat(),

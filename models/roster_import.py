@@ -32,10 +32,21 @@ from .idnumbers import (
     id_problem,
     normalise,
 )
+from .contact import email_problem, phone_problem
 from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
 from .recruitment import birth_date_problem
-from .record_book import PRIOR_NOT_YET_SERVED, PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
+from .record_book import (
+    PRIOR_NOT_YET_SERVED,
+    PRIOR_OVERLAP,
+    PriorHours,
+    book_no_holders,
+    book_no_key,
+    book_no_refusal,
+    clean_book_no,
+    lock_book_nos,
+    overlapping_prior_hours,
+)
 from .training import (CATALOGUE, MAX_MINUTES, TrainingCourse, TrainingKind, TrainingMode,
                        TrainingRecord, over_course_hours)
 from .messages import N_
@@ -269,6 +280,8 @@ class _Checker:
             select(TrainingCourse).where(TrainingCourse.unit_id == unit_id))}
         self.new_ids: dict[str, int] = {}  # ID number -> row number of the file's volunteer row
         self.new_books: dict[str, str] = {}  # ID number -> the file's record-book number
+        self.book_rows: dict[str, int] = {}  # book_no_key -> row number of the file
+        self.book_holders = book_no_holders(session)  # of every unit (record_book's rule)
         self.trainings: dict[tuple, int] = {}  # (ID number, course id, date) -> row number
         self.covers: list[tuple] = []  # ((ID number, policy no), start, end, row number)
         self.priors: list[tuple] = []  # ((ID number, earlier unit), start, end, row number)
@@ -368,14 +381,36 @@ class _Checker:
         problem = birth and birth_date_problem(birth, self.today)
         if problem:
             self.bad(row, "出生日期", BIRTH_DATE_PROBLEMS[problem])
-        if values["email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", values["email"]):
-            self.bad(row, "電子郵件", N_("Enter an email address like name@example.tw."))
+        # the application form's rules (models.contact); empty is fine in a roster
+        for column, name, problem in (("電話", "phone", phone_problem),
+                                      ("電子郵件", "email", email_problem),
+                                      ("緊急聯絡電話", "emergency_phone", phone_problem)):
+            if values[name] and problem(values[name]):
+                self.bad(row, column, problem(values[name]))
         if values["record_book_no"] and not values["record_book_issued_on"]:
             self.bad(row, "紀錄冊核發日期", N_("Enter the issue date with the book number."))
+        if values["record_book_no"]:
+            values["record_book_no"] = self.book_no(row, values["record_book_no"], number)
         values["id_number"] = number
         if number:
             self.new_books[number] = values["record_book_no"]
         return values if len(self.problems) == start else None
+
+    def book_no(self, row: Row, book_no: str, number: str) -> str:
+        """The row's record-book number as kept (record_book.clean_book_no), checked by the
+        book's own rule (record_book.book_no_refusal) and against the file's earlier rows."""
+        book_no = clean_book_no(book_no)
+        key = book_no_key(book_no)
+        if key in self.book_rows:
+            self.bad(row, "紀錄冊號碼", N_("Same record book number as row %(line)d of this file."),
+                     line=self.book_rows[key])
+            return book_no
+        self.book_rows[key] = row.number
+        refusal = book_no_refusal(self.book_holders, unit_id=self.unit_id, book_no=book_no,
+                                  id_number=number)
+        if refusal is not None:
+            self.bad(row, "紀錄冊號碼", refusal.message, **refusal.params)
+        return book_no
 
     def prior(self, row: Row) -> dict | None:
         start = len(self.problems)
@@ -542,6 +577,8 @@ def run(session: Session, actor, data: bytes, filename: str, now: dt.datetime | 
     """Save every row in the caller's transaction, or none (ImportRefused with the problems)."""
     begin_write(session)
     rows, problems = read_file(data, filename)
+    # two imports (or an import and the book's form) giving one number at once: one at a time
+    lock_book_nos(session, [r.values.get("紀錄冊號碼", "") for r in rows if r.kind == VOLUNTEERS])
     checker, clean = _check(session, actor.unit_id, rows, problems, now)
     if checker.problems:
         raise ImportRefused(checker.problems)

@@ -219,11 +219,11 @@ def test_contact_edit_and_bad_input_over_http(db, volunteer):
     assert bad.status_code == 400 and me(db, volunteer).email == ""
     ok = volunteer.post("/me/data/contact", {"phone": "0912000111", "email": "a@b.tw",
                                              "address": "臺北市", "emergency_contact": "爸爸",
-                                             "emergency_phone": "0922"})
+                                             "emergency_phone": "0922-000-333"})
     assert ok.status_code == 302
     v = me(db, volunteer)
     assert (v.phone, v.email, v.emergency_contact) == ("0912000111", "a@b.tw", "爸爸")
-    assert volunteer.post("/me/data/contact", {"phone": "1"},
+    assert volunteer.post("/me/data/contact", {"phone": "0912000222"},
                           headers={}, follow_redirects=False).status_code == 302
     assert volunteer.client.post("/me/data/contact", data={"phone": "x"}).status_code == 400  # no CSRF
 
@@ -470,3 +470,72 @@ def test_anonymisation_unnames_issued_completion_certificates(db, make, unit):
     assert again.serial == cert.serial and again.total_minutes == cert.total_minutes
     assert name not in again.text and name not in json.dumps(row.printed, ensure_ascii=False)
     assert again.volunteer_name == v.name_zh and v.name_zh in again.text
+
+
+# --- the application form's rules for phone and email (models.contact) ------------------------
+
+PHONE_WORDS = "請輸入像 0912-345-678 這樣的電話號碼"
+EMAIL_WORDS = "請輸入像 name@example.tw 這樣的電子郵件地址"
+
+
+def test_the_admins_correction_keeps_the_application_forms_phone_and_email_rules(
+        db, make, unit, admin):
+    """The QA review saved (and audited) the phone "abc" through the correction form: refused
+    now in the application form's words, with nothing of the form saved (the name typed with
+    it neither)."""
+    from models.contact import EMAIL_PROBLEM, PHONE_PROBLEM
+
+    vol = make.volunteer(unit, name_zh="王小眀", phone="0912-345-678")
+    url = f"/admin/data-requests/volunteers/{vol.id}/profile"
+    base = {"name_zh": "王小明", "name_en": "", "gender": "female", "birth_date": "1970-05-17",
+            "id_kind": "national_id", "id_number": vol.id_number, "phone": "0912-000-111",
+            "email": "", "address": "", "emergency_contact": "", "emergency_phone": ""}
+    for field, bad, words in (("phone", "abc", PHONE_WORDS), ("emergency_phone", "abc", PHONE_WORDS),
+                              ("phone", "12", PHONE_WORDS), ("email", "me@example", EMAIL_WORDS),
+                              ("email", "a..b@example.tw", EMAIL_WORDS)):
+        response = admin.post(url, {**base, field: bad})
+        assert response.status_code == 400, (field, bad)
+        page = response.get_data(as_text=True)
+        assert words in page and 'class="field has-error"><label for="c-%s"' % field in page
+    english = admin.post(url, {**base, "phone": "abc"}, headers={"Accept-Language": "en"})
+    assert PHONE_PROBLEM in english.get_data(as_text=True)
+    english = admin.post(url, {**base, "email": "nope"}, headers={"Accept-Language": "en"})
+    assert EMAIL_PROBLEM in english.get_data(as_text=True)
+    v = fresh(db).get(Volunteer, vol.id)
+    assert (v.name_zh, v.phone, v.email, v.emergency_phone) == ("王小眀", "0912-345-678", "", "")
+    assert audits(db, "volunteer_contact_update") == []
+    assert audits(db, "volunteer_identity_correct") == []
+    ok = admin.post(url, {**base, "phone": "(02) 2700-1234 #12", "email": "wang@example.tw",
+                          "emergency_phone": "+886 912 345 678"})
+    assert ok.status_code == 302
+    v = fresh(db).get(Volunteer, vol.id)
+    assert (v.phone, v.email, v.emergency_phone) == ("(02) 2700-1234 #12", "wang@example.tw",
+                                                     "+886 912 345 678")
+
+
+def test_the_volunteers_own_contact_form_keeps_the_same_rules(db, volunteer):
+    for data, words in (({"phone": "abc"}, PHONE_WORDS), ({"emergency_phone": "call me"}, PHONE_WORDS),
+                        ({"email": "me@localhost"}, EMAIL_WORDS)):
+        response = volunteer.post("/me/data/contact", data)
+        assert response.status_code == 400, data
+        assert words in response.get_data(as_text=True)
+    v = me(db, volunteer)
+    assert (v.phone, v.email, v.emergency_phone) == ("", "", "")
+    assert volunteer.post("/me/data/contact", {"phone": "0912-000-111"}).status_code == 302
+    assert me(db, volunteer).phone == "0912-000-111"
+
+
+def test_update_contact_refuses_what_the_application_form_refuses(db, make, unit):
+    """The domain function too (the correction page and the volunteer's page both call it)."""
+    from models.contact import EMAIL_PROBLEM, PHONE_PROBLEM
+
+    v = make.volunteer(unit)
+    for values, field, message in (({"phone": "abc"}, "phone", PHONE_PROBLEM),
+                                   ({"emergency_phone": "0912-abc"}, "emergency_phone", PHONE_PROBLEM),
+                                   ({"email": "a@b"}, "email", EMAIL_PROBLEM)):
+        with pytest.raises(PrivacyError) as refused:
+            privacy.update_contact(db, v, None, **values)
+        assert (refused.value.field, refused.value.message) == (field, message)
+        db.rollback()
+    privacy.update_contact(db, v, None, phone="", email="", emergency_phone="")  # empty is fine
+    db.commit()

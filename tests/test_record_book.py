@@ -164,7 +164,8 @@ def test_packet_contents_and_audit(db, make, unit, courses, root):
         trained(db, unit, v, courses, root)
         with_photo(db, v, root)
     outsider = make.volunteer(make.unit())
-    data, names = record_book.application_packet(db, admin, [a.id, b.id, outsider.id], root=root)
+    data, names = record_book.application_packet(db, admin, [a.id, b.id, outsider.id], root=root,
+                                                 completion_pdf=None)
     db.commit()
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert sorted(archive.namelist()) == sorted(names)
@@ -189,7 +190,7 @@ def test_packet_contents_and_audit(db, make, unit, courses, root):
 def test_packet_needs_volunteers(db, make, unit, root):
     admin = make.user(unit, role="admin")
     with pytest.raises(RecordBookError):
-        record_book.application_packet(db, admin, [], root=root)
+        record_book.application_packet(db, admin, [], root=root, completion_pdf=None)
 
 
 # --- book details and prior hours ------------------------------------------------------------
@@ -461,3 +462,263 @@ def test_not_ready_without_the_training_certificates(db, make, unit, courses, ro
     assert record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id)).ready
     assert 'id="certificates-missing"' not in admin.get(
         f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+
+
+# --- one record-book number, one volunteer ---------------------------------------------------
+
+BOOK_DAY = dt.date(2025, 3, 1)
+
+
+def test_a_number_another_volunteer_of_the_unit_holds_is_refused_over_http(db, make, unit, admin):
+    """The QA review gave 北市志字第110001號 to a second volunteer and got "saved": refused now,
+    naming who holds it, whatever the width of its digits and its spaces; nothing changes."""
+    holder = make.volunteer(unit, name_zh="陳持冊", volunteer_no="7001",
+                            record_book_no="北市志字第110001號", record_book_issued_on=BOOK_DAY)
+    other = make.volunteer(unit)
+    url = f"/admin/record-book/volunteers/{other.id}/book"
+    for typed in ("北市志字第110001號", " 北市志字第１１０００１號 ", "北市志字第 110001 號"):
+        response = admin.post(url, {"applied_on": "", "issued_on": "2026-01-05", "book_no": typed})
+        assert response.status_code == 400, typed
+        page = response.get_data(as_text=True)
+        assert "陳持冊" in page and "7001" in page and "已登錄" in page
+        assert "Record book details saved." not in page and "紀錄冊資料已儲存" not in page
+    english = admin.post(url, {"applied_on": "", "issued_on": "2026-01-05",
+                               "book_no": "北市志字第110001號"}, headers={"Accept-Language": "en"})
+    assert "is already recorded for 陳持冊 (volunteer no. 7001)" in english.get_data(as_text=True)
+    again = fresh(db).get(Volunteer, other.id)
+    assert (again.record_book_no, again.record_book_issued_on) == ("", None)
+    assert audits(db, "record_book_update") == []
+    # another number is fine, and is kept with half-width digits
+    ok = admin.post(url, {"applied_on": "", "issued_on": "2026-01-05",
+                          "book_no": " 北市志字第１１０００２號"})
+    assert ok.status_code == 302
+    assert fresh(db).get(Volunteer, other.id).record_book_no == "北市志字第110002號"
+    assert fresh(db).get(Volunteer, holder.id).record_book_no == "北市志字第110001號"
+
+
+def test_a_number_held_in_another_unit_is_refused_without_naming_anyone(db, make, unit, admin):
+    """Numbers are issued once by the city: a volunteer of another unit holding it means a typo,
+    but that unit's volunteer stays unnamed. The same person (same ID number) serving both
+    units carries one book: their number is theirs in both."""
+    elsewhere = make.unit()
+    stranger = make.volunteer(elsewhere, name_zh="林外人", volunteer_no="9001",
+                              record_book_no="北市志字第220001號", record_book_issued_on=BOOK_DAY)
+    mine = make.volunteer(unit)
+    url = f"/admin/record-book/volunteers/{mine.id}/book"
+    refused = admin.post(url, {"applied_on": "", "issued_on": "2026-01-05",
+                               "book_no": "北市志字第２２０００１號"})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "其他運用單位" in page and "林外人" not in page and "9001" not in page
+    assert fresh(db).get(Volunteer, mine.id).record_book_no == ""
+    # the same person, who serves in both units
+    same_person = make.volunteer(unit, id_number=stranger.id_number)
+    assert admin.post(f"/admin/record-book/volunteers/{same_person.id}/book",
+                      {"applied_on": "", "issued_on": "2024-05-05",
+                       "book_no": "北市志字第220001號"}).status_code == 302
+    assert fresh(db).get(Volunteer, same_person.id).record_book_no == "北市志字第220001號"
+
+
+def test_the_number_rule_in_the_domain(db, make, unit):
+    """book_no_refusal: deleted (anonymised) volunteers hold nothing; a number already shared
+    before the rule does not stop the book's dates being edited; the check is on the number
+    given."""
+    from models import privacy
+
+    admin = make.user(unit, role="admin")
+    gone = make.volunteer(unit, record_book_no="北市志字第3號", record_book_issued_on=BOOK_DAY)
+    privacy.anonymise(db, gone, admin)
+    db.commit()
+    v = make.volunteer(unit)
+    record_book.update_book(db, v, admin, applied_on=None, issued_on=BOOK_DAY,
+                            book_no="北市志字第3號")
+    db.commit()
+    # two volunteers who shared a number before the rule (imported, typed in earlier)
+    a = make.volunteer(unit, record_book_no="北市志字第4號", record_book_issued_on=BOOK_DAY)
+    b = make.volunteer(unit, record_book_no="北市志字第４號", record_book_issued_on=BOOK_DAY)
+    record_book.update_book(db, b, admin, applied_on=dt.date(2025, 1, 2), issued_on=BOOK_DAY,
+                            book_no="北市志字第４號")
+    db.commit()
+    with pytest.raises(RecordBookError) as refused:
+        record_book.update_book(db, v, admin, applied_on=None, issued_on=BOOK_DAY,
+                                book_no="北市志字第 4 號")
+    assert refused.value.message == record_book.BOOK_NO_TAKEN
+    assert refused.value.field == "book_no"
+    assert (str(refused.value.params["name"]), refused.value.params["volunteer_no"]) == \
+        (a.name_zh, a.volunteer_no)
+    db.rollback()
+    assert fresh(db).get(Volunteer, v.id).record_book_no == "北市志字第3號"
+
+
+def test_two_saves_of_one_number_at_once_give_it_to_one_volunteer(app, db, make, unit):
+    """The second of two saves at once (two admins, two units) waits for the first and is
+    refused; on PostgreSQL it is one_writer_per_value's lock that makes it wait."""
+    import threading
+    import time
+
+    elsewhere = make.unit()
+    first_vol, second_vol = make.volunteer(unit), make.volunteer(elsewhere)
+    Session = app.extensions["hourbook_db"]["sessionmaker"]
+    first_session = Session()
+    refused, errors = [], []
+
+    def second():
+        session = Session()
+        try:
+            record_book.update_book(session, session.get(Volunteer, second_vol.id), None,
+                                    applied_on=None, issued_on=BOOK_DAY, book_no="北市志字第5號")
+            session.commit()
+        except RecordBookError as error:
+            session.rollback()
+            refused.append(error.message)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            session.close()
+
+    try:
+        record_book.update_book(first_session, first_session.get(Volunteer, first_vol.id), None,
+                                applied_on=None, issued_on=BOOK_DAY, book_no="北市志字第５號")
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second is waiting now (PostgreSQL: the number's advisory lock)
+        first_session.commit()
+    finally:
+        first_session.close()
+    thread.join(30)
+    assert errors == [] and refused == [record_book.BOOK_NO_TAKEN_ELSEWHERE]
+    fresh(db)
+    assert db.get(Volunteer, first_vol.id).record_book_no == "北市志字第5號"
+    assert db.get(Volunteer, second_vol.id).record_book_no == ""
+
+
+
+# --- the unit's completion certificate as the special-training certificate ------------------
+
+def _pdf_text(tmp_path, data: bytes) -> str:
+    import subprocess
+
+    pdf = tmp_path / "packet-cert.pdf"
+    pdf.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _unit_trained(db, unit, volunteer, root, *, special_at_events=True):
+    """The QA review's volunteer: basic training with its certificate uploaded; the special
+    courses of the unit's category (social welfare: SW01-SW03, and SW04, the unit briefing the
+    unit always runs), taken at the unit's own training events when `special_at_events`, else
+    SW01-SW03 online with no certificate uploaded."""
+    from models import training
+
+    training.seed_catalogue(db, unit)
+    db.commit()
+    by_code = {c.code: c for c in training.courses_of(db, unit.id)}
+    day = dt.date(2026, 1, 10)
+    for code in ("B01", "B02", "B03"):
+        training.add_record(db, volunteer, course=by_code[code], completed_on=day,
+                            minutes=by_code[code].minutes, mode=TrainingMode.online,
+                            certificate=PDF if code == "B01" else None,
+                            certificate_name="basic.pdf", root=root)
+    for code in ("SW01", "SW02", "SW03", "SW04"):
+        course = by_code[code]
+        if special_at_events or course.run_by_unit:
+            event = training.create_event(db, unit.id, course=course, held_on=day,
+                                          place=f"本會 {code}")
+            training.mark_attendance(db, event, [volunteer.id])
+        else:
+            training.add_record(db, volunteer, course=course, completed_on=day,
+                                minutes=course.minutes, mode=TrainingMode.online)
+    db.commit()
+
+
+def test_the_units_completion_certificate_counts_and_goes_in_the_packet(
+        app, db, make, unit, admin, root, tmp_path):
+    """The QA review: the unit ran the special training (its briefing included) and printed
+    the completion certificate, yet readiness said "not uploaded" until the admin uploaded
+    the system's own PDF again. Now the issued certificate, listing every special course of the
+    unit's category, is the special-training certificate, and the packet prints it again."""
+    v = make.volunteer(unit, name_zh="王小明", trained=False)
+    _unit_trained(db, unit, v, root)
+    with_photo(db, v, root)
+    page = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+    assert 'id="certificates-missing"' in page and "結業證明書" in page  # says what counts
+    assert not record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id)).ready
+
+    issued = admin.post(f"/admin/training/volunteers/{v.id}/completion")
+    assert issued.status_code == 200 and issued.mimetype == "application/pdf"
+    from models.completion import IssuedCompletion
+    (cert,) = fresh(db).scalars(select(IssuedCompletion)).all()
+
+    page = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+    assert 'id="certificates-missing"' not in page
+    assert f'id="special-completion-{cert.id}"' in page and cert.serial in page
+    listing = admin.get("/admin/record-book/").get_data(as_text=True)
+    row = listing.split(f'id="ready-{v.id}"', 1)[1].split("</li>", 1)[0]
+    assert "status-verified" in row and "特殊訓練證明：✓" in row.replace(" ", "")
+
+    response = admin.post("/admin/record-book/packet", {"volunteers": str(v.id)})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert sorted(archive.namelist()) == sorted([
+        "名冊.xlsx", "001_王小明_photo.jpg", "001_王小明_basic.pdf", "001_王小明_special.pdf"])
+    special = archive.read("001_王小明_special.pdf")
+    assert special.startswith(b"%PDF")
+    text = _pdf_text(tmp_path, special)
+    assert "結業證明書" in text and cert.serial in text and "社會福利概述" in text
+    sheet = load_workbook(io.BytesIO(archive.read("名冊.xlsx"))).active
+    assert [c.value for c in sheet[2]][6:8] == ["001_王小明_basic.pdf", "001_王小明_special.pdf"]
+
+
+def test_a_certificate_of_the_briefing_alone_does_not_prove_courses_taken_elsewhere(
+        db, make, unit, root, tmp_path):
+    """A completion certificate proves the records printed on it. Courses of the special
+    training taken elsewhere with no certificate uploaded stay unproven: not ready, though the
+    packet still sends the certificate for what it proves. An uploaded special certificate
+    counts as before, and a certificate whose courses the uploaded files already prove is not
+    sent twice."""
+    from models import completion, training
+    from models.completion import IssuedCompletion
+
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit, name_zh="李大華", trained=False)
+    _unit_trained(db, unit, v, root, special_at_events=False)
+    with_photo(db, v, root)
+    completion.issue_completion(db, v, actor=admin, now=dt.datetime.now(dt.timezone.utc))
+    db.commit()
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
+    assert ready.special and not ready.special_certificate and not ready.ready
+    assert [c.serial for c in ready.special_completions] == \
+        fresh(db).scalars(select(IssuedCompletion.serial)).all()
+
+    def pdf(cert):
+        return b"%PDF completion " + cert.serial.encode()
+
+    _data, names = record_book.application_packet(fresh(db), admin, [v.id], root=root,
+                                                  completion_pdf=pdf)
+    assert "001_李大華_special.pdf" in names
+    db.rollback()
+    # the online courses' certificates uploaded: ready, the unit's certificate still sent for SW04
+    for record in training.records_of(db, v.id):
+        if record.course.code in ("SW01", "SW02", "SW03"):
+            training.update_record(db, record, course=record.course,
+                                   completed_on=record.completed_on, minutes=record.minutes,
+                                   mode=record.mode, certificate=PDF,
+                                   certificate_name="online.pdf", root=root)
+    db.commit()
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
+    assert ready.ready and len(ready.special_files) == 3 and len(ready.special_completions) == 1
+    data, names = record_book.application_packet(fresh(db), admin, [v.id], root=root,
+                                                 completion_pdf=pdf)
+    specials = sorted(n for n in names if "_special" in n)
+    assert specials == [f"001_李大華_special_{k}.pdf" for k in (1, 2, 3, 4)]
+    assert zipfile.ZipFile(io.BytesIO(data)).read(specials[-1]).startswith(b"%PDF completion C")
+    db.rollback()
+    # SW04's certificate uploaded as well (the review's workaround): the unit's is not sent twice
+    sw04 = next(r for r in training.records_of(db, v.id) if r.course.code == "SW04")
+    training.update_record(db, sw04, course=sw04.course, completed_on=sw04.completed_on,
+                           minutes=sw04.minutes, mode=sw04.mode, certificate=PDF,
+                           certificate_name="again.pdf", root=root)
+    db.commit()
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
+    assert ready.ready and ready.special_completions == []

@@ -1,5 +1,6 @@
 """Roster import: the template, the dry run listing every row's problems, all-or-nothing
 import, duplicate ID numbers, the CLI and the admin page."""
+import datetime as dt
 import io
 
 import pytest
@@ -351,3 +352,52 @@ def test_csv_is_read_whatever_its_name_and_encoding(db, make, unit):
         for name in ("r.csv", "r.xlsx", "r.txt"):
             rows, problems = roster_import.read_file(data, name)
             assert problems == [] and [r.kind for r in rows] == ["training"]
+
+
+def test_record_book_numbers_follow_the_books_rule(db, make, unit, course):
+    """record_book.book_no_refusal, as on the book's page: a number held by a volunteer of the
+    unit (named), of another unit (not named), or by an earlier row of the file is a problem;
+    the same person's book from another unit is not; numbers are kept with half-width digits."""
+    make.volunteer(unit, name_zh="陳持冊", volunteer_no="7001",
+                   record_book_no="北市志字第110001號", record_book_issued_on=dt.date(2025, 1, 1))
+    stranger = make.volunteer(make.unit(), name_zh="林外人", record_book_no="北市志字第220001號",
+                              record_book_issued_on=dt.date(2025, 1, 1))
+    IDS = [with_check_digit(f"F2200001{k}") for k in range(5)]
+    book = {"紀錄冊核發日期": "2025-02-01"}
+    data = xlsx({"志工": [VOL_HEAD,
+                        vol("V101", "甲", IDS[0], 紀錄冊號碼="北市志字第１１０００１號", **book),
+                        vol("V102", "乙", IDS[1], 紀錄冊號碼="北市志字第220001號", **book),
+                        vol("V103", "丙", IDS[2], 紀錄冊號碼="北市志字第330001號", **book),
+                        vol("V104", "丁", IDS[3], 紀錄冊號碼="北市志字第 330001 號", **book),
+                        vol("V105", "戊", stranger.id_number, 紀錄冊號碼="北市志字第220001號",
+                            **book)]})
+    result = roster_import.check(db, unit.id, data, "books.xlsx")
+    assert [(p.row, p.column) for p in result.problems] == [
+        (2, "紀錄冊號碼"), (3, "紀錄冊號碼"), (5, "紀錄冊號碼"), (6, "紀錄冊號碼")]
+    texts = [p.text() for p in result.problems]
+    assert "陳持冊" in texts[0] and "7001" in texts[0]
+    assert "another unit" in texts[1] and "林外人" not in texts[1]
+    assert texts[2] == "Same record book number as row 4 of this file."
+    assert texts[3] == "Same record book number as row 3 of this file."  # two people of the file
+    admin = make.user(unit, role="admin")
+    ok = xlsx({"志工": [VOL_HEAD, vol("V103", "丙", IDS[2], 紀錄冊號碼="北市志字第３３０００１號",
+                                    **book),
+                      vol("V105", "戊", stranger.id_number, 紀錄冊號碼="北市志字第220001號", **book)]})
+    roster_import.run(db, admin, ok, "ok.xlsx")
+    db.commit()
+    assert sorted(fresh(db).scalars(select(Volunteer.record_book_no).where(
+        Volunteer.unit_id == unit.id, Volunteer.volunteer_no.in_(["V103", "V105"])))) == [
+        "北市志字第220001號", "北市志字第330001號"]
+
+
+def test_phone_and_email_follow_the_application_forms_rules(db, make, unit, course):
+    """models.contact, as on the application form and the contact pages; empty is fine."""
+    from models.contact import EMAIL_PROBLEM, PHONE_PROBLEM
+
+    data = xlsx({"志工": [VOL_HEAD,
+                        vol("V201", "甲", ID1, 電話="abc", 電子郵件="a..b@example.tw"),
+                        vol("V202", "乙", ID2, 緊急聯絡電話="找媽媽", 電話="",
+                            電子郵件="yi@example.tw")]})
+    result = roster_import.check(db, unit.id, data, "contact.xlsx")
+    assert [(p.row, p.column, p.message) for p in result.problems] == [
+        (2, "電話", PHONE_PROBLEM), (2, "電子郵件", EMAIL_PROBLEM), (3, "緊急聯絡電話", PHONE_PROBLEM)]

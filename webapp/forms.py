@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from models import account_links
+from models import account_links, contact
 from .i18n import refusal_text
 
 
@@ -42,6 +42,24 @@ def kiosk_pin(form, field):
         account_links.validate_pin(field.data)
     except account_links.AccountSetupError as error:
         raise ValidationError(refusal_text(error)) from None
+
+
+def _domain_rule(problem_of):
+    """A WTForms validator from one of the domain's rules (a function answering a msgid or
+    None): the form and the domain function refuse with the same words."""
+    from flask_babel import gettext as _
+
+    def check(form, field):
+        problem = problem_of(field.data)
+        if problem:
+            raise ValidationError(_(problem))
+    return check
+
+
+# models.contact: the one rule for each, on every form that takes one (empty values are left to
+# DataRequired / Optional)
+phone_number = _domain_rule(contact.phone_problem)
+email_address = _domain_rule(contact.email_problem)
 
 
 class PinChangeForm(FlaskForm):

@@ -70,3 +70,46 @@ def test_record_book_and_import_on_a_phone(phone, db, make, unit):
     expect(page.locator("#problems")).to_contain_text("第 2 列")
     assert_fits_phone(page)
     screenshot(page, "roster-import-phone")
+
+
+def test_record_book_page_with_the_units_completion_certificate_on_a_phone(app, phone, db, make,
+                                                                          unit, tmp_path):
+    """The special-training certificate read from the unit's completion certificate (its
+    number shown), and a book number another volunteer holds refused by name: both fit 360 px."""
+    import datetime as dt
+
+    from models import completion, training
+    from models.training import TrainingMode
+
+    app.config["HOURBOOK_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    admin = make.user(unit, role="admin")
+    make.volunteer(unit, name_zh="陳持冊", volunteer_no="7001", record_book_no="北市志字第110001號",
+                   record_book_issued_on=dt.date(2025, 3, 1))
+    v = make.volunteer(unit, name_zh="王小明", trained=False)
+    training.seed_catalogue(db, unit)
+    db.commit()
+    day = dt.date(2026, 1, 10)
+    for course in training.courses_of(db, unit.id):
+        if course.legacy or (course.category not in (None, unit.category)):
+            continue
+        if course.kind.value == "special":
+            event = training.create_event(db, unit.id, course=course, held_on=day)
+            training.mark_attendance(db, event, [v.id])
+        else:
+            training.add_record(db, v, course=course, completed_on=day, minutes=course.minutes,
+                                mode=TrainingMode.online)
+    cert = completion.issue_completion(db, v, actor=admin, now=dt.datetime.now(dt.timezone.utc))
+    db.commit()
+    page = sign_in(phone, admin.email)
+    page.goto(f"/admin/record-book/volunteers/{v.id}")
+    expect(page.locator("dl.facts")).to_contain_text(f"結業證明書 {cert.serial}")
+    book_form = page.locator("form:has(input[name=book_no])")
+    book_form.locator("input[name=issued_on]").fill("2026-02-01")
+    book_form.locator("input[name=book_no]").fill("北市志字第１１０００１號")
+    page.allow_console_error("status of 400")  # the refused form answers 400
+    with page.expect_navigation():
+        book_form.get_by_role("button", name="儲存").click()
+    expect(page.locator("form:has(input[name=book_no])")).to_contain_text("陳持冊（志工編號 7001）")
+    assert_fits_phone(page)
+    assert_touch_targets(page)
+    screenshot(page, "record-book-completion-and-taken-number-phone")

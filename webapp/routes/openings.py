@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from models import recruitment as r
 from models.base import taipei_date, utcnow
@@ -27,6 +27,7 @@ from models.recruitment import InvalidApplication, Opening
 from models.unit import Unit
 
 from ..access import public
+from ..forms import email_address, phone_number
 from ..extensions import db, limiter
 
 bp = Blueprint("openings", __name__)
@@ -36,7 +37,6 @@ TOO_LONG = _l("Use at most %(max)d characters.")
 GENDERS = [("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]
 ID_KINDS = [("national_id", _l("National ID")), ("resident_cert", _l("Resident certificate")),
             ("passport", _l("Passport"))]
-PHONE_RE = r"^[0-9+()\- #]{6,40}$"
 
 # id_problem() answers in English: these are its messages, marked for translation.
 ID_MESSAGES = {
@@ -99,11 +99,9 @@ class ApplicationForm(FlaskForm):
     birth_date = DateField(_l("Birth date"), invalid_value_message=BAD_DATE,
                            validators=[InputRequired(_l("Enter your birth date."))])
     phone = StringField(_l("Mobile phone"), validators=[
-        DataRequired(_l("Enter a phone number.")),
-        Regexp(PHONE_RE, message=_l("Enter a phone number like 0912-345-678."))])
+        DataRequired(_l("Enter a phone number.")), phone_number])
     email = StringField(_l("Email (optional)"), validators=[
-        Optional(), Length(max=254, message=TOO_LONG),
-        Email(message=_l("Enter an email address like name@example.tw."))])
+        Optional(), Length(max=254, message=TOO_LONG), email_address])
     id_kind = SelectField(_l("Identity document"), choices=[SelectChoice(v, label) for v, label in ID_KINDS], default="national_id",
                           invalid_choice_message=_l("Choose one of the options."),
                           validators=[InputRequired(_l("Choose one of the options."))])
@@ -119,8 +117,7 @@ class ApplicationForm(FlaskForm):
     emergency_contact = StringField(_l("Emergency contact"), validators=[
         DataRequired(_l("Enter an emergency contact.")), Length(max=120, message=TOO_LONG)])
     emergency_phone = StringField(_l("Emergency contact's phone"), validators=[
-        DataRequired(_l("Enter a phone number.")),
-        Regexp(PHONE_RE, message=_l("Enter a phone number like 0912-345-678."))])
+        DataRequired(_l("Enter a phone number.")), phone_number])
     guardian_name = StringField(_l("Parent or guardian's name (under 18)"), validators=[
         Optional(), Length(max=60, message=TOO_LONG)])
     guardian_consent = BooleanField(_l("My parent or guardian agrees to my volunteering (under 18)."))

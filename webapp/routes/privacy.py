@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 from models import access_log, privacy, record_book
 from models.base import utcnow
@@ -19,6 +19,7 @@ from models.privacy import DataRequest, PrivacyError, RequestKind, RequestStatus
 
 from ..access import roles
 from ..extensions import db
+from ..forms import email_address, phone_number
 from .files import upload_root
 from .record_book import PhotoForm, save_photo
 from ..i18n import refusal_text
@@ -41,13 +42,15 @@ STATUS_LABELS = {
 
 
 class ContactForm(FlaskForm):
-    phone = StringField(_l("Phone"), validators=[Length(max=40, message=TOO_LONG)])
-    email = StringField(_l("Email"), validators=[Length(max=254, message=TOO_LONG)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40, message=TOO_LONG),
+                                                 phone_number])
+    email = StringField(_l("Email"), validators=[Optional(), Length(max=254, message=TOO_LONG),
+                                                 email_address])
     address = StringField(_l("Address"), validators=[Length(max=300, message=TOO_LONG)])
     emergency_contact = StringField(_l("Emergency contact"),
                                     validators=[Length(max=120, message=TOO_LONG)])
-    emergency_phone = StringField(_l("Emergency contact's phone"),
-                                  validators=[Length(max=40, message=TOO_LONG)])
+    emergency_phone = StringField(_l("Emergency contact's phone"), validators=[
+        Optional(), Length(max=40, message=TOO_LONG), phone_number])
 
 
 class RequestForm(FlaskForm):

@@ -31,6 +31,7 @@ from ..forms import db_ids
 from ..access import roles
 from ..extensions import db
 from ..i18n import refusal_text
+from ..printing.completion import completion_pdf
 from .files import read_upload, upload_root
 
 bp = Blueprint("record_book", __name__, url_prefix="/admin/record-book")
@@ -150,7 +151,8 @@ def packet():
         ids = []
     try:
         data, _names = record_book.application_packet(db.session, current_user, ids,
-                                                      root=upload_root(), now=utcnow())
+                                                      root=upload_root(), now=utcnow(),
+                                                      completion_pdf=completion_pdf)
     except RecordBookError as error:
         db.session.rollback()
         flash(refusal_text(error), "error")

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from models import unit_profile
 from models.files import UploadRefused
@@ -21,7 +21,7 @@ from models.unit_profile import ProfileError
 
 from ..access import roles
 from ..extensions import db
-from ..forms import ButtonForm
+from ..forms import ButtonForm, email_address
 from ..i18n import refusal_text
 from .files import read_upload, upload_root
 
@@ -56,7 +56,7 @@ class ProfileForm(FlaskForm):
     contact_phone = StringField(_l("Contact phone"), validators=[
         Length(max=unit_profile.PHONE_MAX, message=TOO_LONG)])
     contact_email = StringField(_l("Contact email"), validators=[
-        Optional(), Email(message=_l("Enter an email address like name@example.tw.")),
+        Optional(), email_address,
         Length(max=unit_profile.EMAIL_MAX, message=TOO_LONG)])
 
 
