@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .award_rules import PERFORMANCE_CERTIFICATE, AwardRule, CountingWindow, rule_of, rules, thresholds_of
-from .base import TAIPEI, Base, UTCDateTime, begin_write, one_writer_per, utcnow
+from .base import TAIPEI, Base, UTCDateTime, begin_write, one_writer_per, taipei_date, utcnow
 from .hours import verified_minutes
 from .people import Volunteer
 from .record_book import PriorCertificate, PriorHours
@@ -475,6 +475,16 @@ def _snapshot(g: AwardGrant) -> dict:
 GRANT_DATES = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))  # an application or decision day
 
 
+def check_not_after_today(on: dt.date, now: dt.datetime | None, error=None) -> None:
+    """An application or a decision is recorded once it is made: refuse a day after today in
+    Taipei (`now`, the current moment when not given) with `error` (a Refused kind)."""
+    today = taipei_date(now or utcnow())
+    if on > today:
+        raise (error or AwardError)(N_("The date cannot be after today (%(today)s): record an "
+                                       "application or decision once it is made."),
+                                    today=today.isoformat())
+
+
 def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: int,
                  status, on: dt.date, actor=None, now: dt.datetime | None = None, *,
                  minutes_used: int | None = None, months_used: int | None = None,
@@ -486,7 +496,8 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
     the hours and months the rule requires (unless given), so the next card cannot reuse them.
     A rule that needs the volunteer's declaration of no criminal conviction (Golden Diamond)
     refuses an application or grant without it: `declared` (made on `on`), or the pending
-    application's. Audited. Caller commits."""
+    application's. `on` is never after today in Taipei (`now`), and a decision is never dated
+    before the application it completes. Audited. Caller commits."""
     begin_write(session)
     status = GrantStatus(getattr(status, "value", status))
     rule = rule_of(session, award_key)
@@ -498,12 +509,17 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
     if not GRANT_DATES[0] <= on <= GRANT_DATES[1]:
         raise AwardError(N_("Enter a date from %(first)s to %(last)s."),
                          first=GRANT_DATES[0].isoformat(), last=GRANT_DATES[1].isoformat())
+    check_not_after_today(on, now, AwardError)
     one_writer_per(session, Volunteer, volunteer.id)  # the same decision twice at once: one
     mine = [g for g in _grants(session, volunteer.id) if g.award_key == award_key]
     if rule.once_per_level and status in (GrantStatus.applied, GrantStatus.granted) and any(
             g.level == level and g.status == GrantStatus.granted for g in mine):
         raise AwardError(N_("Level already granted"))
     pending = next((g for g in mine if g.level == level and g.status == GrantStatus.applied), None)
+    if status != GrantStatus.applied and pending is not None and pending.applied_on \
+            and on < pending.applied_on:
+        raise AwardError(N_("The decision cannot be dated before the application (%(date)s)."),
+                         date=pending.applied_on.isoformat())
     if status != GrantStatus.applied and pending is None and any(
             g.level == level and g.status == status and g.decided_on == on for g in mine):
         # The same decision on the same day again: a form sent twice, or two admins at once.

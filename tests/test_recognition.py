@@ -199,6 +199,44 @@ def test_an_out_of_range_date_records_nothing(admin, db, make, unit, place):
     assert db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id)).all() == []
 
 
+def test_no_date_after_today_nor_a_decision_before_its_application(admin, db, make, unit,
+                                                                     place):
+    """The review: an honour card applied for on 2030-01-01 (accepted), then granted on
+    2026-11-01, before the application; the history read "applied 2030-01-01 · decided
+    2026-11-01". Today is 2026-03-05 in Taipei (NOW)."""
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 700)
+    url = "/admin/awards/honour_card/record"
+
+    def send(status, on, lang="zh-TW"):
+        return admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": status, "on": on,
+                                "as_of": "2026-03-05"}, hx=True,
+                          headers={"Accept-Language": lang})
+
+    for status in ("applied", "granted", "not_granted"):
+        r = send(status, "2030-01-01")
+        assert r.status_code == 400 and "日期不能晚於今天（2026-03-05）" in page(r), status
+    r = send("applied", "2026-03-06", "en")
+    assert r.status_code == 400 and "The date cannot be after today (2026-03-05)" in page(r)
+    db.rollback()
+    db.expire_all()
+    assert db.scalars(select(aw.AwardGrant)).all() == [] and audits(db, "award_applied") == []
+    assert send("applied", "2026-03-04").status_code == 200
+    r = send("granted", "2026-03-01")
+    assert r.status_code == 400 and "決定日期不能早於申請日期（2026-03-04）" in page(r)
+    r = send("not_granted", "2026-03-03", "en")
+    assert r.status_code == 400
+    assert "The decision cannot be dated before the application (2026-03-04)" in page(r)
+    db.rollback()
+    db.expire_all()
+    [grant] = db.scalars(select(aw.AwardGrant)).all()
+    assert (grant.status.value, grant.applied_on, grant.decided_on, grant.valid_to) == (
+        "applied", dt.date(2026, 3, 4), None, None)
+    assert audits(db, "award_granted") == [] and audits(db, "award_not_granted") == []
+    r = send("granted", "2026-03-05")
+    assert r.status_code == 200 and "已核定" in page(r)
+
+
 def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place):
     vol = make.volunteer(unit)
     serve(db, unit, place, vol, 2100)
@@ -216,13 +254,13 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
                              "on": "2026-03-03", "as_of": "2026-03-05"}, hx=True)
     assert again.status_code == 400 and "已有申請審核中" in page(again)
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted",
-                         "on": "2026-06-01", "as_of": "2026-03-05"}, hx=True)
+                         "on": "2026-03-04", "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 200 and "已核定" in page(r)
     db.rollback()
     db.expire_all()
     grants = db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id)).all()
     assert [(g.level, g.status.value, g.applied_on, g.decided_on) for g in grants] == [
-        (1, "granted", dt.date(2026, 3, 2), dt.date(2026, 6, 1))]
+        (1, "granted", dt.date(2026, 3, 2), dt.date(2026, 3, 4))]
     assert [a.action for a in audits(db, "award_applied")] == ["award_applied"]
     assert audits(db, "award_granted")[-1].actor_user_id == admin.user.id
     # bronze is never proposed again: silver (2,000 h) is
@@ -230,7 +268,7 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
     assert "銀質徽章" in html and f'name="level" value="2"' in html
     # granting bronze again is refused
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied",
-                         "on": "2026-06-02", "as_of": "2026-03-05"}, hx=True)
+                         "on": "2026-03-05", "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 400 and "此等級已獲頒" in page(r)
 
 
@@ -251,9 +289,9 @@ def test_the_same_decision_sent_twice_is_recorded_once(admin, db, make, unit, pl
         grants = db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id,
                                                         aw.AwardGrant.award_key == key)).all()
         assert [(g.status.value, g.decided_on) for g in grants] == [(status, dt.date(2026, 3, 2))]
-    # a later decision is not a repeat: MOHW bronze refused in March, granted in June
+    # a decision of a later day is not a repeat
     r = admin.post("/admin/awards/mohw/record", {
-        "volunteer_id": vol.id, "level": 1, "status": "not_granted", "on": "2026-06-02",
+        "volunteer_id": vol.id, "level": 1, "status": "not_granted", "on": "2026-03-04",
         "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 200
 
@@ -278,7 +316,7 @@ def test_golden_diamond_needs_the_volunteers_declaration(admin, db, make, unit, 
     assert r.status_code == 200 and "已於 2026-03-02 聲明無犯罪紀錄" in page(r)
     assert 'name="declared"' not in page(r)
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted",
-                         "on": "2026-07-30", "as_of": "2026-03-05"}, hx=True)
+                         "on": "2026-03-04", "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 200
     db.rollback()
     db.expire_all()
