@@ -177,6 +177,7 @@ class AwardEligibility:
     level: int | None  # the level proposed (eligible) or the next one to reach
     level_name_zh: str = ""
     level_name_en: str = ""
+    levelled: bool = False  # the rule has several levels: a message names the level too
     counted_to: dt.date | None = None
     service_minutes: int = 0  # verified service in the window
     prior_minutes: int = 0  # earlier units' record-book hours in the window
@@ -214,14 +215,26 @@ def duration_text(minutes: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+# How a message names the award: the award's name, and for an award of several levels the
+# level's name too ("MOHW volunteer service award (Bronze badge)").
+AWARD_AND_LEVEL = N_("%(award)s (%(level)s)")
+
+
 def explain(e: AwardEligibility, gettext=english, ngettext=english_n,
             duration=duration_text, english_names: bool = False) -> str:
     """The eligibility's message as text: `gettext` and `ngettext` translate it (default: the
     English msgids), `duration` formats the DURATION_PARAMS' minutes; `english_names`: the
-    level by its English name (when the rule has one), for a reader of English."""
+    award and level by their English names (when the rule has them), for a reader of English.
+    `%(award)s` names the award, with the level when the award has several (AWARD_AND_LEVEL)."""
     params = {k: duration(v) if k in DURATION_PARAMS else v for k, v in e.params.items()}
-    if english_names and e.level_name_en:
+    if english_names and e.level_name_en and "level" in params:
         params["level"] = e.level_name_en
+    if english_names and e.name_en and "award" in params:
+        params["award"] = e.name_en
+    if e.levelled and params.get("award") and params.get("level"):
+        params["award"] = translated(AWARD_AND_LEVEL, {"award": params["award"],
+                                                       "level": params["level"]},
+                                     gettext, ngettext)
     return translated(e.message, params, gettext, ngettext)
 
 
@@ -406,7 +419,8 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         if item.level is not None:
             item.level_name_zh = level_names[item.level]["name_zh"]
             item.level_name_en = level_names[item.level]["name_en"]
-        item.params = {"level": item.level_name_zh,
+        item.levelled = len(rule.levels) > 1
+        item.params = {"award": rule.name_zh, "level": item.level_name_zh,
                        "hours": item.counted_minutes,
                        "missing_hours": item.missing_minutes or 0,
                        "missing_months": item.missing_months,
@@ -418,14 +432,14 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
                             "certificate_no": certificate["number"],
                             "certificate_unit": certificate["unit"]}
         if item.eligible and item.certificate and item.certificate["source"] == "earlier_unit":
-            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s; "
+            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s; "
                               "performance certificate %(certificate_no)s from "
                               "%(certificate_unit)s, issued %(certificate_on)s")
         elif item.eligible and item.certificate:
-            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s; "
+            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s; "
                               "this unit's performance certificate of %(certificate_on)s")
         elif item.eligible:
-            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s")
+            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s")
         elif "all_levels_granted" in item.missing_conditions:
             item.message = N_("Every level already granted")
         elif "pending_application" in item.missing_conditions:

@@ -185,6 +185,34 @@ def test_award_list_shows_the_evidence(admin, db, make, unit, place):
     assert admin.get("/admin/awards/golden_diamond_team").status_code == 404
 
 
+def test_the_explanation_names_the_award_and_the_history_the_level(admin, db, make, unit,
+                                                                    place):
+    """The review read "Eligible for Honour card with 325 h …", "Eligible for Bronze badge
+    with …" (a level's name where the sentence needs the award's) and "Level 1" in the
+    history. The award by its name, with the level's when it has several; the history names
+    the level; both in the reader's language."""
+    vol = make.volunteer(unit, name_zh="王小明")
+    serve(db, unit, place, vol, 1560, dt.datetime(2025, 5, 1, 10, tzinfo=TAIPEI))
+    en = {"Accept-Language": "en"}
+    html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05", headers=en))
+    assert ("Eligible for the MOHW volunteer service award (Bronze badge): 1560 h 00 min "
+            "counted to 2025-12-31") in html
+    html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
+    assert "可申請衛生福利志願服務獎勵（銅質徽章）：計至 2025-12-31 共 1560 小時 00 分" in html
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05", headers=en))
+    assert "Eligible for the Volunteer honour card: 1560 h 00 min counted to 2026-03-05" in html
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))
+    assert "可申請志願服務榮譽卡：計至 2026-03-05 共 1560 小時 00 分" in html
+    r = admin.post("/admin/awards/mohw/record", {"volunteer_id": vol.id, "level": 1,
+                                                "status": "applied", "on": "2026-03-02",
+                                                "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200
+    history = page(admin.get("/admin/awards/mohw", headers=en)).split("Applications and decisions")[1]
+    assert "Bronze badge · applied 2026-03-02" in history and "Level 1" not in history
+    history = page(admin.get("/admin/awards/mohw")).split("申請與核定紀錄")[1]
+    assert "銅質徽章 · 申請 2026-03-02" in history and "第 1 級" not in history
+
+
 def test_an_out_of_range_date_records_nothing(admin, db, make, unit, place):
     vol = make.volunteer(unit)
     serve(db, unit, place, vol, 2100)
@@ -375,7 +403,8 @@ def test_xlsx_for_filing(admin, db, make, unit, place):
     assert line["身分證統一編號"] == vol.id_number and line["紀錄冊編號"] == "北市-123"
     assert line["採計時數"] == "620" and line["時數計至"] == "2026-03-05"
     assert line["申請等級"] == "貢獻獎" and line["狀態"] == "符合"
-    assert line["說明"] == "符合貢獻獎：計至 2026-03-05 共 620 小時 00 分"  # Chinese, as filed
+    # Chinese, as filed; the award by its name
+    assert line["說明"] == "可申請臺北市志願服務貢獻獎：計至 2026-03-05 共 620 小時 00 分"
     entry = audits(db, "id_number_export")[-1]  # full ID numbers: in the access log
     assert entry.actor_user_id == admin.user.id and '"rows": 1' in entry.after
     assert '"purpose": "award_list"' in entry.after
@@ -401,7 +430,7 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
           dt.datetime(2025, 11, 20, 9, tzinfo=TAIPEI))
     serve(db, unit, place, me, 8, dt.datetime(2026, 1, 5, 9, tzinfo=TAIPEI), status=SessionStatus.closed)
     html = page(volunteer.get("/me/milestones"))
-    assert "符合績效證明書：計至 2026-03-05 共 160 小時 30 分" in html
+    assert "可申請志願服務績效證明書：計至 2026-03-05 共 160 小時 30 分" in html
     # a goal passed reads as reached, not "160 of 150 hours"
     assert "160 小時 30 分：已達所需的 150 小時" in html and "／150 小時" not in html
     r = volunteer.post("/me/certificates/request", {"note": "轉換單位用"})
@@ -624,13 +653,17 @@ def test_milestones_explain_progress(volunteer, db, make, unit, place):
     assert "/me/milestones" in page(volunteer.get("/"))
 
 
-def test_milestones_name_the_level_in_the_readers_language(volunteer, db, unit, place):
+def test_milestones_name_the_award_in_the_readers_language(volunteer, db, unit, place):
+    """The review read "Eligible for Certificate with 160 h …": a level's name where the
+    sentence needs the award's."""
     me = volunteer.user.volunteer
     serve(db, unit, place, me, 160, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
     english = page(volunteer.get("/me/milestones", headers={"Accept-Language": "en"}))
-    assert "Eligible for Certificate with 160 h 00 min" in english
-    assert "Eligible for 績效證明書" not in english
-    assert "符合績效證明書" in page(volunteer.get("/me/milestones"))
+    assert ("Eligible for the Volunteer service performance certificate: 160 h 00 min counted "
+            "to 2026-03-05") in english
+    assert "Eligible for Certificate" not in english and "績效證明書" not in english
+    assert "可申請志願服務績效證明書：計至 2026-03-05 共 160 小時 00 分" in page(
+        volunteer.get("/me/milestones"))
 
 
 def test_milestones_count_toward_the_next_round_of_windowed_awards(db, make, unit, place):
