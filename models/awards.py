@@ -186,6 +186,10 @@ class AwardEligibility:
     seniority_start: dt.date | None = None
     seniority_source: str | None = None  # training | joined_on | None (unknown)
     service_months: int | None = None  # after months used by earlier grants
+    # service_months = unit_months + earlier_months - used_months (not below 0):
+    unit_months: int | None = None  # from seniority_start to counted_to (None: no start)
+    earlier_months: int = 0  # added by earlier units' periods in Taipei (taipei_only)
+    used_months: int = 0  # already used by earlier grants (honour card)
     months_required: int = 0
     required_minutes: int | None = None
     missing_minutes: int | None = None  # None when there is no level left to reach
@@ -382,12 +386,18 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         item.counted_minutes = max(0, item.service_minutes + item.prior_minutes - used_min)
         item.seniority_start, item.seniority_source = rule_start, rule_source
         months = None
+        # where the months come from, as the hours: from the start with this unit, earlier
+        # units' periods in Taipei (years_in_taipei_only), less what earlier grants used
+        item.unit_months = None if rule_start is None else full_months(rule_start, end)
+        item.used_months = used_months
         if in_taipei:
             if inputs.prior_periods is None:
                 inputs.prior_periods = prior_periods(session, volunteer.id)
             taipei = [(a, b) for a, b, where in inputs.prior_periods if where]
             months = taipei_months(rule_start, taipei, end)
             if months is not None:
+                # what the earlier periods add (overlaps counted once: never below 0)
+                item.earlier_months = months - (item.unit_months or 0)
                 months = max(0, months - used_months)
                 item.taipei_only = True
             if any(where is None and a <= end for a, _b, where in inputs.prior_periods):
@@ -395,7 +405,7 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
                                      "were served in Taipei: their periods do not count as "
                                      "years in Taipei."))
         elif rule_start is not None:
-            months = max(0, full_months(rule_start, end) - used_months)
+            months = max(0, item.unit_months - used_months)
         item.service_months = months
         if rule.months_required and rule_source == "joined_on" and not rule.this_unit_only \
                 and not in_taipei:

@@ -358,9 +358,25 @@ def award_history(session: Session, unit_id: int, award_key: str, limit: int = 2
         .order_by(aw.AwardGrant.id.desc()).limit(limit)))
 
 
+# The months of service that count and where they come from, as the hours: the start and the
+# months from it, earlier units' periods in Taipei (awards counting years in Taipei only),
+# less the months earlier grants used (honour card). The pages show the same (_service_years).
+SERVICE_YEARS_HEADERS = ["採計年資（月）", "年資起算日", "本單位年資（月）", "他單位臺北市年資（月）",
+                         "已使用年資（月）"]
+
+
+def service_years_cells(e: aw.AwardEligibility) -> list:
+    """An eligibility's SERVICE_YEARS_HEADERS columns ("" where nothing is known or counted)."""
+    if e.service_months is None:
+        return ["", "", "", "", ""]
+    return [e.service_months, e.seniority_start.isoformat() if e.seniority_start else "",
+            "" if e.unit_months is None else e.unit_months,
+            e.earlier_months if e.taipei_only else "", e.used_months]
+
+
 AWARD_LIST_HEADERS = ["序號", "志工編號", "姓名", "身分證統一編號", "出生年月日", "紀錄冊編號",
                       "申請等級", "採計時數", "本單位服務時數", "他單位時數", "已使用時數",
-                      "時數計至", "年資起算日", "年資（月）", "說明", "狀態"]
+                      "時數計至", *SERVICE_YEARS_HEADERS, "說明", "狀態"]
 
 
 def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: award_rules.AwardRule,
@@ -377,9 +393,7 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: award
                       v.record_book_no, e.level_name_zh, hours_text(e.counted_minutes),
                       hours_text(e.service_minutes), hours_text(e.prior_minutes),
                       hours_text(e.used_minutes), e.counted_to.isoformat() if e.counted_to else "",
-                      e.seniority_start.isoformat() if e.seniority_start else "",
-                      "" if e.service_months is None else e.service_months,
-                      explain(e), status])
+                      *service_years_cells(e), explain(e), status])
     data = text_sheets_xlsx([TextSheet("申請名冊", AWARD_LIST_HEADERS, lines,
                                        caption=f"{rule.name_zh}（{as_of.isoformat()}）")])
     # Full ID numbers leave the database: in the access log (models/access_log.py).

@@ -313,8 +313,11 @@ def test_golden_diamond_counts_years_in_taipei_only(db, make, unit, place):
     db.commit()
     gd = _golden(db, vol)
     assert gd.eligible and gd.service_months == 36
+    # where they come from: 34 with this unit since 15 August 2023, 2 from the earlier period
+    assert (gd.seniority_start, gd.unit_months, gd.earlier_months) == (dt.date(2023, 8, 15), 34, 2)
     [(_v, [bulk])] = rec.unit_eligibility(db, unit.id, AS_OF, ["golden_diamond"], volunteers=[vol])
     assert (bulk.eligible, bulk.service_months, bulk.message) == (True, 36, gd.message)
+    assert (bulk.unit_months, bulk.earlier_months) == (34, 2)
     # more hours short as well
     short = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "start": dt.date(2015, 1, 1), "joined": dt.date(2025, 6, 15),

@@ -213,6 +213,60 @@ def test_the_explanation_names_the_award_and_the_history_the_level(admin, db, ma
     assert "銅質徽章 · 申請 2026-03-02" in history and "第 1 級" not in history
 
 
+def _cells(response, sheet_index=0):
+    """An XLSX download's lines under its caption, as {header: value}."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(response.get_data())).worksheets[sheet_index]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    return [dict(zip(rows[1], line)) for line in rows[2:]]
+
+
+def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit, place):
+    """The review: 曾淑芬 on the Golden Diamond list, "Service years from 2025-12-19 / 99
+    months": the months counted her earlier units' periods in Taipei, the date was when she
+    joined this unit. The page and the XLSX break the months down as the hours are: from the
+    start with this unit, earlier units in Taipei, less what earlier cards used."""
+    vol = make.volunteer(unit, name_zh="曾淑芬", joined_on=dt.date(2025, 12, 19))  # trained 2000
+    serve(db, unit, place, vol, 9)
+    db.add(PriorHours(volunteer_id=vol.id, source_unit="臺北市立圖書館", in_taipei=True,
+                      period_start=dt.date(2017, 11, 1), period_end=dt.date(2025, 12, 18),
+                      minutes=650 * 60))
+    other = make.volunteer(unit, name_zh="林子")
+    gf.create_family(db, unit.id, "曾家", [vol.volunteer_no, other.volunteer_no], None)
+    db.commit()
+    # in Taipei: 2 months with this unit (from 19 December), 98 more from the earlier period
+    # straight before it: 100 months, 2017-11-01 to 2026-03-05 in one stretch
+    for url in ("/admin/awards/golden_diamond?as_of=2026-03-05",
+                "/admin/awards/families?as_of=2026-03-05"):
+        html = page(admin.get(url))
+        assert "<strong>100 個月</strong>" in html, url
+        assert "自 2025-12-19 起 2 個月 · 其他單位在臺北市 98 個月" in html, url
+        html = page(admin.get(url, headers={"Accept-Language": "en"}))
+        assert "<strong>100 months</strong>" in html, url
+        assert "2 months from 2025-12-19 · earlier units in Taipei 98 months" in html, url
+    [line] = _cells(admin.get("/admin/awards/golden_diamond/export.xlsx?as_of=2026-03-05"))
+    assert [str(line[k]) for k in rec.SERVICE_YEARS_HEADERS] == [
+        "100", "2025-12-19", "2", "98", "0"]
+    family = _cells(admin.get("/admin/awards/families/export.xlsx?as_of=2026-03-05"))
+    assert [str(family[0][k]) for k in rec.SERVICE_YEARS_HEADERS[:4]] == [
+        "100", "2025-12-19", "2", "98"]
+    assert "已使用年資（月）" not in family[0]
+    # the honour card counts years anywhere from training (2000-01-01): 314 months, of which an
+    # earlier card used 36
+    aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 1, 1), None, NOW)
+    db.commit()
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))
+    assert "<strong>278 個月</strong>" in html
+    assert "自 2000-01-01 起 314 個月 · 前次榮譽卡已用 36 個月" in html
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05",
+                          headers={"Accept-Language": "en"}))
+    assert "314 months from 2000-01-01 · used by earlier cards 36 months" in html
+    [line] = _cells(admin.get("/admin/awards/honour_card/export.xlsx?as_of=2026-03-05"))
+    assert [str(line[k]) if line[k] is not None else None
+            for k in rec.SERVICE_YEARS_HEADERS] == ["278", "2000-01-01", "314", None, "36"]
+
+
 def test_an_out_of_range_date_records_nothing(admin, db, make, unit, place):
     vol = make.volunteer(unit)
     serve(db, unit, place, vol, 2100)
