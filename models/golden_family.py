@@ -12,7 +12,7 @@ from . import audit
 from . import awards as aw
 from . import award_rules
 from .base import Base, UTCDateTime, begin_write, utcnow
-from .hours import hours_text
+from .hours import hours_value
 from .messages import N_, Refused
 from .people import Volunteer, volunteer_by_number
 from .recognition import SERVICE_YEARS_HEADERS, service_years_cells, unit_eligibility
@@ -182,7 +182,7 @@ def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[F
         for m in facts.members:
             e, v = m.eligibility, m.volunteer
             lines.append([n, facts.family.name, v.volunteer_no, v.name_zh, v.id_number,
-                          v.birth_date.isoformat(), hours_text(e.counted_minutes),
+                          v.birth_date.isoformat(), hours_value(e.counted_minutes),
                           e.counted_to.isoformat() if e.counted_to else "",
                           *service_years_cells(e)[:4], "是" if m.meets else "否", verdict])
     data = text_sheets_xlsx([TextSheet("家庭名冊", FAMILY_LIST_HEADERS, lines,

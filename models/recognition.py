@@ -19,7 +19,7 @@ from . import audit
 from . import awards as aw
 from . import award_rules
 from .base import TAIPEI
-from .hours import hours_text
+from .hours import hours_value
 from .people import User, Volunteer, VolunteerStatus, of_volunteers
 from .record_book import PriorCertificate, PriorHours
 from .service import ServiceSession, SessionStatus
@@ -381,8 +381,9 @@ AWARD_LIST_HEADERS = ["序號", "志工編號", "姓名", "身分證統一編號
 
 def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: award_rules.AwardRule,
                     rows: list[AwardRow], as_of: dt.date, explain=aw.explain) -> bytes:
-    """The filing list as XLSX (every cell text, formulas neutralised), audited (it holds ID
-    numbers). `explain` words each line's eligibility (the web app passes its Chinese one)."""
+    """The filing list as XLSX (hours, months and counts as numbers, the rest text, formulas
+    neutralised), audited (it holds ID numbers). `explain` words each line's eligibility (the
+    web app passes its Chinese one)."""
     from .export import TextSheet, text_sheets_xlsx
 
     lines = []
@@ -390,9 +391,9 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: award
         e, v = row.eligibility, row.volunteer
         status = "申請中" if row.pending else "符合"
         lines.append([n, v.volunteer_no, v.name_zh, v.id_number, v.birth_date.isoformat(),
-                      v.record_book_no, e.level_name_zh, hours_text(e.counted_minutes),
-                      hours_text(e.service_minutes), hours_text(e.prior_minutes),
-                      hours_text(e.used_minutes), e.counted_to.isoformat() if e.counted_to else "",
+                      v.record_book_no, e.level_name_zh, hours_value(e.counted_minutes),
+                      hours_value(e.service_minutes), hours_value(e.prior_minutes),
+                      hours_value(e.used_minutes), e.counted_to.isoformat() if e.counted_to else "",
                       *service_years_cells(e), explain(e), status])
     data = text_sheets_xlsx([TextSheet("申請名冊", AWARD_LIST_HEADERS, lines,
                                        caption=f"{rule.name_zh}（{as_of.isoformat()}）")])

@@ -543,6 +543,15 @@ def test_cli_awards_csv_and_xlsx(app, db, make, unit, place, tmp_path, monkeypat
     from openpyxl import load_workbook
     sheet = load_workbook(target).active
     assert sheet.max_row == 1 + len(COMPUTED) + 2
+    header = [c.value for c in sheet[1]]
+    for line in sheet.iter_rows(min_row=2):  # hours and months are numbers, the rest text
+        cells = dict(zip(header, line))
+        assert cells["counted_hours"].data_type == "n" and cells["used_hours"].data_type == "n"
+        assert cells["service_months"].value is None or cells["service_months"].data_type == "n"
+        assert cells["volunteer_no"].data_type == "s" and cells["name_zh"].data_type == "s"
+    pc = next(dict(zip(header, (c.value for c in line))) for line in sheet.iter_rows(min_row=2)
+              if line[2].value == "performance_certificate")
+    assert pc["counted_hours"] == 200 and pc["name_zh"] == "=HYPERLINK(1)"  # a text cell
     out = runner.invoke(args=["awards", "--as-of", "2026-06-15", "--award", "nobel"])
     assert out.exit_code != 0
     monkeypatch.chdir(tmp_path)  # '-' is standard output, never a file named "-"

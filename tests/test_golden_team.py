@@ -212,8 +212,16 @@ def test_the_teams_xlsx_lists_teams_what_is_missing_and_members(admin, superviso
     teams = {line[1]: dict(zip(rows[1], line)) for line in rows[2:]}
     assert teams["松山據點"]["結果"] == "符合" and teams["松山據點"]["未符合的條件"] is None
     short = teams["信義據點"]
-    assert (short["成員數"], short["有效保險人數"], short["持紀錄冊人數"], short["紀錄冊比例"]) == \
-        ("14", "12", "10", "71 %")
+    assert (short["成員數"], short["有效保險人數"], short["持紀錄冊人數"], short["紀錄冊比例（%）"]) == \
+        (14, 12, 10, 71)
+    # counts and months are numbers a spreadsheet can sum; names and dates stay text
+    header = rows[1]
+    for line in book["團隊"].iter_rows(min_row=3):
+        types = {h: c.data_type for h, c in zip(header, line) if c.value is not None}
+        for h in ("序號", "團隊年資（月）", "成員數", "有效保險人數", "持紀錄冊人數", "紀錄冊比例（%）"):
+            assert types[h] == "n", h
+        assert types["團隊（服務地點）"] == "s" and types["首次服務日"] == "s"
+    assert all(row[0].data_type == "n" for row in book["成員"].iter_rows(min_row=2))
     assert short["結果"] == "未符合"
     for text in ("團隊成立還差 7 個月", "還差 1 位成員", "2 位沒有有效保險", "還差 2 位成員持有紀錄冊"):
         assert text in short["未符合的條件"], text

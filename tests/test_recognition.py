@@ -246,11 +246,9 @@ def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit,
         assert "<strong>100 months</strong>" in html, url
         assert "2 months from 2025-12-19 · earlier units in Taipei 98 months" in html, url
     [line] = _cells(admin.get("/admin/awards/golden_diamond/export.xlsx?as_of=2026-03-05"))
-    assert [str(line[k]) for k in rec.SERVICE_YEARS_HEADERS] == [
-        "100", "2025-12-19", "2", "98", "0"]
+    assert [line[k] for k in rec.SERVICE_YEARS_HEADERS] == [100, "2025-12-19", 2, 98, 0]
     family = _cells(admin.get("/admin/awards/families/export.xlsx?as_of=2026-03-05"))
-    assert [str(family[0][k]) for k in rec.SERVICE_YEARS_HEADERS[:4]] == [
-        "100", "2025-12-19", "2", "98"]
+    assert [family[0][k] for k in rec.SERVICE_YEARS_HEADERS[:4]] == [100, "2025-12-19", 2, 98]
     assert "已使用年資（月）" not in family[0]
     # the honour card counts years anywhere from training (2000-01-01): 314 months, of which an
     # earlier card used 36
@@ -263,8 +261,7 @@ def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit,
                           headers={"Accept-Language": "en"}))
     assert "314 months from 2000-01-01 · used by earlier cards 36 months" in html
     [line] = _cells(admin.get("/admin/awards/honour_card/export.xlsx?as_of=2026-03-05"))
-    assert [str(line[k]) if line[k] is not None else None
-            for k in rec.SERVICE_YEARS_HEADERS] == ["278", "2000-01-01", "314", None, "36"]
+    assert [line[k] for k in rec.SERVICE_YEARS_HEADERS] == [278, "2000-01-01", 314, None, 36]
 
 
 def test_an_out_of_range_date_records_nothing(admin, db, make, unit, place):
@@ -455,7 +452,7 @@ def test_xlsx_for_filing(admin, db, make, unit, place):
     line = dict(zip(header, data[0]))
     assert line["姓名"] == "'=HYPERLINK(\"x\")"  # neutralised: never a formula
     assert line["身分證統一編號"] == vol.id_number and line["紀錄冊編號"] == "北市-123"
-    assert line["採計時數"] == "620" and line["時數計至"] == "2026-03-05"
+    assert line["採計時數"] == 620 and line["時數計至"] == "2026-03-05"
     assert line["申請等級"] == "貢獻獎" and line["狀態"] == "符合"
     # Chinese, as filed; the award by its name
     assert line["說明"] == "可申請臺北市志願服務貢獻獎：計至 2026-03-05 共 620 小時 00 分"
@@ -464,6 +461,56 @@ def test_xlsx_for_filing(admin, db, make, unit, place):
     assert '"purpose": "award_list"' in entry.after
     log = admin.get("/admin/access-log/").get_data(as_text=True)
     assert "匯出完整身分證字號" in log and "獎項申請清單" in log
+
+
+def test_award_xlsx_hours_months_and_counts_are_numbers(admin, db, make, unit, place):
+    """The review: hours such as '1568.5' and '659' were text, which Excel cannot sum. Every
+    award list (and the families') writes hours, months and counts as numbers, hours with two
+    decimals as the results report does; names, numbers of people and dates stay text."""
+    from openpyxl import load_workbook
+
+    vol = make.volunteer(unit, joined_on=dt.date(2021, 1, 4))
+    serve(db, unit, place, vol, 1568.5, dt.datetime(2025, 5, 1, 10, tzinfo=TAIPEI))
+    db.add(PriorHours(volunteer_id=vol.id, source_unit="前單位", in_taipei=True,
+                      period_start=dt.date(2019, 1, 1), period_end=dt.date(2020, 12, 31),
+                      minutes=60 * 90))
+    other = make.volunteer(unit)
+    serve(db, unit, place, other, 700)
+    gf.create_family(db, unit.id, "林家", [vol.volunteer_no, other.volunteer_no], None)
+    db.commit()
+    numbers = ["序號", "採計時數", "本單位服務時數", "他單位時數", "已使用時數", "採計年資（月）",
+               "本單位年資（月）", "已使用年資（月）"]
+    texts = ["志工編號", "姓名", "身分證統一編號", "出生年月日", "申請等級", "時數計至", "年資起算日",
+             "說明", "狀態"]
+    for key in [r.key for r in award_rules.rules(db) if r.computed]:
+        r = admin.get(f"/admin/awards/{key}/export.xlsx?as_of=2026-03-05")
+        sheet = load_workbook(io.BytesIO(r.get_data())).active
+        header = [c.value for c in sheet[2]]
+        lines = list(sheet.iter_rows(min_row=3))
+        assert lines or key == "national", key  # 3,000 h and a certificate: nobody here
+        for line in lines:
+            cells = dict(zip(header, line))
+            for name in numbers:
+                assert cells[name].data_type == "n", (key, name, cells[name].value)
+            for name in texts:
+                assert cells[name].value is None or cells[name].data_type == "s", (key, name)
+        if key == "mohw":  # hours to 2025-12-31: 1,568.5 here and 90 from the earlier unit
+            cells = dict(zip(header, lines[0]))
+            assert (cells["採計時數"].value, cells["本單位服務時數"].value,
+                    cells["他單位時數"].value) == (1658.5, 1568.5, 90)
+            assert cells["採計時數"].number_format == "0.00"
+        if key == "golden_diamond":  # years in Taipei: with the earlier unit's two
+            cells = dict(zip(header, lines[0]))
+            assert cells["他單位臺北市年資（月）"].data_type == "n"
+            assert cells["他單位臺北市年資（月）"].value == 24
+    r = admin.get("/admin/awards/families/export.xlsx?as_of=2026-03-05")
+    sheet = load_workbook(io.BytesIO(r.get_data())).active
+    header = [c.value for c in sheet[2]]
+    for line in sheet.iter_rows(min_row=3):
+        cells = dict(zip(header, line))
+        for name in ("序號", "採計時數", "採計年資（月）", "本單位年資（月）", "他單位臺北市年資（月）"):
+            assert cells[name].data_type == "n", name
+        assert cells["家庭"].data_type == "s" and cells["志工編號"].data_type == "s"
 
 
 # --- performance certificates ---------------------------------------------------------------------
@@ -1057,8 +1104,8 @@ def test_families_xlsx_for_filing(admin, supervisor, db, make, unit, place):
     header, data = rows[1], [dict(zip(rows[1], line)) for line in rows[2:]]
     assert header[:4] == ["序號", "家庭", "志工編號", "姓名"]
     assert [(d["姓名"], d["身分證統一編號"], d["採計時數"], d["成員符合個人條件"], d["家庭是否符合"])
-            for d in data] == [("林母", mother.id_number, "700", "是", "未符合"),
-                               ("林子", son.id_number, "599.9", "否", "未符合")]
+            for d in data] == [("林母", mother.id_number, 700, "是", "未符合"),
+                               ("林子", son.id_number, 599.9, "否", "未符合")]
     entry = audits(db, "id_number_export")[-1]  # full ID numbers: in the access log
     assert entry.actor_user_id == admin.user.id and "golden_diamond_family" in entry.after
     assert admin.get("/admin/awards/families/export.xlsx?as_of=soon").status_code == 400
