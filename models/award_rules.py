@@ -110,8 +110,10 @@ def threshold_lines(rule: "AwardRule") -> list[tuple]:
                  "At least %(num)d members: active volunteers with verified service at the site "
                  "in the last %(window)d months"),
              {"num": t["min_members"], "window": t["member_window_months"]}),
+            (N_("Every member insured on the day"), {}) if t["insured_percent"] >= 100 else
             (N_("At least %(percent)d%% of the members insured on the day"),
              {"percent": t["insured_percent"]}),
+            (N_("Every member holds a record book"), {}) if t["record_book_percent"] >= 100 else
             (N_("At least %(percent)d%% of the members hold a record book"),
              {"percent": t["record_book_percent"]}),
         ]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .award_rules import PERFORMANCE_CERTIFICATE, AwardRule, CountingWindow, rule_of, rules, thresholds_of
-from .base import TAIPEI, Base, UTCDateTime, begin_write, one_writer_per, utcnow
+from .base import TAIPEI, Base, UTCDateTime, begin_write, one_writer_per, taipei_date, utcnow
 from .hours import verified_minutes
 from .people import Volunteer
 from .record_book import PriorCertificate, PriorHours
@@ -177,6 +177,7 @@ class AwardEligibility:
     level: int | None  # the level proposed (eligible) or the next one to reach
     level_name_zh: str = ""
     level_name_en: str = ""
+    levelled: bool = False  # the rule has several levels: a message names the level too
     counted_to: dt.date | None = None
     service_minutes: int = 0  # verified service in the window
     prior_minutes: int = 0  # earlier units' record-book hours in the window
@@ -185,6 +186,10 @@ class AwardEligibility:
     seniority_start: dt.date | None = None
     seniority_source: str | None = None  # training | joined_on | None (unknown)
     service_months: int | None = None  # after months used by earlier grants
+    # service_months = unit_months + earlier_months - used_months (not below 0):
+    unit_months: int | None = None  # from seniority_start to counted_to (None: no start)
+    earlier_months: int = 0  # added by earlier units' periods in Taipei (taipei_only)
+    used_months: int = 0  # already used by earlier grants (honour card)
     months_required: int = 0
     required_minutes: int | None = None
     missing_minutes: int | None = None  # None when there is no level left to reach
@@ -214,14 +219,26 @@ def duration_text(minutes: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+# How a message names the award: the award's name, and for an award of several levels the
+# level's name too ("MOHW volunteer service award (Bronze badge)").
+AWARD_AND_LEVEL = N_("%(award)s (%(level)s)")
+
+
 def explain(e: AwardEligibility, gettext=english, ngettext=english_n,
             duration=duration_text, english_names: bool = False) -> str:
     """The eligibility's message as text: `gettext` and `ngettext` translate it (default: the
     English msgids), `duration` formats the DURATION_PARAMS' minutes; `english_names`: the
-    level by its English name (when the rule has one), for a reader of English."""
+    award and level by their English names (when the rule has them), for a reader of English.
+    `%(award)s` names the award, with the level when the award has several (AWARD_AND_LEVEL)."""
     params = {k: duration(v) if k in DURATION_PARAMS else v for k, v in e.params.items()}
-    if english_names and e.level_name_en:
+    if english_names and e.level_name_en and "level" in params:
         params["level"] = e.level_name_en
+    if english_names and e.name_en and "award" in params:
+        params["award"] = e.name_en
+    if e.levelled and params.get("award") and params.get("level"):
+        params["award"] = translated(AWARD_AND_LEVEL, {"award": params["award"],
+                                                       "level": params["level"]},
+                                     gettext, ngettext)
     return translated(e.message, params, gettext, ngettext)
 
 
@@ -369,12 +386,18 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         item.counted_minutes = max(0, item.service_minutes + item.prior_minutes - used_min)
         item.seniority_start, item.seniority_source = rule_start, rule_source
         months = None
+        # where the months come from, as the hours: from the start with this unit, earlier
+        # units' periods in Taipei (years_in_taipei_only), less what earlier grants used
+        item.unit_months = None if rule_start is None else full_months(rule_start, end)
+        item.used_months = used_months
         if in_taipei:
             if inputs.prior_periods is None:
                 inputs.prior_periods = prior_periods(session, volunteer.id)
             taipei = [(a, b) for a, b, where in inputs.prior_periods if where]
             months = taipei_months(rule_start, taipei, end)
             if months is not None:
+                # what the earlier periods add (overlaps counted once: never below 0)
+                item.earlier_months = months - (item.unit_months or 0)
                 months = max(0, months - used_months)
                 item.taipei_only = True
             if any(where is None and a <= end for a, _b, where in inputs.prior_periods):
@@ -382,7 +405,7 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
                                      "were served in Taipei: their periods do not count as "
                                      "years in Taipei."))
         elif rule_start is not None:
-            months = max(0, full_months(rule_start, end) - used_months)
+            months = max(0, item.unit_months - used_months)
         item.service_months = months
         if rule.months_required and rule_source == "joined_on" and not rule.this_unit_only \
                 and not in_taipei:
@@ -406,7 +429,8 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         if item.level is not None:
             item.level_name_zh = level_names[item.level]["name_zh"]
             item.level_name_en = level_names[item.level]["name_en"]
-        item.params = {"level": item.level_name_zh,
+        item.levelled = len(rule.levels) > 1
+        item.params = {"award": rule.name_zh, "level": item.level_name_zh,
                        "hours": item.counted_minutes,
                        "missing_hours": item.missing_minutes or 0,
                        "missing_months": item.missing_months,
@@ -418,14 +442,14 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
                             "certificate_no": certificate["number"],
                             "certificate_unit": certificate["unit"]}
         if item.eligible and item.certificate and item.certificate["source"] == "earlier_unit":
-            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s; "
+            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s; "
                               "performance certificate %(certificate_no)s from "
                               "%(certificate_unit)s, issued %(certificate_on)s")
         elif item.eligible and item.certificate:
-            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s; "
+            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s; "
                               "this unit's performance certificate of %(certificate_on)s")
         elif item.eligible:
-            item.message = N_("Eligible for %(level)s with %(hours)s counted to %(counted_to)s")
+            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s")
         elif "all_levels_granted" in item.missing_conditions:
             item.message = N_("Every level already granted")
         elif "pending_application" in item.missing_conditions:
@@ -475,6 +499,16 @@ def _snapshot(g: AwardGrant) -> dict:
 GRANT_DATES = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))  # an application or decision day
 
 
+def check_not_after_today(on: dt.date, now: dt.datetime | None, error=None) -> None:
+    """An application or a decision is recorded once it is made: refuse a day after today in
+    Taipei (`now`, the current moment when not given) with `error` (a Refused kind)."""
+    today = taipei_date(now or utcnow())
+    if on > today:
+        raise (error or AwardError)(N_("The date cannot be after today (%(today)s): record an "
+                                       "application or decision once it is made."),
+                                    today=today.isoformat())
+
+
 def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: int,
                  status, on: dt.date, actor=None, now: dt.datetime | None = None, *,
                  minutes_used: int | None = None, months_used: int | None = None,
@@ -486,7 +520,8 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
     the hours and months the rule requires (unless given), so the next card cannot reuse them.
     A rule that needs the volunteer's declaration of no criminal conviction (Golden Diamond)
     refuses an application or grant without it: `declared` (made on `on`), or the pending
-    application's. Audited. Caller commits."""
+    application's. `on` is never after today in Taipei (`now`), and a decision is never dated
+    before the application it completes. Audited. Caller commits."""
     begin_write(session)
     status = GrantStatus(getattr(status, "value", status))
     rule = rule_of(session, award_key)
@@ -498,12 +533,17 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
     if not GRANT_DATES[0] <= on <= GRANT_DATES[1]:
         raise AwardError(N_("Enter a date from %(first)s to %(last)s."),
                          first=GRANT_DATES[0].isoformat(), last=GRANT_DATES[1].isoformat())
+    check_not_after_today(on, now, AwardError)
     one_writer_per(session, Volunteer, volunteer.id)  # the same decision twice at once: one
     mine = [g for g in _grants(session, volunteer.id) if g.award_key == award_key]
     if rule.once_per_level and status in (GrantStatus.applied, GrantStatus.granted) and any(
             g.level == level and g.status == GrantStatus.granted for g in mine):
         raise AwardError(N_("Level already granted"))
     pending = next((g for g in mine if g.level == level and g.status == GrantStatus.applied), None)
+    if status != GrantStatus.applied and pending is not None and pending.applied_on \
+            and on < pending.applied_on:
+        raise AwardError(N_("The decision cannot be dated before the application (%(date)s)."),
+                         date=pending.applied_on.isoformat())
     if status != GrantStatus.applied and pending is None and any(
             g.level == level and g.status == status and g.decided_on == on for g in mine):
         # The same decision on the same day again: a form sent twice, or two admins at once.

@@ -186,9 +186,11 @@ class TextSheet:
 
 
 def text_sheets_xlsx(sheets: list[TextSheet]) -> bytes:
-    """A workbook of filing lists where every cell is text (as typed on the city's forms;
-    formulas neutralised); an empty value stays an empty cell; columns as wide as their
-    headers. The award, family and team lists are written with it."""
+    """A workbook of filing lists: numbers (int, float) as numbers, so a spreadsheet can sum
+    them, floats (hours: models.hours.hours_value) with two decimals, as the results report
+    writes them (models.report_layout.to_xlsx); everything else as text (as typed on the
+    city's forms; formulas neutralised); an empty value stays an empty cell; columns as wide as
+    their headers. The award, family and team lists are written with it."""
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
@@ -205,8 +207,13 @@ def text_sheets_xlsx(sheets: list[TextSheet]) -> bytes:
                 if value == "" or value is None:
                     continue
                 cell = sheet.cell(row=r, column=c)
-                cell.value = neutralise(value)
-                cell.data_type = "s"
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    cell.value = value
+                    if isinstance(value, float):
+                        cell.number_format = "0.00"
+                else:
+                    cell.value = neutralise(value)
+                    cell.data_type = "s"
         for c, header in enumerate(spec.headers, start=1):
             sheet.column_dimensions[get_column_letter(c)].width = max(10, len(header) * 2 + 4)
     buffer = io.BytesIO()

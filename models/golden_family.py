@@ -12,10 +12,10 @@ from . import audit
 from . import awards as aw
 from . import award_rules
 from .base import Base, UTCDateTime, begin_write, utcnow
-from .hours import hours_text
+from .hours import hours_value
 from .messages import N_, Refused
 from .people import Volunteer, volunteer_by_number
-from .recognition import unit_eligibility
+from .recognition import SERVICE_YEARS_HEADERS, service_years_cells, unit_eligibility
 
 # rules.md: at least 2 related volunteers, each at least 3 years and 600 hours (the family
 # rule's data: award_rule.thresholds min_members, member_minutes, member_months). Who is related
@@ -163,8 +163,9 @@ def family_thresholds(session: Session) -> dict:
     return award_rules.thresholds_of(award_rules.rule_of(session, award_rules.GOLDEN_DIAMOND_FAMILY), award_rules.GOLDEN_DIAMOND_FAMILY)
 
 
+# the months as on the award lists (models.recognition.service_years_cells), none used
 FAMILY_LIST_HEADERS = ["序號", "家庭", "志工編號", "姓名", "身分證統一編號", "出生年月日",
-                       "採計時數", "時數計至", "年資起算日", "年資（月）", "成員符合個人條件",
+                       "採計時數", "時數計至", *SERVICE_YEARS_HEADERS[:4], "成員符合個人條件",
                        "家庭是否符合"]
 
 
@@ -181,11 +182,9 @@ def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[F
         for m in facts.members:
             e, v = m.eligibility, m.volunteer
             lines.append([n, facts.family.name, v.volunteer_no, v.name_zh, v.id_number,
-                          v.birth_date.isoformat(), hours_text(e.counted_minutes),
+                          v.birth_date.isoformat(), hours_value(e.counted_minutes),
                           e.counted_to.isoformat() if e.counted_to else "",
-                          e.seniority_start.isoformat() if e.seniority_start else "",
-                          "" if e.service_months is None else e.service_months,
-                          "是" if m.meets else "否", verdict])
+                          *service_years_cells(e)[:4], "是" if m.meets else "否", verdict])
     data = text_sheets_xlsx([TextSheet("家庭名冊", FAMILY_LIST_HEADERS, lines,
                                        caption=f"金鑽獎 家庭（{as_of.isoformat()}）")])
     # Full ID numbers leave the database: in the access log (models/access_log.py).

@@ -182,7 +182,7 @@ def team_list(session: Session, unit_id: int, as_of: dt.date) -> list[TeamFacts]
 
 
 TEAM_LIST_HEADERS = ["序號", "團隊（服務地點）", "首次服務日", "團隊年資（月）", "成員數",
-                     "有效保險人數", "持紀錄冊人數", "紀錄冊比例", "結果", "未符合的條件"]
+                     "有效保險人數", "持紀錄冊人數", "紀錄冊比例（%）", "結果", "未符合的條件"]
 TEAM_MEMBER_HEADERS = ["序號", "團隊（服務地點）", "志工編號", "姓名", "有效保險", "紀錄冊編號"]
 
 
@@ -197,7 +197,7 @@ def team_list_xlsx(session: Session, actor, now: dt.datetime, teams: list[TeamFa
     for n, t in enumerate(teams, start=1):
         teams_lines.append([n, t.site.name_zh, t.founded_on.isoformat() if t.founded_on else "",
                             t.months, len(t.members), len(t.insured), t.with_book,
-                            f"{t.book_percent} %", "符合" if t.eligible else "未符合",
+                            t.book_percent, "符合" if t.eligible else "未符合",
                             "；".join(explain(c) for c in t.missing)])
         for v in t.members:
             member_lines.append([n, t.site.name_zh, v.volunteer_no, v.name_zh,

@@ -8,8 +8,9 @@ applications (models.awards.record_grant):
 - at most one application per family or team and calendar year, held by the database too
   (a unique index per subject and year);
 - "applied" opens the year's application; "granted" / "not granted" completes the pending one,
-  and is never dated before it; a decision with no application on record (one filed before the
-  unit used Hourbook) is recorded as that year's application with its decision;
+  and is never dated before it; nothing is dated after today (Taipei); a decision with no
+  application on record (one filed before the unit used Hourbook) is recorded as that year's
+  application with its decision;
 - a family with applications on record is kept (golden_family.delete_family refuses), so its
   history keeps its members.
 
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
 from .award_rules import GOLDEN_DIAMOND_FAMILY, GOLDEN_DIAMOND_TEAM
-from .awards import GrantStatus
+from .awards import GrantStatus, check_not_after_today
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .messages import N_, Refused
 from .service import Site
@@ -100,6 +101,7 @@ def record_application(session: Session, unit_id: int, kind: str, subject_id: in
     module docstring for the rules. Audited; caller commits."""
     begin_write(session)
     status = GrantStatus(getattr(status, "value", status))
+    check_not_after_today(on, now, ApplicationError)
     _check_subject(session, unit_id, kind, subject_id)
     column = _subject_column(kind)
     mine = list(session.scalars(select(GroupAwardApplication).where(column == subject_id)

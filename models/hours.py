@@ -11,6 +11,11 @@ from .people import of_volunteers
 from .service import ServiceSession, SessionStatus
 
 
+def hours_value(minutes: int) -> float:
+    """Whole minutes as hours, a number with two decimals, as files write them (XLSX cells)."""
+    return round(minutes / 60, 2)
+
+
 def hours_text(minutes: int) -> str:
     """23.5, 150, 0.02: whole minutes as decimal hours without trailing zeros, as certificates,
     filing lists and record books give them (pages show durations: webapp.i18n.duration)."""

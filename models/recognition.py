@@ -19,7 +19,7 @@ from . import audit
 from . import awards as aw
 from . import award_rules
 from .base import TAIPEI
-from .hours import hours_text
+from .hours import hours_value
 from .people import User, Volunteer, VolunteerStatus, of_volunteers
 from .record_book import PriorCertificate, PriorHours
 from .service import ServiceSession, SessionStatus
@@ -358,15 +358,32 @@ def award_history(session: Session, unit_id: int, award_key: str, limit: int = 2
         .order_by(aw.AwardGrant.id.desc()).limit(limit)))
 
 
+# The months of service that count and where they come from, as the hours: the start and the
+# months from it, earlier units' periods in Taipei (awards counting years in Taipei only),
+# less the months earlier grants used (honour card). The pages show the same (_service_years).
+SERVICE_YEARS_HEADERS = ["採計年資（月）", "年資起算日", "本單位年資（月）", "他單位臺北市年資（月）",
+                         "已使用年資（月）"]
+
+
+def service_years_cells(e: aw.AwardEligibility) -> list:
+    """An eligibility's SERVICE_YEARS_HEADERS columns ("" where nothing is known or counted)."""
+    if e.service_months is None:
+        return ["", "", "", "", ""]
+    return [e.service_months, e.seniority_start.isoformat() if e.seniority_start else "",
+            "" if e.unit_months is None else e.unit_months,
+            e.earlier_months if e.taipei_only else "", e.used_months]
+
+
 AWARD_LIST_HEADERS = ["序號", "志工編號", "姓名", "身分證統一編號", "出生年月日", "紀錄冊編號",
                       "申請等級", "採計時數", "本單位服務時數", "他單位時數", "已使用時數",
-                      "時數計至", "年資起算日", "年資（月）", "說明", "狀態"]
+                      "時數計至", *SERVICE_YEARS_HEADERS, "說明", "狀態"]
 
 
 def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: award_rules.AwardRule,
                     rows: list[AwardRow], as_of: dt.date, explain=aw.explain) -> bytes:
-    """The filing list as XLSX (every cell text, formulas neutralised), audited (it holds ID
-    numbers). `explain` words each line's eligibility (the web app passes its Chinese one)."""
+    """The filing list as XLSX (hours, months and counts as numbers, the rest text, formulas
+    neutralised), audited (it holds ID numbers). `explain` words each line's eligibility (the
+    web app passes its Chinese one)."""
     from .export import TextSheet, text_sheets_xlsx
 
     lines = []
@@ -374,12 +391,10 @@ def award_list_xlsx(session: Session, actor: User, now: dt.datetime, rule: award
         e, v = row.eligibility, row.volunteer
         status = "申請中" if row.pending else "符合"
         lines.append([n, v.volunteer_no, v.name_zh, v.id_number, v.birth_date.isoformat(),
-                      v.record_book_no, e.level_name_zh, hours_text(e.counted_minutes),
-                      hours_text(e.service_minutes), hours_text(e.prior_minutes),
-                      hours_text(e.used_minutes), e.counted_to.isoformat() if e.counted_to else "",
-                      e.seniority_start.isoformat() if e.seniority_start else "",
-                      "" if e.service_months is None else e.service_months,
-                      explain(e), status])
+                      v.record_book_no, e.level_name_zh, hours_value(e.counted_minutes),
+                      hours_value(e.service_minutes), hours_value(e.prior_minutes),
+                      hours_value(e.used_minutes), e.counted_to.isoformat() if e.counted_to else "",
+                      *service_years_cells(e), explain(e), status])
     data = text_sheets_xlsx([TextSheet("申請名冊", AWARD_LIST_HEADERS, lines,
                                        caption=f"{rule.name_zh}（{as_of.isoformat()}）")])
     # Full ID numbers leave the database: in the access log (models/access_log.py).

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .export import neutralise
+from .hours import hours_value
 
 # Age bands on the period's last day (rules.md "Reports"): (key, lowest age, highest age or
 # None, zh, en). Ages are whole years reached by that day (a birthday on that day counts).
@@ -183,10 +184,6 @@ def section_name(zh: str, english: bool) -> str:
 
 
 # --- files ---------------------------------------------------------------------------------
-
-def hours_value(minutes: int) -> float:
-    return round(minutes / 60, 2)
-
 
 def format_value(unit: str, value: int) -> str:
     """A value as text: minutes as hours with up to two decimals, anything else as it is."""

@@ -27,6 +27,7 @@ COMPUTED = ("performance_certificate", "honour_card", "mohw", "national", "taipe
 SHORT = {"pc": "performance_certificate", "hc": "honour_card", "mohw": "mohw", "nat": "national",
          "tpe": "taipei_contribution", "gd": "golden_diamond"}
 G = aw.GrantStatus.granted
+LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)  # `now` for grants recorded after today
 
 
 def at(y, m, d, hh=10, mm=0):
@@ -312,8 +313,11 @@ def test_golden_diamond_counts_years_in_taipei_only(db, make, unit, place):
     db.commit()
     gd = _golden(db, vol)
     assert gd.eligible and gd.service_months == 36
+    # where they come from: 34 with this unit since 15 August 2023, 2 from the earlier period
+    assert (gd.seniority_start, gd.unit_months, gd.earlier_months) == (dt.date(2023, 8, 15), 34, 2)
     [(_v, [bulk])] = rec.unit_eligibility(db, unit.id, AS_OF, ["golden_diamond"], volunteers=[vol])
     assert (bulk.eligible, bulk.service_months, bulk.message) == (True, 36, gd.message)
+    assert (bulk.unit_months, bulk.earlier_months) == (34, 2)
     # more hours short as well
     short = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "start": dt.date(2015, 1, 1), "joined": dt.date(2025, 6, 15),
@@ -342,7 +346,7 @@ def test_honour_card_validity_and_renewal(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
     admin = make.user(unit, role="admin")
-    now = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
     first = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 6, 1), admin, now)
     assert (first.valid_from, first.valid_to) == (dt.date(2020, 6, 1), dt.date(2023, 5, 31))
     assert (first.minutes_used, first.months_used) == (h(300), 36)
@@ -377,10 +381,11 @@ def test_honour_card_validity_by_civil_code_121(db, make, unit, place, approved,
     assert aw.period_last_day(approved, 3) == valid_to
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
-    card = aw.record_grant(db, vol, "honour_card", 1, "granted", approved)
+    card = aw.record_grant(db, vol, "honour_card", 1, "granted", approved, now=LATER)
     assert (card.valid_from, card.valid_to) == (approved, valid_to)
     # renewed before it expires: the next card starts the day after and runs its own 3 years
-    renewal = aw.record_grant(db, vol, "honour_card", 1, "granted", valid_to - dt.timedelta(days=30))
+    renewal = aw.record_grant(db, vol, "honour_card", 1, "granted",
+                              valid_to - dt.timedelta(days=30), now=LATER)
     assert renewal.valid_from == valid_to + dt.timedelta(days=1)
     assert renewal.valid_to == aw.period_last_day(renewal.valid_from, 3)
     db.commit()
@@ -412,7 +417,43 @@ def test_one_level_per_application(db, make, unit, place):
             aw.record_grant(db, vol, "mohw", level, "applied", dt.date(2026, 3, 2))
         db.rollback()
     aw.record_grant(db, vol, "mohw", 1, "granted", dt.date(2026, 6, 1))
-    assert aw.record_grant(db, vol, "mohw", 2, "applied", dt.date(2027, 3, 1)).level == 2
+    assert aw.record_grant(db, vol, "mohw", 2, "applied", dt.date(2027, 3, 1),
+                           now=LATER).level == 2
+    db.commit()
+
+
+def test_no_application_or_decision_after_today_nor_a_decision_before_its_application(
+        db, make, unit, place):
+    """An application dated 2030 was accepted, then a grant dated before it: the honour card's
+    validity and its hours rest on these dates. Today is Taipei's (00:30 on 1 March in Taipei
+    is still 28 February in UTC); nothing is recorded or audited when refused."""
+    vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
+        "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
+    now = dt.datetime(2026, 2, 28, 16, 30, tzinfo=dt.timezone.utc)  # 2026-03-01 00:30 in Taipei
+    for status in ("applied", "granted", "not_granted"):
+        with pytest.raises(aw.AwardError) as refused:
+            aw.record_grant(db, vol, "honour_card", 1, status, dt.date(2026, 3, 2), None, now)
+        assert refused.value.params == {"today": "2026-03-01"}
+        assert "after today" in refused.value.message
+        db.rollback()
+    aw.record_grant(db, vol, "honour_card", 1, "applied", dt.date(2026, 3, 1), None, now)
+    db.commit()
+    later = now + dt.timedelta(days=30)
+    for status in ("granted", "not_granted"):
+        with pytest.raises(aw.AwardError) as refused:
+            aw.record_grant(db, vol, "honour_card", 1, status, dt.date(2026, 2, 28), None, later)
+        assert refused.value.params == {"date": "2026-03-01"}
+        assert "before the application" in refused.value.message
+        db.rollback()
+    [grant] = db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id)).all()
+    assert (grant.status, grant.applied_on, grant.decided_on, grant.valid_from) == (
+        aw.GrantStatus.applied, dt.date(2026, 3, 1), None, None)
+    assert [e.action for e in db.scalars(select(AuditEntry).where(
+        AuditEntry.entity == "award_grant"))] == ["award_applied"]
+    # decided on the day of the application: fine
+    card = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2026, 3, 1), None, later)
+    assert (card.applied_on, card.decided_on, card.valid_from) == (
+        dt.date(2026, 3, 1), dt.date(2026, 3, 1), dt.date(2026, 3, 1))
     db.commit()
 
 
@@ -502,6 +543,15 @@ def test_cli_awards_csv_and_xlsx(app, db, make, unit, place, tmp_path, monkeypat
     from openpyxl import load_workbook
     sheet = load_workbook(target).active
     assert sheet.max_row == 1 + len(COMPUTED) + 2
+    header = [c.value for c in sheet[1]]
+    for line in sheet.iter_rows(min_row=2):  # hours and months are numbers, the rest text
+        cells = dict(zip(header, line))
+        assert cells["counted_hours"].data_type == "n" and cells["used_hours"].data_type == "n"
+        assert cells["service_months"].value is None or cells["service_months"].data_type == "n"
+        assert cells["volunteer_no"].data_type == "s" and cells["name_zh"].data_type == "s"
+    pc = next(dict(zip(header, (c.value for c in line))) for line in sheet.iter_rows(min_row=2)
+              if line[2].value == "performance_certificate")
+    assert pc["counted_hours"] == 200 and pc["name_zh"] == "=HYPERLINK(1)"  # a text cell
     out = runner.invoke(args=["awards", "--as-of", "2026-06-15", "--award", "nobel"])
     assert out.exit_code != 0
     monkeypatch.chdir(tmp_path)  # '-' is standard output, never a file named "-"

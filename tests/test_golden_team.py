@@ -212,8 +212,16 @@ def test_the_teams_xlsx_lists_teams_what_is_missing_and_members(admin, superviso
     teams = {line[1]: dict(zip(rows[1], line)) for line in rows[2:]}
     assert teams["松山據點"]["結果"] == "符合" and teams["松山據點"]["未符合的條件"] is None
     short = teams["信義據點"]
-    assert (short["成員數"], short["有效保險人數"], short["持紀錄冊人數"], short["紀錄冊比例"]) == \
-        ("14", "12", "10", "71 %")
+    assert (short["成員數"], short["有效保險人數"], short["持紀錄冊人數"], short["紀錄冊比例（%）"]) == \
+        (14, 12, 10, 71)
+    # counts and months are numbers a spreadsheet can sum; names and dates stay text
+    header = rows[1]
+    for line in book["團隊"].iter_rows(min_row=3):
+        types = {h: c.data_type for h, c in zip(header, line) if c.value is not None}
+        for h in ("序號", "團隊年資（月）", "成員數", "有效保險人數", "持紀錄冊人數", "紀錄冊比例（%）"):
+            assert types[h] == "n", h
+        assert types["團隊（服務地點）"] == "s" and types["首次服務日"] == "s"
+    assert all(row[0].data_type == "n" for row in book["成員"].iter_rows(min_row=2))
     assert short["結果"] == "未符合"
     for text in ("團隊成立還差 7 個月", "還差 1 位成員", "2 位沒有有效保險", "還差 2 位成員持有紀錄冊"):
         assert text in short["未符合的條件"], text
@@ -256,13 +264,43 @@ def test_the_team_thresholds_come_from_the_rule(admin, db, make, unit):
     assert "團隊成立滿 48 個月" in html and "至少 12 位成員" in html and "至少 70% 持有" in html
     rules = admin.get("/admin/awards/").get_data(as_text=True).split('id="rule-golden_diamond_team"')[1]
     rules = rules.split("</div>")[0]
-    for text in ("成立至少 48 個月", "至少 12 位成員", "最近 12 個月內", "當天至少 100% 的成員有有效保險",
+    for text in ("成立至少 48 個月", "至少 12 位成員", "最近 12 個月內", "當天全體成員皆有有效保險",
                  "至少 70% 的成員持有志願服務紀錄冊"):
         assert text in rules, text
+    assert "100%" not in rules  # every member, not "at least 100 %"
     assert "本系統不計算" not in rules and "團隊頁面" in rules
     # the members' window is data too: with 1 month, the May sessions no longer make members
     _set_thresholds(db, "golden_diamond_team", member_window_months=1)
     assert missing(facts_of(db, unit, site))["members"] == 12
+
+
+def test_a_share_of_100_percent_reads_every_member(admin, db, unit):
+    """"At least 100% of the members insured on the day" is awkward: at 100 % the rule reads
+    "every member"; another share keeps its percent (rules page and teams page, both
+    languages)."""
+    def pages(lang):
+        headers = {"Accept-Language": lang}
+        rules = admin.get("/admin/awards/", headers=headers).get_data(as_text=True)
+        rules = rules.split('id="rule-golden_diamond_team"')[1].split("</div>")[0]
+        return rules, admin.get("/admin/awards/teams", headers=headers).get_data(as_text=True)
+
+    rules, teams = pages("en")  # the defaults: 100 % insured, 80 % with a record book
+    assert "Every member insured on the day" in rules and "100%" not in rules
+    assert "At least 80% of the members hold a record book" in rules
+    assert "has at least 15 members, every member is insured on the day, and at least 80% hold " \
+        "a record book." in teams and "100%" not in teams
+    rules, teams = pages("zh-TW")
+    assert "當天全體成員皆有有效保險" in rules and "100%" not in rules
+    assert "至少 15 位成員、當天全體成員皆有有效保險，且至少 80% 持有志願服務紀錄冊，即符合資格" in teams
+    _set_thresholds(db, "golden_diamond_team", insured_percent=90, record_book_percent=100)
+    rules, teams = pages("en")
+    assert "At least 90% of the members insured on the day" in rules
+    assert "Every member holds a record book" in rules
+    assert "at least 90% of them are insured on the day, and every member holds a record " \
+        "book." in teams
+    rules, teams = pages("zh-TW")
+    assert "當天至少 90% 的成員有有效保險" in rules and "全體成員皆持有志願服務紀錄冊" in rules
+    assert "當天至少 90% 有有效保險，且全體成員皆持有志願服務紀錄冊" in teams
 
 
 def test_an_insured_share_below_all(db, make, unit):

@@ -36,7 +36,7 @@ def statuses(db, **where):
 
 def test_one_application_a_year_and_its_decision(db, make, unit, family):
     record = lambda status, on: ga.record_application(  # noqa: E731
-        db, unit.id, ga.FAMILY, family.id, status, on, None)
+        db, unit.id, ga.FAMILY, family.id, status, on, None, dt.datetime(2028, 1, 1, tzinfo=dt.timezone.utc))
     record("applied", FILED)
     with pytest.raises(ga.ApplicationError) as refused:
         record("applied", FILED + dt.timedelta(days=1))
@@ -59,6 +59,21 @@ def test_one_application_a_year_and_its_decision(db, make, unit, family):
     [granted] = audits(db, "group_award_granted")
     assert json.loads(granted.before)["status"] == "applied"
     assert json.loads(granted.after)["status"] == "granted"
+
+
+def test_no_application_or_decision_after_today(db, unit, family):
+    now = dt.datetime(2026, 7, 10, 16, 30, tzinfo=dt.timezone.utc)  # 2026-07-11 00:30 in Taipei
+    for status in ("applied", "granted"):
+        with pytest.raises(ga.ApplicationError) as refused:
+            ga.record_application(db, unit.id, ga.FAMILY, family.id, status,
+                                  dt.date(2026, 7, 12), None, now)
+        assert refused.value.params == {"today": "2026-07-11"}
+        db.rollback()
+    assert statuses(db, family_id=family.id) == []
+    ga.record_application(db, unit.id, ga.FAMILY, family.id, "applied", dt.date(2026, 7, 11),
+                          None, now)
+    db.commit()
+    assert statuses(db, family_id=family.id) == [(2026, "applied", dt.date(2026, 7, 11), None)]
 
 
 def test_the_database_holds_one_application_per_family_and_year(db, unit, family):

@@ -185,6 +185,85 @@ def test_award_list_shows_the_evidence(admin, db, make, unit, place):
     assert admin.get("/admin/awards/golden_diamond_team").status_code == 404
 
 
+def test_the_explanation_names_the_award_and_the_history_the_level(admin, db, make, unit,
+                                                                    place):
+    """The review read "Eligible for Honour card with 325 h …", "Eligible for Bronze badge
+    with …" (a level's name where the sentence needs the award's) and "Level 1" in the
+    history. The award by its name, with the level's when it has several; the history names
+    the level; both in the reader's language."""
+    vol = make.volunteer(unit, name_zh="王小明")
+    serve(db, unit, place, vol, 1560, dt.datetime(2025, 5, 1, 10, tzinfo=TAIPEI))
+    en = {"Accept-Language": "en"}
+    html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05", headers=en))
+    assert ("Eligible for the MOHW volunteer service award (Bronze badge): 1560 h 00 min "
+            "counted to 2025-12-31") in html
+    html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
+    assert "可申請衛生福利志願服務獎勵（銅質徽章）：計至 2025-12-31 共 1560 小時 00 分" in html
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05", headers=en))
+    assert "Eligible for the Volunteer honour card: 1560 h 00 min counted to 2026-03-05" in html
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))
+    assert "可申請志願服務榮譽卡：計至 2026-03-05 共 1560 小時 00 分" in html
+    r = admin.post("/admin/awards/mohw/record", {"volunteer_id": vol.id, "level": 1,
+                                                "status": "applied", "on": "2026-03-02",
+                                                "as_of": "2026-03-05"}, hx=True)
+    assert r.status_code == 200
+    history = page(admin.get("/admin/awards/mohw", headers=en)).split("Applications and decisions")[1]
+    assert "Bronze badge · applied 2026-03-02" in history and "Level 1" not in history
+    history = page(admin.get("/admin/awards/mohw")).split("申請與核定紀錄")[1]
+    assert "銅質徽章 · 申請 2026-03-02" in history and "第 1 級" not in history
+
+
+def _cells(response, sheet_index=0):
+    """An XLSX download's lines under its caption, as {header: value}."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(response.get_data())).worksheets[sheet_index]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    return [dict(zip(rows[1], line)) for line in rows[2:]]
+
+
+def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit, place):
+    """The review: 曾淑芬 on the Golden Diamond list, "Service years from 2025-12-19 / 99
+    months": the months counted her earlier units' periods in Taipei, the date was when she
+    joined this unit. The page and the XLSX break the months down as the hours are: from the
+    start with this unit, earlier units in Taipei, less what earlier cards used."""
+    vol = make.volunteer(unit, name_zh="曾淑芬", joined_on=dt.date(2025, 12, 19))  # trained 2000
+    serve(db, unit, place, vol, 9)
+    db.add(PriorHours(volunteer_id=vol.id, source_unit="臺北市立圖書館", in_taipei=True,
+                      period_start=dt.date(2017, 11, 1), period_end=dt.date(2025, 12, 18),
+                      minutes=650 * 60))
+    other = make.volunteer(unit, name_zh="林子")
+    gf.create_family(db, unit.id, "曾家", [vol.volunteer_no, other.volunteer_no], None)
+    db.commit()
+    # in Taipei: 2 months with this unit (from 19 December), 98 more from the earlier period
+    # straight before it: 100 months, 2017-11-01 to 2026-03-05 in one stretch
+    for url in ("/admin/awards/golden_diamond?as_of=2026-03-05",
+                "/admin/awards/families?as_of=2026-03-05"):
+        html = page(admin.get(url))
+        assert "<strong>100 個月</strong>" in html, url
+        assert "自 2025-12-19 起 2 個月 · 其他單位在臺北市 98 個月" in html, url
+        html = page(admin.get(url, headers={"Accept-Language": "en"}))
+        assert "<strong>100 months</strong>" in html, url
+        assert "2 months from 2025-12-19 · earlier units in Taipei 98 months" in html, url
+    [line] = _cells(admin.get("/admin/awards/golden_diamond/export.xlsx?as_of=2026-03-05"))
+    assert [line[k] for k in rec.SERVICE_YEARS_HEADERS] == [100, "2025-12-19", 2, 98, 0]
+    family = _cells(admin.get("/admin/awards/families/export.xlsx?as_of=2026-03-05"))
+    assert [family[0][k] for k in rec.SERVICE_YEARS_HEADERS[:4]] == [100, "2025-12-19", 2, 98]
+    assert "已使用年資（月）" not in family[0]
+    # the honour card counts years anywhere from training (2000-01-01): 314 months, of which an
+    # earlier card used 36
+    aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 1, 1), None, NOW)
+    db.commit()
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))
+    assert "<strong>278 個月</strong>" in html
+    assert "自 2000-01-01 起 314 個月 · 前次榮譽卡已用 36 個月" in html
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05",
+                          headers={"Accept-Language": "en"}))
+    assert "314 months from 2000-01-01 · used by earlier cards 36 months" in html
+    [line] = _cells(admin.get("/admin/awards/honour_card/export.xlsx?as_of=2026-03-05"))
+    assert [line[k] for k in rec.SERVICE_YEARS_HEADERS] == [278, "2000-01-01", 314, None, 36]
+
+
 def test_an_out_of_range_date_records_nothing(admin, db, make, unit, place):
     vol = make.volunteer(unit)
     serve(db, unit, place, vol, 2100)
@@ -197,6 +276,44 @@ def test_an_out_of_range_date_records_nothing(admin, db, make, unit, place):
     assert "請輸入 1990-01-01 到 2100-12-31 之間的日期" in page(r)
     db.rollback()
     assert db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id)).all() == []
+
+
+def test_no_date_after_today_nor_a_decision_before_its_application(admin, db, make, unit,
+                                                                     place):
+    """The review: an honour card applied for on 2030-01-01 (accepted), then granted on
+    2026-11-01, before the application; the history read "applied 2030-01-01 · decided
+    2026-11-01". Today is 2026-03-05 in Taipei (NOW)."""
+    vol = make.volunteer(unit)
+    serve(db, unit, place, vol, 700)
+    url = "/admin/awards/honour_card/record"
+
+    def send(status, on, lang="zh-TW"):
+        return admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": status, "on": on,
+                                "as_of": "2026-03-05"}, hx=True,
+                          headers={"Accept-Language": lang})
+
+    for status in ("applied", "granted", "not_granted"):
+        r = send(status, "2030-01-01")
+        assert r.status_code == 400 and "日期不能晚於今天（2026-03-05）" in page(r), status
+    r = send("applied", "2026-03-06", "en")
+    assert r.status_code == 400 and "The date cannot be after today (2026-03-05)" in page(r)
+    db.rollback()
+    db.expire_all()
+    assert db.scalars(select(aw.AwardGrant)).all() == [] and audits(db, "award_applied") == []
+    assert send("applied", "2026-03-04").status_code == 200
+    r = send("granted", "2026-03-01")
+    assert r.status_code == 400 and "決定日期不能早於申請日期（2026-03-04）" in page(r)
+    r = send("not_granted", "2026-03-03", "en")
+    assert r.status_code == 400
+    assert "The decision cannot be dated before the application (2026-03-04)" in page(r)
+    db.rollback()
+    db.expire_all()
+    [grant] = db.scalars(select(aw.AwardGrant)).all()
+    assert (grant.status.value, grant.applied_on, grant.decided_on, grant.valid_to) == (
+        "applied", dt.date(2026, 3, 4), None, None)
+    assert audits(db, "award_granted") == [] and audits(db, "award_not_granted") == []
+    r = send("granted", "2026-03-05")
+    assert r.status_code == 200 and "已核定" in page(r)
 
 
 def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place):
@@ -216,13 +333,13 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
                              "on": "2026-03-03", "as_of": "2026-03-05"}, hx=True)
     assert again.status_code == 400 and "已有申請審核中" in page(again)
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted",
-                         "on": "2026-06-01", "as_of": "2026-03-05"}, hx=True)
+                         "on": "2026-03-04", "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 200 and "已核定" in page(r)
     db.rollback()
     db.expire_all()
     grants = db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id)).all()
     assert [(g.level, g.status.value, g.applied_on, g.decided_on) for g in grants] == [
-        (1, "granted", dt.date(2026, 3, 2), dt.date(2026, 6, 1))]
+        (1, "granted", dt.date(2026, 3, 2), dt.date(2026, 3, 4))]
     assert [a.action for a in audits(db, "award_applied")] == ["award_applied"]
     assert audits(db, "award_granted")[-1].actor_user_id == admin.user.id
     # bronze is never proposed again: silver (2,000 h) is
@@ -230,7 +347,7 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
     assert "銀質徽章" in html and f'name="level" value="2"' in html
     # granting bronze again is refused
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied",
-                         "on": "2026-06-02", "as_of": "2026-03-05"}, hx=True)
+                         "on": "2026-03-05", "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 400 and "此等級已獲頒" in page(r)
 
 
@@ -251,9 +368,9 @@ def test_the_same_decision_sent_twice_is_recorded_once(admin, db, make, unit, pl
         grants = db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id,
                                                         aw.AwardGrant.award_key == key)).all()
         assert [(g.status.value, g.decided_on) for g in grants] == [(status, dt.date(2026, 3, 2))]
-    # a later decision is not a repeat: MOHW bronze refused in March, granted in June
+    # a decision of a later day is not a repeat
     r = admin.post("/admin/awards/mohw/record", {
-        "volunteer_id": vol.id, "level": 1, "status": "not_granted", "on": "2026-06-02",
+        "volunteer_id": vol.id, "level": 1, "status": "not_granted", "on": "2026-03-04",
         "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 200
 
@@ -278,7 +395,7 @@ def test_golden_diamond_needs_the_volunteers_declaration(admin, db, make, unit, 
     assert r.status_code == 200 and "已於 2026-03-02 聲明無犯罪紀錄" in page(r)
     assert 'name="declared"' not in page(r)
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted",
-                         "on": "2026-07-30", "as_of": "2026-03-05"}, hx=True)
+                         "on": "2026-03-04", "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 200
     db.rollback()
     db.expire_all()
@@ -335,14 +452,65 @@ def test_xlsx_for_filing(admin, db, make, unit, place):
     line = dict(zip(header, data[0]))
     assert line["姓名"] == "'=HYPERLINK(\"x\")"  # neutralised: never a formula
     assert line["身分證統一編號"] == vol.id_number and line["紀錄冊編號"] == "北市-123"
-    assert line["採計時數"] == "620" and line["時數計至"] == "2026-03-05"
+    assert line["採計時數"] == 620 and line["時數計至"] == "2026-03-05"
     assert line["申請等級"] == "貢獻獎" and line["狀態"] == "符合"
-    assert line["說明"] == "符合貢獻獎：計至 2026-03-05 共 620 小時 00 分"  # Chinese, as filed
+    # Chinese, as filed; the award by its name
+    assert line["說明"] == "可申請臺北市志願服務貢獻獎：計至 2026-03-05 共 620 小時 00 分"
     entry = audits(db, "id_number_export")[-1]  # full ID numbers: in the access log
     assert entry.actor_user_id == admin.user.id and '"rows": 1' in entry.after
     assert '"purpose": "award_list"' in entry.after
     log = admin.get("/admin/access-log/").get_data(as_text=True)
     assert "匯出完整身分證字號" in log and "獎項申請清單" in log
+
+
+def test_award_xlsx_hours_months_and_counts_are_numbers(admin, db, make, unit, place):
+    """The review: hours such as '1568.5' and '659' were text, which Excel cannot sum. Every
+    award list (and the families') writes hours, months and counts as numbers, hours with two
+    decimals as the results report does; names, numbers of people and dates stay text."""
+    from openpyxl import load_workbook
+
+    vol = make.volunteer(unit, joined_on=dt.date(2021, 1, 4))
+    serve(db, unit, place, vol, 1568.5, dt.datetime(2025, 5, 1, 10, tzinfo=TAIPEI))
+    db.add(PriorHours(volunteer_id=vol.id, source_unit="前單位", in_taipei=True,
+                      period_start=dt.date(2019, 1, 1), period_end=dt.date(2020, 12, 31),
+                      minutes=60 * 90))
+    other = make.volunteer(unit)
+    serve(db, unit, place, other, 700)
+    gf.create_family(db, unit.id, "林家", [vol.volunteer_no, other.volunteer_no], None)
+    db.commit()
+    numbers = ["序號", "採計時數", "本單位服務時數", "他單位時數", "已使用時數", "採計年資（月）",
+               "本單位年資（月）", "已使用年資（月）"]
+    texts = ["志工編號", "姓名", "身分證統一編號", "出生年月日", "申請等級", "時數計至", "年資起算日",
+             "說明", "狀態"]
+    for key in [r.key for r in award_rules.rules(db) if r.computed]:
+        r = admin.get(f"/admin/awards/{key}/export.xlsx?as_of=2026-03-05")
+        sheet = load_workbook(io.BytesIO(r.get_data())).active
+        header = [c.value for c in sheet[2]]
+        lines = list(sheet.iter_rows(min_row=3))
+        assert lines or key == "national", key  # 3,000 h and a certificate: nobody here
+        for line in lines:
+            cells = dict(zip(header, line))
+            for name in numbers:
+                assert cells[name].data_type == "n", (key, name, cells[name].value)
+            for name in texts:
+                assert cells[name].value is None or cells[name].data_type == "s", (key, name)
+        if key == "mohw":  # hours to 2025-12-31: 1,568.5 here and 90 from the earlier unit
+            cells = dict(zip(header, lines[0]))
+            assert (cells["採計時數"].value, cells["本單位服務時數"].value,
+                    cells["他單位時數"].value) == (1658.5, 1568.5, 90)
+            assert cells["採計時數"].number_format == "0.00"
+        if key == "golden_diamond":  # years in Taipei: with the earlier unit's two
+            cells = dict(zip(header, lines[0]))
+            assert cells["他單位臺北市年資（月）"].data_type == "n"
+            assert cells["他單位臺北市年資（月）"].value == 24
+    r = admin.get("/admin/awards/families/export.xlsx?as_of=2026-03-05")
+    sheet = load_workbook(io.BytesIO(r.get_data())).active
+    header = [c.value for c in sheet[2]]
+    for line in sheet.iter_rows(min_row=3):
+        cells = dict(zip(header, line))
+        for name in ("序號", "採計時數", "採計年資（月）", "本單位年資（月）", "他單位臺北市年資（月）"):
+            assert cells[name].data_type == "n", name
+        assert cells["家庭"].data_type == "s" and cells["志工編號"].data_type == "s"
 
 
 # --- performance certificates ---------------------------------------------------------------------
@@ -363,7 +531,7 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
           dt.datetime(2025, 11, 20, 9, tzinfo=TAIPEI))
     serve(db, unit, place, me, 8, dt.datetime(2026, 1, 5, 9, tzinfo=TAIPEI), status=SessionStatus.closed)
     html = page(volunteer.get("/me/milestones"))
-    assert "符合績效證明書：計至 2026-03-05 共 160 小時 30 分" in html
+    assert "可申請志願服務績效證明書：計至 2026-03-05 共 160 小時 30 分" in html
     # a goal passed reads as reached, not "160 of 150 hours"
     assert "160 小時 30 分：已達所需的 150 小時" in html and "／150 小時" not in html
     r = volunteer.post("/me/certificates/request", {"note": "轉換單位用"})
@@ -586,13 +754,17 @@ def test_milestones_explain_progress(volunteer, db, make, unit, place):
     assert "/me/milestones" in page(volunteer.get("/"))
 
 
-def test_milestones_name_the_level_in_the_readers_language(volunteer, db, unit, place):
+def test_milestones_name_the_award_in_the_readers_language(volunteer, db, unit, place):
+    """The review read "Eligible for Certificate with 160 h …": a level's name where the
+    sentence needs the award's."""
     me = volunteer.user.volunteer
     serve(db, unit, place, me, 160, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
     english = page(volunteer.get("/me/milestones", headers={"Accept-Language": "en"}))
-    assert "Eligible for Certificate with 160 h 00 min" in english
-    assert "Eligible for 績效證明書" not in english
-    assert "符合績效證明書" in page(volunteer.get("/me/milestones"))
+    assert ("Eligible for the Volunteer service performance certificate: 160 h 00 min counted "
+            "to 2026-03-05") in english
+    assert "Eligible for Certificate" not in english and "績效證明書" not in english
+    assert "可申請志願服務績效證明書：計至 2026-03-05 共 160 小時 00 分" in page(
+        volunteer.get("/me/milestones"))
 
 
 def test_milestones_count_toward_the_next_round_of_windowed_awards(db, make, unit, place):
@@ -932,8 +1104,8 @@ def test_families_xlsx_for_filing(admin, supervisor, db, make, unit, place):
     header, data = rows[1], [dict(zip(rows[1], line)) for line in rows[2:]]
     assert header[:4] == ["序號", "家庭", "志工編號", "姓名"]
     assert [(d["姓名"], d["身分證統一編號"], d["採計時數"], d["成員符合個人條件"], d["家庭是否符合"])
-            for d in data] == [("林母", mother.id_number, "700", "是", "未符合"),
-                               ("林子", son.id_number, "599.9", "否", "未符合")]
+            for d in data] == [("林母", mother.id_number, 700, "是", "未符合"),
+                               ("林子", son.id_number, 599.9, "否", "未符合")]
     entry = audits(db, "id_number_export")[-1]  # full ID numbers: in the access log
     assert entry.actor_user_id == admin.user.id and "golden_diamond_family" in entry.after
     assert admin.get("/admin/awards/families/export.xlsx?as_of=soon").status_code == 400

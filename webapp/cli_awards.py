@@ -63,6 +63,11 @@ def to_csv(rows: list[list]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
+# columns that are numbers: in XLSX as numbers (hours with two decimals), as the award lists
+HOURS_COLUMNS = {"counted_hours", "service_hours", "prior_hours", "used_hours", "missing_hours"}
+COUNT_COLUMNS = {"service_months", "missing_months"}
+
+
 def to_xlsx(rows: list[list]) -> bytes:
     from openpyxl import Workbook
 
@@ -70,12 +75,18 @@ def to_xlsx(rows: list[list]) -> bytes:
     sheet = book.active
     sheet.title = "awards"
     for r, line in enumerate([HEADERS, *rows], start=1):
-        for c, value in enumerate(line, start=1):
+        for c, (header, value) in enumerate(zip(HEADERS, line), start=1):
             if value == "":
                 continue
             cell = sheet.cell(row=r, column=c)
-            cell.value = str(value)
-            cell.data_type = "s"  # text, even when it looks like a formula
+            if r > 1 and header in HOURS_COLUMNS:
+                cell.value = float(value)
+                cell.number_format = "0.00"
+            elif r > 1 and header in COUNT_COLUMNS:
+                cell.value = int(value)
+            else:
+                cell.value = str(value)
+                cell.data_type = "s"  # text, even when it looks like a formula
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

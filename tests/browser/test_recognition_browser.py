@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import subprocess
 
+import pytest
 from playwright.sync_api import expect
 
 from models import certificates as certs
@@ -206,3 +207,59 @@ def test_admin_issues_a_certificate_on_a_phone(phone, db, make, unit):
     screenshot(phone, "recognition-certificates-issued-phone")
     phone.reload()
     assert_fits_phone(phone, 360, tables=True)
+
+
+def _award_candidates(db, make, unit):
+    """Volunteers on the honour card and Golden Diamond lists, as in the review: hours from
+    earlier units beside this unit's, years from training and from earlier units in Taipei."""
+    from models.record_book import PriorHours
+
+    people = []
+    for n, (name, hours, prior) in enumerate([("鄭子晴", 8.5, 1560), ("曾淑芬", 9, 650),
+                                              ("廖玉蘭", 7.5, 700)]):
+        vol = make.volunteer(unit, name_zh=name, joined_on=dt.date(2025, 12, 19))
+        _served(db, make, unit, vol, hours, 20 + n)
+        db.add(PriorHours(volunteer_id=vol.id, source_unit="臺北市立圖書館", in_taipei=True,
+                          period_start=dt.date(2017, 11, 1), period_end=dt.date(2025, 12, 18),
+                          minutes=prior * 60))
+        people.append(vol)
+    db.commit()
+    return people
+
+
+APPLY = {"zh-TW": "已申請", "en": "Application filed"}
+NOT_GRANTED = {"zh-TW": "未獲核定", "en": "Not granted"}
+
+
+@pytest.mark.parametrize("size", ["tablet", "tablet-portrait"])
+def test_award_actions_in_view_on_a_tablet(open_page, db, make, unit, size):
+    """The review: at 1024x768 the award list's Application column (date, 已申請, 未獲核定) sat
+    beyond the card's right edge and showed only after scrolling inside the table; in zh-TW the
+    date field was clipped. On a tablet, landscape or portrait, each row's actions take a line
+    of their own under it: every button and the date field within the screen, nothing scrolls
+    sideways, in both languages."""
+    admin = make.user(unit, role="admin")
+    people = _award_candidates(db, make, unit)
+    for locale in ("zh-TW", "en"):
+        page = sign_in(open_page(size, locale=locale), admin.email)
+        width = page.viewport_size["width"]
+        for key in ("honour_card", "golden_diamond"):
+            page.goto(f"/admin/awards/{key}")
+            for vol in people:
+                row = page.locator(f"#award-row-{vol.id}")
+                expect(row).to_be_visible()
+                for control in (row.get_by_role("button", name=APPLY[locale]),
+                                row.get_by_role("button", name=NOT_GRANTED[locale]),
+                                row.locator('input[name="on"]')):
+                    box = control.bounding_box()
+                    assert box and 0 <= box["x"] and box["x"] + box["width"] <= width, (
+                        key, locale, vol.name_zh, box)
+            assert_fits_phone(page, width, tables=True)  # no sideways scrolling, not even inside the table
+            assert_touch_targets(page, 44)
+            screenshot(page, f"recognition-award-list-{key}-{size}-{locale}")
+    # and it still works: the application is recorded from the row's own line
+    page.goto("/admin/awards/honour_card")
+    row = page.locator(f"#award-row-{people[0].id}")
+    row.get_by_role("button", name=APPLY["en"]).click()
+    expect(row).to_contain_text("Applied on")
+    expect(row.get_by_role("button", name="Granted", exact=True)).to_be_visible()

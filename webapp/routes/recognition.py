@@ -196,7 +196,8 @@ def _list_page(rule, as_of, error=None, status=200):
     rows = rec.award_list(db.session, current_user.unit_id, rule.key, as_of)
     history = rec.award_history(db.session, current_user.unit_id, rule.key)
     return render_template("awards/list.html", rule=rule, as_of=as_of, rows=rows,
-                           history=history, error=error, today=_today(), form=GrantForm(formdata=None),
+                           history=history, levels={lv["level"]: lv for lv in rule.levels},
+                           error=error, today=_today(), form=GrantForm(formdata=None),
                            **_common()), status
 
 
