@@ -5,49 +5,27 @@ a storage key are never touched."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import secrets
 
 import pytest
-from PIL import Image
 from sqlalchemy import inspect, select
 
 from models import files, plan, record_book, training, unit_profile
 from models.audit import AuditEntry
 from models.base import utcnow
-from models.files import StoredFile
 from models.training import TrainingCourse
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from tests.test_file_replacement import PDF, fresh, image, on_disk, stored_ids
+
 OLD_PDF = b"%PDF-1.4\n9 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 HOUR = dt.timedelta(hours=1)
-
-
-def image(color, size=(600, 700)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture
 def root(app, tmp_path):
     app.config["HOURBOOK_UPLOAD_DIR"] = str(tmp_path / "uploads")
     return tmp_path / "uploads"
-
-
-def fresh(db):
-    db.rollback()
-    db.expire_all()
-    return db
-
-
-def stored_ids(db) -> list[int]:
-    return list(fresh(db).scalars(select(StoredFile.id).order_by(StoredFile.id)))
-
-
-def on_disk(root) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def stray(root, unit_id, age: dt.timedelta, name=None, data=b"left behind") -> str:
