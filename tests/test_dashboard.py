@@ -507,3 +507,18 @@ def test_reopening_a_session_on_an_issued_certificate_asks_the_admin_first(app, 
     assert again.status_code == 200
     assert "發證後時數已變動" not in admin.get("/admin/certificates/").get_data(as_text=True)
     assert "發證後時數已變動" not in admin.get("/admin/awards/deadlines").get_data(as_text=True)
+
+
+def test_a_session_of_another_year_shows_its_year_in_the_queue(db, world, supervisor):
+    """In January the queue still holds December's sessions: "12/30 09:00" alone would read as
+    this December; a session of this year needs no year."""
+    site, _e, item, vol = world
+    this_year = add_session(db, site, item, vol, hours_ago=2)
+    last_year = add_session(db, site, item, vol, hours_ago=24 * 400)
+    page = supervisor.get("/dashboard/").get_data(as_text=True)
+    old = last_year.checked_in_at.astimezone(TAIPEI)
+    assert old.strftime("%Y-%m-%d %H:%M") in _row_of(page, last_year)
+    new = this_year.checked_in_at.astimezone(TAIPEI)
+    row = _row_of(page, this_year)
+    if new.year == utcnow().astimezone(TAIPEI).year:
+        assert new.strftime("%m/%d %H:%M") in row and new.strftime("%Y-%m-%d") not in row
