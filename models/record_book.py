@@ -203,6 +203,30 @@ def book_no_holders(session: Session) -> dict[str, list]:
     return holders
 
 
+def shared_book_nos(session: Session, unit_id: int) -> dict[int, list]:
+    """Volunteers of the unit whose record-book number another person of the unit holds too
+    (given before the one-number rule, which refuses new ones): volunteer id -> the others'
+    rows (id, name_zh, name_en, volunteer_no), for the admin to check the books."""
+    from .idnumbers import normalise
+
+    by_key: dict[str, list] = {}
+    for row in session.execute(select(
+            Volunteer.id, Volunteer.id_number, Volunteer.name_zh, Volunteer.name_en,
+            Volunteer.volunteer_no, Volunteer.record_book_no).where(
+            Volunteer.unit_id == unit_id, Volunteer.record_book_no != "",
+            Volunteer.anonymised_at.is_(None)).order_by(Volunteer.volunteer_no)):
+        by_key.setdefault(book_no_key(row.record_book_no), []).append(row)
+    shared: dict[int, list] = {}
+    for rows in by_key.values():
+        for row in rows:
+            person = normalise(row.id_number)
+            others = [o for o in rows if o.id != row.id
+                      and not (person and normalise(o.id_number) == person)]
+            if others:
+                shared[row.id] = others
+    return shared
+
+
 def book_no_refusal(holders: dict[str, list], *, unit_id: int, book_no: str, id_number: str,
                     volunteer_id: int | None = None) -> RecordBookError | None:
     """Why `book_no` cannot be given to this volunteer (of `unit_id`, with `id_number`; their

@@ -722,3 +722,26 @@ def test_a_certificate_of_the_briefing_alone_does_not_prove_courses_taken_elsewh
     db.commit()
     ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
     assert ready.ready and ready.special_completions == []
+
+
+def test_numbers_shared_before_the_rule_are_shown_for_checking(db, make, unit, admin):
+    """Two volunteers given one number before the one-number rule: the record-book page says
+    so and names, on each row, who else holds it; a number held once, or by the same person
+    twice, is not flagged."""
+    a = make.volunteer(unit, name_zh="陳持冊", volunteer_no="7001",
+                       record_book_no="北市志字第110001號", record_book_issued_on=BOOK_DAY)
+    b = make.volunteer(unit, name_zh="林重號", volunteer_no="7002",
+                       record_book_no="北市志字第 １１０００１ 號", record_book_issued_on=BOOK_DAY)
+    alone = make.volunteer(unit, name_zh="王單號", volunteer_no="7003",
+                           record_book_no="北市志字第110003號", record_book_issued_on=BOOK_DAY)
+    db.commit()
+    shared = record_book.shared_book_nos(db, unit.id)
+    assert {k: [o.id for o in v] for k, v in shared.items()} == {a.id: [b.id], b.id: [a.id]}
+    page = admin.get("/admin/record-book/").get_data(as_text=True)
+    assert 'id="shared-book-nos"' in page and "有 2 位志工的紀錄冊號碼與其他志工相同" in page
+    assert "與 林重號 的號碼相同" in page and "與 陳持冊 的號碼相同" in page
+    assert alone.id not in shared
+    b.record_book_no = "北市志字第110002號"
+    db.commit()
+    assert record_book.shared_book_nos(db, unit.id) == {}
+    assert 'id="shared-book-nos"' not in admin.get("/admin/record-book/").get_data(as_text=True)

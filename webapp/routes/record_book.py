@@ -139,7 +139,8 @@ def index():
     holders = [v for v in db.session.query(Volunteer).filter(
         Volunteer.unit_id == current_user.unit_id, Volunteer.record_book_no != "")
         .order_by(Volunteer.volunteer_no)]
-    return render_template("record_book/index.html", rows=rows, holders=holders)
+    return render_template("record_book/index.html", rows=rows, holders=holders,
+                           shared=record_book.shared_book_nos(db.session, current_user.unit_id))
 
 
 @bp.post("/packet")
