@@ -15,7 +15,7 @@ from .completion import IssuedCompletion
 from .golden_family import AwardFamily, AwardFamilyMember
 from .group_awards import GroupAwardApplication
 from .reminder_mail import ReminderMail
-from .record_book import PriorHours
+from .prior_service import PriorHours
 from .reports import ReportSnapshot
 from .account_links import SetPasswordLink
 from .recruitment import Application, Opening

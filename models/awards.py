@@ -25,7 +25,7 @@ from .award_rules import PERFORMANCE_CERTIFICATE, AwardRule, CountingWindow, rul
 from .base import TAIPEI, Base, UTCDateTime, begin_write, one_writer_per, taipei_date, utcnow
 from .hours import verified_minutes
 from .people import Volunteer
-from .record_book import PriorCertificate, PriorHours
+from .prior_service import PriorCertificate, PriorHours
 from .messages import N_, Nn_, Refused, english, english_n, translated
 
 

@@ -215,7 +215,7 @@ def _seed_record_book_hours(session: Session, unit: Unit, vols: list, today: dt.
     the award lists, the calendar and "my milestones" then have someone to show."""
     from .awards import full_months, seniority
     from .golden_family import AwardFamily, AwardFamilyMember
-    from .record_book import PriorHours
+    from .prior_service import PriorHours
 
     session.flush()
     senior = []

@@ -372,7 +372,7 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
     """Everything the unit keeps about one volunteer, section by section, nothing of anyone else."""
     from .audit import AuditEntry
     from .insurance import InsuranceCover
-    from .record_book import PriorCertificate, PriorHours
+    from .prior_service import PriorCertificate, PriorHours
     from .service import ServiceSession
     from .slips import HourSlip
     from .training import TrainingRecord

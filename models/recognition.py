@@ -21,7 +21,7 @@ from . import award_rules
 from .base import TAIPEI
 from .hours import hours_value
 from .people import User, Volunteer, VolunteerStatus, of_volunteers
-from .record_book import PriorCertificate, PriorHours
+from .prior_service import PriorCertificate, PriorHours
 from .service import ServiceSession, SessionStatus
 
 

@@ -36,17 +36,8 @@ from .contact import email_problem, phone_problem
 from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
 from .recruitment import birth_date_problem
-from .record_book import (
-    PRIOR_NOT_YET_SERVED,
-    PRIOR_OVERLAP,
-    PriorHours,
-    book_no_holders,
-    book_no_key,
-    book_no_refusal,
-    clean_book_no,
-    lock_book_nos,
-    overlapping_prior_hours,
-)
+from .record_book import book_no_holders, book_no_key, book_no_refusal, clean_book_no, lock_book_nos
+from .prior_service import PRIOR_NOT_YET_SERVED, PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
 from .training import (CATALOGUE, MAX_MINUTES, TrainingCourse, TrainingKind, TrainingMode,
                        TrainingRecord, over_course_hours)
 from .messages import N_

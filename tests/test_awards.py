@@ -15,7 +15,7 @@ from models import awards as aw
 from models import award_rules
 from models.audit import AuditEntry
 from models.base import TAIPEI
-from models.record_book import PriorHours
+from models.prior_service import PriorHours
 from models.service import ServiceSession, SessionSource, SessionStatus
 from models.training import TrainingCourse, TrainingKind, TrainingRecord
 
@@ -280,7 +280,7 @@ def _golden(db, vol, as_of=AS_OF):
 def test_golden_diamond_counts_years_in_taipei_only(db, make, unit, place):
     """Trained in 2015 elsewhere, with this Taipei unit since August 2023: 34 months in Taipei
     on 15 June 2026, so 2 more months; the honour card (years anywhere) is not affected."""
-    from models import record_book
+    from models import prior_service
     from models import recognition as rec
 
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
@@ -293,21 +293,21 @@ def test_golden_diamond_counts_years_in_taipei_only(db, make, unit, place):
     hc = next(e for e in aw.eligibility(db, vol, AS_OF) if e.award_key == "honour_card")
     assert hc.eligible and hc.service_months == 137
     # an earlier unit outside Taipei adds hours, not years in Taipei
-    record_book.add_prior_hours(db, vol, None, source_unit="新北市某協會", in_taipei=False,
+    prior_service.add_prior_hours(db, vol, None, source_unit="新北市某協會", in_taipei=False,
                                 period_start=dt.date(2016, 1, 1), period_end=dt.date(2019, 12, 31),
                                 minutes=h(100))
     db.commit()
     gd = _golden(db, vol)
     assert gd.counted_minutes == h(800) and gd.missing_months == 2
     # one that does not say: not counted, and the explanation's notes say so
-    record_book.add_prior_hours(db, vol, None, source_unit="某基金會",
+    prior_service.add_prior_hours(db, vol, None, source_unit="某基金會",
                                 period_start=dt.date(2020, 1, 1), period_end=dt.date(2020, 12, 31),
                                 minutes=h(10))
     db.commit()
     gd = _golden(db, vol)
     assert gd.missing_months == 2 and any("do not say whether" in n for n in gd.notes)
     # two months at a Taipei unit before: 36 months in Taipei, eligible
-    record_book.add_prior_hours(db, vol, None, source_unit="臺北市立圖書館", in_taipei=True,
+    prior_service.add_prior_hours(db, vol, None, source_unit="臺北市立圖書館", in_taipei=True,
                                 period_start=dt.date(2023, 6, 1), period_end=dt.date(2023, 8, 14),
                                 minutes=h(20))
     db.commit()

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from models import hours, privacy, record_book
+from models import hours, prior_service, privacy
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.people import User, Volunteer, VolunteerStatus
@@ -165,11 +165,11 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     make.cover(v, policy_no="MINE-1")
     make.cover(other, policy_no="THEIRS-1")
     admin_user = fresh(db).get(User, admin.user.id)
-    record_book.add_prior_hours(db, fresh(db).get(Volunteer, v.id), admin_user,
+    prior_service.add_prior_hours(db, fresh(db).get(Volunteer, v.id), admin_user,
                                 source_unit="甲協會", period_start=dt.date(2020, 1, 1),
                                 period_end=dt.date(2020, 12, 31), minutes=600)
     db.commit()
-    record_book.add_prior_hours(db, fresh(db).get(Volunteer, other.id), admin_user,
+    prior_service.add_prior_hours(db, fresh(db).get(Volunteer, other.id), admin_user,
                                 source_unit="乙協會", period_start=dt.date(2020, 1, 1),
                                 period_end=dt.date(2020, 12, 31), minutes=900)
     db.commit()

@@ -19,7 +19,7 @@ from models import certificates
 from models import golden_family as gf
 from models.audit import AuditEntry
 from models.base import TAIPEI
-from models.record_book import PriorHours
+from models.prior_service import PriorHours
 from models.service import ServiceSession, SessionSource, SessionStatus
 from tests.test_awards import HISTORIES, build
 
@@ -923,10 +923,10 @@ def test_a_certificate_from_an_earlier_unit_counts_for_the_national_award(admin,
     """A newcomer with 4,000 record-book hours and the performance certificate their previous
     unit issued: the admin records the certificate on the record-book page, and the national
     award's list proposes the bronze medal, saying which certificate counted."""
-    from models import record_book
+    from models import prior_service
 
     vol = make.volunteer(unit, name_zh="新志工", joined_on=dt.date(2026, 1, 10))
-    record_book.add_prior_hours(db, vol, None, source_unit="臺北市立圖書館",
+    prior_service.add_prior_hours(db, vol, None, source_unit="臺北市立圖書館",
                                 period_start=dt.date(2012, 1, 1), period_end=dt.date(2025, 12, 31),
                                 minutes=4000 * 60)
     db.commit()
@@ -948,7 +948,7 @@ def test_a_certificate_from_an_earlier_unit_counts_for_the_national_award(admin,
         assert admin.post(base + "/certificates", bad).status_code == 400
     assert supervisor.post(base + "/certificates", good).status_code == 403
     assert admin.post(base + "/certificates", {**good, "csrf_token": "forged"}).status_code == 400
-    assert record_book.prior_certificates_of(db, vol.id) == []
+    assert prior_service.prior_certificates_of(db, vol.id) == []
     r = admin.post(base + "/certificates", good)
     assert r.status_code == 302 and r.headers["Location"].endswith("#certificates")
     [entry] = audits(db, "prior_certificate_add")
@@ -978,7 +978,7 @@ def test_a_certificate_from_an_earlier_unit_counts_for_the_national_award(admin,
     assert before.missing_conditions == ["performance_certificate"]
 
     # deleted (typed for the wrong volunteer): the award needs a certificate again
-    [cert] = record_book.prior_certificates_of(db, vol.id)
+    [cert] = prior_service.prior_certificates_of(db, vol.id)
     assert admin.get(f"/admin/record-book/certificates/{cert.id}/delete").status_code == 200
     assert admin.post(f"/admin/record-book/certificates/{cert.id}/delete").status_code == 302
     assert audits(db, "prior_certificate_delete")[-1].actor_user_id == admin.user.id

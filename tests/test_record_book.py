@@ -10,10 +10,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from models import files, hours, record_book
+from models import prior_service
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.people import Volunteer
-from models.record_book import PriorHours, RecordBookError
+from models.record_book import RecordBookError
+from models.prior_service import PriorHours
 from models.service import ServiceSession, SessionSource, SessionStatus
 from models.training import TrainingCourse, TrainingKind, TrainingMode, TrainingRecord
 
@@ -271,16 +273,16 @@ def test_prior_hours_never_count_as_this_units_verified_hours(db, make, unit):
                           source=SessionSource.poster))
     db.commit()
     before = hours.verified_minutes(db, v.id)
-    row = record_book.add_prior_hours(db, v, admin, source_unit="臺北市某協會",
+    row = prior_service.add_prior_hours(db, v, admin, source_unit="臺北市某協會",
                                       period_start=dt.date(2020, 1, 1),
                                       period_end=dt.date(2023, 12, 31), minutes=6000, note="影本")
     db.commit()
     assert hours.verified_minutes(fresh(db), v.id) == before == 90
-    assert record_book.prior_minutes(db, v.id) == 6000
-    assert [p.id for p in record_book.prior_hours_of(db, v.id)] == [row.id]
-    record_book.delete_prior_hours(db, fresh(db).get(PriorHours, row.id), admin)
+    assert prior_service.prior_minutes(db, v.id) == 6000
+    assert [p.id for p in prior_service.prior_hours_of(db, v.id)] == [row.id]
+    prior_service.delete_prior_hours(db, fresh(db).get(PriorHours, row.id), admin)
     db.commit()
-    assert record_book.prior_hours_of(fresh(db), v.id) == []
+    assert prior_service.prior_hours_of(fresh(db), v.id) == []
     assert len(audits(db, "prior_hours_add")) == 1
     (deleted,) = audits(db, "prior_hours_delete")
     assert deleted.before_data()["minutes"] == 6000
@@ -299,10 +301,10 @@ def test_bad_prior_hours_are_refused(db, make, unit, kw):
               "period_end": dt.date(2020, 12, 31), "minutes": 60, **kw}
     now = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.timezone.utc)  # 03-03 01:00 in Taipei
     with pytest.raises(RecordBookError):
-        record_book.add_prior_hours(db, v, admin, now=now - dt.timedelta(hours=2), **values)
+        prior_service.add_prior_hours(db, v, admin, now=now - dt.timedelta(hours=2), **values)
     # a period ending on today's Taipei date is fine (UTC is still the day before)
     if kw.get("period_end") == dt.date(2026, 3, 3):
-        record_book.add_prior_hours(db, v, admin, now=now, **values)
+        prior_service.add_prior_hours(db, v, admin, now=now, **values)
 
 
 # --- HTTP ------------------------------------------------------------------------------------
@@ -335,11 +337,11 @@ def test_http_photo_book_prior_hours_and_packet(app, db, make, unit, courses, ro
     assert admin.post(base + "/prior-hours", {"source_unit": "甲協會", "period_start": "2020-01-01",
                                               "period_end": "2019-01-01",
                                               "hours": "abc"}).status_code == 400
-    assert record_book.prior_hours_of(fresh(db), v.id) == []
+    assert prior_service.prior_hours_of(fresh(db), v.id) == []
     assert admin.post(base + "/prior-hours", {"source_unit": "甲協會", "period_start": "2020-01-01",
                                               "period_end": "2020-12-31",
                                               "hours": "12.5", "in_taipei": "yes"}).status_code == 302
-    (row,) = record_book.prior_hours_of(fresh(db), v.id)
+    (row,) = prior_service.prior_hours_of(fresh(db), v.id)
     assert row.minutes == 750
     assert "12.5" in admin.get(base).get_data(as_text=True)
     # sent twice (a double tap, the back button): refused in words, still one entry
@@ -348,14 +350,14 @@ def test_http_photo_book_prior_hours_and_packet(app, db, make, unit, courses, ro
                                                "in_taipei": "yes"})
     assert twice.status_code == 400
     assert "甲協會 2020-01-01 – 2020-12-31 的時數已登錄" in twice.get_data(as_text=True)
-    assert len(record_book.prior_hours_of(fresh(db), v.id)) == 1
+    assert len(prior_service.prior_hours_of(fresh(db), v.id)) == 1
     # the next year from the same unit, and the same year from another unit, are their own
     for unit_name, first, last in (("甲協會", "2021-01-01", "2021-12-31"),
                                    ("乙協會", "2020-01-01", "2020-12-31")):
         assert admin.post(base + "/prior-hours", {"source_unit": unit_name, "period_start": first,
                                                   "period_end": last, "hours": "10",
                                                   "in_taipei": "no"}).status_code == 302
-    assert len(record_book.prior_hours_of(fresh(db), v.id)) == 3
+    assert len(prior_service.prior_hours_of(fresh(db), v.id)) == 3
 
     page = admin.get("/admin/record-book/").get_data(as_text=True)
     assert f'id="ready-{v.id}"' in page
@@ -385,10 +387,10 @@ def test_prior_hours_say_whether_they_were_served_in_taipei(db, make, unit, admi
     unsaid = admin.post(base + "/prior-hours", entry)
     assert unsaid.status_code == 400 and "請選擇這些時數是否在臺北市服務" in unsaid.get_data(as_text=True)
     assert admin.post(base + "/prior-hours", {**entry, "in_taipei": "no"}).status_code == 302
-    (row,) = record_book.prior_hours_of(fresh(db), v.id)
+    (row,) = prior_service.prior_hours_of(fresh(db), v.id)
     assert row.in_taipei is False
     assert 'data-taipei="no"' in admin.get(base).get_data(as_text=True)
-    old = record_book.add_prior_hours(db, fresh(db).get(Volunteer, v.id), None, source_unit="乙協會",
+    old = prior_service.add_prior_hours(db, fresh(db).get(Volunteer, v.id), None, source_unit="乙協會",
                                       period_start=dt.date(2019, 1, 1),
                                       period_end=dt.date(2019, 12, 31), minutes=60)
     db.commit()
@@ -420,7 +422,7 @@ def test_my_totals_say_this_unit_and_mention_earlier_units_hours(db, volunteer):
     me = volunteer.user.volunteer
     home = volunteer.get("/").get_data(as_text=True)
     assert "在本單位累計" in home and 'data-total="prior"' not in home
-    record_book.add_prior_hours(db, me, None, source_unit="臺北市立聯合醫院志工隊",
+    prior_service.add_prior_hours(db, me, None, source_unit="臺北市立聯合醫院志工隊",
                                 period_start=dt.date(2018, 1, 1), period_end=dt.date(2023, 12, 31),
                                 minutes=1560 * 60)
     db.commit()

@@ -12,7 +12,7 @@ from models.audit import AuditEntry
 from models.idnumbers import with_check_digit
 from models.insurance import InsuranceCover
 from models.people import Volunteer
-from models.record_book import PriorHours
+from models.prior_service import PriorHours
 from models.roster_import import ImportRefused
 from models.training import TrainingCourse, TrainingKind, TrainingRecord
 

@@ -212,7 +212,7 @@ def test_admin_issues_a_certificate_on_a_phone(phone, db, make, unit):
 def _award_candidates(db, make, unit):
     """Volunteers on the honour card and Golden Diamond lists, as in the review: hours from
     earlier units beside this unit's, years from training and from earlier units in Taipei."""
-    from models.record_book import PriorHours
+    from models.prior_service import PriorHours
 
     people = []
     for n, (name, hours, prior) in enumerate([("鄭子晴", 8.5, 1560), ("曾淑芬", 9, 650),

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from models import account_links, gates, getting_started, hours, record_book
+from models import account_links, gates, getting_started, hours, prior_service
 from models.base import taipei_date, utcnow
 from models.people import Role
 from models.verification import supervised_site_ids
@@ -32,7 +32,7 @@ def index():
             "home/volunteer.html",
             volunteer=volunteer,
             totals=hours.verified_totals(db.session, volunteer.id, now),
-            prior_minutes=record_book.prior_minutes(db.session, volunteer.id),
+            prior_minutes=prior_service.prior_minutes(db.session, volunteer.id),
             recent=hours.recent_sessions(db.session, volunteer.id),
             # said here, before the trip to the site, rather than only at the check-in
             cannot_serve=gates.serving_refusals(db.session, volunteer, taipei_date(now)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from models import hours, record_book, slips
+from models import hours, prior_service, slips
 from models.base import utcnow
 from models.people import Role
 from models.slips import HourSlip
@@ -41,7 +41,7 @@ def index():
     return render_template(
         "my_hours/index.html", volunteer=volunteer, page=page, more=more, sessions=rows,
         totals=hours.verified_totals(db.session, volunteer.id, utcnow()),
-        prior_minutes=record_book.prior_minutes(db.session, volunteer.id),
+        prior_minutes=prior_service.prior_minutes(db.session, volunteer.id),
         slips=mine, slip_sites=slips.sites_of_slips(db.session, [s.id for s in mine]),
         on_slip=slips.slip_serials(db.session, [s.id for s in rows]))
 

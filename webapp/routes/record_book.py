@@ -22,10 +22,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from models import record_book
+from models import prior_service
 from models.base import taipei_date, utcnow
 from models.files import UploadRefused
 from models.people import Role, Volunteer
-from models.record_book import PriorCertificate, PriorHours, RecordBookError
+from models.record_book import RecordBookError
+from models.prior_service import PriorCertificate, PriorHours
 
 from ..forms import db_ids
 from ..access import roles
@@ -60,7 +62,7 @@ def hours_number(form, field):
 class PriorForm(FlaskForm):
     source_unit = StringField(_l("Earlier unit"), validators=[
         InputRequired(_l("Enter the unit the hours were served at.")),
-        Length(max=record_book.SOURCE_UNIT_MAX, message=_l("Use at most %(max)d characters."))])
+        Length(max=prior_service.SOURCE_UNIT_MAX, message=_l("Use at most %(max)d characters."))])
     period_start = DateField(_l("From"), invalid_value_message=BAD_DATE,
                              validators=[InputRequired(_l("Enter the first day of the period."))])
     period_end = DateField(_l("To"), invalid_value_message=BAD_DATE,
@@ -73,7 +75,7 @@ class PriorForm(FlaskForm):
         SelectChoice("no", _l("No, in another city or county"))],
         validators=[InputRequired(_l("Say whether the hours were served in Taipei."))])
     note = StringField(_l("Note"), validators=[
-        Length(max=record_book.NOTE_MAX, message=_l("Use at most %(max)d characters."))])
+        Length(max=prior_service.NOTE_MAX, message=_l("Use at most %(max)d characters."))])
 
 
 class TaipeiForm(FlaskForm):
@@ -85,14 +87,14 @@ class PriorCertificateForm(FlaskForm):
     """A performance certificate another unit issued (the national award needs one)."""
     issuing_unit = StringField(_l("Issuing unit"), validators=[
         InputRequired(_l("Enter the unit that issued the certificate.")),
-        Length(max=record_book.SOURCE_UNIT_MAX, message=_l("Use at most %(max)d characters."))])
+        Length(max=prior_service.SOURCE_UNIT_MAX, message=_l("Use at most %(max)d characters."))])
     issued_on = DateField(_l("Issued on"), invalid_value_message=BAD_DATE,
                           validators=[InputRequired(_l("Enter the day it was issued."))])
     certificate_no = StringField(_l("Certificate number"), validators=[
         InputRequired(_l("Enter the certificate's number.")),
-        Length(max=record_book.CERTIFICATE_NO_MAX, message=_l("Use at most %(max)d characters."))])
+        Length(max=prior_service.CERTIFICATE_NO_MAX, message=_l("Use at most %(max)d characters."))])
     note = StringField(_l("Note"), validators=[
-        Length(max=record_book.NOTE_MAX, message=_l("Use at most %(max)d characters."))])
+        Length(max=prior_service.NOTE_MAX, message=_l("Use at most %(max)d characters."))])
 
 
 class PhotoForm(FlaskForm):
@@ -183,11 +185,11 @@ def _volunteer_page(person: Volunteer, book_form=None, prior_form=None, photo_fo
     prior_form = prior_form or PriorForm(formdata=None)
     photo_form = photo_form or PhotoForm(formdata=None)
     certificate_form = certificate_form or PriorCertificateForm(formdata=None)
-    prior = record_book.prior_hours_of(db.session, person.id)
+    prior = prior_service.prior_hours_of(db.session, person.id)
     return render_template("record_book/volunteer.html", volunteer=person, book_form=book_form,
                            prior_form=prior_form, photo_form=photo_form, prior=prior,
                            certificate_form=certificate_form,
-                           certificates=record_book.prior_certificates_of(db.session, person.id),
+                           certificates=prior_service.prior_certificates_of(db.session, person.id),
                            ready=record_book.readiness_of(db.session, person),
                            prior_total=sum(p.minutes for p in prior)), status
 
@@ -240,7 +242,7 @@ def add_prior(volunteer_id: int):
     form = PriorForm()
     if form.validate_on_submit():
         try:
-            record_book.add_prior_hours(
+            prior_service.add_prior_hours(
                 db.session, person, current_user, source_unit=form.source_unit.data,
                 period_start=form.period_start.data, period_end=form.period_end.data,
                 minutes=round(float(form.hours.data) * 60), note=form.note.data or "",
@@ -266,7 +268,7 @@ def set_taipei(row_id: int):
     form = TaipeiForm()
     if not form.validate_on_submit():
         abort(400)
-    record_book.set_prior_in_taipei(db.session, row, form.in_taipei.data == "yes", current_user,
+    prior_service.set_prior_in_taipei(db.session, row, form.in_taipei.data == "yes", current_user,
                                     now=utcnow())
     db.session.commit()
     flash(_("Prior hours updated."), "success")
@@ -281,7 +283,7 @@ def delete_prior(row_id: int):
         abort(404)
     if request.method == "POST":
         volunteer_id = row.volunteer_id
-        record_book.delete_prior_hours(db.session, row, current_user)
+        prior_service.delete_prior_hours(db.session, row, current_user)
         db.session.commit()
         flash(_("Prior hours deleted."), "success")
         return redirect(url_for(".volunteer", volunteer_id=volunteer_id))
@@ -296,7 +298,7 @@ def add_certificate(volunteer_id: int):
     form = PriorCertificateForm()
     if form.validate_on_submit():
         try:
-            record_book.add_prior_certificate(
+            prior_service.add_prior_certificate(
                 db.session, person, current_user, issuing_unit=form.issuing_unit.data,
                 issued_on=form.issued_on.data, certificate_no=form.certificate_no.data,
                 note=form.note.data or "", now=utcnow())
@@ -320,7 +322,7 @@ def delete_certificate(row_id: int):
         abort(404)
     if request.method == "POST":
         volunteer_id = row.volunteer_id
-        record_book.delete_prior_certificate(db.session, row, current_user, now=utcnow())
+        prior_service.delete_prior_certificate(db.session, row, current_user, now=utcnow())
         db.session.commit()
         _forget_deadlines()
         flash(_("Performance certificate deleted."), "success")
