@@ -161,6 +161,13 @@ def book_no_holders(session: Session) -> dict[str, list]:
     return holders
 
 
+def book_holders(session: Session, unit_id: int) -> list[Volunteer]:
+    """The unit's volunteers with a record-book number, by volunteer number."""
+    return list(session.scalars(select(Volunteer).where(
+        Volunteer.unit_id == unit_id, Volunteer.record_book_no != "")
+        .order_by(Volunteer.volunteer_no)))
+
+
 def shared_book_nos(session: Session, unit_id: int) -> dict[int, list]:
     """Volunteers of the unit whose record-book number another person of the unit holds too
     (given before the one-number rule, which refuses new ones): volunteer id -> the others'

@@ -138,9 +138,7 @@ def _volunteer_or_404(volunteer_id: int) -> Volunteer:
 @admin_only
 def index():
     rows = record_book.readiness(db.session, current_user.unit_id)
-    holders = [v for v in db.session.query(Volunteer).filter(
-        Volunteer.unit_id == current_user.unit_id, Volunteer.record_book_no != "")
-        .order_by(Volunteer.volunteer_no)]
+    holders = record_book.book_holders(db.session, current_user.unit_id)
     return render_template("record_book/index.html", rows=rows, holders=holders,
                            shared=record_book.shared_book_nos(db.session, current_user.unit_id))
 
