@@ -18,7 +18,8 @@ from .reminder_mail import ReminderMail
 from .prior_service import PriorHours
 from .reports import ReportSnapshot
 from .account_links import SetPasswordLink
-from .recruitment import Application, Opening
+from .openings import Opening
+from .recruitment import Application
 from .training import TrainingCourse, TrainingEvent, TrainingRecord
 from .kiosk import KioskDevice
 from .slips import HourSlip, HourSlipEntry, SerialCounter

@@ -18,7 +18,7 @@ from .insurance import InsuranceCover
 from .kiosk import KioskDevice
 from .people import Role, User, Volunteer, VolunteerStatus
 from .plan import PlanStatus, PlanVersion, ServicePlan
-from .recruitment import Opening, OpeningStatus
+from .openings import Opening, OpeningStatus
 from .service import ServiceItem, Site
 from .training import training_status
 from .unit import Unit

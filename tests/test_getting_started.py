@@ -6,7 +6,7 @@ import datetime as dt
 from models import getting_started
 from models.base import taipei_date, utcnow
 from models.kiosk import KioskDevice
-from models.recruitment import Opening, OpeningStatus
+from models.openings import Opening, OpeningStatus
 from models.service import ServiceItem
 from models.verification import SupervisorSite
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from models.audit import AuditEntry
 from models.base import taipei_date, utcnow
 from models.idnumbers import with_check_digit
-from models.recruitment import Application, Opening, OpeningStatus
+from models.openings import Opening, OpeningStatus
+from models.recruitment import Application
 
 
 @pytest.fixture

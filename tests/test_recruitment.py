@@ -6,13 +6,15 @@ import pytest
 from sqlalchemy import select
 
 from models import account_links
+from models import openings
 from models import recruitment as r
 from models.audit import AuditEntry
 from models.base import TAIPEI, taipei_date, utcnow
 from models.idnumbers import with_check_digit
 from models.people import Gender, Role, User, Volunteer, VolunteerStatus
 from models.account_links import SetPasswordLink, token_hash
-from models.recruitment import Application, ApplicationStatus, Opening, OpeningStatus
+from models.openings import Opening, OpeningStatus
+from models.recruitment import Application, ApplicationStatus
 
 
 def fresh(db, obj):
@@ -442,8 +444,8 @@ def test_admin_list_shows_an_opening_past_its_closing_date_as_closed(admin, anon
     assert "已截止" in detail and "已公開" not in detail and "公開頁面不再受理報名" in detail
     assert "此招募已截止" in anon.get("/openings/pub-old").get_data(as_text=True)
     assert "此招募已截止" not in anon.get("/openings/pub-now").get_data(as_text=True)
-    assert r.shown_status(past, today) == OpeningStatus.closed
-    assert r.shown_status(current, today) == OpeningStatus.published
+    assert openings.shown_status(past, today) == OpeningStatus.closed
+    assert openings.shown_status(current, today) == OpeningStatus.published
 
 
 def test_an_interview_cannot_be_scheduled_in_the_past(admin, db, application):

@@ -67,11 +67,11 @@ def build_world(db, volunteers: int = 8) -> World:
     if waiting is not None:
         args["session_id"] = waiting.id
     # a published opening anyone may apply to
-    from models import recruitment
+    from models import openings
 
-    opening = recruitment.save_opening(db, admin, now, title="長者陪伴志工招募",
-                                       description="每週一次，陪伴長者聊天、散步。", wanted=5,
-                                       status="published", site_ids=[site.id])
+    opening = openings.save_opening(db, admin, now, title="長者陪伴志工招募",
+                                    description="每週一次，陪伴長者聊天、散步。", wanted=5,
+                                    status="published", site_ids=[site.id])
     db.commit()
     args.update(opening_id=opening.id, public_id=opening.public_id)
     # a kiosk for the first site: an enrolment code for the tablet

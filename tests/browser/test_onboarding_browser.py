@@ -1,6 +1,7 @@
 """A new unit's admin works from a phone: pages a unit with its first applications needs."""
 from models.people import Gender
-from models.recruitment import Application, ApplicationStatus, Opening, OpeningStatus
+from models.openings import Opening, OpeningStatus
+from models.recruitment import Application, ApplicationStatus
 from tests.browser.conftest import assert_fits_phone, screenshot, sign_in
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from models.base import taipei_date, utcnow
 from models.idnumbers import with_check_digit
 from models.people import Volunteer
-from models.recruitment import Application, ApplicationStatus, Opening, OpeningStatus
+from models.openings import Opening, OpeningStatus
+from models.recruitment import Application, ApplicationStatus
 from tests.browser.conftest import assert_fits_phone, path_of, screenshot, sign_in
 
 

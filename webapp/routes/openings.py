@@ -21,9 +21,11 @@ from wtforms import BooleanField, DateField, RadioField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from models import openings as op
 from models import recruitment as r
 from models.base import taipei_date, utcnow
-from models.recruitment import InvalidApplication, Opening
+from models.openings import Opening
+from models.recruitment import InvalidApplication
 from models.unit import Unit
 
 from ..access import public
@@ -162,7 +164,7 @@ def _show_problems(form: ApplicationForm, errors: dict[str, str]) -> None:
 @public
 def index():
     return render_template("openings/index.html",
-                           openings=r.published_openings(db.session, _today()))
+                           openings=op.published_openings(db.session, _today()))
 
 
 @bp.route("/openings/<public_id>")
@@ -170,7 +172,7 @@ def index():
 def show(public_id: str):
     opening = _opening_or_404(public_id)
     return render_template("openings/show.html", opening=opening,
-                           open=r.accepts_applications(opening, _today()),
+                           open=op.accepts_applications(opening, _today()),
                            link=url_for(".show", public_id=public_id, _external=True))
 
 
@@ -195,7 +197,7 @@ def _apply(opening: Opening | None, unit_id: int):
     g.no_store = True  # personal data on the page: never cache it
     form = ApplicationForm()
     today = _today()
-    if opening is not None and not r.accepts_applications(opening, today):
+    if opening is not None and not op.accepts_applications(opening, today):
         return render_template("openings/closed.html", opening=opening), \
             (409 if request.method == "POST" else 200)
     status = 200

@@ -23,10 +23,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from models import access_log
+from models import openings as op
 from models import recruitment as r
 from models.base import TAIPEI, taipei_date, utcnow
 from models.people import Role, User
-from models.recruitment import Application, Opening
+from models.openings import Opening
+from models.recruitment import Application
 
 from ..welcome import welcome_sheet
 from ..forms import db_id, db_ids
@@ -169,12 +171,12 @@ def index():
         status = ""
     g.no_store = True
     apps = r.pipeline(db.session, current_user.unit_id, status or None)
-    openings = r.unit_openings(db.session, current_user.unit_id)
+    openings = op.unit_openings(db.session, current_user.unit_id)
     today = taipei_date(utcnow())
     return render_template("recruitment/index.html", applications=apps, status=status,
                            statuses=APPLICATION_STATUS, openings=openings,
                            opening_status=OPENING_STATUS,
-                           shown={o.id: r.shown_status(o, today).value for o in openings},
+                           shown={o.id: op.shown_status(o, today).value for o in openings},
                            dupes={a.id: r.duplicates_of(db.session, a) for a in apps})
 
 
@@ -265,7 +267,7 @@ def _local(thing) -> str:
 def _opening_choices(form: OpeningForm, opening: Opening | None) -> None:
     """Active items and sites in the reader's language; a retired one the opening already names
     stays, marked as such."""
-    items, sites = r.opening_choices(db.session, current_user.unit_id, opening)
+    items, sites = op.opening_choices(db.session, current_user.unit_id, opening)
 
     def label(thing, name: str) -> str:
         return name if thing.active else _("%(name)s (retired)", name=name)
@@ -287,16 +289,16 @@ def _edit_opening(opening: Opening | None):
             form.service_items.data, form.sites.data = [], []
     elif form.validate_on_submit():
         try:
-            saved = r.save_opening(
+            saved = op.save_opening(
                 db.session, _me(), utcnow(), opening, title=form.title.data,
                 description=form.description.data, schedule=form.schedule.data,
                 requirements=form.requirements.data, wanted=form.wanted.data,
                 closes_on=form.closes_on.data, status=form.status.data,
                 service_item_ids=form.service_items.data, site_ids=form.sites.data)
-        except r.ClosingDatePassed as exc:
+        except op.ClosingDatePassed as exc:
             db.session.rollback()
             form.closes_on.errors = [*form.closes_on.errors, refusal_text(exc)]
-        except r.RecruitmentError as exc:
+        except op.OpeningError as exc:
             db.session.rollback()
             form.title.errors = [*form.title.errors, refusal_text(exc)]
         else:
@@ -333,7 +335,7 @@ def _announcement(opening: Opening) -> str:
                   "requirements": _("Requirements"), "closes": _("Closing date"),
                   "apply": _("Apply online")}
         link = url_for("openings.show", public_id=opening.public_id, _external=True)
-        return r.announcement_text(opening, link, labels)  # Chinese names, full-width colons
+        return op.announcement_text(opening, link, labels)  # Chinese names, full-width colons
 
 
 @bp.route("/openings/<int:opening_id>")
@@ -341,7 +343,7 @@ def _announcement(opening: Opening) -> str:
 def opening(opening_id: int):
     o = _opening_or_404(opening_id)
     return render_template("recruitment/opening.html", opening=o, opening_status=OPENING_STATUS,
-                           shown=r.shown_status(o, taipei_date(utcnow())).value,
+                           shown=op.shown_status(o, taipei_date(utcnow())).value,
                            text=_announcement(o),
                            link=url_for("openings.show", public_id=o.public_id, _external=True))
 
