@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
 from .base import (TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, read,
-                   row_values, update_now)
-from .gates import REFUSALS, Refusal, gate_refusals, refusal
+                   row_values, taipei_day_bounds, update_now)
+from .gates import REFUSAL_LABELS, REFUSALS, Refusal, gate_refusals, refusal
 from .messages import Named
 from .people import Volunteer
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
@@ -155,6 +155,63 @@ def event_by_key(session: Session, key: str | None) -> CheckinEvent | None:
     if read(session, _KEY_USED, {"key": key}).first() is None:  # nearly always: a cheap look first
         return None
     return session.scalar(_EVENT_BY_KEY, {"key": key})
+
+
+@dataclass
+class RefusedAttempts:
+    """A volunteer turned away at a site on one day for one reason: the refusal log supervisors
+    see. Repeated tries (a volunteer tapping again, then trying the kiosk) are one entry."""
+
+    volunteer: Volunteer | None
+    site: Site | None
+    action: Action
+    refusal_code: str
+    first_at: dt.datetime
+    last_at: dt.datetime
+    attempts: int
+    sources: list[SessionSource]
+    served_later: bool = False  # checked in after the last refusal (the problem was fixed)
+
+    @property
+    def reason(self) -> str:
+        """Why, in a few words (an English msgid): the volunteer was told the whole sentence."""
+        return REFUSAL_LABELS.get(self.refusal_code, self.refusal_code)
+
+
+def refused_attempts(session: Session, unit_id: int, day: dt.date,
+                     site_ids: set[int] | None = None) -> list[RefusedAttempts]:
+    """The unit's refused check-ins and check-outs on a Taipei day, newest first; with
+    `site_ids`, only those at these sites (a supervisor's)."""
+    start, end = taipei_day_bounds(day)
+    query = (select(CheckinEvent)
+             .where(CheckinEvent.unit_id == unit_id, CheckinEvent.outcome == Outcome.refused,
+                    CheckinEvent.at >= start, CheckinEvent.at < end)
+             .options(selectinload(CheckinEvent.volunteer), selectinload(CheckinEvent.site))
+             .order_by(CheckinEvent.at, CheckinEvent.id))
+    if site_ids is not None:
+        query = query.where(CheckinEvent.site_id.in_(site_ids or {-1}))
+    grouped: dict[tuple, RefusedAttempts] = {}
+    for e in session.scalars(query):
+        group = (e.volunteer_id, e.site_id, e.action, e.refusal_code)
+        found = grouped.get(group)
+        if found is None:
+            grouped[group] = RefusedAttempts(e.volunteer, e.site, e.action, e.refusal_code or "", e.at, e.at,
+                                             1, [e.source])
+        else:
+            found.last_at, found.attempts = e.at, found.attempts + 1
+            if e.source not in found.sources:
+                found.sources.append(e.source)
+    entries = sorted(grouped.values(), key=lambda r: r.last_at, reverse=True)
+    volunteer_ids = {r.volunteer.id for r in entries if r.volunteer is not None}
+    if volunteer_ids:
+        starts = session.execute(
+            select(ServiceSession.volunteer_id, ServiceSession.checked_in_at)
+            .where(ServiceSession.volunteer_id.in_(volunteer_ids),
+                   ServiceSession.checked_in_at >= start, ServiceSession.checked_in_at < end)).all()
+        for r in entries:
+            if r.volunteer is not None and r.action == Action.check_in:
+                r.served_later = any(vid == r.volunteer.id and at >= r.last_at for vid, at in starts)
+    return entries
 
 
 # --- rules -----------------------------------------------------------------------------

@@ -60,6 +60,22 @@ REFUSALS = {
                   "volunteer. Please ask your supervisor."),
 }
 
+# The same refusals in a few words, for the supervisor's list of who was turned away.
+REFUSAL_LABELS = {
+    "inactive": N_("Volunteer status inactive"),
+    "no_insurance": N_("No valid accident insurance"),
+    "site_inactive": N_("Site not in use"),
+    "not_service_item": N_("Not a service item of the unit"),
+    "open_elsewhere": N_("Still checked in at another site"),
+    "outside_radius": N_("Too far from the site"),
+    "not_checked_in": N_("Checked out without being checked in"),
+    "other_unit": N_("Not a volunteer of this unit"),
+    "basic_training_missing": N_("Basic training not completed"),
+    "special_training_missing": N_("Special training not completed"),
+    "no_catalogue": N_("Training courses not set up"),
+    "overlap": N_("Overlaps a session already recorded"),
+}
+
 
 def refusal(code: str, **params) -> Refusal:
     return Refusal(code, REFUSALS[code], params)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from models import checkin
 from models import verification as v
 from models.base import TAIPEI, taipei_date, utcnow
 from models.certificates import counted_on
@@ -129,19 +130,41 @@ def _act(session_id: int, action, error_mode: str = "view", **kwargs):
 
 # --- pages and fragments ---------------------------------------------------------------------
 
-@bp.route("/")
-@staff
-def index():
-    me = _me()
-    f, errors = _filter_from_request()
-    rows = v.verification_queue(db.session, me, f)
+def _page(me: User, f: v.QueueFilter, errors: list[str], rows, **extra):
+    """The whole dashboard: on site now, the refusal log, the queue."""
     return render_template(
         "dashboard/index.html", sites=_sites_for(me), f=f, errors=errors,
         on_site=v.on_site_now(db.session, me), rows=rows,
         reasons=day_gate_reasons(db.session, rows),  # why each day_gates-flagged row fails
         unflagged=v.unflagged_count(db.session, me, f), now=utcnow(), flags=list(Flag),
-        args=request.args,
-    )
+        args=request.args, **_refusals_context(me, _date_arg("refusals_day")), **extra)
+
+
+@bp.route("/")
+@staff
+def index():
+    me = _me()
+    f, errors = _filter_from_request()
+    return _page(me, f, errors, v.verification_queue(db.session, me, f))
+
+
+def _refusals_context(me: User, day: dt.date | None = None) -> dict:
+    """Who was turned away on a day (today by default) at the user's sites."""
+    today = taipei_date(utcnow())
+    day = min(day or today, today)
+    return {"refusals": checkin.refused_attempts(db.session, me.unit_id, day,
+                                                 v.supervised_site_ids(db.session, me)),
+            "day": day, "today": today, "one_day": dt.timedelta(days=1)}
+
+
+@bp.route("/refusals")
+@staff
+def refusals():
+    """The refusal log, a day at a time: htmx gets the card; a plain link, the dashboard."""
+    day = _date_arg("day")
+    if not _is_htmx():
+        return redirect(url_for(".index", refusals_day=day.isoformat() if day else None))
+    return render_template("dashboard/_refusals.html", **_refusals_context(_me(), day))
 
 
 @bp.route("/on-site")
@@ -159,12 +182,12 @@ def queue():
     offset = request.args.get("offset", "0")
     offset = db_id(offset) or 0
     rows = v.verification_queue(db.session, me, f, offset=offset)
-    template = "dashboard/_queue.html" if _is_htmx() else "dashboard/index.html"
-    return render_template(template, sites=_sites_for(me), f=f, errors=errors, rows=rows,
+    if not _is_htmx():
+        return _page(me, f, errors, rows, offset=offset)
+    return render_template("dashboard/_queue.html", f=f, errors=errors, rows=rows,
                            reasons=day_gate_reasons(db.session, rows),
                            unflagged=v.unflagged_count(db.session, me, f), now=utcnow(),
-                           flags=list(Flag), offset=offset, args=request.args,
-                           on_site=v.on_site_now(db.session, me) if not _is_htmx() else [])
+                           flags=list(Flag), offset=offset, args=request.args)
 
 
 @bp.route("/queue-tools")
