@@ -28,6 +28,7 @@ from models.messages import translated
 from models.people import Role, Volunteer, volunteer_by_number
 
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..forms import plain_date
 from ..i18n import DEFAULT, forced_locale, refusal_text
@@ -202,8 +203,7 @@ def _list_page(rule, as_of, error=None, status=200):
 
 
 def _xlsx(data: bytes, name: str) -> Response:
-    return Response(data, mimetype=MIMETYPES["xlsx"],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(data, name, MIMETYPES["xlsx"])
 
 
 @awards_bp.get("/<key>")
@@ -377,8 +377,8 @@ def _pdf_response(cert):
 
     if cert.status != certs.CertificateStatus.issued:
         abort(404)
-    return Response(performance_pdf(cert.printed), mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="performance-certificate-{cert.serial}.pdf"'})
+    return download(performance_pdf(cert.printed), f"performance-certificate-{cert.serial}.pdf",
+                    MIMETYPES["pdf"], inline=True)
 
 
 @certificates_bp.get("/<int:cert_id>.pdf")
