@@ -33,6 +33,7 @@ from ..extensions import db
 from ..forms import plain_date
 from ..i18n import DEFAULT, forced_locale, refusal_text
 from ..i18n import explain_award as explain
+from ..i18n import explain_award_html
 
 awards_bp = Blueprint("awards", __name__, url_prefix="/admin/awards")
 certificates_bp = Blueprint("certificates", __name__, url_prefix="/admin/certificates")
@@ -131,7 +132,7 @@ WINDOW_LABELS = {
 
 
 def _common():
-    return dict(explain=explain, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS,
+    return dict(explain=explain_award_html, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS,
                 say=say)
 
 
@@ -289,7 +290,7 @@ def _start_page(vol, form=None, error=None, status=200):
                            open_request=certs.open_request(db.session, vol.id),
                            issued=[c for c in certs.certificates_of(db.session, vol.id)
                                    if c.status == certs.CertificateStatus.issued],
-                           explain=explain), status
+                           explain=explain_award_html), status
 
 
 @certificates_bp.get("/new")
