@@ -210,8 +210,10 @@ class AwardEligibility:
         return None if self.missing_minutes is None else self.missing_minutes / 60
 
 
-# Params of an eligibility message that are minutes, shown as a duration by whoever reads them.
+# Params of an eligibility message that are minutes, shown as a duration by whoever reads them,
+# and the days (ISO text, "—" for none), which a page keeps on one line.
 DURATION_PARAMS = frozenset({"hours", "missing_hours"})
+DATE_PARAMS = frozenset({"counted_to", "certificate_on"})
 
 
 def duration_text(minutes: int) -> str:
@@ -225,12 +227,14 @@ AWARD_AND_LEVEL = N_("%(award)s (%(level)s)")
 
 
 def explain(e: AwardEligibility, gettext=english, ngettext=english_n,
-            duration=duration_text, english_names: bool = False) -> str:
+            duration=duration_text, english_names: bool = False, day=str) -> str:
     """The eligibility's message as text: `gettext` and `ngettext` translate it (default: the
-    English msgids), `duration` formats the DURATION_PARAMS' minutes; `english_names`: the
-    award and level by their English names (when the rule has them), for a reader of English.
-    `%(award)s` names the award, with the level when the award has several (AWARD_AND_LEVEL)."""
-    params = {k: duration(v) if k in DURATION_PARAMS else v for k, v in e.params.items()}
+    English msgids), `duration` formats the DURATION_PARAMS' minutes and `day` the DATE_PARAMS;
+    `english_names`: the award and level by their English names (when the rule has them), for a
+    reader of English. `%(award)s` names the award, with the level when the award has several
+    (AWARD_AND_LEVEL)."""
+    params = {k: duration(v) if k in DURATION_PARAMS else day(v) if k in DATE_PARAMS else v
+              for k, v in e.params.items()}
     if english_names and e.level_name_en and "level" in params:
         params["level"] = e.level_name_en
     if english_names and e.name_en and "award" in params:
@@ -442,14 +446,14 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
                             "certificate_no": certificate["number"],
                             "certificate_unit": certificate["unit"]}
         if item.eligible and item.certificate and item.certificate["source"] == "earlier_unit":
-            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s; "
+            item.message = N_("%(award)s: eligible with %(hours)s counted to %(counted_to)s; "
                               "performance certificate %(certificate_no)s from "
                               "%(certificate_unit)s, issued %(certificate_on)s")
         elif item.eligible and item.certificate:
-            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s; "
+            item.message = N_("%(award)s: eligible with %(hours)s counted to %(counted_to)s; "
                               "this unit's performance certificate of %(certificate_on)s")
         elif item.eligible:
-            item.message = N_("Eligible for the %(award)s: %(hours)s counted to %(counted_to)s")
+            item.message = N_("%(award)s: eligible with %(hours)s counted to %(counted_to)s")
         elif "all_levels_granted" in item.missing_conditions:
             item.message = N_("Every level already granted")
         elif "pending_application" in item.missing_conditions:

@@ -43,6 +43,7 @@ MIMETYPES = {  # the one place for the media types of what the app hands out as 
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
+    "zip": "application/zip",
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

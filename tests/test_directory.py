@@ -270,18 +270,36 @@ def test_page_links_keep_the_search_and_the_status(db, make, unit, admin):
     assert 'class="pager"' not in few and "共 10 筆" not in few
 
 
-@pytest.mark.parametrize("asked, shown, code", [
-    ("99", 3, 200), ("4", 3, 200), ("0", 1, 200), ("-7", 1, 200), ("9" * 40, 3, 200),
-    ("abc", 1, 400), ("2.5", 1, 400), ("9" * 5000, 1, 400),
+@pytest.mark.parametrize("asked, shown", [
+    ("99", 3), ("4", 3), ("0", 1), ("-7", 1), ("9" * 40, 3),
+    ("abc", 1), ("2.5", 1), ("9" * 5000, 1),
 ])
-def test_a_page_out_of_range_or_not_a_number_is_the_nearest_page(db, make, unit, admin, asked, shown, code):
+def test_a_page_out_of_range_or_not_a_number_goes_to_the_nearest_page(db, make, unit, admin,
+                                                                      asked, shown):
+    """Past the last page: the last; before the first or not a number: the first. With htmx as
+    without, by a redirect, so the address bar (htmx pushes the address it ends up at) and the
+    Previous/Next links agree with the list shown."""
     vols = _many(db, make, unit, 120)
     expected = list(range((shown - 1) * 50, min(shown * 50, 120)))
-    response = admin.get(URL, query_string={"page": asked})
-    assert response.status_code == code
-    assert _listed(response.get_data(as_text=True), vols) == expected
-    partial = admin.get(URL, query_string={"page": asked}, headers={"HX-Request": "true"})
-    assert partial.status_code == 200 and _listed(partial.get_data(as_text=True), vols) == expected
+    where = {"q": ["志工"], "status": ["all"], **({"page": [str(shown)]} if shown > 1 else {})}
+    for headers in ({}, {"HX-Request": "true"}):
+        response = admin.get(URL, query_string={"page": asked, "q": "志工", "status": "all"},
+                             headers=headers)
+        assert response.status_code == 302
+        location = urlsplit(response.headers["Location"])
+        assert location.path == URL and parse_qs(location.query) == where
+        landed = admin.get(response.headers["Location"], headers=headers)
+        assert landed.status_code == 200 and _listed(landed.get_data(as_text=True), vols) == expected
+        assert ("<html" in landed.get_data(as_text=True)) == (not headers)
     # nobody at all: page 1 of nothing
     empty = admin.get(URL, query_string={"page": asked, "q": "nobody"})
-    assert empty.status_code == code and "沒有符合" in empty.get_data(as_text=True)
+    assert empty.status_code == 302 and parse_qs(urlsplit(empty.headers["Location"]).query) == {
+        "q": ["nobody"], "status": ["active"]}
+    assert "沒有符合" in admin.get(empty.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_page_on_a_bad_request_is_not_redirected(db, make, unit, admin):
+    vols = _many(db, make, unit, 120)
+    response = admin.get(URL, query_string={"page": "99", "status": "bogus"})
+    assert response.status_code == 400 and _listed(response.get_data(as_text=True), vols) == list(
+        range(100, 120))

@@ -13,7 +13,7 @@ from models import group_awards as ga
 from models.audit import AuditEntry
 from models.awards import GrantStatus
 from tests.test_golden_team import AS_OF, team
-from tests.test_recognition import audits, page, place, serve  # noqa: F401 (place: fixture)
+from tests.test_recognition import audits, page, place, serve, words  # noqa: F401 (place: fixture)
 
 FILED = dt.date(2026, 7, 10)
 DECIDED = dt.date(2026, 10, 20)
@@ -121,7 +121,7 @@ def test_the_admin_records_a_family_application_and_decision(admin, db, make, un
     assert r.headers["Location"].endswith(f"/admin/awards/families?as_of=2026-03-05#family-{family.id}")
     section = page(admin.get("/admin/awards/families?as_of=2026-03-05")).split(
         'id="family-')[1].split("</article>")[0]
-    assert 'data-year="2026" data-status="applied"' in section and "申請 2026-03-01" in section
+    assert 'data-year="2026" data-status="applied"' in section and "申請 2026-03-01" in words(section)
     assert 'value="applied"' not in section and 'value="granted"' in section
     calendar = page(admin.get("/admin/awards/deadlines"))  # not a cached count from before
     assert "審核中 1 件" in calendar

@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -61,6 +62,11 @@ def audits(db, action):
 
 def page(response):
     return response.get_data(as_text=True)
+
+
+def words(html: str) -> str:
+    """The page's words without its tags (a date or a duration sits in a span of its own)."""
+    return re.sub(r"<[^>]+>", "", html)
 
 
 # --- bulk equals one by one -----------------------------------------------------------------------
@@ -195,22 +201,23 @@ def test_the_explanation_names_the_award_and_the_history_the_level(admin, db, ma
     serve(db, unit, place, vol, 1560, dt.datetime(2025, 5, 1, 10, tzinfo=TAIPEI))
     en = {"Accept-Language": "en"}
     html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05", headers=en))
-    assert ("Eligible for the MOHW volunteer service award (Bronze badge): 1560 h 00 min "
-            "counted to 2025-12-31") in html
+    assert ("MOHW volunteer service award (Bronze badge): eligible with 1560 h 00 min "
+            "counted to 2025-12-31") in words(html)
     html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
-    assert "可申請衛生福利志願服務獎勵（銅質徽章）：計至 2025-12-31 共 1560 小時 00 分" in html
+    assert "可申請衛生福利志願服務獎勵（銅質徽章）：計至 2025-12-31 共 1560 小時 00 分" in words(html)
     html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05", headers=en))
-    assert "Eligible for the Volunteer honour card: 1560 h 00 min counted to 2026-03-05" in html
+    assert "Volunteer honour card: eligible with 1560 h 00 min counted to 2026-03-05" in words(html)
+    assert "the Volunteer" not in html
     html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))
-    assert "可申請志願服務榮譽卡：計至 2026-03-05 共 1560 小時 00 分" in html
+    assert "可申請志願服務榮譽卡：計至 2026-03-05 共 1560 小時 00 分" in words(html)
     r = admin.post("/admin/awards/mohw/record", {"volunteer_id": vol.id, "level": 1,
                                                 "status": "applied", "on": "2026-03-02",
                                                 "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 200
     history = page(admin.get("/admin/awards/mohw", headers=en)).split("Applications and decisions")[1]
-    assert "Bronze badge · applied 2026-03-02" in history and "Level 1" not in history
+    assert "Bronze badge · applied 2026-03-02" in words(history) and "Level 1" not in history
     history = page(admin.get("/admin/awards/mohw")).split("申請與核定紀錄")[1]
-    assert "銅質徽章 · 申請 2026-03-02" in history and "第 1 級" not in history
+    assert "銅質徽章 · 申請 2026-03-02" in words(history) and "第 1 級" not in history
 
 
 def _cells(response, sheet_index=0):
@@ -220,6 +227,48 @@ def _cells(response, sheet_index=0):
     sheet = load_workbook(io.BytesIO(response.get_data())).worksheets[sheet_index]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     return [dict(zip(rows[1], line)) for line in rows[2:]]
+
+
+def test_dates_and_durations_of_an_explanation_stay_on_one_line(app, admin, volunteer, db, make,
+                                                                 unit, place):
+    """On a phone "counted to 2025-12-19" broke at the date's hyphens ("2025-12-" / "19"), and
+    "325 h" / "00 min" apart. Each date and duration of an explanation sits in a span that the
+    style sheet keeps on one line, on the award list and on the volunteer's milestones; what is
+    typed in (an earlier unit's name) is still escaped."""
+    vol = make.volunteer(unit, name_zh="王小明")
+    serve(db, unit, place, vol, 1560, dt.datetime(2025, 5, 1, 10, tzinfo=TAIPEI))
+    html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05",
+                          headers={"Accept-Language": "en"}))
+    row = html.split(f'id="award-row-{vol.id}"')[1].split("</tr>")[0]
+    assert ('<td class="small explain">Volunteer honour card: eligible with '
+            '<span class="nowrap">1560 h 00 min</span> counted to '
+            '<span class="nowrap">2026-03-05</span></td>') in row
+    assert 'to <span class="nowrap">2026-03-05</span></small>' in row  # the hours' column
+    me = volunteer.user.volunteer
+    serve(db, unit, place, me, 160, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
+    mine = page(volunteer.get("/me/milestones"))
+    assert ('可申請志願服務績效證明書：計至 <span class="nowrap">2026-03-05</span> 共 '
+            '<span class="nowrap">160 小時 00 分</span>') in mine
+    assert '計至 <span class="nowrap">2026-03-05</span>' in mine  # "Counted to" under it
+    css = (Path(app.static_folder) / "css" / "app.css").read_text()
+    assert re.search(r"^\.nowrap \{ white-space: nowrap; \}$", css, re.M)
+
+    from webapp.i18n import explain_award_html
+
+    earlier = aw.AwardEligibility("national", "志願服務獎勵", "", True, True, 1, "銅牌",
+                                  levelled=True)
+    earlier.message = ("%(award)s: eligible with %(hours)s counted to %(counted_to)s; "
+                       "performance certificate %(certificate_no)s from %(certificate_unit)s, "
+                       "issued %(certificate_on)s")
+    earlier.params = {"award": "志願服務獎勵", "level": "銅牌", "hours": 3000 * 60,
+                      "counted_to": "2026-05-31", "certificate_no": "No.<1>",
+                      "certificate_unit": "<b>A&B</b>", "certificate_on": "2025-12-20"}
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        shown = explain_award_html(earlier)
+    assert shown == ('志願服務獎勵 (銅牌): eligible with <span class="nowrap">3000 h 00 min</span> '
+                     'counted to <span class="nowrap">2026-05-31</span>; performance certificate '
+                     'No.&lt;1&gt; from &lt;b&gt;A&amp;B&lt;/b&gt;, issued '
+                     '<span class="nowrap">2025-12-20</span>')
 
 
 def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit, place):
@@ -241,10 +290,10 @@ def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit,
                 "/admin/awards/families?as_of=2026-03-05"):
         html = page(admin.get(url))
         assert "<strong>100 個月</strong>" in html, url
-        assert "自 2025-12-19 起 2 個月 · 其他單位在臺北市 98 個月" in html, url
+        assert "自 2025-12-19 起 2 個月 · 其他單位在臺北市 98 個月" in words(html), url
         html = page(admin.get(url, headers={"Accept-Language": "en"}))
         assert "<strong>100 months</strong>" in html, url
-        assert "2 months from 2025-12-19 · earlier units in Taipei 98 months" in html, url
+        assert "2 months from 2025-12-19 · earlier units in Taipei 98 months" in words(html), url
     [line] = _cells(admin.get("/admin/awards/golden_diamond/export.xlsx?as_of=2026-03-05"))
     assert [line[k] for k in rec.SERVICE_YEARS_HEADERS] == [100, "2025-12-19", 2, 98, 0]
     family = _cells(admin.get("/admin/awards/families/export.xlsx?as_of=2026-03-05"))
@@ -256,10 +305,10 @@ def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit,
     db.commit()
     html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))
     assert "<strong>278 個月</strong>" in html
-    assert "自 2000-01-01 起 314 個月 · 前次榮譽卡已用 36 個月" in html
+    assert "自 2000-01-01 起 314 個月 · 前次榮譽卡已用 36 個月" in words(html)
     html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05",
                           headers={"Accept-Language": "en"}))
-    assert "314 months from 2000-01-01 · used by earlier cards 36 months" in html
+    assert "314 months from 2000-01-01 · used by earlier cards 36 months" in words(html)
     [line] = _cells(admin.get("/admin/awards/honour_card/export.xlsx?as_of=2026-03-05"))
     assert [line[k] for k in rec.SERVICE_YEARS_HEADERS] == [278, "2000-01-01", 314, None, 36]
 
@@ -325,7 +374,7 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
     assert r.status_code == 200
     row = page(r)
     assert row.lstrip().startswith(f'<tr id="award-row-{vol.id}"')
-    assert "申請日 2026-03-02" in row and 'value="granted"' in row and 'value="applied"' not in row
+    assert "申請日 2026-03-02" in words(row) and 'value="granted"' in row and 'value="applied"' not in row
     # the list shows the pending application
     assert f'id="award-row-{vol.id}"' in page(admin.get("/admin/awards/mohw"))
     # applying twice is refused, nothing changes
@@ -392,7 +441,7 @@ def test_golden_diamond_needs_the_volunteers_declaration(admin, db, make, unit, 
     assert db.scalars(select(aw.AwardGrant)).all() == []
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied", "declared": "y",
                          "on": "2026-03-02", "as_of": "2026-03-05"}, hx=True)
-    assert r.status_code == 200 and "已於 2026-03-02 聲明無犯罪紀錄" in page(r)
+    assert r.status_code == 200 and "已於 2026-03-02 聲明無犯罪紀錄" in words(page(r))
     assert 'name="declared"' not in page(r)
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "granted",
                          "on": "2026-03-04", "as_of": "2026-03-05"}, hx=True)
@@ -531,7 +580,7 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
           dt.datetime(2025, 11, 20, 9, tzinfo=TAIPEI))
     serve(db, unit, place, me, 8, dt.datetime(2026, 1, 5, 9, tzinfo=TAIPEI), status=SessionStatus.closed)
     html = page(volunteer.get("/me/milestones"))
-    assert "可申請志願服務績效證明書：計至 2026-03-05 共 160 小時 30 分" in html
+    assert "可申請志願服務績效證明書：計至 2026-03-05 共 160 小時 30 分" in words(html)
     # a goal passed reads as reached, not "160 of 150 hours"
     assert "160 小時 30 分：已達所需的 150 小時" in html and "／150 小時" not in html
     r = volunteer.post("/me/certificates/request", {"note": "轉換單位用"})
@@ -611,12 +660,12 @@ def test_not_eligible_is_explained_and_refused(volunteer, admin, db, make, unit,
     me = volunteer.user.volunteer
     serve(db, unit, place, me, 126.5)
     html = page(volunteer.get("/me/milestones"))
-    assert "還差 23 小時 30 分" in html
+    assert "還差 23 小時 30 分" in words(html)
     assert "/me/certificates/request" not in html
     r = volunteer.post("/me/certificates/request", {})
     assert r.status_code == 400 and "尚未符合" in page(r)
     start = page(admin.get(f"/admin/certificates/new?volunteer_id={me.id}"))
-    assert "還差 23 小時 30 分" in start and 'action="/admin/certificates/new"' not in start
+    assert "還差 23 小時 30 分" in words(start) and 'action="/admin/certificates/new"' not in start
     r = admin.post("/admin/certificates/new", {"volunteer_id": me.id})
     assert r.status_code == 400
     db.rollback()
@@ -747,7 +796,7 @@ def test_milestones_explain_progress(volunteer, db, make, unit, place):
     db.commit()
     serve(db, unit, place, me, 126.5, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
     html = page(volunteer.get("/me/milestones"))
-    assert "還差 23 小時 30 分，年資還差 8 個月" in html  # training completed 2025-11-01: 4 months
+    assert "還差 23 小時 30 分，年資還差 8 個月" in words(html)  # training completed 2025-11-01: 4 months
     assert 'data-award="honour_card"' in html and 'data-award="mohw"' in html
     assert 'data-award="golden_diamond_team"' not in html
     assert '<progress id="hours-performance_certificate" max="100" value="84"' in html
@@ -760,11 +809,11 @@ def test_milestones_name_the_award_in_the_readers_language(volunteer, db, unit, 
     me = volunteer.user.volunteer
     serve(db, unit, place, me, 160, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
     english = page(volunteer.get("/me/milestones", headers={"Accept-Language": "en"}))
-    assert ("Eligible for the Volunteer service performance certificate: 160 h 00 min counted "
-            "to 2026-03-05") in english
+    assert ("Volunteer service performance certificate: eligible with 160 h 00 min counted "
+            "to 2026-03-05") in words(english)
     assert "Eligible for Certificate" not in english and "績效證明書" not in english
-    assert "可申請志願服務績效證明書：計至 2026-03-05 共 160 小時 00 分" in page(
-        volunteer.get("/me/milestones"))
+    assert "可申請志願服務績效證明書：計至 2026-03-05 共 160 小時 00 分" in words(page(
+        volunteer.get("/me/milestones")))
 
 
 def test_milestones_count_toward_the_next_round_of_windowed_awards(db, make, unit, place):
@@ -961,7 +1010,7 @@ def test_a_certificate_from_an_earlier_unit_counts_for_the_national_award(admin,
     listed = page(admin.get("/admin/awards/national?as_of=2026-03-05"))
     row = listed.split(f'id="award-row-{vol.id}"')[1].split("</tr>")[0]
     assert "銅牌" in row
-    assert "績效證明書：臺北市立圖書館 北市圖志績字第0123號（2025-12-20 核發）" in row
+    assert "績效證明書：臺北市立圖書館 北市圖志績字第0123號（2025-12-20 核發）" in words(row)
     db.rollback()
     national = next(e for e in aw.eligibility(db, vol, TODAY) if e.award_key == "national")
     assert national.eligible and national.level == 1

@@ -212,6 +212,7 @@ def configure_templates(app: Flask) -> None:
     app.jinja_env.filters["local_params"] = i18n.local_params
     app.jinja_env.filters["local"] = i18n.local
     app.jinja_env.filters["hours"] = i18n.duration
+    app.jinja_env.filters["day"] = i18n.day
     app.jinja_env.filters["decimal_hours"] = hours_text
     app.jinja_env.globals["asset"] = asset
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import request, session
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 LANGUAGES = {"zh_Hant_TW": "繁體中文", "en": "English"}
 DEFAULT = "zh_Hant_TW"
@@ -83,12 +84,40 @@ def duration(minutes: int | None) -> str:
 
 
 def explain_award(e) -> str:
-    """An award eligibility's explanation in the reader's language (durations as above)."""
+    """An award eligibility's explanation in the reader's language (durations as above), as
+    text: for a spreadsheet, a message, the command line."""
     from flask_babel import get_locale, gettext, ngettext
 
     from models.awards import explain
 
     return explain(e, gettext, ngettext, duration, english_names=str(get_locale()) == "en")
+
+
+def nowrap(text) -> Markup:
+    """Text kept on one line on a page (a date would break at its hyphens on a phone)."""
+    return Markup('<span class="nowrap">%s</span>') % text
+
+
+def day(value) -> Markup:
+    """A date as the pages write it (2026-03-05), on one line: the `day` filter."""
+    return nowrap(value.isoformat() if hasattr(value, "isoformat") else value)
+
+
+def explain_award_html(e) -> Markup:
+    """explain_award for a page: the same words, HTML-escaped, with each date and duration kept
+    on one line."""
+    from flask_babel import get_locale, get_translations
+
+    from models.awards import explain
+
+    def html_gettext(message, **params):
+        return escape(get_translations().ugettext(message)) % params
+
+    def html_ngettext(singular, plural, num, **params):
+        return escape(get_translations().ungettext(singular, plural, num)) % {"num": num, **params}
+
+    return explain(e, html_gettext, html_ngettext, lambda minutes: nowrap(duration(minutes)),
+                   english_names=str(get_locale()) == "en", day=day)
 
 
 @contextmanager

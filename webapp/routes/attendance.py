@@ -8,10 +8,8 @@ the day's counts out of band); a refusal comes back as the form row with the mes
 from __future__ import annotations
 
 import datetime as dt
-import io
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request,
-                   send_file, url_for)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -32,6 +30,7 @@ from models.verification import may_act_on, supervised_site_ids
 
 from ..forms import db_id, plain_date
 from ..access import STAFF, roles
+from ..downloads import download
 from ..extensions import db
 from ..i18n import local
 from ..printing import attendance as sheets
@@ -332,10 +331,10 @@ def month(site_id: int):
 
 # --- sheets: PDF, CSV, XLSX --------------------------------------------------------------
 
-FORMATS = {
-    "pdf": (MIMETYPES["pdf"], sheets.sheet_pdf, False),
-    "csv": (MIMETYPES["csv"], sheets.sheet_csv, True),
-    "xlsx": (MIMETYPES["xlsx"], sheets.sheet_xlsx, True),
+FORMATS = {  # format: (media type, renderer, opens in the browser)
+    "pdf": (MIMETYPES["pdf"], sheets.sheet_pdf, True),
+    "csv": (MIMETYPES["csv"], sheets.sheet_csv, False),
+    "xlsx": (MIMETYPES["xlsx"], sheets.sheet_xlsx, False),
 }
 
 
@@ -362,10 +361,9 @@ def sheet(site_id: int, fmt: str):
         days, title=_("%(site)s attendance", site=local(site)), period=period,
         unit_name=local(current_user.unit), gettext=_, local=local,
         status_label=lambda s: str(STATUS_LABELS[s]))
-    mimetype, render, attachment = FORMATS[fmt]
-    return send_file(io.BytesIO(render(built)), mimetype=mimetype, as_attachment=attachment,
-                     download_name=_("attendance-%(site)s-%(period)s", site=local(site),
-                                     period=period) + f".{fmt}")
+    mimetype, render, inline = FORMATS[fmt]
+    return download(render(built), _("attendance-%(site)s-%(period)s", site=local(site),
+                                      period=period) + f".{fmt}", mimetype, inline=inline)
 
 
 # --- shifts ------------------------------------------------------------------------------

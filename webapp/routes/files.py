@@ -7,18 +7,17 @@ them: models.files) and link to `files.show`.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, abort, current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.http import dump_options_header
 
 from models import access_log, files
 from models.files import StoredFile, UploadRefused
 from models.people import Role
 
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 
 bp = Blueprint("files", __name__, url_prefix="/files")
@@ -69,12 +68,5 @@ def show(file_id: int):
                                kind=stored.kind)
         db.session.commit()
     # Images and PDFs open in the browser; anything else would be a download (never HTML).
-    disposition = "inline" if stored.content_type in files.EXTENSIONS else "attachment"
-    response = Response(data, mimetype=stored.content_type)
-    name = files.download_name(stored)
-    ascii_name = name.encode("ascii", "ignore").decode() or f"file-{stored.id}"
-    response.headers["Content-Disposition"] = dump_options_header(
-        disposition, {"filename": ascii_name}) + f"; filename*=UTF-8''{quote(name)}"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(data, files.download_name(stored), stored.content_type,
+                    inline=stored.content_type in files.EXTENSIONS)

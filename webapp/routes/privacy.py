@@ -3,7 +3,7 @@ status, a download of everything kept about them, and requests for correction or
 admins handle those requests (deletion anonymises the person, totals stay)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,9 +16,11 @@ from models import access_log, privacy, record_book
 from models import prior_service
 from models.base import utcnow
 from models.people import Role
+from models.export import MIMETYPES
 from models.privacy import DataRequest, PrivacyError, RequestKind, RequestStatus
 
 from ..access import roles
+from ..downloads import download as file_download
 from ..extensions import db
 from ..forms import email_address, phone_number
 from .files import upload_root
@@ -152,8 +154,7 @@ def download():
     data = privacy.my_data_zip(db.session, person, current_user, now=utcnow(),
                               root=upload_root())
     db.session.commit()
-    return Response(data, mimetype="application/zip", headers={
-        "Content-Disposition": 'attachment; filename="my-data.zip"', "Cache-Control": "no-store"})
+    return file_download(data, "my-data.zip", MIMETYPES["zip"])
 
 
 @bp.post("/requests")

@@ -28,10 +28,12 @@ from models.messages import translated
 from models.people import Role, Volunteer, volunteer_by_number
 
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..forms import plain_date
 from ..i18n import DEFAULT, forced_locale, refusal_text
 from ..i18n import explain_award as explain
+from ..i18n import explain_award_html
 
 awards_bp = Blueprint("awards", __name__, url_prefix="/admin/awards")
 certificates_bp = Blueprint("certificates", __name__, url_prefix="/admin/certificates")
@@ -130,7 +132,7 @@ WINDOW_LABELS = {
 
 
 def _common():
-    return dict(explain=explain, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS,
+    return dict(explain=explain_award_html, status_labels=STATUS_LABELS, condition_labels=CONDITION_LABELS,
                 say=say)
 
 
@@ -202,8 +204,7 @@ def _list_page(rule, as_of, error=None, status=200):
 
 
 def _xlsx(data: bytes, name: str) -> Response:
-    return Response(data, mimetype=MIMETYPES["xlsx"],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(data, name, MIMETYPES["xlsx"])
 
 
 @awards_bp.get("/<key>")
@@ -289,7 +290,7 @@ def _start_page(vol, form=None, error=None, status=200):
                            open_request=certs.open_request(db.session, vol.id),
                            issued=[c for c in certs.certificates_of(db.session, vol.id)
                                    if c.status == certs.CertificateStatus.issued],
-                           explain=explain), status
+                           explain=explain_award_html), status
 
 
 @certificates_bp.get("/new")
@@ -377,8 +378,8 @@ def _pdf_response(cert):
 
     if cert.status != certs.CertificateStatus.issued:
         abort(404)
-    return Response(performance_pdf(cert.printed), mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="performance-certificate-{cert.serial}.pdf"'})
+    return download(performance_pdf(cert.printed), f"performance-certificate-{cert.serial}.pdf",
+                    MIMETYPES["pdf"], inline=True)
 
 
 @certificates_bp.get("/<int:cert_id>.pdf")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -26,11 +25,13 @@ from models import prior_service
 from models.base import taipei_date, utcnow
 from models.files import UploadRefused
 from models.people import Role, Volunteer
+from models.export import MIMETYPES
 from models.record_book import RecordBookError
 from models.prior_service import PriorCertificate, PriorHours
 
 from ..forms import db_ids
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..i18n import refusal_text
 from ..printing.completion import completion_pdf
@@ -170,9 +171,7 @@ def packet():
                                  current_user, taipei_date(utcnow()))
     db.session.commit()
     day = taipei_date(utcnow()).isoformat()
-    return Response(data, mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="record-book-application-{day}.zip"',
-        "Cache-Control": "no-store"})
+    return download(data, f"record-book-application-{day}.zip", MIMETYPES["zip"])
 
 
 def _volunteer_page(person: Volunteer, book_form=None, prior_form=None, photo_form=None,

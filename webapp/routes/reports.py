@@ -3,7 +3,7 @@ figures (and the difference against what was filed), XLSX/CSV export, filing (a 
 snapshot) — and the reminders on the admin's home page."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +20,7 @@ from models.export import MIMETYPES
 from models.people import Role
 
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..i18n import refusal_text
 
@@ -131,9 +132,7 @@ def export(code: str):
     report = reports.build(db.session, current_user.unit_id, period, _today())
     data, filename = reports.render(report, form.format.data,
                                     use_filed=form.version.data == "filed")
-    response = Response(data, mimetype=MIMETYPES[form.format.data])
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(data, filename, MIMETYPES[form.format.data])
 
 
 @bp.post("/<code>/submit")

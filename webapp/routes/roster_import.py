@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     redirect,
     render_template,
@@ -24,6 +23,7 @@ from models.people import Role
 from models.roster_import import ImportRefused
 
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..i18n import refusal_text
 
@@ -98,5 +98,4 @@ def upload():
 @bp.get("/roster-template.xlsx")
 @admin_only
 def template():
-    return Response(roster_import.template_xlsx(), mimetype=MIMETYPES["xlsx"],
-        headers={"Content-Disposition": 'attachment; filename="roster-template.xlsx"'})
+    return download(roster_import.template_xlsx(), "roster-template.xlsx", MIMETYPES["xlsx"])

@@ -1,7 +1,7 @@
 """Service sites and their check-in posters (admins only)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,9 +14,11 @@ from models import sites
 from models.base import taipei_date, utcnow
 from models.people import Role
 from models.service import DEFAULT_MAX_SESSION_MINUTES, Site
+from models.export import MIMETYPES
 from models.sites import InvalidSite
 
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..printing.poster import site_poster_pdf
 from .home import qr_svg
@@ -166,5 +168,4 @@ def poster(site_id: int):
         unit_name_en=unit.name_en, checkin_url=checkin_url(site.token),
         poster_code=sites.token_hint(site.token), printed_on=taipei_date(utcnow()),
     )
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="poster-site-{site.id}.pdf"'})
+    return download(pdf, f"poster-site-{site.id}.pdf", MIMETYPES["pdf"])

@@ -21,10 +21,12 @@ from models import export as mohw
 from models import slips
 from models.base import taipei_date, utcnow
 from models.people import Role
+from models.export import MIMETYPES
 from models.slips import HourSlip, SlipConflict, SlipError
 from models.unit_profile import logo_bytes as unit_logo
 
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..printing.slips import slip_doc, slips_pdf
 from .files import upload_root
@@ -273,10 +275,7 @@ def pdf_response(found: list[HourSlip], filename: str) -> Response:
     logo = unit_logo(db.session, current_user.unit_id, upload_root())
     for doc in docs:
         doc.logo = logo
-    data = slips_pdf(docs, author=unit_name)
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(slips_pdf(docs, author=unit_name), filename, MIMETYPES["pdf"])
 
 
 def _message(error: SlipError) -> str:
@@ -450,6 +449,4 @@ def mohw_download():
     result = mohw.export_mohw(db.session, current_user, utcnow(), date_from=date_from,
                               date_to=date_to, fmt=form.format.data)
     db.session.commit()
-    response = Response(result.data, mimetype=result.mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-    return response
+    return download(result.data, result.filename, result.mimetype)

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from models import completion, training
 from models.base import taipei_date, utcnow
+from models.export import MIMETYPES
 from models.files import UploadRefused
 from models.people import Role, Volunteer, VolunteerStatus
 from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, TrainingKind,
@@ -29,6 +30,7 @@ from models.unit import Category, Unit
 
 from ..forms import db_ids
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..i18n import local
 from ..printing.completion import completion_pdf
@@ -491,9 +493,7 @@ def reprint_completion(volunteer_id: int, certificate_id: int):
 
 
 def _completion_response(cert, pdf: bytes) -> Response:
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="completion-{cert.serial}.pdf"',
-        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    return download(pdf, f"completion-{cert.serial}.pdf", MIMETYPES["pdf"])
 
 
 @bp.app_template_filter("training_mode")

@@ -23,6 +23,7 @@ from models.service import ServiceItem
 from models.unit import Unit
 
 from ..access import roles
+from ..downloads import download
 from ..extensions import db
 from ..printing.plan import plan_doc, plan_pdf
 from ..i18n import refusal_text
@@ -326,12 +327,10 @@ def _document(plan: ServicePlan, version, kind: str) -> Response:
     if kind == "docx":
         from ..printing.plan_docx import plan_docx
 
-        response = Response(plan_docx(doc), mimetype=MIMETYPES["docx"])
+        data = plan_docx(doc)
     else:
-        response = Response(plan_pdf(doc), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="service-plan-{plan.year}-v{version.number}.{kind}"')
-    return response
+        data = plan_pdf(doc)
+    return download(data, f"service-plan-{plan.year}-v{version.number}.{kind}", MIMETYPES[kind])
 
 
 @bp.get("/plans/<int:year>.pdf")
