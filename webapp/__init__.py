@@ -207,7 +207,17 @@ def configure_templates(app: Flask) -> None:
             return taipei(moment, "MM/dd HH:mm")
         return taipei(moment)
 
+    def taipei_end(end, start):
+        """The end of a stretch that began at `start`: its time alone on the same Taipei day,
+        else with its own date ("12/01 08:00–12/02 00:00", not "–00:00")."""
+        if end is None:
+            return ""
+        if taipei_date(end) == taipei_date(start):
+            return taipei(end, "HH:mm")
+        return taipei_short(end)
+
     app.jinja_env.filters["taipei"] = taipei
+    app.jinja_env.filters["taipei_end"] = taipei_end
     app.jinja_env.filters["taipei_short"] = taipei_short
     app.jinja_env.filters["local_params"] = i18n.local_params
     app.jinja_env.filters["local"] = i18n.local

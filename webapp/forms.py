@@ -9,6 +9,7 @@ from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from models import account_links, contact
+from models.base import TAIPEI
 from .i18n import refusal_text
 
 
@@ -104,6 +105,35 @@ def plain_date(raw) -> dt.date | None:
     except (TypeError, ValueError):
         return None
     return day if DATE_MIN <= day <= DATE_MAX else None
+
+
+def local_moment(raw) -> dt.datetime | None:
+    """An <input type=datetime-local> value (Taipei wall time, like 2026-01-31T09:30) as an aware
+    UTC moment, on a day within DATE_MIN–DATE_MAX, else None. A date picker lets the year 0001
+    through (it has no UTC moment eight hours earlier) and 9999 (no day after it)."""
+    try:
+        local = dt.datetime.fromisoformat((raw or "").strip())
+    except (TypeError, ValueError):
+        return None
+    if local.tzinfo is not None or not DATE_MIN <= local.date() <= DATE_MAX:
+        return None
+    return local.replace(tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+
+
+def date_range_refusal(raw, label) -> str | None:
+    """When plain_date or local_moment refused `raw` because it is a real date out of
+    DATE_MIN–DATE_MAX (not a badly typed one): the message for the field `label`, in the
+    reader's language; else None (the caller says what format it wants)."""
+    from flask_babel import gettext as _
+
+    try:
+        day = dt.datetime.fromisoformat((raw or "").strip()).date()
+    except (TypeError, ValueError):
+        return None
+    if DATE_MIN <= day <= DATE_MAX:
+        return None
+    return _("%(field)s: enter a date from %(first)s to %(last)s.", field=label,
+             first=DATE_MIN.isoformat(), last=DATE_MAX.isoformat())
 
 
 def db_ids(values) -> list[int]:

@@ -21,7 +21,7 @@ from models.gates import day_gate_reasons
 from models.people import Role, User, Volunteer, volunteer_by_number
 from models.service import Flag, ServiceItem, ServiceSession, Site, service_items_for
 
-from ..forms import db_id, plain_date
+from ..forms import date_range_refusal, db_id, local_moment, plain_date
 from ..access import STAFF, roles
 from ..extensions import db
 from ..i18n import refusal_text
@@ -55,9 +55,13 @@ def _filter_from_request() -> tuple[v.QueueFilter, list[str]]:
     site = request.values.get("site", "")
     f.site_id = db_id(site)
     f.date_from, f.date_to = _date_arg("from"), _date_arg("to")
-    for name in ("from", "to"):
-        if request.values.get(name) and _date_arg(name) is None:
-            errors.append(_("Enter dates like 2026-01-31."))
+    for name, label in (("from", _("From")), ("to", _("To"))):
+        raw = request.values.get(name, "")
+        if raw and _date_arg(name) is None:
+            errors.append(date_range_refusal(raw, label) or _("Enter dates like 2026-01-31."))
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        errors.append(_("The From date (%(first)s) is after the To date (%(last)s): swap them.",
+                        first=f.date_from.isoformat(), last=f.date_to.isoformat()))
     number = request.values.get("volunteer", "").strip()
     if number:
         vid = db.session.scalar(select(Volunteer.id).where(
@@ -75,20 +79,26 @@ def _filter_from_request() -> tuple[v.QueueFilter, list[str]]:
     return f, errors
 
 
-def _local_input(value: str) -> dt.datetime | None:
-    """A <input type=datetime-local> value in Taipei time, as aware UTC."""
-    try:
-        local = dt.datetime.fromisoformat(value.strip())
-    except (ValueError, AttributeError):
-        return None
-    if local.tzinfo is not None:
-        return None
-    return local.replace(tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+def _times(fields: dict[str, str], example: str) -> tuple[dict, str | None, set[str]]:
+    """The form's <input type=datetime-local> fields (name: label) as aware UTC moments; when
+    any is refused, the message (a date out of range names its field, else `example` shows the
+    format wanted) and the names refused, for the form to mark."""
+    moments = {name: local_moment(request.form.get(name, "")) for name in fields}
+    refused = {name for name, moment in moments.items() if moment is None}
+    if not refused:
+        return moments, None, refused
+    message = next((m for m in (date_range_refusal(request.form.get(name, ""), label)
+                                for name, label in fields.items() if name in refused) if m), example)
+    return moments, message, refused
 
 
-def _row(s: ServiceSession, mode: str = "view", error: str | None = None, status: int = 200):
+def _row(s: ServiceSession, mode: str = "view", error: str | None = None, status: int = 200,
+         typed=None, invalid=()):
+    """The queue's row of `s`; in a form mode with what the supervisor `typed` (the refused
+    request's form) kept, and the `invalid` fields marked."""
     return render_template(
         "dashboard/_queue_row.html", s=s, mode=mode, error=error, now=utcnow(),
+        typed=typed or {}, invalid=invalid,
         reasons=day_gate_reasons(db.session, [s]),
         # reopening: the issued certificate whose printed hours count it, said before the admin acts
         certificate=counted_on(db.session, s) if mode == "reopen" else None), status
@@ -120,7 +130,7 @@ def _act(session_id: int, action, error_mode: str = "view", **kwargs):
     except v.VerificationError as exc:
         db.session.rollback()
         return _row(db.session.get(ServiceSession, session_id, populate_existing=True),
-                    mode=error_mode, error=refusal_text(exc), status=400)
+                    mode=error_mode, error=refusal_text(exc), status=400, typed=request.form)
     except PermissionError:
         abort(403)
     db.session.commit()
@@ -222,16 +232,18 @@ def reject(session_id: int):
 @bp.route("/sessions/<int:session_id>/adjust", methods=["POST"])
 @staff
 def adjust(session_id: int):
-    start = _local_input(request.form.get("checked_in_at", ""))
-    end = _local_input(request.form.get("checked_out_at", ""))
-    if start is None or end is None:
-        return _row(_session_or_404(session_id), mode="adjust",
-                    error=_("Enter both times, like 2026-01-31 09:30."), status=400)
+    times, error, invalid = _times(
+        {"checked_in_at": _("Check-in time"), "checked_out_at": _("Check-out time")},
+        _("Enter both times, like 2026-01-31 09:30."))
+    if error:
+        return _row(_session_or_404(session_id), mode="adjust", error=error, status=400,
+                    typed=request.form, invalid=invalid)
+    start, end = times["checked_in_at"], times["checked_out_at"]
     persons = request.form.get("persons_served", "").strip()
     if persons and not (persons.isdigit() and int(persons) <= v.PERSONS_SERVED_MAX):
         return _row(_session_or_404(session_id), mode="adjust", status=400, error=_(
             "Persons served is a whole number from 0 to %(max)s, or empty.",
-            max=v.PERSONS_SERVED_MAX))
+            max=v.PERSONS_SERVED_MAX), typed=request.form, invalid={"persons_served"})
     extra = {} if "persons_served" not in request.form else {
         "persons_served": int(persons) if persons else None}
     return _act(session_id, v.adjust, error_mode="adjust", checked_in_at=start,
@@ -245,11 +257,10 @@ def check_out(session_id: int):
     s = _session_or_404(session_id)
     if request.method == "GET":
         return render_template("dashboard/_checkout_panel.html", s=s, now=utcnow())
-    at = _local_input(request.form.get("at", ""))
-    error = None
-    if at is None:
-        error = _("Enter the time, like 2026-01-31 17:00.")
-    else:
+    times, error, invalid = _times({"at": _("Check-out time")},
+                                   _("Enter the time, like 2026-01-31 17:00."))
+    at = times["at"]
+    if not error:
         try:
             v.check_out_by_hand(db.session, session_id, _me(), utcnow(), at=at,
                                 reason=request.form.get("reason", ""), expected_version=_version())
@@ -260,7 +271,8 @@ def check_out(session_id: int):
             abort(403)
     if error:
         s = db.session.get(ServiceSession, session_id, populate_existing=True)
-        return render_template("dashboard/_checkout_panel.html", s=s, now=utcnow(), error=error), 400
+        return render_template("dashboard/_checkout_panel.html", s=s, now=utcnow(), error=error,
+                               typed=request.form, invalid=invalid), 400
     db.session.commit()
     return (render_template("dashboard/_checkout_panel.html", s=s, now=utcnow(), done=True), 200,
             {"HX-Trigger": "on-site-changed"})
@@ -297,9 +309,12 @@ def bulk_approve():
         done = v.bulk_approve(db.session, me, f, utcnow(),
                               expected_count=-1 if db_id(expected) is None else db_id(expected))
     except v.VerificationError as exc:
+        # someone acted meanwhile: say so, ask again with today's count, and refresh the queue
+        # (its rows and the count above them) to match
         db.session.rollback()
-        return render_template("dashboard/_bulk_result.html", error=refusal_text(exc),
-                               count=v.unflagged_count(db.session, me, f), f=f, args=request.form), 409
+        return (render_template("dashboard/_bulk_confirm.html", error=refusal_text(exc),
+                                count=v.unflagged_count(db.session, me, f), f=f, args=request.form),
+                409, {"HX-Trigger": "queue-changed"})
     db.session.commit()
     response = render_template("dashboard/_bulk_result.html", done=done, f=f, args=request.form)
     return response, 200, {"HX-Trigger": "queue-changed"}
@@ -312,6 +327,7 @@ def manual():
     sites = _sites_for(me)
     items = service_items_for(db.session, me.unit_id)
     error = None
+    invalid: set[str] = set()
     status = 200
     form = request.form
     if request.method == "POST":
@@ -320,13 +336,18 @@ def manual():
         site_id, item_id = form.get("site", ""), form.get("item", "")
         site = db.session.get(Site, db_id(site_id)) if db_id(site_id) else None
         item = db.session.get(ServiceItem, db_id(item_id)) if db_id(item_id) else None
-        start, end = _local_input(form.get("checked_in_at", "")), _local_input(form.get("checked_out_at", ""))
-        if volunteer is None:
-            error = _("No volunteer has the number %(no)s.", no=number or "—")
+        times, times_error, invalid = _times(
+            {"checked_in_at": _("Check-in time"), "checked_out_at": _("Check-out time")},
+            _("Enter both times, like 2026-01-31 09:30."))
+        start, end = times["checked_in_at"], times["checked_out_at"]
+        if not number:
+            error, invalid = _("Enter the volunteer number."), {"volunteer"}
+        elif volunteer is None:
+            error, invalid = _("No volunteer has the number %(no)s.", no=number), {"volunteer"}
         elif site is None or site not in sites:
-            error = _("Choose one of your sites.")
-        elif start is None or end is None:
-            error = _("Enter both times, like 2026-01-31 09:30.")
+            error, invalid = _("Choose one of your sites."), {"site"}
+        elif times_error:
+            error = times_error
         else:
             try:
                 s = v.manual_entry(db.session, me, utcnow(), volunteer=volunteer, site=site,
@@ -343,7 +364,7 @@ def manual():
                                        saved=s, form={}), 201
         status = 400
     return render_template("dashboard/manual.html", sites=sites, items=items, error=error,
-                           form=form), status
+                           form=form, invalid=invalid), status
 
 
 @bp.app_template_filter("local_input")
