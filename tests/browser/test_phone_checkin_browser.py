@@ -126,10 +126,10 @@ def test_kiosk_qr_then_a_slow_sign_in_still_checks_in(app, db, make, unit, phone
     assert s.source == SessionSource.kiosk_qr and s.volunteer_id == user.volunteer.id
 
 
-@pytest.mark.parametrize("failure", [404, 403, 500, "network"])
+@pytest.mark.parametrize("failure", [404, 403, 500])
 def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
-    """htmx swaps nothing for a 403, 404 or 500 answer, or when the network fails: the
-    volunteer must be told it did not work, in words, never left with a silent page."""
+    """htmx swaps nothing for a 403, 404 or 500 answer: the volunteer must be told it did not
+    work, in words, never left with a silent page. (No network at all: the next test.)"""
     site = make.site(unit, name_zh="大安長照服務中心")
     make.item(unit)
     user = make.user(unit, role="volunteer")
@@ -144,8 +144,6 @@ def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
     def answer(route):
         if route.request.method != "POST":
             return route.continue_()
-        if failure == "network":
-            return route.abort()
         return route.fulfill(status=failure, body="<p>nope</p>", content_type="text/html")
 
     page.route(f"**/s/{site.token}", answer)
@@ -259,3 +257,47 @@ def test_kiosk_qr_never_asks_for_the_phones_position(app, db, make, unit, phone)
     expect(page.locator("#position-note")).to_have_count(0)
     [s] = _sessions(db)
     assert s.source == SessionSource.kiosk_qr and s.flags == ""
+
+
+def test_offline_tap_says_nothing_was_recorded_and_pages_fall_back_to_the_offline_page(db, make, unit, phone):
+    """No network: a tap on 簽到 says in the panel that nothing was recorded and what to do
+    (later, or the reception tablet), not "reload the page"; reloading then shows the
+    service worker's offline page, in both languages, not the browser's error page."""
+    site, user = _volunteer_at(make, unit)
+    page = sign_in(phone, user.email)
+    page.goto(f"/s/{site.token}")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now the service worker controls the page
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
+    page.allow_console_error("net::ERR_INTERNET_DISCONNECTED")
+    page.allow_console_error("htmx:")
+    note = page.locator("#checkin-panel [data-send-failed]")
+    expect(note).to_be_hidden()
+    page.context.set_offline(True)
+    try:
+        page.get_by_role("button", name="簽到", exact=True).click()
+        expect(note).to_be_visible()
+        expect(note).to_have_attribute("role", "alert")
+        expect(note).to_contain_text("沒有網路連線")
+        expect(note).to_contain_text("這次沒有記錄")
+        expect(note).to_contain_text("櫃台的簽到平板")
+        expect(page.locator("#hx-failed")).to_be_hidden()
+        expect(page.get_by_role("button", name="簽到", exact=True)).to_be_enabled()  # ready to try again
+        assert_fits_phone(page)
+        screenshot(page, "phone-checkin-offline")
+        assert _sessions(db) == []
+        page.reload()
+        expect(page.locator("section[lang=zh-Hant-TW] h1")).to_have_text("目前沒有網路連線")
+        expect(page.locator("section[lang=en] h1")).to_have_text("No network connection")
+        expect(page.locator("main")).to_contain_text("櫃台的簽到平板")
+        assert page.evaluate("getComputedStyle(document.querySelector('.btn-primary')).display") != "inline"  # styled offline too
+        assert_fits_phone(page)
+        screenshot(page, "phone-offline-page")
+    finally:
+        page.context.set_offline(False)
+    page.get_by_role("link", name="再試一次").click()  # reloads the address that failed
+    assert path_of(page) == f"/s/{site.token}"
+    page.get_by_role("button", name="簽到", exact=True).click()
+    page.get_by_text("已簽到").wait_for()
+    expect(note).to_be_hidden()
+    assert len(_sessions(db)) == 1
