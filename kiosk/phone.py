@@ -19,6 +19,7 @@ from models.kiosk import KioskDevice, check_presence_pass, check_presence_token,
 from models.people import Role
 from models.service import ServiceItem, SessionSource, Site, service_items_for
 from models.sites import site_by_token
+from models.verification import ROUNDING_STEP, credited
 from webapp.forms import db_id
 from webapp.access import public, roles
 from webapp.extensions import db, writes_late
@@ -46,8 +47,9 @@ def _parse_position(form) -> tuple[float, float, float] | None:
 
 
 def _render(site: Site, source: SessionSource, post_url: str, result=None, status=200,
-            message: str | None = None):
-    """The check-in page, or only its panel when htmx asks (the answer to the panel's POSTs)."""
+            message: str | None = None, key: str | None = None):
+    """The check-in page, or only its panel when htmx asks (the answer to the panel's POSTs).
+    `key`: the idempotency key of its forms (a new one when None)."""
     volunteer = _volunteer()
     now = utcnow()
     if result is not None and result.outcome != checkin.Outcome.refused and result.session:
@@ -56,19 +58,26 @@ def _render(site: Site, source: SessionSource, post_url: str, result=None, statu
         current = done if done.checked_out_at is None else None
     else:
         done, current = None, checkin.open_session(db.session, volunteer.id)
+    # Checked out here: the answer is the confirmation, and checking in again is a link to this
+    # page, away from where "Check out" was: a double tap on "Check out" cannot check back in.
+    checked_out_here = result is not None and result.ok and result.action == checkin.Action.check_out \
+        and done is not None and done.site_id == site.id
     items = chosen = None
-    if current is None:  # the check-in form: items, and the one used last here
+    if current is None and not checked_out_here:  # the check-in form: items, and the one used last here
         items = service_items_for(db.session, site.unit_id)
-        if done is not None and done.site_id == site.id and done.service_item in items:
-            chosen = done.service_item
-        else:
-            chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
+        chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
+    rounding_step = counted = None  # the unit rounds down: what will count of a session just closed
+    if result is not None and result.ok and result.action == checkin.Action.check_out and done is not None:
+        rounding = current_user.unit.rounding
+        if rounding in ROUNDING_STEP:
+            rounding_step, counted = ROUNDING_STEP[rounding], credited(done.elapsed_minutes(now), rounding)
     template = "kiosk/_phone_panel.html" if request.headers.get("HX-Request") else "kiosk/phone.html"
     return render_template(
         template, site=site, volunteer=volunteer, items=items, chosen=chosen,
         current=current, now=now, result=result, post_url=post_url, message=message,
-        needs_position=bool(site.radius_m and site.latitude is not None),
-        key=uuid.uuid4().hex,
+        needs_position=checkin.checks_position(site, source), checked_out_here=checked_out_here,
+        counted=counted, rounding_step=rounding_step,
+        key=key or uuid.uuid4().hex,
     ), status
 
 
@@ -93,7 +102,12 @@ def _act(site: Site, source: SessionSource, post_url: str):
     else:
         return _render(site, source, post_url, status=400, message=_("Choose check in or check out."))
     db.session.commit()
-    return _render(site, source, post_url, result=result, status=200 if result.ok else 409)
+    next_key = None
+    if result.ok and result.action == checkin.Action.check_out and key:
+        # The forms of a check-out's answer (check in here, after checking out elsewhere): a tap
+        # on them within seconds is the double tap's second (checkin.DOUBLE_TAP).
+        next_key = key if action == "check_in" else checkin.after_check_out(key)
+    return _render(site, source, post_url, result=result, status=200 if result.ok else 409, key=next_key)
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])

@@ -30,6 +30,12 @@ from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionSt
 SHORT_SESSION_MINUTES = 1  # shorter than this is flagged "short"
 OFFLINE_MAX_AGE = dt.timedelta(hours=24)  # offline events older than this are not trusted
 OFFLINE_MAX_AHEAD = dt.timedelta(minutes=2)
+# A check-in posted from the answer to a check-out this soon after it is the second tap of a
+# double tap on "Check out" (a button of the answer came up under the finger): after_check_out.
+DOUBLE_TAP = dt.timedelta(seconds=5)
+# Sources whose scan itself proves the volunteer is at the site: the kiosk's rotating QR (valid
+# 90 s, shown only on the tablet at reception). No position is asked for or checked.
+PRESENCE_PROVEN = frozenset({SessionSource.kiosk_qr})
 
 
 class Action(str, enum.Enum):
@@ -225,6 +231,34 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+def checks_position(site: Site, source: SessionSource) -> bool:
+    """Whether a check-in here this way is judged by the phone's position (the site's radius):
+    the phone page asks for the position only then."""
+    return bool(site.radius_m and site.latitude is not None and site.longitude is not None
+                and source not in PRESENCE_PROVEN)
+
+
+_AFTER = "~after"
+
+
+def after_check_out(key: str) -> str:
+    """The idempotency key of the forms in the answer to a check-out made with `key`: a check-in
+    posted with it less than DOUBLE_TAP after that check-out is the double tap's second tap."""
+    return key + _AFTER
+
+
+def _double_tap_of_check_out(session: Session, volunteer: Volunteer, key: str | None,
+                             now: dt.datetime) -> ServiceSession | None:
+    """The session whose check-out a check-in with this key, arriving now, is the double tap of."""
+    if not key or not key.endswith(_AFTER):
+        return None
+    earlier = event_by_key(session, key[:-len(_AFTER)])
+    if earlier is None or earlier.action != Action.check_out or earlier.outcome != Outcome.ok \
+            or earlier.volunteer_id != volunteer.id or not dt.timedelta(0) <= now - earlier.at < DOUBLE_TAP:
+        return None
+    return earlier.service_session
+
+
 def _log(session: Session, *, volunteer: Volunteer | None, site: Site | None, unit_id: int,
          action: Action, source: SessionSource, now: dt.datetime, outcome: Outcome,
          refusal_: Refusal | None = None, service_session: ServiceSession | None = None,
@@ -275,9 +309,12 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
              position: tuple[float, float, float] | None = None, device_id: int | None = None,
              device_time: dt.datetime | None = None, extra_flags: tuple[Flag, ...] = (),
              actor=None) -> Result:
-    """Open a service session. Double taps and retries return the session already open here.
+    """Open a service session. Double taps and retries return the session already open here;
+    a check-in posted from the answer to a check-out within DOUBLE_TAP (after_check_out) is the
+    second tap of a double tap on "Check out": it returns that check-out, changing nothing.
 
-    `position` is (latitude, longitude, accuracy in metres) from the browser, or None.
+    `position` is (latitude, longitude, accuracy in metres) from the browser, or None; it is
+    checked against the site's radius unless the source proves presence (checks_position).
     """
     begin_write(session)
     if (repeated := _repeat(session, key)) is not None:
@@ -301,6 +338,11 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
             return Result(Action.check_in, Outcome.repeated, current)
         return refuse(refusal("open_elsewhere", site=Named(current.site)), current)
 
+    if (tapped := _double_tap_of_check_out(session, volunteer, key, now)) is not None:
+        # Nothing changes (the key is not spent): the answer is the check-out again. A tap on the
+        # same button meant as a check-in, a few seconds later, goes through.
+        return Result(Action.check_out, Outcome.repeated, tapped)
+
     if device_time is not None and overlapping_session(session, volunteer.id, when, now):
         # An offline event arrives late: the volunteer may have served elsewhere since (their
         # phone, another kiosk). Online check-ins start now, after every session recorded.
@@ -311,7 +353,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
         return refuse(problems[0])
 
     flags = set(extra_flags)
-    if site.radius_m and site.latitude is not None and site.longitude is not None:
+    if checks_position(site, source):
         if position is None:
             flags.add(Flag.position_unavailable)
         else:

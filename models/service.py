@@ -165,6 +165,16 @@ class ServiceSession(Base):
         end = self.checked_out_at or now
         return max(0, int((end - self.checked_in_at).total_seconds() // 60))
 
+    @property
+    def minute_times_overstate(self) -> bool:
+        """Whether its times read to the minute say a minute more than elapsed_minutes counts:
+        09:16:50 to 09:23:10 reads "09:16 – 09:23", 7 minutes, but 6 whole minutes were served.
+        (Only whole minutes served count; the times shown should then carry their seconds.)"""
+        if self.checked_out_at is None:
+            return False
+        start, end = self.checked_in_at, self.checked_out_at
+        return (end.second, end.microsecond) < (start.second, start.microsecond) and end > start
+
     def snapshot(self) -> dict:
         """The row as the audit log records it."""
         return {

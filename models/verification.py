@@ -241,14 +241,14 @@ def last_changed_by(session: Session, service_session: ServiceSession) -> str:
 
 # --- rules --------------------------------------------------------------------------------
 
+ROUNDING_STEP = {Rounding.down_15: 15, Rounding.down_30: 30}  # minutes; Rounding.none: no step
+
+
 def credited(minutes: int, rounding: Rounding) -> int:
     """Credited minutes under the unit's rounding rule (none / down to 15 / down to 30)."""
     minutes = max(0, minutes)
-    if rounding == Rounding.down_15:
-        return minutes // 15 * 15
-    if rounding == Rounding.down_30:
-        return minutes // 30 * 30
-    return minutes
+    step = ROUNDING_STEP.get(rounding)
+    return minutes // step * step if step else minutes
 
 
 def _load(session: Session, session_id: int, actor: User, expected_version: int | None

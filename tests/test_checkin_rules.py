@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError
 
 from models.audit import AuditEntry
 from models.base import TAIPEI
-from models.checkin import (CheckinEvent, Outcome, check_in, check_out, close_stale,
-                            offline_event_time, open_session)
+from models.checkin import (DOUBLE_TAP, Action, CheckinEvent, Outcome, after_check_out, check_in,
+                            check_out, checks_position, close_stale, offline_event_time, open_session)
 from models.people import VolunteerStatus
 from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 
@@ -75,6 +75,42 @@ def test_double_tap_check_out_changes_nothing(db, world):
     second = _out(db, vol, NOW + dt.timedelta(minutes=61))
     assert second.outcome == Outcome.repeated
     assert second.session.checked_out_at == first.session.checked_out_at
+
+
+def test_a_check_in_from_a_check_outs_answer_within_seconds_is_its_double_tap(db, make, unit, world):
+    """A double tap on "Check out": the second tap lands on a button of the answer. A check-in
+    posted from that answer (its key: after_check_out) less than DOUBLE_TAP after the check-out
+    changes nothing and answers with the check-out; a moment later it is a check-in."""
+    site, item, vol = world
+    _in(db, vol, site, item, key="in-1")
+    out_at = NOW + dt.timedelta(minutes=7)
+    out = _out(db, vol, out_at, key="out-1")
+    tap = _in(db, vol, site, item, now=out_at + dt.timedelta(milliseconds=400), key=after_check_out("out-1"))
+    assert tap.action == Action.check_out and tap.outcome == Outcome.repeated
+    assert tap.session.id == out.session.id and tap.session.checked_out_at == out_at
+    assert open_session(db, vol.id) is None and db.scalar(select(func.count(ServiceSession.id))) == 1
+    assert db.scalar(select(func.count(CheckinEvent.id))) == 2  # nothing logged for the tap
+    # the tap did not spend its key: the same button, tapped on purpose a little later, checks in
+    later = _in(db, vol, site, item, now=out_at + DOUBLE_TAP, key=after_check_out("out-1"))
+    assert later.action == Action.check_in and later.outcome == Outcome.ok
+    assert later.session.checked_in_at == out_at + DOUBLE_TAP
+
+
+def test_a_check_in_from_a_page_loaded_since_is_never_taken_for_a_double_tap(db, make, unit, world):
+    """Only the check-out's own answer: a form loaded afresh (its own key), or the answer to
+    someone else's check-out, checks in however soon after."""
+    site, item, vol = world
+    other = make.volunteer(unit)
+    make.cover(other, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    _in(db, vol, site, item)
+    _in(db, other, site, item)
+    out_at = NOW + dt.timedelta(minutes=30)
+    _out(db, vol, out_at, key="out-1")
+    _out(db, other, out_at, key="out-2")
+    fresh = _in(db, vol, site, item, now=out_at + dt.timedelta(seconds=1), key="fresh-page")
+    assert fresh.action == Action.check_in and fresh.outcome == Outcome.ok
+    not_theirs = _in(db, other, site, item, now=out_at + dt.timedelta(seconds=1), key=after_check_out("out-1"))
+    assert not_theirs.action == Action.check_in and not_theirs.outcome == Outcome.ok
 
 
 def test_check_out_without_session_is_refused(db, world):
@@ -150,6 +186,23 @@ def test_presence_check(db, make, unit):
     assert far.refusal.code == "outside_radius" and far.refusal.params["distance"] > 3000
     unknown = _in(db, vols[2], site, item, position=None)
     assert unknown.outcome == Outcome.ok and Flag.position_unavailable.value in unknown.session.flag_set
+
+
+def test_the_kiosks_rotating_qr_proves_presence_without_the_phones_position(db, make, unit):
+    """Scanned at the reception tablet (valid 90 s): the phone's position is not asked for,
+    and a wrong one (indoors, GPS kilometres off) neither refuses nor flags the session."""
+    site = make.site(unit, latitude=25.0263, longitude=121.5436, radius_m=200)
+    item = make.item(unit)
+    vols = [make.volunteer(unit) for _ in range(2)]
+    for v in vols:
+        make.cover(v, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    assert checks_position(site, SessionSource.poster) and not checks_position(site, SessionSource.kiosk_qr)
+    far = check_in(db, volunteer=vols[0], site=site, item=item, now=NOW, source=SessionSource.kiosk_qr,
+                   position=(25.0478, 121.5170, 15))  # Taipei Main Station
+    unknown = check_in(db, volunteer=vols[1], site=site, item=item, now=NOW, source=SessionSource.kiosk_qr)
+    db.commit()
+    assert far.outcome == Outcome.ok and far.session.flags == ""
+    assert unknown.outcome == Outcome.ok and unknown.session.flags == ""
 
 
 def test_short_and_long_sessions_are_flagged(db, make, unit, world):

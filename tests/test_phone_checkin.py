@@ -12,7 +12,7 @@ from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 from models.sites import regenerate_site_token
 from models.training import TrainingRecord
 
-KEY = re.compile(r'name="key" value="([0-9a-f]+)"')
+KEY = re.compile(r'name="key" value="([^"]+)"')
 CHECK_IN_BUTTON = 'value="check_in">簽到</button>'
 CHECK_OUT_BUTTON = 'value="check_out">簽退</button>'
 
@@ -312,7 +312,13 @@ def test_htmx_posts_get_only_the_panel_back_with_the_next_action(db, make, unit,
     assert 'id="checkin-panel"' in panel and "已簽到" in panel and CHECK_OUT_BUTTON in panel
     response = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(panel)}, hx=True)
     panel = response.get_data(as_text=True)
-    assert "已簽退" in panel and CHECK_IN_BUTTON in panel
+    # checked out: the confirmation, and checking in again is a link to the form, not a button
+    assert "已簽退" in panel and CHECK_IN_BUTTON not in panel
+    assert re.search(rf'<a class="btn" href="/s/{site.token}" hx-get="/s/{site.token}" '
+                     r'hx-target="#checkin-panel" hx-swap="outerHTML">再次簽到</a>', panel)
+    response = insured.get(f"/s/{site.token}", headers={"HX-Request": "true"})
+    panel = response.get_data(as_text=True)
+    assert "<html" not in panel and CHECK_IN_BUTTON in panel and "已簽退" not in panel
     # the check-in form offers the item just used here first
     assert re.search(rf'<option value="{other.id}" selected>', panel)
     [s] = _sessions(db)
@@ -412,3 +418,109 @@ def test_a_volunteer_hears_at_home_what_stops_them_checking_in(app, db, make, un
     untrained = volunteer.get("/").get_data(as_text=True)
     assert "尚未完成基礎訓練" in untrained and "沒有有效的意外保險" not in untrained
     assert db.scalar(select(InsuranceCover.id).where(InsuranceCover.volunteer_id == vol.id))
+
+
+def test_a_double_tap_on_check_out_does_not_check_back_in(db, make, unit, monkeypatch, site, item, insured):
+    """The second tap of a double tap on 簽退 lands on the answer. Checked out here, the answer
+    has no button at all (checking in again is a link to the form); checked out at another
+    site first, its 簽到 button for here carries the check-out's key: tapped within seconds it
+    changes nothing and the answer is the check-out's again; tapped later, it checks in."""
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    page = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)},
+                        hx=True).get_data(as_text=True)
+    out = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)}, hx=True)
+    panel = out.get_data(as_text=True)
+    assert "已簽退" in panel and 'name="action"' not in panel and "再次簽到</a>" in panel
+    # checked in at another site, checking out there from here
+    other = make.site(unit, name_zh="萬華社區關懷據點")
+    page = insured.get(f"/s/{other.token}").get_data(as_text=True)
+    insured.post(f"/s/{other.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)})
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    start = utcnow()
+    _clock(monkeypatch, start)
+    panel = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)}, hx=True).get_data(as_text=True)
+    assert "已在萬華社區關懷據點簽退" in panel and CHECK_IN_BUTTON in panel
+    _clock(monkeypatch, start + dt.timedelta(milliseconds=400))
+    tap = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(panel)}, hx=True)
+    assert tap.status_code == 200
+    again = tap.get_data(as_text=True)
+    assert "已在萬華社區關懷據點簽退" in again and "已簽到" not in again
+    assert all(s.checked_out_at is not None for s in _sessions(db))
+    _clock(monkeypatch, start + dt.timedelta(seconds=6))  # on purpose, a moment later
+    later = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(again)}, hx=True)
+    assert "已簽到" in later.get_data(as_text=True)
+    [now_open] = [s for s in _sessions(db) if s.checked_out_at is None]
+    assert now_open.site_id == site.id
+
+
+def _clock(monkeypatch, moment):
+    import kiosk.phone
+
+    monkeypatch.setattr(kiosk.phone, "utcnow", lambda: moment)
+
+
+def test_check_out_shows_the_times_that_make_its_duration(db, monkeypatch, site, item, insured):
+    """Only whole minutes served count: 09:16:50 to 09:23:10 is 6 minutes, though 09:16 and
+    09:23 are 7 apart; the confirmation then shows the times with their seconds, and says so."""
+    from models.base import TAIPEI
+
+    start = (utcnow() - dt.timedelta(minutes=30)).replace(second=50, microsecond=0)
+    end = start + dt.timedelta(minutes=6, seconds=20)
+    hhmm = lambda t, f="%H:%M": t.astimezone(TAIPEI).strftime(f)  # noqa: E731
+    _clock(monkeypatch, start)
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    page = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)},
+                        hx=True).get_data(as_text=True)
+    _clock(monkeypatch, end)
+    panel = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)},
+                         hx=True).get_data(as_text=True)
+    assert f'<p class="confirm-time">{hhmm(end)}</p>' in panel
+    assert "服務時間：0 小時 06 分" in panel
+    assert f"{hhmm(start, '%H:%M:%S')} 簽到、{hhmm(end, '%H:%M:%S')} 簽退：只計入完整的分鐘。" in panel
+    # times whose minutes agree with the duration are shown to the minute
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    again = end + dt.timedelta(minutes=1, seconds=5)
+    _clock(monkeypatch, again)
+    page = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)},
+                        hx=True).get_data(as_text=True)
+    _clock(monkeypatch, again + dt.timedelta(minutes=7, seconds=30))
+    panel = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)},
+                         hx=True).get_data(as_text=True)
+    assert "服務時間：0 小時 07 分" in panel and "只計入完整的分鐘" not in panel
+    assert f"{hhmm(again)} 簽到、{hhmm(again + dt.timedelta(minutes=7, seconds=30))} 簽退。" in panel
+
+
+def test_check_out_says_what_the_units_rounding_will_count(db, monkeypatch, unit, site, item, insured):
+    from models.unit import Rounding
+
+    unit.rounding = Rounding.down_15
+    db.commit()
+    start = utcnow() - dt.timedelta(hours=1)
+    _clock(monkeypatch, start)
+    page = insured.get(f"/s/{site.token}").get_data(as_text=True)
+    page = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)},
+                        hx=True).get_data(as_text=True)
+    _clock(monkeypatch, start + dt.timedelta(minutes=40))
+    panel = insured.post(f"/s/{site.token}", {"action": "check_out", "key": _key(page)},
+                         hx=True).get_data(as_text=True)
+    assert "服務時間：0 小時 40 分" in panel
+    assert "本單位的服務時間以每 15 分鐘為單位計算，不足的部分不計：督導審核後會計入 0 小時 30 分。" in panel
+
+
+def test_kiosk_rotating_qr_does_not_ask_for_or_judge_the_phones_position(app, db, make, unit, item,
+                                                                        insured):
+    """Scanned at the reception tablet, the volunteer stands at it: a geofenced site's check-in
+    through the kiosk's QR neither asks for the position nor refuses a phone whose GPS is off,
+    nor flags a session whose phone shared none."""
+    site = make.site(unit, latitude=25.0263, longitude=121.5436, radius_m=200)
+    device = _kiosk(app, db, site)
+    url = _scan(insured, presence_token(device, app.secret_key, utcnow()))
+    page = insured.get(url).get_data(as_text=True)
+    assert "data-needs-position" not in page and "會詢問您的位置" not in page
+    # the poster of the same site still asks (and judges: test_presence_check_refuses_far_away...)
+    assert "data-needs-position" in insured.get(f"/s/{site.token}").get_data(as_text=True)
+    response = insured.post(url, {"action": "check_in", "item_id": item.id, "key": _key(page),
+                                  "lat": "25.0478", "lon": "121.5170", "acc": "10"}, hx=True)  # 2.6 km off
+    assert response.status_code == 200 and "已簽到" in response.get_data(as_text=True)
+    [s] = _sessions(db)
+    assert s.source == SessionSource.kiosk_qr and s.flags == ""

@@ -53,3 +53,18 @@ def test_security_headers(anon):
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
+
+
+def test_offline_page_is_public_and_in_both_languages(anon):
+    """What the service worker shows for a page that cannot load offline (kept at install,
+    fetched without cookies): nobody's data, and both languages whatever the browser asks."""
+    for language in ("zh-TW", "en"):
+        response = anon.get("/offline", headers={"Accept-Language": language})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert '<section class="card offline" lang="zh-Hant-TW">' in page and "目前沒有網路連線" in page
+        assert '<section class="card offline" lang="en">' in page and "No network connection" in page
+        assert "櫃台的簽到平板" in page and "the reception tablet" in page
+        assert 'action="/language"' not in page  # no language switch: it would need the network
+    script = anon.get("/sw.js").get_data(as_text=True)
+    assert 'const OFFLINE_URL = "/offline"' in script and 'credentials: "omit"' in script

@@ -201,3 +201,32 @@ def test_the_queue_fits_a_portrait_tablet(db, make, unit, open_page):
             badge = page.locator("#queue-table .badge-warn", has_text="無法取得位置")
             assert badge.bounding_box()["height"] < 2 * 18, "無法取得位置 breaks over lines"
         screenshot(page, f"dashboard-tablet-portrait-{locale}")
+
+
+def test_a_tap_without_network_says_nothing_was_saved(db, make, unit, tablet):
+    """No network at all: reloading would only bring the browser's error page, so the banner
+    says nothing was saved and to try again once online, without a reload button."""
+    site, item = make.site(unit), make.item(unit)
+    sup = make.user(unit, role="supervisor")
+    db.add(SupervisorSite(user_id=sup.id, site_id=site.id))
+    vol = make.volunteer(unit, name_zh="陳淑芬")
+    make.cover(vol)
+    s = _session(db, site, item, vol, 30)
+    page = sign_in(tablet, sup.email)
+    page.goto("/dashboard/")
+    page.allow_console_error("net::ERR_INTERNET_DISCONNECTED")
+    page.allow_console_error("htmx:")
+    banner = page.locator("#hx-failed")
+    page.context.set_offline(True)
+    try:
+        page.locator(f"#session-{s.id}").get_by_role("button", name="核准").click()
+        expect(banner).to_be_visible()
+        expect(banner).to_have_attribute("role", "alert")
+        expect(banner).to_contain_text("沒有網路連線，這次沒有儲存。請在有網路時再試一次。")
+        expect(banner.get_by_role("button", name="重新整理頁面")).to_be_hidden()
+        assert _status(db, s).status == SessionStatus.closed
+    finally:
+        page.context.set_offline(False)
+    page.locator(f"#session-{s.id}").get_by_role("button", name="核准").click()
+    page.locator(f"#session-{s.id} .status-verified").wait_for()
+    expect(banner).to_be_hidden()

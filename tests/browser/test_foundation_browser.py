@@ -254,10 +254,15 @@ def test_manifest_linked_and_service_worker_registers(phone, live_server):
     assert scope == live_server.url + "/"
     phone.reload()
     assert phone.evaluate("navigator.serviceWorker.controller !== null")
-    cached = phone.evaluate("""caches.open('hourbook-static-v1')
-        .then(c => c.keys()).then(keys => keys.map(r => new URL(r.url).pathname + new URL(r.url).search))""")
-    assert any(re.fullmatch(r"/static/css/app\.css\?v=[0-9a-f]+", url) for url in cached), cached
-    assert not any(url.startswith("/sign-in") for url in cached), cached
+    kept = phone.evaluate("""caches.keys().then(names => Promise.all(names.map(name => caches.open(name)
+        .then(c => c.keys()).then(keys => [name, keys.map(r => new URL(r.url).pathname + new URL(r.url).search)]))))""")
+    kept = dict(kept)
+    cached = [url for urls in kept.values() for url in urls]
+    assert any(re.fullmatch(r"/static/css/app\.css\?v=[0-9a-f]+", url) for url in cached), kept
+    assert not any(url.startswith("/sign-in") for url in cached), kept
+    # the one page kept (besides a volunteer's card): the offline page, and the files it uses
+    assert [url for url in cached if "/static/" not in url] == ["/offline"], kept
+    assert set(kept) <= {"hourbook-static-v2", "hourbook-offline-v1"}, kept
 
 
 def test_my_qr_card_shows_offline_until_sign_out(phone, db, make, unit):
@@ -278,8 +283,9 @@ def test_my_qr_card_shows_offline_until_sign_out(phone, db, make, unit):
         qr = phone.locator("img.qr")
         qr.evaluate("img => img.decode()")
         assert qr.evaluate("img => img.naturalWidth") > 0, "the QR image is not there offline"
-        with pytest.raises(Exception):  # other signed-in pages are never kept
-            phone.goto("/me/hours")
+        phone.goto("/me/hours")  # other signed-in pages are never kept: the offline page instead
+        expect(phone.locator("main")).to_contain_text("目前沒有網路連線")
+        expect(phone.locator("main")).not_to_contain_text(user.volunteer.volunteer_no)
     finally:
         phone.context.set_offline(False)
     phone.goto("/me/card")
@@ -288,8 +294,9 @@ def test_my_qr_card_shows_offline_until_sign_out(phone, db, make, unit):
     phone.wait_for_function("caches.keys().then(keys => !keys.includes('hourbook-card-v1'))")
     phone.context.set_offline(True)
     try:
-        with pytest.raises(Exception):  # the card went with the sign-out
-            phone.goto("/me/card")
+        phone.goto("/me/card")  # the card went with the sign-out; the offline page (nobody's) stays
+        expect(phone.locator("main")).to_contain_text("目前沒有網路連線")
+        expect(phone.locator(".qr-card")).to_have_count(0)
     finally:
         phone.context.set_offline(False)
 

@@ -126,10 +126,10 @@ def test_kiosk_qr_then_a_slow_sign_in_still_checks_in(app, db, make, unit, phone
     assert s.source == SessionSource.kiosk_qr and s.volunteer_id == user.volunteer.id
 
 
-@pytest.mark.parametrize("failure", [404, 403, 500, "network"])
+@pytest.mark.parametrize("failure", [404, 403, 500])
 def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
-    """htmx swaps nothing for a 403, 404 or 500 answer, or when the network fails: the
-    volunteer must be told it did not work, in words, never left with a silent page."""
+    """htmx swaps nothing for a 403, 404 or 500 answer: the volunteer must be told it did not
+    work, in words, never left with a silent page. (No network at all: the next test.)"""
     site = make.site(unit, name_zh="大安長照服務中心")
     make.item(unit)
     user = make.user(unit, role="volunteer")
@@ -144,8 +144,6 @@ def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
     def answer(route):
         if route.request.method != "POST":
             return route.continue_()
-        if failure == "network":
-            return route.abort()
         return route.fulfill(status=failure, body="<p>nope</p>", content_type="text/html")
 
     page.route(f"**/s/{site.token}", answer)
@@ -172,10 +170,12 @@ def test_check_out_elsewhere_first_names_that_site_in_english_too(db, make, unit
     here = make.site(unit, name_zh="大安長照服務中心", name_en="Daan Care Centre")
     there = make.site(unit, name_zh="萬華社區關懷據點", name_en="Wanhua Care Point")
     make.item(unit)
-    user = make.user(unit, role="volunteer")
-    make.cover(user.volunteer)
     for locale, first, done in (("zh-TW", "先在萬華社區關懷據點簽退", "已在萬華社區關懷據點簽退"),
                                 ("en", "Check out at Wanhua Care Point first", "Checked out at Wanhua Care Point")):
+        # one volunteer each: a check-in there a second after checking out there would be
+        # taken for a double tap on "Check out" (checkin.DOUBLE_TAP)
+        user = make.user(unit, role="volunteer")
+        make.cover(user.volunteer)
         page = sign_in(open_page("phone", locale=locale), user.email)
         page.goto(f"/s/{there.token}")
         page.locator("button[value=check_in]").click()
@@ -189,3 +189,115 @@ def test_check_out_elsewhere_first_names_that_site_in_english_too(db, make, unit
         assert_fits_phone(page)
         screenshot(page, f"phone-checked-out-elsewhere-{locale}")
     assert all(s.checked_out_at is not None for s in _sessions(db))
+
+
+def _volunteer_at(make, unit, **site):
+    site = make.site(unit, name_zh="大安長照服務中心", name_en="Daan Care Centre", **site)
+    make.item(unit, name_zh="長者陪伴關懷")
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    return site, user
+
+
+def test_a_double_tap_on_check_out_checks_out_only(db, make, unit, phone):
+    """Two quick taps on 簽退 at the same spot (a double tap, 350 ms apart): the first checks out,
+    the second lands on the answer, where no check-in button waits under the finger (and a
+    check-in arriving that soon would not count anyway: checkin.DOUBLE_TAP)."""
+    site, user = _volunteer_at(make, unit)
+    page = sign_in(phone, user.email)
+    page.goto(f"/s/{site.token}")
+    page.get_by_role("button", name="簽到", exact=True).click()
+    page.get_by_text("已簽到").wait_for()
+    box = page.get_by_role("button", name="簽退", exact=True).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.touchscreen.tap(x, y)
+    page.wait_for_timeout(350)
+    page.locator(".confirm-ok .confirm-title", has_text="已簽退").wait_for()  # a slow answer: still on it
+    under_finger = page.evaluate("([x, y]) => document.elementFromPoint(x, y).outerHTML.slice(0, 120)", [x, y])
+    assert 'value="check_in"' not in under_finger, under_finger
+    page.touchscreen.tap(x, y)
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(".confirm-ok .confirm-title")).to_have_text("已簽退")
+    screenshot(page, "phone-double-tap-check-out")
+    [s] = _sessions(db)
+    assert s.status == SessionStatus.closed and s.checked_out_at is not None
+    # checking in again is a deliberate step: the link, then the button
+    again = page.get_by_role("link", name="再次簽到")
+    again_box = again.bounding_box()
+    assert again_box["y"] > box["y"] + box["height"] or again_box["y"] + again_box["height"] < box["y"], \
+        "再次簽到 stands where 簽退 was"
+    assert_fits_phone(page)
+    again.click()
+    page.get_by_role("button", name="簽到", exact=True).click()
+    page.get_by_text("已簽到").wait_for()
+    assert [x.status for x in sorted(_sessions(db), key=lambda x: x.id)] == [SessionStatus.closed, SessionStatus.open]
+
+
+def test_kiosk_qr_never_asks_for_the_phones_position(app, db, make, unit, phone):
+    """The kiosk's rotating QR proves the volunteer stands at reception: even where the site
+    checks positions, the page scanned from it does not ask for one."""
+    from models.base import utcnow
+    from models.kiosk import create_device, enrol, presence_token
+
+    site, user = _volunteer_at(make, unit, latitude=25.0263, longitude=121.5436, radius_m=200)
+    device, code = create_device(db, site=site, name="櫃台平板", actor=None, now=utcnow())
+    enrol(db, code, utcnow())
+    db.commit()
+    page = phone
+    page.add_init_script("""window.__asked = 0;
+      navigator.geolocation.getCurrentPosition = (ok, fail) => { window.__asked += 1;
+        fail && fail({code: 1, message: "denied"}); };""")
+    sign_in(page, user.email)
+    page.goto(f"/k/{presence_token(device, app.secret_key, utcnow())}")
+    assert path_of(page).startswith("/k/p/")
+    expect(page.locator("[data-position-note]")).to_have_count(0)
+    page.get_by_role("button", name="簽到", exact=True).click()
+    page.get_by_text("已簽到").wait_for()
+    assert page.evaluate("window.__asked") == 0
+    expect(page.locator("#position-note")).to_have_count(0)
+    [s] = _sessions(db)
+    assert s.source == SessionSource.kiosk_qr and s.flags == ""
+
+
+def test_offline_tap_says_nothing_was_recorded_and_pages_fall_back_to_the_offline_page(db, make, unit, phone):
+    """No network: a tap on 簽到 says in the panel that nothing was recorded and what to do
+    (later, or the reception tablet), not "reload the page"; reloading then shows the
+    service worker's offline page, in both languages, not the browser's error page."""
+    site, user = _volunteer_at(make, unit)
+    page = sign_in(phone, user.email)
+    page.goto(f"/s/{site.token}")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now the service worker controls the page
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
+    page.allow_console_error("net::ERR_INTERNET_DISCONNECTED")
+    page.allow_console_error("htmx:")
+    note = page.locator("#checkin-panel [data-send-failed]")
+    expect(note).to_be_hidden()
+    page.context.set_offline(True)
+    try:
+        page.get_by_role("button", name="簽到", exact=True).click()
+        expect(note).to_be_visible()
+        expect(note).to_have_attribute("role", "alert")
+        expect(note).to_contain_text("沒有網路連線")
+        expect(note).to_contain_text("這次沒有記錄")
+        expect(note).to_contain_text("櫃台的簽到平板")
+        expect(page.locator("#hx-failed")).to_be_hidden()
+        expect(page.get_by_role("button", name="簽到", exact=True)).to_be_enabled()  # ready to try again
+        assert_fits_phone(page)
+        screenshot(page, "phone-checkin-offline")
+        assert _sessions(db) == []
+        page.reload()
+        expect(page.locator("section[lang=zh-Hant-TW] h1")).to_have_text("目前沒有網路連線")
+        expect(page.locator("section[lang=en] h1")).to_have_text("No network connection")
+        expect(page.locator("main")).to_contain_text("櫃台的簽到平板")
+        assert page.evaluate("getComputedStyle(document.querySelector('.btn-primary')).display") != "inline"  # styled offline too
+        assert_fits_phone(page)
+        screenshot(page, "phone-offline-page")
+    finally:
+        page.context.set_offline(False)
+    page.get_by_role("link", name="再試一次").click()  # reloads the address that failed
+    assert path_of(page) == f"/s/{site.token}"
+    page.get_by_role("button", name="簽到", exact=True).click()
+    page.get_by_text("已簽到").wait_for()
+    expect(note).to_be_hidden()
+    assert len(_sessions(db)) == 1

@@ -1,9 +1,11 @@
 """The installable shell: web manifest and service worker (served from the site root)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, send_from_directory, url_for
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory, url_for
+from markupsafe import Markup
 
 from ..access import public
+from ..i18n import DEFAULT, forced_locale, html_lang
 
 bp = Blueprint("pwa", __name__)
 
@@ -44,3 +46,19 @@ def service_worker():
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+# The page the service worker shows when a page cannot load for want of a network.
+OFFLINE_LANGUAGES = (DEFAULT, "en")
+
+
+@bp.route("/offline")
+@public
+def offline():
+    """Fetched by the service worker without cookies and kept: nobody's data, and both
+    languages (the worker cannot know which one the person will read)."""
+    parts = []
+    for locale in OFFLINE_LANGUAGES:
+        with forced_locale(locale):
+            parts.append(Markup(render_template("pwa/_offline_text.html", lang=html_lang(locale))))
+    return render_template("pwa/offline.html", parts=parts)

@@ -6,12 +6,15 @@
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     });
   }
-  // Signing out: drop every cache the service worker keeps.
+  // Signing out: drop every cache the service worker keeps, but the offline page's (sw.js:
+  // public, nobody's data).
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var target = form && form.getAttribute && form.getAttribute("action");  // not form.action: a field may be named "action"
     if (target && target.indexOf("/sign-out") !== -1 && window.caches) {
-      caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
+      caches.keys().then(function (keys) {
+        keys.forEach(function (k) { if (k.indexOf("hourbook-offline-") !== 0) caches.delete(k); });
+      });
     }
   });
   // Tables that scroll sideways on a phone: reachable and scrollable by keyboard (Tab, arrows).
@@ -68,6 +71,10 @@
   // say so, instead of leaving the person believing it worked. 400 and 409 answers are swapped
   // in (base.html's htmx-config) and say what went wrong themselves. Background polls that fail
   // stay quiet: nobody asked for them, and the next poll tries again.
+  // No network (the request never got an answer): reloading would only show the browser's
+  // offline page, so the words say to try again once online, without the reload button. A part
+  // of the page may say it in its own words: a [data-send-failed] inside the request's target
+  // (e.g. the check-in panel: "nothing was recorded; the reception tablet works too").
   function failed(event) {
     var box = document.getElementById("hx-failed");
     var config = event.detail && event.detail.requestConfig;
@@ -75,9 +82,20 @@
     var verb = (config.verb || "get").toLowerCase();
     var asked = config.triggeringEvent && config.triggeringEvent.isTrusted;
     if (verb === "get" && !asked) return;
+    var offline = event.type === "htmx:sendError";
+    var target = event.detail.target;
+    var own = offline && target && target.querySelector ? target.querySelector("[data-send-failed]") : null;
+    if (own) {
+      own.hidden = false;
+      own.setAttribute("role", "alert");
+      if (own.scrollIntoView) own.scrollIntoView({block: "nearest"});
+      return;
+    }
     box.setAttribute("role", "alert");
     box.hidden = false;
-    box.querySelector(".hx-failed-text").textContent = box.getAttribute("data-text");
+    box.querySelector("[data-hx-failed=reload]").hidden = offline;
+    box.querySelector(".hx-failed-text").textContent =
+      box.getAttribute(offline ? "data-offline-text" : "data-text");
   }
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
@@ -96,6 +114,11 @@
       box.hidden = true;
       box.removeAttribute("role");
       box.querySelector(".hx-failed-text").textContent = "";
+    }
+    var notes = document.querySelectorAll("[data-send-failed]:not([hidden])");
+    for (var i = 0; i < notes.length; i++) {
+      notes[i].hidden = true;
+      notes[i].removeAttribute("role");
     }
   });
   document.addEventListener("click", function (event) {
