@@ -90,9 +90,10 @@ def slip_doc(slip, unit_name: str, replaces_serial: str = "") -> SlipDoc:
 # --- words and numbers ----------------------------------------------------------------------
 
 def overlap_note(overlaps: list[tuple[str, dt.date, dt.date]]) -> str:
-    others = "、".join(f"編號 {serial}（{roc_short(first)}～{roc_short(last)}）"
+    """The line printed on a slip whose period overlaps the volunteer's other valid slips."""
+    others = "、".join(f"{serial}（{roc_short(first)}～{roc_short(last)}）"
                       for serial, first, last in overlaps)
-    return f"本時數條之服務期間與時數條 {others} 重疊；兩者所列服務紀錄不重複，時數不重複計算。"
+    return f"本時數條之服務期間與編號 {others} 之時數條重疊；兩者所列服務紀錄不重複，時數不重複計算。"
 
 
 def hours_zh(minutes: int) -> str:
