@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from .evaluation import site_people, year_bounds, year_moments
 from .hours import verified_minutes_of
 from .insurance import EXPIRING_DAYS, CoverStatus, cover_statuses
+from .paging import PAGE_SIZE, Page, nearest_page
 from .people import Role, User, Volunteer, VolunteerStatus
 from .training import TrainingStatus, training_statuses
 from .unit import Unit
 from .verification import supervised_site_ids
 
 SEARCH_MAX = 60
-PAGE_SIZE = 50
 
 
 class StatusFilter(str, enum.Enum):
@@ -49,40 +49,8 @@ class DirectoryRow:
         return "ending" if self.cover.expiring(EXPIRING_DAYS) else "covered"
 
 
-def page_count(total: int, per_page: int = PAGE_SIZE) -> int:
-    """Pages of `per_page` rows for `total` rows; an empty list is one (empty) page."""
-    return max(1, -(-total // per_page))
-
-
-@dataclass
-class DirectoryPage:
-    """One page of the directory: its rows, the number of matching volunteers, and which page
-    (1-based, within 1..pages) it is."""
-    rows: list[DirectoryRow]
-    total: int
-    page: int
-    per_page: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return page_count(self.total, self.per_page)
-
-    @property
-    def first(self) -> int:
-        """The position of the page's first row among all matches (0 when there are none)."""
-        return (self.page - 1) * self.per_page + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.rows) - 1 if self.rows else 0
-
-    @property
-    def previous(self) -> int | None:
-        return self.page - 1 if self.page > 1 else None
-
-    @property
-    def next(self) -> int | None:
-        return self.page + 1 if self.page < self.pages else None
+# One page of the directory: DirectoryRow rows (see models/paging.py).
+DirectoryPage = Page
 
 
 def _visible_ids(session: Session, user: User, year: int) -> set[int] | None:
@@ -114,7 +82,7 @@ def directory(session: Session, user: User, today: dt.date, search: str = "",
     if visible is not None:
         conditions.append(Volunteer.id.in_(visible or {-1}))
     total = session.scalar(select(func.count(Volunteer.id)).where(*conditions)) or 0
-    page = min(max(page, 1), page_count(total))
+    page = nearest_page(page, total)
     if not total:
         return DirectoryPage([], 0, page)
     volunteers = list(session.scalars(

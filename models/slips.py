@@ -7,13 +7,20 @@ row count must match, so two concurrent issuers can never put one session on two
 Voiding keeps the slip, its number and its entries as history and frees the sessions; a
 reissue voids and issues a replacement (replaces_id). Supervisors slip sessions of their own
 sites only; admins all of the unit's. Callers commit; every change is audited.
+
+A slip's period is true: it never ends after the day the slip is issued (a month not yet over is
+covered up to that day — see `period_so_far`), and a volunteer's new slip begins after their
+valid slips over the same days whenever its sessions allow (`slip_periods`); when they do not
+(a session verified late, or slipped by another site's supervisor), the overlap is named on both
+slips (`overlapping_slips`), never silent.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, bindparam, func, insert, select, update
+from sqlalchemy import (Date, ForeignKey, String, UniqueConstraint, bindparam, func, insert, or_, select,
+                        update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
 
@@ -23,6 +30,7 @@ from .people import Role, User, Volunteer
 from .service import ServiceSession, SessionStatus, Site
 from .verification import supervised_site_ids
 from .messages import N_, Refused
+from .paging import PAGE_SIZE, Page, nearest_page
 
 
 class SerialCounter(Base):
@@ -141,13 +149,27 @@ def month_period(year: int, month: int) -> tuple[dt.date, dt.date]:
     return first, following - dt.timedelta(days=1)
 
 
-def check_period(date_from: dt.date | None, date_to: dt.date | None) -> None:
+def check_period(date_from: dt.date | None, date_to: dt.date | None,
+                 today: dt.date | None = None) -> None:
+    """A period a slip may cover; issued on `today` (Taipei), it may not end after it: a slip
+    names only days already served, so two slips never print the same future days."""
     if date_from is None or date_to is None:
         raise SlipError(N_("Choose the period: a month, or a first and a last day."))
     if date_to < date_from:
         raise SlipError(N_("The last day cannot be before the first day."))
     if (date_to - date_from).days >= MAX_PERIOD_DAYS:
         raise SlipError(N_("Choose a period of at most %(days)d days."), days=MAX_PERIOD_DAYS)
+    if today is not None and date_to > today:
+        raise SlipError(N_("The last day cannot be after today (%(today)s): a slip covers only "
+                           "service already done."), today=today.isoformat())
+
+
+def period_so_far(date_from: dt.date, date_to: dt.date, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The part of a period (a calendar month) a slip issued today may cover: up to today.
+    A period that has not begun is refused."""
+    if date_from > today:
+        raise SlipError(N_("This month has not begun: choose a month up to this one."))
+    return date_from, min(date_to, today)
 
 
 def _require_staff(user: User) -> None:
@@ -165,11 +187,58 @@ def _require_reason(reason: str | None) -> str:
 
 
 @dataclass
+class SlipPeriod:
+    """The period one volunteer's new slip carries, and the valid slips of theirs it overlaps
+    (none, unless one of its sessions lies within an earlier slip's period)."""
+
+    start: dt.date
+    end: dt.date
+    overlaps: list["HourSlip"] = field(default_factory=list)
+
+
+def _valid_slips_over(session: Session, unit_id: int, date_from: dt.date, date_to: dt.date,
+                      volunteer_id: int | None = None) -> dict[int, list[HourSlip]]:
+    """volunteer id -> their valid (not void) slips whose period overlaps date_from..date_to."""
+    query = select(HourSlip).where(HourSlip.unit_id == unit_id, HourSlip.voided_at.is_(None),
+                                   HourSlip.period_start <= date_to, HourSlip.period_end >= date_from)
+    if volunteer_id is not None:
+        query = query.where(HourSlip.volunteer_id == volunteer_id)
+    found: dict[int, list[HourSlip]] = {}
+    for slip in session.scalars(query.order_by(HourSlip.period_start, HourSlip.id)):
+        found.setdefault(slip.volunteer_id, []).append(slip)
+    return found
+
+
+def slip_periods(session: Session, unit_id: int, date_from: dt.date, date_to: dt.date,
+                 first_days: dict[int, dt.date], volunteer_id: int | None = None) -> dict[int, SlipPeriod]:
+    """Each volunteer's new slip period within date_from..date_to, given the first (Taipei) day
+    of the sessions it will hold (`first_days`, by volunteer id). It begins the day after the
+    volunteer's valid slips over these days end, when none of its sessions lies before that (a
+    month slipped on the 5th and again after its end: the 1st–5th, then the 6th–31st); otherwise
+    it keeps the whole period and names the slips it overlaps."""
+    earlier = _valid_slips_over(session, unit_id, date_from, date_to, volunteer_id)
+    periods = {}
+    for vid, first_day in first_days.items():
+        theirs = earlier.get(vid, [])
+        if not theirs:
+            periods[vid] = SlipPeriod(date_from, date_to)
+            continue
+        after = max(s.period_end for s in theirs) + dt.timedelta(days=1)
+        if after <= first_day:
+            periods[vid] = SlipPeriod(after, date_to)
+        else:
+            periods[vid] = SlipPeriod(date_from, date_to, theirs)
+    return periods
+
+
+@dataclass
 class PendingSlip:
-    """What a slip for one volunteer would hold: verified sessions on no slip yet."""
+    """What a slip for one volunteer would hold: verified sessions on no slip yet, and the
+    period it would carry (see slip_periods)."""
 
     volunteer: Volunteer
     sessions: list[ServiceSession]
+    period: SlipPeriod | None = None
 
     @property
     def total_minutes(self) -> int:
@@ -204,6 +273,11 @@ def pending_slips(session: Session, actor: User, *, date_from: dt.date, date_to:
     grouped: dict[int, PendingSlip] = {}
     for s in session.scalars(query.order_by(ServiceSession.checked_in_at, ServiceSession.id)):
         grouped.setdefault(s.volunteer_id, PendingSlip(s.volunteer, [])).sessions.append(s)
+    periods = slip_periods(session, actor.unit_id, date_from, date_to,
+                           {vid: taipei_date(p.sessions[0].checked_in_at) for vid, p in grouped.items()},
+                           volunteer_id)
+    for vid, pending in grouped.items():
+        pending.period = periods[vid]
     return sorted(grouped.values(), key=lambda p: (p.volunteer.volunteer_no, p.volunteer.id))
 
 
@@ -263,9 +337,10 @@ ISSUE_CHUNK = 500  # slips per round of bulk statements when issuing for a whole
 def issue_slips(session: Session, actor: User, now: dt.datetime, *, date_from: dt.date,
                 date_to: dt.date, volunteer_id: int | None = None) -> list[HourSlip]:
     """Issue one slip per volunteer (or for one volunteer) over the period's verified sessions
-    that are on no slip yet — a supervisor's of their own sites only. Returns the new slips
-    in serial order (none when there is nothing to put on a slip). Raises SlipConflict when a
-    concurrent issuer took some of the sessions first: the caller rolls back, nothing was issued.
+    that are on no slip yet — a supervisor's of their own sites only. The period may not end
+    after today (Taipei, at `now`); each slip's own period follows `slip_periods`. Returns the new
+    slips in serial order (none when there is nothing to put on a slip). Raises SlipConflict when
+    a concurrent issuer took some of the sessions first: the caller rolls back, nothing was issued.
 
     Built for a whole unit at once (thousands of slips): the sessions are read as plain rows,
     the serial numbers taken with one UPDATE, and slips, session locks, entries and audit
@@ -273,43 +348,46 @@ def issue_slips(session: Session, actor: User, now: dt.datetime, *, date_from: d
     """
     begin_write(session)
     _require_staff(actor)
-    check_period(date_from, date_to)
+    check_period(date_from, date_to, taipei_date(now))
     if volunteer_id is not None:
         volunteer = session.get(Volunteer, volunteer_id)
         if volunteer is None or volunteer.unit_id != actor.unit_id:
             raise SlipError(N_("Choose a volunteer of your own unit."))
     rows = session.execute(
         _unslipped_query(session, actor, date_from, date_to, volunteer_id)
-        .with_only_columns(ServiceSession.volunteer_id, ServiceSession.id, ServiceSession.credited_minutes)
+        .with_only_columns(ServiceSession.volunteer_id, ServiceSession.id, ServiceSession.credited_minutes,
+                           ServiceSession.checked_in_at)
         .join(Volunteer, Volunteer.id == ServiceSession.volunteer_id)
         .order_by(Volunteer.volunteer_no, Volunteer.id, ServiceSession.checked_in_at, ServiceSession.id))
     grouped: dict[int, list[tuple[int, int]]] = {}
-    for vid, sid, minutes in rows:
+    first_days: dict[int, dt.date] = {}
+    for vid, sid, minutes, checked_in_at in rows:
         grouped.setdefault(vid, []).append((sid, minutes or 0))
+        first_days.setdefault(vid, taipei_date(checked_in_at))  # in time order: the first
     if not grouped:
         return []
+    periods = slip_periods(session, actor.unit_id, date_from, date_to, first_days, volunteer_id)
     year = taipei_date(now).year
     first = take_serials(session, actor.unit_id, SLIP_KIND, year, len(grouped))
-    pending = list(grouped.items())
+    pending = [(vid, sessions, periods[vid]) for vid, sessions in grouped.items()]
     for start in range(0, len(pending), ISSUE_CHUNK):
-        _issue_chunk(session, actor, now, pending[start:start + ISSUE_CHUNK], first + start, year,
-                     date_from, date_to)
+        _issue_chunk(session, actor, now, pending[start:start + ISSUE_CHUNK], first + start, year)
     return slips_in_range(session, actor.unit_id, year, first, first + len(pending) - 1)
 
 
 def _issue_chunk(session: Session, actor: User, now: dt.datetime,
-                 pending: list[tuple[int, list[tuple[int, int]]]], first_seq: int, year: int,
-                 date_from: dt.date, date_to: dt.date) -> None:
+                 pending: list[tuple[int, list[tuple[int, int]], SlipPeriod]], first_seq: int,
+                 year: int) -> None:
     slip_rows = [dict(unit_id=actor.unit_id, volunteer_id=vid, year=year, seq=first_seq + n,
                       serial=format_serial(actor.unit_id, year, first_seq + n),
-                      period_start=date_from, period_end=date_to,
+                      period_start=period.start, period_end=period.end,
                       total_minutes=sum(m for _sid, m in sessions), issued_by_id=actor.id,
                       issued_at=now, void_reason="", replaces_id=None)
-                 for n, (vid, sessions) in enumerate(pending)]
+                 for n, (vid, sessions, period) in enumerate(pending)]
     slip_ids = session.execute(
         insert(HourSlip).returning(HourSlip.id, sort_by_parameter_order=True), slip_rows).scalars().all()
     locks = [{"slip": slip_id, "sid": sid}
-             for slip_id, (_vid, sessions) in zip(slip_ids, pending) for sid, _m in sessions]
+             for slip_id, (_vid, sessions, _p) in zip(slip_ids, pending) for sid, _m in sessions]
     # The lock: only sessions still on no slip are taken. A concurrent issuer that got there
     # first leaves fewer rows to update, and then nothing of this issue may stand.
     sessions_table = ServiceSession.__table__
@@ -322,12 +400,12 @@ def _issue_chunk(session: Session, actor: User, now: dt.datetime,
         raise SlipConflict()
     session.execute(insert(HourSlipEntry), [
         {"slip_id": slip_id, "session_id": sid, "minutes": minutes}
-        for slip_id, (_vid, sessions) in zip(slip_ids, pending) for sid, minutes in sessions])
+        for slip_id, (_vid, sessions, _p) in zip(slip_ids, pending) for sid, minutes in sessions])
     audit.record_many(session, [
         {"action": "issue_slip", "entity": "hour_slip", "entity_id": slip_id,
          # a transient HourSlip (never added to the session) gives the audit its usual shape
          "after": slip_snapshot(HourSlip(**row), [sid for sid, _m in sessions])}
-        for slip_id, row, (_vid, sessions) in zip(slip_ids, slip_rows, pending)], actor=actor, now=now)
+        for slip_id, row, (_vid, sessions, _p) in zip(slip_ids, slip_rows, pending)], actor=actor, now=now)
 
 
 def batch_parts(unit_id: int, year: int, first: int, last: int, size: int) -> list[dict]:
@@ -481,9 +559,14 @@ def slips_with_details(session: Session, slip_ids: list[int]) -> list[HourSlip]:
     return [found[i] for i in slip_ids if i in found]
 
 
-def staff_slips(session: Session, user: User, *, volunteer_id: int | None = None,
-                limit: int = 100) -> list[HourSlip]:
-    """The newest slips a staff member may handle (a supervisor: all sessions at their sites)."""
+SEARCH_MAX = 60
+
+
+def _staff_slips_query(session: Session, user: User, volunteer_id: int | None = None,
+                       search: str = ""):
+    """The slips a staff member may handle (a supervisor: all sessions at their sites), of one
+    volunteer, or whose number contains `search` or whose volunteer's name contains it or
+    number starts with it."""
     _require_staff(user)
     query = select(HourSlip).where(HourSlip.unit_id == user.unit_id)
     allowed = supervised_site_ids(session, user)
@@ -495,9 +578,68 @@ def staff_slips(session: Session, user: User, *, volunteer_id: int | None = None
         query = query.where(~elsewhere.exists())
     if volunteer_id is not None:
         query = query.where(HourSlip.volunteer_id == volunteer_id)
-    query = query.options(joinedload(HourSlip.volunteer), joinedload(HourSlip.issued_by))
+    search = (search or "").strip()[:SEARCH_MAX]
+    if search:
+        named = select(Volunteer.id).where(
+            Volunteer.unit_id == user.unit_id,
+            or_(Volunteer.name_zh.contains(search, autoescape=True),
+                Volunteer.name_en.icontains(search, autoescape=True),
+                Volunteer.volunteer_no.istartswith(search, autoescape=True)))
+        query = query.where(or_(HourSlip.serial.contains(search, autoescape=True),
+                                HourSlip.volunteer_id.in_(named)))
+    return query
+
+
+def staff_slips(session: Session, user: User, *, volunteer_id: int | None = None,
+                limit: int = 100) -> list[HourSlip]:
+    """The newest slips a staff member may handle (a supervisor: all sessions at their sites)."""
+    query = _staff_slips_query(session, user, volunteer_id).options(
+        joinedload(HourSlip.volunteer), joinedload(HourSlip.issued_by))
     return list(session.scalars(query.order_by(HourSlip.issued_at.desc(), HourSlip.id.desc())
                                 .limit(limit)))
+
+
+def staff_slip_page(session: Session, user: User, *, volunteer_id: int | None = None,
+                    search: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> Page:
+    """One page (newest first) of the slips a staff member may handle, narrowed to one
+    volunteer and/or a search (see _staff_slips_query); a page out of range is the nearest."""
+    query = _staff_slips_query(session, user, volunteer_id, search)
+    total = session.scalar(query.with_only_columns(func.count(HourSlip.id)).order_by(None)) or 0
+    found = Page([], total, nearest_page(page, total, per_page), per_page)
+    if total:
+        found.rows = list(session.scalars(
+            query.options(joinedload(HourSlip.volunteer), joinedload(HourSlip.issued_by))
+            .order_by(HourSlip.issued_at.desc(), HourSlip.id.desc())
+            .limit(per_page).offset(found.offset)))
+    return found
+
+
+def overlapping_slips(session: Session, found: list[HourSlip]) -> dict[int, list[HourSlip]]:
+    """slip id -> the volunteer's other valid slips whose period overlaps its own, for the valid
+    slips among `found` (a void one: none). Shown on the slip's page and printed on it: two
+    slips over the same days never pass silently."""
+    result: dict[int, list[HourSlip]] = {s.id: [] for s in found}
+    valid = [s for s in found if s.voided_at is None]
+    if not valid:
+        return result
+    others: dict[int, list[HourSlip]] = {}
+    for other in session.scalars(
+            select(HourSlip).where(HourSlip.volunteer_id.in_({s.volunteer_id for s in valid}),
+                                   HourSlip.voided_at.is_(None),
+                                   HourSlip.period_start <= max(s.period_end for s in valid),
+                                   HourSlip.period_end >= min(s.period_start for s in valid))
+            .order_by(HourSlip.period_start, HourSlip.id)):
+        others.setdefault(other.volunteer_id, []).append(other)
+    for slip in valid:
+        result[slip.id] = [o for o in others.get(slip.volunteer_id, []) if o.id != slip.id
+                           and o.period_start <= slip.period_end and o.period_end >= slip.period_start]
+    return result
+
+
+def slip_list_volunteer(session: Session, user: User, volunteer_id: int) -> Volunteer | None:
+    """The volunteer the list of issued slips is narrowed to: one of the user's unit."""
+    volunteer = session.get(Volunteer, volunteer_id)
+    return volunteer if volunteer is not None and volunteer.unit_id == user.unit_id else None
 
 
 def volunteer_slips(session: Session, volunteer_id: int) -> list[HourSlip]:

@@ -176,8 +176,9 @@ def test_numbers_restart_each_year_and_a_rollback_gives_the_number_back(db, make
     served(db, chen, site, item, dt.date(2026, 12, 30))
     served(db, lin, site, item, dt.date(2026, 12, 31))
     period = (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+    year_end = dt.datetime(2026, 12, 31, 15, 0, tzinfo=dt.timezone.utc)  # 2026-12-31 23:00 Taipei
     begin_write(fresh(db))
-    slips.issue_slips(db, staff_user, ISSUE_NOW, date_from=period[0], date_to=period[1],
+    slips.issue_slips(db, staff_user, year_end, date_from=period[0], date_to=period[1],
                       volunteer_id=chen.id)
     db.rollback()  # e.g. the request failed after issuing: the number is not used up
     new_year = dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.timezone.utc)  # 2027-01-01 00:30 Taipei
@@ -429,9 +430,10 @@ def test_issue_print_void_and_reissue_over_http(app, db, make, unit, place, tmp_
     assert again.status_code == 303
     assert fresh(db).scalar(select(func.count(HourSlip.id))) == 1
 
-    # void without a reason: refused, translated, nothing changed
+    # void without a reason: refused, translated, nothing changed — back on the slip's page
     refused = person.post(f"/slips/{slip.id}/void", {"reason": ""})
-    assert refused.status_code == 400 and "請填寫原因" in refused.get_data(as_text=True)
+    assert refused.status_code == 303 and refused.headers["Location"] == f"/slips/{slip.id}#change"
+    assert "請填寫原因" in person.get(f"/slips/{slip.id}").get_data(as_text=True)
     assert fresh(db).get(HourSlip, slip.id).voided_at is None
     # reissue: the old one void, a new number
     done = person.post(f"/slips/{slip.id}/reissue", {"reason": "更正服務地點"})
@@ -448,7 +450,9 @@ def test_issue_print_void_and_reissue_over_http(app, db, make, unit, place, tmp_
     assert person.post(f"/slips/{new.id}/void", {"reason": "重開"}).status_code == 303
     assert fresh(db).scalar(select(func.count(ServiceSession.id))
                             .where(ServiceSession.hour_slip_id.is_not(None))) == 0
-    assert person.post(f"/slips/{new.id}/void", {"reason": "again"}).status_code == 400
+    refused = person.post(f"/slips/{new.id}/void", {"reason": "again"})
+    assert refused.status_code == 303 and refused.headers["Location"] == f"/slips/{new.id}#change"
+    assert f"時數條 {new.serial} 已經作廢" in person.get(f"/slips/{new.id}").get_data(as_text=True)
     actions = [e.action for e in fresh(db).scalars(select(AuditEntry).where(AuditEntry.entity == "hour_slip")
                                                     .order_by(AuditEntry.id))]
     assert actions == ["issue_slip", "void_slip", "issue_slip", "void_slip"]
@@ -572,3 +576,193 @@ def test_issuing_for_a_whole_unit_prints_in_parts_with_short_addresses(db, make,
     entries = audit_actions(db, "issue_slip")
     assert len(entries) == 5 and entries[0].after_data()["serial"] == issued[0].serial
     assert entries[0].after_data()["session_ids"] == [e.session_id for e in issued[0].entries]
+
+
+# --- the period is true: never after the day of issue, never silently overlapping ---------
+
+def _on(monkeypatch, moment):
+    """The slip pages read the clock as at `moment` (aware)."""
+    import webapp.routes.slips as slip_routes
+
+    monkeypatch.setattr(slip_routes, "utcnow", lambda: moment)
+
+
+def test_this_month_is_slipped_up_to_today_and_the_next_slip_follows_on(
+        app, db, make, unit, place, admin, monkeypatch, tmp_path):
+    """On 5 December a December slip covers 1–5 December (said on the preview, printed on the
+    slip); a range ending after today or a month not begun is refused; after the month ends the
+    rest of December goes on a slip from the 6th; a session verified late, inside the first
+    slip's days, goes on a slip that names the overlap on the page and on paper."""
+    site, _other, item = place
+    chen = make.volunteer(unit, name_zh="陳淑芬", volunteer_no="0001")
+    served(db, chen, site, item, dt.date(2026, 12, 2), minutes=120)
+    served(db, chen, site, item, dt.date(2026, 12, 4), minutes=60)
+    _on(monkeypatch, dt.datetime(2026, 12, 5, 1, 0, tzinfo=dt.timezone.utc))  # 09:00 Taipei
+
+    preview = admin.get("/slips/?period=month&month=2026-12&volunteer=").get_data(as_text=True)
+    assert "2026-12-01 至 2026-12-05" in preview and 'id="period-note"' in preview
+    assert "本月尚未結束" in preview and "2026-12-31" not in preview
+    for data, words in [
+            ({"period": "range", "date_from": "2026-12-01", "date_to": "2026-12-31"},
+             "最後一天不能晚於今天（2026-12-05）"),
+            ({"period": "month", "month": "2027-01"}, "這個月份還沒開始")]:
+        refused = admin.post("/slips/issue", {**data, "volunteer": ""})
+        assert refused.status_code == 400 and words in refused.get_data(as_text=True), data
+        assert admin.get("/slips/", query_string=data).status_code == 400
+    assert fresh(db).scalar(select(func.count(HourSlip.id))) == 0
+
+    assert admin.post("/slips/issue", {"period": "month", "month": "2026-12",
+                                       "volunteer": ""}).status_code == 303
+    first = fresh(db).scalar(select(HourSlip))
+    assert (first.period_start, first.period_end) == (dt.date(2026, 12, 1), dt.date(2026, 12, 5))
+    words = pdf_text(admin.get(f"/slips/{first.id}.pdf").get_data(), tmp_path)
+    assert re.search(r"115/12/01\s*～\s*115/12/05", words), words
+    assert "115/12/31" not in words and "重疊" not in words
+
+    # after the month: the rest of December, from the day after the first slip
+    served(db, chen, site, item, dt.date(2026, 12, 20), minutes=90)
+    _on(monkeypatch, dt.datetime(2027, 1, 2, 1, 0, tzinfo=dt.timezone.utc))
+    preview = admin.get("/slips/?period=month&month=2026-12&volunteer=").get_data(as_text=True)
+    assert "服務期間 2026-12-06 至 2026-12-31" in preview and 'id="period-note"' not in preview
+    assert admin.post("/slips/issue", {"period": "month", "month": "2026-12",
+                                       "volunteer": ""}).status_code == 303
+    second = fresh(db).scalar(select(HourSlip).where(HourSlip.id != first.id))
+    assert (second.period_start, second.period_end) == (dt.date(2026, 12, 6), dt.date(2026, 12, 31))
+    assert second.total_minutes == 90
+    words = pdf_text(admin.get(f"/slips/{second.id}.pdf").get_data(), tmp_path)
+    assert re.search(r"115/12/06\s*～\s*115/12/31", words) and "重疊" not in words
+
+    # a session of 3 December verified only now: its slip must name the 1–5 December one
+    served(db, chen, site, item, dt.date(2026, 12, 3), minutes=30)
+    preview = admin.get("/slips/?period=month&month=2026-12&volunteer=").get_data(as_text=True)
+    assert f"與時數條 {first.serial}（2026-12-01 至 2026-12-05）的服務期間重疊" in preview
+    assert admin.post("/slips/issue", {"period": "month", "month": "2026-12",
+                                       "volunteer": ""}).status_code == 303
+    third = fresh(db).scalar(select(HourSlip).order_by(HourSlip.id.desc()))
+    assert (third.period_start, third.period_end) == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+    words = re.sub(r"\s+", "", pdf_text(admin.get(f"/slips/{third.id}.pdf").get_data(), tmp_path))
+    assert f"{first.serial}（115/12/01～115/12/05）" in words and f"{second.serial}" in words
+    assert "重疊" in words
+    # both earlier slips, printed again, say so too; the pages list the overlapping slips
+    assert "重疊" in pdf_text(admin.get(f"/slips/{first.id}.pdf").get_data(), tmp_path)
+    page = admin.get(f"/slips/{third.id}").get_data(as_text=True)
+    overlaps = re.search(r'<div id="overlaps"[^>]*>.*?</div>', page, re.S).group(0)
+    assert first.serial in overlaps and second.serial in overlaps
+
+
+def test_a_slip_period_may_not_end_after_the_day_of_issue(db, make, unit, place, staff_user):
+    site, _other, item = place
+    served(db, make.volunteer(unit), site, item, dt.date(2026, 3, 30))
+    begin_write(fresh(db))
+    with pytest.raises(SlipError, match="after today"):  # ISSUE_NOW is 2 April
+        slips.issue_slips(db, staff_user, ISSUE_NOW, date_from=MARCH[0], date_to=dt.date(2026, 4, 3))
+    db.rollback()
+    assert fresh(db).scalar(select(func.count(HourSlip.id))) == 0
+
+
+# --- the list of issued slips: pages, one volunteer's, a search ------------------------------
+
+def test_issued_slips_page_and_narrow_to_a_volunteer_or_a_search(app, db, make, unit, place, admin):
+    """54 slips: 50 to a page, the oldest on page 2; the directory's ?volunteer= link shows
+    that volunteer's slips only (and picks them in the issue form); a search finds a slip by
+    number or name; with htmx, only the rows are swapped."""
+    site, _other, item = place
+    chen = make.volunteer(unit, name_zh="陳淑芬", volunteer_no="0001")
+    for month in (1, 2):
+        served(db, chen, site, item, dt.date(2026, month, 10))
+        begin_write(fresh(db))
+        slips.issue_slips(db, admin.user, ISSUE_NOW - dt.timedelta(days=10 - month),
+                          date_from=dt.date(2026, month, 1), date_to=dt.date(2026, month, 28))
+        db.commit()
+    others = [make.volunteer(unit, name_zh=f"志工{n}", volunteer_no=f"{n:04d}") for n in range(2, 53)]
+    for person in [chen, *others]:
+        served(db, person, site, item, dt.date(2026, 3, 2), minutes=60)
+    begin_write(fresh(db))
+    slips.issue_slips(db, admin.user, ISSUE_NOW, date_from=MARCH[0], date_to=MARCH[1])
+    db.commit()
+    every = fresh(db).scalars(select(HourSlip).order_by(HourSlip.issued_at.desc(), HourSlip.id.desc())).all()
+    assert len(every) == 54
+    oldest = every[-1]
+    assert oldest.volunteer_id == chen.id
+
+    page = admin.get("/slips/").get_data(as_text=True)
+    assert page.count('<tr id="slip-') == 50 and oldest.serial not in page
+    assert "第 1–50 筆，共 54 筆" in page
+    nxt = re.search(r'<a class="btn" rel="next" href="([^"]+)" hx-get="([^"]+)" hx-target="#issued-slips"', page)
+    assert nxt and nxt.group(1) == nxt.group(2) == "/slips/?page=2"
+    second = admin.get("/slips/?page=2").get_data(as_text=True)
+    assert second.count('<tr id="slip-') == 4 and oldest.serial in second
+    rows = admin.get("/slips/?page=2", headers={"HX-Request": "true", "HX-Target": "issued-slips"})
+    text = rows.get_data(as_text=True)
+    assert text.lstrip().startswith('<div id="issued-slips"') and oldest.serial in text
+    assert "<html" not in text and 'id="issue"' not in text
+
+    # the directory's link: this volunteer's slips, and the issue form set to them
+    mine = admin.get(f"/slips/?volunteer={chen.id}").get_data(as_text=True)
+    chen_serials = {s.serial for s in every if s.volunteer_id == chen.id}
+    assert mine.count('<tr id="slip-') == 3 and all(serial in mine for serial in chen_serials)
+    assert "0001 陳淑芬 的時數條" in mine and "顯示所有志工的時數條" in mine
+    assert re.search(rf'<option selected value="{chen.id}">|<option value="{chen.id}" selected', mine)
+    assert 'rel="next"' not in mine
+
+    # a search by slip number or by name; kept on the page links
+    found = admin.get("/slips/", query_string={"q": oldest.serial}).get_data(as_text=True)
+    assert found.count('<tr id="slip-') == 1 and oldest.serial in found
+    named = admin.get("/slips/", query_string={"q": "志工1"}).get_data(as_text=True)
+    assert named.count('<tr id="slip-') == 10  # 志工10–志工19
+    paged = admin.get("/slips/", query_string={"q": "志工"}).get_data(as_text=True)
+    assert 'href="/slips/?q=%E5%BF%97%E5%B7%A5&amp;page=2"' in paged
+    nobody = admin.get("/slips/", query_string={"q": "無此人"}).get_data(as_text=True)
+    assert "沒有符合「無此人」的時數條" in nobody
+    assert admin.get("/slips/?volunteer=abc").status_code == 400
+    assert admin.get("/slips/?page=x").status_code == 400
+
+    # the issue form's answer (htmx) brings the list narrowed to its volunteer along
+    both = admin.get(f"/slips/?period=month&month=2026-03&volunteer={chen.id}",
+                     headers={"HX-Request": "true", "HX-Target": "issue"}).get_data(as_text=True)
+    assert both.lstrip().startswith('<section class="card" id="issue">')
+    oob = re.search(r'<section class="card" id="issued" hx-swap-oob="true">.*', both, re.S).group(0)
+    assert oob.count('<tr id="slip-') == 3
+
+
+def test_a_supervisor_finds_only_slips_of_their_sites(app, db, make, unit, place, admin, supervisor):
+    site, other, item = place
+    assign(db, supervisor.user, site)
+    chen = make.volunteer(unit, name_zh="陳淑芬")
+    mine = _one_slip(db, make, unit, place, admin.user, volunteer=chen)
+    served(db, chen, other, item, dt.date(2026, 2, 3))
+    begin_write(fresh(db))
+    [elsewhere] = slips.issue_slips(db, admin.user, ISSUE_NOW, date_from=dt.date(2026, 2, 1),
+                                    date_to=dt.date(2026, 2, 28))
+    db.commit()
+    page = supervisor.get(f"/slips/?volunteer={chen.id}&q=陳").get_data(as_text=True)
+    assert mine.serial in page and elsewhere.serial not in page
+    stranger = make.volunteer(make.unit())
+    assert supervisor.get(f"/slips/?volunteer={stranger.id}").status_code == 400
+
+
+# --- a refused void or reissue: back on the slip's page, the reason kept ------------------------
+
+def test_a_refused_void_or_reissue_returns_to_the_slip_with_the_reason_kept(db, make, unit, place, admin):
+    slip = _one_slip(db, make, unit, place, admin.user)
+    too_long = "登錄錯誤" * 80  # 320 characters
+    refused = admin.post(f"/slips/{slip.id}/void", {"reason": too_long})
+    assert refused.status_code == 303
+    assert refused.headers["Location"] == f"/slips/{slip.id}#change"  # a reload GETs the slip
+    page = admin.get(f"/slips/{slip.id}").get_data(as_text=True)
+    assert "最多 300 個字元" in page
+    assert re.search(rf'<textarea[^>]*>\s*{too_long}</textarea>', page)  # as typed
+    again = admin.get(f"/slips/{slip.id}").get_data(as_text=True)  # a reload: a fresh form
+    assert "最多 300 個字元" not in again and too_long not in again
+    assert fresh(db).get(HourSlip, slip.id).voided_at is None
+
+    # a reissue refused by the domain (nothing left to put on a new slip): the same
+    begin_write(fresh(db))
+    db.execute(ServiceSession.__table__.update().values(status=SessionStatus.closed.value))
+    db.commit()
+    refused = admin.post(f"/slips/{slip.id}/reissue", {"reason": "補登服務"})
+    assert refused.status_code == 303 and refused.headers["Location"] == f"/slips/{slip.id}#change"
+    page = admin.get(f"/slips/{slip.id}").get_data(as_text=True)
+    assert "沒有可列入新時數條的已審核服務" in page
+    assert re.search(r'<textarea[^>]*>\s*補登服務</textarea>', page)
+    assert fresh(db).get(HourSlip, slip.id).voided_at is None

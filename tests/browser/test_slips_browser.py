@@ -104,3 +104,62 @@ def test_issue_a_slip_on_a_tablet_and_download_it(open_page, db, make, unit, tmp
     info.value.save_as(own)
     text = _text(own)
     assert "陳淑芬" in text and re.search(r"4\s*小時\s*30\s*分", text)
+
+
+def test_find_an_older_slip_from_the_directory_and_through_the_pages(open_page, db, make, unit):
+    """52 slips: the list shows 50 and pages with htmx (the address follows); the directory's
+    "hour slips" link shows that volunteer's slips only; a search narrows as one types."""
+    from models import slips
+    from models.base import begin_write
+
+    site = make.site(unit)
+    item = make.item(unit)
+    admin = make.user(unit, role="admin")
+    chen = make.volunteer(unit, name_zh="陳淑芬", volunteer_no="0001")
+    people = [chen] + [make.volunteer(unit, name_zh=f"志工{n}", volunteer_no=f"{n:04d}") for n in range(2, 52)]
+    first = (taipei_date(utcnow()).replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    for day, who in [(2, [chen]), (9, people)]:
+        for person in who:
+            start = dt.datetime.combine(first.replace(day=day), dt.time(9), tzinfo=TAIPEI)
+            db.add(ServiceSession(unit_id=unit.id, volunteer_id=person.id, site_id=site.id,
+                                  service_item_id=item.id, checked_in_at=start,
+                                  checked_out_at=start + dt.timedelta(hours=2),
+                                  status=SessionStatus.verified, credited_minutes=120,
+                                  source=SessionSource.poster))
+        db.commit()
+        begin_write(db)
+        slips.issue_slips(db, admin, utcnow(), date_from=first, date_to=first.replace(day=day))
+        db.commit()
+    oldest = f"{unit.id:03d}-{taipei_date(utcnow()).year}-00001"  # 陳淑芬's first
+
+    page = sign_in(open_page("phone"), admin.email)
+    page.goto("/slips/")
+    rows = page.locator("#slip-table tbody tr")
+    expect(rows).to_have_count(50)
+    expect(page.locator("#issued-slips")).not_to_contain_text(oldest)
+    page.locator("#issued .pager").get_by_role("link", name="下一頁").click()
+    expect(page).to_have_url(re.compile(r"/slips/\?page=2$"))
+    expect(rows).to_have_count(2)
+    expect(page.locator("#issued-slips")).to_contain_text(oldest)
+    assert_fits_phone(page, tables=True)
+    screenshot(page, "slips-list-page2-phone")
+
+    page.locator("#slip-q").fill("志工1")  # 志工10–志工19
+    expect(page).to_have_url(re.compile(r"q="))
+    expect(rows).to_have_count(10)
+
+    tablet = sign_in(open_page("tablet"), admin.email)
+    tablet.goto("/admin/volunteers?q=0001")
+    tablet.locator(f"#volunteer-{chen.id}").get_by_role("link", name="時數條").click()
+    expect(tablet).to_have_url(re.compile(rf"/slips/\?volunteer={chen.id}$"))
+    expect(tablet.locator("#issued h2")).to_have_text("0001 陳淑芬 的時數條")
+    expect(tablet.locator("#slip-table tbody tr")).to_have_count(2)
+    expect(tablet.locator("#volunteer")).to_have_value(str(chen.id))
+    tablet.get_by_role("link", name="顯示所有志工的時數條").click()
+    expect(tablet).to_have_url(re.compile(r"/slips/$"))
+    expect(tablet.locator("#slip-table tbody tr")).to_have_count(50)
+    # (a screenshot leaves style="" on the fields, which htmx would copy over when it swaps them:
+    # taken last, after the swaps)
+    tablet.go_back()
+    expect(tablet.locator("#slip-table tbody tr")).to_have_count(2)
+    screenshot(tablet, "slips-list-volunteer-tablet")

@@ -7,7 +7,7 @@ Plain data in (SlipDoc), PDF bytes out; `slip_doc()` builds a SlipDoc from the m
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fpdf import FPDF
 
@@ -24,6 +24,7 @@ HEADER_H, INFO_H, GAP, THEAD_H, ROW_H, TOTAL_H, NOTE_H = 10.0, 7.0, 2.5, 5.5, 4.
 SIDE_W = 46.0  # the issuer and the signature-and-seal box, right of the table
 SIDE_GAP = 4.0
 FIXED_H = PAD_TOP + HEADER_H + INFO_H + GAP + THEAD_H + TOTAL_H + NOTE_H + PAD_BOTTOM
+OVERLAP_H = 3.5  # a line in the bottom padding, when the slip's period overlaps another's
 
 LIGHT = (238, 238, 238)
 RULE = (70, 70, 70)
@@ -60,6 +61,8 @@ class SlipDoc:
     void_reason: str = ""
     replaces_serial: str = ""
     logo: bytes | None = None  # the unit's seal/logo (PNG or JPEG), printed in the header
+    # the volunteer's other valid slips over some of the same days: (serial, first, last day)
+    overlaps: list[tuple[str, dt.date, dt.date]] = field(default_factory=list)
 
 
 def slip_doc(slip, unit_name: str, replaces_serial: str = "") -> SlipDoc:
@@ -85,6 +88,13 @@ def slip_doc(slip, unit_name: str, replaces_serial: str = "") -> SlipDoc:
 
 
 # --- words and numbers ----------------------------------------------------------------------
+
+def overlap_note(overlaps: list[tuple[str, dt.date, dt.date]]) -> str:
+    """The line printed on a slip whose period overlaps the volunteer's other valid slips."""
+    others = "、".join(f"{serial}（{roc_short(first)}～{roc_short(last)}）"
+                      for serial, first, last in overlaps)
+    return f"本時數條之服務期間與編號 {others} 之時數條重疊；兩者所列服務紀錄不重複，時數不重複計算。"
+
 
 def hours_zh(minutes: int) -> str:
     h, m = divmod(int(minutes), 60)
@@ -251,6 +261,9 @@ def _draw_slip(pdf: FPDF, doc: SlipDoc, lines: list[SlipLine], top: float, heigh
           border=False, color=GREY)
     _cell(pdf, x0 + width * 0.78, bottom + 1, width * 0.22, NOTE_H - 1, roc_long(doc.issued_on),
           size=7, min_size=5.5, border=False, color=GREY, align="R")
+    if doc.overlaps:  # in the bottom padding, above the cut line: never silent
+        _cell(pdf, x0, bottom + NOTE_H, width, OVERLAP_H, overlap_note(doc.overlaps), size=7,
+              min_size=5, style="B", border=False, color=INK)
 
     if doc.voided:
         _void_mark(pdf, doc, top, height)

@@ -45,7 +45,7 @@ def index():
     if ok and page != result.page:  # past the last, before the first, not a number
         return redirect(page_url(result.page))
     context = {"result": result, "rows": result.rows, "search": search, "status": status,
-               "page_url": page_url, "today": today, "days": EXPIRING_DAYS,
+               "today": today, "days": EXPIRING_DAYS,
                "admin": current_user.role == Role.admin}
     if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
         return render_template("directory/_volunteer_rows.html", **context), 200

@@ -1,13 +1,17 @@
 """Hour slips (時數條) for staff — issue for one volunteer or everyone over a month or a date
-range, print them (A4, three to a page), void and reissue with a reason — and the admin's
-export of verified hours for upload to the MOHW / city system."""
+range, print them (A4, three to a page), find the issued ones (paged, by volunteer, by number
+or name), void and reissue with a reason — and the admin's export of verified hours for upload
+to the MOHW / city system.
+
+A slip's period never ends after today (Taipei): this month is slipped up to today, and a date
+range ending later is refused (models/slips.py says why)."""
 from __future__ import annotations
 
 import datetime as dt
 
 from babel.dates import format_skeleton
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
-                   url_for)
+                   session, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -147,10 +151,39 @@ class VolunteerField(SelectField):
 
 
 class PreviewForm(PeriodForm):
+    """The period of slips issued today: a month up to today at most (this month: so far), a
+    date range ending today at most; and for whom."""
+
     volunteer = VolunteerField(_l("Volunteer"), default="")
 
     def volunteer_id(self) -> int | None:
         return int(self.volunteer.data) if self.volunteer.data else None
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        today = taipei_date(utcnow())
+        month = self.period.data == "month"
+        try:
+            if month:
+                slips.period_so_far(*super().dates(), today)
+            else:
+                slips.check_period(self.date_from.data, self.date_to.data, today)
+        except SlipError as error:
+            field = self.month if month else self.date_to
+            field.errors = [*field.errors, refusal_text(error)]
+            return False
+        return True
+
+    def dates(self) -> tuple[dt.date, dt.date]:
+        first, last = super().dates()
+        if self.period.data == "month":
+            return slips.period_so_far(first, last, taipei_date(utcnow()))
+        return first, last
+
+    def month_so_far(self) -> bool:
+        """This month, not over yet: the slips cover it up to today."""
+        return self.period.data == "month" and self.dates()[1] < super().dates()[1]
 
 
 class IssueForm(PreviewForm):
@@ -159,7 +192,7 @@ class IssueForm(PreviewForm):
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("Reason"), render_kw={"maxlength": slips.REASON_MAX})
 
     def validate_reason(self, field):
         text = (field.data or "").strip()
@@ -191,6 +224,30 @@ def _volunteer_choices(form: PreviewForm) -> None:
     form.volunteer.choices = [SelectChoice("", _("Everyone"))] + [
         SelectChoice(str(v.id), f"{v.volunteer_no} {v.name_zh}")
         for v in slips.slip_volunteers(db.session, current_user)]
+
+
+def _issued_list(raw_volunteer: str | None, search: str = "", raw_page: str = "") -> tuple[dict, bool]:
+    """The list of issued slips this request asks for — ?volunteer= (the directory's link, and
+    the issue form's choice), ?q= (a slip number or a volunteer's name or number), ?page= — and
+    whether those arguments were good (a bad one is left out)."""
+    ok = True
+    volunteer = None
+    if raw_volunteer:
+        try:
+            volunteer = slips.slip_list_volunteer(db.session, current_user, int(raw_volunteer))
+        except ValueError:
+            pass
+        ok = volunteer is not None
+    try:
+        page = int(raw_page or "1")
+    except ValueError:
+        page, ok = 1, False
+    if len(search) > slips.SEARCH_MAX:
+        ok = False
+    search = search.strip()[:slips.SEARCH_MAX]
+    issued = slips.staff_slip_page(db.session, current_user, search=search, page=page,
+                                   volunteer_id=volunteer.id if volunteer else None)
+    return {"issued": issued, "list_volunteer": volunteer, "search": search}, ok
 
 
 def _slip_or_404(slip_id: int) -> HourSlip:
@@ -275,6 +332,9 @@ def pdf_response(found: list[HourSlip], filename: str) -> Response:
     logo = unit_logo(db.session, current_user.unit_id, upload_root())
     for doc in docs:
         doc.logo = logo
+    overlaps = slips.overlapping_slips(db.session, found)
+    for doc, slip in zip(docs, found):
+        doc.overlaps = [(o.serial, o.period_start, o.period_end) for o in overlaps[slip.id]]
     return download(slips_pdf(docs, author=unit_name), filename, MIMETYPES["pdf"])
 
 
@@ -299,12 +359,22 @@ def index():
             status = 400
     else:
         _fill_defaults(form)
-    context = {"form": form, "pending": pending}
-    if request.headers.get("HX-Request"):
-        # htmx swaps only 2xx answers: the partial shows the form's errors itself
-        return render_template("slips/_issue.html", **context)
-    recent = slips.staff_slips(db.session, current_user, limit=50)
-    return render_template("slips/index.html", recent=recent, **context), status
+    listed, list_ok = _issued_list(request.args.get("volunteer"), request.args.get("q", ""),
+                                   request.args.get("page", ""))
+    if not list_ok:
+        status = 400
+    context = {"form": form, "pending": pending, **listed}
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+        # htmx swaps only 2xx answers: the partials show the form's errors themselves
+        target = request.headers.get("HX-Target")
+        if target == "issued-slips":  # a page link or the search of the issued list
+            return render_template("slips/_issued_rows.html", **listed)
+        if target == "issued":  # the whole list, its filter changed
+            return render_template("slips/_issued.html", **listed)
+        # the issue form: its card, and the issued list narrowed to its volunteer with it
+        return (render_template("slips/_issue.html", **context)
+                + render_template("slips/_issued.html", oob=True, **listed))
+    return render_template("slips/index.html", **context), status
 
 
 @bp.post("/issue")
@@ -312,10 +382,10 @@ def index():
 def issue():
     form = IssueForm()
     _volunteer_choices(form)
+    listed, _ok = _issued_list(form.volunteer.data)
     if not form.validate():
         db.session.rollback()
-        return render_template("slips/index.html", form=form, pending=None,
-                               recent=slips.staff_slips(db.session, current_user, limit=50)), 400
+        return render_template("slips/index.html", form=form, pending=None, **listed), 400
     date_from, date_to = form.dates()
     try:
         issued = slips.issue_slips(db.session, current_user, utcnow(), date_from=date_from,
@@ -324,8 +394,7 @@ def issue():
         db.session.rollback()
         flash(_message(error), "error")
         status = 409 if isinstance(error, SlipConflict) else 400
-        return render_template("slips/index.html", form=form, pending=None,
-                               recent=slips.staff_slips(db.session, current_user, limit=50)), status
+        return render_template("slips/index.html", form=form, pending=None, **listed), status
     if not issued:
         db.session.rollback()
         flash(_("Nothing to issue: no verified sessions in this period are waiting for a slip."),
@@ -365,17 +434,35 @@ def print_batch():
 
 # --- pages: one slip ---------------------------------------------------------------------
 
-def _detail(slip: HourSlip, reason_form: ReasonForm, status: int = 200):
+REFUSED_CHANGE = "refused_slip_change"  # session key: a refused void or reissue, for the slip's page
+KEPT_REASON_MAX = 2 * slips.REASON_MAX  # the reason kept across the redirect (a cookie is small)
+
+
+def _detail(slip: HourSlip, reason_form: ReasonForm):
     replaced = db.session.get(HourSlip, slip.replaces_id) if slip.replaces_id else None
     return render_template("slips/detail.html", slip=slip, form=reason_form,
-                           replacement=slips.replacement_of(db.session, slip),
-                           replaced=replaced), status
+                           replacement=slips.replacement_of(db.session, slip), replaced=replaced,
+                           overlaps=slips.overlapping_slips(db.session, [slip])[slip.id])
 
 
 @bp.get("/<int:slip_id>")
 @staff
 def detail(slip_id: int):
-    return _detail(_slip_or_404(slip_id), ReasonForm())
+    slip = _slip_or_404(slip_id)
+    form = ReasonForm(formdata=None)
+    refused = session.pop(REFUSED_CHANGE, None)
+    if refused and refused.get("slip") == slip.id:  # back from a refused void or reissue
+        form.reason.data = refused.get("reason", "")
+        form.reason.errors = list(refused.get("errors", []))
+    return _detail(slip, form)
+
+
+def _back_to_slip(slip_id: int, form: ReasonForm):
+    """A refused void or reissue goes back to the slip's own address (a reload there must not
+    post again), with the reason as typed and the refusal kept for its page to show."""
+    session[REFUSED_CHANGE] = {"slip": slip_id, "reason": (form.reason.data or "")[:KEPT_REASON_MAX],
+                               "errors": [str(error) for error in form.reason.errors]}
+    return redirect(url_for(".detail", slip_id=slip_id, _anchor="change"), 303)
 
 
 @bp.get("/<int:slip_id>.pdf")
@@ -390,13 +477,13 @@ def _change(slip_id: int, action):
     form = ReasonForm()
     if not form.validate():
         db.session.rollback()
-        return _detail(_slip_or_404(slip_id), form, 400)
+        return _back_to_slip(slip.id, form)
     try:
         result = action(db.session, slip.id, current_user, utcnow(), reason=form.reason.data)
     except SlipError as error:
         db.session.rollback()
         form.reason.errors = [*form.reason.errors, _message(error)]
-        return _detail(_slip_or_404(slip_id), form, 400)
+        return _back_to_slip(slip.id, form)
     except PermissionError:
         db.session.rollback()
         abort(403)
