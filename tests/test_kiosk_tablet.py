@@ -629,3 +629,20 @@ def test_admin_create_form_checks_its_fields(admin, world):
 def test_kiosks_of_a_unit_without_sites_lead_to_adding_one(admin):
     page = admin.get("/admin/kiosks").get_data(as_text=True)
     assert "請先新增服務地點" in page and 'href="/admin/sites/new"' in page
+
+
+@pytest.mark.parametrize("headers", [{}, EN], ids=["zh", "en"])
+def test_the_enrolment_page_names_the_button_the_list_shows(admin, world, headers):
+    """After creating a kiosk (or re-enrolling one), the page says which button makes a new
+    link if this one is lost: the one on that kiosk's row in the list, in the reader's language."""
+    created = admin.post("/admin/kiosks", {"site": world["site"].id, "name": "服務台平板"}, headers=headers)
+    assert created.status_code == 201
+    hint = re.search(r'<p class="notice" id="enrol-lost">(.*?)</p>', created.get_data(as_text=True), re.S).group(1)
+    [button] = re.findall(r"“([^”]+)”", hint) or re.findall(r"「([^」]+)」", hint)
+    page = admin.get("/admin/kiosks", headers=headers).get_data(as_text=True)
+    [row_id] = re.findall(r'<tr id="(kiosk-\d+)">', page)
+    row = re.search(rf'<tr id="{row_id}">(.*?)</tr>', page, re.S).group(1)
+    shown = [re.sub(r"\s+", " ", b).strip()
+             for b in re.findall(r"<(?:button|summary)[^>]*>(.*?)</(?:button|summary)>", row, re.S)]
+    assert button in shown, (button, shown)
+
