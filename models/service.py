@@ -15,6 +15,12 @@ from .unit import Category
 DEFAULT_MAX_SESSION_MINUTES = 12 * 60
 
 
+def _to_minute(moment: dt.datetime) -> dt.datetime:
+    """The moment as a clock shows it: seconds dropped (Taipei has whole-hour offsets, so UTC
+    and Taipei minutes start together)."""
+    return moment.replace(second=0, microsecond=0)
+
+
 def new_site_token() -> str:
     return secrets.token_urlsafe(18)
 
@@ -164,6 +170,15 @@ class ServiceSession(Base):
     def elapsed_minutes(self, now: dt.datetime) -> int:
         end = self.checked_out_at or now
         return max(0, int((end - self.checked_in_at).total_seconds() // 60))
+
+    def shown_minutes(self, now: dt.datetime) -> int:
+        """The service time to show beside the times shown: whole minutes from the check-in to
+        the check-out (or `now`), both taken as pages show them, to the minute (HH:MM, seconds
+        dropped). 09:16:50 to 09:23:10 shows as 09:16 and 09:23, so 7 minutes, as the
+        volunteer counts it; `elapsed_minutes` (the minutes served, what approval credits before
+        the unit's rounding) says 6. Never more than a minute apart."""
+        end = self.checked_out_at or now
+        return max(0, int((_to_minute(end) - _to_minute(self.checked_in_at)).total_seconds() // 60))
 
     def snapshot(self) -> dict:
         """The row as the audit log records it."""

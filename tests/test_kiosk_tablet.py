@@ -646,3 +646,23 @@ def test_the_enrolment_page_names_the_button_the_list_shows(admin, world, header
              for b in re.findall(r"<(?:button|summary)[^>]*>(.*?)</(?:button|summary)>", row, re.S)]
     assert button in shown, (button, shown)
 
+
+def test_kiosk_service_time_agrees_with_the_times_shown(db, world, tablet, monkeypatch):
+    """In at 09:16:50, out at 09:23:10: the kiosk shows 09:16 and 09:23, so 7 minutes (6 min
+    20 s served, which elapsed_minutes would show as 6)."""
+    import kiosk.tablet
+
+    minute = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=30)
+    checked_in, checked_out = minute + dt.timedelta(seconds=50), minute + dt.timedelta(minutes=7, seconds=10)
+    monkeypatch.setattr(kiosk.tablet, "clock", lambda: checked_in)
+    assert tablet.press(tablet.identify_keypad(world["vol"])).status_code == 200
+    monkeypatch.setattr(kiosk.tablet, "clock", lambda: checked_out)
+    person = tablet.identify_keypad(world["vol"], headers=EN).get_data(as_text=True)
+    shown_in = re.search(r"Checked in here since (\d\d:\d\d)", person).group(1)
+    done = tablet.press(tablet.identify_keypad(world["vol"]), headers=EN).get_data(as_text=True)
+    shown_out = re.search(r'<p class="k-time">(\d\d:\d\d)</p>', done).group(1)
+    counted = (dt.datetime.strptime(shown_out, "%H:%M") - dt.datetime.strptime(shown_in, "%H:%M")).seconds // 60
+    assert counted == 7
+    assert "Service time: 0 h 07 min" in done
+    [s] = sessions(db)
+    assert s.elapsed_minutes(checked_out) == 6 and s.shown_minutes(checked_out) == 7
