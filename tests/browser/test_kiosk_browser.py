@@ -138,6 +138,48 @@ def test_a_tablet_that_was_never_enrolled_sees_no_kiosk(open_page):
     screenshot(page, "kiosk-not-enrolled")
 
 
+# --- the idle screen fits the glass, in both languages -------------------------------------------
+
+def idle_overflows(page: Page) -> list[str]:
+    """What of the idle screen spills: a panel reaching under the footer, or a key, field, button
+    or the QR reaching past its panel's padding (a panel clips nothing: it would just spill)."""
+    return page.evaluate("""() => {
+        const footer = document.querySelector('.k-status').getBoundingClientRect();
+        const found = [];
+        for (const panel of document.querySelectorAll('#k-idle .k-panel')) {
+            const box = panel.getBoundingClientRect();
+            const inner = box.bottom - parseFloat(getComputedStyle(panel).paddingBottom);
+            if (box.bottom > footer.top + 0.5) found.push(`${panel.className}: bottom ${box.bottom} > footer ${footer.top}`);
+            for (const el of panel.querySelectorAll('button, input, img')) {
+                const b = el.getBoundingClientRect();
+                if (b.height && (b.bottom > inner + 0.5 || b.bottom > footer.top + 0.5))
+                    found.push(`${el.className || el.tagName} ${el.textContent.trim()}: bottom ${b.bottom} (panel inside ${inner}, footer ${footer.top})`);
+            }
+        }
+        return found;
+    }""")
+
+
+@pytest.mark.parametrize("size", ["portrait", "tall", "tablet", "wide"])
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_idle_screen_fits_in_both_languages(open_page, db, place, size, language):
+    """The keypad's bottom row (⌫ 0 OK) once spilled under the footer in English at 768x1024:
+    the QR panel's English hint takes a second line. Every panel and every key fits, in both
+    languages, portrait and landscape."""
+    page = enrol(open_page(size), db, place)
+    if language == "en":
+        with page.expect_navigation():
+            page.get_by_role("button", name="English").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("img.k-qr")).to_be_visible()
+    ok = page.locator(".k-key-ok").bounding_box()
+    footer = page.locator(".k-status").bounding_box()
+    assert ok["y"] + ok["height"] <= footer["y"], f"OK key bottom {ok['y'] + ok['height']} under footer {footer['y']}"
+    assert idle_overflows(page) == []
+    assert_touch_targets(page, 56)
+    screenshot(page, f"kiosk-idle-{size}-{language}")
+
+
 # --- keypad: check in, back to idle, check out ----------------------------------------------------
 
 @pytest.mark.parametrize("size", ["tablet", "portrait"])
