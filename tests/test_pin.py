@@ -43,11 +43,13 @@ def vol(db, volunteer):
 
 @pytest.fixture
 def tablet(app, db, make, unit):
-    """An enrolled kiosk of the volunteer's unit."""
-    site, admin = make.site(unit), make.user(unit, role="admin")
+    """An enrolled kiosk of the volunteer's unit (its site: tablet.site)."""
+    site, admin = make.site(unit, name_zh="大安長照服務中心"), make.user(unit, role="admin")
     _device, code = kiosks.create_device(db, site=site, name="服務台平板", actor=admin, now=utcnow())
     db.commit()
-    return enrol(app, code)
+    kiosk = enrol(app, code)
+    kiosk.site = site
+    return kiosk
 
 
 def keypad(tablet, person: Volunteer, pin: str):
@@ -145,7 +147,7 @@ def test_my_card_says_when_there_is_no_pin_and_links_to_the_page(db, make, volun
     assert "您尚未設定 PIN 碼" in card and 'href="/account/pin"' in card
     page = volunteer.get("/account/pin").get_data(as_text=True)
     assert "尚未設定 PIN 碼" in page
-    assert change(volunteer, make.PASSWORD, "4321").status_code == 302
+    assert change(volunteer, make.PASSWORD, "4831").status_code == 302
     card = volunteer.get("/me/card").get_data(as_text=True)
     assert "已設定 PIN 碼" in card and "您尚未設定 PIN 碼" not in card
     [entry] = audit_of(db, "pin_change")
@@ -255,8 +257,8 @@ def test_status_page_says_when_a_volunteer_has_no_account(db, make, unit, admin)
 # --- the one PIN rule -------------------------------------------------------------------------
 
 def test_the_welcome_link_and_the_pin_page_share_one_rule():
-    assert account_links.validate_pin("0123") == "0123"
-    assert account_links.validate_pin("１２３４５６") == "123456"
+    assert account_links.validate_pin("0193") == "0193"
+    assert account_links.validate_pin("１３５７９２") == "135792"
     for bad in ("123", "1234567", "12a4", "1234\n", None):
         with pytest.raises(account_links.AccountSetupError):
             account_links.validate_pin(bad)
@@ -328,3 +330,32 @@ def test_a_volunteer_who_left_gets_no_sign_in_link(db, make, unit, admin):
     response = admin.post(f"/evaluation/volunteers/{gone.id}/sign-in-link")
     assert response.status_code == 409 and "只有在職的志工" in response.get_data(as_text=True)
     assert audit_of(db, "create_account") == [] and audit_of(db, "create_set_password_link") == []
+
+
+# --- PINs anyone would try first ------------------------------------------------------------------
+
+EASY = "這組 PIN 碼太容易被猜到。請勿使用同一個數字（1111）、連續數字（1234 或 4321）或您的志工編號。"
+
+
+@pytest.mark.parametrize("pin", ["0000", "777777", "1234", "4321", "0123", "987654", "own number"])
+def test_easy_pins_are_refused_with_the_rule_explained(db, make, volunteer, vol, pin):
+    pin = vol.volunteer_no if pin == "own number" else pin
+    page = volunteer.get("/account/pin").get_data(as_text=True)
+    assert "不可全是同一個數字（1111）、連續數字（1234 或 4321）或您的志工編號。" in page  # said before
+    before = fresh(db, vol.id).pin_hash
+    refused = change(volunteer, make.PASSWORD, pin)
+    assert refused.status_code == 400 and EASY in refused.get_data(as_text=True)
+    english = change(volunteer, make.PASSWORD, pin, headers=EN).get_data(as_text=True)
+    assert "This PIN is too easy to guess." in english and "your volunteer number" in english
+    assert fresh(db, vol.id).pin_hash == before and audit_of(db, "pin_change") == []
+
+
+def test_the_domain_refuses_easy_pins_whatever_the_form(vol):
+    for pin in ("5555", "3456", "6543", "012345"):
+        with pytest.raises(account_links.AccountSetupError, match="too easy"):
+            account_links.validate_pin(pin)
+    with pytest.raises(account_links.AccountSetupError, match="too easy"):
+        account_links.validate_pin(vol.volunteer_no, vol.volunteer_no)
+    assert account_links.validate_pin(vol.volunteer_no) == vol.volunteer_no  # anyone else's: fine
+    for pin in ("1357", "2580", "123457", "0012", "9990"):  # only those: the rest are fine
+        assert account_links.validate_pin(pin, vol.volunteer_no) == pin
