@@ -507,7 +507,8 @@ def test_offline_check_in_inside_a_session_recorded_since_is_refused(db, world, 
 def test_offline_refusals_and_bad_events_are_answered(db, make, unit, world, tablet):
     stranger = make.volunteer(make.unit(), insured=True)
     unknown = tablet.sync(**offline_event(stranger, "k-stranger"))
-    assert unknown.json == {"answered": True, "outcome": "refused", "refusal": "unknown_volunteer"}
+    assert unknown.json == {"answered": True, "outcome": "refused", "refusal": "unknown_volunteer",
+                            "reason": "本站不認得的卡片或編號（離線時）"}
     wrong_pin = tablet.sync(**{**offline_event(world["vol"], "k-pin", card=False), "pin": "9999"})
     assert wrong_pin.json["outcome"] == "refused"
     uninsured = make.volunteer(unit)
@@ -520,6 +521,46 @@ def test_offline_refusals_and_bad_events_are_answered(db, make, unit, world, tab
     # Without the CSRF token the event is not answered: the kiosk keeps it and tries again.
     raw = tablet.client.post("/kiosk/sync", data=offline_event(world["vol"], "k-csrf"))
     assert raw.status_code == 400 and not raw.is_json
+
+
+def test_a_wrong_pin_saved_offline_is_refused_where_staff_see_it(app, db, make, world, device_and_code, tablet):
+    """Offline the kiosk cannot check a PIN. When the event arrives with a wrong one, no session,
+    but a refused attempt under the number's volunteer (for the supervisor to check), once."""
+    vol, site = world["vol"], world["site"]
+    event = {**offline_event(vol, "k-wrong", action="check_out", card=False), "pin": "0000"}
+    answer = tablet.sync(**event)
+    assert answer.json == {"answered": True, "outcome": "refused", "refusal": "wrong_pin_offline",
+                           "reason": "離線時輸入的 PIN 碼錯誤"}
+    again = tablet.sync(**{**event, "device_sent_at": iso(utcnow())})  # sent twice: answered the same
+    assert again.json == answer.json
+    assert sessions(db) == []
+    [refused] = db.scalars(select(CheckinEvent)).all()
+    assert refused.outcome == Outcome.refused and refused.refusal_code == "wrong_pin_offline"
+    assert refused.volunteer_id == vol.id and refused.site_id == site.id
+    assert refused.source == SessionSource.offline and refused.device_id == device_and_code[0].id
+    assert abs((refused.device_time - (utcnow() - dt.timedelta(minutes=10))).total_seconds()) < 30
+    db.expire_all()
+    assert db.get(type(vol), vol.id).pin_failures == 1  # counted once
+
+    unknown = tablet.sync(**{**offline_event(vol, "k-nobody", card=False), "number": "99999"})
+    assert unknown.json["refusal"] == "unknown_volunteer"
+    db.rollback()
+    nobody = db.scalar(select(CheckinEvent).where(CheckinEvent.idempotency_key == "k-nobody"))
+    assert nobody.volunteer_id is None and nobody.site_id == site.id
+    typed = db.scalar(select(AuditEntry).where(AuditEntry.action == "offline_refused",
+                                               AuditEntry.after.contains("k-nobody")))
+    assert typed.after_data()["number"] == "99999"
+    for entry in db.scalars(select(AuditEntry)):
+        assert PIN not in (entry.after or "") and "0000" not in (entry.after or "")
+
+    # The supervisor's dashboard lists both, under "Turned away today", with a way to enter the
+    # time if they did serve.
+    staff = HttpUser(app.test_client())
+    staff.sign_in(world["admin"].email, make.PASSWORD)
+    page = staff.get("/dashboard/").get_data(as_text=True)
+    card = page[page.index('id="refusals"'):page.index("</section>", page.index('id="refusals"'))]
+    assert "林美玲" in card and "離線時輸入的 PIN 碼錯誤" in card and "本站不認得的卡片或編號（離線時）" in card
+    assert "大安服務台" in card and 'href="/dashboard/manual"' in card
 
 
 # --- the rotating QR, and a long day ---------------------------------------------------------------

@@ -4,6 +4,7 @@ Over real HTTP; the new PIN is tried on an enrolled kiosk's keypad."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from models import kiosk as kiosks
 from models.audit import AuditEntry
 from models.base import utcnow
 from models.people import Volunteer
+from models.verification import SupervisorSite
 from tests.conftest import HttpUser
 from tests.test_kiosk_tablet import enrol
 
@@ -359,3 +361,93 @@ def test_the_domain_refuses_easy_pins_whatever_the_form(vol):
     assert account_links.validate_pin(vol.volunteer_no) == vol.volunteer_no  # anyone else's: fine
     for pin in ("1357", "2580", "123457", "0012", "9990"):  # only those: the rest are fine
         assert account_links.validate_pin(pin, vol.volunteer_no) == pin
+
+
+# --- a lock-out: the keypad only, and staff lift it -------------------------------------------------
+
+def lock(tablet, person: Volunteer):
+    for _ in range(kiosks.PIN_MAX_FAILURES):
+        keypad(tablet, person, "0000")
+    assert keypad(tablet, person, OLD_PIN).status_code == 423
+
+
+def test_a_lock_out_stops_the_keypad_only_and_says_what_still_works(db, make, unit, volunteer, vol, tablet):
+    """Anyone at the kiosk can lock a number with wrong PINs: the volunteer's QR card and phone
+    still check them in, and the kiosk says so."""
+    make.cover(vol)
+    item = make.item(unit, name_zh="長者陪伴關懷")
+    lock(tablet, vol)
+    message = keypad(tablet, vol, OLD_PIN).get_data(as_text=True)
+    assert "Scan your QR card or use your phone instead, or ask the staff to unlock it." in message
+    card = tablet.post("/kiosk/identify", {"method": "card", "card": vol.card_token}, hx=True)
+    assert card.status_code == 200 and vol.name_zh in card.get_data(as_text=True)
+    page = volunteer.get(f"/s/{tablet.site.token}").get_data(as_text=True)
+    key = re.search(r'name="key" value="([0-9a-f]+)"', page).group(1)
+    phone = volunteer.post(f"/s/{tablet.site.token}", {"action": "check_in", "item_id": item.id, "key": key})
+    assert phone.status_code == 200 and "已簽到" in phone.get_data(as_text=True)
+    assert keypad(tablet, vol, OLD_PIN).status_code == 423  # the keypad still waits
+
+
+def refusals_card(page: str) -> str:
+    start = page.index('id="refusals"')
+    return page[start:page.index("</section>", start)]
+
+
+def unlock_url(person: Volunteer) -> str:
+    return f"/dashboard/volunteers/{person.id}/pin-unlock"
+
+
+def test_a_supervisor_unlocks_a_number_locked_at_their_site(db, supervisor, vol, tablet):
+    db.add(SupervisorSite(user_id=supervisor.user.id, site_id=tablet.site.id))
+    db.commit()
+    lock(tablet, vol)
+    card = refusals_card(supervisor.get("/dashboard/").get_data(as_text=True))
+    assert vol.name_zh in card and "PIN 碼輸錯過多，編號已鎖定" in card and "大安長照服務中心" in card
+    assert f'hx-post="{unlock_url(vol)}"' in card and "解除鎖定</button>" in card
+
+    done = supervisor.post(unlock_url(vol), hx=True)
+    assert done.status_code == 200
+    card = done.get_data(as_text=True)
+    assert f"已解除鎖定：{vol.name_zh}（{vol.volunteer_no}）" in card and "解除鎖定</button>" not in card
+    assert vol.name_zh in card  # the line stays: they were turned away
+    assert keypad(tablet, vol, OLD_PIN).status_code == 200  # the same PIN opens the keypad again
+    [entry] = audit_of(db, "pin_unlock")
+    assert entry.entity == "volunteer" and entry.entity_id == vol.id
+    assert entry.actor_user_id == supervisor.user.id and entry.after_data() == {"locked_until": None}
+
+    again = supervisor.post(unlock_url(vol), hx=True, headers=EN)
+    assert again.status_code == 409 and f"The number {vol.volunteer_no} is not locked." in again.get_data(as_text=True)
+    assert len(audit_of(db, "pin_unlock")) == 1
+
+
+def test_unlocking_is_for_staff_of_the_site_where_the_number_was_locked(app, db, make, unit, admin,
+                                                                       supervisor, volunteer, vol, tablet):
+    other = make.site(unit, name_zh="萬華社區關懷據點")
+    db.add(SupervisorSite(user_id=supervisor.user.id, site_id=other.id))
+    db.commit()
+    lock(tablet, vol)
+    assert "解除鎖定</button>" not in refusals_card(supervisor.get("/dashboard/").get_data(as_text=True))
+    assert supervisor.post(unlock_url(vol), hx=True).status_code == 403
+    assert volunteer.post(unlock_url(vol), hx=True).status_code == 403
+    stranger = HttpUser(app.test_client())
+    stranger.sign_in(make.user(make.unit(), role="admin").email, make.PASSWORD)
+    assert stranger.post(unlock_url(vol), hx=True).status_code == 404
+    assert admin.client.post(unlock_url(vol)).status_code == 400  # no CSRF token
+    assert keypad(tablet, vol, OLD_PIN).status_code == 423 and audit_of(db, "pin_unlock") == []
+    # the unit's admin sees every site: unlocks from the dashboard, without htmx too
+    done = admin.post(unlock_url(vol))
+    assert done.status_code == 302 and done.headers["Location"] == "/dashboard/"
+    assert keypad(tablet, vol, OLD_PIN).status_code == 200
+
+
+def test_an_admin_unlocks_from_the_volunteers_page_keeping_the_pin(db, admin, vol, tablet):
+    lock(tablet, vol)
+    page = admin.get(status_url(vol)).get_data(as_text=True)
+    assert "PIN 碼輸錯過多，鎖定到" in page and "解除鎖定</button>" in page
+    done = admin.post(f"/evaluation/volunteers/{vol.id}/pin-unlock")
+    assert done.status_code == 302 and done.headers["Location"] == status_url(vol)
+    page = admin.get(status_url(vol)).get_data(as_text=True)
+    assert f"已解除鎖定：{vol.name_zh}" in page and "PIN 碼輸錯過多，鎖定到" not in page
+    assert "已設定 PIN 碼" in page and "解除鎖定</button>" not in page
+    assert keypad(tablet, vol, OLD_PIN).status_code == 200
+    assert [e.actor_user_id for e in audit_of(db, "pin_unlock")] == [admin.user.id]
