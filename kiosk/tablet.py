@@ -25,6 +25,7 @@ from models import audit, checkin
 from models import kiosk as kiosks
 from models.base import TAIPEI, utcnow
 from models.checkin import Action, Outcome
+from models.gates import REFUSAL_LABELS
 from models.people import Volunteer
 from models.service import Flag, SessionSource, service_items_for
 from webapp.access import public
@@ -195,7 +196,8 @@ def tablet_language(kiosk):
 
 
 def _identify(kiosk, form, now: dt.datetime) -> Volunteer | None:
-    """The volunteer a card token or a number + PIN names (PinLocked propagates)."""
+    """The volunteer a card token or a number + PIN names; None: no such card or number
+    (PinLocked and WrongPin propagate)."""
     method = form.get("method")
     if method == "card":
         return kiosks.volunteer_by_card(db.session, kiosk.unit_id, (form.get("card") or "")[:200])
@@ -216,15 +218,18 @@ def tablet_identify(kiosk):
     try:
         volunteer = _identify(kiosk, request.form, now)
     except kiosks.PinLocked as locked:
+        # Staff see who was stopped (the dashboard's "Turned away today"), and can unlock it.
+        checkin.record_refusal(db.session, volunteer=locked.volunteer, site=kiosk.site,
+                               action=_next_action(locked.volunteer), source=SessionSource.kiosk_keypad,
+                               code="pin_locked", now=now, device_id=kiosk.id)
+        kiosks.mark_seen(kiosk, now)
         db.session.commit()
         return _locked(request.form.get("number", ""), locked.until)
+    except kiosks.WrongPin:
+        volunteer = None
     kiosks.mark_seen(kiosk, now)
     db.session.commit()  # the PIN failure counter, whatever the outcome
     if volunteer is None:
-        until = kiosks.pin_locked_until(db.session, kiosk.unit_id, request.form.get("number", ""),
-                                        now) if method == "keypad" else None
-        if until is not None:
-            return _locked(request.form.get("number", ""), until)
         if method == "card":
             return _message(_("This card is not recognised here. Please use the keypad or ask "
                               "the staff."), 422)
@@ -234,8 +239,13 @@ def tablet_identify(kiosk):
 
 def _locked(number: str, until: dt.datetime):
     return _message(_("Too many wrong PINs. Number %(number)s is locked until %(time)s. "
-                      "Please ask the staff for help.",
+                      "Scan your QR card or use your phone instead, or ask the staff to unlock it.",
                       number=(number or "").strip()[:20], time=_hhmm(until)), 423)
+
+
+def _next_action(volunteer: Volunteer) -> Action:
+    """What the volunteer came to do, as the person screen would have offered it."""
+    return Action.check_in if checkin.open_session(db.session, volunteer.id) is None else Action.check_out
 
 
 def _person(kiosk, volunteer: Volunteer, via: str, now: dt.datetime, checked_out=None):
@@ -315,24 +325,25 @@ def tablet_sync(kiosk):
     earlier = checkin.event_by_key(db.session, key)
     if earlier is not None:
         outcome = Outcome.repeated if earlier.outcome == Outcome.ok else earlier.outcome
-        return jsonify(answered=True, outcome=outcome.value, refusal=earlier.refusal_code)
+        return jsonify(answered=True, outcome=outcome.value, refusal=earlier.refusal_code,
+                       **_reason(earlier.refusal_code))
     action = form.get("action")
     device_time, sent_at = _parse_time(form.get("device_time")), _parse_time(form.get("device_sent_at"))
     if action not in (Action.check_in.value, Action.check_out.value) or device_time is None \
             or sent_at is None or form.get("method") not in SOURCES:
         return jsonify(answered=True, outcome="invalid"), 400
     try:
-        volunteer = _identify(kiosk, form, now)
-    except kiosks.PinLocked:
-        volunteer, locked = None, True
-    else:
-        locked = False
-    kiosks.mark_seen(kiosk, now)
+        volunteer, code = _identify(kiosk, form, now), None
+    except kiosks.PinLocked as locked:
+        volunteer, code = locked.volunteer, "pin_locked"
+    except kiosks.WrongPin as wrong:
+        volunteer, code = wrong.volunteer, "wrong_pin_offline"
     if volunteer is None:
-        db.session.commit()  # PIN failures count offline too
-        return jsonify(answered=True, outcome="refused",
-                       refusal="pin_locked" if locked else "unknown_volunteer")
+        code = "unknown_volunteer"
+    kiosks.mark_seen(kiosk, now)
     when, trusted = checkin.offline_event_time(device_time, sent_at, now)
+    if code is not None:
+        return _refused_offline(kiosk, form, volunteer, code, key, when, now)
     if not trusted:
         audit.record(db.session, action="offline_time_untrusted", entity="kiosk_device",
                      entity_id=kiosk.id, actor_label=f"kiosk:{kiosk.id}", unit_id=kiosk.unit_id,
@@ -354,4 +365,29 @@ def tablet_sync(kiosk):
     db.session.commit()
     return jsonify(answered=True, outcome=result.outcome.value, trusted=trusted,
                    refusal=result.refusal.code if result.refusal else None,
-                   session=result.session.id if result.session else None)
+                   session=result.session.id if result.session else None,
+                   **_reason(result.refusal.code if result.refusal else None))
+
+
+def _reason(code: str | None) -> dict:
+    """Why an event was refused, in a few words of the kiosk's language (its footer lists them)."""
+    return {"reason": _(REFUSAL_LABELS.get(code, code))} if code else {}
+
+
+def _refused_offline(kiosk, form, volunteer: Volunteer | None, code: str, key: str,
+                     when: dt.datetime, now: dt.datetime):
+    """An offline event whose card or number + PIN did not identify anyone, now that the server
+    can check them: never a session, but a refused attempt staff see (the dashboard's "Turned
+    away today"), with the volunteer whose number was typed when there is one (a wrong PIN
+    names the number, not proof it was them). The typed number, never the PIN, is audited."""
+    method = form.get("method")
+    checkin.record_refusal(db.session, volunteer=volunteer, site=kiosk.site,
+                           action=Action(form.get("action")), source=SessionSource.offline,
+                           code=code, now=now, key=key, device_id=kiosk.id, device_time=when)
+    audit.record(db.session, action="offline_refused", entity="kiosk_device", entity_id=kiosk.id,
+                 actor_label=f"kiosk:{kiosk.id}", unit_id=kiosk.unit_id,
+                 after={"key": key, "reason": code, "method": method, "action": form.get("action"),
+                        "number": (form.get("number") or "").strip()[:20] if method == "keypad" else None,
+                        "device_time": when.isoformat()}, now=now)
+    db.session.commit()  # and the PIN failures, counted offline too
+    return jsonify(answered=True, outcome="refused", refusal=code, **_reason(code))

@@ -189,7 +189,7 @@ def complete_account_setup(session: Session, token: str, now: dt.datetime, *, pa
     check_password(password)
     user = link.user
     if user.volunteer is not None:  # staff have no kiosk PIN
-        pin = validate_pin(pin)
+        pin = validate_pin(pin, user.volunteer.volunteer_no)
     user.set_password(password)
     if user.volunteer is not None:
         user.volunteer.set_pin(pin)
@@ -210,13 +210,24 @@ class NothingToReset(AccountSetupError):
     """The volunteer has no PIN and no lock-out: an admin's reset would change nothing."""
 
 
-def validate_pin(pin: str | None) -> str:
+def easy_pin(pin: str, volunteer_no: str | None = None) -> bool:
+    """A PIN anyone at the kiosk would try first: one digit throughout (0000, 111111), a run up
+    or down (1234, 3456, 987654), or the volunteer's own number (on their card and screen)."""
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    return steps in ({0}, {1}, {-1}) or (bool(volunteer_no) and pin == volunteer_no.strip())
+
+
+def validate_pin(pin: str | None, volunteer_no: str | None = None) -> str:
     """The one rule for a kiosk PIN: 4 to 6 digits (full-width digits typed with a Chinese
-    keyboard count as the same digits). Returns the PIN as the keypad sends it;
-    AccountSetupError when it is not one."""
+    keyboard count as the same digits), and not an easy one (`easy_pin`; the volunteer's number
+    is checked when given). Returns the PIN as the keypad sends it; AccountSetupError when it
+    is not one."""
     pin = unicodedata.normalize("NFKC", pin or "")
     if not PIN_RE.fullmatch(pin):
         raise AccountSetupError(N_("A PIN is 4 to 6 digits."))
+    if easy_pin(pin, volunteer_no):
+        raise AccountSetupError(N_("This PIN is too easy to guess. Do not use one digit throughout "
+                                   "(1111), a run (1234 or 4321) or your volunteer number."))
     return pin
 
 
@@ -241,7 +252,7 @@ def change_pin(session: Session, user: User, password: str, pin: str, now: dt.da
         raise AccountSetupError(N_("Only volunteers have a kiosk PIN."))
     if not user.check_password(password or ""):
         raise WrongPassword(N_("Your password is not correct."))
-    pin = validate_pin(pin)
+    pin = validate_pin(pin, volunteer.volunteer_no)
     before = pin_status(volunteer, now)
     volunteer.set_pin(pin)  # clears the failure count and any lock-out
     session.flush()

@@ -273,6 +273,25 @@ def _log(session: Session, *, volunteer: Volunteer | None, site: Site | None, un
     ))
 
 
+def record_refusal(session: Session, *, volunteer: Volunteer | None, site: Site, action: Action,
+                   source: SessionSource, code: str, now: dt.datetime, key: str | None = None,
+                   device_id: int | None = None, device_time: dt.datetime | None = None) -> Result:
+    """A check-in or check-out refused before the rules below could judge it, because the kiosk
+    could not tell who it was: a number locked after wrong PINs, or an offline event whose card
+    or number is unknown or whose PIN was wrong (`volunteer`: the number's owner, whom it names,
+    or None). Logged like every refusal, so staff see it (`refused_attempts`); never a session.
+    `key` is spent: the same event sent again is answered the same without counting again."""
+    r = refusal(code)
+    _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=action, source=source,
+         now=now, outcome=Outcome.refused, refusal_=r, key=key, device_id=device_id,
+         device_time=device_time)
+    if volunteer is not None:
+        audit.record(session, action="checkin_refused", entity="volunteer", entity_id=volunteer.id,
+                     actor_label=f"kiosk:{device_id}" if device_id else "kiosk", unit_id=site.unit_id,
+                     after={"site_id": site.id, "reason": code, "action": action.value}, now=now)
+    return Result(action, Outcome.refused, None, r)
+
+
 def _repeat(session: Session, key: str | None) -> Result | None:
     earlier = event_by_key(session, key)
     if earlier is None:

@@ -58,6 +58,13 @@ REFUSALS = {
                        "to add the standard courses."),
     "overlap": N_("This check-in time falls within another session already recorded for this "
                   "volunteer. Please ask your supervisor."),
+    # Before the rules above: the kiosk could not tell who it was (models/kiosk.py).
+    "pin_locked": N_("Too many wrong PINs: this volunteer number is locked for a while. Scan your "
+                     "QR card or use your phone, or ask the staff to unlock it."),
+    "wrong_pin_offline": N_("The PIN typed at the kiosk while it was offline was not correct, so "
+                            "nothing was recorded. Please ask the staff."),
+    "unknown_volunteer": N_("The card or volunteer number used at the kiosk while it was offline "
+                            "is not known here, so nothing was recorded. Please ask the staff."),
 }
 
 # The same refusals in a few words, for the supervisor's list of who was turned away.
@@ -74,6 +81,9 @@ REFUSAL_LABELS = {
     "special_training_missing": N_("Special training not completed"),
     "no_catalogue": N_("Training courses not set up"),
     "overlap": N_("Overlaps a session already recorded"),
+    "pin_locked": N_("Number locked after wrong PINs"),
+    "wrong_pin_offline": N_("Wrong PIN at the kiosk while offline"),
+    "unknown_volunteer": N_("Unknown card or number at the kiosk while offline"),
 }
 
 

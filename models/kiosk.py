@@ -224,20 +224,35 @@ def volunteer_by_card(session: Session, unit_id: int, card_token: str) -> Volunt
 
 
 class PinLocked(Exception):
-    def __init__(self, until: dt.datetime):
+    """The number is locked after wrong PINs (until `until`): the PIN was not even checked."""
+
+    def __init__(self, until: dt.datetime, volunteer: Volunteer):
         super().__init__("locked")
         self.until = until
+        self.volunteer = volunteer
+
+
+class WrongPin(Exception):
+    """A volunteer's number with a PIN that is not theirs (counted towards the lock-out)."""
+
+    def __init__(self, volunteer: Volunteer):
+        super().__init__("wrong PIN")
+        self.volunteer = volunteer
 
 
 def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
                      now: dt.datetime) -> Volunteer | None:
-    """Volunteer number + PIN. Repeated wrong PINs lock the number for a while (PinLocked)."""
+    """Volunteer number + PIN: the volunteer, or None when no volunteer has the number. A wrong
+    PIN raises WrongPin; PIN_MAX_FAILURES of them in a row lock the number for PIN_LOCK, and
+    that attempt and every one while it lasts raise PinLocked (the caller commits the count).
+    The lock stops the keypad only: the volunteer's QR card and phone still work, and staff can
+    lift it (`unlock_pin`)."""
     begin_write(session)
     volunteer = volunteer_by_number(session, unit_id, number)
     if volunteer is None:
         return None
     if volunteer.pin_locked_until and now < volunteer.pin_locked_until:
-        raise PinLocked(volunteer.pin_locked_until)
+        raise PinLocked(volunteer.pin_locked_until, volunteer)
     if volunteer.check_pin(pin or ""):
         volunteer.pin_failures = 0
         volunteer.pin_locked_until = None
@@ -248,8 +263,27 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
         volunteer.pin_locked_until = now + PIN_LOCK
         audit.record(session, action="pin_locked", entity="volunteer", entity_id=volunteer.id,
                      actor_label="kiosk", unit_id=unit_id, now=now)
-    return None
+        raise PinLocked(volunteer.pin_locked_until, volunteer)
+    raise WrongPin(volunteer)
 
+
+class NothingToUnlock(Refused):
+    """The volunteer's number is not locked (any more): nothing to unlock."""
+
+
+def unlock_pin(session: Session, volunteer: Volunteer, actor, now: dt.datetime) -> None:
+    """Staff lift a lock-out after wrong PINs before it ends (someone else typed them, or the
+    volunteer remembered): the PIN stays as it is. Audited."""
+    begin_write(session)
+    until = volunteer.pin_locked_until
+    if until is None or now >= until:
+        raise NothingToUnlock(N_("The number %(number)s is not locked."), number=volunteer.volunteer_no)
+    volunteer.pin_locked_until = None
+    volunteer.pin_failures = 0
+    session.flush()
+    audit.record(session, action="pin_unlock", entity="volunteer", entity_id=volunteer.id,
+                 actor=actor, unit_id=volunteer.unit_id, before={"locked_until": until.isoformat()},
+                 after={"locked_until": None}, now=now)
 
 
 # --- the kiosk's own cookie and its admin list -------------------------------------------
@@ -305,12 +339,3 @@ def mark_seen(device: KioskDevice, now: dt.datetime) -> bool:
         device.last_seen_at = now
         return True
     return False
-
-
-def pin_locked_until(session: Session, unit_id: int, number: str, now: dt.datetime
-                     ) -> dt.datetime | None:
-    """Until when wrong PINs have locked this volunteer number (None: not locked), so the
-    kiosk can say so right after the attempt that locked it."""
-    until = session.scalar(select(Volunteer.pin_locked_until).where(
-        Volunteer.unit_id == unit_id, Volunteer.volunteer_no == (number or "").strip()))
-    return until if until is not None and now < until else None

@@ -507,7 +507,8 @@ def test_offline_check_in_inside_a_session_recorded_since_is_refused(db, world, 
 def test_offline_refusals_and_bad_events_are_answered(db, make, unit, world, tablet):
     stranger = make.volunteer(make.unit(), insured=True)
     unknown = tablet.sync(**offline_event(stranger, "k-stranger"))
-    assert unknown.json == {"answered": True, "outcome": "refused", "refusal": "unknown_volunteer"}
+    assert unknown.json == {"answered": True, "outcome": "refused", "refusal": "unknown_volunteer",
+                            "reason": "本站不認得的卡片或編號（離線時）"}
     wrong_pin = tablet.sync(**{**offline_event(world["vol"], "k-pin", card=False), "pin": "9999"})
     assert wrong_pin.json["outcome"] == "refused"
     uninsured = make.volunteer(unit)
@@ -520,6 +521,46 @@ def test_offline_refusals_and_bad_events_are_answered(db, make, unit, world, tab
     # Without the CSRF token the event is not answered: the kiosk keeps it and tries again.
     raw = tablet.client.post("/kiosk/sync", data=offline_event(world["vol"], "k-csrf"))
     assert raw.status_code == 400 and not raw.is_json
+
+
+def test_a_wrong_pin_saved_offline_is_refused_where_staff_see_it(app, db, make, world, device_and_code, tablet):
+    """Offline the kiosk cannot check a PIN. When the event arrives with a wrong one, no session,
+    but a refused attempt under the number's volunteer (for the supervisor to check), once."""
+    vol, site = world["vol"], world["site"]
+    event = {**offline_event(vol, "k-wrong", action="check_out", card=False), "pin": "0000"}
+    answer = tablet.sync(**event)
+    assert answer.json == {"answered": True, "outcome": "refused", "refusal": "wrong_pin_offline",
+                           "reason": "離線時輸入的 PIN 碼錯誤"}
+    again = tablet.sync(**{**event, "device_sent_at": iso(utcnow())})  # sent twice: answered the same
+    assert again.json == answer.json
+    assert sessions(db) == []
+    [refused] = db.scalars(select(CheckinEvent)).all()
+    assert refused.outcome == Outcome.refused and refused.refusal_code == "wrong_pin_offline"
+    assert refused.volunteer_id == vol.id and refused.site_id == site.id
+    assert refused.source == SessionSource.offline and refused.device_id == device_and_code[0].id
+    assert abs((refused.device_time - (utcnow() - dt.timedelta(minutes=10))).total_seconds()) < 30
+    db.expire_all()
+    assert db.get(type(vol), vol.id).pin_failures == 1  # counted once
+
+    unknown = tablet.sync(**{**offline_event(vol, "k-nobody", card=False), "number": "99999"})
+    assert unknown.json["refusal"] == "unknown_volunteer"
+    db.rollback()
+    nobody = db.scalar(select(CheckinEvent).where(CheckinEvent.idempotency_key == "k-nobody"))
+    assert nobody.volunteer_id is None and nobody.site_id == site.id
+    typed = db.scalar(select(AuditEntry).where(AuditEntry.action == "offline_refused",
+                                               AuditEntry.after.contains("k-nobody")))
+    assert typed.after_data()["number"] == "99999"
+    for entry in db.scalars(select(AuditEntry)):
+        assert PIN not in (entry.after or "") and "0000" not in (entry.after or "")
+
+    # The supervisor's dashboard lists both, under "Turned away today", with a way to enter the
+    # time if they did serve.
+    staff = HttpUser(app.test_client())
+    staff.sign_in(world["admin"].email, make.PASSWORD)
+    page = staff.get("/dashboard/").get_data(as_text=True)
+    card = page[page.index('id="refusals"'):page.index("</section>", page.index('id="refusals"'))]
+    assert "林美玲" in card and "離線時輸入的 PIN 碼錯誤" in card and "本站不認得的卡片或編號（離線時）" in card
+    assert "大安服務台" in card and 'href="/dashboard/manual"' in card
 
 
 # --- the rotating QR, and a long day ---------------------------------------------------------------
@@ -629,3 +670,38 @@ def test_admin_create_form_checks_its_fields(admin, world):
 def test_kiosks_of_a_unit_without_sites_lead_to_adding_one(admin):
     page = admin.get("/admin/kiosks").get_data(as_text=True)
     assert "請先新增服務地點" in page and 'href="/admin/sites/new"' in page
+
+
+@pytest.mark.parametrize("headers", [{}, EN], ids=["zh", "en"])
+def test_the_enrolment_page_names_the_button_the_list_shows(admin, world, headers):
+    """After creating a kiosk (or re-enrolling one), the page says which button makes a new
+    link if this one is lost: the one on that kiosk's row in the list, in the reader's language."""
+    created = admin.post("/admin/kiosks", {"site": world["site"].id, "name": "服務台平板"}, headers=headers)
+    assert created.status_code == 201
+    hint = re.search(r'<p class="notice" id="enrol-lost">(.*?)</p>', created.get_data(as_text=True), re.S).group(1)
+    [button] = re.findall(r"“([^”]+)”", hint) or re.findall(r"「([^」]+)」", hint)
+    page = admin.get("/admin/kiosks", headers=headers).get_data(as_text=True)
+    [row_id] = re.findall(r'<tr id="(kiosk-\d+)">', page)
+    row = re.search(rf'<tr id="{row_id}">(.*?)</tr>', page, re.S).group(1)
+    shown = [re.sub(r"\s+", " ", b).strip()
+             for b in re.findall(r"<(?:button|summary)[^>]*>(.*?)</(?:button|summary)>", row, re.S)]
+    assert button in shown, (button, shown)
+
+
+def test_kiosk_service_time_agrees_with_the_times_shown(db, world, tablet, monkeypatch):
+    """In at 09:16:50, out at 09:23:10: 6 whole minutes served (what approval credits). The
+    kiosk shows 6, and since 09:16 and 09:23 read 7 apart, it shows the times with their
+    seconds, as the phone does: the volunteer sees why, and later sees the same 6."""
+    import kiosk.tablet
+
+    minute = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=30)
+    checked_in, checked_out = minute + dt.timedelta(seconds=50), minute + dt.timedelta(minutes=7, seconds=10)
+    monkeypatch.setattr(kiosk.tablet, "clock", lambda: checked_in)
+    assert tablet.press(tablet.identify_keypad(world["vol"])).status_code == 200
+    monkeypatch.setattr(kiosk.tablet, "clock", lambda: checked_out)
+    done = tablet.press(tablet.identify_keypad(world["vol"]), headers=EN).get_data(as_text=True)
+    assert "Service time: 0 h 06 min" in done
+    seconds_in = re.search(r"Checked in (\d\d:\d\d:\d\d), out (\d\d:\d\d:\d\d): only whole minutes count", done)
+    assert seconds_in and seconds_in.group(1).endswith(":50") and seconds_in.group(2).endswith(":10")
+    [s] = sessions(db)
+    assert s.elapsed_minutes(checked_out) == 6

@@ -4,6 +4,7 @@ Over real HTTP; the new PIN is tried on an enrolled kiosk's keypad."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from models import kiosk as kiosks
 from models.audit import AuditEntry
 from models.base import utcnow
 from models.people import Volunteer
+from models.verification import SupervisorSite
 from tests.conftest import HttpUser
 from tests.test_kiosk_tablet import enrol
 
@@ -43,11 +45,13 @@ def vol(db, volunteer):
 
 @pytest.fixture
 def tablet(app, db, make, unit):
-    """An enrolled kiosk of the volunteer's unit."""
-    site, admin = make.site(unit), make.user(unit, role="admin")
+    """An enrolled kiosk of the volunteer's unit (its site: tablet.site)."""
+    site, admin = make.site(unit, name_zh="大安長照服務中心"), make.user(unit, role="admin")
     _device, code = kiosks.create_device(db, site=site, name="服務台平板", actor=admin, now=utcnow())
     db.commit()
-    return enrol(app, code)
+    kiosk = enrol(app, code)
+    kiosk.site = site
+    return kiosk
 
 
 def keypad(tablet, person: Volunteer, pin: str):
@@ -145,7 +149,7 @@ def test_my_card_says_when_there_is_no_pin_and_links_to_the_page(db, make, volun
     assert "您尚未設定 PIN 碼" in card and 'href="/account/pin"' in card
     page = volunteer.get("/account/pin").get_data(as_text=True)
     assert "尚未設定 PIN 碼" in page
-    assert change(volunteer, make.PASSWORD, "4321").status_code == 302
+    assert change(volunteer, make.PASSWORD, "4831").status_code == 302
     card = volunteer.get("/me/card").get_data(as_text=True)
     assert "已設定 PIN 碼" in card and "您尚未設定 PIN 碼" not in card
     [entry] = audit_of(db, "pin_change")
@@ -255,8 +259,8 @@ def test_status_page_says_when_a_volunteer_has_no_account(db, make, unit, admin)
 # --- the one PIN rule -------------------------------------------------------------------------
 
 def test_the_welcome_link_and_the_pin_page_share_one_rule():
-    assert account_links.validate_pin("0123") == "0123"
-    assert account_links.validate_pin("１２３４５６") == "123456"
+    assert account_links.validate_pin("0193") == "0193"
+    assert account_links.validate_pin("１３５７９２") == "135792"
     for bad in ("123", "1234567", "12a4", "1234\n", None):
         with pytest.raises(account_links.AccountSetupError):
             account_links.validate_pin(bad)
@@ -328,3 +332,122 @@ def test_a_volunteer_who_left_gets_no_sign_in_link(db, make, unit, admin):
     response = admin.post(f"/evaluation/volunteers/{gone.id}/sign-in-link")
     assert response.status_code == 409 and "只有在職的志工" in response.get_data(as_text=True)
     assert audit_of(db, "create_account") == [] and audit_of(db, "create_set_password_link") == []
+
+
+# --- PINs anyone would try first ------------------------------------------------------------------
+
+EASY = "這組 PIN 碼太容易被猜到。請勿使用同一個數字（1111）、連續數字（1234 或 4321）或您的志工編號。"
+
+
+@pytest.mark.parametrize("pin", ["0000", "777777", "1234", "4321", "0123", "987654", "own number"])
+def test_easy_pins_are_refused_with_the_rule_explained(db, make, volunteer, vol, pin):
+    pin = vol.volunteer_no if pin == "own number" else pin
+    page = volunteer.get("/account/pin").get_data(as_text=True)
+    assert "不可全是同一個數字（1111）、連續數字（1234 或 4321）或您的志工編號。" in page  # said before
+    before = fresh(db, vol.id).pin_hash
+    refused = change(volunteer, make.PASSWORD, pin)
+    assert refused.status_code == 400 and EASY in refused.get_data(as_text=True)
+    english = change(volunteer, make.PASSWORD, pin, headers=EN).get_data(as_text=True)
+    assert "This PIN is too easy to guess." in english and "your volunteer number" in english
+    assert fresh(db, vol.id).pin_hash == before and audit_of(db, "pin_change") == []
+
+
+def test_the_domain_refuses_easy_pins_whatever_the_form(vol):
+    for pin in ("5555", "3456", "6543", "012345"):
+        with pytest.raises(account_links.AccountSetupError, match="too easy"):
+            account_links.validate_pin(pin)
+    with pytest.raises(account_links.AccountSetupError, match="too easy"):
+        account_links.validate_pin(vol.volunteer_no, vol.volunteer_no)
+    assert account_links.validate_pin(vol.volunteer_no) == vol.volunteer_no  # anyone else's: fine
+    for pin in ("1357", "2580", "123457", "0012", "9990"):  # only those: the rest are fine
+        assert account_links.validate_pin(pin, vol.volunteer_no) == pin
+
+
+# --- a lock-out: the keypad only, and staff lift it -------------------------------------------------
+
+def lock(tablet, person: Volunteer):
+    for _ in range(kiosks.PIN_MAX_FAILURES):
+        keypad(tablet, person, "0000")
+    assert keypad(tablet, person, OLD_PIN).status_code == 423
+
+
+def test_a_lock_out_stops_the_keypad_only_and_says_what_still_works(db, make, unit, volunteer, vol, tablet):
+    """Anyone at the kiosk can lock a number with wrong PINs: the volunteer's QR card and phone
+    still check them in, and the kiosk says so."""
+    make.cover(vol)
+    item = make.item(unit, name_zh="長者陪伴關懷")
+    lock(tablet, vol)
+    message = keypad(tablet, vol, OLD_PIN).get_data(as_text=True)
+    assert "Scan your QR card or use your phone instead, or ask the staff to unlock it." in message
+    card = tablet.post("/kiosk/identify", {"method": "card", "card": vol.card_token}, hx=True)
+    assert card.status_code == 200 and vol.name_zh in card.get_data(as_text=True)
+    page = volunteer.get(f"/s/{tablet.site.token}").get_data(as_text=True)
+    key = re.search(r'name="key" value="([0-9a-f]+)"', page).group(1)
+    phone = volunteer.post(f"/s/{tablet.site.token}", {"action": "check_in", "item_id": item.id, "key": key})
+    assert phone.status_code == 200 and "已簽到" in phone.get_data(as_text=True)
+    assert keypad(tablet, vol, OLD_PIN).status_code == 423  # the keypad still waits
+
+
+def refusals_card(page: str) -> str:
+    start = page.index('id="refusals"')
+    return page[start:page.index("</section>", start)]
+
+
+def unlock_url(person: Volunteer) -> str:
+    return f"/dashboard/volunteers/{person.id}/pin-unlock"
+
+
+def test_a_supervisor_unlocks_a_number_locked_at_their_site(db, supervisor, vol, tablet):
+    db.add(SupervisorSite(user_id=supervisor.user.id, site_id=tablet.site.id))
+    db.commit()
+    lock(tablet, vol)
+    card = refusals_card(supervisor.get("/dashboard/").get_data(as_text=True))
+    assert vol.name_zh in card and "PIN 碼輸錯過多，編號已鎖定" in card and "大安長照服務中心" in card
+    assert f'hx-post="{unlock_url(vol)}"' in card and "解除鎖定</button>" in card
+
+    done = supervisor.post(unlock_url(vol), hx=True)
+    assert done.status_code == 200
+    card = done.get_data(as_text=True)
+    assert f"已解除鎖定：{vol.name_zh}（{vol.volunteer_no}）" in card and "解除鎖定</button>" not in card
+    assert vol.name_zh in card  # the line stays: they were turned away
+    assert keypad(tablet, vol, OLD_PIN).status_code == 200  # the same PIN opens the keypad again
+    [entry] = audit_of(db, "pin_unlock")
+    assert entry.entity == "volunteer" and entry.entity_id == vol.id
+    assert entry.actor_user_id == supervisor.user.id and entry.after_data() == {"locked_until": None}
+
+    again = supervisor.post(unlock_url(vol), hx=True, headers=EN)
+    assert again.status_code == 409 and f"The number {vol.volunteer_no} is not locked." in again.get_data(as_text=True)
+    assert len(audit_of(db, "pin_unlock")) == 1
+
+
+def test_unlocking_is_for_staff_of_the_site_where_the_number_was_locked(app, db, make, unit, admin,
+                                                                       supervisor, volunteer, vol, tablet):
+    other = make.site(unit, name_zh="萬華社區關懷據點")
+    db.add(SupervisorSite(user_id=supervisor.user.id, site_id=other.id))
+    db.commit()
+    lock(tablet, vol)
+    assert "解除鎖定</button>" not in refusals_card(supervisor.get("/dashboard/").get_data(as_text=True))
+    assert supervisor.post(unlock_url(vol), hx=True).status_code == 403
+    assert volunteer.post(unlock_url(vol), hx=True).status_code == 403
+    stranger = HttpUser(app.test_client())
+    stranger.sign_in(make.user(make.unit(), role="admin").email, make.PASSWORD)
+    assert stranger.post(unlock_url(vol), hx=True).status_code == 404
+    assert admin.client.post(unlock_url(vol)).status_code == 400  # no CSRF token
+    assert keypad(tablet, vol, OLD_PIN).status_code == 423 and audit_of(db, "pin_unlock") == []
+    # the unit's admin sees every site: unlocks from the dashboard, without htmx too
+    done = admin.post(unlock_url(vol))
+    assert done.status_code == 302 and done.headers["Location"] == "/dashboard/"
+    assert keypad(tablet, vol, OLD_PIN).status_code == 200
+
+
+def test_an_admin_unlocks_from_the_volunteers_page_keeping_the_pin(db, admin, vol, tablet):
+    lock(tablet, vol)
+    page = admin.get(status_url(vol)).get_data(as_text=True)
+    assert "PIN 碼輸錯過多，鎖定到" in page and "解除鎖定</button>" in page
+    done = admin.post(f"/evaluation/volunteers/{vol.id}/pin-unlock")
+    assert done.status_code == 302 and done.headers["Location"] == status_url(vol)
+    page = admin.get(status_url(vol)).get_data(as_text=True)
+    assert f"已解除鎖定：{vol.name_zh}" in page and "PIN 碼輸錯過多，鎖定到" not in page
+    assert "已設定 PIN 碼" in page and "解除鎖定</button>" not in page
+    assert keypad(tablet, vol, OLD_PIN).status_code == 200
+    assert [e.actor_user_id for e in audit_of(db, "pin_unlock")] == [admin.user.id]

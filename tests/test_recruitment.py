@@ -212,12 +212,16 @@ def test_welcome_link_sets_password_and_pin_once(app, admin, anon, db, applicati
     assert "8 到 200 個字元" in page and "PIN 碼為 4 到 6 位數字" in page
     mismatch = anon.post(f"/welcome/{token}", {"password": "long enough 1", "confirm": "other one 1", "pin": "1234"})
     assert mismatch.status_code == 400 and "兩次輸入的密碼不一致" in mismatch.get_data(as_text=True)
-    ok = anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1", "pin": "4321"})
+    for easy_pin in ("1111", "2345", vol.volunteer_no):  # the welcome page has the same PIN rule
+        easy = anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1",
+                                               "pin": easy_pin})
+        assert easy.status_code == 400 and "這組 PIN 碼太容易被猜到" in easy.get_data(as_text=True)
+    ok = anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1", "pin": "4831"})
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
     home = anon.get("/")
     assert home.status_code == 200 and "林美玲" in home.get_data(as_text=True)
     vol = fresh(db, vol)
-    assert vol.user.check_password("my new pass 1") and vol.check_pin("4321")
+    assert vol.user.check_password("my new pass 1") and vol.check_pin("4831")
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "account_setup")) is not None
     again = app.test_client().get(f"/welcome/{token}")
     assert again.status_code == 410 and "已經使用過" in again.get_data(as_text=True)

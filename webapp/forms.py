@@ -38,9 +38,10 @@ class PasswordChangeForm(FlaskForm):
 
 def kiosk_pin(form, field):
     """A kiosk PIN field: the domain's one PIN rule (account_links.validate_pin), whose
-    message the form shows in the user's language."""
+    message the form shows in the user's language. The form's `volunteer_no` (set by the view:
+    whose PIN it is) is the number the PIN may not be."""
     try:
-        account_links.validate_pin(field.data)
+        account_links.validate_pin(field.data, getattr(form, "volunteer_no", None))
     except account_links.AccountSetupError as error:
         raise ValidationError(refusal_text(error)) from None
 
@@ -68,7 +69,8 @@ class PinChangeForm(FlaskForm):
         _l("Your password"), validators=[DataRequired(_l("Enter your password."))]
     )
     pin = PasswordField(
-        _l("New PIN (4 to 6 digits)"), validators=[DataRequired(_l("Enter a PIN.")), kiosk_pin]
+        _l("New PIN (4 to 6 digits)"), validators=[DataRequired(_l("Enter a PIN.")), kiosk_pin],
+        description=_l("Not one digit throughout (1111), not a run (1234 or 4321), not your volunteer number.")
     )
     confirm = PasswordField(
         _l("New PIN again"),

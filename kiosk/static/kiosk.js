@@ -234,6 +234,7 @@
       var what = command.getAttribute("data-kiosk");
       if (what === "idle") showIdle();
       if (what === "scan") startScan();
+      if (what === "refused") showRefused();
       if (what === "fullscreen" && document.documentElement.requestFullscreen) {
         document.documentElement.requestFullscreen().catch(function () {});
       }
@@ -455,10 +456,17 @@
     }
     identity = null;
     idbAdd(event).then(function () {
+      // Saved, not done: offline nothing can check the card or the number and PIN (the kiosk
+      // holds no PIN hashes). The server checks them when the event arrives; a refusal is then
+      // listed in the footer and on the staff's dashboard.
       var card = showTemplate("tpl-saved");
       card.querySelector('[data-slot="time"]').textContent = hhmm(now);
       var what = card.querySelector('[data-slot="what"]');
       what.textContent = what.getAttribute("data-" + action) || "";
+      var typed = card.querySelector('[data-slot="who"]');
+      typed.textContent = event.number ? "· " + typed.getAttribute("data-number").replace("{no}", event.number) : "";
+      var check = card.querySelector('[data-slot="check"]');
+      check.textContent = check.getAttribute(event.method === "card" ? "data-card" : "data-keypad");
       refreshCounts();
       if (online) syncNext();
     }).catch(function () {
@@ -466,17 +474,46 @@
     });
   }
 
+  // Events refused when synced, today's: what was tried (time, check in or out, the number
+  // typed or "a QR card") and why, for the staff. Never the PIN or the card's token.
   function refusedToday() {
     try {
       var saved = JSON.parse(localStorage.getItem(REFUSED_KEY) || "{}");
-      return saved.day === dayFormat.format(new Date()) ? saved.count || 0 : 0;
+      return saved.day === dayFormat.format(new Date()) && Array.isArray(saved.items) ? saved.items : [];
     } catch (e) {
-      return 0;
+      return [];
     }
   }
 
-  function addRefused() {
-    localStorage.setItem(REFUSED_KEY, JSON.stringify({ day: dayFormat.format(new Date()), count: refusedToday() + 1 }));
+  function addRefused(event, answer) {
+    var items = refusedToday();
+    items.push({
+      time: hhmm(new Date(event.device_time)), action: event.action,
+      number: event.method === "keypad" ? String(event.number || "").slice(0, 20) : null,
+      reason: String(answer.reason || answer.refusal || "").slice(0, 200)
+    });
+    localStorage.setItem(REFUSED_KEY, JSON.stringify({ day: dayFormat.format(new Date()), items: items.slice(-50) }));
+  }
+
+  function whoTried(item, holder) {
+    return item.number ? holder.getAttribute("data-number").replace("{no}", item.number) : holder.getAttribute("data-card");
+  }
+
+  function refusedBadgeText(items) {
+    var last = items[items.length - 1];
+    var text = refusedBadge.getAttribute(items.length > 1 ? "data-more" : "data-one");
+    return text.replace("{who}", whoTried(last, refusedBadge)).replace("{time}", last.time).replace("{n}", String(items.length));
+  }
+
+  function showRefused() {
+    var card = showTemplate("tpl-refused");
+    var list = card.querySelector('[data-slot="items"]');
+    refusedToday().slice().reverse().forEach(function (item) {
+      var line = document.createElement("li");
+      line.textContent = [item.time, list.getAttribute("data-" + item.action) || "", whoTried(item, list), item.reason]
+        .filter(Boolean).join(" · ");
+      list.appendChild(line);
+    });
   }
 
   function badge(element, count) {
@@ -485,7 +522,9 @@
   }
 
   function refreshCounts() {
-    badge(refusedBadge, refusedToday());
+    var refused = refusedToday();
+    refusedBadge.hidden = !refused.length;
+    refusedBadge.textContent = refused.length ? refusedBadgeText(refused) : "";
     return idbCount().then(function (count) { badge(pendingBadge, count); }).catch(function () {});
   }
 
@@ -506,7 +545,7 @@
         }
         return response.json().then(function (answer) {
           if (!answer.answered) throw new Error("not answered");
-          if (answer.outcome !== "ok" && answer.outcome !== "repeated") addRefused();
+          if (answer.outcome !== "ok" && answer.outcome !== "repeated") addRefused(record.event, answer);
           return idbDelete(record.seq).then(function () { return true; });
         });
       });

@@ -138,6 +138,48 @@ def test_a_tablet_that_was_never_enrolled_sees_no_kiosk(open_page):
     screenshot(page, "kiosk-not-enrolled")
 
 
+# --- the idle screen fits the glass, in both languages -------------------------------------------
+
+def idle_overflows(page: Page) -> list[str]:
+    """What of the idle screen spills: a panel reaching under the footer, or a key, field, button
+    or the QR reaching past its panel's padding (a panel clips nothing: it would just spill)."""
+    return page.evaluate("""() => {
+        const footer = document.querySelector('.k-status').getBoundingClientRect();
+        const found = [];
+        for (const panel of document.querySelectorAll('#k-idle .k-panel')) {
+            const box = panel.getBoundingClientRect();
+            const inner = box.bottom - parseFloat(getComputedStyle(panel).paddingBottom);
+            if (box.bottom > footer.top + 0.5) found.push(`${panel.className}: bottom ${box.bottom} > footer ${footer.top}`);
+            for (const el of panel.querySelectorAll('button, input, img')) {
+                const b = el.getBoundingClientRect();
+                if (b.height && (b.bottom > inner + 0.5 || b.bottom > footer.top + 0.5))
+                    found.push(`${el.className || el.tagName} ${el.textContent.trim()}: bottom ${b.bottom} (panel inside ${inner}, footer ${footer.top})`);
+            }
+        }
+        return found;
+    }""")
+
+
+@pytest.mark.parametrize("size", ["portrait", "tall", "tablet", "wide"])
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_idle_screen_fits_in_both_languages(open_page, db, place, size, language):
+    """The keypad's bottom row (⌫ 0 OK) once spilled under the footer in English at 768x1024:
+    the QR panel's English hint takes a second line. Every panel and every key fits, in both
+    languages, portrait and landscape."""
+    page = enrol(open_page(size), db, place)
+    if language == "en":
+        with page.expect_navigation():
+            page.get_by_role("button", name="English").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("img.k-qr")).to_be_visible()
+    ok = page.locator(".k-key-ok").bounding_box()
+    footer = page.locator(".k-status").bounding_box()
+    assert ok["y"] + ok["height"] <= footer["y"], f"OK key bottom {ok['y'] + ok['height']} under footer {footer['y']}"
+    assert idle_overflows(page) == []
+    assert_touch_targets(page, 56)
+    screenshot(page, f"kiosk-idle-{size}-{language}")
+
+
 # --- keypad: check in, back to idle, check out ----------------------------------------------------
 
 @pytest.mark.parametrize("size", ["tablet", "portrait"])
@@ -340,7 +382,7 @@ def test_offline_keypad_check_in_syncs_once(open_page, db, place, size):
     screenshot(page, f"kiosk-offline-choose-{name}")
     page.locator(".k-offline").get_by_role("button", name="簽到").click()
     saved = page.locator(".k-result.is-saved")
-    expect(saved.locator(".k-title")).to_have_text("已儲存，連線後會自動同步")
+    expect(saved.locator(".k-title")).to_have_text("已暫存，尚未核對")
     expect(page.locator("#k-pending")).to_have_text("1 筆待同步")
     screenshot(page, f"kiosk-offline-saved-{name}")
     assert fresh_sessions(db) == []
@@ -358,3 +400,47 @@ def test_offline_keypad_check_in_syncs_once(open_page, db, place, size):
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_timeout(1000)
     assert len(fresh_sessions(db)) == 1
+
+
+def test_offline_wrong_pin_is_not_a_done_and_staff_see_what_failed(open_page, db, place):
+    """Offline the kiosk cannot check a PIN (it holds no PIN hashes): the confirmation says the
+    number and PIN are checked later, not a green tick; when the event is refused at the sync,
+    the footer names the number and the time, a tap lists it, and the dashboard has it."""
+    volunteer = place["volunteer"]
+    page = enrol(open_page("portrait"), db, place)
+    for expected in ("ERR_INTERNET_DISCONNECTED", "htmx:sendError", "Failed to fetch"):
+        page.allow_console_error(expected)
+    page.context.set_offline(True)
+    expect(page.locator("#k-net")).to_have_text("離線中：仍可用 QR 卡或數字鍵盤簽到")
+    keypad(page, volunteer.volunteer_no, pin="0000")  # a wrong PIN
+    page.locator(".k-offline").get_by_role("button", name="簽退").click()
+    saved = page.locator(".k-result.is-saved")
+    expect(saved.locator(".k-title")).to_have_text("已暫存，尚未核對")
+    expect(saved).to_contain_text(f"簽退 · 志工編號 {volunteer.volunteer_no}")
+    expect(saved).to_contain_text("網路恢復後才會核對您的志工編號與 PIN 碼。若有錯誤，這筆不會登錄")
+    assert "✓" not in saved.inner_text()
+    assert saved.locator(".k-big-icon").evaluate("e => getComputedStyle(e).backgroundColor") != \
+        page.locator(".k-key-ok").evaluate("e => getComputedStyle(e).backgroundColor")  # not the teal "done"
+    saved_at = saved.locator(".k-time").inner_text()
+    screenshot(page, "kiosk-offline-saved-not-checked")
+
+    page.context.set_offline(False)
+    badge = page.locator("#k-refused")
+    expect(badge).to_have_text(f"未登錄：編號 {volunteer.volunteer_no} {saved_at}", timeout=15_000)
+    expect(page.locator("#k-pending")).to_be_hidden()
+    screenshot(page, "kiosk-refused-badge")
+    assert fresh_sessions(db) == []
+    badge.click()
+    listed = page.locator(".k-refused-items li")
+    expect(listed).to_have_count(1)
+    expect(listed).to_have_text(f"{saved_at} · 簽退 · 志工編號 {volunteer.volunteer_no} · 離線時輸入的 PIN 碼錯誤")
+    screenshot(page, "kiosk-refused-list")
+    page.locator(".k-refused-list").get_by_role("button", name="返回").click()
+    expect(page.locator("#k-idle")).to_be_visible()
+    assert idle_overflows(page) == []  # the taller footer leaves the keypad room
+
+    staff = sign_in(open_page("tablet"), place["admin"].email)
+    staff.goto("/dashboard/")
+    row = staff.locator("#refusals .refusal-row")
+    expect(row).to_contain_text("陳淑芬")
+    expect(row).to_contain_text("離線時輸入的 PIN 碼錯誤")

@@ -34,7 +34,8 @@ class SetupForm(FlaskForm):
         DataRequired(_l("Enter the password again.")),
         EqualTo("password", message=_l("The two passwords are not the same."))])
     pin = PasswordField(_l("Kiosk PIN (4 to 6 digits)"), validators=[
-        DataRequired(_l("Enter a PIN.")), kiosk_pin])
+        DataRequired(_l("Enter a PIN.")), kiosk_pin],
+        description=_l("Not one digit throughout (1111), not a run (1234 or 4321), not your volunteer number."))
 
 
 @bp.route("/welcome/<token>", methods=["GET", "POST"])
@@ -50,6 +51,8 @@ def welcome(token: str):
     form = SetupForm()
     if link.user.volunteer is None:
         del form.pin  # staff: a password only
+    else:
+        form.volunteer_no = link.user.volunteer.volunteer_no  # not a PIN (kiosk_pin)
     if form.validate_on_submit():
         try:
             user = links.complete_account_setup(db.session, token, utcnow(),

@@ -107,6 +107,7 @@ def change_pin():
     """Set or change the kiosk PIN; the account password confirms it (a PIN opens the kiosk
     as this volunteer)."""
     form = PinChangeForm()
+    form.volunteer_no = current_user.volunteer.volunteer_no if current_user.volunteer else None
     if form.validate_on_submit():
         user = db.session.get(User, current_user.id)
         try:

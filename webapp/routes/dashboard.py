@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from models import checkin
+from models import kiosk as kiosks
 from models import verification as v
 from models.base import TAIPEI, taipei_date, utcnow
 from models.certificates import counted_on
@@ -164,7 +165,7 @@ def _refusals_context(me: User, day: dt.date | None = None) -> dict:
     day = min(day or today, today)
     return {"refusals": checkin.refused_attempts(db.session, me.unit_id, day,
                                                  v.supervised_site_ids(db.session, me)),
-            "day": day, "today": today, "one_day": dt.timedelta(days=1)}
+            "day": day, "today": today, "one_day": dt.timedelta(days=1), "checked_at": utcnow()}
 
 
 @bp.route("/refusals")
@@ -175,6 +176,37 @@ def refusals():
     if not _is_htmx():
         return redirect(url_for(".index", refusals_day=day.isoformat() if day else None))
     return render_template("dashboard/_refusals.html", **_refusals_context(_me(), day))
+
+
+@bp.route("/volunteers/<int:volunteer_id>/pin-unlock", methods=["POST"])
+@staff
+def pin_unlock(volunteer_id: int):
+    """Lift a lock-out after wrong PINs from the refusal log ("Turned away today"): a supervisor
+    for a number locked today at one of their sites, an admin for any of the unit's. The PIN
+    stays; audited (models.kiosk.unlock_pin)."""
+    me = _me()
+    vol = db.session.get(Volunteer, volunteer_id)
+    if vol is None or vol.unit_id != me.unit_id:
+        abort(404)
+    today = taipei_date(utcnow())
+    if not any(r.volunteer is not None and r.volunteer.id == vol.id and r.refusal_code == "pin_locked"
+               for r in checkin.refused_attempts(db.session, me.unit_id, today,
+                                                 v.supervised_site_ids(db.session, me))):
+        abort(403)  # not locked at one of my sites today
+    try:
+        kiosks.unlock_pin(db.session, vol, me, utcnow())
+    except kiosks.NothingToUnlock as exc:
+        db.session.rollback()
+        message, category, status = refusal_text(exc), "error", 409
+    else:
+        db.session.commit()
+        message, category, status = _("%(name)s (%(number)s) can use the keypad again, with the same PIN.",
+                                      name=vol.name_zh, number=vol.volunteer_no), "success", 200
+    if not _is_htmx():
+        flash(message, category)
+        return redirect(url_for(".index"))
+    return render_template("dashboard/_refusals.html", note=message, note_category=category,
+                           **_refusals_context(me)), status
 
 
 @bp.route("/on-site")

@@ -19,6 +19,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from models import account_links
 from models import evaluation as ev
+from models import kiosk as kiosks
 from models import volunteer_status as vs
 from models.team_view import team_overview
 from models.base import taipei_date, utcnow
@@ -451,6 +452,24 @@ def volunteer_pin_reset(volunteer_id: int):
     db.session.commit()
     flash(_("The PIN of %(name)s is cleared. They can set a new one on their phone, on the PIN page.",
             name=vol.name_zh), "success")
+    return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
+
+
+@bp.post("/volunteers/<int:volunteer_id>/pin-unlock")
+@admins
+def volunteer_pin_unlock(volunteer_id: int):
+    """A number locked after wrong PINs (perhaps typed by someone else): lift the lock, keep the PIN."""
+    vol = _volunteer_or_404(volunteer_id)
+    if not ButtonForm().validate():
+        return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
+    try:
+        kiosks.unlock_pin(db.session, vol, _me(), utcnow())
+    except kiosks.NothingToUnlock as error:
+        db.session.rollback()
+        return _status_page(vol, status=409, errors=[refusal_text(error)])
+    db.session.commit()
+    flash(_("%(name)s (%(number)s) can use the keypad again, with the same PIN.",
+            name=vol.name_zh, number=vol.volunteer_no), "success")
     return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
 
 
