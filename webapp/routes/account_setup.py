@@ -2,7 +2,7 @@
 one-time link (printed as a QR, or emailed), is signed in and lands on home."""
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, session, url_for
+from flask import Blueprint, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
@@ -15,7 +15,7 @@ from models.base import utcnow
 from ..access import public
 from ..extensions import db, limiter
 from ..forms import kiosk_pin
-from ..i18n import refusal_text
+from ..i18n import fresh_session, refusal_text
 
 bp = Blueprint("account_setup", __name__)
 
@@ -63,9 +63,9 @@ def welcome(token: str):
             db.session.rollback()
             form.password.errors = [*form.password.errors, refusal_text(exc)]
         else:
-            db.session.commit()
             logout_user()
-            session.clear()
+            fresh_session(user)  # in the language chosen on the welcome page
+            db.session.commit()
             login_user(user)
             return redirect(url_for("home.index"))
     status = 400 if form.is_submitted() else 200
