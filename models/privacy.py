@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
-from .contact import email_problem, phone_problem
+from .contact import email_problem, half_width, phone_problem
 from .hours import hours_text
 from .idnumbers import mask
 from .people import Volunteer, VolunteerStatus, new_card_token
@@ -90,6 +90,8 @@ def update_contact(session: Session, volunteer: Volunteer, actor, now: dt.dateti
     clean = {}
     for name in CONTACT_FIELDS:
         value = (values.get(name) or "").strip()
+        if name in ("phone", "emergency_phone"):
+            value = half_width(value)  # full-width digits kept as the digits they are
         if len(value) > CONTACT_MAX[name]:
             raise PrivacyError(N_("Use at most %(max)d characters."), name, max=CONTACT_MAX[name])
         clean[name] = value

@@ -557,6 +557,16 @@ def test_a_volunteer_cannot_blank_what_the_application_form_requires(db, volunte
     assert me(db, volunteer).email == ""
 
 
+def test_full_width_digits_are_a_phone_number(db, volunteer):
+    """A Chinese keyboard types ０９１２３４５６７８: the same number, kept in ASCII digits."""
+    response = volunteer.post("/me/data/contact", {
+        "phone": "０９１２３４５６７８", "email": "", "address": "臺北市",
+        "emergency_contact": "媽媽", "emergency_phone": " （０２）２７００－１２３４ "})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    v = me(db, volunteer)
+    assert (v.phone, v.emergency_phone) == ("0912345678", "(02)2700-1234")
+
+
 def test_the_contact_form_says_the_sign_in_email_is_separate(db, volunteer):
     sign_in = volunteer.user.email
     volunteer.post("/me/data/contact", {"phone": "0912-000-111", "email": "changed@example.com",

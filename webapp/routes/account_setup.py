@@ -14,7 +14,7 @@ from models.base import utcnow
 
 from ..access import public
 from ..extensions import db, limiter
-from ..forms import kiosk_pin
+from ..forms import kiosk_pin, typed_digits
 from ..i18n import fresh_session, refusal_text
 
 bp = Blueprint("account_setup", __name__)
@@ -33,7 +33,7 @@ class SetupForm(FlaskForm):
     confirm = PasswordField(_l("New password again"), validators=[
         DataRequired(_l("Enter the password again.")),
         EqualTo("password", message=_l("The two passwords are not the same."))])
-    pin = PasswordField(_l("Kiosk PIN (4 to 6 digits)"), validators=[
+    pin = PasswordField(_l("Kiosk PIN (4 to 6 digits)"), filters=[typed_digits], validators=[
         DataRequired(_l("Enter a PIN.")), kiosk_pin])
 
 
