@@ -607,3 +607,20 @@ def test_update_contact_refuses_what_the_application_form_refuses(db, make, unit
         db.rollback()
     privacy.update_contact(db, v, None, **{**full, "email": ""})
     db.commit()
+
+
+@pytest.mark.parametrize("lang, welfare, comprehensive", [
+    ("zh-TW", "綜合討論 · 社會福利類", "綜合討論 · 綜合類"),
+    ("en", "General discussion · Social welfare", "General discussion · Comprehensive")])
+def test_my_training_list_tells_the_two_categories_courses_apart(db, volunteer, lang, welfare,
+                                                                 comprehensive):
+    """SW03 and CO01 are both 綜合討論, SW04 and CO02 both the unit briefing: each special course
+    is shown with its category, as on the admin's course choices."""
+    import re
+
+    page = volunteer.get("/me/data/", headers={"Accept-Language": lang}).get_data(as_text=True)
+    rows = re.findall(r'<li><span class="who">([^<]*)</span><span class="what small">([^<]*)</span>',
+                      page)
+    assert len(rows) >= 4 and len(rows) == len(set(rows)), rows  # no two lines read the same
+    names = {name for name, _ in rows}
+    assert welfare in names and comprehensive in names
