@@ -30,7 +30,7 @@ from models.people import Volunteer
 from models.service import Flag, SessionSource, service_items_for
 from webapp.access import public
 from webapp.extensions import db, limiter
-from webapp.i18n import DEFAULT as DEFAULT_LANGUAGE, LANGUAGES
+from webapp.i18n import DEFAULT as DEFAULT_LANGUAGE, LANGUAGES, fresh_session
 
 from . import bp
 
@@ -132,11 +132,8 @@ def tablet_enrol(code: str):
     new_device, secret = enrolled
     db.session.commit()
     # No staff session may stay on a kiosk: sign out, forget "remember me", start afresh.
-    lang = session.get("lang")
     logout_user()
-    session.clear()
-    if lang in LANGUAGES:
-        session["lang"] = lang
+    fresh_session()
     session.permanent = True  # the CSRF token lives in it: it must outlast a long day
     response = redirect(url_for("kiosk.tablet"))
     config = current_app.config

@@ -5,6 +5,7 @@ None when the value is fine; an empty value is the caller's business (required o
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .messages import N_
 
@@ -15,9 +16,16 @@ PHONE_PROBLEM = N_("Enter a phone number like 0912-345-678.")
 EMAIL_PROBLEM = N_("Enter an email address like name@example.tw.")
 
 
+def half_width(value: str | None) -> str:
+    """Digits and signs as typed, as they are kept: NFKC (a Chinese keyboard's full-width
+    ０９１２－３４５ is 0912-345), without spaces around."""
+    return unicodedata.normalize("NFKC", value or "").strip()
+
+
 def phone_problem(value: str | None) -> str | None:
-    """A phone number: 6 to 40 of digits, spaces and + ( ) - #."""
-    return None if PHONE_RE.fullmatch((value or "").strip()) else PHONE_PROBLEM
+    """A phone number: 6 to 40 of digits, spaces and + ( ) - #, full-width ones too (it is
+    kept as half_width(value): callers save that)."""
+    return None if PHONE_RE.fullmatch(half_width(value)) else PHONE_PROBLEM
 
 
 def email_problem(value: str | None) -> str | None:

@@ -157,10 +157,16 @@ def _day_problems(serving: bool, covered: bool,
 def _course_names(courses) -> Named:
     """Missing courses as one message param: their Chinese names (what is logged), carrying the
     English ones, so the UI names them in the reader's language (`local_params`)."""
+    return _names((c.name, c.name_en) for c in courses)
+
+
+def _names(pairs) -> Named:
+    """(Chinese, English) names as one message param (Named), the Chinese joined by 、."""
     from types import SimpleNamespace
 
-    return Named(SimpleNamespace(name_zh="、".join(c.name for c in courses),
-                                 name_en=", ".join(c.name_en or c.name for c in courses)))
+    pairs = list(pairs)
+    return Named(SimpleNamespace(name_zh="、".join(zh for zh, _en in pairs),
+                                 name_en=", ".join(en or zh for zh, en in pairs)))
 
 
 def _day_problems_of(session: Session, rows) -> dict[int, list[tuple[str, dict]]]:
@@ -208,20 +214,43 @@ def _day_problems_of(session: Session, rows) -> dict[int, list[tuple[str, dict]]
     return out
 
 
+# The home page's training gaps that stop only some of the unit's service items (the volunteer
+# can serve the others): which items, and what they need.
+ITEM_GAPS = {
+    "basic_training_missing": N_("Basic training not yet completed for %(service_items)s: "
+                                 "%(courses)s"),
+    "special_training_missing": N_("Special training not yet completed for %(service_items)s: "
+                                   "%(courses)s"),
+}
+
+
 def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> list[Refusal]:
-    """What stops this volunteer checking in for service anywhere in the unit on `day`, said
-    before they travel (their home page): inactive, no cover that day, or training missing for
-    every service item the unit offers (the fewest missing, over its items' categories). The
-    site and item chosen are checked again at check-in."""
+    """What stops this volunteer checking in for service in the unit on `day`, said before they
+    travel (their home page): inactive, no cover that day, and the training each service item's
+    category needs by then. A training gap every item of the unit shares is said as at the
+    check-in; one that stops only some items names them (ITEM_GAPS): a unit of two categories,
+    a volunteer missing one category's unit briefing, serves the other category's items only.
+    The site and item chosen are checked again at check-in."""
     problems = [] if volunteer.is_active else [refusal("inactive")]
     if not is_covered_on(session, volunteer.id, day):
         problems.append(refusal("no_insurance"))
-    categories = {item.category: item for item in service_items_for(session, volunteer.unit_id)}
-    if categories:  # (a unit that offers nothing yet: nothing the volunteer can do about it)
-        training = min(([p for p in _dated_problems(session, volunteer, item, day,
-                                                    status_that_day=False)
-                         if p[0] != "no_insurance"] for item in categories.values()), key=len)
-        problems += [refusal(code, **params) for code, params in training]
+    items = service_items_for(session, volunteer.unit_id)
+    by_category: dict = {}  # category -> its training problems by `day`, read once
+    gaps: dict[tuple[str, str], tuple[dict, list[ServiceItem]]] = {}  # (code, courses) -> items
+    for item in items:
+        if item.category is None:
+            continue  # needs no training
+        if item.category not in by_category:
+            by_category[item.category] = _day_problems(
+                True, True, training_status(session, volunteer, item.category, as_of=day))
+        for code, params in by_category[item.category]:
+            gaps.setdefault((code, str(params.get("courses", ""))), (params, []))[1].append(item)
+    for (code, _courses), (params, blocked) in gaps.items():
+        if len(blocked) == len(items) or code not in ITEM_GAPS:
+            problems.append(refusal(code, **params))
+        else:
+            problems.append(Refusal(code, ITEM_GAPS[code], {
+                **params, "service_items": _names((i.name_zh, i.name_en) for i in blocked)}))
     return problems
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
-from .contact import email_problem, phone_problem
+from .contact import email_problem, half_width, phone_problem
 from .hours import hours_text
 from .idnumbers import mask
 from .people import Volunteer, VolunteerStatus, new_card_token
@@ -56,6 +56,12 @@ class DataRequest(Base):
 CONTACT_FIELDS = ("phone", "email", "address", "emergency_contact", "emergency_phone")
 CONTACT_MAX = {"phone": 40, "email": 254, "address": 300, "emergency_contact": 120,
                "emergency_phone": 40}
+# what the application form requires (webapp/routes/openings.ApplicationForm): the unit must be
+# able to reach the volunteer and, after an accident, someone close to them. On file, these may be
+# changed but not removed (a roster may have brought a volunteer without some of them).
+CONTACT_REQUIRED = {"phone": N_("Enter a phone number."), "address": N_("Enter the address."),
+                    "emergency_contact": N_("Enter an emergency contact."),
+                    "emergency_phone": N_("Enter a phone number.")}
 DETAILS_MAX = 2000
 ANONYMOUS_NAME = "已刪除志工 #%d"
 
@@ -76,16 +82,21 @@ def _contact(volunteer: Volunteer) -> dict:
 
 def update_contact(session: Session, volunteer: Volunteer, actor, now: dt.datetime | None = None,
                    **values: str) -> None:
-    """The volunteer's own contact details (phone, email, address, emergency contact)."""
+    """The volunteer's own contact details (phone, email, address, emergency contact). Those
+    the application form requires (CONTACT_REQUIRED) cannot be emptied once on file."""
     begin_write(session)
     if volunteer.anonymised_at is not None:
         raise PrivacyError(N_("This volunteer's data was deleted."))
     clean = {}
     for name in CONTACT_FIELDS:
         value = (values.get(name) or "").strip()
+        if name in ("phone", "emergency_phone"):
+            value = half_width(value)  # full-width digits kept as the digits they are
         if len(value) > CONTACT_MAX[name]:
             raise PrivacyError(N_("Use at most %(max)d characters."), name, max=CONTACT_MAX[name])
         clean[name] = value
+        if not value and name in CONTACT_REQUIRED and (getattr(volunteer, name) or "").strip():
+            raise PrivacyError(CONTACT_REQUIRED[name], name)
     # the application form's rules (models.contact), on what is typed; empty is fine here
     for name, problem in (("phone", phone_problem), ("email", email_problem),
                           ("emergency_phone", phone_problem)):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import unicodedata
 import zipfile
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .base import begin_write, one_writer_per_value, taipei_date, utcnow
+from .contact import half_width
 from .insurance import covers_refused_by_book
 from .people import Gender, Volunteer
 from .messages import N_, Named
@@ -137,7 +137,7 @@ BOOK_NO_TAKEN_ELSEWHERE = N_("Record book number %(no)s is already recorded for 
 def clean_book_no(book_no: str | None) -> str:
     """A typed-in record-book number as it is kept: NFKC (full-width digits as half-width),
     trimmed."""
-    return unicodedata.normalize("NFKC", book_no or "").strip()
+    return half_width(book_no)
 
 
 def book_no_key(book_no: str | None) -> str:

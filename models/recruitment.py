@@ -82,6 +82,7 @@ from . import audit  # noqa: E402
 from .account_links import create_set_password_link  # noqa: E402
 from .base import begin_write, one_writer_per, taipei_date  # noqa: E402
 from .idnumbers import ID_KINDS, id_problem, normalise  # noqa: E402
+from .contact import half_width  # noqa: E402
 from .people import Role, VolunteerStatus  # noqa: E402
 from .slips import next_serial  # noqa: E402
 
@@ -248,6 +249,8 @@ def submit_application(session: Session, unit_id: int, opening: Opening | None, 
     values["id_number"] = normalise(values["id_number"])
     values["id_kind"] = values["id_kind"] or "national_id"
     values["email"] = (values["email"] or "").lower()
+    for name in ("phone", "emergency_phone"):
+        values[name] = half_width(values[name])  # as phone_problem read it
     values["guardian_consent"] = bool(values["guardian_consent"]) and is_minor(values["birth_date"], today)
     if not is_minor(values["birth_date"], today):
         values["guardian_name"] = ""

@@ -32,7 +32,7 @@ from .idnumbers import (
     id_problem,
     normalise,
 )
-from .contact import email_problem, phone_problem
+from .contact import email_problem, half_width, phone_problem
 from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
 from .recruitment import birth_date_problem
@@ -373,6 +373,8 @@ class _Checker:
         if problem:
             self.bad(row, "出生日期", BIRTH_DATE_PROBLEMS[problem])
         # the application form's rules (models.contact); empty is fine in a roster
+        for name in ("phone", "emergency_phone"):
+            values[name] = half_width(values[name])  # as phone_problem reads it
         for column, name, problem in (("電話", "phone", phone_problem),
                                       ("電子郵件", "email", email_problem),
                                       ("緊急聯絡電話", "emergency_phone", phone_problem)):

@@ -36,6 +36,62 @@ def test_language_is_remembered_per_user(app, make, unit, admin):
     assert "Today's sessions" in page
 
 
+@pytest.mark.parametrize("phone, chosen, html_lang", [("en", "zh_Hant_TW", "zh-Hant-TW"),
+                                                       ("zh-TW", "en", "en")])
+def test_language_chosen_on_the_sign_in_page_is_kept_after_signing_in(app, db, make, unit, phone,
+                                                                       chosen, html_lang):
+    """A phone set to one language, the other tapped on the sign-in page: signing in keeps
+    the choice, and an account without a language of its own remembers it."""
+    from models.people import User
+    from tests.conftest import HttpUser
+
+    user = make.user(unit, role="volunteer")
+    person = HttpUser(app.test_client())
+    person.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = phone
+    person.refresh_token()
+    person.post("/language", {"lang": chosen, "next": "/sign-in"})
+    assert f'<html lang="{html_lang}">' in person.get("/sign-in").get_data(as_text=True)
+    assert person.sign_in(user.email, make.PASSWORD).status_code == 302
+    assert f'<html lang="{html_lang}">' in person.get("/").get_data(as_text=True)
+    db.expire_all()
+    assert db.get(User, user.id).locale == chosen
+    # another device in the phone's language: the account's language now
+    other = HttpUser(app.test_client())
+    other.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = phone
+    other.sign_in(user.email, make.PASSWORD)
+    assert f'<html lang="{html_lang}">' in other.get("/").get_data(as_text=True)
+    # once saved, the account's language stays: the other one tapped before a later sign-in
+    # does not overwrite it (the language switch inside the app does)
+    third = HttpUser(app.test_client())
+    third.refresh_token()
+    third.post("/language", {"lang": "en" if chosen != "en" else "zh_Hant_TW", "next": "/sign-in"})
+    third.sign_in(user.email, make.PASSWORD)
+    db.expire_all()
+    assert db.get(User, user.id).locale == chosen
+
+
+def test_language_chosen_on_the_welcome_page_is_kept_after_setting_the_password(app, db, make,
+                                                                                  unit):
+    from models import account_links
+    from models.base import utcnow
+    from models.people import User
+    from tests.conftest import HttpUser
+
+    vol = make.volunteer(unit, user=make.user(unit, role="volunteer"))
+    token = account_links.create_set_password_link(db, vol.user, None, utcnow())
+    db.commit()
+    person = HttpUser(app.test_client())
+    person.refresh_token(f"/welcome/{token}")
+    person.post("/language", {"lang": "en", "next": f"/welcome/{token}"})
+    assert '<html lang="en">' in person.get(f"/welcome/{token}").get_data(as_text=True)
+    done = person.post(f"/welcome/{token}", {"password": "a brand new pass",
+                                             "confirm": "a brand new pass", "pin": "2468"})
+    assert done.status_code == 302
+    assert '<html lang="en">' in person.get("/").get_data(as_text=True)
+    db.expire_all()
+    assert db.get(User, vol.user.id).locale == "en"
+
+
 def test_unknown_language_is_refused(admin):
     response = admin.post("/language", {"lang": "xx", "next": "/"})
     assert response.status_code == 302

@@ -190,6 +190,16 @@ def test_each_bad_value_is_refused_with_its_translated_message(anon, db, opening
     assert count(db) == 0
 
 
+def test_full_width_phone_numbers_are_accepted_and_kept_as_digits(anon, db, opening):
+    """A Chinese keyboard types full-width digits: the same phone number."""
+    response = anon.post(f"/openings/{opening.public_id}/apply",
+                         good(phone=" ０９１２３４５６７８ ", emergency_phone="（０２）２７００－１２３４"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert count(db) == 1
+    a = db.scalars(select(Application)).one()
+    assert (a.phone, a.emergency_phone) == ("0912345678", "(02)2700-1234")
+
+
 def test_passport_and_resident_numbers(anon, db, opening):
     assert anon.post(f"/openings/{opening.public_id}/apply",
                      good(id_kind="passport", id_number="X1234567")).status_code == 200

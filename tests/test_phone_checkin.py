@@ -10,6 +10,7 @@ from models.checkin import CheckinEvent
 from models.kiosk import create_device, enrol, presence_token
 from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 from models.sites import regenerate_site_token
+from models.insurance import InsuranceCover
 from models.training import TrainingRecord
 
 KEY = re.compile(r'name="key" value="([^"]+)"')
@@ -524,3 +525,61 @@ def test_kiosk_rotating_qr_does_not_ask_for_or_judge_the_phones_position(app, db
     assert response.status_code == 200 and "已簽到" in response.get_data(as_text=True)
     [s] = _sessions(db)
     assert s.source == SessionSource.kiosk_qr and s.flags == ""
+
+
+def test_the_home_page_names_the_items_a_training_gap_stops(app, db, make, unit, volunteer):
+    """A unit of two categories: a volunteer without the social-welfare unit briefing (SW04)
+    can serve the comprehensive item only. Before they travel, the home page names the three
+    items that refuse them and the course they miss, not only the gaps that stop every item."""
+    from models.people import Volunteer
+    from models.training import TrainingCourse
+    from models.unit import Category
+
+    for zh, en in (("長者陪伴關懷", "Companionship for elders"),
+                   ("共餐與送餐服務", "Shared and delivered meals"),
+                   ("活動帶領協助", "Activity assistance")):
+        make.item(unit, name_zh=zh, name_en=en, category=Category.social_welfare)
+    make.item(unit, name_zh="櫃台諮詢服務", name_en="Reception desk", category=Category.comprehensive)
+    vol = db.scalar(select(Volunteer).where(Volunteer.user_id == volunteer.user.id))
+    make.cover(vol)
+    briefing = db.scalar(select(TrainingCourse.id).where(TrainingCourse.unit_id == unit.id,
+                                                         TrainingCourse.code == "SW04"))
+    db.execute(TrainingRecord.__table__.delete().where(TrainingRecord.volunteer_id == vol.id,
+                                                       TrainingRecord.course_id == briefing))
+    db.commit()
+    home = volunteer.get("/").get_data(as_text=True)
+    assert 'id="cannot-serve"' in home and "有些服務項目您還不能簽到" in home
+    assert "目前還不能簽到" not in home  # the reception desk is open to them
+    notice = re.search(r'id="cannot-serve">(.*?)</section>', home, re.S).group(1)
+    assert ("長者陪伴關懷、共餐與送餐服務、活動帶領協助需要的特殊訓練尚未完成："
+            "運用單位業務簡介及工作內容說明(含實習)") in notice
+    assert "櫃台諮詢服務" not in notice
+    english = volunteer.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert ("Special training not yet completed for Companionship for elders, Shared and "
+            "delivered meals, Activity assistance: The unit&#39;s work and the volunteer&#39;s "
+            "tasks (with practice)") in english
+    # with every item refused (no cover now), the heading says so; the item gap is still named
+    db.execute(InsuranceCover.__table__.delete().where(InsuranceCover.volunteer_id == vol.id))
+    db.commit()
+    home = volunteer.get("/").get_data(as_text=True)
+    assert "目前還不能簽到" in home and "沒有有效的意外保險" in home
+    assert "活動帶領協助需要的特殊訓練尚未完成" in home
+
+
+def test_training_gaps_every_item_shares_are_said_once_and_the_others_per_item(db, make, unit):
+    """No training at all in a unit of two categories: basic training stops every item (said
+    as at the check-in); each category's special courses are named with the items they stop."""
+    from models import gates
+    from models.base import taipei_date
+    from models.unit import Category
+
+    make.item(unit, name_zh="長者陪伴關懷", category=Category.social_welfare)
+    make.item(unit, name_zh="櫃台諮詢服務", category=Category.comprehensive)
+    vol = make.volunteer(unit, trained=False)
+    make.volunteer(unit)  # seeds the catalogue
+    make.cover(vol)
+    found = gates.serving_refusals(db, vol, taipei_date(utcnow()))
+    assert [(r.code, str(r.params.get("service_items", ""))) for r in found] == [
+        ("basic_training_missing", ""),
+        ("special_training_missing", "長者陪伴關懷"),
+        ("special_training_missing", "櫃台諮詢服務")]

@@ -105,7 +105,7 @@ def test_wrong_password_is_refused_and_changes_nothing(db, volunteer, vol, table
     assert "您的密碼不正確。" in zh.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("pin", ["123", "1234567", "12a4", "12 34", "", "1234\n", "١٢٣٤"])
+@pytest.mark.parametrize("pin", ["123", "1234567", "12a4", "12 34", "", "12\n34", "١٢٣٤"])
 def test_bad_pins_are_refused_with_the_translated_rule(db, make, volunteer, vol, pin):
     before = fresh(db, vol.id).pin_hash
     refused = change(volunteer, make.PASSWORD, pin)
@@ -127,6 +127,24 @@ def test_full_width_digits_are_the_same_pin(db, make, volunteer, vol, tablet):
     """A Chinese keyboard may type full-width digits; the keypad sends ASCII ones."""
     assert change(volunteer, make.PASSWORD, "１３５７").status_code == 302
     assert keypad(tablet, vol, "1357").status_code == 200
+
+
+def test_spaces_around_a_pin_and_full_width_digits_are_the_same_pin(app, db, make, volunteer, vol,
+                                                                    tablet):
+    """What a phone's keyboard adds (a space, full-width digits) is not part of the PIN: on
+    the PIN page, in the confirmation too, and on the welcome link's page."""
+    assert change(volunteer, make.PASSWORD, " 5913 ", confirm="5913").status_code == 302
+    assert keypad(tablet, vol, "5913").status_code == 200
+    assert change(volunteer, make.PASSWORD, "６０２４", confirm=" 6024").status_code == 302
+    assert keypad(tablet, vol, "6024").status_code == 200
+    token = account_links.create_set_password_link(db, vol.user, None, utcnow())
+    db.commit()
+    person = HttpUser(app.test_client())
+    person.refresh_token(f"/welcome/{token}")
+    done = person.post(f"/welcome/{token}", {"password": "a brand new pass",
+                                             "confirm": "a brand new pass", "pin": "　７１３５ "})
+    assert done.status_code == 302
+    assert fresh(db, vol.id).check_pin("7135")
 
 
 def test_a_new_pin_clears_a_lock_out(db, make, volunteer, vol, tablet):

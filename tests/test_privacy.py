@@ -223,7 +223,9 @@ def test_contact_edit_and_bad_input_over_http(db, volunteer):
     assert ok.status_code == 302
     v = me(db, volunteer)
     assert (v.phone, v.email, v.emergency_contact) == ("0912000111", "a@b.tw", "爸爸")
-    assert volunteer.post("/me/data/contact", {"phone": "0912000222"},
+    assert volunteer.post("/me/data/contact", {"phone": "0912000222", "address": "臺北市",
+                                               "emergency_contact": "爸爸",
+                                               "emergency_phone": "0922-000-333"},
                           headers={}, follow_redirects=False).status_code == 302
     assert volunteer.client.post("/me/data/contact", data={"phone": "x"}).status_code == 400  # no CSRF
 
@@ -432,7 +434,7 @@ def test_a_correction_that_makes_a_volunteer_a_minor_asks_for_a_guardian(db, mak
     assert admin.post(url, {**base, "guardian_name": "陳大文", "phone": "0912-000-111"}
                       ).status_code == 302
     # corrected back to an adult: the guardian is cleared, as on the application form
-    assert admin.post(url, {**base, "birth_date": "1970-05-17",
+    assert admin.post(url, {**base, "birth_date": "1970-05-17", "phone": "0912-000-111",
                             "guardian_name": "陳大文"}).status_code == 302
     db.rollback()
     db.expire_all()
@@ -521,8 +523,60 @@ def test_the_volunteers_own_contact_form_keeps_the_same_rules(db, volunteer):
         assert words in response.get_data(as_text=True)
     v = me(db, volunteer)
     assert (v.phone, v.email, v.emergency_phone) == ("", "", "")
-    assert volunteer.post("/me/data/contact", {"phone": "0912-000-111"}).status_code == 302
+    assert volunteer.post("/me/data/contact", {"phone": "0912-000-111", "address": "臺北市",
+                                               "emergency_contact": "媽媽",
+                                               "emergency_phone": "0922-000-333"}).status_code == 302
     assert me(db, volunteer).phone == "0912-000-111"
+
+
+def test_a_volunteer_cannot_blank_what_the_application_form_requires(db, volunteer):
+    """Phone, address and the emergency contact are required, as on the application form;
+    the contact email is optional, and the form says it is not the sign-in email."""
+    full = {"phone": "0912-000-111", "email": "me@example.tw", "address": "臺北市大安區",
+            "emergency_contact": "媽媽", "emergency_phone": "0922-000-333"}
+    assert volunteer.post("/me/data/contact", full).status_code == 302
+    assert "您的聯絡資料已儲存" in volunteer.get("/me/data/").get_data(as_text=True)
+    before = len(audits(db, "volunteer_contact_update"))
+    blank = volunteer.post("/me/data/contact", {name: "" for name in full})
+    assert blank.status_code == 400
+    page = blank.get_data(as_text=True)
+    assert "您的聯絡資料已儲存" not in page
+    for words in ("請輸入電話號碼", "請輸入地址", "請輸入緊急聯絡人"):
+        assert words in page
+    for name in ("phone", "address", "emergency_contact", "emergency_phone"):
+        assert 'id="%s-error"' % name in page
+    v = me(db, volunteer)
+    assert (v.phone, v.address, v.emergency_contact, v.emergency_phone) == (
+        "0912-000-111", "臺北市大安區", "媽媽", "0922-000-333")
+    assert len(audits(db, "volunteer_contact_update")) == before
+    english = volunteer.post("/me/data/contact", {**full, "phone": ""},
+                             headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Enter a phone number." in english
+    # the contact email may be left empty
+    assert volunteer.post("/me/data/contact", {**full, "email": ""}).status_code == 302
+    assert me(db, volunteer).email == ""
+
+
+def test_full_width_digits_are_a_phone_number(db, volunteer):
+    """A Chinese keyboard types ０９１２３４５６７８: the same number, kept in ASCII digits."""
+    response = volunteer.post("/me/data/contact", {
+        "phone": "０９１２３４５６７８", "email": "", "address": "臺北市",
+        "emergency_contact": "媽媽", "emergency_phone": " （０２）２７００－１２３４ "})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    v = me(db, volunteer)
+    assert (v.phone, v.emergency_phone) == ("0912345678", "(02)2700-1234")
+
+
+def test_the_contact_form_says_the_sign_in_email_is_separate(db, volunteer):
+    sign_in = volunteer.user.email
+    volunteer.post("/me/data/contact", {"phone": "0912-000-111", "email": "changed@example.com",
+                                        "address": "臺北市", "emergency_contact": "媽媽",
+                                        "emergency_phone": "0922-000-333"})
+    page = volunteer.get("/me/data/").get_data(as_text=True)
+    assert 'value="changed@example.com"' in page
+    assert f"登入用的電子郵件是 {sign_in}" in page and "聯絡用電子郵件" in page
+    english = volunteer.get("/me/data/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"You sign in with {sign_in}" in english and "Contact email" in english
 
 
 def test_update_contact_refuses_what_the_application_form_refuses(db, make, unit):
@@ -537,5 +591,36 @@ def test_update_contact_refuses_what_the_application_form_refuses(db, make, unit
             privacy.update_contact(db, v, None, **values)
         assert (refused.value.field, refused.value.message) == (field, message)
         db.rollback()
-    privacy.update_contact(db, v, None, phone="", email="", emergency_phone="")  # empty is fine
+    # what was never on file may stay empty (a roster without it); what is on file of what the
+    # application form requires may be changed, not removed; the email may be removed
+    privacy.update_contact(db, v, None, phone="", email="", emergency_phone="")
     db.commit()
+    privacy.update_contact(db, v, None, phone="0912-000-111", email="me@example.tw",
+                           address="臺北市", emergency_contact="媽媽", emergency_phone="0922-000-333")
+    db.commit()
+    full = {"phone": "0912-000-111", "email": "me@example.tw", "address": "臺北市",
+            "emergency_contact": "媽媽", "emergency_phone": "0922-000-333"}
+    for name in ("phone", "address", "emergency_contact", "emergency_phone"):
+        with pytest.raises(PrivacyError) as refused:
+            privacy.update_contact(db, v, None, **{**full, name: " "})
+        assert refused.value.field == name and refused.value.message.startswith("Enter ")
+        db.rollback()
+    privacy.update_contact(db, v, None, **{**full, "email": ""})
+    db.commit()
+
+
+@pytest.mark.parametrize("lang, welfare, comprehensive", [
+    ("zh-TW", "綜合討論 · 社會福利類", "綜合討論 · 綜合類"),
+    ("en", "General discussion · Social welfare", "General discussion · Comprehensive")])
+def test_my_training_list_tells_the_two_categories_courses_apart(db, volunteer, lang, welfare,
+                                                                 comprehensive):
+    """SW03 and CO01 are both 綜合討論, SW04 and CO02 both the unit briefing: each special course
+    is shown with its category, as on the admin's course choices."""
+    import re
+
+    page = volunteer.get("/me/data/", headers={"Accept-Language": lang}).get_data(as_text=True)
+    rows = re.findall(r'<li><span class="who">([^<]*)</span><span class="what small">([^<]*)</span>',
+                      page)
+    assert len(rows) >= 4 and len(rows) == len(set(rows)), rows  # no two lines read the same
+    names = {name for name, _ in rows}
+    assert welfare in names and comprehensive in names

@@ -816,6 +816,49 @@ def test_milestones_name_the_award_in_the_readers_language(volunteer, db, unit, 
         volunteer.get("/me/milestones")))
 
 
+def _milestone_cards(html: str) -> dict[str, tuple[str, list[str]]]:
+    """award key -> (the card's heading, its small lines), as the volunteer reads them."""
+    import html as html_module
+
+    cards = {}
+    for key, body in re.findall(r'data-award="([^"]+)">(.*?)</section>', html, re.S):
+        heading = re.search(r"<h2>(.*?)</h2>", body, re.S).group(1)
+        small = re.findall(r'<p class="small muted"[^>]*>(.*?)</p>', body, re.S)
+        cards[key] = (html_module.unescape(heading.strip()),
+                      [html_module.unescape(re.sub(r"<[^>]+>", "", s)) for s in small])
+    return cards
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_milestones_say_which_hours_count_for_the_next_application(volunteer, db, unit, place,
+                                                                     lang):
+    """On 2026-03-05 the national award counts hours to 2026-05-31 (a day ahead): the card says
+    hours served until then count toward the application filed by 31 July; MOHW's hours to
+    2025-12-31 are for the application filed by 31 March. An award of one level is not named
+    twice ("志願服務榮譽卡 · 榮譽卡")."""
+    serve(db, unit, place, volunteer.user.volunteer, 10, dt.datetime(2025, 12, 1, 10, tzinfo=TAIPEI))
+    cards = _milestone_cards(page(volunteer.get("/me/milestones", headers={"Accept-Language": lang})))
+    zh = lang == "zh-TW"
+    national, mohw, card = cards["national"][1][0], cards["mohw"][1][0], cards["honour_card"][1][0]
+    if zh:
+        assert national == "服務到 2026-05-31 為止的時數，都計入下一次申請（單位於 2026-07-31 前送件）。"
+        assert mohw == "時數計至 2025-12-31，用於單位於 2026-03-31 前送件的申請。"
+        assert card == "時數計至 2026-03-05"
+        assert cards["honour_card"][0] == "志願服務榮譽卡"
+        assert cards["golden_diamond"][0] == "金鑽獎 優良志工"
+        assert cards["taipei_contribution"][0] == "臺北市志願服務貢獻獎"
+        assert cards["national"][0] == "志願服務獎勵 · 銅牌"
+        assert cards["mohw"][0] == "衛生福利志願服務獎勵 · 銅質徽章"
+    else:
+        assert national == ("Hours served until 2026-05-31 count toward the next application, "
+                            "which the unit files by 2026-07-31.")
+        assert mohw == "Hours counted to 2025-12-31, for the application the unit files by 2026-03-31."
+        assert card == "Counted to 2026-03-05"
+        assert cards["honour_card"][0] == "Volunteer honour card"
+        assert cards["golden_diamond"][0] == "Golden Diamond volunteer"
+        assert cards["national"][0] == "National volunteer service award · Bronze"
+
+
 def test_milestones_count_toward_the_next_round_of_windowed_awards(db, make, unit, place):
     """In December, hours served since 31 May count toward next year's national award (hours
     to 31 May, due 31 July) and this year's hours toward next March's MOHW award (hours to the

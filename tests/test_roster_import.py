@@ -401,3 +401,14 @@ def test_phone_and_email_follow_the_application_forms_rules(db, make, unit, cour
     result = roster_import.check(db, unit.id, data, "contact.xlsx")
     assert [(p.row, p.column, p.message) for p in result.problems] == [
         (2, "電話", PHONE_PROBLEM), (2, "電子郵件", EMAIL_PROBLEM), (3, "緊急聯絡電話", PHONE_PROBLEM)]
+
+
+def test_full_width_phone_numbers_are_imported_as_digits(db, make, unit, course):
+    admin = make.user(unit, role="admin")
+    data = xlsx({"志工": [VOL_HEAD, vol("V301", "丙", ID1, 電話="０９１２－３４５－６７８",
+                                      緊急聯絡電話="　０２２７００１２３４")]})
+    assert roster_import.check(db, unit.id, data, "wide.xlsx").problems == []
+    roster_import.run(db, admin, data, "wide.xlsx")
+    db.commit()
+    v = db.scalars(select(Volunteer).where(Volunteer.id_number == ID1)).one()
+    assert (v.phone, v.emergency_phone) == ("0912-345-678", "0227001234")

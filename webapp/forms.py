@@ -64,16 +64,24 @@ phone_number = _domain_rule(contact.phone_problem)
 email_address = _domain_rule(contact.email_problem)
 
 
+def typed_digits(value):
+    """A field's filter for digits typed on a phone: full-width ones (a Chinese keyboard) as
+    ASCII and spaces around dropped (contact.half_width), before any validator or EqualTo reads
+    them: " 1234 " and "１２３４" are the PIN 1234."""
+    return contact.half_width(value) if isinstance(value, str) else value
+
+
 class PinChangeForm(FlaskForm):
     password = PasswordField(
         _l("Your password"), validators=[DataRequired(_l("Enter your password."))]
     )
     pin = PasswordField(
-        _l("New PIN (4 to 6 digits)"), validators=[DataRequired(_l("Enter a PIN.")), kiosk_pin],
+        _l("New PIN (4 to 6 digits)"), filters=[typed_digits],
+        validators=[DataRequired(_l("Enter a PIN.")), kiosk_pin],
         description=_l("Not one digit throughout (1111), not a run (1234 or 4321), not your volunteer number.")
     )
     confirm = PasswordField(
-        _l("New PIN again"),
+        _l("New PIN again"), filters=[typed_digits],
         validators=[DataRequired(_l("Enter the PIN again.")),
                     EqualTo("pin", message=_l("The two PINs are not the same."))],
     )

@@ -29,6 +29,19 @@ def select_locale() -> str:
     return _ACCEPT.get(best, DEFAULT) if best else DEFAULT
 
 
+def fresh_session(user=None) -> None:
+    """A clean session (at sign-in, at sign-out, on a kiosk's enrolment) that keeps the
+    language the person chose on the page they were on. Signing in, an account without a
+    language of its own takes that choice (the caller commits): the choice is not lost when
+    the account's language (which wins once saved) is still unset."""
+    lang = session.get("lang")
+    session.clear()
+    if lang in LANGUAGES:
+        session["lang"] = lang
+        if user is not None and user.locale not in LANGUAGES:
+            user.locale = lang
+
+
 def html_lang(locale: str) -> str:
     return "zh-Hant-TW" if locale == "zh_Hant_TW" else locale
 

@@ -2,7 +2,7 @@
 one-time link (printed as a QR, or emailed), is signed in and lands on home."""
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, session, url_for
+from flask import Blueprint, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
@@ -14,8 +14,8 @@ from models.base import utcnow
 
 from ..access import public
 from ..extensions import db, limiter
-from ..forms import kiosk_pin
-from ..i18n import refusal_text
+from ..forms import kiosk_pin, typed_digits
+from ..i18n import fresh_session, refusal_text
 
 bp = Blueprint("account_setup", __name__)
 
@@ -33,7 +33,7 @@ class SetupForm(FlaskForm):
     confirm = PasswordField(_l("New password again"), validators=[
         DataRequired(_l("Enter the password again.")),
         EqualTo("password", message=_l("The two passwords are not the same."))])
-    pin = PasswordField(_l("Kiosk PIN (4 to 6 digits)"), validators=[
+    pin = PasswordField(_l("Kiosk PIN (4 to 6 digits)"), filters=[typed_digits], validators=[
         DataRequired(_l("Enter a PIN.")), kiosk_pin],
         description=_l("Not one digit throughout (1111), not a run (1234 or 4321), not your volunteer number."))
 
@@ -66,9 +66,9 @@ def welcome(token: str):
             db.session.rollback()
             form.password.errors = [*form.password.errors, refusal_text(exc)]
         else:
-            db.session.commit()
             logout_user()
-            session.clear()
+            fresh_session(user)  # in the language chosen on the welcome page
+            db.session.commit()
             login_user(user)
             return redirect(url_for("home.index"))
     status = 400 if form.is_submitted() else 200

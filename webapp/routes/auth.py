@@ -15,7 +15,7 @@ from models.people import Role, User
 from ..access import public, roles, signed_in
 from ..extensions import db, limiter
 from ..forms import PasswordChangeForm, PinChangeForm, SignInForm
-from ..i18n import LANGUAGES, refusal_text
+from ..i18n import LANGUAGES, fresh_session, refusal_text
 
 bp = Blueprint("auth", __name__)
 
@@ -51,8 +51,8 @@ def sign_in():
         if user is not None and user.active and user.check_password(form.password.data):
             user.last_sign_in_at = utcnow()
             audit.record(db.session, action="sign_in", entity="user", entity_id=user.id, actor=user)
+            fresh_session(user)  # a fresh session at sign-in, in the language chosen on this page
             db.session.commit()
-            session.clear()  # a fresh session at sign-in
             login_user(user, remember=bool(form.remember.data))
             return redirect(safe_next(request.args.get("next"), url_for("home.index")))
         flash(_("Email or password is not correct."), "error")
@@ -68,11 +68,8 @@ def sign_in():
 @bp.route("/sign-out", methods=["POST"])
 @signed_in
 def sign_out():
-    lang = session.get("lang")
     logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    fresh_session()
     flash(_("You have signed out."), "info")
     response = redirect(url_for("auth.sign_in"))
     # Tell the browser (and our service worker) to drop anything cached for this origin.

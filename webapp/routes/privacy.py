@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from models import access_log, privacy, record_book
 from models import prior_service
@@ -45,15 +45,18 @@ STATUS_LABELS = {
 
 
 class ContactForm(FlaskForm):
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40, message=TOO_LONG),
-                                                 phone_number])
-    email = StringField(_l("Email"), validators=[Optional(), Length(max=254, message=TOO_LONG),
-                                                 email_address])
-    address = StringField(_l("Address"), validators=[Length(max=300, message=TOO_LONG)])
-    emergency_contact = StringField(_l("Emergency contact"),
-                                    validators=[Length(max=120, message=TOO_LONG)])
+    """What the application form requires, required here too (privacy.CONTACT_REQUIRED);
+    the email is optional, as there."""
+    phone = StringField(_l("Mobile phone"), validators=[
+        DataRequired(_l("Enter a phone number.")), Length(max=40, message=TOO_LONG), phone_number])
+    email = StringField(_l("Contact email (optional)"), validators=[
+        Optional(), Length(max=254, message=TOO_LONG), email_address])
+    address = StringField(_l("Address"), validators=[
+        DataRequired(_l("Enter your address.")), Length(max=300, message=TOO_LONG)])
+    emergency_contact = StringField(_l("Emergency contact"), validators=[
+        DataRequired(_l("Enter an emergency contact.")), Length(max=120, message=TOO_LONG)])
     emergency_phone = StringField(_l("Emergency contact's phone"), validators=[
-        Optional(), Length(max=40, message=TOO_LONG), phone_number])
+        DataRequired(_l("Enter a phone number.")), Length(max=40, message=TOO_LONG), phone_number])
 
 
 class RequestForm(FlaskForm):
@@ -97,6 +100,10 @@ def _page(contact_form=None, request_form=None, photo_form=None, status=200):
     if contact_form is None:
         contact_form = ContactForm(formdata=None, data={
             name: getattr(person, name) for name in privacy.CONTACT_FIELDS})
+    # the sign-in email is the account's, not this one: say so, and which it is
+    contact_form.email.description = _(
+        "The unit writes to you at this address. You sign in with %(email)s, which stays as it "
+        "is when you change this one.", email=current_user.email)
     bad_form = next((f for f in (contact_form, request_form, photo_form)
                      if f is not None and f.errors), None)
     return render_template(
