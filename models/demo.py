@@ -128,9 +128,11 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
             starts_on=dt.date(today.year, 1, 1),
             ends_on=today + dt.timedelta(days=20 if i % 9 == 0 else 200)))
 
-    # A few weeks of past service: most verified, some awaiting verification, a forgotten check-out.
-    # Only what a check-in would have accepted: the same gates (insured, trained for the item).
+    # A few weeks of past service: most verified, some awaiting verification, now and then a
+    # forgotten check-out. Only what a check-in would have accepted: the same gates (insured,
+    # trained for the item).
     session.flush()
+    from .checkin import next_taipei_midnight
     from .gates import gate_refusals
 
     for days_ago in range(1, 29):
@@ -157,14 +159,18 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
                 s.credited_minutes = minutes
                 s.verified_by_id = None
                 s.verified_at = s.checked_out_at + dt.timedelta(days=1)
-            elif rng.random() < 0.08:
+            elif rng.random() < 0.08:  # closed as the stale-session job does (checkin.close_stale)
                 s.status = SessionStatus.needs_review
-                s.checked_out_at = check_in + dt.timedelta(hours=12)
+                s.checked_out_at = min(check_in + dt.timedelta(minutes=site.max_session_minutes),
+                                       next_taipei_midnight(check_in))
+                s.credited_minutes = 0
                 s.add_flag(Flag.auto_closed)
             else:
                 s.status = SessionStatus.closed
             session.add(s)
     _seed_a_year_of_service(session, unit, vols, sites[0], items[0], today, gate_refusals)
+    session.flush()
+    _seed_sessions_to_look_at(session, unit, vols, sites[0], items[0], today, gate_refusals)
     session.flush()
     for s in session.scalars(select(ServiceSession).where(ServiceSession.verified_at.is_not(None))):
         s.verified_by_id = supervisors[s.id % 2].id
@@ -178,7 +184,61 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
                                    checked_in_at=now - dt.timedelta(minutes=25 + 20 * vols.index(vol)),
                                    source=SessionSource.kiosk_card))
     session.flush()
+    # ... and the volunteer without insurance, turned away at the first site's kiosk a little
+    # earlier: the dashboard's "Turned away today" names them (the real check-in, refused).
+    from .base import taipei_day_bounds
+    from .checkin import check_in
+
+    check_in(session, volunteer=vols[-1], site=sites[0], item=items[0],
+             now=max(now - dt.timedelta(minutes=12), taipei_day_bounds(today)[0]),
+             source=SessionSource.kiosk_card)
+    session.flush()
     return {"unit": unit.name, "password": DEMO_PASSWORD, "accounts": accounts}
+
+
+# What the first site's supervisor finds to look at one by one, whatever the random draws gave:
+# (days back, local time of check-in, minutes, the flag). A forgotten check-out, closed by the
+# stale-session job; a check-out seconds after the check-in (short); a poster check-in without
+# the phone's position at a site that checks presence.
+TO_LOOK_AT = ((1, dt.time(8, 50), None, Flag.auto_closed),
+              (2, dt.time(15, 5), 0, Flag.short),
+              (3, dt.time(15, 20), 150, Flag.position_unavailable))
+
+
+def _seed_sessions_to_look_at(session: Session, unit: Unit, vols: list, site, item, today: dt.date,
+                              gate_refusals) -> None:
+    """The TO_LOOK_AT sessions at `site`, waiting for verification: each on the given number of
+    service days back (Sundays have no service), for the first volunteer the gates let in with
+    no session at that time."""
+    from .checkin import next_taipei_midnight, overlapping_session
+
+    insured = vols[:-1]
+    for n, (days_back, at, minutes, flag) in enumerate(TO_LOOK_AT):
+        day = today
+        while days_back:
+            day -= dt.timedelta(days=1)
+            days_back -= day.weekday() != 6
+        start = dt.datetime.combine(day, at, tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+        if flag == Flag.auto_closed:
+            end = min(start + dt.timedelta(minutes=site.max_session_minutes), next_taipei_midnight(start))
+        else:
+            end = start + (dt.timedelta(minutes=minutes) if minutes else dt.timedelta(seconds=20))
+        turn = 5 * n % len(insured)  # not the same volunteer each time
+        vol = next((v for v in insured[turn:] + insured[:turn]
+                    if not gate_refusals(session, v, site, item, start)
+                    and overlapping_session(session, v.id, start, end) is None), None)
+        if vol is None:
+            continue
+        s = ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id,
+                           service_item_id=item.id, checked_in_at=start, checked_out_at=end,
+                           source=SessionSource.poster if flag == Flag.position_unavailable
+                           else SessionSource.kiosk_card,
+                           status=SessionStatus.needs_review if flag == Flag.auto_closed
+                           else SessionStatus.closed,
+                           persons_served=None if flag == Flag.auto_closed else 3)
+        s.add_flag(flag)
+        session.add(s)
+        session.flush()
 
 
 def _seed_a_year_of_service(session: Session, unit: Unit, vols: list, site, item, today: dt.date,

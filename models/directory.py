@@ -53,7 +53,7 @@ class DirectoryRow:
 DirectoryPage = Page
 
 
-def _visible_ids(session: Session, user: User, year: int) -> set[int] | None:
+def visible_volunteer_ids(session: Session, user: User, year: int) -> set[int] | None:
     """None for admins (the whole unit); a supervisor's volunteers, as the evaluation list
     has them: scheduled or checked in at one of their sites this year."""
     if user.role == Role.admin:
@@ -78,7 +78,7 @@ def directory(session: Session, user: User, today: dt.date, search: str = "",
         conditions.append(or_(Volunteer.name_zh.contains(search, autoescape=True),
                               Volunteer.name_en.icontains(search, autoescape=True),
                               Volunteer.volunteer_no.istartswith(search, autoescape=True)))
-    visible = _visible_ids(session, user, today.year)
+    visible = visible_volunteer_ids(session, user, today.year)
     if visible is not None:
         conditions.append(Volunteer.id.in_(visible or {-1}))
     total = session.scalar(select(func.count(Volunteer.id)).where(*conditions)) or 0

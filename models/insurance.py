@@ -325,12 +325,23 @@ def cover_statuses(session: Session, volunteers: Sequence[Volunteer], day: dt.da
 
 def uninsured_on(session: Session, unit_id: int, day: dt.date) -> list[Volunteer]:
     """Active volunteers with no cover on `day`: they must not serve until covered."""
-    return [s.volunteer for s in cover_overview(session, unit_id, day) if not s.insured]
+    return uninsured(cover_overview(session, unit_id, day))
 
 
 def expiring_within(session: Session, unit_id: int, day: dt.date,
                     days: int = EXPIRING_DAYS) -> list[CoverStatus]:
     """Active volunteers covered on `day` whose unbroken cover ends within `days` days
     (ending on `day + days` counts), soonest first."""
-    rows = [s for s in cover_overview(session, unit_id, day) if s.insured and s.expiring(days)]
+    return expiring(cover_overview(session, unit_id, day), days)
+
+
+def uninsured(statuses: Sequence[CoverStatus]) -> list[Volunteer]:
+    """Of these covers on a day (cover_statuses), the volunteers without one."""
+    return [s.volunteer for s in statuses if not s.insured]
+
+
+def expiring(statuses: Sequence[CoverStatus], days: int = EXPIRING_DAYS) -> list[CoverStatus]:
+    """Of these covers on a day (cover_statuses), those whose unbroken cover ends within
+    `days` days, soonest first."""
+    rows = [s for s in statuses if s.insured and s.expiring(days)]
     return sorted(rows, key=lambda s: (s.covered_until, s.volunteer.volunteer_no))

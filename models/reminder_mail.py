@@ -1,7 +1,10 @@
 """Reminders by email for a unit's admins: what the admin home page shows (results reports to
 file, award deadlines, certificate requests), plus insurance and verification that need them,
 sent by `hourbook reminders send` from cron so that an admin who does not open Hourbook still
-hears of a filing window (workflow.md steps 3, 11 and 12; rules.md "Reports").
+hears of a filing window (workflow.md steps 3, 11 and 12; rules.md "Reports"). Each supervisor
+gets a mail of their own in the same run: the sessions waiting for verification at their
+sites, the flagged ones and the forgotten check-outs among them (`supervisor_reminders`, the
+counts of their home page's "to do", verification.waiting_at).
 
 What goes in a unit's reminder (`unit_reminder`, as of a Taipei day):
 - results reports whose filing window is open or past and not filed (models.reports.reminders);
@@ -14,8 +17,10 @@ What goes in a unit's reminder (`unit_reminder`, as of a Taipei day):
 - active volunteers without insurance cover today, and covers ending within 30 days;
 - sessions waiting for verification (closed or needing review).
 
-An empty reminder is not sent. At most one reminder per unit and Taipei day, held by the
-database (`ReminderMail`, unique per unit and day): a cron job run twice sends once. A run
+An empty reminder is not sent (nor a supervisor's with nothing waiting at their sites). At
+most one reminder per unit and Taipei day, held by the database (`ReminderMail`, unique per unit
+and day; the admins' and the supervisors' mails are sent together under it, as one): a cron job
+run twice sends once. A run
 claims the day before sending and marks it sent after; a claim left unsent for CLAIM_TIMEOUT
 (the run died or was killed in between) is taken over by the next run, so the day's reminder
 is not lost. The cost: if a run died after the SMTP server accepted the mail but before marking
@@ -26,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, ForeignKey, Integer, UniqueConstraint, delete, func, select, update
+from sqlalchemy import Date, ForeignKey, Integer, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -38,7 +43,7 @@ from .people import Role, User, Volunteer
 from .plan import PlanReminder, filing_reminders
 from .recognition import Deadline, deadlines
 from .reports import Reminder, reminders
-from .service import ServiceSession, SessionStatus
+from .verification import Waiting, supervised_site_ids, waiting_at
 
 DEADLINE_DAYS = 30  # award deadlines this close are in the reminder
 CLAIM_TIMEOUT = dt.timedelta(minutes=30)  # a claim this old and not sent: its run died
@@ -84,9 +89,6 @@ def unit_reminder(session: Session, unit_id: int, today: dt.date) -> UnitReminde
     open_certs, overdue_certs = certificate_counts(session, unit_id, today)
     soon = [d for d in deadlines(session, unit_id, today, horizon_days=DEADLINE_DAYS)
             if d.kind == "award" and (d.qualifying or d.pending)]
-    to_verify = session.scalar(select(func.count()).select_from(ServiceSession).where(
-        ServiceSession.unit_id == unit_id,
-        ServiceSession.status.in_([SessionStatus.closed, SessionStatus.needs_review])))
     return UnitReminder(unit_id, today, reports=reminders(session, unit_id, today),
                         plans=filing_reminders(session, unit_id, today),
                         deadlines=soon, open_certificates=open_certs,
@@ -94,16 +96,38 @@ def unit_reminder(session: Session, unit_id: int, today: dt.date) -> UnitReminde
                         changed_certificates=changed_count(session, unit_id),
                         uninsured=uninsured_on(session, unit_id, today),
                         expiring=expiring_within(session, unit_id, today),
-                        to_verify=int(to_verify or 0))
+                        to_verify=waiting_at(session, unit_id, None).sessions)
 
 
-def recipients(session: Session, unit_id: int) -> list[User]:
-    """The unit's active admin accounts with a real address (not a placeholder)."""
+def recipients(session: Session, unit_id: int, role: Role = Role.admin) -> list[User]:
+    """The unit's active admin (or supervisor) accounts with a real address (not a placeholder)."""
     from .account_links import PLACEHOLDER_DOMAIN
 
     return [u for u in session.scalars(select(User).where(
-        User.unit_id == unit_id, User.role == Role.admin, User.active.is_(True))
+        User.unit_id == unit_id, User.role == role, User.active.is_(True))
         .order_by(User.id)) if u.email and not u.email.endswith("@" + PLACEHOLDER_DOMAIN)]
+
+
+@dataclass
+class SupervisorReminder:
+    """What waits for verification at one supervisor's sites."""
+
+    user: User
+    waiting: Waiting
+
+
+def supervisor_reminders(session: Session, unit_id: int) -> list[SupervisorReminder]:
+    """The unit's supervisors (as `recipients`) with sessions waiting at their sites, each with
+    their own counts; a supervisor with no site or nothing waiting is left out."""
+    found = []
+    for user in recipients(session, unit_id, Role.supervisor):
+        site_ids = supervised_site_ids(session, user)
+        if not site_ids:
+            continue
+        waiting = waiting_at(session, unit_id, site_ids)
+        if waiting.sessions:
+            found.append(SupervisorReminder(user, waiting))
+    return found
 
 
 def claim_day(session: Session, unit_id: int, today: dt.date, n_recipients: int,
@@ -131,9 +155,9 @@ def claim_day(session: Session, unit_id: int, today: dt.date, n_recipients: int,
 
 
 def mark_sent(session: Session, unit_id: int, today: dt.date, n_recipients: int, items: int,
-              now: dt.datetime | None = None) -> None:
+              now: dt.datetime | None = None, supervisors: int = 0) -> None:
     """Mark the day's reminder sent and audit it, once the SMTP server accepted it; caller
-    commits."""
+    commits. `n_recipients` counts everyone mailed; `supervisors`, the supervisors among them."""
     now = now or utcnow()
     begin_write(session)
     mail_id = session.scalar(select(ReminderMail.id).where(ReminderMail.unit_id == unit_id,
@@ -142,7 +166,8 @@ def mark_sent(session: Session, unit_id: int, today: dt.date, n_recipients: int,
                     .execution_options(synchronize_session=False))
     audit.record(session, action="reminder_mail_sent", entity="reminder_mail", entity_id=mail_id,
                  unit_id=unit_id, now=now, after={"sent_on": today.isoformat(),
-                                                  "recipients": n_recipients, "items": items})
+                                                  "recipients": n_recipients, "items": items,
+                                                  "supervisors": supervisors})
 
 
 def release_day(session: Session, unit_id: int, today: dt.date, error: str,

@@ -112,24 +112,33 @@ def _with_names(query):
                          selectinload(ServiceSession.service_item))
 
 
-def _scope(query, session: Session, user: User):
-    query = query.where(ServiceSession.unit_id == user.unit_id)
-    allowed = supervised_site_ids(session, user)
-    if allowed is not None:
-        query = query.where(ServiceSession.site_id.in_(allowed or {-1}))
+def _at_sites(query, unit_id: int, site_ids: set[int] | None):
+    """The unit's sessions; with `site_ids`, only those at these sites (a supervisor's)."""
+    query = query.where(ServiceSession.unit_id == unit_id)
+    if site_ids is not None:
+        query = query.where(ServiceSession.site_id.in_(site_ids or {-1}))
     return query
+
+
+def _scope(query, session: Session, user: User):
+    return _at_sites(query, user.unit_id, supervised_site_ids(session, user))
 
 
 def queue_query(session: Session, user: User, f: QueueFilter):
     """Closed, unverified sessions (awaiting verification or needing review) in the user's sites;
     with f.status, the approved or the rejected ones instead."""
+    return _queue_at(user.unit_id, supervised_site_ids(session, user), f)
+
+
+def _queue_at(unit_id: int, site_ids: set[int] | None, f: QueueFilter):
+    """queue_query for the unit's sessions at `site_ids` (None: every site)."""
     # The statuses are rendered as literals so SQLite can match the partial index
     # ix_service_session_queue (it cannot prove a partial-index predicate from bound values).
     statuses = [f.status] if f.status in DONE_STATUSES else [
         SessionStatus.closed.value, SessionStatus.needs_review.value]
     query = select(ServiceSession).where(ServiceSession.status.in_(
         bindparam("queue_statuses", statuses, expanding=True, literal_execute=True)))
-    query = _scope(query, session, user)
+    query = _at_sites(query, unit_id, site_ids)
     if f.site_id:
         query = query.where(ServiceSession.site_id == f.site_id)
     if f.volunteer_id:
@@ -488,14 +497,39 @@ def manual_entry(session: Session, actor: User, now: dt.datetime, *, volunteer: 
     return s
 
 
+def _count(session: Session, query) -> int:
+    return session.scalar(query.with_only_columns(func.count(ServiceSession.id))) or 0
+
+
 def unflagged_count(session: Session, user: User, f: QueueFilter) -> int:
     unflagged = QueueFilter(f.site_id, f.date_from, f.date_to, f.volunteer_id, "unflagged")
-    return session.scalar(queue_query(session, user, unflagged)
-                          .with_only_columns(func.count(ServiceSession.id))) or 0
+    return _count(session, queue_query(session, user, unflagged))
+
+
+@dataclass
+class Waiting:
+    """Sessions waiting for verification at some sites, counted as the dashboard's queue shows
+    them: all of them (the queue as it opens), the flagged ones among them (filter "Any flag":
+    a flag, or needing review; approved one by one, never in bulk), and the forgotten
+    check-outs among those (filter "auto-closed": 0 minutes credited until the real time is
+    set)."""
+
+    sessions: int = 0
+    flagged: int = 0
+    forgotten: int = 0
+
+
+def waiting_at(session: Session, unit_id: int, site_ids: set[int] | None) -> Waiting:
+    """What waits for verification at the unit's `site_ids` (None: every site; a supervisor's:
+    supervised_site_ids). Three counts on the queue's indexes."""
+    def count(flag: str | None) -> int:
+        return _count(session, _queue_at(unit_id, site_ids, QueueFilter(flag=flag)))
+
+    return Waiting(count(None), count(FLAGGED), count(Flag.auto_closed.value))
 
 
 __all__ = ["SupervisorSite", "VerificationError", "StaleRow", "QueueFilter", "approve", "adjust",
            "Change", "MISSING", "history_changes", "DONE_STATUSES",
            "reject", "reopen", "bulk_approve", "manual_entry", "check_out_by_hand", "credited",
            "verification_queue", "on_site_now", "history", "may_act_on", "assign_sites",
-           "supervised_site_ids", "unflagged_count"]
+           "supervised_site_ids", "unflagged_count", "Waiting", "waiting_at"]

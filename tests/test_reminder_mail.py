@@ -10,7 +10,8 @@ import webapp.cli_reminders as cli
 from models import reminder_mail as rm
 from models.audit import AuditEntry
 from models.base import TAIPEI
-from models.service import ServiceSession, SessionSource, SessionStatus
+from models.people import User
+from models.service import Flag, ServiceSession, SessionSource, SessionStatus
 from tests.conftest import free_port
 
 NOW = dt.datetime(2026, 7, 3, 0, 30, tzinfo=dt.timezone.utc)  # 08:30 in Taipei
@@ -166,3 +167,70 @@ def test_a_run_that_died_between_claiming_and_sending_does_not_lose_the_day(app,
     db.rollback()
     [mail] = db.scalars(select(rm.ReminderMail)).all()
     assert mail.sent_at == later
+
+
+def test_each_supervisor_gets_their_own_sites_counts(app, db, make, smtp, busy_unit):
+    """The same run mails each supervisor what waits at THEIR sites (the flagged ones and the
+    forgotten check-outs among them), in their language, with links to the dashboard filtered
+    the same way; a supervisor with nothing waiting, no site, or no longer active gets nothing.
+    The admins' mail is unchanged, and the day is still sent once."""
+    from models.verification import SupervisorSite
+
+    unit, *_rest, ending = busy_unit
+    [busy_site] = db.scalars(select(ServiceSession.site_id)).all()  # the closed session's site
+    quiet_site, item = make.site(unit), make.item(unit)
+    sup = db.scalar(select(User).where(User.email == "sup@example.tw"))
+    english = make.user(unit, role="supervisor", email="sup-en@example.tw", locale="en")
+    quiet = make.user(unit, role="supervisor", email="quiet@example.tw")
+    gone = make.user(unit, role="supervisor", email="gone-sup@example.tw", active=False)
+    for user, site in ((sup, busy_site), (english, busy_site), (quiet, quiet_site.id), (gone, busy_site)):
+        db.add(SupervisorSite(user_id=user.id, site_id=site))
+    forgotten_at = dt.datetime(2026, 7, 1, 9, tzinfo=TAIPEI)
+    s = ServiceSession(unit_id=unit.id, volunteer_id=ending.id, site_id=busy_site, service_item_id=item.id,
+                       checked_in_at=forgotten_at, checked_out_at=forgotten_at + dt.timedelta(hours=12),
+                       status=SessionStatus.needs_review, source=SessionSource.poster)
+    s.add_flag(Flag.auto_closed)
+    db.add(s)
+    db.commit()
+
+    result = send(app)
+    assert result.exit_code == 0, result.output
+    assert "sent to 2 admins; sessions to verify sent to 2 supervisors" in result.output
+    by_to = {tuple(to): msg for to, msg in smtp.messages}
+    assert set(by_to) == {("admin-zh@example.tw",), ("admin-en@example.tw",), ("sup@example.tw",),
+                          ("sup-en@example.tw",)}
+    zh = by_to[("sup@example.tw",)]
+    assert zh["Subject"] == "志工時數簿：臺北市暖陽協會 有 2 筆服務紀錄待您審核"
+    body = zh.get_content()
+    for text in ("2 筆服務紀錄待審核", "https://hourbook.example.tw/dashboard/\n",
+                 "其中 1 筆有標記，請逐筆查看", "https://hourbook.example.tw/dashboard/?flag=flagged",
+                 "其中 1 筆忘記簽退", "https://hourbook.example.tw/dashboard/?flag=auto_closed"):
+        assert text in body, text
+    en = by_to[("sup-en@example.tw",)]
+    assert en["Subject"] == "Hourbook: 2 sessions to verify at 臺北市暖陽協會"
+    assert "1 forgotten check-out: 0 minutes until the real time is set" in en.get_content()
+    # the admins' mail counts the whole unit, as before
+    assert "2 筆服務紀錄待審核" in by_to[("admin-zh@example.tw",)].get_content()
+    assert "already sent today" in send(app).output and len(smtp.messages) == 4  # once a day
+    db.rollback()
+    [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "reminder_mail_sent")).all()
+    assert entry.after_data()["recipients"] == 4 and entry.after_data()["supervisors"] == 2
+
+
+def test_supervisors_are_mailed_even_when_the_admins_have_no_address(app, db, make, smtp):
+    from models.verification import SupervisorSite
+
+    unit = make.unit(created_at=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc))
+    sup = make.user(unit, role="supervisor", email="only-sup@example.tw")
+    site, item, vol = make.site(unit), make.item(unit), make.volunteer(unit)
+    db.add(SupervisorSite(user_id=sup.id, site_id=site.id))
+    start = dt.datetime(2026, 7, 2, 9, tzinfo=TAIPEI)
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=site.id, service_item_id=item.id,
+                          checked_in_at=start, checked_out_at=start + dt.timedelta(hours=2),
+                          status=SessionStatus.closed, source=SessionSource.poster))
+    db.commit()
+    result = send(app)
+    assert f"unit {unit.id}: sessions to verify sent to 1 supervisor" in result.output
+    [(to, msg)] = smtp.messages
+    assert to == ["only-sup@example.tw"] and "1 筆服務紀錄待審核" in msg.get_content()
+    assert "有標記" not in msg.get_content()  # nothing flagged: no such line

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from models import account_links, gates, getting_started, hours, prior_service
+from models import account_links, gates, getting_started, hours, insurance, prior_service, to_do
 from models.base import taipei_date, utcnow
 from models.people import Role
 from models.verification import supervised_site_ids
@@ -48,6 +48,8 @@ def index():
         # a new unit's admin: what to do first, until the essential steps are done
         start=(getting_started.checklist(db.session, current_user.unit_id, today)
                if current_user.role == Role.admin else None),
+        # what waits for them at their sites (an admin: the unit), each a link to where it is done
+        todo=to_do.to_do(db.session, current_user, today), cover_days=insurance.EXPIRING_DAYS,
         sessions=sessions,
         reasons=gates.day_gate_reasons(db.session, sessions),
         now=now,
