@@ -15,9 +15,12 @@ def test_my_data_on_a_phone(app, phone, db, make, unit, tmp_path):
     page.goto("/me/data/")
     expect(page.get_by_role("heading", name="我的資料", exact=True)).to_be_visible()
     page.locator("input[name=phone]").fill("0912000111")
+    page.locator("[name=address]").fill("臺北市大安區信義路三段 1 號")
     page.locator("input[name=emergency_contact]").fill("王媽媽")
+    page.locator("input[name=emergency_phone]").fill("0912000222")
     with page.expect_navigation():
         page.get_by_role("button", name="儲存").first.click()
+    expect(page.get_by_text("您的聯絡資料已儲存")).to_be_visible()
     expect(page.locator("input[name=phone]")).to_have_value("0912000111")
     photo = tmp_path / "me.png"
     Image.new("RGB", (800, 1200), (120, 160, 200)).save(photo)
