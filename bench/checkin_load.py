@@ -60,7 +60,10 @@ FORM_CSRF = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"|'
                        rb'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(rb'name="key" value="([0-9a-f]+)"')
 CHECKED_IN = b'value="check_out"'
-CHECKED_OUT = b'value="check_in"'
+# The answer to a check-out here: the confirmation and a link to check in again (no form under
+# the finger: a double tap on 簽退 must not check back in). The link opens the form with a fresh
+# key; the client makes that key itself (uuid4 hex, as the page does) instead of fetching it.
+CHECKED_OUT = b'class="checkin-again"'
 OK = b"confirm-ok"
 
 
@@ -309,7 +312,10 @@ class Driver:
                 if ok:
                     self.phase.ok_counts[action] += 1
                     self.phase.acks.append((vol.email, action, form["key"], t1))
-                parsed = parse_page(vol, body)
+                if ok and action == "check_out":
+                    vol.key, vol.checked_in, parsed = uuid.uuid4().hex, False, True
+                else:
+                    parsed = parse_page(vol, body)
                 if self.args.think:
                     await asyncio.sleep(self.args.think)
             if result is None or not ok or not parsed:
