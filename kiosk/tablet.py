@@ -378,13 +378,14 @@ def _refused_offline(kiosk, form, volunteer: Volunteer | None, code: str, key: s
     away today"), with the volunteer whose number was typed when there is one (a wrong PIN
     names the number, not proof it was them). The typed number, never the PIN, is audited."""
     method = form.get("method")
+    number = (form.get("number") or "").strip()[:20] if method == "keypad" else None
     checkin.record_refusal(db.session, volunteer=volunteer, site=kiosk.site,
                            action=Action(form.get("action")), source=SessionSource.offline,
-                           code=code, now=now, key=key, device_id=kiosk.id, device_time=when)
+                           code=code, now=now, key=key, device_id=kiosk.id, device_time=when,
+                           typed_number=number)
     audit.record(db.session, action="offline_refused", entity="kiosk_device", entity_id=kiosk.id,
                  actor_label=f"kiosk:{kiosk.id}", unit_id=kiosk.unit_id,
                  after={"key": key, "reason": code, "method": method, "action": form.get("action"),
-                        "number": (form.get("number") or "").strip()[:20] if method == "keypad" else None,
-                        "device_time": when.isoformat()}, now=now)
+                        "number": number, "device_time": when.isoformat()}, now=now)
     db.session.commit()  # and the PIN failures, counted offline too
     return jsonify(answered=True, outcome="refused", refusal=code, **_reason(code))

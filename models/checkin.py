@@ -76,6 +76,9 @@ class CheckinEvent(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"))
     device_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The volunteer number typed at a kiosk's keypad that matched nobody (an offline event):
+    # the refusal log shows it, so staff can tell whose it may have been. Never a PIN.
+    typed_number: Mapped[str | None] = mapped_column(String(20))
 
     volunteer: Mapped[Volunteer | None] = relationship()
     site: Mapped[Site | None] = relationship()
@@ -177,6 +180,7 @@ class RefusedAttempts:
     attempts: int
     sources: list[SessionSource]
     served_later: bool = False  # checked in after the last refusal (the problem was fixed)
+    typed_number: str | None = None  # a number typed at the kiosk that matched nobody
 
     @property
     def reason(self) -> str:
@@ -198,11 +202,11 @@ def refused_attempts(session: Session, unit_id: int, day: dt.date,
         query = query.where(CheckinEvent.site_id.in_(site_ids or {-1}))
     grouped: dict[tuple, RefusedAttempts] = {}
     for e in session.scalars(query):
-        group = (e.volunteer_id, e.site_id, e.action, e.refusal_code)
+        group = (e.volunteer_id, e.typed_number, e.site_id, e.action, e.refusal_code)
         found = grouped.get(group)
         if found is None:
             grouped[group] = RefusedAttempts(e.volunteer, e.site, e.action, e.refusal_code or "", e.at, e.at,
-                                             1, [e.source])
+                                             1, [e.source], typed_number=e.typed_number)
         else:
             found.last_at, found.attempts = e.at, found.attempts + 1
             if e.source not in found.sources:
@@ -263,28 +267,31 @@ def _log(session: Session, *, volunteer: Volunteer | None, site: Site | None, un
          action: Action, source: SessionSource, now: dt.datetime, outcome: Outcome,
          refusal_: Refusal | None = None, service_session: ServiceSession | None = None,
          key: str | None = None, device_id: int | None = None,
-         device_time: dt.datetime | None = None) -> CheckinEvent:
+         device_time: dt.datetime | None = None, typed_number: str | None = None) -> CheckinEvent:
     return insert_now(session, CheckinEvent(
         unit_id=unit_id, at=now, volunteer_id=volunteer.id if volunteer else None,
         site_id=site.id if site else None, action=action, source=source, outcome=outcome,
         refusal_code=refusal_.code if refusal_ else None,
         session_id=service_session.id if service_session else None,
         idempotency_key=key, device_id=device_id, device_time=device_time,
+        typed_number=typed_number,
     ))
 
 
 def record_refusal(session: Session, *, volunteer: Volunteer | None, site: Site, action: Action,
                    source: SessionSource, code: str, now: dt.datetime, key: str | None = None,
-                   device_id: int | None = None, device_time: dt.datetime | None = None) -> Result:
+                   device_id: int | None = None, device_time: dt.datetime | None = None,
+                   typed_number: str | None = None) -> Result:
     """A check-in or check-out refused before the rules below could judge it, because the kiosk
     could not tell who it was: a number locked after wrong PINs, or an offline event whose card
     or number is unknown or whose PIN was wrong (`volunteer`: the number's owner, whom it names,
-    or None). Logged like every refusal, so staff see it (`refused_attempts`); never a session.
+    or None; `typed_number`: the keypad's number when it named nobody, kept for staff).
+    Logged like every refusal, so staff see it (`refused_attempts`); never a session.
     `key` is spent: the same event sent again is answered the same without counting again."""
     r = refusal(code)
     _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=action, source=source,
          now=now, outcome=Outcome.refused, refusal_=r, key=key, device_id=device_id,
-         device_time=device_time)
+         device_time=device_time, typed_number=(typed_number or None) if volunteer is None else None)
     if volunteer is not None:
         audit.record(session, action="checkin_refused", entity="volunteer", entity_id=volunteer.id,
                      actor_label=f"kiosk:{device_id}" if device_id else "kiosk", unit_id=site.unit_id,

@@ -561,6 +561,9 @@ def test_a_wrong_pin_saved_offline_is_refused_where_staff_see_it(app, db, make, 
     card = page[page.index('id="refusals"'):page.index("</section>", page.index('id="refusals"'))]
     assert "林美玲" in card and "離線時輸入的 PIN 碼錯誤" in card and "本站不認得的卡片或編號（離線時）" in card
     assert "大安服務台" in card and 'href="/dashboard/manual"' in card
+    # The number that matched nobody is shown, so staff can tell whose it may have been.
+    assert nobody.typed_number == "99999" and "輸入的編號：99999" in card
+    assert refused.typed_number is None  # a known number: the volunteer is named instead
 
 
 # --- the rotating QR, and a long day ---------------------------------------------------------------
