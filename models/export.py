@@ -35,7 +35,7 @@ from . import audit
 from .base import begin_write, taipei_date, taipei_day_bounds
 from .people import Role, User, Volunteer
 from .service import ServiceItem, ServiceSession, SessionStatus
-from .slips import check_period
+from .slip_periods import check_period
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {  # the one place for the media types of what the app hands out as files

@@ -1,4 +1,4 @@
-"""Hour slips (時數條) and gap-free serial numbers.
+"""Hour slips (時數條): the tables, gap-free serial numbers, issuing, voiding and reissuing.
 
 A slip holds one volunteer's verified sessions that are on no slip yet, over a month or a date
 range (Taipei calendar days). Issuing numbers it (see "Serial numbers" below) and locks its
@@ -8,18 +8,18 @@ Voiding keeps the slip, its number and its entries as history and frees the sess
 reissue voids and issues a replacement (replaces_id). Supervisors slip sessions of their own
 sites only; admins all of the unit's. Callers commit; every change is audited.
 
-A slip's period is true: it never ends after the day the slip is issued (a month not yet over is
-covered up to that day — see `period_so_far`), and a volunteer's new slip begins after their
-valid slips over the same days whenever its sessions allow (`slip_periods`); when they do not
-(a session verified late, or slipped by another site's supervisor), the overlap is named on both
-slips (`overlapping_slips`), never silent.
+The period a slip may cover and the period each new slip carries are models/slip_periods.py
+(never past the issue day; a volunteer's new slip follows on from their earlier ones, or names
+the slips it overlaps); the lists of issued slips (paged, searched, a volunteer's own) are
+models/slip_lists.py.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import (Date, ForeignKey, String, UniqueConstraint, bindparam, func, insert, or_, select,
+from sqlalchemy import (Date, ForeignKey, String, UniqueConstraint, bindparam, func, insert, select,
                         update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
@@ -27,10 +27,12 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relations
 from . import audit
 from .base import Base, UTCDateTime, begin_write, taipei_date, taipei_day_bounds, utcnow
 from .people import Role, User, Volunteer
-from .service import ServiceSession, SessionStatus, Site
+from .service import ServiceSession, SessionStatus
 from .verification import supervised_site_ids
 from .messages import N_, Refused
-from .paging import PAGE_SIZE, Page, nearest_page
+
+if TYPE_CHECKING:  # slip_periods reads HourSlip: imported here only where used, no import cycle
+    from .slip_periods import SlipPeriod
 
 
 class SerialCounter(Base):
@@ -122,7 +124,6 @@ class HourSlipEntry(Base):
 # a voided slip keeps its number and its reissue takes the next one).
 
 SLIP_KIND = "hour_slip"
-MAX_PERIOD_DAYS = 366
 REASON_MAX = 300
 
 
@@ -142,37 +143,7 @@ class SlipConflict(SlipError):
                             "Nothing was issued: look at the list again."))
 
 
-def month_period(year: int, month: int) -> tuple[dt.date, dt.date]:
-    """First and last day of a calendar month."""
-    first = dt.date(year, month, 1)
-    following = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return first, following - dt.timedelta(days=1)
-
-
-def check_period(date_from: dt.date | None, date_to: dt.date | None,
-                 today: dt.date | None = None) -> None:
-    """A period a slip may cover; issued on `today` (Taipei), it may not end after it: a slip
-    names only days already served, so two slips never print the same future days."""
-    if date_from is None or date_to is None:
-        raise SlipError(N_("Choose the period: a month, or a first and a last day."))
-    if date_to < date_from:
-        raise SlipError(N_("The last day cannot be before the first day."))
-    if (date_to - date_from).days >= MAX_PERIOD_DAYS:
-        raise SlipError(N_("Choose a period of at most %(days)d days."), days=MAX_PERIOD_DAYS)
-    if today is not None and date_to > today:
-        raise SlipError(N_("The last day cannot be after today (%(today)s): a slip covers only "
-                           "service already done."), today=today.isoformat())
-
-
-def period_so_far(date_from: dt.date, date_to: dt.date, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The part of a period (a calendar month) a slip issued today may cover: up to today.
-    A period that has not begun is refused."""
-    if date_from > today:
-        raise SlipError(N_("This month has not begun: choose a month up to this one."))
-    return date_from, min(date_to, today)
-
-
-def _require_staff(user: User) -> None:
+def require_staff(user: User) -> None:
     if user.role not in (Role.admin, Role.supervisor):
         raise PermissionError("staff only")
 
@@ -184,51 +155,6 @@ def _require_reason(reason: str | None) -> str:
     if len(reason) > REASON_MAX:
         raise SlipError(N_("Use at most %(max)d characters."), max=REASON_MAX)
     return reason
-
-
-@dataclass
-class SlipPeriod:
-    """The period one volunteer's new slip carries, and the valid slips of theirs it overlaps
-    (none, unless one of its sessions lies within an earlier slip's period)."""
-
-    start: dt.date
-    end: dt.date
-    overlaps: list["HourSlip"] = field(default_factory=list)
-
-
-def _valid_slips_over(session: Session, unit_id: int, date_from: dt.date, date_to: dt.date,
-                      volunteer_id: int | None = None) -> dict[int, list[HourSlip]]:
-    """volunteer id -> their valid (not void) slips whose period overlaps date_from..date_to."""
-    query = select(HourSlip).where(HourSlip.unit_id == unit_id, HourSlip.voided_at.is_(None),
-                                   HourSlip.period_start <= date_to, HourSlip.period_end >= date_from)
-    if volunteer_id is not None:
-        query = query.where(HourSlip.volunteer_id == volunteer_id)
-    found: dict[int, list[HourSlip]] = {}
-    for slip in session.scalars(query.order_by(HourSlip.period_start, HourSlip.id)):
-        found.setdefault(slip.volunteer_id, []).append(slip)
-    return found
-
-
-def slip_periods(session: Session, unit_id: int, date_from: dt.date, date_to: dt.date,
-                 first_days: dict[int, dt.date], volunteer_id: int | None = None) -> dict[int, SlipPeriod]:
-    """Each volunteer's new slip period within date_from..date_to, given the first (Taipei) day
-    of the sessions it will hold (`first_days`, by volunteer id). It begins the day after the
-    volunteer's valid slips over these days end, when none of its sessions lies before that (a
-    month slipped on the 5th and again after its end: the 1st–5th, then the 6th–31st); otherwise
-    it keeps the whole period and names the slips it overlaps."""
-    earlier = _valid_slips_over(session, unit_id, date_from, date_to, volunteer_id)
-    periods = {}
-    for vid, first_day in first_days.items():
-        theirs = earlier.get(vid, [])
-        if not theirs:
-            periods[vid] = SlipPeriod(date_from, date_to)
-            continue
-        after = max(s.period_end for s in theirs) + dt.timedelta(days=1)
-        if after <= first_day:
-            periods[vid] = SlipPeriod(after, date_to)
-        else:
-            periods[vid] = SlipPeriod(date_from, date_to, theirs)
-    return periods
 
 
 @dataclass
@@ -265,7 +191,9 @@ def _unslipped_query(session: Session, actor: User, date_from: dt.date, date_to:
 def pending_slips(session: Session, actor: User, *, date_from: dt.date, date_to: dt.date,
                   volunteer_id: int | None = None) -> list[PendingSlip]:
     """Per volunteer (by volunteer number), the sessions a slip issued now would hold."""
-    _require_staff(actor)
+    from .slip_periods import check_period, slip_periods  # it reads this module's table
+
+    require_staff(actor)
     check_period(date_from, date_to)
     query = _unslipped_query(session, actor, date_from, date_to, volunteer_id).options(
         joinedload(ServiceSession.volunteer), joinedload(ServiceSession.site),
@@ -346,8 +274,10 @@ def issue_slips(session: Session, actor: User, now: dt.datetime, *, date_from: d
     the serial numbers taken with one UPDATE, and slips, session locks, entries and audit
     entries written in bulk statements, chunk by chunk — no ORM object per session.
     """
+    from .slip_periods import check_period, slip_periods  # it reads this module's table
+
     begin_write(session)
-    _require_staff(actor)
+    require_staff(actor)
     check_period(date_from, date_to, taipei_date(now))
     if volunteer_id is not None:
         volunteer = session.get(Volunteer, volunteer_id)
@@ -439,21 +369,6 @@ def slip_site_ids(session: Session, slip: HourSlip) -> set[int]:
         .where(HourSlipEntry.slip_id == slip.id).distinct()))
 
 
-def sites_of_slips(session: Session, slip_ids: list[int]) -> dict[int, list[Site]]:
-    """slip id -> the sites of its sessions (by name), in one query: two slips of one month
-    from two sites' supervisors are told apart by them."""
-    found: dict[int, list[Site]] = {i: [] for i in slip_ids}
-    if not slip_ids:
-        return found
-    rows = session.execute(
-        select(HourSlipEntry.slip_id, Site).join(ServiceSession, HourSlipEntry.session_id == ServiceSession.id)
-        .join(Site, Site.id == ServiceSession.site_id)
-        .where(HourSlipEntry.slip_id.in_(slip_ids)).distinct().order_by(Site.name_zh))
-    for slip_id, site in rows:
-        found[slip_id].append(site)
-    return found
-
-
 def may_handle_slip(session: Session, user: User, slip: HourSlip) -> bool:
     """Staff may see, print, void and reissue a slip: admins of the unit any, supervisors
     those whose every session is at one of their sites."""
@@ -506,7 +421,7 @@ def void_slip(session: Session, slip_id: int, actor: User, now: dt.datetime, *,
     """Void a slip with a reason: its sessions may go on a slip again; the slip, its number
     and its entries stay as history."""
     begin_write(session)
-    _require_staff(actor)
+    require_staff(actor)
     reason = _require_reason(reason)
     slip = _load_for_change(session, slip_id, actor)
     if slip.voided_at is not None:
@@ -521,7 +436,7 @@ def reissue_slip(session: Session, slip_id: int, actor: User, now: dt.datetime, 
     same volunteer and period, with the verified sessions on no slip now (replaces_id links
     the two). Refused when the slip was already replaced or nothing is left to put on it."""
     begin_write(session)
-    _require_staff(actor)
+    require_staff(actor)
     reason = _require_reason(reason)
     old = _load_for_change(session, slip_id, actor)
     newer = replacement_of(session, old)
@@ -557,128 +472,3 @@ def slips_with_details(session: Session, slip_ids: list[int]) -> list[HourSlip]:
     found = {s.id: s for s in session.scalars(
         _with_details(select(HourSlip).where(HourSlip.id.in_(slip_ids))))}
     return [found[i] for i in slip_ids if i in found]
-
-
-SEARCH_MAX = 60
-
-
-def _staff_slips_query(session: Session, user: User, volunteer_id: int | None = None,
-                       search: str = ""):
-    """The slips a staff member may handle (a supervisor: all sessions at their sites), of one
-    volunteer, or whose number contains `search` or whose volunteer's name contains it or
-    number starts with it."""
-    _require_staff(user)
-    query = select(HourSlip).where(HourSlip.unit_id == user.unit_id)
-    allowed = supervised_site_ids(session, user)
-    if allowed is not None:
-        elsewhere = (select(HourSlipEntry.id)
-                     .join(ServiceSession, ServiceSession.id == HourSlipEntry.session_id)
-                     .where(HourSlipEntry.slip_id == HourSlip.id,
-                            ServiceSession.site_id.not_in(allowed or {-1})))
-        query = query.where(~elsewhere.exists())
-    if volunteer_id is not None:
-        query = query.where(HourSlip.volunteer_id == volunteer_id)
-    search = (search or "").strip()[:SEARCH_MAX]
-    if search:
-        named = select(Volunteer.id).where(
-            Volunteer.unit_id == user.unit_id,
-            or_(Volunteer.name_zh.contains(search, autoescape=True),
-                Volunteer.name_en.icontains(search, autoescape=True),
-                Volunteer.volunteer_no.istartswith(search, autoescape=True)))
-        query = query.where(or_(HourSlip.serial.contains(search, autoescape=True),
-                                HourSlip.volunteer_id.in_(named)))
-    return query
-
-
-def staff_slips(session: Session, user: User, *, volunteer_id: int | None = None,
-                limit: int = 100) -> list[HourSlip]:
-    """The newest slips a staff member may handle (a supervisor: all sessions at their sites)."""
-    query = _staff_slips_query(session, user, volunteer_id).options(
-        joinedload(HourSlip.volunteer), joinedload(HourSlip.issued_by))
-    return list(session.scalars(query.order_by(HourSlip.issued_at.desc(), HourSlip.id.desc())
-                                .limit(limit)))
-
-
-def staff_slip_page(session: Session, user: User, *, volunteer_id: int | None = None,
-                    search: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> Page:
-    """One page (newest first) of the slips a staff member may handle, narrowed to one
-    volunteer and/or a search (see _staff_slips_query); a page out of range is the nearest."""
-    query = _staff_slips_query(session, user, volunteer_id, search)
-    total = session.scalar(query.with_only_columns(func.count(HourSlip.id)).order_by(None)) or 0
-    found = Page([], total, nearest_page(page, total, per_page), per_page)
-    if total:
-        found.rows = list(session.scalars(
-            query.options(joinedload(HourSlip.volunteer), joinedload(HourSlip.issued_by))
-            .order_by(HourSlip.issued_at.desc(), HourSlip.id.desc())
-            .limit(per_page).offset(found.offset)))
-    return found
-
-
-def overlapping_slips(session: Session, found: list[HourSlip]) -> dict[int, list[HourSlip]]:
-    """slip id -> the volunteer's other valid slips whose period overlaps its own, for the valid
-    slips among `found` (a void one: none). Shown on the slip's page and printed on it: two
-    slips over the same days never pass silently."""
-    result: dict[int, list[HourSlip]] = {s.id: [] for s in found}
-    valid = [s for s in found if s.voided_at is None]
-    if not valid:
-        return result
-    others: dict[int, list[HourSlip]] = {}
-    for other in session.scalars(
-            select(HourSlip).where(HourSlip.volunteer_id.in_({s.volunteer_id for s in valid}),
-                                   HourSlip.voided_at.is_(None),
-                                   HourSlip.period_start <= max(s.period_end for s in valid),
-                                   HourSlip.period_end >= min(s.period_start for s in valid))
-            .order_by(HourSlip.period_start, HourSlip.id)):
-        others.setdefault(other.volunteer_id, []).append(other)
-    for slip in valid:
-        result[slip.id] = [o for o in others.get(slip.volunteer_id, []) if o.id != slip.id
-                           and o.period_start <= slip.period_end and o.period_end >= slip.period_start]
-    return result
-
-
-def slip_list_volunteer(session: Session, user: User, volunteer_id: int) -> Volunteer | None:
-    """The volunteer the list of issued slips is narrowed to: one of the user's unit."""
-    volunteer = session.get(Volunteer, volunteer_id)
-    return volunteer if volunteer is not None and volunteer.unit_id == user.unit_id else None
-
-
-def volunteer_slips(session: Session, volunteer_id: int) -> list[HourSlip]:
-    return list(session.scalars(
-        select(HourSlip).where(HourSlip.volunteer_id == volunteer_id)
-        .options(joinedload(HourSlip.issued_by))
-        .order_by(HourSlip.issued_at.desc(), HourSlip.id.desc())))
-
-
-def slip_volunteers(session: Session, user: User) -> list[Volunteer]:
-    """Volunteers a staff member may issue slips for: of the unit (admins), or who served at
-    one of the supervisor's sites."""
-    _require_staff(user)
-    query = select(Volunteer).where(Volunteer.unit_id == user.unit_id)
-    allowed = supervised_site_ids(session, user)
-    if allowed is not None:
-        served = select(ServiceSession.volunteer_id).where(
-            ServiceSession.site_id.in_(allowed or {-1}))
-        query = query.where(Volunteer.id.in_(served))
-    return list(session.scalars(query.order_by(Volunteer.volunteer_no, Volunteer.id)))
-
-
-def volunteer_sessions(session: Session, volunteer_id: int, *, limit: int = 30,
-                       offset: int = 0) -> list[ServiceSession]:
-    """A volunteer's sessions, newest first, a page at a time."""
-    return list(session.scalars(
-        select(ServiceSession)
-        .options(joinedload(ServiceSession.site), joinedload(ServiceSession.service_item))
-        .where(ServiceSession.volunteer_id == volunteer_id)
-        .order_by(ServiceSession.checked_in_at.desc(), ServiceSession.id.desc())
-        .limit(limit).offset(offset)))
-
-
-def slip_serials(session: Session, session_ids: list[int]) -> dict[int, str]:
-    """The serial of the slip each of these sessions is on now."""
-    if not session_ids:
-        return {}
-    rows = session.execute(
-        select(ServiceSession.id, HourSlip.serial)
-        .join(HourSlip, HourSlip.id == ServiceSession.hour_slip_id)
-        .where(ServiceSession.id.in_(session_ids)))
-    return {sid: serial for sid, serial in rows}

@@ -10,7 +10,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from models import slips
+from models import slip_lists, slips
 from models.audit import AuditEntry
 from models.base import TAIPEI, begin_write, utcnow
 from models.people import User, Volunteer
@@ -149,7 +149,7 @@ def test_supervisor_slips_only_sessions_of_their_sites(db, make, unit, place):
     only_other = make.volunteer(unit)
     served(db, only_other, other, item, dt.date(2026, 3, 4))
 
-    assert {v.id for v in slips.slip_volunteers(fresh(db), boss)} == {chen.id}
+    assert {v.id for v in slip_lists.slip_volunteers(fresh(db), boss)} == {chen.id}
     begin_write(fresh(db))
     issued = slips.issue_slips(db, boss, ISSUE_NOW, date_from=MARCH[0], date_to=MARCH[1])
     db.commit()
@@ -355,9 +355,9 @@ def test_supervisor_may_not_void_a_slip_with_sessions_elsewhere(db, make, unit, 
     with pytest.raises(PermissionError):
         slips.void_slip(db, slip.id, boss, ISSUE_NOW, reason="not mine")
     db.rollback()
-    assert slips.staff_slips(fresh(db), boss) == []
+    assert slip_lists.staff_slips(fresh(db), boss) == []
     assign(db, boss, other)
-    assert [s.id for s in slips.staff_slips(fresh(db), boss)] == [slip.id]
+    assert [s.id for s in slip_lists.staff_slips(fresh(db), boss)] == [slip.id]
 
 
 # --- HTTP ----------------------------------------------------------------------------------

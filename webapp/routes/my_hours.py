@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from models import hours, prior_service, slips
+from models import hours, prior_service, slip_lists, slips
 from models.base import utcnow
 from models.people import Role
 from models.slips import HourSlip
@@ -33,17 +33,17 @@ def index():
         page = min(max(1, int(request.args.get("page", "1"))), 100_000)
     except ValueError:
         page = 1
-    rows = slips.volunteer_sessions(db.session, volunteer.id, limit=PAGE_SIZE + 1,
+    rows = slip_lists.volunteer_sessions(db.session, volunteer.id, limit=PAGE_SIZE + 1,
                                     offset=(page - 1) * PAGE_SIZE)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    mine = slips.volunteer_slips(db.session, volunteer.id)
+    mine = slip_lists.volunteer_slips(db.session, volunteer.id)
     return render_template(
         "my_hours/index.html", volunteer=volunteer, page=page, more=more, sessions=rows,
         totals=hours.verified_totals(db.session, volunteer.id, utcnow()),
         prior_minutes=prior_service.prior_minutes(db.session, volunteer.id),
-        slips=mine, slip_sites=slips.sites_of_slips(db.session, [s.id for s in mine]),
-        on_slip=slips.slip_serials(db.session, [s.id for s in rows]))
+        slips=mine, slip_sites=slip_lists.sites_of_slips(db.session, [s.id for s in mine]),
+        on_slip=slip_lists.slip_serials(db.session, [s.id for s in rows]))
 
 
 @bp.get("/slips/<int:slip_id>.pdf")

@@ -4,7 +4,7 @@ or name), void and reissue with a reason — and the admin's export of verified 
 to the MOHW / city system.
 
 A slip's period never ends after today (Taipei): this month is slipped up to today, and a date
-range ending later is refused (models/slips.py says why)."""
+range ending later is refused (models/slip_periods.py says why)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from models import export as mohw
-from models import slips
+from models import slip_lists, slip_periods, slips
 from models.base import taipei_date, utcnow
 from models.people import Role
 from models.export import MIMETYPES
@@ -123,7 +123,7 @@ class PeriodForm(FlaskForm):
         ok = not any(field.errors for field in self)
         if ok and self.period.data == "range":
             try:
-                slips.check_period(self.date_from.data, self.date_to.data)
+                slip_periods.check_period(self.date_from.data, self.date_to.data)
             except SlipError as error:
                 self.date_to.errors = [*self.date_to.errors, refusal_text(error)]
                 ok = False
@@ -132,7 +132,7 @@ class PeriodForm(FlaskForm):
     def dates(self) -> tuple[dt.date, dt.date]:
         if self.period.data == "month":
             first = self.month.first_day()
-            return slips.month_period(first.year, first.month)
+            return slip_periods.month_period(first.year, first.month)
         return self.date_from.data, self.date_to.data
 
     def query_args(self) -> dict:
@@ -166,9 +166,9 @@ class PreviewForm(PeriodForm):
         month = self.period.data == "month"
         try:
             if month:
-                slips.period_so_far(*super().dates(), today)
+                slip_periods.period_so_far(*super().dates(), today)
             else:
-                slips.check_period(self.date_from.data, self.date_to.data, today)
+                slip_periods.check_period(self.date_from.data, self.date_to.data, today)
         except SlipError as error:
             field = self.month if month else self.date_to
             field.errors = [*field.errors, refusal_text(error)]
@@ -178,7 +178,7 @@ class PreviewForm(PeriodForm):
     def dates(self) -> tuple[dt.date, dt.date]:
         first, last = super().dates()
         if self.period.data == "month":
-            return slips.period_so_far(first, last, taipei_date(utcnow()))
+            return slip_periods.period_so_far(first, last, taipei_date(utcnow()))
         return first, last
 
     def month_so_far(self) -> bool:
@@ -217,13 +217,13 @@ def _fill_defaults(form: PeriodForm) -> None:
     last_month = _previous_month(taipei_date(utcnow()))
     form.period.data = "month"
     form.month.data = last_month.strftime("%Y-%m")
-    form.date_from.data, form.date_to.data = slips.month_period(last_month.year, last_month.month)
+    form.date_from.data, form.date_to.data = slip_periods.month_period(last_month.year, last_month.month)
 
 
 def _volunteer_choices(form: PreviewForm) -> None:
     form.volunteer.choices = [SelectChoice("", _("Everyone"))] + [
         SelectChoice(str(v.id), f"{v.volunteer_no} {v.name_zh}")
-        for v in slips.slip_volunteers(db.session, current_user)]
+        for v in slip_lists.slip_volunteers(db.session, current_user)]
 
 
 def _issued_list(raw_volunteer: str | None, search: str = "", raw_page: str = "") -> tuple[dict, bool]:
@@ -234,7 +234,7 @@ def _issued_list(raw_volunteer: str | None, search: str = "", raw_page: str = ""
     volunteer = None
     if raw_volunteer:
         try:
-            volunteer = slips.slip_list_volunteer(db.session, current_user, int(raw_volunteer))
+            volunteer = slip_lists.slip_list_volunteer(db.session, current_user, int(raw_volunteer))
         except ValueError:
             pass
         ok = volunteer is not None
@@ -242,10 +242,10 @@ def _issued_list(raw_volunteer: str | None, search: str = "", raw_page: str = ""
         page = int(raw_page or "1")
     except ValueError:
         page, ok = 1, False
-    if len(search) > slips.SEARCH_MAX:
+    if len(search) > slip_lists.SEARCH_MAX:
         ok = False
-    search = search.strip()[:slips.SEARCH_MAX]
-    issued = slips.staff_slip_page(db.session, current_user, search=search, page=page,
+    search = search.strip()[:slip_lists.SEARCH_MAX]
+    issued = slip_lists.staff_slip_page(db.session, current_user, search=search, page=page,
                                    volunteer_id=volunteer.id if volunteer else None)
     return {"issued": issued, "list_volunteer": volunteer, "search": search}, ok
 
@@ -332,7 +332,7 @@ def pdf_response(found: list[HourSlip], filename: str) -> Response:
     logo = unit_logo(db.session, current_user.unit_id, upload_root())
     for doc in docs:
         doc.logo = logo
-    overlaps = slips.overlapping_slips(db.session, found)
+    overlaps = slip_periods.overlapping_slips(db.session, found)
     for doc, slip in zip(docs, found):
         doc.overlaps = [(o.serial, o.period_start, o.period_end) for o in overlaps[slip.id]]
     return download(slips_pdf(docs, author=unit_name), filename, MIMETYPES["pdf"])
@@ -442,7 +442,7 @@ def _detail(slip: HourSlip, reason_form: ReasonForm):
     replaced = db.session.get(HourSlip, slip.replaces_id) if slip.replaces_id else None
     return render_template("slips/detail.html", slip=slip, form=reason_form,
                            replacement=slips.replacement_of(db.session, slip), replaced=replaced,
-                           overlaps=slips.overlapping_slips(db.session, [slip])[slip.id])
+                           overlaps=slip_periods.overlapping_slips(db.session, [slip])[slip.id])
 
 
 @bp.get("/<int:slip_id>")
