@@ -16,10 +16,12 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, one_writer_per
+from .base import Base, UTCDateTime, begin_write, one_writer_per, taipei_date
+from .checkin import refused_attempts
 from .messages import N_, Refused
-from .people import Volunteer, volunteer_by_number
+from .people import Role, Volunteer, volunteer_by_number
 from .service import Site
+from .verification import supervised_site_ids
 
 ENROL_CODE_LIFETIME = dt.timedelta(minutes=30)
 PRESENCE_ROTATE_SECONDS = 30  # the kiosk shows a new QR every 30 s ...
@@ -265,6 +267,21 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
                      actor_label="kiosk", unit_id=unit_id, now=now)
         raise PinLocked(volunteer.pin_locked_until, volunteer)
     raise WrongPin(volunteer)
+
+
+def may_unlock(session: Session, user, volunteer: Volunteer, now: dt.datetime) -> bool:
+    """Who may lift a volunteer's PIN lock-out (`unlock_pin`): an admin of the volunteer's unit
+    any of its volunteers; a supervisor of the unit a volunteer turned away for a locked number
+    today (Taipei, at `now`) at one of their sites; nobody else."""
+    if user.unit_id != volunteer.unit_id:
+        return False
+    if user.role == Role.admin:
+        return True
+    if user.role != Role.supervisor:
+        return False
+    return any(r.volunteer is not None and r.volunteer.id == volunteer.id and r.refusal_code == "pin_locked"
+               for r in refused_attempts(session, user.unit_id, taipei_date(now),
+                                         supervised_site_ids(session, user)))
 
 
 class NothingToUnlock(Refused):

@@ -458,6 +458,37 @@ def test_unlocking_is_for_staff_of_the_site_where_the_number_was_locked(app, db,
     assert keypad(tablet, vol, OLD_PIN).status_code == 200
 
 
+def test_may_unlock_is_the_rule_of_who_lifts_a_lock_out(db, make, unit, volunteer, vol):
+    """models.kiosk.may_unlock, without a request: an admin any of the unit's volunteers; a
+    supervisor a volunteer turned away for a locked number today at one of their sites."""
+    from models import checkin
+    from models.service import SessionSource
+
+    here, there = make.site(unit, name_zh="大安長照服務中心"), make.site(unit, name_zh="萬華社區關懷據點")
+    admin, mine, theirs = (make.user(unit, role="admin"), make.user(unit, role="supervisor"),
+                           make.user(unit, role="supervisor"))
+    db.add_all([SupervisorSite(user_id=mine.id, site_id=here.id),
+                SupervisorSite(user_id=theirs.id, site_id=there.id)])
+    other = make.volunteer(unit)
+    db.commit()
+    now = utcnow()
+    assert kiosks.may_unlock(db, admin, vol, now)
+    assert not kiosks.may_unlock(db, mine, vol, now)  # not turned away today
+    for person, code in ((vol, "no_insurance"), (other, "pin_locked")):  # another reason, another person
+        checkin.record_refusal(db, volunteer=person, site=here, action=checkin.Action.check_in,
+                               source=SessionSource.kiosk_keypad, code=code, now=now)
+    db.flush()
+    assert not kiosks.may_unlock(db, mine, vol, now)
+    checkin.record_refusal(db, volunteer=vol, site=here, action=checkin.Action.check_in,
+                           source=SessionSource.kiosk_keypad, code="pin_locked", now=now)
+    db.flush()
+    assert kiosks.may_unlock(db, mine, vol, now) and kiosks.may_unlock(db, admin, vol, now)
+    assert not kiosks.may_unlock(db, theirs, vol, now)  # locked at a site not theirs
+    assert not kiosks.may_unlock(db, mine, vol, now + dt.timedelta(days=1))  # today's log only
+    assert not kiosks.may_unlock(db, volunteer.user, vol, now)
+    assert not kiosks.may_unlock(db, make.user(make.unit(), role="admin"), vol, now)  # another unit
+
+
 def test_an_admin_unlocks_from_the_volunteers_page_keeping_the_pin(db, admin, vol, tablet):
     lock(tablet, vol)
     page = admin.get(status_url(vol)).get_data(as_text=True)

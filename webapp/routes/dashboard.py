@@ -181,17 +181,13 @@ def refusals():
 @bp.route("/volunteers/<int:volunteer_id>/pin-unlock", methods=["POST"])
 @staff
 def pin_unlock(volunteer_id: int):
-    """Lift a lock-out after wrong PINs from the refusal log ("Turned away today"): a supervisor
-    for a number locked today at one of their sites, an admin for any of the unit's. The PIN
-    stays; audited (models.kiosk.unlock_pin)."""
+    """Lift a lock-out after wrong PINs from the refusal log ("Turned away today"), as
+    models.kiosk.may_unlock allows. The PIN stays; audited (models.kiosk.unlock_pin)."""
     me = _me()
     vol = db.session.get(Volunteer, volunteer_id)
     if vol is None or vol.unit_id != me.unit_id:
         abort(404)
-    today = taipei_date(utcnow())
-    if not any(r.volunteer is not None and r.volunteer.id == vol.id and r.refusal_code == "pin_locked"
-               for r in checkin.refused_attempts(db.session, me.unit_id, today,
-                                                 v.supervised_site_ids(db.session, me))):
+    if not kiosks.may_unlock(db.session, me, vol, utcnow()):
         abort(403)  # not locked at one of my sites today
     try:
         kiosks.unlock_pin(db.session, vol, me, utcnow())

@@ -458,8 +458,11 @@ def volunteer_pin_reset(volunteer_id: int):
 @bp.post("/volunteers/<int:volunteer_id>/pin-unlock")
 @admins
 def volunteer_pin_unlock(volunteer_id: int):
-    """A number locked after wrong PINs (perhaps typed by someone else): lift the lock, keep the PIN."""
+    """A number locked after wrong PINs (perhaps typed by someone else): lift the lock, keep the
+    PIN (who may: models.kiosk.may_unlock)."""
     vol = _volunteer_or_404(volunteer_id)
+    if not kiosks.may_unlock(db.session, _me(), vol, utcnow()):
+        abort(403)
     if not ButtonForm().validate():
         return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
     try:
