@@ -468,6 +468,29 @@ def test_an_interview_cannot_be_scheduled_in_the_past(admin, db, application):
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("typed, zh, en", [
+    ("2026-13-45T10:00", "請輸入時間，例如 2026-01-31 17:00。", "Enter the time, like 2026-01-31 17:00."),
+    ("明天早上", "請輸入時間，例如 2026-01-31 17:00。", "Enter the time, like 2026-01-31 17:00."),
+    ("0001-01-01T00:30", "時間：請輸入 1900-01-01 到 2100-12-31 之間的日期。",
+     "When: enter a date from 1900-01-01 to 2100-12-31."),
+    ("9999-12-31T10:00", "時間：請輸入 1900-01-01 到 2100-12-31 之間的日期。",
+     "When: enter a date from 1900-01-01 to 2100-12-31."),
+], ids=["no such day", "words", "year 1", "year 9999"])
+def test_a_bad_interview_time_is_refused_in_words_and_changes_nothing(admin, db, application, typed, zh, en):
+    """The interview's time is read as every form's datetime-local field is (forms.local_moment):
+    a badly typed one shows the format, a date out of range names the field."""
+    url, version = f"/admin/recruitment/applications/{application.id}/interview", application.version
+    form = {"version": version, "interview_at": typed, "interview_place": "二樓會議室"}
+    response = admin.post(url, form, hx=True)
+    assert response.status_code == 400 and zh in response.get_data(as_text=True)
+    assert 'name="interview_at"' in response.get_data(as_text=True)  # the form is shown again
+    response = admin.post(url, form, hx=True, headers={"Accept-Language": "en"})
+    assert response.status_code == 400 and en in response.get_data(as_text=True)
+    a = fresh(db, application)
+    assert a.status == ApplicationStatus.applied and a.interview_at is None and a.version == version
+    assert not db.scalars(select(AuditEntry).where(AuditEntry.action == "schedule_interview")).all()
+
+
 def test_an_interview_in_another_year_shows_its_year(admin, db, application):
     """"01/01 10:00" alone reads as this January."""
     this_year = taipei_date(utcnow()).year

@@ -8,8 +8,6 @@ a printable QR and URL (the unit may have no mail server). When SMTP is configur
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (Blueprint, Response, abort, flash, g, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
@@ -25,13 +23,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from models import access_log
 from models import openings as op
 from models import recruitment as r
-from models.base import TAIPEI, taipei_date, utcnow
+from models.base import taipei_date, utcnow
 from models.people import Role, User
 from models.openings import Opening
 from models.recruitment import Application
 
 from ..welcome import welcome_sheet
-from ..forms import db_id, db_ids
+from ..forms import date_range_refusal, db_id, db_ids, local_moment
 from ..access import roles
 from ..extensions import db
 from ..i18n import forced_locale, refusal_text
@@ -91,16 +89,6 @@ def _me() -> User:
 def _version() -> int | None:
     raw = request.form.get("version", "")
     return db_id(raw)
-
-
-def _local_input(value: str) -> dt.datetime | None:
-    try:
-        local = dt.datetime.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-    if local.tzinfo is not None:
-        return None
-    return local.replace(tzinfo=TAIPEI).astimezone(dt.timezone.utc)
 
 
 def _opening_or_404(opening_id: int) -> Opening:
@@ -205,7 +193,11 @@ def application(application_id: int):
 @admin_only
 def interview(application_id: int):
     raw_interviewer = request.form.get("interviewer_id", "")
-    when = _local_input(request.form.get("interview_at", ""))
+    raw_when = request.form.get("interview_at", "")
+    when = local_moment(raw_when)
+    if when is None and raw_when.strip():  # typed but refused (left empty: the domain asks for it)
+        return _row(_application_or_404(application_id), mode="interview", status=400,
+                    error=date_range_refusal(raw_when, _("When")) or _("Enter the time, like 2026-01-31 17:00."))
     return _act(application_id, lambda: r.schedule_interview(
         db.session, application_id, _me(), utcnow(), when=when,
         place=request.form.get("interview_place", "")[:200],
