@@ -19,7 +19,7 @@ from . import audit
 from .base import Base, UTCDateTime, begin_write, one_writer_per, taipei_date
 from .checkin import refused_attempts
 from .messages import N_, Refused
-from .people import Role, Volunteer, volunteer_by_number
+from .people import Role, User, Volunteer, volunteer_by_number
 from .service import Site
 from .verification import supervised_site_ids
 
@@ -269,7 +269,7 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
     raise WrongPin(volunteer)
 
 
-def may_unlock(session: Session, user, volunteer: Volunteer, now: dt.datetime) -> bool:
+def may_unlock(session: Session, user: User, volunteer: Volunteer, now: dt.datetime) -> bool:
     """Who may lift a volunteer's PIN lock-out (`unlock_pin`): an admin of the volunteer's unit
     any of its volunteers; a supervisor of the unit a volunteer turned away for a locked number
     today (Taipei, at `now`) at one of their sites; nobody else."""
