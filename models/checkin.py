@@ -224,6 +224,14 @@ def refused_attempts(session: Session, unit_id: int, day: dt.date,
     return entries
 
 
+def turned_away(session: Session, unit_id: int, day: dt.date, site_ids: set[int] | None = None) -> int:
+    """How many were turned away on a Taipei day (at `site_ids`): the lines of that day's
+    refusal log (refused_attempts: one a person, site, action and reason, however many tries),
+    as the dashboard's card shows them, and as the staff home page's "to do" and the
+    supervisor's reminder mail count them."""
+    return len(refused_attempts(session, unit_id, day, site_ids))
+
+
 # --- rules -----------------------------------------------------------------------------
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

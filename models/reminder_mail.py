@@ -4,7 +4,16 @@ sent by `hourbook reminders send` from cron so that an admin who does not open H
 hears of a filing window (workflow.md steps 3, 11 and 12; rules.md "Reports"). Each supervisor
 gets a mail of their own in the same run: the sessions waiting for verification at their
 sites, the flagged ones and the forgotten check-outs among them (`supervisor_reminders`, the
-counts of their home page's "to do", verification.waiting_at).
+counts of their home page's "to do", verification.waiting_at), and who was turned away at their
+sites on each day since the unit's last reminder (`turned_away_since`: checkin.turned_away, the
+lines of the dashboard's refusal log for that day, which the mail links to).
+
+Why since the last reminder and not just yesterday: the mail goes out weekly (Mondays, and the
+first day of each half-year; deploy/hourbook.cron), so "yesterday" would be a Sunday and would
+miss the week's weekdays. The days run from the day of the last mail sent (its morning's
+refusals came after it: the day counts whole) to yesterday, at most TURNED_AWAY_DAYS of them
+(the unit's first mail, or a long gap, looks one week back); today's are on the dashboard and
+the home page as they happen.
 
 What goes in a unit's reminder (`unit_reminder`, as of a Taipei day):
 - results reports whose filing window is open or past and not filed (models.reports.reminders);
@@ -17,7 +26,8 @@ What goes in a unit's reminder (`unit_reminder`, as of a Taipei day):
 - active volunteers without insurance cover today, and covers ending within 30 days;
 - sessions waiting for verification (closed or needing review).
 
-An empty reminder is not sent (nor a supervisor's with nothing waiting at their sites). At
+An empty reminder is not sent (nor a supervisor's with nothing waiting and nobody turned
+away at their sites). At
 most one reminder per unit and Taipei day, held by the database (`ReminderMail`, unique per unit
 and day; the admins' and the supervisors' mails are sent together under it, as one): a cron job
 run twice sends once. A run
@@ -31,12 +41,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, ForeignKey, Integer, UniqueConstraint, delete, select, update
+from sqlalchemy import Date, ForeignKey, Integer, UniqueConstraint, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
+from .checkin import turned_away
 from .certificates import certificate_counts, changed_count
 from .insurance import CoverStatus, expiring_within, uninsured_on
 from .people import Role, User, Volunteer
@@ -47,6 +58,7 @@ from .verification import Waiting, supervised_site_ids, waiting_at
 
 DEADLINE_DAYS = 30  # award deadlines this close are in the reminder
 CLAIM_TIMEOUT = dt.timedelta(minutes=30)  # a claim this old and not sent: its run died
+TURNED_AWAY_DAYS = 7  # a supervisor's mail looks this many days back at most for who was turned away
 
 
 class ReminderMail(Base):
@@ -110,23 +122,43 @@ def recipients(session: Session, unit_id: int, role: Role = Role.admin) -> list[
 
 @dataclass
 class SupervisorReminder:
-    """What waits for verification at one supervisor's sites."""
+    """What waits for verification at one supervisor's sites, and who was turned away there."""
 
     user: User
     waiting: Waiting
+    turned_away: list[tuple[dt.date, int]] = field(default_factory=list)  # (day, count), newest first
+
+    @property
+    def turned_away_total(self) -> int:
+        return sum(n for _day, n in self.turned_away)
 
 
-def supervisor_reminders(session: Session, unit_id: int) -> list[SupervisorReminder]:
-    """The unit's supervisors (as `recipients`) with sessions waiting at their sites, each with
-    their own counts; a supervisor with no site or nothing waiting is left out."""
+def turned_away_since(session: Session, unit_id: int, today: dt.date,
+                      site_ids: set[int] | None) -> list[tuple[dt.date, int]]:
+    """The days since the unit's last reminder mail (that day included; at most
+    TURNED_AWAY_DAYS, up to yesterday) on which someone was turned away at `site_ids`, newest
+    first, each with its count (checkin.turned_away, as the dashboard's refusal log of that day)."""
+    last = session.scalar(select(func.max(ReminderMail.sent_on)).where(
+        ReminderMail.unit_id == unit_id, ReminderMail.sent_at.is_not(None), ReminderMail.sent_on < today))
+    first = max(last or dt.date.min, today - dt.timedelta(days=TURNED_AWAY_DAYS))
+    days = [today - dt.timedelta(days=n) for n in range(1, (today - first).days + 1)]
+    counted = [(day, turned_away(session, unit_id, day, site_ids)) for day in days]
+    return [(day, n) for day, n in counted if n]
+
+
+def supervisor_reminders(session: Session, unit_id: int, today: dt.date) -> list[SupervisorReminder]:
+    """The unit's supervisors (as `recipients`) with sessions waiting at their sites or someone
+    turned away there since the last reminder, each with their own counts; a supervisor with no
+    site, or with nothing of either, is left out."""
     found = []
     for user in recipients(session, unit_id, Role.supervisor):
         site_ids = supervised_site_ids(session, user)
         if not site_ids:
             continue
-        waiting = waiting_at(session, unit_id, site_ids)
-        if waiting.sessions:
-            found.append(SupervisorReminder(user, waiting))
+        reminder = SupervisorReminder(user, waiting_at(session, unit_id, site_ids),
+                                      turned_away_since(session, unit_id, today, site_ids))
+        if reminder.waiting.sessions or reminder.turned_away:
+            found.append(reminder)
     return found
 
 

@@ -1,7 +1,7 @@
 """What waits for a supervisor or an admin at their sites (the staff home page's "to do"):
 sessions waiting for verification, the flagged ones and the forgotten check-outs among them
 (verification.waiting_at, as the dashboard's queue counts them), who was turned away today
-(checkin.refused_attempts, the dashboard's card), and their volunteers' insurance: without cover
+(checkin.turned_away: the lines of the dashboard's card), and their volunteers' insurance: without cover
 today, or cover ending within insurance.EXPIRING_DAYS.
 
 A supervisor's sites are verification.supervised_site_ids; their volunteers, those the
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .checkin import refused_attempts
+from .checkin import turned_away
 from .directory import visible_volunteer_ids
 from .insurance import CoverStatus, cover_overview, cover_statuses, expiring, uninsured
 from .people import User, Volunteer, VolunteerStatus
@@ -48,5 +48,5 @@ def to_do(session: Session, user: User, today: dt.date) -> ToDo:
                                     Volunteer.id.in_(volunteer_ids or {-1}))
             .order_by(Volunteer.volunteer_no, Volunteer.id))), today)
     return ToDo(waiting=waiting_at(session, user.unit_id, site_ids),
-                turned_away=len(refused_attempts(session, user.unit_id, today, site_ids)),
+                turned_away=turned_away(session, user.unit_id, today, site_ids),
                 uninsured=uninsured(covers), cover_ending=expiring(covers))

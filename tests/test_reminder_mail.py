@@ -234,3 +234,88 @@ def test_supervisors_are_mailed_even_when_the_admins_have_no_address(app, db, ma
     [(to, msg)] = smtp.messages
     assert to == ["only-sup@example.tw"] and "1 筆服務紀錄待審核" in msg.get_content()
     assert "有標記" not in msg.get_content()  # nothing flagged: no such line
+
+
+def _refused(db, unit, vol, site, at, code="no_insurance"):
+    from models.checkin import Action, CheckinEvent, Outcome
+
+    db.add(CheckinEvent(unit_id=unit.id, at=at, volunteer_id=vol.id, site_id=site, action=Action.check_in,
+                        source=SessionSource.poster, outcome=Outcome.refused, refusal_code=code))
+
+
+def test_a_supervisor_hears_who_was_turned_away_since_the_last_reminder(app, db, make, smtp, busy_unit):
+    """The supervisor's mail counts who was turned away at their sites on each day since the
+    unit's last reminder (that day included, today not: it is on the dashboard as it happens),
+    as the dashboard's refusal log of that day counts them (two tries of one person, one line),
+    each day with a link to that log; other sites' refusals are not theirs. A supervisor with
+    nothing to verify but someone turned away is mailed too, for that."""
+    from models.checkin import refused_attempts, turned_away
+    from models.verification import SupervisorSite
+
+    unit, _zh, _en, uninsured, ending = busy_unit
+    [busy_site] = db.scalars(select(ServiceSession.site_id)).all()
+    quiet_site, other_site = make.site(unit).id, make.site(unit).id
+    sup = db.scalar(select(User).where(User.email == "sup@example.tw"))
+    english = make.user(unit, role="supervisor", email="sup-en@example.tw", locale="en")
+    quiet = make.user(unit, role="supervisor", email="quiet@example.tw")
+    for user, site in ((sup, busy_site), (english, busy_site), (quiet, quiet_site)):
+        db.add(SupervisorSite(user_id=user.id, site_id=site))
+    # the last reminder went out on Monday 29 June
+    db.add(rm.ReminderMail(unit_id=unit.id, sent_on=dt.date(2026, 6, 29), recipients=3,
+                           created_at=dt.datetime(2026, 6, 29, 0, 5, tzinfo=dt.timezone.utc),
+                           sent_at=dt.datetime(2026, 6, 29, 0, 6, tzinfo=dt.timezone.utc)))
+    at = lambda day, hour: dt.datetime(2026, *day, hour, tzinfo=TAIPEI)  # noqa: E731
+    _refused(db, unit, uninsured, busy_site, at((7, 2), 9))
+    _refused(db, unit, uninsured, busy_site, at((7, 2), 9) + dt.timedelta(minutes=2))  # tried again
+    _refused(db, unit, ending, busy_site, at((7, 2), 23), "basic_training_missing")
+    _refused(db, unit, uninsured, busy_site, at((6, 29), 10))  # the last mail's day, after it
+    _refused(db, unit, uninsured, busy_site, at((6, 28), 10))  # before the last mail: told then
+    _refused(db, unit, uninsured, busy_site, at((7, 3), 7))  # today: on the dashboard
+    _refused(db, unit, uninsured, other_site, at((7, 1), 9))  # not their site
+    _refused(db, unit, ending, quiet_site, at((7, 1), 0) + dt.timedelta(minutes=5))  # 00:05 Taipei, 30 June in UTC
+    db.commit()
+
+    found = {s.user.email: s for s in rm.supervisor_reminders(db, unit.id, TODAY)}
+    assert set(found) == {"sup@example.tw", "sup-en@example.tw", "quiet@example.tw"}
+    assert found["sup@example.tw"].turned_away == [(dt.date(2026, 7, 2), 2), (dt.date(2026, 6, 29), 1)]
+    assert found["quiet@example.tw"].turned_away == [(dt.date(2026, 7, 1), 1)]
+    assert not found["quiet@example.tw"].waiting.sessions
+    for day, n in found["sup@example.tw"].turned_away:  # as the dashboard's refusal log of that day
+        assert n == turned_away(db, unit.id, day, {busy_site}) == len(refused_attempts(db, unit.id, day, {busy_site}))
+
+    result = send(app)
+    assert result.exit_code == 0, result.output
+    by_to = {tuple(to): msg for to, msg in smtp.messages}
+    body = by_to[("sup@example.tw",)].get_content().replace("\r\n", "\n")
+    for text in ("1 筆服務紀錄待審核", "上次提醒以來，您負責的服務地點被拒絕的簽到",
+                 "- 2026-07-02：2 筆簽到被拒絕\nhttps://hourbook.example.tw/dashboard/refusals?day=2026-07-02\n",
+                 "- 2026-06-29：1 筆簽到被拒絕\nhttps://hourbook.example.tw/dashboard/refusals?day=2026-06-29\n"):
+        assert text in body, (text, body)
+    assert body.index("2026-07-02：") < body.index("2026-06-29：")  # newest first
+    assert "2026-06-28" not in body and "2026-07-03：" not in body and "2026-07-01" not in body
+    en = by_to[("sup-en@example.tw",)].get_content().replace("\r\n", "\n")  # ASCII: sent as 7bit
+    assert "- 2026-07-02: 2 turned away\nhttps://hourbook.example.tw/dashboard/refusals?day=2026-07-02" in en
+    quiet_mail = by_to[("quiet@example.tw",)]
+    assert quiet_mail["Subject"] == "志工時數簿：臺北市暖陽協會 有 1 筆簽到被拒絕"
+    assert "待審核" not in quiet_mail.get_content()
+    assert "2026-07-01：1 筆簽到被拒絕" in quiet_mail.get_content()
+
+
+def test_the_first_reminder_looks_one_week_back_for_who_was_turned_away(db, make):
+    """With no reminder sent before (or the last one long ago), the mail looks back
+    TURNED_AWAY_DAYS days, up to yesterday."""
+    from models.verification import SupervisorSite
+
+    unit = make.unit(created_at=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc))
+    sup = make.user(unit, role="supervisor", email="sup1@example.tw")
+    site, vol = make.site(unit).id, make.volunteer(unit)
+    db.add(SupervisorSite(user_id=sup.id, site_id=site))
+    db.add(rm.ReminderMail(unit_id=unit.id, sent_on=dt.date(2026, 5, 4), recipients=1,
+                           sent_at=dt.datetime(2026, 5, 4, 1, tzinfo=dt.timezone.utc)))
+    for day in (25, 26, 30):
+        _refused(db, unit, vol, site, dt.datetime(2026, 6, day, 12, tzinfo=TAIPEI))
+    db.commit()
+    assert rm.TURNED_AWAY_DAYS == 7
+    assert rm.turned_away_since(db, unit.id, TODAY, {site}) == [(dt.date(2026, 6, 30), 1), (dt.date(2026, 6, 26), 1)]
+    [reminder] = rm.supervisor_reminders(db, unit.id, TODAY)  # nothing waiting, but turned away
+    assert reminder.user.id == sup.id and reminder.turned_away_total == 2

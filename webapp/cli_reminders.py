@@ -1,5 +1,6 @@
 """`hourbook reminders send`: each unit's admins get by email what needs them, and each supervisor
-what waits for verification at their sites (cron, see deploy/)."""
+what waits for verification at their sites and who was turned away there since the last
+reminder (cron, see deploy/)."""
 from __future__ import annotations
 
 import re
@@ -55,12 +56,18 @@ def supervisor_messages(settings, unit: Unit, today, found: list[reminder_mail.S
         for s in found:
             locale = _locale(s.user)
             with i18n.forced_locale(locale):
-                body = render_template("mail/supervisor_reminder.txt", w=s.waiting, unit=unit,
+                body = render_template("mail/supervisor_reminder.txt", w=s.waiting,
+                                       turned_away=s.turned_away, unit=unit,
                                        today=today, link=_link, current_locale=locale)
                 body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
-                subject = ngettext("Hourbook: %(num)d session to verify at %(unit)s",
-                                   "Hourbook: %(num)d sessions to verify at %(unit)s",
-                                   s.waiting.sessions, unit=i18n.local(unit))
+                if s.waiting.sessions:
+                    subject = ngettext("Hourbook: %(num)d session to verify at %(unit)s",
+                                       "Hourbook: %(num)d sessions to verify at %(unit)s",
+                                       s.waiting.sessions, unit=i18n.local(unit))
+                else:  # nothing to verify: mailed for who was turned away
+                    subject = ngettext("Hourbook: %(num)d turned away at %(unit)s",
+                                       "Hourbook: %(num)d turned away at %(unit)s",
+                                       s.turned_away_total, unit=i18n.local(unit))
             messages.append(mail.message(settings, [s.user.email], subject, body))
     return messages
 
@@ -91,7 +98,7 @@ def send_command(dry_run):
     for unit in session.scalars(select(Unit).order_by(Unit.id)).all():
         r = reminder_mail.unit_reminder(session, unit.id, today)
         admins = reminder_mail.recipients(session, unit.id) if r.items else []
-        supervisors = reminder_mail.supervisor_reminders(session, unit.id)
+        supervisors = reminder_mail.supervisor_reminders(session, unit.id, today)
         if not admins and not supervisors:
             click.echo(f"unit {unit.id}: nothing to send")
             continue

@@ -12,6 +12,7 @@ When it is missing the tests fail (they are part of the CI test command), they n
     assert_fits_phone(page)          no sideways scrolling at 360 px (tables=True: not even
                                      inside a table's card)
     assert_touch_targets(page)       every visible link, button and field at least 48 px tall
+    in_menu(page, role, name)        a link or button of the main menu, "More" opened if it is under it
 
 Every page records uncaught script errors and console errors (a CSP violation is one); a test
 fails when there are any it did not expect. `page.allow_console_error(text)` allows those
@@ -163,6 +164,16 @@ def sign_in(page: Page, email: str, password: str = Factories.PASSWORD, *, expec
     if expect is not None:
         assert path_of(page) == expect, f"after signing in the browser is at {page.url}"
     return page
+
+
+def in_menu(page: Page, role: str, name: str, **kw):
+    """The main menu's link (or button: signing out) `name`: in the bar, or under "More",
+    which is opened then (_nav.html: which links stand in the bar depends on the width)."""
+    nav = page.locator("nav.mainnav")
+    target = nav.get_by_role(role, name=name, **kw)  # hidden ones (the other copy, a closed "More") do not count
+    if not target.count():
+        nav.locator("details.more > summary").click()
+    return target
 
 
 def path_of(page: Page) -> str:

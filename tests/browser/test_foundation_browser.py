@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from models.base import taipei_date, taipei_day_bounds, utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
 
-from .conftest import assert_fits_phone, assert_touch_targets, path_of, screenshot, sign_in
+from .conftest import assert_fits_phone, assert_touch_targets, in_menu, path_of, screenshot, sign_in
 
 STAFF_HEADING = "今日服務紀錄"
 
@@ -82,8 +82,8 @@ def test_staff_sign_in_and_see_todays_sessions(open_page, make, unit, size, role
     expect(page.locator(".topbar")).to_contain_text(unit.name)
     expect(page.get_by_text("今天還沒有人簽到。")).to_be_visible()
     expect(page.get_by_role("link", name="我的 QR 卡")).to_have_count(0)
-    # however many links the staff menu has, signing out stays on screen
-    sign_out = page.get_by_role("button", name="登出").bounding_box()
+    # however many links the staff menu has, signing out is on screen (under "More" on a phone)
+    sign_out = in_menu(page, "button", "登出").bounding_box()
     assert sign_out["x"] >= 0 and sign_out["x"] + sign_out["width"] <= page.viewport_size["width"]
     if size == "phone":
         assert_fits_phone(page)
@@ -169,7 +169,7 @@ def test_signed_in_language_switch_sticks_and_switches_back(phone, make, unit, r
 
     phone.get_by_role("button", name="English").click()
     expect(phone.get_by_role("heading", name=en)).to_be_visible()
-    expect(phone.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(in_menu(phone, "button", "Sign out")).to_be_visible()
     expect(phone.get_by_role("button", name="English")).to_have_attribute("aria-current", "true")
     expect(phone.get_by_role("button", name="Sign out")).to_be_in_viewport()
     assert_fits_phone(phone)
@@ -179,7 +179,7 @@ def test_signed_in_language_switch_sticks_and_switches_back(phone, make, unit, r
 
     phone.get_by_role("button", name="繁體中文").click()
     expect(phone.get_by_role("heading", name=zh)).to_be_visible()
-    expect(phone.get_by_role("button", name="登出")).to_be_visible()
+    expect(in_menu(phone, "button", "登出")).to_be_visible()
 
 
 # --- signing out, and an htmx request without a session ------------------------------------------
@@ -187,7 +187,7 @@ def test_signed_in_language_switch_sticks_and_switches_back(phone, make, unit, r
 def test_sign_out_lands_on_sign_in(phone, make, unit):
     user = make.user(unit, role="supervisor")
     sign_in(phone, user.email)
-    phone.get_by_role("button", name="登出").click()
+    in_menu(phone, "button", "登出").click()
     phone.wait_for_url(re.compile(r"/sign-in$"))
     expect(phone.get_by_role("status")).to_have_text("您已登出。")
     expect(phone.get_by_role("heading", name="登入")).to_be_visible()
@@ -289,7 +289,7 @@ def test_my_qr_card_shows_offline_until_sign_out(phone, db, make, unit):
     finally:
         phone.context.set_offline(False)
     phone.goto("/me/card")
-    phone.get_by_role("button", name="登出").click()
+    in_menu(phone, "button", "登出").click()
     phone.wait_for_url(re.compile(r"/sign-in$"))
     phone.wait_for_function("caches.keys().then(keys => !keys.includes('hourbook-card-v1'))")
     phone.context.set_offline(True)
@@ -302,44 +302,107 @@ def test_my_qr_card_shows_offline_until_sign_out(phone, db, make, unit):
 
 
 @pytest.mark.parametrize("size", ["phone", "tablet-portrait"])
-def test_menu_fades_the_edge_with_links_beyond_it(open_page, make, unit, size):
-    """The admin's menu is longer than a phone or portrait tablet: on a page far along it
-    (results reports), the current link is scrolled into view, and the left edge fades too,
-    so the first links (首頁, 志工) are not out of sight unsaid; scrolled back to the start, only
-    the right edge fades."""
+def test_a_page_under_more_marks_more(open_page, make, unit, size):
+    """The admin's menu is longer than a phone or a portrait tablet: its later links are under
+    "More". On a page far along it (results reports), "More" is underlined like a current link,
+    and opened, the page's link is marked (aria-current) and on screen; nothing in the menu
+    scrolls sideways, opened or not."""
     admin = make.user(unit, role="admin")
     page = sign_in(open_page(size), admin.email)
-    menu = page.locator(".mainnav ul")
-    expect(menu).to_have_class(re.compile(r"\bmore-right\b"))
-    expect(menu).not_to_have_class(re.compile(r"\bmore-left\b"))  # Home: at the start
+    more = page.locator("nav.mainnav details.more")
+    expect(more).not_to_have_class(re.compile(r"\bholds-current\b"))  # Home: in the bar
     page.goto("/reports/")
-    current = page.locator(".mainnav [aria-current=page]")
-    expect(current).to_have_text("成果報表")
+    expect(more).to_have_class(re.compile(r"\bholds-current\b"))
+    summary = more.locator("summary")
+    assert summary.evaluate("s => getComputedStyle(s).borderBottomColor") == "rgb(15, 118, 110)"  # --teal
+    menu_fits(page)
+    current = in_menu(page, "link", "成果報表")
+    expect(current).to_have_attribute("aria-current", "page")
+    expect(current).to_be_in_viewport()
     box = current.bounding_box()
     assert 0 <= box["x"] and box["x"] + box["width"] <= page.viewport_size["width"]
-    expect(menu).to_have_class(re.compile(r"\bmore-left\b"))
-    assert "linear-gradient" in menu.evaluate("m => getComputedStyle(m).maskImage || "
-                                              "getComputedStyle(m).webkitMaskImage")
-    menu.evaluate("m => m.scrollTo(0, 0)")
-    expect(menu).not_to_have_class(re.compile(r"\bmore-left\b"))
-    expect(menu).to_have_class(re.compile(r"\bmore-right\b"))
+    menu_fits(page)
+    page.keyboard.press("Escape")  # app.js: closed again, like any menu (a tap outside too)
+    expect(current).to_be_hidden()
+    expect(summary).to_be_focused()
+    summary.click()
+    expect(current).to_be_visible()
+    page.mouse.click(2, page.viewport_size["height"] - 2)  # a tap on the page below the panel
+    expect(current).to_be_hidden()
 
 
 @pytest.mark.parametrize("size", ["phone", "tablet-portrait"])
 def test_a_supervisors_daily_links_are_in_view(open_page, make, unit, size):
     """A supervisor's menu starts with what they use every day: the home page, the dashboard and
     the hour slips (on a portrait tablet attendance too), in view without scrolling the menu and
-    clear of its fading edge, in Chinese and in English. Before, 時數條 came eighth, off a 768 px
-    tablet's edge in English."""
+    before "More", in Chinese and in English. Before, 時數條 came eighth, off a 768 px tablet's
+    edge in English."""
     daily = {"zh-TW": ["首頁", "督導看板", "時數條", "出缺席"], "en": ["Home", "Dashboard", "Hour slips", "Attendance"]}
     for locale, names in daily.items():
         sup = make.user(unit, role="supervisor", locale="zh_Hant_TW" if locale == "zh-TW" else "en")
         page = sign_in(open_page(size, locale), sup.email)
-        menu = page.locator(".mainnav ul")
-        edge = menu.evaluate("m => m.getBoundingClientRect().left + m.clientWidth") - 28  # app.css's fade
+        menu = page.locator(".mainnav .bar")
+        edge = page.locator(".mainnav details.more > summary").bounding_box()["x"]
+        menu_fits(page)
         for name in names[:4 if size == "tablet-portrait" else 3]:
             link = menu.get_by_role("link", name=name, exact=True)
             box = link.bounding_box()
             words_end = box["x"] + box["width"] - link.evaluate("a => parseFloat(getComputedStyle(a).paddingRight)")
             assert box["x"] >= 0 and words_end <= edge, (locale, name, box, edge)
         screenshot(page, f"menu-supervisor-{size}-{locale}")
+
+
+VOLUNTEER_MENU = ["home.index", "home.my_card", "my_hours.index", "privacy.index", "milestones.index",
+                  "auth.change_password", "auth.change_pin", "help.guide"]
+
+
+def menu_fits(page) -> None:
+    """Nothing in the main menu scrolls sideways: the nav and every list of it that shows are
+    as wide as their content, and the page too."""
+    wide = page.evaluate("""() => [document.querySelector('nav.mainnav'),
+                                    ...document.querySelectorAll('nav.mainnav ul')]
+        .filter(el => el.checkVisibility() && el.scrollWidth > el.clientWidth + 0.5)
+        .map(el => `${el.tagName} ${el.className}: ${el.scrollWidth}px in ${el.clientWidth}px`)""")
+    assert not wide, f"the menu scrolls sideways: {wide}"
+    assert_fits_phone(page, page.viewport_size["width"])
+
+
+@pytest.mark.parametrize("locale", ["zh-TW", "en"])
+def test_a_volunteers_whole_menu_is_reachable_on_a_small_phone(app, open_page, make, unit, locale):
+    """At 360x740 every link of a volunteer's menu is reached without swiping the menu
+    sideways: in the bar, or in the "More" list it opens (a <details>, no script needed), each
+    inside the screen, a thumb's height, and opening its page, which the menu then marks as
+    the current one (aria-current), also when it is one of the "More" links. Before, the menu
+    was one row scrolling sideways, with half of the links beyond the screen's edge."""
+    with app.test_request_context():
+        from flask import url_for
+        hrefs = [url_for(endpoint) for endpoint in VOLUNTEER_MENU]
+    vol = make.user(unit, role="volunteer", locale="zh_Hant_TW" if locale == "zh-TW" else "en")
+    page = sign_in(open_page("phone", locale), vol.email)
+    nav = page.locator("nav.mainnav")
+    menu_fits(page)
+    shown = nav.locator("a:visible").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert 2 <= len(shown) < len(hrefs), shown  # the daily ones in the bar, the rest under "More"
+    for href in hrefs:
+        page.goto("/")
+        link = nav.locator(f'a[href="{href}"]:visible')
+        if not link.count():
+            nav.locator("details.more > summary").click()
+            menu_fits(page)
+        expect(link).to_have_count(1)
+        expect(link).to_be_in_viewport()
+        box = link.bounding_box()
+        assert 0 <= box["x"] and box["x"] + box["width"] <= 360 and box["height"] >= 48, (href, box)
+        screenshot(page, f"menu-volunteer-phone-{locale}") if href == hrefs[-1] else None
+        link.click()
+        page.wait_for_url(re.compile(re.escape(href) + "$"))
+        current = nav.locator("[aria-current=page]")
+        expect(current).to_have_count(1) if href in shown else None
+        assert href in current.evaluate_all("links => links.map(a => a.getAttribute('href'))"), href
+        menu_fits(page)
+    # Signing out is in reach too (under "More" when the bar has no room for it).
+    page.goto("/")
+    sign_out = nav.get_by_role("button", name="登出" if locale == "zh-TW" else "Sign out")
+    if not sign_out.is_visible():
+        nav.locator("details.more > summary").click()
+    expect(sign_out).to_be_in_viewport()

@@ -16,7 +16,7 @@ from models.base import utcnow
 from models.service import ServiceSession, SessionSource, SessionStatus
 
 from .conftest import (CHROMIUM, CHROMIUM_ARGS, SIZES, TIMEOUT_MS, PageProblems,
-                       assert_touch_targets, path_of, screenshot, sign_in)
+                       assert_touch_targets, in_menu, path_of, screenshot, sign_in)
 from .fake_camera import chromium_args, qr_camera_file
 
 PIN = "2468"
@@ -93,7 +93,7 @@ def wait_for(condition, timeout=TIMEOUT_MS / 1000):
 
 def test_admin_enrols_a_tablet_then_revokes_it(open_page, db, place):
     admin = sign_in(open_page("tablet"), place["admin"].email)
-    admin.locator("nav.mainnav").get_by_role("link", name="簽到站").click()  # the menu (the getting-started card links there too)
+    in_menu(admin, "link", "簽到站").click()  # the menu (the getting-started card links there too)
     expect(admin.get_by_role("heading", name="簽到站", exact=True)).to_be_visible()
     admin.get_by_label("服務地點").select_option(label="大安長照服務中心")
     admin.get_by_label("簽到站名稱").fill("服務台平板")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from models.base import utcnow
 from models.people import Volunteer
 
-from .conftest import assert_fits_phone, assert_touch_targets, path_of, screenshot, sign_in
+from .conftest import assert_fits_phone, assert_touch_targets, in_menu, path_of, screenshot, sign_in
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_volunteer_sets_a_pin_from_the_qr_card_on_a_phone(db, open_page, make, p
     state.get_by_role("link", name="設定 PIN 碼").click()
     assert path_of(page) == "/account/pin"
     expect(page.locator("h1")).to_have_text("簽到站 PIN 碼")
-    expect(page.locator("nav [aria-current=page]")).to_have_text("PIN 碼")
+    expect(in_menu(page, "link", "PIN 碼")).to_have_attribute("aria-current", "page")
     assert page.get_attribute("#pin", "inputmode") == "numeric"
 
     form = page.locator("main form")

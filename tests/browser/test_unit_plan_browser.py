@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from models import plan as plans
 
-from .conftest import assert_fits_phone, assert_touch_targets, screenshot, sign_in
+from .conftest import assert_fits_phone, assert_touch_targets, in_menu, screenshot, sign_in
 
 TEXTS = {"recruitment": "透過社區公告與網站召募志工，每年兩梯次。",
          "training": "基礎訓練與特殊訓練依規定辦理。",
@@ -28,7 +28,7 @@ def test_edit_a_section_submit_and_see_the_status_on_a_tablet(app, open_page, db
     db.commit()
 
     page = sign_in(open_page("tablet"), admin.email)
-    page.get_by_role("link", name="單位與計畫").click()
+    in_menu(page, "link", "單位與計畫").click()
     page.get_by_role("link", name="2027 年度計畫").click()
     expect(page.locator("#plan-status")).to_have_text("草稿")
     expect(page.locator("#empty-sections")).to_contain_text("輔導")

@@ -25,21 +25,19 @@
     });
   }
   focusableScrollers(document);
-  // The menu scrolls sideways on a phone: bring the current page's link into view.
-  var current = document.querySelector(".mainnav [aria-current=page]");
-  if (current && current.scrollIntoView) current.scrollIntoView({block: "nearest", inline: "center"});
-  // ... and fade each edge that has links beyond it (app.css), so none is out of sight unsaid.
-  var menu = document.querySelector(".mainnav ul");
-  function markEdges() {
-    var hidden = menu.scrollWidth - menu.clientWidth;
-    menu.classList.add("edges");
-    menu.classList.toggle("more-left", menu.scrollLeft > 2);
-    menu.classList.toggle("more-right", menu.scrollLeft < hidden - 2);
-  }
-  if (menu) {
-    markEdges();
-    menu.addEventListener("scroll", markEdges, {passive: true});
-    window.addEventListener("resize", markEdges);
+  // The menu's "More" (a <details>, which opens without this): closed again by a tap outside
+  // it or by Escape (the focus back on its summary), like any menu.
+  var more = document.querySelector(".mainnav .more");
+  if (more) {
+    document.addEventListener("click", function (event) {
+      if (more.open && !more.contains(event.target)) more.open = false;
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && more.open) {
+        more.open = false;
+        more.querySelector("summary").focus();
+      }
+    });
   }
   document.addEventListener("htmx:load", function (event) { focusableScrollers(event.target.parentNode || document); });
   // A swapped-in row must not drop the keyboard's place: when the focused control was replaced
