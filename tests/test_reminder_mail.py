@@ -195,7 +195,7 @@ def test_each_supervisor_gets_their_own_sites_counts(app, db, make, smtp, busy_u
 
     result = send(app)
     assert result.exit_code == 0, result.output
-    assert "sent to 2 admins; sessions to verify sent to 2 supervisors" in result.output
+    assert "sent to 2 admins; their sites' sessions to verify and people turned away sent to 2 supervisors" in result.output
     by_to = {tuple(to): msg for to, msg in smtp.messages}
     assert set(by_to) == {("admin-zh@example.tw",), ("admin-en@example.tw",), ("sup@example.tw",),
                           ("sup-en@example.tw",)}
@@ -230,7 +230,7 @@ def test_supervisors_are_mailed_even_when_the_admins_have_no_address(app, db, ma
                           status=SessionStatus.closed, source=SessionSource.poster))
     db.commit()
     result = send(app)
-    assert f"unit {unit.id}: sessions to verify sent to 1 supervisor" in result.output
+    assert f"unit {unit.id}: their sites' sessions to verify and people turned away sent to 1 supervisor" in result.output
     [(to, msg)] = smtp.messages
     assert to == ["only-sup@example.tw"] and "1 筆服務紀錄待審核" in msg.get_content()
     assert "有標記" not in msg.get_content()  # nothing flagged: no such line

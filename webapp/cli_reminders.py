@@ -128,7 +128,8 @@ def send_command(dry_run):
             session.commit()
             sent = [f"{counted(r.items, 'item')} sent to {counted(len(admins), 'admin')}"] if admins else []
             if supervisors:
-                sent.append(f"sessions to verify sent to {counted(len(supervisors), 'supervisor')}")
+                sent.append(f"their sites' sessions to verify and people turned away sent to "
+                            f"{counted(len(supervisors), 'supervisor')}")
             click.echo(f"unit {unit.id}: " + "; ".join(sent))
     session.rollback()
     if failed:
