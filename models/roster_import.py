@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .base import begin_write, taipei_date, utcnow
+from .base import begin_write, one_writer_per, taipei_date, utcnow
 from .idnumbers import (
     ID_KINDS,
     NATIONAL_ID,
@@ -83,6 +83,16 @@ IN_TAIPEI = {"": None, "是": True, "否": False, "yes": True, "no": False, "y":
 BIRTH_DATE_PROBLEMS = {"future": N_("The date cannot be in the future."),
                        "too_old": N_("Check the birth date.")}
 MAX_ROWS = 5000
+# The volunteer sheet's columns as the Volunteer's fields. One volunteer added by hand
+# (add_volunteer: a walk-in) is checked as one row of this sheet, so the form and an import
+# can never disagree.
+VOLUNTEER_FIELDS = {"志工編號": "volunteer_no", "姓名": "name_zh", "英文姓名": "name_en",
+                    "性別": "gender", "出生日期": "birth_date", "證件類別": "id_kind",
+                    "證件號碼": "id_number", "電話": "phone", "電子郵件": "email", "地址": "address",
+                    "緊急聯絡人": "emergency_contact", "緊急聯絡電話": "emergency_phone",
+                    "加入日期": "joined_on", "紀錄冊號碼": "record_book_no",
+                    "紀錄冊核發日期": "record_book_issued_on"}
+FORM_SHEET = "form"  # the Problem.sheet of add_volunteer's problems
 
 
 @dataclass
@@ -577,13 +587,8 @@ def run(session: Session, actor, data: bytes, filename: str, now: dt.datetime | 
         raise ImportRefused(checker.problems)
     people = dict(checker.existing)
     for values in clean[VOLUNTEERS]:
-        v = Volunteer(unit_id=actor.unit_id, **values)
-        session.add(v)
-        session.flush()
+        v = _new_volunteer(session, actor, values, now)
         people[v.id_number] = v
-        audit.record(session, action="volunteer_import", entity="volunteer", entity_id=v.id,
-                     actor=actor, now=now, after={"volunteer_no": v.volunteer_no,
-                                                  "name_zh": v.name_zh})
     for values in clean[PRIOR]:
         v = people[values.pop("id_number")]
         row = PriorHours(volunteer_id=v.id, created_by_id=actor.id, **values)
@@ -616,6 +621,40 @@ def run(session: Session, actor, data: bytes, filename: str, now: dt.datetime | 
                  actor=actor, now=now, after={"file": filename, **counts})
     session.flush()
     return Result([], counts)
+
+
+def _new_volunteer(session: Session, actor, values: dict, now: dt.datetime | None,
+                   action: str = "volunteer_import") -> Volunteer:
+    """A checked volunteer row saved (audited): by run() and add_volunteer()."""
+    v = Volunteer(unit_id=actor.unit_id, **values)
+    session.add(v)
+    session.flush()
+    audit.record(session, action=action, entity="volunteer", entity_id=v.id, actor=actor,
+                 now=now, after={"volunteer_no": v.volunteer_no, "name_zh": v.name_zh})
+    return v
+
+
+def add_volunteer(session: Session, actor, values: dict[str, str],
+                  now: dt.datetime | None = None) -> Volunteer:
+    """One volunteer added by hand (a walk-in): `values` are the volunteer sheet's fields by
+    their Volunteer names (VOLUNTEER_FIELDS), as typed, without the volunteer number; the
+    volunteer gets the unit's next number (as an accepted applicant does). Checked exactly as a
+    roster's volunteer row is; refused with ImportRefused (problems whose `column` is the
+    sheet's header) and nothing saved. No sign-in account, as for an imported volunteer: the
+    volunteer's status page makes one."""
+    from .recruitment import next_volunteer_no
+    from .unit import Unit
+
+    begin_write(session)
+    one_writer_per(session, Unit, actor.unit_id)  # two adds at once: not the same number
+    row = {column: str(values.get(name) or "") for column, name in VOLUNTEER_FIELDS.items()}
+    row["志工編號"] = next_volunteer_no(session, actor.unit_id)
+    lock_book_nos(session, [row["紀錄冊號碼"]])
+    checker = _Checker(session, actor.unit_id, taipei_date(now or utcnow()))
+    clean = checker.volunteer(Row(VOLUNTEERS, FORM_SHEET, 1, row))
+    if checker.problems or clean is None:
+        raise ImportRefused(checker.problems)
+    return _new_volunteer(session, actor, clean, now, action="volunteer_add")
 
 
 # --- the template ----------------------------------------------------------------------------

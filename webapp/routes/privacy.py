@@ -229,7 +229,11 @@ def handle(request_id: int):
 @admin_bp.route("/volunteers/<int:volunteer_id>/profile", methods=["GET", "POST"])
 @admin_only
 def correct_profile(volunteer_id: int):
-    """Make a requested correction: identity and contact details of one volunteer."""
+    """Edit one volunteer's identity and contact details: a requested correction (from the
+    request's page), or a change the admin learns of (a new phone number: from the directory
+    or the volunteer's status page). `next`, a path of this site, is where the page leads
+    back to and where a save returns."""
+    from .auth import safe_next
     import datetime as dt
 
     from models.idnumbers import ID_KINDS
@@ -241,6 +245,7 @@ def correct_profile(volunteer_id: int):
         abort(404)
     error, field, status = None, None, 200
     values = request.form if request.method == "POST" else None
+    back = safe_next(request.values.get("next"), "")
     if request.method == "POST":
         try:
             birth = dt.date.fromisoformat(request.form.get("birth_date", ""))
@@ -262,12 +267,12 @@ def correct_profile(volunteer_id: int):
             volunteer = db.session.get(Volunteer, volunteer_id, populate_existing=True)
         else:
             db.session.commit()
-            flash(_("Corrections saved."), "success")
-            return redirect(url_for(".correct_profile", volunteer_id=volunteer_id))
+            flash(_("%(name)s: details saved.", name=volunteer.name_zh), "success")
+            return redirect(back or url_for(".correct_profile", volunteer_id=volunteer_id))
     # the form shows the full ID number: logged each time it is shown
     access_log.record_view(db.session, current_user, action="id_number_view", entity="volunteer",
                            entity_id=volunteer.id, purpose="correction_form")
     db.session.commit()
     return render_template("privacy/correct.html", volunteer=volunteer, values=values, error=error,
                            field=field, genders=[g.value for g in Gender], id_kinds=ID_KINDS,
-                           minor_age=ADULT_AGE), status
+                           minor_age=ADULT_AGE, back=back), status
