@@ -10,6 +10,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
+from .idnumbers import mask
 from .openings import Opening, _require_admin, accepts_applications
 from .people import Gender, User, Volunteer
 from .messages import N_, Refused
@@ -64,6 +65,11 @@ class Application(Base):
     opening: Mapped[Opening | None] = relationship()
     interviewer: Mapped[User | None] = relationship()
     volunteer: Mapped[Volunteer | None] = relationship()
+
+    @property
+    def masked_id_number(self) -> str:
+        """What a screen shows (rules.md, privacy: ID numbers masked on screen)."""
+        return mask(self.id_number)
 
 
 # =============================================================================================

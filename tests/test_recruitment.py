@@ -10,7 +10,7 @@ from models import openings
 from models import recruitment as r
 from models.audit import AuditEntry
 from models.base import TAIPEI, taipei_date, utcnow
-from models.idnumbers import with_check_digit
+from models.idnumbers import mask, with_check_digit
 from models.people import Gender, Role, User, Volunteer, VolunteerStatus
 from models.account_links import SetPasswordLink, token_hash
 from models.openings import Opening, OpeningStatus
@@ -249,9 +249,10 @@ def test_new_welcome_sheet_replaces_the_old_link(admin, anon, db, application):
     assert anon.get(f"/welcome/{new_token}").status_code == 200
 
 
-def test_application_detail_shows_full_id_to_admin(admin, application):
+def test_application_detail_masks_the_id_number(admin, application):
     page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
-    assert application.id_number in page
+    assert application.id_number not in page  # rules.md, privacy: masked on screen
+    assert mask(application.id_number) in page  # A22****781, as on the insurance page
     # the way to act on it (the list row), and no form wording on a page that only shows
     assert f'href="/admin/recruitment/#application-{application.id}"' in page
     assert "選填" not in page
