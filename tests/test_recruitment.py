@@ -469,6 +469,30 @@ def test_an_interview_cannot_be_scheduled_in_the_past(admin, db, application):
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("when", ["2020-01-01T10:00", "明天早上"], ids=["past", "not a time"])
+def test_a_refused_interview_form_comes_back_as_typed(admin, db, make, unit, application, when):
+    """After a refusal (the domain's or the route's own) the admin fixes one field, not four."""
+    other = make.user(unit, role="supervisor", display_name="陳督導")
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/interview",
+                          {"version": application.version, "interview_at": when,
+                           "interview_place": "二樓會議室", "interviewer_id": other.id,
+                           "note": "請帶身分證"}, hx=True)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'value="{when}"' in page and 'value="二樓會議室"' in page
+    assert f'<option value="{other.id}" selected>' in page
+    assert f'<option value="{admin.user.id}" selected>' not in page  # not reset to the admin
+    assert ">請帶身分證</textarea>" in page
+    assert fresh(db, application).status == ApplicationStatus.applied
+
+
+def test_a_refused_decision_keeps_the_note(admin, application):
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+                          {"version": application.version, "outcome": "maybe",
+                           "note": "再想想"}, hx=True)
+    assert response.status_code == 400 and ">再想想</textarea>" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("typed, zh, en", [
     ("2026-13-45T10:00", "請輸入時間，例如 2026-01-31 17:00。", "Enter the time, like 2026-01-31 17:00."),
     ("明天早上", "請輸入時間，例如 2026-01-31 17:00。", "Enter the time, like 2026-01-31 17:00."),

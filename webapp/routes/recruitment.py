@@ -111,9 +111,10 @@ def _interviewers() -> list[User]:
 
 
 def _row(a: Application, mode: str = "view", error: str | None = None, status: int = 200,
-         welcome: dict | None = None):
+         welcome: dict | None = None, values=None):
+    """The row; `values`: a refused form's submitted fields, shown again as typed."""
     return render_template("recruitment/_application_row.html", a=a, mode=mode, error=error,
-                           welcome=welcome, dupes=r.duplicates_of(db.session, a),
+                           welcome=welcome, dupes=r.duplicates_of(db.session, a), values=values,
                            interviewers=_interviewers() if mode == "interview" else [],
                            statuses=APPLICATION_STATUS), status
 
@@ -139,7 +140,8 @@ def _act(application_id: int, action, error_mode: str = "view"):
             if key in params:
                 params[key] = str(APPLICATION_STATUS.get(params[key], params[key]))
         return _row(db.session.get(Application, application_id, populate_existing=True),
-                    mode=error_mode, error=_(exc.message, **params), status=400)
+                    mode=error_mode, error=_(exc.message, **params), status=400,
+                    values=request.form)
     db.session.commit()
     welcome = None
     if isinstance(result, r.Decision) and result.token:
@@ -193,7 +195,7 @@ def interview(application_id: int):
     when = local_moment(raw_when)
     if when is None and raw_when.strip():  # typed but refused (left empty: the domain asks for it)
         return _row(_application_or_404(application_id), mode="interview", status=400,
-                    error=date_range_refusal(raw_when, _("When")) or _("Enter the time, like 2026-01-31 17:00."))
+                    values=request.form, error=date_range_refusal(raw_when, _("When")) or _("Enter the time, like 2026-01-31 17:00."))
     return _act(application_id, lambda: r.schedule_interview(
         db.session, application_id, _me(), utcnow(), when=when,
         place=request.form.get("interview_place", "")[:200],
@@ -208,7 +210,7 @@ def decide(application_id: int):
     outcome = request.form.get("outcome", "")
     if outcome not in ("accepted", "declined", "waitlisted"):
         _application_or_404(application_id)
-        return _row(_application_or_404(application_id), mode="decide",
+        return _row(_application_or_404(application_id), mode="decide", values=request.form,
                     error=_("Choose accept, decline or waitlist."), status=400)
     return _act(application_id, lambda: r.decide(
         db.session, application_id, _me(), utcnow(), outcome=outcome,
