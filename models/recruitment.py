@@ -289,6 +289,13 @@ def pipeline(session: Session, unit_id: int, status: str | None = None) -> list[
     return list(session.scalars(query.order_by(Application.created_at.desc(), Application.id.desc())))
 
 
+def new_applications(session: Session, unit_id: int) -> int:
+    """Applications waiting for the admin: neither an interview scheduled nor a decision yet
+    (the pipeline's "applied" filter lists them; the home page's "to do" counts them)."""
+    return session.scalar(select(func.count()).select_from(Application).where(
+        Application.unit_id == unit_id, Application.status == ApplicationStatus.applied)) or 0
+
+
 def duplicates_of(session: Session, application: Application) -> list[Volunteer]:
     """Volunteers of the unit with the same ID or passport number (shown before accepting)."""
     return list(session.scalars(select(Volunteer).where(
