@@ -1,9 +1,11 @@
 """The admin pipeline over HTTP and the domain: openings, interview, decisions, acceptance
 (volunteer + account + one-time link), stale rows, refusals, roles, audit, /welcome."""
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import account_links
 from models import openings
@@ -15,6 +17,8 @@ from models.people import Gender, Role, User, Volunteer, VolunteerStatus
 from models.account_links import SetPasswordLink, token_hash
 from models.openings import Opening, OpeningStatus
 from models.recruitment import Application, ApplicationStatus
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def fresh(db, obj):
@@ -247,6 +251,44 @@ def test_new_welcome_sheet_replaces_the_old_link(admin, anon, db, application):
     assert new_token != token
     assert anon.get(f"/welcome/{token}").status_code == 410
     assert anon.get(f"/welcome/{new_token}").status_code == 200
+
+
+def test_the_welcome_sheet_has_a_print_button_and_prints_alone(admin, db, application):
+    """The sheet says "print this": a button does (app.js, data-print: no inline script under
+    the CSP), and app.css prints the sheet without the menu, the sign-out or the buttons."""
+    _accept(admin, db, application)
+    page = admin.post(f"/admin/recruitment/applications/{application.id}/welcome-link").get_data(as_text=True)
+    assert re.search(r'<button type="button" class="btn btn-primary" data-print hidden>列印這張單</button>', page)
+    assert "onclick" not in page
+    app_js = (ROOT / "webapp/static/js/app.js").read_text(encoding="utf-8")
+    assert 'closest("[data-print]")' in app_js and "window.print()" in app_js
+    css = (ROOT / "webapp/static/css/app.css").read_text(encoding="utf-8")
+    rules = css[css.index("@media print"):]
+    assert all(name in rules for name in (".topbar", ".mainnav", ".no-print", "[data-print]",
+                                          "main:has(.welcome-sheet)"))
+
+
+def test_a_new_welcome_sheet_for_an_account_in_use_is_asked_for_first(admin, anon, db, application):
+    token, vol = _accept(admin, db, application)
+    url = f"/admin/recruitment/applications/{application.id}/welcome-link"
+    assert admin.get(url).headers["Location"].endswith(f"/applications/{application.id}")  # not set up
+    assert anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1",
+                                           "pin": "4831"}).status_code == 302
+    links = db.scalar(select(func.count()).select_from(SetPasswordLink))
+    detail = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
+    assert f'href="{url}">列印新的歡迎單</a>' in detail  # a question first, not a form that acts
+    unasked = admin.post(url)  # e.g. a page from before the account was set up
+    assert unasked.status_code == 302 and unasked.headers["Location"].endswith(url)
+    assert fresh(db, vol).user.check_password("my new pass 1")
+    assert db.scalar(select(func.count()).select_from(SetPasswordLink)) == links  # no new link
+    question = admin.get(url).get_data(as_text=True)
+    assert "設定好帳號" in question and "要為林美玲列印新的歡迎單嗎？" in question and 'name="confirmed" value="1"' in question
+    with pytest.raises(r.AccountAlreadySetUp):
+        r.new_link_for_application(db, application.id, fresh(db, admin.user), utcnow())
+    db.rollback()
+    sheet = admin.post(url, {"confirmed": "1"})
+    assert sheet.status_code == 200 and "/welcome/" in sheet.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(SetPasswordLink)) == links + 1
 
 
 def test_application_detail_masks_the_id_number(admin, application):

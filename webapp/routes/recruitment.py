@@ -20,6 +20,7 @@ from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from models import account_links
 from models import openings as op
 from models import recruitment as r
 from models.base import taipei_date, utcnow
@@ -184,7 +185,7 @@ def application(application_id: int):
     g.no_store = True
     a = _application_or_404(application_id)  # the ID number masked (rules.md: privacy)
     return render_template("recruitment/application.html", a=a, statuses=APPLICATION_STATUS,
-                           dupes=r.duplicates_of(db.session, a))
+                           dupes=r.duplicates_of(db.session, a), set_up_at=_set_up_at(a))
 
 
 @bp.route("/applications/<int:application_id>/interview", methods=["POST"])
@@ -226,13 +227,30 @@ def note(application_id: int):
         expected_version=_version()), error_mode="note")
 
 
-@bp.route("/applications/<int:application_id>/welcome-link", methods=["POST"])
+def _set_up_at(a: Application):
+    """When the accepted applicant set up their account (None: not yet, or no account)."""
+    if a.volunteer is None or a.volunteer.user is None:
+        return None
+    return account_links.account_set_up_at(db.session, a.volunteer.user)
+
+
+@bp.route("/applications/<int:application_id>/welcome-link", methods=["GET", "POST"])
 @admin_only
 def new_link(application_id: int):
-    """A fresh printable welcome sheet (the old link stops working)."""
+    """A fresh printable welcome sheet (the old link stops working). For an account already set
+    up, GET asks first (the POST must say `confirmed`)."""
     a = _application_or_404(application_id)
+    if request.method == "GET":
+        set_up_at = _set_up_at(a)
+        if set_up_at is None:
+            return redirect(url_for(".application", application_id=a.id))
+        return render_template("recruitment/confirm_new_link.html", a=a, set_up_at=set_up_at)
     try:
-        token = r.new_link_for_application(db.session, a.id, _me(), utcnow())
+        token = r.new_link_for_application(db.session, a.id, _me(), utcnow(),
+                                           confirmed=request.form.get("confirmed") == "1")
+    except r.AccountAlreadySetUp:
+        db.session.rollback()
+        return redirect(url_for(".new_link", application_id=a.id))
     except r.RecruitmentError as exc:
         db.session.rollback()
         flash(refusal_text(exc), "error")
