@@ -291,6 +291,17 @@ def test_a_new_welcome_sheet_for_an_account_in_use_is_asked_for_first(admin, ano
     assert db.scalar(select(func.count()).select_from(SetPasswordLink)) == links + 1
 
 
+def test_the_recruitment_page_shares_the_public_list_of_openings(admin, anon, supervisor):
+    page = admin.get("/admin/recruitment/").get_data(as_text=True)
+    share = page[page.index('id="all-openings"'):]
+    assert 'href="http://localhost/openings"' in share and "所有招募的公開清單" in share
+    assert 'src="/admin/recruitment/openings-qr.svg"' in share
+    qr = admin.get("/admin/recruitment/openings-qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml"
+    assert supervisor.get("/admin/recruitment/openings-qr.svg").status_code == 403
+    assert anon.get("/openings").status_code == 200  # the page it points to is public
+
+
 def test_application_detail_masks_the_id_number(admin, application):
     page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
     assert application.id_number not in page  # rules.md, privacy: masked on screen

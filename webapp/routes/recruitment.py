@@ -29,6 +29,7 @@ from models.openings import Opening
 from models.recruitment import Application
 
 from ..welcome import welcome_sheet
+from .home import qr_svg
 from ..forms import date_range_refusal, db_id, db_ids, local_moment
 from ..access import roles
 from ..extensions import db
@@ -165,9 +166,17 @@ def index():
     today = taipei_date(utcnow())
     return render_template("recruitment/index.html", applications=apps, status=status,
                            statuses=APPLICATION_STATUS, openings=openings,
+                           all_openings=url_for("openings.index", _external=True),
                            opening_status=OPENING_STATUS,
                            shown={o.id: op.shown_status(o, today).value for o in openings},
                            dupes={a.id: r.duplicates_of(db.session, a) for a in apps})
+
+
+@bp.route("/openings-qr.svg")
+@admin_only
+def all_openings_qr():
+    """The QR of the public list of every opening taking applications (/openings), to share."""
+    return qr_svg(url_for("openings.index", _external=True))
 
 
 @bp.route("/applications/<int:application_id>/row")
