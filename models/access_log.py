@@ -4,7 +4,8 @@ Kept in the append-only audit log (models/audit.py) under its own actions, so th
 rules hold (never edited, never deleted) and one admin page reads it (/admin/access-log).
 Every place that shows or exports a full ID number records here:
 
-  id_number_view     a page showing a full ID number (application detail, correction form)
+  id_number_view     a page showing a full ID number (the correction form; the application
+                     detail did until it masked the number: its old entries keep their purpose)
   id_number_export   a file with full ID numbers (record-book packet, award lists for filing,
                      a volunteer's own data)
   export_mohw        the MOHW / city upload (full ID numbers of everyone in the period)

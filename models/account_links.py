@@ -81,6 +81,12 @@ def create_set_password_link(session: Session, user: User, actor: User | None,
     return token
 
 
+def account_set_up_at(session: Session, user: User) -> dt.datetime | None:
+    """When `user` last used a set-password link (set up their account), or None: never."""
+    return session.scalar(select(func.max(SetPasswordLink.used_at)).where(
+        SetPasswordLink.user_id == user.id))
+
+
 def account_email(session: Session, unit_id: int, email: str | None, volunteer_no: str) -> str:
     """The sign-in email of a new volunteer account: theirs when given and not taken by
     another account, else a placeholder that mail never goes to."""

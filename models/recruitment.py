@@ -10,6 +10,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
+from .idnumbers import mask
 from .openings import Opening, _require_admin, accepts_applications
 from .people import Gender, User, Volunteer
 from .messages import N_, Refused
@@ -65,6 +66,11 @@ class Application(Base):
     interviewer: Mapped[User | None] = relationship()
     volunteer: Mapped[Volunteer | None] = relationship()
 
+    @property
+    def masked_id_number(self) -> str:
+        """What a screen shows (rules.md, privacy: ID numbers masked on screen)."""
+        return mask(self.id_number)
+
 
 # =============================================================================================
 # Domain rules. No Flask: callers pass the Session and `now`; callers commit. Every change is
@@ -79,7 +85,7 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from . import audit  # noqa: E402
-from .account_links import create_set_password_link  # noqa: E402
+from .account_links import account_set_up_at, create_set_password_link  # noqa: E402
 from .base import begin_write, one_writer_per, taipei_date  # noqa: E402
 from .idnumbers import ID_KINDS, id_problem, normalise  # noqa: E402
 from .contact import half_width  # noqa: E402
@@ -116,6 +122,14 @@ class StaleApplication(RecruitmentError):
     def __init__(self, changed_by: str):
         super().__init__(N_("This application was already changed by %(who)s. Here is the current row."),
                          who=changed_by)
+
+
+class AccountAlreadySetUp(RecruitmentError):
+    """A new welcome link asked for an account already set up, without confirming it."""
+
+    def __init__(self):
+        super().__init__(N_("This volunteer has already set up their account: confirm that they "
+                            "need a new link."))
 
 
 class InvalidApplication(Exception):
@@ -283,6 +297,13 @@ def pipeline(session: Session, unit_id: int, status: str | None = None) -> list[
     return list(session.scalars(query.order_by(Application.created_at.desc(), Application.id.desc())))
 
 
+def new_applications(session: Session, unit_id: int) -> int:
+    """Applications waiting for the admin: neither an interview scheduled nor a decision yet
+    (the pipeline's "applied" filter lists them; the home page's "to do" counts them)."""
+    return session.scalar(select(func.count()).select_from(Application).where(
+        Application.unit_id == unit_id, Application.status == ApplicationStatus.applied)) or 0
+
+
 def duplicates_of(session: Session, application: Application) -> list[Volunteer]:
     """Volunteers of the unit with the same ID or passport number (shown before accepting)."""
     return list(session.scalars(select(Volunteer).where(
@@ -442,12 +463,16 @@ def add_note(session: Session, application_id: int, actor: User, now: dt.datetim
 # --- welcome links ----------------------------------------------------------------------------
 
 def new_link_for_application(session: Session, application_id: int, actor: User,
-                             now: dt.datetime) -> str:
-    """Replace a lost or expired welcome link of an accepted applicant whose account is not set up."""
+                             now: dt.datetime, *, confirmed: bool = False) -> str:
+    """Replace a lost or expired welcome link of an accepted applicant. For an account already
+    set up (a forgotten password) only when `confirmed`: whoever holds the new sheet can set a
+    new password and PIN (AccountAlreadySetUp otherwise)."""
     application = _load_for_change(session, application_id, actor, None)
     volunteer = application.volunteer
     if application.status != ApplicationStatus.accepted or volunteer is None or volunteer.user is None:
         raise RecruitmentError(N_("Only accepted applications have a welcome link."))
+    if not confirmed and account_set_up_at(session, volunteer.user) is not None:
+        raise AccountAlreadySetUp()
     return create_set_password_link(session, volunteer.user, actor, now)
 
 

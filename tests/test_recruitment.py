@@ -1,20 +1,24 @@
 """The admin pipeline over HTTP and the domain: openings, interview, decisions, acceptance
 (volunteer + account + one-time link), stale rows, refusals, roles, audit, /welcome."""
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import account_links
 from models import openings
 from models import recruitment as r
 from models.audit import AuditEntry
 from models.base import TAIPEI, taipei_date, utcnow
-from models.idnumbers import with_check_digit
+from models.idnumbers import mask, with_check_digit
 from models.people import Gender, Role, User, Volunteer, VolunteerStatus
 from models.account_links import SetPasswordLink, token_hash
 from models.openings import Opening, OpeningStatus
 from models.recruitment import Application, ApplicationStatus
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def fresh(db, obj):
@@ -249,9 +253,59 @@ def test_new_welcome_sheet_replaces_the_old_link(admin, anon, db, application):
     assert anon.get(f"/welcome/{new_token}").status_code == 200
 
 
-def test_application_detail_shows_full_id_to_admin(admin, application):
+def test_the_welcome_sheet_has_a_print_button_and_prints_alone(admin, db, application):
+    """The sheet says "print this": a button does (app.js, data-print: no inline script under
+    the CSP), and app.css prints the sheet without the menu, the sign-out or the buttons."""
+    _accept(admin, db, application)
+    page = admin.post(f"/admin/recruitment/applications/{application.id}/welcome-link").get_data(as_text=True)
+    assert re.search(r'<button type="button" class="btn btn-primary" data-print hidden>列印這張單</button>', page)
+    assert "onclick" not in page
+    app_js = (ROOT / "webapp/static/js/app.js").read_text(encoding="utf-8")
+    assert 'closest("[data-print]")' in app_js and "window.print()" in app_js
+    css = (ROOT / "webapp/static/css/app.css").read_text(encoding="utf-8")
+    rules = css[css.index("@media print"):]
+    assert all(name in rules for name in (".topbar", ".mainnav", ".no-print", "[data-print]",
+                                          "main:has(.welcome-sheet)"))
+
+
+def test_a_new_welcome_sheet_for_an_account_in_use_is_asked_for_first(admin, anon, db, application):
+    token, vol = _accept(admin, db, application)
+    url = f"/admin/recruitment/applications/{application.id}/welcome-link"
+    assert admin.get(url).headers["Location"].endswith(f"/applications/{application.id}")  # not set up
+    assert anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1",
+                                           "pin": "4831"}).status_code == 302
+    links = db.scalar(select(func.count()).select_from(SetPasswordLink))
+    detail = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
+    assert f'href="{url}">列印新的歡迎單</a>' in detail  # a question first, not a form that acts
+    unasked = admin.post(url)  # e.g. a page from before the account was set up
+    assert unasked.status_code == 302 and unasked.headers["Location"].endswith(url)
+    assert fresh(db, vol).user.check_password("my new pass 1")
+    assert db.scalar(select(func.count()).select_from(SetPasswordLink)) == links  # no new link
+    question = admin.get(url).get_data(as_text=True)
+    assert "設定好帳號" in question and "要為林美玲列印新的歡迎單嗎？" in question and 'name="confirmed" value="1"' in question
+    with pytest.raises(r.AccountAlreadySetUp):
+        r.new_link_for_application(db, application.id, fresh(db, admin.user), utcnow())
+    db.rollback()
+    sheet = admin.post(url, {"confirmed": "1"})
+    assert sheet.status_code == 200 and "/welcome/" in sheet.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(SetPasswordLink)) == links + 1
+
+
+def test_the_recruitment_page_shares_the_public_list_of_openings(admin, anon, supervisor):
+    page = admin.get("/admin/recruitment/").get_data(as_text=True)
+    share = page[page.index('id="all-openings"'):]
+    assert 'href="http://localhost/openings"' in share and "所有招募的公開清單" in share
+    assert 'src="/admin/recruitment/openings-qr.svg"' in share
+    qr = admin.get("/admin/recruitment/openings-qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml"
+    assert supervisor.get("/admin/recruitment/openings-qr.svg").status_code == 403
+    assert anon.get("/openings").status_code == 200  # the page it points to is public
+
+
+def test_application_detail_masks_the_id_number(admin, application):
     page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
-    assert application.id_number in page
+    assert application.id_number not in page  # rules.md, privacy: masked on screen
+    assert mask(application.id_number) in page  # A22****781, as on the insurance page
     # the way to act on it (the list row), and no form wording on a page that only shows
     assert f'href="/admin/recruitment/#application-{application.id}"' in page
     assert "選填" not in page
@@ -466,6 +520,30 @@ def test_an_interview_cannot_be_scheduled_in_the_past(admin, db, application):
                           {"version": a.version, "interview_at": local(now),
                            "interview_place": "二樓會議室"}, hx=True)
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("when", ["2020-01-01T10:00", "明天早上"], ids=["past", "not a time"])
+def test_a_refused_interview_form_comes_back_as_typed(admin, db, make, unit, application, when):
+    """After a refusal (the domain's or the route's own) the admin fixes one field, not four."""
+    other = make.user(unit, role="supervisor", display_name="陳督導")
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/interview",
+                          {"version": application.version, "interview_at": when,
+                           "interview_place": "二樓會議室", "interviewer_id": other.id,
+                           "note": "請帶身分證"}, hx=True)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'value="{when}"' in page and 'value="二樓會議室"' in page
+    assert f'<option value="{other.id}" selected>' in page
+    assert f'<option value="{admin.user.id}" selected>' not in page  # not reset to the admin
+    assert ">請帶身分證</textarea>" in page
+    assert fresh(db, application).status == ApplicationStatus.applied
+
+
+def test_a_refused_decision_keeps_the_note(admin, application):
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+                          {"version": application.version, "outcome": "maybe",
+                           "note": "再想想"}, hx=True)
+    assert response.status_code == 400 and ">再想想</textarea>" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("typed, zh, en", [

@@ -121,3 +121,34 @@ def test_the_english_words(world, supervisor, db):
     assert _line(card, "waiting").endswith(" 3 sessions waiting for verification")
     assert _line(card, "forgotten").endswith(" 1 forgotten check-out: 0 minutes until the real time is set")
     assert _line(card, "cover-ending").endswith(" 1 volunteer's insurance ends within 30 days")
+
+
+def _application(db, unit, n, status):
+    from models.people import Gender
+    from models.recruitment import Application, ApplicationStatus
+
+    db.add(Application(unit_id=unit.id, reference_no=f"A2026-{unit.id:03d}{n:02d}", name_zh=f"報名者{n}",
+                       gender=Gender.female, birth_date=dt.date(1985, 3, 2), phone="0912-000-111",
+                       id_number="A123456789", privacy_consent_at=utcnow(),
+                       status=ApplicationStatus(status)))
+
+
+def test_an_admin_sees_new_applications_and_the_list_shows_as_many(db, make, unit, admin, supervisor):
+    """Applied, neither interviewed nor decided: counted once (recruitment.new_applications),
+    linked to the recruitment list filtered to them; supervisors do not recruit."""
+    for n, status in enumerate(["applied", "applied", "interview_scheduled", "accepted",
+                                "declined", "waitlisted"]):
+        _application(db, unit, n, status)
+    other = make.unit()
+    _application(db, other, 9, "applied")
+    db.commit()
+    card = _to_do(admin.get("/").get_data(as_text=True))
+    assert _line(card, "applications") == "/admin/recruitment/?status=applied 2 份新的報名等待面談或決定"
+    listed = admin.get("/admin/recruitment/?status=applied").get_data(as_text=True)
+    assert len(re.findall(r'<tr id="application-\d+"', listed)) == 2
+    assert "data-to-do=\"applications\"" not in _to_do(supervisor.get("/").get_data(as_text=True))
+    admin.user.locale = "en"
+    db.merge(admin.user)
+    db.commit()
+    card = _to_do(admin.get("/").get_data(as_text=True))
+    assert _line(card, "applications").endswith(" 2 new applications waiting for an interview or a decision")

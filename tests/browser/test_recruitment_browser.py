@@ -82,6 +82,15 @@ def test_apply_accept_welcome(db, make, unit, phone, open_page):
     assert tablet.evaluate("window.__marker") == "same page"
     assert "已錄取" in tablet.locator(f"#application-{application.id}").inner_text()
     screenshot(tablet, "recruitment-accepted-tablet")
+    # the sheet says "print": a button does, and the sheet prints alone (no menu, no sign-out)
+    button = tablet.locator("#welcome-sheet").get_by_role("button", name="列印這張單")
+    assert button.is_visible()
+    tablet.emulate_media(media="print")
+    for hidden in (".topbar", ".mainnav", "#pipeline", "#openings", "#welcome-sheet [data-print]"):
+        assert not tablet.locator(hidden).is_visible(), hidden
+    assert tablet.locator("#welcome-sheet img.qr").is_visible()
+    screenshot(tablet, "recruitment-welcome-print-tablet")
+    tablet.emulate_media(media="screen")
     welcome = tablet.locator("#welcome-link").get_attribute("href")
     db.rollback()
     db.expire_all()

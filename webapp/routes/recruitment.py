@@ -20,7 +20,7 @@ from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from models import access_log
+from models import account_links
 from models import openings as op
 from models import recruitment as r
 from models.base import taipei_date, utcnow
@@ -29,6 +29,7 @@ from models.openings import Opening
 from models.recruitment import Application
 
 from ..welcome import welcome_sheet
+from .home import qr_svg
 from ..forms import date_range_refusal, db_id, db_ids, local_moment
 from ..access import roles
 from ..extensions import db
@@ -112,9 +113,10 @@ def _interviewers() -> list[User]:
 
 
 def _row(a: Application, mode: str = "view", error: str | None = None, status: int = 200,
-         welcome: dict | None = None):
+         welcome: dict | None = None, values=None):
+    """The row; `values`: a refused form's submitted fields, shown again as typed."""
     return render_template("recruitment/_application_row.html", a=a, mode=mode, error=error,
-                           welcome=welcome, dupes=r.duplicates_of(db.session, a),
+                           welcome=welcome, dupes=r.duplicates_of(db.session, a), values=values,
                            interviewers=_interviewers() if mode == "interview" else [],
                            statuses=APPLICATION_STATUS), status
 
@@ -140,7 +142,8 @@ def _act(application_id: int, action, error_mode: str = "view"):
             if key in params:
                 params[key] = str(APPLICATION_STATUS.get(params[key], params[key]))
         return _row(db.session.get(Application, application_id, populate_existing=True),
-                    mode=error_mode, error=_(exc.message, **params), status=400)
+                    mode=error_mode, error=_(exc.message, **params), status=400,
+                    values=request.form)
     db.session.commit()
     welcome = None
     if isinstance(result, r.Decision) and result.token:
@@ -163,9 +166,17 @@ def index():
     today = taipei_date(utcnow())
     return render_template("recruitment/index.html", applications=apps, status=status,
                            statuses=APPLICATION_STATUS, openings=openings,
+                           all_openings=url_for("openings.index", _external=True),
                            opening_status=OPENING_STATUS,
                            shown={o.id: op.shown_status(o, today).value for o in openings},
                            dupes={a.id: r.duplicates_of(db.session, a) for a in apps})
+
+
+@bp.route("/openings-qr.svg")
+@admin_only
+def all_openings_qr():
+    """The QR of the public list of every opening taking applications (/openings), to share."""
+    return qr_svg(url_for("openings.index", _external=True))
 
 
 @bp.route("/applications/<int:application_id>/row")
@@ -181,12 +192,9 @@ def row(application_id: int):
 @admin_only
 def application(application_id: int):
     g.no_store = True
-    a = _application_or_404(application_id)
-    access_log.record_view(db.session, current_user, action="id_number_view", entity="application",
-                           entity_id=a.id, purpose="application_detail")
-    db.session.commit()
+    a = _application_or_404(application_id)  # the ID number masked (rules.md: privacy)
     return render_template("recruitment/application.html", a=a, statuses=APPLICATION_STATUS,
-                           dupes=r.duplicates_of(db.session, a))
+                           dupes=r.duplicates_of(db.session, a), set_up_at=_set_up_at(a))
 
 
 @bp.route("/applications/<int:application_id>/interview", methods=["POST"])
@@ -197,7 +205,7 @@ def interview(application_id: int):
     when = local_moment(raw_when)
     if when is None and raw_when.strip():  # typed but refused (left empty: the domain asks for it)
         return _row(_application_or_404(application_id), mode="interview", status=400,
-                    error=date_range_refusal(raw_when, _("When")) or _("Enter the time, like 2026-01-31 17:00."))
+                    values=request.form, error=date_range_refusal(raw_when, _("When")) or _("Enter the time, like 2026-01-31 17:00."))
     return _act(application_id, lambda: r.schedule_interview(
         db.session, application_id, _me(), utcnow(), when=when,
         place=request.form.get("interview_place", "")[:200],
@@ -212,7 +220,7 @@ def decide(application_id: int):
     outcome = request.form.get("outcome", "")
     if outcome not in ("accepted", "declined", "waitlisted"):
         _application_or_404(application_id)
-        return _row(_application_or_404(application_id), mode="decide",
+        return _row(_application_or_404(application_id), mode="decide", values=request.form,
                     error=_("Choose accept, decline or waitlist."), status=400)
     return _act(application_id, lambda: r.decide(
         db.session, application_id, _me(), utcnow(), outcome=outcome,
@@ -228,13 +236,30 @@ def note(application_id: int):
         expected_version=_version()), error_mode="note")
 
 
-@bp.route("/applications/<int:application_id>/welcome-link", methods=["POST"])
+def _set_up_at(a: Application):
+    """When the accepted applicant set up their account (None: not yet, or no account)."""
+    if a.volunteer is None or a.volunteer.user is None:
+        return None
+    return account_links.account_set_up_at(db.session, a.volunteer.user)
+
+
+@bp.route("/applications/<int:application_id>/welcome-link", methods=["GET", "POST"])
 @admin_only
 def new_link(application_id: int):
-    """A fresh printable welcome sheet (the old link stops working)."""
+    """A fresh printable welcome sheet (the old link stops working). For an account already set
+    up, GET asks first (the POST must say `confirmed`)."""
     a = _application_or_404(application_id)
+    if request.method == "GET":
+        set_up_at = _set_up_at(a)
+        if set_up_at is None:
+            return redirect(url_for(".application", application_id=a.id))
+        return render_template("recruitment/confirm_new_link.html", a=a, set_up_at=set_up_at)
     try:
-        token = r.new_link_for_application(db.session, a.id, _me(), utcnow())
+        token = r.new_link_for_application(db.session, a.id, _me(), utcnow(),
+                                           confirmed=request.form.get("confirmed") == "1")
+    except r.AccountAlreadySetUp:
+        db.session.rollback()
+        return redirect(url_for(".new_link", application_id=a.id))
     except r.RecruitmentError as exc:
         db.session.rollback()
         flash(refusal_text(exc), "error")

@@ -123,6 +123,19 @@
     var button = event.target.closest && event.target.closest("[data-hx-failed=reload]");
     if (button) window.location.reload();
   });
+  // A "Print" button ([data-print], e.g. the welcome sheet): hidden in the page as sent (without
+  // this script it would do nothing), shown here, and it opens the browser's print dialog. What
+  // is printed is the print rules' business (app.css: @media print).
+  function printButtons(root) {
+    var buttons = (root && root.querySelectorAll) ? root.querySelectorAll("[data-print]") : [];
+    Array.prototype.forEach.call(buttons, function (button) { button.hidden = false; });
+  }
+  printButtons(document);
+  document.addEventListener("htmx:load", function (event) { printButtons(event.target.parentNode || document); });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-print]");
+    if (button) window.print();
+  });
   // "Cancel" on a small confirmation panel: just remove the panel.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-dismiss]");
