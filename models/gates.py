@@ -58,7 +58,7 @@ REFUSALS = {
     # %(category)s: the item's category (a unit may have items of both, and a course of the same
     # name may be done for the other category): which special training is missing, and why
     # another item may do.
-    "special_training_missing": N_("Special training of the “%(category)s” category not yet "
+    "special_training_missing": N_("Special training for the %(category)s category not yet "
                                    "completed: %(courses)s. If another service item fits you, "
                                    "you may choose it instead; otherwise please contact the "
                                    "unit admin."),

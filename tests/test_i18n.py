@@ -276,5 +276,5 @@ def test_a_volunteer_reads_missing_courses_in_their_language(db, make, unit, vol
     assert f"「社會福利類」特殊訓練尚未完成：{briefing.name}。" in chinese
     volunteer.post("/language", {"lang": "en", "next": "/"})
     english = html_module.unescape(volunteer.get("/").get_data(as_text=True))
-    assert (f"Special training of the “Social welfare” category not yet completed: "
+    assert (f"Special training for the Social welfare category not yet completed: "
             f"{briefing.name_en}.") in english

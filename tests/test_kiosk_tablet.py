@@ -393,7 +393,7 @@ def test_the_kiosk_says_every_reason_at_once(db, make, unit, world, tablet):
     english = tablet.press(tablet.identify_keypad(vol), headers=EN).get_data(as_text=True)
     assert "Check-in not recorded" in english
     assert len(re.findall(r"<li>", english)) == 3
-    assert "Special training of the “Social welfare” category" in english
+    assert "Special training for the Social welfare category" in english
     assert sessions(db) == []
     assert set(db.scalars(select(CheckinEvent.refusal_code)).all()) == {"no_insurance"}
 

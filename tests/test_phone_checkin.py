@@ -363,7 +363,7 @@ def test_a_refusal_says_every_reason_at_once_and_keeps_the_item_chosen(db, make,
     text = english.get_data(as_text=True)
     assert "Check-in not recorded" in text and "No valid accident insurance today." in text
     assert "Basic training not yet completed: " in text
-    assert "Special training of the “Social welfare” category not yet completed: " in text
+    assert "Special training for the Social welfare category not yet completed: " in text
     assert re.search(rf'<option value="{chosen.id}" selected>', text)
 
 

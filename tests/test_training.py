@@ -313,7 +313,7 @@ def test_special_training_refusal_names_the_category_missing(app, db, make, seed
         assert gettext(basic.message, **local_params(basic.params)).endswith("。請洽承辦人。")
     with app.test_request_context(headers={"Accept-Language": "en"}):
         said = gettext(special.message, **local_params(special.params))
-        assert said.startswith("Special training of the “Comprehensive” category not yet completed: ")
+        assert said.startswith("Special training for the Comprehensive category not yet completed: ")
         assert said.endswith("If another service item fits you, you may choose it instead; "
                              "otherwise please contact the unit admin.")
     # the social-welfare item names its own category
