@@ -47,9 +47,10 @@ def _parse_position(form) -> tuple[float, float, float] | None:
 
 
 def _render(site: Site, source: SessionSource, post_url: str, result=None, status=200,
-            message: str | None = None, key: str | None = None):
+            message: str | None = None, key: str | None = None, tried: ServiceItem | None = None):
     """The check-in page, or only its panel when htmx asks (the answer to the panel's POSTs).
-    `key`: the idempotency key of its forms (a new one when None)."""
+    `key`: the idempotency key of its forms (a new one when None); `tried`: the service item of
+    a check-in just refused, still chosen in the form for the next try."""
     volunteer = _volunteer()
     now = utcnow()
     if result is not None and result.outcome != checkin.Outcome.refused and result.session:
@@ -65,7 +66,8 @@ def _render(site: Site, source: SessionSource, post_url: str, result=None, statu
     items = chosen = None
     if current is None and not checked_out_here:  # the check-in form: items, and the one used last here
         items = service_items_for(db.session, site.unit_id)
-        chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
+        chosen = next((i for i in items if tried is not None and i.id == tried.id), None) \
+            or checkin.default_item(db.session, volunteer.id, site.id, items)
     rounding_step = counted = None  # the unit rounds down: what will count of a session just closed
     if result is not None and result.ok and result.action == checkin.Action.check_out and done is not None:
         rounding = current_user.unit.rounding
@@ -86,8 +88,8 @@ def _act(site: Site, source: SessionSource, post_url: str):
     now = utcnow()
     action = request.form.get("action")
     key = (request.form.get("key") or "")[:80] or None
+    item = None  # the service item chosen for a check-in
     if action == "check_in":
-        item = None
         item_id = request.form.get("item_id", "")
         if db_id(item_id) is not None:
             item = db.session.get(ServiceItem, db_id(item_id))
@@ -107,7 +109,8 @@ def _act(site: Site, source: SessionSource, post_url: str):
         # The forms of a check-out's answer (check in here, after checking out elsewhere): a tap
         # on them within seconds is the double tap's second (checkin.DOUBLE_TAP).
         next_key = key if action == "check_in" else checkin.after_check_out(key)
-    return _render(site, source, post_url, result=result, status=200 if result.ok else 409, key=next_key)
+    return _render(site, source, post_url, result=result, status=200 if result.ok else 409, key=next_key,
+                   tried=None if result.ok else item)
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])

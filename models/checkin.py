@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Enum, ForeignKey, Index, String, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -96,8 +96,15 @@ class Result:
     action: Action
     outcome: Outcome
     session: ServiceSession | None
-    refusal: Refusal | None = None
+    refusal: Refusal | None = None  # the first reason: what the refusal log records
     other_session: ServiceSession | None = None  # open elsewhere
+    # Every reason at once (the first is `refusal`): a volunteer without insurance and training
+    # hears both on one try, not one a trip.
+    refusals: list[Refusal] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.refusal is not None and not self.refusals:
+            self.refusals = [self.refusal]
 
     @property
     def ok(self) -> bool:
@@ -355,16 +362,18 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
         return repeated
     when = device_time or now
 
-    def refuse(r: Refusal, other: ServiceSession | None = None) -> Result:
+    def refuse(r: Refusal, other: ServiceSession | None = None,
+               every: list[Refusal] | None = None) -> Result:
         # A refusal changes nothing, so it does not spend the idempotency key: a retry is judged
-        # afresh (the admin may have fixed the insurance meanwhile).
+        # afresh (the admin may have fixed the insurance meanwhile). `every`: all the reasons,
+        # `r` the first (the one logged).
         _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=Action.check_in,
              source=source, now=now, outcome=Outcome.refused, refusal_=r,
              device_id=device_id, device_time=device_time)
         audit.record(session, action="checkin_refused", entity="volunteer", entity_id=volunteer.id,
                      actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
                      unit_id=site.unit_id, after={"site_id": site.id, "reason": r.code}, now=now)
-        return Result(Action.check_in, Outcome.refused, None, r, other)
+        return Result(Action.check_in, Outcome.refused, None, r, other, every or [r])
 
     current = open_session(session, volunteer.id)
     if current is not None:
@@ -384,7 +393,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
 
     problems = gate_refusals(session, volunteer, site, item, when)
     if problems:
-        return refuse(problems[0])
+        return refuse(problems[0], every=problems)
 
     flags = set(extra_flags)
     if checks_position(site, source):

@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session, object_session, selectinload
 from . import audit
 from .base import taipei_date, utcnow
 from .insurance import InsuranceCover, is_covered_on
-from .messages import N_, Named
+from .messages import N_, Label, Named
 from .people import Volunteer, of_volunteers
 from .service import Flag, ServiceItem, ServiceSession, SessionStatus, Site, service_items_for
 from .training import (TrainingCourse, TrainingRecord, TrainingStatus, catalogues_of,
                        status_from, training_status)
+from .unit import CATEGORY_LABELS
 from .volunteer_status import VolunteerStatusChange, serving_on, status_changes_of, status_history
 
 
@@ -52,8 +53,15 @@ REFUSALS = {
                          "its place, check in at the reception kiosk or ask your supervisor."),
     "not_checked_in": N_("You are not checked in."),
     "other_unit": N_("This volunteer does not belong to this unit."),
-    "basic_training_missing": N_("Basic training not yet completed: %(courses)s"),
-    "special_training_missing": N_("Special training not yet completed: %(courses)s"),
+    "basic_training_missing": N_("Basic training not yet completed: %(courses)s. "
+                                 "Please contact the unit admin."),
+    # %(category)s: the item's category (a unit may have items of both, and a course of the same
+    # name may be done for the other category): which special training is missing, and why
+    # another item may do.
+    "special_training_missing": N_("Special training for the %(category)s category not yet "
+                                   "completed: %(courses)s. If another service item fits you, "
+                                   "you may choose it instead; otherwise please contact the "
+                                   "unit admin."),
     "no_catalogue": N_("The unit's training courses are not set up yet. Please ask the unit admin "
                        "to add the standard courses."),
     "overlap": N_("This check-in time falls within another session already recorded for this "
@@ -150,7 +158,8 @@ def _day_problems(serving: bool, covered: bool,
                                  {"courses": _course_names(status.missing_basic)}))
             if not status.special_done:
                 problems.append(("special_training_missing",
-                                 {"courses": _course_names(status.missing_special)}))
+                                 {"courses": _course_names(status.missing_special),
+                                  "category": Label(CATEGORY_LABELS[status.category.value])}))
     return problems
 
 
@@ -236,7 +245,8 @@ def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> li
         problems.append(refusal("no_insurance"))
     items = service_items_for(session, volunteer.unit_id)
     by_category: dict = {}  # category -> its training problems by `day`, read once
-    gaps: dict[tuple[str, str], tuple[dict, list[ServiceItem]]] = {}  # (code, courses) -> items
+    # (code, category, courses) -> items
+    gaps: dict[tuple[str, str, str], tuple[dict, list[ServiceItem]]] = {}
     for item in items:
         if item.category is None:
             continue  # needs no training
@@ -244,8 +254,9 @@ def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> li
             by_category[item.category] = _day_problems(
                 True, True, training_status(session, volunteer, item.category, as_of=day))
         for code, params in by_category[item.category]:
-            gaps.setdefault((code, str(params.get("courses", ""))), (params, []))[1].append(item)
-    for (code, _courses), (params, blocked) in gaps.items():
+            gap = (code, str(params.get("category", "")), str(params.get("courses", "")))
+            gaps.setdefault(gap, (params, []))[1].append(item)
+    for (code, _category, _courses), (params, blocked) in gaps.items():
         if len(blocked) == len(items) or code not in ITEM_GAPS:
             problems.append(refusal(code, **params))
         else:

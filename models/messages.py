@@ -40,6 +40,11 @@ class Named(str):
         return str.__str__(self)
 
 
+class Label(str):
+    """A label as a message param: an English msgid (marked with N_ where it is defined) that the
+    UI translates into the reader's language (webapp's `local_params`), e.g. a training category."""
+
+
 def english(message: str, **params) -> str:
     return message % params if params else message
 

@@ -8,6 +8,7 @@ from sqlalchemy import Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
+from .messages import N_
 
 
 class LegalType(str, enum.Enum):
@@ -23,6 +24,13 @@ class LegalType(str, enum.Enum):
 class Category(str, enum.Enum):
     social_welfare = "social_welfare"  # 社會福利類
     comprehensive = "comprehensive"  # 綜合類
+
+
+# How the categories are named everywhere (English msgids; the pages translate them).
+CATEGORY_LABELS = {
+    Category.social_welfare.value: N_("Social welfare"),
+    Category.comprehensive.value: N_("Comprehensive"),
+}
 
 
 class Rounding(str, enum.Enum):

@@ -273,7 +273,8 @@ def test_a_volunteer_reads_missing_courses_in_their_language(db, make, unit, vol
                                             TrainingRecord.course_id == briefing.id))
     db.commit()
     chinese = html_module.unescape(volunteer.get("/").get_data(as_text=True))
-    assert f"尚未完成特殊訓練：{briefing.name}" in chinese
+    assert f"「社會福利類」特殊訓練尚未完成：{briefing.name}。" in chinese
     volunteer.post("/language", {"lang": "en", "next": "/"})
     english = html_module.unescape(volunteer.get("/").get_data(as_text=True))
-    assert f"Special training not yet completed: {briefing.name_en}" in english
+    assert (f"Special training for the Social welfare category not yet completed: "
+            f"{briefing.name_en}.") in english

@@ -375,6 +375,29 @@ def test_refusals_are_shown_in_big_clear_text(db, make, unit, world, tablet, pro
     assert codes and set(codes) == {problem}
 
 
+def test_the_kiosk_says_every_reason_at_once(db, make, unit, world, tablet):
+    """Keypad, no insurance and no training: one answer lists them all (as the phone does),
+    under a heading that says it was the check-in; the refusal log keeps the first."""
+    vol = make.volunteer(unit, name_zh="陳志強", trained=False)
+    vol.set_pin(PIN)
+    db.commit()
+    refused = tablet.press(tablet.identify_keypad(vol))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "is-refused" in html
+    assert "簽到未成功" in html and "沒有登記成功" not in html
+    reasons = re.findall(r"<li>([^<]+)</li>", html)
+    assert len(reasons) == 3
+    assert reasons[0] == "沒有有效的意外保險，請洽承辦人。"
+    assert reasons[1].startswith("尚未完成基礎訓練：") and reasons[1].endswith("。請洽承辦人。")
+    assert reasons[2].startswith("「社會福利類」特殊訓練尚未完成：")
+    english = tablet.press(tablet.identify_keypad(vol), headers=EN).get_data(as_text=True)
+    assert "Check-in not recorded" in english
+    assert len(re.findall(r"<li>", english)) == 3
+    assert "Special training for the Social welfare category" in english
+    assert sessions(db) == []
+    assert set(db.scalars(select(CheckinEvent.refusal_code)).all()) == {"no_insurance"}
+
+
 def test_checked_in_elsewhere_checks_out_there_then_in_here(db, make, unit, world, tablet):
     """Still checked in at another site: the person screen offers to check out there (not a
     check-in button that can only be refused), then the check-in here, on the same screen."""

@@ -336,6 +336,37 @@ def test_htmx_refusal_answers_409_with_the_reason_in_the_panel(db, make, unit, s
     assert _sessions(db) == []
 
 
+def test_a_refusal_says_every_reason_at_once_and_keeps_the_item_chosen(db, make, unit, site, item,
+                                                                       volunteer):
+    """No insurance and no training: both said on the one try (not one a trip), the training
+    ones saying whom to ask; the refusal log keeps the first; the item chosen stays chosen."""
+    vol = volunteer.user.volunteer
+    chosen = make.item(unit, name_zh="櫃台諮詢服務", code="Z99")  # not the first item
+    db.execute(TrainingRecord.__table__.delete().where(TrainingRecord.volunteer_id == vol.id))
+    db.commit()
+    page = volunteer.get(f"/s/{site.token}").get_data(as_text=True)
+    assert re.search(rf'<option value="{item.id}" selected>', page)  # the first, before any try
+    response = volunteer.post(f"/s/{site.token}", {"action": "check_in", "item_id": chosen.id,
+                                                   "key": _key(page)}, hx=True)
+    panel = response.get_data(as_text=True)
+    assert response.status_code == 409 and "<html" not in panel
+    assert "簽到未成功" in panel and "沒有登記成功" not in panel
+    assert "沒有有效的意外保險，請洽承辦人。" in panel
+    assert re.search(r"<li>尚未完成基礎訓練：[^<]+。請洽承辦人。</li>", panel)
+    assert "<li>「社會福利類」特殊訓練尚未完成：" in panel
+    assert re.search(rf'<option value="{chosen.id}" selected>', panel)
+    assert not re.search(rf'<option value="{item.id}" selected>', panel)
+    assert _sessions(db) == []
+    assert db.scalars(select(CheckinEvent.refusal_code)).all() == ["no_insurance"]
+    english = volunteer.post(f"/s/{site.token}", {"action": "check_in", "item_id": chosen.id,
+                                                  "key": _key(panel)}, hx=True, headers=EN)
+    text = english.get_data(as_text=True)
+    assert "Check-in not recorded" in text and "No valid accident insurance today." in text
+    assert "Basic training not yet completed: " in text
+    assert "Special training for the Social welfare category not yet completed: " in text
+    assert re.search(rf'<option value="{chosen.id}" selected>', text)
+
+
 EN = {"Accept-Language": "en"}
 
 

@@ -19,6 +19,7 @@ from models.training import (TrainingCourse, TrainingEvent, TrainingKind, Traini
                              TrainingRecord, InvalidTraining)
 from models.unit import Category
 from models.unit_profile import UnitProfile
+from webapp.i18n import local_params
 
 NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Taipei
 TODAY = dt.date(2026, 11, 27)
@@ -279,10 +280,48 @@ def test_refusal_is_shown_in_chinese(app, make, seeded):
     from flask_babel import gettext
 
     from models.gates import refusal
+    from models.messages import Label
 
-    r = refusal("special_training_missing", courses="社會福利概述")
+    r = refusal("special_training_missing", courses="社會福利概述", category=Label("Social welfare"))
     with app.test_request_context(headers={"Accept-Language": "zh-TW"}):
-        assert gettext(r.message, **r.params) == "尚未完成特殊訓練：社會福利概述"
+        assert gettext(r.message, **local_params(r.params)) == (
+            "「社會福利類」特殊訓練尚未完成：社會福利概述。如有其他適合您的服務項目，可改選該項目；"
+            "否則請洽承辦人。")
+
+
+def test_special_training_refusal_names_the_category_missing(app, db, make, seeded, post):
+    """A course of the same name done for the other category (綜合討論 of social welfare) does
+    not count for a comprehensive item: the refusal says which category's special training is
+    missing, that another service item may do, and the training refusals say whom to ask."""
+    from flask_babel import gettext
+
+    site, welfare = post
+    general = make.item(seeded, category=Category.comprehensive)
+    vol = make.volunteer(seeded, trained=False)
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    give(db, seeded, vol, ["SW01", "SW02", "SW03", "SW04"], dt.date(2026, 1, 5))
+    welfare_missing = training.training_status(db, vol, Category.social_welfare).missing_special
+    assert welfare_missing == []  # the social-welfare 綜合討論 is on her record
+    refusals = {r.code: r for r in gate_refusals(db, vol, site, general, NOW)}
+    assert set(refusals) == {"basic_training_missing", "special_training_missing"}
+    special = refusals["special_training_missing"]
+    with app.test_request_context(headers={"Accept-Language": "zh-TW"}):
+        said = gettext(special.message, **local_params(special.params))
+        assert said == ("「綜合類」特殊訓練尚未完成：綜合討論、運用單位業務簡介及工作內容說明(含實習)。"
+                        "如有其他適合您的服務項目，可改選該項目；否則請洽承辦人。")
+        basic = refusals["basic_training_missing"]
+        assert gettext(basic.message, **local_params(basic.params)).endswith("。請洽承辦人。")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        said = gettext(special.message, **local_params(special.params))
+        assert said.startswith("Special training for the Comprehensive category not yet completed: ")
+        assert said.endswith("If another service item fits you, you may choose it instead; "
+                             "otherwise please contact the unit admin.")
+    # the social-welfare item names its own category
+    give(db, seeded, vol, ["B01", "B02", "B03"], dt.date(2026, 1, 5))
+    assert gate_refusals(db, vol, site, welfare, NOW) == []
+    [general_gap] = gate_refusals(db, vol, site, general, NOW)
+    with app.test_request_context(headers={"Accept-Language": "zh-TW"}):
+        assert gettext(general_gap.message, **local_params(general_gap.params)).startswith("「綜合類」")
 
 
 def test_default_factory_volunteers_are_trained(db, make, unit):

@@ -380,7 +380,8 @@ def test_day_gate_reasons_say_why_for_a_page_of_rows_in_four_queries(app, db, ma
 
     assert set(reasons) == {rows[n].id for n in ("王保險", "林訓練", "陳兩者")}  # flagged rows only
     assert said("王保險") == [("no_insurance", {})]
-    assert said("林訓練") == [("special_training_missing", {"courses": "社會福利概述"})]
+    assert said("林訓練") == [("special_training_missing",
+                              {"courses": "社會福利概述", "category": "Social welfare"})]
     assert said("陳兩者") == [("no_insurance", {}),
                              ("basic_training_missing", {"courses": "志願服務內涵及倫理"})]
     for name in ("王保險", "林訓練", "陳兩者"):

@@ -187,10 +187,14 @@ def local(thing) -> str:
 
 def local_params(params: dict) -> dict:
     """A domain message's params with each name (models.messages.Named) in the reader's
-    language: `_(refusal.message, **(refusal.params|local_params))`."""
-    from models.messages import Named
+    language: `_(refusal.message, **(refusal.params|local_params))`; each label
+    (models.messages.Label) translated."""
+    from flask_babel import gettext
 
-    return {k: local(v) if isinstance(v, Named) else v for k, v in params.items()}
+    from models.messages import Label, Named
+
+    return {k: local(v) if isinstance(v, Named) else gettext(v) if isinstance(v, Label) else v
+            for k, v in params.items()}
 
 
 def refusal_text(error) -> str:

@@ -245,6 +245,28 @@ def test_wrong_pin_then_refusal_in_big_clear_text(open_page, db, make, unit, pla
     assert fresh_sessions(db) == []
 
 
+def test_a_refusal_lists_every_reason_on_the_kiosk(open_page, db, make, unit, place):
+    """No insurance, no training: the kiosk says all of it on the one screen, which still fits."""
+    page = enrol(open_page("portrait"), db, place)
+    page.allow_console_error("status of 409")
+    untrained = make.volunteer(unit, name_zh="張家豪", trained=False)
+    untrained.set_pin(PIN)
+    db.commit()
+    keypad(page, untrained.volunteer_no)
+    page.get_by_role("button", name="簽到").click()
+    refused = page.locator(".k-result.is-refused")
+    expect(refused.locator(".k-title")).to_have_text("簽到未成功")
+    reasons = refused.locator(".k-reasons li")
+    expect(reasons).to_have_count(3)
+    expect(reasons.nth(0)).to_have_text("沒有有效的意外保險，請洽承辦人。")
+    expect(reasons.nth(2)).to_contain_text("「社會福利類」特殊訓練尚未完成")
+    size = page.viewport_size
+    bottom = refused.get_by_role("button", name="返回").bounding_box()
+    assert bottom["y"] + bottom["height"] <= size["height"], "the Back button is off the screen"
+    screenshot(page, "kiosk-refused-every-reason-portrait")
+    assert fresh_sessions(db) == []
+
+
 @pytest.mark.parametrize("size", ["wide", "tall"])
 def test_checked_in_elsewhere_checks_out_there_then_in_here(open_page, db, make, unit, place, size):
     """Still checked in at another site: the kiosk offers to check out there (it used to offer a

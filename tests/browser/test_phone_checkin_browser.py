@@ -55,6 +55,34 @@ def test_poster_qr_to_check_in_and_out_on_a_phone(db, make, unit, phone):
     assert s.status == SessionStatus.closed and s.persons_served == 4
 
 
+@pytest.mark.parametrize("locale", ["zh-TW", "en"])
+def test_a_refusal_lists_every_reason_and_keeps_the_item(db, make, unit, open_page, locale):
+    """No insurance, no training: every reason on the one answer, the item chosen still chosen."""
+    from models.training import TrainingRecord
+
+    site = make.site(unit, name_zh="大安長照服務中心", name_en="Da'an Care Centre")
+    make.item(unit, code="A01", name_zh="長者陪伴關懷", name_en="Companionship for elders")
+    chosen = make.item(unit, code="A02", name_zh="共餐與送餐服務", name_en="Shared and delivered meals")
+    user = make.user(unit, role="volunteer")
+    db.execute(TrainingRecord.__table__.delete().where(TrainingRecord.volunteer_id == user.volunteer.id))
+    db.commit()
+    page = sign_in(open_page("phone", locale=locale), user.email, expect=None)
+    page.allow_console_error("status of 409")
+    page.goto(f"/s/{site.token}")
+    page.locator("#item_id").select_option(str(chosen.id))
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        page.locator("button[value=check_in]").click()
+    refused = page.locator(".confirm-refused[role=alert]")
+    expect(refused.locator(".confirm-title")).to_have_text(
+        "簽到未成功" if locale == "zh-TW" else "Check-in not recorded")
+    expect(refused.locator("li")).to_have_count(3)
+    expect(refused).to_be_focused()
+    expect(page.locator("#item_id")).to_have_value(str(chosen.id))
+    assert_fits_phone(page)
+    screenshot(page, f"phone-refused-every-reason-{locale}")
+    assert _sessions(db) == []
+
+
 def test_presence_check_uses_the_phones_position(db, make, unit, browser, live_server):
     from tests.browser.conftest import SIZES, sign_in
 

@@ -26,7 +26,7 @@ from models.files import UploadRefused
 from models.people import Role, Volunteer, VolunteerStatus
 from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, TrainingKind,
                              TrainingMode, TrainingRecord)
-from models.unit import Category, Unit
+from models.unit import CATEGORY_LABELS as unit_category_labels, Category, Unit
 
 from ..forms import db_ids
 from ..access import roles
@@ -45,10 +45,7 @@ MODE_LABELS = {
     TrainingMode.online.value: _l("Online (Taipei E-University)"),
     TrainingMode.group_viewing.value: _l("Group viewing run by the unit"),
 }
-CATEGORY_LABELS = {
-    Category.social_welfare.value: _l("Social welfare"),
-    Category.comprehensive.value: _l("Comprehensive"),
-}
+CATEGORY_LABELS = {value: _l(label) for value, label in unit_category_labels.items()}
 BAD_DATE = _l("Enter a date like 2026-01-31.")
 DOMAIN_MESSAGES = {
     "required": _l("This is required."),
