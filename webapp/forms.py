@@ -92,7 +92,9 @@ class PinChangeForm(FlaskForm):
 
 class SignInEmailForm(FlaskForm):
     """An admin gives a volunteer's account a sign-in email (account_links.set_sign_in_email)."""
-    email = EmailField(_l("New sign-in email"))  # the rule: account_links.check_sign_in_email
+    email = EmailField(_l("New sign-in email"), description=_l(
+        "They sign in with it from then on, and a new sign-in link is emailed to it when mail is set up."))
+    # the rule: account_links.check_sign_in_email
 
 
 class ButtonForm(FlaskForm):
