@@ -3,6 +3,11 @@ the account setup they open: the new volunteer sets a password and the kiosk PIN
 Only the token's sha256 is stored; a new link stops older unused ones. Every change is audited.
 Recruitment (models/recruitment) makes the first link when an applicant is accepted.
 
+`check_password` is the one rule for a new password (the welcome link, the password page, the
+command line); an admin may give a volunteer's account a real sign-in email later
+(`set_sign_in_email`): one who had none signs in with the short sign-in name meanwhile
+(`sign_in_email`).
+
 The kiosk PIN afterwards: the volunteer sets or changes it themselves (confirming with their
 password: a PIN opens the kiosk as them), and an admin resets a forgotten one (no PIN, no
 lock-out; the volunteer then sets a new one). `validate_pin` is the one rule for a PIN."""
@@ -22,10 +27,9 @@ from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .contact import email_problem
 from .messages import N_, Refused
-from .people import Role, User, Volunteer
+from .people import PLACEHOLDER_DOMAIN, Role, User, Volunteer
 
 LINK_DAYS = 14  # a set-password link works for 14 days, once
-PLACEHOLDER_DOMAIN = "no-email.invalid"  # accounts of volunteers who gave no (free) email
 PASSWORD_MIN = 8
 PIN_RE = re.compile(r"[0-9]{4,6}")  # ASCII digits only: the kiosk keypad sends nothing else
 
@@ -55,6 +59,11 @@ class LinkError(Exception):
 
 class AccountSetupError(Refused):
     """A refused password or PIN; `message` is an English msgid with %(params)s."""
+
+
+class WrongPassword(AccountSetupError):
+    """The account password given to confirm a change (a PIN, a new password) is not the
+    right one."""
 
 
 def token_hash(token: str) -> str:
@@ -87,14 +96,34 @@ def account_set_up_at(session: Session, user: User) -> dt.datetime | None:
         SetPasswordLink.user_id == user.id))
 
 
+def _email_taken(session: Session, email: str) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(User)
+                               .where(func.lower(User.email) == email.lower())))
+
+
 def account_email(session: Session, unit_id: int, email: str | None, volunteer_no: str) -> str:
     """The sign-in email of a new volunteer account: theirs when given and not taken by
-    another account, else a placeholder that mail never goes to."""
+    another account, else a placeholder that mail never goes to, whose short form (the sign-in
+    name, v<unit id>-<volunteer no.>: unique across units, as a volunteer number is only within
+    its unit) the sign-in form takes. A name already taken (a number given again) gets a suffix."""
     email = (email or "").strip().lower()
-    if email and not session.scalar(select(func.count()).select_from(User)
-                                    .where(func.lower(User.email) == email)):
+    if email and not _email_taken(session, email):
         return email
-    return f"v{unit_id}-{volunteer_no}-{secrets.token_hex(3)}@{PLACEHOLDER_DOMAIN}"
+    short = f"v{unit_id}-{volunteer_no}@{PLACEHOLDER_DOMAIN}".lower()
+    if not _email_taken(session, short):
+        return short
+    return f"v{unit_id}-{volunteer_no}-{secrets.token_hex(3)}@{PLACEHOLDER_DOMAIN}".lower()
+
+
+def sign_in_email(typed: str | None) -> str:
+    """The account email that what was typed on the sign-in form names: an email as typed
+    (lower-cased; full-width letters and digits from a Chinese keyboard as half-width), or a
+    sign-in name without an @ (v1-1032, printed on the welcome sheet of a volunteer without
+    an email) as its placeholder address."""
+    typed = unicodedata.normalize("NFKC", typed or "").strip().lower()
+    if typed and "@" not in typed:
+        return f"{typed}@{PLACEHOLDER_DOMAIN}"
+    return typed
 
 
 def create_account(session: Session, volunteer: Volunteer, actor: User,
@@ -121,21 +150,104 @@ def create_account(session: Session, volunteer: Volunteer, actor: User,
 STAFF_NAME_MAX, EMAIL_MAX = 120, 254
 
 
-def check_password(password: str | None) -> None:
-    """The one rule for a new password, whoever sets it (the welcome link, the command line):
-    at least PASSWORD_MIN characters. AccountSetupError when it is shorter."""
+# The passwords tried first (lists of leaked passwords, Taiwan's included): compared without case.
+COMMON_PASSWORDS = frozenset("""
+password password1 password12 password123 passw0rd p@ssw0rd p@ssword admin123 administrator
+iloveyou iloveyou1 welcome1 welcome123 letmein1 sunshine princess football baseball
+monkey123 dragon123 superman trustno1 whatever starwars computer internet asdf1234 qwer1234
+abcd1234 abc12345 abc123456 a1234567 a12345678 a123456789 aa123456 aa12345678 zz123456
+qwerty12 qwerty123 qwertyuiop 1q2w3e4r 1q2w3e4r5t 1qaz2wsx 1qaz2wsx3edc zaq12wsx
+woaini1314 woaini520 iloveyou520 52013140 5201314520 hourbook hourbook1 volunteer volunteer1
+changeme changeme1 test1234 test12345 user1234 taiwan123 taipei101 88888888a
+""".split())
+# Runs on a keyboard or in an alphabet: a password inside one (either way) is a sequence.
+SEQUENCES = ("01234567890123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl",
+             "zxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "1q2w3e4r5t6y7u8i9o0p",
+             "!@#$%^&*()")
+
+
+def easy_password(password: str, *, email: str | None = None,
+                  volunteer_no: str | None = None) -> bool:
+    """A password anyone would try first: at most two different characters (aaaaaaaa,
+    12121212), a run (12345678, abcdefgh, 87654321, qwertyui), one of COMMON_PASSWORDS, or the
+    person's own email, the part before its @ (their sign-in name) or volunteer number."""
+    typed = unicodedata.normalize("NFKC", password).strip().lower()
+    if len(set(typed)) <= 2 or typed in COMMON_PASSWORDS:
+        return True
+    if any(typed in run or typed in run[::-1] for run in SEQUENCES):
+        return True
+    own = {(email or "").strip().lower(), (email or "").strip().lower().partition("@")[0],
+           (volunteer_no or "").strip().lower()} - {""}
+    return typed in own
+
+
+def check_password(password: str | None, *, email: str | None = None,
+                   volunteer_no: str | None = None) -> None:
+    """The one rule for a new password, whoever sets it (the welcome link, the password page,
+    the command line): at least PASSWORD_MIN characters, and not an easy one (`easy_password`:
+    the email and volunteer number of the account are checked when given). AccountSetupError
+    when it is not."""
     if len(password or "") < PASSWORD_MIN:
         raise AccountSetupError(N_("Use at least %(min)d characters."), min=PASSWORD_MIN)
+    if easy_password(password, email=email, volunteer_no=volunteer_no):
+        raise AccountSetupError(N_("This password is too easy to guess. Do not use one character "
+                                   "throughout, a run (12345678 or abcdefgh), a common password "
+                                   "or your email or volunteer number."))
 
 
-def check_staff_email(session: Session, email: str | None) -> str:
-    """A staff member's sign-in email, lower-cased: an address, not taken by any account."""
+def check_account_password(user: User, password: str | None) -> None:
+    """check_password for this account: not its own email, sign-in name or volunteer number."""
+    check_password(password, email=user.email,
+                   volunteer_no=user.volunteer.volunteer_no if user.volunteer else None)
+
+
+def change_password(session: Session, user: User, current: str, new: str,
+                    now: dt.datetime) -> None:
+    """The signed-in person changes their password, confirming with the current one (new
+    sessions elsewhere end: set_password changes the session token). Audited."""
+    begin_write(session)
+    if not user.check_password(current or ""):
+        raise WrongPassword(N_("The current password is not correct."))
+    check_account_password(user, new)
+    user.set_password(new)
+    session.flush()
+    audit.record(session, action="password_change", entity="user", entity_id=user.id,
+                 actor=user, now=now)
+
+
+def check_sign_in_email(session: Session, email: str | None) -> str:
+    """A new sign-in email (a staff account's, or one an admin gives a volunteer), lower-cased:
+    an address (never a placeholder: .invalid is not one), not taken by any account."""
     email = (email or "").strip().lower()
     if len(email) > EMAIL_MAX or email_problem(email):
         raise AccountSetupError(N_("Enter an email address like name@example.tw."))
-    if session.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email)):
+    if _email_taken(session, email):
         raise AccountSetupError(N_("%(email)s already has an account."), email=email)
     return email
+
+
+def set_sign_in_email(session: Session, volunteer: Volunteer, actor: User, email: str | None,
+                      now: dt.datetime) -> User:
+    """An admin gives a volunteer's account a (new) sign-in email: one the volunteer has got
+    since, in place of the placeholder of one who had none. Mail may go to it from then on
+    (a new sign-in link). The volunteer's contact email is theirs to keep apart. Audited."""
+    begin_write(session)
+    user = volunteer.user
+    if not volunteer.is_active:
+        raise AccountSetupError(N_("Only an active volunteer's sign-in email can be changed."))
+    if user is None:
+        raise AccountSetupError(N_("This volunteer has no sign-in account yet: create one first."))
+    typed = (email or "").strip().lower()
+    if typed and typed == user.email.lower():
+        raise AccountSetupError(N_("%(email)s is already their sign-in email."), email=typed)
+    new = check_sign_in_email(session, typed)
+    before = user.email
+    user.email = new
+    session.flush()
+    audit.record(session, action="sign_in_email_change", entity="user", entity_id=user.id,
+                 actor=actor, unit_id=volunteer.unit_id, before={"email": before},
+                 after={"email": new}, now=now)
+    return user
 
 
 def create_staff_account(session: Session, unit_id: int, actor: User, *, name: str, email: str,
@@ -150,7 +262,7 @@ def create_staff_account(session: Session, unit_id: int, actor: User, *, name: s
         raise AccountSetupError(N_("Enter the supervisor's name."))
     if len(name) > STAFF_NAME_MAX:
         raise AccountSetupError(N_("Use at most %(max)d characters."), max=STAFF_NAME_MAX)
-    email = check_staff_email(session, email)
+    email = check_sign_in_email(session, email)
     user = User(unit_id=unit_id, role=role, display_name=name, email=email, created_at=now)
     user.set_password(secrets.token_urlsafe(32))  # nobody knows it: the link sets a real one
     session.add(user)
@@ -192,8 +304,8 @@ def complete_account_setup(session: Session, token: str, now: dt.datetime, *, pa
     digits)."""
     begin_write(session)
     link = usable_link(session, token, now)
-    check_password(password)
     user = link.user
+    check_account_password(user, password)
     if user.volunteer is not None:  # staff have no kiosk PIN
         pin = validate_pin(pin, user.volunteer.volunteer_no)
     user.set_password(password)
@@ -207,10 +319,6 @@ def complete_account_setup(session: Session, token: str, now: dt.datetime, *, pa
 
 
 # --- the kiosk PIN after the account setup ---------------------------------------------------
-
-class WrongPassword(AccountSetupError):
-    """The account password given to confirm a PIN change is not the right one."""
-
 
 class NothingToReset(AccountSetupError):
     """The volunteer has no PIN and no lock-out: an admin's reset would change nothing."""

@@ -33,6 +33,11 @@ class VolunteerStatus(str, enum.Enum):
 
 LOCALES = ("zh_Hant_TW", "en")
 
+# The sign-in email of an account whose volunteer gave no email (or one already taken): an address
+# mail never goes to (.invalid is reserved, RFC 2606). Its part before the @ is the account's
+# sign-in name (v<unit id>-<volunteer no.>), which the sign-in form takes on its own.
+PLACEHOLDER_DOMAIN = "no-email.invalid"
+
 # werkzeug's default (scrypt). The test suite swaps in a cheap method: hashing is not what it tests.
 PASSWORD_HASH_METHOD = "scrypt"
 
@@ -64,6 +69,17 @@ class User(Base):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def has_real_email(self) -> bool:
+        """False for a placeholder address (no mail goes to it)."""
+        return bool(self.email) and not self.email.lower().endswith("@" + PLACEHOLDER_DOMAIN)
+
+    @property
+    def sign_in_name(self) -> str:
+        """What the person types on the sign-in form: their email, or for a placeholder
+        address its short name (v1-1032), which the form takes without the domain."""
+        return self.email if self.has_real_email else self.email.rpartition("@")[0]
 
     # flask-login protocol, kept here so models/ needs no Flask import
     @property

@@ -113,11 +113,10 @@ def unit_reminder(session: Session, unit_id: int, today: dt.date) -> UnitReminde
 
 def recipients(session: Session, unit_id: int, role: Role = Role.admin) -> list[User]:
     """The unit's active admin (or supervisor) accounts with a real address (not a placeholder)."""
-    from .account_links import PLACEHOLDER_DOMAIN
 
     return [u for u in session.scalars(select(User).where(
         User.unit_id == unit_id, User.role == role, User.active.is_(True))
-        .order_by(User.id)) if u.email and not u.email.endswith("@" + PLACEHOLDER_DOMAIN)]
+        .order_by(User.id)) if u.has_real_email]
 
 
 @dataclass

@@ -85,7 +85,7 @@ def test_language_chosen_on_the_welcome_page_is_kept_after_setting_the_password(
     person.post("/language", {"lang": "en", "next": f"/welcome/{token}"})
     assert '<html lang="en">' in person.get(f"/welcome/{token}").get_data(as_text=True)
     done = person.post(f"/welcome/{token}", {"password": "a brand new pass",
-                                             "confirm": "a brand new pass", "pin": "2468"})
+                                             "confirm": "a brand new pass", "pin": "2468", "pin_confirm": "2468"})
     assert done.status_code == 302
     assert '<html lang="en">' in person.get("/").get_data(as_text=True)
     db.expire_all()

@@ -57,7 +57,7 @@ def test_cli_refuses_a_unit_that_may_not_be_one(app, db):
 
 def test_cli_keeps_the_account_rules_of_the_pages(app, db, unit):
     """`hourbook users create` keeps the welcome link's password rule and the team page's
-    email rule (account_links.check_password, check_staff_email): it took any password, even
+    email rule (account_links.check_password, check_sign_in_email): it took any password, even
     one character, and any text as an email."""
     runner = app.test_cli_runner()
     short = runner.invoke(args=["users", "create", "--role", "admin", "--email", "a@school.tw",

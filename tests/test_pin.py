@@ -142,7 +142,7 @@ def test_spaces_around_a_pin_and_full_width_digits_are_the_same_pin(app, db, mak
     person = HttpUser(app.test_client())
     person.refresh_token(f"/welcome/{token}")
     done = person.post(f"/welcome/{token}", {"password": "a brand new pass",
-                                             "confirm": "a brand new pass", "pin": "　７１３５ "})
+                                             "confirm": "a brand new pass", "pin": "　７１３５ ", "pin_confirm": "　７１３５ "})
     assert done.status_code == 302
     assert fresh(db, vol.id).check_pin("7135")
 
@@ -311,7 +311,7 @@ def test_a_forgotten_password_gets_a_new_sign_in_link_from_the_admin(app, db, vo
     person = HttpUser(app.test_client())
     person.refresh_token(f"/welcome/{token}")
     done = person.post(f"/welcome/{token}", {"password": "a brand new pass", "confirm": "a brand new pass",
-                                             "pin": "2468"})
+                                             "pin": "2468", "pin_confirm": "2468"})
     assert done.status_code == 302
     fresh_vol = fresh(db, vol.id)
     assert fresh_vol.user.check_password("a brand new pass") and fresh_vol.check_pin("2468")
@@ -332,7 +332,7 @@ def test_a_volunteer_without_an_account_gets_one_with_its_first_link(app, db, ma
     person = HttpUser(app.test_client())
     person.refresh_token(f"/welcome/{token}")
     assert person.post(f"/welcome/{token}", {"password": "yueh pass 2026", "confirm": "yueh pass 2026",
-                                             "pin": "1357"}).status_code == 302
+                                             "pin": "1357", "pin_confirm": "1357"}).status_code == 302
     again = HttpUser(app.test_client())
     assert again.sign_in("yueh@example.tw", "yueh pass 2026").status_code == 302
     assert "周月娥" in again.get("/me/card").get_data(as_text=True)

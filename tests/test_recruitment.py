@@ -210,17 +210,17 @@ def _accept(admin, db, application):
 def test_welcome_link_sets_password_and_pin_once(app, admin, anon, db, application):
     token, vol = _accept(admin, db, application)
     assert anon.get(f"/welcome/{token}").status_code == 200
-    bad = anon.post(f"/welcome/{token}", {"password": "short", "confirm": "short", "pin": "12"})
+    bad = anon.post(f"/welcome/{token}", {"password": "short", "confirm": "short", "pin": "12", "pin_confirm": "12"})
     assert bad.status_code == 400
     page = bad.get_data(as_text=True)
     assert "8 到 200 個字元" in page and "PIN 碼為 4 到 6 位數字" in page
-    mismatch = anon.post(f"/welcome/{token}", {"password": "long enough 1", "confirm": "other one 1", "pin": "1234"})
+    mismatch = anon.post(f"/welcome/{token}", {"password": "long enough 1", "confirm": "other one 1", "pin": "1234", "pin_confirm": "1234"})
     assert mismatch.status_code == 400 and "兩次輸入的密碼不一致" in mismatch.get_data(as_text=True)
     for easy_pin in ("1111", "2345", vol.volunteer_no):  # the welcome page has the same PIN rule
         easy = anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1",
-                                               "pin": easy_pin})
+                                               "pin": easy_pin, "pin_confirm": easy_pin})
         assert easy.status_code == 400 and "這組 PIN 碼太容易被猜到" in easy.get_data(as_text=True)
-    ok = anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1", "pin": "4831"})
+    ok = anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1", "pin": "4831", "pin_confirm": "4831"})
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
     home = anon.get("/")
     assert home.status_code == 200 and "林美玲" in home.get_data(as_text=True)
@@ -239,7 +239,7 @@ def test_expired_and_unknown_links_are_refused(admin, anon, db, application):
     response = anon.get(f"/welcome/{token}")
     assert response.status_code == 410 and "已過期" in response.get_data(as_text=True)
     assert anon.post(f"/welcome/{token}", {"password": "x" * 10, "confirm": "x" * 10,
-                                           "pin": "1234"}).status_code == 410
+                                           "pin": "1234", "pin_confirm": "1234"}).status_code == 410
     assert anon.get("/welcome/nonsense").status_code == 404
 
 

@@ -132,7 +132,7 @@ def users_create(role, email, name, unit_id, password):
 
     session = db.session
     try:  # the rules the admin's team page keeps for a new staff account, and the welcome link's
-        email = account_links.check_staff_email(session, email)
+        email = account_links.check_sign_in_email(session, email)
         account_links.check_password(password)
     except account_links.AccountSetupError as error:
         raise click.ClickException(error.message % error.params) from None

@@ -5,7 +5,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from models import account_links, contact
@@ -14,7 +14,9 @@ from .i18n import refusal_text
 
 
 class SignInForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email."))])
+    # an email, or the sign-in name of an account without one (account_links.sign_in_email)
+    email = StringField(_l("Email or sign-in name"),
+                        validators=[DataRequired(_l("Enter your email or sign-in name."))])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
     remember = BooleanField(_l("Keep me signed in on this device"))
 
@@ -29,6 +31,7 @@ class PasswordChangeForm(FlaskForm):
             DataRequired(_l("Enter a new password.")),
             Length(min=8, max=200, message=_l("Use at least 8 characters.")),
         ],
+        description=_l("At least 8 characters. Not a common password, a run (12345678 or abcdefgh) or your email."),
     )
     confirm = PasswordField(
         _l("New password again"),
@@ -85,6 +88,13 @@ class PinChangeForm(FlaskForm):
         validators=[DataRequired(_l("Enter the PIN again.")),
                     EqualTo("pin", message=_l("The two PINs are not the same."))],
     )
+
+
+class SignInEmailForm(FlaskForm):
+    """An admin gives a volunteer's account a sign-in email (account_links.set_sign_in_email)."""
+    email = EmailField(_l("New sign-in email"), description=_l(
+        "They sign in with it from then on, and a new sign-in link is emailed to it when mail is set up."))
+    # the rule: account_links.check_sign_in_email
 
 
 class ButtonForm(FlaskForm):

@@ -13,7 +13,7 @@ import qrcode.image.svg
 from flask import current_app, url_for
 from flask_babel import gettext as _
 
-from models.account_links import LINK_DAYS, PLACEHOLDER_DOMAIN
+from models.account_links import LINK_DAYS
 from models.people import User
 
 from . import mail
@@ -26,12 +26,14 @@ def qr_data_uri(payload: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def send_link_email(to: str, name: str, link: str, *, again: bool = False,
+def send_link_email(user: User, link: str, *, again: bool = False,
                     staff: bool = False) -> bool:
-    """Email the link when SMTP is configured; False when it is not (or it fails).
-    `again`: a new link for someone who has an account (a forgotten password)."""
-    if not to or to.endswith("@" + PLACEHOLDER_DOMAIN):
+    """Email the link when SMTP is configured; False when it is not (or it fails), and never
+    to a placeholder address (User.has_real_email). `again`: a new link for someone who has an
+    account (a forgotten password)."""
+    if not user.has_real_email:
         return False
+    to, name = user.email, user.name
     try:
         settings = mail.settings(current_app.config)
     except mail.MailNotConfigured:
@@ -60,10 +62,12 @@ def send_link_email(to: str, name: str, link: str, *, again: bool = False,
 
 
 def welcome_sheet(token: str, user: User, *, again: bool = False, staff: bool = False) -> dict:
-    """What the sheet shows (templates/recruitment/_welcome.html): the link, its QR, the
-    sign-in email, whether it was emailed too."""
+    """What the sheet shows (templates/recruitment/_welcome.html): the link, its QR, what the
+    person signs in with (their email, or the short sign-in name of an account without one),
+    whether it was emailed too."""
     link = url_for("account_setup.welcome", token=token, _external=True)
     return {"link": link, "qr": qr_data_uri(link), "email": user.email, "name": user.name,
-            "again": again, "emailed": send_link_email(user.email, user.name, link, again=again,
-                                                       staff=staff),
+            "sign_in_name": user.sign_in_name, "real_email": user.has_real_email,
+            "volunteer_no": user.volunteer.volunteer_no if user.volunteer else None,
+            "again": again, "emailed": send_link_email(user, link, again=again, staff=staff),
             "days": LINK_DAYS}

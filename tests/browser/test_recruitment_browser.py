@@ -104,6 +104,7 @@ def test_apply_accept_welcome(db, make, unit, phone, open_page):
     person.fill("#password", "my own pass 2026")
     person.fill("#confirm", "my own pass 2026")
     person.fill("#pin", "2468")
+    person.fill("#pin_confirm", "2468")
     assert_fits_phone(person)
     screenshot(person, "recruitment-welcome-phone")
     with person.expect_navigation():

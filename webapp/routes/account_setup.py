@@ -29,13 +29,17 @@ LINK_MESSAGES = {
 class SetupForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[
         DataRequired(_l("Enter a password.")),
-        Length(min=links.PASSWORD_MIN, max=200, message=_l("Use %(min)d to %(max)d characters."))])
+        Length(min=links.PASSWORD_MIN, max=200, message=_l("Use %(min)d to %(max)d characters."))],
+        description=_l("At least 8 characters. Not a common password, a run (12345678 or abcdefgh) or your email."))
     confirm = PasswordField(_l("New password again"), validators=[
         DataRequired(_l("Enter the password again.")),
         EqualTo("password", message=_l("The two passwords are not the same."))])
     pin = PasswordField(_l("Kiosk PIN (4 to 6 digits)"), filters=[typed_digits], validators=[
         DataRequired(_l("Enter a PIN.")), kiosk_pin],
         description=_l("Not one digit throughout (1111), not a run (1234 or 4321), not your volunteer number."))
+    pin_confirm = PasswordField(_l("Kiosk PIN again"), filters=[typed_digits], validators=[
+        DataRequired(_l("Enter the PIN again.")),
+        EqualTo("pin", message=_l("The two PINs are not the same."))])
 
 
 @bp.route("/welcome/<token>", methods=["GET", "POST"])
@@ -50,7 +54,7 @@ def welcome(token: str):
                                message=LINK_MESSAGES[exc.code]), 410 if exc.code != "unknown" else 404
     form = SetupForm()
     if link.user.volunteer is None:
-        del form.pin  # staff: a password only
+        del form.pin, form.pin_confirm  # staff: a password only
     else:
         form.volunteer_no = link.user.volunteer.volunteer_no  # not a PIN (kiosk_pin)
     if form.validate_on_submit():

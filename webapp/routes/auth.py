@@ -46,7 +46,7 @@ def sign_in():
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
+        email = account_links.sign_in_email(form.email.data)  # or a sign-in name (v1-1032)
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is not None and user.active and user.check_password(form.password.data):
             user.last_sign_in_at = utcnow()
@@ -83,12 +83,16 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         user = db.session.get(User, current_user.id)
-        if not user.check_password(form.current.data):
-            form.current.errors.append(_("The current password is not correct."))
+        try:
+            account_links.change_password(db.session, user, form.current.data, form.new.data,
+                                          utcnow())  # also signs out other devices
+        except account_links.WrongPassword as error:
+            db.session.rollback()
+            form.current.errors.append(refusal_text(error))
+        except account_links.AccountSetupError as error:
+            db.session.rollback()
+            form.new.errors.append(refusal_text(error))
         else:
-            user.set_password(form.new.data)  # also signs out other devices
-            audit.record(db.session, action="password_change", entity="user", entity_id=user.id,
-                         actor=user)
             db.session.commit()
             login_user(user)
             flash(_("Your password has been changed."), "success")

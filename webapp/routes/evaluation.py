@@ -28,7 +28,7 @@ from models.people import Role, User, Volunteer
 
 from ..access import STAFF, roles
 from ..extensions import db
-from ..forms import ButtonForm
+from ..forms import ButtonForm, SignInEmailForm
 from ..welcome import welcome_sheet
 from ..i18n import refusal_text
 
@@ -386,8 +386,9 @@ def reopen(year: int, volunteer_id: int):
 # --- exit and re-activation (admins) -------------------------------------------------------------
 
 def _status_page(vol: Volunteer, exit_form=None, back_form=None, status: int = 200,
-                 errors: list[str] = (), welcome: dict | None = None):
+                 errors: list[str] = (), welcome: dict | None = None, email_form=None):
     return render_template("evaluation/status.html", vol=vol, welcome=welcome,
+                           email_form=email_form or SignInEmailForm(formdata=None),
                            exit_form=exit_form or ExitForm(), back_form=back_form or ReactivateForm(),
                            changes=vs.status_changes_of(db.session, vol.id), loose_errors=errors,
                            today=taipei_date(utcnow()), pin=account_links.pin_status(vol, utcnow()),
@@ -492,6 +493,26 @@ def volunteer_sign_in_link(volunteer_id: int):
     db.session.commit()
     g.no_store = True  # the link is on the page: never cache it
     return _status_page(vol, welcome=welcome_sheet(token, user, again=True))
+
+
+@bp.post("/volunteers/<int:volunteer_id>/sign-in-email")
+@admins
+def volunteer_sign_in_email(volunteer_id: int):
+    """Give a volunteer's account a (new) sign-in email: one who had none signed in with the
+    short sign-in name (v1-1032)."""
+    vol = _volunteer_or_404(volunteer_id)
+    form = SignInEmailForm()
+    if not form.validate():
+        return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
+    try:
+        user = account_links.set_sign_in_email(db.session, vol, _me(), form.email.data, utcnow())
+    except account_links.AccountSetupError as error:
+        db.session.rollback()
+        form.email.errors = [refusal_text(error)]
+        return _status_page(vol, status=400, email_form=form)
+    db.session.commit()
+    flash(_("%(name)s now signs in with %(email)s.", name=vol.name_zh, email=user.email), "success")
+    return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
 
 
 # --- the team view per site --------------------------------------------------------------------
