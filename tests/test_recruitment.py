@@ -273,7 +273,7 @@ def test_a_new_welcome_sheet_for_an_account_in_use_is_asked_for_first(admin, ano
     url = f"/admin/recruitment/applications/{application.id}/welcome-link"
     assert admin.get(url).headers["Location"].endswith(f"/applications/{application.id}")  # not set up
     assert anon.post(f"/welcome/{token}", {"password": "my new pass 1", "confirm": "my new pass 1",
-                                           "pin": "4831"}).status_code == 302
+                                           "pin": "4831", "pin_confirm": "4831"}).status_code == 302
     links = db.scalar(select(func.count()).select_from(SetPasswordLink))
     detail = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
     assert f'href="{url}">列印新的歡迎單</a>' in detail  # a question first, not a form that acts
