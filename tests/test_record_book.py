@@ -695,12 +695,16 @@ def test_a_certificate_of_the_briefing_alone_does_not_prove_courses_taken_elsewh
     with pytest.raises(RecordBookError):  # not ready: never sent with part of its proof
         record_book.application_packet(fresh(db), admin, [v.id], root=root, completion_pdf=pdf)
     db.rollback()
-    # the online courses' certificates uploaded: ready, the unit's certificate still sent for SW04
+    # the online courses' certificates uploaded (one each): ready, the unit's certificate still
+    # sent for SW04
+    def code_bytes(record):
+        return record.course.code.encode()
+
     for record in training.records_of(db, v.id):
         if record.course.code in ("SW01", "SW02", "SW03"):
             training.update_record(db, record, course=record.course,
                                    completed_on=record.completed_on, minutes=record.minutes,
-                                   mode=record.mode, certificate=PDF,
+                                   mode=record.mode, certificate=PDF + code_bytes(record),
                                    certificate_name="online.pdf", root=root)
     db.commit()
     ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
