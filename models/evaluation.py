@@ -37,8 +37,8 @@ from .training import TrainingRecord, training_status
 from .unit import Unit
 from .verification import supervised_site_ids
 from .volunteer_status import (REASON_MAX, InvalidStatusChange, VolunteerStatusChange,
-                               active_during, checked_reason, clean_text, exit_volunteer,
-                               status_history)
+                               active_during, checked_reason, clean_text, exit_day_problem,
+                               exit_volunteer, status_history)
 
 
 class Outcome(str, enum.Enum):
@@ -131,7 +131,7 @@ class EvaluationScore(Base):
 class InvalidEvaluation(InvalidStatusChange):
     """What is wrong, field by field, as codes. Codes: required, too_long, weight_range,
     scale_range, scale_order, duplicate, locked, score_required, score_range, future,
-    before_year, after_year, final, not_active, no_criteria, unknown_outcome, not_final,
+    before_year, before_joined, after_year, final, not_active, no_criteria, unknown_outcome, not_final,
     exit_stands."""
 
 
@@ -474,6 +474,7 @@ def save_evaluation(session: Session, volunteer: Volunteer, year: int, actor: Us
     """
     begin_write(session)
     errors: dict[str, str] = {}
+    params: dict = {}  # for the messages (before_joined: the joining date)
     ev = evaluation_of(session, volunteer.id, year)
     if ev is not None and ev.is_final:
         raise InvalidEvaluation({"status": "final"})
@@ -509,16 +510,17 @@ def save_evaluation(session: Session, volunteer: Volunteer, year: int, actor: Us
         elif len(exit_reason) > REASON_MAX:
             errors["exit_reason"] = "too_long"
         exit_on = exit_on or min(taipei_date(now), dt.date(year, 12, 31))
-        if exit_on > taipei_date(now):
-            errors["exit_on"] = "future"
-        elif exit_on.year < year:
+        problem = exit_day_problem(volunteer, exit_on, taipei_date(now))
+        if exit_on.year < year and (problem is None or problem[0] != "future"):
             errors["exit_on"] = "before_year"
+        elif problem is not None:
+            errors["exit_on"], params = problem
         if finalise and not volunteer.is_active:
             errors["outcome"] = "not_active"
     else:
         exit_reason, exit_on = "", None
     if errors:
-        raise InvalidEvaluation(errors)
+        raise InvalidEvaluation(errors, params)
 
     facts = facts_for(session, volunteer, year, now)
     before = evaluation_snapshot(ev) if ev is not None else None

@@ -111,8 +111,8 @@ def book_snapshot(volunteer: Volunteer) -> dict:
 # The city issues each record-book number once, to one person, and the number goes into
 # filings (insurance lists, award files). The rule, wherever a number is entered (the book's
 # form, the roster import):
-# - numbers are compared by book_no_key: NFKC (full-width １１０００１ is 110001), without
-#   spaces, case-folded;
+# - numbers are compared by book_no_key: NFKC (full-width １１０００１ is 110001), 号 as 號,
+#   without spaces, case-folded;
 # - the same person may hold it twice: a volunteer who serves a second unit brings the same
 #   book (same ID number, in another unit);
 # - another volunteer of the unit holding it: refused, naming them (name and volunteer number);
@@ -134,15 +134,21 @@ BOOK_NO_TAKEN_ELSEWHERE = N_("Record book number %(no)s is already recorded for 
                              "on the book.")
 
 
+# Characters typed with a simplified-Chinese input method for the ones the city prints on
+# the book (北市志字第110001號): kept and compared as printed.
+BOOK_NO_CHARACTERS = str.maketrans({"号": "號"})
+
+
 def clean_book_no(book_no: str | None) -> str:
-    """A typed-in record-book number as it is kept: NFKC (full-width digits as half-width),
-    trimmed."""
-    return half_width(book_no)
+    """A typed-in record-book number as it is kept: NFKC (full-width digits as half-width,
+    contact.half_width), 号 as 號, trimmed. The one place a number is normalised: it is
+    kept this way and compared (book_no_key) this way."""
+    return half_width(book_no).translate(BOOK_NO_CHARACTERS)
 
 
 def book_no_key(book_no: str | None) -> str:
-    """The number as numbers are compared: 北市志字第１１０００１號, 北市志字第 110001 號 and
-    北市志字第110001號 are one number."""
+    """The number as numbers are compared: 北市志字第１１０００１號, 北市志字第 110001 號,
+    北市志字第110001号 and 北市志字第110001號 are one number."""
     return "".join(clean_book_no(book_no).split()).casefold()
 
 
@@ -227,12 +233,16 @@ def update_book(session: Session, volunteer: Volunteer, actor, *, applied_on: dt
         raise RecordBookError(N_("Enter the book number with the issue date."), "book_no")
     if book_no and not issued_on:
         raise RecordBookError(N_("Enter the issue date with the book number."), "issued_on")
+    today = taipei_date(now or utcnow())
+    if applied_on and applied_on > today:
+        raise RecordBookError(N_("The application date cannot be in the future."), "applied_on")
+    if issued_on and issued_on > today:
+        raise RecordBookError(N_("The issue date cannot be in the future."), "issued_on")
     if applied_on and issued_on and issued_on < applied_on:
         raise RecordBookError(N_("The issue date cannot be before the application date."),
                               "issued_on")
     if not book_no and volunteer.record_book_no:
-        running = covers_refused_by_book(session, volunteer.id, book_no,
-                                         taipei_date(now or utcnow()))
+        running = covers_refused_by_book(session, volunteer.id, book_no, today)
         if running:
             raise RecordBookError(N_("Group accident insurance (policy %(policy)s, until %(day)s) "
                                      "covers record-book holders only: end or correct that "
@@ -271,38 +281,76 @@ def mark_applied(session: Session, volunteers: list[Volunteer], actor, day: dt.d
 
 # --- readiness -------------------------------------------------------------------------------
 
+# What a volunteer not ready still lacks, as the record-book pages name it (Readiness.lacking).
+LACKS_PHOTO = N_("no photo")
+LACKS_BASIC = N_("basic training not done")
+LACKS_SPECIAL = N_("special training not done")
+LACKS_BASIC_CERTIFICATE = N_("basic training certificates missing")
+LACKS_SPECIAL_CERTIFICATE = N_("special training certificates missing")
+
+
 @dataclass
 class Readiness:
     volunteer: Volunteer
     photo: bool
     basic: bool
     special: bool
-    basic_files: list  # StoredFile rows of basic-training certificates
-    special_files: list
+    # the StoredFile rows that go with the application as the basic-training certificates: one
+    # per current basic course (or the former 12 h set's), as _basic_proof chose them
+    basic_files: list
+    special_files: list  # the special-training certificate files uploaded (unit's category)
     # completion certificates the unit issued (IssuedCompletion rows, newest first) that go with
     # the application as special-training certificates, and whether the certificates prove every
     # special course (_special_proof)
     special_completions: list = dataclass_field(default_factory=list)
     special_proven: bool = False
+    basic_proven: bool = False
 
     @property
     def basic_certificate(self) -> bool:
-        """A basic-training certificate file is on the volunteer's records (the packet's)."""
-        return bool(self.basic_files)
+        """The certificate files on the volunteer's records prove the whole basic training:
+        every current basic course has its certificate, or the former 12 h set has
+        (_basic_proof). A file for one course of three does not count."""
+        return self.basic_proven
 
     @property
     def special_certificate(self) -> bool:
-        """A special-training certificate goes with the application: an uploaded certificate
-        file (as before), or the unit's completion certificates with the files proving every
-        special course of the unit's category."""
-        return bool(self.special_files) or self.special_proven
+        """The special-training certificates prove every special course of the unit's
+        category: uploaded certificate files and the unit's completion certificates together
+        (_special_proof). A file for one course of four does not count."""
+        return self.special_proven
 
     @property
     def ready(self) -> bool:
         """What the application needs (seed step 7): a head-shot photo, basic and special
         training done, and both certificates to send with it."""
-        return (self.photo and self.basic and self.special and self.basic_certificate
-                and self.special_certificate)
+        return not self.lacking
+
+    @property
+    def lacking(self) -> list[str]:
+        """What stops the application, as msgids (LACKS_*): empty when ready."""
+        return [message for ok, message in (
+            (self.photo, LACKS_PHOTO), (self.basic, LACKS_BASIC),
+            (self.special, LACKS_SPECIAL), (self.basic_certificate, LACKS_BASIC_CERTIFICATE),
+            (self.special_certificate, LACKS_SPECIAL_CERTIFICATE)) if not ok]
+
+
+def _basic_proof(records: list, current: set[int], legacy: set[int]) -> tuple[list, bool]:
+    """The certificate files that prove the basic training, and whether they do: a
+    certificate on a record of the former 12 h set (legacy: any such course, retired or not,
+    as training.status_from counts it), else one on a record of each current basic course
+    (`current`: the unit's active basic courses not legacy). Returns (the files, proven);
+    when not proven, the files there are (to name what is missing, never to send)."""
+    certified = [r for r in records if r.certificate_file is not None]
+    old_set = [r.certificate_file for r in certified if r.course_id in legacy]
+    if old_set:
+        return old_set[:1], True
+    by_course: dict[int, object] = {}
+    for r in certified:
+        if r.course_id in current:
+            by_course.setdefault(r.course_id, r.certificate_file)
+    files = list(by_course.values())
+    return files, bool(current) and current <= set(by_course)
 
 
 def _special_proof(records: list, required: set[int], issued: list) -> tuple[list, bool]:
@@ -342,6 +390,22 @@ def _special_courses(session: Session, unit_id: int, category) -> set[int]:
         TrainingCourse.category == category, TrainingCourse.active.is_(True))))
 
 
+def _basic_courses(session: Session, unit_id: int) -> tuple[set[int], set[int]]:
+    """The ids of the unit's current basic courses (active, not legacy) and of its former
+    12 h set (legacy, active or retired): what training.status_from counts."""
+    from .training import TrainingCourse, TrainingKind
+
+    current, legacy = set(), set()
+    for row in session.execute(select(TrainingCourse.id, TrainingCourse.active,
+                                      TrainingCourse.legacy).where(
+            TrainingCourse.unit_id == unit_id, TrainingCourse.kind == TrainingKind.basic)):
+        if row.legacy:
+            legacy.add(row.id)
+        elif row.active:
+            current.add(row.id)
+    return current, legacy
+
+
 def _issued_completions(session: Session, volunteer_ids: list[int], unit_id: int
                         ) -> dict[int, list]:
     """The completion certificates the unit issued to these volunteers, newest first."""
@@ -358,7 +422,7 @@ def _issued_completions(session: Session, volunteer_ids: list[int], unit_id: int
 
 
 def _readiness(session: Session, volunteer: Volunteer, category, required: set[int],
-               issued: list) -> Readiness:
+               issued: list, basic_courses: tuple[set[int], set[int]]) -> Readiness:
     """One volunteer's Readiness, by training.training_status for the unit's category, the
     certificate files on their training records and the unit's completion certificates."""
     from .training import TrainingKind, TrainingRecord, training_status
@@ -367,15 +431,14 @@ def _readiness(session: Session, volunteer: Volunteer, category, required: set[i
     records = session.scalars(select(TrainingRecord).where(
         TrainingRecord.volunteer_id == volunteer.id).order_by(TrainingRecord.completed_on,
                                                               TrainingRecord.id)).all()
-    basic_files = [r.certificate_file for r in records
-                   if r.course.kind == TrainingKind.basic and r.certificate_file is not None]
+    basic_files, basic_proven = _basic_proof(records, *basic_courses)
     special_files = [r.certificate_file for r in records
                      if r.course.kind == TrainingKind.special and r.course.category == category
                      and r.certificate_file is not None]
     completions, proven = _special_proof(records, required, issued)
     return Readiness(volunteer, volunteer.photo_file_id is not None, status.basic_done,
                      status.special_done, basic_files, special_files, completions,
-                     proven and status.special_done)
+                     proven and status.special_done, basic_proven and status.basic_done)
 
 
 def readiness(session: Session, unit_id: int, *, include_with_book: bool = False
@@ -390,7 +453,9 @@ def readiness(session: Session, unit_id: int, *, include_with_book: bool = False
                   if v.is_active and (include_with_book or not v.record_book_no)]
     required = _special_courses(session, unit_id, category)
     issued = _issued_completions(session, [v.id for v in volunteers], unit_id)
-    return [_readiness(session, v, category, required, issued[v.id]) for v in volunteers]
+    basic_courses = _basic_courses(session, unit_id)
+    return [_readiness(session, v, category, required, issued[v.id], basic_courses)
+            for v in volunteers]
 
 
 def readiness_of(session: Session, volunteer: Volunteer) -> Readiness:
@@ -400,7 +465,8 @@ def readiness_of(session: Session, volunteer: Volunteer) -> Readiness:
     category = session.get(Unit, volunteer.unit_id).category
     return _readiness(session, volunteer, category,
                       _special_courses(session, volunteer.unit_id, category),
-                      _issued_completions(session, [volunteer.id], volunteer.unit_id)[volunteer.id])
+                      _issued_completions(session, [volunteer.id], volunteer.unit_id)[volunteer.id],
+                      _basic_courses(session, volunteer.unit_id))
 
 
 def ready_volunteers(session: Session, unit_id: int) -> list[Readiness]:
@@ -425,9 +491,31 @@ def _extension(stored) -> str:
     return types.get(getattr(stored, "content_type", "application/pdf"), "bin")
 
 
+def packet_choice(session: Session, unit_id: int, volunteer_ids: list[int]
+                  ) -> tuple[list[Readiness], list[Readiness]]:
+    """The volunteers chosen for the application packet (the unit's active ones, with a book
+    or not; each once, in the order given), split: (ready, left out). Only the ready go in
+    the packet and get the application date; Readiness.lacking says why the others do not."""
+    by_id = {r.volunteer.id: r for r in readiness(session, unit_id, include_with_book=True)}
+    chosen = [by_id[i] for i in dict.fromkeys(volunteer_ids) if i in by_id]
+    return [r for r in chosen if r.ready], [r for r in chosen if not r.ready]
+
+
+def _once(files_: list) -> list:
+    """Certificate files without the same file twice (one PDF for the three basic courses,
+    uploaded on each record, is sent once)."""
+    seen, out = set(), []
+    for stored in files_:
+        key = getattr(stored, "sha256", None) or ("completion", stored.id)
+        if key not in seen:
+            seen.add(key)
+            out.append(stored)
+    return out
+
+
 def application_packet(session: Session, actor, volunteer_ids: list[int], *, root,
-                       completion_pdf, now: dt.datetime | None = None
-                       ) -> tuple[bytes, list[str]]:
+                       completion_pdf, now: dt.datetime | None = None,
+                       applied_on: dt.date | None = None) -> tuple[bytes, list[str]]:
     """The ZIP for the city platform: 名冊.xlsx (full ID numbers) plus each volunteer's photo and
     certificates named NNN_姓名_photo.jpg, NNN_姓名_basic[_k].pdf, NNN_姓名_special[_k].pdf.
     The special-training certificates are the uploaded files, then the unit's completion
@@ -435,7 +523,10 @@ def application_packet(session: Session, actor, volunteer_ids: list[int], *, roo
     `completion_pdf` (webapp.printing.completion.completion_pdf: a CompletionCertificate in,
     PDF bytes out).
 
-    Only the actor's unit's volunteers; audited as an id_number_export. Returns (zip, names)."""
+    Only the actor's unit's volunteers who are ready (packet_choice: the others are left
+    out, never sent with empty cells or part of a certificate); none ready is refused.
+    `applied_on`: recorded as the application date of those in the packet (mark_applied).
+    Audited as an id_number_export. Returns (zip, names)."""
     from openpyxl import Workbook
 
     from .completion import issued_completion
@@ -448,10 +539,11 @@ def application_packet(session: Session, actor, volunteer_ids: list[int], *, roo
             return read_stored(root, stored)
         return completion_pdf(issued_completion(session, volunteer, stored.id))
 
-    by_id = {r.volunteer.id: r for r in readiness(session, actor.unit_id,
-                                                  include_with_book=True)}
-    chosen = [by_id[i] for i in dict.fromkeys(volunteer_ids) if i in by_id]
+    chosen, left_out = packet_choice(session, actor.unit_id, volunteer_ids)
     if not chosen:
+        if left_out:
+            raise RecordBookError(N_("None of the volunteers chosen is ready to apply."),
+                                  "volunteers")
         raise RecordBookError(N_("Choose at least one volunteer."), "volunteers")
     book = Workbook()
     sheet = book.active
@@ -470,8 +562,9 @@ def application_packet(session: Session, actor, volunteer_ids: list[int], *, roo
                 archive.writestr(photo_name, read(photo, v))
                 names.append(photo_name)
             cert_names = {}
-            for label, files_ in (("basic", row.basic_files),
-                                  ("special", [*row.special_files, *row.special_completions])):
+            for label, files_ in (("basic", _once(row.basic_files)),
+                                  ("special", _once([*row.special_files,
+                                                     *row.special_completions]))):
                 cert_names[label] = []
                 for k, stored in enumerate(files_, start=1):
                     suffix = "" if len(files_) == 1 else f"_{k}"
@@ -494,5 +587,7 @@ def application_packet(session: Session, actor, volunteer_ids: list[int], *, roo
                  unit_id=actor.unit_id, now=now,
                  after={"purpose": "record_book_application",
                         "volunteer_ids": [r.volunteer.id for r in chosen]})
+    if applied_on is not None:
+        mark_applied(session, [r.volunteer for r in chosen], actor, applied_on, now=now)
     session.flush()
     return buffer.getvalue(), names

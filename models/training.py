@@ -159,7 +159,8 @@ def courses_of(session: Session, unit_id: int, include_inactive: bool = True) ->
 
 class InvalidTraining(ValueError):
     """Field name -> error code (required, too_long, not_positive, too_many, over_course,
-    unknown, other_unit, future, duplicate); `params` for the messages (over_course: hours)."""
+    unknown, other_unit, future, before_birth, duplicate, repeated); `params` for the messages
+    (over_course: hours; repeated: day, of the record there)."""
 
     def __init__(self, errors: dict[str, str], params: dict | None = None):
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -227,10 +228,19 @@ def _record_data(record: TrainingRecord) -> dict:
 def _check_record(session: Session, volunteer: Volunteer, course: TrainingCourse | None,
                   completed_on, minutes, mode, provider: str, certificate_no: str,
                   today: dt.date | None, record_id: int | None = None,
-                  kept: tuple | None = None) -> dict:
+                  kept: tuple | None = None, repeat_ok: bool = False,
+                  params: dict | None = None) -> dict:
     """The record's problems (field -> code). `kept`: the (course id, minutes) the record had,
     whose hours are not checked against the course again (its hours may have been lowered
-    since: the record can still get its certificate file)."""
+    since: the record can still get its certificate file).
+
+    A day before the volunteer was born is refused (before_birth). A second record of a course
+    the volunteer already has (another day) is refused (repeated; `params` gets the day of the
+    one there): typed by hand, it is a double entry - the first record is the one whose date
+    counts (training_status) and whose certificate goes with the record book, and two would
+    count the course's hours twice - so the earlier record is corrected instead. Attendance at
+    an event the unit ran (`repeat_ok`, mark_attendance) is recorded even so: the roster
+    keeps who came."""
     errors = {}
     if course is None:
         errors["course_id"] = "required"
@@ -240,6 +250,8 @@ def _check_record(session: Session, volunteer: Volunteer, course: TrainingCourse
         errors["completed_on"] = "required"
     elif today is not None and completed_on > today:
         errors["completed_on"] = "future"
+    elif volunteer.birth_date is not None and completed_on < volunteer.birth_date:
+        errors["completed_on"] = "before_birth"
     if minutes is None or minutes <= 0:
         errors["minutes"] = "not_positive"
     elif minutes > MAX_MINUTES:
@@ -261,12 +273,23 @@ def _check_record(session: Session, volunteer: Volunteer, course: TrainingCourse
             TrainingRecord.completed_on == completed_on))
         if same is not None and same != record_id:
             errors["completed_on"] = "duplicate"
+        elif not repeat_ok:
+            earlier = session.scalar(select(TrainingRecord.completed_on).where(
+                TrainingRecord.volunteer_id == volunteer.id,
+                TrainingRecord.course_id == course.id,
+                TrainingRecord.id != (record_id or 0)).order_by(TrainingRecord.completed_on))
+            if earlier is not None:
+                errors["course_id"] = "repeated"
+                if params is not None:
+                    params["day"] = earlier.isoformat()
     return errors
 
 
-def _refuse(errors: dict, course: TrainingCourse | None) -> None:
+def _refuse(errors: dict, course: TrainingCourse | None, params: dict | None = None) -> None:
     if errors:
-        params = {"hours": f"{course.minutes / 60:g}"} if errors.get("minutes") == "over_course" else {}
+        params = dict(params or {})
+        if errors.get("minutes") == "over_course":
+            params["hours"] = f"{course.minutes / 60:g}"
         raise InvalidTraining(errors, params)
 
 
@@ -288,13 +311,17 @@ def add_record(session: Session, volunteer: Volunteer, *, course: TrainingCourse
                completed_on: dt.date | None, minutes: int | None, mode, provider: str = "",
                certificate_no: str = "", certificate: bytes | None = None,
                certificate_name: str = "", root=None, event_id: int | None = None,
-               actor=None, today: dt.date | None = None) -> TrainingRecord:
+               actor=None, today: dt.date | None = None,
+               repeat_ok: bool = False) -> TrainingRecord:
     """Record one course the volunteer completed, with its certificate's bytes if given (kept
-    under `root`). Raises InvalidTraining or files.UploadRefused (nothing added)."""
+    under `root`). Raises InvalidTraining or files.UploadRefused (nothing added). A second
+    record of a course is refused unless `repeat_ok` (_check_record)."""
     begin_write(session)
     provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
+    params: dict = {}
     _refuse(_check_record(session, volunteer, course, completed_on, minutes, mode, provider,
-                          certificate_no, today), course)
+                          certificate_no, today, repeat_ok=repeat_ok, params=params),
+            course, params)
     record = TrainingRecord(volunteer_id=volunteer.id, course_id=course.id,
                             completed_on=completed_on, minutes=minutes,
                             mode=TrainingMode(getattr(mode, "value", mode)), provider=provider,
@@ -318,9 +345,15 @@ def update_record(session: Session, record: TrainingRecord, *, course: TrainingC
     InvalidTraining or files.UploadRefused."""
     begin_write(session)
     provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
+    params: dict = {}
     _refuse(_check_record(session, record.volunteer, course, completed_on, minutes, mode,
                           provider, certificate_no, today, record_id=record.id,
-                          kept=(record.course_id, record.minutes)), course)
+                          kept=(record.course_id, record.minutes),
+                          # a pair recorded before the rule can still be corrected
+                          repeat_ok=record.event_id is not None or (
+                              course is not None and course.id == record.course_id),
+                          params=params),
+            course, params)
     before = _record_data(record)
     record.course_id, record.course = course.id, course
     record.completed_on, record.minutes = completed_on, minutes
@@ -567,7 +600,7 @@ def mark_attendance(session: Session, event: TrainingEvent, volunteer_ids, actor
         added.append(add_record(session, volunteers[vid], course=event.course,
                                 completed_on=event.held_on, minutes=event.course.minutes,
                                 mode=event.mode, provider=provider, event_id=event.id,
-                                actor=actor, today=today))
+                                actor=actor, today=today, repeat_ok=True))
     for vid in sorted(set(existing) - wanted):
         delete_record(session, existing[vid], actor=actor, root=root)
     return added

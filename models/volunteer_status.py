@@ -38,12 +38,26 @@ def checked_reason(reason: str | None, errors: dict[str, str]) -> str:
 
 
 class InvalidStatusChange(ValueError):
-    """What is wrong, field by field, as codes (required, too_long, future, not_active,
-    not_inactive)."""
+    """What is wrong, field by field, as codes (required, too_long, future, before_joined,
+    not_active, not_inactive); `params` for the messages (before_joined: day, the joining
+    date)."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], params: dict | None = None):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = dict(errors)
+        self.params = dict(params or {})
+
+
+def exit_day_problem(volunteer: Volunteer, on: dt.date, today: dt.date
+                     ) -> tuple[str, dict] | None:
+    """Why `on` cannot be the volunteer's exit date, as (code, params), or None: future (after
+    `today`), before_joined (before their joining date, which params' day gives). The one
+    rule for an exit's date: an admin's exit and an evaluation's."""
+    if on > today:
+        return "future", {}
+    if volunteer.joined_on is not None and on < volunteer.joined_on:
+        return "before_joined", {"day": volunteer.joined_on.isoformat()}
+    return None
 
 
 class VolunteerStatusChange(Base):
@@ -141,10 +155,12 @@ def exit_volunteer(session: Session, volunteer: Volunteer, actor: User, now: dt.
     if not volunteer.is_active:
         errors["status"] = "not_active"
     reason = checked_reason(reason, errors)
-    if on > taipei_date(now):
-        errors["on"] = "future"
+    problem = exit_day_problem(volunteer, on, taipei_date(now))
+    params = {}
+    if problem is not None:
+        errors["on"], params = problem
     if errors:
-        raise InvalidStatusChange(errors)
+        raise InvalidStatusChange(errors, params)
     before = _status_snapshot(volunteer)
     volunteer.status = VolunteerStatus.inactive
     volunteer.left_on = on

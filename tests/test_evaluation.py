@@ -253,6 +253,28 @@ def test_finalised_exit_makes_the_volunteer_inactive_and_keeps_everything(db, ma
     assert exit_entry.after_data()["status"] == "inactive"
 
 
+def test_an_exit_date_before_the_volunteer_joined_is_refused(db, make, unit, world):
+    """The review: an exit on 2000-01-01 was accepted for a volunteer who joined 2026-12-06.
+    The admin's exit and an evaluation's exit (its draft and its finalising) refuse it alike,
+    naming the joining date; the joining day itself is fine."""
+    boss = world["boss"]
+    a, b = criteria(db, unit, boss)
+    vol = make.volunteer(unit, joined_on=dt.date(2026, 12, 6))
+    with pytest.raises(vs.InvalidStatusChange) as e:
+        vs.exit_volunteer(db, vol, boss, NOW, reason="搬家", on=dt.date(2000, 1, 1))
+    assert e.value.errors == {"on": "before_joined"} and e.value.params == {"day": "2026-12-06"}
+    db.rollback()
+    with pytest.raises(InvalidEvaluation) as e:
+        ev.save_evaluation(db, vol, 2026, boss, NOW, scores={a.id: 1, b.id: 1}, outcome="exit",
+                           exit_reason="長期未出勤", exit_on=dt.date(2026, 12, 5), finalise=True)
+    assert e.value.errors == {"exit_on": "before_joined"} and e.value.params == {"day": "2026-12-06"}
+    db.rollback()
+    assert vol.is_active and vol.left_on is None
+    vs.exit_volunteer(db, vol, boss, NOW, reason="搬家", on=dt.date(2026, 12, 6))
+    db.commit()
+    assert vol.left_on == dt.date(2026, 12, 6)
+
+
 def test_admin_exit_and_reactivation_with_reasons(db, make, unit, world):
     boss = world["boss"]
     vol = make.volunteer(unit)

@@ -311,6 +311,20 @@ def test_exit_through_evaluation_offers_the_certificate_and_blocks_check_in(app,
     assert db.scalar(select(ServiceSession).where(ServiceSession.volunteer_id == gone.id)) is None
 
 
+@pytest.mark.parametrize("lang, words", [
+    ("zh-TW", "離退日期不能早於加入日期（2026-01-10）。"),
+    ("en", "The exit date cannot be before the joining date (2026-01-10).")])
+def test_an_exit_before_joining_is_refused_in_words(db, world, admin, lang, words):
+    vol = world["theirs"]
+    db.get(Volunteer, vol.id).joined_on = dt.date(2026, 1, 10)
+    db.commit()
+    bad = admin.post(f"/evaluation/volunteers/{vol.id}/exit", {"reason": "搬家", "on": "2000-01-01"},
+                     headers={"Accept-Language": lang})
+    assert bad.status_code == 400 and words in bad.get_data(as_text=True)
+    fresh(db)
+    assert db.get(Volunteer, vol.id).is_active
+
+
 def test_admin_exits_and_reactivates_with_reasons(db, world, admin, supervisor):
     vol = world["theirs"]
     status_url = f"/evaluation/volunteers/{vol.id}/status"

@@ -59,8 +59,9 @@ def courses(db, unit):
 
 def trained(db, unit, volunteer, courses, root, *, basic=True, special=True):
     """Replace the volunteer's training records: every current basic course (when `basic`) and
-    every special course of the unit's category (when `special`); one certificate file each
-    for basic and special."""
+    every special course of the unit's category (when `special`), each with its certificate
+    file: one PDF for basic, uploaded on each basic record, and one for special likewise (the
+    packet sends each once)."""
     for record in db.scalars(select(TrainingRecord).where(
             TrainingRecord.volunteer_id == volunteer.id)):
         db.delete(record)
@@ -69,17 +70,13 @@ def trained(db, unit, volunteer, courses, root, *, basic=True, special=True):
         TrainingCourse.unit_id == unit.id, TrainingCourse.legacy.is_(False),
         TrainingCourse.active.is_(True)).order_by(TrainingCourse.id)).all()
     wanted = {TrainingKind.basic: basic, TrainingKind.special: special}
-    certified = set()
     for course in current:
         if not wanted[course.kind]:
             continue
         if course.kind == TrainingKind.special and course.category != unit.category:
             continue
-        cert_id = None
-        if course.kind not in certified:
-            certified.add(course.kind)
-            cert_id = files.store_upload(db, unit.id, "certificate", PDF, "cert.pdf", None,
-                                         root=root).id
+        cert_id = files.store_upload(db, unit.id, "certificate", PDF, "cert.pdf", None,
+                                     root=root).id
         db.add(TrainingRecord(volunteer_id=volunteer.id, course_id=course.id,
                               completed_on=dt.date(2026, 1, 10), minutes=course.minutes,
                               mode=TrainingMode.online, certificate_file_id=cert_id))
@@ -617,11 +614,10 @@ def _unit_trained(db, unit, volunteer, root, *, special_at_events=True):
     db.commit()
     by_code = {c.code: c for c in training.courses_of(db, unit.id)}
     day = dt.date(2026, 1, 10)
-    for code in ("B01", "B02", "B03"):
+    for code in ("B01", "B02", "B03"):  # one certificate of the three courses, on each record
         training.add_record(db, volunteer, course=by_code[code], completed_on=day,
                             minutes=by_code[code].minutes, mode=TrainingMode.online,
-                            certificate=PDF if code == "B01" else None,
-                            certificate_name="basic.pdf", root=root)
+                            certificate=PDF, certificate_name="basic.pdf", root=root)
     for code in ("SW01", "SW02", "SW03", "SW04"):
         course = by_code[code]
         if special_at_events or course.run_by_unit:
@@ -675,8 +671,8 @@ def test_the_units_completion_certificate_counts_and_goes_in_the_packet(
 def test_a_certificate_of_the_briefing_alone_does_not_prove_courses_taken_elsewhere(
         db, make, unit, root, tmp_path):
     """A completion certificate proves the records printed on it. Courses of the special
-    training taken elsewhere with no certificate uploaded stay unproven: not ready, though the
-    packet still sends the certificate for what it proves. An uploaded special certificate
+    training taken elsewhere with no certificate uploaded stay unproven: not ready, so not in
+    the packet (it would send part of the proof). An uploaded special certificate
     counts as before, and a certificate whose courses the uploaded files already prove is not
     sent twice."""
     from models import completion, training
@@ -696,16 +692,19 @@ def test_a_certificate_of_the_briefing_alone_does_not_prove_courses_taken_elsewh
     def pdf(cert):
         return b"%PDF completion " + cert.serial.encode()
 
-    _data, names = record_book.application_packet(fresh(db), admin, [v.id], root=root,
-                                                  completion_pdf=pdf)
-    assert "001_李大華_special.pdf" in names
+    with pytest.raises(RecordBookError):  # not ready: never sent with part of its proof
+        record_book.application_packet(fresh(db), admin, [v.id], root=root, completion_pdf=pdf)
     db.rollback()
-    # the online courses' certificates uploaded: ready, the unit's certificate still sent for SW04
+    # the online courses' certificates uploaded (one each): ready, the unit's certificate still
+    # sent for SW04
+    def code_bytes(record):
+        return record.course.code.encode()
+
     for record in training.records_of(db, v.id):
         if record.course.code in ("SW01", "SW02", "SW03"):
             training.update_record(db, record, course=record.course,
                                    completed_on=record.completed_on, minutes=record.minutes,
-                                   mode=record.mode, certificate=PDF,
+                                   mode=record.mode, certificate=PDF + code_bytes(record),
                                    certificate_name="online.pdf", root=root)
     db.commit()
     ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
@@ -747,3 +746,159 @@ def test_numbers_shared_before_the_rule_are_shown_for_checking(db, make, unit, a
     db.commit()
     assert record_book.shared_book_nos(db, unit.id) == {}
     assert 'id="shared-book-nos"' not in admin.get("/admin/record-book/").get_data(as_text=True)
+
+
+# --- the unit admin's review (2026-12-05) ---------------------------------------------------
+
+def _certify(db, volunteer, codes, root, data=PDF):
+    """Upload a certificate file on the volunteer's records of these courses."""
+    from models import training
+
+    for record in training.records_of(db, volunteer.id):
+        if record.course.code in codes:
+            training.update_record(db, record, course=record.course,
+                                   completed_on=record.completed_on, minutes=record.minutes,
+                                   mode=record.mode, certificate=data,
+                                   certificate_name="cert.pdf", root=root)
+    db.commit()
+
+
+def test_a_certificate_of_one_basic_course_does_not_prove_the_basic_training(db, make, unit,
+                                                                            root):
+    """The review: "Basic training certificate ✓" beside a volunteer whose certificate covered
+    one course of three. The certificates count once they cover every current basic course
+    (the same PDF on each record is sent once), or the former 12 h set; the special ones once
+    they cover every special course."""
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit, name_zh="陳一")  # every course recorded, no certificate yet
+    with_photo(db, v, root)
+    _certify(db, v, {"SW01", "SW02", "SW03", "SW04"}, root)
+    _certify(db, v, {"B01"}, root)
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
+    assert ready.basic and not ready.basic_certificate and not ready.ready
+    assert ready.lacking == [record_book.LACKS_BASIC_CERTIFICATE]
+    _certify(db, v, {"B02", "B03"}, root)
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id))
+    assert ready.basic_certificate and ready.special_certificate and ready.ready
+    _data, names = record_book.application_packet(fresh(db), admin, [v.id], root=root,
+                                                  completion_pdf=None)
+    assert [n for n in names if "_basic" in n] == ["001_陳一_basic.pdf"]  # one PDF, sent once
+
+    # the special training likewise: one course's certificate of four does not count
+    w = make.volunteer(unit, name_zh="陳二")
+    with_photo(db, w, root)
+    _certify(db, w, {"B01", "B02", "B03", "SW01"}, root)
+    ready = record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, w.id))
+    assert ready.basic_certificate and not ready.special_certificate
+    assert ready.lacking == [record_book.LACKS_SPECIAL_CERTIFICATE]
+
+    # the former 12 h set's certificate proves the basic training on its own
+    from models import training
+    old = make.volunteer(unit, name_zh="陳三", trained=False)
+    b12 = next(c for c in training.courses_of(db, unit.id) if c.code == "B12")
+    training.add_record(db, old, course=b12, completed_on=dt.date(2010, 3, 1),
+                        minutes=b12.minutes, mode=TrainingMode.in_person, certificate=PDF,
+                        certificate_name="b12.pdf", root=root)
+    db.commit()
+    assert record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, old.id)).basic_certificate
+
+
+def test_volunteers_not_ready_are_left_out_of_the_packet_and_named(db, make, unit, admin, root):
+    """The review: volunteers without a photo or with training incomplete, ticked with "Record
+    today as the application date", went into the ZIP with empty cells and got the date. Now
+    the page names who is not ready and why, downloads nothing, records no date; the domain
+    packs only the ready."""
+    from models.training import TrainingRecord
+    from models.base import taipei_date, utcnow
+
+    ready = make.volunteer(unit, name_zh="王小明")
+    no_photo = make.volunteer(unit, name_zh="林無照")
+    untrained = make.volunteer(unit, name_zh="張未訓")
+    for v in (ready, no_photo, untrained):
+        _certify(db, v, {"B01", "B02", "B03", "SW01", "SW02", "SW03", "SW04"}, root)
+    for v in (ready, untrained):
+        with_photo(db, v, root)
+    db.delete(db.scalars(select(TrainingRecord).where(
+        TrainingRecord.volunteer_id == untrained.id)).first())
+    db.commit()
+
+    response = admin.post("/admin/record-book/packet", {
+        "volunteers": [str(ready.id), str(no_photo.id), str(untrained.id)], "mark_applied": "1"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    box = page.split('id="left-out"', 1)[1].split("</div>", 1)[0]
+    assert f'id="left-out-{no_photo.id}"' in box and "林無照" in box and "沒有照片" in box
+    assert f'id="left-out-{untrained.id}"' in box and "基礎訓練未完成" in box
+    assert f'id="left-out-{ready.id}"' not in box
+    ticked = page.split('id="readiness"', 1)[1]
+    assert f'value="{ready.id}" checked' in ticked and f'value="{no_photo.id}" checked' not in ticked
+    assert all(fresh(db).get(Volunteer, v.id).record_book_applied_on is None
+               for v in (ready, no_photo, untrained))
+    assert audits(db, "id_number_export") == []
+
+    # the domain, asked for all three: the ready one only, dated
+    today = taipei_date(utcnow())
+    data, names = record_book.application_packet(
+        fresh(db), admin.user, [ready.id, no_photo.id, untrained.id], root=root,
+        completion_pdf=None, applied_on=today)
+    db.commit()
+    assert all(n.startswith("001_王小明") for n in names if n != "名冊.xlsx")
+    sheet = load_workbook(io.BytesIO(zipfile.ZipFile(io.BytesIO(data)).read("名冊.xlsx"))).active
+    assert [r[1].value for r in sheet.iter_rows(min_row=2)] == ["王小明"]
+    assert fresh(db).get(Volunteer, ready.id).record_book_applied_on == today
+    assert fresh(db).get(Volunteer, no_photo.id).record_book_applied_on is None
+    assert fresh(db).get(Volunteer, untrained.id).record_book_applied_on is None
+
+    # over HTTP, the ready one alone: the ZIP, and the date
+    response = admin.post("/admin/record-book/packet", {"volunteers": str(ready.id)})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+
+
+def test_book_dates_cannot_be_in_the_future(db, make, unit):
+    """The review: "Issued on" a day in the future was accepted. The issue and application
+    dates are refused after today (Taipei); issued before applied stays refused."""
+    admin = make.user(unit, role="admin")
+    v = make.volunteer(unit)
+    now = dt.datetime(2026, 12, 5, 16, 30, tzinfo=dt.timezone.utc)  # 00:30 on the 6th, Taipei
+    for applied, issued, field in ((dt.date(2026, 12, 1), dt.date(2026, 12, 7), "issued_on"),
+                                   (dt.date(2026, 12, 7), None, "applied_on"),
+                                   (dt.date(2026, 12, 3), dt.date(2026, 12, 2), "issued_on")):
+        with pytest.raises(RecordBookError) as refused:
+            record_book.update_book(db, v, admin, applied_on=applied, issued_on=issued,
+                                    book_no="北市志字第5號" if issued else "", now=now)
+        assert refused.value.field == field
+        db.rollback()
+    record_book.update_book(db, v, admin, applied_on=dt.date(2026, 12, 1),
+                            issued_on=dt.date(2026, 12, 6), book_no="北市志字第5號", now=now)
+    db.commit()
+    assert fresh(db).get(Volunteer, v.id).record_book_issued_on == dt.date(2026, 12, 6)
+
+
+def test_future_issue_date_is_refused_in_words_over_http(db, make, unit, admin):
+    v = make.volunteer(unit)
+    tomorrow = (dt.datetime.now(TAIPEI).date() + dt.timedelta(days=1)).isoformat()
+    response = admin.post(f"/admin/record-book/volunteers/{v.id}/book", {
+        "applied_on": "", "issued_on": tomorrow, "book_no": "北市志字第5號"})
+    assert response.status_code == 400
+    assert "核發日期不能是未來的日期" in response.get_data(as_text=True)
+    assert fresh(db).get(Volunteer, v.id).record_book_no == ""
+
+
+def test_a_simplified_hao_is_the_same_book_number(db, make, unit):
+    """The review: 北市志字第110001号 (simplified 号) got through while another volunteer held
+    北市志字第110001號. Kept and compared with 號, full-width digits half-width as before."""
+    admin = make.user(unit, role="admin")
+    holder = make.volunteer(unit, record_book_no="北市志字第110001號",
+                            record_book_issued_on=dt.date(2025, 1, 5))
+    v = make.volunteer(unit)
+    for typed in ("北市志字第110001号", "北市志字第１１０００１号"):
+        with pytest.raises(RecordBookError) as refused:
+            record_book.update_book(db, v, admin, applied_on=None,
+                                    issued_on=dt.date(2025, 2, 1), book_no=typed)
+        assert refused.value.message == record_book.BOOK_NO_TAKEN
+        assert refused.value.params["volunteer_no"] == holder.volunteer_no
+        db.rollback()
+    record_book.update_book(db, v, admin, applied_on=None, issued_on=dt.date(2025, 2, 1),
+                            book_no="北市志字第１１０００２号")
+    db.commit()
+    assert fresh(db).get(Volunteer, v.id).record_book_no == "北市志字第110002號"

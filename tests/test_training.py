@@ -134,6 +134,78 @@ def test_record_crud_with_validation_and_audit(db, make, seeded):
     assert trail[2].before_data()["completed_on"] == "2025-05-02"
 
 
+def test_a_record_before_birth_or_of_a_course_already_recorded_is_refused(db, make, seeded,
+                                                                          admin):
+    """The review: a training date before the volunteer's birth date was accepted, and so was a
+    second record of the same course (another day). Both are refused: the second is a double
+    entry (the first's date counts and its certificate goes with the record book; two would
+    count the course's hours twice), to be corrected on the record there. A pair recorded
+    before the rule can still be corrected, and attendance at the unit's event is still
+    recorded for someone who has the course already (the roster keeps who came)."""
+    vol = make.volunteer(seeded, trained=False, birth_date=dt.date(1990, 6, 1))
+    c = course(db, seeded, "B01")
+    with pytest.raises(InvalidTraining) as bad:
+        training.add_record(db, vol, course=c, completed_on=dt.date(1990, 5, 31), minutes=120,
+                            mode=TrainingMode.online, today=TODAY)
+    assert bad.value.errors == {"completed_on": "before_birth"}
+    db.rollback()
+    first = training.add_record(db, vol, course=c, completed_on=dt.date(1990, 6, 1),
+                                minutes=120, mode=TrainingMode.online, today=TODAY)
+    db.commit()
+    with pytest.raises(InvalidTraining) as bad:
+        training.add_record(db, vol, course=c, completed_on=dt.date(2025, 5, 1), minutes=120,
+                            mode=TrainingMode.online, today=TODAY)
+    assert bad.value.errors == {"course_id": "repeated"}
+    assert bad.value.params == {"day": "1990-06-01"}
+    db.rollback()
+    # another record changed into the same course is refused the same way
+    other = training.add_record(db, vol, course=course(db, seeded, "B02"),
+                                completed_on=dt.date(2025, 5, 1), minutes=120,
+                                mode=TrainingMode.online, today=TODAY)
+    db.commit()
+    with pytest.raises(InvalidTraining) as bad:
+        training.update_record(db, other, course=c, completed_on=other.completed_on,
+                               minutes=120, mode=other.mode, today=TODAY)
+    assert bad.value.errors == {"course_id": "repeated"}
+    db.rollback()
+    with pytest.raises(InvalidTraining) as bad:
+        training.update_record(db, first, course=c, completed_on=dt.date(1980, 1, 1),
+                               minutes=120, mode=first.mode, today=TODAY)
+    assert bad.value.errors == {"completed_on": "before_birth"}
+    db.rollback()
+    # a pair from before the rule: each can still be corrected
+    db.add(TrainingRecord(volunteer_id=vol.id, course_id=c.id, completed_on=dt.date(2024, 1, 1),
+                          minutes=120, mode=TrainingMode.online))
+    db.commit()
+    training.update_record(db, first, course=c, completed_on=first.completed_on, minutes=100,
+                           mode=first.mode, certificate_no="E-9", today=TODAY)
+    db.commit()
+    # the unit's event: attendance is recorded even so
+    event = training.create_event(db, seeded.id, course=c, held_on=dt.date(2026, 11, 20),
+                                  place="本會", actor=admin.user)
+    db.commit()
+    assert len(training.mark_attendance(db, event, [vol.id], actor=admin.user, today=TODAY)) == 1
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("zh-TW", ("日期不能早於志工的出生日期。", "這位志工已有這門課程的紀錄（2025-04-01 完成）")),
+    ("en", ("The date cannot be before the volunteer&#39;s birth date.",
+            "This course is already recorded for this volunteer (completed on 2025-04-01)."))])
+def test_record_before_birth_or_repeated_is_refused_in_words(db, make, unit, admin, lang, words):
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vol = make.volunteer(unit, trained=False, birth_date=dt.date(1990, 6, 1))
+    url = f"/admin/training/volunteers/{vol.id}/records/new"
+    headers = {"Accept-Language": lang}
+    response = admin.post(url, _record_form(db, unit, completed_on="1980-01-01"), headers=headers)
+    assert response.status_code == 400 and words[0] in response.get_data(as_text=True)
+    assert admin.post(url, _record_form(db, unit)).status_code == 302
+    response = admin.post(url, _record_form(db, unit, completed_on="2025-06-01"), headers=headers)
+    assert response.status_code == 400 and words[1] in response.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(func.count(TrainingRecord.id))) == 1
+
+
 # --- progress and seniority -------------------------------------------------------------------
 
 def test_progress_and_seniority(db, make, seeded):

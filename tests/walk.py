@@ -66,6 +66,12 @@ def build_world(db, volunteers: int = 8) -> World:
         ServiceSession.site_id == site.id).order_by(ServiceSession.id))
     if waiting is not None:
         args["session_id"] = waiting.id
+    # a completion certificate for the first volunteer: its number on the record-book page
+    # ("completion certificate C001-2026-00001") is the longest line there at phone width
+    from models import completion
+
+    completion.issue_completion(db, volunteer_user.volunteer, actor=admin, now=now)
+    db.commit()
     # a published opening anyone may apply to
     from models import openings
 

@@ -53,8 +53,10 @@ def axe_violations(page: Page) -> list[str]:
 
 SIDEWAYS = r"""() => {
   const out = [];
-  const page = document.documentElement.scrollWidth;
-  if (page > window.innerWidth) out.push(`the page is ${page}px wide`);
+  // against the page's own width (clientWidth), not window.innerWidth: a phone (is_mobile)
+  // widens its layout viewport to the content, so innerWidth grew with the overflow and hid it
+  const page = document.documentElement.scrollWidth, width = document.documentElement.clientWidth;
+  if (page > width) out.push(`the page is ${page}px wide, not ${width}px`);
   for (const w of document.querySelectorAll('.table-wrap')) {
     if (w.scrollWidth > w.clientWidth + 0.5)
       out.push(`a table scrolls sideways (${w.scrollWidth}px in ${w.clientWidth}px): ` + w.textContent.trim().replace(/\s+/g, ' ').slice(0, 50));

@@ -54,6 +54,7 @@ MESSAGES = {
     "score_range": _l("The score is outside the scale."),
     "future": _l("The date cannot be in the future."),
     "before_year": _l("The date cannot be before the evaluated year."),
+    "before_joined": _l("The exit date cannot be before the joining date (%(day)s)."),
     "final": _l("This evaluation is finalised and can no longer change."),
     "not_active": _l("This volunteer has already left."),
     "not_inactive": _l("This volunteer is active."),
@@ -66,8 +67,9 @@ MESSAGES = {
 BAD_DATE = _l("Enter a date like 2026-01-31.")
 
 
-def message(code: str) -> str:
-    return str(MESSAGES.get(code, code))
+def message(code: str, params: dict | None = None) -> str:
+    text = str(MESSAGES.get(code, code))
+    return text % params if params else text
 
 
 # --- forms -------------------------------------------------------------------------------
@@ -155,15 +157,17 @@ def _criterion_or_404(criterion_id: int) -> EvaluationCriterion:
     return c
 
 
-def _apply_errors(form: FlaskForm, errors: dict[str, str]) -> list[str]:
-    """Put domain errors on the form's fields; return those that belong to no field."""
+def _apply_errors(form: FlaskForm, errors: dict[str, str], params: dict | None = None
+                  ) -> list[str]:
+    """Put domain errors on the form's fields (`params`: the refusal's, for its messages);
+    return those that belong to no field."""
     loose = []
     for name, code in errors.items():
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message(code)]
+            field.errors = [*field.errors, message(code, params)]
         else:
-            loose.append(message(code))
+            loose.append(message(code, params))
     return loose
 
 
@@ -324,7 +328,7 @@ def evaluate(year: int, volunteer_id: int):
                     if name.startswith("score-"):
                         score_errors[int(name[6:])] = message(code)
                 loose = _apply_errors(form, {k: v for k, v in e.errors.items()
-                                             if not k.startswith("score-")})
+                                             if not k.startswith("score-")}, e.params)
             else:
                 db.session.commit()
                 if saved.is_final and saved.outcome == Outcome.exit:
@@ -413,7 +417,7 @@ def volunteer_exit(volunteer_id: int):
                           on=form.on.data)
     except vs.InvalidStatusChange as e:
         db.session.rollback()
-        errors = _apply_errors(form, e.errors)
+        errors = _apply_errors(form, e.errors, e.params)
         return _status_page(vol, exit_form=form, status=400, errors=errors)
     db.session.commit()
     flash(_("%(name)s has left and can no longer check in.", name=vol.name_zh), "success")

@@ -138,10 +138,20 @@ def _volunteer_or_404(volunteer_id: int) -> Volunteer:
 @bp.get("/")
 @admin_only
 def index():
+    return _index_page()
+
+
+def _index_page(ticked=None, left_out=(), status: int = 200):
+    """The record-book list; `ticked`: the volunteer ids to tick (the ready ones when None);
+    `left_out`: Readiness rows of volunteers chosen but not put in the packet."""
     rows = record_book.readiness(db.session, current_user.unit_id)
     holders = record_book.book_holders(db.session, current_user.unit_id)
+    if ticked is None:
+        ticked = {r.volunteer.id for r in rows if r.ready}
     return render_template("record_book/index.html", rows=rows, holders=holders,
-                           shared=record_book.shared_book_nos(db.session, current_user.unit_id))
+                           ticked=set(ticked), left_out=left_out,
+                           shared=record_book.shared_book_nos(db.session, current_user.unit_id)
+                           ), status
 
 
 @bp.post("/packet")
@@ -151,27 +161,28 @@ def packet():
         ids = db_ids(request.form.getlist("volunteers"))
     except ValueError:
         ids = []
+    ready, left_out = record_book.packet_choice(db.session, current_user.unit_id, ids)
+    if left_out:
+        # nothing downloaded, no date recorded: the page names who would be left out and why,
+        # with the ready ones still ticked, and the admin downloads again
+        return _index_page(ticked=[r.volunteer.id for r in ready], left_out=left_out,
+                           status=400)
+    today = taipei_date(utcnow())
     try:
-        data, _names = record_book.application_packet(db.session, current_user, ids,
-                                                      root=upload_root(), now=utcnow(),
-                                                      completion_pdf=completion_pdf)
+        data, _names = record_book.application_packet(
+            db.session, current_user, ids, root=upload_root(), now=utcnow(),
+            completion_pdf=completion_pdf,
+            applied_on=today if request.form.get("mark_applied") else None)
     except RecordBookError as error:
         db.session.rollback()
         flash(refusal_text(error), "error")
-        rows = record_book.readiness(db.session, current_user.unit_id)
-        return render_template("record_book/index.html", rows=rows, holders=[]), 400
+        return _index_page(ticked=ids, status=400)
     except FileNotFoundError:
         db.session.rollback()
         flash(_("A stored file is missing: upload it again."), "error")
         return redirect(url_for(".index"))
-    if request.form.get("mark_applied"):
-        chosen = [db.session.get(Volunteer, i) for i in ids]
-        record_book.mark_applied(db.session, [v for v in chosen if v is not None
-                                              and v.unit_id == current_user.unit_id],
-                                 current_user, taipei_date(utcnow()))
     db.session.commit()
-    day = taipei_date(utcnow()).isoformat()
-    return download(data, f"record-book-application-{day}.zip", MIMETYPES["zip"])
+    return download(data, f"record-book-application-{today.isoformat()}.zip", MIMETYPES["zip"])
 
 
 def _volunteer_page(person: Volunteer, book_form=None, prior_form=None, photo_form=None,

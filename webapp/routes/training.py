@@ -58,6 +58,9 @@ DOMAIN_MESSAGES = {
     "other_unit": _l("Choose from your own unit only."),
     "future": _l("The date cannot be in the future."),
     "duplicate": _l("This course is already recorded for this volunteer on this day."),
+    "before_birth": _l("The date cannot be before the volunteer's birth date."),
+    "repeated": _l("This course is already recorded for this volunteer (completed on %(day)s). "
+                   "Correct that record instead of adding a second one."),
     "event_exists": _l("This course is already held on this day at this place: open it from the list."),
     "bad_placeholder": _l("Use only the placeholders listed below, and write $$ for a dollar sign."),
     "nothing_to_certify": _l("This volunteer has no course run by the unit yet."),
@@ -396,6 +399,8 @@ def _roster_context(event, saved=False, error=None):
 def _attendance_error(refused: InvalidTraining) -> str:
     if refused.errors.get("completed_on") == "future":
         return _("This event is after today: record who attended from the day it is held.")
+    if refused.errors.get("completed_on") == "before_birth":
+        return _("This event is before the birth date of a volunteer chosen.")
     return _("Choose volunteers of your own unit only.")
 
 
