@@ -121,13 +121,14 @@ def test_every_message_has_a_chinese_translation():
 
 
 def test_form_library_messages_are_in_traditional_chinese(admin, make, unit):
-    """WTForms' own messages: Traditional Chinese (its zh catalogue is Simplified)."""
+    """WTForms' own messages: Traditional Chinese (its zh catalogue is Simplified), in the words
+    the rest of the app uses (請填寫…), not WTForms' zh_TW catalogue's (此欄位是必需的)."""
     site = make.site(unit)
     page = admin.post("/admin/kiosks", {"site": site.id, "name": ""}).get_data(as_text=True)
-    assert "此欄位是必需的" in page and "该字段" not in page
+    assert "請填寫這一欄。" in page and "此欄位是必需的" not in page and "该字段" not in page
     elsewhere = make.site(make.unit())  # another unit's site: not a choice here
     page = admin.post("/admin/kiosks", {"site": elsewhere.id, "name": "平板"}).get_data(as_text=True)
-    assert "不是有效的選擇" in page and "选择" not in page
+    assert "請從清單中選擇。" in page and "不是有效的選擇" not in page and "选择" not in page
     english = admin.post("/admin/kiosks", {"site": site.id, "name": ""},
                          headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "This field is required." in english

@@ -8,6 +8,8 @@ from flask import request, session
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from models.messages import N_
+
 LANGUAGES = {"zh_Hant_TW": "繁體中文", "en": "English"}
 DEFAULT = "zh_Hant_TW"
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -154,6 +156,18 @@ def forced_locale(locale: str):
 # catalogue up only when it translates a message (a form with errors), through the module
 # function replaced here; a request without form errors pays nothing.
 _WTFORMS_LOCALE = {"zh_Hant_TW": "zh_TW"}
+# WTForms' own messages that this app words itself (webapp/translations): a form field without
+# a message of its own says these, in the words the rest of the app uses.
+WTFORMS_WORDING = (
+    N_("This field is required."),
+    N_("Not a valid choice."),
+    N_("Not a valid integer value."),
+    N_("Not a valid decimal value."),
+    N_("Not a valid float value."),
+    N_("Not a valid date value."),
+    N_("Not a valid datetime value."),
+    N_("Invalid email address."),
+)
 _wtforms_translations: dict = {}
 
 
@@ -166,12 +180,18 @@ def install_wtforms_locale(app) -> None:
     def wtforms_translations():
         if not request:
             return None
+        from flask_babel import get_translations
+
         locale = str(get_locale())
-        locale = _WTFORMS_LOCALE.get(locale, locale)
-        if locale not in _wtforms_translations:
-            _wtforms_translations[locale] = support.Translations.load(
-                messages_path(), [locale], domain="wtforms")
-        return _wtforms_translations[locale]
+        key = _WTFORMS_LOCALE.get(locale, locale)
+        if key not in _wtforms_translations:
+            found = support.Translations.load(messages_path(), [key], domain="wtforms")
+            if isinstance(found, support.Translations):
+                # Our own words for the messages WTFORMS_WORDING lists win over WTForms'
+                # catalogue (its zh_TW says 此欄位是必需的, not how this app asks).
+                found.merge(get_translations())
+            _wtforms_translations[key] = found
+        return _wtforms_translations[key]
 
     flask_wtf.i18n._get_translations = wtforms_translations
 
