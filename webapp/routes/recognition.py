@@ -238,6 +238,7 @@ def record(key):
     as_of, as_of_error = _as_of_arg(form.as_of.data)
     error = None
     vol = None
+    saved = False
     if as_of_error:  # checked before anything is saved
         error = as_of_error
         vol = _my_volunteer(form.volunteer_id.data) if form.volunteer_id.data else None
@@ -252,6 +253,7 @@ def record(key):
         else:
             db.session.commit()
             forget_deadlines(current_user.unit_id)
+            saved = True
     else:
         error = next((m for errs in form.errors.values() for m in errs), _("Check the form."))
         if form.volunteer_id.data:
@@ -262,9 +264,12 @@ def record(key):
     if not request.headers.get("HX-Request"):
         if error:
             flash(error, "error")
+        elif saved and row.last:
+            flash(_("Recorded for %(name)s: %(status)s.", name=vol.name_zh,
+                    status=STATUS_LABELS[row.last.status.value]), "success")
         return redirect(url_for(".award_list", key=rule.key, as_of=as_of.isoformat()))
     return render_template("awards/_award_row.html", row=row, rule=rule, as_of=as_of,
-                           error=error, today=_today(), **_common()), 400 if error else 200
+                           error=error, saved=saved, today=_today(), **_common()), 400 if error else 200
 
 
 # --- performance certificates (admin) -----------------------------------------------------------
