@@ -215,7 +215,7 @@ def test_the_explanation_names_the_award_and_the_history_the_level(admin, db, ma
                                                 "as_of": "2026-03-05"}, hx=True)
     assert r.status_code == 200
     # the row says what was recorded (before, the form went away without a word)
-    assert 'role="status">已為 王小明 登錄：已申請。' in words(page(r))
+    assert 'role="status">已為 王小明 登錄：已申請。</p>' in page(r)
     history = page(admin.get("/admin/awards/mohw", headers=en)).split("Applications and decisions")[1]
     assert "Bronze badge · applied 2026-03-02" in words(history) and "Level 1" not in history
     history = page(admin.get("/admin/awards/mohw")).split("申請與核定紀錄")[1]

@@ -253,7 +253,7 @@ def record(key):
         else:
             db.session.commit()
             forget_deadlines(current_user.unit_id)
-            saved = True
+            saved = form.status.data  # what was recorded: applied, granted or not_granted
     else:
         error = next((m for errs in form.errors.values() for m in errs), _("Check the form."))
         if form.volunteer_id.data:
@@ -264,9 +264,9 @@ def record(key):
     if not request.headers.get("HX-Request"):
         if error:
             flash(error, "error")
-        elif saved and row.last:
+        elif saved:
             flash(_("Recorded for %(name)s: %(status)s.", name=vol.name_zh,
-                    status=STATUS_LABELS[row.last.status.value]), "success")
+                    status=STATUS_LABELS[saved]), "success")
         return redirect(url_for(".award_list", key=rule.key, as_of=as_of.isoformat()))
     return render_template("awards/_award_row.html", row=row, rule=rule, as_of=as_of,
                            error=error, saved=saved, today=_today(), **_common()), 400 if error else 200
