@@ -340,6 +340,7 @@ def test_admin_exits_and_reactivates_with_reasons(db, world, admin, supervisor):
     assert admin.post(f"/evaluation/volunteers/{vol.id}/exit", {"reason": "搬家", "on": ""}).status_code == 302
     page = admin.get(status_url).get_data(as_text=True)
     assert f"/admin/certificates/new?volunteer_id={vol.id}" in page and "搬家" in page
+    assert page.count("已退場，無法再簽到") == 1 and "已登錄" in page and "的離退" in page  # said once
     bad = admin.post(f"/evaluation/volunteers/{vol.id}/reactivate", {"reason": ""})
     assert bad.status_code == 400
     assert supervisor.post(f"/evaluation/volunteers/{vol.id}/reactivate", {"reason": "x"}).status_code == 403

@@ -420,7 +420,9 @@ def volunteer_exit(volunteer_id: int):
         errors = _apply_errors(form, e.errors, e.params)
         return _status_page(vol, exit_form=form, status=400, errors=errors)
     db.session.commit()
-    flash(_("%(name)s has left and can no longer check in.", name=vol.name_zh), "success")
+    # The status page itself says they have left (and about the certificate): the flash only
+    # confirms the action, instead of saying it twice.
+    flash(_("Exit recorded for %(name)s.", name=vol.name_zh), "success")
     return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
 
 
