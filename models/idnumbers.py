@@ -23,7 +23,11 @@ _PASSPORT_RE = re.compile(r"^[A-Z0-9]{6,20}$")
 
 
 def normalise(number: str) -> str:
-    return (number or "").strip().upper().replace(" ", "").replace("-", "")
+    """As kept and compared: half-width (a phone's full-width Ａ１２３… is A123…), capitals, no
+    spaces or dashes."""
+    from models.contact import half_width
+
+    return half_width(number).upper().replace(" ", "").replace("-", "")
 
 
 def _checksum_ok(number: str) -> bool:

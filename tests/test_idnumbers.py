@@ -3,7 +3,8 @@ import pytest
 from models.idnumbers import id_problem, is_valid, mask, with_check_digit
 
 
-@pytest.mark.parametrize("number", ["A123456789", "a123456789", " A1234 56789 ", "B-123456780"])
+@pytest.mark.parametrize("number", ["A123456789", "a123456789", " A1234 56789 ", "B-123456780",
+                                    "Ａ１２３４５６７８９", "ａ１２３４５６７８９"])  # a phone's full-width
 def test_valid_national_ids(number):
     assert is_valid("national_id", number)
 

@@ -109,6 +109,15 @@ def test_apply_gives_a_gap_free_reference_number(anon, db, opening):
     assert entry.action == "apply" and entry.after_data()["id_number"].count("*") >= 4
 
 
+def test_an_id_number_typed_full_width_on_a_phone_is_accepted_as_half_width(anon, db, opening):
+    """A phone's Chinese keyboard types Ａ１２３…: the same number, kept as A123…"""
+    number = with_check_digit("A22345678")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)
+    response = anon.post(f"/openings/{opening.public_id}/apply", good(id_number=full_width))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert db.scalar(select(Application.id_number)) == number
+
+
 def test_the_same_application_sent_twice_is_kept_once(anon, db, opening):
     """A double tap or a browser re-sending the form: one application, and the person is told
     the first one reached us, with its reference number."""
