@@ -129,9 +129,12 @@ def make_period(year: int, half: int | None) -> Period:
 
 
 def parse_period(text: str | None) -> Period:
-    """`2026H1`, `2026H2` or `2026`; anything else raises PeriodError (saying what is accepted)."""
+    """`2026H1`, `2026H2` or `2026` (typed full-width too: ２０２６Ｈ１); anything else raises
+    PeriodError (saying what is accepted)."""
+    from models.contact import half_width
+
     raw = (text or "").strip()
-    match = PERIOD_PATTERN.match(raw)
+    match = PERIOD_PATTERN.match(half_width(raw))
     if not match:
         raise PeriodError(raw)
     year, half = int(match.group(1)), match.group(2)

@@ -237,10 +237,12 @@ def test_periods_and_their_filing_windows():
     assert (year.code, year.first_day, year.last_day, year.window_closes) == (
         "2026", D(2026, 1, 1), D(2026, 12, 31), D(2027, 2, 28))
     assert reports.parse_period("2027").window_closes == D(2028, 2, 29)  # within two months
+    # typed on a Chinese keyboard: the same periods
+    assert reports.parse_period("２０２６Ｈ１") == h1 and reports.parse_period("２０２６") == year
 
 
 @pytest.mark.parametrize("text", ["2026H3", "2026H0", "26H1", "2026-H1", "H1", "", None,
-                                  "1999", "2026H1x", "２０２６"])
+                                  "1999", "2026H1x", "２０２６Ｈ３"])
 def test_bad_periods_say_what_is_accepted(text):
     with pytest.raises(reports.PeriodError) as caught:
         reports.parse_period(text)
