@@ -507,6 +507,8 @@ def test_my_hours_shows_sessions_totals_and_own_slips_only(app, db, make, unit, 
     assert mine.serial in text and other.serial not in text
     assert "待審核" in text and "已審核" in text
     assert re.search(r'data-total="all">6 小時 00 分<', text)  # 90 + 150 + 120 minutes
+    # the session waiting for verification says how long it was (it counts once verified)
+    assert re.search(r'2026-03-03 09:00–11:30\s*· <span class="nowrap muted">2 小時 30 分</span>', text)
     assert f"/me/slips/{mine.id}.pdf" in text
     # each slip names the sites of its sessions: two slips of a month are told apart
     line = re.search(rf"{mine.serial}.*?</li>", text, re.S).group(0)
