@@ -217,6 +217,9 @@ def test_bad_site_input_returns_the_form_with_the_error(admin, db, changes, mess
     page = response.get_data(as_text=True)
     assert message in page and 'aria-invalid="true"' in page
     assert site_count(db) == 0
+    # a value that is not a number gets its own message only, not also the range rule
+    if "abc" in changes.values() or "8h" in changes.values():
+        assert "之間的數字" not in page
 
 
 def test_a_site_name_is_used_once_in_a_unit(admin, make, unit, db):

@@ -322,6 +322,9 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
     assert admin.post("/admin/plans", {"year": "2027"}).status_code == 400  # twice
     bad_year = admin.post("/admin/plans", {"year": "20x7"})
     assert bad_year.status_code == 400
+    # one message, the field's own: not also the range rule about a number nobody typed
+    text = bad_year.get_data(as_text=True)
+    assert "請輸入年度，例如 2027。" in text and "請輸入整數" not in text and "之間的年度" not in text
     # Edit a section in place (htmx): the section and the filing card come back
     form = admin.get("/admin/plans/2027/sections/recruitment", headers={"HX-Request": "true"})
     assert 'name="text"' in form.get_data(as_text=True)

@@ -67,6 +67,16 @@ phone_number = _domain_rule(contact.phone_problem)
 email_address = _domain_rule(contact.email_problem)
 
 
+def read_as_typed(form, field):
+    """First validator of a number field whose other validators judge the number: when what was
+    typed is not a number at all, the field's own message ("Enter the year, like 2027.") is the
+    only one, instead of a range rule about a number nobody typed as well."""
+    from wtforms.validators import StopValidation
+
+    if field.process_errors:
+        raise StopValidation()
+
+
 def typed_digits(value):
     """A field's filter for digits typed on a phone: full-width ones (a Chinese keyboard) as
     ASCII and spaces around dropped (contact.half_width), before any validator or EqualTo reads

@@ -20,6 +20,7 @@ from models.sites import InvalidSite
 from ..access import roles
 from ..downloads import download
 from ..extensions import db
+from ..forms import read_as_typed
 from ..printing.poster import site_poster_pdf
 from .home import qr_svg
 
@@ -40,17 +41,17 @@ class SiteForm(FlaskForm):
         Optional(), Length(max=sites.ADDRESS_MAX, message=TOO_LONG)])
     latitude = FloatField(_l("Latitude"), widget=NumberInput(step="any"),
                           invalid_value_message=NOT_A_NUMBER,
-                          validators=[Optional(), NumberRange(-90, 90, message=BETWEEN)])
+                          validators=[Optional(), read_as_typed, NumberRange(-90, 90, message=BETWEEN)])
     longitude = FloatField(_l("Longitude"), widget=NumberInput(step="any"),
                            invalid_value_message=NOT_A_NUMBER,
-                           validators=[Optional(), NumberRange(-180, 180, message=BETWEEN)])
+                           validators=[Optional(), read_as_typed, NumberRange(-180, 180, message=BETWEEN)])
     radius_m = IntegerField(_l("Radius (metres)"), invalid_value_message=_l("Enter whole metres."),
-                            validators=[Optional(), NumberRange(*sites.RADIUS_RANGE,
+                            validators=[Optional(), read_as_typed, NumberRange(*sites.RADIUS_RANGE,
                                                                 message=BETWEEN)])
     max_session_minutes = IntegerField(
         _l("Longest session (minutes)"), default=DEFAULT_MAX_SESSION_MINUTES,
         invalid_value_message=_l("Enter whole minutes."),
-        validators=[InputRequired(_l("Enter the longest session in minutes.")),
+        validators=[InputRequired(_l("Enter the longest session in minutes.")), read_as_typed,
                     NumberRange(*sites.MAX_SESSION_RANGE, message=BETWEEN)])
     active = BooleanField(_l("In use: volunteers can check in here"), default=True)
 

@@ -25,6 +25,7 @@ from models.unit import Unit
 from ..access import roles
 from ..downloads import download
 from ..extensions import db
+from ..forms import read_as_typed
 from ..printing.plan import plan_doc, plan_pdf
 from ..i18n import refusal_text
 from .files import refusal_message, upload_root
@@ -38,8 +39,8 @@ TOO_LONG = _l("Use at most %(max)d characters.")
 # --- forms -------------------------------------------------------------------------------
 
 class NewPlanForm(FlaskForm):
-    year = IntegerField(_l("Year"), validators=[
-        InputRequired(_l("Enter the year, like 2027.")),
+    year = IntegerField(_l("Year"), invalid_value_message=_l("Enter the year, like 2027."), validators=[
+        InputRequired(_l("Enter the year, like 2027.")), read_as_typed,
         NumberRange(min=plans.YEAR_MIN, max=plans.YEAR_MAX,
                     message=_l("Enter a year from %(min)s to %(max)s."))])
 
