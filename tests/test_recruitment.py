@@ -89,6 +89,7 @@ def test_schedule_interview_then_accept_creates_volunteer_account_and_link(admin
     assert a.status == ApplicationStatus.accepted and a.decided_at is not None
     vol = a.volunteer
     assert vol.volunteer_no == "1042" and vol.status == VolunteerStatus.active
+    assert f'href="/evaluation/volunteers/{vol.id}/status">志工編號 1042</a>' in row  # to the new volunteer
     assert vol.joined_on is not None and vol.id_number == a.id_number and vol.name_zh == "林美玲"
     user = vol.user
     assert user.role == Role.volunteer and user.email == "meiling@example.tw"
