@@ -392,6 +392,9 @@ class _Checker:
                 self.bad(row, column, problem(values[name]))
         if values["record_book_no"] and not values["record_book_issued_on"]:
             self.bad(row, "紀錄冊核發日期", N_("Enter the issue date with the book number."))
+        elif values["record_book_issued_on"] and values["record_book_issued_on"] > self.today:
+            # as the record-book page refuses it (record_book.update_book)
+            self.bad(row, "紀錄冊核發日期", N_("The issue date cannot be in the future."))
         if values["record_book_no"]:
             values["record_book_no"] = self.book_no(row, values["record_book_no"], number)
         values["id_number"] = number

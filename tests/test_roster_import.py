@@ -7,6 +7,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from models.base import taipei_date, utcnow
 from models import roster_import
 from models.audit import AuditEntry
 from models.idnumbers import with_check_digit
@@ -388,6 +389,16 @@ def test_record_book_numbers_follow_the_books_rule(db, make, unit, course):
     assert sorted(fresh(db).scalars(select(Volunteer.record_book_no).where(
         Volunteer.unit_id == unit.id, Volunteer.volunteer_no.in_(["V103", "V105"])))) == [
         "北市志字第220001號", "北市志字第330001號"]
+
+
+def test_a_record_book_issued_in_the_future_is_a_problem_as_on_the_books_page(db, make, unit, course):
+    today = taipei_date(utcnow())
+    data = xlsx({"志工": [VOL_HEAD, vol("V111", "甲", with_check_digit("F22000020"),
+                                       紀錄冊號碼="北市志字第440001號",
+                                       紀錄冊核發日期=(today + dt.timedelta(days=30)).isoformat())]})
+    result = roster_import.check(db, unit.id, data, "future.xlsx")
+    assert [(p.row, p.column, p.text()) for p in result.problems] == [
+        (2, "紀錄冊核發日期", "The issue date cannot be in the future.")]
 
 
 def test_phone_and_email_follow_the_application_forms_rules(db, make, unit, course):
