@@ -339,6 +339,8 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
     assert refused.status_code == 400
     text = refused.get_data(as_text=True)
     assert re.search(r"尚有空白項目：訓練、管理、運用、輔導、考核、服務項目", text), text
+    assert text.count("尚有空白項目") == 1  # said once, as an error (was a flash and the note)
+    assert 'class="flash flash-error" id="empty-sections" role="alert"' in text
     assert fresh(db).scalar(select(ServicePlan)).current.status == PlanStatus.draft
     for key, value in TEXTS.items():
         assert admin.post(f"/admin/plans/2027/sections/{key}", {"text": value}).status_code == 302

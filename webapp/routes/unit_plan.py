@@ -149,7 +149,7 @@ def plan_reminders():
 
 
 def _plan_page(plan: ServicePlan, version=None, filing_form=None, doc_form=None,
-               filing_action: str = "", status=200):
+               filing_action: str = "", status=200, empties_refused: bool = False):
     version = version or plan.current
     today = taipei_date(utcnow())
     if filing_form is None:
@@ -159,7 +159,7 @@ def _plan_page(plan: ServicePlan, version=None, filing_form=None, doc_form=None,
         editable=version.id == plan.current.id, sections=plans.SECTIONS,
         empty=plans.empty_sections(version), filing_form=filing_form,
         filing_action=filing_action, doc_form=doc_form or DocumentForm(formdata=None),
-        remove_form=RemoveForm(formdata=None)), status
+        remove_form=RemoveForm(formdata=None), empties_refused=empties_refused), status
 
 
 @bp.get("/plans/<int:year>")
@@ -264,6 +264,10 @@ def filing(year: int, action: str):
             field = {"submitted_on": "day", "decided_on": "day"}.get(error.field, error.field)
             if field in ("day", "reference_no", "reason"):
                 getattr(form, field).errors = [refusal_text(error)]
+            elif action == "submit" and plans.empty_sections(plan.current):
+                # The page's "Still empty: …" note says it, as an error now: not a second time.
+                return _plan_page(plan, filing_form=form, filing_action=action, status=400,
+                                  empties_refused=True)
             else:
                 flash(refusal_text(error), "error")
         else:
