@@ -522,6 +522,20 @@ def _record_form(db, unit, **over):
     return data
 
 
+def test_a_record_without_hours_takes_the_courses_hours(db, make, unit, admin):
+    """Most certificates carry the course's own hours: left empty, the record takes them."""
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vol = make.volunteer(unit, trained=False)
+    b01 = course(db, unit, "B01")
+    response = admin.post(f"/admin/training/volunteers/{vol.id}/records/new",
+                          _record_form(db, unit, hours=""))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.rollback()
+    [record] = db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id)).all()
+    assert record.minutes == b01.minutes and record.course_id == b01.id
+
+
 def test_pages_and_roles(app, db, make, unit, admin, supervisor, volunteer, anon):
     training.seed_catalogue(db, unit)
     vol = make.volunteer(unit)

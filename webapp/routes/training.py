@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms import (BooleanField, DateField, DecimalField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from models import completion, training
 from models.base import taipei_date, utcnow
@@ -92,7 +92,12 @@ class RecordForm(FlaskForm):
                             validators=[InputRequired(_l("Choose the course."))])
     completed_on = DateField(_l("Date on the certificate"), invalid_value_message=BAD_DATE,
                              validators=[InputRequired(_l("Enter the date."))])
-    hours = _hours_field(_l("Hours"))
+    # Left empty: the course's own hours (most certificates carry exactly those).
+    hours = DecimalField(_l("Hours (empty: the course's hours)"), places=2,
+                         invalid_value_message=_l("Enter hours as a number, e.g. 1.5."),
+                         validators=[Optional(), NumberRange(
+                             min=Decimal("0.1"), max=Decimal("24"),
+                             message=_l("Enter between 0.1 and 24 hours."))])
     mode = RadioField(_l("How it was taken"),
                       choices=[SelectChoice(v, label) for v, label in MODE_LABELS.items()],
                       invalid_choice_message=_l("Choose one of the options."),
@@ -245,7 +250,8 @@ def _save_record(form, person, record=None):
     if upload and getattr(upload, "filename", ""):
         certificate = read_upload(upload, training.CERTIFICATE_MAX_BYTES)
     values = dict(course=course, completed_on=form.completed_on.data,
-                  minutes=_minutes(form.hours.data), mode=form.mode.data,
+                  minutes=_minutes(form.hours.data) if form.hours.data is not None
+                  else (course.minutes if course else None), mode=form.mode.data,
                   provider=form.provider.data, certificate_no=form.certificate_no.data,
                   certificate=certificate, certificate_name=getattr(upload, "filename", "") or "",
                   root=upload_root(), actor=current_user, today=_today())
