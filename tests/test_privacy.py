@@ -208,6 +208,17 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     assert rows[0][0] == "id" and archive.read("profile.csv").startswith(b"\xef\xbb\xbf")
     (entry,) = audits(db, "id_number_export")
     assert entry.entity_id == v.id and entry.after_data() == {"purpose": "my_data_download"}
+    # Who did it, in their own log: their own check-in is "self" (it was "staff"), a staff
+    # member's change is "staff" (never the staff member's name).
+    from models import checkin
+    from models.base import utcnow
+
+    checkin.check_in(db, volunteer=fresh(db).get(Volunteer, v.id), site=site, item=item,
+                     now=utcnow(), source=SessionSource.poster)
+    db.commit()
+    data = privacy.my_data(db, fresh(db).get(Volunteer, v.id))
+    by_action = {e["action"]: e["actor_label"] for e in data["audit_entries"]}
+    assert by_action["check_in"] == "self" and by_action["prior_hours_add"] == "staff"
 
 
 def test_contact_edit_and_bad_input_over_http(db, volunteer):
