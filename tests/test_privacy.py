@@ -219,6 +219,9 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     data = privacy.my_data(db, fresh(db).get(Volunteer, v.id))
     by_action = {e["action"]: e["actor_label"] for e in data["audit_entries"]}
     assert by_action["check_in"] == "self" and by_action["prior_hours_add"] == "staff"
+    # The page shows their insurance cover too (the check-in gate they meet), and no one else's.
+    covers = volunteer.get("/me/data/").get_data(as_text=True).split('id="my-covers"')[1].split("</section>")[0]
+    assert "保單 MINE-1" in covers and "THEIRS-1" not in covers
 
 
 def test_contact_edit_and_bad_input_over_http(db, volunteer):

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from models import access_log, privacy, record_book
-from models import prior_service
+from models import insurance, prior_service
 from models.base import utcnow
 from models.people import Role
 from models.export import MIMETYPES
@@ -112,6 +112,7 @@ def _page(contact_form=None, request_form=None, photo_form=None, status=200):
         photo_form=photo_form or PhotoForm(formdata=None), ready=record_book.readiness_of(db.session, person),
         training=_training_rows(person), requests=privacy.requests_of(db.session, person.id),
         prior=prior_service.prior_hours_of(db.session, person.id),
+        covers=insurance.covers_of(db.session, person.id),
         kind_labels=KIND_LABELS, status_labels=STATUS_LABELS), status
 
 
