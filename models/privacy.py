@@ -405,8 +405,13 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
                             .order_by(PriorHours.id)).all()
     prior_certificates = session.scalars(select(PriorCertificate).where(
         PriorCertificate.volunteer_id == volunteer.id).order_by(PriorCertificate.id)).all()
+    from .recruitment import Application
+
+    applications = session.scalars(select(Application).where(
+        Application.volunteer_id == volunteer.id).order_by(Application.id)).all()
     requests = requests_of(session, volunteer.id)
     owned = [("volunteer", volunteer.id)]
+    owned += [("application", a.id) for a in applications]
     owned += [("service_session", s.id) for s in sessions]
     owned += [("hour_slip", s.id) for s in slips]
     owned += [("training_record", r.id) for r in records]
@@ -451,6 +456,8 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
         "insurance_covers": [_row(c) for c in covers],
         "prior_hours": [_row(p, skip=("created_by_id",)) for p in prior],
         "prior_certificates": [_row(c, skip=("created_by_id",)) for c in prior_certificates],
+        # what they sent and when they were interviewed; not the interviewer's own notes
+        "applications": [_row(a, skip=("interviewer_id", "notes")) for a in applications],
         "data_requests": [_row(r, skip=("handled_by_id",)) for r in requests],
         "audit_entries": audit_rows,
     }

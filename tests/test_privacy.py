@@ -222,6 +222,21 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     # The page shows their insurance cover too (the check-in gate they meet), and no one else's.
     covers = volunteer.get("/me/data/").get_data(as_text=True).split('id="my-covers"')[1].split("</section>")[0]
     assert "保單 MINE-1" in covers and "THEIRS-1" not in covers
+    # Their application (availability, experience, consent), without the interviewer's notes.
+    from models.people import Gender
+    from models.recruitment import Application
+
+    db.add(Application(unit_id=unit.id, reference_no="A2026-09999", name_zh=v.name_zh,
+                       gender=Gender.female, birth_date=dt.date(1985, 3, 2), phone="0912-000-111",
+                       id_number=v.id_number, availability="週末上午", experience="社區關懷",
+                       privacy_consent_at=dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.timezone.utc),
+                       notes="面談：內部意見", volunteer_id=v.id))
+    db.commit()
+    data = privacy.my_data(db, fresh(db).get(Volunteer, v.id))
+    [application] = data["applications"]
+    assert application["availability"] == "週末上午" and application["experience"] == "社區關懷"
+    assert application["privacy_consent_at"] == "2026-01-05T10:00:00+08:00"
+    assert "notes" not in application and "內部意見" not in json.dumps(data, ensure_ascii=False)
 
 
 def test_contact_edit_and_bad_input_over_http(db, volunteer):
