@@ -273,8 +273,8 @@ DATED_REFUSALS = {
     "no_insurance": N_("%(name)s had no valid accident insurance on %(day)s."),
     "basic_training_missing": N_("%(name)s had not completed basic training by %(day)s: "
                                  "%(courses)s"),
-    "special_training_missing": N_("%(name)s had not completed the special training by "
-                                   "%(day)s: %(courses)s"),
+    "special_training_missing": N_("%(name)s had not completed the special training for the "
+                                   "%(category)s category by %(day)s: %(courses)s"),
 }
 
 

@@ -824,15 +824,16 @@ def test_retiring_and_bringing_back_a_course_on_its_page_rechecks_waiting_sessio
     assert db.get(ServiceSession, s.id).flag_set == {Flag.day_gates.value}
     day = start.astimezone(TAIPEI).date()
     queue = admin.get("/dashboard/").get_data(as_text=True)
-    assert f"周新人 於 {day} 尚未完成特殊訓練：綜合討論" in queue
+    assert f"周新人 於 {day} 尚未完成「社會福利類」特殊訓練：綜合討論" in queue
     english = admin.get("/dashboard/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert f"周新人 had not completed the special training by {day}: General discussion" in english
+    assert (f"周新人 had not completed the special training for the Social welfare category by "
+            f"{day}: General discussion") in english
     # approving it refuses in the reader's language, the course by its English name too
     refused = admin.post(f"/dashboard/sessions/{s.id}/approve",
                          {"version": db.get(ServiceSession, s.id).version}, hx=True,
                          headers={"Accept-Language": "en"})
     assert refused.status_code == 400
-    assert f"had not completed the special training by {day}: General discussion" in \
+    assert f"special training for the Social welfare category by {day}: General discussion" in \
         refused.get_data(as_text=True)
     db.rollback()
     edit(active=False)
