@@ -290,10 +290,15 @@ def submit_application(session: Session, unit_id: int, opening: Opening | None, 
     return application, True
 
 
-def pipeline(session: Session, unit_id: int, status: str | None = None) -> list[Application]:
+def pipeline(session: Session, unit_id: int, status: str | None = None,
+             opening_id: int | None = None) -> list[Application]:
+    """The unit's applications, newest first; with `status`, in that state; with `opening_id`,
+    those sent to that opening (its page lists them)."""
     query = select(Application).where(Application.unit_id == unit_id)
     if status:
         query = query.where(Application.status == ApplicationStatus(status))
+    if opening_id is not None:
+        query = query.where(Application.opening_id == opening_id)
     return list(session.scalars(query.order_by(Application.created_at.desc(), Application.id.desc())))
 
 

@@ -340,6 +340,17 @@ def test_admin_creates_and_publishes_an_opening(admin, anon, db, make, unit):
     assert o.status == OpeningStatus.published and [s.id for s in o.sites] == [site.id]
     detail = admin.get(f"/admin/recruitment/openings/{o.id}").get_data(as_text=True)
     assert f"/openings/{o.public_id}" in detail and "qr.svg" in detail
+    assert "還沒有人報名。" in detail
+    # the opening's page lists the applications sent to it, and only those
+    for n, opening_id in enumerate((o.id, None)):
+        db.add(Application(unit_id=unit.id, opening_id=opening_id, reference_no=f"A2099-0000{n}",
+                           name_zh=("王報名", "李其他")[n], gender=Gender.female,
+                           birth_date=dt.date(1985, 3, 2), phone="0912-000-111",
+                           id_number=with_check_digit(f"F2233445{n}"), privacy_consent_at=utcnow()))
+    db.commit()
+    listed = admin.get(f"/admin/recruitment/openings/{o.id}").get_data(as_text=True)
+    listed = listed.split('id="opening-applications"')[1].split("</section>")[0]
+    assert "王報名" in listed and "A2099-00000 · 已報名" in listed and "李其他" not in listed
     text = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt")
     assert text.mimetype == "text/plain"
     body = text.get_data(as_text=True)

@@ -360,6 +360,8 @@ def _announcement(opening: Opening) -> str:
 def opening(opening_id: int):
     o = _opening_or_404(opening_id)
     return render_template("recruitment/opening.html", opening=o, opening_status=OPENING_STATUS,
+                           applications=r.pipeline(db.session, current_user.unit_id, opening_id=o.id),
+                           statuses=APPLICATION_STATUS,
                            shown=op.shown_status(o, taipei_date(utcnow())).value,
                            text=_announcement(o),
                            link=url_for("openings.show", public_id=o.public_id, _external=True))
