@@ -222,6 +222,8 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     # The page shows their insurance cover too (the check-in gate they meet), and no one else's.
     covers = volunteer.get("/me/data/").get_data(as_text=True).split('id="my-covers"')[1].split("</section>")[0]
     assert "保單 MINE-1" in covers and "THEIRS-1" not in covers
+    page = volunteer.get("/me/data/").get_data(as_text=True)
+    assert f'<dd id="my-gender">{ {"female": "女", "male": "男", "other": "其他"}[v.gender.value] }</dd>' in page
     # Their application (availability, experience, consent), without the interviewer's notes.
     from models.people import Gender
     from models.recruitment import Application

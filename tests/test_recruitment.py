@@ -321,6 +321,7 @@ def test_admin_creates_and_publishes_an_opening(admin, anon, db, make, unit):
     assert bad.status_code == 400
     page = bad.get_data(as_text=True)
     assert "請輸入標題" in page and "請輸入 1 到 10000 之間的數字" in page and "請輸入像 2026-01-31 這樣的日期" in page
+    assert page.count("請輸入 1 到 10000 之間的數字") == 1 and "請輸入整數" not in page  # one message for "abc"
     zero = admin.post("/admin/recruitment/openings/new", {"title": "X", "wanted": "0", "status": "draft"})
     assert zero.status_code == 400
     other_site = make.site(make.unit())

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from models import account_links, contact
+from models import account_links, contact, idnumbers
 from models.base import TAIPEI
 from .i18n import refusal_text
 
@@ -65,6 +65,13 @@ def _domain_rule(problem_of):
 # DataRequired / Optional)
 phone_number = _domain_rule(contact.phone_problem)
 email_address = _domain_rule(contact.email_problem)
+
+
+# A person's gender and kind of identity document, as every form and page words them.
+GENDER_LABELS = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other")}
+ID_KIND_LABELS = {idnumbers.NATIONAL_ID: _l("National ID"),
+                  idnumbers.RESIDENT_CERT: _l("Resident certificate"),
+                  idnumbers.PASSPORT: _l("Passport")}
 
 
 def read_as_typed(form, field):

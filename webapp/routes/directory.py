@@ -21,12 +21,12 @@ from wtforms.fields.choices import SelectChoice
 from models import directory as dirs
 from models import roster_import
 from models.base import taipei_date, utcnow
-from models.idnumbers import NATIONAL_ID, PASSPORT, RESIDENT_CERT
 from models.insurance import EXPIRING_DAYS
 from models.people import Role
 from models.recruitment import next_volunteer_no
 
 from ..access import STAFF, roles
+from ..forms import GENDER_LABELS, ID_KIND_LABELS
 from ..extensions import db
 from ..i18n import refusal_text
 
@@ -71,13 +71,10 @@ class AddVolunteerForm(FlaskForm):
     name_zh = StringField(_l("Name"), render_kw={"maxlength": 60, "autocomplete": "off"})
     name_en = StringField(_l("English name"), render_kw={"maxlength": 120, "autocomplete": "off"})
     gender = SelectField(_l("Gender"), validate_choice=False, choices=[
-        SelectChoice("", "—"), SelectChoice("female", _l("Female")),
-        SelectChoice("male", _l("Male")), SelectChoice("other", _l("Other"))])
+        SelectChoice("", "—"), *(SelectChoice(v, label) for v, label in GENDER_LABELS.items())])
     birth_date = StringField(_l("Birth date"), render_kw={"type": "date"})
     id_kind = SelectField(_l("Kind of ID"), validate_choice=False, choices=[
-        SelectChoice(NATIONAL_ID, _l("National ID")),
-        SelectChoice(RESIDENT_CERT, _l("Resident certificate")),
-        SelectChoice(PASSPORT, _l("Passport"))])
+        SelectChoice(v, label) for v, label in ID_KIND_LABELS.items()])
     id_number = StringField(_l("ID or passport number"),
                             render_kw={"maxlength": 20, "autocomplete": "off"})
     phone = StringField(_l("Phone"), render_kw={"type": "tel", "maxlength": 40})

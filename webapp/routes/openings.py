@@ -29,16 +29,13 @@ from models.recruitment import InvalidApplication
 from models.unit import Unit
 
 from ..access import public
-from ..forms import email_address, phone_number
+from ..forms import GENDER_LABELS, ID_KIND_LABELS, email_address, phone_number
 from ..extensions import db, limiter
 
 bp = Blueprint("openings", __name__)
 
 BAD_DATE = _l("Enter a date like 2026-01-31.")
 TOO_LONG = _l("Use at most %(max)d characters.")
-GENDERS = [("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]
-ID_KINDS = [("national_id", _l("National ID")), ("resident_cert", _l("Resident certificate")),
-            ("passport", _l("Passport"))]
 
 # id_problem() answers in English: these are its messages, marked for translation.
 ID_MESSAGES = {
@@ -95,7 +92,7 @@ class ApplicationForm(FlaskForm):
         DataRequired(_l("Enter your name.")), Length(max=60, message=TOO_LONG)])
     name_en = StringField(_l("Name in English (optional)"), validators=[
         Optional(), Length(max=120, message=TOO_LONG)])
-    gender = RadioField(_l("Gender"), choices=[SelectChoice(v, label) for v, label in GENDERS],
+    gender = RadioField(_l("Gender"), choices=[SelectChoice(v, label) for v, label in GENDER_LABELS.items()],
                         invalid_choice_message=_l("Choose one of the options."),
                         validators=[InputRequired(_l("Choose one of the options."))])
     birth_date = DateField(_l("Birth date"), invalid_value_message=BAD_DATE,
@@ -104,7 +101,7 @@ class ApplicationForm(FlaskForm):
         DataRequired(_l("Enter a phone number.")), phone_number])
     email = StringField(_l("Email (optional)"), validators=[
         Optional(), Length(max=254, message=TOO_LONG), email_address])
-    id_kind = SelectField(_l("Identity document"), choices=[SelectChoice(v, label) for v, label in ID_KINDS], default="national_id",
+    id_kind = SelectField(_l("Identity document"), choices=[SelectChoice(v, label) for v, label in ID_KIND_LABELS.items()], default="national_id",
                           invalid_choice_message=_l("Choose one of the options."),
                           validators=[InputRequired(_l("Choose one of the options."))])
     id_number = StringField(_l("ID or passport number"), validators=[

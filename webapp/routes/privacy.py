@@ -22,7 +22,7 @@ from models.privacy import DataRequest, PrivacyError, RequestKind, RequestStatus
 from ..access import roles
 from ..downloads import download as file_download
 from ..extensions import db
-from ..forms import email_address, phone_number
+from ..forms import GENDER_LABELS, email_address, phone_number
 from .files import upload_root
 from .record_book import PhotoForm, save_photo
 from ..i18n import refusal_text
@@ -112,7 +112,7 @@ def _page(contact_form=None, request_form=None, photo_form=None, status=200):
         photo_form=photo_form or PhotoForm(formdata=None), ready=record_book.readiness_of(db.session, person),
         training=_training_rows(person), requests=privacy.requests_of(db.session, person.id),
         prior=prior_service.prior_hours_of(db.session, person.id),
-        covers=insurance.covers_of(db.session, person.id),
+        covers=insurance.covers_of(db.session, person.id), gender_labels=GENDER_LABELS,
         kind_labels=KIND_LABELS, status_labels=STATUS_LABELS), status
 
 

@@ -30,7 +30,7 @@ from models.recruitment import Application
 
 from ..welcome import welcome_sheet
 from .home import qr_svg
-from ..forms import date_range_refusal, db_id, db_ids, local_moment
+from ..forms import date_range_refusal, db_id, db_ids, local_moment, read_as_typed
 from ..access import roles
 from ..extensions import db
 from ..i18n import forced_locale, refusal_text
@@ -65,8 +65,10 @@ class OpeningForm(FlaskForm):
     description = TextAreaField(_l("What the work is"), validators=[
         Optional(), Length(max=5000, message=TOO_LONG)])
     schedule = StringField(_l("Schedule"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
-    wanted = IntegerField(_l("How many are wanted"), validators=[
-        Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number from 1 to 10000."))])
+    wanted = IntegerField(_l("How many are wanted"),
+                          invalid_value_message=_l("Enter a number from 1 to 10000."), validators=[
+        Optional(), read_as_typed,
+        NumberRange(min=1, max=10000, message=_l("Enter a number from 1 to 10000."))])
     requirements = TextAreaField(_l("Requirements"), validators=[
         Optional(), Length(max=5000, message=TOO_LONG)])
     closes_on = DateField(_l("Closing date"), invalid_value_message=_l("Enter a date like 2026-01-31."),
