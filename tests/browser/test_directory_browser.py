@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from .test_accessibility_browser import axe_violations
@@ -77,6 +78,14 @@ def test_pages_with_htmx_on_a_phone_and_a_tablet(db, make, unit, open_page, live
         assert page.evaluate("window.stillHere === true")
         assert query_of(page) == {"status": ["active"], "page": ["2"]}  # pushed, as the search is
         assert numbers_listed(page)[0] == "V0051"
+        # htmx scrolls to the list after it settles the swap: wait for it (up to the timeout)
+        # rather than read the position at the moment the new rows arrive
+        try:
+            page.wait_for_function("() => { const t = document.querySelector('#volunteer-rows')"
+                                   ".getBoundingClientRect().top; return t >= -1 && t < 100; }",
+                                   timeout=5000)
+        except PlaywrightTimeout:
+            pass  # the assertion below says where it is
         top = page.locator("#volunteer-rows").bounding_box()["y"]
         assert -1 <= top < 100, f"the list's top is at {top}px after turning the page"
         assert_pager_targets(page)
