@@ -132,7 +132,7 @@ class InvalidEvaluation(InvalidStatusChange):
     """What is wrong, field by field, as codes. Codes: required, too_long, weight_range,
     scale_range, scale_order, duplicate, locked, score_required, score_range, future,
     before_year, before_joined, after_year, final, not_active, no_criteria, unknown_outcome, not_final,
-    exit_stands."""
+    exit_stands, exit_admin_only."""
 
 
 # --- years --------------------------------------------------------------------------------
@@ -517,6 +517,10 @@ def save_evaluation(session: Session, volunteer: Volunteer, year: int, actor: Us
             errors["exit_on"], params = problem
         if finalise and not volunteer.is_active:
             errors["outcome"] = "not_active"
+        elif finalise and actor.role != Role.admin:
+            # A supervisor proposes an exit (saved, not final); the unit admin decides it, as
+            # the status page's exit is the admin's (see volunteer_status.exit_volunteer).
+            errors["outcome"] = "exit_admin_only"
     else:
         exit_reason, exit_on = "", None
     if errors:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, taipei_date, utcnow
-from .people import User, Volunteer, VolunteerStatus
+from .people import Role, User, Volunteer, VolunteerStatus
 
 REASON_MAX = 300
 
@@ -39,7 +39,7 @@ def checked_reason(reason: str | None, errors: dict[str, str]) -> str:
 
 class InvalidStatusChange(ValueError):
     """What is wrong, field by field, as codes (required, too_long, future, before_joined,
-    not_active, not_inactive); `params` for the messages (before_joined: day, the joining
+    not_active, not_inactive, exit_admin_only); `params` for the messages (before_joined: day, the joining
     date)."""
 
     def __init__(self, errors: dict[str, str], params: dict | None = None):
@@ -152,7 +152,9 @@ def exit_volunteer(session: Session, volunteer: Volunteer, actor: User, now: dt.
     begin_write(session)
     on = on or taipei_date(now)
     errors = {}
-    if not volunteer.is_active:
+    if actor.role != Role.admin:
+        errors["status"] = "exit_admin_only"  # the unit admin decides who leaves
+    elif not volunteer.is_active:
         errors["status"] = "not_active"
     reason = checked_reason(reason, errors)
     problem = exit_day_problem(volunteer, on, taipei_date(now))

@@ -253,6 +253,32 @@ def test_finalised_exit_makes_the_volunteer_inactive_and_keeps_everything(db, ma
     assert exit_entry.after_data()["status"] == "inactive"
 
 
+def test_only_the_unit_admin_makes_a_volunteer_leave(db, make, unit, world):
+    """A supervisor's exit (the status page's, or finalising an evaluation with the outcome
+    Exit) is refused and changes nothing; their draft exit evaluation is kept for the admin."""
+    boss = world["boss"]
+    sup = make.user(unit, role="supervisor")
+    a, b = criteria(db, unit, boss)
+    vol = make.volunteer(unit)
+    with pytest.raises(vs.InvalidStatusChange) as e:
+        vs.exit_volunteer(db, vol, sup, NOW, reason="搬家")
+    assert e.value.errors == {"status": "exit_admin_only"}
+    db.rollback()
+    with pytest.raises(InvalidEvaluation) as e:
+        ev.save_evaluation(db, vol, 2026, sup, NOW, scores={a.id: 1, b.id: 1}, outcome="exit",
+                           exit_reason="長期未出勤", finalise=True)
+    assert e.value.errors == {"outcome": "exit_admin_only"}
+    db.rollback()
+    assert vol.is_active and ev.evaluation_of(db, vol.id, 2026) is None
+    ev.save_evaluation(db, vol, 2026, sup, NOW, scores={a.id: 1, b.id: 1}, outcome="exit",
+                       exit_reason="長期未出勤")
+    db.commit()
+    ev.save_evaluation(db, vol, 2026, boss, NOW, scores={a.id: 1, b.id: 1}, outcome="exit",
+                       exit_reason="長期未出勤", finalise=True)
+    db.commit()
+    assert not vol.is_active
+
+
 def test_an_exit_date_before_the_volunteer_joined_is_refused(db, make, unit, world):
     """The review: an exit on 2000-01-01 was accepted for a volunteer who joined 2026-12-06.
     The admin's exit and an evaluation's exit (its draft and its finalising) refuse it alike,

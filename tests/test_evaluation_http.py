@@ -257,6 +257,28 @@ def test_an_exit_evaluation_reopens_only_after_the_volunteer_is_reactivated(db, 
     assert db.scalar(select(Evaluation)).outcome.value == "continue_service"
 
 
+def test_a_supervisor_proposes_an_exit_and_the_admin_finalises_it(db, world, supervisor, admin):
+    """The review: a supervisor finalised an evaluation with the outcome Exit and the volunteer
+    left, though the exit itself is the unit admin's (its own form answers a supervisor 403).
+    Now the supervisor saves the exit as a draft, is told finalising is the admin's, and
+    nothing changes until the admin finalises it."""
+    vol = world["ours"]
+    url = evaluate_url(world, vol)
+    exit_form = form(world, outcome="exit", exit_reason="長期未出勤")
+    refused = supervisor.post(url, {**exit_form, "action": "finalise"})
+    assert refused.status_code == 400
+    assert "只有單位管理者可以定案退場" in refused.get_data(as_text=True)
+    fresh(db)
+    assert db.get(Volunteer, vol.id).is_active and db.scalar(select(Evaluation)) is None
+    assert supervisor.post(url, exit_form).status_code == 302  # saved as a proposal
+    fresh(db)
+    draft = db.scalar(select(Evaluation))
+    assert draft.outcome.value == "exit" and not draft.is_final and db.get(Volunteer, vol.id).is_active
+    assert admin.post(url, {**exit_form, "action": "finalise"}).status_code == 302
+    fresh(db)
+    assert db.scalar(select(Evaluation)).is_final and not db.get(Volunteer, vol.id).is_active
+
+
 def test_supervisor_of_another_site_gets_403(db, world, supervisor, admin):
     url = evaluate_url(world, world["theirs"])
     assert supervisor.get(url).status_code == 403

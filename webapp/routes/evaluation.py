@@ -61,6 +61,8 @@ MESSAGES = {
     "no_criteria": _l("The criteria of this year are not set yet. Ask the unit admin."),
     "unknown_outcome": _l("Choose one of the outcomes."),
     "not_final": _l("This evaluation is not finalised: it can still be changed."),
+    "exit_admin_only": _l("Only the unit admin can finalise an exit. Save the evaluation as it "
+                          "is; the unit admin finalises it."),
     "exit_stands": _l("Finalising this evaluation made the volunteer leave. Re-activate them on "
                       "the status page first (with the reason), then reopen the evaluation."),
 }
