@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Base, UTCDateTime, utcnow
+from .contact import half_width
 from .idnumbers import mask
 from .unit import Unit
 
@@ -168,8 +169,9 @@ class Volunteer(Base):
 
 
 def volunteer_by_number(session: Session, unit_id: int, number: str | None) -> Volunteer | None:
-    """The unit's volunteer with this volunteer number (志工編號), if any."""
-    number = (number or "").strip()
+    """The unit's volunteer with this volunteer number (志工編號), if any; typed full-width on
+    a Chinese keyboard (１０１２) it is the same number."""
+    number = half_width(number)
     if not number:
         return None
     return session.scalar(select(Volunteer).where(Volunteer.unit_id == unit_id,

@@ -266,6 +266,10 @@ def test_queue_filters(db, world, supervisor, make, unit):
     b = add_session(db, site, item, other, hours_ago=5, flags="short")
     by_vol = supervisor.get(f"/dashboard/queue?volunteer={other.volunteer_no}", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert f"session-{b.id}" in by_vol and f"session-{a.id}" not in by_vol
+    # the number typed on a Chinese keyboard (full-width digits) is the same number
+    wide = other.volunteer_no.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    by_wide = supervisor.get(f"/dashboard/queue?volunteer={wide}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"session-{b.id}" in by_wide and f"session-{a.id}" not in by_wide
     flagged = supervisor.get("/dashboard/queue?flag=short", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert f"session-{b.id}" in flagged and f"session-{a.id}" not in flagged
     today = utcnow().astimezone(TAIPEI).date()

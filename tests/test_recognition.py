@@ -1252,3 +1252,13 @@ def test_starting_a_certificate_without_a_number_says_what_to_enter(admin):
         response = admin.get(url)
         assert response.status_code == 302 and response.headers["Location"].endswith("/admin/certificates/")
         assert "請輸入要開立證明書的志工編號" in page(admin.get("/admin/certificates/"))
+
+
+def test_a_certificate_starts_from_a_number_typed_full_width(admin, db, make, unit):
+    """The review: １０１２ typed on a Chinese keyboard was "no volunteer with number １０１２"
+    on the certificates page and in the family form (every lookup by number goes through
+    people.volunteer_by_number)."""
+    vol = make.volunteer(unit, volunteer_no="1012", name_zh="全形號")
+    db.commit()
+    response = admin.get("/admin/certificates/new?volunteer_no=１０１２")
+    assert response.status_code == 200 and "全形號" in page(response)

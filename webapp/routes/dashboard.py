@@ -65,12 +65,10 @@ def _filter_from_request() -> tuple[v.QueueFilter, list[str]]:
                         first=f.date_from.isoformat(), last=f.date_to.isoformat()))
     number = request.values.get("volunteer", "").strip()
     if number:
-        vid = db.session.scalar(select(Volunteer.id).where(
-            Volunteer.unit_id == current_user.unit_id, Volunteer.volunteer_no == number))
-        if vid is None:
+        found = volunteer_by_number(db.session, current_user.unit_id, number)
+        if found is None:
             errors.append(_("No volunteer has the number %(no)s.", no=number))
-            vid = -1
-        f.volunteer_id = vid
+        f.volunteer_id = found.id if found else -1
     flag = request.values.get("flag", "")
     if flag in {fl.value for fl in Flag} | {v.FLAGGED, "unflagged"}:
         f.flag = flag
