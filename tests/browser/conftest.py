@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer
 
 from tests.factories import Factories
 
@@ -53,11 +53,30 @@ SIZES = {
 }
 
 
+class _AnsweringServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server that knows how many connections it is still answering."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.answering = 0
+        self.changed = threading.Condition()
+
+    def process_request_thread(self, request, client_address):
+        with self.changed:
+            self.answering += 1
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.changed:
+                self.answering -= 1
+                self.changed.notify_all()
+
+
 class LiveServer:
     """A werkzeug server in a background thread; `url` is its http://127.0.0.1:<port>."""
 
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = _AnsweringServer("127.0.0.1", 0, app)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        name=f"live-server-{self.server.server_port}", daemon=True)
@@ -67,9 +86,18 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        """Stop accepting, then wait for the requests still being answered: the app's engine is
+        disposed next, and a request that took a database connection after that would leave it
+        open in a pool nobody closes (on PostgreSQL, psycopg's ResourceWarning when it is
+        garbage-collected, blamed on whichever later test is running)."""
         self.server.shutdown()
+        with self.server.changed:
+            done = self.server.changed.wait_for(lambda: self.server.answering == 0, timeout=15)
         self.server.server_close()
         self.thread.join(timeout=10)
+        if not done:
+            pytest.fail(f"the live server was still answering {self.server.answering} "
+                        "connection(s) 15 s after the test", pytrace=False)
 
 
 @pytest.fixture
