@@ -133,3 +133,23 @@ def test_page_links_without_javascript(db, make, unit, browser, live_server):
         assert re.search(r"/admin/volunteers\?", page.url)
     finally:
         context.close()
+
+
+def test_rows_stay_short_on_a_touch_tablet_in_english(db, make, unit, open_page, live_server):
+    """On a touch screen every page link is 48 px tall. In English at 1024 px the links column
+    was one word wide, so a row stacked its six links one under another (over 300 px a row).
+    Now the headings and the record book's number may wrap and the links get room: at most
+    three lines of links a row on a landscape tablet, and still no sideways scrolling upright."""
+    admin = make.user(unit, role="admin")
+    many(db, make, unit, n=6)
+    for size, width, most in (("tablet", 1024, 3 * 48 + 30), ("tablet-portrait", 768, 4 * 48 + 30)):
+        page = open_page(size, locale="en")
+        sign_in(page, admin.email)
+        page.goto("/admin/volunteers")
+        expect(page.locator("#volunteer-rows h2")).to_have_text("6 volunteers")
+        assert_fits_phone(page, width, tables=True)  # (after the stylesheet has arrived)
+        assert_touch_targets(page)
+        heights = page.locator("#directory tbody tr").evaluate_all(
+            "rows => rows.map(r => r.getBoundingClientRect().height)")
+        assert max(heights) <= most, (size, heights)
+        screenshot(page, f"directory-{size}-en")
