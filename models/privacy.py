@@ -9,6 +9,8 @@ import io
 import json
 import secrets
 import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import Enum, ForeignKey, Text, and_, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -19,7 +21,7 @@ from .contact import email_problem, half_width, phone_problem
 from .hours import hours_text
 from .idnumbers import mask
 from .people import Volunteer, VolunteerStatus, new_card_token
-from .messages import N_
+from .messages import N_, english
 
 
 class RequestKind(str, enum.Enum):
@@ -463,7 +465,120 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
     }
 
 
-def _csv(rows: list[dict]) -> bytes:
+# The CSV files say each column and each coded value in words, in the reader's language (a person
+# opens them in a spreadsheet); data.json keeps the column names and codes, for a program.
+INTERNAL = N_("%(what)s (internal number)")  # a row's number in another table
+HEADERS = {
+    "id": N_("Internal number"), "unit_id": (INTERNAL, N_("Unit")),
+    "user_id": (INTERNAL, N_("Account")), "volunteer_id": (INTERNAL, N_("Volunteer")),
+    "volunteer_no": N_("Volunteer number"), "name_zh": N_("Name"), "name_en": N_("English name"),
+    "gender": N_("Gender"), "birth_date": N_("Birth date"), "phone": N_("Mobile phone"),
+    "email": N_("Email"), "id_kind": N_("ID document"), "id_number": N_("ID number"),
+    "status": N_("Status"), "joined_on": N_("Joined on"), "left_on": N_("Left on"),
+    "exit_reason": N_("Reason for leaving"), "record_book_no": N_("Record book number"),
+    "record_book_issued_on": N_("Record book issued on"),
+    "record_book_applied_on": N_("Record book applied for on"), "address": N_("Address"),
+    "emergency_contact": N_("Emergency contact"), "emergency_phone": N_("Emergency contact's phone"),
+    "guardian_name": N_("Parent or guardian"), "photo_file_id": (INTERNAL, N_("Head-shot photo")),
+    "anonymised_at": N_("Data deleted at"), "created_at": N_("Recorded at"),
+    "account_email": N_("Sign-in email"), "account_locale": N_("Language"),
+    # sessions
+    "site_id": (INTERNAL, N_("Site")), "service_item_id": (INTERNAL, N_("Service item")),
+    "checked_in_at": N_("Check-in"), "checked_out_at": N_("Check-out"),
+    "credited_minutes": N_("Credited minutes"), "source": N_("Checked in by"),
+    "checkout_source": N_("Checked out by"), "flags": N_("Flags"),
+    "persons_served": N_("Persons served"), "note": N_("Note"),
+    "client_key": N_("Check-in request key"), "verified_by_id": (INTERNAL, N_("Verified by")),
+    "verified_at": N_("Verified at"), "hour_slip_id": (INTERNAL, N_("Hour slip")),
+    "version": N_("Version"), "site_name": N_("Site"), "service_item_name": N_("Service item"),
+    "credited_hours": N_("Credited hours"),
+    # hour slips
+    "year": N_("Year"), "seq": N_("Sequence number"), "serial": N_("Serial number"),
+    "period_start": N_("Period from"), "period_end": N_("Period to"),
+    "total_minutes": N_("Total minutes"), "issued_by_id": (INTERNAL, N_("Issued by")),
+    "issued_at": N_("Issued at"), "voided_at": N_("Voided at"),
+    "voided_by_id": (INTERNAL, N_("Voided by")), "void_reason": N_("Reason for voiding"),
+    "replaces_id": (INTERNAL, N_("Replaces slip")),
+    # training, insurance, earlier units
+    "course_id": (INTERNAL, N_("Course")), "completed_on": N_("Completed on"),
+    "minutes": N_("Minutes"), "mode": N_("Mode"), "provider": N_("Provider"),
+    "certificate_no": N_("Certificate number"),
+    "certificate_file_id": (INTERNAL, N_("Certificate scan")),
+    "event_id": (INTERNAL, N_("Training event")), "course_code": N_("Course code"),
+    "course_name": N_("Course"), "kind": N_("Kind"), "insurer": N_("Insurer"),
+    "policy_no": N_("Policy number"), "starts_on": N_("Starts on"), "ends_on": N_("Ends on"),
+    "source_unit": N_("Earlier unit"), "in_taipei": N_("Served in Taipei"),
+    "issuing_unit": N_("Issuing unit"), "issued_on": N_("Issued on"),
+    # applications, requests, the audit log
+    "opening_id": (INTERNAL, N_("Opening")), "reference_no": N_("Reference number"),
+    "availability": N_("Availability"), "experience": N_("Experience"),
+    "guardian_consent": N_("Consent of parent or guardian"),
+    "privacy_consent_at": N_("Privacy consent given at"), "interview_at": N_("Interview at"),
+    "interview_place": N_("Interview place"), "decided_at": N_("Decided at"),
+    "details": N_("Details"), "response": N_("Response"), "handled_at": N_("Handled at"),
+    "at": N_("At"), "actor_label": N_("Who"), "action": N_("What"), "entity": N_("Record kind"),
+    "entity_id": (INTERNAL, N_("Record")), "before": N_("Before"), "after": N_("After"),
+}
+# coded values the domain words itself; the UI adds the ones it words (Words.values)
+VOLUNTEER_STATUS_LABELS = {VolunteerStatus.active.value: N_("Active"),
+                           VolunteerStatus.inactive.value: N_("Left")}
+ACTOR_LABELS = {"self": N_("You"), "staff": N_("Unit staff"), "system": N_("Hourbook (automatic)"),
+                "public form": N_("Public application form"), "kiosk": N_("Kiosk")}
+KIOSK_ACTOR = N_("Kiosk %(id)s")
+
+
+def _domain_values() -> dict[str, dict[str, str]]:
+    from .service import FLAG_LABELS, SOURCE_LABELS, STATUS_LABELS
+
+    return {"profile.status": VOLUNTEER_STATUS_LABELS, "sessions.status": STATUS_LABELS,
+            "sessions.source": SOURCE_LABELS, "sessions.checkout_source": SOURCE_LABELS,
+            "sessions.flags": FLAG_LABELS}
+
+
+@dataclass(frozen=True)
+class Words:
+    """How the download's CSV files word headers and codes: `gettext` translates this module's
+    msgids (identity: English); `values` are the UI's own label maps (already in the reader's
+    language), by "section.column" or by column in every section: {code: label}."""
+
+    gettext: Callable[..., str] = english
+    values: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+
+def _header(key: str, words: Words) -> str:
+    label = HEADERS.get(key)
+    if label is None:
+        return key
+    if isinstance(label, tuple):
+        return words.gettext(label[0], what=words.gettext(label[1]))
+    return words.gettext(label)
+
+
+def _worded(section: str, key: str, value, words: Words, domain: dict) -> object:
+    """One cell: a coded value in words; anything else as it is."""
+    if value is None or value == "":
+        return value
+    if isinstance(value, bool):
+        return words.gettext("Yes") if value else words.gettext("No")
+    if key == "actor_label" and section == "audit_entries":
+        if value in ACTOR_LABELS:
+            return words.gettext(ACTOR_LABELS[value])
+        if str(value).startswith("kiosk:"):
+            return words.gettext(KIOSK_ACTOR, id=str(value).split(":", 1)[1])
+        return value
+    labels = words.values.get(f"{section}.{key}") or words.values.get(key)
+    if labels is not None:
+        return str(labels.get(value, value))
+    labels = domain.get(f"{section}.{key}")
+    if labels is None:
+        return value
+    if key == "flags":  # comma-separated
+        return words.gettext(", ").join(words.gettext(labels[f]) if f in labels else f
+                                        for f in str(value).split(",") if f)
+    return words.gettext(labels[value]) if value in labels else value
+
+
+def _csv(section: str, rows: list[dict], words: Words) -> bytes:
     from .export import neutralise
 
     buffer = io.StringIO(newline="")
@@ -471,16 +586,20 @@ def _csv(rows: list[dict]) -> bytes:
     headers: list[str] = []
     for row in rows:
         headers += [k for k in row if k not in headers]
-    writer.writerow(headers)
+    domain = _domain_values()
+    writer.writerow([_header(h, words) for h in headers])
     for row in rows:
-        writer.writerow([neutralise("" if row.get(h) is None else row.get(h)) for h in headers])
+        writer.writerow([neutralise("" if row.get(h) is None else
+                                    _worded(section, h, row.get(h), words, domain))
+                         for h in headers])
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def my_data_zip(session: Session, volunteer: Volunteer, actor,
-                now: dt.datetime | None = None, root=None) -> bytes:
-    """my-data.zip: data.json (every section), one CSV per section and, with the upload
-    `root`, the head-shot photo (photo.jpg); audited."""
+                now: dt.datetime | None = None, root=None, words: Words | None = None) -> bytes:
+    """my-data.zip: data.json (every section, column names and codes), one CSV per section
+    (headers and codes in `words`: the reader's language) and, with the upload `root`, the
+    head-shot photo (photo.jpg); audited."""
     from .files import StoredFile, read_stored
 
     data = my_data(session, volunteer)
@@ -488,7 +607,7 @@ def my_data_zip(session: Session, volunteer: Volunteer, actor,
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2, default=str))
         for name, rows in data.items():
-            archive.writestr(f"{name}.csv", _csv(rows))
+            archive.writestr(f"{name}.csv", _csv(name, rows, words or Words()))
         photo = session.get(StoredFile, volunteer.photo_file_id) \
             if volunteer.photo_file_id and root is not None else None
         if photo is not None:

@@ -112,7 +112,7 @@ def book_snapshot(volunteer: Volunteer) -> dict:
 # filings (insurance lists, award files). The rule, wherever a number is entered (the book's
 # form, the roster import):
 # - numbers are compared by book_no_key: NFKC (full-width １１０００１ is 110001), 号 as 號,
-#   without spaces, case-folded;
+#   台 as 臺, without spaces, case-folded;
 # - the same person may hold it twice: a volunteer who serves a second unit brings the same
 #   book (same ID number, in another unit);
 # - another volunteer of the unit holding it: refused, naming them (name and volunteer number);
@@ -134,21 +134,25 @@ BOOK_NO_TAKEN_ELSEWHERE = N_("Record book number %(no)s is already recorded for 
                              "on the book.")
 
 
-# Characters typed with a simplified-Chinese input method for the ones the city prints on
-# the book (北市志字第110001號): kept and compared as printed.
-BOOK_NO_CHARACTERS = str.maketrans({"号": "號"})
+# Characters that are one character to the city, kept and compared as the city prints them:
+# - 号 (typed with a simplified-Chinese input method) as 號 (北市志字第110001號);
+# - 台 as 臺: the same character, 臺 the standard form (教育部 國字標準字體) that Taipei City
+#   Government writes in its own name and on what it issues (臺北市政府), while people type
+#   台 at least as often: 台北市志字第… is 臺北市志字第….
+BOOK_NO_CHARACTERS = str.maketrans({"号": "號", "台": "臺"})
 
 
 def clean_book_no(book_no: str | None) -> str:
     """A typed-in record-book number as it is kept: NFKC (full-width digits as half-width,
-    contact.half_width), 号 as 號, trimmed. The one place a number is normalised: it is
+    contact.half_width), 号 as 號, 台 as 臺, trimmed. The one place a number is normalised: it is
     kept this way and compared (book_no_key) this way."""
     return half_width(book_no).translate(BOOK_NO_CHARACTERS)
 
 
 def book_no_key(book_no: str | None) -> str:
     """The number as numbers are compared: 北市志字第１１０００１號, 北市志字第 110001 號,
-    北市志字第110001号 and 北市志字第110001號 are one number."""
+    北市志字第110001号 and 北市志字第110001號 are one number, and so are 台北市志字第… and
+    臺北市志字第…."""
     return "".join(clean_book_no(book_no).split()).casefold()
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, bindpa
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
+from .messages import N_
 from .people import User, Volunteer
 from .unit import Category
 
@@ -82,6 +83,25 @@ class Flag(str, enum.Enum):
     manual_checkout = "manual_checkout"
     day_gates = "day_gates"  # that day's insurance or training no longer passes (records changed)
 
+
+# How a session's status, the way it was recorded and its flags are worded everywhere (English
+# msgids; the pages and the volunteer's data download translate them).
+STATUS_LABELS = {
+    SessionStatus.open.value: N_("On site"), SessionStatus.closed.value: N_("Awaiting verification"),
+    SessionStatus.needs_review.value: N_("Needs review"), SessionStatus.verified.value: N_("Verified"),
+    SessionStatus.rejected.value: N_("Rejected"),
+}
+SOURCE_LABELS = {
+    SessionSource.poster.value: N_("Phone, site poster"), SessionSource.kiosk_qr.value: N_("Phone, kiosk QR"),
+    SessionSource.kiosk_card.value: N_("Kiosk, card"), SessionSource.kiosk_keypad.value: N_("Kiosk, keypad"),
+    SessionSource.offline.value: N_("Kiosk, offline"), SessionSource.manual.value: N_("Paper sheet"),
+}
+FLAG_LABELS = {
+    Flag.offline.value: N_("Offline"), Flag.auto_closed.value: N_("Auto-closed"), Flag.long.value: N_("Long"),
+    Flag.short.value: N_("Short"), Flag.position_unavailable.value: N_("Position unavailable"),
+    Flag.edited.value: N_("Edited"), Flag.manual_checkout.value: N_("Checked out by hand"),
+    Flag.day_gates.value: N_("Not eligible to serve that day"),
+}
 
 class ServiceSession(Base):
     """One stretch of actual service: check-in to check-out at a site, for a service item."""

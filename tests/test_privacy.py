@@ -205,7 +205,7 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     assert all(e.get("entity_id") != theirs.id or e["entity"] != "service_session"
                for e in data["audit_entries"])
     rows = list(csv.reader(io.StringIO(archive.read("profile.csv").decode("utf-8-sig"))))
-    assert rows[0][0] == "id" and archive.read("profile.csv").startswith(b"\xef\xbb\xbf")
+    assert rows[0][0] == "系統內部編號" and archive.read("profile.csv").startswith(b"\xef\xbb\xbf")
     (entry,) = audits(db, "id_number_export")
     assert entry.entity_id == v.id and entry.after_data() == {"purpose": "my_data_download"}
     # Who did it, in their own log: their own check-in is "self" (it was "staff"), a staff
@@ -655,3 +655,45 @@ def test_my_training_list_tells_the_two_categories_courses_apart(db, volunteer, 
     assert len(rows) >= 4 and len(rows) == len(set(rows)), rows  # no two lines read the same
     names = {name for name, _ in rows}
     assert welfare in names and comprehensive in names
+
+
+def _csv_rows(archive, name):
+    raw = archive.read(name)
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, as every CSV the app hands out
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_my_data_csv_files_are_in_words_in_my_language(db, make, unit, volunteer, lang):
+    """The CSV files a volunteer downloads say each column and each code in words, in their
+    language; data.json keeps the column names and codes, for a program."""
+    v = me(db, volunteer)
+    site, item = make.site(unit), make.item(unit)
+    served(db, v, site, item, dt.date(2026, 3, 2))
+    assert volunteer.post("/me/data/requests", {"kind": "correction",
+                                                "details": "電話改了"}).status_code == 302
+    headers = {"Accept-Language": lang}
+    archive = zipfile.ZipFile(io.BytesIO(volunteer.get("/me/data/download", headers=headers).data))
+    v = me(db, volunteer)
+    zh = lang == "zh-TW"
+    gender = ({"female": "女", "male": "男", "other": "其他"} if zh else
+              {"female": "Female", "male": "Male", "other": "Other"})[v.gender.value]
+    [profile] = _csv_rows(archive, "profile.csv")
+    assert profile["性別" if zh else "Gender"] == gender
+    assert profile["姓名" if zh else "Name"] == v.name_zh
+    assert profile["狀態" if zh else "Status"] == ("服務中" if zh else "Active")
+    [session] = _csv_rows(archive, "sessions.csv")
+    assert session["狀態" if zh else "Status"] == ("已審核" if zh else "Verified")
+    assert session["簽到方式" if zh else "Checked in by"] == ("手機掃描據點 QR 碼" if zh else "Phone, site poster")
+    assert session["服務地點（系統內部編號）" if zh else "Site (internal number)"] == str(site.id)
+    [request] = _csv_rows(archive, "data_requests.csv")
+    assert request["狀態" if zh else "Status"] == ("待處理" if zh else "Open")
+    actors = {row["內容" if zh else "What"]: row["人員" if zh else "Who"]
+              for row in _csv_rows(archive, "audit_entries.csv")}
+    assert actors["data_request_create"] == ("您本人" if zh else "You")
+    for name in archive.namelist():  # no column goes by its internal name
+        if name.endswith(".csv"):
+            first = archive.read(name).decode("utf-8-sig").split("\r\n")[0]
+            assert not {"status", "source", "gender", "actor_label", "id"} & set(first.split(","))
+    data = json.loads(archive.read("data.json"))  # the codes, for a program
+    assert data["sessions"][0]["status"] == "verified" and data["profile"][0]["gender"] == v.gender.value

@@ -13,7 +13,7 @@ from models import files, hours, record_book
 from models import prior_service
 from models.audit import AuditEntry
 from models.base import TAIPEI
-from models.people import Volunteer
+from models.people import User, Volunteer
 from models.record_book import RecordBookError
 from models.prior_service import PriorHours
 from models.service import ServiceSession, SessionSource, SessionStatus
@@ -883,6 +883,36 @@ def test_future_issue_date_is_refused_in_words_over_http(db, make, unit, admin):
     assert "核發日期不能是未來的日期" in response.get_data(as_text=True)
     assert fresh(db).get(Volunteer, v.id).record_book_no == ""
 
+
+def test_tai_and_its_standard_form_are_one_book_number():
+    """台 and 臺 are one character: a number is kept with 臺, the form the city prints."""
+    assert record_book.clean_book_no("台北市志字第110001號") == "臺北市志字第110001號"
+    assert record_book.book_no_key(" 台北市志字第１１０００１号") == \
+        record_book.book_no_key("臺北市志字第110001號")
+
+
+def test_a_number_typed_with_tai_is_refused_when_another_holds_it_with_the_standard_form(
+        db, make, unit, admin):
+    holder = make.volunteer(unit, record_book_no="臺北市志字第110001號",
+                            record_book_issued_on=dt.date(2025, 1, 5))
+    # kept before numbers were cleaned of 台: still the same number
+    old = make.volunteer(unit, record_book_no="台北市志字第110009號",
+                         record_book_issued_on=dt.date(2025, 1, 5))
+    v = make.volunteer(unit)
+    with pytest.raises(RecordBookError) as refused:
+        record_book.update_book(db, v, fresh(db).get(User, admin.user.id), applied_on=None,
+                                issued_on=dt.date(2025, 2, 1), book_no="臺北市志字第110009號")
+    assert refused.value.params["volunteer_no"] == old.volunteer_no
+    db.rollback()
+    response = admin.post(f"/admin/record-book/volunteers/{v.id}/book", {
+        "applied_on": "", "issued_on": "2025-02-01", "book_no": "台北市志字第110001號"})
+    assert response.status_code == 400
+    assert holder.volunteer_no in response.get_data(as_text=True)
+    assert fresh(db).get(Volunteer, v.id).record_book_no == ""
+    assert admin.post(f"/admin/record-book/volunteers/{v.id}/book", {
+        "applied_on": "", "issued_on": "2025-02-01",
+        "book_no": "台北市志字第110002號"}).status_code == 302
+    assert fresh(db).get(Volunteer, v.id).record_book_no == "臺北市志字第110002號"
 
 def test_a_simplified_hao_is_the_same_book_number(db, make, unit):
     """The review: 北市志字第110001号 (simplified 号) got through while another volunteer held

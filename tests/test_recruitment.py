@@ -307,8 +307,7 @@ def test_application_detail_masks_the_id_number(admin, application):
     page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
     assert application.id_number not in page  # rules.md, privacy: masked on screen
     assert mask(application.id_number) in page  # A22****781, as on the insurance page
-    # the way to act on it (the list row), and no form wording on a page that only shows
-    assert f'href="/admin/recruitment/#application-{application.id}"' in page
+    # no form wording on the page as it opens (its actions are buttons)
     assert "選填" not in page
     assert f'id="application-{application.id}"' in admin.get("/admin/recruitment/").get_data(as_text=True)
 
@@ -598,3 +597,47 @@ def test_an_interview_in_another_year_shows_its_year(admin, db, application):
     db.commit()
     page = admin.get("/admin/recruitment/").get_data(as_text=True)
     assert "12/31 23:00" in page and f"{this_year}-12-31 23:00" not in page
+
+
+def test_the_application_page_schedules_the_interview_and_decides_with_the_lists_forms(
+        admin, supervisor, db, application):
+    """The application's own page has the list row's actions: the same forms and endpoints
+    (admins only, CSRF, audited), each answered with the page's card."""
+    url = f"/admin/recruitment/applications/{application.id}"
+    page = admin.get(url).get_data(as_text=True)
+    assert f'hx-get="{url}/row?mode=interview&amp;on=page"' in page
+    assert f'hx-get="{url}/row?mode=decide&amp;on=page"' in page
+    assert 'hx-target="#application-card"' in page and 'id="welcome-sheet"' in page
+    form = admin.get(f"{url}/row?mode=interview&on=page").get_data(as_text=True)
+    assert "id=\"application-card\"" in form
+    assert f'hx-post="{url}/interview"' in form and 'name="on" value="page"' in form
+    assert admin.user.name in form  # the interviewers to choose from
+    when = utcnow().replace(second=0, microsecond=0) + dt.timedelta(days=2)
+    sent = {"version": application.version, "interview_at": local(when), "on": "page",
+            "interview_place": "三樓教室", "interviewer_id": admin.user.id}
+    assert supervisor.post(f"{url}/interview", sent, hx=True).status_code == 403
+    no_token = admin.client.post(f"{url}/interview", data=sent, headers={"HX-Request": "true"})
+    assert no_token.status_code == 400
+    assert fresh(db, application).status == ApplicationStatus.applied
+    response = admin.post(f"{url}/interview", sent, hx=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    card = response.get_data(as_text=True)
+    assert 'id="application-card"' in card and "<tr" not in card
+    assert "三樓教室" in card and "已排面談" in card
+    a = fresh(db, application)
+    assert a.status == ApplicationStatus.interview_scheduled and a.interview_place == "三樓教室"
+    # a refusal comes back in the card, as typed
+    refused = admin.post(f"{url}/decide", {"version": a.version, "on": "page", "note": "再想想"},
+                         hx=True)
+    assert refused.status_code == 400 and 'id="application-card"' in refused.get_data(as_text=True)
+    assert "再想想" in refused.get_data(as_text=True)
+    response = admin.post(f"{url}/decide", {"version": a.version, "outcome": "accepted",
+                                            "on": "page"}, hx=True)
+    assert response.status_code == 200
+    card = response.get_data(as_text=True)
+    assert 'id="welcome-sheet" hx-swap-oob="true"' in card and "/welcome/" in card
+    a = fresh(db, application)
+    assert a.status == ApplicationStatus.accepted and a.volunteer is not None
+    actions = [e.action for e in db.scalars(select(AuditEntry).where(
+        AuditEntry.entity == "application", AuditEntry.entity_id == a.id).order_by(AuditEntry.id))]
+    assert actions[-2:] == ["schedule_interview", "accepted"]

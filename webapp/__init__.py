@@ -225,6 +225,11 @@ def configure_templates(app: Flask) -> None:
     app.jinja_env.filters["day"] = i18n.day
     app.jinja_env.filters["decimal_hours"] = hours_text
     app.jinja_env.globals["asset"] = asset
+    from models import service as service_words  # a session's status, source and flags, in words
+
+    app.jinja_env.globals["session_labels"] = {"status": service_words.STATUS_LABELS,
+                                               "source": service_words.SOURCE_LABELS,
+                                               "flags": service_words.FLAG_LABELS}
 
     @app.context_processor
     def layout_context():

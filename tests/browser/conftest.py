@@ -50,6 +50,8 @@ SIZES = {
                "is_mobile": False, "has_touch": True},
     "tablet-portrait": {"viewport": {"width": 768, "height": 1024}, "device_scale_factor": 1,
                         "is_mobile": False, "has_touch": True},
+    "desktop": {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1,
+                "is_mobile": False, "has_touch": False},
 }
 
 

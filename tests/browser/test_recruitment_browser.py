@@ -5,12 +5,13 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from models.base import taipei_date, utcnow
+from models.base import TAIPEI, taipei_date, utcnow
 from models.idnumbers import with_check_digit
-from models.people import Volunteer
+from models.people import Gender, Volunteer
 from models.openings import Opening, OpeningStatus
 from models.recruitment import Application, ApplicationStatus
-from tests.browser.conftest import assert_fits_phone, path_of, screenshot, sign_in
+from tests.browser.conftest import (assert_fits_phone, assert_touch_targets, path_of,
+                                    screenshot, sign_in)
 
 
 def test_apply_accept_welcome(db, make, unit, phone, open_page):
@@ -151,3 +152,51 @@ def test_admin_publishes_an_opening_on_a_phone(db, make, unit, phone):
     assert "萬華社區關懷據點" in text and "2099-12-31" in text and "/openings/" in text
     assert_fits_phone(page)
     screenshot(page, "recruitment-opening-admin-phone")
+
+
+def test_the_application_page_schedules_and_decides_in_place(db, make, unit, open_page):
+    """The application's own page acts as the list row does: the interview form and the
+    decision open in the card, and the answer replaces the card (phone and desktop)."""
+    admin_user = make.user(unit, role="admin", display_name="王承辦")
+    applications = []
+    for n, name in enumerate(("陳怡君", "張志明")):
+        a = Application(unit_id=unit.id, reference_no=f"A2026-0000{n + 1}", name_zh=name,
+                        gender=Gender.female, birth_date=dt.date(1990, 5, 1),
+                        phone="0912-345-678", email=f"app{n}@example.tw",
+                        id_number=with_check_digit(f"A2244668{n}"), address="臺北市大安區",
+                        availability="週二上午", emergency_contact="陳先生",
+                        emergency_phone="0922-111-222", privacy_consent_at=utcnow())
+        db.add(a)
+        applications.append(a)
+    db.commit()
+    when = (utcnow() + dt.timedelta(days=3)).astimezone(TAIPEI).strftime("%Y-%m-%dT10:00")
+    for size, a in zip(("phone", "desktop"), applications):
+        page = sign_in(open_page(size), admin_user.email)
+        page.goto(f"/admin/recruitment/applications/{a.id}")
+        card = page.locator("#application-card")
+        if size == "phone":
+            assert_fits_phone(page)
+            assert_touch_targets(page)
+        screenshot(page, f"recruitment-application-{size}")
+        page.evaluate("window.__marker = 'same page'")
+        card.get_by_role("button", name="面談").click()
+        card.locator("input[name=interview_place]").fill("二樓會議室")
+        card.locator("input[name=interview_at]").fill(when)
+        if size == "phone":
+            assert_fits_phone(page)
+        screenshot(page, f"recruitment-application-interview-{size}")
+        card.get_by_role("button", name="安排面談").click()
+        page.get_by_text("二樓會議室").first.wait_for()
+        assert "已排面談" in card.inner_text()
+        card.get_by_role("button", name="決定").click()
+        card.locator("textarea[name=note]").fill("面談表現良好")
+        card.get_by_role("button", name="錄取", exact=True).click()
+        page.locator("#welcome-sheet img.qr").wait_for()
+        assert page.evaluate("window.__marker") == "same page"
+        assert "已錄取" in card.inner_text() and "面談表現良好" in card.inner_text()
+        if size == "phone":
+            assert_fits_phone(page)
+        screenshot(page, f"recruitment-application-accepted-{size}")
+        db.rollback()
+        db.expire_all()
+        assert db.get(Application, a.id).status == ApplicationStatus.accepted

@@ -22,7 +22,7 @@ from models.privacy import DataRequest, PrivacyError, RequestKind, RequestStatus
 from ..access import roles
 from ..downloads import download as file_download
 from ..extensions import db
-from ..forms import GENDER_LABELS, email_address, phone_number
+from ..forms import GENDER_LABELS, ID_KIND_LABELS, email_address, phone_number
 from .files import upload_root
 from .record_book import PhotoForm, save_photo
 from ..i18n import refusal_text
@@ -155,12 +155,27 @@ def photo():
     return _page(photo_form=form, status=400)
 
 
+def _download_words() -> privacy.Words:
+    """The download's CSV files in the reader's language, coded values worded as the pages
+    word them (the domain words its own: a session's status and source, the audit's who)."""
+    from ..i18n import LANGUAGES
+    from .insurance import KIND_LABELS as COVER_KIND_LABELS
+    from .recruitment import APPLICATION_STATUS
+    from .training import MODE_LABELS
+
+    return privacy.Words(gettext=_, values={
+        "gender": GENDER_LABELS, "id_kind": ID_KIND_LABELS, "profile.account_locale": LANGUAGES,
+        "training.mode": MODE_LABELS, "insurance_covers.kind": COVER_KIND_LABELS,
+        "applications.status": APPLICATION_STATUS, "data_requests.kind": KIND_LABELS,
+        "data_requests.status": STATUS_LABELS})
+
+
 @bp.get("/download")
 @volunteer_only
 def download():
     person = _me()
     data = privacy.my_data_zip(db.session, person, current_user, now=utcnow(),
-                              root=upload_root())
+                              root=upload_root(), words=_download_words())
     db.session.commit()
     return file_download(data, "my-data.zip", MIMETYPES["zip"])
 

@@ -116,11 +116,16 @@ def _interviewers() -> list[User]:
 
 def _row(a: Application, mode: str = "view", error: str | None = None, status: int = 200,
          welcome: dict | None = None, values=None):
-    """The row; `values`: a refused form's submitted fields, shown again as typed."""
-    return render_template("recruitment/_application_row.html", a=a, mode=mode, error=error,
-                           welcome=welcome, dupes=r.duplicates_of(db.session, a), values=values,
-                           interviewers=_interviewers() if mode == "interview" else [],
-                           statuses=APPLICATION_STATUS), status
+    """The row; `values`: a refused form's submitted fields, shown again as typed. Asked from
+    the application's own page (`on=page`, its forms are the row's), that page's card."""
+    on_page = request.values.get("on") == "page"
+    if on_page:
+        g.no_store = True  # as the page itself: the applicant's personal data
+    return render_template(
+        "recruitment/_application.html" if on_page else "recruitment/_application_row.html",
+        a=a, mode=mode, error=error, welcome=welcome, dupes=r.duplicates_of(db.session, a),
+        values=values, interviewers=_interviewers() if mode == "interview" else [],
+        statuses=APPLICATION_STATUS, set_up_at=_set_up_at(a) if on_page else None), status
 
 
 def _act(application_id: int, action, error_mode: str = "view"):
@@ -196,7 +201,8 @@ def application(application_id: int):
     g.no_store = True
     a = _application_or_404(application_id)  # the ID number masked (rules.md: privacy)
     return render_template("recruitment/application.html", a=a, statuses=APPLICATION_STATUS,
-                           dupes=r.duplicates_of(db.session, a), set_up_at=_set_up_at(a))
+                           dupes=r.duplicates_of(db.session, a), set_up_at=_set_up_at(a),
+                           interviewers=[])
 
 
 @bp.route("/applications/<int:application_id>/interview", methods=["POST"])
