@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 
 from models import directory as dirs
 from models import roster_import
+from models import roster_rows
 from models.base import taipei_date, utcnow
 from models.insurance import EXPIRING_DAYS
 from models.people import Role
@@ -66,7 +67,7 @@ def index():
 
 
 class AddVolunteerForm(FlaskForm):
-    """The roster's volunteer sheet as a form (roster_import.VOLUNTEER_FIELDS, but the number,
+    """The roster's volunteer sheet as a form (roster_rows.VOLUNTEER_FIELDS, but the number,
     which is the unit's next). No validators here: add_volunteer checks it as the import does."""
     name_zh = StringField(_l("Name"), render_kw={"maxlength": 60, "autocomplete": "off"})
     name_en = StringField(_l("English name"), render_kw={"maxlength": 120, "autocomplete": "off"})
@@ -89,7 +90,7 @@ class AddVolunteerForm(FlaskForm):
     record_book_issued_on = StringField(_l("Record book issued on"), render_kw={"type": "date"})
 
 
-FORM_FIELDS = {column: name for column, name in roster_import.VOLUNTEER_FIELDS.items()
+FORM_FIELDS = {column: name for column, name in roster_rows.VOLUNTEER_FIELDS.items()
                if name != "volunteer_no"}
 
 
