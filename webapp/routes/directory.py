@@ -127,4 +127,4 @@ def new():
     db.session.commit()
     flash(_("%(name)s is added as volunteer %(number)s. Make a sign-in link for them below.",
             name=volunteer.name_zh, number=volunteer.volunteer_no), "success")
-    return redirect(url_for("evaluation.volunteer_status", volunteer_id=volunteer.id))
+    return redirect(url_for("volunteer_status.status", volunteer_id=volunteer.id))
