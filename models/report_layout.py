@@ -6,7 +6,7 @@ Change a row here and in tests/golden/results_report.csv together (the golden-fi
 you when they differ; HOURBOOK_UPDATE_GOLDEN=1 rewrites it — read the diff before committing).
 
 Every row gives: `key` (stable: snapshots of filed reports are matched on it), the Chinese and
-English labels, the unit of its value, and `value(f)` taking the `models.reports.Figures` of
+English labels, the unit of its value, and `value(f)` taking the `models.report_figures.Figures` of
 the period. A row with `each(f)` instead expands into one line per thing (service item, site,
 award): `each` returns (sub-key, zh, en, value) tuples and the line's key is "key:sub-key".
 Hours are computed and stored as whole minutes; files show them as hours with two decimals.

@@ -135,7 +135,8 @@ LOGGED_PLACES = {
     # where the number is kept, checked, imported or masked, not shown or exported
     "models/people.py": "the volunteer's own record (id_number_masked for the screen)",
     "models/recruitment.py": "an application's own record; copied to the volunteer on acceptance",
-    "models/roster_import.py": "read from the admin's own spreadsheet; problems name the line",
+    "models/roster_rows.py": "read from the admin's own spreadsheet; problems name the line",
+    "models/roster_import.py": "the checked rows saved (volunteers by their ID number)",
 }
 
 

@@ -8,7 +8,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from models.base import taipei_date, utcnow
-from models import roster_import
+from models import roster_import, roster_rows
 from models.audit import AuditEntry
 from models.idnumbers import with_check_digit
 from models.insurance import InsuranceCover
@@ -44,7 +44,7 @@ def xlsx(sheets: dict[str, list[list]]) -> bytes:
     return out.getvalue()
 
 
-VOL_HEAD = [h for h, _ in roster_import.COLUMNS["volunteers"]]
+VOL_HEAD = [h for h, _ in roster_rows.COLUMNS["volunteers"]]
 
 
 def vol(no, name, number, gender="女", birth="1980-05-17", **extra):
@@ -343,7 +343,7 @@ def test_a_file_that_is_neither_csv_nor_xlsx_is_refused_in_words(db, unit, admin
         assert response.status_code == 400 and text in page
         assert "類型" not in page[page.find('id="import-result"'):]  # not "no 類型 column"
     assert roster_import.check(db, unit.id, data, name).problems[0].message \
-        == roster_import.NOT_A_ROSTER_FILE
+        == roster_rows.NOT_A_ROSTER_FILE
 
 
 def test_csv_is_read_whatever_its_name_and_encoding(db, make, unit):
@@ -351,7 +351,7 @@ def test_csv_is_read_whatever_its_name_and_encoding(db, make, unit):
     for data in ((header + "訓練紀錄,X,Y,2024-01-01\n").encode("utf-8-sig"),
                  (header + "訓練紀錄,X,Y,2024-01-01\n").encode("cp950")):
         for name in ("r.csv", "r.xlsx", "r.txt"):
-            rows, problems = roster_import.read_file(data, name)
+            rows, problems = roster_rows.read_file(data, name)
             assert problems == [] and [r.kind for r in rows] == ["training"]
 
 

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import func, select
 
-from models import roster_import
+from models import roster_rows
 from models.audit import AuditEntry
 from models.idnumbers import with_check_digit
 from models.people import Volunteer
@@ -132,9 +132,9 @@ def test_a_duplicate_id_number_is_refused_as_the_import_refuses_it(db, make, uni
     assert 'value="陳重複"' in page  # the form keeps what was typed
     assert count(db, unit) == before
     # the import says the same of the same row
-    checked = roster_import._check(fresh(db), unit.id, [roster_import.Row(
-        roster_import.VOLUNTEERS, "志工", 2, {"志工編號": "2002", "姓名": "陳重複", "性別": "女",
-                                           "出生日期": "1985-04-03", "證件號碼": NEW_ID})], [])[0]
+    checked = roster_rows.check_rows(fresh(db), unit.id, [roster_rows.Row(
+        roster_rows.VOLUNTEERS, "志工", 2, {"志工編號": "2002", "姓名": "陳重複", "性別": "女",
+                                         "出生日期": "1985-04-03", "證件號碼": NEW_ID})], [])[0]
     assert [p.message for p in checked.problems] == [
         "Already a volunteer of the unit: %(name)s (%(no)s)."]
 
@@ -156,7 +156,7 @@ def test_bad_input_is_explained_in_both_languages_and_saves_nothing(db, make, un
 def test_the_form_has_every_column_of_the_volunteer_sheet():
     from webapp.routes.directory import AddVolunteerForm
 
-    assert list(roster_import.VOLUNTEER_FIELDS) == [h for h, _ in
-                                                    roster_import.COLUMNS[roster_import.VOLUNTEERS]]
-    fields = {name for name in roster_import.VOLUNTEER_FIELDS.values() if name != "volunteer_no"}
+    assert list(roster_rows.VOLUNTEER_FIELDS) == [h for h, _ in
+                                                  roster_rows.COLUMNS[roster_rows.VOLUNTEERS]]
+    fields = {name for name in roster_rows.VOLUNTEER_FIELDS.values() if name != "volunteer_no"}
     assert fields <= set(AddVolunteerForm.__dict__)

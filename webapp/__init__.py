@@ -153,9 +153,10 @@ def register_blueprints(app: Flask) -> None:
     from .routes import unit_plan, unit_profile
     app.register_blueprint(unit_plan.bp)
     app.register_blueprint(unit_profile.bp)
-    from .routes import evaluation
+    from .routes import evaluation, volunteer_status
     app.register_blueprint(evaluation.bp)
     app.register_blueprint(evaluation.overview_bp)
+    app.register_blueprint(volunteer_status.bp)
     from .routes import recognition
 
     app.register_blueprint(recognition.awards_bp)

@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 
 from models import directory as dirs
 from models import roster_import
+from models import roster_rows
 from models.base import taipei_date, utcnow
 from models.insurance import EXPIRING_DAYS
 from models.people import Role
@@ -66,7 +67,7 @@ def index():
 
 
 class AddVolunteerForm(FlaskForm):
-    """The roster's volunteer sheet as a form (roster_import.VOLUNTEER_FIELDS, but the number,
+    """The roster's volunteer sheet as a form (roster_rows.VOLUNTEER_FIELDS, but the number,
     which is the unit's next). No validators here: add_volunteer checks it as the import does."""
     name_zh = StringField(_l("Name"), render_kw={"maxlength": 60, "autocomplete": "off"})
     name_en = StringField(_l("English name"), render_kw={"maxlength": 120, "autocomplete": "off"})
@@ -89,7 +90,7 @@ class AddVolunteerForm(FlaskForm):
     record_book_issued_on = StringField(_l("Record book issued on"), render_kw={"type": "date"})
 
 
-FORM_FIELDS = {column: name for column, name in roster_import.VOLUNTEER_FIELDS.items()
+FORM_FIELDS = {column: name for column, name in roster_rows.VOLUNTEER_FIELDS.items()
                if name != "volunteer_no"}
 
 
@@ -126,4 +127,4 @@ def new():
     db.session.commit()
     flash(_("%(name)s is added as volunteer %(number)s. Make a sign-in link for them below.",
             name=volunteer.name_zh, number=volunteer.volunteer_no), "success")
-    return redirect(url_for("evaluation.volunteer_status", volunteer_id=volunteer.id))
+    return redirect(url_for("volunteer_status.status", volunteer_id=volunteer.id))

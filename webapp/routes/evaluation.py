@@ -1,14 +1,17 @@
-"""Annual evaluation (年度考核), exit (退場) and the team view per site.
+"""Annual evaluation (年度考核) and the team view per site.
 
-Admins set each year's criteria, exit and re-activate volunteers. Supervisors evaluate the
-volunteers of their sites, admins everyone. The rules live in models/evaluation.py; this
-module parses, checks who may act, calls them and renders.
+Admins set each year's criteria. Supervisors evaluate the volunteers of their sites, admins
+everyone; an evaluation finalised with the outcome "exit" records the exit. The rules live in
+models/evaluation.py; this module parses, checks who may act, calls them and renders. A
+volunteer's status page (exit and re-activation by hand, the account) is
+routes/volunteer_status.py, which shares MESSAGES (message, apply_errors) and
+volunteer_or_404 with this module.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,9 +20,7 @@ from wtforms import DateField, IntegerField, RadioField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from models import account_links
 from models import evaluation as ev
-from models import kiosk as kiosks
 from models import volunteer_status as vs
 from models.team_view import team_overview
 from models.base import taipei_date, utcnow
@@ -28,9 +29,6 @@ from models.people import Role, User, Volunteer
 
 from ..access import STAFF, roles
 from ..extensions import db
-from ..forms import ButtonForm, SignInEmailForm
-from ..welcome import welcome_sheet
-from ..i18n import refusal_text
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 overview_bp = Blueprint("site_overview", __name__, url_prefix="/sites")
@@ -101,19 +99,6 @@ class EvaluationForm(FlaskForm):
     exit_on = DateField(_l("Exit date"), invalid_value_message=BAD_DATE, validators=[Optional()])
 
 
-class ExitForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[
-        InputRequired(_l("This is required.")),
-        Length(max=vs.REASON_MAX, message=_l("This is too long."))])
-    on = DateField(_l("Exit date"), invalid_value_message=BAD_DATE, validators=[Optional()])
-
-
-class ReactivateForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[
-        InputRequired(_l("This is required.")),
-        Length(max=vs.REASON_MAX, message=_l("This is too long."))])
-
-
 class ReopenForm(FlaskForm):
     reason = StringField(_l("Reason for reopening"), validators=[
         InputRequired(_l("This is required.")),
@@ -145,7 +130,8 @@ def _year_arg() -> tuple[int, bool]:
     return _this_year(), False
 
 
-def _volunteer_or_404(volunteer_id: int) -> Volunteer:
+def volunteer_or_404(volunteer_id: int) -> Volunteer:
+    """A volunteer of the user's unit, not anonymised (the evaluation and status pages)."""
     vol = db.session.get(Volunteer, volunteer_id)
     if vol is None or vol.unit_id != current_user.unit_id or vol.anonymised_at is not None:
         abort(404)
@@ -159,8 +145,8 @@ def _criterion_or_404(criterion_id: int) -> EvaluationCriterion:
     return c
 
 
-def _apply_errors(form: FlaskForm, errors: dict[str, str], params: dict | None = None
-                  ) -> list[str]:
+def apply_errors(form: FlaskForm, errors: dict[str, str], params: dict | None = None
+                 ) -> list[str]:
     """Put domain errors on the form's fields (`params`: the refusal's, for its messages);
     return those that belong to no field."""
     loose = []
@@ -216,7 +202,7 @@ def criteria():
                           scale_max=form.scale_max.data)
     except InvalidEvaluation as e:
         db.session.rollback()
-        return _criteria_page(year, form, 400, _apply_errors(form, e.errors))
+        return _criteria_page(year, form, 400, apply_errors(form, e.errors))
     db.session.commit()
     flash(_("Criterion saved."), "success")
     return redirect(url_for(".criteria", year=year))
@@ -237,7 +223,7 @@ def criterion_edit(criterion_id: int):
                                   scale_max=form.scale_max.data, criterion=c)
             except InvalidEvaluation as e:
                 db.session.rollback()
-                errors = _apply_errors(form, e.errors)
+                errors = apply_errors(form, e.errors)
             else:
                 db.session.commit()
                 flash(_("Criterion saved."), "success")
@@ -298,7 +284,7 @@ def _scores_from_request(criteria) -> dict[int, int | None]:
 @bp.route("/<int:year>/volunteers/<int:volunteer_id>", methods=["GET", "POST"])
 @staff
 def evaluate(year: int, volunteer_id: int):
-    vol = _volunteer_or_404(volunteer_id)
+    vol = volunteer_or_404(volunteer_id)
     if not 2000 <= year <= 2100:
         abort(404)
     me = _me()
@@ -329,7 +315,7 @@ def evaluate(year: int, volunteer_id: int):
                 for name, code in e.errors.items():
                     if name.startswith("score-"):
                         score_errors[int(name[6:])] = message(code)
-                loose = _apply_errors(form, {k: v for k, v in e.errors.items()
+                loose = apply_errors(form, {k: v for k, v in e.errors.items()
                                              if not k.startswith("score-")}, e.params)
             else:
                 db.session.commit()
@@ -365,7 +351,7 @@ def _evaluation_page(vol: Volunteer, year: int, criteria, form, current, scores,
 @admins
 def reopen(year: int, volunteer_id: int):
     """An admin reopens a finalised evaluation to correct it (reason required)."""
-    vol = _volunteer_or_404(volunteer_id)
+    vol = volunteer_or_404(volunteer_id)
     current = ev.evaluation_of(db.session, vol.id, year)
     if current is None:
         abort(404)
@@ -376,7 +362,7 @@ def reopen(year: int, volunteer_id: int):
             ev.reopen_evaluation(db.session, current, _me(), utcnow(), reason=form.reason.data)
         except InvalidEvaluation as e:
             db.session.rollback()
-            errors = _apply_errors(form, e.errors)
+            errors = apply_errors(form, e.errors)
         else:
             db.session.commit()
             flash(_("The evaluation is open again. Correct it and finalise it anew."), "success")
@@ -387,140 +373,6 @@ def reopen(year: int, volunteer_id: int):
     scores = {s.criterion_id: s.score for s in current.scores}
     return _evaluation_page(vol, year, criteria, EvaluationForm(obj=current), current, scores, now,
                             status=400, loose_errors=errors, reopen_form=form)
-
-
-# --- exit and re-activation (admins) -------------------------------------------------------------
-
-def _status_page(vol: Volunteer, exit_form=None, back_form=None, status: int = 200,
-                 errors: list[str] = (), welcome: dict | None = None, email_form=None):
-    return render_template("evaluation/status.html", vol=vol, welcome=welcome,
-                           email_form=email_form or SignInEmailForm(formdata=None),
-                           exit_form=exit_form or ExitForm(), back_form=back_form or ReactivateForm(),
-                           changes=vs.status_changes_of(db.session, vol.id), loose_errors=errors,
-                           today=taipei_date(utcnow()), pin=account_links.pin_status(vol, utcnow()),
-                           button_form=ButtonForm()), status
-
-
-@bp.get("/volunteers/<int:volunteer_id>/status")
-@admins
-def volunteer_status(volunteer_id: int):
-    return _status_page(_volunteer_or_404(volunteer_id))
-
-
-@bp.post("/volunteers/<int:volunteer_id>/exit")
-@admins
-def volunteer_exit(volunteer_id: int):
-    vol = _volunteer_or_404(volunteer_id)
-    form = ExitForm()
-    if not form.validate():
-        return _status_page(vol, exit_form=form, status=400)
-    try:
-        vs.exit_volunteer(db.session, vol, _me(), utcnow(), reason=form.reason.data,
-                          on=form.on.data)
-    except vs.InvalidStatusChange as e:
-        db.session.rollback()
-        errors = _apply_errors(form, e.errors, e.params)
-        return _status_page(vol, exit_form=form, status=400, errors=errors)
-    db.session.commit()
-    # The status page itself says they have left (and about the certificate): the flash only
-    # confirms the action, instead of saying it twice.
-    flash(_("Exit recorded for %(name)s.", name=vol.name_zh), "success")
-    return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
-
-
-@bp.post("/volunteers/<int:volunteer_id>/reactivate")
-@admins
-def volunteer_reactivate(volunteer_id: int):
-    vol = _volunteer_or_404(volunteer_id)
-    form = ReactivateForm()
-    if not form.validate():
-        return _status_page(vol, back_form=form, status=400)
-    try:
-        vs.reactivate_volunteer(db.session, vol, _me(), utcnow(), reason=form.reason.data)
-    except vs.InvalidStatusChange as e:
-        db.session.rollback()
-        errors = _apply_errors(form, e.errors)
-        return _status_page(vol, back_form=form, status=400, errors=errors)
-    db.session.commit()
-    flash(_("%(name)s is active again.", name=vol.name_zh), "success")
-    return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
-
-
-@bp.post("/volunteers/<int:volunteer_id>/pin-reset")
-@admins
-def volunteer_pin_reset(volunteer_id: int):
-    """A forgotten kiosk PIN: clear it and any lock-out; the volunteer sets a new one."""
-    vol = _volunteer_or_404(volunteer_id)
-    if not ButtonForm().validate():
-        return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
-    try:
-        account_links.reset_pin(db.session, vol, _me(), utcnow())
-    except account_links.AccountSetupError as error:
-        db.session.rollback()
-        return _status_page(vol, status=409, errors=[refusal_text(error)])
-    db.session.commit()
-    flash(_("The PIN of %(name)s is cleared. They can set a new one on their phone, on the PIN page.",
-            name=vol.name_zh), "success")
-    return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
-
-
-@bp.post("/volunteers/<int:volunteer_id>/pin-unlock")
-@admins
-def volunteer_pin_unlock(volunteer_id: int):
-    """A number locked after wrong PINs (perhaps typed by someone else): lift the lock, keep the
-    PIN (who may: models.kiosk.may_unlock)."""
-    vol = _volunteer_or_404(volunteer_id)
-    if not kiosks.may_unlock(db.session, _me(), vol, utcnow()):
-        abort(403)
-    if not ButtonForm().validate():
-        return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
-    try:
-        kiosks.unlock_pin(db.session, vol, _me(), utcnow())
-    except kiosks.NothingToUnlock as error:
-        db.session.rollback()
-        return _status_page(vol, status=409, errors=[refusal_text(error)])
-    db.session.commit()
-    flash(_("%(name)s (%(number)s) can use the keypad again, with the same PIN.",
-            name=vol.name_zh, number=vol.volunteer_no), "success")
-    return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
-
-
-@bp.post("/volunteers/<int:volunteer_id>/sign-in-link")
-@admins
-def volunteer_sign_in_link(volunteer_id: int):
-    """A forgotten password: a new one-time link (printed as a QR, emailed when mail is set
-    up) with which the volunteer sets a new password and PIN; older unused links stop."""
-    vol = _volunteer_or_404(volunteer_id)
-    if not ButtonForm().validate():
-        return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
-    try:
-        user, token = account_links.sign_in_link(db.session, vol, _me(), utcnow())
-    except account_links.AccountSetupError as error:
-        db.session.rollback()
-        return _status_page(vol, status=409, errors=[refusal_text(error)])
-    db.session.commit()
-    g.no_store = True  # the link is on the page: never cache it
-    return _status_page(vol, welcome=welcome_sheet(token, user, again=True))
-
-
-@bp.post("/volunteers/<int:volunteer_id>/sign-in-email")
-@admins
-def volunteer_sign_in_email(volunteer_id: int):
-    """Give a volunteer's account a (new) sign-in email: one who had none signed in with the
-    short sign-in name (v1-1032)."""
-    vol = _volunteer_or_404(volunteer_id)
-    form = SignInEmailForm()
-    if not form.validate():
-        return _status_page(vol, status=400, errors=[_("The form has expired. Reload the page and try again.")])
-    try:
-        user = account_links.set_sign_in_email(db.session, vol, _me(), form.email.data, utcnow())
-    except account_links.AccountSetupError as error:
-        db.session.rollback()
-        form.email.errors = [refusal_text(error)]
-        return _status_page(vol, status=400, email_form=form)
-    db.session.commit()
-    flash(_("%(name)s now signs in with %(email)s.", name=vol.name_zh, email=user.email), "success")
-    return redirect(url_for(".volunteer_status", volunteer_id=vol.id))
 
 
 # --- the team view per site --------------------------------------------------------------------

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
 from models import roster_import
+from models import roster_rows
 from models.base import utcnow
 from models.export import MIMETYPES
 from models.people import Role
@@ -31,10 +32,10 @@ bp = Blueprint("roster_import", __name__, url_prefix="/admin/import")
 admin_only = roles(Role.admin)
 MAX_BYTES = 5 * 1024 * 1024
 KIND_LABELS = {
-    roster_import.VOLUNTEERS: _l("Volunteers"),
-    roster_import.PRIOR: _l("Hours from earlier units"),
-    roster_import.TRAINING: _l("Training records"),
-    roster_import.INSURANCE: _l("Insurance covers"),
+    roster_rows.VOLUNTEERS: _l("Volunteers"),
+    roster_rows.PRIOR: _l("Hours from earlier units"),
+    roster_rows.TRAINING: _l("Training records"),
+    roster_rows.INSURANCE: _l("Insurance covers"),
 }
 
 
