@@ -39,7 +39,7 @@ from .recruitment import birth_date_problem
 from .record_book import book_no_holders, book_no_key, book_no_refusal, clean_book_no, lock_book_nos
 from .prior_service import PRIOR_NOT_YET_SERVED, PRIOR_OVERLAP, PriorHours, overlapping_prior_hours
 from .training import (CATALOGUE, MAX_MINUTES, TrainingCourse, TrainingKind, TrainingMode,
-                       TrainingRecord, over_course_hours)
+                       TrainingRecord, over_course_hours, record_minutes)
 from .messages import N_
 
 
@@ -488,7 +488,7 @@ class _Checker:
                                        "course's hours in the catalogue first."),
                          hours=f"{course.minutes / 60:g}")
         else:
-            values["minutes"] = course.minutes if course else None
+            values["minutes"] = record_minutes(course, None)
         if number and course and values["completed_on"]:
             key = (number, course.id, values["completed_on"])
             existing = self.existing.get(number)

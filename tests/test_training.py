@@ -134,6 +134,36 @@ def test_record_crud_with_validation_and_audit(db, make, seeded):
     assert trail[2].before_data()["completed_on"] == "2025-05-02"
 
 
+def test_a_record_given_no_hours_takes_the_courses_hours_in_the_domain(db, make, seeded):
+    """The default is the domain's, not the form's: any caller leaving the hours out (None)
+    gets the course's own hours, on a new record and on a corrected one (whose course
+    changed: the new course's hours), and the audit entry says so."""
+    vol = make.volunteer(seeded, trained=False)
+    b01, b02 = course(db, seeded, "B01"), course(db, seeded, "B02")
+    record = training.add_record(db, vol, course=b01, completed_on=dt.date(2025, 5, 1),
+                                 minutes=None, mode=TrainingMode.online, today=TODAY)
+    db.commit()
+    assert record.minutes == b01.minutes
+    added = db.scalar(select(AuditEntry).where(AuditEntry.action == "training_record_added"))
+    assert added.after_data()["minutes"] == b01.minutes
+    training.update_record(db, record, course=b01, completed_on=dt.date(2025, 5, 1),
+                           minutes=60, mode=TrainingMode.online, today=TODAY)
+    db.commit()
+    assert record.minutes == 60
+    b02.minutes = 90
+    db.commit()
+    training.update_record(db, record, course=b02, completed_on=dt.date(2025, 5, 1),
+                           minutes=None, mode=TrainingMode.online, today=TODAY)
+    db.commit()
+    db.expire_all()
+    assert record.course_id == b02.id and record.minutes == 90
+    with pytest.raises(InvalidTraining) as bad:  # no course, no hours: the course is asked for
+        training.add_record(db, vol, course=None, completed_on=dt.date(2025, 5, 1),
+                            minutes=None, mode=TrainingMode.online, today=TODAY)
+    assert bad.value.errors == {"course_id": "required", "minutes": "not_positive"}
+    db.rollback()
+
+
 def test_a_record_before_birth_or_of_a_course_already_recorded_is_refused(db, make, seeded,
                                                                           admin):
     """The review: a training date before the volunteer's birth date was accepted, and so was a

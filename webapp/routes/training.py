@@ -250,8 +250,7 @@ def _save_record(form, person, record=None):
     if upload and getattr(upload, "filename", ""):
         certificate = read_upload(upload, training.CERTIFICATE_MAX_BYTES)
     values = dict(course=course, completed_on=form.completed_on.data,
-                  minutes=_minutes(form.hours.data) if form.hours.data is not None
-                  else (course.minutes if course else None), mode=form.mode.data,
+                  minutes=_minutes(form.hours.data), mode=form.mode.data,
                   provider=form.provider.data, certificate_no=form.certificate_no.data,
                   certificate=certificate, certificate_name=getattr(upload, "filename", "") or "",
                   root=upload_root(), actor=current_user, today=_today())
