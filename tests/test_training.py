@@ -566,6 +566,19 @@ def test_a_record_without_hours_takes_the_courses_hours(db, make, unit, admin):
     assert record.minutes == b01.minutes and record.course_id == b01.id
 
 
+def test_a_certificate_date_typed_full_width_is_the_date_it_says(db, make, unit, admin):
+    """A phone's Chinese keyboard types ２０２５／０４／０１: the form takes it as 2025-04-01."""
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vol = make.volunteer(unit, trained=False)
+    response = admin.post(f"/admin/training/volunteers/{vol.id}/records/new",
+                          _record_form(db, unit, completed_on="２０２５／０４／０１"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.rollback()
+    [record] = db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id)).all()
+    assert record.completed_on == dt.date(2025, 4, 1)
+
+
 def test_pages_and_roles(app, db, make, unit, admin, supervisor, volunteer, anon):
     training.seed_catalogue(db, unit)
     vol = make.volunteer(unit)

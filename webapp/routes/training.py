@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import (BooleanField, DateField, DecimalField, RadioField, SelectField, StringField,
+from wtforms import (BooleanField, DecimalField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -28,7 +28,7 @@ from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, Tra
                              TrainingMode, TrainingRecord)
 from models.unit import CATEGORY_LABELS as unit_category_labels, Category, Unit
 
-from ..forms import db_ids
+from ..forms import DateField, db_ids
 from ..access import roles
 from ..downloads import download
 from ..extensions import db

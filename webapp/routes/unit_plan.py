@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, StringField, TextAreaField
+from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from models import plan as plans
@@ -25,7 +25,7 @@ from models.unit import Unit
 from ..access import roles
 from ..downloads import download
 from ..extensions import db
-from ..forms import read_as_typed
+from ..forms import DateField, read_as_typed
 from ..printing.plan import plan_doc, plan_pdf
 from ..i18n import refusal_text
 from .files import refusal_message, upload_root
