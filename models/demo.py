@@ -347,7 +347,7 @@ def _seed_plans(session: Session, unit: Unit, admin: User, items: list, today: d
     draft still being written (the admin's home page reminds it)."""
     from . import plan as plans
 
-    this_year = plans.create_plan(session, unit.id, today.year, admin)
+    this_year = plans.create_plan(session, unit.id, today.year, admin, today=today)
     for key, text in PLAN_TEXTS.items():
         plans.update_section(session, this_year, key, text, admin)
     plans.update_items(session, this_year, {i.id: f"{i.name_zh}：依排班到點服務。" for i in items}, admin)
@@ -357,6 +357,6 @@ def _seed_plans(session: Session, unit: Unit, admin: User, items: list, today: d
     plans.approve(session, this_year, admin, decided_on=decided,
                   reference_no=f"北市社志字第{today.year - 1911 - 1}0045678號", today=decided)
     if today.month >= 10:
-        draft = plans.create_plan(session, unit.id, today.year + 1, admin)
+        draft = plans.create_plan(session, unit.id, today.year + 1, admin, today=today)
         for key in ("recruitment", "training", "management"):
             plans.update_section(session, draft, key, PLAN_TEXTS[key], admin)

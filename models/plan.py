@@ -23,7 +23,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, Text, UniqueConstraint, s
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from . import audit
-from .base import Base, UTCDateTime, begin_write, one_writer_per, utcnow
+from .base import Base, UTCDateTime, begin_write, one_writer_per, taipei_date, utcnow
 from .service import ServiceItem
 from .messages import N_
 
@@ -75,7 +75,17 @@ ITEM_TEXT_MAX = 1000
 REFERENCE_MAX = 60
 REASON_MAX = 500
 LABEL_MAX = 200
-YEAR_MIN, YEAR_MAX = 2000, 2100
+YEAR_MIN, YEAR_MAX = 2000, 2100  # a year the pages read from a URL or a form at all
+
+
+def plan_years(today: dt.date) -> tuple[int, int]:
+    """The years a new plan may be for on `today` (a Taipei date): last year, this year and
+    next year. A plan is filed before volunteers serve under it (VSA §7; filing_reminders
+    asks for next year's from 1 November), so next year's is drafted in the autumn; last
+    year's is there to record a plan a unit filed on paper before it used Hourbook, until its
+    results report (within 2 months of year end) is done. Two years ahead, or a year long
+    past, is a typing slip (2099, 1999)."""
+    return today.year - 1, today.year + 1
 
 
 class ServicePlan(Base):
@@ -213,15 +223,17 @@ def version_snapshot(version: PlanVersion) -> dict:
 # --- writing ------------------------------------------------------------------------------
 
 def create_plan(session: Session, unit_id: int, year: int, actor, *,
-                now: dt.datetime | None = None) -> ServicePlan:
-    """A new plan for `year` with an empty draft version 1."""
+                now: dt.datetime | None = None, today: dt.date | None = None) -> ServicePlan:
+    """A new plan for `year` with an empty draft version 1. `year` must be one of
+    plan_years(today) (`today`: the Taipei date of `now` when not given)."""
     begin_write(session)
-    if not YEAR_MIN <= int(year) <= YEAR_MAX:
-        raise PlanError(N_("Enter a year from %(low)d to %(high)d."), "year",
-                        low=YEAR_MIN, high=YEAR_MAX)
+    now = now or utcnow()
+    low, high = plan_years(today or taipei_date(now))
+    if not low <= int(year) <= high:
+        raise PlanError(N_("A plan is for last year, this year or next year: enter a year from "
+                           "%(low)d to %(high)d."), "year", low=low, high=high)
     if plan_for_year(session, unit_id, year) is not None:
         raise PlanError(N_("There is already a plan for %(year)d."), "year", year=year)
-    now = now or utcnow()
     plan = ServicePlan(unit_id=unit_id, year=int(year), created_at=now)
     plan.versions.append(PlanVersion(number=1, status=PlanStatus.draft, created_at=now,
                                      updated_at=now, created_by_id=getattr(actor, "id", None),
@@ -232,6 +244,50 @@ def create_plan(session: Session, unit_id: int, year: int, actor, *,
     audit.record(session, action="plan_created", entity="service_plan", entity_id=plan.id,
                  actor=actor, unit_id=unit_id, after={"year": plan.year, "version": 1}, now=now)
     return plan
+
+
+NOT_DELETABLE = N_("Only a plan that was never submitted can be deleted: this one has a filing "
+                   "record. Start a new version to change it.")
+
+
+def may_delete(plan: ServicePlan) -> bool:
+    """A plan started by mistake: never submitted (its one version a draft). A plan that was
+    ever submitted keeps its filing record: it is corrected by a new version, not deleted."""
+    return all(v.status == PlanStatus.draft for v in plan.versions)
+
+
+def delete_plan(session: Session, plan: ServicePlan, actor, *, root,
+                now: dt.datetime | None = None) -> None:
+    """Delete a plan started by mistake (may_delete), with its items and the files attached to
+    its draft (files.release, kept under `root`). The audit log keeps what it held. PlanError
+    when the plan was ever submitted."""
+    from .files import release
+
+    begin_write(session)
+    one_writer_per(session, ServicePlan, plan.id)
+    statuses = set(session.scalars(select(PlanVersion.status).where(  # as they are now
+        PlanVersion.plan_id == plan.id)))
+    if not may_delete(plan) or statuses - {PlanStatus.draft}:
+        raise PlanError(NOT_DELETABLE, "plan")
+    now = now or utcnow()
+    before = {"year": plan.year,
+              "versions": [{**version_snapshot(v), **{k: v.text_of(k) for k in TEXT_SECTIONS},
+                            "items": {i.service_item_id: i.description for i in v.items},
+                            "documents": [{"file_id": d.file_id, "label": d.label}
+                                          for d in v.documents]}
+                           for v in plan.versions]}
+    audit.record(session, action="plan_deleted", entity="service_plan", entity_id=plan.id,
+                 actor=actor, unit_id=plan.unit_id, before=before, now=now)
+    file_ids = [d.file_id for v in plan.versions for d in v.documents]
+    for version in list(plan.versions):
+        for doc in list(version.documents):
+            session.delete(doc)
+        session.delete(version)  # its items go with it (delete-orphan)
+    session.flush()
+    session.delete(plan)
+    session.flush()
+    for file_id in file_ids:
+        release(session, file_id, root=root, actor=actor, now=now)
 
 
 def draft_version(session: Session, plan: ServicePlan, actor, *,

@@ -33,13 +33,14 @@ from .idnumbers import (
     id_problem,
     normalise,
 )
-from .contact import email_problem, half_width, phone_problem
+from .contact import email_problem, half_width, phone_problem, typed_date
 from .insurance import CoverKind, InsuranceCover, needs_record_book
 from .people import Gender, Volunteer
 from .recruitment import birth_date_problem
 from .record_book import book_no_holders, book_no_key, book_no_refusal, clean_book_no
 from .prior_service import PRIOR_NOT_YET_SERVED, PRIOR_OVERLAP, overlapping_prior_hours
-from .training import MAX_MINUTES, TrainingCourse, TrainingMode, TrainingRecord, over_course_hours
+from .training import (MAX_MINUTES, TrainingCourse, TrainingMode, TrainingRecord, over_course_hours,
+                       record_minutes)
 from .messages import N_
 
 VOLUNTEERS, PRIOR, TRAINING, INSURANCE = "volunteers", "prior_hours", "training", "insurance"
@@ -216,29 +217,6 @@ def read_file(data: bytes, filename: str) -> tuple[list[Row], list[Problem]]:
 
 # --- checking --------------------------------------------------------------------------------
 
-_DATE_RE = re.compile(r"^(\d{2,4})[-/.](\d{1,2})[-/.](\d{1,2})$")
-
-
-def parse_date(text: str) -> dt.date | None:
-    """2026-03-05, 2026/3/5, or an ROC date 115/3/5 or 1150305."""
-    text = text.strip()
-    match = _DATE_RE.match(text)
-    if match:
-        year, month, day = (int(g) for g in match.groups())
-    elif re.fullmatch(r"\d{7}", text):
-        year, month, day = int(text[:3]), int(text[3:5]), int(text[5:])
-    elif re.fullmatch(r"\d{8}", text):
-        year, month, day = int(text[:4]), int(text[4:6]), int(text[6:])
-    else:
-        return None
-    if year < 1000:
-        year += 1911
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
-
 def _hours_to_minutes(text: str) -> int | None:
     try:
         hours = float(text)
@@ -291,7 +269,7 @@ class RowChecker:
             if required:
                 self.bad(row, column, N_("This is required."))
             return None
-        day = parse_date(value)
+        day = typed_date(value)  # 2026-03-05, 2026/3/5, ROC 115/3/5, full-width too
         if day is None:
             self.bad(row, column, N_("Enter a date like 2026-01-31 (or 115/01/31)."))
         return day
@@ -474,7 +452,7 @@ class RowChecker:
                                        "course's hours in the catalogue first."),
                          hours=f"{course.minutes / 60:g}")
         else:
-            values["minutes"] = course.minutes if course else None
+            values["minutes"] = record_minutes(course, None)
         if number and course and values["completed_on"]:
             key = (number, course.id, values["completed_on"])
             existing = self.existing.get(number)

@@ -307,6 +307,15 @@ def _keep_certificate(session: Session, record: TrainingRecord, unit_id: int,
                  max_bytes=CERTIFICATE_MAX_BYTES)
 
 
+def record_minutes(course: TrainingCourse | None, minutes: int | None) -> int | None:
+    """A record's minutes: as given, or, left empty (None), the course's own hours - most
+    certificates carry exactly those. The one default for every way a record is made: the
+    record form, the roster import (empty 時數), attendance at an event."""
+    if minutes is None and course is not None:
+        return course.minutes
+    return minutes
+
+
 def add_record(session: Session, volunteer: Volunteer, *, course: TrainingCourse | None,
                completed_on: dt.date | None, minutes: int | None, mode, provider: str = "",
                certificate_no: str = "", certificate: bytes | None = None,
@@ -314,9 +323,11 @@ def add_record(session: Session, volunteer: Volunteer, *, course: TrainingCourse
                actor=None, today: dt.date | None = None,
                repeat_ok: bool = False) -> TrainingRecord:
     """Record one course the volunteer completed, with its certificate's bytes if given (kept
-    under `root`). Raises InvalidTraining or files.UploadRefused (nothing added). A second
-    record of a course is refused unless `repeat_ok` (_check_record)."""
+    under `root`). `minutes` None: the course's hours (record_minutes). Raises InvalidTraining
+    or files.UploadRefused (nothing added). A second record of a course is refused unless
+    `repeat_ok` (_check_record)."""
     begin_write(session)
+    minutes = record_minutes(course, minutes)
     provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
     params: dict = {}
     _refuse(_check_record(session, volunteer, course, completed_on, minutes, mode, provider,
@@ -341,9 +352,11 @@ def update_record(session: Session, record: TrainingRecord, *, course: TrainingC
                   certificate: bytes | None = None, certificate_name: str = "", root=None,
                   actor=None, today: dt.date | None = None) -> TrainingRecord:
     """Correct a record. An uploaded certificate (bytes, kept under `root`) replaces the file
-    before, which is deleted; None keeps it. Nothing changed: nothing audited. Raises
-    InvalidTraining or files.UploadRefused."""
+    before, which is deleted; None keeps it. `minutes` None: the course's hours
+    (record_minutes). Nothing changed: nothing audited. Raises InvalidTraining or
+    files.UploadRefused."""
     begin_write(session)
+    minutes = record_minutes(course, minutes)
     provider, certificate_no = (provider or "").strip(), (certificate_no or "").strip()
     params: dict = {}
     _refuse(_check_record(session, record.volunteer, course, completed_on, minutes, mode,

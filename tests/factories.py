@@ -108,11 +108,12 @@ class Factories:
         from models import plan as plans
 
         actor = actor or self.user(unit, role="admin")
-        plan = plans.create_plan(self.session, unit.id, year, actor)
+        submitted_on = submitted_on or dt.date(year - 1, 11, 15)
+        # started the day it was submitted: a plan of a year long past is history being built
+        plan = plans.create_plan(self.session, unit.id, year, actor, today=submitted_on)
         for key in plans.TEXT_SECTIONS:
             plans.update_section(self.session, plan, key, f"{key} 說明", actor)
         plans.update_items(self.session, plan, {self.item(unit).id: "服務內容"}, actor)
-        submitted_on = submitted_on or dt.date(year - 1, 11, 15)
         decided_on = decided_on or submitted_on + dt.timedelta(days=14)
         today = max(submitted_on, decided_on)
         if status != "draft":

@@ -423,3 +423,23 @@ def test_full_width_phone_numbers_are_imported_as_digits(db, make, unit, course)
     db.commit()
     v = db.scalars(select(Volunteer).where(Volunteer.id_number == ID1)).one()
     assert (v.phone, v.emergency_phone) == ("0912-345-678", "0227001234")
+
+
+def test_full_width_dates_are_imported_as_the_dates_they_say(db, make, unit, course):
+    """A sheet typed on a Chinese keyboard: ２０２４／０３／０１, １９８０－０５－１７, an ROC
+    ０６９／０１／０２, the same dates as their half-width forms."""
+    admin = make.user(unit, role="admin")
+    data = xlsx({
+        "志工": [VOL_HEAD, vol("V401", "丁", ID1, birth="１９８０－０５－１７"),
+                 vol("V402", "戊", ID2, gender="男", birth="０６９／０１／０２")],
+        "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數", "方式", "辦理單位", "證書字號"],
+                 [ID2, course.code, "２０２４／０３／０１", "", "線上", "臺北E大", "E-1"]],
+    })
+    assert roster_import.check(db, unit.id, data, "wide.xlsx").problems == []
+    roster_import.run(db, admin, data, "wide.xlsx")
+    db.commit()
+    first, second = (db.scalars(select(Volunteer).where(Volunteer.id_number == n)).one()
+                     for n in (ID1, ID2))
+    assert first.birth_date == dt.date(1980, 5, 17) and second.birth_date == dt.date(1980, 1, 2)
+    record = db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == second.id)).one()
+    assert record.completed_on == dt.date(2024, 3, 1) and record.minutes == course.minutes

@@ -134,6 +134,36 @@ def test_record_crud_with_validation_and_audit(db, make, seeded):
     assert trail[2].before_data()["completed_on"] == "2025-05-02"
 
 
+def test_a_record_given_no_hours_takes_the_courses_hours_in_the_domain(db, make, seeded):
+    """The default is the domain's, not the form's: any caller leaving the hours out (None)
+    gets the course's own hours, on a new record and on a corrected one (whose course
+    changed: the new course's hours), and the audit entry says so."""
+    vol = make.volunteer(seeded, trained=False)
+    b01, b02 = course(db, seeded, "B01"), course(db, seeded, "B02")
+    record = training.add_record(db, vol, course=b01, completed_on=dt.date(2025, 5, 1),
+                                 minutes=None, mode=TrainingMode.online, today=TODAY)
+    db.commit()
+    assert record.minutes == b01.minutes
+    added = db.scalar(select(AuditEntry).where(AuditEntry.action == "training_record_added"))
+    assert added.after_data()["minutes"] == b01.minutes
+    training.update_record(db, record, course=b01, completed_on=dt.date(2025, 5, 1),
+                           minutes=60, mode=TrainingMode.online, today=TODAY)
+    db.commit()
+    assert record.minutes == 60
+    b02.minutes = 90
+    db.commit()
+    training.update_record(db, record, course=b02, completed_on=dt.date(2025, 5, 1),
+                           minutes=None, mode=TrainingMode.online, today=TODAY)
+    db.commit()
+    db.expire_all()
+    assert record.course_id == b02.id and record.minutes == 90
+    with pytest.raises(InvalidTraining) as bad:  # no course, no hours: the course is asked for
+        training.add_record(db, vol, course=None, completed_on=dt.date(2025, 5, 1),
+                            minutes=None, mode=TrainingMode.online, today=TODAY)
+    assert bad.value.errors == {"course_id": "required", "minutes": "not_positive"}
+    db.rollback()
+
+
 def test_a_record_before_birth_or_of_a_course_already_recorded_is_refused(db, make, seeded,
                                                                           admin):
     """The review: a training date before the volunteer's birth date was accepted, and so was a
@@ -534,6 +564,19 @@ def test_a_record_without_hours_takes_the_courses_hours(db, make, unit, admin):
     db.rollback()
     [record] = db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id)).all()
     assert record.minutes == b01.minutes and record.course_id == b01.id
+
+
+def test_a_certificate_date_typed_full_width_is_the_date_it_says(db, make, unit, admin):
+    """A phone's Chinese keyboard types ２０２５／０４／０１: the form takes it as 2025-04-01."""
+    training.seed_catalogue(db, unit)
+    db.commit()
+    vol = make.volunteer(unit, trained=False)
+    response = admin.post(f"/admin/training/volunteers/{vol.id}/records/new",
+                          _record_form(db, unit, completed_on="２０２５／０４／０１"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.rollback()
+    [record] = db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id)).all()
+    assert record.completed_on == dt.date(2025, 4, 1)
 
 
 def test_pages_and_roles(app, db, make, unit, admin, supervisor, volunteer, anon):

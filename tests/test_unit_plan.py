@@ -76,7 +76,7 @@ def items(make, unit):
 
 
 def full_plan(db, unit, actor, items, year=2027):
-    plan = plans.create_plan(db, unit.id, year, actor)
+    plan = plans.create_plan(db, unit.id, year, actor, today=TODAY)
     for key, text in TEXTS.items():
         plans.update_section(db, plan, key, text, actor)
     plans.update_items(db, plan, {items[0].id: "每週到宅關懷獨居長者。"}, actor)
@@ -88,7 +88,7 @@ def full_plan(db, unit, actor, items, year=2027):
 
 def test_submit_is_refused_while_sections_are_empty_and_names_them(db, make, unit, items):
     actor = make.user(unit)
-    plan = plans.create_plan(db, unit.id, 2027, actor)
+    plan = plans.create_plan(db, unit.id, 2027, actor, today=TODAY)
     plans.update_section(db, plan, "recruitment", "召募說明", actor)
     with pytest.raises(PlanError) as refused:
         plans.submit(db, plan, actor, submitted_on=TODAY, today=TODAY)
@@ -169,13 +169,13 @@ def test_editing_a_filed_version_starts_a_new_one_and_the_old_one_keeps_its_reco
 def test_bad_plan_input_is_refused(db, make, unit, items):
     actor = make.user(unit)
     other_item = make.item(make.unit())
-    plan = plans.create_plan(db, unit.id, 2027, actor)
+    plan = plans.create_plan(db, unit.id, 2027, actor, today=TODAY)
     db.commit()
     with pytest.raises(PlanError, match="already a plan for 2027"):
-        plans.create_plan(db, unit.id, 2027, actor)
+        plans.create_plan(db, unit.id, 2027, actor, today=TODAY)
     db.rollback()
-    with pytest.raises(PlanError, match="from 2000 to 2100"):
-        plans.create_plan(db, unit.id, 1999, actor)
+    with pytest.raises(PlanError, match="from 2025 to 2027"):
+        plans.create_plan(db, unit.id, 1999, actor, today=TODAY)
     db.rollback()
     plan = fresh(db).get(ServicePlan, plan.id)
     with pytest.raises(PlanError, match="unit's list"):
@@ -249,9 +249,9 @@ def test_only_admins_reach_unit_and_plan_pages(db, make, unit, items, admin, sup
     assert admin.get(f"/admin/plans/{year}/versions/9").status_code == 404
     assert admin.get(f"/admin/plans/{year}/sections/nope").status_code == 404
     other = make.unit()
-    plans.create_plan(db, other.id, 2031, make.user(other))
+    plans.create_plan(db, other.id, 2028, make.user(other), today=dt.date(2027, 6, 1))
     db.commit()
-    assert admin.get("/admin/plans/2031").status_code == 404  # another unit's plan
+    assert admin.get("/admin/plans/2028").status_code == 404  # another unit's plan
 
 
 def test_profile_form_saves_and_refuses_in_words(db, make, unit, admin):
@@ -589,3 +589,92 @@ def test_a_section_edited_on_its_own_page_goes_back_to_the_plan(db, make, unit, 
     assert saved.status_code == 302 and saved.location.endswith("/admin/plans/2027#section-recruitment")
     in_place = admin.get("/admin/plans/2027/sections/training", headers={"HX-Request": "true"})
     assert "hx-post" in in_place.get_data(as_text=True)  # in the plan, htmx swaps it in place
+
+
+# --- a plan's year, and a draft started by mistake -------------------------------------------
+
+@pytest.mark.parametrize("today, low, high", [
+    (dt.date(2026, 12, 2), 2025, 2027), (dt.date(2027, 1, 1), 2026, 2028)])
+def test_a_plan_is_for_last_year_this_year_or_next_year(db, make, unit, today, low, high):
+    actor = make.user(unit)
+    for year in (low - 1, high + 1, 1999, 2099):
+        with pytest.raises(PlanError) as refused:
+            plans.create_plan(db, unit.id, year, actor, today=today)
+        assert refused.value.params == {"low": low, "high": high}
+        db.rollback()
+    for year in (low, high):
+        assert plans.create_plan(db, unit.id, year, actor, today=today).year == year
+    db.commit()
+    assert sorted(p.year for p in plans.plans_of(fresh(db), unit.id)) == [low, high]
+
+
+def test_a_year_out_of_the_window_is_refused_in_words_over_http(db, admin):
+    this_year = taipei_date(utcnow()).year
+    for year in ("2099", "1999", str(this_year + 2)):
+        response = admin.post("/admin/plans", {"year": year})
+        assert response.status_code == 400
+        text = response.get_data(as_text=True)
+        assert (f"計畫為去年、今年或明年的年度：請輸入 {this_year - 1} 到 {this_year + 1} "
+                f"之間的年度。") in text, text
+    assert fresh(db).scalar(select(func.count()).select_from(ServicePlan)) == 0
+    english = admin.post("/admin/plans", {"year": "2099"}, headers={"Accept-Language": "en"})
+    assert (f"A plan is for last year, this year or next year: enter a year from {this_year - 1} "
+            f"to {this_year + 1}.") in english.get_data(as_text=True)
+    assert admin.post("/admin/plans", {"year": str(this_year + 1)}).status_code == 302
+
+
+def test_a_draft_started_by_mistake_is_deleted_with_its_files(db, make, unit, items, admin,
+                                                              supervisor, uploads):
+    year = taipei_date(utcnow()).year + 1
+    assert admin.post("/admin/plans", {"year": str(year)}).status_code == 302
+    assert admin.post(f"/admin/plans/{year}/sections/recruitment",
+                      {"text": "打錯年度的草稿"}).status_code == 302
+    assert admin.post(f"/admin/plans/{year}/documents",
+                      {"document": (io.BytesIO(b"%PDF-1.4\n%%EOF\nwrong"), "x.pdf"),
+                       "label": "誤傳"}, content_type="multipart/form-data").status_code == 302
+    file_id = fresh(db).scalar(select(plans.PlanDocument.file_id))
+    on_disk = uploads / db.get(StoredFile, file_id).storage_key
+    page = admin.get(f"/admin/plans/{year}").get_data(as_text=True)
+    url = f"/admin/plans/{year}/delete"
+    assert f'href="{url}"' in page and "刪除這份草稿" in page
+    confirm = admin.get(url)
+    assert confirm.status_code == 200 and "刪除 " + str(year) in confirm.get_data(as_text=True)
+    assert supervisor.get(url).status_code == 403 and supervisor.post(url, {}).status_code == 403
+    assert admin.client.post(url, data={}).status_code == 400  # no CSRF token
+    assert plans.plan_for_year(fresh(db), unit.id, year) is not None and on_disk.exists()
+    done = admin.post(url, {})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/admin/plans")
+    listing = admin.get("/admin/plans").get_data(as_text=True)
+    assert f"已刪除 {year} 年度計畫" in listing
+    assert plans.plan_for_year(fresh(db), unit.id, year) is None
+    assert db.scalar(select(func.count()).select_from(plans.PlanVersion)) == 0
+    assert db.scalar(select(func.count()).select_from(plans.PlanItem)) == 0
+    assert db.get(StoredFile, file_id) is None and not on_disk.exists()
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "plan_deleted"))
+    assert entry.actor_user_id == admin.user.id and "打錯年度的草稿" in entry.before
+    assert entry.before_data()["year"] == year
+    assert admin.get(url).status_code == 404 and admin.post(url, {}).status_code == 404
+    assert admin.post("/admin/plans", {"year": str(year)}).status_code == 302  # started again
+
+
+def test_a_plan_ever_submitted_is_not_deleted(db, make, unit, items, admin):
+    plan = full_plan(db, unit, admin.user, items, year=taipei_date(utcnow()).year)
+    today = taipei_date(utcnow())
+    plans.submit(db, plan, admin.user, submitted_on=today, today=today)
+    db.commit()
+    plans.update_section(db, plan, "training", "新版本", admin.user)  # version 2, a draft
+    db.commit()
+    year, url = plan.year, f"/admin/plans/{plan.year}/delete"
+    assert f'href="{url}"' not in admin.get(f"/admin/plans/{year}").get_data(as_text=True)
+    shown = admin.get(url)
+    assert shown.status_code == 302
+    assert "只有從未送件的計畫可以刪除" in admin.get(f"/admin/plans/{year}").get_data(as_text=True)
+    refused = admin.post(url, {})
+    assert refused.status_code == 302
+    assert "只有從未送件的計畫可以刪除" in admin.get(f"/admin/plans/{year}").get_data(as_text=True)
+    assert [v.status for v in plans.plan_for_year(fresh(db), unit.id, year).versions] == [
+        PlanStatus.submitted, PlanStatus.draft]
+    with pytest.raises(PlanError, match="never submitted"):
+        plans.delete_plan(db, plans.plan_for_year(db, unit.id, year), admin.user, root=None)
+    db.rollback()
+    assert "plan_deleted" not in actions(db, "plan_")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from models import awards as aw
 from models import award_rules
+from models.contact import typed_date
 from models.export import neutralise
 from models.hours import hours_text
 
@@ -92,9 +93,23 @@ def to_xlsx(rows: list[list]) -> bytes:
     return buffer.getvalue()
 
 
+class TypedDate(click.ParamType):
+    """A day on the command line as contact.typed_date reads it (2026-03-31, 2026/3/31, an ROC
+    115/3/31, full-width too)."""
+    name = "date"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        day = typed_date(value)
+        if day is None:
+            self.fail(f"{value!r} is not a date like 2026-03-31.", param, ctx)
+        return day
+
+
 @click.command("awards", help="Award eligibility of every active volunteer on a day "
                "(rules.md: certificates and awards).")
-@click.option("--as-of", "as_of", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--as-of", "as_of", required=True, type=TypedDate())
 @click.option("--award", "award", default=None, help="Only this award key.")
 @click.option("--unit-id", type=int, default=None)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
@@ -106,7 +121,7 @@ def awards_command(as_of, award, unit_id, fmt, output):
     keys = [r.key for r in award_rules.rules(session)]
     if award and award not in keys:
         raise click.BadParameter(f"unknown award; one of {', '.join(keys)}", param_hint="--award")
-    rows = _rows(session, as_of.date(), award, unit_id)
+    rows = _rows(session, as_of, award, unit_id)
     data = to_csv(rows) if fmt == "csv" else to_xlsx(rows)
     if output and output != "-":  # '-': standard output, as for `hourbook report`
         with open(output, "wb") as fh:

@@ -5,6 +5,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+import wtforms
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
@@ -135,24 +136,35 @@ DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 
 
 def plain_date(raw) -> dt.date | None:
-    """A YYYY-MM-DD typed into a form or query string, within the years a person means
-    (1900–2100: the year 9999 overflows the first day added to it), else None."""
+    """A date typed into a form or query string (contact.typed_date: 2026-01-31, 2026/1/31,
+    full-width too), within the years a person means (1900–2100: the year 9999 overflows the
+    first day added to it), else None."""
+    day = contact.typed_date(raw)
+    return day if day is not None and DATE_MIN <= day <= DATE_MAX else None
+
+
+def _typed_moment(raw) -> dt.datetime | None:
+    """A day and a wall time typed as text (2026-01-31T09:30, or a space for the T; the day as
+    contact.typed_date reads it, full-width too; no time: midnight), naive, or None."""
+    text = contact.half_width(raw if isinstance(raw, str) else "")
+    day_text, _, time_text = text.replace(" ", "T", 1).partition("T")
+    day = contact.typed_date(day_text)
     try:
-        day = dt.date.fromisoformat((raw or "").strip())
-    except (TypeError, ValueError):
+        time = dt.time.fromisoformat(time_text) if time_text else dt.time()
+    except ValueError:
         return None
-    return day if DATE_MIN <= day <= DATE_MAX else None
+    if day is None or time.tzinfo is not None:
+        return None
+    return dt.datetime.combine(day, time)
 
 
 def local_moment(raw) -> dt.datetime | None:
-    """An <input type=datetime-local> value (Taipei wall time, like 2026-01-31T09:30) as an aware
-    UTC moment, on a day within DATE_MIN–DATE_MAX, else None. A date picker lets the year 0001
-    through (it has no UTC moment eight hours earlier) and 9999 (no day after it)."""
-    try:
-        local = dt.datetime.fromisoformat((raw or "").strip())
-    except (TypeError, ValueError):
-        return None
-    if local.tzinfo is not None or not DATE_MIN <= local.date() <= DATE_MAX:
+    """An <input type=datetime-local> value (Taipei wall time, like 2026-01-31T09:30; typed as
+    text, full-width too) as an aware UTC moment, on a day within DATE_MIN–DATE_MAX, else None.
+    A date picker lets the year 0001 through (it has no UTC moment eight hours earlier) and
+    9999 (no day after it)."""
+    local = _typed_moment(raw)
+    if local is None or not DATE_MIN <= local.date() <= DATE_MAX:
         return None
     return local.replace(tzinfo=TAIPEI).astimezone(dt.timezone.utc)
 
@@ -163,14 +175,26 @@ def date_range_refusal(raw, label) -> str | None:
     reader's language; else None (the caller says what format it wants)."""
     from flask_babel import gettext as _
 
-    try:
-        day = dt.datetime.fromisoformat((raw or "").strip()).date()
-    except (TypeError, ValueError):
-        return None
-    if DATE_MIN <= day <= DATE_MAX:
+    local = _typed_moment(raw)
+    if local is None or DATE_MIN <= local.date() <= DATE_MAX:
         return None
     return _("%(field)s: enter a date from %(first)s to %(last)s.", field=label,
              first=DATE_MIN.isoformat(), last=DATE_MAX.isoformat())
+
+
+class DateField(wtforms.DateField):
+    """Every form's date field (route modules take it from here, not from wtforms): what a date
+    picker sends (2026-01-31) and what is typed where the browser shows a text box instead, as
+    contact.typed_date reads it (2026/1/31, an ROC 115/1/31, full-width ２０２６／０１／３１).
+    Anything else keeps the field's own invalid_value_message."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            day = contact.typed_date(" ".join(v for v in valuelist if isinstance(v, str)))
+            if day is not None:
+                self.data = day
+                return
+        super().process_formdata(valuelist)
 
 
 def db_ids(values) -> list[int]:

@@ -3,6 +3,8 @@ admin edits that section in place (htmx), submits, and sees the status; the plan
 profile fit a phone."""
 from __future__ import annotations
 
+import datetime as dt
+
 from playwright.sync_api import expect
 
 from models import plan as plans
@@ -21,7 +23,7 @@ def test_edit_a_section_submit_and_see_the_status_on_a_tablet(app, open_page, db
     app.config["HOURBOOK_UPLOAD_DIR"] = str(tmp_path / "uploads")
     admin = make.user(unit, role="admin")
     item = make.item(unit, code="A01", name_zh="長者關懷訪視")
-    plan = plans.create_plan(db, unit.id, 2027, admin)
+    plan = plans.create_plan(db, unit.id, 2027, admin, today=dt.date(2026, 12, 2))
     for key, text in TEXTS.items():  # guidance (輔導) left empty
         plans.update_section(db, plan, key, text, admin)
     plans.update_items(db, plan, {item.id: "每週到宅關懷獨居長者。"}, admin)

@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
 from sqlalchemy import select
-from wtforms import DateField, MonthField, RadioField, SelectField, StringField, TimeField
+from wtforms import MonthField, RadioField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -28,7 +28,7 @@ from models.people import User, Volunteer, VolunteerStatus
 from models.service import Site, service_items_for
 from models.verification import may_act_on, supervised_site_ids
 
-from ..forms import db_id, plain_date
+from ..forms import DateField, db_id, plain_date
 from ..access import STAFF, roles
 from ..downloads import download
 from ..extensions import db
@@ -403,11 +403,7 @@ def new_shift():
         site = request.args.get("site", "")
         if db_id(site) is not None:
             form.site_id.data = site
-        on = request.args.get("on", "")
-        try:
-            form.starts_on.data = dt.date.fromisoformat(on) if on else _today()
-        except ValueError:
-            form.starts_on.data = _today()
+        form.starts_on.data = plain_date(request.args.get("on", "")) or _today()
     elif form.validate_on_submit():
         try:
             shift = att.create_shift(

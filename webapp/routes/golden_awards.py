@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
@@ -22,6 +22,7 @@ from models.messages import translated
 
 from .. import i18n
 from ..extensions import db
+from ..forms import DateField
 from .recognition import (STATUS_LABELS, IssueForm, _as_of_arg, _common, _today, _xlsx,
                           admin_only, awards_bp, forget_deadlines)
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectMultipleField, StringField
+from wtforms import RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
@@ -19,7 +19,7 @@ from models.base import taipei_date, utcnow
 from models.insurance import CoverKind, InsuranceCover, InvalidCover
 from models.people import Role, Volunteer
 
-from ..forms import db_ids
+from ..forms import DateField, db_ids
 from ..access import roles
 from ..extensions import db
 

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -29,7 +29,7 @@ from models.recruitment import InvalidApplication
 from models.unit import Unit
 
 from ..access import public
-from ..forms import GENDER_LABELS, ID_KIND_LABELS, email_address, phone_number
+from ..forms import DateField, GENDER_LABELS, ID_KIND_LABELS, email_address, phone_number
 from ..extensions import db, limiter
 
 bp = Blueprint("openings", __name__)

@@ -250,8 +250,8 @@ def correct_profile(volunteer_id: int):
     or the volunteer's status page). `next`, a path of this site, is where the page leads
     back to and where a save returns."""
     from .auth import safe_next
-    import datetime as dt
 
+    from models.contact import typed_date
     from models.idnumbers import ID_KINDS
     from models.people import Gender, Volunteer
     from models.recruitment import ADULT_AGE
@@ -263,10 +263,7 @@ def correct_profile(volunteer_id: int):
     values = request.form if request.method == "POST" else None
     back = safe_next(request.values.get("next"), "")
     if request.method == "POST":
-        try:
-            birth = dt.date.fromisoformat(request.form.get("birth_date", ""))
-        except ValueError:
-            birth = None
+        birth = typed_date(request.form.get("birth_date", ""))
         try:
             privacy.correct_identity(
                 db.session, volunteer, current_user, name_zh=request.form.get("name_zh", ""),

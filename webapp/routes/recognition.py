@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
@@ -30,7 +30,7 @@ from models.people import Role, Volunteer, volunteer_by_number
 from ..access import roles
 from ..downloads import download
 from ..extensions import db
-from ..forms import plain_date
+from ..forms import DateField, plain_date
 from ..i18n import DEFAULT, forced_locale, refusal_text
 from ..i18n import explain_award as explain
 from ..i18n import explain_award_html

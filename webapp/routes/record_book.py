@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
@@ -29,7 +29,7 @@ from models.export import MIMETYPES
 from models.record_book import RecordBookError
 from models.prior_service import PriorCertificate, PriorHours
 
-from ..forms import db_ids
+from ..forms import DateField, db_ids
 from ..access import roles
 from ..downloads import download
 from ..extensions import db

@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -30,7 +30,7 @@ from models.recruitment import Application
 
 from ..welcome import welcome_sheet
 from .home import qr_svg
-from ..forms import date_range_refusal, db_id, db_ids, local_moment, read_as_typed
+from ..forms import DateField, date_range_refusal, db_id, db_ids, local_moment, read_as_typed
 from ..access import roles
 from ..extensions import db
 from ..i18n import forced_locale, refusal_text

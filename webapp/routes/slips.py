@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, TextAreaField
+from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -32,6 +32,7 @@ from models.unit_profile import logo_bytes as unit_logo
 from ..access import roles
 from ..downloads import download
 from ..extensions import db
+from ..forms import DateField
 from ..printing.slips import slip_doc, slips_pdf
 from .files import upload_root
 from ..i18n import refusal_text

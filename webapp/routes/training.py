@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import (BooleanField, DateField, DecimalField, RadioField, SelectField, StringField,
+from wtforms import (BooleanField, DecimalField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -28,7 +28,7 @@ from models.training import (InvalidTraining, TrainingCourse, TrainingEvent, Tra
                              TrainingMode, TrainingRecord)
 from models.unit import CATEGORY_LABELS as unit_category_labels, Category, Unit
 
-from ..forms import db_ids
+from ..forms import DateField, db_ids
 from ..access import roles
 from ..downloads import download
 from ..extensions import db
@@ -250,8 +250,7 @@ def _save_record(form, person, record=None):
     if upload and getattr(upload, "filename", ""):
         certificate = read_upload(upload, training.CERTIFICATE_MAX_BYTES)
     values = dict(course=course, completed_on=form.completed_on.data,
-                  minutes=_minutes(form.hours.data) if form.hours.data is not None
-                  else (course.minutes if course else None), mode=form.mode.data,
+                  minutes=_minutes(form.hours.data), mode=form.mode.data,
                   provider=form.provider.data, certificate_no=form.certificate_no.data,
                   certificate=certificate, certificate_name=getattr(upload, "filename", "") or "",
                   root=upload_root(), actor=current_user, today=_today())

@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
 
 from models import plan as plans
 from models import unit_profile
@@ -25,7 +25,7 @@ from models.unit import Unit
 from ..access import roles
 from ..downloads import download
 from ..extensions import db
-from ..forms import read_as_typed
+from ..forms import DateField
 from ..printing.plan import plan_doc, plan_pdf
 from ..i18n import refusal_text
 from .files import refusal_message, upload_root
@@ -39,10 +39,9 @@ TOO_LONG = _l("Use at most %(max)d characters.")
 # --- forms -------------------------------------------------------------------------------
 
 class NewPlanForm(FlaskForm):
+    # which years: the domain's rule (plans.plan_years: last year to next year)
     year = IntegerField(_l("Year"), invalid_value_message=_l("Enter the year, like 2027."), validators=[
-        InputRequired(_l("Enter the year, like 2027.")), read_as_typed,
-        NumberRange(min=plans.YEAR_MIN, max=plans.YEAR_MAX,
-                    message=_l("Enter a year from %(min)s to %(max)s."))])
+        InputRequired(_l("Enter the year, like 2027."))])
 
 
 class SectionForm(FlaskForm):
@@ -117,8 +116,9 @@ def _unit_items(version) -> list[ServiceItem]:
 @admin_only
 def plan_list():
     year = request.args.get("year", type=int)  # from a reminder: the year it is about
-    if year is None or not plans.YEAR_MIN <= year <= plans.YEAR_MAX:
-        year = taipei_date(utcnow()).year + 1
+    low, high = plans.plan_years(taipei_date(utcnow()))
+    if year is None or not low <= year <= high:
+        year = high
     form = NewPlanForm() if request.method == "POST" else NewPlanForm(
         formdata=None, data={"year": year})
     status = 200
@@ -159,13 +159,39 @@ def _plan_page(plan: ServicePlan, version=None, filing_form=None, doc_form=None,
         editable=version.id == plan.current.id, sections=plans.SECTIONS,
         empty=plans.empty_sections(version), filing_form=filing_form,
         filing_action=filing_action, doc_form=doc_form or DocumentForm(formdata=None),
-        remove_form=RemoveForm(formdata=None), empties_refused=empties_refused), status
+        remove_form=RemoveForm(formdata=None), empties_refused=empties_refused,
+        deletable=plans.may_delete(plan)), status
 
 
 @bp.get("/plans/<int:year>")
 @admin_only
 def plan(year: int):
     return _plan_page(_plan_or_404(year))
+
+
+@bp.route("/plans/<int:year>/delete", methods=["GET", "POST"])
+@admin_only
+def delete_plan(year: int):
+    """A plan started by mistake (never submitted): a page to confirm, then deleted."""
+    plan = _plan_or_404(year)
+    form = RemoveForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            plans.delete_plan(db.session, plan, current_user, root=upload_root())
+        except PlanError as error:
+            db.session.rollback()
+            flash(refusal_text(error), "error")
+            return redirect(url_for(".plan", year=year))
+        db.session.commit()
+        flash(_("Plan %(year)d deleted.", year=year), "success")
+        return redirect(url_for(".plan_list"))
+    if not plans.may_delete(plan):
+        flash(_(plans.NOT_DELETABLE), "error")
+        return redirect(url_for(".plan", year=year))
+    return render_template("unit_plan/confirm_delete.html", plan=plan, form=form,
+                           filled=len(plans.SECTIONS) - len(plans.empty_sections(plan.current)),
+                           sections_total=len(plans.SECTIONS)), \
+        400 if request.method == "POST" else 200
 
 
 @bp.get("/plans/<int:year>/versions/<int:number>")

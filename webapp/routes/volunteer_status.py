@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from models import account_links
@@ -23,7 +23,7 @@ from models.people import Role, User, Volunteer
 
 from ..access import roles
 from ..extensions import db
-from ..forms import ButtonForm, SignInEmailForm
+from ..forms import ButtonForm, DateField, SignInEmailForm
 from ..i18n import refusal_text
 from ..welcome import welcome_sheet
 from .evaluation import BAD_DATE, apply_errors, volunteer_or_404
