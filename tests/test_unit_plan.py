@@ -22,6 +22,9 @@ from models.unit_profile import ProfileError, UnitProfile
 from models.verification import SupervisorSite
 
 TODAY = dt.date(2026, 12, 2)
+# The plan the HTTP tests write: next year by today's Taipei date (a new plan may be for last,
+# this or next year, plans.plan_years), so they pass in any year.
+NEXT = taipei_date(utcnow()).year + 1
 TEXTS = {"recruitment": "透過社區公告與網站召募志工，每年兩梯次。",
          "training": "基礎訓練與特殊訓練依規定辦理。",
          "management": "建立志工資料與服務紀錄，每月檢討。",
@@ -318,24 +321,24 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
     unit_profile.update_profile(db, fresh(db).get(Unit, unit.id), admin.user,
                                 responsible_person="王董事長", registration_no="北市社字第9號")
     db.commit()
-    assert admin.post("/admin/plans", {"year": "2027"}).status_code == 302
-    assert admin.post("/admin/plans", {"year": "2027"}).status_code == 400  # twice
+    assert admin.post("/admin/plans", {"year": str(NEXT)}).status_code == 302
+    assert admin.post("/admin/plans", {"year": str(NEXT)}).status_code == 400  # twice
     bad_year = admin.post("/admin/plans", {"year": "20x7"})
     assert bad_year.status_code == 400
     # one message, the field's own: not also the range rule about a number nobody typed
     text = bad_year.get_data(as_text=True)
     assert "請輸入年度，例如 2027。" in text and "請輸入整數" not in text and "之間的年度" not in text
     # Edit a section in place (htmx): the section and the filing card come back
-    form = admin.get("/admin/plans/2027/sections/recruitment", headers={"HX-Request": "true"})
+    form = admin.get(f"/admin/plans/{NEXT}/sections/recruitment", headers={"HX-Request": "true"})
     assert 'name="text"' in form.get_data(as_text=True)
-    saved = admin.post("/admin/plans/2027/sections/recruitment", {"text": TEXTS["recruitment"]},
+    saved = admin.post(f"/admin/plans/{NEXT}/sections/recruitment", {"text": TEXTS["recruitment"]},
                        hx=True)
     body = saved.get_data(as_text=True)
     assert saved.status_code == 200 and TEXTS["recruitment"] in body
     empties = body.split('id="plan-empties" hx-swap-oob="true"')[1].split("</div>")[0]
     assert "訓練" in empties and "召募" not in empties  # recruitment is no longer listed as empty
     # Submitting with empty sections is refused and names them
-    refused = admin.post("/admin/plans/2027/filing/submit", {"day": "2026-11-30"})
+    refused = admin.post(f"/admin/plans/{NEXT}/filing/submit", {"day": "2026-11-30"})
     assert refused.status_code == 400
     text = refused.get_data(as_text=True)
     assert re.search(r"尚有空白項目：訓練、管理、運用、輔導、考核、服務項目", text), text
@@ -343,40 +346,40 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
     assert 'class="flash flash-error" id="empty-sections" role="alert"' in text
     assert fresh(db).scalar(select(ServicePlan)).current.status == PlanStatus.draft
     for key, value in TEXTS.items():
-        assert admin.post(f"/admin/plans/2027/sections/{key}", {"text": value}).status_code == 302
-    too_long = admin.post("/admin/plans/2027/sections/training", {"text": "字" * 5001})
+        assert admin.post(f"/admin/plans/{NEXT}/sections/{key}", {"text": value}).status_code == 302
+    too_long = admin.post(f"/admin/plans/{NEXT}/sections/training", {"text": "字" * 5001})
     assert too_long.status_code == 400 and "5000" in too_long.get_data(as_text=True)
-    assert admin.post("/admin/plans/2027/sections/service_items",
+    assert admin.post(f"/admin/plans/{NEXT}/sections/service_items",
                       {"item": [str(items[0].id), str(items[1].id)],
                        f"text-{items[0].id}": "每週到宅關懷"}).status_code == 302
-    future = admin.post("/admin/plans/2027/filing/submit", {"day": "2999-01-01"})
+    future = admin.post(f"/admin/plans/{NEXT}/filing/submit", {"day": "2999-01-01"})
     assert future.status_code == 400 and "日期不能在未來" in future.get_data(as_text=True)
-    done = admin.post("/admin/plans/2027/filing/submit",
+    done = admin.post(f"/admin/plans/{NEXT}/filing/submit",
                       {"day": "2026-11-30", "reference_no": "收文第1號"})
     assert done.status_code == 302
-    page = admin.get("/admin/plans/2027").get_data(as_text=True)
+    page = admin.get(f"/admin/plans/{NEXT}").get_data(as_text=True)
     assert "已送件" in page and "收文第1號" in page
-    assert admin.post("/admin/plans/2027/filing/nope", {}).status_code == 404
+    assert admin.post(f"/admin/plans/{NEXT}/filing/nope", {}).status_code == 404
     # Attach the submission receipt; a bad document is refused
-    bad_doc = admin.post("/admin/plans/2027/documents",
+    bad_doc = admin.post(f"/admin/plans/{NEXT}/documents",
                          {"document": (io.BytesIO(b"MZ\x90\x00"), "receipt.pdf")},
                          content_type="multipart/form-data")
     assert bad_doc.status_code == 400 and "請上傳 PDF、JPEG 或 PNG" in bad_doc.get_data(as_text=True)
-    doc = admin.post("/admin/plans/2027/documents",
+    doc = admin.post(f"/admin/plans/{NEXT}/documents",
                      {"document": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "receipt.pdf"),
                       "label": "送件回執"}, content_type="multipart/form-data")
     assert doc.status_code == 302
-    assert "送件回執" in admin.get("/admin/plans/2027").get_data(as_text=True)
+    assert "送件回執" in admin.get(f"/admin/plans/{NEXT}").get_data(as_text=True)
     # Editing the submitted plan starts version 2; version 1 stays readable as filed
-    again = admin.post("/admin/plans/2027/sections/training", {"text": "修正後的訓練"}, hx=True)
-    assert again.status_code == 204 and again.headers["HX-Redirect"] == "/admin/plans/2027"
-    latest = admin.get("/admin/plans/2027").get_data(as_text=True)
+    again = admin.post(f"/admin/plans/{NEXT}/sections/training", {"text": "修正後的訓練"}, hx=True)
+    assert again.status_code == 204 and again.headers["HX-Redirect"] == f"/admin/plans/{NEXT}"
+    latest = admin.get(f"/admin/plans/{NEXT}").get_data(as_text=True)
     assert "第 2 版" in latest and "修正後的訓練" in latest
-    v1 = admin.get("/admin/plans/2027/versions/1").get_data(as_text=True)
+    v1 = admin.get(f"/admin/plans/{NEXT}/versions/1").get_data(as_text=True)
     assert TEXTS["training"] in v1 and "修正後的訓練" not in v1 and "收文第1號" in v1
     assert "送件回執" in v1
     # The PDF: unit details, year, version, the seven headings in order, the items
-    pdf = admin.get("/admin/plans/2027.pdf")
+    pdf = admin.get(f"/admin/plans/{NEXT}.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = pdf_text(pdf.get_data(), tmp_path)
     assert "中華民國 116 年度志願服務計畫" in text and "第 2 版" in text
@@ -386,12 +389,12 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
     positions = [text.index(h) for h in headings]
     assert positions == sorted(positions)
     assert "修正後的訓練" in text and "長者關懷訪視" in text and "每週到宅關懷" in text
-    old = pdf_text(admin.get("/admin/plans/2027/versions/1.pdf").get_data(), tmp_path, "v1.pdf")
+    old = pdf_text(admin.get(f"/admin/plans/{NEXT}/versions/1.pdf").get_data(), tmp_path, "v1.pdf")
     assert "第 1 版" in old and TEXTS["training"] in old and "已送件" in old
     # The same as a Word file
     from docx import Document
 
-    word = admin.get("/admin/plans/2027.docx")
+    word = admin.get(f"/admin/plans/{NEXT}.docx")
     assert word.status_code == 200 and word.mimetype.endswith("wordprocessingml.document")
     document = Document(io.BytesIO(word.get_data()))
     paragraphs = [p.text for p in document.paragraphs]
@@ -399,15 +402,15 @@ def test_plan_over_http_edit_submit_version_and_pdf(db, make, unit, items, admin
     assert "中華民國 116 年度志願服務計畫" in paragraphs and "修正後的訓練" in paragraphs
     cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
     assert "王董事長" in cells and "長者關懷訪視" in cells and "每週到宅關懷" in cells
-    old_word = Document(io.BytesIO(admin.get("/admin/plans/2027/versions/1.docx").get_data()))
+    old_word = Document(io.BytesIO(admin.get(f"/admin/plans/{NEXT}/versions/1.docx").get_data()))
     assert TEXTS["training"] in [p.text for p in old_word.paragraphs]
 
 
 def test_a_document_attached_by_mistake_is_removed_with_its_file(db, make, unit, items, admin,
                                                                   supervisor, uploads):
-    assert admin.post("/admin/plans", {"year": "2027"}).status_code == 302
+    assert admin.post("/admin/plans", {"year": str(NEXT)}).status_code == 302
     for label in ("送件回執", "別人的身分證影本"):
-        assert admin.post("/admin/plans/2027/documents",
+        assert admin.post(f"/admin/plans/{NEXT}/documents",
                           {"document": (io.BytesIO(b"%PDF-1.4\n%%EOF\n" + label.encode()), "x.pdf"),
                            "label": label}, content_type="multipart/form-data").status_code == 302
     keep, wrong = fresh(db).scalars(select(plans.PlanDocument).order_by(plans.PlanDocument.id))
@@ -415,17 +418,17 @@ def test_a_document_attached_by_mistake_is_removed_with_its_file(db, make, unit,
     wrong_file = db.get(StoredFile, wrong_file_id)
     on_disk = uploads / wrong_file.storage_key
     assert on_disk.exists()
-    page = admin.get("/admin/plans/2027").get_data(as_text=True)
+    page = admin.get(f"/admin/plans/{NEXT}").get_data(as_text=True)
     assert f'id="document-{wrong_id}"' in page and "刪除 別人的身分證影本" in page
-    url = f"/admin/plans/2027/documents/{wrong_id}/delete"
+    url = f"/admin/plans/{NEXT}/documents/{wrong_id}/delete"
     assert supervisor.post(url, {}).status_code == 403
     assert admin.client.post(url, data={}).status_code == 400  # no CSRF token
-    assert admin.post("/admin/plans/2027/documents/999999/delete", {}).status_code == 404
+    assert admin.post(f"/admin/plans/{NEXT}/documents/999999/delete", {}).status_code == 404
     assert admin.post("/admin/plans/2026/documents/1/delete", {}).status_code == 404
     assert fresh(db).get(plans.PlanDocument, wrong_id) is not None and on_disk.exists()
     done = admin.post(url, {})
-    assert done.status_code == 302 and done.headers["Location"].endswith("/admin/plans/2027#documents")
-    page = admin.get("/admin/plans/2027").get_data(as_text=True)
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/admin/plans/{NEXT}#documents")
+    page = admin.get(f"/admin/plans/{NEXT}").get_data(as_text=True)
     assert "別人的身分證影本" not in page and "送件回執" in page and "文件已刪除" in page
     assert not on_disk.exists()
     assert admin.get(f"/files/{wrong_file_id}").status_code == 404
@@ -440,10 +443,10 @@ def test_a_document_attached_by_mistake_is_removed_with_its_file(db, make, unit,
 
 
 def test_the_same_document_twice_is_attached_once(db, make, unit, items, admin, uploads):
-    assert admin.post("/admin/plans", {"year": "2027"}).status_code == 302
+    assert admin.post("/admin/plans", {"year": str(NEXT)}).status_code == 302
 
     def attach(body: bytes):
-        return admin.post("/admin/plans/2027/documents",
+        return admin.post(f"/admin/plans/{NEXT}/documents",
                           {"document": (io.BytesIO(b"%PDF-1.4\n%%EOF\n" + body), "x.pdf"),
                            "label": "送件回執"}, content_type="multipart/form-data")
 
@@ -460,16 +463,16 @@ def test_logo_is_printed_on_the_plan_and_the_hour_slips(db, make, unit, items, a
     from webapp.printing.slips import SlipDoc, SlipLine, slips_pdf
 
     full_plan(db, unit, admin.user, items)
-    without = admin.get("/admin/plans/2027.pdf").get_data()
+    without = admin.get(f"/admin/plans/{NEXT}.pdf").get_data()
     assert pdf_image_count(without, tmp_path, "a.pdf") == 0
     assert admin.post("/admin/unit/logo", {"logo": (io.BytesIO(png()), "seal.png")},
                       content_type="multipart/form-data").status_code == 302
-    with_logo = admin.get("/admin/plans/2027.pdf").get_data()
+    with_logo = admin.get(f"/admin/plans/{NEXT}.pdf").get_data()
     assert pdf_image_count(with_logo, tmp_path, "b.pdf") == 1
     assert "一、召募" in pdf_text(with_logo, tmp_path)
     from docx import Document
 
-    word = Document(io.BytesIO(admin.get("/admin/plans/2027.docx").get_data()))
+    word = Document(io.BytesIO(admin.get(f"/admin/plans/{NEXT}.docx").get_data()))
     assert len(word.inline_shapes) == 1  # the seal/logo at the top of the Word file too
     slip = SlipDoc(serial="115-0001", unit_name=unit.name, volunteer_name="林志工",
                    volunteer_no="5001", record_book_no="", period_start=dt.date(2026, 3, 1),
@@ -488,7 +491,7 @@ def test_logo_is_printed_on_the_plan_and_the_hour_slips(db, make, unit, items, a
 def test_english_pages(db, make, unit, items, admin):
     full_plan(db, unit, admin.user, items)
     en = {"Accept-Language": "en"}
-    page = admin.get("/admin/plans/2027", headers=en).get_data(as_text=True)
+    page = admin.get(f"/admin/plans/{NEXT}", headers=en).get_data(as_text=True)
     assert "Recruitment of volunteers" in page and "Mark as submitted" in page
     assert "Legal type" in admin.get("/admin/unit", headers=en).get_data(as_text=True)
 
@@ -581,13 +584,13 @@ def test_a_section_edited_on_its_own_page_goes_back_to_the_plan(db, make, unit, 
     """Opened on its own (a new tab, no script), the section's form posted with htmx and got the
     in-place answer, whose filing card had no place on that page (htmx:oobErrorNoTarget): the
     admin was left on the edit page. On its own page the form posts plainly, back to the plan."""
-    assert admin.post("/admin/plans", {"year": "2027"}).status_code == 302
-    page = admin.get("/admin/plans/2027/sections/recruitment").get_data(as_text=True)
+    assert admin.post("/admin/plans", {"year": str(NEXT)}).status_code == 302
+    page = admin.get(f"/admin/plans/{NEXT}/sections/recruitment").get_data(as_text=True)
     form = page.split('name="text"')[0].rsplit("<form", 1)[1]
     assert "hx-post" not in form
-    saved = admin.post("/admin/plans/2027/sections/recruitment", {"text": "公開招募。"})
-    assert saved.status_code == 302 and saved.location.endswith("/admin/plans/2027#section-recruitment")
-    in_place = admin.get("/admin/plans/2027/sections/training", headers={"HX-Request": "true"})
+    saved = admin.post(f"/admin/plans/{NEXT}/sections/recruitment", {"text": "公開招募。"})
+    assert saved.status_code == 302 and saved.location.endswith(f"/admin/plans/{NEXT}#section-recruitment")
+    in_place = admin.get(f"/admin/plans/{NEXT}/sections/training", headers={"HX-Request": "true"})
     assert "hx-post" in in_place.get_data(as_text=True)  # in the plan, htmx swaps it in place
 
 
