@@ -56,6 +56,9 @@ def test_a_level_or_volunteer_the_rules_do_not_allow_is_refused(admin, db, make,
     # a volunteer of 31.5 h: no decision without an application, no application without the hours
     short = make.volunteer(unit)
     serve(db, unit, place, short, 31.5)
+    html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
+    row = html.split(f'id="award-row-{zheng.id}"')[1].split("</tr>")[0]
+    assert 'value="granted"' in row and 'value="applied"' not in row
     r = record(admin, "mohw", short, 1, "granted")
     assert r.status_code == 400 and "請先登錄申請" in page(r)
     r = record(admin, "mohw", short, 1, "applied")
