@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from sqlalchemy import Date, Enum, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -26,7 +27,7 @@ from .base import TAIPEI, Base, UTCDateTime, begin_write, one_writer_per, taipei
 from .hours import verified_minutes
 from .people import Volunteer
 from .prior_service import PriorCertificate, PriorHours
-from .messages import N_, Nn_, Refused, english, english_n, translated
+from .messages import N_, Named, Nn_, Refused, english, english_n, translated
 
 
 class GrantStatus(str, enum.Enum):
@@ -97,18 +98,47 @@ def period_last_day(start: dt.date, years: int) -> dt.date:
         return dt.date(year, 3, 1) - dt.timedelta(days=1)
 
 
-def window_end(rule: AwardRule, as_of: dt.date) -> dt.date:
+@dataclass(frozen=True)
+class AwardRound:
+    """The round of an award open on a day: the filing deadline it is filed by (None for an
+    award filed any time) and the day its hours are counted to."""
+    due: dt.date | None
+    counted_to: dt.date
+
+
+def next_on_or_after(day: dt.date, month: int, dom: int) -> dt.date:
+    """The next `month`/`dom` on or after `day`."""
+    this = dt.date(day.year, month, dom)
+    return this if this >= day else dt.date(day.year + 1, month, dom)
+
+
+def award_round(rule: AwardRule, day: dt.date) -> AwardRound:
+    """The one answer to "which round of this award is open on `day`": the next filing
+    deadline on or after `day`, and the cut-off of that round (rules.md "Certificates and
+    awards"): MOHW's hours count to 31 December before its March deadline, the national
+    award's to 31 May of its July deadline's year, the others' to `day`. After a deadline the
+    next year's round is open: on 2026-12-06 MOHW's round is due 2027-03-31 and counts hours to
+    2026-12-31. The admin's award lists, the recorded applications and the volunteer's
+    milestones all judge by it."""
+    due = (next_on_or_after(day, rule.filing_month, rule.filing_day)
+           if rule.filing_month and rule.filing_day else None)
     if rule.window == CountingWindow.previous_dec31:
-        return dt.date(as_of.year - 1, 12, 31)
+        return AwardRound(due, dt.date((due or day).year - 1, 12, 31))
     if rule.window == CountingWindow.may31:
-        return min(dt.date(as_of.year, 5, 31), as_of)
-    return as_of
+        if due is None:
+            return AwardRound(None, min(dt.date(day.year, 5, 31), day))
+        return AwardRound(due, dt.date(due.year, 5, 31))
+    return AwardRound(due, day)
+
+
+def window_end(rule: AwardRule, as_of: dt.date) -> dt.date:
+    """The day hours are counted to for the round open on `as_of` (award_round)."""
+    return award_round(rule, as_of).counted_to
 
 
 def filing_deadline(rule: AwardRule, as_of: dt.date) -> dt.date | None:
-    if not rule.filing_month or not rule.filing_day:
-        return None
-    return dt.date(as_of.year, rule.filing_month, rule.filing_day)
+    """The deadline of the round open on `as_of` (award_round)."""
+    return award_round(rule, as_of).due
 
 
 # --- hours and seniority ----------------------------------------------------------------------
@@ -247,13 +277,15 @@ def explain(e: AwardEligibility, gettext=english, ngettext=english_n,
 
 
 def evaluate(rule: AwardRule, *, minutes: int, months: int | None, taken_levels: set[int],
-             has_performance_certificate: bool = True, pending: bool = False) -> dict:
+             has_performance_certificate: bool = True, pending: bool = False,
+             pending_level: int | None = None) -> dict:
     """The pure decision for one rule: which level to propose and what is missing.
 
     `minutes`, `months`: what counts (after anything used by earlier grants); months None when
     the start of service is unknown. `taken_levels`: levels granted or applied for (each once
     when the rule says so). Proposes the lowest level reached and not taken: one level per
-    application."""
+    application. With an application waiting for its decision (`pending_level`: its level),
+    the level is the one applied for, until it is decided."""
     levels = sorted(rule.levels, key=lambda lv: lv["minutes"])
     open_levels = [lv for lv in levels
                    if not (rule.once_per_level and lv["level"] in taken_levels)]
@@ -268,8 +300,14 @@ def evaluate(rule: AwardRule, *, minutes: int, months: int | None, taken_levels:
             out["missing_months"] = max(0, months_req - months)
     if rule.needs_performance_certificate and not has_performance_certificate:
         out["missing_conditions"].append("performance_certificate")
-    if pending:
+    if pending or pending_level is not None:
         out["missing_conditions"].append("pending_application")
+    applied = next((lv for lv in levels if lv["level"] == pending_level), None)
+    if applied is not None:  # the level applied for, not the next one, until it is decided
+        out["level"] = applied["level"]
+        out["required_minutes"] = applied["minutes"]
+        out["missing_minutes"] = max(0, applied["minutes"] - minutes)
+        return out
     if not open_levels:
         out["missing_conditions"].append("all_levels_granted")
         return out
@@ -380,7 +418,8 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         mine = [g for g in grants if g.award_key == rule.key]
         taken = {g.level for g in mine if g.status in (GrantStatus.granted, GrantStatus.applied)}
         item.granted_levels = sorted(g.level for g in mine if g.status == GrantStatus.granted)
-        pending = any(g.status == GrantStatus.applied for g in mine)
+        applied = next((g for g in mine if g.status == GrantStatus.applied), None)
+        pending = applied is not None
         used_min = used_months = 0
         if rule.consumes:
             used = [g for g in mine if g.status == GrantStatus.granted]
@@ -423,7 +462,7 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
                                  "at application."))
         decision = evaluate(rule, minutes=item.counted_minutes, months=months,
                             taken_levels=taken, has_performance_certificate=has_certificate,
-                            pending=pending)
+                            pending=pending, pending_level=getattr(applied, "level", None))
         item.eligible = decision["eligible"]
         item.level = decision["level"]
         item.required_minutes = decision["required_minutes"]
@@ -513,13 +552,65 @@ def check_not_after_today(on: dt.date, now: dt.datetime | None, error=None) -> N
                                     today=today.isoformat())
 
 
+def _hours_text(minutes: int) -> str:
+    """Hours as a number for a refusal (1,560 or 31.5): the same in every language."""
+    return f"{minutes / 60:,.1f}".removesuffix(".0")
+
+
+def _level_named(rule: AwardRule, level: int) -> Named:
+    """The level by name in a refusal (the award's name for an award of one level)."""
+    lv = next(x for x in rule.levels if x["level"] == level)
+    if len(rule.levels) == 1:
+        return Named(rule)
+    return Named(SimpleNamespace(name_zh=lv["name_zh"], name_en=lv.get("name_en", "")))
+
+
+def check_application(session: Session, volunteer: Volunteer, rule: AwardRule, level: int,
+                      on: dt.date) -> None:
+    """Refuse (AwardError) an application for `level` of `rule` that the volunteer cannot file
+    on `on` by the rules: judged for the round open on `on` (award_round: MOHW's hours to the
+    31 December before its deadline), with what `eligibility` counts (hours, less what earlier
+    cards used; service years; the performance certificate the national award needs). The
+    level is any one not taken whose hours are reached (each level once, one per application:
+    record_grant refuses a level granted or a second application)."""
+    if not rule.computed:
+        raise AwardError(N_("%(level)s is judged per family or team, on its own page."),
+                         level=rule.name_zh)
+    inputs = Inputs(rules=[rule], grants=_grants(session, volunteer.id),
+                    seniority=seniority(session, volunteer, on), counts={})
+    e = eligibility(session, volunteer, on, inputs)[0]
+    wanted = next(lv for lv in rule.levels if lv["level"] == level)
+    name = _level_named(rule, level)
+    if "performance_certificate" in e.missing_conditions:
+        raise AwardError(N_("%(level)s cannot be applied for: it needs a performance "
+                            "certificate first."), level=name)
+    if "seniority_unknown" in e.missing_conditions:
+        raise AwardError(N_("%(level)s cannot be applied for: the volunteer's service years are "
+                            "unknown (no training completion dates and no joining date)."),
+                         level=name)
+    if e.counted_minutes < wanted["minutes"]:
+        raise AwardError(N_("%(level)s cannot be applied for: it needs %(required)s hours, and "
+                            "%(hours)s hours count to %(counted_to)s."),
+                         level=name, required=_hours_text(wanted["minutes"]),
+                         hours=_hours_text(e.counted_minutes),
+                         counted_to=e.counted_to.isoformat())
+    if e.missing_months:
+        raise AwardError(N_("%(level)s cannot be applied for: it needs %(required)s months of "
+                            "service, and %(months)s count to %(counted_to)s."),
+                         level=name, required=rule.months_required, months=e.service_months or 0,
+                         counted_to=e.counted_to.isoformat())
+
+
 def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: int,
                  status, on: dt.date, actor=None, now: dt.datetime | None = None, *,
                  minutes_used: int | None = None, months_used: int | None = None,
-                 declared: bool = False) -> AwardGrant:
+                 declared: bool = False, judged: bool = False) -> AwardGrant:
     """Record an application (status applied, `on` = applied on) or a decision (granted /
     not_granted, `on` = decided on). A decision completes the pending application of the
-    same award and level when there is one. A granted honour card gets its validity (from the
+    same award and level. Nothing the rules do not allow is recorded: an application only for
+    a level the volunteer can apply for (check_application), a decision only on a pending
+    application of that level — unless the caller `judged` the volunteer itself (a performance
+    certificate issued by models.certificates, which records its grant). A granted honour card gets its validity (from the
     later of `on` and the day after the previous card's expiry, for `validity_years`) and uses
     the hours and months the rule requires (unless given), so the next card cannot reuse them.
     A rule that needs the volunteer's declaration of no criminal conviction (Golden Diamond)
@@ -553,9 +644,18 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
         # The same decision on the same day again: a form sent twice, or two admins at once.
         # (A renewable card granted twice would start a second validity period.)
         raise AwardError(N_("This decision is already recorded."))
+    if status != GrantStatus.applied and pending is None and not judged:
+        other = next((g for g in mine if g.status == GrantStatus.applied), None)
+        if other is not None:
+            raise AwardError(N_("The application on record is for %(level)s: record the decision "
+                                "for that level."), level=_level_named(rule, other.level))
+        raise AwardError(N_("Record the application first: a decision completes an application "
+                            "of the same level."))
     if status == GrantStatus.applied and any(g.status == GrantStatus.applied for g in mine):
         # one level per application: not a second level while one is waiting for its decision
         raise AwardError(N_("An application is pending"))
+    if status == GrantStatus.applied and not judged:
+        check_application(session, volunteer, rule, level, on)
     declared_on = on if declared else getattr(pending, "declared_on", None)
     if rule.needs_criminal_record_declaration and declared_on is None \
             and status in (GrantStatus.applied, GrantStatus.granted):
@@ -577,7 +677,8 @@ def record_grant(session: Session, volunteer: Volunteer, award_key: str, level: 
         grant.applied_on = on
     else:
         grant.decided_on = on
-    end = window_end(rule, on)
+    # the hours of the round applied in (a decision comes after that round's deadline)
+    end = window_end(rule, grant.applied_on or on)
     service, prior = counted_minutes(session, volunteer.id, end)
     grant.minutes_counted = service + prior
     if status == GrantStatus.granted and rule.consumes:

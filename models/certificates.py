@@ -191,7 +191,7 @@ def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datet
     }
     session.flush()
     aw.record_grant(session, volunteer, award_rules.PERFORMANCE_CERTIFICATE, 1, aw.GrantStatus.granted,
-                    today, actor, now)
+                    today, actor, now, judged=True)  # issue_certificate judged the volunteer
     audit.record(session, action="performance_certificate_issued",
                  entity="performance_certificate", entity_id=cert.id, actor=actor,
                  unit_id=cert.unit_id, now=now, before=before, after=_snapshot(cert))

@@ -7,7 +7,8 @@ applications (models.awards.record_grant):
 
 - at most one application per family or team and calendar year, held by the database too
   (a unique index per subject and year);
-- "applied" opens the year's application; "granted" / "not granted" completes the pending one,
+- "applied" opens the year's application, only for a family or team that meets the rule's
+  conditions that day (check_qualifies); "granted" / "not granted" completes the pending one,
   and is never dated before it; nothing is dated after today (Taipei); a decision with no
   application on record (one filed before the unit used Hourbook) is recorded as that year's
   application with its decision;
@@ -29,7 +30,7 @@ from . import audit
 from .award_rules import GOLDEN_DIAMOND_FAMILY, GOLDEN_DIAMOND_TEAM
 from .awards import GrantStatus, check_not_after_today
 from .base import Base, UTCDateTime, begin_write, utcnow
-from .messages import N_, Refused
+from .messages import N_, Named, Refused
 from .service import Site
 
 FAMILY = "family"
@@ -94,6 +95,30 @@ def _snapshot(a: GroupAwardApplication) -> dict:
             "decided_on": a.decided_on}
 
 
+def check_qualifies(session: Session, unit_id: int, kind: str, subject_id: int,
+                    on: dt.date) -> None:
+    """Refuse (ApplicationError) an application for a family or team that does not meet the
+    rule's conditions on `on` (golden_family.family_list, golden_team.team_list: what their
+    pages show), as the volunteer awards refuse one the volunteer cannot file
+    (models.awards.check_application)."""
+    if kind == FAMILY:
+        from .golden_family import family_list
+
+        facts = next(f for f in family_list(session, unit_id, on) if f.family.id == subject_id)
+        if not facts.qualifies:
+            raise ApplicationError(N_("%(name)s cannot apply on %(date)s: fewer than %(num)d "
+                                      "members meet the conditions."), name=facts.family.name,
+                                   date=on.isoformat(), num=facts.min_members)
+        return
+    from .golden_team import team_list
+
+    facts = next(t for t in team_list(session, unit_id, on) if t.site.id == subject_id)
+    if not facts.eligible:
+        raise ApplicationError(N_("The team of %(name)s cannot apply on %(date)s: it does not "
+                                  "meet every condition (see the team's page)."),
+                               name=Named(facts.site), date=on.isoformat())
+
+
 def record_application(session: Session, unit_id: int, kind: str, subject_id: int, status,
                        on: dt.date, actor, now: dt.datetime | None = None) -> GroupAwardApplication:
     """Record that the family or team (`kind`, `subject_id`: a family id or a site id of the
@@ -125,7 +150,8 @@ def record_application(session: Session, unit_id: int, kind: str, subject_id: in
                                year=on.year)
     else:
         application = None
-    if application is None:
+    if application is None:  # a new application (with its decision when it had none on record)
+        check_qualifies(session, unit_id, kind, subject_id, on)
         application = GroupAwardApplication(
             unit_id=unit_id, year=on.year, status=status,
             family_id=subject_id if kind == FAMILY else None,

@@ -227,9 +227,7 @@ REPORT_WINDOWS = (
 )
 
 
-def _next_on_or_after(today: dt.date, month: int, day: int) -> dt.date:
-    this = dt.date(today.year, month, day)
-    return this if this >= today else dt.date(today.year + 1, month, day)
+_next_on_or_after = aw.next_on_or_after
 
 
 def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int = 366
@@ -238,20 +236,19 @@ def deadlines(session: Session, unit_id: int, today: dt.date, horizon_days: int 
     with a filing date and how many of the unit's volunteers qualify for it, and the
     half-year report windows (1–10 January, 1–10 July; rules.md "Reports").
 
-    Awards whose hours count to the deadline's own window (MOHW: previous 31 December;
-    national: 31 May) are judged as of the deadline; the others as of today."""
+    Each award is judged for its round open today (awards.award_round: MOHW's hours to the
+    31 December before the deadline, the national award's to 31 May), as the lists are."""
     out: list[Deadline] = []
     filed = [r for r in award_rules.rules(session) if r.filing_month and r.filing_day]
     by_as_of: dict[dt.date, list[award_rules.AwardRule]] = defaultdict(list)
     dues = {}
     for rule in filed:
-        due = _next_on_or_after(today, rule.filing_month, rule.filing_day)
+        due = aw.award_round(rule, today).due
         if (due - today).days > horizon_days:
             continue
         dues[rule.key] = due
         if rule.computed:
-            as_of = today if rule.window == award_rules.CountingWindow.as_of else due
-            by_as_of[as_of].append(rule)
+            by_as_of[today].append(rule)
     qualifying: dict[str, int] = {}
     pending: dict[str, int] = defaultdict(int)
     if by_as_of:
@@ -414,27 +411,13 @@ class Milestone:
     months_percent: int | None  # toward the years required, None when none required
 
 
-def progress_day(rule: award_rules.AwardRule, as_of: dt.date) -> dt.date:
-    """The day progress toward `rule` is judged on: `as_of`, except for awards whose hours count
-    to a window of their own (MOHW: the previous 31 December; national: 31 May), judged as of
-    their next filing deadline as in the calendar (`deadlines`), so that what was served since
-    the last round shows as progress toward the next one."""
-    if rule.window == award_rules.CountingWindow.as_of or not (rule.filing_month and rule.filing_day):
-        return as_of
-    return _next_on_or_after(as_of, rule.filing_month, rule.filing_day)
-
-
 def milestones(session: Session, volunteer: Volunteer, as_of: dt.date) -> list[Milestone]:
-    """The volunteer's progress toward every computed award: what counts and what is missing
-    (each award judged on its `progress_day`)."""
-    judged: dict[dt.date, dict[str, aw.AwardEligibility]] = {}
+    """The volunteer's progress toward every computed award: what counts and what is missing,
+    each award judged for its round open on `as_of` (awards.award_round, as the admin's award
+    lists), so what was served since the last round shows as progress toward the next one."""
     out = []
-    for rule in award_rules.rules(session):
-        day = progress_day(rule, as_of)
-        if day not in judged:
-            judged[day] = {e.award_key: e for e in aw.eligibility(session, volunteer, day)}
-        e = judged[day].get(rule.key)
-        if e is None or not e.computed:
+    for e in aw.eligibility(session, volunteer, as_of):
+        if not e.computed:
             continue
         if e.required_minutes:
             percent = min(100, int(100 * e.counted_minutes / e.required_minutes))

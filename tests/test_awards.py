@@ -106,13 +106,14 @@ HISTORIES = [
          conditions={"hc": ["pending_application"]}),
     case("21-mohw-1500h", sessions=[(at(2025, 6, 1), h(1500), V)], expect=Y_ALL + " mohw=Y1",
          conditions={"nat": ["performance_certificate"]}),
-    case("22-mohw-hours-after-31-dec-do-not-count",
+    # in March, the round due 31 March counts hours to the previous 31 December
+    case("22-mohw-hours-after-31-dec-do-not-count", as_of=dt.date(2026, 3, 15),
          sessions=[(at(2025, 6, 1), h(1499), V), (at(2026, 2, 1), h(100), V)],
          expect=Y_ALL, missing={"mohw": (60, 0)}),
     case("23-mohw-31-dec-23h30-counts",
          sessions=[(at(2025, 6, 1), h(1500) - 30, V), (at(2025, 12, 31, 23, 30), 30, V)],
          expect=Y_ALL + " mohw=Y1"),
-    case("24-mohw-1-jan-00h30-does-not",
+    case("24-mohw-1-jan-00h30-does-not", as_of=dt.date(2026, 3, 15),
          sessions=[(at(2025, 6, 1), h(1500) - 30, V), (at(2026, 1, 1, 0, 30), 30, V)],
          expect=Y_ALL, missing={"mohw": (30, 0)}),
     case("25-mohw-bronze-granted-proposes-silver", sessions=[(at(2025, 6, 1), h(2100), V)],
@@ -201,8 +202,8 @@ def build(db, make, unit, place, spec):
         db.add(PriorHours(volunteer_id=vol.id, source_unit="前單位", period_start=dt.date(2000, 1, 1),
                           period_end=end, minutes=minutes))
     db.commit()
-    for key, level, status, on in spec["grants"]:
-        aw.record_grant(db, vol, key, level, status, on)
+    for key, level, status, on in spec["grants"]:  # decisions on record (judged elsewhere)
+        aw.record_grant(db, vol, key, level, status, on, judged=True)
     db.commit()
     return vol
 
@@ -347,11 +348,13 @@ def test_honour_card_validity_and_renewal(db, make, unit, place):
         "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
     admin = make.user(unit, role="admin")
     now = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
-    first = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 6, 1), admin, now)
+    first = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 6, 1), admin, now,
+                           judged=True)  # decisions from before: on record
     assert (first.valid_from, first.valid_to) == (dt.date(2020, 6, 1), dt.date(2023, 5, 31))
     assert (first.minutes_used, first.months_used) == (h(300), 36)
     # approved before the previous card expires: starts the day after
-    second = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2023, 3, 1), admin, now)
+    second = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2023, 3, 1), admin, now,
+                            judged=True)
     assert (second.valid_from, second.valid_to) == (dt.date(2023, 6, 1), dt.date(2026, 5, 31))
     # approved after it expired: starts on approval
     applied = aw.record_grant(db, vol, "honour_card", 1, "applied", dt.date(2026, 7, 1), admin, now)
@@ -381,11 +384,11 @@ def test_honour_card_validity_by_civil_code_121(db, make, unit, place, approved,
     assert aw.period_last_day(approved, 3) == valid_to
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
-    card = aw.record_grant(db, vol, "honour_card", 1, "granted", approved, now=LATER)
+    card = aw.record_grant(db, vol, "honour_card", 1, "granted", approved, now=LATER, judged=True)
     assert (card.valid_from, card.valid_to) == (approved, valid_to)
     # renewed before it expires: the next card starts the day after and runs its own 3 years
     renewal = aw.record_grant(db, vol, "honour_card", 1, "granted",
-                              valid_to - dt.timedelta(days=30), now=LATER)
+                              valid_to - dt.timedelta(days=30), now=LATER, judged=True)
     assert renewal.valid_from == valid_to + dt.timedelta(days=1)
     assert renewal.valid_to == aw.period_last_day(renewal.valid_from, 3)
     db.commit()
@@ -393,7 +396,7 @@ def test_honour_card_validity_by_civil_code_121(db, make, unit, place, approved,
 
 def test_a_level_is_granted_once(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0])
-    aw.record_grant(db, vol, "mohw", 1, "granted", dt.date(2025, 3, 1))
+    aw.record_grant(db, vol, "mohw", 1, "granted", dt.date(2025, 3, 1), judged=True)
     with pytest.raises(aw.AwardError, match="already granted"):
         aw.record_grant(db, vol, "mohw", 1, "applied", dt.date(2026, 3, 1))
     db.rollback()
@@ -464,7 +467,7 @@ def test_rules_are_data(db, make, unit, place):
     db.execute(delete(award_rules.AwardRule))
     assert len(award_rules.seed_rules(db)) == len(award_rules.DEFAULT_RULES) and award_rules.seed_rules(db) == []
     db.commit()
-    aw.record_grant(db, vol, "taipei_contribution", 1, "granted", dt.date(2025, 5, 1))
+    aw.record_grant(db, vol, "taipei_contribution", 1, "granted", dt.date(2025, 5, 1), judged=True)
     rule = db.scalar(select(award_rules.AwardRule).where(award_rules.AwardRule.key == "taipei_contribution"))
     rule.levels = [*rule.levels, {"level": 2, "name_zh": "二級", "name_en": "Tier 2", "minutes": h(1000)}]
     db.commit()

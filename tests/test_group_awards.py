@@ -20,10 +20,13 @@ DECIDED = dt.date(2026, 10, 20)
 
 
 @pytest.fixture
-def family(db, make, unit):
+def family(db, make, unit, place):
+    """A family that qualifies (each member 700 h since 2025-06-01, years from training)."""
     a, b = make.volunteer(unit, name_zh="林母"), make.volunteer(unit, name_zh="林子")
     fam = gf.create_family(db, unit.id, "林家", [a.volunteer_no, b.volunteer_no], None)
     db.commit()
+    for member in (a, b):
+        serve(db, unit, place, member, 700)
     return fam
 
 
@@ -107,8 +110,6 @@ def test_a_family_with_applications_is_kept(admin, db, unit, family):
 
 def test_the_admin_records_a_family_application_and_decision(admin, db, make, unit, place,
                                                              family):
-    for member in family.members:
-        serve(db, unit, place, member.volunteer, 700)
     html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
     section = html.split('id="family-')[1].split("</article>")[0]
     assert 'data-qualifies="yes"' in html and "尚無申請紀錄" in section
@@ -182,13 +183,11 @@ def test_bad_input_and_other_people_change_nothing(admin, supervisor, volunteer,
 def test_the_calendar_counts_pending_family_and_team_applications(db, make, unit, place, family):
     from models import recognition as rec
 
-    for member in family.members:
-        serve(db, unit, place, member.volunteer, 700)
     due = {d.key: (d.qualifying, d.pending) for d in rec.deadlines(db, unit.id, FILED)}
     assert due["golden_diamond_family"] == (1, 0)
-    site = make.site(unit)
+    site, _item, _vols = team(db, make, unit, n=15)
     ga.record_application(db, unit.id, ga.FAMILY, family.id, "applied", FILED, None)
-    ga.record_application(db, unit.id, ga.TEAM, site.id, "applied", FILED, None)
+    ga.record_application(db, unit.id, ga.TEAM, site.id, "applied", AS_OF, None)  # it qualifies
     db.commit()
     due = {d.key: d.pending for d in rec.deadlines(db, unit.id, dt.date(2026, 7, 12))}
     assert due["golden_diamond_family"] == 1 and due["golden_diamond_team"] == 1
@@ -198,3 +197,24 @@ def test_the_calendar_counts_pending_family_and_team_applications(db, make, unit
     db.commit()
     due = {d.key: d.pending for d in rec.deadlines(db, unit.id, dt.date(2026, 7, 12))}
     assert due["golden_diamond_team"] == 0
+
+
+def test_a_family_or_team_that_does_not_qualify_cannot_apply(admin, db, make, unit, place):
+    """The volunteer awards' hole (anything the form sent was recorded) on the family and team
+    pages: an application, or a decision with none on record, for a family or team that does
+    not meet the conditions that day is refused and changes nothing."""
+    a, b = make.volunteer(unit, name_zh="陳父"), make.volunteer(unit, name_zh="陳女")
+    poor = gf.create_family(db, unit.id, "陳家", [a.volunteer_no, b.volunteer_no], None)
+    db.commit()
+    serve(db, unit, place, a, 700)  # only one member meets the conditions
+    url = f"/admin/awards/families/{poor.id}/applications"
+    for status in ("applied", "granted"):
+        r = admin.post(url, {"status": status, "on": "2026-03-01", "as_of": "2026-03-05"})
+        assert r.status_code == 400
+        assert "陳家無法於 2026-03-01 申請：符合條件的成員少於 2 位" in words(page(r))
+    empty_site = make.site(unit, name_zh="空據點")
+    r = admin.post(f"/admin/awards/teams/{empty_site.id}/applications",
+                   {"status": "applied", "on": "2026-03-01", "as_of": "2026-03-05"})
+    assert r.status_code == 400 and "空據點團隊無法於 2026-03-01 申請" in words(page(r))
+    assert statuses(db, family_id=poor.id) == [] and statuses(db, site_id=empty_site.id) == []
+    assert audits(db, "group_award_applied") == [] and audits(db, "group_award_granted") == []

@@ -156,10 +156,11 @@ def test_the_calendar_is_cached_and_cleared_by_a_decision(admin, db, make, unit,
         serve(db, unit, place, make.volunteer(unit), 650)
     # kept for a few minutes: the two new ones are not counted yet
     assert "臺北市志願服務貢獻獎</strong>：1 位符合" in page(admin.get("/admin/awards/deadlines"))
-    r = admin.post("/admin/awards/taipei_contribution/record", {
-        "volunteer_id": vol.id, "level": 1, "status": "granted", "on": "2026-03-01",
-        "as_of": "2026-03-05"}, hx=True)
-    assert r.status_code == 200
+    for status in ("applied", "granted"):  # a decision completes an application
+        r = admin.post("/admin/awards/taipei_contribution/record", {
+            "volunteer_id": vol.id, "level": 1, "status": status, "on": "2026-03-01",
+            "as_of": "2026-03-05"}, hx=True)
+        assert r.status_code == 200
     # the decision cleared it: vol is granted (never proposed again), the two others qualify
     assert "臺北市志願服務貢獻獎</strong>：2 位符合" in page(admin.get("/admin/awards/deadlines"))
 
@@ -183,8 +184,8 @@ def test_award_list_shows_the_evidence(admin, db, make, unit, place):
     assert "1560 小時 00 分" in html  # 1,550 h here and 10 h from an earlier unit
     assert "其他單位 10 小時 00 分" in html
     assert "2025-12-31" in html  # counted to the previous 31 December
-    # a day when nobody qualifies yet
-    assert "王小明" not in page(admin.get("/admin/awards/mohw?as_of=2025-06-01"))
+    # a day when nobody qualifies yet (the round due 2025-03-31 counts hours to 2024-12-31)
+    assert "王小明" not in page(admin.get("/admin/awards/mohw?as_of=2025-03-01"))
     bad = admin.get("/admin/awards/mohw?as_of=31-12-2025")
     assert bad.status_code == 400 and "YYYY-MM-DD" in page(bad)
     assert admin.get("/admin/awards/nobel").status_code == 404
@@ -303,7 +304,8 @@ def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit,
     assert "已使用年資（月）" not in family[0]
     # the honour card counts years anywhere from training (2000-01-01): 314 months, of which an
     # earlier card used 36
-    aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 1, 1), None, NOW)
+    aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 1, 1), None, NOW,
+                    judged=True)  # a card from before: on record
     db.commit()
     html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))
     assert "<strong>278 個月</strong>" in html
@@ -406,11 +408,13 @@ def test_the_same_decision_sent_twice_is_recorded_once(admin, db, make, unit, pl
     """A double tap on 已核定 must not grant a second honour card (a renewable award: the second
     would start a new validity period and use another 300 hours), nor file 未獲核定 twice."""
     vol = make.volunteer(unit)
-    serve(db, unit, place, vol, 700)
+    serve(db, unit, place, vol, 1600)
     for key, status in (("honour_card", "granted"), ("mohw", "not_granted")):
         url = f"/admin/awards/{key}/record"
         body = {"volunteer_id": vol.id, "level": 1, "status": status, "on": "2026-03-02",
                 "as_of": "2026-03-05"}
+        assert admin.post(url, body | {"status": "applied", "on": "2026-03-01"},
+                          hx=True).status_code == 200
         assert admin.post(url, body, hx=True).status_code == 200
         again = admin.post(url, body, hx=True)
         assert again.status_code == 400 and "這項決定已經登錄過了" in page(again), key
@@ -419,11 +423,12 @@ def test_the_same_decision_sent_twice_is_recorded_once(admin, db, make, unit, pl
         grants = db.scalars(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == vol.id,
                                                         aw.AwardGrant.award_key == key)).all()
         assert [(g.status.value, g.decided_on) for g in grants] == [(status, dt.date(2026, 3, 2))]
-    # a decision of a later day is not a repeat
-    r = admin.post("/admin/awards/mohw/record", {
-        "volunteer_id": vol.id, "level": 1, "status": "not_granted", "on": "2026-03-04",
-        "as_of": "2026-03-05"}, hx=True)
-    assert r.status_code == 200
+    # a decision of a later day, on a new application, is not a repeat
+    for status in ("applied", "not_granted"):
+        r = admin.post("/admin/awards/mohw/record", {
+            "volunteer_id": vol.id, "level": 1, "status": status, "on": "2026-03-04",
+            "as_of": "2026-03-05"}, hx=True)
+        assert r.status_code == 200
 
 
 def test_golden_diamond_needs_the_volunteers_declaration(admin, db, make, unit, place):
@@ -434,10 +439,11 @@ def test_golden_diamond_needs_the_volunteers_declaration(admin, db, make, unit, 
     url = "/admin/awards/golden_diamond/record"
     html = page(admin.get("/admin/awards/golden_diamond?as_of=2026-03-05"))
     assert 'name="declared"' in html and "志工已聲明無犯罪紀錄" in html
-    for status in ("applied", "granted"):
+    # an application without it is refused (a decision needs an application first)
+    for status, refusal in (("applied", "需有志工無犯罪紀錄之聲明"), ("granted", "請先登錄申請")):
         r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": status,
                              "on": "2026-03-02", "as_of": "2026-03-05"}, hx=True)
-        assert r.status_code == 400 and "需有志工無犯罪紀錄之聲明" in page(r)
+        assert r.status_code == 400 and refusal in page(r)
     db.rollback()
     db.expire_all()
     assert db.scalars(select(aw.AwardGrant)).all() == []
@@ -603,7 +609,12 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
     r = admin.post(f"/admin/certificates/{cert.id}/issue", {}, hx=True)
     assert r.status_code == 200
     serial = f"P{unit.id:03d}-2026-00001"
-    assert serial in page(r)
+    # the row leaves the requests (swapped for nothing) and the issued list, which reloads
+    # itself on the trigger, holds it: never in both
+    assert page(r).strip() == "" and r.headers["HX-Trigger"] == "certificate-issued"
+    assert serial in page(admin.get("/admin/certificates/issued"))
+    listing = page(admin.get("/admin/certificates/"))
+    assert listing.count(f'id="cert-{cert.id}"') == 1 and serial in listing
     db.rollback()
     db.expire_all()
     cert = db.get(certificates.PerformanceCertificate, cert.id)

@@ -268,8 +268,22 @@ def record(key):
             flash(_("Recorded for %(name)s: %(status)s.", name=vol.name_zh,
                     status=STATUS_LABELS[saved]), "success")
         return redirect(url_for(".award_list", key=rule.key, as_of=as_of.isoformat()))
-    return render_template("awards/_award_row.html", row=row, rule=rule, as_of=as_of,
-                           error=error, saved=saved, today=_today(), **_common()), 400 if error else 200
+    html = render_template("awards/_award_row.html", row=row, rule=rule, as_of=as_of,
+                           error=error, saved=saved, today=_today(), **_common())
+    if error:
+        return html, 400
+    return html, 200, {"HX-Trigger": "award-recorded"}  # the history below reloads itself
+
+
+@awards_bp.get("/<key>/history")
+@admin_only
+def history(key):
+    """The applications and decisions alone (awards/_history.html), for its reload after a
+    row records one."""
+    rule = _rule_or_404(key)
+    return render_template("awards/_history.html", rule=rule,
+                           history=rec.award_history(db.session, current_user.unit_id, rule.key),
+                           levels={lv["level"]: lv for lv in rule.levels}, **_common())
 
 
 # --- performance certificates (admin) -----------------------------------------------------------
@@ -362,11 +376,12 @@ def issue(cert_id):
         flash(error or _("Certificate %(serial)s issued.", serial=cert.serial),
               "error" if error else "success")
         return redirect(url_for(".index"))
-    row = render_template("certificates/_request_row.html", c=cert, today=_today(),
-                          error=error, form=IssueForm(formdata=None))
     if error:
-        return row, 400
-    return row, 200, {"HX-Trigger": "certificate-issued"}  # the issued list reloads itself
+        return render_template("certificates/_request_row.html", c=cert, today=_today(),
+                               error=error, form=IssueForm(formdata=None)), 400
+    # issued: the row leaves the requests (swapped for nothing) and the issued list reloads
+    # itself with it, so it is never shown in both
+    return "", 200, {"HX-Trigger": "certificate-issued"}
 
 
 @certificates_bp.get("/issued")
