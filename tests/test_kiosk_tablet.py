@@ -200,6 +200,42 @@ def test_enrolment_makes_the_kiosk_session_permanent(app, device_and_code):
     assert expires - dt.datetime.utcnow() > dt.timedelta(days=30)
 
 
+def _session_contents(app, morsel) -> dict:
+    return app.session_interface.get_signing_serializer(app).loads(morsel.value)
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_a_sign_in_on_the_kiosk_tablet_ends_at_the_kiosk_and_is_never_made_permanent(
+        app, db, make, world, tablet, remember):
+    """Someone types /dashboard/ on the tablet and signs in (with or without "keep me signed
+    in"), then goes back to /kiosk: the kiosk signs them out, and its own long-lived session
+    never carries their sign-in (31 days, invisibly, on a shared tablet)."""
+    signed_in = tablet.sign_in(world["admin"].email, make.PASSWORD, remember=remember)
+    assert signed_in.status_code == 302
+    assert tablet.get("/dashboard/").status_code == 200
+    page = tablet.get("/kiosk")
+    assert page.status_code == 200 and "k-keypad" in page.get_data(as_text=True)
+    cookies = set_cookies(page)
+    kept = cookies["session"]
+    assert "_user_id" not in _session_contents(app, kept)  # the permanent session is the kiosk's only
+    assert kept["expires"]  # which stays long-lived, for its CSRF token
+    if remember:  # "keep me signed in" is forgotten too
+        assert cookies["remember_token"].value == "" and cookies["remember_token"]["expires"]
+    gone = tablet.get("/dashboard/")
+    assert gone.status_code == 302 and gone.headers["Location"].startswith("/sign-in")
+    # The kiosk still works with the token of the page it showed.
+    tablet.refresh_token("/kiosk")
+    assert tablet.identify_keypad(world["vol"]).status_code == 200
+
+
+def test_a_kiosk_poll_signs_out_someone_signed_in_in_another_tab(app, db, make, world, tablet):
+    tablet.sign_in(world["admin"].email, make.PASSWORD)
+    poll = tablet.get("/kiosk/presence", headers={"HX-Request": "true"})
+    assert poll.status_code == 200
+    assert "_user_id" not in _session_contents(app, set_cookies(poll)["session"])
+    assert tablet.get("/dashboard/").status_code == 302
+
+
 # --- the device cookie guards every kiosk route ----------------------------------------------
 
 def device_routes(app):

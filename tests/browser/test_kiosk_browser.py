@@ -180,6 +180,30 @@ def test_the_idle_screen_fits_in_both_languages(open_page, db, place, size, lang
     screenshot(page, f"kiosk-idle-{size}-{language}")
 
 
+def test_a_staff_sign_in_on_the_tablet_ends_when_the_kiosk_is_opened_again(open_page, db, place):
+    """Someone types /dashboard/ on the kiosk tablet and signs in there (not "keep me signed
+    in"), then goes back to /kiosk: the kiosk signs them out. Before, /dashboard/ stayed open on
+    the tablet and every kiosk page load made the sign-in last 31 days."""
+    page = enrol(open_page("tablet"), db, place)
+    page.goto("/dashboard/")
+    assert path_of(page) == "/sign-in"
+    sign_in(page, place["admin"].email)
+    page.goto("/dashboard/")
+    assert path_of(page) == "/dashboard/"
+
+    page.goto("/kiosk")
+    expect(page.locator("#k-idle")).to_be_visible()
+    [kept] = [c for c in page.context.cookies() if c["name"] == "session"]
+    assert kept["expires"] > time.time() + 12 * 3600  # the kiosk's own session still lasts the day...
+    page.goto("/dashboard/")
+    assert path_of(page) == "/sign-in"  # ... without anyone signed in on it
+    assert not [c for c in page.context.cookies() if c["name"] == "remember_token"]
+
+    page.goto("/kiosk")  # and the kiosk works as before
+    keypad(page, place["volunteer"].volunteer_no)
+    expect(page.locator(".k-person .k-name")).to_have_text("陳淑芬")
+
+
 # --- keypad: check in, back to idle, check out ----------------------------------------------------
 
 @pytest.mark.parametrize("size", ["tablet", "portrait"])
