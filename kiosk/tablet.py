@@ -22,6 +22,7 @@ import qrcode.image.svg
 from flask import (current_app, g, jsonify, make_response, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
 from models import audit, checkin
@@ -231,10 +232,17 @@ def tablet_identify(kiosk):
         kiosks.mark_seen(kiosk, now)
         db.session.commit()
         return _locked(request.form.get("number", ""), locked.until)
-    except kiosks.WrongPin:
-        volunteer = None
+    except kiosks.WrongPin as wrong:
+        kiosks.mark_seen(kiosk, now)
+        db.session.commit()  # the PIN failure counter
+        return _message(ngettext(
+            "Wrong PIN: %(num)d more try left. One more wrong PIN locks number %(number)s for "
+            "%(minutes)d minutes.",
+            "Wrong PIN: %(num)d more tries left. %(num)d more wrong PINs lock number %(number)s for "
+            "%(minutes)d minutes.", wrong.tries_left, number=wrong.volunteer.volunteer_no,
+            minutes=kiosks.PIN_LOCK // dt.timedelta(minutes=1)), 422)
     kiosks.mark_seen(kiosk, now)
-    db.session.commit()  # the PIN failure counter, whatever the outcome
+    db.session.commit()
     if volunteer is None:
         if method == "card":
             return _message(_("This card is not recognised here. Please use the keypad or ask "

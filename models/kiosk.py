@@ -263,11 +263,19 @@ class PinLocked(Exception):
 
 
 class WrongPin(Exception):
-    """A volunteer's number with a PIN that is not theirs (counted towards the lock-out)."""
+    """A volunteer's number with a PIN that is not theirs (counted towards the lock-out);
+    `tries_left`: wrong PINs the number may still take, the last of which locks it."""
 
-    def __init__(self, volunteer: Volunteer):
+    def __init__(self, volunteer: Volunteer, tries_left: int):
         super().__init__("wrong PIN")
         self.volunteer = volunteer
+        self.tries_left = tries_left
+
+
+def pin_tries_left(volunteer: Volunteer) -> int:
+    """Wrong PINs in a row the number may still take: the one that uses the last locks it
+    (PIN_MAX_FAILURES in a row lock it for PIN_LOCK)."""
+    return max(PIN_MAX_FAILURES - volunteer.pin_failures, 0)
 
 
 def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
@@ -288,13 +296,13 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
         volunteer.pin_locked_until = None
         return volunteer
     volunteer.pin_failures += 1
-    if volunteer.pin_failures >= PIN_MAX_FAILURES:
+    if pin_tries_left(volunteer) == 0:
         volunteer.pin_failures = 0
         volunteer.pin_locked_until = now + PIN_LOCK
         audit.record(session, action="pin_locked", entity="volunteer", entity_id=volunteer.id,
                      actor_label="kiosk", unit_id=unit_id, now=now)
         raise PinLocked(volunteer.pin_locked_until, volunteer)
-    raise WrongPin(volunteer)
+    raise WrongPin(volunteer, pin_tries_left(volunteer))
 
 
 def may_unlock(session: Session, user: User, volunteer: Volunteer, now: dt.datetime) -> bool:

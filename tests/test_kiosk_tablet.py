@@ -325,9 +325,13 @@ def test_identifying_is_rate_limited_per_kiosk(world, tablet):
 
 def test_wrong_pins_lock_the_number_with_a_clear_message(db, world, tablet, clock):
     vol = world["vol"]
-    for _ in range(kiosks.PIN_MAX_FAILURES - 1):
+    for n in range(1, kiosks.PIN_MAX_FAILURES):  # each wrong PIN says how many more lock the number
         wrong = tablet.identify_keypad(vol, pin="0000", headers=EN)
-        assert wrong.status_code == 422 and "number or PIN is not correct" in wrong.get_data(as_text=True)
+        left = kiosks.PIN_MAX_FAILURES - n
+        assert wrong.status_code == 422
+        assert (f"Wrong PIN: {left} more tries left. {left} more wrong PINs lock number {vol.volunteer_no} "
+                f"for 15 minutes." if left > 1 else f"Wrong PIN: 1 more try left. One more wrong PIN locks "
+                f"number {vol.volunteer_no} for 15 minutes.") in wrong.get_data(as_text=True)
     locking = tablet.identify_keypad(vol, pin="0000", headers=EN)
     assert locking.status_code == 423
     text = locking.get_data(as_text=True)
@@ -337,6 +341,18 @@ def test_wrong_pins_lock_the_number_with_a_clear_message(db, world, tablet, cloc
     assert db.scalar(select(AuditEntry.action).where(AuditEntry.action == "pin_locked")) == "pin_locked"
     clock.shift(minutes=16)
     assert tablet.identify_keypad(vol).status_code == 200
+
+
+def test_a_wrong_pin_counts_down_in_chinese_and_a_right_one_starts_again(db, world, tablet):
+    vol = world["vol"]
+    first = tablet.identify_keypad(vol, pin="0000").get_data(as_text=True)
+    assert f"PIN 碼錯誤，還可再試 4 次；再錯 4 次，編號 {vol.volunteer_no} 會鎖定 15 分鐘。" in first
+    assert "還可再試 3 次" in tablet.identify_keypad(vol, pin="0000").get_data(as_text=True)
+    assert tablet.identify_keypad(vol).status_code == 200  # the right PIN: the count starts again
+    assert "還可再試 4 次" in tablet.identify_keypad(vol, pin="0000").get_data(as_text=True)
+    # a number nobody has says nothing of tries
+    nobody = tablet.post("/kiosk/identify", {"method": "keypad", "number": "9999", "pin": "0000"}, hx=True)
+    assert nobody.status_code == 422 and "志工編號或 PIN 碼不正確" in nobody.get_data(as_text=True)
 
 
 def test_forged_expired_and_foreign_tickets_are_refused(app, db, world, device_and_code, tablet, clock):

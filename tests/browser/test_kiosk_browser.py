@@ -254,9 +254,19 @@ def test_wrong_pin_then_refusal_in_big_clear_text(open_page, db, make, unit, pla
     page = enrol(open_page("tablet"), db, place)
     page.allow_console_error("status of 422")  # Chromium logs every 4xx answer to fetch()
     page.allow_console_error("status of 409")
-    keypad(page, place["volunteer"].volunteer_no, pin="1111")
-    expect(page.locator(".k-message-text")).to_have_text("志工編號或 PIN 碼不正確，請再試一次。")
+    number = place["volunteer"].volunteer_no
+    keypad(page, number, pin="1111")  # the warning before the lock (PIN_MAX_FAILURES in a row)
+    expect(page.locator(".k-message-text")).to_have_text(
+        f"PIN 碼錯誤，還可再試 4 次；再錯 4 次，編號 {number} 會鎖定 15 分鐘。")
     screenshot(page, "kiosk-wrong-pin")
+    page.get_by_role("button", name="返回").click()
+    for _ in range(2):
+        keypad(page, number, pin="1111")
+        page.get_by_role("button", name="返回").click()
+    keypad(page, number, pin="1111")
+    expect(page.locator(".k-message-text")).to_have_text(
+        f"PIN 碼錯誤，還可再試 1 次；再錯 1 次，編號 {number} 會鎖定 15 分鐘。")
+    screenshot(page, "kiosk-wrong-pin-last-try")
     page.get_by_role("button", name="返回").click()
     uninsured = make.volunteer(unit, name_zh="張家豪")
     uninsured.set_pin(PIN)
