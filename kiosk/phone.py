@@ -4,9 +4,14 @@ or the kiosk's rotating QR at reception (/k/<token>).
 The rotating QR proves presence at the moment of scanning only (each code is valid 90 s). A
 valid scan is traded at once for a signed presence pass (/k/p/<pass>, valid
 PRESENCE_PASS_SECONDS from the scan), and the page works off the pass: signing in first, or
-waiting before tapping the button, no longer runs into an expired code."""
+waiting before tapping the button, no longer runs into an expired code. The pass is bound to
+whoever scanned: the signed-in volunteer, or, scanned while signed out, the phone itself (a
+cookie of its own, SCANNER_COOKIE, whose digest the pass carries): the first volunteer to
+sign in on that phone makes it theirs. A pass link forwarded to another phone (a chat message
+to someone not at the site) is refused there, with the words to scan the kiosk's code again."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
@@ -15,7 +20,8 @@ from flask_login import current_user
 
 from models import checkin
 from models.base import utcnow
-from models.kiosk import KioskDevice, check_presence_pass, check_presence_token, presence_pass
+from models.kiosk import (PRESENCE_PASS_SECONDS, KioskDevice, check_presence_pass, check_presence_token,
+                          presence_pass, scanner_secret)
 from models.people import Role
 from models.service import ServiceItem, SessionSource, Site, service_items_for
 from models.sites import site_by_token
@@ -25,6 +31,10 @@ from webapp.access import public, roles
 from webapp.extensions import db, writes_late
 
 from . import bp
+
+SCANNER_COOKIE = "hourbook_scanner"
+SCANNER_PATH = "/k/"  # sent with the scan (kept for the next one) and the pass's page only
+
 
 
 def _volunteer():
@@ -151,10 +161,11 @@ def site_of_checkin_page(path: str | None) -> Site | None:
     return None
 
 
-def _invalid(*, kiosk: bool = False, expired: bool = False):
+def _invalid(*, kiosk: bool = False, expired: bool = False, someone_elses: bool = False):
     """The code cannot be used. A page load gets the full page (404); the panel's own htmx POST
-    gets the same words in place of the panel (409: htmx swaps it), never a silent failure."""
-    context = {"kiosk": kiosk, "expired": expired}
+    gets the same words in place of the panel (409: htmx swaps it), never a silent failure.
+    `someone_elses`: a presence pass scanned by someone else, or on another phone."""
+    context = {"kiosk": kiosk, "expired": expired, "someone_elses": someone_elses}
     if request.headers.get("HX-Request"):
         return render_template("kiosk/_phone_invalid.html", **context), 409
     return render_template("kiosk/phone_invalid.html", **context), 404
@@ -172,9 +183,20 @@ def kiosk_presence_scan(token: str):
     device = db.session.get(KioskDevice, device_id) if device_id else None
     if device is None or device.revoked_at:
         return _invalid(kiosk=True, expired=device_id is None)
-    me = current_user.id if current_user.is_authenticated else None
-    return redirect(url_for("kiosk.kiosk_presence_checkin",
-                            token=presence_pass(device.id, current_app.secret_key, now, me)))
+    if current_user.is_authenticated:  # the pass is theirs
+        return redirect(url_for("kiosk.kiosk_presence_checkin",
+                                token=presence_pass(device.id, current_app.secret_key, now, current_user.id)))
+    # Signed out: the pass is this phone's (its scanner cookie, kept for another scan) until
+    # someone signs in on it and opens it.
+    scanner = request.cookies.get(SCANNER_COOKIE, "")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{20,40}", scanner):
+        scanner = scanner_secret()
+    response = redirect(url_for("kiosk.kiosk_presence_checkin", token=presence_pass(
+        device.id, current_app.secret_key, now, scanner=scanner)))
+    response.set_cookie(SCANNER_COOKIE, scanner, max_age=PRESENCE_PASS_SECONDS + 60, path=SCANNER_PATH,
+                        httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 @bp.route("/k/p/<token>", methods=["GET", "POST"])
@@ -184,9 +206,10 @@ def kiosk_presence_checkin(token: str):
     found = check_presence_pass(token, current_app.secret_key, utcnow())
     device = db.session.get(KioskDevice, found.device_id) \
         if found.device_id and not found.expired else None
-    if device is None or device.revoked_at or device.unit_id != current_user.unit_id \
-            or found.user_id not in (None, current_user.id):  # someone else's pass
+    if device is None or device.revoked_at or device.unit_id != current_user.unit_id:
         return _invalid(kiosk=True, expired=found.expired)
+    if not found.belongs_to(current_user.id, request.cookies.get(SCANNER_COOKIE)):
+        return _invalid(kiosk=True, someone_elses=True)  # forwarded: scan the kiosk's code here
     url = request.path
     if found.user_id is None:  # scanned before signing in: the page's next taps use a pass
         url = url_for("kiosk.kiosk_presence_checkin", token=presence_pass(  # bound to this person

@@ -3,8 +3,11 @@ the one big button, and the offline queue's sync endpoint.
 
 Every kiosk endpoint is marked `device`: the app's central access check lets it through and
 `device_only` below checks the kiosk's own cookie (a revocable device secret). No staff session
-lives on a kiosk: enrolment clears it. The Flask session is made permanent so the CSRF token in
-it (WTF_CSRF_TIME_LIMIT=None) lives as long as the kiosk stays open.
+lives on a kiosk: enrolment clears it, and so does every kiosk request (someone who signed in
+in the tablet's browser, typing /dashboard/, is signed out by the kiosk's next page or poll).
+The Flask session is made permanent so the CSRF token in it (WTF_CSRF_TIME_LIMIT=None) lives
+as long as the kiosk stays open, only ever without a user in it: a sign-in is never made to
+last 31 days by the kiosk.
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ import qrcode.image.svg
 from flask import (current_app, g, jsonify, make_response, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
-from flask_login import logout_user
+from flask_babel import ngettext
+from flask_login import current_user, logout_user
 
 from models import audit, checkin
 from models import kiosk as kiosks
@@ -66,10 +70,22 @@ def device(view):
         if found is None:
             return _refused(state)
         g.kiosk_device = found
+        if current_user.is_authenticated:  # someone signed in in the kiosk's browser
+            end_user_login()
         return view(found, *args, **kwargs)
 
     wrapper.hourbook_access = "device"
     return wrapper
+
+
+def end_user_login() -> None:
+    """No user's sign-in may stay on a kiosk: sign out (as the sign-out button does), forget
+    "remember me" (Flask-Login deletes its cookie from the response) and start a fresh session,
+    in the language on screen, that is the kiosk's own: permanent, for its CSRF token to outlast
+    a long day. Enrolment, and any kiosk request that finds someone signed in."""
+    fresh_session()
+    logout_user()  # after the clear: its note to delete the "remember me" cookie must stay
+    session.permanent = True
 
 
 def _refused(state: str):
@@ -131,15 +147,9 @@ def tablet_enrol(code: str):
         return render_template("kiosk/tablet_enrol.html", device=None, code=code), 404
     new_device, secret = enrolled
     db.session.commit()
-    # No staff session may stay on a kiosk: sign out, forget "remember me", start afresh.
-    logout_user()
-    fresh_session()
-    session.permanent = True  # the CSRF token lives in it: it must outlast a long day
+    end_user_login()  # no staff session may stay on a kiosk
     response = redirect(url_for("kiosk.tablet"))
     config = current_app.config
-    response.delete_cookie(config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-                           path=config.get("REMEMBER_COOKIE_PATH", "/"),
-                           domain=config.get("REMEMBER_COOKIE_DOMAIN"))
     response.set_cookie(COOKIE, kiosks.device_cookie_value(new_device, secret),
                         max_age=COOKIE_MAX_AGE, path=COOKIE_PATH, httponly=True, samesite="Lax",
                         secure=config.get("SESSION_COOKIE_SECURE", False))
@@ -151,7 +161,7 @@ def tablet_enrol(code: str):
 @bp.route("/kiosk")
 @device
 def tablet(kiosk):
-    session.permanent = True
+    session.permanent = True  # never with a user in it: `device` signed them out
     now = clock()
     return render_template("kiosk/tablet.html", device=kiosk, site=kiosk.site,
                            presence=_presence(kiosk, now), now=now,
@@ -222,10 +232,17 @@ def tablet_identify(kiosk):
         kiosks.mark_seen(kiosk, now)
         db.session.commit()
         return _locked(request.form.get("number", ""), locked.until)
-    except kiosks.WrongPin:
-        volunteer = None
+    except kiosks.WrongPin as wrong:
+        kiosks.mark_seen(kiosk, now)
+        db.session.commit()  # the PIN failure counter
+        return _message(ngettext(
+            "Wrong PIN: %(num)d more try left. One more wrong PIN locks number %(number)s for "
+            "%(minutes)d minutes.",
+            "Wrong PIN: %(num)d more tries left. %(num)d more wrong PINs lock number %(number)s for "
+            "%(minutes)d minutes.", wrong.tries_left, number=wrong.volunteer.volunteer_no,
+            minutes=kiosks.PIN_LOCK // dt.timedelta(minutes=1)), 422)
     kiosks.mark_seen(kiosk, now)
-    db.session.commit()  # the PIN failure counter, whatever the outcome
+    db.session.commit()
     if volunteer is None:
         if method == "card":
             return _message(_("This card is not recognised here. Please use the keypad or ask "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 from dataclasses import dataclass
 import secrets
 
@@ -165,15 +166,29 @@ def check_presence_token(token: str, key: str, now: dt.datetime) -> int | None:
     return data["d"]
 
 
+def scanner_secret() -> str:
+    """What a phone that scanned the kiosk's QR while signed out keeps (a cookie of its own) so
+    the pass it was given works on that phone only: the pass carries its digest, never the secret,
+    so a forwarded link does not carry it."""
+    return secrets.token_urlsafe(18)
+
+
+def _scanner_digest(secret: str) -> str:
+    return hashlib.sha256(f"hourbook.scanner.{secret}".encode()).hexdigest()[:22]
+
+
 def presence_pass(device_id: int, key: str, scanned_at: dt.datetime,
-                  user_id: int | None = None) -> str:
+                  user_id: int | None = None, scanner: str | None = None) -> str:
     """What a valid scan of the rotating QR is traded for: proof that this phone was in front of
     this kiosk at `scanned_at`. The phone's check-in page works off it for PRESENCE_PASS_SECONDS.
-    `user_id`: the signed-in person it belongs to (a scan made before signing in is bound when
-    its page is first opened signed in): a forwarded pass does not work for anyone else."""
+    Bound to whoever scanned it, so a forwarded pass does not work for anyone else:
+    `user_id`, the signed-in person who scanned (or who first opened it, signed in, on the phone
+    that scanned it); `scanner`, a scan made while signed out, the phone's scanner_secret."""
     data = {"d": device_id, "t": int(scanned_at.timestamp())}
     if user_id is not None:
         data["u"] = user_id
+    elif scanner is not None:
+        data["s"] = _scanner_digest(scanner)
     return _serializer(key, "presence-pass").dumps(data)
 
 
@@ -183,6 +198,17 @@ class PresencePass:
     expired: bool = False
     scanned_at: dt.datetime | None = None
     user_id: int | None = None  # None: not bound to a person yet
+    scanner: str | None = None  # not bound to a person yet: the digest of the phone's scanner_secret
+
+    def belongs_to(self, user_id: int, scanner: str | None) -> bool:
+        """Whether this signed-in person, on a phone holding `scanner` (its scanner_secret or
+        None), may use the pass: it is theirs, or it is not bound to anyone yet and this is
+        the phone that scanned it (the first to sign in there makes it theirs). A link sent on
+        to someone else's phone is neither, however quickly they open it."""
+        if self.user_id is not None:
+            return self.user_id == user_id
+        return self.scanner is not None and scanner is not None \
+            and hmac.compare_digest(self.scanner, _scanner_digest(scanner))
 
 
 def check_presence_pass(token: str, key: str, now: dt.datetime) -> PresencePass:
@@ -192,11 +218,13 @@ def check_presence_pass(token: str, key: str, now: dt.datetime) -> PresencePass:
     except BadSignature:
         return PresencePass(None)
     if not isinstance(data, dict) or not isinstance(data.get("d"), int) \
-            or not isinstance(data.get("t"), int) or not isinstance(data.get("u", 0), int):
+            or not isinstance(data.get("t"), int) or not isinstance(data.get("u", 0), int) \
+            or not isinstance(data.get("s", ""), str):
         return PresencePass(None)
     age = now.timestamp() - data["t"]
     scanned = dt.datetime.fromtimestamp(data["t"], dt.timezone.utc)
-    return PresencePass(data["d"], age < -5 or age > PRESENCE_PASS_SECONDS, scanned, data.get("u"))
+    return PresencePass(data["d"], age < -5 or age > PRESENCE_PASS_SECONDS, scanned, data.get("u"),
+                        data.get("s"))
 
 
 def identity_ticket(device: KioskDevice, volunteer: Volunteer, key: str, now: dt.datetime) -> str:
@@ -235,11 +263,19 @@ class PinLocked(Exception):
 
 
 class WrongPin(Exception):
-    """A volunteer's number with a PIN that is not theirs (counted towards the lock-out)."""
+    """A volunteer's number with a PIN that is not theirs (counted towards the lock-out);
+    `tries_left`: wrong PINs the number may still take, the last of which locks it."""
 
-    def __init__(self, volunteer: Volunteer):
+    def __init__(self, volunteer: Volunteer, tries_left: int):
         super().__init__("wrong PIN")
         self.volunteer = volunteer
+        self.tries_left = tries_left
+
+
+def pin_tries_left(volunteer: Volunteer) -> int:
+    """Wrong PINs in a row the number may still take: the one that uses the last locks it
+    (PIN_MAX_FAILURES in a row lock it for PIN_LOCK)."""
+    return max(PIN_MAX_FAILURES - volunteer.pin_failures, 0)
 
 
 def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
@@ -260,13 +296,13 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
         volunteer.pin_locked_until = None
         return volunteer
     volunteer.pin_failures += 1
-    if volunteer.pin_failures >= PIN_MAX_FAILURES:
+    if pin_tries_left(volunteer) == 0:
         volunteer.pin_failures = 0
         volunteer.pin_locked_until = now + PIN_LOCK
         audit.record(session, action="pin_locked", entity="volunteer", entity_id=volunteer.id,
                      actor_label="kiosk", unit_id=unit_id, now=now)
         raise PinLocked(volunteer.pin_locked_until, volunteer)
-    raise WrongPin(volunteer)
+    raise WrongPin(volunteer, pin_tries_left(volunteer))
 
 
 def may_unlock(session: Session, user: User, volunteer: Volunteer, now: dt.datetime) -> bool:

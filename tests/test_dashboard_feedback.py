@@ -54,7 +54,7 @@ def test_a_date_out_of_range_everywhere_else_the_dashboard_takes_one(db, world, 
     panel = supervisor.post(f"/dashboard/sessions/{s.id}/check-out",
                             {"version": s.version, "at": "0001-01-01T17:00", "reason": "忘記簽退"}, hx=True)
     text = panel.get_data(as_text=True)
-    assert panel.status_code == 400 and f"簽退時間：{RANGE}" in text and 'id="co-at"' in text
+    assert panel.status_code == 400 and f"簽退時間：{RANGE}" in text and f'id="co-at-{s.id}"' in text
     assert fresh(db, s).checked_out_at is None
     # a paper sheet: the page with the message and everything typed, not an error page
     data = {"volunteer": vol.volunteer_no, "site": site.id, "item": item.id,

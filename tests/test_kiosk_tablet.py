@@ -200,6 +200,42 @@ def test_enrolment_makes_the_kiosk_session_permanent(app, device_and_code):
     assert expires - dt.datetime.utcnow() > dt.timedelta(days=30)
 
 
+def _session_contents(app, morsel) -> dict:
+    return app.session_interface.get_signing_serializer(app).loads(morsel.value)
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_a_sign_in_on_the_kiosk_tablet_ends_at_the_kiosk_and_is_never_made_permanent(
+        app, db, make, world, tablet, remember):
+    """Someone types /dashboard/ on the tablet and signs in (with or without "keep me signed
+    in"), then goes back to /kiosk: the kiosk signs them out, and its own long-lived session
+    never carries their sign-in (31 days, invisibly, on a shared tablet)."""
+    signed_in = tablet.sign_in(world["admin"].email, make.PASSWORD, remember=remember)
+    assert signed_in.status_code == 302
+    assert tablet.get("/dashboard/").status_code == 200
+    page = tablet.get("/kiosk")
+    assert page.status_code == 200 and "k-keypad" in page.get_data(as_text=True)
+    cookies = set_cookies(page)
+    kept = cookies["session"]
+    assert "_user_id" not in _session_contents(app, kept)  # the permanent session is the kiosk's only
+    assert kept["expires"]  # which stays long-lived, for its CSRF token
+    if remember:  # "keep me signed in" is forgotten too
+        assert cookies["remember_token"].value == "" and cookies["remember_token"]["expires"]
+    gone = tablet.get("/dashboard/")
+    assert gone.status_code == 302 and gone.headers["Location"].startswith("/sign-in")
+    # The kiosk still works with the token of the page it showed.
+    tablet.refresh_token("/kiosk")
+    assert tablet.identify_keypad(world["vol"]).status_code == 200
+
+
+def test_a_kiosk_poll_signs_out_someone_signed_in_in_another_tab(app, db, make, world, tablet):
+    tablet.sign_in(world["admin"].email, make.PASSWORD)
+    poll = tablet.get("/kiosk/presence", headers={"HX-Request": "true"})
+    assert poll.status_code == 200
+    assert "_user_id" not in _session_contents(app, set_cookies(poll)["session"])
+    assert tablet.get("/dashboard/").status_code == 302
+
+
 # --- the device cookie guards every kiosk route ----------------------------------------------
 
 def device_routes(app):
@@ -289,9 +325,13 @@ def test_identifying_is_rate_limited_per_kiosk(world, tablet):
 
 def test_wrong_pins_lock_the_number_with_a_clear_message(db, world, tablet, clock):
     vol = world["vol"]
-    for _ in range(kiosks.PIN_MAX_FAILURES - 1):
+    for n in range(1, kiosks.PIN_MAX_FAILURES):  # each wrong PIN says how many more lock the number
         wrong = tablet.identify_keypad(vol, pin="0000", headers=EN)
-        assert wrong.status_code == 422 and "number or PIN is not correct" in wrong.get_data(as_text=True)
+        left = kiosks.PIN_MAX_FAILURES - n
+        assert wrong.status_code == 422
+        assert (f"Wrong PIN: {left} more tries left. {left} more wrong PINs lock number {vol.volunteer_no} "
+                f"for 15 minutes." if left > 1 else f"Wrong PIN: 1 more try left. One more wrong PIN locks "
+                f"number {vol.volunteer_no} for 15 minutes.") in wrong.get_data(as_text=True)
     locking = tablet.identify_keypad(vol, pin="0000", headers=EN)
     assert locking.status_code == 423
     text = locking.get_data(as_text=True)
@@ -301,6 +341,18 @@ def test_wrong_pins_lock_the_number_with_a_clear_message(db, world, tablet, cloc
     assert db.scalar(select(AuditEntry.action).where(AuditEntry.action == "pin_locked")) == "pin_locked"
     clock.shift(minutes=16)
     assert tablet.identify_keypad(vol).status_code == 200
+
+
+def test_a_wrong_pin_counts_down_in_chinese_and_a_right_one_starts_again(db, world, tablet):
+    vol = world["vol"]
+    first = tablet.identify_keypad(vol, pin="0000").get_data(as_text=True)
+    assert f"PIN 碼錯誤，還可再試 4 次；再錯 4 次，編號 {vol.volunteer_no} 會鎖定 15 分鐘。" in first
+    assert "還可再試 3 次" in tablet.identify_keypad(vol, pin="0000").get_data(as_text=True)
+    assert tablet.identify_keypad(vol).status_code == 200  # the right PIN: the count starts again
+    assert "還可再試 4 次" in tablet.identify_keypad(vol, pin="0000").get_data(as_text=True)
+    # a number nobody has says nothing of tries
+    nobody = tablet.post("/kiosk/identify", {"method": "keypad", "number": "9999", "pin": "0000"}, hx=True)
+    assert nobody.status_code == 422 and "志工編號或 PIN 碼不正確" in nobody.get_data(as_text=True)
 
 
 def test_forged_expired_and_foreign_tickets_are_refused(app, db, world, device_and_code, tablet, clock):

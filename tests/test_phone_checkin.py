@@ -425,13 +425,37 @@ def test_a_presence_pass_works_for_the_person_who_scanned_only(app, db, make, un
     assert insured.get(mine).status_code == 200
     response = other.get(mine)
     assert response.status_code == 404  # someone else's pass
-    # scanned before signing in: unbound until its page is opened signed in; the taps then go to
-    # a pass bound to that person, which the friend cannot use either
-    unbound = _scan(anon, presence_token(device, app.secret_key, utcnow()))
-    page = insured.get(unbound).get_data(as_text=True)
+    assert "請用您自己的手機掃描" in response.get_data(as_text=True)
+
+
+def test_a_pass_scanned_signed_out_works_on_the_phone_that_scanned_only(app, db, make, unit, site, item,
+                                                                      insured, anon):
+    """Scanned while signed out, the /k/p/ link was sent in LINE to a volunteer not at the site,
+    who opened it at once, signed in, and checked in 'at reception'. Now it is refused on any
+    other phone, however quickly, with the words to scan the kiosk's code; on the phone that
+    scanned it, it is the first person's to sign in there, and only theirs."""
+    device = _kiosk(app, db, site)
+    url = _scan(anon, presence_token(device, app.secret_key, utcnow()))
+    forwarded = insured.get(url)
+    assert forwarded.status_code == 404
+    assert "這個簽到碼是別人或另一支手機掃描的。要簽到，請用您自己的手機掃描簽到站螢幕上的 QR 碼。" \
+        in forwarded.get_data(as_text=True)
+    tap = insured.post(url, {"action": "check_in", "item_id": item.id, "key": "forwarded-1"}, hx=True)
+    panel = tap.get_data(as_text=True)
+    assert tap.status_code == 409 and 'id="checkin-panel"' in panel and "自己的手機" in panel
+    assert _sessions(db) == []
+
+    user = make.user(unit, role="volunteer")
+    make.cover(user.volunteer)
+    assert anon.sign_in(user.email, make.PASSWORD, next_url=url).headers["Location"] == url
+    page = anon.get(url).get_data(as_text=True)
+    assert user.volunteer.name_zh in page
     bound = re.search(r'hx-post="(/k/p/[^"]+)"', page).group(1)
-    assert bound != unbound
-    assert other.get(bound).status_code == 404 and insured.get(bound).status_code == 200
+    assert bound != url  # the taps go to a pass bound to that person...
+    assert insured.get(bound).status_code == 404  # ... which nobody else can use either
+    assert anon.post(bound, {"action": "check_in", "item_id": item.id, "key": _key(page)}).status_code == 200
+    [s] = _sessions(db)
+    assert s.volunteer_id == user.volunteer.id and s.source == SessionSource.kiosk_qr
 
 
 def test_a_volunteer_hears_at_home_what_stops_them_checking_in(app, db, make, unit, volunteer):

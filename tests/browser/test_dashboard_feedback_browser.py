@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from models import verification as v
 from models.base import TAIPEI, utcnow
 from models.verification import SupervisorSite
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
 from tests.browser.test_dashboard_browser import _session, _status
 
 RED = "rgb(180, 35, 24)"  # --red in app.css
@@ -49,8 +49,17 @@ def test_refusals_are_red_a_changed_queue_asks_again_and_a_check_out_joins_the_q
     page.get_by_text("已核准 2 筆紀錄。").wait_for()
 
     # checking out by hand: a refusal keeps what was typed, in red; then the session joins the queue
-    page.locator(f"#on-site-{on_site.id}").get_by_role("button", name="代為簽退…").click()
-    panel = page.locator("#checkout-panel")
+    row = page.locator(f"#on-site-{on_site.id}")
+    row.get_by_role("button", name="代為簽退…").click()
+    panel = row.locator(f"#checkout-{on_site.id}")  # in the person's row, not under the whole list
+    expect(panel.get_by_role("heading")).to_have_text("代 張家豪 簽退")
+    name_box, form_box = row.locator(".who").bounding_box(), panel.bounding_box()
+    assert 0 <= form_box["y"] - (name_box["y"] + name_box["height"]) < 80, (name_box, form_box)
+    page.wait_for_timeout(11_000)  # the list refreshes every 10 s: not while a form is open in it
+    expect(panel.locator("input[name=at]")).to_be_visible()
+    page.locator("section[aria-labelledby=on-site-title]").screenshot(
+        path=SCREENSHOTS / "dashboard-check-out-form-in-the-row.png", animations="allow",
+        caret="initial")  # Playwright's injected styles broke the CSP (a console error) at the next swap
     later = (utcnow() + dt.timedelta(hours=2)).astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
     panel.locator("input[name=at]").fill(later)
     panel.locator("input[name=reason]").fill("忘記簽退")
@@ -63,7 +72,8 @@ def test_refusals_are_red_a_changed_queue_asks_again_and_a_check_out_joins_the_q
     earlier = (utcnow() - dt.timedelta(minutes=20)).astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
     panel.locator("input[name=at]").fill(earlier)
     panel.get_by_role("button", name="簽退").click()
-    panel.get_by_text("張家豪 已於").wait_for()
+    page.locator("#checkout-panel").get_by_text("張家豪 已於").wait_for()  # under the list: the row is gone
+    row.wait_for(state="detached")
     page.locator(f"#session-{on_site.id}").wait_for()  # in the queue, no reload
     assert page.evaluate("window.__marker") == "same page"
     assert _status(db, on_site).checked_out_at is not None

@@ -180,6 +180,30 @@ def test_the_idle_screen_fits_in_both_languages(open_page, db, place, size, lang
     screenshot(page, f"kiosk-idle-{size}-{language}")
 
 
+def test_a_staff_sign_in_on_the_tablet_ends_when_the_kiosk_is_opened_again(open_page, db, place):
+    """Someone types /dashboard/ on the kiosk tablet and signs in there (not "keep me signed
+    in"), then goes back to /kiosk: the kiosk signs them out. Before, /dashboard/ stayed open on
+    the tablet and every kiosk page load made the sign-in last 31 days."""
+    page = enrol(open_page("tablet"), db, place)
+    page.goto("/dashboard/")
+    assert path_of(page) == "/sign-in"
+    sign_in(page, place["admin"].email)
+    page.goto("/dashboard/")
+    assert path_of(page) == "/dashboard/"
+
+    page.goto("/kiosk")
+    expect(page.locator("#k-idle")).to_be_visible()
+    [kept] = [c for c in page.context.cookies() if c["name"] == "session"]
+    assert kept["expires"] > time.time() + 12 * 3600  # the kiosk's own session still lasts the day...
+    page.goto("/dashboard/")
+    assert path_of(page) == "/sign-in"  # ... without anyone signed in on it
+    assert not [c for c in page.context.cookies() if c["name"] == "remember_token"]
+
+    page.goto("/kiosk")  # and the kiosk works as before
+    keypad(page, place["volunteer"].volunteer_no)
+    expect(page.locator(".k-person .k-name")).to_have_text("陳淑芬")
+
+
 # --- keypad: check in, back to idle, check out ----------------------------------------------------
 
 @pytest.mark.parametrize("size", ["tablet", "portrait"])
@@ -230,9 +254,19 @@ def test_wrong_pin_then_refusal_in_big_clear_text(open_page, db, make, unit, pla
     page = enrol(open_page("tablet"), db, place)
     page.allow_console_error("status of 422")  # Chromium logs every 4xx answer to fetch()
     page.allow_console_error("status of 409")
-    keypad(page, place["volunteer"].volunteer_no, pin="1111")
-    expect(page.locator(".k-message-text")).to_have_text("志工編號或 PIN 碼不正確，請再試一次。")
+    number = place["volunteer"].volunteer_no
+    keypad(page, number, pin="1111")  # the warning before the lock (PIN_MAX_FAILURES in a row)
+    expect(page.locator(".k-message-text")).to_have_text(
+        f"PIN 碼錯誤，還可再試 4 次；再錯 4 次，編號 {number} 會鎖定 15 分鐘。")
     screenshot(page, "kiosk-wrong-pin")
+    page.get_by_role("button", name="返回").click()
+    for _ in range(2):
+        keypad(page, number, pin="1111")
+        page.get_by_role("button", name="返回").click()
+    keypad(page, number, pin="1111")
+    expect(page.locator(".k-message-text")).to_have_text(
+        f"PIN 碼錯誤，還可再試 1 次；再錯 1 次，編號 {number} 會鎖定 15 分鐘。")
+    screenshot(page, "kiosk-wrong-pin-last-try")
     page.get_by_role("button", name="返回").click()
     uninsured = make.volunteer(unit, name_zh="張家豪")
     uninsured.set_pin(PIN)

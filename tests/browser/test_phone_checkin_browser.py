@@ -154,6 +154,36 @@ def test_kiosk_qr_then_a_slow_sign_in_still_checks_in(app, db, make, unit, phone
     assert s.source == SessionSource.kiosk_qr and s.volunteer_id == user.volunteer.id
 
 
+def test_a_kiosk_pass_sent_on_to_another_phone_says_to_scan_the_kiosk(app, db, make, unit, phone, open_page):
+    """A volunteer at reception scans the kiosk's code while signed out and sends the address in
+    LINE to a friend who is not there: on the friend's phone (signed in) the page says to scan
+    the code on the kiosk screen, and no check-in button is there to tap."""
+    from models.base import utcnow
+    from models.kiosk import create_device, enrol, presence_token
+
+    site = make.site(unit, name_zh="大安長照服務中心")
+    make.item(unit, name_zh="長者陪伴關懷")
+    friend = make.user(unit, role="volunteer")
+    make.cover(friend.volunteer)
+    device, code = create_device(db, site=site, name="櫃台平板", actor=None, now=utcnow())
+    enrol(db, code, utcnow())
+    db.commit()
+
+    phone.goto(f"/k/{presence_token(device, app.secret_key, utcnow())}")  # at reception, signed out
+    assert path_of(phone) == "/sign-in"
+    sent = phone.evaluate("new URLSearchParams(location.search).get('next')")
+    assert sent.startswith("/k/p/")
+
+    at_home = sign_in(open_page("phone"), friend.email)
+    at_home.allow_console_error("404")
+    at_home.goto(sent)
+    expect(at_home.get_by_role("alert")).to_contain_text("請用您自己的手機掃描簽到站螢幕上的 QR 碼")
+    expect(at_home.get_by_role("button", name="簽到", exact=True)).to_have_count(0)
+    assert_fits_phone(at_home)
+    screenshot(at_home, "phone-kiosk-pass-forwarded")
+    assert _sessions(db) == []
+
+
 @pytest.mark.parametrize("failure", [404, 403, 500])
 def test_a_tap_that_fails_unswapped_says_so(db, make, unit, phone, failure):
     """htmx swaps nothing for a 403, 404 or 500 answer: the volunteer must be told it did not

@@ -300,8 +300,9 @@ def check_out(session_id: int):
         return render_template("dashboard/_checkout_panel.html", s=s, now=utcnow(), error=error,
                                typed=request.form, invalid=invalid), 400
     db.session.commit()
+    # The form was in the person's row, which the list's refresh removes: the confirmation stands under the list.
     return (render_template("dashboard/_checkout_panel.html", s=s, now=utcnow(), done=True), 200,
-            {"HX-Trigger": "on-site-changed"})
+            {"HX-Trigger": "on-site-changed", "HX-Retarget": "#checkout-panel", "HX-Reswap": "innerHTML"})
 
 
 @bp.route("/sessions/<int:session_id>/reopen", methods=["POST"])

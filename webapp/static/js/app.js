@@ -106,6 +106,15 @@
     var flashes = document.querySelectorAll("main > .flashes");
     for (var i = 0; i < flashes.length; i++) flashes[i].remove();
   });
+  // A part that refreshes itself ("every 10s") and is marked [data-poll-spares-forms] skips its
+  // poll while a form is open inside it ("On site now": "Check out…" opens the form in the
+  // person's row): the refresh would wipe what is being typed. Its events still refresh it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    var config = event.detail && event.detail.requestConfig;
+    if (!elt || !config || config.triggeringEvent || !elt.hasAttribute("data-poll-spares-forms")) return;
+    if (elt.querySelector("form")) event.preventDefault();
+  });
   document.addEventListener("htmx:beforeRequest", function () {
     var box = document.getElementById("hx-failed");
     if (box && !box.hidden) {
