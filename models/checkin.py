@@ -371,7 +371,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
              source=source, now=now, outcome=Outcome.refused, refusal_=r,
              device_id=device_id, device_time=device_time)
         audit.record(session, action="checkin_refused", entity="volunteer", entity_id=volunteer.id,
-                     actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
+                     actor=actor, actor_label=None if actor else audit.volunteer_actor(volunteer.id),
                      unit_id=site.unit_id, after={"site_id": site.id, "reason": r.code}, now=now)
         return Result(Action.check_in, Outcome.refused, None, r, other, every or [r])
 
@@ -421,7 +421,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
          source=source, now=now, outcome=Outcome.ok, service_session=new, key=key,
          device_id=device_id, device_time=device_time)
     audit.record(session, action="check_in", entity="service_session", entity_id=new.id,
-                 actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
+                 actor=actor, actor_label=None if actor else audit.volunteer_actor(volunteer.id),
                  unit_id=site.unit_id, after=new.snapshot(), now=now)
     return Result(Action.check_in, Outcome.ok, new)
 
@@ -448,6 +448,8 @@ def check_out(session: Session, *, volunteer: Volunteer, now: dt.datetime, sourc
         return Result(Action.check_out, Outcome.refused, None, r)
     before = current.snapshot()
     flags = list(extra_flags)
+    if site is not None and site.id != current.site_id:
+        flags.append(Flag.checked_out_elsewhere)  # the time since includes the journey here
     minutes = current.elapsed_minutes(when)  # still open: up to `when`
     if minutes < SHORT_SESSION_MINUTES:
         flags.append(Flag.short)
@@ -458,12 +460,16 @@ def check_out(session: Session, *, volunteer: Volunteer, now: dt.datetime, sourc
     if persons_served is not None:
         changes["persons_served"] = persons_served
     update_now(session, current, **changes)
-    _log(session, volunteer=volunteer, site=current.site, unit_id=current.unit_id,
+    # The event and the history name where the check-out was made (the kiosk's or poster's
+    # site), which may be another site than the session's, and how.
+    _log(session, volunteer=volunteer, site=site or current.site, unit_id=current.unit_id,
          action=Action.check_out, source=source, now=now, outcome=Outcome.ok,
          service_session=current, key=key, device_id=device_id, device_time=device_time)
+    after = current.snapshot() | {"checkout_source": source.value,
+                                  "checkout_site_id": (site or current.site).id}
     audit.record(session, action="check_out", entity="service_session", entity_id=current.id,
-                 actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
-                 unit_id=current.unit_id, before=before, after=current.snapshot(), now=now)
+                 actor=actor, actor_label=None if actor else audit.volunteer_actor(volunteer.id),
+                 unit_id=current.unit_id, before=before, after=after, now=now)
     return Result(Action.check_out, Outcome.ok, current)
 
 

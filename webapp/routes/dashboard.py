@@ -317,9 +317,8 @@ def session_history(session_id: int):
     s = _session_or_404(session_id)
     users = {u.id: u for u in db.session.scalars(select(User).where(User.unit_id == s.unit_id))}
     template = "dashboard/_history.html" if _is_htmx() else "dashboard/history.html"
-    entries = v.history(db.session, s)
-    return render_template(template, s=s, entries=entries, users=users, missing=v.MISSING,
-                           changes={e.id: v.history_changes(db.session, e) for e in entries})
+    return render_template(template, s=s, lines=v.history_lines(db.session, s), users=users,
+                           missing=v.MISSING)
 
 
 @bp.route("/bulk-approve", methods=["GET", "POST"])

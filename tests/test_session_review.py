@@ -1,0 +1,109 @@
+"""What a supervisor sees of a session, from the hands-on review of 2026-12-06: a check-out made at
+another site, the session's history in words, times with their seconds when minutes would
+overstate, and a check-in without position right after a refusal as too far."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from models.audit import AuditEntry
+from models.checkin import Action, CheckinEvent, check_in, check_out
+from models.service import Flag, ServiceSession, SessionSource, SessionStatus
+from models import verification as v
+from models.verification import SupervisorSite
+
+NOW = dt.datetime(2026, 12, 5, 22, 57, 10, tzinfo=dt.timezone.utc)  # 06:57:10 on 12/06 in Taipei
+
+
+@pytest.fixture
+def world(make, unit, db, supervisor):
+    daan = make.site(unit, name_zh="大安長照服務中心")
+    wanhua = make.site(unit, name_zh="萬華社區關懷據點")
+    item = make.item(unit, name_zh="長者陪伴關懷")
+    vol = make.volunteer(unit, name_zh="張明德")
+    make.cover(vol, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    for site in (daan, wanhua):
+        db.add(SupervisorSite(user_id=supervisor.user.id, site_id=site.id))
+    db.commit()
+    return daan, wanhua, item, vol
+
+
+def fresh(db, s):
+    db.rollback()
+    db.expire_all()
+    return db.get(ServiceSession, s.id)
+
+
+def _served_at_wanhua_out_at_daan(db, world):
+    daan, wanhua, item, vol = world
+    opened = check_in(db, volunteer=vol, site=wanhua, item=item, now=NOW,
+                      source=SessionSource.kiosk_card)
+    db.commit()
+    out = check_out(db, volunteer=vol, now=NOW + dt.timedelta(minutes=91),
+                    source=SessionSource.kiosk_card, site=daan)
+    db.commit()
+    assert out.session.id == opened.session.id
+    return out.session
+
+
+# --- 1. checked out at another site -------------------------------------------------------
+
+def test_a_check_out_at_another_site_is_flagged_and_records_where(db, world, supervisor):
+    daan, wanhua, item, vol = world
+    s = _served_at_wanhua_out_at_daan(db, world)
+    assert Flag.checked_out_elsewhere.value in s.flag_set
+    event = db.scalar(select(CheckinEvent).where(CheckinEvent.action == Action.check_out))
+    assert event.site_id == daan.id  # where it was done, not the session's site
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "check_out"))
+    assert entry.after_data()["checkout_site_id"] == daan.id
+    # never approved in bulk: it needs a supervisor's look
+    assert v.unflagged_count(db, supervisor.user, v.QueueFilter()) == 0
+    assert v.bulk_approve(db, supervisor.user, v.QueueFilter(), NOW + dt.timedelta(hours=2)) == 0
+    assert fresh(db, s).status == SessionStatus.closed
+
+
+def test_a_check_out_at_the_same_site_is_not_flagged(db, world):
+    daan, wanhua, item, vol = world
+    check_in(db, volunteer=vol, site=wanhua, item=item, now=NOW, source=SessionSource.poster)
+    out = check_out(db, volunteer=vol, now=NOW + dt.timedelta(minutes=60),
+                    source=SessionSource.poster, site=wanhua)
+    db.commit()
+    assert out.session.flag_set == set()
+
+
+def test_the_dashboard_shows_the_check_out_elsewhere(db, world, supervisor):
+    s = _served_at_wanhua_out_at_daan(db, world)
+    page = supervisor.get("/dashboard/").get_data(as_text=True)
+    row = page[page.index(f'id="session-{s.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "在其他地點簽退" in row
+    assert "在其他地點簽退</option>" in page  # and the flag filter offers it
+    assert "有 0 筆無標記的紀錄可以一次核准" in page
+
+
+# --- 2. the history in words ----------------------------------------------------------------
+
+def test_the_history_names_the_volunteer_and_how_each_check_in_and_out_was_made(db, world, supervisor):
+    daan, wanhua, item, vol = world
+    s = _served_at_wanhua_out_at_daan(db, world)
+    page = supervisor.get(f"/dashboard/sessions/{s.id}/history").get_data(as_text=True)
+    history = page[page.index('<ol class="history">'):]
+    assert f"volunteer:{vol.id}" not in history
+    assert history.count('<span class="who">張明德</span>') == 2  # check-in and check-out
+    assert history.count("· 簽到站掃描志工卡") == 2  # how: the kiosk took their card, both times
+    assert "簽退地點" in history and "大安長照服務中心" in history  # where the check-out was made
+
+
+def test_a_check_out_by_hand_reads_as_staff_on_behalf(db, world, supervisor):
+    daan, wanhua, item, vol = world
+    opened = check_in(db, volunteer=vol, site=daan, item=item, now=NOW, source=SessionSource.kiosk_keypad)
+    db.commit()
+    v.check_out_by_hand(db, opened.session.id, supervisor.user, NOW + dt.timedelta(minutes=60),
+                        at=NOW + dt.timedelta(minutes=50), reason="忘記簽退")
+    db.commit()
+    lines = v.history_lines(db, opened.session)
+    assert [(line.entry.action, line.who, line.how) for line in lines] == [
+        ("check_in", "張明德", "kiosk_keypad"),
+        ("manual_check_out", supervisor.user.name, v.STAFF)]
+    page = supervisor.get(f"/dashboard/sessions/{opened.session.id}/history").get_data(as_text=True)
+    assert "· 簽到站輸入志工編號" in page and "· 工作人員代為操作" in page
