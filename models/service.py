@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, bindparam, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, UTCDateTime, utcnow
+from .base import TAIPEI, Base, UTCDateTime, utcnow
 from .messages import N_
 from .people import User, Volunteer
 from .unit import Category
@@ -207,6 +207,15 @@ class ServiceSession(Base):
             return False
         start, end = self.checked_in_at, self.checked_out_at
         return (end.second, end.microsecond) < (start.second, start.microsecond) and end > start
+
+    def clock(self, moment: dt.datetime | None) -> str:
+        """One of its times (its check-in or check-out) as a Taipei clock time, as the dashboard
+        and the hour slip print it: "07:57", or "07:57:40" with its seconds when its times read
+        to the minute would overstate what counts (minute_times_overstate): 07:57:40–08:30:10
+        is 32 whole minutes, and "07:57–08:30" would read 33."""
+        if moment is None:
+            return ""
+        return moment.astimezone(TAIPEI).strftime("%H:%M:%S" if self.minute_times_overstate else "%H:%M")
 
     def snapshot(self) -> dict:
         """The row as the audit log records it."""

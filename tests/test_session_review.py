@@ -107,3 +107,61 @@ def test_a_check_out_by_hand_reads_as_staff_on_behalf(db, world, supervisor):
         ("manual_check_out", supervisor.user.name, v.STAFF)]
     page = supervisor.get(f"/dashboard/sessions/{opened.session.id}/history").get_data(as_text=True)
     assert "· 簽到站輸入志工編號" in page and "· 工作人員代為操作" in page
+
+
+# --- 3. times that agree with the minutes counted -------------------------------------------
+
+def _a_session(db, site, item, vol, start, end, status=SessionStatus.closed):
+    s = ServiceSession(unit_id=site.unit_id, volunteer_id=vol.id, site_id=site.id,
+                       service_item_id=item.id, checked_in_at=start, checked_out_at=end,
+                       status=status, source=SessionSource.kiosk_card,
+                       credited_minutes=s_minutes(start, end) if status == SessionStatus.verified else 0)
+    db.add(s)
+    db.commit()
+    return s
+
+
+def s_minutes(start, end):
+    return int((end - start).total_seconds() // 60)
+
+
+def _today_at(hh, mm, ss):
+    from models.base import TAIPEI, taipei_date, utcnow
+    return dt.datetime.combine(taipei_date(utcnow()) - dt.timedelta(days=1), dt.time(hh, mm, ss),
+                               tzinfo=TAIPEI).astimezone(dt.timezone.utc)
+
+
+def test_dashboard_rows_carry_seconds_exactly_when_minutes_would_overstate(db, world, supervisor):
+    daan, wanhua, item, vol = world
+    over = _a_session(db, daan, item, vol, _today_at(7, 57, 40), _today_at(8, 30, 10))  # 32 min
+    fine = _a_session(db, daan, item, vol, _today_at(9, 0, 10), _today_at(9, 30, 40))  # 30 min
+    page = supervisor.get("/dashboard/").get_data(as_text=True)
+    row = page[page.index(f'id="session-{over.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "07:57:40–08:30:10" in row and "0 小時 32 分" in row
+    row = page[page.index(f'id="session-{fine.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "09:00–09:30<" in row and "0 小時 30 分" in row
+
+
+def test_the_hour_slip_prints_seconds_when_minutes_would_overstate(db, world, supervisor, tmp_path):
+    import subprocess
+    from models import slips
+    from models.base import begin_write, utcnow
+
+    daan, wanhua, item, vol = world
+    _a_session(db, daan, item, vol, _today_at(7, 57, 40), _today_at(8, 30, 10), SessionStatus.verified)
+    _a_session(db, daan, item, vol, _today_at(9, 0, 10), _today_at(9, 30, 40), SessionStatus.verified)
+    day = (_today_at(7, 57, 40) + dt.timedelta(hours=8)).date()
+    db.rollback()
+    begin_write(db)
+    [slip] = slips.issue_slips(db, supervisor.user, utcnow(), date_from=day, date_to=day)
+    db.commit()
+    pdf = supervisor.get(f"/slips/print.pdf?ids={slip.id}")
+    path = tmp_path / "slip.pdf"
+    path.write_bytes(pdf.get_data())
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert "07:57:40–08:30:10" in text and "09:00–09:30" in text, text
+    detail = supervisor.get(f"/slips/{slip.id}").get_data(as_text=True)
+    assert "07:57:40–08:30:10" in detail and "09:00–09:30<" in detail
