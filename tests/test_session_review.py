@@ -165,3 +165,29 @@ def test_the_hour_slip_prints_seconds_when_minutes_would_overstate(db, world, su
     assert "07:57:40–08:30:10" in text and "09:00–09:30" in text, text
     detail = supervisor.get(f"/slips/{slip.id}").get_data(as_text=True)
     assert "07:57:40–08:30:10" in detail and "09:00–09:30<" in detail
+
+
+# --- 5. one word for a status; lists joined as the language joins them ----------------------
+
+def test_the_status_filter_words_a_verified_session_as_its_rows_do(db, world, supervisor):
+    page = supervisor.get("/dashboard/").get_data(as_text=True)
+    select_ = page[page.index('id="f-status"'):page.index("</select>", page.index('id="f-status"'))]
+    assert ">已審核</option>" in select_ and ">已退回</option>" in select_ and "已核准" not in select_
+    english = supervisor.get("/dashboard/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    select_ = english[english.index('id="f-status"'):english.index("</select>", english.index('id="f-status"'))]
+    assert ">Verified</option>" in select_ and ">Rejected</option>" in select_
+
+
+def test_the_refusal_log_joins_the_ways_tried_with_an_enumeration_comma(db, world, supervisor):
+    from models.base import utcnow
+    from models.checkin import Outcome
+    daan, wanhua, item, vol = world
+    for source in (SessionSource.kiosk_card, SessionSource.kiosk_keypad):
+        db.add(CheckinEvent(unit_id=daan.unit_id, at=utcnow(), volunteer_id=vol.id, site_id=daan.id,
+                            action=Action.check_in, source=source, outcome=Outcome.refused,
+                            refusal_code="no_insurance"))
+    db.commit()
+    page = supervisor.get("/dashboard/").get_data(as_text=True)
+    assert "簽到站掃描志工卡、簽到站輸入志工編號" in page
+    english = supervisor.get("/dashboard/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Kiosk, card, Kiosk, keypad" in english
