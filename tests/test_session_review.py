@@ -191,3 +191,56 @@ def test_the_refusal_log_joins_the_ways_tried_with_an_enumeration_comma(db, worl
     assert "簽到站掃描志工卡、簽到站輸入志工編號" in page
     english = supervisor.get("/dashboard/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Kiosk, card, Kiosk, keypad" in english
+
+
+# --- 4. refused as too far, then checked in without a position ------------------------------
+
+@pytest.fixture
+def fenced(world, db):
+    daan, wanhua, item, vol = world
+    daan.latitude, daan.longitude, daan.radius_m = 25.0330, 121.5430, 150
+    db.commit()
+    return daan, item, vol
+
+
+FAR_AWAY = (25.0330, 121.5655, 10.0)  # about 2.3 km east
+
+
+def test_a_check_in_without_position_after_a_too_far_refusal_is_flagged_with_the_distance(
+        db, fenced, supervisor):
+    from models.checkin import Outcome, refused_attempts
+    from models.base import taipei_date
+    daan, item, vol = fenced
+    refused = check_in(db, volunteer=vol, site=daan, item=item, now=NOW, source=SessionSource.poster,
+                       position=FAR_AWAY)
+    db.commit()
+    assert refused.outcome == Outcome.refused and refused.refusal.code == "outside_radius"
+    [event] = db.scalars(select(CheckinEvent)).all()
+    assert 2200 < event.distance_m < 2400
+    accepted = check_in(db, volunteer=vol, site=daan, item=item, now=NOW + dt.timedelta(seconds=6),
+                        source=SessionSource.poster, position=None)
+    db.commit()
+    s = accepted.session
+    assert s.flag_set == {Flag.position_unavailable.value, Flag.refused_far_before.value}
+    check_out(db, volunteer=vol, now=NOW + dt.timedelta(minutes=40), source=SessionSource.poster,
+              site=daan)
+    db.commit()
+    [line] = refused_attempts(db, daan.unit_id, taipei_date(NOW))
+    assert line.distance_m == event.distance_m
+    page = supervisor.get(f"/dashboard/?from={taipei_date(NOW)}&to={taipei_date(NOW)}&refusals_day={taipei_date(NOW)}").get_data(as_text=True)
+    row = page[page.index(f'id="session-{s.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert f"剛因距離太遠被拒：距離約 {event.distance_m} 公尺" in row
+    card = page[page.index('id="refusals"'):page.index("</section>", page.index('id="refusals"'))]
+    assert f"離服務地點太遠：距離約 {event.distance_m} 公尺" in card
+
+
+def test_without_a_refusal_or_long_after_one_only_the_position_is_missing(db, fenced):
+    daan, item, vol = fenced
+    check_in(db, volunteer=vol, site=daan, item=item, now=NOW, source=SessionSource.poster,
+             position=FAR_AWAY)
+    db.commit()
+    later = check_in(db, volunteer=vol, site=daan, item=item, now=NOW + dt.timedelta(minutes=31),
+                     source=SessionSource.poster, position=None)
+    db.commit()
+    assert later.session.flag_set == {Flag.position_unavailable.value}
