@@ -32,6 +32,23 @@ class AuditEntry(Base):
         return json.loads(self.after) if self.after else None
 
 
+_VOLUNTEER = "volunteer:"
+
+
+def volunteer_actor(volunteer_id: int) -> str:
+    """The actor label of what a volunteer did themselves, without a staff account (a check-in or
+    check-out on their phone or at a kiosk): "volunteer:<id>". Read back by acting_volunteer_id."""
+    return f"{_VOLUNTEER}{volunteer_id}"
+
+
+def acting_volunteer_id(entry: AuditEntry) -> int | None:
+    """The volunteer who did what `entry` records themselves (volunteer_actor), or None."""
+    label = entry.actor_label or ""
+    if entry.actor_user_id is None and label.startswith(_VOLUNTEER) and label[len(_VOLUNTEER):].isdigit():
+        return int(label[len(_VOLUNTEER):])
+    return None
+
+
 def _dump(data: dict[str, Any] | None) -> str | None:
     if data is None:
         return None

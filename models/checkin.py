@@ -33,6 +33,9 @@ OFFLINE_MAX_AHEAD = dt.timedelta(minutes=2)
 # A check-in posted from the answer to a check-out this soon after it is the second tap of a
 # double tap on "Check out" (a button of the answer came up under the finger): after_check_out.
 DOUBLE_TAP = dt.timedelta(seconds=5)
+# A check-in without the phone's position this soon after the same volunteer was refused as too far
+# from the same site is flagged refused_far_before: the position may have been withheld on purpose.
+FAR_REFUSAL_WINDOW = dt.timedelta(minutes=30)
 # Sources whose scan itself proves the volunteer is at the site: the kiosk's rotating QR (valid
 # 90 s, shown only on the tablet at reception). No position is asked for or checked.
 PRESENCE_PROVEN = frozenset({SessionSource.kiosk_qr})
@@ -79,6 +82,8 @@ class CheckinEvent(Base):
     # The volunteer number typed at a kiosk's keypad that matched nobody (an offline event):
     # the refusal log shows it, so staff can tell whose it may have been. Never a PIN.
     typed_number: Mapped[str | None] = mapped_column(String(20))
+    # How far from the site a check-in refused as too far was judged (whole metres); else NULL.
+    distance_m: Mapped[int | None] = mapped_column()
 
     volunteer: Mapped[Volunteer | None] = relationship()
     site: Mapped[Site | None] = relationship()
@@ -188,6 +193,7 @@ class RefusedAttempts:
     sources: list[SessionSource]
     served_later: bool = False  # checked in after the last refusal (the problem was fixed)
     typed_number: str | None = None  # a number typed at the kiosk that matched nobody
+    distance_m: int | None = None  # too far: how far, at the last try that knew it
 
     @property
     def reason(self) -> str:
@@ -218,6 +224,8 @@ def refused_attempts(session: Session, unit_id: int, day: dt.date,
             found.last_at, found.attempts = e.at, found.attempts + 1
             if e.source not in found.sources:
                 found.sources.append(e.source)
+        if e.distance_m is not None:
+            grouped[group].distance_m = e.distance_m
     entries = sorted(grouped.values(), key=lambda r: r.last_at, reverse=True)
     volunteer_ids = {r.volunteer.id for r in entries if r.volunteer is not None}
     if volunteer_ids:
@@ -237,6 +245,36 @@ def turned_away(session: Session, unit_id: int, day: dt.date, site_ids: set[int]
     as the dashboard's card shows them, and as the staff home page's "to do" and the
     supervisor's reminder mail count them."""
     return len(refused_attempts(session, unit_id, day, site_ids))
+
+
+_REFUSED_FAR = (select(CheckinEvent.distance_m)
+                .where(CheckinEvent.volunteer_id == bindparam("volunteer_id"),
+                       CheckinEvent.site_id == bindparam("site_id"),
+                       CheckinEvent.outcome == Outcome.refused,
+                       CheckinEvent.refusal_code == "outside_radius",
+                       CheckinEvent.at >= bindparam("since"), CheckinEvent.at <= bindparam("until"))
+                .order_by(CheckinEvent.at.desc(), CheckinEvent.id.desc()).limit(1))
+
+
+def refused_as_too_far(session: Session, volunteer_id: int, site_id: int,
+                       at: dt.datetime) -> int | None:
+    """The distance (metres; 0 when not recorded) of the volunteer's latest refusal as too far
+    from the site within FAR_REFUSAL_WINDOW before `at`, or None when there was none."""
+    found = session.execute(_REFUSED_FAR, {"volunteer_id": volunteer_id, "site_id": site_id,
+                                           "since": at - FAR_REFUSAL_WINDOW, "until": at}).first()
+    return None if found is None else (found.distance_m or 0)
+
+
+def far_refusals(session: Session, rows: list[ServiceSession]) -> dict[int, int]:
+    """For the rows flagged refused_far_before: the distance of the refusal before each (metres;
+    0 when not recorded), by session id, as the dashboard shows it beside the flag."""
+    flagged = [s for s in rows if Flag.refused_far_before.value in s.flag_set]
+    found = {}
+    for s in flagged:  # rare, and one indexed look-up each
+        distance = refused_as_too_far(session, s.volunteer_id, s.site_id, s.created_at or s.checked_in_at)
+        if distance is not None:
+            found[s.id] = distance
+    return found
 
 
 # --- rules -----------------------------------------------------------------------------
@@ -282,14 +320,15 @@ def _log(session: Session, *, volunteer: Volunteer | None, site: Site | None, un
          action: Action, source: SessionSource, now: dt.datetime, outcome: Outcome,
          refusal_: Refusal | None = None, service_session: ServiceSession | None = None,
          key: str | None = None, device_id: int | None = None,
-         device_time: dt.datetime | None = None, typed_number: str | None = None) -> CheckinEvent:
+         device_time: dt.datetime | None = None, typed_number: str | None = None,
+         distance_m: int | None = None) -> CheckinEvent:
     return insert_now(session, CheckinEvent(
         unit_id=unit_id, at=now, volunteer_id=volunteer.id if volunteer else None,
         site_id=site.id if site else None, action=action, source=source, outcome=outcome,
         refusal_code=refusal_.code if refusal_ else None,
         session_id=service_session.id if service_session else None,
         idempotency_key=key, device_id=device_id, device_time=device_time,
-        typed_number=typed_number,
+        typed_number=typed_number, distance_m=distance_m,
     ))
 
 
@@ -363,16 +402,17 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
     when = device_time or now
 
     def refuse(r: Refusal, other: ServiceSession | None = None,
-               every: list[Refusal] | None = None) -> Result:
+               every: list[Refusal] | None = None, distance: int | None = None) -> Result:
         # A refusal changes nothing, so it does not spend the idempotency key: a retry is judged
         # afresh (the admin may have fixed the insurance meanwhile). `every`: all the reasons,
         # `r` the first (the one logged).
         _log(session, volunteer=volunteer, site=site, unit_id=site.unit_id, action=Action.check_in,
              source=source, now=now, outcome=Outcome.refused, refusal_=r,
-             device_id=device_id, device_time=device_time)
+             device_id=device_id, device_time=device_time, distance_m=distance)
+        after = {"site_id": site.id, "reason": r.code} | ({"distance_m": distance} if distance is not None else {})
         audit.record(session, action="checkin_refused", entity="volunteer", entity_id=volunteer.id,
-                     actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
-                     unit_id=site.unit_id, after={"site_id": site.id, "reason": r.code}, now=now)
+                     actor=actor, actor_label=None if actor else audit.volunteer_actor(volunteer.id),
+                     unit_id=site.unit_id, after=after, now=now)
         return Result(Action.check_in, Outcome.refused, None, r, other, every or [r])
 
     current = open_session(session, volunteer.id)
@@ -399,11 +439,14 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
     if checks_position(site, source):
         if position is None:
             flags.add(Flag.position_unavailable)
+            if refused_as_too_far(session, volunteer.id, site.id, now) is not None:
+                flags.add(Flag.refused_far_before)
         else:
             lat, lon, accuracy = position
             distance = distance_m(lat, lon, site.latitude, site.longitude)
             if distance - min(accuracy or 0, 500) > site.radius_m:
-                return refuse(refusal("outside_radius", distance=int(distance), site=Named(site)))
+                return refuse(refusal("outside_radius", distance=int(distance), site=Named(site)),
+                              distance=int(distance))
 
     new = ServiceSession(unit_id=site.unit_id, volunteer_id=volunteer.id, site_id=site.id,
                          service_item_id=item.id, checked_in_at=when, source=source,
@@ -421,7 +464,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
          source=source, now=now, outcome=Outcome.ok, service_session=new, key=key,
          device_id=device_id, device_time=device_time)
     audit.record(session, action="check_in", entity="service_session", entity_id=new.id,
-                 actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
+                 actor=actor, actor_label=None if actor else audit.volunteer_actor(volunteer.id),
                  unit_id=site.unit_id, after=new.snapshot(), now=now)
     return Result(Action.check_in, Outcome.ok, new)
 
@@ -448,6 +491,8 @@ def check_out(session: Session, *, volunteer: Volunteer, now: dt.datetime, sourc
         return Result(Action.check_out, Outcome.refused, None, r)
     before = current.snapshot()
     flags = list(extra_flags)
+    if site is not None and site.id != current.site_id:
+        flags.append(Flag.checked_out_elsewhere)  # the time since includes the journey here
     minutes = current.elapsed_minutes(when)  # still open: up to `when`
     if minutes < SHORT_SESSION_MINUTES:
         flags.append(Flag.short)
@@ -458,12 +503,16 @@ def check_out(session: Session, *, volunteer: Volunteer, now: dt.datetime, sourc
     if persons_served is not None:
         changes["persons_served"] = persons_served
     update_now(session, current, **changes)
-    _log(session, volunteer=volunteer, site=current.site, unit_id=current.unit_id,
+    # The event and the history name where the check-out was made (the kiosk's or poster's
+    # site), which may be another site than the session's, and how.
+    _log(session, volunteer=volunteer, site=site or current.site, unit_id=current.unit_id,
          action=Action.check_out, source=source, now=now, outcome=Outcome.ok,
          service_session=current, key=key, device_id=device_id, device_time=device_time)
+    after = current.snapshot() | {"checkout_source": source.value,
+                                  "checkout_site_id": (site or current.site).id}
     audit.record(session, action="check_out", entity="service_session", entity_id=current.id,
-                 actor=actor, actor_label=None if actor else f"volunteer:{volunteer.id}",
-                 unit_id=current.unit_id, before=before, after=current.snapshot(), now=now)
+                 actor=actor, actor_label=None if actor else audit.volunteer_actor(volunteer.id),
+                 unit_id=current.unit_id, before=before, after=after, now=now)
     return Result(Action.check_out, Outcome.ok, current)
 
 

@@ -437,7 +437,7 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
     for e in entries:
         row = _row(e, skip=("actor_user_id",))
         if (e.actor_user_id is not None and e.actor_user_id == volunteer.user_id) \
-                or e.actor_label == f"volunteer:{volunteer.id}":
+                or audit.acting_volunteer_id(e) == volunteer.id:
             row["actor_label"] = "self"  # their own phone, or the kiosk taking their card or PIN
         elif e.actor_user_id is not None:
             row["actor_label"] = "staff"  # other people's names are theirs, not the volunteer's

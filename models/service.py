@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, bindparam, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, UTCDateTime, utcnow
+from .base import TAIPEI, Base, UTCDateTime, utcnow
 from .messages import N_
 from .people import User, Volunteer
 from .unit import Category
@@ -82,7 +82,17 @@ class Flag(str, enum.Enum):
     edited = "edited"
     manual_checkout = "manual_checkout"
     day_gates = "day_gates"  # that day's insurance or training no longer passes (records changed)
+    # Checked out at another site than the one checked into (a poster or kiosk there): the time
+    # up to the check-out includes the travel between them, which is never service.
+    checked_out_elsewhere = "checked_out_elsewhere"
+    # Checked in without the phone's position soon after being refused as too far from the same
+    # site the same day: the position may have been withheld to get round the distance check.
+    refused_far_before = "refused_far_before"
 
+
+# How a check-in or check-out was made when a staff member made it for the volunteer (a check-out
+# by hand), as a session's history words it beside the session sources.
+STAFF_ON_BEHALF = "staff"
 
 # How a session's status, the way it was recorded and its flags are worded everywhere (English
 # msgids; the pages and the volunteer's data download translate them).
@@ -95,12 +105,15 @@ SOURCE_LABELS = {
     SessionSource.poster.value: N_("Phone, site poster"), SessionSource.kiosk_qr.value: N_("Phone, kiosk QR"),
     SessionSource.kiosk_card.value: N_("Kiosk, card"), SessionSource.kiosk_keypad.value: N_("Kiosk, keypad"),
     SessionSource.offline.value: N_("Kiosk, offline"), SessionSource.manual.value: N_("Paper sheet"),
+    STAFF_ON_BEHALF: N_("Staff, on behalf"),
 }
 FLAG_LABELS = {
     Flag.offline.value: N_("Offline"), Flag.auto_closed.value: N_("Auto-closed"), Flag.long.value: N_("Long"),
     Flag.short.value: N_("Short"), Flag.position_unavailable.value: N_("Position unavailable"),
     Flag.edited.value: N_("Edited"), Flag.manual_checkout.value: N_("Checked out by hand"),
     Flag.day_gates.value: N_("Not eligible to serve that day"),
+    Flag.checked_out_elsewhere.value: N_("Checked out at another site"),
+    Flag.refused_far_before.value: N_("Refused as too far just before"),
 }
 
 class ServiceSession(Base):
@@ -194,6 +207,15 @@ class ServiceSession(Base):
             return False
         start, end = self.checked_in_at, self.checked_out_at
         return (end.second, end.microsecond) < (start.second, start.microsecond) and end > start
+
+    def clock(self, moment: dt.datetime | None) -> str:
+        """One of its times (its check-in or check-out) as a Taipei clock time, as the dashboard
+        and the hour slip print it: "07:57", or "07:57:40" with its seconds when its times read
+        to the minute would overstate what counts (minute_times_overstate): 07:57:40–08:30:10
+        is 32 whole minutes, and "07:57–08:30" would read 33."""
+        if moment is None:
+            return ""
+        return moment.astimezone(TAIPEI).strftime("%H:%M:%S" if self.minute_times_overstate else "%H:%M")
 
     def snapshot(self) -> dict:
         """The row as the audit log records it."""

@@ -21,7 +21,8 @@ from .gates import dated_refusals, gate_refusals
 from .hours import hours_text
 from .messages import N_, Refused
 from .people import Role, User, Volunteer
-from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
+from .service import (STAFF_ON_BEHALF, Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus,
+                      Site)
 from .unit import Rounding, Unit
 
 
@@ -196,8 +197,8 @@ class Change:
 
 MISSING = object()
 # The order a history entry's changes are shown in; volunteer_id never changes.
-HISTORY_FIELDS = ("checked_in_at", "checked_out_at", "site_id", "service_item_id", "source",
-                  "status", "credited_minutes", "persons_served", "flags", "reason")
+HISTORY_FIELDS = ("checked_in_at", "checked_out_at", "checkout_site_id", "site_id", "service_item_id",
+                  "source", "status", "credited_minutes", "persons_served", "flags", "reason")
 
 
 def _typed(session: Session, key: str, value):
@@ -213,7 +214,7 @@ def _typed(session: Session, key: str, value):
     if key == "flags":
         return [Flag(f) for f in sorted(filter(None, (value or "").split(",")))
                 if f in Flag._value2member_map_]
-    if key == "site_id":
+    if key in ("site_id", "checkout_site_id"):
         return session.get(Site, value)
     if key == "service_item_id":
         return session.get(ServiceItem, value)
@@ -229,9 +230,58 @@ def history_changes(session: Session, entry: AuditEntry) -> list[Change]:
             continue
         if key not in before and after[key] in (None, "") and key != "reason":
             continue  # a check-in's empty fields: nothing to say
+        if key == "checkout_site_id" and after[key] == after.get("site_id"):
+            continue  # checked out where it was checked into: nothing to say
         old = _typed(session, key, before[key]) if key in before else MISSING
         changes.append(Change(key, old, _typed(session, key, after[key])))
     return changes
+
+
+# How a volunteer's own check-in or check-out was made is the session source it was made by;
+# what staff did for them reads STAFF ("staff on behalf"): a check-out by hand.
+STAFF = STAFF_ON_BEHALF
+_MADE_BY = {"check_in": "source", "check_out": "checkout_source"}
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One entry of a session's history, in words: who (a person's name; None: the system, a
+    forgotten check-out closed overnight), how a check-in or check-out was made (a SessionSource
+    value, or STAFF; None for a verification), and what it changed."""
+
+    entry: AuditEntry
+    who: str | None
+    how: str | None
+    changes: list[Change]
+
+
+def history_lines(session: Session, service_session: ServiceSession) -> list[HistoryLine]:
+    """The session's history as the supervisor reads it: each entry with the name of who did it
+    (the volunteer themselves, or a staff member) and how."""
+    s = service_session
+    users = {u.id: u for u in session.scalars(select(User).where(User.unit_id == s.unit_id))}
+    lines = []
+    for e in history(session, s):
+        who, how = None, None
+        volunteer_id = audit.acting_volunteer_id(e)
+        if e.actor_user_id in users:
+            who = users[e.actor_user_id].name
+            if e.action in ("check_in", "check_out", "manual_check_out"):
+                how = STAFF
+        elif volunteer_id is not None:
+            volunteer = s.volunteer if volunteer_id == s.volunteer_id else session.get(Volunteer, volunteer_id)
+            who = volunteer.name_zh if volunteer is not None else e.actor_label
+        elif e.actor_label != "system":
+            who = e.actor_label
+        if how is None and e.action in _MADE_BY:
+            after = e.after_data() or {}
+            how = after.get(_MADE_BY[e.action])
+            if how is None and e.action == "check_out" and s.checkout_source is not None:
+                how = s.checkout_source.value  # written before check-outs recorded theirs
+        elif e.action == "manual_entry":
+            how = SessionSource.manual.value
+        lines.append(HistoryLine(e, who, how, history_changes(session, e)))
+    return lines
 
 
 def last_changed_by(session: Session, service_session: ServiceSession) -> str:
@@ -529,7 +579,8 @@ def waiting_at(session: Session, unit_id: int, site_ids: set[int] | None) -> Wai
 
 
 __all__ = ["SupervisorSite", "VerificationError", "StaleRow", "QueueFilter", "approve", "adjust",
-           "Change", "MISSING", "history_changes", "DONE_STATUSES",
+           "Change", "MISSING", "history_changes", "HistoryLine", "history_lines", "STAFF",
+           "DONE_STATUSES",
            "reject", "reopen", "bulk_approve", "manual_entry", "check_out_by_hand", "credited",
            "verification_queue", "on_site_now", "history", "may_act_on", "assign_sites",
            "supervised_site_ids", "unflagged_count", "Waiting", "waiting_at"]

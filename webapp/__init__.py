@@ -199,25 +199,33 @@ def configure_templates(app: Flask) -> None:
             return moment.astimezone(TAIPEI).strftime("%H:%M")
         return format_datetime(moment.astimezone(TAIPEI), fmt)
 
-    def taipei_short(moment):
+    def taipei_short(moment, clock: str | None = None):
         """Month, day and time for this year's moments (Asia/Taipei); the year too when the
-        moment is in another year ("01/01 10:00" alone would read as this January)."""
+        moment is in another year ("01/01 10:00" alone would read as this January). `clock`:
+        the time as it is to be shown (ServiceSession.clock), instead of HH:mm."""
         if moment is None:
             return ""
-        if moment.astimezone(TAIPEI).year == taipei_date(utcnow()).year:
-            return taipei(moment, "MM/dd HH:mm")
-        return taipei(moment)
+        day = "MM/dd" if moment.astimezone(TAIPEI).year == taipei_date(utcnow()).year else "yyyy-MM-dd"
+        return f"{taipei(moment, day)} {clock or taipei(moment, 'HH:mm')}"
 
-    def taipei_end(end, start):
+    def taipei_end(end, start, clock: str | None = None):
         """The end of a stretch that began at `start`: its time alone on the same Taipei day,
         else with its own date ("12/01 08:00–12/02 00:00", not "–00:00")."""
         if end is None:
             return ""
         if taipei_date(end) == taipei_date(start):
-            return taipei(end, "HH:mm")
-        return taipei_short(end)
+            return clock or taipei(end, "HH:mm")
+        return taipei_short(end, clock)
+
+    def session_times(s):
+        """A session's check-in and check-out as its rows show them, "12/06 07:57–08:30": the
+        times with their seconds when minutes would overstate what counts (ServiceSession.clock,
+        as the hour slip prints them), the check-out's date when it is another day's."""
+        start = taipei_short(s.checked_in_at, s.clock(s.checked_in_at))
+        return f"{start}–{taipei_end(s.checked_out_at, s.checked_in_at, s.clock(s.checked_out_at))}"
 
     app.jinja_env.filters["taipei"] = taipei
+    app.jinja_env.filters["session_times"] = session_times
     app.jinja_env.filters["taipei_end"] = taipei_end
     app.jinja_env.filters["taipei_short"] = taipei_short
     app.jinja_env.filters["local_params"] = i18n.local_params

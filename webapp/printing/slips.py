@@ -37,7 +37,7 @@ NOTE = ("本時數條僅記載經督導審核之實際服務時數，不含訓�
 @dataclass
 class SlipLine:
     day: dt.date
-    start: str  # "09:00" (Taipei)
+    start: str  # "09:00" (Taipei); "09:00:40" when minutes would overstate (ServiceSession.clock)
     end: str
     site: str
     item: str
@@ -74,8 +74,8 @@ def slip_doc(slip, unit_name: str, replaces_serial: str = "") -> SlipDoc:
         s = entry.service_session
         start = s.checked_in_at.astimezone(TAIPEI)
         end = s.checked_out_at.astimezone(TAIPEI) if s.checked_out_at else None
-        lines.append(SlipLine(day=start.date(), start=start.strftime("%H:%M"),
-                              end=end.strftime("%H:%M") if end else "", site=s.site.name_zh,
+        lines.append(SlipLine(day=start.date(), start=s.clock(s.checked_in_at),
+                              end=s.clock(s.checked_out_at), site=s.site.name_zh,
                               item=s.service_item.name_zh, minutes=entry.minutes))
     lines.sort(key=lambda line: (line.day, line.start))
     return SlipDoc(serial=slip.serial, unit_name=unit_name, volunteer_name=slip.volunteer.name_zh,
@@ -202,7 +202,9 @@ def _draw_slip(pdf: FPDF, doc: SlipDoc, lines: list[SlipLine], top: float, heigh
 
     # The sessions
     table_w = width - SIDE_W - SIDE_GAP
-    cols = [("日期", 25, "C"), ("時間", 22, "C"), ("服務地點", 0, "L"), ("服務項目", 0, "L"),
+    # times with their seconds (ServiceSession.clock) take a wider column, at the same size
+    time_w = 30 if any(len(line.start) > 5 or len(line.end) > 5 for line in doc.lines) else 22
+    cols = [("日期", 25, "C"), ("時間", time_w, "C"), ("服務地點", 0, "L"), ("服務項目", 0, "L"),
             ("時數", 22, "R")]
     flexible = (table_w - sum(w for _h, w, _a in cols)) / 2
     widths = [w or flexible for _h, w, _a in cols]

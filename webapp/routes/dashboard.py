@@ -98,7 +98,7 @@ def _row(s: ServiceSession, mode: str = "view", error: str | None = None, status
     return render_template(
         "dashboard/_queue_row.html", s=s, mode=mode, error=error, now=utcnow(),
         typed=typed or {}, invalid=invalid,
-        reasons=day_gate_reasons(db.session, [s]),
+        reasons=day_gate_reasons(db.session, [s]), far=checkin.far_refusals(db.session, [s]),
         # reopening: the issued certificate whose printed hours count it, said before the admin acts
         certificate=counted_on(db.session, s) if mode == "reopen" else None), status
 
@@ -145,6 +145,7 @@ def _page(me: User, f: v.QueueFilter, errors: list[str], rows, **extra):
         "dashboard/index.html", sites=_sites_for(me), f=f, errors=errors,
         on_site=v.on_site_now(db.session, me), rows=rows,
         reasons=day_gate_reasons(db.session, rows),  # why each day_gates-flagged row fails
+        far=checkin.far_refusals(db.session, rows),  # how far the refusal before a check-in was
         unflagged=v.unflagged_count(db.session, me, f), now=utcnow(), flags=list(Flag),
         args=request.args, **_refusals_context(me, _date_arg("refusals_day")), **extra)
 
@@ -222,7 +223,7 @@ def queue():
         return _page(me, f, errors, rows, offset=offset)
     return render_template("dashboard/_queue.html", f=f, errors=errors, rows=rows,
                            reasons=day_gate_reasons(db.session, rows),
-                           unflagged=v.unflagged_count(db.session, me, f), now=utcnow(),
+                           far=checkin.far_refusals(db.session, rows), unflagged=v.unflagged_count(db.session, me, f), now=utcnow(),
                            flags=list(Flag), offset=offset, args=request.args)
 
 
@@ -318,9 +319,8 @@ def session_history(session_id: int):
     s = _session_or_404(session_id)
     users = {u.id: u for u in db.session.scalars(select(User).where(User.unit_id == s.unit_id))}
     template = "dashboard/_history.html" if _is_htmx() else "dashboard/history.html"
-    entries = v.history(db.session, s)
-    return render_template(template, s=s, entries=entries, users=users, missing=v.MISSING,
-                           changes={e.id: v.history_changes(db.session, e) for e in entries})
+    return render_template(template, s=s, lines=v.history_lines(db.session, s), users=users,
+                           missing=v.MISSING)
 
 
 @bp.route("/bulk-approve", methods=["GET", "POST"])
