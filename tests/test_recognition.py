@@ -1269,7 +1269,7 @@ def test_a_certificate_starts_from_a_number_typed_full_width(admin, db, make, un
     """The review: １０１２ typed on a Chinese keyboard was "no volunteer with number １０１２"
     on the certificates page and in the family form (every lookup by number goes through
     people.volunteer_by_number)."""
-    vol = make.volunteer(unit, volunteer_no="1012", name_zh="全形號")
+    make.volunteer(unit, volunteer_no="1012", name_zh="全形號")
     db.commit()
     response = admin.get("/admin/certificates/new?volunteer_no=１０１２")
     assert response.status_code == 200 and "全形號" in page(response)

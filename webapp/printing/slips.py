@@ -73,7 +73,6 @@ def slip_doc(slip, unit_name: str, replaces_serial: str = "") -> SlipDoc:
     for entry in slip.entries:
         s = entry.service_session
         start = s.checked_in_at.astimezone(TAIPEI)
-        end = s.checked_out_at.astimezone(TAIPEI) if s.checked_out_at else None
         lines.append(SlipLine(day=start.date(), start=s.clock(s.checked_in_at),
                               end=s.clock(s.checked_out_at), site=s.site.name_zh,
                               item=s.service_item.name_zh, minutes=entry.minutes))
