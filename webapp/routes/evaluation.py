@@ -29,6 +29,7 @@ from models.people import Role, User, Volunteer
 
 from ..access import STAFF, roles
 from ..extensions import db
+from ..i18n import explain_award_html
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 overview_bp = Blueprint("site_overview", __name__, url_prefix="/sites")
@@ -136,6 +137,16 @@ def volunteer_or_404(volunteer_id: int) -> Volunteer:
     if vol is None or vol.unit_id != current_user.unit_id or vol.anonymised_at is not None:
         abort(404)
     return vol
+
+
+def exit_notice(vol: Volunteer):
+    """What the exit notice (volunteer_status/_exit_notice.html) offers a volunteer who has left: their
+    performance-certificate eligibility today (models.certificates), None while active."""
+    from models.certificates import certificate_eligibility
+
+    if vol.is_active:
+        return None
+    return certificate_eligibility(db.session, vol, taipei_date(utcnow()))
 
 
 def _criterion_or_404(criterion_id: int) -> EvaluationCriterion:
@@ -344,6 +355,8 @@ def _evaluation_page(vol: Volunteer, year: int, criteria, form, current, scores,
         reopen_blocked=message(blocked) if current is not None and current.is_final and (
             blocked := ev.why_not_reopen(db.session, current)) else None,
         total=ev.weighted_total(scores, criteria) if scores else None,
+        explain=explain_award_html,
+        certificate=exit_notice(vol) if current_user.role == Role.admin else None,
         default_exit_on=min(taipei_date(now), dt.date(year, 12, 31))), status
 
 
