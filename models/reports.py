@@ -30,7 +30,7 @@ from . import audit
 from . import report_layout as layout
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_day_bounds, utcnow
 from .people import Role, User
-from .report_figures import compute
+from .report_figures import compute, covers_ending
 from .service import ServiceSession
 from .unit import Unit
 from .messages import N_, Refused
@@ -96,6 +96,11 @@ class Period:
     def is_draft(self, today: dt.date) -> bool:
         """Not ended yet on `today` (a Taipei date): figures can still change."""
         return today <= self.last_day
+
+    def counted_on(self, today: dt.date | None = None) -> dt.date:
+        """The day the figures "at the period's end" are counted on: the last day, or `today`
+        while the period has not ended (a draft shows the data up to today, as it says)."""
+        return self.last_day if today is None else min(today, self.last_day)
 
 
 def make_period(year: int, half: int | None) -> Period:
@@ -192,8 +197,10 @@ def latest_snapshot(session: Session, unit_id: int, period: Period) -> ReportSna
 
 # --- the lines: the figures (report_figures.py) as the report lays them out (report_layout.py)
 
-def report_lines(session: Session, unit_id: int, period: Period) -> list[layout.Line]:
-    return layout.lines(compute(session, unit_id, period))
+def report_lines(session: Session, unit_id: int, period: Period, today: dt.date | None = None
+                 ) -> list[layout.Line]:
+    """The report's lines; `today` (Taipei): a period not ended is counted as of that day."""
+    return layout.lines(compute(session, unit_id, period, today))
 
 
 # --- preview: today's figures, and what changed since filing --------------------------------
@@ -238,6 +245,8 @@ class Report:
     filed: ReportSnapshot | None  # the latest filing, if any
     history: list[ReportSnapshot]  # every filing of the period, latest first
     diffs: list[Difference]
+    # a draft: volunteers insured today whose cover ends before the period's last day
+    covers_ending: int = 0
 
     @property
     def draft(self) -> bool:
@@ -252,8 +261,9 @@ class Report:
             zh = f"已填報（第 {self.filed.revision} 版，{_taipei_day(self.filed.filed_at)}）"
             en = f"Filed (revision {self.filed.revision}, {_taipei_day(self.filed.filed_at)})"
         elif self.draft:
-            zh = f"草稿：期間尚未結束（至 {self.today.isoformat()} 的資料）"
-            en = f"DRAFT: the period has not ended (data up to {self.today.isoformat()})"
+            zh = f"草稿：期間尚未結束（至 {self.today.isoformat()} 的資料，期末數字以當日計）"
+            en = (f"DRAFT: the period has not ended (data up to {self.today.isoformat()}; "
+                  "figures at the period's end are as of that day)")
         elif self.filed is not None:
             zh = f"目前資料（已於 {_taipei_day(self.filed.filed_at)} 填報，與填報版本可能不同）"
             en = (f"Current data (filed on {_taipei_day(self.filed.filed_at)}; may differ from "
@@ -272,11 +282,12 @@ def _taipei_day(moment: dt.datetime) -> str:
 
 def build(session: Session, unit_id: int, period: Period, today: dt.date) -> Report:
     unit = session.get(Unit, unit_id)
-    now_lines = report_lines(session, unit_id, period)
+    now_lines = report_lines(session, unit_id, period, today)
     history = snapshots(session, unit_id, period)
     filed = max(history, key=lambda s: s.revision) if history else None
     diffs = differences(filed.lines(), now_lines) if filed is not None else []
-    return Report(unit, period, today, now_lines, filed, history, diffs)
+    return Report(unit, period, today, now_lines, filed, history, diffs,
+                  covers_ending(session, unit_id, period, today))
 
 
 FORMATS = ("xlsx", "csv")
