@@ -38,19 +38,26 @@ from .messages import N_, Refused
 
 # --- periods ---------------------------------------------------------------------------------
 
-PERIOD_PATTERN = re.compile(r"^([0-9]{4})(?:[Hh]([12]))?$")
+# 2026H1, 2026H2, 2026; or in ROC years (民國, year - 1911, three digits) as the city's forms
+# write them: 115H1, 115, 民國115年上半年 / 下半年 / 年度
+PERIOD_PATTERN = re.compile(r"^([0-9]{3,4})(?:[Hh]([12]))?$")
+ROC_WORDS = re.compile(r"^(?:民國)?([0-9]{3})年(上半年|下半年|度)?$")
+ROC_OFFSET = 1911
 FIRST_YEAR, LAST_YEAR = 2001, 2100  # the Volunteer Service Act dates from 2001
 
 
 class PeriodError(ValueError):
-    """A period that is not one: the message says what is accepted."""
+    """A period that is not one (or none typed): the message says what is accepted."""
 
-    message = N_("“%(period)s” is not a report period. Use a year and a half like 2026H1 "
+    INVALID = N_("“%(period)s” is not a report period. Use a year and a half like 2026H1 "
                  "(January–June) or 2026H2 (July–December), or a year like 2026 for the "
                  "yearly report.")
+    EMPTY = N_("Enter a report period, for example 2026H1 (January–June), 2026H2 "
+               "(July–December) or 2026 for the yearly report.")
 
     def __init__(self, text: str):
         self.params = {"period": (text or "")[:20]}
+        self.message = self.INVALID if (text or "").strip() else self.EMPTY
         super().__init__(self.message % self.params)
 
 
@@ -118,15 +125,21 @@ def make_period(year: int, half: int | None) -> Period:
 
 
 def parse_period(text: str | None) -> Period:
-    """`2026H1`, `2026H2` or `2026` (typed full-width too: ２０２６Ｈ１); anything else raises
-    PeriodError (saying what is accepted)."""
+    """`2026H1`, `2026H2` or `2026` (typed full-width too: ２０２６Ｈ１), or the same in ROC
+    years: `115H1`, `115`, `民國115年上半年` (2026H1), `115年下半年`, `115年度`; the one reader of
+    a period (pages, CLI). Anything else raises PeriodError (saying what is accepted)."""
     from models.contact import half_width
 
     raw = (text or "").strip()
-    match = PERIOD_PATTERN.match(half_width(raw))
-    if not match:
+    typed = re.sub(r"\s+", "", half_width(raw))
+    match = PERIOD_PATTERN.match(typed)
+    if match:
+        year, half = match.group(1), match.group(2)
+    elif words := ROC_WORDS.match(typed):
+        year, half = words.group(1), {"上半年": "1", "下半年": "2"}.get(words.group(2))
+    else:
         raise PeriodError(raw)
-    year, half = int(match.group(1)), match.group(2)
+    year = int(year) + (ROC_OFFSET if len(year) == 3 else 0)
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise PeriodError(raw)
     return make_period(year, int(half) if half else None)

@@ -242,7 +242,8 @@ def test_periods_and_their_filing_windows():
 
 
 @pytest.mark.parametrize("text", ["2026H3", "2026H0", "26H1", "2026-H1", "H1", "", None,
-                                  "1999", "2026H1x", "２０２６Ｈ３"])
+                                  "1999", "2026H1x", "２０２６Ｈ３", "089H1", "190", "115H3",
+                                  "民國115年第三季"])
 def test_bad_periods_say_what_is_accepted(text):
     with pytest.raises(reports.PeriodError) as caught:
         reports.parse_period(text)
@@ -713,3 +714,28 @@ def test_a_draft_counts_the_roll_and_insurance_as_of_today(app, db, make, admin_
     assert 'href="/admin/insurance/?on=2026-12-31"' in note
     english = admin.get("/reports/2026H2", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "1 volunteer insured today has no cover on 2026-12-31" in english
+
+
+def test_periods_in_roc_years_are_read_too():
+    """Review 5092: the city's forms write 民國 years; "115H1" was refused. parse_period is the
+    one reader of a period (pages and CLI): 115H1 is 2026H1."""
+    for text, code in (("115H1", "2026H1"), ("115h2", "2026H2"), ("115", "2026"),
+                       ("民國115年上半年", "2026H1"), ("115年下半年", "2026H2"),
+                       ("民國 115 年度", "2026"), ("１１５Ｈ１", "2026H1"), ("90H1", None)):
+        if code is None:
+            with pytest.raises(reports.PeriodError):
+                reports.parse_period(text)
+        else:
+            assert reports.parse_period(text).code == code, text
+
+
+def test_an_empty_period_asks_for_one(db, data, admin_of):
+    """Review 5092: pressing the button with nothing typed said "「」不是報表期間"."""
+    admin = admin_of(data["unit"])
+    response = admin.get("/reports/?period=")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "請輸入報表期間，例如 2026H1" in text and "「」" not in text
+    english = admin.get("/reports/?period=+", headers={"Accept-Language": "en"})
+    assert "Enter a report period, for example 2026H1" in english.get_data(as_text=True)
+    assert admin.get("/reports/?period=115H1").headers["Location"].endswith("/reports/2026H1")
