@@ -98,6 +98,32 @@ def test_volunteers_cannot_use_any_of_it(world, volunteer):
 
 # --- criteria -----------------------------------------------------------------------------------
 
+def test_years_after_next_year_are_refused(db, world, admin):
+    """Review 5092: ?year=2030 opened, and criteria could be set up for it. Evaluations and
+    their criteria go up to next year (criteria are prepared ahead), never further."""
+    too_far = world["year"] + 2
+    for url in (f"/evaluation/?year={too_far}", f"/evaluation/criteria?year={too_far}",
+                f"/sites/overview?year={too_far}"):
+        response = admin.get(url)
+        assert response.status_code == 400, url
+        assert f"請輸入 2000 至 {world['year'] + 1} 年之間的年份" in response.get_data(as_text=True)
+    data = {"name_zh": "出勤", "name_en": "", "weight": "2", "scale_min": "1", "scale_max": "5"}
+    assert admin.post(f"/evaluation/criteria?year={too_far}", data).status_code == 400
+    assert admin.post(f"/evaluation/criteria/copy?year={too_far}").status_code == 400
+    assert admin.get(evaluate_url({**world, "year": too_far}, world["ours"])).status_code == 404
+    fresh(db)
+    assert ev.criteria_for(db, world["mine"].unit_id, too_far) == []
+    with pytest.raises(ev.InvalidEvaluation) as refused:  # the domain refuses it too
+        ev.save_criterion(db, world["mine"].unit_id, too_far, admin.user, utcnow(), name_zh="出勤",
+                          weight=1, scale_min=1, scale_max=5)
+    assert refused.value.errors == {"year": "year_range"}
+    db.rollback()
+    # next year is open: its criteria can be prepared
+    page = admin.get(f"/evaluation/criteria?year={world['year'] + 1}").get_data(as_text=True)
+    assert f'max="{world["year"] + 1}"' in page
+    assert admin.post(f"/evaluation/criteria?year={world['year'] + 1}", data).status_code == 302
+
+
 def test_admin_sets_criteria_with_validation(db, world, admin, supervisor):
     year = world["year"] + 1
     page = admin.get(f"/evaluation/criteria?year={year}", headers=EN).get_data(as_text=True)

@@ -52,6 +52,7 @@ MESSAGES = {
     "score_required": _l("Give a score."),
     "score_range": _l("The score is outside the scale."),
     "future": _l("The date cannot be in the future."),
+    "year_range": _l("Enter a year from 2000 to %(last)d: evaluations and their criteria go up to next year."),
     "before_year": _l("The date cannot be before the evaluated year."),
     "before_joined": _l("The exit date cannot be before the joining date (%(day)s)."),
     "final": _l("This evaluation is finalised and can no longer change."),
@@ -121,13 +122,15 @@ def _this_year() -> int:
 
 
 def _year_arg() -> tuple[int, bool]:
-    """?year=YYYY (2000–2100), or this year; a bad value shows this year (400)."""
+    """?year=YYYY (2000 to next year: ev.year_open), or this year; a bad value shows this year
+    (400)."""
     raw = request.args.get("year", "")
     if not raw:
         return _this_year(), True
-    if raw.isdigit() and 2000 <= int(raw) <= 2100:
+    today = taipei_date(utcnow())
+    if raw.isdigit() and ev.year_open(int(raw), today):
         return int(raw), True
-    flash(_("Enter a year like 2026."), "error")
+    flash(message("year_range", {"last": ev.last_year_open(today)}), "error")
     return _this_year(), False
 
 
@@ -190,6 +193,7 @@ def index():
 def _criteria_page(year: int, form: CriterionForm, status: int = 200, errors: list[str] = ()):
     criteria = ev.criteria_for(db.session, current_user.unit_id, year)
     return render_template("evaluation/criteria.html", year=year, criteria=criteria, form=form,
+                           this_year=_this_year(),
                            locked=ev.criteria_locked(db.session, current_user.unit_id, year),
                            total_weight=sum(c.weight for c in criteria), copy_form=CopyForm(),
                            loose_errors=errors), status
@@ -296,7 +300,7 @@ def _scores_from_request(criteria) -> dict[int, int | None]:
 @staff
 def evaluate(year: int, volunteer_id: int):
     vol = volunteer_or_404(volunteer_id)
-    if not 2000 <= year <= 2100:
+    if not ev.year_open(year, taipei_date(utcnow())):
         abort(404)
     me = _me()
     if not ev.may_evaluate(db.session, me, vol, year):
