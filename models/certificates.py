@@ -133,6 +133,22 @@ def request_certificate(session: Session, volunteer: Volunteer, actor: User, now
     return cert
 
 
+def service_period(volunteer: Volunteer, e: aw.AwardEligibility, facts: dict, today: dt.date
+                   ) -> tuple[dt.date | None, dt.date | None]:
+    """The 服務期間 printed on the certificate, the one the eligibility counted its months over
+    (rules.md "Seniority" and the certificate's row): from the start of service years with this
+    unit (the later of completing training and joining, e.seniority_start) to the day the
+    volunteer left, or the issue day while they serve. Without a start (not eligible anyway) or
+    with service recorded before it, the first verified session."""
+    start = e.seniority_start
+    if start is None or (facts["first"] is not None and facts["first"] < start):
+        start = facts["first"]
+    end = today
+    if not volunteer.is_active and volunteer.left_on is not None and volunteer.left_on < today:
+        end = volunteer.left_on
+    return start, end
+
+
 def _service_facts(session: Session, volunteer_id: int, until: dt.date) -> dict:
     """Service period (first and last day of verified service), service items by minutes and
     the verified minutes at this unit, up to `until` (Taipei)."""
@@ -172,6 +188,7 @@ def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datet
         raise NotEligible(e)
     before = _snapshot(cert)
     facts = _service_facts(session, volunteer.id, today)
+    period_start, period_end = service_period(volunteer, e, facts, today)
     unit = session.get(Unit, volunteer.unit_id)
     seq = next_serial(session, volunteer.unit_id, CERTIFICATE_KIND, today.year)
     cert.year, cert.seq = today.year, seq
@@ -182,8 +199,8 @@ def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datet
         "volunteer_name": volunteer.name_zh, "volunteer_no": volunteer.volunteer_no,
         "birth_date": volunteer.birth_date.isoformat(),
         "record_book_no": volunteer.record_book_no or "",
-        "period_start": facts["first"].isoformat() if facts["first"] else None,
-        "period_end": facts["last"].isoformat() if facts["last"] else None,
+        "period_start": period_start.isoformat() if period_start else None,
+        "period_end": period_end.isoformat() if period_end else None,
         "service_items": facts["items"], "service_minutes": facts["minutes"],
         "prior_minutes": e.prior_minutes, "unit_name": unit.name,
         "responsible_person": profile_of(session, unit.id).responsible_person or "",

@@ -130,7 +130,7 @@ class EvaluationScore(Base):
 
 class InvalidEvaluation(InvalidStatusChange):
     """What is wrong, field by field, as codes. Codes: required, too_long, weight_range,
-    scale_range, scale_order, duplicate, locked, score_required, score_range, future,
+    scale_range, scale_order, duplicate, locked, score_required, score_range, future, year_range,
     before_year, before_joined, after_year, final, not_active, no_criteria, unknown_outcome, not_final,
     exit_stands, exit_admin_only."""
 
@@ -150,6 +150,19 @@ def year_moments(year: int) -> tuple[dt.datetime, dt.datetime]:
 def period_end(year: int, now: dt.datetime) -> dt.date:
     """The last day of the year that has happened: 31 December, or today in the current year."""
     return min(dt.date(year, 12, 31), taipei_date(now))
+
+
+FIRST_YEAR = 2000
+
+
+def last_year_open(today: dt.date) -> int:
+    """The latest year that can be evaluated or given criteria: next year (criteria are set up
+    ahead of the year), never further."""
+    return today.year + 1
+
+
+def year_open(year: int, today: dt.date) -> bool:
+    return FIRST_YEAR <= year <= last_year_open(today)
 
 
 # --- criteria -----------------------------------------------------------------------------
@@ -179,6 +192,8 @@ def save_criterion(session: Session, unit_id: int, year: int, actor: User, now: 
     begin_write(session)
     errors: dict[str, str] = {}
     name_zh, name_en = clean_text(name_zh), clean_text(name_en)
+    if not year_open(year, taipei_date(now)):
+        raise InvalidEvaluation({"year": "year_range"}, {"last": last_year_open(taipei_date(now))})
     if criteria_locked(session, unit_id, year):
         raise InvalidEvaluation({"year": "locked"})
     if not name_zh:
@@ -241,6 +256,8 @@ def copy_criteria(session: Session, unit_id: int, from_year: int, to_year: int, 
                   now: dt.datetime) -> list[EvaluationCriterion]:
     """Start a year's criteria from another year's (only into a year that has none)."""
     begin_write(session)
+    if not year_open(to_year, taipei_date(now)):
+        raise InvalidEvaluation({"year": "year_range"}, {"last": last_year_open(taipei_date(now))})
     if criteria_locked(session, unit_id, to_year):
         raise InvalidEvaluation({"year": "locked"})
     if criteria_for(session, unit_id, to_year):

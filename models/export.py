@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .base import begin_write, taipei_date, taipei_day_bounds
+from .messages import N_, Refused
 from .people import Role, User, Volunteer
 from .service import ServiceItem, ServiceSession, SessionStatus
 from .slip_periods import check_period
@@ -254,9 +255,15 @@ class Export:
     rows: int
 
 
+class NothingToExport(Refused):
+    """No verified hours in the period: a file of headers only would upload nothing."""
+
+
 def export_mohw(session: Session, actor: User, now: dt.datetime, *, date_from: dt.date,
                 date_to: dt.date, fmt: str) -> Export:
-    """The export file for the admin's unit, with its audit entry (who, period, format)."""
+    """The export file for the admin's unit, with its audit entry (who, period, format).
+    NothingToExport (nothing written) when the period has no verified hours: the page says so
+    rather than download a file of headers only."""
     begin_write(session)
     if actor.role != Role.admin:
         raise PermissionError("admins only")
@@ -264,6 +271,11 @@ def export_mohw(session: Session, actor: User, now: dt.datetime, *, date_from: d
         raise ValueError(f"unknown format {fmt!r}")
     check_period(date_from, date_to)
     rows = export_rows(session, actor.unit_id, date_from, date_to)
+    if not rows:
+        raise NothingToExport(N_("No verified hours from %(first)s to %(last)s: there is no file "
+                                 "to upload. Sessions still waiting for verification are not "
+                                 "exported."), first=date_from.isoformat(),
+                              last=date_to.isoformat())
     data = to_csv(rows) if fmt == "csv" else to_xlsx(rows)
     audit.record(session, action="export_mohw", entity="unit", entity_id=actor.unit_id,
                  actor=actor, now=now, after={

@@ -3,7 +3,7 @@ admin, each judged with the Golden Diamond volunteer rule as of a day."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -13,7 +13,7 @@ from . import awards as aw
 from . import award_rules
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .hours import hours_value
-from .messages import N_, Refused
+from .messages import N_, Nn_, Refused
 from .people import Volunteer, volunteer_by_number
 from .recognition import SERVICE_YEARS_HEADERS, service_years_cells, unit_eligibility
 
@@ -115,6 +115,37 @@ class FamilyMemberFacts:
     volunteer: Volunteer
     eligibility: aw.AwardEligibility  # the Golden Diamond volunteer rule's evidence
     meets: bool
+    # what the member lacks against the FAMILY rule's numbers (family_thresholds): its evidence
+    # with the family's shortfall as the message (awards.explain words it); None when met
+    shortfall: aw.AwardEligibility | None = None
+
+
+def _shortfall(e: aw.AwardEligibility, t: dict) -> aw.AwardEligibility | None:
+    """The member's shortfall against the family rule's hours and months ("還差 x 小時，臺北市年資
+    還差 y 個月"), in the Golden Diamond rule's own words (the same msgids as awards.eligibility),
+    or None when the member meets both."""
+    minutes = max(0, t["member_minutes"] - e.counted_minutes)
+    months = max(0, t["member_months"] - (e.service_months or 0))
+    if not minutes and not months:
+        return None
+    if minutes and months:
+        message = Nn_("%(missing_hours)s more service and %(missing_months)s more month of "
+                      "service in Taipei needed",
+                      "%(missing_hours)s more service and %(missing_months)s more months of "
+                      "service in Taipei needed", "missing_months") if e.taipei_only else \
+            Nn_("%(missing_hours)s more service and %(missing_months)s more month of service "
+                "needed", "%(missing_hours)s more service and %(missing_months)s more months "
+                "of service needed", "missing_months")
+    elif minutes:
+        message = N_("%(missing_hours)s more service needed")
+    else:
+        message = Nn_("%(missing_months)s more month of service in Taipei needed",
+                      "%(missing_months)s more months of service in Taipei needed",
+                      "missing_months") if e.taipei_only else \
+            Nn_("%(missing_months)s more month of service needed",
+                "%(missing_months)s more months of service needed", "missing_months")
+    return replace(e, eligible=False, missing_minutes=minutes, missing_months=months,
+                   message=message, params={"missing_hours": minutes, "missing_months": months})
 
 
 @dataclass
@@ -150,9 +181,8 @@ def family_list(session: Session, unit_id: int, as_of: dt.date) -> list[FamilyFa
         members = []
         for m in f.members:
             e = facts[m.volunteer][0]
-            meets = (e.counted_minutes >= t["member_minutes"]
-                     and (e.service_months or 0) >= t["member_months"])
-            members.append(FamilyMemberFacts(m.volunteer, e, meets))
+            shortfall = _shortfall(e, t)
+            members.append(FamilyMemberFacts(m.volunteer, e, shortfall is None, shortfall))
         out.append(FamilyFacts(f, members, t["min_members"]))
     return out
 

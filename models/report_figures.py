@@ -1,6 +1,10 @@
 """The figures of a results report (成果報表, models/reports.py): what it counts for one unit and
 period, computed from the data as of the period's last day with a handful of bulk aggregate
-queries (no query per volunteer):
+queries (no query per volunteer). A period not ended yet (a draft) is counted as of today
+instead (`Period.counted_on`): "at the end" means today's roll, insurance, record books and
+training, the figures the draft's heading announces ("data up to today"); a cover that ends
+before the period's last day is not counted uninsured ahead of time (covers_ending says how
+many would be, for the preview's note).
 
 - On the roll at the end: joined on or before the last day (Volunteer.joined_on; the day the
   row was created when that is empty) and not left by then (left_on empty or after the last
@@ -30,6 +34,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import report_layout as layout
+from .base import taipei_day_bounds
 from .insurance import CoverKind, InsuranceCover
 from .people import Gender, Volunteer, VolunteerStatus
 from .service import ServiceItem, ServiceSession, SessionStatus, Site
@@ -73,13 +78,14 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _on_roll(period: Period):
-    """SQL condition: the volunteer is on the unit's roll at the end of the period's last day."""
-    end_bound = period.bounds()[1]
-    joined = or_(Volunteer.joined_on <= period.last_day,
+def _on_roll(day: dt.date):
+    """SQL condition: the volunteer is on the unit's roll at the end of `day` (the period's last
+    day, or today for a draft: Period.counted_on)."""
+    end_bound = taipei_day_bounds(day)[1]
+    joined = or_(Volunteer.joined_on <= day,
                  and_(Volunteer.joined_on.is_(None), Volunteer.created_at < end_bound))
     still_there = or_(
-        Volunteer.left_on > period.last_day,
+        Volunteer.left_on > day,
         and_(Volunteer.left_on.is_(None), Volunteer.status == VolunteerStatus.active))
     return and_(joined, still_there)
 
@@ -88,36 +94,49 @@ def _count(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _volunteer_figures(session: Session, unit_id: int, period: Period, f: Figures) -> None:
-    start, end_bound = period.bounds()
-    roll = _on_roll(period)
-    last = period.last_day
+def _covered(day: dt.date, kind: CoverKind | None = None):
+    """SQL condition: the volunteer has a cover (of `kind`) on `day`."""
+    cond = [InsuranceCover.volunteer_id == Volunteer.id,
+            InsuranceCover.starts_on <= day, InsuranceCover.ends_on >= day]
+    if kind is not None:
+        cond.append(InsuranceCover.kind == kind)
+    return exists().where(*cond)
 
-    def covered(kind: CoverKind | None):
-        cond = [InsuranceCover.volunteer_id == Volunteer.id,
-                InsuranceCover.starts_on <= last, InsuranceCover.ends_on >= last]
-        if kind is not None:
-            cond.append(InsuranceCover.kind == kind)
-        return exists().where(*cond)
+
+def covers_ending(session: Session, unit_id: int, period: Period, today: dt.date) -> int:
+    """Volunteers on the roll and insured today whose cover does not reach the period's last day:
+    a draft counts them insured (as of today); unless renewed, the filed report will not."""
+    if not period.is_draft(today):
+        return 0
+    return int(session.scalar(select(func.count()).select_from(Volunteer).where(
+        Volunteer.unit_id == unit_id, _on_roll(today), _covered(today),
+        ~_covered(period.last_day))) or 0)
+
+
+def _volunteer_figures(session: Session, unit_id: int, period: Period, day: dt.date,
+                       f: Figures) -> None:
+    start = period.bounds()[0]
+    end_bound = taipei_day_bounds(day)[1]
+    roll = _on_roll(day)
 
     columns = {
         "total": _count(roll),
         **{g.value: _count(and_(roll, Volunteer.gender == g)) for g in Gender},
         "record_book": _count(and_(roll, Volunteer.record_book_no != "", or_(
             Volunteer.record_book_issued_on.is_(None),
-            Volunteer.record_book_issued_on <= last))),
-        "group": _count(and_(roll, covered(CoverKind.group))),
-        "commercial": _count(and_(roll, covered(CoverKind.commercial))),
-        "insured": _count(and_(roll, covered(None))),
-        "new": _count(or_(Volunteer.joined_on.between(period.first_day, last),
+            Volunteer.record_book_issued_on <= day))),
+        "group": _count(and_(roll, _covered(day, CoverKind.group))),
+        "commercial": _count(and_(roll, _covered(day, CoverKind.commercial))),
+        "insured": _count(and_(roll, _covered(day))),
+        "new": _count(or_(Volunteer.joined_on.between(period.first_day, day),
                           and_(Volunteer.joined_on.is_(None), Volunteer.created_at >= start,
                                Volunteer.created_at < end_bound))),
-        "left": _count(Volunteer.left_on.between(period.first_day, last)),
+        "left": _count(Volunteer.left_on.between(period.first_day, day)),
     }
     for key, low, high, _zh, _en in layout.AGE_BANDS:
-        conds = [roll, Volunteer.birth_date <= _years_before(last, low)]
-        if high is not None:  # younger than high + 1 on the last day
-            conds.append(Volunteer.birth_date > _years_before(last, high + 1))
+        conds = [roll, Volunteer.birth_date <= _years_before(day, low)]
+        if high is not None:  # younger than high + 1 on the day
+            conds.append(Volunteer.birth_date > _years_before(day, high + 1))
         columns["age." + key] = _count(and_(*conds))
     names = list(columns)
     row = session.execute(select(*[columns[n].label(n.replace(".", "_")) for n in names])
@@ -131,7 +150,8 @@ def _volunteer_figures(session: Session, unit_id: int, period: Period, f: Figure
     f.insured_any = values["insured"]
 
 
-def _training_figures(session: Session, unit_id: int, period: Period, f: Figures) -> None:
+def _training_figures(session: Session, unit_id: int, period: Period, day: dt.date,
+                      f: Figures) -> None:
     """training_status() for everyone on the roll at once: one grouped query of first
     completion days per volunteer and course, combined here."""
     from .training import TrainingCourse, TrainingKind, TrainingRecord
@@ -150,8 +170,8 @@ def _training_figures(session: Session, unit_id: int, period: Period, f: Figures
         select(TrainingRecord.volunteer_id, TrainingRecord.course_id,
                func.min(TrainingRecord.completed_on))
         .join(Volunteer, Volunteer.id == TrainingRecord.volunteer_id)
-        .where(Volunteer.unit_id == unit_id, _on_roll(period),
-               TrainingRecord.completed_on <= period.last_day,
+        .where(Volunteer.unit_id == unit_id, _on_roll(day),
+               TrainingRecord.completed_on <= day,
                TrainingRecord.course_id.in_(wanted))
         .group_by(TrainingRecord.volunteer_id, TrainingRecord.course_id))
     first: dict[int, dict[int, dt.date]] = {}
@@ -225,11 +245,14 @@ def _award_figures(session: Session, unit_id: int, period: Period, f: Figures) -
     f.awards += [(key, key, key, int(n)) for key, n in sorted(counts.items())]  # retired rules
 
 
-def compute(session: Session, unit_id: int, period: Period) -> Figures:
-    """The report's figures for the unit and period, from the data as it is now."""
+def compute(session: Session, unit_id: int, period: Period, today: dt.date | None = None
+            ) -> Figures:
+    """The report's figures for the unit and period, from the data as it is now: as of the
+    period's last day, or of `today` (Taipei) while the period has not ended."""
     f = Figures()
-    _volunteer_figures(session, unit_id, period, f)
-    _training_figures(session, unit_id, period, f)
+    day = period.counted_on(today)
+    _volunteer_figures(session, unit_id, period, day, f)
+    _training_figures(session, unit_id, period, day, f)
     _service_figures(session, unit_id, period, f)
     _award_figures(session, unit_id, period, f)
     return f

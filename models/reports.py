@@ -30,7 +30,7 @@ from . import audit
 from . import report_layout as layout
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_day_bounds, utcnow
 from .people import Role, User
-from .report_figures import compute
+from .report_figures import compute, covers_ending
 from .service import ServiceSession
 from .unit import Unit
 from .messages import N_, Refused
@@ -38,19 +38,26 @@ from .messages import N_, Refused
 
 # --- periods ---------------------------------------------------------------------------------
 
-PERIOD_PATTERN = re.compile(r"^([0-9]{4})(?:[Hh]([12]))?$")
+# 2026H1, 2026H2, 2026; or in ROC years (民國, year - 1911, three digits) as the city's forms
+# write them: 115H1, 115, 民國115年上半年 / 下半年 / 年度
+PERIOD_PATTERN = re.compile(r"^([0-9]{3,4})(?:[Hh]([12]))?$")
+ROC_WORDS = re.compile(r"^(?:民國)?([0-9]{3})年(上半年|下半年|度)?$")
+ROC_OFFSET = 1911
 FIRST_YEAR, LAST_YEAR = 2001, 2100  # the Volunteer Service Act dates from 2001
 
 
 class PeriodError(ValueError):
-    """A period that is not one: the message says what is accepted."""
+    """A period that is not one (or none typed): the message says what is accepted."""
 
-    message = N_("“%(period)s” is not a report period. Use a year and a half like 2026H1 "
+    INVALID = N_("“%(period)s” is not a report period. Use a year and a half like 2026H1 "
                  "(January–June) or 2026H2 (July–December), or a year like 2026 for the "
                  "yearly report.")
+    EMPTY = N_("Enter a report period, for example 2026H1 (January–June), 2026H2 "
+               "(July–December) or 2026 for the yearly report.")
 
     def __init__(self, text: str):
         self.params = {"period": (text or "")[:20]}
+        self.message = self.INVALID if (text or "").strip() else self.EMPTY
         super().__init__(self.message % self.params)
 
 
@@ -97,6 +104,11 @@ class Period:
         """Not ended yet on `today` (a Taipei date): figures can still change."""
         return today <= self.last_day
 
+    def counted_on(self, today: dt.date | None = None) -> dt.date:
+        """The day the figures "at the period's end" are counted on: the last day, or `today`
+        while the period has not ended (a draft shows the data up to today, as it says)."""
+        return self.last_day if today is None else min(today, self.last_day)
+
 
 def make_period(year: int, half: int | None) -> Period:
     if not FIRST_YEAR <= year <= LAST_YEAR or half not in (None, 1, 2):
@@ -113,15 +125,21 @@ def make_period(year: int, half: int | None) -> Period:
 
 
 def parse_period(text: str | None) -> Period:
-    """`2026H1`, `2026H2` or `2026` (typed full-width too: ２０２６Ｈ１); anything else raises
-    PeriodError (saying what is accepted)."""
+    """`2026H1`, `2026H2` or `2026` (typed full-width too: ２０２６Ｈ１), or the same in ROC
+    years: `115H1`, `115`, `民國115年上半年` (2026H1), `115年下半年`, `115年度`; the one reader of
+    a period (pages, CLI). Anything else raises PeriodError (saying what is accepted)."""
     from models.contact import half_width
 
     raw = (text or "").strip()
-    match = PERIOD_PATTERN.match(half_width(raw))
-    if not match:
+    typed = re.sub(r"\s+", "", half_width(raw))
+    match = PERIOD_PATTERN.match(typed)
+    if match:
+        year, half = match.group(1), match.group(2)
+    elif words := ROC_WORDS.match(typed):
+        year, half = words.group(1), {"上半年": "1", "下半年": "2"}.get(words.group(2))
+    else:
         raise PeriodError(raw)
-    year, half = int(match.group(1)), match.group(2)
+    year = int(year) + (ROC_OFFSET if len(year) == 3 else 0)
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise PeriodError(raw)
     return make_period(year, int(half) if half else None)
@@ -192,8 +210,10 @@ def latest_snapshot(session: Session, unit_id: int, period: Period) -> ReportSna
 
 # --- the lines: the figures (report_figures.py) as the report lays them out (report_layout.py)
 
-def report_lines(session: Session, unit_id: int, period: Period) -> list[layout.Line]:
-    return layout.lines(compute(session, unit_id, period))
+def report_lines(session: Session, unit_id: int, period: Period, today: dt.date | None = None
+                 ) -> list[layout.Line]:
+    """The report's lines; `today` (Taipei): a period not ended is counted as of that day."""
+    return layout.lines(compute(session, unit_id, period, today))
 
 
 # --- preview: today's figures, and what changed since filing --------------------------------
@@ -238,6 +258,8 @@ class Report:
     filed: ReportSnapshot | None  # the latest filing, if any
     history: list[ReportSnapshot]  # every filing of the period, latest first
     diffs: list[Difference]
+    # a draft: volunteers insured today whose cover ends before the period's last day
+    covers_ending: int = 0
 
     @property
     def draft(self) -> bool:
@@ -252,8 +274,9 @@ class Report:
             zh = f"已填報（第 {self.filed.revision} 版，{_taipei_day(self.filed.filed_at)}）"
             en = f"Filed (revision {self.filed.revision}, {_taipei_day(self.filed.filed_at)})"
         elif self.draft:
-            zh = f"草稿：期間尚未結束（至 {self.today.isoformat()} 的資料）"
-            en = f"DRAFT: the period has not ended (data up to {self.today.isoformat()})"
+            zh = f"草稿：期間尚未結束（至 {self.today.isoformat()} 的資料，期末數字以當日計）"
+            en = (f"DRAFT: the period has not ended (data up to {self.today.isoformat()}; "
+                  "figures at the period's end are as of that day)")
         elif self.filed is not None:
             zh = f"目前資料（已於 {_taipei_day(self.filed.filed_at)} 填報，與填報版本可能不同）"
             en = (f"Current data (filed on {_taipei_day(self.filed.filed_at)}; may differ from "
@@ -272,11 +295,12 @@ def _taipei_day(moment: dt.datetime) -> str:
 
 def build(session: Session, unit_id: int, period: Period, today: dt.date) -> Report:
     unit = session.get(Unit, unit_id)
-    now_lines = report_lines(session, unit_id, period)
+    now_lines = report_lines(session, unit_id, period, today)
     history = snapshots(session, unit_id, period)
     filed = max(history, key=lambda s: s.revision) if history else None
     diffs = differences(filed.lines(), now_lines) if filed is not None else []
-    return Report(unit, period, today, now_lines, filed, history, diffs)
+    return Report(unit, period, today, now_lines, filed, history, diffs,
+                  covers_ending(session, unit_id, period, today))
 
 
 FORMATS = ("xlsx", "csv")

@@ -65,13 +65,29 @@ def test_downloads_are_named_and_never_kept_in_a_cache(app, make, unit, role, ur
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_the_mohw_export_with_id_numbers_is_never_kept_in_a_cache(admin):
+def test_the_mohw_export_with_id_numbers_is_never_kept_in_a_cache(admin, db, make, unit):
+    _verified_hour(db, make, unit)  # a period without one has no file (the page says so)
     response = admin.post("/admin/export/mohw", {"period": "range", "date_from": "2026-02-01",
                                                  "date_to": "2026-03-31", "format": "csv"})
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="mohw-hours-20260201-20260331.csv"')
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def _verified_hour(db, make, unit):
+    import datetime as dt
+
+    from models.base import TAIPEI
+    from models.service import ServiceSession, SessionSource, SessionStatus
+
+    start = dt.datetime(2026, 2, 3, 9, 0, tzinfo=TAIPEI)
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=make.volunteer(unit).id,
+                          site_id=make.site(unit).id, service_item_id=make.item(unit).id,
+                          checked_in_at=start, checked_out_at=start + dt.timedelta(hours=1),
+                          status=SessionStatus.verified, credited_minutes=60,
+                          source=SessionSource.manual))
+    db.commit()
 
 
 @pytest.mark.parametrize("name, fallback", [

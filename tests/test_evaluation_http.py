@@ -98,6 +98,32 @@ def test_volunteers_cannot_use_any_of_it(world, volunteer):
 
 # --- criteria -----------------------------------------------------------------------------------
 
+def test_years_after_next_year_are_refused(db, world, admin):
+    """Review 5092: ?year=2030 opened, and criteria could be set up for it. Evaluations and
+    their criteria go up to next year (criteria are prepared ahead), never further."""
+    too_far = world["year"] + 2
+    for url in (f"/evaluation/?year={too_far}", f"/evaluation/criteria?year={too_far}",
+                f"/sites/overview?year={too_far}"):
+        response = admin.get(url)
+        assert response.status_code == 400, url
+        assert f"請輸入 2000 至 {world['year'] + 1} 年之間的年份" in response.get_data(as_text=True)
+    data = {"name_zh": "出勤", "name_en": "", "weight": "2", "scale_min": "1", "scale_max": "5"}
+    assert admin.post(f"/evaluation/criteria?year={too_far}", data).status_code == 400
+    assert admin.post(f"/evaluation/criteria/copy?year={too_far}").status_code == 400
+    assert admin.get(evaluate_url({**world, "year": too_far}, world["ours"])).status_code == 404
+    fresh(db)
+    assert ev.criteria_for(db, world["mine"].unit_id, too_far) == []
+    with pytest.raises(ev.InvalidEvaluation) as refused:  # the domain refuses it too
+        ev.save_criterion(db, world["mine"].unit_id, too_far, admin.user, utcnow(), name_zh="出勤",
+                          weight=1, scale_min=1, scale_max=5)
+    assert refused.value.errors == {"year": "year_range"}
+    db.rollback()
+    # next year is open: its criteria can be prepared
+    page = admin.get(f"/evaluation/criteria?year={world['year'] + 1}").get_data(as_text=True)
+    assert f'max="{world["year"] + 1}"' in page
+    assert admin.post(f"/evaluation/criteria?year={world['year'] + 1}", data).status_code == 302
+
+
 def test_admin_sets_criteria_with_validation(db, world, admin, supervisor):
     year = world["year"] + 1
     page = admin.get(f"/evaluation/criteria?year={year}", headers=EN).get_data(as_text=True)
@@ -291,6 +317,65 @@ def test_supervisor_of_another_site_gets_403(db, world, supervisor, admin):
 
 # --- exit -------------------------------------------------------------------------------------------
 
+def exit_notice(response) -> str:
+    html = response.get_data(as_text=True)
+    notice = html.split('id="exit-notice"')[1].split("</section>")[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", notice)).strip(), notice
+
+
+def test_the_exit_notice_offers_the_certificate_only_when_the_volunteer_qualifies(db, make, unit,
+                                                                                world, admin):
+    """Review 5092: a volunteer who left with 5 h was told "離開的志工可申請績效證明書" with a
+    button (a hard-coded address) to a page saying only "還差 145 小時". The notice on the
+    status page and on the evaluation form (one partial) now follows certificate_eligibility:
+    the certificate is offered only when they qualify, else the notice says what is missing."""
+    today = taipei_date(utcnow())
+    vol = make.volunteer(unit, name_zh="王怡君", joined_on=today - dt.timedelta(days=550))
+    start = taipei_day_bounds(today - dt.timedelta(days=200))[0] + dt.timedelta(hours=2)
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=world["mine"].id,
+                          service_item_id=world["item"].id, checked_in_at=start,
+                          checked_out_at=start + dt.timedelta(hours=5),
+                          status=SessionStatus.verified, credited_minutes=300,
+                          source=SessionSource.poster))
+    db.commit()
+    vs.exit_volunteer(db, vol, admin.user, utcnow(), reason="搬家")
+    db.commit()
+    pages = (f"/evaluation/volunteers/{vol.id}/status", evaluate_url(world, vol))
+    for url in pages:
+        text, notice = exit_notice(admin.get(url))
+        assert "王怡君 已退場，無法再簽到。" in text and "可申請" not in text
+        assert "績效證明書需在本單位服務滿 12 個月且達 150 小時：王怡君 尚未符合" in text, text
+        assert "還差 145 小時 00 分" in text
+        assert "certificate-link" not in notice and "/admin/certificates/new" not in notice
+        text, _notice = exit_notice(admin.get(url, headers=EN))
+        assert "needs 12 months of service and 150 hours with this unit" in text
+    # with 150 h more the same notice offers it, through the certificates' own address
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=world["mine"].id,
+                          service_item_id=world["item"].id, checked_in_at=start - dt.timedelta(days=1),
+                          checked_out_at=start - dt.timedelta(days=1) + dt.timedelta(hours=5),
+                          status=SessionStatus.verified, credited_minutes=150 * 60,
+                          source=SessionSource.poster))
+    db.commit()
+    for url in pages:
+        text, notice = exit_notice(admin.get(url))
+        assert "離開的志工可申請志願服務績效證明書，王怡君 符合資格。" in text
+        assert f'id="certificate-link" href="/admin/certificates/new?volunteer_id={vol.id}"' in notice
+
+
+def test_the_certificate_page_of_a_volunteer_not_qualifying_has_a_way_back(db, make, unit, world,
+                                                                          admin):
+    """The start page of someone who does not qualify ended at "還差 145 小時": no way back, no
+    next step. It links back to the certificates and to the volunteer's status."""
+    vol = make.volunteer(unit, name_zh="王怡君")
+    vs.exit_volunteer(db, vol, admin.user, utcnow(), reason="搬家")
+    db.commit()
+    html = admin.get(f"/admin/certificates/new?volunteer_id={vol.id}").get_data(as_text=True)
+    assert 'action="/admin/certificates/new"' not in html
+    assert 'id="back-to-certificates" href="/admin/certificates/"' in html
+    assert f'id="volunteer-status-link" href="/evaluation/volunteers/{vol.id}/status"' in html
+    assert "在本單位服務滿 12 個月且達 150 小時" in html
+
+
 def test_exit_through_evaluation_offers_the_certificate_and_blocks_check_in(app, db, make, unit, world, admin):
     vol = world["ours"]
     vol.set_pin(PIN)
@@ -298,8 +383,9 @@ def test_exit_through_evaluation_offers_the_certificate_and_blocks_check_in(app,
     url = evaluate_url(world, vol)
     r = admin.post(url, form(world, outcome="exit", exit_reason="長期未出勤", action="finalise"))
     assert r.status_code == 302
-    page = admin.get(url).get_data(as_text=True)
-    assert f'href="/admin/certificates/new?volunteer_id={vol.id}"' in page
+    text, notice = exit_notice(admin.get(url))
+    # 2 h 30 min: the notice says what a certificate needs instead of offering one
+    assert "/admin/certificates/new" not in notice and "還差 147 小時 30 分" in text, text
     fresh(db)
     vol = db.get(Volunteer, vol.id)
     assert vol.status == VolunteerStatus.inactive and vol.exit_reason == "長期未出勤"
@@ -361,7 +447,7 @@ def test_admin_exits_and_reactivates_with_reasons(db, world, admin, supervisor):
     assert db.get(Volunteer, vol.id).is_active
     assert admin.post(f"/evaluation/volunteers/{vol.id}/exit", {"reason": "搬家", "on": ""}).status_code == 302
     page = admin.get(status_url).get_data(as_text=True)
-    assert f"/admin/certificates/new?volunteer_id={vol.id}" in page and "搬家" in page
+    assert "還差 149 小時 00 分" in exit_notice(admin.get(status_url))[0] and "搬家" in page  # 1 h
     assert page.count("已退場，無法再簽到") == 1 and "已登錄" in page and "的離退" in page  # said once
     bad = admin.post(f"/evaluation/volunteers/{vol.id}/reactivate", {"reason": ""})
     assert bad.status_code == 400

@@ -212,3 +212,20 @@ def test_export_domain_refuses_non_admins(db, make, unit):
                            date_to=dt.date(2026, 3, 31), fmt="csv")
     db.rollback()
     assert db.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "export_mohw")) == 0
+
+
+def test_a_period_without_verified_hours_warns_instead_of_downloading(db, february_and_march,
+                                                                      admin):
+    """Review 5092: the export of a month without verified hours downloaded a file of headers
+    only, without a word. The page says there is nothing to upload, and nothing is audited."""
+    for fmt in ("xlsx", "csv"):
+        response = admin.post("/admin/export/mohw", {"period": "month", "month": "2025-12",
+                                                     "format": fmt})
+        text = response.get_data(as_text=True)
+        assert response.status_code == 400 and response.mimetype == "text/html"
+        warning = text.split('id="nothing-to-export"')[1].split("</p>")[0]
+        assert "2025-12-01 至 2025-12-31 沒有已審核的服務時數" in warning
+    english = admin.post("/admin/export/mohw", {"period": "month", "month": "2025-12",
+                                                "format": "csv"}, headers={"Accept-Language": "en"})
+    assert "No verified hours from 2025-12-01 to 2025-12-31" in english.get_data(as_text=True)
+    assert _audit(db) == []

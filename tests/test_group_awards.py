@@ -218,3 +218,37 @@ def test_a_family_or_team_that_does_not_qualify_cannot_apply(admin, db, make, un
     assert r.status_code == 400 and "空據點團隊無法於 2026-03-01 申請" in words(page(r))
     assert statuses(db, family_id=poor.id) == [] and statuses(db, site_id=empty_site.id) == []
     assert audits(db, "group_award_applied") == [] and audits(db, "group_award_granted") == []
+
+
+def test_the_family_list_says_what_each_member_lacks_and_sets_families_apart(admin, db, make,
+                                                                              unit, place):
+    """Review 5092: a member short of the family rule showed only "尚未達標", and one family's
+    block ran into the next. Each member short of it says by how much (hours, months in
+    Taipei), against the family rule's numbers; families are set apart by a rule."""
+    from tests.test_recognition import _years
+
+    mother, son, daughter = (make.volunteer(unit, name_zh=n) for n in ("陳母", "陳子", "陳女"))
+    serve(db, unit, place, mother, 700)
+    serve(db, unit, place, son, 500)  # 100 h short
+    serve(db, unit, place, daughter, 550)  # 50 h short, and of 3 years
+    _years(db, daughter, dt.date(2024, 1, 1))
+    gf.create_family(db, unit.id, "陳家", [m.volunteer_no for m in (mother, son, daughter)], None)
+    a, b = make.volunteer(unit, name_zh="林母"), make.volunteer(unit, name_zh="林子")
+    gf.create_family(db, unit.id, "林家", [a.volunteer_no, b.volunteer_no], None)
+    db.commit()
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    chen = words(html.split("陳家")[1].split("</article>")[0])
+    assert "還差 100 小時 00 分" in chen  # the son
+    assert "還差 50 小時 00 分，臺北市年資還差 10 個月" in chen  # the daughter: 26 of 36 months
+    assert "還差" not in chen.split("陳子")[0]  # the mother meets both
+    english = words(page(admin.get("/admin/awards/families?as_of=2026-03-05",
+                                   headers={"Accept-Language": "en"})))
+    assert "50 h 00 min more service and 10 more months of service in Taipei needed" in english
+    assert html.count('<article class="family"') == 2
+    css = admin.get("/static/css/recognition.css").get_data(as_text=True)
+    assert ".family + .family { border-top:" in css  # one family set apart from the next
+    db.rollback()
+    [chen_facts] = [f for f in gf.family_list(db, unit.id, dt.date(2026, 3, 5))
+                    if f.family.name == "陳家"]
+    assert [(m.shortfall.missing_minutes, m.shortfall.missing_months) if m.shortfall else None
+            for m in chen_facts.members] == [None, (6000, 0), (3000, 10)]

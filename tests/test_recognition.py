@@ -581,6 +581,7 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
                                                        tmp_path):
     me = volunteer.user.volunteer
     me.record_book_no = "北市志字第 0042 號"
+    me.joined_on = dt.date(2024, 4, 3)
     db.commit()
     serve(db, unit, place, me, 100, dt.datetime(2024, 5, 3, 9, tzinfo=TAIPEI))
     site, _ = place
@@ -620,7 +621,8 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
     cert = db.get(certificates.PerformanceCertificate, cert.id)
     assert cert.status == certificates.CertificateStatus.issued and cert.serial == serial
     assert cert.printed["service_minutes"] == 100 * 60 + 60 * 60 + 30
-    assert cert.printed["period_start"] == "2024-05-03" and cert.printed["period_end"] == "2025-11-20"
+    # from joining (the start of the year of service counted) to the issue day
+    assert cert.printed["period_start"] == "2024-04-03" and cert.printed["period_end"] == "2026-03-05"
     assert cert.printed["service_items"] == ["圖書整理", "導覽服務"]
     grant = db.scalar(select(aw.AwardGrant).where(aw.AwardGrant.volunteer_id == me.id))
     assert (grant.award_key, grant.status.value, grant.decided_on) == (
@@ -639,8 +641,8 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
     if shutil.which("pdftotext"):
         text = pdf_text(mine.get_data(), tmp_path)
         for expected in ("志願服務績效證明書", me.name_zh, "北市志字第 0042 號", "累計 160.5 小時",
-                         "圖書整理、導覽服務", unit.name, serial, "中華民國 113 年 5 月 3 日",
-                         "中華民國 114 年 11 月 20 日", "中華民國 115 年 3 月 5 日"):
+                         "圖書整理、導覽服務", unit.name, serial, "中華民國 113 年 4 月 3 日",
+                         "中華民國 115 年 3 月 5 日"):
             assert expected in text.replace("\n", " ") or expected in text, expected
 
 

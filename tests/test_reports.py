@@ -242,7 +242,8 @@ def test_periods_and_their_filing_windows():
 
 
 @pytest.mark.parametrize("text", ["2026H3", "2026H0", "26H1", "2026-H1", "H1", "", None,
-                                  "1999", "2026H1x", "２０２６Ｈ３"])
+                                  "1999", "2026H1x", "２０２６Ｈ３", "089H1", "190", "115H3",
+                                  "民國115年第三季"])
 def test_bad_periods_say_what_is_accepted(text):
     with pytest.raises(reports.PeriodError) as caught:
         reports.parse_period(text)
@@ -663,3 +664,78 @@ def test_english_units_read_as_phrases(db, data, admin_of):
     text = english.get_data(as_text=True)
     assert not re.search(r"<strong>1</strong> <small class=\"muted\">(people|grants|sessions)<", text)
     assert re.search(r"<strong>1</strong> <small class=\"muted\">(person|grant|session)<", text)
+
+
+# --- a draft counts as of today ----------------------------------------------------------------
+
+def test_a_draft_counts_the_roll_and_insurance_as_of_today(app, db, make, admin_of, monkeypatch):
+    """Review 5092: the 2026H2 draft, headed "以下為截至今日（2026-12-06）的資料", showed 期末未投保
+    5, counting insurance on 2026-12-31, when 1 volunteer was uninsured that day (4 covers end
+    2026-12-26), and the 2027H1 draft showed everyone uninsured. A period not ended is counted
+    as of today, as its heading says; the preview says how many covers end before the period's
+    last day, and the filed report (after the end) still counts the last day."""
+    import webapp.routes.reports as routes
+
+    unit = make.unit(name="臺北市草稿測試協會")
+    lapsing = make.volunteer(unit, name_zh="保險到期", joined_on=D(2025, 1, 1), trained=False)
+    renewed = make.volunteer(unit, name_zh="已續保", joined_on=D(2025, 1, 1), trained=False)
+    make.volunteer(unit, name_zh="未投保", joined_on=D(2025, 1, 1), trained=False)
+    later = make.volunteer(unit, name_zh="十二月加入", joined_on=D(2026, 12, 20), trained=False)
+    cover(db, lapsing, CoverKind.commercial, D(2026, 1, 1), D(2026, 12, 26))
+    cover(db, renewed, CoverKind.group, D(2026, 1, 1), D(2026, 12, 26))
+    cover(db, renewed, CoverKind.group, D(2026, 12, 27), D(2027, 12, 26))
+    cover(db, later, CoverKind.group, D(2026, 12, 20), D(2027, 12, 19))
+    h2, h1 = reports.parse_period("2026H2"), reports.parse_period("2027H1")
+
+    draft = reports.build(db, unit.id, h2, D(2026, 12, 6))
+    now = values(draft.lines)
+    assert now["volunteers.total"] == 3 and now["volunteers.new"] == 0  # not joined yet
+    assert now["insured.none"] == 1 and now["insured.commercial"] == 1 and now["insured.group"] == 1
+    assert draft.covers_ending == 1  # the commercial cover ends on 26 December
+    assert "期末數字以當日計" in draft.heading().status_zh
+    ahead = reports.build(db, unit.id, h1, D(2026, 12, 6))  # not even begun
+    assert values(ahead.lines)["insured.none"] == 1 and ahead.covers_ending == 1
+    # after the end the report counts the last day: what will be filed
+    ended = reports.build(db, unit.id, h2, D(2027, 1, 2))
+    final = values(ended.lines)
+    assert final["volunteers.total"] == 4 and final["volunteers.new"] == 1
+    assert final["insured.none"] == 2 and ended.covers_ending == 0
+    assert values(reports.report_lines(db, unit.id, h2)) == final  # the CLI and filing
+
+    monkeypatch.setattr(routes, "utcnow",
+                        lambda: dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.timezone.utc))
+    admin = admin_of(unit)
+    text = admin.get("/reports/2026H2").get_data(as_text=True)
+    row = text.split('data-key="insured.none"')[1].split("</tr>")[0]
+    assert re.search(r">\s*1\s*<", row), row
+    assert "「期末」各項（志工人數、紀錄冊、保險、訓練）以今日計算" in text
+    note = text.split('id="covers-ending"')[1].split("</p>")[0]
+    assert "有 1 位志工今日有保險，但在期末（2026-12-31）沒有保險" in note
+    assert 'href="/admin/insurance/?on=2026-12-31"' in note
+    english = admin.get("/reports/2026H2", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "1 volunteer insured today has no cover on 2026-12-31" in english
+
+
+def test_periods_in_roc_years_are_read_too():
+    """Review 5092: the city's forms write 民國 years; "115H1" was refused. parse_period is the
+    one reader of a period (pages and CLI): 115H1 is 2026H1."""
+    for text, code in (("115H1", "2026H1"), ("115h2", "2026H2"), ("115", "2026"),
+                       ("民國115年上半年", "2026H1"), ("115年下半年", "2026H2"),
+                       ("民國 115 年度", "2026"), ("１１５Ｈ１", "2026H1"), ("90H1", None)):
+        if code is None:
+            with pytest.raises(reports.PeriodError):
+                reports.parse_period(text)
+        else:
+            assert reports.parse_period(text).code == code, text
+
+
+def test_an_empty_period_asks_for_one(db, data, admin_of):
+    """Review 5092: pressing the button with nothing typed said "「」不是報表期間"."""
+    admin = admin_of(data["unit"])
+    response = admin.get("/reports/?period=")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "請輸入報表期間，例如 2026H1" in text and "「」" not in text
+    english = admin.get("/reports/?period=+", headers={"Accept-Language": "en"})
+    assert "Enter a report period, for example 2026H1" in english.get_data(as_text=True)
+    assert admin.get("/reports/?period=115H1").headers["Location"].endswith("/reports/2026H1")

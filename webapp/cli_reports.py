@@ -22,7 +22,7 @@ def _period(_ctx, _param, value):
 
 @click.command("report", help="The results report of a period: 2026H1 (January–June), 2026H2 "
                "(July–December) or 2026 (the year). A period not ended yet is marked as a draft.")
-@click.option("--period", required=True, callback=_period, help="2026H1, 2026H2 or 2026")
+@click.option("--period", required=True, callback=_period, help="2026H1, 2026H2 or 2026 (or in ROC years: 115H1)")
 @click.option("--format", "fmt", type=click.Choice(list(reports.FORMATS)), default="xlsx")
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="File to write (default: the standard file name in this folder; '-' for "

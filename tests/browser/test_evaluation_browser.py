@@ -84,7 +84,16 @@ def test_supervisor_evaluates_a_volunteer_on_a_tablet(db, make, unit, tablet, op
 def test_admin_finalises_an_exit_and_is_offered_the_certificate(db, make, unit, tablet, live_server):
     year = taipei_date(utcnow()).year
     boss = make.user(unit, role="admin")
-    vol = make.volunteer(unit, name_zh="張志強")
+    today = taipei_date(utcnow())
+    vol = make.volunteer(unit, name_zh="張志強", joined_on=today - dt.timedelta(days=500))
+    # 160 h, more than a year with the unit: a performance certificate to offer on leaving
+    start = utcnow() - dt.timedelta(days=100)
+    db.add(ServiceSession(unit_id=unit.id, volunteer_id=vol.id, site_id=make.site(unit).id,
+                          service_item_id=make.item(unit).id, checked_in_at=start,
+                          checked_out_at=start + dt.timedelta(hours=5),
+                          status=SessionStatus.verified, credited_minutes=160 * 60,
+                          source=SessionSource.poster))
+    db.commit()
     ev.save_criterion(db, unit.id, year, boss, utcnow(), name_zh="服務態度", weight=1,
                       scale_min=1, scale_max=5)
     db.commit()

@@ -13,7 +13,7 @@ from fpdf.enums import WrapMode
 from models.hours import hours_text
 
 from . import CERTIFICATE_MARGIN as MARGIN
-from . import FAMILY, GREY, INK, centred_text, certificate_page, cjk_pdf, roc_long
+from . import FAMILY, GREY, INK, centred_text, certificate_page, cjk_pdf, fit_font_size, roc_long
 
 FRAME = (40, 80, 120)
 
@@ -24,6 +24,25 @@ def _day(value) -> dt.date | None:
 
 def roc(day: dt.date | None) -> str:
     return "—" if day is None else roc_long(day)
+
+
+UNIT_LABEL = "志願服務運用單位："
+
+
+def _unit_line(pdf, name: str, x: float, y: float, width: float) -> None:
+    """"志願服務運用單位：<unit>" without breaking the unit's name mid-word (a review read
+    "…基 / 金會"): on one line, shrunk down to 10 pt; else the label on its line and the name on
+    the next, shrunk down to 8 pt (still legible in print) (only a name too long even then wraps). Leaves y below it."""
+    pdf.set_xy(x, y)
+    if fit_font_size(pdf, UNIT_LABEL + name, width, 13, 10) and \
+            pdf.get_string_width(UNIT_LABEL + name) <= width:
+        pdf.cell(width, 8, UNIT_LABEL + name, new_x="LEFT", new_y="NEXT")
+        return
+    pdf.set_font(FAMILY, "", 13)
+    pdf.cell(width, 8, UNIT_LABEL, new_x="LEFT", new_y="NEXT")
+    pdf.set_x(x)
+    size = fit_font_size(pdf, name, width, 13, 8)
+    pdf.multi_cell(width, size * 0.3528 * 1.5, name, align="L", wrapmode=WrapMode.CHAR)
 
 
 def performance_pdf(printed: dict) -> bytes:
@@ -72,10 +91,8 @@ def performance_pdf(printed: dict) -> bytes:
 
     # the unit and its head on the left; the seal's box on the right (kept clear of the text)
     text_w = w - 2 * MARGIN - 50
+    _unit_line(pdf, p["unit_name"], MARGIN, pdf.h - 88, text_w)
     pdf.set_font(FAMILY, "", 13)
-    pdf.set_xy(MARGIN, pdf.h - 88)
-    pdf.multi_cell(text_w, 8, f"志願服務運用單位：{p['unit_name']}", align="L",
-                   wrapmode=WrapMode.CHAR)
     pdf.set_xy(MARGIN, max(pdf.get_y() + 2, pdf.h - 70))
     pdf.cell(text_w, 8, f"負責人：{p.get('responsible_person') or ''}")
     pdf.set_draw_color(*GREY)

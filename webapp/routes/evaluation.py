@@ -30,6 +30,7 @@ from models.people import Role, User, Volunteer
 from ..access import STAFF, roles
 from ..extensions import db
 from ..forms import DateField
+from ..i18n import explain_award_html
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 overview_bp = Blueprint("site_overview", __name__, url_prefix="/sites")
@@ -52,6 +53,7 @@ MESSAGES = {
     "score_required": _l("Give a score."),
     "score_range": _l("The score is outside the scale."),
     "future": _l("The date cannot be in the future."),
+    "year_range": _l("Enter a year from 2000 to %(last)d: evaluations and their criteria go up to next year."),
     "before_year": _l("The date cannot be before the evaluated year."),
     "before_joined": _l("The exit date cannot be before the joining date (%(day)s)."),
     "final": _l("This evaluation is finalised and can no longer change."),
@@ -121,13 +123,15 @@ def _this_year() -> int:
 
 
 def _year_arg() -> tuple[int, bool]:
-    """?year=YYYY (2000–2100), or this year; a bad value shows this year (400)."""
+    """?year=YYYY (2000 to next year: ev.year_open), or this year; a bad value shows this year
+    (400)."""
     raw = request.args.get("year", "")
     if not raw:
         return _this_year(), True
-    if raw.isdigit() and 2000 <= int(raw) <= 2100:
+    today = taipei_date(utcnow())
+    if raw.isdigit() and ev.year_open(int(raw), today):
         return int(raw), True
-    flash(_("Enter a year like 2026."), "error")
+    flash(message("year_range", {"last": ev.last_year_open(today)}), "error")
     return _this_year(), False
 
 
@@ -137,6 +141,16 @@ def volunteer_or_404(volunteer_id: int) -> Volunteer:
     if vol is None or vol.unit_id != current_user.unit_id or vol.anonymised_at is not None:
         abort(404)
     return vol
+
+
+def exit_notice(vol: Volunteer):
+    """What the exit notice (volunteer_status/_exit_notice.html) offers a volunteer who has left: their
+    performance-certificate eligibility today (models.certificates), None while active."""
+    from models.certificates import certificate_eligibility
+
+    if vol.is_active:
+        return None
+    return certificate_eligibility(db.session, vol, taipei_date(utcnow()))
 
 
 def _criterion_or_404(criterion_id: int) -> EvaluationCriterion:
@@ -180,6 +194,7 @@ def index():
 def _criteria_page(year: int, form: CriterionForm, status: int = 200, errors: list[str] = ()):
     criteria = ev.criteria_for(db.session, current_user.unit_id, year)
     return render_template("evaluation/criteria.html", year=year, criteria=criteria, form=form,
+                           this_year=_this_year(),
                            locked=ev.criteria_locked(db.session, current_user.unit_id, year),
                            total_weight=sum(c.weight for c in criteria), copy_form=CopyForm(),
                            loose_errors=errors), status
@@ -286,7 +301,7 @@ def _scores_from_request(criteria) -> dict[int, int | None]:
 @staff
 def evaluate(year: int, volunteer_id: int):
     vol = volunteer_or_404(volunteer_id)
-    if not 2000 <= year <= 2100:
+    if not ev.year_open(year, taipei_date(utcnow())):
         abort(404)
     me = _me()
     if not ev.may_evaluate(db.session, me, vol, year):
@@ -345,6 +360,8 @@ def _evaluation_page(vol: Volunteer, year: int, criteria, form, current, scores,
         reopen_blocked=message(blocked) if current is not None and current.is_final and (
             blocked := ev.why_not_reopen(db.session, current)) else None,
         total=ev.weighted_total(scores, criteria) if scores else None,
+        explain=explain_award_html,
+        certificate=exit_notice(vol) if current_user.role == Role.admin else None,
         default_exit_on=min(taipei_date(now), dt.date(year, 12, 31))), status
 
 

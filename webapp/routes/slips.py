@@ -534,7 +534,11 @@ def mohw_download():
         db.session.rollback()
         return render_template("slips/export.html", form=form), 400
     date_from, date_to = form.dates()
-    result = mohw.export_mohw(db.session, current_user, utcnow(), date_from=date_from,
-                              date_to=date_to, fmt=form.format.data)
+    try:
+        result = mohw.export_mohw(db.session, current_user, utcnow(), date_from=date_from,
+                                  date_to=date_to, fmt=form.format.data)
+    except mohw.NothingToExport as empty:
+        db.session.rollback()
+        return render_template("slips/export.html", form=form, empty=refusal_text(empty)), 400
     db.session.commit()
     return download(result.data, result.filename, result.mimetype)

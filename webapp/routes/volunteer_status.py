@@ -24,9 +24,9 @@ from models.people import Role, User, Volunteer
 from ..access import roles
 from ..extensions import db
 from ..forms import ButtonForm, DateField, SignInEmailForm
-from ..i18n import refusal_text
+from ..i18n import explain_award_html, refusal_text
 from ..welcome import welcome_sheet
-from .evaluation import BAD_DATE, apply_errors, volunteer_or_404
+from .evaluation import BAD_DATE, apply_errors, exit_notice, volunteer_or_404
 
 bp = Blueprint("volunteer_status", __name__, url_prefix="/evaluation")
 admins = roles(Role.admin)
@@ -56,6 +56,7 @@ def _status_page(vol: Volunteer, exit_form=None, back_form=None, status: int = 2
                            exit_form=exit_form or ExitForm(), back_form=back_form or ReactivateForm(),
                            changes=vs.status_changes_of(db.session, vol.id), loose_errors=errors,
                            today=taipei_date(utcnow()), pin=account_links.pin_status(vol, utcnow()),
+                           explain=explain_award_html, certificate=exit_notice(vol),
                            button_form=ButtonForm()), status
 
 
