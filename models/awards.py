@@ -431,13 +431,16 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
         months = None
         # where the months come from, as the hours: from the start with this unit, earlier
         # units' periods in Taipei (years_in_taipei_only), less what earlier grants used
-        item.unit_months = None if rule_start is None else full_months(rule_start, end)
+        # a volunteer who left served until the day they left, however long ago that was
+        served_to = end if volunteer.is_active or volunteer.left_on is None \
+            else min(end, volunteer.left_on)
+        item.unit_months = None if rule_start is None else full_months(rule_start, served_to)
         item.used_months = used_months
         if in_taipei:
             if inputs.prior_periods is None:
                 inputs.prior_periods = prior_periods(session, volunteer.id)
             taipei = [(a, b) for a, b, where in inputs.prior_periods if where]
-            months = taipei_months(rule_start, taipei, end)
+            months = taipei_months(rule_start, taipei, served_to)
             if months is not None:
                 # what the earlier periods add (overlaps counted once: never below 0)
                 item.earlier_months = months - (item.unit_months or 0)

@@ -87,3 +87,17 @@ def test_the_service_period_is_the_one_the_eligibility_counted(db, make, unit):
     db.commit()
     cert = issue(db, make, unit, gone)
     assert (cert.printed["period_start"], cert.printed["period_end"]) == ("2023-02-01", "2026-09-30")
+
+
+def test_a_volunteer_who_left_counts_service_months_to_the_leaving_day(db, make, unit):
+    """Review 5092 (found while fixing the period): a volunteer who left after 10 months was
+    counted months up to today, so waiting made them eligible for the certificate's 12 months
+    of service while the certificate would print a period of 10 months."""
+    site, item = make.site(unit), make.item(unit)
+    gone = make.volunteer(unit, name_zh="十個月", joined_on=dt.date(2025, 1, 1))
+    serve(db, gone, site, item, dt.datetime(2025, 3, 1, 9, tzinfo=TAIPEI), 200)
+    gone.status, gone.left_on = VolunteerStatus.inactive, dt.date(2025, 11, 1)
+    db.commit()
+    e = certificates.certificate_eligibility(db, gone, TODAY)
+    assert e.unit_months == 10 and e.service_months == 10
+    assert not e.eligible and e.missing_months == 2
