@@ -276,6 +276,32 @@ def explain(e: AwardEligibility, gettext=english, ngettext=english_n,
     return translated(e.message, params, gettext, ngettext)
 
 
+def shortfall_message(missing_minutes: int, missing_months: int, taipei_only: bool) -> str | None:
+    """What is still missing, as a msgid ("%(missing_hours)s more service and %(missing_months)s
+    more months of service in Taipei needed"), or None when nothing is: the award lists' words,
+    and the family list's for each member."""
+    if missing_minutes and missing_months:
+        if taipei_only:
+            return Nn_("%(missing_hours)s more service and %(missing_months)s more month of "
+                       "service in Taipei needed",
+                       "%(missing_hours)s more service and %(missing_months)s more months of "
+                       "service in Taipei needed", "missing_months")
+        return Nn_("%(missing_hours)s more service and %(missing_months)s more month of service "
+                   "needed",
+                   "%(missing_hours)s more service and %(missing_months)s more months of service "
+                   "needed", "missing_months")
+    if missing_minutes:
+        return N_("%(missing_hours)s more service needed")
+    if missing_months:
+        if taipei_only:
+            return Nn_("%(missing_months)s more month of service in Taipei needed",
+                       "%(missing_months)s more months of service in Taipei needed",
+                       "missing_months")
+        return Nn_("%(missing_months)s more month of service needed",
+                   "%(missing_months)s more months of service needed", "missing_months")
+    return None
+
+
 def evaluate(rule: AwardRule, *, minutes: int, months: int | None, taken_levels: set[int],
              has_performance_certificate: bool = True, pending: bool = False,
              pending_level: int | None = None) -> dict:
@@ -500,25 +526,9 @@ def eligibility(session: Session, volunteer: Volunteer, as_of: dt.date,
             item.message = N_("Every level already granted")
         elif "pending_application" in item.missing_conditions:
             item.message = N_("An application is pending")
-        elif item.missing_minutes and item.missing_months and item.taipei_only:
-            item.message = Nn_("%(missing_hours)s more service and %(missing_months)s more "
-                               "month of service in Taipei needed",
-                               "%(missing_hours)s more service and %(missing_months)s more "
-                               "months of service in Taipei needed", "missing_months")
-        elif item.missing_months and not item.missing_minutes and item.taipei_only:
-            item.message = Nn_("%(missing_months)s more month of service in Taipei needed",
-                               "%(missing_months)s more months of service in Taipei needed",
-                               "missing_months")
-        elif item.missing_minutes and item.missing_months:
-            item.message = Nn_("%(missing_hours)s more service and %(missing_months)s more "
-                               "month of service needed",
-                               "%(missing_hours)s more service and %(missing_months)s more "
-                               "months of service needed", "missing_months")
-        elif item.missing_minutes:
-            item.message = N_("%(missing_hours)s more service needed")
-        elif item.missing_months:
-            item.message = Nn_("%(missing_months)s more month of service needed",
-                               "%(missing_months)s more months of service needed", "missing_months")
+        elif item.missing_minutes or item.missing_months:
+            item.message = shortfall_message(item.missing_minutes, item.missing_months,
+                                             item.taipei_only)
         elif "performance_certificate" in item.missing_conditions:
             item.message = N_("Needs a performance certificate first: this unit's, or one from an "
                               "earlier unit recorded on the volunteer's record-book page")

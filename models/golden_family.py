@@ -13,7 +13,7 @@ from . import awards as aw
 from . import award_rules
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .hours import hours_value
-from .messages import N_, Nn_, Refused
+from .messages import N_, Refused
 from .people import Volunteer, volunteer_by_number
 from .recognition import SERVICE_YEARS_HEADERS, service_years_cells, unit_eligibility
 
@@ -122,28 +122,12 @@ class FamilyMemberFacts:
 
 def _shortfall(e: aw.AwardEligibility, t: dict) -> aw.AwardEligibility | None:
     """The member's shortfall against the family rule's hours and months ("還差 x 小時，臺北市年資
-    還差 y 個月"), in the Golden Diamond rule's own words (the same msgids as awards.eligibility),
-    or None when the member meets both."""
+    還差 y 個月"), in the award lists' words (awards.shortfall_message), or None when the member meets both."""
     minutes = max(0, t["member_minutes"] - e.counted_minutes)
     months = max(0, t["member_months"] - (e.service_months or 0))
     if not minutes and not months:
         return None
-    if minutes and months:
-        message = Nn_("%(missing_hours)s more service and %(missing_months)s more month of "
-                      "service in Taipei needed",
-                      "%(missing_hours)s more service and %(missing_months)s more months of "
-                      "service in Taipei needed", "missing_months") if e.taipei_only else \
-            Nn_("%(missing_hours)s more service and %(missing_months)s more month of service "
-                "needed", "%(missing_hours)s more service and %(missing_months)s more months "
-                "of service needed", "missing_months")
-    elif minutes:
-        message = N_("%(missing_hours)s more service needed")
-    else:
-        message = Nn_("%(missing_months)s more month of service in Taipei needed",
-                      "%(missing_months)s more months of service in Taipei needed",
-                      "missing_months") if e.taipei_only else \
-            Nn_("%(missing_months)s more month of service needed",
-                "%(missing_months)s more months of service needed", "missing_months")
+    message = aw.shortfall_message(minutes, months, e.taipei_only)
     return replace(e, eligible=False, missing_minutes=minutes, missing_months=months,
                    message=message, params={"missing_hours": minutes, "missing_months": months})
 
