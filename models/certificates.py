@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Uni
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
+from . import award_grants
 from . import awards as aw
 from . import award_rules
 from .base import TAIPEI, Base, UTCDateTime, begin_write, taipei_date, utcnow
@@ -207,7 +208,7 @@ def issue_certificate(session: Session, cert_id: int, actor: User, now: dt.datet
         "issued_on": today.isoformat(), "serial": cert.serial,
     }
     session.flush()
-    aw.record_grant(session, volunteer, award_rules.PERFORMANCE_CERTIFICATE, 1, aw.GrantStatus.granted,
+    award_grants.record_grant(session, volunteer, award_rules.PERFORMANCE_CERTIFICATE, 1, aw.GrantStatus.granted,
                     today, actor, now, judged=True)  # issue_certificate judged the volunteer
     audit.record(session, action="performance_certificate_issued",
                  entity="performance_certificate", entity_id=cert.id, actor=actor,

@@ -3,7 +3,7 @@
 The award is filed once a year, by 15 July, on the city platform (rules.md). The unit records
 here what it filed for each family (models.golden_family) and each team (a site's volunteer
 team, models.golden_team) and the decision it received, the way it records the volunteer awards'
-applications (models.awards.record_grant):
+applications (models.award_grants.record_grant):
 
 - at most one application per family or team and calendar year, held by the database too
   (a unique index per subject and year);
@@ -28,7 +28,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
 from .award_rules import GOLDEN_DIAMOND_FAMILY, GOLDEN_DIAMOND_TEAM
-from .awards import GrantStatus, check_not_after_today
+from .award_grants import check_not_after_today
+from .awards import GrantStatus
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .messages import N_, Named, Refused
 from .service import Site
@@ -100,7 +101,7 @@ def check_qualifies(session: Session, unit_id: int, kind: str, subject_id: int,
     """Refuse (ApplicationError) an application for a family or team that does not meet the
     rule's conditions on `on` (golden_family.family_list, golden_team.team_list: what their
     pages show), as the volunteer awards refuse one the volunteer cannot file
-    (models.awards.check_application)."""
+    (models.award_grants.check_application)."""
     if kind == FAMILY:
         from .golden_family import family_list
 

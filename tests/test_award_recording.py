@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from models import award_rules
 from models import awards as aw
 from models import recognition as rec
 from models.base import TAIPEI
@@ -136,9 +137,9 @@ def test_the_lists_judge_the_round_open_today_as_the_milestones_do(admin, volunt
     r = record(admin, "mohw", me, 1, "applied", on="2026-12-06", as_of="2026-12-06")
     assert r.status_code == 200
     assert grants_of(db, me) == [("mohw", 1, "applied")]
-    assert aw.award_round(aw.rule_of(db, "mohw"), dt.date(2027, 3, 31)) == aw.AwardRound(
+    assert aw.award_round(award_rules.rule_of(db, "mohw"), dt.date(2027, 3, 31)) == aw.AwardRound(
         dt.date(2027, 3, 31), dt.date(2026, 12, 31))
-    assert aw.award_round(aw.rule_of(db, "mohw"), dt.date(2027, 4, 1)) == aw.AwardRound(
+    assert aw.award_round(award_rules.rule_of(db, "mohw"), dt.date(2027, 4, 1)) == aw.AwardRound(
         dt.date(2028, 3, 31), dt.date(2027, 12, 31))
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
+from models import award_grants
 from models import awards as aw
 from models import award_rules
 from models.audit import AuditEntry
@@ -203,7 +204,7 @@ def build(db, make, unit, place, spec):
                           period_end=end, minutes=minutes))
     db.commit()
     for key, level, status, on in spec["grants"]:  # decisions on record (judged elsewhere)
-        aw.record_grant(db, vol, key, level, status, on, judged=True)
+        award_grants.record_grant(db, vol, key, level, status, on, judged=True)
     db.commit()
     return vol
 
@@ -348,17 +349,17 @@ def test_honour_card_validity_and_renewal(db, make, unit, place):
         "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
     admin = make.user(unit, role="admin")
     now = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
-    first = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 6, 1), admin, now,
+    first = award_grants.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 6, 1), admin, now,
                            judged=True)  # decisions from before: on record
     assert (first.valid_from, first.valid_to) == (dt.date(2020, 6, 1), dt.date(2023, 5, 31))
     assert (first.minutes_used, first.months_used) == (h(300), 36)
     # approved before the previous card expires: starts the day after
-    second = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2023, 3, 1), admin, now,
+    second = award_grants.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2023, 3, 1), admin, now,
                             judged=True)
     assert (second.valid_from, second.valid_to) == (dt.date(2023, 6, 1), dt.date(2026, 5, 31))
     # approved after it expired: starts on approval
-    applied = aw.record_grant(db, vol, "honour_card", 1, "applied", dt.date(2026, 7, 1), admin, now)
-    third = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2026, 8, 1), admin, now)
+    applied = award_grants.record_grant(db, vol, "honour_card", 1, "applied", dt.date(2026, 7, 1), admin, now)
+    third = award_grants.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2026, 8, 1), admin, now)
     assert third is applied and third.applied_on == dt.date(2026, 7, 1)
     assert (third.valid_from, third.valid_to) == (dt.date(2026, 8, 1), dt.date(2029, 7, 31))
     db.commit()
@@ -384,10 +385,10 @@ def test_honour_card_validity_by_civil_code_121(db, make, unit, place, approved,
     assert aw.period_last_day(approved, 3) == valid_to
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
-    card = aw.record_grant(db, vol, "honour_card", 1, "granted", approved, now=LATER, judged=True)
+    card = award_grants.record_grant(db, vol, "honour_card", 1, "granted", approved, now=LATER, judged=True)
     assert (card.valid_from, card.valid_to) == (approved, valid_to)
     # renewed before it expires: the next card starts the day after and runs its own 3 years
-    renewal = aw.record_grant(db, vol, "honour_card", 1, "granted",
+    renewal = award_grants.record_grant(db, vol, "honour_card", 1, "granted",
                               valid_to - dt.timedelta(days=30), now=LATER, judged=True)
     assert renewal.valid_from == valid_to + dt.timedelta(days=1)
     assert renewal.valid_to == aw.period_last_day(renewal.valid_from, 3)
@@ -396,15 +397,15 @@ def test_honour_card_validity_by_civil_code_121(db, make, unit, place, approved,
 
 def test_a_level_is_granted_once(db, make, unit, place):
     vol = build(db, make, unit, place, HISTORIES[0].values[0])
-    aw.record_grant(db, vol, "mohw", 1, "granted", dt.date(2025, 3, 1), judged=True)
-    with pytest.raises(aw.AwardError, match="already granted"):
-        aw.record_grant(db, vol, "mohw", 1, "applied", dt.date(2026, 3, 1))
+    award_grants.record_grant(db, vol, "mohw", 1, "granted", dt.date(2025, 3, 1), judged=True)
+    with pytest.raises(award_grants.AwardError, match="already granted"):
+        award_grants.record_grant(db, vol, "mohw", 1, "applied", dt.date(2026, 3, 1))
     db.rollback()
-    with pytest.raises(aw.AwardError, match="Unknown level"):
-        aw.record_grant(db, vol, "mohw", 4, "applied", dt.date(2026, 3, 1))
+    with pytest.raises(award_grants.AwardError, match="Unknown level"):
+        award_grants.record_grant(db, vol, "mohw", 4, "applied", dt.date(2026, 3, 1))
     db.rollback()
-    with pytest.raises(aw.AwardError, match="Unknown award"):
-        aw.record_grant(db, vol, "nobel", 1, "applied", dt.date(2026, 3, 1))
+    with pytest.raises(award_grants.AwardError, match="Unknown award"):
+        award_grants.record_grant(db, vol, "nobel", 1, "applied", dt.date(2026, 3, 1))
     db.rollback()
 
 
@@ -413,14 +414,14 @@ def test_one_level_per_application(db, make, unit, place):
     its decision; once decided, the next level can be applied for."""
     vol = build(db, make, unit, place, HISTORIES[0].values[0] | {
         "sessions": [(at(2025, 6, 1), h(2600), V)]})
-    aw.record_grant(db, vol, "mohw", 1, "applied", dt.date(2026, 3, 1))
+    award_grants.record_grant(db, vol, "mohw", 1, "applied", dt.date(2026, 3, 1))
     db.commit()
     for level in (2, 3):
-        with pytest.raises(aw.AwardError, match="pending"):
-            aw.record_grant(db, vol, "mohw", level, "applied", dt.date(2026, 3, 2))
+        with pytest.raises(award_grants.AwardError, match="pending"):
+            award_grants.record_grant(db, vol, "mohw", level, "applied", dt.date(2026, 3, 2))
         db.rollback()
-    aw.record_grant(db, vol, "mohw", 1, "granted", dt.date(2026, 6, 1))
-    assert aw.record_grant(db, vol, "mohw", 2, "applied", dt.date(2027, 3, 1),
+    award_grants.record_grant(db, vol, "mohw", 1, "granted", dt.date(2026, 6, 1))
+    assert award_grants.record_grant(db, vol, "mohw", 2, "applied", dt.date(2027, 3, 1),
                            now=LATER).level == 2
     db.commit()
 
@@ -434,17 +435,17 @@ def test_no_application_or_decision_after_today_nor_a_decision_before_its_applic
         "start": dt.date(2010, 1, 1), "sessions": [(at(2012, 1, 1), h(1000), V)]})
     now = dt.datetime(2026, 2, 28, 16, 30, tzinfo=dt.timezone.utc)  # 2026-03-01 00:30 in Taipei
     for status in ("applied", "granted", "not_granted"):
-        with pytest.raises(aw.AwardError) as refused:
-            aw.record_grant(db, vol, "honour_card", 1, status, dt.date(2026, 3, 2), None, now)
+        with pytest.raises(award_grants.AwardError) as refused:
+            award_grants.record_grant(db, vol, "honour_card", 1, status, dt.date(2026, 3, 2), None, now)
         assert refused.value.params == {"today": "2026-03-01"}
         assert "after today" in refused.value.message
         db.rollback()
-    aw.record_grant(db, vol, "honour_card", 1, "applied", dt.date(2026, 3, 1), None, now)
+    award_grants.record_grant(db, vol, "honour_card", 1, "applied", dt.date(2026, 3, 1), None, now)
     db.commit()
     later = now + dt.timedelta(days=30)
     for status in ("granted", "not_granted"):
-        with pytest.raises(aw.AwardError) as refused:
-            aw.record_grant(db, vol, "honour_card", 1, status, dt.date(2026, 2, 28), None, later)
+        with pytest.raises(award_grants.AwardError) as refused:
+            award_grants.record_grant(db, vol, "honour_card", 1, status, dt.date(2026, 2, 28), None, later)
         assert refused.value.params == {"date": "2026-03-01"}
         assert "before the application" in refused.value.message
         db.rollback()
@@ -454,7 +455,7 @@ def test_no_application_or_decision_after_today_nor_a_decision_before_its_applic
     assert [e.action for e in db.scalars(select(AuditEntry).where(
         AuditEntry.entity == "award_grant"))] == ["award_applied"]
     # decided on the day of the application: fine
-    card = aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2026, 3, 1), None, later)
+    card = award_grants.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2026, 3, 1), None, later)
     assert (card.applied_on, card.decided_on, card.valid_from) == (
         dt.date(2026, 3, 1), dt.date(2026, 3, 1), dt.date(2026, 3, 1))
     db.commit()
@@ -467,7 +468,7 @@ def test_rules_are_data(db, make, unit, place):
     db.execute(delete(award_rules.AwardRule))
     assert len(award_rules.seed_rules(db)) == len(award_rules.DEFAULT_RULES) and award_rules.seed_rules(db) == []
     db.commit()
-    aw.record_grant(db, vol, "taipei_contribution", 1, "granted", dt.date(2025, 5, 1), judged=True)
+    award_grants.record_grant(db, vol, "taipei_contribution", 1, "granted", dt.date(2025, 5, 1), judged=True)
     rule = db.scalar(select(award_rules.AwardRule).where(award_rules.AwardRule.key == "taipei_contribution"))
     rule.levels = [*rule.levels, {"level": 2, "name_zh": "二級", "name_en": "Tier 2", "minutes": h(1000)}]
     db.commit()

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 import webapp.routes.recognition as routes
+from models import award_grants
 from models import awards as aw
 from models import award_rules
 from models import recognition as rec
@@ -304,7 +305,7 @@ def test_the_service_years_say_where_the_months_come_from(admin, db, make, unit,
     assert "已使用年資（月）" not in family[0]
     # the honour card counts years anywhere from training (2000-01-01): 314 months, of which an
     # earlier card used 36
-    aw.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 1, 1), None, NOW,
+    award_grants.record_grant(db, vol, "honour_card", 1, "granted", dt.date(2020, 1, 1), None, NOW,
                     judged=True)  # a card from before: on record
     db.commit()
     html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))

@@ -18,6 +18,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from models import award_grants
 from models import awards as aw
 from models import award_rules
 from models import recognition as rec
@@ -245,9 +246,9 @@ def record(key):
     elif form.validate_on_submit():
         vol = _my_volunteer(form.volunteer_id.data)
         try:
-            aw.record_grant(db.session, vol, rule.key, form.level.data, form.status.data,
+            award_grants.record_grant(db.session, vol, rule.key, form.level.data, form.status.data,
                             form.on.data, current_user, utcnow(), declared=form.declared.data)
-        except aw.AwardError as problem:
+        except award_grants.AwardError as problem:
             db.session.rollback()
             error = refusal_text(problem)
         else:
