@@ -11,8 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from models import attendance as att
-from models.attendance import (AttendanceMark, AttendanceRefused, InvalidShift, MarkStatus, Repeat,
-                               Shift, Status)
+from models import shift_changes
+from models.attendance import AttendanceMark, MarkStatus, Repeat, Shift, Status
+from models.shift_changes import AttendanceRefused, InvalidShift
 from models.audit import AuditEntry
 from models.base import TAIPEI, taipei_date, utcnow
 from models.people import VolunteerStatus
@@ -75,7 +76,7 @@ def boss(make, unit):
 
 def schedule(db, actor, site, item, vol, day, start, end, repeat="once", ends_on=None, now=None):
     fresh(db)
-    shift = att.create_shift(db, actor, now or EVENING, site_id=site.id, service_item_id=item.id,
+    shift = shift_changes.create_shift(db, actor, now or EVENING, site_id=site.id, service_item_id=item.id,
                              volunteer_id=vol.id, repeat=repeat, starts_on=day, ends_on=ends_on,
                              start_time=t(start), end_time=t(end))
     db.commit()
@@ -122,7 +123,7 @@ def day_built(db, make, unit, site, other_site, item, boss):
     served(db, v["還在"], site, item, tp(DAY, "14:02"), None)  # still on site
     served(db, v["別處"], other_site, item, tp(DAY, "09:00"), tp(DAY, "10:00"))
     fresh(db)
-    att.mark_excused(db, shifts["請假"].id, DAY, "家中有事", boss, EVENING)
+    shift_changes.mark_excused(db, shifts["請假"].id, DAY, "家中有事", boss, EVENING)
     db.commit()
     return v, shifts
 
@@ -268,7 +269,7 @@ def test_bad_shifts_change_nothing(db, make, unit, site, item, boss, changes, fi
     values.update(changes)
     fresh(db)
     with pytest.raises(InvalidShift) as caught:
-        att.create_shift(db, boss, EVENING, **values)
+        shift_changes.create_shift(db, boss, EVENING, **values)
     db.rollback()
     assert caught.value.errors[field] == code
     assert counts_of(db, Shift) == 0 and audits(db) == []
@@ -303,17 +304,17 @@ def test_cancel_a_one_off_shift_before_it_starts_only(db, make, unit, site, item
     shift = schedule(db, boss, site, item, vol, DAY, "09:00", "12:00")
     fresh(db)
     with pytest.raises(AttendanceRefused) as caught:
-        att.cancel_shift(db, shift.id, boss, tp(DAY, "09:00"))
+        shift_changes.cancel_shift(db, shift.id, boss, tp(DAY, "09:00"))
     assert caught.value.code == "started"
     db.rollback()
-    att.cancel_shift(fresh(db), shift.id, boss, tp(DAY, "08:59"))
+    shift_changes.cancel_shift(fresh(db), shift.id, boss, tp(DAY, "08:59"))
     db.commit()
     assert db.get(Shift, shift.id).cancelled_at == tp(DAY, "08:59")
     assert att.roster(fresh(db), site.id, DAY, EVENING) == []
     [entry] = audits(db, "shift_cancel")
     assert entry.before_data()["cancelled_at"] is None and entry.after_data()["cancelled_at"]
     with pytest.raises(AttendanceRefused) as caught:
-        att.cancel_shift(fresh(db), shift.id, boss, tp(DAY, "08:59"))
+        shift_changes.cancel_shift(fresh(db), shift.id, boss, tp(DAY, "08:59"))
     assert caught.value.code == "already_cancelled"
 
 
@@ -321,7 +322,7 @@ def test_ending_a_weekly_shift_keeps_its_past(db, make, unit, site, item, boss):
     vol = make.volunteer(unit)
     shift = schedule(db, boss, site, item, vol, DAY, "09:00", "12:00", "weekly")
     now = tp(DAY + dt.timedelta(days=14), "10:00")  # the third Monday has started
-    att.cancel_shift(fresh(db), shift.id, boss, now)
+    shift_changes.cancel_shift(fresh(db), shift.id, boss, now)
     db.commit()
     shift = fresh(db).get(Shift, shift.id)
     assert shift.cancelled_at is None and shift.ends_on == DAY + dt.timedelta(days=20)
@@ -332,7 +333,7 @@ def test_ending_a_weekly_shift_keeps_its_past(db, make, unit, site, item, boss):
     # a weekly shift none of whose days has started is simply cancelled
     later = schedule(db, boss, site, item, vol, DAY + dt.timedelta(days=29), "09:00", "12:00",
                      "weekly")
-    att.cancel_shift(fresh(db), later.id, boss, now)
+    shift_changes.cancel_shift(fresh(db), later.id, boss, now)
     db.commit()
     assert fresh(db).get(Shift, later.id).cancelled_at == now
 
@@ -341,7 +342,7 @@ def test_cancel_a_finished_weekly_shift_is_refused(db, make, unit, site, item, b
     shift = schedule(db, boss, site, item, make.volunteer(unit), DAY, "09:00", "12:00", "weekly",
                      ends_on=DAY + dt.timedelta(days=7))
     with pytest.raises(AttendanceRefused) as caught:
-        att.cancel_shift(fresh(db), shift.id, boss, tp(DAY + dt.timedelta(days=8), "09:00"))
+        shift_changes.cancel_shift(fresh(db), shift.id, boss, tp(DAY + dt.timedelta(days=8), "09:00"))
     assert caught.value.code == "over"
 
 
@@ -350,14 +351,14 @@ def test_cancel_a_finished_weekly_shift_is_refused(db, make, unit, site, item, b
 def test_excuse_re_mark_and_withdraw_are_audited(db, make, unit, site, item, boss):
     vol = make.volunteer(unit)
     shift = schedule(db, boss, site, item, vol, DAY, "09:00", "12:00")
-    att.mark_excused(fresh(db), shift.id, DAY, "  看醫生 ", boss, EVENING)
+    shift_changes.mark_excused(fresh(db), shift.id, DAY, "  看醫生 ", boss, EVENING)
     db.commit()
     assert att.roster(fresh(db), site.id, DAY, EVENING)[0].status == Status.excused
-    att.mark_excused(fresh(db), shift.id, DAY, "陪家人看醫生", boss, EVENING)
+    shift_changes.mark_excused(fresh(db), shift.id, DAY, "陪家人看醫生", boss, EVENING)
     db.commit()
-    att.mark_excused(fresh(db), shift.id, DAY, "陪家人看醫生", boss, EVENING)  # same: no entry
+    shift_changes.mark_excused(fresh(db), shift.id, DAY, "陪家人看醫生", boss, EVENING)  # same: no entry
     db.commit()
-    att.withdraw_excuse(fresh(db), shift.id, DAY, boss, EVENING)
+    shift_changes.withdraw_excuse(fresh(db), shift.id, DAY, boss, EVENING)
     db.commit()
     [row] = att.roster(fresh(db), site.id, DAY, EVENING)
     assert row.status == Status.absent and row.mark is None
@@ -374,7 +375,7 @@ def test_excuse_re_mark_and_withdraw_are_audited(db, make, unit, site, item, bos
     assert third.after_data()["status"] == "withdrawn"
     assert all(e.entity == "attendance_mark" and e.entity_id == mark.id for e in entries[1:])
     # and excused again after withdrawing
-    att.mark_excused(fresh(db), shift.id, DAY, "補請假", boss, EVENING)
+    shift_changes.mark_excused(fresh(db), shift.id, DAY, "補請假", boss, EVENING)
     db.commit()
     assert att.roster(fresh(db), site.id, DAY, EVENING)[0].status == Status.excused
 
@@ -383,9 +384,9 @@ def test_excuse_wins_over_late_and_can_be_set_ahead(db, make, unit, site, item, 
     vol = make.volunteer(unit)
     shift = schedule(db, boss, site, item, vol, DAY, "09:00", "10:00", "weekly")
     served(db, vol, site, item, tp(DAY, "09:40"), tp(DAY, "10:00"))
-    att.mark_excused(fresh(db), shift.id, DAY, "公車誤點，已先告知", boss, EVENING)
+    shift_changes.mark_excused(fresh(db), shift.id, DAY, "公車誤點，已先告知", boss, EVENING)
     ahead = DAY + dt.timedelta(days=7)
-    att.mark_excused(db, shift.id, ahead, "出國", boss, EVENING)
+    shift_changes.mark_excused(db, shift.id, ahead, "出國", boss, EVENING)
     db.commit()
     [row] = att.roster(fresh(db), site.id, DAY, EVENING)
     assert row.status == Status.excused and row.late_minutes == 40 and row.sessions
@@ -400,7 +401,7 @@ def test_excuse_wins_over_late_and_can_be_set_ahead(db, make, unit, site, item, 
 def test_bad_excuses_change_nothing(db, make, unit, site, item, boss, day, reason, code):
     shift = schedule(db, boss, site, item, make.volunteer(unit), DAY, "09:00", "12:00")
     with pytest.raises(AttendanceRefused) as caught:
-        att.mark_excused(fresh(db), shift.id, day, reason, boss, EVENING)
+        shift_changes.mark_excused(fresh(db), shift.id, day, reason, boss, EVENING)
     db.rollback()
     assert caught.value.code == code
     assert counts_of(db, AttendanceMark) == 0 and len(audits(db)) == 1
@@ -409,7 +410,7 @@ def test_bad_excuses_change_nothing(db, make, unit, site, item, boss, day, reaso
 def test_withdraw_without_an_excuse_is_refused(db, make, unit, site, item, boss):
     shift = schedule(db, boss, site, item, make.volunteer(unit), DAY, "09:00", "12:00")
     with pytest.raises(AttendanceRefused) as caught:
-        att.withdraw_excuse(fresh(db), shift.id, DAY, boss, EVENING)
+        shift_changes.withdraw_excuse(fresh(db), shift.id, DAY, boss, EVENING)
     assert caught.value.code == "not_excused"
 
 
@@ -421,10 +422,10 @@ def test_domain_refuses_a_supervisor_outside_their_sites(db, make, unit, site, i
     db.rollback()
     shift = schedule(db, boss, site, item, vol, DAY, "09:00", "12:00")
     with pytest.raises(PermissionError):
-        att.mark_excused(fresh(db), shift.id, DAY, "生病", sup, EVENING)
+        shift_changes.mark_excused(fresh(db), shift.id, DAY, "生病", sup, EVENING)
     db.rollback()
     with pytest.raises(PermissionError):
-        att.cancel_shift(fresh(db), shift.id, sup, EVENING)
+        shift_changes.cancel_shift(fresh(db), shift.id, sup, EVENING)
 
 
 # --- over HTTP ---------------------------------------------------------------------------------
@@ -706,7 +707,7 @@ def sheet_day(db, make, unit, site, item, boss):
     shifts = [schedule(db, boss, site, item, v, DAY, "09:00", "12:00") for v in vols]
     served(db, vols[0], site, item, tp(DAY, "08:58"), tp(DAY, "12:01"))
     served(db, vols[1], site, item, tp(DAY, "09:25"), tp(DAY, "12:00"))
-    att.mark_excused(fresh(db), shifts[4].id, DAY, "+886 打電話請假", boss, EVENING)
+    shift_changes.mark_excused(fresh(db), shifts[4].id, DAY, "+886 打電話請假", boss, EVENING)
     db.commit()
     return vols
 

@@ -145,7 +145,7 @@ def test_facts_count_only_the_years_verified_hours_attendance_and_training(db, m
     weekly = shift(db, vol, site, item, dt.date(2026, 11, 2), Repeat.weekly, dt.date(2026, 11, 30))
     served(db, vol, site, item, at(2026, 11, 2, 9, 0), 180)
     served(db, vol, site, item, at(2026, 11, 9, 9, 40), 140)
-    from models.attendance import mark_excused
+    from models.shift_changes import mark_excused
     mark_excused(db, weekly.id, dt.date(2026, 11, 16), "生病", world["boss"], NOW)
     course = db.scalar(select(TrainingCourse).where(TrainingCourse.unit_id == unit.id,
                                                     TrainingCourse.code == "B01"))

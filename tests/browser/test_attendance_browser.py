@@ -6,7 +6,7 @@ import datetime as dt
 
 from playwright.sync_api import expect
 
-from models import attendance as att
+from models import shift_changes
 from models.base import TAIPEI
 from models.service import ServiceSession, SessionSource, SessionStatus
 from models.verification import SupervisorSite
@@ -39,7 +39,7 @@ def a_day(db, make, unit, supervisor):
     for name, item, (start, end), came, left in people:
         vol = make.volunteer(unit, name_zh=name)
         db.commit()
-        att.create_shift(db, admin, EVENING, site_id=site.id, service_item_id=item.id,
+        shift_changes.create_shift(db, admin, EVENING, site_id=site.id, service_item_id=item.id,
                          volunteer_id=vol.id, repeat="once", starts_on=DAY, ends_on=None,
                          start_time=dt.time.fromisoformat(start),
                          end_time=dt.time.fromisoformat(end))

@@ -21,7 +21,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from models import attendance as att
-from models.attendance import AttendanceRefused, InvalidShift, Repeat, Status
+from models import shift_changes
+from models.attendance import Repeat, Status
+from models.shift_changes import AttendanceRefused, InvalidShift
 from models.base import taipei_date, utcnow
 from models.export import MIMETYPES
 from models.people import User, Volunteer, VolunteerStatus
@@ -273,7 +275,7 @@ def excuse(shift_id: int, day: str):
         form.reason.data = current.mark.reason
     if request.method == "POST" and form.validate_on_submit():
         try:
-            att.mark_excused(db.session, shift.id, on, form.reason.data, _me(), utcnow())
+            shift_changes.mark_excused(db.session, shift.id, on, form.reason.data, _me(), utcnow())
         except AttendanceRefused as refused:
             db.session.rollback()
             form.reason.errors = [*form.reason.errors, refusal_text(refused.code)]
@@ -297,7 +299,7 @@ def withdraw(shift_id: int, day: str):
     message = None
     if form.validate_on_submit():
         try:
-            att.withdraw_excuse(db.session, shift.id, on, _me(), utcnow())
+            shift_changes.withdraw_excuse(db.session, shift.id, on, _me(), utcnow())
         except AttendanceRefused as refused:
             db.session.rollback()
             message = refusal_text(refused.code)
@@ -406,7 +408,7 @@ def new_shift():
         form.starts_on.data = plain_date(request.args.get("on", "")) or _today()
     elif form.validate_on_submit():
         try:
-            shift = att.create_shift(
+            shift = shift_changes.create_shift(
                 db.session, me, utcnow(), site_id=form.site_id.data,
                 service_item_id=form.service_item_id.data, volunteer_id=form.volunteer_id.data,
                 repeat=form.repeat.data, starts_on=form.starts_on.data,
@@ -447,7 +449,7 @@ def cancel(shift_id: int):
     message, status = None, 200
     if request.method == "POST" and form.validate_on_submit():
         try:
-            att.cancel_shift(db.session, shift.id, _me(), utcnow())
+            shift_changes.cancel_shift(db.session, shift.id, _me(), utcnow())
         except AttendanceRefused as refused:
             db.session.rollback()
             message, status = refusal_text(refused.code), 400
