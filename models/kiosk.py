@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, one_writer_per, taipei_date
-from .checkin import refused_attempts
+from .refusal_log import refused_attempts
 from .messages import N_, Refused
 from .people import Role, User, Volunteer, volunteer_by_number
 from .service import Site

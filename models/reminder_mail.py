@@ -5,7 +5,7 @@ hears of a filing window (workflow.md steps 3, 11 and 12; rules.md "Reports"). E
 gets a mail of their own in the same run: the sessions waiting for verification at their
 sites, the flagged ones and the forgotten check-outs among them (`supervisor_reminders`, the
 counts of their home page's "to do", verification.waiting_at), and who was turned away at their
-sites on each day since the unit's last reminder (`turned_away_since`: checkin.turned_away, the
+sites on each day since the unit's last reminder (`turned_away_since`: refusal_log.turned_away, the
 lines of the dashboard's refusal log for that day, which the mail links to).
 
 Why since the last reminder and not just yesterday: the mail goes out weekly (Mondays, and the
@@ -47,7 +47,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
-from .checkin import turned_away
+from .refusal_log import turned_away
 from .certificates import certificate_counts, changed_count
 from .insurance import CoverStatus, expiring_within, uninsured_on
 from .people import Role, User, Volunteer
@@ -136,7 +136,7 @@ def turned_away_since(session: Session, unit_id: int, today: dt.date,
                       site_ids: set[int] | None) -> list[tuple[dt.date, int]]:
     """The days since the unit's last reminder mail (that day included; at most
     TURNED_AWAY_DAYS, up to yesterday) on which someone was turned away at `site_ids`, newest
-    first, each with its count (checkin.turned_away, as the dashboard's refusal log of that day)."""
+    first, each with its count (refusal_log.turned_away, as the dashboard's refusal log of that day)."""
     last = session.scalar(select(func.max(ReminderMail.sent_on)).where(
         ReminderMail.unit_id == unit_id, ReminderMail.sent_at.is_not(None), ReminderMail.sent_on < today))
     first = max(last or dt.date.min, today - dt.timedelta(days=TURNED_AWAY_DAYS))

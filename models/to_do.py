@@ -1,7 +1,7 @@
 """What waits for a supervisor or an admin at their sites (the staff home page's "to do"):
 sessions waiting for verification, the flagged ones and the forgotten check-outs among them
 (verification.waiting_at, as the dashboard's queue counts them), who was turned away today
-(checkin.turned_away: the lines of the dashboard's card), and their volunteers' insurance: without cover
+(refusal_log.turned_away: the lines of the dashboard's card), and their volunteers' insurance: without cover
 today, or cover ending within insurance.EXPIRING_DAYS. An admin also sees the new applications
 waiting for an interview or a decision (recruitment.new_applications).
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .checkin import turned_away
+from .refusal_log import turned_away
 from .directory import visible_volunteer_ids
 from .insurance import CoverStatus, cover_overview, cover_statuses, expiring, uninsured
 from .people import Role, User, Volunteer, VolunteerStatus

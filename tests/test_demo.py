@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from models.base import TAIPEI, taipei_date
-from models.checkin import next_taipei_midnight, refused_attempts
+from models.checkin import next_taipei_midnight
+from models.refusal_log import refused_attempts
 from models.demo import SUPERVISOR_EMAILS, seed_demo
 from models.people import User
 from models.service import Flag, ServiceSession, SessionStatus

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from models.base import utcnow
-from models.checkin import Action, CheckinEvent, Outcome, refused_attempts
+from models.checkin import Action, CheckinEvent, Outcome
+from models.refusal_log import refused_attempts
 from models.service import SessionSource
 from models.verification import SupervisorSite
 

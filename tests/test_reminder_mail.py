@@ -249,7 +249,7 @@ def test_a_supervisor_hears_who_was_turned_away_since_the_last_reminder(app, db,
     as the dashboard's refusal log of that day counts them (two tries of one person, one line),
     each day with a link to that log; other sites' refusals are not theirs. A supervisor with
     nothing to verify but someone turned away is mailed too, for that."""
-    from models.checkin import refused_attempts, turned_away
+    from models.refusal_log import refused_attempts, turned_away
     from models.verification import SupervisorSite
 
     unit, _zh, _en, uninsured, ending = busy_unit

@@ -208,7 +208,8 @@ FAR_AWAY = (25.0330, 121.5655, 10.0)  # about 2.3 km east
 
 def test_a_check_in_without_position_after_a_too_far_refusal_is_flagged_with_the_distance(
         db, fenced, supervisor):
-    from models.checkin import Outcome, refused_attempts
+    from models.checkin import Outcome
+    from models.refusal_log import refused_attempts
     from models.base import taipei_date
     daan, item, vol = fenced
     refused = check_in(db, volunteer=vol, site=daan, item=item, now=NOW, source=SessionSource.poster,

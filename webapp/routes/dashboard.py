@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import checkin
+from models import refusal_log
 from models import kiosk as kiosks
 from models import verification as v
 from models.base import TAIPEI, taipei_date, utcnow
@@ -98,7 +98,7 @@ def _row(s: ServiceSession, mode: str = "view", error: str | None = None, status
     return render_template(
         "dashboard/_queue_row.html", s=s, mode=mode, error=error, now=utcnow(),
         typed=typed or {}, invalid=invalid,
-        reasons=day_gate_reasons(db.session, [s]), far=checkin.far_refusals(db.session, [s]),
+        reasons=day_gate_reasons(db.session, [s]), far=refusal_log.far_refusals(db.session, [s]),
         # reopening: the issued certificate whose printed hours count it, said before the admin acts
         certificate=counted_on(db.session, s) if mode == "reopen" else None), status
 
@@ -145,7 +145,7 @@ def _page(me: User, f: v.QueueFilter, errors: list[str], rows, **extra):
         "dashboard/index.html", sites=_sites_for(me), f=f, errors=errors,
         on_site=v.on_site_now(db.session, me), rows=rows,
         reasons=day_gate_reasons(db.session, rows),  # why each day_gates-flagged row fails
-        far=checkin.far_refusals(db.session, rows),  # how far the refusal before a check-in was
+        far=refusal_log.far_refusals(db.session, rows),  # how far the refusal before a check-in was
         unflagged=v.unflagged_count(db.session, me, f), now=utcnow(), flags=list(Flag),
         args=request.args, **_refusals_context(me, _date_arg("refusals_day")), **extra)
 
@@ -162,7 +162,7 @@ def _refusals_context(me: User, day: dt.date | None = None) -> dict:
     """Who was turned away on a day (today by default) at the user's sites."""
     today = taipei_date(utcnow())
     day = min(day or today, today)
-    return {"refusals": checkin.refused_attempts(db.session, me.unit_id, day,
+    return {"refusals": refusal_log.refused_attempts(db.session, me.unit_id, day,
                                                  v.supervised_site_ids(db.session, me)),
             "day": day, "today": today, "one_day": dt.timedelta(days=1), "checked_at": utcnow()}
 
@@ -223,7 +223,7 @@ def queue():
         return _page(me, f, errors, rows, offset=offset)
     return render_template("dashboard/_queue.html", f=f, errors=errors, rows=rows,
                            reasons=day_gate_reasons(db.session, rows),
-                           far=checkin.far_refusals(db.session, rows), unflagged=v.unflagged_count(db.session, me, f), now=utcnow(),
+                           far=refusal_log.far_refusals(db.session, rows), unflagged=v.unflagged_count(db.session, me, f), now=utcnow(),
                            flags=list(Flag), offset=offset, args=request.args)
 
 
