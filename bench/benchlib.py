@@ -275,3 +275,22 @@ def machine_busy_seconds() -> float:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in fields[:8])
     return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def add_floor_endpoint(app) -> None:
+    """POST /bench/floor: what every authenticated POST of the app pays before its own work
+    (session cookie, Flask-Login loading the user with their volunteer record, the CSRF check,
+    the limiter, the security headers), and nothing else: signed-in volunteers only,
+    CSRF-checked, answers "ok", changes nothing. For bench/profile_checkin.py --calls and
+    bench/checkin_load.py --floor (through bench/floor_app.py); never part of the app."""
+    from flask_login import current_user
+
+    from models.people import Role
+    from webapp.access import roles
+    from webapp.extensions import writes_late
+
+    def floor():
+        return "ok" if current_user.volunteer is not None else "no volunteer"
+
+    app.add_url_rule("/bench/floor", "bench_floor", writes_late(roles(Role.volunteer)(floor)),
+                     methods=["POST"])

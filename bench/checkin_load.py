@@ -286,6 +286,30 @@ class Driver:
         self.clients = clients
         return clients
 
+    async def floor_client(self, i: int, end: float) -> None:
+        """--floor: the check-in clients' signed-in volunteers, round-robin, POST to
+        /bench/floor (their session cookie, the page's CSRF token as htmx sends it) on a
+        connection of their own to the floor server."""
+        loop = asyncio.get_running_loop()
+        _, vols, _ = self.clients[i]
+        conn = Connection(self.port)
+        n = 0
+        await self.stagger(i)
+        while loop.time() < end:
+            vol = vols[n % len(vols)]
+            n += 1
+            result = await self.timed(conn, "floor", "/bench/floor", b"key=x", vol.jar,
+                                      ("HX-Request: true", f"X-CSRFToken: {vol.csrf}"))
+            if result is None:
+                continue
+            status, headers, body, t0, t1 = result
+            update_jar(vol.jar, headers)
+            self.phase.samples.append(Sample(t1, t1 - t0, "floor", status,
+                                             status == 200 and body == b"ok"))
+            if self.args.think:
+                await asyncio.sleep(self.args.think)
+        conn.close()
+
     async def checkin_client(self, i: int, end: float) -> None:
         loop = asyncio.get_running_loop()
         conn, vols, path = self.clients[i]
@@ -513,13 +537,17 @@ def run_backend(backend: str, args, log_dir: Path) -> dict:
 
         # Both servers run side by side; the endpoints take turns in slices (A B B A ...),
         # so a change in the machine's load during the run hits both alike.
+        secret = secrets.token_hex(32)  # the floor server reads the app's session cookies
         minimal = Gunicorn("minimal_app:create_app()", url, args, log_dir, chdir=BENCH)
-        app = Gunicorn(args.app, url, args, log_dir)
+        app = Gunicorn(args.app, url, args, log_dir, secret=secret)
+        floor = (Gunicorn("floor_app:create_app()", url, args, log_dir, chdir=BENCH, secret=secret)
+                 if args.floor else None)
         try:
-            probe = cpu_probe_for(minimal, app)
-            m_phase, c_phase = Phase("minimal"), Phase("checkin")
+            probe = cpu_probe_for(*(s for s in (minimal, app, floor) if s))
+            m_phase, c_phase, f_phase = Phase("minimal"), Phase("checkin"), Phase("floor")
             m_driver = Driver(args, minimal.port, seeded, m_phase, probe)
             c_driver = Driver(args, app.port, seeded, c_phase, probe)
+            f_driver = Driver(args, floor.port, seeded, f_phase, probe) if floor else None
 
             async def run_all():
                 t = time.perf_counter()
@@ -527,12 +555,15 @@ def run_backend(backend: str, args, log_dir: Path) -> dict:
                 print(f"[{backend}] signed in {args.clients * per_client} volunteers in "
                       f"{time.perf_counter() - t:.1f} s", flush=True)
                 out["quiet"] = await wait_quiet(args, probe)
-                await m_driver.run(m_driver.minimal_client, args.warmup, record=False)
-                await c_driver.run(c_driver.checkin_client, args.warmup, record=False)
+                turns = [(m_driver, m_driver.minimal_client), (c_driver, c_driver.checkin_client)]
+                if f_driver:
+                    f_driver.clients = c_driver.clients  # the same signed-in volunteers
+                    turns.append((f_driver, f_driver.floor_client))
+                for driver, worker in turns:
+                    await driver.run(worker, args.warmup, record=False)
                 slice_ = args.seconds / args.rounds
                 for r in range(args.rounds):
-                    pair = [(m_driver, m_driver.minimal_client), (c_driver, c_driver.checkin_client)]
-                    for driver, worker in (pair if r % 2 == 0 else pair[::-1]):
+                    for driver, worker in (turns if r % 2 == 0 else turns[::-1]):
                         await driver.run(worker, slice_)
                     print(f"[{backend}] round {r + 1}/{args.rounds} done", flush=True)
 
@@ -540,7 +571,11 @@ def run_backend(backend: str, args, log_dir: Path) -> dict:
         finally:
             minimal.stop()
             app.stop()
+            if floor:
+                floor.stop()
         out["minimal"], out["checkin"] = m_phase, c_phase
+        if floor:
+            out["floor"] = f_phase
         phase = c_phase
 
         # 3. nothing lost, nothing doubled
@@ -707,6 +742,10 @@ def report(results: list[dict], args) -> str:
                      f"| {ci['p99']:.1f} | {ci['errors']} | |")
         lines.append(f"| {b} | &nbsp;&nbsp;of which check out | {co['rps']:.0f} | {co['p50']:.1f} "
                      f"| {co['p99']:.1f} | {co['errors']} | |")
+        if "floor" in r:
+            f = summarise(r["floor"], ("floor",))
+            lines.append(f"| {b} | signed-in POST that does nothing (POST /bench/floor) | "
+                         f"{f['rps']:.0f} | {f['p50']:.1f} | {f['p99']:.1f} | {f['errors']} | |")
         ratio = c["rps"] / m["rps"] * 100 if m["rps"] else 0
         cpu_m, cpu_c = cpu_shares(r["minimal"]), cpu_shares(r["checkin"])
         pg = (f", postgres {cpu_m['postgres']:.0f} / {cpu_c['postgres']:.0f}"
@@ -725,6 +764,14 @@ def report(results: list[dict], args) -> str:
             f"{cpu_m['others']:.0f} / {cpu_c['others']:.0f} (of {100 * (os.cpu_count() or 1)}); "
             f"CPU per request (gunicorn{' + postgres' if pg else ''}): "
             f"{cpu_m['per_request_ms']:.2f} ms / {cpu_c['per_request_ms']:.2f} ms.")
+        if "floor" in r:
+            f = summarise(r["floor"], ("floor",))
+            cpu_f = cpu_shares(r["floor"])
+            verdicts.append(
+                f"- {b}: the floor, a signed-in CSRF-checked POST that does nothing, "
+                f"{f['rps'] / m['rps'] * 100 if m['rps'] else 0:.0f} % of the minimal endpoint, "
+                f"p99 {f['p99']:.0f} ms; CPU per request (gunicorn{' + postgres' if pg else ''}) "
+                f"{cpu_f['per_request_ms']:.2f} ms; failed {f['errors_total']}.")
     lines.append("")
     lines.extend(verdicts)
     return "\n".join(lines)
@@ -783,6 +830,10 @@ def main(argv=None) -> int:
     # (-w 4 -k sync was slower for both endpoints on both backends here.)
     p.add_argument("--app", default="webapp:create_app()",
                    help="the app's WSGI entry for gunicorn (as deployed by default)")
+    p.add_argument("--floor", action="store_true",
+                   help="also measure, in the same alternating slices, the app's floor: a "
+                        "signed-in volunteer's CSRF-checked POST that does nothing "
+                        "(bench/floor_app.py), the most any authenticated POST can reach")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
     p.add_argument("--threads", type=int, default=4, help="per worker (gthread)")

@@ -146,21 +146,6 @@ def watch(app_engine, driver_time, in_write, statements) -> None:
         statements.append(" ".join(statement.split())[:110])
 
 
-def add_floor_endpoint(app) -> None:
-    """POST /bench/floor: signed-in volunteers only, CSRF-checked, changes nothing."""
-    from flask_login import current_user
-
-    from models.people import Role
-    from webapp.access import roles
-    from webapp.extensions import writes_late
-
-    def floor():
-        return "ok" if current_user.volunteer is not None else "no volunteer"
-
-    app.add_url_rule("/bench/floor", "bench_floor", writes_late(roles(Role.volunteer)(floor)),
-                     methods=["POST"])
-
-
 def report_calls(args, client, step, page, csrf, seeded) -> None:
     import cProfile
     import pstats
@@ -247,7 +232,7 @@ def main(argv=None) -> int:
         os.environ["HOURBOOK_DATABASE_URL"] = url
         app = create_app({"HOURBOOK_DATABASE_URL": url})
         if args.calls:
-            add_floor_endpoint(app)
+            benchlib.add_floor_endpoint(app)
         app_engine = app.extensions["hourbook_db"]["engine"]
         driver_time = [0.0]
 
