@@ -168,3 +168,25 @@ def test_the_history_follows_a_recorded_row_and_says_decision_day(admin, db, mak
     r = record(admin, "mohw", vol, 3, "granted", on="2026-03-04")
     assert r.status_code == 400 and "HX-Trigger" not in r.headers
     assert admin.get("/admin/awards/nobel/history").status_code == 404
+
+
+def test_the_history_is_for_admins_only(admin, supervisor, volunteer, anon, db, make, unit, place,
+                                        on_day):
+    """The history reads only, but it names volunteers and their applications: an admin's, like
+    the list it sits under. A supervisor and a volunteer get 403 (the page and its htmx reload
+    alike), and someone not signed in is sent to sign in (htmx: the whole page, HX-Redirect)."""
+    vol = make.volunteer(unit, name_zh="鄭子晴")
+    serve(db, unit, place, vol, 1560)
+    assert record(admin, "mohw", vol, 1, "applied").status_code == 200
+    url = "/admin/awards/mohw/history"
+    assert "鄭子晴" in page(admin.get(url))
+    for who in (supervisor, volunteer):
+        for headers in ({}, {"HX-Request": "true"}):
+            r = who.get(url, headers=headers)
+            assert r.status_code == 403 and "鄭子晴" not in page(r), (who.user.role, headers)
+    r = anon.get(url)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/sign-in?next=")
+    assert "/admin/awards/mohw/history" in r.headers["Location"].replace("%2F", "/")
+    r = anon.get(url, headers={"HX-Request": "true"})
+    assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/sign-in?next=")
+    assert "鄭子晴" not in page(r)
