@@ -308,12 +308,19 @@ def evaluate(rule: AwardRule, *, minutes: int, months: int | None, taken_levels:
 
     `minutes`, `months`: what counts (after anything used by earlier grants); months None when
     the start of service is unknown. `taken_levels`: levels granted or applied for (each once
-    when the rule says so). Proposes the lowest level reached and not taken: one level per
-    application. With an application waiting for its decision (`pending_level`: its level),
-    the level is the one applied for, until it is decided."""
+    when the rule says so). Proposes the highest level the hours reach above every level taken:
+    one level per application, and that one the level the volunteer's hours qualify for
+    (rules.md: 1,500 h bronze, 2,000 h silver, 2,500 h gold; 2,600 h and nothing yet: gold,
+    not bronze this year and silver the next). Levels are received upward: a level below one
+    already taken is passed over, never proposed after it. Not reached: the next level above
+    the ones taken, with what it still needs. With an application waiting for its decision
+    (`pending_level`: its level), the level is the one applied for, until it is decided."""
     levels = sorted(rule.levels, key=lambda lv: lv["minutes"])
-    open_levels = [lv for lv in levels
-                   if not (rule.once_per_level and lv["level"] in taken_levels)]
+    if rule.once_per_level:
+        top = max((lv["minutes"] for lv in levels if lv["level"] in taken_levels), default=None)
+        open_levels = [lv for lv in levels if top is None or lv["minutes"] > top]
+    else:
+        open_levels = levels
     out = dict(eligible=False, level=None, missing_minutes=None, missing_months=0,
                missing_conditions=[], required_minutes=None)
     months_req = rule.months_required or 0
@@ -337,7 +344,7 @@ def evaluate(rule: AwardRule, *, minutes: int, months: int | None, taken_levels:
         out["missing_conditions"].append("all_levels_granted")
         return out
     reached = [lv for lv in open_levels if lv["minutes"] <= minutes]
-    target = reached[0] if reached else open_levels[0]
+    target = reached[-1] if reached else open_levels[0]
     out["level"] = target["level"]
     out["required_minutes"] = target["minutes"]
     out["missing_minutes"] = max(0, target["minutes"] - minutes)

@@ -180,14 +180,16 @@ def family_thresholds(session: Session) -> dict:
 # the months as on the award lists (models.recognition.service_years_cells), none used
 FAMILY_LIST_HEADERS = ["序號", "家庭", "志工編號", "姓名", "身分證統一編號", "出生年月日",
                        "採計時數", "時數計至", *SERVICE_YEARS_HEADERS[:4], "成員符合個人條件",
-                       "家庭是否符合"]
+                       "尚缺", "家庭是否符合"]
 
 
 def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[FamilyFacts],
-                     as_of: dt.date) -> bytes:
+                     as_of: dt.date, explain=aw.explain) -> bytes:
     """The families as XLSX for filing: one line per member with the hours and years that
-    count, whether the member meets them and whether the family qualifies (at least two who
-    do). Audited: it holds ID numbers."""
+    count, whether the member meets them, what the member still lacks (the page's words:
+    `explain` words the shortfall, awards.shortfall_message; the web app passes its Chinese
+    one) and whether the family qualifies (at least two who do). Audited: it holds ID
+    numbers."""
     from .export import TextSheet, text_sheets_xlsx
 
     lines = []
@@ -198,7 +200,8 @@ def family_list_xlsx(session: Session, actor, now: dt.datetime, families: list[F
             lines.append([n, facts.family.name, v.volunteer_no, v.name_zh, v.id_number,
                           v.birth_date.isoformat(), hours_value(e.counted_minutes),
                           e.counted_to.isoformat() if e.counted_to else "",
-                          *service_years_cells(e)[:4], "是" if m.meets else "否", verdict])
+                          *service_years_cells(e)[:4], "是" if m.meets else "否",
+                          explain(m.shortfall) if m.shortfall else "", verdict])
     data = text_sheets_xlsx([TextSheet("家庭名冊", FAMILY_LIST_HEADERS, lines,
                                        caption=f"金鑽獎 家庭（{as_of.isoformat()}）")])
     # Full ID numbers leave the database: in the access log (models/access_log.py).

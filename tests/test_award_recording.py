@@ -168,3 +168,62 @@ def test_the_history_follows_a_recorded_row_and_says_decision_day(admin, db, mak
     r = record(admin, "mohw", vol, 3, "granted", on="2026-03-04")
     assert r.status_code == 400 and "HX-Trigger" not in r.headers
     assert admin.get("/admin/awards/nobel/history").status_code == 404
+
+
+def test_the_history_is_for_admins_only(admin, supervisor, volunteer, anon, db, make, unit, place,
+                                        on_day):
+    """The history reads only, but it names volunteers and their applications: an admin's, like
+    the list it sits under. A supervisor and a volunteer get 403 (the page and its htmx reload
+    alike), and someone not signed in is sent to sign in (htmx: the whole page, HX-Redirect)."""
+    vol = make.volunteer(unit, name_zh="鄭子晴")
+    serve(db, unit, place, vol, 1560)
+    assert record(admin, "mohw", vol, 1, "applied").status_code == 200
+    url = "/admin/awards/mohw/history"
+    assert "鄭子晴" in page(admin.get(url))
+    for who in (supervisor, volunteer):
+        for headers in ({}, {"HX-Request": "true"}):
+            r = who.get(url, headers=headers)
+            assert r.status_code == 403 and "鄭子晴" not in page(r), (who.user.role, headers)
+    r = anon.get(url)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/sign-in?next=")
+    assert "/admin/awards/mohw/history" in r.headers["Location"].replace("%2F", "/")
+    r = anon.get(url, headers={"HX-Request": "true"})
+    assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/sign-in?next=")
+    assert "鄭子晴" not in page(r)
+
+
+def test_the_row_proposes_the_level_the_hours_reach_and_never_one_received(admin, db, make, unit,
+                                                                           place, on_day):
+    """The MOHW row proposed bronze to a volunteer of 2,600 h (rules.md: 2,500 h is gold; each
+    level once, one level per application): three rounds to reach the gold the hours already
+    earn. It proposes the highest level reached above those already received; a level received
+    is not proposed again, nor one below it."""
+    gold = make.volunteer(unit, name_zh="金志工")
+    serve(db, unit, place, gold, 2600)
+    silver = make.volunteer(unit, name_zh="銀志工")  # bronze received, 2,100 h: silver
+    serve(db, unit, place, silver, 2100)
+    done = make.volunteer(unit, name_zh="滿志工")  # gold received: nothing left to propose
+    serve(db, unit, place, done, 2700)
+    for vol, level in ((silver, 1), (done, 3)):
+        assert record(admin, "mohw", vol, level, "applied", on="2026-03-01").status_code == 200
+        assert record(admin, "mohw", vol, level, "granted", on="2026-03-02").status_code == 200
+
+    def row(vol):
+        html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
+        return html.split(f'id="award-row-{vol.id}"')[1].split("</tr>")[0]
+
+    first = row(gold)
+    assert "<td>金質徽章</td>" in first and 'name="level" value="3"' in first
+    assert "銅質徽章" not in words(first) and 'value="applied"' in first
+    second = row(silver)
+    assert "<td>銀質徽章</td>" in second and 'name="level" value="2"' in second
+    assert "<td>銅質徽章</td>" not in second
+    # gold received: not listed again, nor proposed silver or bronze
+    assert f'id="award-row-{done.id}"' not in page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
+    e = rec.award_row(db, done, "mohw", dt.date(2026, 3, 5)).eligibility
+    assert (e.eligible, e.level, e.missing_conditions) == (False, None, ["all_levels_granted"])
+    # the form records what it proposes
+    assert record(admin, "mohw", gold, 3, "applied").status_code == 200
+    assert grants_of(db, gold) == [("mohw", 3, "applied")]
+    e = rec.award_row(db, gold, "mohw", dt.date(2026, 3, 5)).eligibility
+    assert (e.level, e.level_name_zh) == (3, "金質徽章")

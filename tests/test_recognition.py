@@ -1220,6 +1220,36 @@ def test_families_xlsx_for_filing(admin, supervisor, db, make, unit, place):
     assert supervisor.get("/admin/awards/families/export.xlsx").status_code == 403
 
 
+def test_families_xlsx_says_what_each_member_still_lacks(admin, db, make, unit, place):
+    """The family page says what a member still lacks ("還差 0 小時 06 分"); the filing XLSX only
+    said 否. Its 尚缺 column holds the page's words (awards.shortfall_message), in Chinese
+    whoever downloads it, and nothing for a member who meets the hours and years."""
+    from openpyxl import load_workbook
+
+    mother = make.volunteer(unit, name_zh="林母")
+    son = make.volunteer(unit, name_zh="林子")
+    daughter = make.volunteer(unit, name_zh="林女")
+    serve(db, unit, place, mother, 700)
+    serve(db, unit, place, son, 599.9)
+    serve(db, unit, place, daughter, 590)
+    _years(db, daughter, dt.date(2024, 1, 1))  # 26 months of the 36
+    gf.create_family(db, unit.id, "林家", [mother.volunteer_no, son.volunteer_no,
+                                          daughter.volunteer_no], None)
+    db.commit()
+    html = page(admin.get("/admin/awards/families?as_of=2026-03-05"))
+    shown = [words(s.split("</small>")[0]) for s in html.split('class="shortfall">')[1:]]
+    assert shown == ["還差 0 小時 06 分", "還差 10 小時 00 分，臺北市年資還差 10 個月"]
+    for headers in ({}, {"Accept-Language": "en"}):
+        r = admin.get("/admin/awards/families/export.xlsx?as_of=2026-03-05", headers=headers)
+        sheet = load_workbook(io.BytesIO(r.get_data())).active
+        rows = [[c.value for c in row] for row in sheet.iter_rows()]
+        header = rows[1]
+        assert header.index("尚缺") == header.index("成員符合個人條件") + 1
+        data = [dict(zip(header, line)) for line in rows[2:]]
+        assert [(d["姓名"], d["成員符合個人條件"], d["尚缺"]) for d in data] == [
+            ("林母", "是", None), ("林子", "否", shown[0]), ("林女", "否", shown[1])], headers
+
+
 def test_family_input_is_checked(admin, db, make, unit):
     vol = make.volunteer(unit)
     stranger = make.volunteer(make.unit())

@@ -168,8 +168,10 @@ def families_export():
     as_of, error = _as_of_arg(request.args.get("as_of"))
     if error:
         return _families_page()
-    data = gf.family_list_xlsx(db.session, current_user, utcnow(),
-                               gf.family_list(db.session, current_user.unit_id, as_of), as_of)
+    with i18n.forced_locale(i18n.DEFAULT):  # a filing list: in Chinese, whoever downloads it
+        data = gf.family_list_xlsx(db.session, current_user, utcnow(),
+                                   gf.family_list(db.session, current_user.unit_id, as_of), as_of,
+                                   explain=i18n.explain_award)
     db.session.commit()
     return _xlsx(data, f"{award_rules.GOLDEN_DIAMOND_FAMILY}-{as_of:%Y%m%d}.xlsx")
 
