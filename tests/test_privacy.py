@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from models import hours, prior_service, privacy
+from models import hours, personal_data, prior_service, privacy
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.people import User, Volunteer, VolunteerStatus
@@ -216,7 +216,7 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     checkin.check_in(db, volunteer=fresh(db).get(Volunteer, v.id), site=site, item=item,
                      now=utcnow(), source=SessionSource.poster)
     db.commit()
-    data = privacy.my_data(db, fresh(db).get(Volunteer, v.id))
+    data = personal_data.my_data(db, fresh(db).get(Volunteer, v.id))
     by_action = {e["action"]: e["actor_label"] for e in data["audit_entries"]}
     assert by_action["check_in"] == "self" and by_action["prior_hours_add"] == "staff"
     # The page shows their insurance cover too (the check-in gate they meet), and no one else's.
@@ -234,7 +234,7 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
                        privacy_consent_at=dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.timezone.utc),
                        notes="面談：內部意見", volunteer_id=v.id))
     db.commit()
-    data = privacy.my_data(db, fresh(db).get(Volunteer, v.id))
+    data = personal_data.my_data(db, fresh(db).get(Volunteer, v.id))
     [application] = data["applications"]
     assert application["availability"] == "週末上午" and application["experience"] == "社區關懷"
     assert application["privacy_consent_at"] == "2026-01-05T10:00:00+08:00"
