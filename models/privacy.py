@@ -137,9 +137,9 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
     name_zh, name_en = (name_zh or "").strip(), (name_en or "").strip()
     if not name_zh:
         raise PrivacyError(N_("Enter the name."), "name_zh")
-    for field, value in (("name_zh", name_zh), ("name_en", name_en)):
-        if len(value) > IDENTITY_MAX[field]:
-            raise PrivacyError(N_("Use at most %(max)d characters."), field, max=IDENTITY_MAX[field])
+    for name, value in (("name_zh", name_zh), ("name_en", name_en)):
+        if len(value) > IDENTITY_MAX[name]:
+            raise PrivacyError(N_("Use at most %(max)d characters."), name, max=IDENTITY_MAX[name])
     if gender not in {g.value for g in Gender}:
         raise PrivacyError(N_("Choose one of the options."), "gender")
     problem = "required" if birth_date is None else \
