@@ -190,7 +190,8 @@ def _domain_values() -> dict[str, dict[str, str]]:
 
     return {"profile.status": VOLUNTEER_STATUS_LABELS, "sessions.status": STATUS_LABELS,
             "sessions.source": SOURCE_LABELS, "sessions.checkout_source": SOURCE_LABELS,
-            "sessions.flags": FLAG_LABELS}
+            "sessions.flags": FLAG_LABELS, "audit_entries.action": audit.ACTION_LABELS,
+            "audit_entries.entity": audit.ENTITY_LABELS}
 
 
 @dataclass(frozen=True)

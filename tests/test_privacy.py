@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from models import hours, personal_data, prior_service, privacy
+from models import audit, hours, personal_data, prior_service, privacy
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.people import User, Volunteer, VolunteerStatus
@@ -669,7 +669,10 @@ def test_my_data_csv_files_are_in_words_in_my_language(db, make, unit, volunteer
     language; data.json keeps the column names and codes, for a program."""
     v = me(db, volunteer)
     site, item = make.site(unit), make.item(unit)
-    served(db, v, site, item, dt.date(2026, 3, 2))
+    s = served(db, v, site, item, dt.date(2026, 3, 2))
+    audit.record(db, action="check_in", entity="service_session", entity_id=s.id,
+                 actor_label=audit.volunteer_actor(v.id), unit_id=v.unit_id)  # on their phone
+    db.commit()
     assert volunteer.post("/me/data/requests", {"kind": "correction",
                                                 "details": "電話改了"}).status_code == 302
     headers = {"Accept-Language": lang}
@@ -688,9 +691,15 @@ def test_my_data_csv_files_are_in_words_in_my_language(db, make, unit, volunteer
     assert session["服務地點（系統內部編號）" if zh else "Site (internal number)"] == str(site.id)
     [request] = _csv_rows(archive, "data_requests.csv")
     assert request["狀態" if zh else "Status"] == ("待處理" if zh else "Open")
-    actors = {row["內容" if zh else "What"]: row["人員" if zh else "Who"]
-              for row in _csv_rows(archive, "audit_entries.csv")}
-    assert actors["data_request_create"] == ("您本人" if zh else "You")
+    entries = _csv_rows(archive, "audit_entries.csv")
+    what, kind = ("內容", "紀錄種類") if zh else ("What", "Record kind")
+    actors = {row[what]: row["人員" if zh else "Who"] for row in entries}
+    sent = "送出個資申請" if zh else "Data request sent"
+    assert actors[sent] == ("您本人" if zh else "You")
+    assert next(row[kind] for row in entries if row[what] == sent) == ("個資申請" if zh else "Data request")
+    # the log's actions and record kinds in words, as the session's history words them
+    assert {row[what] for row in entries} >= {("已簽到" if zh else "Checked in"), sent}
+    assert all(row[what] and "_" not in row[what] and "_" not in row[kind] for row in entries), entries
     for name in archive.namelist():  # no column goes by its internal name
         if name.endswith(".csv"):
             first = archive.read(name).decode("utf-8-sig").split("\r\n")[0]
