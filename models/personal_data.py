@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .base import TAIPEI
 from .hours import hours_text
-from .messages import N_, english
+from .messages import N_, Named, english
 from .people import Volunteer, VolunteerStatus
 from .privacy import requests_of
 
@@ -89,7 +89,7 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
     for r in records:
         row = _row(r)
         row["course_code"] = r.course.code
-        row["course_name"] = r.course.name
+        row["course_name"] = Named(r.course)  # data.json: Chinese; the CSV: the reader's language
         training_rows.append(row)
     audit_rows = []
     for e in entries:
@@ -104,8 +104,8 @@ def my_data(session: Session, volunteer: Volunteer) -> dict[str, list[dict]]:
     session_rows = []
     for s in sessions:  # the site and the item by name, next to their ids
         row = _row(s)
-        row["site_name"] = s.site.name_zh if s.site else ""
-        row["service_item_name"] = s.service_item.name_zh if s.service_item else ""
+        row["site_name"] = Named(s.site) if s.site else ""
+        row["service_item_name"] = Named(s.service_item) if s.service_item else ""
         row["credited_hours"] = hours_text(s.credited_minutes or 0)
         session_rows.append(row)
     return {
@@ -198,10 +198,12 @@ def _domain_values() -> dict[str, dict[str, str]]:
 class Words:
     """How the download's CSV files word headers and codes: `gettext` translates this module's
     msgids (identity: English); `values` are the UI's own label maps (already in the reader's
-    language), by "section.column" or by column in every section: {code: label}."""
+    language), by "section.column" or by column in every section: {code: label}; `name` gives
+    a course's, site's or item's name (Named) in the reader's language (the UI's `local`)."""
 
     gettext: Callable[..., str] = english
     values: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    name: Callable[[Named], str] = lambda named: named.name_en or named.name_zh
 
 
 def _header(key: str, words: Words) -> str:
@@ -219,6 +221,8 @@ def _worded(section: str, key: str, value, words: Words, domain: dict) -> object
         return value
     if isinstance(value, bool):
         return words.gettext("Yes") if value else words.gettext("No")
+    if isinstance(value, Named):
+        return words.name(value)
     if key == "actor_label" and section == "audit_entries":
         if value in ACTOR_LABELS:
             return words.gettext(ACTOR_LABELS[value])

@@ -377,6 +377,36 @@ def test_my_data_names_courses_in_the_readers_language(volunteer, db):
     assert course.name in volunteer.get("/me/data/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_my_data_csv_names_courses_sites_and_items_in_my_language(volunteer, db, make, unit, lang):
+    """training.csv and sessions.csv name each course, site and item in the reader's language:
+    in English the English name where there is one, else the Chinese; data.json the Chinese."""
+    from models.training import TrainingRecord
+
+    v = me(db, volunteer)
+    records = db.query(TrainingRecord).filter_by(volunteer_id=v.id).all()
+    named = next(r.course for r in records if r.course.name_en)
+    unnamed = next(r.course for r in records if r.course.id != named.id)
+    unnamed.name_en = ""
+    site = make.site(unit, name_zh="松山據點", name_en="Songshan Centre")
+    item = make.item(unit, name_zh="陪伴長者")
+    served(db, v, site, item, dt.date(2026, 3, 2))
+    db.commit()
+    archive = zipfile.ZipFile(io.BytesIO(volunteer.get(
+        "/me/data/download", headers={"Accept-Language": lang}).data))
+    english = lang == "en"
+    courses = [row["Course" if english else "課程"] for row in _csv_rows(archive, "training.csv")]
+    assert (named.name_en if english else named.name) in courses
+    assert unnamed.name in courses  # no English name: the Chinese one, in either language
+    assert english == (named.name not in courses)
+    [session] = _csv_rows(archive, "sessions.csv")
+    assert session["Site" if english else "服務地點"] == ("Songshan Centre" if english else "松山據點")
+    assert session["Service item" if english else "服務項目"] == "陪伴長者"
+    data = json.loads(archive.read("data.json"))  # for a program: the names as kept
+    assert named.name in [row["course_name"] for row in data["training"]]
+    assert data["sessions"][0]["site_name"] == "松山據點"
+
+
 def test_a_refused_request_says_so_at_the_top_of_the_long_page(volunteer):
     response = volunteer.post("/me/data/requests", {"kind": "bogus"})
     assert response.status_code == 400

@@ -157,13 +157,14 @@ def photo():
 
 def _download_words() -> personal_data.Words:
     """The download's CSV files in the reader's language, coded values worded as the pages
-    word them (the domain words its own: a session's status and source, the audit's who)."""
-    from ..i18n import LANGUAGES
+    word them (the domain words its own: a session's status and source, the audit's who);
+    courses, sites and items by name in the reader's language."""
+    from ..i18n import LANGUAGES, local
     from .insurance import KIND_LABELS as COVER_KIND_LABELS
     from .recruitment import APPLICATION_STATUS
     from .training import MODE_LABELS
 
-    return personal_data.Words(gettext=_, values={
+    return personal_data.Words(gettext=_, name=local, values={
         "gender": GENDER_LABELS, "id_kind": ID_KIND_LABELS, "profile.account_locale": LANGUAGES,
         "training.mode": MODE_LABELS, "insurance_covers.kind": COVER_KIND_LABELS,
         "applications.status": APPLICATION_STATUS, "data_requests.kind": KIND_LABELS,
