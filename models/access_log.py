@@ -29,12 +29,10 @@ from .recruitment import Application
 from .messages import N_
 
 
+# the access log's own actions, worded with the others (audit.ACTION_LABELS)
 ACCESS_ACTIONS: dict[str, str] = {
-    "id_number_view": N_("Viewed a full ID number"),
-    "id_number_export": N_("Exported full ID numbers"),
-    "export_mohw": N_("MOHW export (full ID numbers)"),
-    "personal_data_view": N_("Opened a volunteer's file"),
-}
+    action: audit.ACTION_LABELS[action]
+    for action in ("id_number_view", "id_number_export", "export_mohw", "personal_data_view")}
 
 PURPOSES: dict[str, str] = {
     "application_detail": N_("Application details"),

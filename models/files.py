@@ -3,6 +3,7 @@ to authorised users. Rows describe them; the bytes live under the instance folde
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 from dataclasses import dataclass, field
 
@@ -142,7 +143,7 @@ def delete_stored(session, stored_file: StoredFile, *, root, actor, now) -> None
 
 def referencing_columns() -> list:
     """Every column that points to a stored file (a foreign key to stored_file.id)."""
-    import models  # noqa: F401  every table known to the metadata
+    importlib.import_module("models")  # every table known to the metadata
 
     return [fk.parent for table in Base.metadata.sorted_tables for fk in table.foreign_keys
             if fk.target_fullname == "stored_file.id"]

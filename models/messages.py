@@ -26,12 +26,13 @@ def translated(message: str | tuple, params: dict, gettext, ngettext) -> str:
 class Named(str):
     """A name as a message param: reads as the Chinese name (what is logged, and what the
     domain's own text shows, as before) and carries the English one, so the UI can show it in the
-    reader's language (webapp's `local` / `local_params`). Made from anything with name_zh/name_en."""
+    reader's language (webapp's `local` / `local_params`). Made from anything with name_zh/name_en
+    (a training course: name/name_en)."""
 
     name_en: str
 
     def __new__(cls, thing) -> "Named":
-        named = super().__new__(cls, thing.name_zh)
+        named = super().__new__(cls, thing.name_zh if hasattr(thing, "name_zh") else thing.name)
         named.name_en = getattr(thing, "name_en", "") or ""
         return named
 

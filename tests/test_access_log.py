@@ -132,7 +132,8 @@ LOGGED_PLACES = {
     "webapp/templates/openings/apply.html": "the applicant's own form field (their own number)",
     "models/export.py": "export_mohw",
     "models/record_book.py": "id_number_export (application_packet)",
-    "models/privacy.py": "id_number_export (my_data_zip); masked in audit entries",
+    "models/privacy.py": "masked in audit entries",
+    "models/personal_data.py": "id_number_export (my_data_zip)",
     "models/recognition.py": "id_number_export (award_list)",
     "models/golden_family.py": "id_number_export (award_list)",
     # where the number is kept, checked, imported or masked, not shown or exported

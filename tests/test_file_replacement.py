@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from models import audit, files, privacy, training, unit_profile
+from models import audit, files, personal_data, privacy, training, unit_profile
 from models.audit import AuditEntry
 from models.files import StoredFile
 from models.people import Volunteer
@@ -191,7 +191,7 @@ def test_erasure_deletes_the_certificate_scans_and_keeps_the_training(db, make, 
         (i, c.id, dt.date(2025, 4, 1), None) for i, c in zip(sorted(records), courses.values())]
     assert actions(db, "file_deleted") == certificates
     assert actions(db, "training_record_updated") == sorted(records)
-    assert [r["certificate_file_id"] for r in privacy.my_data(db, db.get(Volunteer, vol.id))
+    assert [r["certificate_file_id"] for r in personal_data.my_data(db, db.get(Volunteer, vol.id))
             ["training"]] == [None, None]
     page = admin.get(f"/admin/training/volunteers/{vol.id}")
     assert page.status_code == 200 and "/files/" not in page.get_data(as_text=True)

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from models import hours, prior_service, privacy
+from models import audit, hours, personal_data, prior_service, privacy
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.people import User, Volunteer, VolunteerStatus
@@ -216,7 +216,7 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
     checkin.check_in(db, volunteer=fresh(db).get(Volunteer, v.id), site=site, item=item,
                      now=utcnow(), source=SessionSource.poster)
     db.commit()
-    data = privacy.my_data(db, fresh(db).get(Volunteer, v.id))
+    data = personal_data.my_data(db, fresh(db).get(Volunteer, v.id))
     by_action = {e["action"]: e["actor_label"] for e in data["audit_entries"]}
     assert by_action["check_in"] == "self" and by_action["prior_hours_add"] == "staff"
     # The page shows their insurance cover too (the check-in gate they meet), and no one else's.
@@ -234,7 +234,7 @@ def test_download_has_everything_about_me_and_nothing_of_anyone_else(
                        privacy_consent_at=dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.timezone.utc),
                        notes="面談：內部意見", volunteer_id=v.id))
     db.commit()
-    data = privacy.my_data(db, fresh(db).get(Volunteer, v.id))
+    data = personal_data.my_data(db, fresh(db).get(Volunteer, v.id))
     [application] = data["applications"]
     assert application["availability"] == "週末上午" and application["experience"] == "社區關懷"
     assert application["privacy_consent_at"] == "2026-01-05T10:00:00+08:00"
@@ -375,6 +375,36 @@ def test_my_data_names_courses_in_the_readers_language(volunteer, db):
     english = volunteer.get("/me/data/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert course.name_en in english and course.name not in english
     assert course.name in volunteer.get("/me/data/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_my_data_csv_names_courses_sites_and_items_in_my_language(volunteer, db, make, unit, lang):
+    """training.csv and sessions.csv name each course, site and item in the reader's language:
+    in English the English name where there is one, else the Chinese; data.json the Chinese."""
+    from models.training import TrainingRecord
+
+    v = me(db, volunteer)
+    records = db.query(TrainingRecord).filter_by(volunteer_id=v.id).all()
+    named = next(r.course for r in records if r.course.name_en)
+    unnamed = next(r.course for r in records if r.course.id != named.id)
+    unnamed.name_en = ""
+    site = make.site(unit, name_zh="松山據點", name_en="Songshan Centre")
+    item = make.item(unit, name_zh="陪伴長者")
+    served(db, v, site, item, dt.date(2026, 3, 2))
+    db.commit()
+    archive = zipfile.ZipFile(io.BytesIO(volunteer.get(
+        "/me/data/download", headers={"Accept-Language": lang}).data))
+    english = lang == "en"
+    courses = [row["Course" if english else "課程"] for row in _csv_rows(archive, "training.csv")]
+    assert (named.name_en if english else named.name) in courses
+    assert unnamed.name in courses  # no English name: the Chinese one, in either language
+    assert english == (named.name not in courses)
+    [session] = _csv_rows(archive, "sessions.csv")
+    assert session["Site" if english else "服務地點"] == ("Songshan Centre" if english else "松山據點")
+    assert session["Service item" if english else "服務項目"] == "陪伴長者"
+    data = json.loads(archive.read("data.json"))  # for a program: the names as kept
+    assert named.name in [row["course_name"] for row in data["training"]]
+    assert data["sessions"][0]["site_name"] == "松山據點"
 
 
 def test_a_refused_request_says_so_at_the_top_of_the_long_page(volunteer):
@@ -669,7 +699,10 @@ def test_my_data_csv_files_are_in_words_in_my_language(db, make, unit, volunteer
     language; data.json keeps the column names and codes, for a program."""
     v = me(db, volunteer)
     site, item = make.site(unit), make.item(unit)
-    served(db, v, site, item, dt.date(2026, 3, 2))
+    s = served(db, v, site, item, dt.date(2026, 3, 2))
+    audit.record(db, action="check_in", entity="service_session", entity_id=s.id,
+                 actor_label=audit.volunteer_actor(v.id), unit_id=v.unit_id)  # on their phone
+    db.commit()
     assert volunteer.post("/me/data/requests", {"kind": "correction",
                                                 "details": "電話改了"}).status_code == 302
     headers = {"Accept-Language": lang}
@@ -688,9 +721,15 @@ def test_my_data_csv_files_are_in_words_in_my_language(db, make, unit, volunteer
     assert session["服務地點（系統內部編號）" if zh else "Site (internal number)"] == str(site.id)
     [request] = _csv_rows(archive, "data_requests.csv")
     assert request["狀態" if zh else "Status"] == ("待處理" if zh else "Open")
-    actors = {row["內容" if zh else "What"]: row["人員" if zh else "Who"]
-              for row in _csv_rows(archive, "audit_entries.csv")}
-    assert actors["data_request_create"] == ("您本人" if zh else "You")
+    entries = _csv_rows(archive, "audit_entries.csv")
+    what, kind = ("內容", "紀錄種類") if zh else ("What", "Record kind")
+    actors = {row[what]: row["人員" if zh else "Who"] for row in entries}
+    sent = "送出個資申請" if zh else "Data request sent"
+    assert actors[sent] == ("您本人" if zh else "You")
+    assert next(row[kind] for row in entries if row[what] == sent) == ("個資申請" if zh else "Data request")
+    # the log's actions and record kinds in words, as the session's history words them
+    assert {row[what] for row in entries} >= {("已簽到" if zh else "Checked in"), sent}
+    assert all(row[what] and "_" not in row[what] and "_" not in row[kind] for row in entries), entries
     for name in archive.namelist():  # no column goes by its internal name
         if name.endswith(".csv"):
             first = archive.read(name).decode("utf-8-sig").split("\r\n")[0]

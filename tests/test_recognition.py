@@ -398,7 +398,7 @@ def test_applied_then_granted_never_proposed_again(admin, db, make, unit, place)
     assert audits(db, "award_granted")[-1].actor_user_id == admin.user.id
     # bronze is never proposed again: silver (2,000 h) is
     html = page(admin.get("/admin/awards/mohw"))
-    assert "銀質徽章" in html and f'name="level" value="2"' in html
+    assert "銀質徽章" in html and 'name="level" value="2"' in html
     # granting bronze again is refused
     r = admin.post(url, {"volunteer_id": vol.id, "level": 1, "status": "applied",
                          "on": "2026-03-05", "as_of": "2026-03-05"}, hx=True)

@@ -614,6 +614,29 @@ def test_pages_and_roles(app, db, make, unit, admin, supervisor, volunteer, anon
     assert admin.get(f"/admin/training/volunteers/{other_vol.id}").status_code == 404
 
 
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_training_pages_name_courses_in_the_readers_language(db, make, unit, admin, lang):
+    """The admin's training pages name each course in the reader's language: in English the
+    English name where the course has one, else the Chinese name."""
+    training.seed_catalogue(db, unit)
+    vol = make.volunteer(unit)
+    b01, b02 = course(db, unit, "B01"), course(db, unit, "B02")
+    b02.name_en = ""  # no English name: Chinese in either language
+    db.commit()
+    assert {b01.id, b02.id} <= {r.course_id for r in db.scalars(  # made with basic training
+        select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id))}
+    event = training.create_event(db, unit.id, course=b01, held_on=dt.date(2026, 11, 1))
+    db.commit()
+    english = lang == "en"
+    for url in (f"/admin/training/volunteers/{vol.id}", "/admin/training/courses",
+                "/admin/training/events", f"/admin/training/events/{event.id}"):
+        page = admin.get(url, headers={"Accept-Language": lang}).get_data(as_text=True)
+        assert (b01.name_en if english else b01.name) in page, url
+        assert english == (b01.name not in page), url
+        if "events" not in url:
+            assert b02.name in page, url
+
+
 def test_add_record_with_certificate_over_http(app, db, make, unit, admin, uploads):
     training.seed_catalogue(db, unit)
     db.commit()

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import refusal_log
+from models import audit, refusal_log
 from models import kiosk as kiosks
 from models import verification as v
 from models.base import TAIPEI, taipei_date, utcnow
@@ -320,7 +320,8 @@ def session_history(session_id: int):
     users = {u.id: u for u in db.session.scalars(select(User).where(User.unit_id == s.unit_id))}
     template = "dashboard/_history.html" if _is_htmx() else "dashboard/history.html"
     return render_template(template, s=s, lines=v.history_lines(db.session, s), users=users,
-                           missing=v.MISSING)
+                           missing=v.MISSING,
+                           actions={k: _(label) for k, label in audit.ACTION_LABELS.items()})
 
 
 @bp.route("/bulk-approve", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from models import access_log, privacy, record_book
+from models import access_log, personal_data, privacy, record_book
 from models import insurance, prior_service
 from models.base import utcnow
 from models.people import Role
@@ -155,15 +155,16 @@ def photo():
     return _page(photo_form=form, status=400)
 
 
-def _download_words() -> privacy.Words:
+def _download_words() -> personal_data.Words:
     """The download's CSV files in the reader's language, coded values worded as the pages
-    word them (the domain words its own: a session's status and source, the audit's who)."""
-    from ..i18n import LANGUAGES
+    word them (the domain words its own: a session's status and source, the audit's who);
+    courses, sites and items by name in the reader's language."""
+    from ..i18n import LANGUAGES, local
     from .insurance import KIND_LABELS as COVER_KIND_LABELS
     from .recruitment import APPLICATION_STATUS
     from .training import MODE_LABELS
 
-    return privacy.Words(gettext=_, values={
+    return personal_data.Words(gettext=_, name=local, values={
         "gender": GENDER_LABELS, "id_kind": ID_KIND_LABELS, "profile.account_locale": LANGUAGES,
         "training.mode": MODE_LABELS, "insurance_covers.kind": COVER_KIND_LABELS,
         "applications.status": APPLICATION_STATUS, "data_requests.kind": KIND_LABELS,
@@ -174,7 +175,7 @@ def _download_words() -> privacy.Words:
 @volunteer_only
 def download():
     person = _me()
-    data = privacy.my_data_zip(db.session, person, current_user, now=utcnow(),
+    data = personal_data.my_data_zip(db.session, person, current_user, now=utcnow(),
                               root=upload_root(), words=_download_words())
     db.session.commit()
     return file_download(data, "my-data.zip", MIMETYPES["zip"])
