@@ -309,6 +309,10 @@ class Readiness:
     special_completions: list = dataclass_field(default_factory=list)
     special_proven: bool = False
     basic_proven: bool = False
+    # the courses (TrainingCourse) whose certificate is still missing, by code: what the
+    # volunteer's record-book page names under "Not uploaded"
+    basic_missing: list = dataclass_field(default_factory=list)
+    special_missing: list = dataclass_field(default_factory=list)
 
     @property
     def basic_certificate(self) -> bool:
@@ -357,7 +361,7 @@ def _basic_proof(records: list, current: set[int], legacy: set[int]) -> tuple[li
     return files, bool(current) and current <= set(by_course)
 
 
-def _special_proof(records: list, required: set[int], issued: list) -> tuple[list, bool]:
+def _special_proof(records: list, required: set[int], issued: list) -> tuple[list, set[int]]:
     """What the completion certificates the unit issued (models.completion.IssuedCompletion,
     newest first) prove for the record book.
 
@@ -371,7 +375,8 @@ def _special_proof(records: list, required: set[int], issued: list) -> tuple[lis
     courses taken elsewhere, whose certificates must be uploaded.
 
     Returns (the certificates to send: each proves a special course that no uploaded file and
-    no newer certificate chosen before it proves; whether every required course is proven)."""
+    no newer certificate chosen before it proves; the required courses nothing proves: proven
+    when empty and something is required)."""
     by_id = {r.id: r for r in records}
     proven = {r.course_id for r in records if r.course_id in required
               and r.certificate_file is not None}
@@ -382,7 +387,7 @@ def _special_proof(records: list, required: set[int], issued: list) -> tuple[lis
         if courses - proven:
             chosen.append(row)
             proven |= courses
-    return chosen, bool(required) and required <= proven
+    return chosen, required - proven
 
 
 def _special_courses(session: Session, unit_id: int, category) -> set[int]:
@@ -429,7 +434,7 @@ def _readiness(session: Session, volunteer: Volunteer, category, required: set[i
                issued: list, basic_courses: tuple[set[int], set[int]]) -> Readiness:
     """One volunteer's Readiness, by training.training_status for the unit's category, the
     certificate files on their training records and the unit's completion certificates."""
-    from .training import TrainingKind, TrainingRecord, training_status
+    from .training import TrainingCourse, TrainingKind, TrainingRecord, training_status
 
     status = training_status(session, volunteer, category)
     records = session.scalars(select(TrainingRecord).where(
@@ -439,10 +444,19 @@ def _readiness(session: Session, volunteer: Volunteer, category, required: set[i
     special_files = [r.certificate_file for r in records
                      if r.course.kind == TrainingKind.special and r.course.category == category
                      and r.certificate_file is not None]
-    completions, proven = _special_proof(records, required, issued)
+    completions, special_unproven = _special_proof(records, required, issued)
+    proven = bool(required) and not special_unproven
+    basic_unproven = set() if basic_proven else basic_courses[0] - {
+        r.course_id for r in records if r.certificate_file is not None}
+
+    def courses(ids: set[int]) -> list:
+        found = [session.get(TrainingCourse, i) for i in ids]  # the unit's few, mostly loaded
+        return sorted((c for c in found if c is not None), key=lambda c: (c.code or "", c.id))
+
     return Readiness(volunteer, volunteer.photo_file_id is not None, status.basic_done,
                      status.special_done, basic_files, special_files, completions,
-                     proven and status.special_done, basic_proven and status.basic_done)
+                     proven and status.special_done, basic_proven and status.basic_done,
+                     courses(basic_unproven), courses(special_unproven))
 
 
 def readiness(session: Session, unit_id: int, *, include_with_book: bool = False

@@ -454,13 +454,46 @@ def test_not_ready_without_the_training_certificates(db, make, unit, courses, ro
     assert "尚未備齊" in page and "基礎訓練證明：✗" in page and "特殊訓練證明：✗" in page
     detail = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
     assert 'id="certificates-missing"' in detail and f"/admin/training/volunteers/{v.id}" in detail
-    assert "基礎訓練證明</dt><dd>尚未上傳" in detail
+    assert '基礎訓練證明</dt><dd id="basic-certificate">尚未上傳' in detail
 
     trained(db, unit, v, courses, root)  # the certificates uploaded
     db.commit()
     assert record_book.readiness_of(fresh(db), fresh(db).get(Volunteer, v.id)).ready
     assert 'id="certificates-missing"' not in admin.get(
         f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+
+
+def test_the_volunteer_page_names_the_courses_whose_certificate_is_missing(db, make, unit, courses,
+                                                                           root, admin):
+    """"Not uploaded" alone left the admin guessing which of the volunteer's courses still
+    lacks its certificate: the page names them, and only them, in the reader's language."""
+    import re
+
+    v = make.volunteer(unit, trained=False)
+    trained(db, unit, v, courses, root)
+    with_photo(db, v, root)
+    records = db.scalars(select(TrainingRecord).where(TrainingRecord.volunteer_id == v.id)
+                         .order_by(TrainingRecord.id)).all()
+    lacking = {kind: next(r for r in records if r.course.kind == kind) for kind in TrainingKind}
+    for record in lacking.values():
+        record.certificate_file_id = None
+    db.commit()
+    names = {kind: r.course.name for kind, r in lacking.items()}
+    others = {r.course.name for r in records} - set(names.values())
+    (row,) = record_book.readiness(fresh(db), unit.id)
+    assert [c.name for c in row.basic_missing] == [names[TrainingKind.basic]]
+    assert [c.name for c in row.special_missing] == [names[TrainingKind.special]]
+
+    detail = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+    for kind, dd in ((TrainingKind.basic, "basic-certificate"), (TrainingKind.special, "special-certificate")):
+        cell = re.search(rf'<dd id="{dd}">(.*?)</dd>', detail, re.S).group(1)
+        assert "尚未上傳" in cell and names[kind] in cell, cell
+        assert not any(other in cell for other in others), cell
+
+    trained(db, unit, v, courses, root)  # every certificate uploaded: nothing named
+    db.commit()
+    detail = admin.get(f"/admin/record-book/volunteers/{v.id}").get_data(as_text=True)
+    assert "尚未上傳" not in detail
 
 
 # --- one record-book number, one volunteer ---------------------------------------------------
