@@ -94,6 +94,18 @@ def test_the_list_shows_each_volunteers_facts(world, admin):
     assert "王外人" not in page and row(page, world["outsider"]) == ""
 
 
+def test_a_record_book_applied_for_shows_its_day_not_none(db, world, admin):
+    """The list said 無 while the volunteer's own page said 申請日期: the application shows."""
+    ending = db.get(type(world["ending"]), world["ending"].id)
+    ending.record_book_applied_on = dt.date(2026, 11, 20)
+    db.commit()
+    page = admin.get(URL).get_data(as_text=True)
+    assert "已於 2026-11-20 申請" in row(page, world["ending"]) and ">無<" not in row(page, world["ending"])
+    assert ">無<" in row(page, world["bare"])  # neither a book nor an application
+    en = admin.get(URL, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Applied on 2026-11-20" in row(en, world["ending"])
+
+
 def test_search_by_name_and_by_number(world, admin):
     page = admin.get(URL + "?q=王").get_data(as_text=True)
     assert row(page, world["wang"]) and "陳美玲" not in page and "林志豪" not in page
