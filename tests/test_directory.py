@@ -106,6 +106,12 @@ def test_a_record_book_applied_for_shows_its_day_not_none(db, world, admin):
     assert "Applied on 2026-11-20" in row(en, world["ending"])
 
 
+def test_a_volunteers_status_page_leads_back_to_the_volunteers(world, admin):
+    """The list's name link opens the status page, whose way back said 年度考核."""
+    page = admin.get(f"/evaluation/volunteers/{world['wang'].id}/status").get_data(as_text=True)
+    assert f'href="{URL}">← 志工</a>' in page
+
+
 def test_search_by_name_and_by_number(world, admin):
     page = admin.get(URL + "?q=王").get_data(as_text=True)
     assert row(page, world["wang"]) and "陳美玲" not in page and "林志豪" not in page
