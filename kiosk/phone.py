@@ -18,7 +18,7 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models import checkin
+from models import checkin, gates
 from models.base import utcnow
 from models.kiosk import (PRESENCE_PASS_SECONDS, KioskDevice, check_presence_pass, check_presence_token,
                           presence_pass, scanner_secret)
@@ -74,10 +74,21 @@ def _render(site: Site, source: SessionSource, post_url: str, result=None, statu
     checked_out_here = result is not None and result.ok and result.action == checkin.Action.check_out \
         and done is not None and done.site_id == site.id
     items = chosen = None
+    blocked: dict = {}  # item id -> what stops the volunteer serving it
+    marks: dict = {}  # item id -> that, in a few words, on its option
+    cannot_serve: list = []  # what stops every item: said before the tap
     if current is None and not checked_out_here:  # the check-in form: items, and the one used last here
         items = service_items_for(db.session, site.unit_id)
-        chosen = next((i for i in items if tried is not None and i.id == tried.id), None) \
-            or checkin.default_item(db.session, volunteer.id, site.id, items)
+        common, by_item = gates.refusals_by_item(db.session, volunteer, site, items, now)
+        blocked = {item_id: problems for item_id, problems in by_item.items() if problems}
+        if common or len(blocked) == len(items):
+            cannot_serve = common or list({(r.code, str(r.params)): r for problems in blocked.values()
+                                           for r in problems}.values())
+        marks = {item_id: _(", ").join(_(gates.REFUSAL_LABELS[r.code]) for r in problems)
+                 for item_id, problems in blocked.items()}
+        chosen = next((i for i in items if tried is not None and i.id == tried.id
+                       and (i.id not in blocked or cannot_serve)), None) \
+            or checkin.default_item(db.session, volunteer.id, site.id, items, blocked)
     rounding_step = counted = None  # the unit rounds down: what will count of a session just closed
     if result is not None and result.ok and result.action == checkin.Action.check_out and done is not None:
         rounding = current_user.unit.rounding
@@ -85,7 +96,8 @@ def _render(site: Site, source: SessionSource, post_url: str, result=None, statu
             rounding_step, counted = ROUNDING_STEP[rounding], credited(done.elapsed_minutes(now), rounding)
     template = "kiosk/_phone_panel.html" if request.headers.get("HX-Request") else "kiosk/phone.html"
     return render_template(
-        template, site=site, volunteer=volunteer, items=items, chosen=chosen,
+        template, site=site, volunteer=volunteer, items=items, chosen=chosen, marks=marks,
+        cannot_serve=cannot_serve,
         current=current, now=now, result=result, post_url=post_url, message=message,
         needs_position=checkin.checks_position(site, source), checked_out_here=checked_out_here,
         counted=counted, rounding_step=rounding_step,

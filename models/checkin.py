@@ -141,8 +141,12 @@ def last_session(session: Session, volunteer_id: int) -> ServiceSession | None:
     return session.scalar(_LAST_SESSION, {"volunteer_id": volunteer_id})
 
 
-def default_item(session: Session, volunteer_id: int, site_id: int, items: list[ServiceItem]) -> ServiceItem | None:
-    """The item last used at this site (then anywhere), else the first item."""
+def default_item(session: Session, volunteer_id: int, site_id: int, items: list[ServiceItem],
+                 blocked=frozenset()) -> ServiceItem | None:
+    """The item last used at this site (then anywhere), else the first item; of the items the
+    volunteer can serve when there is one (`blocked`: ids of those they cannot, as
+    gates.refusals_by_item says), so the check-in page never offers one that will be refused."""
+    items = [i for i in items if i.id not in blocked] or items
     ids = {i.id for i in items}
     for query in (_LAST_ITEM_HERE, _LAST_ITEM):
         last = session.scalar(query, {"volunteer_id": volunteer_id, "site_id": site_id})

@@ -233,6 +233,33 @@ ITEM_GAPS = {
 }
 
 
+def _training_problems(session: Session, volunteer: Volunteer, items, day: dt.date
+                       ) -> dict[int, list[tuple[str, dict]]]:
+    """The training each item's category needs by `day` and the volunteer lacks, each category
+    read once: item id -> problems (none for an item without a category)."""
+    by_category: dict = {}
+    out = {}
+    for item in items:
+        if item.category is not None and item.category not in by_category:
+            by_category[item.category] = _day_problems(
+                True, True, training_status(session, volunteer, item.category, as_of=day))
+        out[item.id] = by_category.get(item.category, []) if item.category is not None else []
+    return out
+
+
+def refusals_by_item(session: Session, volunteer: Volunteer, site: Site, items, when: dt.datetime
+                     ) -> tuple[list[Refusal], dict[int, list[Refusal]]]:
+    """gate_refusals for each of the check-in page's `items` (the unit's active ones) at once:
+    what stops every item (status, site, cover) and, by item id, what stops that item besides
+    (its category's training). Said before the tap, so the page offers an item the volunteer
+    can serve and marks the others; the check-in asks gate_refusals again."""
+    common = [r for r in gate_refusals(session, volunteer, site, None, when)
+              if r.code != "not_service_item"]
+    training = _training_problems(session, volunteer, items, taipei_date(when))
+    return common, {item.id: [refusal(code, **params) for code, params in training[item.id]]
+                    for item in items}
+
+
 def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> list[Refusal]:
     """What stops this volunteer checking in for service in the unit on `day`, said before they
     travel (their home page): inactive, no cover that day, and the training each service item's
@@ -244,16 +271,11 @@ def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> li
     if not is_covered_on(session, volunteer.id, day):
         problems.append(refusal("no_insurance"))
     items = service_items_for(session, volunteer.unit_id)
-    by_category: dict = {}  # category -> its training problems by `day`, read once
+    training = _training_problems(session, volunteer, items, day)
     # (code, category, courses) -> items
     gaps: dict[tuple[str, str, str], tuple[dict, list[ServiceItem]]] = {}
     for item in items:
-        if item.category is None:
-            continue  # needs no training
-        if item.category not in by_category:
-            by_category[item.category] = _day_problems(
-                True, True, training_status(session, volunteer, item.category, as_of=day))
-        for code, params in by_category[item.category]:
+        for code, params in training[item.id]:
             gap = (code, str(params.get("category", "")), str(params.get("courses", "")))
             gaps.setdefault(gap, (params, []))[1].append(item)
     for (code, _category, _courses), (params, blocked) in gaps.items():

@@ -184,6 +184,22 @@ def history(session: Session, service_session: ServiceSession) -> list[AuditEntr
         .order_by(AuditEntry.at, AuditEntry.id)))
 
 
+def rejection_reasons(session: Session, sessions) -> dict[int, str]:
+    """Why each rejected one of `sessions` was rejected, as the supervisor wrote it (kept in the
+    audit entry of the rejection, the latest if reopened and rejected again), for a page of rows
+    in one query: session id -> reason."""
+    ids = [s.id for s in sessions if s.status == SessionStatus.rejected]
+    if not ids:
+        return {}
+    reasons: dict[int, str] = {}
+    for entry in session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "service_session", AuditEntry.action == "reject",
+                                     AuditEntry.entity_id.in_(ids))
+            .order_by(AuditEntry.at, AuditEntry.id)):
+        reasons[entry.entity_id] = (entry.after_data() or {}).get("reason") or ""
+    return reasons
+
+
 @dataclass(frozen=True)
 class Change:
     """One field of a session as a history entry changed it, with values typed for showing:
@@ -581,6 +597,6 @@ def waiting_at(session: Session, unit_id: int, site_ids: set[int] | None) -> Wai
 __all__ = ["SupervisorSite", "VerificationError", "StaleRow", "QueueFilter", "approve", "adjust",
            "Change", "MISSING", "history_changes", "HistoryLine", "history_lines", "STAFF",
            "DONE_STATUSES",
-           "reject", "reopen", "bulk_approve", "manual_entry", "check_out_by_hand", "credited",
+           "reject", "rejection_reasons", "reopen", "bulk_approve", "manual_entry", "check_out_by_hand", "credited",
            "verification_queue", "on_site_now", "history", "may_act_on", "assign_sites",
            "supervised_site_ids", "unflagged_count", "Waiting", "waiting_at"]

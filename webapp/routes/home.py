@@ -9,10 +9,10 @@ from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from models import account_links, gates, getting_started, hours, insurance, prior_service, to_do
+from models import account_links, checkin, gates, getting_started, hours, insurance, prior_service, to_do
 from models.base import taipei_date, utcnow
 from models.people import Role
-from models.verification import supervised_site_ids
+from models.verification import rejection_reasons, supervised_site_ids
 
 from ..access import public, roles, signed_in
 from ..extensions import db
@@ -28,14 +28,20 @@ def index():
         volunteer = current_user.volunteer
         if volunteer is None:
             abort(403)
+        today = taipei_date(now)
+        recent = hours.recent_sessions(db.session, volunteer.id)
+        # cover ending within the window the admin's list uses (the same query)
+        ending = insurance.expiring(insurance.cover_statuses(db.session, [volunteer], today))
         return render_template(
             "home/volunteer.html",
             volunteer=volunteer,
             totals=hours.verified_totals(db.session, volunteer.id, now),
             prior_minutes=prior_service.prior_minutes(db.session, volunteer.id),
-            recent=hours.recent_sessions(db.session, volunteer.id),
+            recent=recent, rejected=rejection_reasons(db.session, recent),
+            on_site=checkin.open_session(db.session, volunteer.id) is not None,
+            cover_ends=ending[0].covered_until if ending else None,
             # said here, before the trip to the site, rather than only at the check-in
-            cannot_serve=gates.serving_refusals(db.session, volunteer, taipei_date(now)),
+            cannot_serve=gates.serving_refusals(db.session, volunteer, today),
             now=now,
         )
     today = taipei_date(now)

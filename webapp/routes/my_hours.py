@@ -9,6 +9,7 @@ from models import hours, prior_service, slip_lists, slips
 from models.base import utcnow
 from models.people import Role
 from models.slips import HourSlip
+from models.verification import rejection_reasons
 
 from ..access import roles
 from ..extensions import db
@@ -43,7 +44,8 @@ def index():
         totals=hours.verified_totals(db.session, volunteer.id, utcnow()),
         prior_minutes=prior_service.prior_minutes(db.session, volunteer.id),
         slips=mine, slip_sites=slip_lists.sites_of_slips(db.session, [s.id for s in mine]),
-        on_slip=slip_lists.slip_serials(db.session, [s.id for s in rows]))
+        on_slip=slip_lists.slip_serials(db.session, [s.id for s in rows]),
+        rejected=rejection_reasons(db.session, rows))
 
 
 @bp.get("/slips/<int:slip_id>.pdf")
