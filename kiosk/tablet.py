@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
-from models import audit, checkin
+from models import audit, checkin, gates
 from models import kiosk as kiosks
 from models.base import TAIPEI, utcnow
 from models.checkin import Action, Outcome
@@ -269,7 +269,8 @@ def _person(kiosk, volunteer: Volunteer, via: str, now: dt.datetime, checked_out
     site = kiosk.site
     current = checkin.open_session(db.session, volunteer.id)
     items = service_items_for(db.session, kiosk.unit_id)
-    chosen = checkin.default_item(db.session, volunteer.id, site.id, items)
+    chosen = checkin.default_item(db.session, volunteer.id, site.id, items,
+                                  gates.blocked_items(db.session, volunteer, site, items, now))
     action = Action.check_in if current is None else Action.check_out
     return _fragment(
         "kiosk/_tablet_person.html", volunteer=volunteer, current=current, site=site,
@@ -367,7 +368,8 @@ def tablet_sync(kiosk):
     site = kiosk.site
     if action == Action.check_in.value:
         items = service_items_for(db.session, kiosk.unit_id)
-        item = checkin.default_item(db.session, volunteer.id, site.id, items)
+        item = checkin.default_item(db.session, volunteer.id, site.id, items,
+                                    gates.blocked_items(db.session, volunteer, site, items, when))
         result = checkin.check_in(db.session, volunteer=volunteer, site=site, item=item, now=now,
                                   source=SessionSource.offline, key=key, device_id=kiosk.id,
                                   device_time=when, extra_flags=(Flag.offline,),

@@ -260,6 +260,14 @@ def refusals_by_item(session: Session, volunteer: Volunteer, site: Site, items, 
                     for item in items}
 
 
+def blocked_items(session: Session, volunteer: Volunteer, site: Site, items, when: dt.datetime
+                  ) -> set[int]:
+    """The ids of `items` the volunteer cannot serve at `when` for a reason of the item's own
+    (its category's training, refusals_by_item): what checkin.default_item passes over."""
+    return {item_id for item_id, problems in refusals_by_item(session, volunteer, site, items, when)[1].items()
+            if problems}
+
+
 def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> list[Refusal]:
     """What stops this volunteer checking in for service in the unit on `day`, said before they
     travel (their home page): inactive, no cover that day, and the training each service item's

@@ -167,3 +167,25 @@ def test_rejected_and_needs_review_sessions_say_why(app, db, make, unit, volunte
         assert "忘記簽退：督導會補上實際的簽退時間" in page
     english = volunteer.get("/me/hours", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Reason: 重複登錄" in english and "Forgotten check-out: your supervisor will set the real time" in english
+
+
+
+def test_the_reception_tablet_preselects_an_item_she_can_serve(app, db, make, unit, two_categories):
+    """The tablet's person screen chose the first item (by code) as the phone page did, so a
+    keypad check-in was refused for training the other item does not need."""
+    from models import kiosk as kiosks
+    from tests.test_kiosk_tablet import PIN, enrol
+
+    care, desk, vol = two_categories
+    site = make.site(unit)
+    admin = make.user(unit, role="admin")
+    _device, code = kiosks.create_device(db, site=site, name="櫃台平板", actor=admin, now=utcnow())
+    vol.set_pin(PIN)
+    db.commit()
+    tablet = enrol(app, code)
+    screen = tablet.identify_keypad(vol)
+    selected = [i for i, attrs, _t in _options(screen.get_data(as_text=True)) if "selected" in attrs]
+    assert selected == [str(desk.id)]
+    done = tablet.press(screen)
+    assert done.status_code == 200
+    assert db.scalar(select(ServiceSession.service_item_id).where(ServiceSession.volunteer_id == vol.id)) == desk.id
