@@ -641,7 +641,7 @@ def _unit_trained(db, unit, volunteer, root, *, special_at_events=True):
     courses of the unit's category (social welfare: SW01-SW03, and SW04, the unit briefing the
     unit always runs), taken at the unit's own training events when `special_at_events`, else
     SW01-SW03 online with no certificate uploaded."""
-    from models import training
+    from models import training, training_events
 
     training.seed_catalogue(db, unit)
     db.commit()
@@ -654,9 +654,9 @@ def _unit_trained(db, unit, volunteer, root, *, special_at_events=True):
     for code in ("SW01", "SW02", "SW03", "SW04"):
         course = by_code[code]
         if special_at_events or course.run_by_unit:
-            event = training.create_event(db, unit.id, course=course, held_on=day,
+            event = training_events.create_event(db, unit.id, course=course, held_on=day,
                                           place=f"本會 {code}")
-            training.mark_attendance(db, event, [volunteer.id])
+            training_events.mark_attendance(db, event, [volunteer.id])
         else:
             training.add_record(db, volunteer, course=course, completed_on=day,
                                 minutes=course.minutes, mode=TrainingMode.online)

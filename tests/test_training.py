@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from sqlalchemy import func, select
 
-from models import completion, training
+from models import completion, training, training_events
 from models.audit import AuditEntry
 from models.base import TAIPEI
 from models.checkin import Outcome, check_in
@@ -211,10 +211,10 @@ def test_a_record_before_birth_or_of_a_course_already_recorded_is_refused(db, ma
                            mode=first.mode, certificate_no="E-9", today=TODAY)
     db.commit()
     # the unit's event: attendance is recorded even so
-    event = training.create_event(db, seeded.id, course=c, held_on=dt.date(2026, 11, 20),
+    event = training_events.create_event(db, seeded.id, course=c, held_on=dt.date(2026, 11, 20),
                                   place="本會", actor=admin.user)
     db.commit()
-    assert len(training.mark_attendance(db, event, [vol.id], actor=admin.user, today=TODAY)) == 1
+    assert len(training_events.mark_attendance(db, event, [vol.id], actor=admin.user, today=TODAY)) == 1
 
 
 @pytest.mark.parametrize("lang, words", [
@@ -276,24 +276,24 @@ def test_former_twelve_hour_certificate_counts_as_basic(db, make, seeded):
 
 def test_bulk_attendance_makes_records_never_sessions(db, make, seeded, admin):
     vols = [make.volunteer(seeded, trained=False) for _ in range(3)]
-    event = training.create_event(db, seeded.id, course=course(db, seeded, "SW04"),
+    event = training_events.create_event(db, seeded.id, course=course(db, seeded, "SW04"),
                                   held_on=dt.date(2026, 11, 20), place="本會三樓",
                                   mode=TrainingMode.in_person, actor=admin.user)
     db.commit()
-    added = training.mark_attendance(db, event, [vols[0].id, vols[1].id], actor=admin.user)
+    added = training_events.mark_attendance(db, event, [vols[0].id, vols[1].id], actor=admin.user)
     db.commit()
     assert len(added) == 2 and all(r.minutes == 120 and r.event_id == event.id for r in added)
     # untick one, tick another: records follow the roster
-    training.mark_attendance(db, event, [vols[1].id, vols[2].id], actor=admin.user)
+    training_events.mark_attendance(db, event, [vols[1].id, vols[2].id], actor=admin.user)
     db.commit()
     db.expire_all()
-    assert set(training.attendees(db, event)) == {vols[1].id, vols[2].id}
+    assert set(training_events.attendees(db, event)) == {vols[1].id, vols[2].id}
     assert db.scalar(select(func.count(ServiceSession.id))) == 0
     other = make.volunteer(make.unit())
     with pytest.raises(InvalidTraining):
-        training.mark_attendance(db, event, [vols[0].id, other.id])
+        training_events.mark_attendance(db, event, [vols[0].id, other.id])
     db.rollback()
-    assert set(training.attendees(db, event)) == {vols[1].id, vols[2].id}
+    assert set(training_events.attendees(db, event)) == {vols[1].id, vols[2].id}
     assert actions(db).count("training_record_added") == 3
     assert "training_event_created" in actions(db) and "training_record_deleted" in actions(db)
 
@@ -303,19 +303,19 @@ def test_bulk_attendance_keeps_the_record_page_rule_no_training_after_today(db, 
     """An event not held yet has no attendees: a record completed after today would let the
     volunteer pass the check-in gate's training check early (add_record's "future" rule)."""
     vol = make.volunteer(seeded, trained=False)
-    ahead = training.create_event(db, seeded.id, course=course(db, seeded, "SW04"),
+    ahead = training_events.create_event(db, seeded.id, course=course(db, seeded, "SW04"),
                                   held_on=TODAY + dt.timedelta(days=1), actor=admin.user)
     db.commit()
     with pytest.raises(InvalidTraining) as refused:
-        training.mark_attendance(db, ahead, [vol.id], actor=admin.user, today=TODAY)
+        training_events.mark_attendance(db, ahead, [vol.id], actor=admin.user, today=TODAY)
     assert refused.value.errors == {"completed_on": "future"}
     db.rollback()
-    assert training.attendees(db, ahead) == {}
+    assert training_events.attendees(db, ahead) == {}
     # held today: attendance is recorded
-    training.mark_attendance(db, ahead, [vol.id], actor=admin.user,
+    training_events.mark_attendance(db, ahead, [vol.id], actor=admin.user,
                              today=TODAY + dt.timedelta(days=1))
     db.commit()
-    assert set(training.attendees(db, ahead)) == {vol.id}
+    assert set(training_events.attendees(db, ahead)) == {vol.id}
 
 
 def test_a_course_lasts_at_most_what_one_record_holds(db, seeded, admin):
@@ -583,7 +583,7 @@ def test_pages_and_roles(app, db, make, unit, admin, supervisor, volunteer, anon
     training.seed_catalogue(db, unit)
     vol = make.volunteer(unit)
     db.commit()
-    event = training.create_event(db, unit.id, course=course(db, unit, "SW04"),
+    event = training_events.create_event(db, unit.id, course=course(db, unit, "SW04"),
                                   held_on=dt.date(2026, 11, 1))
     c = course(db, unit, "B01")
     record = db.scalar(select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id))
@@ -625,7 +625,7 @@ def test_training_pages_name_courses_in_the_readers_language(db, make, unit, adm
     db.commit()
     assert {b01.id, b02.id} <= {r.course_id for r in db.scalars(  # made with basic training
         select(TrainingRecord).where(TrainingRecord.volunteer_id == vol.id))}
-    event = training.create_event(db, unit.id, course=b01, held_on=dt.date(2026, 11, 1))
+    event = training_events.create_event(db, unit.id, course=b01, held_on=dt.date(2026, 11, 1))
     db.commit()
     english = lang == "en"
     for url in (f"/admin/training/volunteers/{vol.id}", "/admin/training/courses",
@@ -716,14 +716,14 @@ def test_roster_over_htmx_makes_records_not_sessions(app, db, make, unit, admin)
     assert fragment.startswith('<div id="roster">') and "<html" not in fragment
     assert "已儲存出席：2 人出席" in fragment
     db.rollback()
-    assert set(training.attendees(db, event)) == {v.id for v in vols}
+    assert set(training_events.attendees(db, event)) == {v.id for v in vols}
     assert db.scalar(select(func.count(ServiceSession.id))) == 0
     other = make.volunteer(make.unit())
     response = admin.post(f"/admin/training/events/{event.id}/attendance",
                           {"volunteers": [str(other.id)]}, hx=True)
     assert response.status_code == 400
     db.rollback()
-    assert set(training.attendees(db, event)) == {v.id for v in vols}
+    assert set(training_events.attendees(db, event)) == {v.id for v in vols}
 
 
 def _pdf_text(tmp_path, data: bytes) -> str:
@@ -843,7 +843,7 @@ def test_attendance_of_an_event_not_held_yet_is_refused_over_http(app, db, make,
     training.seed_catalogue(db, unit)
     vol = make.volunteer(unit, trained=False)
     ahead = dt.datetime.now(TAIPEI).date() + dt.timedelta(days=10)
-    event = training.create_event(db, unit.id, course=course(db, unit, "SW04"), held_on=ahead,
+    event = training_events.create_event(db, unit.id, course=course(db, unit, "SW04"), held_on=ahead,
                                   actor=admin.user)
     db.commit()
     response = admin.post(f"/admin/training/events/{event.id}/attendance",
@@ -851,7 +851,7 @@ def test_attendance_of_an_event_not_held_yet_is_refused_over_http(app, db, make,
     assert response.status_code == 400
     assert "這個場次在今天之後" in response.get_data(as_text=True)
     db.rollback()
-    assert training.attendees(db, event) == {}
+    assert training_events.attendees(db, event) == {}
     assert db.scalar(select(func.count(TrainingRecord.id))) == 0
 
 

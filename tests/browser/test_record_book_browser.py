@@ -81,7 +81,7 @@ def test_record_book_page_with_the_units_completion_certificate_on_a_phone(app, 
     number shown), and a book number another volunteer holds refused by name: both fit 360 px."""
     import datetime as dt
 
-    from models import completion, training
+    from models import completion, training, training_events
     from models.training import TrainingMode
 
     app.config["HOURBOOK_UPLOAD_DIR"] = str(tmp_path / "uploads")
@@ -96,8 +96,8 @@ def test_record_book_page_with_the_units_completion_certificate_on_a_phone(app, 
         if course.legacy or (course.category not in (None, unit.category)):
             continue
         if course.kind.value == "special":
-            event = training.create_event(db, unit.id, course=course, held_on=day)
-            training.mark_attendance(db, event, [v.id])
+            event = training_events.create_event(db, unit.id, course=course, held_on=day)
+            training_events.mark_attendance(db, event, [v.id])
         else:
             training.add_record(db, v, course=course, completed_on=day, minutes=course.minutes,
                                 mode=TrainingMode.online)

@@ -8,7 +8,7 @@ import datetime as dt
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from models import training
+from models import training, training_events
 
 from .conftest import assert_fits_phone, assert_touch_targets, screenshot, sign_in
 
@@ -19,7 +19,7 @@ def test_roster_marks_attendance_in_place(db, make, unit, phone, live_server):
     db.commit()
     people = [make.volunteer(unit, name_zh=name, trained=False) for name in ("陳淑芬", "林志明")]
     course = next(c for c in training.courses_of(db, unit.id) if c.code == "SW04")
-    event = training.create_event(db, unit.id, course=course, held_on=dt.date(2026, 11, 20),
+    event = training_events.create_event(db, unit.id, course=course, held_on=dt.date(2026, 11, 20),
                                   place="本會三樓")
     db.commit()
     sign_in(phone, admin.email)

@@ -19,7 +19,7 @@ from wtforms import (BooleanField, DecimalField, RadioField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from models import completion, training
+from models import completion, training, training_events
 from models.base import taipei_date, utcnow
 from models.export import MIMETYPES
 from models.files import UploadRefused
@@ -366,7 +366,7 @@ def edit_course(course_id: int):
 @view_roles
 def events():
     return render_template("training/events.html",
-                           events=training.events_of(db.session, current_user.unit_id))
+                           events=training_events.events_of(db.session, current_user.unit_id))
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -379,7 +379,7 @@ def new_event():
         form.mode.data = TrainingMode.in_person.value
     elif form.validate_on_submit():
         try:
-            event = training.create_event(
+            event = training_events.create_event(
                 db.session, current_user.unit_id,
                 course=db.session.get(TrainingCourse, form.course_id.data),
                 held_on=form.held_on.data, place=form.place.data, mode=form.mode.data,
@@ -396,7 +396,7 @@ def new_event():
 
 
 def _roster_context(event, saved=False, error=None):
-    present = training.attendees(db.session, event)
+    present = training_events.attendees(db.session, event)
     return {"event": event, "volunteers": _active_volunteers(), "present": present,
             "form": AttendanceForm(), "saved": saved, "error": error}
 
@@ -427,7 +427,7 @@ def attendance(event_id: int):
     else:
         try:
             ids = db_ids(request.form.getlist("volunteers"))
-            training.mark_attendance(db.session, ev, ids, actor=current_user, today=_today(),
+            training_events.mark_attendance(db.session, ev, ids, actor=current_user, today=_today(),
                                      root=upload_root())
         except InvalidTraining as refused:
             db.session.rollback()
