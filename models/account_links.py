@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
-from .contact import email_problem
+from .contact import email_problem, half_width
 from .messages import N_, Refused
 from .people import PLACEHOLDER_DOMAIN, Role, User, Volunteer
 
@@ -124,6 +124,21 @@ def sign_in_email(typed: str | None) -> str:
     if typed and "@" not in typed:
         return f"{typed}@{PLACEHOLDER_DOMAIN}"
     return typed
+
+
+def sign_in_account(session: Session, typed: str | None) -> User | None:
+    """The account what was typed on the sign-in form names: by its email or sign-in name
+    (sign_in_email), or by a bare volunteer number (1032, as printed large on the QR card;
+    full-width too) when exactly one active account across the units has a volunteer with that
+    number. A number two units both use names nobody: their volunteers type the sign-in name."""
+    email = sign_in_email(typed)
+    user = session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+    if user is not None or not email or "@" in unicodedata.normalize("NFKC", typed or ""):
+        return user
+    number = half_width(typed)
+    found = session.scalars(select(User).join(Volunteer, Volunteer.user_id == User.id).where(
+        Volunteer.volunteer_no == number, User.active.is_(True)).limit(2)).all()
+    return found[0] if len(found) == 1 else None
 
 
 def create_account(session: Session, volunteer: Volunteer, actor: User,

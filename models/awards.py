@@ -247,7 +247,7 @@ DATE_PARAMS = frozenset({"counted_to", "certificate_on"})
 
 def duration_text(minutes: int) -> str:
     """141 h 25 min: the untranslated duration (the web pages use their translated filter)."""
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // 60:,} h {minutes % 60:02d} min"
 
 
 # How a message names the award: the award's name, and for an award of several levels the

@@ -102,11 +102,30 @@ def open_request(session: Session, volunteer_id: int) -> PerformanceCertificate 
         PerformanceCertificate.status == CertificateStatus.requested))
 
 
+def latest_issued(session: Session, volunteer_id: int) -> PerformanceCertificate | None:
+    return session.scalar(select(PerformanceCertificate).where(
+        PerformanceCertificate.volunteer_id == volunteer_id,
+        PerformanceCertificate.status == CertificateStatus.issued)
+        .order_by(PerformanceCertificate.issued_at.desc(), PerformanceCertificate.id.desc()).limit(1))
+
+
+def minutes_since_issued(session: Session, volunteer_id: int, cert: PerformanceCertificate | None,
+                         today: dt.date) -> int | None:
+    """How many verified minutes at this unit, up to `today`, the issued certificate `cert`
+    does not print (service verified since, or changed by a reopen): what makes a new request
+    worth making. None without an issued certificate (a first request)."""
+    if cert is None:
+        return None
+    return _service_facts(session, volunteer_id, today)["minutes"] - int(
+        (cert.printed or {}).get("service_minutes") or 0)
+
+
 def request_certificate(session: Session, volunteer: Volunteer, actor: User, now: dt.datetime,
                         note: str = "") -> PerformanceCertificate:
     """A request (by the volunteer, or started by an admin), due 7 days later. Refused when the
-    volunteer does not qualify yet (the explanation says why) or a request is already open.
-    Caller commits."""
+    volunteer does not qualify yet (the explanation says why) or a request is already open, and
+    a volunteer's own request when their latest issued certificate already prints every
+    verified minute (nothing to update: it would be a duplicate). Caller commits."""
     begin_write(session)
     if actor.role == Role.volunteer and getattr(actor.volunteer, "id", None) != volunteer.id:
         raise PermissionError("not yours")
@@ -119,6 +138,9 @@ def request_certificate(session: Session, volunteer: Volunteer, actor: User, now
     if open_request(session, volunteer.id) is not None:
         raise CertificateError(N_("A request is already open."))
     today = taipei_date(now)
+    if actor.role == Role.volunteer and minutes_since_issued(
+            session, volunteer.id, latest_issued(session, volunteer.id), today) == 0:
+        raise CertificateError(N_("Your certificate already shows all your verified hours."))
     e = certificate_eligibility(session, volunteer, today)
     if not e.eligible:
         raise NotEligible(e)

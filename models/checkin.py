@@ -22,7 +22,7 @@ from . import audit
 from .base import (TAIPEI, Base, UTCDateTime, attach_as_loaded, begin_write, insert_now, read,
                    row_values, update_now)
 from .gates import REFUSALS, Refusal, gate_refusals, refusal
-from .messages import Named
+from .messages import Metres, Named
 from .people import Volunteer
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 
@@ -368,7 +368,7 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
             lat, lon, accuracy = position
             distance = distance_m(lat, lon, site.latitude, site.longitude)
             if distance - min(accuracy or 0, 500) > site.radius_m:
-                return refuse(refusal("outside_radius", distance=int(distance), site=Named(site)),
+                return refuse(refusal("outside_radius", distance=Metres(int(distance)), site=Named(site)),
                               distance=int(distance))
 
     new = ServiceSession(unit_id=site.unit_id, volunteer_id=volunteer.id, site_id=site.id,

@@ -48,7 +48,7 @@ REFUSALS = {
     "not_service_item": N_("Only service items of this unit can be checked into. "
                            "Training and meetings are not service time."),
     "open_elsewhere": N_("You are still checked in at %(site)s. Check out there first."),
-    "outside_radius": N_("You seem to be %(distance)d m away from %(site)s. "
+    "outside_radius": N_("You seem to be %(distance)s away from %(site)s. "
                          "Please check in on site. If you are there and your phone cannot find "
                          "its place, check in at the reception kiosk or ask your supervisor."),
     "not_checked_in": N_("You are not checked in."),

@@ -41,6 +41,14 @@ class Named(str):
         return str.__str__(self)
 
 
+class Metres(int):
+    """A distance in whole metres as a message param: the UI writes it in the reader's units
+    (webapp's `local_params`: 850 m, 3.6 km); as text (logs) it reads "3591 m"."""
+
+    def __str__(self) -> str:
+        return f"{int(self)} m"
+
+
 class Label(str):
     """A label as a message param: an English msgid (marked with N_ where it is defined) that the
     UI translates into the reader's language (webapp's `local_params`), e.g. a training category."""

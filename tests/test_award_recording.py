@@ -122,7 +122,7 @@ def test_the_lists_judge_the_round_open_today_as_the_milestones_do(admin, volunt
     serve(db, unit, place, me, 1000)  # 2025-06-01
     serve(db, unit, place, me, 1600, dt.datetime(2026, 9, 1, 10, tzinfo=TAIPEI))
     html = words(page(admin.get("/admin/awards/mohw")))
-    assert "計至 2026-12-31" in html and "2025-12-31" not in html and "2600 小時 00 分" in html
+    assert "計至 2026-12-31" in html and "2025-12-31" not in html and "2,600 小時 00 分" in html
     day = dt.date(2026, 12, 6)
     listed = {key: rec.award_row(db, me, key, day).eligibility for key in ("mohw", "national")}
     mine = {m.eligibility.award_key: m.eligibility for m in rec.milestones(db, me, day)}

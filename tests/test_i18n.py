@@ -279,3 +279,17 @@ def test_a_volunteer_reads_missing_courses_in_their_language(db, make, unit, vol
     english = html_module.unescape(volunteer.get("/").get_data(as_text=True))
     assert (f"Special training for the Social welfare category not yet completed: "
             f"{briefing.name_en}.") in english
+
+
+def test_distances_and_hours_as_the_pages_write_them(app):
+    """Review: "3591 公尺" broke across lines on a phone and 1500 h read as "1500 h 00 min".
+    A distance of 1,000 m or more is in kilometres with one decimal; number and unit never part
+    (a no-break space); hours group thousands, in both languages."""
+    from webapp.i18n import distance, duration
+
+    with app.test_request_context(headers={"Accept-Language": "zh-TW"}):
+        assert distance(850) == "850\u00a0公尺" and distance(3591) == "3.6\u00a0公里"
+        assert duration(1500 * 60) == "1,500 小時 00 分" and duration(75) == "1 小時 15 分"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert distance(999) == "999\u00a0m" and distance(1000) == "1.0\u00a0km"
+        assert duration(1497 * 60 + 15) == "1,497 h 15 min"

@@ -170,7 +170,7 @@ def test_a_kiosk_name_is_used_once_at_a_site(app, db, make, world):
     assert admin.post("/admin/kiosks", body).status_code == 201
     again = admin.post("/admin/kiosks", body)
     assert again.status_code == 400
-    assert "這個服務地點已有名為「服務台平板」的簽到平板" in again.get_data(as_text=True)
+    assert "這個服務地點已有名為「服務台平板」的簽到站" in again.get_data(as_text=True)
     [device] = db.scalars(select(KioskDevice)).all()
     device.revoked_at = utcnow()
     db.commit()

@@ -101,3 +101,32 @@ def test_a_volunteer_who_left_counts_service_months_to_the_leaving_day(db, make,
     e = certificates.certificate_eligibility(db, gone, TODAY)
     assert e.unit_months == 10 and e.service_months == 10
     assert not e.eligible and e.missing_months == 2
+
+
+@needs_poppler
+def test_hours_print_as_the_app_writes_them_and_the_head_signs(db, make, unit, tmp_path):
+    """Review (screen 102): the certificate printed "累計 196.5 小時" while every page says
+    "196 小時 30 分", and "負責人：" stood empty. Hours are written by the app's one formatter
+    (thousands grouped), the unit's responsible person is printed, and without one the label
+    is followed by a line to sign by hand."""
+    from models.unit_profile import profile_of
+    from webapp.printing.performance import performance_pdf
+
+    site, item = make.site(unit), make.item(unit)
+    vol = make.volunteer(unit, joined_on=dt.date(2020, 1, 1))
+    serve(db, vol, site, item, dt.datetime(2024, 5, 10, 9, tzinfo=TAIPEI), 1500)
+    profile = profile_of(db, unit.id)
+    profile.responsible_person = "王大明"
+    db.add(profile)
+    db.commit()
+    cert = issue(db, make, unit, vol)
+    assert cert.printed["responsible_person"] == "王大明"
+    lines = layout_lines(performance_pdf(cert.printed), tmp_path)
+    assert any("累計 1,500 小時 00 分" in line for line in lines), lines
+    assert any(line.startswith("負責人：王大明") for line in lines)
+
+    blank = dict(cert.printed, responsible_person="", service_minutes=196 * 60 + 30)
+    lines = layout_lines(performance_pdf(blank), tmp_path)
+    assert any("累計 196 小時 30 分" in line for line in lines) and not any(
+        "196.5" in line for line in lines)
+    assert "負責人：" in lines

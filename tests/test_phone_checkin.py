@@ -136,7 +136,9 @@ def test_presence_check_refuses_far_away_and_flags_unknown_position(db, make, un
     far = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page),
                                             "lat": "25.0478", "lon": "121.5170", "acc": "10"})
     assert far.status_code == 409 and "請在服務地點簽到" in far.get_data(as_text=True)
-    assert "請到櫃台的簽到平板簽到，或洽督導" in far.get_data(as_text=True)  # a way on if GPS is wrong
+    assert "請到櫃台的簽到站簽到，或洽督導" in far.get_data(as_text=True)  # a way on if GPS is wrong
+    # about 3.5 km: in kilometres with one decimal (was "約 3591 公尺", broken across lines)
+    assert re.search("約 [0-9]\\.[0-9]\u00a0公里", far.get_data(as_text=True))
     unknown = insured.post(f"/s/{site.token}", {"action": "check_in", "item_id": item.id, "key": _key(page) + "x"})
     assert unknown.status_code == 200
     assert "您的手機未提供位置，督導會確認這筆服務紀錄" in unknown.get_data(as_text=True)
@@ -381,7 +383,7 @@ def test_buttons_and_refusals_are_in_the_readers_language(db, make, unit, item, 
     far = insured.post(f"/s/{here.token}", {"action": "check_in", "item_id": item.id, "key": _key(page),
                                             "lat": "25.0478", "lon": "121.5170", "acc": "10"}, headers=EN)
     text = far.get_data(as_text=True)
-    assert far.status_code == 409 and "m away from Daan Care Centre." in text and "大安" not in text
+    assert far.status_code == 409 and "\u00a0km away from Daan Care Centre." in text and "大安" not in text
     page = insured.get(f"/s/{there.token}", headers=EN).get_data(as_text=True)
     insured.post(f"/s/{there.token}", {"action": "check_in", "item_id": item.id, "key": _key(page)}, headers=EN)
     page = insured.get(f"/s/{there.token}", headers=EN).get_data(as_text=True)

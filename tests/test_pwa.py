@@ -64,7 +64,7 @@ def test_offline_page_is_public_and_in_both_languages(anon):
         assert response.status_code == 200
         assert '<section class="card offline" lang="zh-Hant-TW">' in page and "目前沒有網路連線" in page
         assert '<section class="card offline" lang="en">' in page and "No network connection" in page
-        assert "櫃台的簽到平板" in page and "the reception tablet" in page
+        assert "櫃台的簽到站" in page and "the reception tablet" in page
         assert 'action="/language"' not in page  # no language switch: it would need the network
     script = anon.get("/sw.js").get_data(as_text=True)
     assert 'const OFFLINE_URL = "/offline"' in script and 'credentials: "omit"' in script

@@ -182,7 +182,7 @@ def test_award_list_shows_the_evidence(admin, db, make, unit, place):
     html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
     assert "王小明" in html and "李短少" not in html and "外單位" not in html
     assert "銅質徽章" in html
-    assert "1560 小時 00 分" in html  # 1,550 h here and 10 h from an earlier unit
+    assert "1,560 小時 00 分" in html  # 1,550 h here and 10 h from an earlier unit
     assert "其他單位 10 小時 00 分" in html
     assert "2025-12-31" in html  # counted to the previous 31 December
     # a day when nobody qualifies yet (the round due 2025-03-31 counts hours to 2024-12-31)
@@ -203,15 +203,15 @@ def test_the_explanation_names_the_award_and_the_history_the_level(admin, db, ma
     serve(db, unit, place, vol, 1560, dt.datetime(2025, 5, 1, 10, tzinfo=TAIPEI))
     en = {"Accept-Language": "en"}
     html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05", headers=en))
-    assert ("MOHW volunteer service award (Bronze badge): eligible with 1560 h 00 min "
+    assert ("MOHW volunteer service award (Bronze badge): eligible with 1,560 h 00 min "
             "counted to 2025-12-31") in words(html)
     html = page(admin.get("/admin/awards/mohw?as_of=2026-03-05"))
-    assert "可申請衛生福利志願服務獎勵（銅質徽章）：計至 2025-12-31 共 1560 小時 00 分" in words(html)
+    assert "可申請衛生福利志願服務獎勵（銅質徽章）：計至 2025-12-31 共 1,560 小時 00 分" in words(html)
     html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05", headers=en))
-    assert "Volunteer honour card: eligible with 1560 h 00 min counted to 2026-03-05" in words(html)
+    assert "Volunteer honour card: eligible with 1,560 h 00 min counted to 2026-03-05" in words(html)
     assert "the Volunteer" not in html
     html = page(admin.get("/admin/awards/honour_card?as_of=2026-03-05"))
-    assert "可申請志願服務榮譽卡：計至 2026-03-05 共 1560 小時 00 分" in words(html)
+    assert "可申請志願服務榮譽卡：計至 2026-03-05 共 1,560 小時 00 分" in words(html)
     r = admin.post("/admin/awards/mohw/record", {"volunteer_id": vol.id, "level": 1,
                                                 "status": "applied", "on": "2026-03-02",
                                                 "as_of": "2026-03-05"}, hx=True)
@@ -245,7 +245,7 @@ def test_dates_and_durations_of_an_explanation_stay_on_one_line(app, admin, volu
                           headers={"Accept-Language": "en"}))
     row = html.split(f'id="award-row-{vol.id}"')[1].split("</tr>")[0]
     assert ('<td class="small explain">Volunteer honour card: eligible with '
-            '<span class="nowrap">1560 h 00 min</span> counted to '
+            '<span class="nowrap">1,560 h 00 min</span> counted to '
             '<span class="nowrap">2026-03-05</span></td>') in row
     assert 'to <span class="nowrap">2026-03-05</span></small>' in row  # the hours' column
     me = volunteer.user.volunteer
@@ -269,7 +269,7 @@ def test_dates_and_durations_of_an_explanation_stay_on_one_line(app, admin, volu
                       "certificate_unit": "<b>A&B</b>", "certificate_on": "2025-12-20"}
     with app.test_request_context(headers={"Accept-Language": "en"}):
         shown = explain_award_html(earlier)
-    assert shown == ('志願服務獎勵 (銅牌): eligible with <span class="nowrap">3000 h 00 min</span> '
+    assert shown == ('志願服務獎勵 (銅牌): eligible with <span class="nowrap">3,000 h 00 min</span> '
                      'counted to <span class="nowrap">2026-05-31</span>; performance certificate '
                      'No.&lt;1&gt; from &lt;b&gt;A&amp;B&lt;/b&gt;, issued '
                      '<span class="nowrap">2025-12-20</span>')
@@ -641,10 +641,38 @@ def test_volunteer_requests_and_downloads_a_certificate(volunteer, admin, db, ma
     assert f"/me/certificates/{cert.id}.pdf" in page(volunteer.get("/me/milestones"))
     if shutil.which("pdftotext"):
         text = pdf_text(mine.get_data(), tmp_path)
-        for expected in ("志願服務績效證明書", me.name_zh, "北市志字第 0042 號", "累計 160.5 小時",
+        for expected in ("志願服務績效證明書", me.name_zh, "北市志字第 0042 號", "累計 160 小時 30 分",
                          "圖書整理、導覽服務", unit.name, serial, "中華民國 113 年 4 月 3 日",
                          "中華民國 115 年 3 月 5 日"):
             assert expected in text.replace("\n", " ") or expected in text, expected
+
+
+def test_an_issued_certificate_is_not_asked_for_again(volunteer, admin, db, make, unit, place):
+    """Review (screens 101a): with certificate P001-… issued, the milestones page still offered
+    the note and "Ask the unit for my certificate" above its download link. Once a certificate
+    prints every verified minute there is nothing to ask for (and a posted request is refused);
+    hours verified since make the request one for an updated certificate."""
+    me = volunteer.user.volunteer
+    qualify(db, unit, place, me)
+    boss = admin.user
+    cert = certificates.request_certificate(db, me, boss, NOW)
+    db.commit()
+    certificates.issue_certificate(db, cert.id, boss, NOW)
+    db.commit()
+    html = page(volunteer.get("/me/milestones", headers={"Accept-Language": "en"}))
+    assert f"/me/certificates/{cert.id}.pdf" in html
+    assert "/me/certificates/request" not in html and "Ask the unit" not in html
+    assert "shows all your verified hours" in html
+    r = volunteer.post("/me/certificates/request", {})
+    assert r.status_code == 400
+    db.rollback()
+    assert len(certificates.certificates_of(db, me.id)) == 1
+    # hours verified since: the request is for an updated certificate
+    serve(db, unit, place, me, 2.5, dt.datetime(2026, 3, 1, 9, tzinfo=TAIPEI))
+    html = page(volunteer.get("/me/milestones", headers={"Accept-Language": "en"}))
+    assert "/me/certificates/request" in html and "Ask the unit for an updated certificate" in html
+    assert f"2 h 30 min verified since certificate {cert.serial}" in words(html)
+    assert volunteer.post("/me/certificates/request", {}).status_code == 302
 
 
 def pdf_text(data: bytes, tmp_path) -> str:
@@ -665,7 +693,8 @@ def test_certificate_pdf_is_a4_with_the_form_content(db, make, unit, place, tmp_
         "unit_name": "臺北市測試協會", "issued_on": "2026-03-05", "serial": "P001-2026-00007"})
     text = pdf_text(data, tmp_path)
     for expected in ("志願服務績效證明書", "陳美麗", "中華民國 49 年 2 月 29 日", "（尚未核發）",
-                     "累計 150 小時", "他單位紀錄時數", "2 小時", "P001-2026-00007", "關懷訪視"):
+                     "累計 150 小時 00 分", "他單位紀錄時數", "2 小時 00 分", "P001-2026-00007",
+                     "關懷訪視", "負責人："):
         assert expected in text, expected
     info = subprocess.run(["pdfinfo", str(tmp_path / "certificate.pdf")], capture_output=True,
                           text=True).stdout

@@ -425,7 +425,7 @@ def test_my_totals_say_this_unit_and_mention_earlier_units_hours(db, volunteer):
     db.commit()
     for url in ("/", "/me/hours"):
         page = volunteer.get(url).get_data(as_text=True)
-        assert "您的紀錄冊另有其他單位的 1560 小時 00 分" in page, url
+        assert "您的紀錄冊另有其他單位的 1,560 小時 00 分" in page, url
 
 
 def test_readiness_list_labels_read_right_in_both_languages(db, make, unit, admin):

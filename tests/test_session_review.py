@@ -231,9 +231,11 @@ def test_a_check_in_without_position_after_a_too_far_refusal_is_flagged_with_the
     page = supervisor.get(f"/dashboard/?from={taipei_date(NOW)}&to={taipei_date(NOW)}&refusals_day={taipei_date(NOW)}").get_data(as_text=True)
     row = page[page.index(f'id="session-{s.id}"'):]
     row = row[:row.index("</tr>")]
-    assert f"剛因距離太遠被拒：距離約 {event.distance_m} 公尺" in row
+    # a distance of 1,000 m or more in kilometres, one decimal, kept on one line
+    km = f'<span class="nowrap">{event.distance_m / 1000:.1f}\u00a0公里</span>'
+    assert f"剛因距離太遠被拒：距離約 {km}" in row
     card = page[page.index('id="refusals"'):page.index("</section>", page.index('id="refusals"'))]
-    assert f"離服務地點太遠：距離約 {event.distance_m} 公尺" in card
+    assert f"離服務地點太遠：距離約 {km}" in card
 
 
 def test_without_a_refusal_or_long_after_one_only_the_position_is_missing(db, fenced):

@@ -68,7 +68,7 @@ def test_a_taken_sign_in_name_gets_a_suffix(db, make, unit):
     assert email.startswith(f"v{unit.id}-2001-") and email.endswith("@no-email.invalid")
 
 
-def test_sign_in_with_the_short_name_not_with_the_bare_number(app, admin, anon, db, unit,
+def test_sign_in_with_the_short_name(app, admin, anon, db, unit,
                                                                no_email_application):
     sheet, vol = _accept(admin, db, no_email_application)
     token = _token(sheet)
@@ -82,9 +82,50 @@ def test_sign_in_with_the_short_name_not_with_the_bare_number(app, admin, anon, 
     for typed in (name, name.upper(), f" {name} ", "ｖ" + name[1:]):  # a full-width v from a phone
         person = type(anon)(app.test_client())
         assert person.sign_in(typed, "grandma tea 1950").status_code == 302, typed
-    for typed in (vol.volunteer_no, "0912-000-111"):  # ambiguous across units: refused
+    for typed in ("0912-000-111", "v" + vol.volunteer_no, f"{vol.volunteer_no}@no-email.invalid"):
         person = type(anon)(app.test_client())
-        assert person.sign_in(typed, "grandma tea 1950").status_code == 401
+        assert person.sign_in(typed, "grandma tea 1950").status_code == 401, typed
+
+
+def test_sign_in_with_the_bare_volunteer_number_only_one_account_has(app, admin, anon, db, make,
+                                                                     unit, no_email_application):
+    """Review (screen 106): "1032", printed large on the QR card and typed at the tablet, was
+    refused at sign-in while "v1-1032" worked. The bare number (full-width too) names the one
+    active account whose volunteer has it; one that another unit's volunteer also has names
+    nobody (the hint says to use the sign-in name then)."""
+    sheet, vol = _accept(admin, db, no_email_application)
+    token = _token(sheet)
+    anon.refresh_token(f"/welcome/{token}")
+    anon.post(f"/welcome/{token}", {"password": "grandma tea 1950", "confirm": "grandma tea 1950",
+                                    "pin": "2580", "pin_confirm": "2580"})
+    number = vol.volunteer_no
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in number)
+    for typed in (number, f" {number} ", full_width):
+        person = type(anon)(app.test_client())
+        assert person.sign_in(typed, "grandma tea 1950").status_code == 302, typed
+    person = type(anon)(app.test_client())
+    assert person.sign_in(number, "wrong password 1950").status_code == 401
+    form = person.get("/sign-in", headers=EN).get_data(as_text=True)
+    assert "your volunteer number (like 1032)" in form and "(like v1-1032)" in form
+    # another unit gives the same number to an account: ambiguous, refused
+    db.rollback()
+    other = make.user(make.unit(), role="volunteer")
+    other.volunteer.volunteer_no = number
+    db.commit()
+    for typed in (number, full_width):
+        person = type(anon)(app.test_client())
+        refused = person.sign_in(typed, "grandma tea 1950")
+        assert refused.status_code == 401, typed
+    # the sign-in name still works
+    person = type(anon)(app.test_client())
+    assert person.sign_in(f"v{unit.id}-{number}", "grandma tea 1950").status_code == 302
+    # a deactivated account is not counted: the number is the active one's again
+    db.rollback()
+    other = db.get(User, other.id)
+    other.active = False
+    db.commit()
+    person = type(anon)(app.test_client())
+    assert person.sign_in(number, "grandma tea 1950").status_code == 302
 
 
 # --- the admin sets the sign-in email --------------------------------------------------------

@@ -516,6 +516,9 @@ def test_my_hours_shows_sessions_totals_and_own_slips_only(app, db, make, unit, 
 
     own = volunteer.get(f"/me/slips/{mine.id}.pdf")
     assert own.status_code == 200 and own.mimetype == "application/pdf"
+    # opened in the browser with its name, like the volunteer's performance certificate
+    assert own.headers["Content-Disposition"].startswith("inline; ")
+    assert f"hour-slip-{mine.serial}.pdf" in own.headers["Content-Disposition"]
     words = pdf_text(own.get_data(), tmp_path)
     assert me.name_zh in words and "北市115-0099" in words and re.search(r"6\s*小時", words)
     assert volunteer.get(f"/me/slips/{other.id}.pdf").status_code == 404  # someone else's
@@ -637,7 +640,9 @@ def test_this_month_is_slipped_up_to_today_and_the_next_slip_follows_on(
     # a session of 3 December verified only now: its slip must name the 1–5 December one
     served(db, chen, site, item, dt.date(2026, 12, 3), minutes=30)
     preview = admin.get("/slips/?period=month&month=2026-12&volunteer=").get_data(as_text=True)
-    assert f"與時數條 {first.serial}（2026-12-01 至 2026-12-05）的服務期間重疊" in preview
+    # the serial and the dates each kept on one line on a phone
+    assert (f'與時數條 <span class="nowrap">{first.serial}</span>（<span class="nowrap">2026-12-01'
+            '</span> 至 <span class="nowrap">2026-12-05</span>）的服務期間重疊') in preview
     assert admin.post("/slips/issue", {"period": "month", "month": "2026-12",
                                        "volunteer": ""}).status_code == 303
     third = fresh(db).scalar(select(HourSlip).order_by(HourSlip.id.desc()))

@@ -232,7 +232,11 @@ def configure_templates(app: Flask) -> None:
     app.jinja_env.filters["local"] = i18n.local
     app.jinja_env.filters["hours"] = i18n.duration
     app.jinja_env.filters["day"] = i18n.day
-    app.jinja_env.filters["decimal_hours"] = hours_text
+    app.jinja_env.filters["nowrap"] = i18n.nowrap
+    app.jinja_env.filters["distance"] = lambda m: i18n.nowrap(i18n.distance(m))
+    # on a page, thousands grouped like durations (3,000 小時); files keep hours_text's plain number
+    app.jinja_env.filters["decimal_hours"] = lambda minutes: "{:,}".format(
+        float(hours_text(minutes))).removesuffix(".0")
     app.jinja_env.globals["asset"] = asset
     from models import service as service_words  # a session's status, source and flags, in words
 

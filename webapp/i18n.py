@@ -90,12 +90,28 @@ def install_fast_template_gettext(app) -> None:
     )
 
 
-def duration(minutes: int | None) -> str:
-    """Whole minutes as the reader reads a duration: "3 小時 05 分" / "3 h 05 min"."""
-    from flask_babel import gettext
+def duration(minutes: int | None, translate=None) -> str:
+    """Whole minutes as the reader reads a duration, thousands grouped: "1,500 小時 05 分" /
+    "1,500 h 05 min". `translate` (msgid -> text, e.g. `chinese().ugettext` for a form printed
+    in Chinese whoever downloads it): the reader's language by default."""
+    if translate is None:
+        from flask_babel import gettext as translate
 
     minutes = minutes or 0
-    return gettext("%(h)d h %(m)02d min", h=minutes // 60, m=minutes % 60)
+    return translate(N_("%(h)s h %(m)02d min")) % {"h": f"{minutes // 60:,}", "m": minutes % 60}
+
+
+_CHINESE = []
+
+
+def chinese():
+    """The zh-TW catalogue, without a request (printed forms are in Chinese for every reader)."""
+    if not _CHINESE:
+        from babel.support import Translations
+
+        compile_catalogs()
+        _CHINESE.append(Translations.load(str(TRANSLATIONS), [DEFAULT]))
+    return _CHINESE[0]
 
 
 def explain_award(e) -> str:
@@ -205,16 +221,28 @@ def local(thing) -> str:
     return getattr(thing, "name_zh", None) or thing.name
 
 
+def distance(metres) -> str:
+    """A distance as the pages write it: whole metres under 1,000 ("850 公尺" / "850 m"), else
+    kilometres with one decimal ("3.6 公里" / "3.6 km"); number and unit joined by a no-break
+    space. The `distance` filter (kept on one line) and a refusal's Metres param."""
+    from flask_babel import gettext
+
+    metres = int(metres or 0)
+    text = (gettext("%(m)d m", m=metres) if metres < 1000
+            else gettext("%(km).1f km", km=metres / 1000))
+    return text.replace(" ", "\u00a0")
+
+
 def local_params(params: dict) -> dict:
     """A domain message's params with each name (models.messages.Named) in the reader's
     language: `_(refusal.message, **(refusal.params|local_params))`; each label
     (models.messages.Label) translated."""
     from flask_babel import gettext
 
-    from models.messages import Label, Named
+    from models.messages import Label, Metres, Named
 
-    return {k: local(v) if isinstance(v, Named) else gettext(v) if isinstance(v, Label) else v
-            for k, v in params.items()}
+    return {k: local(v) if isinstance(v, Named) else gettext(v) if isinstance(v, Label)
+            else distance(v) if isinstance(v, Metres) else v for k, v in params.items()}
 
 
 def refusal_text(error) -> str:

@@ -338,7 +338,7 @@ def test_offline_tap_says_nothing_was_recorded_and_pages_fall_back_to_the_offlin
         expect(note).to_have_attribute("role", "alert")
         expect(note).to_contain_text("沒有網路連線")
         expect(note).to_contain_text("這次沒有記錄")
-        expect(note).to_contain_text("櫃台的簽到平板")
+        expect(note).to_contain_text("櫃台的簽到站")
         expect(page.locator("#hx-failed")).to_be_hidden()
         expect(page.get_by_role("button", name="簽到", exact=True)).to_be_enabled()  # ready to try again
         assert_fits_phone(page)
@@ -347,7 +347,7 @@ def test_offline_tap_says_nothing_was_recorded_and_pages_fall_back_to_the_offlin
         page.reload()
         expect(page.locator("section[lang=zh-Hant-TW] h1")).to_have_text("目前沒有網路連線")
         expect(page.locator("section[lang=en] h1")).to_have_text("No network connection")
-        expect(page.locator("main")).to_contain_text("櫃台的簽到平板")
+        expect(page.locator("main")).to_contain_text("櫃台的簽到站")
         assert page.evaluate("getComputedStyle(document.querySelector('.btn-primary')).display") != "inline"  # styled offline too
         assert_fits_phone(page)
         screenshot(page, "phone-offline-page")

@@ -269,3 +269,33 @@ def test_award_actions_in_view_on_a_tablet(open_page, db, make, unit, size):
     expect(row.get_by_role("button", name="Granted", exact=True)).to_be_visible()
     box = row.get_by_role("button", name=NOT_GRANTED["en"]).bounding_box()
     assert box and 0 <= box["x"] and box["x"] + box["width"] <= page.viewport_size["width"]
+
+
+@pytest.mark.parametrize("size", ["phone", "tablet"])
+def test_an_issued_certificate_is_downloaded_not_asked_for_again(open_page, db, make, unit, size):
+    """Review (screen 101a): with the certificate issued, the phone still offered the note and
+    "Ask the unit for my certificate" above the download link. Now only the link shows, with a
+    line saying the certificate holds every verified hour; hours at 1,000 and more are grouped."""
+    admin = make.user(unit, role="admin")
+    person = make.user(unit, role="volunteer")
+    vol = person.volunteer
+    _served(db, make, unit, vol, 1500, 400)
+    cert = certs.request_certificate(db, vol, person, utcnow())
+    db.commit()
+    certs.issue_certificate(db, cert.id, admin, utcnow())
+    db.commit()
+    page = sign_in(open_page(size), person.email)
+    if size == "tablet":
+        page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/me/milestones")
+    box = page.locator("#certificate")
+    expect(box.get_by_role("link", name=re.compile(cert.serial))).to_be_visible()
+    expect(box).to_contain_text("已包含您所有已審核的服務時數")
+    expect(box.get_by_role("button")).to_have_count(0)
+    expect(box).to_contain_text("1,500 小時 00 分")
+    # the serial and its date are each one piece on a phone
+    link = box.get_by_role("link", name=re.compile(cert.serial))
+    assert link.locator(".nowrap").count() == 2
+    if size == "phone":
+        assert_fits_phone(page)
+    screenshot(page, f"recognition-milestones-issued-{size}")

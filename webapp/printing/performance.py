@@ -10,7 +10,7 @@ import datetime as dt
 
 from fpdf.enums import WrapMode
 
-from models.hours import hours_text
+from webapp.i18n import chinese, duration
 
 from . import CERTIFICATE_MARGIN as MARGIN
 from . import FAMILY, GREY, INK, centred_text, certificate_page, cjk_pdf, fit_font_size, roc_long
@@ -45,6 +45,11 @@ def _unit_line(pdf, name: str, x: float, y: float, width: float) -> None:
     pdf.multi_cell(width, size * 0.3528 * 1.5, name, align="L", wrapmode=WrapMode.CHAR)
 
 
+def hours(minutes: int) -> str:
+    """Hours as the app writes them (webapp.i18n.duration), in Chinese: 196 小時 30 分."""
+    return duration(minutes, chinese().ugettext)
+
+
 def performance_pdf(printed: dict) -> bytes:
     p = printed
     issued_on = _day(p["issued_on"])
@@ -65,10 +70,10 @@ def performance_pdf(printed: dict) -> bytes:
         ("服務單位", p["unit_name"]),
         ("服務期間", f"自 {roc(_day(p.get('period_start')))}\n至 {roc(_day(p.get('period_end')))}"),
         ("服務項目", "、".join(p.get("service_items") or []) or "—"),
-        ("服務總時數", f"累計 {hours_text(p['service_minutes'])} 小時（經督導核實之服務時數）"),
+        ("服務總時數", f"累計 {hours(p['service_minutes'])}（經督導核實之服務時數）"),
     ]
     if p.get("prior_minutes"):
-        rows.append(("他單位紀錄時數", f"{hours_text(p['prior_minutes'])} 小時（依紀錄冊登載，未含於上列）"))
+        rows.append(("他單位紀錄時數", f"{hours(p['prior_minutes'])}（依紀錄冊登載，未含於上列）"))
     pdf.set_xy(MARGIN, y + 10)
     pdf.set_fill_color(232, 238, 244)
     for label, value in rows:
@@ -94,7 +99,16 @@ def performance_pdf(printed: dict) -> bytes:
     _unit_line(pdf, p["unit_name"], MARGIN, pdf.h - 88, text_w)
     pdf.set_font(FAMILY, "", 13)
     pdf.set_xy(MARGIN, max(pdf.get_y() + 2, pdf.h - 70))
-    pdf.cell(text_w, 8, f"負責人：{p.get('responsible_person') or ''}")
+    head = (p.get("responsible_person") or "").strip()
+    if head:
+        pdf.cell(text_w, 8, f"負責人：{head}")
+    else:  # no responsible person on the unit's profile: a line to sign by hand
+        label = "負責人："
+        pdf.cell(pdf.get_string_width(label) + 1, 8, label)
+        pdf.set_draw_color(*INK)
+        pdf.set_line_width(0.3)
+        x0, y0 = pdf.get_x(), pdf.get_y() + 7
+        pdf.line(x0, y0, x0 + min(70, text_w - (x0 - MARGIN)), y0)
     pdf.set_draw_color(*GREY)
     pdf.set_line_width(0.3)
     pdf.rect(w - MARGIN - 45, pdf.h - 88, 45, 38)

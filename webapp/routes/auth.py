@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
 
 from models import account_links, audit
 from models.base import utcnow
@@ -46,8 +45,8 @@ def sign_in():
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
-        email = account_links.sign_in_email(form.email.data)  # or a sign-in name (v1-1032)
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        # an email, a sign-in name (v1-1032) or a volunteer number only one account has (1032)
+        user = account_links.sign_in_account(db.session, form.email.data)
         if user is not None and user.active and user.check_password(form.password.data):
             user.last_sign_in_at = utcnow()
             audit.record(db.session, action="sign_in", entity="user", entity_id=user.id, actor=user)

@@ -55,4 +55,5 @@ def slip_pdf(slip_id: int):
     slip: HourSlip | None = slips.slip_with_details(db.session, slip_id)
     if slip is None or slip.volunteer_id != volunteer.id:
         abort(404)  # never say whether someone else's slip exists
-    return pdf_response([slip], f"hour-slip-{slip.serial}.pdf")
+    # opened in the browser with its name, like the performance certificate
+    return pdf_response([slip], f"hour-slip-{slip.serial}.pdf", inline=True)

@@ -424,12 +424,16 @@ def _milestones_page(form=None, error=None, status=200):
     items = rec.milestones(db.session, vol, today)
     certificate = next((m.eligibility for m in items
                         if m.eligibility.award_key == award_rules.PERFORMANCE_CERTIFICATE), None)
+    issued = [c for c in certs.certificates_of(db.session, vol.id)
+              if c.status == certs.CertificateStatus.issued]
+    latest = certs.latest_issued(db.session, vol.id)
     return render_template("milestones/index.html", volunteer=vol, milestones=items,
                            certificate=certificate, today=today, error=error,
                            form=form or RequestForm(formdata=None),
                            open_request=certs.open_request(db.session, vol.id),
-                           issued=[c for c in certs.certificates_of(db.session, vol.id)
-                                   if c.status == certs.CertificateStatus.issued],
+                           issued=issued, latest=latest,
+                           since_issued=certs.minutes_since_issued(db.session, vol.id, latest,
+                                                                   today),
                            **_common()), status
 
 

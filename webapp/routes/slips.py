@@ -323,7 +323,7 @@ def _slips_by_ids(ids: list[int]) -> list[HourSlip]:
     return found
 
 
-def pdf_response(found: list[HourSlip], filename: str) -> Response:
+def pdf_response(found: list[HourSlip], filename: str, *, inline: bool = False) -> Response:
     replaced = {s.replaces_id for s in found if s.replaces_id}
     serials = {}
     if replaced:
@@ -336,7 +336,7 @@ def pdf_response(found: list[HourSlip], filename: str) -> Response:
     overlaps = slip_periods.overlapping_slips(db.session, found)
     for doc, slip in zip(docs, found):
         doc.overlaps = [(o.serial, o.period_start, o.period_end) for o in overlaps[slip.id]]
-    return download(slips_pdf(docs, author=unit_name), filename, MIMETYPES["pdf"])
+    return download(slips_pdf(docs, author=unit_name), filename, MIMETYPES["pdf"], inline=inline)
 
 
 def _message(error: SlipError) -> str:
