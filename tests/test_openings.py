@@ -113,7 +113,7 @@ def test_an_id_number_typed_full_width_on_a_phone_is_accepted_as_half_width(anon
     """A phone's Chinese keyboard types Ａ１２３…: the same number, kept as A123…"""
     number = with_check_digit("A22345678")
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)
-    response = anon.post(f"/openings/{opening.public_id}/apply", good(id_number=full_width))
+    response = anon.post(f"/openings/{opening.public_id}/apply", good(gender="female", id_number=full_width))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert db.scalar(select(Application.id_number)) == number
 
@@ -342,3 +342,26 @@ def test_the_limits_are_set_from_the_environment(monkeypatch, tmp_path):
     config = from_environment(tmp_path)
     assert config["HOURBOOK_APPLY_LIMIT"] == "50 per minute"
     assert config["HOURBOOK_APPLY_POST_LIMIT"] == "100 per minute"
+
+
+def test_an_id_number_of_the_other_sex_is_refused_on_the_gender_field(anon, db, opening):
+    """A national ID's second digit is the holder's sex (1 man, 2 woman; resident certificates 8
+    and 9): a woman's number with "male" chosen is a typo in one of them."""
+    url = f"/openings/{opening.public_id}/apply"
+    woman = with_check_digit("A22345678")
+    response = anon.post(url, good(gender="male", id_number=woman))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "這個身分證號碼是女性的：請檢查性別或號碼。" in page
+    assert 'id="gender-error"' in page and 'id="id_number-error"' not in page
+    en = anon.post(url, good(gender="female", id_number=with_check_digit("A12345678")),
+                   headers={"Accept-Language": "en"})
+    assert "The ID number is a man&#39;s: check the gender or the number." in en.get_data(as_text=True)
+    resident = anon.post(url, good(gender="female", id_kind="resident_cert",
+                                   id_number=with_check_digit("A82345678")))
+    assert resident.status_code == 400
+    assert count(db) == 0
+    assert anon.post(url, good(gender="female", id_number=woman)).status_code == 200
+    assert anon.post(url, good(name_zh="王其他", gender="other",
+                               id_number=with_check_digit("A12345679"))).status_code == 200
+    assert count(db) == 2

@@ -50,6 +50,10 @@ ID_MESSAGES = {
     "A passport number is 6 to 20 letters or digits.":
         _l("A passport number is 6 to 20 letters or digits."),
     "Unknown kind of identity document.": _l("Unknown kind of identity document."),
+    "The ID number is a woman's: check the gender or the number.":
+        _l("The ID number is a woman's: check the gender or the number."),
+    "The ID number is a man's: check the gender or the number.":
+        _l("The ID number is a man's: check the gender or the number."),
 }
 PROBLEM_MESSAGES = {
     "id_kind": _l("Choose one of the options."),
