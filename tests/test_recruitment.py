@@ -641,3 +641,20 @@ def test_the_application_page_schedules_the_interview_and_decides_with_the_lists
     actions = [e.action for e in db.scalars(select(AuditEntry).where(
         AuditEntry.entity == "application", AuditEntry.entity_id == a.id).order_by(AuditEntry.id))]
     assert actions[-2:] == ["schedule_interview", "accepted"]
+
+
+def test_an_accepted_application_leads_to_the_new_volunteers_pages(admin, db, application):
+    """After "Accept", the application's page links the volunteer's status, training records,
+    insurance and record book: the next steps of the onboarding."""
+    page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
+    assert 'id="new-volunteer-links"' not in page
+    admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+               {"version": application.version, "outcome": "accepted"}, hx=True)
+    vol = fresh(db, application).volunteer
+    page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
+    links = page.split('id="new-volunteer-links"', 1)[1].split("</nav>", 1)[0]
+    for href in (f"/evaluation/volunteers/{vol.id}/status", f"/admin/training/volunteers/{vol.id}",
+                 f"/admin/insurance/volunteers/{vol.id}", f"/admin/record-book/volunteers/{vol.id}"):
+        assert f'href="{href}"' in links
+        assert admin.get(href).status_code == 200
+    assert f"志工 {vol.volunteer_no}" in links
