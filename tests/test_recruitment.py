@@ -673,7 +673,7 @@ def test_the_printed_welcome_sheet_speaks_to_the_volunteer(admin, db, applicatio
     assert f"這個連結只能使用一次，有效至 {until}。" in sheet
     assert f'<p class="lead" id="welcome-unit">{unit.name}</p>' in sheet
     steps = sheet.split('id="welcome-steps"', 1)[1].split("</ol>", 1)[0]
-    assert "用手機相機掃描 QR 碼" in steps and "設定密碼與簽到站 PIN 碼" in steps
+    assert "用手機相機掃描上方的 QR 碼" in steps and "設定密碼與簽到站 PIN 碼" in steps
     assert "meiling@example.tw" in steps
     assert 'id="unit-contact"' in sheet and "02-2700-0000" in sheet
     assert '<p class="no-print" id="welcome-admin-note">請列印' in sheet
