@@ -90,6 +90,12 @@ def create_set_password_link(session: Session, user: User, actor: User | None,
     return token
 
 
+def link_expires_at(session: Session, token: str) -> dt.datetime | None:
+    """Until when the link with this token works (UTC), for the printed sheet; None: no such link."""
+    return session.scalar(select(SetPasswordLink.expires_at).where(
+        SetPasswordLink.token_hash == token_hash(token or "")))
+
+
 def account_set_up_at(session: Session, user: User) -> dt.datetime | None:
     """When `user` last used a set-password link (set up their account), or None: never."""
     return session.scalar(select(func.max(SetPasswordLink.used_at)).where(

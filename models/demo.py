@@ -14,6 +14,7 @@ from .insurance import CoverKind, InsuranceCover
 from .people import Gender, Role, User, Volunteer
 from .service import Flag, ServiceItem, ServiceSession, SessionSource, SessionStatus, Site
 from .unit import Category, LegalType, Unit
+from .unit_profile import UnitProfile
 
 DEMO_UNIT = "財團法人臺北市暖陽社會福利基金會"
 DEMO_PASSWORD = "hourbook-demo"
@@ -46,6 +47,9 @@ def seed_demo(session: Session, now: dt.datetime | None = None, volunteers: int 
                 phone="02-2700-0000")
     session.add(unit)
     session.flush()
+    session.add(UnitProfile(unit_id=unit.id, responsible_person="陳董事長", contact_name="王承辦",
+                            contact_phone="02-2700-0000 分機 12",
+                            contact_email="volunteer@demo.hourbook.tw"))
 
     admin = User(unit_id=unit.id, email=ADMIN_EMAIL, display_name="王承辦", role=Role.admin)
     admin.set_password(DEMO_PASSWORD)

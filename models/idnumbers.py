@@ -59,6 +59,28 @@ def id_problem(kind: str, number: str) -> str | None:
     return N_("Unknown kind of identity document.")
 
 
+# The second character of a national ID (1, 2) or a new-style resident certificate (8, 9) is
+# the holder's sex. Old-style resident numbers (a second letter) are not accepted by id_problem.
+_SEX_DIGITS = {"1": "male", "2": "female", "8": "male", "9": "female"}
+
+
+def gender_problem(kind: str, number: str, gender: str | None) -> str | None:
+    """None when the number's sex digit agrees with `gender` ("female", "male"; a Gender works
+    too), or when there is nothing to compare (a passport, "other", no gender, an invalid number:
+    id_problem answers for that); otherwise an English message for the gender field."""
+    gender = getattr(gender, "value", gender)
+    number = normalise(number or "")
+    if kind not in (NATIONAL_ID, RESIDENT_CERT) or gender not in ("female", "male") \
+            or id_problem(kind, number):
+        return None
+    holder = _SEX_DIGITS.get(number[1])
+    if holder is None or holder == gender:
+        return None
+    if holder == "female":
+        return N_("The ID number is a woman's: check the gender or the number.")
+    return N_("The ID number is a man's: check the gender or the number.")
+
+
 def is_valid(kind: str, number: str) -> bool:
     return id_problem(kind, number) is None
 

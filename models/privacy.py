@@ -127,7 +127,7 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
     makes the volunteer under 18 today needs a parent or guardian, as the application form does:
     their name, and their consent when none was on file (`guardian_name` None: keep the one on
     file). An adult's guardian is cleared, as on the form."""
-    from .idnumbers import ID_KINDS, id_problem, normalise
+    from .idnumbers import ID_KINDS, gender_problem, id_problem, normalise
     from .people import Gender
     from .recruitment import ADULT_AGE, birth_date_problem, guardian_problems, is_minor
 
@@ -169,6 +169,8 @@ def correct_identity(session: Session, volunteer: Volunteer, actor, now: dt.date
     problem = id_problem(id_kind, number)
     if problem:
         raise PrivacyError(problem, "id_number")
+    if problem := gender_problem(id_kind, number, gender):
+        raise PrivacyError(problem, "gender")
     taken = session.scalar(select(Volunteer.id).where(
         Volunteer.unit_id == volunteer.unit_id, Volunteer.id_number == number, Volunteer.id != volunteer.id))
     if taken is not None:

@@ -87,7 +87,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from . import audit  # noqa: E402
 from .account_links import account_set_up_at, create_set_password_link  # noqa: E402
 from .base import begin_write, one_writer_per, taipei_date  # noqa: E402
-from .idnumbers import ID_KINDS, id_problem, normalise  # noqa: E402
+from .idnumbers import ID_KINDS, gender_problem, id_problem, normalise  # noqa: E402
 from .contact import half_width  # noqa: E402
 from .people import Role, VolunteerStatus  # noqa: E402
 from .slips import next_serial  # noqa: E402
@@ -193,7 +193,8 @@ def guardian_problems(birth: dt.date, today: dt.date, name: str | None,
 
 def application_problems(data: dict, today: dt.date) -> dict[str, str]:
     """The rules beyond field formats: {field: code}. Codes: id:<English message>, future,
-    too_old, guardian_name, guardian_consent, privacy_consent, id_kind."""
+    too_old, guardian_name, guardian_consent, privacy_consent, id_kind; id:<English message> on
+    gender too, when the ID number's sex digit disagrees with it."""
     errors: dict[str, str] = {}
     kind = data.get("id_kind") or "national_id"
     if kind not in ID_KINDS:
@@ -202,6 +203,8 @@ def application_problems(data: dict, today: dt.date) -> dict[str, str]:
         problem = id_problem(kind, data.get("id_number", ""))
         if problem:
             errors["id_number"] = "id:" + problem
+        elif problem := gender_problem(kind, data.get("id_number", ""), data.get("gender")):
+            errors["gender"] = "id:" + problem
     birth = data.get("birth_date")
     if birth is not None:
         if problem := birth_date_problem(birth, today):

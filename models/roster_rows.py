@@ -30,6 +30,7 @@ from .idnumbers import (
     NATIONAL_ID,
     PASSPORT,
     RESIDENT_CERT,
+    gender_problem,
     id_problem,
     normalise,
 )
@@ -333,6 +334,8 @@ class RowChecker:
                          no=self.existing[number].volunteer_no)
             else:
                 self.new_ids[number] = row.number
+            if sex := gender_problem(values["id_kind"], number, values["gender"]):
+                self.bad(row, "性別", sex)
         no = values["volunteer_no"]
         if no:
             if no in self.existing_nos:

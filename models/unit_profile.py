@@ -74,6 +74,16 @@ def profile_of(session: Session, unit_id: int) -> UnitProfile:
                                                    contact_email="")
 
 
+def public_contact(session: Session, unit: Unit) -> dict[str, str]:
+    """How a member of the public (an applicant, a new volunteer) reaches the unit: the contact
+    person, their phone (the unit's phone when none), their email, the unit's address. Blank
+    values are left out, so a page shows only what there is."""
+    profile = profile_of(session, unit.id)
+    contact = {"name": profile.contact_name, "phone": profile.contact_phone or unit.phone,
+               "email": profile.contact_email, "address": unit.address}
+    return {key: value.strip() for key, value in contact.items() if (value or "").strip()}
+
+
 def snapshot(unit: Unit, profile: UnitProfile) -> dict:
     data = {f: getattr(unit, f) for f in UNIT_FIELDS}
     data["legal_type"] = unit.legal_type.value if unit.legal_type else None

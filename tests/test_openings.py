@@ -113,7 +113,7 @@ def test_an_id_number_typed_full_width_on_a_phone_is_accepted_as_half_width(anon
     """A phone's Chinese keyboard types Ａ１２３…: the same number, kept as A123…"""
     number = with_check_digit("A22345678")
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)
-    response = anon.post(f"/openings/{opening.public_id}/apply", good(id_number=full_width))
+    response = anon.post(f"/openings/{opening.public_id}/apply", good(gender="female", id_number=full_width))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert db.scalar(select(Application.id_number)) == number
 
@@ -342,3 +342,58 @@ def test_the_limits_are_set_from_the_environment(monkeypatch, tmp_path):
     config = from_environment(tmp_path)
     assert config["HOURBOOK_APPLY_LIMIT"] == "50 per minute"
     assert config["HOURBOOK_APPLY_POST_LIMIT"] == "100 per minute"
+
+
+def test_an_id_number_of_the_other_sex_is_refused_on_the_gender_field(anon, db, opening):
+    """A national ID's second digit is the holder's sex (1 man, 2 woman; resident certificates 8
+    and 9): a woman's number with "male" chosen is a typo in one of them."""
+    url = f"/openings/{opening.public_id}/apply"
+    woman = with_check_digit("A22345678")
+    response = anon.post(url, good(gender="male", id_number=woman))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "這個身分證號碼是女性的：請檢查性別或號碼。" in page
+    assert 'id="gender-error"' in page and 'id="id_number-error"' not in page
+    en = anon.post(url, good(gender="female", id_number=with_check_digit("A12345678")),
+                   headers={"Accept-Language": "en"})
+    assert "The ID number is a man&#39;s: check the gender or the number." in en.get_data(as_text=True)
+    resident = anon.post(url, good(gender="female", id_kind="resident_cert",
+                                   id_number=with_check_digit("A82345678")))
+    assert resident.status_code == 400
+    assert count(db) == 0
+    assert anon.post(url, good(gender="female", id_number=woman)).status_code == 200
+    assert anon.post(url, good(name_zh="王其他", gender="other",
+                               id_number=with_check_digit("A12345679"))).status_code == 200
+    assert count(db) == 2
+
+
+def test_the_opening_and_the_thank_you_page_say_where_and_how_to_reach_the_unit(anon, db, opening, unit):
+    """A visitor with the opening's link sees the sites' addresses, the unit's contact and a way
+    to the other openings; after applying, whom to call about the interview."""
+    from models.unit_profile import profile_of
+
+    opening.sites[0].address = "臺北市大安區復興南路一段 200 號"
+    unit.address, unit.phone = "臺北市大安區和平東路二段 100 號", "02-2700-0000"
+    profile = profile_of(db, unit.id)
+    profile.contact_name, profile.contact_email = "王承辦", "volunteer@example.tw"
+    db.add(profile)
+    db.commit()
+    page = anon.get(f"/openings/{opening.public_id}").get_data(as_text=True)
+    assert "臺北市大安區復興南路一段 200 號" in page  # the site's address
+    assert 'id="unit-contact"' in page and "王承辦" in page
+    assert '<a href="tel:02-2700-0000">02-2700-0000</a>' in page  # the unit's phone: no contact phone
+    assert '<a href="mailto:volunteer@example.tw">' in page
+    assert 'id="all-openings" href="/openings"' in page and "所有招募" in page
+    thanks = anon.post(f"/openings/{opening.public_id}/apply", good())
+    assert thanks.status_code == 200
+    text = thanks.get_data(as_text=True)
+    assert 'id="reference-no"' in text and 'id="unit-contact"' in text
+    assert "02-2700-0000" in text and "volunteer@example.tw" in text
+    en = anon.get(f"/openings/{opening.public_id}", headers={"Accept-Language": "en"})
+    assert "← All openings" in en.get_data(as_text=True)
+
+
+def test_without_contact_details_no_empty_contact_box(anon, db, opening, unit):
+    unit.address = unit.phone = ""
+    db.commit()
+    assert 'id="unit-contact"' not in anon.get(f"/openings/{opening.public_id}").get_data(as_text=True)

@@ -500,3 +500,28 @@ def test_an_admin_unlocks_from_the_volunteers_page_keeping_the_pin(db, admin, vo
     assert "已設定 PIN 碼" in page and "解除鎖定</button>" not in page
     assert keypad(tablet, vol, OLD_PIN).status_code == 200
     assert [e.actor_user_id for e in audit_of(db, "pin_unlock")] == [admin.user.id]
+
+
+def test_a_refused_pin_on_the_welcome_page_puts_the_cursor_on_the_pin(app, db, vol):
+    """The PIN rule is under the field before anyone sends the form; a refused PIN comes back
+    with the message on the PIN field, which has the focus, and a notice that the passwords
+    (never sent back into the page) need typing again."""
+    token = account_links.create_set_password_link(db, vol.user, None, utcnow())
+    db.commit()
+    person = HttpUser(app.test_client())
+    page = person.get(f"/welcome/{token}").get_data(as_text=True)
+    assert 'id="pin-hint"' in page and "1234" in page and "autofocus" not in page
+    assert 'id="welcome-not-saved"' not in page
+    person.refresh_token(f"/welcome/{token}")
+    refused = person.post(f"/welcome/{token}", {"password": "a brand new pass",
+                                                "confirm": "a brand new pass", "pin": "1234",
+                                                "pin_confirm": "1234"})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    pin_input = re.search(r'<input[^>]*id="pin"[^>]*>', page).group(0)
+    assert "autofocus" in pin_input and 'aria-invalid="true"' in pin_input
+    assert "pin-error" in pin_input
+    assert len(re.findall(r"<input[^>]*autofocus", page)) == 1
+    assert 'id="welcome-not-saved"' in page and "再輸入一次密碼" in page
+    assert "a brand new pass" not in page  # passwords are not written back into the page
+    assert fresh(db, vol.id).check_pin("1234") is False

@@ -641,3 +641,39 @@ def test_the_application_page_schedules_the_interview_and_decides_with_the_lists
     actions = [e.action for e in db.scalars(select(AuditEntry).where(
         AuditEntry.entity == "application", AuditEntry.entity_id == a.id).order_by(AuditEntry.id))]
     assert actions[-2:] == ["schedule_interview", "accepted"]
+
+
+def test_an_accepted_application_leads_to_the_new_volunteers_pages(admin, db, application):
+    """After "Accept", the application's page links the volunteer's status, training records,
+    insurance and record book: the next steps of the onboarding."""
+    page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
+    assert 'id="new-volunteer-links"' not in page
+    admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+               {"version": application.version, "outcome": "accepted"}, hx=True)
+    vol = fresh(db, application).volunteer
+    page = admin.get(f"/admin/recruitment/applications/{application.id}").get_data(as_text=True)
+    links = page.split('id="new-volunteer-links"', 1)[1].split("</nav>", 1)[0]
+    for href in (f"/evaluation/volunteers/{vol.id}/status", f"/admin/training/volunteers/{vol.id}",
+                 f"/admin/insurance/volunteers/{vol.id}", f"/admin/record-book/volunteers/{vol.id}"):
+        assert f'href="{href}"' in links
+        assert admin.get(href).status_code == 200
+    assert f"志工 {vol.volunteer_no}" in links
+
+
+def test_the_printed_welcome_sheet_speaks_to_the_volunteer(admin, db, application, unit):
+    """What prints: the unit and how to reach it, the steps, the link's expiry date (Taipei);
+    the admin's instructions are on screen only (.no-print)."""
+    unit.phone = "02-2700-0000"
+    db.commit()
+    response = admin.post(f"/admin/recruitment/applications/{application.id}/decide",
+                          {"version": application.version, "outcome": "accepted"}, hx=True)
+    sheet = response.get_data(as_text=True).split('class="qr-card welcome-sheet"', 1)[1]
+    link = db.scalars(select(SetPasswordLink)).one()
+    until = link.expires_at.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M")
+    assert f"這個連結只能使用一次，有效至 {until}。" in sheet
+    assert f'<p class="lead" id="welcome-unit">{unit.name}</p>' in sheet
+    steps = sheet.split('id="welcome-steps"', 1)[1].split("</ol>", 1)[0]
+    assert "用手機相機掃描上方的 QR 碼" in steps and "設定密碼與簽到站 PIN 碼" in steps
+    assert "meiling@example.tw" in steps
+    assert 'id="unit-contact"' in sheet and "02-2700-0000" in sheet
+    assert '<p class="no-print" id="welcome-admin-note">請列印' in sheet

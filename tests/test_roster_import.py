@@ -109,7 +109,7 @@ def test_dry_run_lists_every_rows_problems(db, make, unit, course):
     data = xlsx({
         "志工": [VOL_HEAD, vol("V001", "", "A123456780"), vol("V002", "乙", ID2, gender="?",
                                                           birth="1980-13-40"),
-               vol("V003", "丙", ID2)],
+               vol("V003", "丙", ID2, gender="男")],
         "先前時數": [["證件號碼", "原運用單位", "期間起", "期間迄", "時數", "在臺北市服務", "備註"],
                  ["Z999999999", "甲", "2020-01-01", "2019-01-01", "-3", "也許", ""]],
         "訓練紀錄": [["證件號碼", "課程代碼", "完成日期", "時數", "方式", "辦理單位", "證書字號"],
@@ -407,7 +407,7 @@ def test_phone_and_email_follow_the_application_forms_rules(db, make, unit, cour
 
     data = xlsx({"志工": [VOL_HEAD,
                         vol("V201", "甲", ID1, 電話="abc", 電子郵件="a..b@example.tw"),
-                        vol("V202", "乙", ID2, 緊急聯絡電話="找媽媽", 電話="",
+                        vol("V202", "乙", ID2, gender="男", 緊急聯絡電話="找媽媽", 電話="",
                             電子郵件="yi@example.tw")]})
     result = roster_import.check(db, unit.id, data, "contact.xlsx")
     assert [(p.row, p.column, p.message) for p in result.problems] == [

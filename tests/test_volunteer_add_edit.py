@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from models import roster_rows
 from models.audit import AuditEntry
 from models.idnumbers import with_check_digit
-from models.people import Volunteer
+from models.people import Gender, Volunteer
 
 DIRECTORY = "/admin/volunteers"
 ADD = "/admin/volunteers/new"
@@ -160,3 +160,26 @@ def test_the_form_has_every_column_of_the_volunteer_sheet():
                                                   roster_rows.COLUMNS[roster_rows.VOLUNTEERS]]
     fields = {name for name in roster_rows.VOLUNTEER_FIELDS.values() if name != "volunteer_no"}
     assert fields <= set(AddVolunteerForm.__dict__)
+
+
+def test_an_id_number_of_the_other_sex_is_refused_in_the_admin_forms(db, make, unit, admin):
+    """Adding a volunteer (and so the roster import) and correcting one's details check the ID
+    number's sex digit against the gender, as the application form does."""
+    before = count(db, unit)
+    response = admin.post(ADD, walk_in(gender="male"), headers=EN)  # NEW_ID is F2…: a woman's
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    assert "The ID number is a woman's: check the gender or the number." in page
+    assert count(db, unit) == before
+    vol = make.volunteer(unit, name_zh="王男生", gender=Gender.male,
+                         id_number=with_check_digit("B12000111"))
+    url = f"/admin/data-requests/volunteers/{vol.id}/profile"
+    response = admin.post(url, profile_values(vol, id_number=with_check_digit("B22000111")))
+    assert response.status_code == 400
+    assert "這個身分證號碼是女性的：請檢查性別或號碼。" in response.get_data(as_text=True)
+    assert fresh(db).get(type(vol), vol.id).id_number == with_check_digit("B12000111")
+    checked = roster_rows.check_rows(fresh(db), unit.id, [roster_rows.Row(
+        roster_rows.VOLUNTEERS, "志工", 2, {"志工編號": "2002", "姓名": "陳男", "性別": "男",
+                                         "出生日期": "1985-04-03", "證件號碼": NEW_ID})], [])[0]
+    assert [p.message for p in checked.problems] == [
+        "The ID number is a woman's: check the gender or the number."]

@@ -13,10 +13,13 @@ import qrcode.image.svg
 from flask import current_app, url_for
 from flask_babel import gettext as _
 
-from models.account_links import LINK_DAYS
+from models.account_links import LINK_DAYS, link_expires_at
 from models.people import User
+from models.unit import Unit
+from models.unit_profile import public_contact
 
 from . import mail
+from .extensions import db
 
 
 def qr_data_uri(payload: str) -> str:
@@ -64,9 +67,12 @@ def send_link_email(user: User, link: str, *, again: bool = False,
 def welcome_sheet(token: str, user: User, *, again: bool = False, staff: bool = False) -> dict:
     """What the sheet shows (templates/recruitment/_welcome.html): the link, its QR, what the
     person signs in with (their email, or the short sign-in name of an account without one),
-    whether it was emailed too."""
+    until when the link works, the unit's contact, whether it was emailed too."""
     link = url_for("account_setup.welcome", token=token, _external=True)
-    return {"link": link, "qr": qr_data_uri(link), "email": user.email, "name": user.name,
+    unit = db.session.get(Unit, user.unit_id)
+    return {"unit": unit, "contact": public_contact(db.session, unit),
+            "expires_at": link_expires_at(db.session, token),
+            "link": link, "qr": qr_data_uri(link), "email": user.email, "name": user.name,
             "sign_in_name": user.sign_in_name, "real_email": user.has_real_email,
             "volunteer_no": user.volunteer.volunteer_no if user.volunteer else None,
             "again": again, "emailed": send_link_email(user, link, again=again, staff=staff),

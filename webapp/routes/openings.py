@@ -27,6 +27,7 @@ from models.base import taipei_date, utcnow
 from models.openings import Opening
 from models.recruitment import InvalidApplication
 from models.unit import Unit
+from models.unit_profile import public_contact
 
 from ..access import public
 from ..forms import DateField, GENDER_LABELS, ID_KIND_LABELS, email_address, phone_number
@@ -50,6 +51,10 @@ ID_MESSAGES = {
     "A passport number is 6 to 20 letters or digits.":
         _l("A passport number is 6 to 20 letters or digits."),
     "Unknown kind of identity document.": _l("Unknown kind of identity document."),
+    "The ID number is a woman's: check the gender or the number.":
+        _l("The ID number is a woman's: check the gender or the number."),
+    "The ID number is a man's: check the gender or the number.":
+        _l("The ID number is a man's: check the gender or the number."),
 }
 PROBLEM_MESSAGES = {
     "id_kind": _l("Choose one of the options."),
@@ -168,7 +173,8 @@ def index():
 @public
 def show(public_id: str):
     opening = _opening_or_404(public_id)
-    return render_template("openings/show.html", opening=opening,
+    return render_template("openings/show.html", opening=opening, unit=opening.unit,
+                           contact=public_contact(db.session, opening.unit),
                            open=op.accepts_applications(opening, _today()),
                            link=url_for(".show", public_id=public_id, _external=True))
 
@@ -190,6 +196,12 @@ def _form_page(form: ApplicationForm, opening: Opening | None, unit_id: int, sta
                            unit=db.session.get(Unit, unit_id), minor_age=r.ADULT_AGE), status
 
 
+def _thanks(opening: Opening | None, unit_id: int, application, already: bool = False):
+    unit = db.session.get(Unit, unit_id)
+    return render_template("openings/thanks.html", opening=opening, application=application,
+                           already=already, unit=unit, contact=public_contact(db.session, unit))
+
+
 def _apply(opening: Opening | None, unit_id: int):
     g.no_store = True  # personal data on the page: never cache it
     form = ApplicationForm()
@@ -200,7 +212,7 @@ def _apply(opening: Opening | None, unit_id: int):
     status = 200
     if request.method == "POST":
         if form.website.data:  # a bot filled the hidden field: thank it, keep nothing
-            return render_template("openings/thanks.html", opening=opening, application=None)
+            return _thanks(opening, unit_id, None)
         if form.validate_on_submit():
             try:
                 application, new = r.submit_application(db.session, unit_id, opening,
@@ -210,8 +222,7 @@ def _apply(opening: Opening | None, unit_id: int):
                 _show_problems(form, error.errors)
             else:
                 db.session.commit()
-                return render_template("openings/thanks.html", opening=opening,
-                                       application=application, already=not new)
+                return _thanks(opening, unit_id, application, already=not new)
         else:
             # the rules beyond formats too, so every problem shows at once
             data = form.data_for_domain()
