@@ -338,10 +338,12 @@ def tablet_sync(kiosk):
     if not key or len(key) > 80:
         return jsonify(answered=True, outcome="invalid"), 400
     earlier = checkin.event_by_key(db.session, key)
-    if earlier is not None:
+    if earlier is not None and earlier.device_id == kiosk.id:  # this event again: its first answer
         outcome = Outcome.repeated if earlier.outcome == Outcome.ok else earlier.outcome
         return jsonify(answered=True, outcome=outcome.value, refusal=earlier.refusal_code,
                        **_reason(earlier.refusal_code))
+    if earlier is not None:
+        key = None  # another device's key: never its answer, and this event is still judged
     action = form.get("action")
     device_time, sent_at = _parse_time(form.get("device_time")), _parse_time(form.get("device_sent_at"))
     if action not in (Action.check_in.value, Action.check_out.value) or device_time is None \

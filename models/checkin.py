@@ -276,12 +276,18 @@ def record_refusal(session: Session, *, volunteer: Volunteer | None, site: Site,
     return Result(action, Outcome.refused, None, r)
 
 
-def _repeat(session: Session, key: str | None) -> Result | None:
+def _repeat(session: Session, key: str | None, volunteer_id: int) -> tuple[Result | None, str | None]:
+    """This request again (its idempotency key recorded for this volunteer): the first answer.
+    Else None, and the key to record this request under: None when the key was another
+    volunteer's, so that someone else's session is never shown, nor this request dropped as
+    theirs (keys are the client's to make: random, but not ours to trust)."""
     earlier = event_by_key(session, key)
     if earlier is None:
-        return None
+        return None, key
+    if earlier.volunteer_id != volunteer_id:
+        return None, None
     return Result(earlier.action, Outcome.repeated if earlier.outcome == Outcome.ok else earlier.outcome,
-                  earlier.service_session, earlier.refusal)
+                  earlier.service_session, earlier.refusal), key
 
 
 _OPEN_IF_NONE_OPEN = pg_insert(ServiceSession.__table__).on_conflict_do_nothing(
@@ -320,7 +326,8 @@ def check_in(session: Session, *, volunteer: Volunteer, site: Site, item: Servic
     checked against the site's radius unless the source proves presence (checks_position).
     """
     begin_write(session)
-    if (repeated := _repeat(session, key)) is not None:
+    repeated, key = _repeat(session, key, volunteer.id)
+    if repeated is not None:
         return repeated
     when = device_time or now
 
@@ -398,7 +405,8 @@ def check_out(session: Session, *, volunteer: Volunteer, now: dt.datetime, sourc
               extra_flags: tuple[Flag, ...] = (), actor=None, site: Site | None = None) -> Result:
     """Close the volunteer's open session. A repeated check-out changes nothing."""
     begin_write(session)
-    if (repeated := _repeat(session, key)) is not None:
+    repeated, key = _repeat(session, key, volunteer.id)
+    if repeated is not None:
         return repeated
     when = device_time or now
     current = open_session(session, volunteer.id)

@@ -68,6 +68,24 @@ def test_same_idempotency_key_returns_first_outcome(db, world):
     assert db.scalar(select(func.count(ServiceSession.id))) == 1
 
 
+def test_another_volunteers_key_is_neither_their_answer_nor_a_reason_to_drop_the_check_in(db, make, world):
+    """A key is the client's to make: sent again by another volunteer (of another unit here), it
+    answered with the first volunteer's session and recorded nothing for the second."""
+    site, item, vol = world
+    first = _in(db, vol, site, item, key="k-shared")
+    other_unit = make.unit()
+    stranger, their_site, their_item = make.volunteer(other_unit), make.site(other_unit), make.item(other_unit)
+    make.cover(stranger, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    theirs = _in(db, stranger, their_site, their_item, key="k-shared", now=NOW + dt.timedelta(minutes=1))
+    assert theirs.outcome == Outcome.ok and theirs.session.id != first.session.id
+    assert theirs.session.volunteer_id == stranger.id and theirs.session.site_id == their_site.id
+    out = _out(db, stranger, NOW + dt.timedelta(minutes=30), key="k-shared")  # and a check-out
+    assert out.outcome == Outcome.ok and out.session.id == theirs.session.id
+    assert open_session(db, vol.id).id == first.session.id  # the first volunteer's is untouched
+    retry = _in(db, vol, site, item, key="k-shared", now=NOW + dt.timedelta(minutes=31))
+    assert retry.outcome == Outcome.repeated and retry.session.id == first.session.id
+
+
 def test_double_tap_check_out_changes_nothing(db, world):
     site, item, vol = world
     _in(db, vol, site, item)

@@ -528,6 +528,27 @@ def test_offline_event_posted_twice_creates_one_session(db, world, tablet):
     assert db.scalar(select(func.count(CheckinEvent.id))) == 1
 
 
+def test_an_offline_event_under_another_kiosks_key_is_still_judged(app, db, make, unit, world, tablet):
+    """The key matched any device's event: a second kiosk's offline check-in was answered
+    "repeated" with the first kiosk's outcome and never recorded."""
+    vol = world["vol"]
+    key = "3c59dc04-8b35-4e3b-b5f1-6f2d0c1a7e21"
+    assert tablet.sync(**offline_event(vol, key)).json["outcome"] == "ok"
+    out = tablet.sync(**offline_event(vol, "k-out", action="check_out",
+                                      device_time=utcnow() - dt.timedelta(minutes=2)))
+    assert out.json["outcome"] == "ok"
+    other_vol = make.volunteer(unit, name_zh="陳大同", insured=True)
+    device, code = kiosks.create_device(db, site=world["site"], name="第二台", actor=world["admin"],
+                                        now=utcnow())
+    db.commit()
+    second = enrol(app, code)
+    answer = second.sync(**offline_event(other_vol, key, device_time=utcnow() - dt.timedelta(minutes=1)))
+    assert answer.json["outcome"] == "ok"
+    theirs = db.scalars(select(ServiceSession).where(ServiceSession.volunteer_id == other_vol.id)).all()
+    assert len(theirs) == 1 and theirs[0].source == SessionSource.offline
+    assert tablet.sync(**offline_event(vol, key)).json["outcome"] == "repeated"  # still the first kiosk's
+
+
 def test_offline_device_time_within_tolerance_is_used(db, world, tablet):
     vol = world["vol"]
     now = utcnow()
