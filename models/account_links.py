@@ -22,11 +22,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .contact import email_problem, half_width
 from .messages import N_, Refused
+from . import people
 from .people import PLACEHOLDER_DOMAIN, Role, User, Volunteer
 
 LINK_DAYS = 14  # a set-password link works for 14 days, once
@@ -145,6 +147,23 @@ def sign_in_account(session: Session, typed: str | None) -> User | None:
     found = session.scalars(select(User).join(Volunteer, Volunteer.user_id == User.id).where(
         Volunteer.volunteer_no == number, User.active.is_(True)).limit(2)).all()
     return found[0] if len(found) == 1 else None
+
+
+_STAND_IN_HASH: dict[str, str] = {}  # by hash method, made once: a hash no password matches
+
+
+def signs_in(session: Session, typed: str | None, password: str | None) -> User | None:
+    """The active account named by what was typed (sign_in_account) whose password this is,
+    else None. With no such account a stand-in hash is checked all the same, so the answer takes
+    as long whether or not the email has an account (the message is the same either way)."""
+    user = sign_in_account(session, typed)
+    if user is not None and user.active:
+        return user if user.check_password(password or "") else None
+    method = people.PASSWORD_HASH_METHOD  # as real passwords are hashed
+    if method not in _STAND_IN_HASH:
+        _STAND_IN_HASH[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    check_password_hash(_STAND_IN_HASH[method], password or "")
+    return None
 
 
 def create_account(session: Session, volunteer: Volunteer, actor: User,

@@ -239,3 +239,26 @@ def test_cli_refuses_a_trivial_password(app, db, unit):
                                "--password", "password"])
     assert weak.exit_code == 1 and "too easy" in weak.output
     assert db.scalar(select(User).where(User.email == "a@school.tw")) is None
+
+
+def test_an_email_without_an_account_takes_a_password_check_all_the_same(db, make, unit, monkeypatch):
+    """Only an existing account's password was hashed, so a wrong password answered some twenty
+    times slower for an email that has an account: timing told who is registered."""
+    user = make.user(unit, role="supervisor", email="known@example.tw")
+    db.commit()
+    checked = []
+    real = account_links.check_password_hash
+    monkeypatch.setattr(account_links, "check_password_hash",
+                        lambda h, p: checked.append(h) or real(h, p))
+    import models.people as people
+    monkeypatch.setattr(people, "check_password_hash", lambda h, p: checked.append(h) or real(h, p))
+
+    assert account_links.signs_in(db, "nobody@example.tw", "wrong-password-1") is None
+    assert account_links.signs_in(db, "known@example.tw", "wrong-password-1") is None
+    # the stand-in is hashed as real passwords are (the factory's users have a cheap hash)
+    assert len(checked) == 2 and checked[0].startswith(people.PASSWORD_HASH_METHOD)
+    assert account_links.signs_in(db, "KNOWN@example.tw", make.PASSWORD).id == user.id
+    user.active = False
+    db.commit()
+    assert account_links.signs_in(db, "known@example.tw", make.PASSWORD) is None
+    assert len(checked) == 4  # a disabled account is checked like no account

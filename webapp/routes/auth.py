@@ -46,8 +46,8 @@ def sign_in():
     status = 200
     if form.validate_on_submit():
         # an email, a sign-in name (v1-1032) or a volunteer number only one account has (1032)
-        user = account_links.sign_in_account(db.session, form.email.data)
-        if user is not None and user.active and user.check_password(form.password.data):
+        user = account_links.signs_in(db.session, form.email.data, form.password.data)
+        if user is not None:
             user.last_sign_in_at = utcnow()
             audit.record(db.session, action="sign_in", entity="user", entity_id=user.id, actor=user)
             fresh_session(user)  # a fresh session at sign-in, in the language chosen on this page
