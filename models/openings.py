@@ -210,23 +210,29 @@ def unit_openings(session: Session, unit_id: int) -> list[Opening]:
 
 
 def announcement_text(opening: Opening, link: str, labels: dict[str, str],
-                      local=lambda thing: thing.name_zh, colon: str = "：") -> str:
-    """Plain text to paste into the city platform. `labels` are the headings (items, sites,
-    work, schedule, wanted, requirements, closes, apply) in the text's language, each followed
-    by `colon`; names come through `local`. The city platform takes Chinese: the defaults, and
-    what the admin pages pass (headings in zh-TW whatever the UI language)."""
+                      local=lambda thing: thing.name_zh, colon: str = "：",
+                      people=lambda n: f"{n} 人", contact: dict[str, str] | None = None) -> str:
+    """Plain text to paste into the city platform. `labels` are the headings (unit, items,
+    sites, work, schedule, wanted, requirements, closes, apply, contact; and name, phone,
+    email, address inside the contact) in the text's language, each followed by `colon`;
+    names come through `local`, how many are wanted through `people`; `contact` is how the
+    public reaches the unit (unit_profile.public_contact). The city platform takes Chinese: the
+    defaults, and what the admin pages pass (headings in zh-TW whatever the UI language)."""
     lines = [opening.title, ""]
 
     def add(key: str, value: str) -> None:
         if value:
             lines.extend([f"{labels[key]}{colon}", value.strip(), ""])
 
+    add("unit", opening.unit.name if "unit" in labels else "")
     add("items", "、".join(local(i) for i in opening.service_items))
     add("sites", "、".join(local(s) for s in opening.sites))
     add("work", opening.description)
     add("schedule", opening.schedule)
-    add("wanted", str(opening.wanted) if opening.wanted else "")
+    add("wanted", people(opening.wanted) if opening.wanted else "")
     add("requirements", opening.requirements)
     add("closes", opening.closes_on.isoformat() if opening.closes_on else "")
     add("apply", link)
+    add("contact", "\n".join(f"{labels[key]}{colon}{value}" for key, value in (contact or {}).items()
+                             if key in labels))
     return "\n".join(lines).rstrip() + "\n"

@@ -350,7 +350,7 @@ def test_admin_creates_and_publishes_an_opening(admin, anon, db, make, unit):
     db.commit()
     listed = admin.get(f"/admin/recruitment/openings/{o.id}").get_data(as_text=True)
     listed = listed.split('id="opening-applications"')[1].split("</section>")[0]
-    assert "王報名" in listed and "A2099-00000 · 已報名" in listed and "李其他" not in listed
+    assert "王報名" in listed and "A2099-00000</span> · 已報名" in listed and "李其他" not in listed
     text = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt")
     assert text.mimetype == "text/plain"
     body = text.get_data(as_text=True)
@@ -447,8 +447,8 @@ def test_announcement_text_is_chinese_whatever_the_ui_language(admin, db, make, 
         "sites": [str(site.id)], "description": "協助送餐", "closes_on": "2099-12-31"})
     db.rollback()
     o = db.scalar(select(Opening))
-    chinese = ("送餐志工\n\n服務項目：\n送餐服務\n\n服務地點：\n萬華據點\n\n工作內容：\n協助送餐\n\n"
-               "截止日期：\n2099-12-31\n\n")
+    chinese = (f"送餐志工\n\n單位：\n{unit.name}\n\n服務項目：\n送餐服務\n\n服務地點：\n萬華據點\n\n"
+               "工作內容：\n協助送餐\n\n截止日期：\n2099-12-31\n\n")
     for headers in ({}, {"Accept-Language": "en"}):
         text = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt",
                          headers=headers).get_data(as_text=True)
@@ -461,6 +461,28 @@ def test_announcement_text_is_chinese_whatever_the_ui_language(admin, db, make, 
     assert chinese in box and "What the work is" not in box
     assert "Text for the city platform" in page and "Download as text" in page  # the page stays English
     assert "Edit" in page and "Sites" not in box
+
+
+def test_announcement_text_names_the_unit_how_many_and_whom_to_contact(admin, db, make, unit):
+    """The text for the city platform said 招募人數：5 with no 人, and neither which unit
+    recruits nor how to reach it."""
+    from models import unit_profile
+
+    item, site = make.item(unit, code="C01", name_zh="送餐服務"), make.site(unit, name_zh="萬華據點")
+    unit_profile.update_profile(db, unit, None, contact_name="王承辦", contact_phone="02-2700-0000",
+                                contact_email="v@example.tw")
+    db.commit()
+    admin.post("/admin/recruitment/openings/new", {
+        "title": "送餐志工", "status": "published", "service_items": [str(item.id)],
+        "sites": [str(site.id)], "description": "協助送餐", "wanted": "5", "closes_on": "2099-12-31"})
+    db.rollback()
+    o = db.scalar(select(Opening))
+    text = admin.get(f"/admin/recruitment/openings/{o.id}/announcement.txt",
+                     headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert text.startswith(f"送餐志工\n\n單位：\n{unit.name}\n\n服務項目："), text
+    assert "招募人數：\n5 人\n" in text
+    assert text.rstrip().endswith("聯絡方式：\n聯絡人：王承辦\n電話：02-2700-0000\n電子郵件：v@example.tw"
+                                  + (f"\n地址：{unit.address}" if unit.address else "")), text
 
 
 def test_a_published_opening_cannot_close_before_today(admin, anon, db, unit):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import (Blueprint, Response, abort, flash, g, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -23,6 +24,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from models import account_links
 from models import openings as op
 from models import recruitment as r
+from models.unit_profile import public_contact
 from models.base import taipei_date, utcnow
 from models.people import Role, User
 from models.openings import Opening
@@ -355,12 +357,16 @@ def _announcement(opening: Opening) -> str:
     """The text for the city platform: in Chinese, headings, names and colons alike, whatever
     the admin's UI language (the page around it stays in the UI language)."""
     with forced_locale(ANNOUNCEMENT_LOCALE):
-        labels = {"items": _("Service items"), "sites": _("Sites"), "work": _("What the work is"),
-                  "schedule": _("Schedule"), "wanted": _("How many are wanted"),
-                  "requirements": _("Requirements"), "closes": _("Closing date"),
-                  "apply": _("Apply online")}
+        labels = {"unit": _("Unit"), "items": _("Service items"), "sites": _("Sites"),
+                  "work": _("What the work is"), "schedule": _("Schedule"),
+                  "wanted": _("How many are wanted"), "requirements": _("Requirements"),
+                  "closes": _("Closing date"), "apply": _("Apply online"),
+                  "contact": _("Contact"), "name": _("Contact person"), "phone": _("Phone"),
+                  "email": _("Email"), "address": _("Address")}
         link = url_for("openings.show", public_id=opening.public_id, _external=True)
-        return op.announcement_text(opening, link, labels)  # Chinese names, full-width colons
+        return op.announcement_text(  # Chinese names, full-width colons
+            opening, link, labels, people=lambda n: ngettext("%(num)d person", "%(num)d people", n),
+            contact=public_contact(db.session, opening.unit))
 
 
 @bp.route("/openings/<int:opening_id>")
