@@ -41,7 +41,10 @@ from . import bp
 COOKIE = "hourbook_kiosk"
 COOKIE_PATH = "/kiosk"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie; revocation ends it sooner
-RETURN_TO_IDLE_SECONDS = 6  # after a confirmation or a refusal
+RETURN_TO_IDLE_SECONDS = 6  # after a confirmation ("checked in 09:02")
+# A message the volunteer has to read and act on (a wrong PIN, a lock-out, a refusal, an error)
+# stays at least this long; any touch or key press on the screen gives the full time again.
+READ_MESSAGE_SECONDS = 20
 PERSON_SCREEN_SECONDS = 60  # an identified volunteer who walks away
 # A visitor's language choice lasts for their own check-in: the kiosk goes back to its own
 # language (KIOSK_LANGUAGE) when it returns to idle after a result, or when the idle screen has
@@ -107,7 +110,7 @@ def _fragment(template: str, status: int = 200, **context):
 
 def _message(text: str, status: int, tone: str = "error"):
     return _fragment("kiosk/_tablet_message.html", status, text=text, tone=tone,
-                     return_after=RETURN_TO_IDLE_SECONDS)
+                     return_after=READ_MESSAGE_SECONDS)
 
 
 def _kiosk_position(site) -> tuple[float, float, float] | None:
@@ -165,7 +168,8 @@ def tablet(kiosk):
     now = clock()
     return render_template("kiosk/tablet.html", device=kiosk, site=kiosk.site,
                            presence=_presence(kiosk, now), now=now,
-                           return_after=RETURN_TO_IDLE_SECONDS, home_language=KIOSK_LANGUAGE,
+                           return_after=RETURN_TO_IDLE_SECONDS, read_after=READ_MESSAGE_SECONDS,
+                           home_language=KIOSK_LANGUAGE,
                            language_reset_after=LANGUAGE_RESET_SECONDS)
 
 
@@ -314,7 +318,8 @@ def tablet_act(kiosk):
         # Checked out of another site from here: now they can check in here, on the same screen.
         return _person(kiosk, volunteer, form.get("via", ""), now, checked_out=result.session)
     return _fragment("kiosk/_tablet_result.html", 200 if result.ok else 409, result=result,
-                     volunteer=volunteer, site=site, now=now, return_after=RETURN_TO_IDLE_SECONDS)
+                     volunteer=volunteer, site=site, now=now, return_after=RETURN_TO_IDLE_SECONDS,
+                     read_after=READ_MESSAGE_SECONDS)
 
 
 # --- offline events, synced later ---------------------------------------------------------

@@ -427,6 +427,37 @@ def test_refusals_are_shown_in_big_clear_text(db, make, unit, world, tablet, pro
     assert codes and set(codes) == {problem}
 
 
+def test_messages_to_read_stay_20_seconds_and_a_done_6(db, make, unit, world, tablet):
+    """A wrong PIN, a lock-out or a refusal asks the volunteer to read something: 20 s on the
+    screen (it was 6 and 12); "checked in 09:02" goes back to the idle screen after 6."""
+    from kiosk.tablet import READ_MESSAGE_SECONDS, RETURN_TO_IDLE_SECONDS
+    assert READ_MESSAGE_SECONDS >= 20
+    read = f'data-return-after="{READ_MESSAGE_SECONDS}"'
+    vol = world["vol"]
+    for _ in range(kiosks.PIN_MAX_FAILURES):  # wrong PINs, then the lock-out
+        message = tablet.identify_keypad(vol, pin="0000").get_data(as_text=True)
+        assert "k-message" in message and read in message
+    refused_vol = make.volunteer(unit, name_zh="陳志強", insured=False)
+    refused_vol.set_pin(PIN)
+    db.commit()
+    refused = tablet.press(tablet.identify_keypad(refused_vol)).get_data(as_text=True)
+    assert "is-refused" in refused and read in refused
+    page = tablet.get("/kiosk").get_data(as_text=True)
+    assert f'data-read-after="{READ_MESSAGE_SECONDS}"' in page  # offline: saved, error
+    assert re.search(r'k-result is-saved" data-return-after="%d"' % READ_MESSAGE_SECONDS, page)
+    other = make.volunteer(unit, name_zh="王大明", insured=True)
+    other.set_pin(PIN)
+    db.commit()
+    done = tablet.press(tablet.identify_keypad(other)).get_data(as_text=True)
+    assert "is-ok" in done and f'data-return-after="{RETURN_TO_IDLE_SECONDS}"' in done
+
+
+def test_the_kiosk_page_has_one_h1_and_no_role_on_its_footer(world, tablet):
+    page = tablet.get("/kiosk").get_data(as_text=True)
+    assert re.findall(r"<h1[^>]*>([^<]*)</h1>", page) == [world["site"].name_zh]
+    assert '<footer class="k-status">' in page and '<div class="k-status-live" role="status">' in page
+
+
 def test_the_kiosk_says_every_reason_at_once(db, make, unit, world, tablet):
     """Keypad, no insurance and no training: one answer lists them all (as the phone does),
     under a heading that says it was the check-in; the refusal log keeps the first."""

@@ -21,7 +21,7 @@
     identify: app.dataset.identifyUrl, act: app.dataset.actUrl,
     sync: app.dataset.syncUrl, ping: app.dataset.pingUrl, language: app.dataset.languageUrl
   };
-  var RETURN_AFTER_MS = (parseInt(app.dataset.returnAfter, 10) || 6) * 1000;
+  var READ_AFTER_MS = (parseInt(app.dataset.readAfter, 10) || 20) * 1000; // a message to read
   var CAMERA_MS = 30000;
   var KEYPAD_CLEAR_MS = 30000;
   var REFUSED_KEY = "hourbook-kiosk-refused";
@@ -33,6 +33,10 @@
   var identity = null; // how the volunteer on the stage identified: the offline fallback needs it
   var camera = null;
   var activeInput = numberInput;
+  var keyboardUser = false; // the last thing that moved was a key, not a finger or a mouse
+
+  document.addEventListener("keydown", function () { keyboardUser = true; }, true);
+  document.addEventListener("pointerdown", function () { keyboardUser = false; }, true);
 
   // --- small helpers --------------------------------------------------------------------
 
@@ -94,8 +98,10 @@
     stopCamera();
     identity = null;
     stage.innerHTML = "";
-    clearKeypad();
     app.dataset.screen = "idle";
+    clearKeypad();
+    // Whoever used the keys goes on from the number box (the card they were on is gone).
+    if (keyboardUser) numberInput.focus({ preventScroll: true });
     if (finished) homeLanguage(); else armLanguageTimer();
   }
 
@@ -140,7 +146,11 @@
     var seconds = card && card.getAttribute("data-return-after");
     stageTimeout = seconds ? parseInt(seconds, 10) * 1000 : 0;
     armStageTimer();
-    var focus = stage.querySelector("button[type=submit], [data-offline]");
+    // Focus lands on the card's main control, so a keyboard or a screen reader is there too:
+    // the person screen's first field (the service item, then the big button), the offline
+    // choice, else Done / Back / Cancel. A finger sees no ring (:focus-visible).
+    var focus = stage.querySelector(".k-act select, .k-act button[type=submit], [data-offline]")
+      || stage.querySelector('[data-kiosk="idle"]');
     if (focus) focus.focus({ preventScroll: true });
     return card;
   }
@@ -166,9 +176,12 @@
     showTemplate("tpl-error");
   }
 
-  // Any touch on the stage gives the person there the full time again.
+  // Any touch on the stage, or a key pressed, gives the person there the full time again.
   stage.addEventListener("pointerdown", armStageTimer);
   stage.addEventListener("change", armStageTimer);
+  document.addEventListener("keydown", function () {
+    if (app.dataset.screen === "stage") armStageTimer();
+  });
 
   // --- identifying: keypad, card, then the one big button --------------------------------
 
@@ -184,10 +197,18 @@
     });
   }
 
+  // The highlighted box is where the digits go, from the on-screen keypad or a real keyboard:
+  // moving on moves the real focus too when a keyboard is in use or a box already has it (a
+  // finger on the keys alone leaves the focus where it is).
   function setActive(input) {
     activeInput = input;
     numberInput.classList.toggle("is-active", input === numberInput);
     pinInput.classList.toggle("is-active", input === pinInput);
+    var focused = document.activeElement;
+    if (app.dataset.screen === "idle" && document.activeElement !== input
+        && (keyboardUser || focused === numberInput || focused === pinInput)) {
+      input.focus({ preventScroll: true });
+    }
   }
 
   function clearKeypad() {
@@ -216,6 +237,20 @@
   pinInput.addEventListener("focus", function () { setActive(pinInput); });
   numberInput.addEventListener("input", keypadTouched);
   pinInput.addEventListener("input", keypadTouched);
+
+  // A tap on a key leaves the focus in the box (the key would take it): the box typed into is
+  // the one with the focus, for a real keyboard too.
+  document.addEventListener("mousedown", function (event) {
+    if (event.target.closest("[data-key], .k-key-ok")) event.preventDefault();
+  });
+
+  // Digits typed on a real keyboard with nothing focused on the idle screen (a keypad plugged
+  // into the tablet) go to the highlighted box: focused now, it receives the key press.
+  document.addEventListener("keydown", function (event) {
+    if (app.dataset.screen !== "idle" || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    if (/^[0-9]$/.test(event.key) || event.key === "Backspace") activeInput.focus({ preventScroll: true });
+  });
 
   document.addEventListener("click", function (event) {
     var key = event.target.closest("[data-key]");
@@ -353,7 +388,7 @@
     var wrap = card.querySelector(".k-video-wrap");
     if (message) message.hidden = false;
     if (wrap) wrap.hidden = true;
-    stageTimeout = RETURN_AFTER_MS;
+    stageTimeout = READ_AFTER_MS;
     armStageTimer();
   }
 

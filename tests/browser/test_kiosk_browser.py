@@ -108,7 +108,7 @@ def test_admin_enrols_a_tablet_then_revokes_it(open_page, db, place):
     screenshot(kiosk, "kiosk-enrol-confirm")
     with kiosk.expect_navigation():
         kiosk.get_by_role("button", name="啟用這台平板").click()
-    expect(kiosk.locator(".k-site strong")).to_have_text("大安長照服務中心")
+    expect(kiosk.get_by_role("heading", level=1)).to_have_text("大安長照服務中心")
     expect(kiosk.locator("img.k-qr")).to_be_visible()
     assert_fits_screen(kiosk)
     assert_touch_targets(kiosk, 56)
@@ -248,6 +248,86 @@ def test_keypad_check_in_then_check_out(open_page, db, place, size):
 
     [session] = fresh_sessions(db)
     assert session.status == SessionStatus.closed and session.checkout_source == SessionSource.kiosk_keypad
+
+
+# --- a real keyboard (Bluetooth/USB, or a screen reader's) ---------------------------------------
+
+def test_a_keyboard_types_the_number_then_the_pin_each_in_its_own_box(open_page, db, place):
+    """Tab to the number, type it, Enter: the PIN box is highlighted *and* focused, so the PIN
+    typed next goes there (it went on into the number box: "10060185", in plain text). Focus
+    then lands on the person screen's service item, Tab reaches the big button, and the result's
+    Done button has it; back on the idle screen the number box has it again."""
+    page = enrol(open_page("portrait"), db, place)
+    number = place["volunteer"].volunteer_no
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "k-number":
+            break
+    expect(page.locator("#k-number")).to_be_focused()
+    page.keyboard.type(number)
+    page.keyboard.press("Enter")
+    pin = page.locator("#k-pin")
+    expect(pin).to_be_focused()
+    expect(pin).to_have_class(re.compile("is-active"))
+    page.keyboard.type(PIN)
+    expect(page.locator("#k-number")).to_have_value(number)
+    expect(pin).to_have_value(PIN)
+    screenshot(page, "kiosk-keyboard-pin-portrait")
+    page.keyboard.press("Enter")
+
+    person = page.locator(".k-person")
+    expect(person.locator(".k-name")).to_have_text("陳淑芬")
+    expect(person.get_by_label("服務項目")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(person.get_by_role("button", name="簽到")).to_be_focused()
+    screenshot(page, "kiosk-keyboard-person-portrait")
+    page.keyboard.press("Enter")
+    done = page.get_by_role("button", name="完成")
+    expect(done).to_be_focused()
+    screenshot(page, "kiosk-keyboard-result-portrait")
+    page.keyboard.press("Enter")
+    expect(page.locator("#k-idle")).to_be_visible()
+    expect(page.locator("#k-number")).to_be_focused()
+    [session] = fresh_sessions(db)
+    assert session.source == SessionSource.kiosk_keypad
+
+
+def test_the_on_screen_keypad_and_a_keyboard_share_the_highlighted_box(open_page, db, place):
+    """Taps on the keys type into the highlighted box, and the keyboard types there too; with
+    nothing focused, digits typed go to the highlighted box."""
+    page = enrol(open_page("tablet"), db, place)
+    number = place["volunteer"].volunteer_no
+    page.keyboard.type(number[:2])  # nothing focused yet: into the number box
+    keys = page.locator(".k-keypad")
+    for digit in number[2:]:
+        keys.locator(f'[data-key="{digit}"]').click()
+    expect(page.locator("#k-number")).to_have_value(number)
+    keys.get_by_role("button", name="確定").click()
+    expect(page.locator("#k-pin")).to_be_focused()
+    keys.locator(f'[data-key="{PIN[0]}"]').click()
+    expect(page.locator("#k-pin")).to_be_focused()  # a tap on a key leaves the focus in the box
+    page.keyboard.type(PIN[1:])
+    expect(page.locator("#k-pin")).to_have_value(PIN)
+    expect(page.locator("#k-number")).to_have_value(number)
+    keys.get_by_role("button", name="確定").click()
+    expect(page.locator(".k-person .k-name")).to_have_text("陳淑芬")
+
+
+def test_a_key_pressed_gives_the_screen_its_full_time_again(open_page, db, place):
+    """The result card goes back to the idle screen after 6 s; any key pressed (not only a
+    touch) starts the 6 s again."""
+    page = open_page("tablet")
+    page.clock.install()
+    enrol(page, db, place)
+    keypad(page, place["volunteer"].volunteer_no)
+    page.get_by_role("button", name="簽到").click()
+    expect(page.locator(".k-result.is-ok")).to_be_visible()
+    page.clock.run_for(4000)
+    page.keyboard.press("Shift")
+    page.clock.run_for(4000)
+    expect(page.locator(".k-result.is-ok")).to_be_visible()  # 8 s in, 4 s after the key
+    page.clock.run_for(2500)
+    expect(page.locator("#k-idle")).to_be_visible()
 
 
 def test_wrong_pin_then_refusal_in_big_clear_text(open_page, db, make, unit, place):
