@@ -79,11 +79,8 @@ def _render(site: Site, source: SessionSource, post_url: str, result=None, statu
     cannot_serve: list = []  # what stops every item: said before the tap
     if current is None and not checked_out_here:  # the check-in form: items, and the one used last here
         items = service_items_for(db.session, site.unit_id)
-        common, by_item = gates.refusals_by_item(db.session, volunteer, site, items, now)
-        blocked = {item_id: problems for item_id, problems in by_item.items() if problems}
-        if common or len(blocked) == len(items):
-            cannot_serve = common or list({(r.code, str(r.params)): r for problems in blocked.values()
-                                           for r in problems}.values())
+        choice = gates.item_choice(db.session, volunteer, site, items, now)
+        blocked, cannot_serve = choice.blocked, choice.cannot_serve
         marks = {item_id: _(", ").join(_(gates.REFUSAL_LABELS[r.code]) for r in problems)
                  for item_id, problems in blocked.items()}
         chosen = next((i for i in items if tried is not None and i.id == tried.id

@@ -260,12 +260,33 @@ def refusals_by_item(session: Session, volunteer: Volunteer, site: Site, items, 
                     for item in items}
 
 
+@dataclass
+class ItemChoice:
+    """What the check-in page says of its service items before the tap (item_choice)."""
+
+    blocked: dict[int, list[Refusal]]  # item id -> what stops that item (its category's training)
+    cannot_serve: list[Refusal]  # what stops every item (status, site, cover, or each item's own)
+
+
+def item_choice(session: Session, volunteer: Volunteer, site: Site, items, when: dt.datetime
+                ) -> ItemChoice:
+    """The items the volunteer cannot serve at `when`, each with why (the page marks them and
+    checkin.default_item passes over them), and, when no item is open to them, every reason
+    once (said before the tap; the tap is still judged and logged by check_in)."""
+    common, by_item = refusals_by_item(session, volunteer, site, items, when)
+    blocked = {item_id: problems for item_id, problems in by_item.items() if problems}
+    cannot_serve = common
+    if not common and items and len(blocked) == len(items):
+        cannot_serve = list({(r.code, str(r.params)): r for problems in blocked.values()
+                             for r in problems}.values())
+    return ItemChoice(blocked, cannot_serve)
+
+
 def blocked_items(session: Session, volunteer: Volunteer, site: Site, items, when: dt.datetime
                   ) -> set[int]:
     """The ids of `items` the volunteer cannot serve at `when` for a reason of the item's own
-    (its category's training, refusals_by_item): what checkin.default_item passes over."""
-    return {item_id for item_id, problems in refusals_by_item(session, volunteer, site, items, when)[1].items()
-            if problems}
+    (item_choice): what checkin.default_item passes over."""
+    return set(item_choice(session, volunteer, site, items, when).blocked)
 
 
 def serving_refusals(session: Session, volunteer: Volunteer, day: dt.date) -> list[Refusal]:
