@@ -182,10 +182,15 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def sign_in(page: Page, email: str, password: str = Factories.PASSWORD, *, expect: str | None = "/") -> Page:
+def sign_in(page: Page, email: str, password: str = Factories.PASSWORD, *, expect: str | None = "/",
+            settle: bool = False) -> Page:
     """Sign in through the real form and wait for the answer; check the browser landed on the
-    path `expect` (None: don't check, e.g. for a wrong password)."""
+    path `expect` (None: don't check, e.g. for a wrong password). `settle`: first wait until the
+    page's own requests are done (the service worker's), whose answers, computed from the cookie
+    before signing in, could land after the sign-in's and put that session back."""
     page.goto("/sign-in")
+    if settle:
+        page.wait_for_load_state("networkidle")
     form = page.locator("main form")
     form.locator("input[name=email]").fill(email)
     form.locator("input[name=password]").fill(password)
