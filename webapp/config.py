@@ -37,8 +37,10 @@ def from_environment(instance_path: Path) -> dict:
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "HOURBOOK_PROXY_COUNT": int(env("HOURBOOK_PROXY_COUNT", "0") or 0),
         "HOURBOOK_LOGIN_LIMIT": env("HOURBOOK_LOGIN_LIMIT", "5 per minute;20 per hour"),
-        # the application forms' limits (README); unset: routes/openings.py's defaults
-        **{name: env(name) for name in ("HOURBOOK_APPLY_LIMIT", "HOURBOOK_APPLY_POST_LIMIT")
+        # the application forms' limits and the applicant's lookup's (README); unset:
+        # routes/openings.py's defaults (the lookup: HOURBOOK_LOGIN_LIMIT)
+        **{name: env(name) for name in ("HOURBOOK_APPLY_LIMIT", "HOURBOOK_APPLY_POST_LIMIT",
+                                        "HOURBOOK_STATUS_LIMIT")
            if env(name)},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from models import openings as op
 from models import recruitment as r
+from models.application_lookup import REFERENCE_MAX, application_status
 from models.base import taipei_date, utcnow
 from models.openings import Opening
 from models.recruitment import InvalidApplication
@@ -265,3 +266,41 @@ def apply_general():
     """An application to the unit without a particular opening (single-unit installations)."""
     unit = _only_unit()
     return _apply(None, unit.id)
+
+
+# --- the applicant's own lookup (查詢報名進度) ------------------------------------------------
+
+def _status_limit() -> str:
+    """Wrong lookups allowed per address: HOURBOOK_STATUS_LIMIT, else the sign-in's limit
+    (HOURBOOK_LOGIN_LIMIT): a reference number is as guessable as a volunteer number, and the
+    birth date is the only secret beside it."""
+    return current_app.config.get("HOURBOOK_STATUS_LIMIT") or current_app.config["HOURBOOK_LOGIN_LIMIT"]
+
+
+class ApplicationLookupForm(FlaskForm):
+    reference_no = StringField(_l("Reference number"), description=_l("As on the thank-you page, like A2026-00017."),
+                               validators=[DataRequired(_l("Enter your reference number.")),
+                                           Length(max=REFERENCE_MAX + 10, message=TOO_LONG)])
+    birth_date = DateField(_l("Birth date"), invalid_value_message=BAD_DATE,
+                           validators=[InputRequired(_l("Enter your birth date."))])
+
+
+@bp.route("/application-status", methods=["GET", "POST"])
+@public
+@limiter.limit(_status_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 200)
+def application_lookup():
+    """Reads only: a lookup writes nothing and is not audited (nothing changes; the rate limit
+    on wrong answers keeps reference numbers from being guessed). A wrong reference number and
+    a wrong birth date get the same answer (400)."""
+    g.no_store = True  # the applicant's application on the page: never cache it
+    form = ApplicationLookupForm()
+    status, not_found = 200, False
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            progress = application_status(db.session, form.reference_no.data, form.birth_date.data)
+            if progress is not None:
+                return render_template("openings/status.html", progress=progress, unit=progress.unit,
+                                       contact=public_contact(db.session, progress.unit))
+            not_found = True
+    return render_template("openings/lookup.html", form=form, not_found=not_found), status
