@@ -19,7 +19,7 @@ def test_each_row_action_is_announced_with_whose_row(db, world, supervisor):
     site, _e, item, vol = world
     a, b, c = (add_session(db, site, item, vol, hours_ago=h) for h in (30, 20, 10))
     page = supervisor.get("/dashboard/").get_data(as_text=True)
-    assert re.search(r'<p class="visually-hidden" role="status" data-announce></p>', page)
+    assert re.search(r'<p class="visually-hidden" aria-live="polite" data-announce></p>', page)
     approved = supervisor.post(f"/dashboard/sessions/{a.id}/approve", {"version": a.version}, hx=True)
     assert approved.headers["HX-Trigger"] == "session-changed"
     said = _announced(approved)
@@ -72,13 +72,14 @@ def test_repeated_buttons_say_whose_row_and_toggles_are_expandable(db, world, su
     add_session(db, site, item, vol, hours_ago=1, open=True)
     page = supervisor.get("/dashboard/").get_data(as_text=True)
     row = re.search(rf'<tr id="session-{s.id}".*?</tr>', page, re.S).group(0)
-    approve = re.search(r'<button type="submit"[^>]*>核准(.*?)</button>', row, re.S).group(1)
-    assert '<span class="visually-hidden"> 陳淑芬 ' in approve
+    approve = re.search(r'<button type="submit"[^>]*>核准</button>', row).group(0)
+    assert 'aria-label="核准 陳淑芬 ' in approve
     for label in ("修改時間", "退回"):
-        button = re.search(rf'<button [^>]*>{label}<span class="visually-hidden"> 陳淑芬', row)
+        button = re.search(rf'<button [^>]*aria-label="{label} 陳淑芬 [^>]*>{label}</button>', row)
         assert button and 'aria-expanded="false"' in button.group(0)
-    checkout = re.search(r'<button [^>]*>代為簽退…', page).group(0)
+    checkout = re.search(r'<button [^>]*>代為簽退…</button>', page, re.S).group(0)
     assert 'aria-expanded="false"' in checkout and 'aria-controls="checkout-' in checkout
+    assert 'aria-label="代為簽退… 陳淑芬"' in checkout
 
 
 def test_the_bulk_confirmation_takes_the_focus(db, world, supervisor):

@@ -37,7 +37,7 @@
   function focusableScrollers(root) {
     var wraps = (root && root.querySelectorAll) ? root.querySelectorAll(".table-wrap") : [];
     Array.prototype.forEach.call(wraps, function (wrap) {
-      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      var scrolls = wrap.scrollWidth > wrap.clientWidth;
       if (scrolls && !wrap.hasAttribute("data-scroller")) {
         var name = scrollerName(wrap);
         wrap.setAttribute("data-scroller", "");
@@ -53,6 +53,8 @@
     });
   }
   focusableScrollers(document);
+  // again once the fonts are in (a table may grow wider then) and when the window changes size
+  window.addEventListener("load", function () { focusableScrollers(document); });
   var resizing = null;
   window.addEventListener("resize", function () {
     clearTimeout(resizing);
