@@ -37,7 +37,8 @@
   function focusableScrollers(root) {
     var wraps = (root && root.querySelectorAll) ? root.querySelectorAll(".table-wrap") : [];
     Array.prototype.forEach.call(wraps, function (wrap) {
-      var scrolls = wrap.scrollWidth > wrap.clientWidth;
+      // (either way: overflow-x: auto makes it scroll up and down too, by a few pixels sometimes)
+      var scrolls = wrap.scrollWidth > wrap.clientWidth || wrap.scrollHeight > wrap.clientHeight;
       if (scrolls && !wrap.hasAttribute("data-scroller")) {
         var name = scrollerName(wrap);
         wrap.setAttribute("data-scroller", "");
@@ -55,11 +56,7 @@
   focusableScrollers(document);
   // again once the fonts are in (a table may grow wider then) and when the window changes size
   window.addEventListener("load", function () { focusableScrollers(document); });
-  var resizing = null;
-  window.addEventListener("resize", function () {
-    clearTimeout(resizing);
-    resizing = setTimeout(function () { focusableScrollers(document); }, 150);
-  });
+  window.addEventListener("resize", function () { focusableScrollers(document); });
   // The menu's "More" (a <details>, which opens without this): closed again by a tap outside
   // it or by Escape (the focus back on its summary), like any menu.
   var more = document.querySelector(".mainnav .more");
