@@ -45,6 +45,13 @@ class StaleRow(VerificationError):
                          who=changed_by)
 
 
+class ReasonRequired(VerificationError):
+    """An action that needs a reason was sent without one (the form marks its reason field)."""
+
+    def __init__(self):
+        super().__init__(N_("A reason is required."))
+
+
 class CountedOnCertificate(VerificationError):
     """Reopening would change hours printed on an issued performance certificate."""
 
@@ -372,7 +379,7 @@ def _require_day_gates(session: Session, volunteer: Volunteer, item: ServiceItem
 def _require_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise VerificationError(N_("A reason is required."))
+        raise ReasonRequired()
     return reason[:500]
 
 
@@ -594,7 +601,7 @@ def waiting_at(session: Session, unit_id: int, site_ids: set[int] | None) -> Wai
     return Waiting(count(None), count(FLAGGED), count(Flag.auto_closed.value))
 
 
-__all__ = ["SupervisorSite", "VerificationError", "StaleRow", "QueueFilter", "approve", "adjust",
+__all__ = ["SupervisorSite", "VerificationError", "StaleRow", "ReasonRequired", "QueueFilter", "approve", "adjust",
            "Change", "MISSING", "history_changes", "HistoryLine", "history_lines", "STAFF",
            "DONE_STATUSES",
            "reject", "rejection_reasons", "reopen", "bulk_approve", "manual_entry", "check_out_by_hand", "credited",

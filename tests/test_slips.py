@@ -506,7 +506,8 @@ def test_my_hours_shows_sessions_totals_and_own_slips_only(app, db, make, unit, 
     assert page.status_code == 200
     assert mine.serial in text and other.serial not in text
     assert "待審核" in text and "已審核" in text
-    assert re.search(r'data-total="all">6 小時 00 分<', text)  # 90 + 150 + 120 minutes
+    # 90 + 150 + 120 minutes (hours and minutes each kept on one line: hours_html)
+    assert re.search(r'data-total="all"><span class="nowrap">6 小時</span> <span class="nowrap">00 分</span><', text)
     # the session waiting for verification says how long it was (it counts once verified)
     assert re.search(r'2026-03-03 09:00–11:30\s*· <span class="nowrap muted">2 小時 30 分</span>', text)
     assert f"/me/slips/{mine.id}.pdf" in text

@@ -231,6 +231,7 @@ def configure_templates(app: Flask) -> None:
     app.jinja_env.filters["local_params"] = i18n.local_params
     app.jinja_env.filters["local"] = i18n.local
     app.jinja_env.filters["hours"] = i18n.duration
+    app.jinja_env.filters["hours_html"] = i18n.duration_html
     app.jinja_env.filters["day"] = i18n.day
     app.jinja_env.filters["nowrap"] = i18n.nowrap
     app.jinja_env.filters["distance"] = lambda m: i18n.nowrap(i18n.distance(m))

@@ -134,6 +134,13 @@ def day(value) -> Markup:
     return nowrap(value.isoformat() if hasattr(value, "isoformat") else value)
 
 
+def duration_html(minutes: int | None) -> Markup:
+    """`duration` for a page: it may break between its hours and its minutes on a narrow screen
+    (a phone zoomed to 200 %), never inside either: "12 h" / "05 min" (the `hours_html` filter)."""
+    words = duration(minutes).split(" ")
+    return Markup(" ").join(nowrap(" ".join(words[i:i + 2])) for i in range(0, len(words), 2))
+
+
 def explain_award_html(e) -> Markup:
     """explain_award for a page: the same words, HTML-escaped, with each date and duration kept
     on one line."""

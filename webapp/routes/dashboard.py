@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,6 +26,7 @@ from models.service import Flag, ServiceItem, ServiceSession, Site, service_item
 from ..forms import date_range_refusal, db_id, local_moment, plain_date
 from ..access import STAFF, roles
 from ..extensions import db
+from ..htmx import announce
 from ..i18n import refusal_text
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -117,6 +119,12 @@ def _version() -> int | None:
     return db_id(raw)
 
 
+# What the dashboard's live region says once a row's action is done (the focus stays on the
+# row's new first control, which says nothing of it): "已核准 王小明 12/06 09:00–12:00".
+_DONE = {v.approve: _l("Approved %(name)s %(times)s"), v.reject: _l("Rejected %(name)s %(times)s"),
+         v.adjust: _l("Times changed: %(name)s %(times)s"), v.reopen: _l("Reopened %(name)s %(times)s")}
+
+
 def _act(session_id: int, action, error_mode: str = "view", **kwargs):
     """Run a verification action; answer with the changed row, or the row and the refusal."""
     s = _session_or_404(session_id)
@@ -129,12 +137,15 @@ def _act(session_id: int, action, error_mode: str = "view", **kwargs):
     except v.VerificationError as exc:
         db.session.rollback()
         return _row(db.session.get(ServiceSession, session_id, populate_existing=True),
-                    mode=error_mode, error=refusal_text(exc), status=400, typed=request.form)
+                    mode=error_mode, error=refusal_text(exc), status=400, typed=request.form,
+                    invalid={"reason"} if isinstance(exc, v.ReasonRequired) else ())
     except PermissionError:
         abort(403)
     db.session.commit()
     body, status = _row(s)
-    return body, status, {"HX-Trigger": "session-changed"}  # the unflagged count follows
+    said = _DONE[action] % {"name": s.volunteer.name_zh,
+                            "times": current_app.jinja_env.filters["session_times"](s)}
+    return body, status, {"HX-Trigger": "session-changed", **announce(said)}  # the unflagged count follows
 
 
 # --- pages and fragments ---------------------------------------------------------------------
@@ -294,6 +305,7 @@ def check_out(session_id: int):
         except v.VerificationError as exc:
             db.session.rollback()
             error = refusal_text(exc)
+            invalid = {"reason"} if isinstance(exc, v.ReasonRequired) else invalid
         except PermissionError:
             abort(403)
     if error:

@@ -15,6 +15,7 @@ from flask import (Blueprint, Response, abort, flash, redirect, render_template,
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, TextAreaField
@@ -33,6 +34,7 @@ from ..access import roles
 from ..downloads import download
 from ..extensions import db
 from ..forms import DateField
+from ..htmx import announce
 from ..printing.slips import slip_doc, slips_pdf
 from .files import upload_root
 from ..i18n import refusal_text
@@ -369,7 +371,10 @@ def index():
         # htmx swaps only 2xx answers: the partials show the form's errors themselves
         target = request.headers.get("HX-Target")
         if target == "issued-slips":  # a page link or the search of the issued list
-            return render_template("slips/_issued_rows.html", **listed)
+            # the rows are not a live region (read again at each key typed): the count alone is said
+            found = listed["issued"].total
+            return (render_template("slips/_issued_rows.html", **listed), 200,
+                    announce(ngettext("%(num)d slip found", "%(num)d slips found", found)))
         if target == "issued":  # the whole list, its filter changed
             return render_template("slips/_issued.html", **listed)
         # the issue form: its card, and the issued list narrowed to its volunteer with it

@@ -17,14 +17,46 @@
       });
     }
   });
-  // Tables that scroll sideways on a phone: reachable and scrollable by keyboard (Tab, arrows).
+  // Tables that scroll sideways (on a phone): reachable and scrollable by keyboard (Tab, arrows),
+  // and named for a screen reader (a region called after the table's caption or heading). Only
+  // those that do scroll, at this width: a table that fits is no stop of the Tab key.
+  function scrollerName(wrap) {
+    var caption = wrap.querySelector("caption");
+    if (caption && caption.textContent.trim()) return {label: caption.textContent.trim()};
+    var section = wrap.closest("[aria-labelledby]");
+    if (section) return {labelledby: section.getAttribute("aria-labelledby")};
+    // else the nearest heading before it, in the page's order
+    for (var node = wrap; node && node !== document.body; node = node.parentElement) {
+      for (var prev = node.previousElementSibling; prev; prev = prev.previousElementSibling) {
+        var headings = /^H[1-6]$/.test(prev.tagName) ? [prev] : prev.querySelectorAll("h1, h2, h3, h4, h5, h6");
+        if (headings.length) return {label: headings[headings.length - 1].textContent.trim()};
+      }
+    }
+    return null;
+  }
   function focusableScrollers(root) {
     var wraps = (root && root.querySelectorAll) ? root.querySelectorAll(".table-wrap") : [];
     Array.prototype.forEach.call(wraps, function (wrap) {
-      if (!wrap.hasAttribute("tabindex")) wrap.setAttribute("tabindex", "0");
+      // (either way: overflow-x: auto makes it scroll up and down too, by a few pixels sometimes)
+      var scrolls = wrap.scrollWidth > wrap.clientWidth || wrap.scrollHeight > wrap.clientHeight;
+      if (scrolls && !wrap.hasAttribute("data-scroller")) {
+        var name = scrollerName(wrap);
+        wrap.setAttribute("data-scroller", "");
+        wrap.setAttribute("tabindex", "0");
+        if (name) {
+          wrap.setAttribute("role", "region");
+          if (name.label) wrap.setAttribute("aria-label", name.label);
+          else wrap.setAttribute("aria-labelledby", name.labelledby);
+        }
+      } else if (!scrolls && wrap.hasAttribute("data-scroller")) {
+        ["data-scroller", "tabindex", "role", "aria-label", "aria-labelledby"].forEach(function (a) { wrap.removeAttribute(a); });
+      }
     });
   }
   focusableScrollers(document);
+  // again once the fonts are in (a table may grow wider then) and when the window changes size
+  window.addEventListener("load", function () { focusableScrollers(document); });
+  window.addEventListener("resize", function () { focusableScrollers(document); });
   // The menu's "More" (a <details>, which opens without this): closed again by a tap outside
   // it or by Escape (the focus back on its summary), like any menu.
   var more = document.querySelector(".mainnav .more");
@@ -145,11 +177,33 @@
     var button = event.target.closest && event.target.closest("[data-print]");
     if (button) window.print();
   });
-  // "Cancel" on a small confirmation panel: just remove the panel.
+  // "Cancel" on a small confirmation panel: just remove the panel, the focus back on the button
+  // that opened it when the panel names it (data-return-focus).
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-dismiss]");
     if (!button) return;
     var panel = button.closest(".panel");
-    if (panel) panel.remove();
+    if (!panel) return;
+    var back = panel.getAttribute("data-return-focus");
+    panel.remove();
+    var opener = back ? document.querySelector(back) : null;
+    if (opener) opener.focus();
+  });
+  // What an action did, said to a screen reader where the focus does not say it (the dashboard:
+  // a row approved): the answer's HX-Trigger-After-Settle {"announce": "..."} into the page's
+  // live region [data-announce]. Emptied first, so the same words twice are said twice.
+  document.addEventListener("announce", function (event) {
+    var box = document.querySelector("[data-announce]");
+    var text = event.detail && event.detail.value;
+    if (!box || !text) return;
+    box.textContent = "";
+    setTimeout(function () { box.textContent = text; }, 100);
+  });
+  // A button that opens a form in place ([aria-expanded="false"], "Check out…"): expanded once
+  // the form is in.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.getAttribute && elt.getAttribute("aria-expanded") === "false" &&
+        document.documentElement.contains(elt)) elt.setAttribute("aria-expanded", "true");
   });
 })();
