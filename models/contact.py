@@ -62,6 +62,21 @@ def phone_problem(value: str | None) -> str | None:
     return None if PHONE_RE.fullmatch(half_width(value)) else PHONE_PROBLEM
 
 
+def tel_uri(value: str | None) -> str:
+    """A phone number as written (0912-345-678, (02) 2700-1234 #12, +886 2 2700 1234) as a
+    tel: link a phone dials: its digits (and a leading +), the extension after a pause (a comma),
+    e.g. tel:0227001234,12. Empty when there are no digits."""
+    text = half_width(value)
+    number, *rest = re.split(r"#|分機|ext\.?|轉", text, maxsplit=1, flags=re.I)
+    extension = rest[0] if rest else ""
+    digits = re.sub(r"[^0-9]", "", number)
+    if not digits:
+        return ""
+    plus = "+" if number.lstrip().startswith("+") else ""
+    extension = re.sub(r"[^0-9]", "", extension)
+    return f"tel:{plus}{digits}" + (f",{extension}" if extension else "")
+
+
 def email_problem(value: str | None) -> str | None:
     """An email address by email-validator's syntax rules (what WTForms' Email() checked on the
     application form): one @, a domain with a dot, no two dots in a row, no reserved domain

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
+from .contact import half_width, phone_problem
 from .base import Base, UTCDateTime, begin_write, utcnow
 from .unit import Category, LegalType, Unit
 from .messages import N_
@@ -122,6 +123,11 @@ def update_profile(session: Session, unit: Unit, actor, *, now: dt.datetime | No
                 raise ProfileError(N_("Use at most %(max)d characters."), field, max=limit)
     if "name" in values and not values["name"]:
         raise ProfileError(N_("Enter the unit's name."), "name")
+    for field in ("phone", "contact_phone"):  # printed on welcome sheets and public pages
+        if values.get(field):
+            if phone_problem(values[field]):
+                raise ProfileError(phone_problem(values[field]), field)
+            values[field] = half_width(values[field])
     profile = profile_of(session, unit.id)
     before = snapshot(unit, profile)
     for field, value in values.items():

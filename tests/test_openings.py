@@ -381,7 +381,7 @@ def test_the_opening_and_the_thank_you_page_say_where_and_how_to_reach_the_unit(
     page = anon.get(f"/openings/{opening.public_id}").get_data(as_text=True)
     assert "臺北市大安區復興南路一段 200 號" in page  # the site's address
     assert 'id="unit-contact"' in page and "王承辦" in page
-    assert '<a href="tel:02-2700-0000">02-2700-0000</a>' in page  # the unit's phone: no contact phone
+    assert '<a href="tel:0227000000">02-2700-0000</a>' in page  # the unit's phone: no contact phone
     assert '<a href="mailto:volunteer@example.tw">' in page
     assert 'id="all-openings" href="/openings"' in page and "所有招募" in page
     thanks = anon.post(f"/openings/{opening.public_id}/apply", good())
@@ -397,3 +397,16 @@ def test_without_contact_details_no_empty_contact_box(anon, db, opening, unit):
     unit.address = unit.phone = ""
     db.commit()
     assert 'id="unit-contact"' not in anon.get(f"/openings/{opening.public_id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("written, link", [
+    ("(02) 2594-3001 #123", "tel:0225943001,123"),  # was tel:(02): the text up to the first space
+    ("02-2700-0000 分機 12", "tel:0227000000,12"),
+    ("+886 2 2700 1234", "tel:+886227001234"),
+    ("０９１２－３４５－６７８", "tel:0912345678"),
+])
+def test_a_phone_as_written_becomes_a_link_a_phone_dials(written, link):
+    from models.contact import tel_uri
+
+    assert tel_uri(written) == link
+

@@ -275,8 +275,13 @@ def test_profile_form_saves_and_refuses_in_words(db, make, unit, admin):
     text = bad.get_data(as_text=True)
     assert "五種" in text and "name@example.tw" in text
     assert fresh(db).scalar(select(func.count()).select_from(UnitProfile)) == 0
-    ok = admin.post("/admin/unit", data)
+    for field in ("phone", "contact_phone"):  # printed on welcome sheets and public pages
+        refused = admin.post("/admin/unit", {**data, field: "abc"})
+        assert refused.status_code == 400 and "0912-345-678" in refused.get_data(as_text=True), field
+        assert fresh(db).scalar(select(func.count()).select_from(UnitProfile)) == 0
+    ok = admin.post("/admin/unit", {**data, "contact_phone": "０９１２－３４５－６７８"})
     assert ok.status_code == 302
+    assert unit_profile.profile_of(fresh(db), unit.id).contact_phone == "0912-345-678"  # half-width
     unit = fresh(db).get(Unit, unit.id)
     assert (unit.name, unit.category.value) == ("財團法人臺北市測試基金會", "comprehensive")
     assert unit_profile.profile_of(db, unit.id).contact_email == "lin@example.tw"

@@ -191,6 +191,7 @@ def asset(filename: str, endpoint: str = "static") -> str:
 def configure_templates(app: Flask) -> None:
     from models.hours import hours_text
     from models.base import TAIPEI, taipei_date, utcnow
+    from models import contact
 
     def taipei(moment, fmt: str = "yyyy-MM-dd HH:mm"):
         if moment is None:
@@ -234,6 +235,7 @@ def configure_templates(app: Flask) -> None:
     app.jinja_env.filters["hours_html"] = i18n.duration_html
     app.jinja_env.filters["day"] = i18n.day
     app.jinja_env.filters["nowrap"] = i18n.nowrap
+    app.jinja_env.filters["tel_uri"] = contact.tel_uri
     app.jinja_env.filters["distance"] = lambda m: i18n.nowrap(i18n.distance(m))
     # on a page, thousands grouped like durations (3,000 小時); files keep hours_text's plain number
     app.jinja_env.filters["decimal_hours"] = lambda minutes: "{:,}".format(
