@@ -236,6 +236,16 @@ def tablet_identify(kiosk):
         kiosks.mark_seen(kiosk, now)
         db.session.commit()
         return _locked(request.form.get("number", ""), locked.until)
+    except kiosks.NoPin as none:
+        # Staff see who was stopped (an imported volunteer who never set a PIN, say)
+        checkin.record_refusal(db.session, volunteer=none.volunteer, site=kiosk.site,
+                               action=_next_action(none.volunteer), source=SessionSource.kiosk_keypad,
+                               code="no_pin", now=now, device_id=kiosk.id)
+        kiosks.mark_seen(kiosk, now)
+        db.session.commit()
+        return _message(_("Number %(number)s has no PIN yet. Set one on your phone (My QR card), "
+                          "or scan your QR card; the staff can help.",
+                          number=none.volunteer.volunteer_no), 422)
     except kiosks.WrongPin as wrong:
         kiosks.mark_seen(kiosk, now)
         db.session.commit()  # the PIN failure counter
@@ -360,6 +370,8 @@ def tablet_sync(kiosk):
         volunteer, code = locked.volunteer, "pin_locked"
     except kiosks.WrongPin as wrong:
         volunteer, code = wrong.volunteer, "wrong_pin_offline"
+    except kiosks.NoPin as none:
+        volunteer, code = none.volunteer, "no_pin"
     if volunteer is None:
         code = "unknown_volunteer"
     kiosks.mark_seen(kiosk, now)

@@ -73,6 +73,8 @@ REFUSALS = {
                             "nothing was recorded. Please ask the staff."),
     "unknown_volunteer": N_("The card or volunteer number used at the kiosk while it was offline "
                             "is not known here, so nothing was recorded. Please ask the staff."),
+    "no_pin": N_("This volunteer number has no PIN yet, so nothing was recorded. Set a PIN on "
+                 "your phone, or scan your QR card; the staff can help."),
 }
 
 # The same refusals in a few words, for the supervisor's list of who was turned away.
@@ -92,6 +94,7 @@ REFUSAL_LABELS = {
     "pin_locked": N_("Number locked after wrong PINs"),
     "wrong_pin_offline": N_("Wrong PIN at the kiosk while offline"),
     "unknown_volunteer": N_("Unknown card or number at the kiosk while offline"),
+    "no_pin": N_("No PIN set for the number"),
 }
 
 

@@ -272,6 +272,15 @@ class WrongPin(Exception):
         self.tries_left = tries_left
 
 
+class NoPin(Exception):
+    """A volunteer's number whose volunteer has set no PIN yet (an imported volunteer, say):
+    no PIN can be right, and nothing is counted towards a lock-out."""
+
+    def __init__(self, volunteer: Volunteer):
+        super().__init__("no PIN set")
+        self.volunteer = volunteer
+
+
 def pin_tries_left(volunteer: Volunteer) -> int:
     """Wrong PINs in a row the number may still take: the one that uses the last locks it
     (PIN_MAX_FAILURES in a row lock it for PIN_LOCK)."""
@@ -282,7 +291,8 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
                      now: dt.datetime) -> Volunteer | None:
     """Volunteer number + PIN: the volunteer, or None when no volunteer has the number. A wrong
     PIN raises WrongPin; PIN_MAX_FAILURES of them in a row lock the number for PIN_LOCK, and
-    that attempt and every one while it lasts raise PinLocked (the caller commits the count).
+    that attempt and every one while it lasts raise PinLocked (the caller commits the count);
+    a number whose volunteer has no PIN raises NoPin.
     The lock stops the keypad only: the volunteer's QR card and phone still work, and staff can
     lift it (`unlock_pin`)."""
     begin_write(session)
@@ -291,6 +301,8 @@ def volunteer_by_pin(session: Session, unit_id: int, number: str, pin: str,
         return None
     if volunteer.pin_locked_until and now < volunteer.pin_locked_until:
         raise PinLocked(volunteer.pin_locked_until, volunteer)
+    if volunteer.pin_hash is None:
+        raise NoPin(volunteer)
     if volunteer.check_pin(pin or ""):
         volunteer.pin_failures = 0
         volunteer.pin_locked_until = None

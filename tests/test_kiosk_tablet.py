@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from models import kiosk as kiosks
 from models.audit import AuditEntry
-from models.base import utcnow
+from models.base import taipei_date, utcnow
 from models.checkin import CheckinEvent, Outcome
 from models.kiosk import KioskDevice, check_presence_token, identity_ticket
 from models.people import VolunteerStatus
@@ -835,3 +835,24 @@ def test_kiosk_service_time_agrees_with_the_times_shown(db, world, tablet, monke
     assert seconds_in and seconds_in.group(1).endswith(":50") and seconds_in.group(2).endswith(":10")
     [s] = sessions(db)
     assert s.elapsed_minutes(checked_out) == 6
+
+
+def test_a_number_with_no_pin_is_told_so_not_wrong_pin(db, make, unit, world, tablet):
+    """An imported volunteer who never set a PIN typed their number and any PIN: the kiosk said
+    "Wrong PIN: 4 more tries left" and counted towards locking the number."""
+    from models.refusal_log import refused_attempts
+
+    bare = make.volunteer(unit, name_zh="王未設", insured=True)
+    db.commit()
+    screen = tablet.identify_keypad(bare, pin="2580", headers=EN)
+    text = screen.get_data(as_text=True)
+    assert screen.status_code == 422 and f"Number {bare.volunteer_no} has no PIN yet" in text
+    assert "Wrong PIN" not in text
+    db.expire_all()
+    assert db.get(type(bare), bare.id).pin_failures == 0
+    [line] = refused_attempts(db, unit.id, taipei_date(utcnow()))
+    assert line.volunteer.id == bare.id and line.refusal_code == "no_pin"
+    # offline, the same: refused in words, never a session
+    answer = tablet.sync(**offline_event(bare, "k-nopin", card=False))
+    assert answer.json["outcome"] == "refused" and answer.json["refusal"] == "no_pin"
+    assert db.scalar(select(func.count(ServiceSession.id)).where(ServiceSession.volunteer_id == bare.id)) == 0
