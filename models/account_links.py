@@ -73,7 +73,7 @@ def token_hash(token: str) -> str:
 
 
 def create_set_password_link(session: Session, user: User, actor: User | None,
-                             now: dt.datetime) -> str:
+                             now: dt.datetime, *, actor_label: str = "system") -> str:
     """A new link for `user` (older unused links stop working). Returns the token; only its
     sha256 is stored."""
     begin_write(session)
@@ -87,7 +87,7 @@ def create_set_password_link(session: Session, user: User, actor: User | None,
     session.flush()
     audit.record(session, action="create_set_password_link", entity="set_password_link",
                  entity_id=link.id, actor=actor, unit_id=user.unit_id,
-                 actor_label=None if actor else "system",
+                 actor_label=None if actor else actor_label,
                  after={"user_id": user.id, "expires_at": link.expires_at.isoformat()}, now=now)
     return token
 
@@ -336,16 +336,17 @@ def sign_in_link(session: Session, volunteer: Volunteer, actor: User,
     return volunteer.user, create_set_password_link(session, volunteer.user, actor, now)
 
 
-def staff_sign_in_link(session: Session, user: User, actor: User, now: dt.datetime) -> str:
+def staff_sign_in_link(session: Session, user: User, actor: User | None,
+                       now: dt.datetime) -> str:
     """A new one-time link for a supervisor's (or admin's) account: a lost or expired sheet, or
-    a forgotten password. Older unused links stop working. Active accounts only. Audited
-    (create_set_password_link)."""
+    a forgotten password (actor None: `hourbook users link`). Older unused links stop working.
+    Active accounts only. Audited (create_set_password_link)."""
     if user.role == Role.volunteer:
         raise ValueError("a volunteer's link is sign_in_link")
     if not user.active:
         raise AccountSetupError(N_("%(name)s is deactivated: reactivate the account first."),
                                 name=user.name)
-    return create_set_password_link(session, user, actor, now)
+    return create_set_password_link(session, user, actor, now, actor_label="cli")
 
 
 class NothingToChange(AccountSetupError):
