@@ -73,7 +73,7 @@ def token_hash(token: str) -> str:
 
 
 def create_set_password_link(session: Session, user: User, actor: User | None,
-                             now: dt.datetime) -> str:
+                             now: dt.datetime, *, actor_label: str = "system") -> str:
     """A new link for `user` (older unused links stop working). Returns the token; only its
     sha256 is stored."""
     begin_write(session)
@@ -87,7 +87,7 @@ def create_set_password_link(session: Session, user: User, actor: User | None,
     session.flush()
     audit.record(session, action="create_set_password_link", entity="set_password_link",
                  entity_id=link.id, actor=actor, unit_id=user.unit_id,
-                 actor_label=None if actor else "system",
+                 actor_label=None if actor else actor_label,
                  after={"user_id": user.id, "expires_at": link.expires_at.isoformat()}, now=now)
     return token
 
@@ -102,6 +102,18 @@ def account_set_up_at(session: Session, user: User) -> dt.datetime | None:
     """When `user` last used a set-password link (set up their account), or None: never."""
     return session.scalar(select(func.max(SetPasswordLink.used_at)).where(
         SetPasswordLink.user_id == user.id))
+
+
+def account_states(session: Session, users: list[User]) -> dict[int, str]:
+    """Each account's state for the team page: "deactivated", "waiting" (it has had set-password
+    links and used none: the person has not set a password yet) or "active". An account made on
+    the command line (its password set there) or the demo's has no link and is active."""
+    ids = [u.id for u in users]
+    rows = dict(session.execute(select(SetPasswordLink.user_id, func.count(SetPasswordLink.used_at))
+                                .where(SetPasswordLink.user_id.in_(ids))
+                                .group_by(SetPasswordLink.user_id)).all()) if ids else {}
+    return {u.id: "deactivated" if not u.active else "waiting" if rows.get(u.id) == 0 else "active"
+            for u in users}
 
 
 def _email_taken(session: Session, email: str) -> bool:
@@ -322,6 +334,50 @@ def sign_in_link(session: Session, volunteer: Volunteer, actor: User,
     if volunteer.user is None:
         return create_account(session, volunteer, actor, now)
     return volunteer.user, create_set_password_link(session, volunteer.user, actor, now)
+
+
+def staff_sign_in_link(session: Session, user: User, actor: User | None,
+                       now: dt.datetime) -> str:
+    """A new one-time link for a supervisor's (or admin's) account: a lost or expired sheet, or
+    a forgotten password (actor None: `hourbook users link`). Older unused links stop working.
+    Active accounts only. Audited (create_set_password_link)."""
+    if user.role == Role.volunteer:
+        raise ValueError("a volunteer's link is sign_in_link")
+    if not user.active:
+        raise AccountSetupError(N_("%(name)s is deactivated: reactivate the account first."),
+                                name=user.name)
+    return create_set_password_link(session, user, actor, now, actor_label="cli")
+
+
+class NothingToChange(AccountSetupError):
+    """The account is already active (or already deactivated)."""
+
+
+def set_staff_active(session: Session, user: User, actor: User | None, active: bool,
+                     now: dt.datetime) -> None:
+    """Deactivate a supervisor who left (or reactivate one who is back). A deactivated account
+    cannot sign in, its open sessions end (a new session token: load_user refuses it anyway)
+    and its unused set-password links stop; its history stays. Nobody deactivates their own
+    account. Audited."""
+    begin_write(session)
+    if user.role == Role.volunteer:
+        raise ValueError("a volunteer leaves through their status (exit)")
+    if actor is not None and actor.id == user.id:
+        raise AccountSetupError(N_("You cannot deactivate your own account."))
+    if user.active == active:
+        raise NothingToChange(N_("%(name)s is already active.") if active
+                              else N_("%(name)s is already deactivated."), name=user.name)
+    user.active = active
+    if not active:
+        user.session_token = secrets.token_hex(16)
+        for link in session.scalars(select(SetPasswordLink).where(
+                SetPasswordLink.user_id == user.id, SetPasswordLink.used_at.is_(None))):
+            link.expires_at = min(link.expires_at, now)
+    session.flush()
+    audit.record(session, action="user_reactivate" if active else "user_deactivate",
+                 entity="user", entity_id=user.id, actor=actor, unit_id=user.unit_id,
+                 actor_label=None if actor else "cli", before={"active": not active},
+                 after={"active": active}, now=now)
 
 
 def usable_link(session: Session, token: str, now: dt.datetime) -> SetPasswordLink:

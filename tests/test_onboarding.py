@@ -15,7 +15,7 @@ from models.unit import Category, LegalType, Unit
 
 def test_cli_creates_a_unit_then_its_first_admin(app, db):
     runner = app.test_cli_runner()
-    no_unit = runner.invoke(args=["users", "create", "--role", "admin", "--email", "a@school.tw",
+    no_unit = runner.invoke(args=["users", "create", "--name", "陳承辦", "--role", "admin", "--email", "a@school.tw",
                                   "--password", "first-admin-2026"])
     assert no_unit.exit_code != 0 and "hourbook units create" in no_unit.output
 
@@ -51,7 +51,7 @@ def test_cli_refuses_a_unit_that_may_not_be_one(app, db):
                                 "--category", "comprehensive"])
     assert blank.exit_code == 1 and "name" in blank.output
     assert db.scalar(select(Unit)) is None
-    missing = runner.invoke(args=["users", "create", "--role", "admin", "--email", "x@y.tw",
+    missing = runner.invoke(args=["users", "create", "--name", "陳承辦", "--role", "admin", "--email", "x@y.tw",
                                   "--unit-id", "999", "--password", "first-admin-2026"])
     assert missing.exit_code == 1 and "no unit 999" in missing.output
 
@@ -61,19 +61,84 @@ def test_cli_keeps_the_account_rules_of_the_pages(app, db, unit):
     email rule (account_links.check_password, check_sign_in_email): it took any password, even
     one character, and any text as an email."""
     runner = app.test_cli_runner()
-    short = runner.invoke(args=["users", "create", "--role", "admin", "--email", "a@school.tw",
+    short = runner.invoke(args=["users", "create", "--name", "陳承辦", "--role", "admin", "--email", "a@school.tw",
                                 "--password", "abc"])
     assert short.exit_code == 1 and "at least 8" in short.output
-    not_email = runner.invoke(args=["users", "create", "--role", "supervisor", "--email",
+    not_email = runner.invoke(args=["users", "create", "--name", "林督導", "--role", "supervisor", "--email",
                                     "chen", "--password", "long-enough-2026"])
     assert not_email.exit_code == 1 and "email address" in not_email.output
     assert db.scalar(select(User).where(User.role != Role.volunteer)) is None
-    ok = runner.invoke(args=["users", "create", "--role", "admin", "--email", " A@School.tw ",
+    ok = runner.invoke(args=["users", "create", "--name", "陳承辦", "--role", "admin", "--email", " A@School.tw ",
                              "--password", "long-enough-2026"])
     assert ok.exit_code == 0, ok.output
-    again = runner.invoke(args=["users", "create", "--role", "supervisor", "--email",
+    again = runner.invoke(args=["users", "create", "--name", "林督導", "--role", "supervisor", "--email",
                                 "a@school.tw", "--password", "long-enough-2026"])
     assert again.exit_code == 1 and "already has an account" in again.output
+
+
+def test_cli_first_admin_has_a_name_asked_for_when_not_given(app, db, unit, admin):
+    """The first admin had no name: the home page greeted their email and slips printed it as
+    the issuer (核發人)."""
+    runner = app.test_cli_runner()
+    asked = runner.invoke(args=["users", "create", "--role", "admin", "--email", "b@school.tw",
+                                "--password", "long-enough-2026"], input="  王承辦  \n")
+    assert asked.exit_code == 0, asked.output
+    assert "Name" in asked.output and "created admin b@school.tw (王承辦)" in asked.output
+    blank = runner.invoke(args=["users", "create", "--role", "admin", "--email", "c@school.tw",
+                                "--name", "   ", "--password", "long-enough-2026"])
+    assert blank.exit_code == 1 and "--name" in blank.output
+    db.rollback()
+    user = db.scalar(select(User).where(User.email == "b@school.tw"))
+    assert user.display_name == "王承辦" and db.scalar(select(User).where(User.email == "c@school.tw")) is None
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "user_create",
+                                                AuditEntry.entity_id == user.id)).one()
+    assert entry.after_data()["name"] == "王承辦" and entry.actor_label == "cli"
+    from tests.conftest import HttpUser
+    person = HttpUser(app.test_client())
+    assert person.sign_in("b@school.tw", "long-enough-2026").status_code == 302
+    home = person.get("/").get_data(as_text=True)
+    assert "王承辦" in home and "b@school.tw" not in home.split("<main")[1]
+
+
+def test_cli_link_for_a_forgotten_admin_password(app, db, make, unit, monkeypatch):
+    """The only admin forgot their password: `hourbook users link` prints a new one-time link
+    (the older unused ones stop), with HOURBOOK_BASE_URL in front like the mail's links."""
+    from tests.conftest import HttpUser
+
+    admin = make.user(unit, role="admin", email="boss@school.tw")
+    runner = app.test_cli_runner()
+    monkeypatch.setitem(app.config, "HOURBOOK_BASE_URL", "https://hours.school.tw")
+    first = runner.invoke(args=["users", "link", "--email", " Boss@School.tw "])
+    assert first.exit_code == 0, first.output
+    old = first.stdout.strip().splitlines()[-1]
+    assert old.startswith("https://hours.school.tw/welcome/")
+    second = runner.invoke(args=["users", "link", "--email", "boss@school.tw"])
+    new = second.stdout.strip().splitlines()[-1]
+    assert new != old and "14 days" in second.output
+    client = app.test_client()
+    assert client.get(old.removeprefix("https://hours.school.tw")).status_code == 410
+    path = new.removeprefix("https://hours.school.tw")
+    person = HttpUser(app.test_client())
+    person.refresh_token(path)
+    assert person.post(path, {"password": "new boss pass 2026", "confirm": "new boss pass 2026"}
+                       ).status_code == 302
+    assert HttpUser(app.test_client()).sign_in("boss@school.tw", "new boss pass 2026").status_code == 302
+    entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "create_set_password_link")).all()
+    assert [(e.after_data()["user_id"], e.actor_label) for e in entries] == [(admin.id, "cli")] * 2
+    db.rollback()
+    # no base URL: the path, and a word about it
+    monkeypatch.setitem(app.config, "HOURBOOK_BASE_URL", "")
+    bare = runner.invoke(args=["users", "link", "--email", "boss@school.tw"])
+    assert bare.exit_code == 0 and bare.stdout.strip().startswith("/welcome/")
+    assert "HOURBOOK_BASE_URL" in bare.output
+    # nobody, a volunteer, a deactivated account: refused
+    assert "no account" in runner.invoke(args=["users", "link", "--email", "x@y.tw"]).output
+    db.rollback()
+    vol = make.user(unit, role="volunteer")
+    assert runner.invoke(args=["users", "link", "--email", vol.email]).exit_code == 1
+    gone = make.user(unit, role="supervisor", active=False)
+    refused = runner.invoke(args=["users", "link", "--email", gone.email])
+    assert refused.exit_code == 1 and "deactivated" in refused.output
 
 
 # --- service items: a new unit adds its own -------------------------------------------------

@@ -235,7 +235,7 @@ def test_password_change_refuses_trivial_passwords(app, make, admin):
 
 def test_cli_refuses_a_trivial_password(app, db, unit):
     runner = app.test_cli_runner()
-    weak = runner.invoke(args=["users", "create", "--role", "admin", "--email", "a@school.tw",
+    weak = runner.invoke(args=["users", "create", "--name", "陳承辦", "--role", "admin", "--email", "a@school.tw",
                                "--password", "password"])
     assert weak.exit_code == 1 and "too easy" in weak.output
     assert db.scalar(select(User).where(User.email == "a@school.tw")) is None

@@ -18,6 +18,13 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
+def base_url_link(path: str) -> str:
+    """An address on this site for mail and command output (no request to take it from):
+    HOURBOOK_BASE_URL + path, or "" when it is not set."""
+    base = current_app.config.get("HOURBOOK_BASE_URL", "")
+    return base + path if base else ""
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
@@ -118,10 +125,11 @@ def users_group():
     pass
 
 
-@users_group.command("create", help="Create a sign-in account (asks for the password).")
+@users_group.command("create", help="Create a sign-in account (asks for the name and the password).")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--email", required=True)
-@click.option("--name", default="")
+@click.option("--name", prompt="Name (greets them on the home page; printed on hour slips)",
+              help="The person's name, as the home page greets them and hour slips print it.")
 @click.option("--unit-id", type=int, default=None, help="Defaults to the only unit.")
 @click.password_option()
 @with_appcontext
@@ -136,7 +144,10 @@ def users_create(role, email, name, unit_id, password):
         account_links.check_password(password)
     except account_links.AccountSetupError as error:
         raise click.ClickException(error.message % error.params) from None
-    if len(name.strip()) > account_links.STAFF_NAME_MAX:
+    name = (name or "").strip()
+    if not name:
+        raise click.ClickException("give the person's name (--name)")
+    if len(name) > account_links.STAFF_NAME_MAX:
         raise click.ClickException(f"use at most {account_links.STAFF_NAME_MAX} characters "
                                    "for the name")
     if unit_id is None:
@@ -152,14 +163,49 @@ def users_create(role, email, name, unit_id, password):
         raise click.ClickException(f"no unit {unit_id} (`hourbook units list` shows them)")
     if role == Role.volunteer.value:
         raise click.ClickException("volunteers get their accounts when they are accepted")
-    user = User(unit_id=unit_id, email=email, display_name=name.strip(), role=Role(role))
+    user = User(unit_id=unit_id, email=email, display_name=name, role=Role(role))
     user.set_password(password)
     session.add(user)
     session.flush()
     audit.record(session, action="user_create", entity="user", entity_id=user.id,
-                 actor_label="cli", unit_id=unit_id, after={"email": email, "role": role})
+                 actor_label="cli", unit_id=unit_id,
+                 after={"email": email, "role": role, "name": name})
     session.commit()
-    click.echo(f"created {role} {email}")
+    click.echo(f"created {role} {email} ({name})")
+
+
+@users_group.command("link", help="Print a new one-time set-password link for a staff account "
+                                  "(a forgotten password with no other admin to make one). Older "
+                                  "unused links stop working.")
+@click.option("--email", required=True)
+@with_appcontext
+def users_link(email):
+    from flask import url_for
+
+    from models import account_links
+    from models.base import utcnow
+
+    session = db.session
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no account with the email {email.strip()}")
+    if user.role == Role.volunteer:
+        raise click.ClickException("a volunteer's new link is made by the unit's admin "
+                                   "(the volunteer's status page)")
+    try:
+        token = account_links.staff_sign_in_link(session, user, None, utcnow())
+    except account_links.AccountSetupError as error:
+        raise click.ClickException(error.message % error.params) from None
+    session.commit()
+    with current_app.test_request_context("/"):
+        path = url_for("account_setup.welcome", token=token)
+    link = base_url_link(path)
+    if not link:
+        click.echo("HOURBOOK_BASE_URL is not set: put this site's address in front of the path",
+                   err=True)
+    click.echo(link or path)
+    click.echo(f"it works once, for {account_links.LINK_DAYS} days (older links stop working)",
+               err=True)
 
 
 def main() -> None:

@@ -17,13 +17,8 @@ from models.base import taipei_date, utcnow
 from models.unit import Unit
 
 from . import i18n, mail
-from .cli import counted
+from .cli import base_url_link as _link, counted
 from .extensions import db
-
-
-def _link(path: str) -> str:
-    base = current_app.config.get("HOURBOOK_BASE_URL", "")
-    return base + path if base else ""
 
 
 def _locale(user) -> str:

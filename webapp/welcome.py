@@ -1,7 +1,8 @@
 """The one-time set-password link handed to a volunteer (models.account_links): as a printable
 sheet with a QR code (the unit may have no mail server) and, when mail is set up, by email.
-Used when an applicant is accepted (routes/recruitment.py) and when an admin gives a volunteer
-who forgot their password a new link (routes/evaluation.py, the volunteer's status page)."""
+Used when an applicant is accepted (routes/recruitment.py), when an admin gives a volunteer
+who forgot their password a new link (the volunteer's status page), and for a supervisor's
+account: when it is made and for a new sheet (routes/team.py; `staff`)."""
 from __future__ import annotations
 
 import base64
@@ -41,7 +42,12 @@ def send_link_email(user: User, link: str, *, again: bool = False,
         settings = mail.settings(current_app.config)
     except mail.MailNotConfigured:
         return False
-    if staff:
+    if staff and again:
+        subject = _("Hourbook: a new link to set your password")
+        body = _("Hello %(name)s,\n\nYour unit made a new sign-in link for your supervisor's account. "
+                 "Open it within %(days)d days to set a new password (it works once):\n\n%(link)s\n",
+                 name=name, days=LINK_DAYS, link=link)
+    elif staff:
         subject = _("Hourbook: set your password")
         body = _("Hello %(name)s,\n\nYour unit gave you a supervisor's account in Hourbook. Open "
                  "this link within %(days)d days to set your password (it works once):\n\n%(link)s\n",
@@ -75,5 +81,5 @@ def welcome_sheet(token: str, user: User, *, again: bool = False, staff: bool = 
             "link": link, "qr": qr_data_uri(link), "email": user.email, "name": user.name,
             "sign_in_name": user.sign_in_name, "real_email": user.has_real_email,
             "volunteer_no": user.volunteer.volunteer_no if user.volunteer else None,
-            "again": again, "emailed": send_link_email(user, link, again=again, staff=staff),
+            "again": again, "staff": staff, "emailed": send_link_email(user, link, again=again, staff=staff),
             "days": LINK_DAYS}

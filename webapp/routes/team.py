@@ -30,10 +30,12 @@ def _supervisors() -> list[User]:
         User.unit_id == current_user.unit_id, User.role == Role.supervisor).order_by(User.display_name, User.id)))
 
 
-def _index(*, welcome=None, error=None, name="", email="", status=200):
+def _index(*, welcome=None, error=None, name="", email="", status=200, row_error=None):
     supervisors = _supervisors()
     assigned = {s.id: v.supervised_site_ids(db.session, s) or set() for s in supervisors}
+    states = links.account_states(db.session, supervisors)
     return render_template("team/index.html", supervisors=supervisors, assigned=assigned,
+                           states=states, row_error=row_error,
                            sites=sites_of(db.session, current_user.unit_id),
                            unit=db.session.get(Unit, current_user.unit_id), roundings=list(Rounding),
                            welcome=welcome, error=error, name=name, email=email), status
@@ -64,12 +66,56 @@ def add_supervisor():
     return _index(welcome=welcome_sheet(token, user, staff=True))
 
 
-@bp.route("/supervisors/<int:user_id>/sites", methods=["POST"])
-@admins
-def supervisor_sites(user_id: int):
+def _supervisor_or_404(user_id: int) -> User:
     supervisor = db.session.get(User, user_id)
     if supervisor is None or supervisor.unit_id != current_user.unit_id or supervisor.role != Role.supervisor:
         abort(404)
+    return supervisor
+
+
+@bp.route("/supervisors/<int:user_id>/sign-in-link", methods=["POST"])
+@admins
+def supervisor_link(user_id: int):
+    """A new sign-in sheet for a supervisor (a lost or expired one, a forgotten password):
+    older unused links stop working."""
+    supervisor = _supervisor_or_404(user_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        token = links.staff_sign_in_link(db.session, supervisor, db.session.get(User, current_user.id),
+                                         utcnow())
+    except links.AccountSetupError as error:
+        db.session.rollback()
+        return _index(row_error=(supervisor.id, refusal_text(error)), status=409)
+    db.session.commit()
+    g.no_store = True  # the page holds a one-time link
+    return _index(welcome=welcome_sheet(token, supervisor, again=True, staff=True))
+
+
+@bp.route("/supervisors/<int:user_id>/active", methods=["POST"])
+@admins
+def supervisor_active(user_id: int):
+    """Deactivate a supervisor who left (active=0), or reactivate one (active=1)."""
+    supervisor = _supervisor_or_404(user_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    try:
+        links.set_staff_active(db.session, supervisor, db.session.get(User, current_user.id),
+                               active, utcnow())
+    except links.AccountSetupError as error:
+        db.session.rollback()
+        return _index(row_error=(supervisor.id, refusal_text(error)), status=409)
+    db.session.commit()
+    flash(_("%(name)s can sign in again.", name=supervisor.name) if active else
+          _("%(name)s is deactivated: they can no longer sign in.", name=supervisor.name), "success")
+    return redirect(url_for("team.index"))
+
+
+@bp.route("/supervisors/<int:user_id>/sites", methods=["POST"])
+@admins
+def supervisor_sites(user_id: int):
+    supervisor = _supervisor_or_404(user_id)
     ids = {db_id(x) for x in request.form.getlist("site") if db_id(x) is not None}
     v.assign_sites(db.session, supervisor, ids, db.session.get(User, current_user.id), utcnow())
     db.session.commit()
