@@ -270,16 +270,17 @@ def logo_bytes(session: Session, unit_id: int, root) -> bytes | None:
 
 
 def supervisors(session: Session, unit_id: int) -> list[tuple]:
-    """The unit's supervisors (督導) with the names of the sites each one supervises (each a
-    messages.Named: the Chinese name, carrying the English one)."""
+    """The unit's active supervisors (督導; one deactivated on the team page has left) with the
+    names of the sites each one supervises (each a messages.Named: the Chinese name, carrying
+    the English one)."""
     from .messages import Named
     from .people import Role, User
     from .service import Site
     from .verification import SupervisorSite
 
     users = list(session.scalars(select(User).where(
-        User.unit_id == unit_id, User.role == Role.supervisor).order_by(User.display_name,
-                                                                        User.id)))
+        User.unit_id == unit_id, User.role == Role.supervisor, User.active.is_(True))
+        .order_by(User.display_name, User.id)))
     sites: dict[int, list[Named]] = {u.id: [] for u in users}
     if users:
         rows = session.execute(select(SupervisorSite.user_id, Site)

@@ -262,8 +262,11 @@ def test_profile_form_saves_and_refuses_in_words(db, make, unit, admin):
     site = make.site(unit, name_zh="大安據點")
     db.add(SupervisorSite(user_id=supervisor_user.id, site_id=site.id))
     db.commit()
+    gone = make.user(unit, role="supervisor", display_name="林離職")
+    gone.active = False  # deactivated on the team page: no longer the unit's supervisor
+    db.commit()
     page = admin.get("/admin/unit").get_data(as_text=True)
-    assert "陳督導" in page and "大安據點" in page
+    assert "陳督導" in page and "大安據點" in page and "林離職" not in page
     assert "經政府立案團體" in page  # the five kinds, in Chinese
     data = {"name": "財團法人臺北市測試基金會", "legal_type": "juridical_person",
             "category": "comprehensive", "registration_no": "北市社字第123號",

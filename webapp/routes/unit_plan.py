@@ -352,7 +352,7 @@ def _document(plan: ServicePlan, version, kind: str) -> Response:
     """The plan version as a PDF (kind "pdf") or a Word file ("docx"), ready to file."""
     unit = _unit()
     profile = unit_profile.profile_of(db.session, unit.id)
-    names = [u.name for u, _sites in unit_profile.supervisors(db.session, unit.id) if u.active]
+    names = [u.name for u, _sites in unit_profile.supervisors(db.session, unit.id)]
     logo = unit_profile.logo_bytes(db.session, unit.id, upload_root())
     doc = plan_doc(unit, profile, names, plan, version, logo, printed_on=taipei_date(utcnow()))
     if kind == "docx":
