@@ -16,7 +16,7 @@ from . import audit
 from .audit import AuditEntry
 from .base import TAIPEI, Base, begin_write, taipei_date, taipei_day_bounds
 from .certificates import counted_on
-from .checkin import overlapping_session
+from .checkin import SHORT_SESSION_MINUTES, overlapping_session
 from .gates import dated_refusals, gate_refusals
 from .hours import hours_text
 from .messages import N_, Refused
@@ -450,6 +450,9 @@ def adjust(session: Session, session_id: int, actor: User, now: dt.datetime, *,
     s.status = SessionStatus.closed
     s.credited_minutes = 0
     s.add_flag(Flag.edited)
+    # "Short" says what the times say: set to 09:00-11:30, a 28-second check-in is no longer short
+    s.flags = (s.flags_with(Flag.short) if s.elapsed_minutes(now) < SHORT_SESSION_MINUTES
+               else s.flags_without(Flag.short))
     session.flush()
     audit.record(session, action="adjust", entity="service_session", entity_id=s.id, actor=actor,
                  before=before, after={**s.snapshot(), "persons_served": s.persons_served,

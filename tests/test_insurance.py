@@ -121,6 +121,13 @@ def test_group_cover_is_for_record_book_holders_only(admin, make, unit, db):
     assert response.status_code == 400
     assert "以下志工尚未取得紀錄冊：陳淑芬" in response.get_data(as_text=True)
     assert cover_count(db) == 0
+    other = make.volunteer(unit, name_zh="王大明")
+    db.commit()
+    english = admin.post("/admin/insurance/covers/bulk", {  # names joined in the reader's language
+        "volunteers": [str(without.id), str(other.id)], "kind": "group", "insurer": "衛福部團體意外險",
+        "policy_no": "MOHW-115", "starts_on": d(0).isoformat(), "ends_on": d(364).isoformat()},
+        headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"陳淑芬 ({without.volunteer_no}), 王大明 ({other.volunteer_no})" in english and "、" not in english
     cover = insurance.add_cover(db, without, CoverKind.commercial, "國泰產險", "C-1", d(0), d(364),
                                 admin.user)
     db.commit()

@@ -82,6 +82,22 @@ def test_adjust_requires_reason_and_valid_times(db, make, unit, setup):
     assert Flag.edited.value in s.flag_set and s.status == SessionStatus.closed
 
 
+def test_adjusted_times_decide_whether_the_session_is_short(db, setup):
+    """A 28-second check-in set to 09:00-11:30 still said "Short" beside 2 h 30 min."""
+    site, item, vol, admin, sup = setup
+    start = NOW - dt.timedelta(hours=5)
+    s = closed(db, site, item, vol, start, 0, flags=Flag.short.value)
+    v.adjust(db, s.id, sup, NOW, checked_in_at=start, checked_out_at=start + dt.timedelta(minutes=150),
+             reason="紙本更正")
+    db.commit()
+    assert s.flag_set == {Flag.edited.value}
+    later = closed(db, site, item, vol, start + dt.timedelta(hours=3), 30)
+    v.adjust(db, later.id, sup, NOW, checked_in_at=later.checked_in_at,
+             checked_out_at=later.checked_in_at + dt.timedelta(seconds=40), reason="誤按")
+    db.commit()
+    assert later.flag_set == {Flag.edited.value, Flag.short.value}
+
+
 def test_adjust_to_another_day_needs_that_days_cover_and_training(db, make, unit, setup):
     """Moving a session to another day is judged as a paper-sheet entry for that day: no hours
     on a day without insurance, nor before the category's special training was completed."""

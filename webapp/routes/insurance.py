@@ -100,7 +100,7 @@ DOMAIN_MESSAGES = {
 
 def _show_domain_errors(form: FlaskForm, error: InvalidCover) -> None:
     """Put the domain's refusals on the form's fields, in the reader's language."""
-    names = "、".join(f"{v.name_zh} ({v.volunteer_no})" for v in error.volunteers)
+    names = _(", ").join(f"{v.name_zh} ({v.volunteer_no})" for v in error.volunteers)
     for field_name, code in error.errors.items():
         if code == "group_needs_record_book":
             message = (_("Group accident insurance covers record-book holders only; these "
