@@ -637,6 +637,17 @@ def test_training_pages_name_courses_in_the_readers_language(db, make, unit, adm
             assert b02.name in page, url
 
 
+def test_the_course_list_shows_the_codes_the_roster_import_asks_for(db, unit, admin):
+    """The import's training columns take course codes (B01, SW01 ...) that no page showed."""
+    training.seed_catalogue(db, unit)
+    db.commit()
+    page = admin.get("/admin/training/courses").get_data(as_text=True)
+    for c in training.courses_of(db, unit.id):
+        row = page.split(f'id="course-{c.id}"', 1)[1].split("</tr>", 1)[0]
+        assert f"<code>{c.code}</code>" in row, c.code
+    assert "<th>代碼</th>" in page
+
+
 def test_add_record_with_certificate_over_http(app, db, make, unit, admin, uploads):
     training.seed_catalogue(db, unit)
     db.commit()
