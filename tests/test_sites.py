@@ -341,6 +341,18 @@ def test_poster_qr_carries_the_current_token(admin, make, unit, db, tmp_path):
     assert re.search(re.escape(old), pdf_text(second, tmp_path)) is None
 
 
+@needs_poppler
+@needs_zbar
+def test_poster_points_at_the_public_address_when_one_is_set(app, admin, make, unit, tmp_path, monkeypatch):
+    """An admin printing through an internal address (http://127.0.0.1:5314) printed that
+    address on the poster: with HOURBOOK_BASE_URL set, the poster and its QR use that."""
+    site = make.site(unit)
+    monkeypatch.setitem(app.config, "HOURBOOK_BASE_URL", "https://hours.example.tw")
+    pdf = admin.get(f"/admin/sites/{site.id}/poster.pdf").get_data()
+    assert qr_in_pdf(pdf, tmp_path) == f"https://hours.example.tw/s/{site.token}"
+    assert "localhost" not in pdf_text(pdf, tmp_path)
+
+
 def test_no_poster_for_a_site_not_in_use(admin, make, unit):
     site = make.site(unit, active=False)
     response = admin.get(f"/admin/sites/{site.id}/poster.pdf")

@@ -1,7 +1,7 @@
 """Service sites and their check-in posters (admins only)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -83,8 +83,11 @@ def _site_or_404(site_id: int) -> Site:
 
 
 def checkin_url(token: str) -> str:
-    """The absolute address of the phone check-in page a poster's QR code opens."""
-    return request.url_root.rstrip("/") + "/s/" + token
+    """The absolute address of the phone check-in page a poster's QR code opens: at
+    HOURBOOK_BASE_URL when it is set (an admin printing through an internal address must not
+    print that address), else at the address the admin is using."""
+    base = current_app.config.get("HOURBOOK_BASE_URL") or request.url_root.rstrip("/")
+    return base + "/s/" + token
 
 
 @bp.get("/")
