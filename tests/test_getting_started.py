@@ -132,3 +132,20 @@ def test_getting_started_in_english(admin):
 
 def test_supervisors_do_not_see_it(supervisor):
     assert 'id="getting-started"' not in supervisor.get("/").get_data(as_text=True)
+
+
+def test_a_unit_without_volunteers_is_told_where_they_come_from(admin, supervisor, db, make, unit):
+    """A new unit's insurance page said "Every active volunteer is covered on this day", and the
+    training and volunteer pages said only that there were none."""
+    for url in ("/admin/insurance/", "/admin/training/", "/admin/volunteers"):
+        page = admin.get(url).get_data(as_text=True)
+        assert 'id="no-volunteers-yet"' in page, url
+        assert 'href="/admin/volunteers/new"' in page and 'href="/admin/import/' in page, url
+        assert "這一天所有在職志工都有保險" not in page, url
+    # a supervisor is told too, without the admin's links
+    page = supervisor.get("/admin/insurance/").get_data(as_text=True)
+    assert 'id="no-volunteers-yet"' in page and 'href="/admin/volunteers/new"' not in page
+    make.volunteer(unit, insured=True)
+    db.commit()
+    page = admin.get("/admin/insurance/").get_data(as_text=True)
+    assert 'id="no-volunteers-yet"' not in page and "這一天所有在職志工都有保險" in page

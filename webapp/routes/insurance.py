@@ -163,12 +163,14 @@ def _cover_values(form: CoverForm) -> dict:
 @view_roles
 def overview():
     form, day, ok = _chosen_day()
+    statuses = insurance.cover_overview(db.session, current_user.unit_id, day)  # active volunteers
     context = {
         "form": form,
         "day": day,
         "today": _today(),
-        "uninsured": insurance.uninsured_on(db.session, current_user.unit_id, day),
-        "expiring": insurance.expiring_within(db.session, current_user.unit_id, day),
+        "uninsured": insurance.uninsured(statuses),
+        "expiring": insurance.expiring(statuses, insurance.EXPIRING_DAYS),
+        "volunteers": len(statuses),  # none: a new unit, not "everyone covered"
         "days": insurance.EXPIRING_DAYS,
     }
     status = 200 if ok else 400
