@@ -230,19 +230,10 @@ def tablet_identify(kiosk):
         volunteer = _identify(kiosk, request.form, now)
     except kiosks.PinLocked as locked:
         # Staff see who was stopped (the dashboard's "Turned away today"), and can unlock it.
-        checkin.record_refusal(db.session, volunteer=locked.volunteer, site=kiosk.site,
-                               action=_next_action(locked.volunteer), source=SessionSource.kiosk_keypad,
-                               code="pin_locked", now=now, device_id=kiosk.id)
-        kiosks.mark_seen(kiosk, now)
-        db.session.commit()
+        _keypad_refused(kiosk, locked.volunteer, "pin_locked", now)
         return _locked(request.form.get("number", ""), locked.until)
     except kiosks.NoPin as none:
-        # Staff see who was stopped (an imported volunteer who never set a PIN, say)
-        checkin.record_refusal(db.session, volunteer=none.volunteer, site=kiosk.site,
-                               action=_next_action(none.volunteer), source=SessionSource.kiosk_keypad,
-                               code="no_pin", now=now, device_id=kiosk.id)
-        kiosks.mark_seen(kiosk, now)
-        db.session.commit()
+        _keypad_refused(kiosk, none.volunteer, "no_pin", now)  # an imported volunteer, say
         return _message(_("Number %(number)s has no PIN yet. Set one on your phone (My QR card), "
                           "or scan your QR card; the staff can help.",
                           number=none.volunteer.volunteer_no), 422)
@@ -263,6 +254,16 @@ def tablet_identify(kiosk):
                               "the staff."), 422)
         return _message(_("The volunteer number or PIN is not correct. Please try again."), 422)
     return _person(kiosk, volunteer, method, now)
+
+
+def _keypad_refused(kiosk, volunteer: Volunteer, code: str, now: dt.datetime) -> None:
+    """A keypad identification refused for who the number names (locked, no PIN): logged as a
+    refusal, so staff see who was stopped ("Turned away today"); committed."""
+    checkin.record_refusal(db.session, volunteer=volunteer, site=kiosk.site,
+                           action=_next_action(volunteer), source=SessionSource.kiosk_keypad,
+                           code=code, now=now, device_id=kiosk.id)
+    kiosks.mark_seen(kiosk, now)
+    db.session.commit()
 
 
 def _locked(number: str, until: dt.datetime):
