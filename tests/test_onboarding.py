@@ -171,7 +171,8 @@ def test_admin_adds_renames_and_retires_a_service_item(admin, db, unit):
     item = db.get(ServiceItem, item.id)
     assert (item.name_zh, item.active) == ("圖書館服務（午休）", False)
     assert service_items_for(db, unit.id) == []
-    actions = [e.action for e in db.scalars(select(AuditEntry).where(AuditEntry.entity == "service_item"))]
+    actions = [e.action for e in db.scalars(select(AuditEntry).where(AuditEntry.entity == "service_item")
+                                            .order_by(AuditEntry.id))]
     assert actions == ["service_item_created", "service_item_updated"]
 
 
