@@ -37,6 +37,9 @@
   function focusableScrollers(root) {
     var wraps = (root && root.querySelectorAll) ? root.querySelectorAll(".table-wrap") : [];
     Array.prototype.forEach.call(wraps, function (wrap) {
+      // Always reachable by keyboard, as before: whether it scrolls can change after this runs
+      // (fonts, a late layout), and a scroll region without a tab stop fails axe.
+      if (!wrap.hasAttribute("tabindex")) wrap.setAttribute("tabindex", "0");
       // (either way: overflow-x: auto makes it scroll up and down too, by a few pixels sometimes)
       var scrolls = wrap.scrollWidth > wrap.clientWidth || wrap.scrollHeight > wrap.clientHeight;
       if (scrolls && !wrap.hasAttribute("data-scroller")) {
@@ -49,7 +52,7 @@
           else wrap.setAttribute("aria-labelledby", name.labelledby);
         }
       } else if (!scrolls && wrap.hasAttribute("data-scroller")) {
-        ["data-scroller", "tabindex", "role", "aria-label", "aria-labelledby"].forEach(function (a) { wrap.removeAttribute(a); });
+        ["data-scroller", "role", "aria-label", "aria-labelledby"].forEach(function (a) { wrap.removeAttribute(a); });
       }
     });
   }
